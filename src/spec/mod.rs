@@ -1,0 +1,166 @@
+//! The experiment file: parsing and validation.
+//!
+//! [`Spec::load`] reads a TOML file and returns a validated [`Spec`] or a [`SpecError`] that names
+//! the file, line and column, says what is wrong and what to write instead.
+
+mod duration;
+mod raw;
+pub mod template;
+mod validate;
+mod value;
+
+pub use duration::{format_duration, parse_duration};
+pub use template::{shell_quote, Template};
+pub use value::Value;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A validated experiment.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// The experiment file, as given.
+    pub path: PathBuf,
+    /// The file's text, kept so a run records exactly what it ran.
+    pub source: String,
+    /// `[experiment] name`.
+    pub name: String,
+    /// Grid parameters in declaration order; the grid is their cartesian product.
+    pub params: Vec<Param>,
+    /// Partial combinations to drop from the grid.
+    pub exclude: Vec<Vec<(String, Value)>>,
+    /// Extra full combinations to add after the grid.
+    pub include: Vec<Vec<(String, Value)>>,
+    /// At least one stage; the single-command form is one stage named `main`.
+    pub stages: Vec<Stage>,
+    /// `[run]` settings.
+    pub run: RunSettings,
+}
+
+/// A grid parameter and its values.
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: String,
+    pub values: Vec<Value>,
+}
+
+/// A stage of an experiment: one command over (a subset of) the grid.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub name: String,
+    /// The command as written.
+    pub command_text: String,
+    pub command: Template,
+    /// The grid parameters this stage varies over, in grid order.
+    pub params: Vec<String>,
+    /// Upstream stages; a task waits for the upstream tasks whose shared parameters match.
+    pub after: Vec<String>,
+    /// The working directory as written (relative to the experiment file), part of task identity.
+    pub workdir: String,
+    /// Declared environment variables (templates), part of task identity.
+    pub env: Vec<(String, Template)>,
+    pub timeout: Option<Duration>,
+    pub retries: u32,
+}
+
+/// How tasks are executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Executor {
+    Local,
+}
+
+/// `[run]` settings.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// Concurrent tasks; `None` means the number of CPUs.
+    pub workers: Option<usize>,
+    pub retries: u32,
+    pub timeout: Option<Duration>,
+    /// Delay before the first retry; doubles on each further retry, capped at 10 minutes.
+    pub backoff: Duration,
+    /// Time between SIGTERM and SIGKILL when stopping a task.
+    pub grace: Duration,
+    pub executor: Executor,
+}
+
+/// An experiment file that cannot be used, with the place it went wrong.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}{}", self.location(), self.message_and_help())]
+pub struct SpecError {
+    pub path: PathBuf,
+    /// 1-based line and column, when the error has a place in the file.
+    pub line_col: Option<(usize, usize)>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl SpecError {
+    fn location(&self) -> String {
+        match self.line_col {
+            Some((l, c)) => format!("{}:{l}:{c}: ", self.path.display()),
+            None => format!("{}: ", self.path.display()),
+        }
+    }
+
+    fn message_and_help(&self) -> String {
+        match &self.help {
+            Some(h) => format!("{}\n  help: {h}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// 1-based line and column of byte `offset` in `source`.
+pub(crate) fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = &source[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(offset, |nl| offset - nl - 1) + 1;
+    (line, col)
+}
+
+impl Spec {
+    /// Reads and validates an experiment file.
+    pub fn load(path: &Path) -> Result<Spec, SpecError> {
+        let source = std::fs::read_to_string(path).map_err(|e| SpecError {
+            path: path.to_path_buf(),
+            line_col: None,
+            message: format!("cannot read the experiment file: {e}"),
+            help: Some("check the path; `labtrail run --help` shows an example file".into()),
+        })?;
+        Spec::parse(path, source)
+    }
+
+    /// Validates experiment-file text; `path` is used for messages and relative folders.
+    pub fn parse(path: &Path, source: String) -> Result<Spec, SpecError> {
+        let raw: raw::RawFile = toml::from_str(&source).map_err(|e| SpecError {
+            path: path.to_path_buf(),
+            line_col: e.span().map(|s| line_col(&source, s.start)),
+            message: e.message().trim().to_string(),
+            help: Some(
+                "see the experiment file reference in the README (sections: [experiment], \
+                 [params], [[exclude]], [[include]], [[stage]], [run])"
+                    .into(),
+            ),
+        })?;
+        validate::validate(path, &source, raw).map(|mut spec| {
+            spec.source = source;
+            spec
+        })
+    }
+
+    /// The folder relative paths in the file are resolved against.
+    pub fn base_dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    /// Whether the experiment has more than the implicit `main` stage.
+    pub fn is_staged(&self) -> bool {
+        !(self.stages.len() == 1 && self.stages[0].name == "main")
+    }
+}
+
+pub(crate) use validate::is_safe_name;

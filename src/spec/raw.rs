@@ -1,0 +1,74 @@
+//! The experiment file as TOML gives it, before validation. Spans are kept so that every later
+//! error can point at a line.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+pub type SpannedMap = IndexMap<String, Spanned<toml::Value>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    pub experiment: Spanned<RawExperiment>,
+    #[serde(default)]
+    pub params: Option<Spanned<SpannedMap>>,
+    #[serde(default)]
+    pub exclude: Vec<Spanned<SpannedMap>>,
+    #[serde(default)]
+    pub include: Vec<Spanned<SpannedMap>>,
+    #[serde(default)]
+    pub stage: Vec<Spanned<RawStage>>,
+    #[serde(default)]
+    pub run: RawRun,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExperiment {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub command: Option<Spanned<String>>,
+    #[serde(default)]
+    pub workdir: Option<Spanned<String>>,
+    #[serde(default)]
+    pub env: IndexMap<String, Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStage {
+    pub name: Spanned<String>,
+    pub command: Spanned<String>,
+    #[serde(default)]
+    pub params: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub after: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub workdir: Option<Spanned<String>>,
+    #[serde(default)]
+    pub env: IndexMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub retries: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRun {
+    #[serde(default)]
+    pub workers: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub retries: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub backoff: Option<Spanned<String>>,
+    #[serde(default)]
+    pub grace: Option<Spanned<String>>,
+    #[serde(default)]
+    pub executor: Option<Spanned<String>>,
+}

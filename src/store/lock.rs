@@ -1,0 +1,63 @@
+//! The run lock: one runner per run. An advisory `flock` on `runs/RUN/lock` that the kernel
+//! releases when its holder dies, so a lock left by a crashed runner is never an obstacle; the
+//! file's text names the holder for the error message and the take-over notice.
+
+use super::StoreError;
+use nix::fcntl::{Flock, FlockArg};
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::path::Path;
+
+/// A held run lock; released on drop.
+pub struct RunLock {
+    file: Flock<File>,
+    /// The holder a previous runner left behind, if it died without releasing the lock.
+    pub taken_over_from: Option<String>,
+}
+
+fn describe(text: &str) -> (u32, String, String) {
+    let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    (
+        v["pid"].as_u64().unwrap_or(0) as u32,
+        v["host"].as_str().unwrap_or("?").to_string(),
+        v["since"].as_str().unwrap_or("?").to_string(),
+    )
+}
+
+impl RunLock {
+    /// Takes the lock of `run` whose folder is `run_dir`, or says who holds it.
+    pub fn acquire(run_dir: &Path, run: &str) -> Result<RunLock, StoreError> {
+        std::fs::create_dir_all(run_dir).map_err(|e| StoreError::io(run_dir, e))?;
+        let path = run_dir.join("lock");
+        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| StoreError::io(&path, e))?;
+        let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(f) => f,
+            Err((mut f, _)) => {
+                let mut text = String::new();
+                let _ = f.read_to_string(&mut text);
+                let (pid, host, since) = describe(&text);
+                return Err(StoreError::Locked { run: run.to_string(), pid, host, since });
+            }
+        };
+        let mut previous = String::new();
+        let _ = file.read_to_string(&mut previous);
+        let taken_over_from = (!previous.trim().is_empty()).then(|| {
+            let (pid, host, since) = describe(&previous);
+            format!("PID {pid} on host {host} (holding it since {since}) is no longer running")
+        });
+        let host = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+        let me = serde_json::json!({"pid": std::process::id(), "host": host, "since": super::now()});
+        file.set_len(0).map_err(|e| StoreError::io(&path, e))?;
+        file.rewind().map_err(|e| StoreError::io(&path, e))?;
+        file.write_all(me.to_string().as_bytes()).map_err(|e| StoreError::io(&path, e))?;
+        file.sync_all().map_err(|e| StoreError::io(&path, e))?;
+        Ok(RunLock { file, taken_over_from })
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        // An empty file tells the next runner the previous one stopped cleanly.
+        let _ = self.file.set_len(0);
+    }
+}

@@ -1,0 +1,144 @@
+//! Read-only queries behind `status`, `tasks`, `logs`, `results`, `events` and `check`.
+
+use super::{AttemptRow, EventRow, Store, StoreError, TaskRow, TaskState};
+use rusqlite::Row;
+
+const TASK_COLUMNS: &str = "key, seq, stage, label, params, command, workdir, deps, state, attempts, result, reason, finished_at";
+
+fn task_row(r: &Row) -> rusqlite::Result<TaskRow> {
+    let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+    let state: String = r.get(8)?;
+    Ok(TaskRow {
+        key: r.get(0)?,
+        seq: r.get(1)?,
+        stage: r.get(2)?,
+        label: r.get(3)?,
+        params: json(r.get(4)?).unwrap_or(serde_json::Value::Null),
+        command: r.get(5)?,
+        workdir: r.get(6)?,
+        deps: json(r.get(7)?).and_then(|v: serde_json::Value| serde_json::from_value(v).ok()).unwrap_or_default(),
+        state: TaskState::parse(&state).unwrap_or(TaskState::Pending),
+        attempts: r.get(9)?,
+        result: json(r.get(10)?),
+        reason: r.get(11)?,
+        finished_at: r.get(12)?,
+    })
+}
+
+impl Store {
+    /// Tasks of the run's current plan in plan order, optionally only those in `state`.
+    pub fn tasks(&self, run: &str, state: Option<TaskState>) -> Result<Vec<TaskRow>, StoreError> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE run_id = ?1 AND in_plan = 1 AND (?2 IS NULL OR state = ?2) ORDER BY seq");
+        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = st.query_map(rusqlite::params![run, state.map(|s| s.as_str())], task_row).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Tasks of the run that are no longer in its plan (earlier configurations).
+    pub fn retired_tasks(&self, run: &str) -> Result<Vec<TaskRow>, StoreError> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE run_id = ?1 AND in_plan = 0 ORDER BY seq");
+        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = st.query_map([run], task_row).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Finds tasks by key, key prefix, exact label, or `name=value` filters (comma-separated; all
+    /// must match). Searches the current plan only.
+    pub fn find_tasks(&self, run: &str, query: &str) -> Result<Vec<TaskRow>, StoreError> {
+        let all = self.tasks(run, None)?;
+        let by_key: Vec<TaskRow> = all.iter().filter(|t| t.key.starts_with(query) && query.len() >= 4).cloned().collect();
+        if !by_key.is_empty() {
+            return Ok(by_key);
+        }
+        if let Some(t) = all.iter().find(|t| t.label == query) {
+            return Ok(vec![t.clone()]);
+        }
+        let (stage, filters) = match query.split_once('/') {
+            Some((s, f)) => (Some(s), f),
+            None => (None, query),
+        };
+        let pairs: Vec<(&str, &str)> = filters.split(',').filter_map(|p| p.split_once('=')).collect();
+        if pairs.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(all
+            .into_iter()
+            .filter(|t| stage.is_none_or(|s| s == t.stage))
+            .filter(|t| {
+                pairs.iter().all(|(k, v)| match t.params.get(*k) {
+                    Some(serde_json::Value::String(s)) => s == v,
+                    Some(other) => other.to_string() == *v,
+                    None => false,
+                })
+            })
+            .collect())
+    }
+
+    /// Every attempt of a task, oldest first.
+    pub fn attempts(&self, run: &str, key: &str) -> Result<Vec<AttemptRow>, StoreError> {
+        let sql = "SELECT task_key, number, host, pid, started_at, ended_at, exit_code, signal, outcome, reason, stdout_path, stderr_path, max_rss_kb, user_cpu_s, sys_cpu_s
+                   FROM attempts WHERE run_id = ?1 AND task_key = ?2 ORDER BY number";
+        let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([run, key], |r| {
+                Ok(AttemptRow {
+                    task_key: r.get(0)?,
+                    number: r.get(1)?,
+                    host: r.get(2)?,
+                    pid: r.get(3)?,
+                    started_at: r.get(4)?,
+                    ended_at: r.get(5)?,
+                    exit_code: r.get(6)?,
+                    signal: r.get(7)?,
+                    outcome: r.get(8)?,
+                    reason: r.get(9)?,
+                    stdout_path: r.get(10)?,
+                    stderr_path: r.get(11)?,
+                    max_rss_kb: r.get(12)?,
+                    user_cpu_s: r.get(13)?,
+                    sys_cpu_s: r.get(14)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The run's event log, oldest first.
+    pub fn events(&self, run: &str) -> Result<Vec<EventRow>, StoreError> {
+        let mut st = self.conn.prepare("SELECT id, task_key, at, kind, detail FROM events WHERE run_id = ?1 ORDER BY id").map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([run], |r| Ok(EventRow { id: r.get(0)?, task_key: r.get(1)?, at: r.get(2)?, kind: r.get(3)?, detail: r.get(4)? }))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Metric records (JSON lines) of a task's attempt.
+    pub fn metrics(&self, run: &str, key: &str, attempt: u32) -> Result<Vec<String>, StoreError> {
+        let mut st = self.conn.prepare("SELECT record FROM metrics WHERE run_id = ?1 AND task_key = ?2 AND attempt = ?3 ORDER BY line").map_err(|e| self.err(e))?;
+        let rows = st.query_map(rusqlite::params![run, key, attempt], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// labtrail's own invariants, as human-readable violations.
+    pub(super) fn invariant_violations(&self) -> Result<Vec<String>, StoreError> {
+        let checks = [
+            ("SELECT run_id || '/' || key FROM tasks WHERE state = 'done' AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = tasks.run_id AND a.task_key = tasks.key AND a.outcome = 'success')",
+             "is done but has no successful attempt"),
+            ("SELECT run_id || '/' || task_key FROM attempts GROUP BY run_id, task_key HAVING SUM(outcome IS NULL) > 1",
+             "has more than one attempt without an outcome"),
+            ("SELECT t.run_id || '/' || t.key FROM tasks t WHERE t.attempts != (SELECT COUNT(*) FROM attempts a WHERE a.run_id = t.run_id AND a.task_key = t.key)",
+             "has an attempt count that differs from its attempt history"),
+            ("SELECT run_id || '/' || key FROM tasks WHERE state NOT IN ('pending','running','done','failed','interrupted','blocked')",
+             "has an unknown state"),
+        ];
+        let mut out = Vec::new();
+        for (sql, what) in checks {
+            let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(|e| self.err(e))?;
+            for r in rows {
+                out.push(format!("task {} {what}", r.map_err(|e| self.err(e))?));
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,1 @@
+//! Salvage of a damaged database: `labtrail check --repair`.

@@ -1,0 +1,78 @@
+//! Schema versions. `MIGRATIONS[i]` takes a database from version `i` to `i + 1`; the version
+//! lives in `PRAGMA user_version`. Never edit a released migration: append a new one.
+
+/// The newest schema this build reads and writes.
+pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Version 1: runs, tasks, attempts, events. Version 2: per-attempt resource usage, results
+/// per attempt, and streamed metrics.
+pub const MIGRATIONS: &[&str] = &[
+    // 0 -> 1
+    "CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        experiment TEXT NOT NULL,
+        spec_path TEXT NOT NULL,
+        spec_text TEXT NOT NULL,
+        plan_hash TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE tasks (
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        key TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        stage TEXT NOT NULL,
+        label TEXT NOT NULL,
+        params TEXT NOT NULL,
+        command TEXT NOT NULL,
+        workdir TEXT NOT NULL,
+        env TEXT NOT NULL,
+        deps TEXT NOT NULL,
+        in_plan INTEGER NOT NULL DEFAULT 1,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        result TEXT,
+        reason TEXT,
+        finished_at TEXT,
+        PRIMARY KEY (run_id, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX tasks_by_state ON tasks(run_id, in_plan, state);
+    CREATE TABLE attempts (
+        run_id TEXT NOT NULL,
+        task_key TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        exit_code INTEGER,
+        signal INTEGER,
+        outcome TEXT,
+        reason TEXT,
+        stdout_path TEXT NOT NULL,
+        stderr_path TEXT NOT NULL,
+        PRIMARY KEY (run_id, task_key, number)
+    ) WITHOUT ROWID;
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL,
+        task_key TEXT,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX events_by_run ON events(run_id, id);",
+    // 1 -> 2
+    "ALTER TABLE attempts ADD COLUMN result TEXT;
+    ALTER TABLE attempts ADD COLUMN max_rss_kb INTEGER;
+    ALTER TABLE attempts ADD COLUMN user_cpu_s REAL;
+    ALTER TABLE attempts ADD COLUMN sys_cpu_s REAL;
+    CREATE TABLE metrics (
+        run_id TEXT NOT NULL,
+        task_key TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        line INTEGER NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (run_id, task_key, attempt, line)
+    ) WITHOUT ROWID;",
+];

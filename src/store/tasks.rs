@@ -1,0 +1,290 @@
+//! Tasks, attempts and events: the state that makes resume exact.
+
+use super::{now, Store, StoreError};
+use crate::plan::Plan;
+use crate::spec::Spec;
+use rusqlite::{params, Transaction};
+use std::collections::HashMap;
+
+/// Where a task stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskState {
+    /// Never run, reset, or waiting for a retry.
+    Pending,
+    /// An attempt is running.
+    Running,
+    /// Finished successfully; its result is stored. Never run again unless reset.
+    Done,
+    /// Its last attempt failed and no retry is left in this invocation.
+    Failed,
+    /// Stopped by a signal or a runner crash; run again on resume.
+    Interrupted,
+    /// An upstream task failed; runs again on resume once the upstream succeeds.
+    Blocked,
+}
+
+impl TaskState {
+    /// All states, in display order.
+    pub const ALL: [TaskState; 6] = [Self::Done, Self::Running, Self::Pending, Self::Interrupted, Self::Failed, Self::Blocked];
+
+    /// The name stored in the database and shown to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
+            Self::Blocked => "blocked",
+        }
+    }
+
+    /// Parses a stored or user-given state name.
+    pub fn parse(s: &str) -> Option<TaskState> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// One task as stored.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TaskRow {
+    pub key: String,
+    pub seq: i64,
+    pub stage: String,
+    pub label: String,
+    pub params: serde_json::Value,
+    pub command: String,
+    pub workdir: String,
+    pub deps: Vec<String>,
+    pub state: TaskState,
+    pub attempts: u32,
+    pub result: Option<serde_json::Value>,
+    pub reason: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+/// One attempt as stored.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AttemptRow {
+    pub task_key: String,
+    pub number: u32,
+    pub host: String,
+    pub pid: Option<u32>,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+    pub stdout_path: String,
+    pub stderr_path: String,
+    pub max_rss_kb: Option<i64>,
+    pub user_cpu_s: Option<f64>,
+    pub sys_cpu_s: Option<f64>,
+}
+
+/// One entry of the append-only event log.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub task_key: Option<String>,
+    pub at: String,
+    pub kind: String,
+    pub detail: Option<String>,
+}
+
+/// A state change, applied with others in one transaction by [`Store::apply`].
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// An attempt started.
+    Started { key: String, attempt: u32, host: String, pid: u32, started_at: String, stdout: String, stderr: String },
+    /// An attempt ended; `state` is what the task becomes (decided by the policy).
+    Finished {
+        key: String,
+        attempt: u32,
+        ended_at: String,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+        outcome: String,
+        reason: Option<String>,
+        state: TaskState,
+        result: Option<String>,
+        max_rss_kb: Option<i64>,
+        user_cpu_s: Option<f64>,
+        sys_cpu_s: Option<f64>,
+        metrics: Vec<String>,
+    },
+    /// A task cannot run because an upstream task failed.
+    Blocked { key: String, reason: String },
+    /// A free-form run-level event (lock taken over, run stopped by a signal, ...).
+    Note { kind: String, detail: String },
+}
+
+fn event(tx: &Transaction, run: &str, key: Option<&str>, at: &str, kind: &str, detail: Option<&str>) -> rusqlite::Result<()> {
+    tx.prepare_cached("INSERT INTO events (run_id, task_key, at, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![run, key, at, kind, detail])
+        .map(|_| ())
+}
+
+impl Store {
+    /// Makes the run's stored task list match `plan`: new tasks are added as pending, tasks no
+    /// longer in the plan are kept (with their results) but leave the plan. Returns the number of
+    /// tasks added and retired. Skips all work when the plan is unchanged.
+    pub fn sync_plan(&mut self, run: &str, spec: &Spec, plan: &Plan) -> Result<(usize, usize), StoreError> {
+        if self.plan_hash(run)?.as_deref() == Some(plan.hash.as_str()) {
+            return Ok((0, 0));
+        }
+        let existing: HashMap<String, bool> = {
+            let mut st = self.conn.prepare("SELECT key, in_plan FROM tasks WHERE run_id = ?1").map_err(|e| self.err(e))?;
+            let rows = st.query_map([run], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))).map_err(|e| self.err(e))?;
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?
+        };
+        let path = self.db_path.clone();
+        let e = |e| StoreError::sqlite(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        let mut added = 0;
+        {
+            let mut insert = tx
+                .prepare("INSERT INTO tasks (run_id, key, seq, stage, label, params, command, workdir, env, deps) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)")
+                .map_err(e)?;
+            let mut update = tx.prepare("UPDATE tasks SET seq = ?3, deps = ?4, in_plan = 1 WHERE run_id = ?1 AND key = ?2").map_err(e)?;
+            tx.execute("UPDATE tasks SET in_plan = 0 WHERE run_id = ?1", [run]).map_err(e)?;
+            for (seq, t) in plan.tasks.iter().enumerate() {
+                let deps = serde_json::to_string(&t.deps).expect("strings serialize");
+                if existing.contains_key(&t.key) {
+                    update.execute(params![run, t.key, seq as i64, deps]).map_err(e)?;
+                    continue;
+                }
+                let stage = &spec.stages[t.stage];
+                let env: serde_json::Map<String, serde_json::Value> = t.env.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+                insert
+                    .execute(params![
+                        run,
+                        t.key,
+                        seq as i64,
+                        stage.name,
+                        t.label(spec),
+                        serde_json::Value::Object(t.params_json(spec)).to_string(),
+                        t.command,
+                        stage.workdir,
+                        serde_json::Value::Object(env).to_string(),
+                        deps
+                    ])
+                    .map_err(e)?;
+                added += 1;
+            }
+        }
+        let retired: usize = tx.query_row("SELECT COUNT(*) FROM tasks WHERE run_id = ?1 AND in_plan = 0", [run], |r| r.get(0)).map_err(e)?;
+        let retired = retired.saturating_sub(existing.values().filter(|in_plan| !**in_plan).count());
+        let t = now();
+        tx.execute("UPDATE runs SET plan_hash = ?2, spec_text = ?3, spec_path = ?4, updated_at = ?5 WHERE id = ?1",
+            params![run, plan.hash, spec.source, spec.path.display().to_string(), t]).map_err(e)?;
+        event(&tx, run, None, &t, "plan_synced", Some(&format!("{added} added, {retired} left the plan, {} total", plan.tasks.len()))).map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok((added, retired))
+    }
+
+    /// State and attempt count of every task in the run's plan.
+    pub fn task_states(&self, run: &str) -> Result<HashMap<String, (TaskState, u32)>, StoreError> {
+        let mut st = self.conn.prepare("SELECT key, state, attempts FROM tasks WHERE run_id = ?1 AND in_plan = 1").map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([run], |r| {
+                let s: String = r.get(1)?;
+                Ok((r.get::<_, String>(0)?, (TaskState::parse(&s).unwrap_or(TaskState::Pending), r.get::<_, u32>(2)?)))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Applies state changes in one durable transaction. Nothing is reported before this returns.
+    pub fn apply(&mut self, run: &str, changes: &[Change]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let path = self.db_path.clone();
+        let e = |e| StoreError::sqlite(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        for c in changes {
+            apply_one(&tx, run, c).map_err(e)?;
+        }
+        tx.execute("UPDATE runs SET updated_at = ?2 WHERE id = ?1", params![run, now()]).map_err(e)?;
+        tx.commit().map_err(e)
+    }
+
+    /// Marks every attempt still recorded as running as interrupted (the runner that started it is
+    /// gone) and returns them as (key, attempt, pid, host).
+    pub fn interrupt_running(&mut self, run: &str, reason: &str) -> Result<Vec<(String, u32, Option<u32>, String)>, StoreError> {
+        let path = self.db_path.clone();
+        let e = |e| StoreError::sqlite(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        let open: Vec<(String, u32, Option<u32>, String)> = {
+            let mut st = tx.prepare("SELECT task_key, number, pid, host FROM attempts WHERE run_id = ?1 AND outcome IS NULL").map_err(e)?;
+            let rows = st.query_map([run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(e)?;
+            rows.collect::<Result<_, _>>().map_err(e)?
+        };
+        let t = now();
+        for (key, number, _, _) in &open {
+            tx.execute("UPDATE attempts SET outcome = 'interrupted', reason = ?4, ended_at = ?5 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3",
+                params![run, key, number, reason, t]).map_err(e)?;
+            event(&tx, run, Some(key), &t, "interrupted", Some(reason)).map_err(e)?;
+        }
+        tx.execute("UPDATE tasks SET state = 'interrupted', reason = ?2 WHERE run_id = ?1 AND state = 'running'", params![run, reason]).map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok(open)
+    }
+
+    /// Marks tasks to be run again: done, failed, interrupted or blocked tasks become pending.
+    /// Their earlier attempts and results stay in the attempt history.
+    pub fn reset(&mut self, run: &str, keys: &[String]) -> Result<usize, StoreError> {
+        let path = self.db_path.clone();
+        let e = |e| StoreError::sqlite(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        let t = now();
+        let mut n = 0;
+        for key in keys {
+            let changed = tx
+                .execute("UPDATE tasks SET state = 'pending', result = NULL, reason = 'reset', finished_at = NULL WHERE run_id = ?1 AND key = ?2 AND state != 'running'",
+                    params![run, key]).map_err(e)?;
+            if changed > 0 {
+                event(&tx, run, Some(key), &t, "reset", None).map_err(e)?;
+                n += changed;
+            }
+        }
+        tx.commit().map_err(e)?;
+        Ok(n)
+    }
+}
+
+fn apply_one(tx: &Transaction, run: &str, c: &Change) -> rusqlite::Result<()> {
+    match c {
+        Change::Started { key, attempt, host, pid, started_at, stdout, stderr } => {
+            tx.prepare_cached("INSERT INTO attempts (run_id, task_key, number, host, pid, started_at, stdout_path, stderr_path) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?
+                .execute(params![run, key, attempt, host, pid, started_at, stdout, stderr])?;
+            tx.prepare_cached("UPDATE tasks SET state = 'running', attempts = ?3, reason = NULL WHERE run_id = ?1 AND key = ?2")?
+                .execute(params![run, key, attempt])?;
+            event(tx, run, Some(key), started_at, "started", Some(&format!("attempt {attempt}, pid {pid}")))
+        }
+        Change::Finished { key, attempt, ended_at, exit_code, signal, outcome, reason, state, result, max_rss_kb, user_cpu_s, sys_cpu_s, metrics } => {
+            tx.prepare_cached("UPDATE attempts SET ended_at = ?4, exit_code = ?5, signal = ?6, outcome = ?7, reason = ?8, result = ?9, max_rss_kb = ?10, user_cpu_s = ?11, sys_cpu_s = ?12 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
+                .execute(params![run, key, attempt, ended_at, exit_code, signal, outcome, reason, result, max_rss_kb, user_cpu_s, sys_cpu_s])?;
+            let done = *state == TaskState::Done;
+            tx.prepare_cached("UPDATE tasks SET state = ?3, reason = ?4, result = CASE WHEN ?5 THEN ?6 ELSE result END, finished_at = CASE WHEN ?5 THEN ?7 ELSE finished_at END WHERE run_id = ?1 AND key = ?2")?
+                .execute(params![run, key, state.as_str(), reason, done, result, ended_at])?;
+            for (i, line) in metrics.iter().enumerate() {
+                tx.prepare_cached("INSERT OR REPLACE INTO metrics (run_id, task_key, attempt, line, record) VALUES (?1,?2,?3,?4,?5)")?
+                    .execute(params![run, key, attempt, i as i64 + 1, line])?;
+            }
+            let detail = match reason {
+                Some(r) => format!("attempt {attempt}: {outcome} ({r}) -> {}", state.as_str()),
+                None => format!("attempt {attempt}: {outcome} -> {}", state.as_str()),
+            };
+            event(tx, run, Some(key), ended_at, "finished", Some(&detail))
+        }
+        Change::Blocked { key, reason } => {
+            tx.prepare_cached("UPDATE tasks SET state = 'blocked', reason = ?3 WHERE run_id = ?1 AND key = ?2")?.execute(params![run, key, reason])?;
+            event(tx, run, Some(key), &now(), "blocked", Some(reason))
+        }
+        Change::Note { kind, detail } => event(tx, run, None, &now(), kind, Some(detail)),
+    }
+}

@@ -3,6 +3,11 @@
 //! Data flows one way: experiment file ([`spec`]) → [`plan`] → [`store`] ← executors
 //! ([`exec`]) → reports. The store is the only owner of persistent state.
 
+pub mod cli;
+pub mod exec;
 pub mod plan;
-pub mod store;
+pub mod policy;
+pub mod report;
+pub mod runner;
 pub mod spec;
+pub mod store;

@@ -39,7 +39,12 @@ impl Task {
     /// A readable name: `rep=stats,layers=all` or `train/rep=stats` when the experiment has stages.
     pub fn label(&self, spec: &Spec) -> String {
         let stage = &spec.stages[self.stage];
-        let params: Vec<String> = stage.params.iter().zip(&self.values).map(|(n, v)| format!("{n}={v}")).collect();
+        let params: Vec<String> = stage
+            .params
+            .iter()
+            .zip(&self.values)
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
         match (spec.is_staged(), params.is_empty()) {
             (true, true) => stage.name.clone(),
             (true, false) => format!("{}/{}", stage.name, params.join(",")),
@@ -51,7 +56,12 @@ impl Task {
     /// Parameters as a JSON object, in grid order.
     pub fn params_json(&self, spec: &Spec) -> serde_json::Map<String, serde_json::Value> {
         let stage = &spec.stages[self.stage];
-        stage.params.iter().zip(&self.values).map(|(n, v)| (n.clone(), v.to_json())).collect()
+        stage
+            .params
+            .iter()
+            .zip(&self.values)
+            .map(|(n, v)| (n.clone(), v.to_json()))
+            .collect()
     }
 }
 
@@ -62,21 +72,44 @@ pub fn expand(spec: &Spec) -> Plan {
     // Per stage: projection of upstream values -> keys, for dependency lookup.
     let mut by_stage: Vec<Vec<usize>> = vec![Vec::new(); spec.stages.len()];
     for (si, stage) in spec.stages.iter().enumerate() {
-        let idx: Vec<usize> = stage.params.iter().map(|p| spec.params.iter().position(|g| &g.name == p).expect("validated")).collect();
+        let idx: Vec<usize> = stage
+            .params
+            .iter()
+            .map(|p| {
+                spec.params
+                    .iter()
+                    .position(|g| &g.name == p)
+                    .expect("validated")
+            })
+            .collect();
         let mut seen: HashSet<String> = HashSet::new();
         let upstream: Vec<(Vec<usize>, HashMap<String, Vec<String>>)> = stage
             .after
             .iter()
             .map(|a| {
-                let ui = spec.stages.iter().position(|s| &s.name == a).expect("validated");
-                let shared: Vec<usize> = stage.params.iter().enumerate().filter(|(_, p)| spec.stages[ui].params.contains(p)).map(|(i, _)| i).collect();
+                let ui = spec
+                    .stages
+                    .iter()
+                    .position(|s| &s.name == a)
+                    .expect("validated");
+                let shared: Vec<usize> = stage
+                    .params
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| spec.stages[ui].params.contains(p))
+                    .map(|(i, _)| i)
+                    .collect();
                 let up_stage = &spec.stages[ui];
                 let mut map: HashMap<String, Vec<String>> = HashMap::new();
                 for &ti in &by_stage[ui] {
                     let t: &Task = &tasks[ti];
                     let proj = projection(shared.iter().map(|&i| {
                         let name = &stage.params[i];
-                        &t.values[up_stage.params.iter().position(|p| p == name).expect("shared")]
+                        &t.values[up_stage
+                            .params
+                            .iter()
+                            .position(|p| p == name)
+                            .expect("shared")]
                     }));
                     map.entry(proj).or_default().push(t.key.clone());
                 }
@@ -108,7 +141,10 @@ pub fn expand(spec: &Spec) -> Plan {
         }
         h.update(b"\n");
     }
-    Plan { tasks, hash: h.finalize().to_hex()[..32].to_string() }
+    Plan {
+        tasks,
+        hash: h.finalize().to_hex()[..32].to_string(),
+    }
 }
 
 fn projection<'a>(values: impl Iterator<Item = &'a Value>) -> String {
@@ -127,9 +163,18 @@ fn combinations(spec: &Spec) -> Vec<Vec<Value>> {
     let mut out = Vec::with_capacity(total + spec.include.len());
     let mut odo = vec![0usize; sizes.len()];
     for _ in 0..total {
-        let combo: Vec<Value> = odo.iter().enumerate().map(|(i, &j)| spec.params[i].values[j].clone()).collect();
+        let combo: Vec<Value> = odo
+            .iter()
+            .enumerate()
+            .map(|(i, &j)| spec.params[i].values[j].clone())
+            .collect();
         let excluded = spec.exclude.iter().any(|ex| {
-            ex.iter().all(|(name, v)| spec.params.iter().position(|p| &p.name == name).is_some_and(|i| &combo[i] == v))
+            ex.iter().all(|(name, v)| {
+                spec.params
+                    .iter()
+                    .position(|p| &p.name == name)
+                    .is_some_and(|i| &combo[i] == v)
+            })
         });
         if !excluded {
             out.push(combo);
@@ -152,10 +197,25 @@ fn resolve(spec: &Spec, si: usize, stage: &Stage, values: Vec<Value>) -> Task {
     let texts: Vec<String> = values.iter().map(|v| v.to_string()).collect();
     let lookup = |name: &str| stage.params.iter().position(|p| p == name);
     let quoted: Vec<String> = texts.iter().map(|t| shell_quote(t).into_owned()).collect();
-    let command = stage.command.render(|n| lookup(n).map(|i| quoted[i].as_str()));
-    let env: Vec<(String, String)> = stage.env.iter().map(|(k, t)| (k.clone(), t.render(|n| lookup(n).map(|i| texts[i].as_str())))).collect();
+    let command = stage
+        .command
+        .render(|n| lookup(n).map(|i| quoted[i].as_str()));
+    let env: Vec<(String, String)> = stage
+        .env
+        .iter()
+        .map(|(k, t)| {
+            (
+                k.clone(),
+                t.render(|n| lookup(n).map(|i| texts[i].as_str())),
+            )
+        })
+        .collect();
     let mut h = blake3::Hasher::new();
-    for part in [stage.name.as_str(), command.as_str(), stage.workdir.as_str()] {
+    for part in [
+        stage.name.as_str(),
+        command.as_str(),
+        stage.workdir.as_str(),
+    ] {
         h.update(part.as_bytes());
         h.update(b"\0");
     }
@@ -173,5 +233,12 @@ fn resolve(spec: &Spec, si: usize, stage: &Stage, values: Vec<Value>) -> Task {
     }
     let _ = spec;
     let key = h.finalize().to_hex()[..KEY_LEN].to_string();
-    Task { key, stage: si, values, command, env, deps: Vec::new() }
+    Task {
+        key,
+        stage: si,
+        values,
+        command,
+        env,
+        deps: Vec::new(),
+    }
 }

@@ -22,20 +22,28 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(|| format!("`{t}` has a number without a unit (write e.g. `{t}s`)"))?;
         if num_len == 0 {
-            return Err(format!("`{t}` is not a duration (examples: `30s`, `2h`, `1h30m`, `04:00:00`)"));
+            return Err(format!(
+                "`{t}` is not a duration (examples: `30s`, `2h`, `1h30m`, `04:00:00`)"
+            ));
         }
         let value: f64 = rest[..num_len]
             .parse()
             .map_err(|_| format!("`{}` is not a number", &rest[..num_len]))?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let factor = match &rest[..unit_len] {
             "ms" => 0.001,
             "s" | "sec" => 1.0,
             "m" | "min" => 60.0,
             "h" => 3600.0,
             "d" => 86400.0,
-            other => return Err(format!("unknown unit `{other}` in `{t}` (use ms, s, m, h or d)")),
+            other => {
+                return Err(format!(
+                    "unknown unit `{other}` in `{t}` (use ms, s, m, h or d)"
+                ))
+            }
         };
         total += value * factor;
         rest = &rest[unit_len..];
@@ -87,8 +95,14 @@ mod tests {
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("1.5d").unwrap(), Duration::from_secs(129600));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("04:00:00").unwrap(), Duration::from_secs(14400));
-        assert_eq!(parse_duration("1-02:00:00").unwrap(), Duration::from_secs(93600));
+        assert_eq!(
+            parse_duration("04:00:00").unwrap(),
+            Duration::from_secs(14400)
+        );
+        assert_eq!(
+            parse_duration("1-02:00:00").unwrap(),
+            Duration::from_secs(93600)
+        );
         assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
     }
 

@@ -25,6 +25,8 @@ pub struct Spec {
     pub source: String,
     /// `[experiment] name`.
     pub name: String,
+    /// `[experiment] description`, free text.
+    pub description: Option<String>,
     /// Grid parameters in declaration order; the grid is their cartesian product.
     pub params: Vec<Param>,
     /// Partial combinations to drop from the grid.
@@ -163,4 +165,4 @@ impl Spec {
     }
 }
 
-pub(crate) use validate::is_safe_name;
+pub use validate::is_safe_name;

@@ -46,7 +46,10 @@ impl Template {
                         if !lit.is_empty() {
                             pieces.push(Piece::Literal(std::mem::take(&mut lit)));
                         }
-                        pieces.push(Piece::Param { name: name.to_string(), offset: i });
+                        pieces.push(Piece::Param {
+                            name: name.to_string(),
+                            offset: i,
+                        });
                         i += end + 1;
                         continue;
                     }

@@ -2,8 +2,7 @@
 
 use super::raw::{RawFile, RawStage, SpannedMap};
 use super::{
-    line_col, parse_duration, Executor, Param, RunSettings, Spec, SpecError, Stage, Template,
-    Value,
+    line_col, parse_duration, Executor, Param, RunSettings, Spec, SpecError, Stage, Template, Value,
 };
 use indexmap::IndexMap;
 use std::path::Path;
@@ -27,8 +26,13 @@ impl Ctx<'_> {
     }
 
     fn duration(&self, field: &str, s: &Spanned<String>) -> Result<Duration, SpecError> {
-        parse_duration(s.get_ref())
-            .map_err(|m| self.err(s.span().start, format!("{field}: {m}"), "examples: \"30s\", \"2h\", \"1h30m\", \"04:00:00\""))
+        parse_duration(s.get_ref()).map_err(|m| {
+            self.err(
+                s.span().start,
+                format!("{field}: {m}"),
+                "examples: \"30s\", \"2h\", \"1h30m\", \"04:00:00\"",
+            )
+        })
     }
 }
 
@@ -39,11 +43,12 @@ fn is_ident(s: &str) -> bool {
 }
 
 /// Names usable as file names and run ids: letters, digits, `.`, `_`, `-`; not starting with `.`.
-pub(crate) fn is_safe_name(s: &str) -> bool {
+pub fn is_safe_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 100
         && !s.starts_with('.')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, SpecError> {
@@ -51,15 +56,30 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
     let exp = raw.experiment.get_ref();
     let name = exp.name.get_ref().clone();
     if !is_safe_name(&name) {
-        return Err(cx.err(exp.name.span().start, format!("experiment name `{name}` is not allowed"),
-            "use letters, digits, `.`, `_` and `-` (it names runs and folders)"));
+        return Err(cx.err(
+            exp.name.span().start,
+            format!("experiment name `{name}` is not allowed"),
+            "use letters, digits, `.`, `_` and `-` (it names runs and folders)",
+        ));
     }
     let params = grid_params(&cx, raw.params.as_ref())?;
     let param_names: Vec<String> = params.iter().map(|p| p.name.clone()).collect();
-    let exclude = raw.exclude.iter().map(|e| combination(&cx, e, &params, "exclude", false)).collect::<Result<_, _>>()?;
-    let include = raw.include.iter().map(|e| combination(&cx, e, &params, "include", true)).collect::<Result<_, _>>()?;
+    let exclude = raw
+        .exclude
+        .iter()
+        .map(|e| combination(&cx, e, &params, "exclude", false))
+        .collect::<Result<_, _>>()?;
+    let include = raw
+        .include
+        .iter()
+        .map(|e| combination(&cx, e, &params, "include", true))
+        .collect::<Result<_, _>>()?;
 
-    let default_workdir = exp.workdir.as_ref().map(|w| w.get_ref().clone()).unwrap_or_else(|| ".".into());
+    let default_workdir = exp
+        .workdir
+        .as_ref()
+        .map(|w| w.get_ref().clone())
+        .unwrap_or_else(|| ".".into());
     let run = run_settings(&cx, &raw.run)?;
     let stages = match (&exp.command, raw.stage.is_empty()) {
         (Some(cmd), true) => {
@@ -92,11 +112,23 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
             stages
         }
     };
-    Ok(Spec { path: path.to_path_buf(), source: String::new(), name, params, exclude, include, stages, run })
+    Ok(Spec {
+        path: path.to_path_buf(),
+        source: String::new(),
+        name,
+        description: exp.description.clone(),
+        params,
+        exclude,
+        include,
+        stages,
+        run,
+    })
 }
 
 fn grid_params(cx: &Ctx, raw: Option<&Spanned<SpannedMap>>) -> Result<Vec<Param>, SpecError> {
-    let Some(table) = raw else { return Ok(Vec::new()) };
+    let Some(table) = raw else {
+        return Ok(Vec::new());
+    };
     let mut params = Vec::new();
     for (name, value) in table.get_ref() {
         let at = value.span().start;
@@ -118,34 +150,62 @@ fn grid_params(cx: &Ctx, raw: Option<&Spanned<SpannedMap>>) -> Result<Vec<Param>
                 format!("parameter `{name}` has a value that is not a string, number or boolean: {item}"),
                 "grid values are scalars; to vary a group of settings together, use [[include]] tables"))?;
             if values.contains(&v) {
-                return Err(cx.err(at, format!("parameter `{name}` lists the value `{v}` twice"), "remove the duplicate"));
+                return Err(cx.err(
+                    at,
+                    format!("parameter `{name}` lists the value `{v}` twice"),
+                    "remove the duplicate",
+                ));
             }
             values.push(v);
         }
-        params.push(Param { name: name.clone(), values });
+        params.push(Param {
+            name: name.clone(),
+            values,
+        });
     }
     Ok(params)
 }
 
-fn combination(cx: &Ctx, entry: &Spanned<SpannedMap>, params: &[Param], what: &str, full: bool) -> Result<Vec<(String, Value)>, SpecError> {
+fn combination(
+    cx: &Ctx,
+    entry: &Spanned<SpannedMap>,
+    params: &[Param],
+    what: &str,
+    full: bool,
+) -> Result<Vec<(String, Value)>, SpecError> {
     let known: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
     let mut out = Vec::new();
     for (name, value) in entry.get_ref() {
         if !known.contains(&name.as_str()) {
-            return Err(cx.err(value.span().start, format!("[[{what}]] names `{name}`, which is not a parameter"),
-                format!("parameters are: {}", known.join(", "))));
+            return Err(cx.err(
+                value.span().start,
+                format!("[[{what}]] names `{name}`, which is not a parameter"),
+                format!("parameters are: {}", known.join(", ")),
+            ));
         }
-        let v = Value::from_toml(value.get_ref()).ok_or_else(|| cx.err(value.span().start,
-            format!("[[{what}]] value for `{name}` must be a string, number or boolean"), ""))?;
+        let v = Value::from_toml(value.get_ref()).ok_or_else(|| {
+            cx.err(
+                value.span().start,
+                format!("[[{what}]] value for `{name}` must be a string, number or boolean"),
+                "",
+            )
+        })?;
         out.push((name.clone(), v));
     }
     if out.is_empty() {
-        return Err(cx.err(entry.span().start, format!("an empty [[{what}]] table"), "name at least one parameter and its value"));
+        return Err(cx.err(
+            entry.span().start,
+            format!("an empty [[{what}]] table"),
+            "name at least one parameter and its value",
+        ));
     }
     if full {
         if let Some(missing) = known.iter().find(|k| !out.iter().any(|(n, _)| n == *k)) {
-            return Err(cx.err(entry.span().start, format!("[[include]] does not give a value for `{missing}`"),
-                "an included combination must set every parameter"));
+            return Err(cx.err(
+                entry.span().start,
+                format!("[[include]] does not give a value for `{missing}`"),
+                "an included combination must set every parameter",
+            ));
         }
         // Keep grid order so included tasks look like grid tasks.
         out.sort_by_key(|(n, _)| known.iter().position(|k| k == n));
@@ -155,25 +215,57 @@ fn combination(cx: &Ctx, entry: &Spanned<SpannedMap>, params: &[Param], what: &s
 
 fn run_settings(cx: &Ctx, raw: &super::raw::RawRun) -> Result<RunSettings, SpecError> {
     let workers = match &raw.workers {
-        Some(w) if *w.get_ref() < 1 => return Err(cx.err(w.span().start, "run.workers must be at least 1", "omit it to use one worker per CPU")),
+        Some(w) if *w.get_ref() < 1 => {
+            return Err(cx.err(
+                w.span().start,
+                "run.workers must be at least 1",
+                "omit it to use one worker per CPU",
+            ))
+        }
         Some(w) => Some(*w.get_ref() as usize),
         None => None,
     };
     let retries = match &raw.retries {
-        Some(r) if !(0..=100).contains(r.get_ref()) => return Err(cx.err(r.span().start, "run.retries must be between 0 and 100", "")),
+        Some(r) if !(0..=100).contains(r.get_ref()) => {
+            return Err(cx.err(r.span().start, "run.retries must be between 0 and 100", ""))
+        }
         Some(r) => *r.get_ref() as u32,
         None => 0,
     };
-    let executor = match raw.executor.as_ref().map(|e| (e.get_ref().as_str(), e.span().start)) {
+    let executor = match raw
+        .executor
+        .as_ref()
+        .map(|e| (e.get_ref().as_str(), e.span().start))
+    {
         None | Some(("local", _)) => Executor::Local,
-        Some((other, at)) => return Err(cx.err(at, format!("unknown executor `{other}`"), "this version supports executor = \"local\"")),
+        Some((other, at)) => {
+            return Err(cx.err(
+                at,
+                format!("unknown executor `{other}`"),
+                "this version supports executor = \"local\"",
+            ))
+        }
     };
     Ok(RunSettings {
         workers,
         retries,
-        timeout: raw.timeout.as_ref().map(|t| cx.duration("run.timeout", t)).transpose()?,
-        backoff: raw.backoff.as_ref().map(|t| cx.duration("run.backoff", t)).transpose()?.unwrap_or(Duration::from_secs(10)),
-        grace: raw.grace.as_ref().map(|t| cx.duration("run.grace", t)).transpose()?.unwrap_or(Duration::from_secs(30)),
+        timeout: raw
+            .timeout
+            .as_ref()
+            .map(|t| cx.duration("run.timeout", t))
+            .transpose()?,
+        backoff: raw
+            .backoff
+            .as_ref()
+            .map(|t| cx.duration("run.backoff", t))
+            .transpose()?
+            .unwrap_or(Duration::from_secs(10)),
+        grace: raw
+            .grace
+            .as_ref()
+            .map(|t| cx.duration("run.grace", t))
+            .transpose()?
+            .unwrap_or(Duration::from_secs(30)),
         executor,
     })
 }
@@ -189,30 +281,50 @@ fn stage_of(
 ) -> Result<Stage, SpecError> {
     let name = raw.name.get_ref().clone();
     if !is_ident(&name) {
-        return Err(cx.err(raw.name.span().start, format!("stage name `{name}` is not an identifier"), "use letters, digits and `_`"));
+        return Err(cx.err(
+            raw.name.span().start,
+            format!("stage name `{name}` is not an identifier"),
+            "use letters, digits and `_`",
+        ));
     }
     if earlier.iter().any(|s| s.name == name) {
-        return Err(cx.err(raw.name.span().start, format!("two stages are named `{name}`"), "stage names must be unique"));
+        return Err(cx.err(
+            raw.name.span().start,
+            format!("two stages are named `{name}`"),
+            "stage names must be unique",
+        ));
     }
     let params = match &raw.params {
         None => grid.to_vec(),
         Some(list) => {
             for p in list.get_ref() {
                 if !grid.contains(p) {
-                    return Err(cx.err(list.span().start, format!("stage `{name}` varies over `{p}`, which is not a parameter"),
-                        format!("parameters are: {}", grid.join(", "))));
+                    return Err(cx.err(
+                        list.span().start,
+                        format!("stage `{name}` varies over `{p}`, which is not a parameter"),
+                        format!("parameters are: {}", grid.join(", ")),
+                    ));
                 }
             }
-            grid.iter().filter(|g| list.get_ref().contains(g)).cloned().collect()
+            grid.iter()
+                .filter(|g| list.get_ref().contains(g))
+                .cloned()
+                .collect()
         }
     };
     let after = match &raw.after {
-        None => earlier.last().map(|s| vec![s.name.clone()]).unwrap_or_default(),
+        None => earlier
+            .last()
+            .map(|s| vec![s.name.clone()])
+            .unwrap_or_default(),
         Some(list) => {
             for a in list.get_ref() {
                 if !earlier.iter().any(|s| &s.name == a) {
-                    return Err(cx.err(list.span().start, format!("stage `{name}` runs after `{a}`, which is not an earlier stage"),
-                        "`after` names stages defined above this one"));
+                    return Err(cx.err(
+                        list.span().start,
+                        format!("stage `{name}` runs after `{a}`, which is not an earlier stage"),
+                        "`after` names stages defined above this one",
+                    ));
                 }
             }
             list.get_ref().clone()
@@ -229,7 +341,14 @@ fn stage_of(
             let help = if grid.iter().any(|g| g == p) {
                 format!("stage `{name}` does not vary over `{p}`: add it to the stage's params")
             } else {
-                format!("defined parameters: {} (write {{{{ and }}}} for literal braces)", if grid.is_empty() { "none".to_string() } else { grid.join(", ") })
+                format!(
+                    "defined parameters: {} (write {{{{ and }}}} for literal braces)",
+                    if grid.is_empty() {
+                        "none".to_string()
+                    } else {
+                        grid.join(", ")
+                    }
+                )
             };
             return Err(cx.err(at, format!("unknown placeholder {{{p}}} in {what}"), help));
         }
@@ -239,8 +358,11 @@ fn stage_of(
     let mut env: Vec<(String, Template)> = Vec::new();
     for (k, v) in experiment_env.iter().chain(raw.env.iter()) {
         if !is_ident(k) || k.starts_with("LABTRAIL_") {
-            return Err(cx.err(v.span().start, format!("environment variable name `{k}` is not allowed"),
-                "use letters, digits and `_`; names starting with LABTRAIL_ are set by labtrail"));
+            return Err(cx.err(
+                v.span().start,
+                format!("environment variable name `{k}` is not allowed"),
+                "use letters, digits and `_`; names starting with LABTRAIL_ are set by labtrail",
+            ));
         }
         let t = check_template(v, &format!("env.{k}"))?;
         env.retain(|(existing, _)| existing != k);
@@ -253,7 +375,11 @@ fn stage_of(
         command,
         params,
         after,
-        workdir: raw.workdir.as_ref().map(|w| w.get_ref().clone()).unwrap_or_else(|| default_workdir.to_string()),
+        workdir: raw
+            .workdir
+            .as_ref()
+            .map(|w| w.get_ref().clone())
+            .unwrap_or_else(|| default_workdir.to_string()),
         env,
         timeout: match &raw.timeout {
             Some(t) => Some(cx.duration("stage.timeout", t)?),

@@ -9,38 +9,66 @@ pub enum StoreError {
     NotFound { start: PathBuf },
 
     #[error("the store database {path} is damaged: {detail}\n  a copy of the damaged file was kept at {backup}\n  help: run `labtrail check --repair` to move it aside and rebuild the store from every record that can still be read")]
-    Corrupt { path: PathBuf, backup: PathBuf, detail: String },
+    Corrupt {
+        path: PathBuf,
+        backup: PathBuf,
+        detail: String,
+    },
 
     #[error("the store {path} has schema version {found}, newer than this labtrail understands (up to {supported})\n  help: upgrade labtrail; nothing was changed")]
-    TooNew { path: PathBuf, found: u32, supported: u32 },
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
 
     #[error("the disk holding {path} is full; the change was rolled back and nothing was half-written\n  help: free some space and run the same command again")]
     DiskFull { path: PathBuf },
 
     #[error("run `{id}` is not in the store {store}{}", known_runs(.known))]
-    RunNotFound { id: String, store: PathBuf, known: Vec<String> },
+    RunNotFound {
+        id: String,
+        store: PathBuf,
+        known: Vec<String>,
+    },
 
-    #[error("the store {store} has no runs yet\n  help: start one with `labtrail run EXPERIMENT.toml`")]
+    #[error(
+        "the store {store} has no runs yet\n  help: start one with `labtrail run EXPERIMENT.toml`"
+    )]
     NoRuns { store: PathBuf },
 
     #[error("task `{query}` matches no task of run `{run}`\n  help: use a key (or its prefix) or a label from `labtrail tasks`, or a filter like `rep=stats`")]
     TaskNotFound { query: String, run: String },
 
     #[error("run `{run}` is already being run by PID {pid} on host {host} (since {since})\n  help: wait for it, stop it (kill {pid}), or start a separate run with --fresh")]
-    Locked { run: String, pid: u32, host: String, since: String },
+    Locked {
+        run: String,
+        pid: u32,
+        host: String,
+        since: String,
+    },
 
     #[error("store {path}: {source}")]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
 
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 fn known_runs(known: &[String]) -> String {
     if known.is_empty() {
         String::new()
     } else {
-        format!("\n  help: known runs: {} (see `labtrail list`)", known.join(", "))
+        format!(
+            "\n  help: known runs: {} (see `labtrail list`)",
+            known.join(", ")
+        )
     }
 }
 
@@ -49,17 +77,27 @@ impl StoreError {
     pub fn sqlite(path: &std::path::Path, source: rusqlite::Error) -> StoreError {
         if let rusqlite::Error::SqliteFailure(e, _) = &source {
             if e.code == rusqlite::ErrorCode::DiskFull {
-                return StoreError::DiskFull { path: path.to_path_buf() };
+                return StoreError::DiskFull {
+                    path: path.to_path_buf(),
+                };
             }
         }
-        StoreError::Sqlite { path: path.to_path_buf(), source }
+        StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     /// Wraps an I/O error with its path.
     pub fn io(path: &std::path::Path, source: std::io::Error) -> StoreError {
         if source.raw_os_error() == Some(libc::ENOSPC) {
-            return StoreError::DiskFull { path: path.to_path_buf() };
+            return StoreError::DiskFull {
+                path: path.to_path_buf(),
+            };
         }
-        StoreError::Io { path: path.to_path_buf(), source }
+        StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }

@@ -29,14 +29,25 @@ impl RunLock {
     pub fn acquire(run_dir: &Path, run: &str) -> Result<RunLock, StoreError> {
         std::fs::create_dir_all(run_dir).map_err(|e| StoreError::io(run_dir, e))?;
         let path = run_dir.join("lock");
-        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| StoreError::io(&path, e))?;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| StoreError::io(&path, e))?;
         let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(f) => f,
             Err((mut f, _)) => {
                 let mut text = String::new();
                 let _ = f.read_to_string(&mut text);
                 let (pid, host, since) = describe(&text);
-                return Err(StoreError::Locked { run: run.to_string(), pid, host, since });
+                return Err(StoreError::Locked {
+                    run: run.to_string(),
+                    pid,
+                    host,
+                    since,
+                });
             }
         };
         let mut previous = String::new();
@@ -45,13 +56,20 @@ impl RunLock {
             let (pid, host, since) = describe(&previous);
             format!("PID {pid} on host {host} (holding it since {since}) is no longer running")
         });
-        let host = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
-        let me = serde_json::json!({"pid": std::process::id(), "host": host, "since": super::now()});
+        let host = nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let me =
+            serde_json::json!({"pid": std::process::id(), "host": host, "since": super::now()});
         file.set_len(0).map_err(|e| StoreError::io(&path, e))?;
         file.rewind().map_err(|e| StoreError::io(&path, e))?;
-        file.write_all(me.to_string().as_bytes()).map_err(|e| StoreError::io(&path, e))?;
+        file.write_all(me.to_string().as_bytes())
+            .map_err(|e| StoreError::io(&path, e))?;
         file.sync_all().map_err(|e| StoreError::io(&path, e))?;
-        Ok(RunLock { file, taken_over_from })
+        Ok(RunLock {
+            file,
+            taken_over_from,
+        })
     }
 }
 

@@ -34,7 +34,9 @@ pub struct Store {
 
 /// Current time as RFC 3339 with a UTC offset, the format of every timestamp in the store.
 pub fn now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 impl Store {
@@ -57,20 +59,37 @@ impl Store {
         if len == Some(0) && dir.join("runs").is_dir() {
             let backup = dir.join(format!("{DB_FILE}.damaged-empty"));
             let _ = std::fs::copy(&db_path, &backup);
-            return Err(StoreError::Corrupt { path: db_path, backup, detail: "the file is empty (truncated), but the store has runs".into() });
+            return Err(StoreError::Corrupt {
+                path: db_path,
+                backup,
+                detail: "the file is empty (truncated), but the store has runs".into(),
+            });
         }
         if len.is_none() {
             if !create {
-                return Err(StoreError::NotFound { start: dir.to_path_buf() });
+                return Err(StoreError::NotFound {
+                    start: dir.to_path_buf(),
+                });
             }
             std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         }
-        let conn = Connection::open_with_flags(&db_path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)
-            .map_err(|e| StoreError::sqlite(&db_path, e))?;
-        let mut store = Store { dir: dir.to_path_buf(), db_path, conn };
+        let conn = Connection::open_with_flags(
+            &db_path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )
+        .map_err(|e| StoreError::sqlite(&db_path, e))?;
+        let mut store = Store {
+            dir: dir.to_path_buf(),
+            db_path,
+            conn,
+        };
         if let Err(detail) = store.check_health() {
             let backup = store.keep_damaged_copy()?;
-            return Err(StoreError::Corrupt { path: store.db_path.clone(), backup, detail });
+            return Err(StoreError::Corrupt {
+                path: store.db_path.clone(),
+                backup,
+                detail,
+            });
         }
         store.migrate()?;
         Ok(store)
@@ -80,10 +99,15 @@ impl Store {
     fn check_health(&self) -> Result<(), String> {
         let c = &self.conn;
         let describe = |e: rusqlite::Error| e.to_string();
-        c.busy_timeout(std::time::Duration::from_secs(10)).map_err(describe)?;
-        c.pragma_update(None, "journal_mode", "WAL").map_err(describe)?;
-        c.pragma_update(None, "synchronous", "FULL").map_err(describe)?;
-        let verdict: String = c.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(describe)?;
+        c.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(describe)?;
+        c.pragma_update(None, "journal_mode", "WAL")
+            .map_err(describe)?;
+        c.pragma_update(None, "synchronous", "FULL")
+            .map_err(describe)?;
+        let verdict: String = c
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(describe)?;
         if verdict != "ok" {
             return Err(format!("integrity check failed: {verdict}"));
         }
@@ -105,14 +129,26 @@ impl Store {
 
     fn migrate(&mut self) -> Result<(), StoreError> {
         let path = self.db_path.clone();
-        let version: u32 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| StoreError::sqlite(&path, e))?;
+        let version: u32 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| StoreError::sqlite(&path, e))?;
         if version > schema::CURRENT_VERSION {
-            return Err(StoreError::TooNew { path, found: version, supported: schema::CURRENT_VERSION });
+            return Err(StoreError::TooNew {
+                path,
+                found: version,
+                supported: schema::CURRENT_VERSION,
+            });
         }
         for (from, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction().map_err(|e| StoreError::sqlite(&path, e))?;
-            tx.execute_batch(sql).map_err(|e| StoreError::sqlite(&path, e))?;
-            tx.pragma_update(None, "user_version", from as u32 + 1).map_err(|e| StoreError::sqlite(&path, e))?;
+            let tx = self
+                .conn
+                .transaction()
+                .map_err(|e| StoreError::sqlite(&path, e))?;
+            tx.execute_batch(sql)
+                .map_err(|e| StoreError::sqlite(&path, e))?;
+            tx.pragma_update(None, "user_version", from as u32 + 1)
+                .map_err(|e| StoreError::sqlite(&path, e))?;
             tx.commit().map_err(|e| StoreError::sqlite(&path, e))?;
         }
         Ok(())
@@ -147,8 +183,13 @@ impl Store {
     /// SQLite's full integrity check plus labtrail's own invariants; returns the problems found.
     pub fn check(&self) -> Result<Vec<String>, StoreError> {
         let mut problems = Vec::new();
-        let mut st = self.conn.prepare("PRAGMA integrity_check").map_err(|e| self.err(e))?;
-        let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(|e| self.err(e))?;
+        let mut st = self
+            .conn
+            .prepare("PRAGMA integrity_check")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
         for r in rows {
             let r = r.map_err(|e| self.err(e))?;
             if r != "ok" {

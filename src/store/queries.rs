@@ -16,7 +16,9 @@ fn task_row(r: &Row) -> rusqlite::Result<TaskRow> {
         params: json(r.get(4)?).unwrap_or(serde_json::Value::Null),
         command: r.get(5)?,
         workdir: r.get(6)?,
-        deps: json(r.get(7)?).and_then(|v: serde_json::Value| serde_json::from_value(v).ok()).unwrap_or_default(),
+        deps: json(r.get(7)?)
+            .and_then(|v: serde_json::Value| serde_json::from_value(v).ok())
+            .unwrap_or_default(),
         state: TaskState::parse(&state).unwrap_or(TaskState::Pending),
         attempts: r.get(9)?,
         result: json(r.get(10)?),
@@ -30,13 +32,17 @@ impl Store {
     pub fn tasks(&self, run: &str, state: Option<TaskState>) -> Result<Vec<TaskRow>, StoreError> {
         let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE run_id = ?1 AND in_plan = 1 AND (?2 IS NULL OR state = ?2) ORDER BY seq");
         let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = st.query_map(rusqlite::params![run, state.map(|s| s.as_str())], task_row).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(rusqlite::params![run, state.map(|s| s.as_str())], task_row)
+            .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// Tasks of the run that are no longer in its plan (earlier configurations).
     pub fn retired_tasks(&self, run: &str) -> Result<Vec<TaskRow>, StoreError> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE run_id = ?1 AND in_plan = 0 ORDER BY seq");
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE run_id = ?1 AND in_plan = 0 ORDER BY seq"
+        );
         let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let rows = st.query_map([run], task_row).map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
@@ -46,7 +52,11 @@ impl Store {
     /// must match). Searches the current plan only.
     pub fn find_tasks(&self, run: &str, query: &str) -> Result<Vec<TaskRow>, StoreError> {
         let all = self.tasks(run, None)?;
-        let by_key: Vec<TaskRow> = all.iter().filter(|t| t.key.starts_with(query) && query.len() >= 4).cloned().collect();
+        let by_key: Vec<TaskRow> = all
+            .iter()
+            .filter(|t| t.key.starts_with(query) && query.len() >= 4)
+            .cloned()
+            .collect();
         if !by_key.is_empty() {
             return Ok(by_key);
         }
@@ -57,7 +67,10 @@ impl Store {
             Some((s, f)) => (Some(s), f),
             None => (None, query),
         };
-        let pairs: Vec<(&str, &str)> = filters.split(',').filter_map(|p| p.split_once('=')).collect();
+        let pairs: Vec<(&str, &str)> = filters
+            .split(',')
+            .filter_map(|p| p.split_once('='))
+            .collect();
         if pairs.is_empty() {
             return Ok(Vec::new());
         }
@@ -105,9 +118,22 @@ impl Store {
 
     /// The run's event log, oldest first.
     pub fn events(&self, run: &str) -> Result<Vec<EventRow>, StoreError> {
-        let mut st = self.conn.prepare("SELECT id, task_key, at, kind, detail FROM events WHERE run_id = ?1 ORDER BY id").map_err(|e| self.err(e))?;
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, task_key, at, kind, detail FROM events WHERE run_id = ?1 ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map([run], |r| Ok(EventRow { id: r.get(0)?, task_key: r.get(1)?, at: r.get(2)?, kind: r.get(3)?, detail: r.get(4)? }))
+            .query_map([run], |r| {
+                Ok(EventRow {
+                    id: r.get(0)?,
+                    task_key: r.get(1)?,
+                    at: r.get(2)?,
+                    kind: r.get(3)?,
+                    detail: r.get(4)?,
+                })
+            })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
@@ -115,7 +141,9 @@ impl Store {
     /// Metric records (JSON lines) of a task's attempt.
     pub fn metrics(&self, run: &str, key: &str, attempt: u32) -> Result<Vec<String>, StoreError> {
         let mut st = self.conn.prepare("SELECT record FROM metrics WHERE run_id = ?1 AND task_key = ?2 AND attempt = ?3 ORDER BY line").map_err(|e| self.err(e))?;
-        let rows = st.query_map(rusqlite::params![run, key, attempt], |r| r.get(0)).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(rusqlite::params![run, key, attempt], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
@@ -134,7 +162,9 @@ impl Store {
         let mut out = Vec::new();
         for (sql, what) in checks {
             let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
-            let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(|e| self.err(e))?;
+            let rows = st
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(|e| self.err(e))?;
             for r in rows {
                 out.push(format!("task {} {what}", r.map_err(|e| self.err(e))?));
             }

@@ -29,17 +29,30 @@ impl RunSummary {
 
 impl Store {
     /// Creates a run. `id` must be a safe name (checked by the caller's validation).
-    pub fn create_run(&mut self, id: &str, experiment: &str, spec_path: &str, spec_text: &str) -> Result<(), StoreError> {
+    pub fn create_run(
+        &mut self,
+        id: &str,
+        experiment: &str,
+        spec_path: &str,
+        spec_text: &str,
+    ) -> Result<(), StoreError> {
         let t = now();
-        let tx = self.conn.transaction().map_err(|e| StoreError::sqlite(&self.db_path, e))?;
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| StoreError::sqlite(&self.db_path, e))?;
         tx.execute(
             "INSERT INTO runs (id, experiment, spec_path, spec_text, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
             params![id, experiment, spec_path, spec_text, t],
         )
         .map_err(|e| StoreError::sqlite(&self.db_path, e))?;
-        tx.execute("INSERT INTO events (run_id, at, kind, detail) VALUES (?1, ?2, 'run_created', ?3)", params![id, t, spec_path])
-            .map_err(|e| StoreError::sqlite(&self.db_path, e))?;
-        tx.commit().map_err(|e| StoreError::sqlite(&self.db_path, e))
+        tx.execute(
+            "INSERT INTO events (run_id, at, kind, detail) VALUES (?1, ?2, 'run_created', ?3)",
+            params![id, t, spec_path],
+        )
+        .map_err(|e| StoreError::sqlite(&self.db_path, e))?;
+        tx.commit()
+            .map_err(|e| StoreError::sqlite(&self.db_path, e))
     }
 
     /// Whether a run with this id exists.
@@ -53,36 +66,62 @@ impl Store {
 
     /// The experiment name of a run.
     pub fn run_experiment(&self, id: &str) -> Result<Option<String>, StoreError> {
-        self.conn.query_row("SELECT experiment FROM runs WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(|e| self.err(e))
+        self.conn
+            .query_row("SELECT experiment FROM runs WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     /// The newest run, optionally only of one experiment.
     pub fn latest_run(&self, experiment: Option<&str>) -> Result<Option<String>, StoreError> {
         let sql = "SELECT id FROM runs WHERE (?1 IS NULL OR experiment = ?1) ORDER BY created_at DESC, rowid DESC LIMIT 1";
-        self.conn.query_row(sql, [experiment], |r| r.get(0)).optional().map_err(|e| self.err(e))
+        self.conn
+            .query_row(sql, [experiment], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     /// Resolves `--run RUN` (`None` or `latest` = newest run) to an existing run id.
     pub fn resolve_run(&self, run: Option<&str>) -> Result<String, StoreError> {
         match run {
-            None | Some("latest") => self.latest_run(None)?.ok_or_else(|| StoreError::NoRuns { store: self.dir.clone() }),
+            None | Some("latest") => self.latest_run(None)?.ok_or_else(|| StoreError::NoRuns {
+                store: self.dir.clone(),
+            }),
             Some(id) if self.run_exists(id)? => Ok(id.to_string()),
             Some(id) => Err(StoreError::RunNotFound {
                 id: id.to_string(),
                 store: self.dir.clone(),
-                known: self.list_runs()?.into_iter().rev().take(5).map(|r| r.id).collect(),
+                known: self
+                    .list_runs()?
+                    .into_iter()
+                    .rev()
+                    .take(5)
+                    .map(|r| r.id)
+                    .collect(),
             }),
         }
     }
 
     /// The plan hash recorded by the last synchronisation of a run.
     pub fn plan_hash(&self, run: &str) -> Result<Option<String>, StoreError> {
-        self.conn.query_row("SELECT plan_hash FROM runs WHERE id = ?1", [run], |r| r.get(0)).map_err(|e| self.err(e))
+        self.conn
+            .query_row("SELECT plan_hash FROM runs WHERE id = ?1", [run], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.err(e))
     }
 
     /// The experiment file text recorded for a run.
     pub fn run_spec(&self, run: &str) -> Result<(String, String), StoreError> {
-        self.conn.query_row("SELECT spec_path, spec_text FROM runs WHERE id = ?1", [run], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))
+        self.conn
+            .query_row(
+                "SELECT spec_path, spec_text FROM runs WHERE id = ?1",
+                [run],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| self.err(e))
     }
 
     /// Every run, oldest first, with task counts of its current plan.
@@ -114,5 +153,24 @@ impl Store {
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+}
+
+impl Store {
+    /// Resolves `--resume RUN|latest` for an experiment: `latest` is its newest run.
+    pub fn resolve_run_of(
+        &self,
+        run: Option<&str>,
+        experiment: &str,
+    ) -> Result<String, StoreError> {
+        match run {
+            None | Some("latest") => {
+                self.latest_run(Some(experiment))?
+                    .ok_or_else(|| StoreError::NoRuns {
+                        store: self.dir.clone(),
+                    })
+            }
+            Some(id) => self.resolve_run(Some(id)),
+        }
     }
 }

@@ -26,7 +26,14 @@ pub enum TaskState {
 
 impl TaskState {
     /// All states, in display order.
-    pub const ALL: [TaskState; 6] = [Self::Done, Self::Running, Self::Pending, Self::Interrupted, Self::Failed, Self::Blocked];
+    pub const ALL: [TaskState; 6] = [
+        Self::Done,
+        Self::Running,
+        Self::Pending,
+        Self::Interrupted,
+        Self::Failed,
+        Self::Blocked,
+    ];
 
     /// The name stored in the database and shown to users.
     pub fn as_str(self) -> &'static str {
@@ -98,7 +105,15 @@ pub struct EventRow {
 #[derive(Debug, Clone)]
 pub enum Change {
     /// An attempt started.
-    Started { key: String, attempt: u32, host: String, pid: u32, started_at: String, stdout: String, stderr: String },
+    Started {
+        key: String,
+        attempt: u32,
+        host: String,
+        pid: u32,
+        started_at: String,
+        stdout: String,
+        stderr: String,
+    },
     /// An attempt ended; `state` is what the task becomes (decided by the policy).
     Finished {
         key: String,
@@ -121,23 +136,44 @@ pub enum Change {
     Note { kind: String, detail: String },
 }
 
-fn event(tx: &Transaction, run: &str, key: Option<&str>, at: &str, kind: &str, detail: Option<&str>) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT INTO events (run_id, task_key, at, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![run, key, at, kind, detail])
-        .map(|_| ())
+fn event(
+    tx: &Transaction,
+    run: &str,
+    key: Option<&str>,
+    at: &str,
+    kind: &str,
+    detail: Option<&str>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO events (run_id, task_key, at, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![run, key, at, kind, detail])
+    .map(|_| ())
 }
 
 impl Store {
     /// Makes the run's stored task list match `plan`: new tasks are added as pending, tasks no
     /// longer in the plan are kept (with their results) but leave the plan. Returns the number of
     /// tasks added and retired. Skips all work when the plan is unchanged.
-    pub fn sync_plan(&mut self, run: &str, spec: &Spec, plan: &Plan) -> Result<(usize, usize), StoreError> {
+    pub fn sync_plan(
+        &mut self,
+        run: &str,
+        spec: &Spec,
+        plan: &Plan,
+    ) -> Result<(usize, usize), StoreError> {
         if self.plan_hash(run)?.as_deref() == Some(plan.hash.as_str()) {
             return Ok((0, 0));
         }
         let existing: HashMap<String, bool> = {
-            let mut st = self.conn.prepare("SELECT key, in_plan FROM tasks WHERE run_id = ?1").map_err(|e| self.err(e))?;
-            let rows = st.query_map([run], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))).map_err(|e| self.err(e))?;
+            let mut st = self
+                .conn
+                .prepare("SELECT key, in_plan FROM tasks WHERE run_id = ?1")
+                .map_err(|e| self.err(e))?;
+            let rows = st
+                .query_map([run], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
+                })
+                .map_err(|e| self.err(e))?;
             rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?
         };
         let path = self.db_path.clone();
@@ -149,15 +185,22 @@ impl Store {
                 .prepare("INSERT INTO tasks (run_id, key, seq, stage, label, params, command, workdir, env, deps) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)")
                 .map_err(e)?;
             let mut update = tx.prepare("UPDATE tasks SET seq = ?3, deps = ?4, in_plan = 1 WHERE run_id = ?1 AND key = ?2").map_err(e)?;
-            tx.execute("UPDATE tasks SET in_plan = 0 WHERE run_id = ?1", [run]).map_err(e)?;
+            tx.execute("UPDATE tasks SET in_plan = 0 WHERE run_id = ?1", [run])
+                .map_err(e)?;
             for (seq, t) in plan.tasks.iter().enumerate() {
                 let deps = serde_json::to_string(&t.deps).expect("strings serialize");
                 if existing.contains_key(&t.key) {
-                    update.execute(params![run, t.key, seq as i64, deps]).map_err(e)?;
+                    update
+                        .execute(params![run, t.key, seq as i64, deps])
+                        .map_err(e)?;
                     continue;
                 }
                 let stage = &spec.stages[t.stage];
-                let env: serde_json::Map<String, serde_json::Value> = t.env.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+                let env: serde_json::Map<String, serde_json::Value> = t
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone().into()))
+                    .collect();
                 insert
                     .execute(params![
                         run,
@@ -175,23 +218,50 @@ impl Store {
                 added += 1;
             }
         }
-        let retired: usize = tx.query_row("SELECT COUNT(*) FROM tasks WHERE run_id = ?1 AND in_plan = 0", [run], |r| r.get(0)).map_err(e)?;
-        let retired = retired.saturating_sub(existing.values().filter(|in_plan| !**in_plan).count());
+        let retired: usize = tx
+            .query_row(
+                "SELECT COUNT(*) FROM tasks WHERE run_id = ?1 AND in_plan = 0",
+                [run],
+                |r| r.get(0),
+            )
+            .map_err(e)?;
+        let retired =
+            retired.saturating_sub(existing.values().filter(|in_plan| !**in_plan).count());
         let t = now();
         tx.execute("UPDATE runs SET plan_hash = ?2, spec_text = ?3, spec_path = ?4, updated_at = ?5 WHERE id = ?1",
             params![run, plan.hash, spec.source, spec.path.display().to_string(), t]).map_err(e)?;
-        event(&tx, run, None, &t, "plan_synced", Some(&format!("{added} added, {retired} left the plan, {} total", plan.tasks.len()))).map_err(e)?;
+        event(
+            &tx,
+            run,
+            None,
+            &t,
+            "plan_synced",
+            Some(&format!(
+                "{added} added, {retired} left the plan, {} total",
+                plan.tasks.len()
+            )),
+        )
+        .map_err(e)?;
         tx.commit().map_err(e)?;
         Ok((added, retired))
     }
 
     /// State and attempt count of every task in the run's plan.
     pub fn task_states(&self, run: &str) -> Result<HashMap<String, (TaskState, u32)>, StoreError> {
-        let mut st = self.conn.prepare("SELECT key, state, attempts FROM tasks WHERE run_id = ?1 AND in_plan = 1").map_err(|e| self.err(e))?;
+        let mut st = self
+            .conn
+            .prepare("SELECT key, state, attempts FROM tasks WHERE run_id = ?1 AND in_plan = 1")
+            .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([run], |r| {
                 let s: String = r.get(1)?;
-                Ok((r.get::<_, String>(0)?, (TaskState::parse(&s).unwrap_or(TaskState::Pending), r.get::<_, u32>(2)?)))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    (
+                        TaskState::parse(&s).unwrap_or(TaskState::Pending),
+                        r.get::<_, u32>(2)?,
+                    ),
+                ))
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
@@ -208,19 +278,29 @@ impl Store {
         for c in changes {
             apply_one(&tx, run, c).map_err(e)?;
         }
-        tx.execute("UPDATE runs SET updated_at = ?2 WHERE id = ?1", params![run, now()]).map_err(e)?;
+        tx.execute(
+            "UPDATE runs SET updated_at = ?2 WHERE id = ?1",
+            params![run, now()],
+        )
+        .map_err(e)?;
         tx.commit().map_err(e)
     }
 
     /// Marks every attempt still recorded as running as interrupted (the runner that started it is
     /// gone) and returns them as (key, attempt, pid, host).
-    pub fn interrupt_running(&mut self, run: &str, reason: &str) -> Result<Vec<(String, u32, Option<u32>, String)>, StoreError> {
+    pub fn interrupt_running(
+        &mut self,
+        run: &str,
+        reason: &str,
+    ) -> Result<Vec<(String, u32, Option<u32>, String)>, StoreError> {
         let path = self.db_path.clone();
         let e = |e| StoreError::sqlite(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
         let open: Vec<(String, u32, Option<u32>, String)> = {
             let mut st = tx.prepare("SELECT task_key, number, pid, host FROM attempts WHERE run_id = ?1 AND outcome IS NULL").map_err(e)?;
-            let rows = st.query_map([run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(e)?;
+            let rows = st
+                .query_map([run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .map_err(e)?;
             rows.collect::<Result<_, _>>().map_err(e)?
         };
         let t = now();
@@ -258,14 +338,43 @@ impl Store {
 
 fn apply_one(tx: &Transaction, run: &str, c: &Change) -> rusqlite::Result<()> {
     match c {
-        Change::Started { key, attempt, host, pid, started_at, stdout, stderr } => {
+        Change::Started {
+            key,
+            attempt,
+            host,
+            pid,
+            started_at,
+            stdout,
+            stderr,
+        } => {
             tx.prepare_cached("INSERT INTO attempts (run_id, task_key, number, host, pid, started_at, stdout_path, stderr_path) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?
                 .execute(params![run, key, attempt, host, pid, started_at, stdout, stderr])?;
             tx.prepare_cached("UPDATE tasks SET state = 'running', attempts = ?3, reason = NULL WHERE run_id = ?1 AND key = ?2")?
                 .execute(params![run, key, attempt])?;
-            event(tx, run, Some(key), started_at, "started", Some(&format!("attempt {attempt}, pid {pid}")))
+            event(
+                tx,
+                run,
+                Some(key),
+                started_at,
+                "started",
+                Some(&format!("attempt {attempt}, pid {pid}")),
+            )
         }
-        Change::Finished { key, attempt, ended_at, exit_code, signal, outcome, reason, state, result, max_rss_kb, user_cpu_s, sys_cpu_s, metrics } => {
+        Change::Finished {
+            key,
+            attempt,
+            ended_at,
+            exit_code,
+            signal,
+            outcome,
+            reason,
+            state,
+            result,
+            max_rss_kb,
+            user_cpu_s,
+            sys_cpu_s,
+            metrics,
+        } => {
             tx.prepare_cached("UPDATE attempts SET ended_at = ?4, exit_code = ?5, signal = ?6, outcome = ?7, reason = ?8, result = ?9, max_rss_kb = ?10, user_cpu_s = ?11, sys_cpu_s = ?12 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
                 .execute(params![run, key, attempt, ended_at, exit_code, signal, outcome, reason, result, max_rss_kb, user_cpu_s, sys_cpu_s])?;
             let done = *state == TaskState::Done;
@@ -282,7 +391,10 @@ fn apply_one(tx: &Transaction, run: &str, c: &Change) -> rusqlite::Result<()> {
             event(tx, run, Some(key), ended_at, "finished", Some(&detail))
         }
         Change::Blocked { key, reason } => {
-            tx.prepare_cached("UPDATE tasks SET state = 'blocked', reason = ?3 WHERE run_id = ?1 AND key = ?2")?.execute(params![run, key, reason])?;
+            tx.prepare_cached(
+                "UPDATE tasks SET state = 'blocked', reason = ?3 WHERE run_id = ?1 AND key = ?2",
+            )?
+            .execute(params![run, key, reason])?;
             event(tx, run, Some(key), &now(), "blocked", Some(reason))
         }
         Change::Note { kind, detail } => event(tx, run, None, &now(), kind, Some(detail)),

@@ -1,0 +1,42 @@
+//! `labtrail events`: the append-only log of every state change of a run.
+
+use super::output::{print_json, table, Global};
+
+/// Show a run's event log: every start, end, retry, block, reset and stop, in order.
+///
+/// Examples:
+///   labtrail events
+///   labtrail events --json | jq -c 'select(.kind == "finished")'
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct EventsArgs {
+    /// The run (default: the latest).
+    #[arg(long)]
+    pub run: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(g: &Global, args: EventsArgs) -> anyhow::Result<i32> {
+    let store = g.open_store()?;
+    let run = store.resolve_run(args.run.as_deref())?;
+    let events = store.events(&run)?;
+    if args.json {
+        print_json(&events)?;
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            vec![
+                e.at.clone(),
+                e.kind.clone(),
+                e.task_key.clone().unwrap_or_else(|| "-".into()),
+                e.detail.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table(&["AT", "EVENT", "TASK", "DETAIL"], &rows);
+    Ok(0)
+}

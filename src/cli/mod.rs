@@ -1,0 +1,96 @@
+//! Command-line interface: one file per subcommand, each thin over the library.
+
+mod check;
+mod events;
+mod list;
+mod logs;
+mod output;
+mod reset;
+mod results;
+mod run;
+mod status;
+mod tasks;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+pub use output::{exit_code_for, UsageError};
+
+const EXIT_CODES: &str = "Exit codes:
+  0    success (for `run`: every task is done)
+  1    some tasks failed or are blocked (rerun the same command to retry them)
+  2    bad input: a command-line error or an invalid experiment file
+  3    store problem: damaged database, newer schema, full disk, failed `check`
+  4    the run is locked by another live runner
+  129  stopped by SIGHUP, 130 by SIGINT (Ctrl+C), 143 by SIGTERM; running tasks are recorded as interrupted";
+
+/// Crash-proof, resumable experiment grids.
+///
+/// labtrail runs a grid of commands described in a TOML experiment file, checkpoints every
+/// finished task in a SQLite store (`.labtrail/` next to the file), and resumes exactly where it
+/// stopped when you run the same command again.
+#[derive(Debug, Parser)]
+#[command(name = "labtrail", version, after_help = EXIT_CODES, after_long_help = EXIT_CODES)]
+pub struct Cli {
+    /// The store folder (default: `.labtrail` next to the experiment file for `run`; otherwise
+    /// the nearest `.labtrail` in this folder or above, like git finds `.git`).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+
+    /// Print one line per event instead of a progress bar (the default when not on a terminal).
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+
+    /// Print only warnings and the final summary.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Run(run::RunArgs),
+    Status(status::StatusArgs),
+    List(list::ListArgs),
+    Tasks(tasks::TasksArgs),
+    Logs(logs::LogsArgs),
+    Results(results::ResultsArgs),
+    Reset(reset::ResetArgs),
+    Check(check::CheckArgs),
+    Events(events::EventsArgs),
+    /// Print a shell completion script.
+    ///
+    /// Example: `labtrail completions bash > ~/.local/share/bash-completion/completions/labtrail`
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Runs the parsed command line; returns the process exit code.
+pub fn main(cli: Cli) -> anyhow::Result<i32> {
+    let g = output::Global::from(&cli);
+    match cli.command {
+        Command::Run(a) => run::run(&g, a),
+        Command::Status(a) => status::run(&g, a),
+        Command::List(a) => list::run(&g, a),
+        Command::Tasks(a) => tasks::run(&g, a),
+        Command::Logs(a) => logs::run(&g, a),
+        Command::Results(a) => results::run(&g, a),
+        Command::Reset(a) => reset::run(&g, a),
+        Command::Check(a) => check::run(&g, a),
+        Command::Events(a) => events::run(&g, a),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "labtrail",
+                &mut std::io::stdout(),
+            );
+            Ok(0)
+        }
+    }
+}

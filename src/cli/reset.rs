@@ -1,0 +1,66 @@
+//! `labtrail reset`: mark tasks to be run again.
+
+use super::output::{Global, UsageError};
+use crate::store::{RunLock, StoreError, TaskState};
+
+/// Mark tasks to be run again by the next `labtrail run`, the way one deletes a checkpoint file.
+///
+/// Their earlier attempts, logs and results stay in the attempt history. Refused while a runner
+/// holds the run.
+///
+/// Examples:
+///   labtrail reset rep=spectral,layers=all_layers
+///   labtrail reset 3f2a9c01
+///   labtrail reset --failed        # failed and blocked tasks
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct ResetArgs {
+    /// Tasks: keys or prefixes, labels, or filters like `rep=stats`.
+    pub tasks: Vec<String>,
+    /// Every failed or blocked task.
+    #[arg(long)]
+    pub failed: bool,
+    /// Every task of the run.
+    #[arg(long, conflicts_with = "failed")]
+    pub all: bool,
+    /// The run (default: the latest).
+    #[arg(long)]
+    pub run: Option<String>,
+}
+
+pub fn run(g: &Global, args: ResetArgs) -> anyhow::Result<i32> {
+    let mut store = g.open_store()?;
+    let run = store.resolve_run(args.run.as_deref())?;
+    if args.tasks.is_empty() && !args.failed && !args.all {
+        return Err(UsageError(
+            "name the tasks to reset, or use --failed or --all (see `labtrail reset --help`)"
+                .into(),
+        )
+        .into());
+    }
+    let _lock = RunLock::acquire(&store.run_dir(&run), &run)?;
+    let mut keys = Vec::new();
+    for q in &args.tasks {
+        let found = store.find_tasks(&run, q)?;
+        if found.is_empty() {
+            return Err(StoreError::TaskNotFound {
+                query: q.clone(),
+                run,
+            }
+            .into());
+        }
+        keys.extend(found.into_iter().map(|t| t.key));
+    }
+    if args.failed || args.all {
+        for t in store.tasks(&run, None)? {
+            if args.all || matches!(t.state, TaskState::Failed | TaskState::Blocked) {
+                keys.push(t.key);
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    let n = store.reset(&run, &keys)?;
+    println!("reset {n} task(s) of run {run}; `labtrail run EXPERIMENT.toml` will run them again");
+    Ok(0)
+}

@@ -1,0 +1,192 @@
+//! Local execution: each attempt is `/bin/sh -c COMMAND` in its own process group.
+//!
+//! The process group lets labtrail signal the whole tree a task starts (SIGTERM, a grace period,
+//! then SIGKILL) and keeps a terminal's Ctrl+C from reaching tasks directly. `PR_SET_PDEATHSIG`
+//! kills the shell if the runner dies; descendants that outlive it are found on the next start by
+//! [`reap_orphans`], through the `LABTRAIL_RUN_ID` / `LABTRAIL_STORE` variables they inherit.
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use std::fs::File;
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+/// Everything needed to start one attempt.
+pub struct Launch<'a> {
+    pub command: &'a str,
+    pub workdir: &'a Path,
+    pub env: Vec<(String, String)>,
+    pub stdout: &'a Path,
+    pub stderr: &'a Path,
+}
+
+/// How a process ended, with what it used.
+#[derive(Debug, Clone, Copy)]
+pub struct Exit {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub max_rss_kb: i64,
+    pub user_cpu_s: f64,
+    pub sys_cpu_s: f64,
+}
+
+/// Starts an attempt; its exit is sent as `(token, Exit)` on `exits` from a waiter thread.
+/// Returns the pid, which is also the process group id.
+pub fn spawn<E: From<(u64, Exit)> + Send + 'static>(
+    launch: &Launch,
+    token: u64,
+    exits: Sender<E>,
+) -> io::Result<u32> {
+    let out = File::create(launch.stdout)?;
+    let err = File::create(launch.stderr)?;
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(launch.command)
+        .current_dir(launch.workdir)
+        .envs(launch.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0);
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(|e| {
+        if !launch.workdir.is_dir() {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "working directory {} does not exist",
+                    launch.workdir.display()
+                ),
+            )
+        } else {
+            e
+        }
+    })?;
+    let pid = child.id();
+    // The std handle is dropped without waiting; the waiter thread reaps with wait4 to get rusage.
+    drop(child);
+    std::thread::Builder::new()
+        .name(format!("wait-{pid}"))
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let exit = wait(pid);
+            let _ = exits.send(E::from((token, exit)));
+        })?;
+    Ok(pid)
+}
+
+fn wait(pid: u32) -> Exit {
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        let r = unsafe { libc::wait4(pid as i32, &mut status, 0, &mut usage) };
+        if r == pid as i32 {
+            break;
+        }
+        if r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return Exit {
+                code: None,
+                signal: None,
+                max_rss_kb: 0,
+                user_cpu_s: 0.0,
+                sys_cpu_s: 0.0,
+            };
+        }
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Exit {
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
+        max_rss_kb: usage.ru_maxrss,
+        user_cpu_s: secs(usage.ru_utime),
+        sys_cpu_s: secs(usage.ru_stime),
+    }
+}
+
+/// Sends `signal` to the process group led by `pgid`; a group that is already gone is fine.
+pub fn signal_group(pgid: u32, signal: Signal) {
+    let _ = killpg(Pid::from_raw(pgid as i32), signal);
+}
+
+fn environ_has(pid: &str, wanted: &[String]) -> bool {
+    match std::fs::read(format!("/proc/{pid}/environ")) {
+        Ok(env) => wanted
+            .iter()
+            .all(|w| env.split(|b| *b == 0).any(|var| var == w.as_bytes())),
+        Err(_) => false,
+    }
+}
+
+/// Processes on this host that belong to `run` of the store at `store_dir` (found by the
+/// variables labtrail gives every task, which their descendants inherit).
+pub fn find_orphans(store_dir: &Path, run: &str) -> Vec<u32> {
+    let wanted = [
+        format!("LABTRAIL_RUN_ID={run}"),
+        format!("LABTRAIL_STORE={}", store_dir.display()),
+    ];
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|&pid| pid != me && environ_has(&pid.to_string(), &wanted))
+        .collect()
+}
+
+/// Stops processes left behind by a runner that died: SIGTERM, up to `grace`, then SIGKILL.
+/// Returns how many there were.
+pub fn reap_orphans(store_dir: &Path, run: &str, grace: Duration) -> usize {
+    let orphans = find_orphans(store_dir, run);
+    if orphans.is_empty() {
+        return 0;
+    }
+    for &pid in &orphans {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+    }
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline && !find_orphans(store_dir, run).is_empty() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for pid in find_orphans(store_dir, run) {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+    }
+    orphans.len()
+}
+
+/// Paths of one attempt's files inside its task folder.
+pub struct AttemptFiles {
+    pub dir: PathBuf,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+    pub result: PathBuf,
+    pub metrics: PathBuf,
+}
+
+impl AttemptFiles {
+    /// The files of attempt `number` in `task_dir`.
+    pub fn new(task_dir: &Path, number: u32) -> AttemptFiles {
+        let dir = task_dir.join(format!("attempt-{number}"));
+        AttemptFiles {
+            stdout: dir.join("stdout.log"),
+            stderr: dir.join("stderr.log"),
+            result: dir.join("result.json"),
+            metrics: dir.join("metrics.jsonl"),
+            dir,
+        }
+    }
+}

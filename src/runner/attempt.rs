@@ -1,0 +1,200 @@
+//! One attempt of one task: its environment, its files, how its end is read.
+
+use super::Event;
+use crate::exec::local::{self, AttemptFiles, Exit, Launch};
+use crate::plan::Task;
+use crate::policy::Outcome;
+use crate::spec::Spec;
+use crate::store::{now, Change};
+use std::path::Path;
+use std::sync::mpsc::Sender;
+use std::time::Instant;
+
+/// An attempt in flight.
+pub struct Running {
+    pub index: usize,
+    pub attempt: u32,
+    pub pid: u32,
+    pub host: String,
+    pub started: Instant,
+    pub started_at: String,
+    pub files: AttemptFiles,
+    /// When the time limit strikes.
+    pub deadline: Option<Instant>,
+    /// When SIGKILL follows the SIGTERM already sent.
+    pub kill_at: Option<Instant>,
+    pub timed_out: bool,
+}
+
+impl Running {
+    /// The store change that records this attempt's start.
+    pub fn started_change(&self, key: &str) -> Change {
+        Change::Started {
+            key: key.to_string(),
+            attempt: self.attempt,
+            host: self.host.clone(),
+            pid: self.pid,
+            started_at: self.started_at.clone(),
+            stdout: self.files.stdout.display().to_string(),
+            stderr: self.files.stderr.display().to_string(),
+        }
+    }
+}
+
+fn hostname() -> String {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    })
+    .clone()
+}
+
+/// Prepares the attempt's folder and starts it. On failure to start, returns the attempt record
+/// (pid 0) with the error so it can be recorded as a failed attempt.
+#[allow(clippy::too_many_arguments)]
+pub fn launch(
+    spec: &Spec,
+    task: &Task,
+    index: usize,
+    run: &str,
+    store_dir: &Path,
+    base: &Path,
+    task_dir: &Path,
+    attempt: u32,
+    token: u64,
+    exits: Sender<Event>,
+) -> Result<Running, (Running, std::io::Error)> {
+    let stage = &spec.stages[task.stage];
+    let files = AttemptFiles::new(task_dir, attempt);
+    let mut r = Running {
+        index,
+        attempt,
+        pid: 0,
+        host: hostname(),
+        started: Instant::now(),
+        started_at: now(),
+        deadline: stage.timeout.map(|t| Instant::now() + t),
+        kill_at: None,
+        timed_out: false,
+        files,
+    };
+    let work = task_dir.join("work");
+    if let Err(e) =
+        std::fs::create_dir_all(&r.files.dir).and_then(|_| std::fs::create_dir_all(&work))
+    {
+        return Err((r, e));
+    }
+    let mut env: Vec<(String, String)> = task.env.clone();
+    env.extend([
+        ("LABTRAIL_RUN_ID".to_string(), run.to_string()),
+        (
+            "LABTRAIL_STORE".to_string(),
+            store_dir.display().to_string(),
+        ),
+        ("LABTRAIL_TASK_KEY".to_string(), task.key.clone()),
+        ("LABTRAIL_TASK_LABEL".to_string(), task.label(spec)),
+        ("LABTRAIL_STAGE".to_string(), stage.name.clone()),
+        ("LABTRAIL_ATTEMPT".to_string(), attempt.to_string()),
+        ("LABTRAIL_TASK_DIR".to_string(), work.display().to_string()),
+        (
+            "LABTRAIL_RESULT".to_string(),
+            r.files.result.display().to_string(),
+        ),
+        (
+            "LABTRAIL_METRICS".to_string(),
+            r.files.metrics.display().to_string(),
+        ),
+    ]);
+    for (name, value) in stage.params.iter().zip(&task.values) {
+        env.push((
+            format!("LABTRAIL_PARAM_{}", name.to_uppercase()),
+            value.to_string(),
+        ));
+    }
+    let workdir = super::workdir(base, &stage.workdir);
+    let launch = Launch {
+        command: &task.command,
+        workdir: &workdir,
+        env,
+        stdout: &r.files.stdout,
+        stderr: &r.files.stderr,
+    };
+    match local::spawn(&launch, token, exits) {
+        Ok(pid) => {
+            r.pid = pid;
+            Ok(r)
+        }
+        Err(e) => Err((r, e)),
+    }
+}
+
+/// Reads how an attempt ended. `stopping`: labtrail itself was stopping the run.
+pub fn classify(r: &Running, exit: &Exit, stopping: bool) -> (Outcome, Option<String>) {
+    let time_limit = || "time limit reached".to_string();
+    match (exit.code, exit.signal) {
+        (Some(0), _) => (Outcome::Success, None),
+        _ if r.timed_out => (Outcome::Timeout, Some(time_limit())),
+        _ if stopping => (Outcome::Interrupted, Some("stopped by labtrail".into())),
+        (Some(code), _) => (Outcome::Failed, Some(format!("exit code {code}"))),
+        (None, Some(sig)) => {
+            let name = nix::sys::signal::Signal::try_from(sig)
+                .map(|s| s.as_str())
+                .unwrap_or("?");
+            let hint = if sig == libc::SIGKILL {
+                " (possibly the out-of-memory killer)"
+            } else {
+                ""
+            };
+            (
+                Outcome::Killed,
+                Some(format!("killed by signal {sig} ({name}){hint}")),
+            )
+        }
+        (None, None) => (
+            Outcome::Failed,
+            Some("the process could not be waited for".into()),
+        ),
+    }
+}
+
+/// Reads the task's result file: `Ok(None)` if it wrote none, `Err` if it is not valid JSON.
+pub fn read_result(path: &Path) -> Result<Option<String>, String> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes)
+            .map(|v| Some(v.to_string()))
+            .map_err(|e| format!("result file {} is not valid JSON: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read result file {}: {e}", path.display())),
+    }
+}
+
+/// Reads the task's metric stream: every line that is valid JSON, compacted.
+pub fn read_metrics(path: &Path) -> Vec<String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| v.to_string())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Forwards SIGINT, SIGTERM and SIGHUP to the loop as events.
+pub fn forward_signals(tx: Sender<Event>) -> std::io::Result<signal_hook::iterator::Handle> {
+    let mut signals =
+        signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP])?;
+    let handle = signals.handle();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                if tx.send(Event::Signal(sig)).is_err() {
+                    break;
+                }
+            }
+        })?;
+    Ok(handle)
+}

@@ -1,0 +1,397 @@
+//! The local runner: dispatches ready tasks to a pool of worker slots, records every state
+//! change durably before reporting it, applies the policy, and stops cleanly on signals.
+//!
+//! Each loop turn handles whatever has happened (exits, signals, time limits), starts what may
+//! start, then commits all of it in one transaction, and only then reports it: a crash at any
+//! point loses at most work that was never reported as done.
+
+mod attempt;
+mod graph;
+mod recover;
+
+pub use recover::{recover, Recovery};
+
+use crate::exec::local::{self, Exit};
+use crate::plan::Plan;
+use crate::policy::{self, Decision, Outcome};
+use crate::report::{Counts, Reporter};
+use crate::spec::{format_duration, Spec};
+use crate::store::{now, Change, Store, StoreError, TaskState};
+use attempt::Running;
+use graph::Graph;
+use nix::sys::signal::Signal;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Settings of one invocation.
+pub struct RunConfig {
+    pub workers: usize,
+    pub grace: Duration,
+}
+
+/// What one invocation did.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub total: u64,
+    pub skipped: u64,
+    pub done: u64,
+    pub failed: u64,
+    pub blocked: u64,
+    pub interrupted: u64,
+    pub ran: u64,
+    /// The signal that stopped the run, if any.
+    pub stopped_by: Option<i32>,
+}
+
+impl RunReport {
+    /// The process exit code: 0 all done, 1 some task failed or is blocked, 128+N stopped by
+    /// signal N.
+    pub fn exit_code(&self) -> i32 {
+        match self.stopped_by {
+            Some(sig) => 128 + sig,
+            None if self.failed > 0 || self.blocked > 0 => 1,
+            None => 0,
+        }
+    }
+}
+
+/// Events the loop waits for.
+pub(crate) enum Event {
+    Exit(u64, Exit),
+    Signal(i32),
+}
+
+impl From<(u64, Exit)> for Event {
+    fn from((token, exit): (u64, Exit)) -> Event {
+        Event::Exit(token, exit)
+    }
+}
+
+/// Runs every task of `plan` that is not done, in run `run`.
+pub fn execute(
+    store: &mut Store,
+    run: &str,
+    spec: &Spec,
+    plan: &Plan,
+    cfg: &RunConfig,
+    rep: &Reporter,
+) -> Result<RunReport, StoreError> {
+    let states = store.task_states(run)?;
+    let state_of = |k: &str| states.get(k).map_or(TaskState::Pending, |s| s.0);
+    let (mut graph, skipped) = Graph::new(plan, state_of);
+    let mut attempts: Vec<u32> = plan
+        .tasks
+        .iter()
+        .map(|t| states.get(&t.key).map_or(0, |s| s.1))
+        .collect();
+    drop(states);
+    let base = std::fs::canonicalize(spec.base_dir()).unwrap_or_else(|_| spec.base_dir());
+    let (tx, rx) = mpsc::channel::<Event>();
+    let signals =
+        attempt::forward_signals(tx.clone()).map_err(|e| StoreError::io(store.dir(), e))?;
+
+    let mut report = RunReport {
+        total: plan.tasks.len() as u64,
+        skipped: skipped as u64,
+        ..Default::default()
+    };
+    let mut counts = Counts {
+        total: report.total,
+        done: skipped as u64,
+        ..Default::default()
+    };
+    let mut tries = vec![0u32; plan.tasks.len()];
+    let mut running: HashMap<u64, Running> = HashMap::new();
+    let mut delayed: BTreeMap<(Instant, usize), ()> = BTreeMap::new();
+    let mut next_token = 0u64;
+    let mut stopping: Option<i32> = None;
+    let mut changes: Vec<Change> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+
+    loop {
+        // Start what may start.
+        while stopping.is_none() && running.len() < cfg.workers {
+            let Some(i) = graph.ready.pop_front() else {
+                break;
+            };
+            let task = &plan.tasks[i];
+            attempts[i] += 1;
+            tries[i] += 1;
+            next_token += 1;
+            let task_dir = store.task_dir(run, &task.key);
+            let launched = attempt::launch(
+                spec,
+                task,
+                i,
+                run,
+                store.dir(),
+                &base,
+                &task_dir,
+                attempts[i],
+                next_token,
+                tx.clone(),
+            );
+            match launched {
+                Ok(r) => {
+                    changes.push(r.started_change(&task.key));
+                    running.insert(next_token, r);
+                    if !rep.is_quiet() {
+                        lines.push(format!("▶ {} (attempt {})", task.label(spec), attempts[i]));
+                    }
+                }
+                Err((r, e)) => {
+                    changes.push(r.started_change(&task.key));
+                    let exit = Exit {
+                        code: None,
+                        signal: None,
+                        max_rss_kb: 0,
+                        user_cpu_s: 0.0,
+                        sys_cpu_s: 0.0,
+                    };
+                    let reason = format!("could not start: {e}");
+                    finish(
+                        spec,
+                        plan,
+                        i,
+                        &r,
+                        exit,
+                        Outcome::Failed,
+                        Some(reason),
+                        &tries,
+                        &mut graph,
+                        &mut delayed,
+                        &mut changes,
+                        &mut lines,
+                        &mut report,
+                        &mut counts,
+                    );
+                }
+            }
+        }
+        counts.running = running.len() as u64;
+
+        // Make it durable, then tell.
+        store.apply(run, &changes)?;
+        changes.clear();
+        for l in lines.drain(..) {
+            rep.line(&l);
+        }
+        rep.counts(counts);
+
+        let idle = graph.ready.is_empty() && delayed.is_empty();
+        if running.is_empty() && (idle || stopping.is_some()) {
+            break;
+        }
+
+        // Wait for the next thing to happen.
+        let now_i = Instant::now();
+        let mut wake = now_i + Duration::from_secs(1);
+        for r in running.values() {
+            for t in [r.deadline, r.kill_at].into_iter().flatten() {
+                wake = wake.min(t);
+            }
+        }
+        if stopping.is_none() {
+            if let Some((&(t, _), _)) = delayed.first_key_value() {
+                wake = wake.min(t);
+            }
+        }
+        let mut events = Vec::new();
+        match rx.recv_timeout(wake.saturating_duration_since(now_i)) {
+            Ok(ev) => events.push(ev),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => unreachable!("the loop holds a sender"),
+        }
+        events.extend(rx.try_iter());
+
+        for ev in events {
+            match ev {
+                Event::Exit(token, exit) => {
+                    let Some(r) = running.remove(&token) else {
+                        continue;
+                    };
+                    let (outcome, reason) = attempt::classify(&r, &exit, stopping.is_some());
+                    finish(
+                        spec,
+                        plan,
+                        r.index,
+                        &r,
+                        exit,
+                        outcome,
+                        reason,
+                        &tries,
+                        &mut graph,
+                        &mut delayed,
+                        &mut changes,
+                        &mut lines,
+                        &mut report,
+                        &mut counts,
+                    );
+                }
+                Event::Signal(sig) => {
+                    let name = Signal::try_from(sig)
+                        .map(|s| s.as_str())
+                        .unwrap_or("signal");
+                    if stopping.is_none() {
+                        stopping = Some(sig);
+                        report.stopped_by = Some(sig);
+                        rep.always(&format!(
+                            "labtrail: {name} received: no new tasks; stopping {} running task(s) (SIGTERM, then SIGKILL after {}). Press Ctrl+C again to kill them now.",
+                            running.len(),
+                            format_duration(cfg.grace)
+                        ));
+                        changes.push(Change::Note {
+                            kind: "stop_requested".into(),
+                            detail: format!("{name}; {} running", running.len()),
+                        });
+                        let kill_at = Instant::now() + cfg.grace;
+                        for r in running.values_mut() {
+                            local::signal_group(r.pid, Signal::SIGTERM);
+                            r.kill_at = Some(r.kill_at.map_or(kill_at, |k| k.min(kill_at)));
+                        }
+                    } else {
+                        rep.always(&format!(
+                            "labtrail: second {name}: killing {} running task(s) now",
+                            running.len()
+                        ));
+                        for r in running.values_mut() {
+                            local::signal_group(r.pid, Signal::SIGKILL);
+                            r.kill_at = None;
+                        }
+                    }
+                }
+            }
+        }
+
+        // Time limits and grace periods.
+        let now_i = Instant::now();
+        for r in running.values_mut() {
+            if r.deadline.is_some_and(|d| d <= now_i) {
+                r.deadline = None;
+                r.timed_out = true;
+                local::signal_group(r.pid, Signal::SIGTERM);
+                r.kill_at = Some(now_i + cfg.grace);
+            } else if r.kill_at.is_some_and(|k| k <= now_i) {
+                r.kill_at = None;
+                local::signal_group(r.pid, Signal::SIGKILL);
+            }
+        }
+        if stopping.is_none() {
+            while let Some((&(t, i), _)) = delayed.first_key_value() {
+                if t > now_i {
+                    break;
+                }
+                delayed.remove(&(t, i));
+                graph.ready.push_back(i);
+            }
+        }
+    }
+    signals.close();
+    report.interrupted += delayed.len() as u64;
+    rep.finish();
+    Ok(report)
+}
+
+/// Applies the policy to an ended attempt and queues the resulting changes and report lines.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    spec: &Spec,
+    plan: &Plan,
+    i: usize,
+    r: &Running,
+    exit: Exit,
+    outcome: Outcome,
+    reason: Option<String>,
+    tries: &[u32],
+    graph: &mut Graph,
+    delayed: &mut BTreeMap<(Instant, usize), ()>,
+    changes: &mut Vec<Change>,
+    lines: &mut Vec<String>,
+    report: &mut RunReport,
+    counts: &mut Counts,
+) {
+    let task = &plan.tasks[i];
+    let stage = &spec.stages[task.stage];
+    let (outcome, reason, result) = match outcome {
+        Outcome::Success => match attempt::read_result(&r.files.result) {
+            Ok(result) => (Outcome::Success, None, result),
+            Err(why) => (Outcome::Failed, Some(why), None),
+        },
+        other => (other, reason, None),
+    };
+    let decision = policy::decide(&outcome, tries[i], stage.retries, spec.run.backoff);
+    let label = task.label(spec);
+    let took = format_duration(r.started.elapsed());
+    let why = reason.clone().unwrap_or_default();
+    let state = match &decision {
+        Decision::Done => {
+            graph.done(i);
+            report.done += 1;
+            counts.done += 1;
+            lines.push(format!("✓ {label} ({took})"));
+            TaskState::Done
+        }
+        Decision::Retry(after) => {
+            delayed.insert((Instant::now() + *after, i), ());
+            lines.push(format!(
+                "↻ {label}: {why} (attempt {}); retry {} of {} in {}; log: {}",
+                r.attempt,
+                tries[i],
+                stage.retries,
+                format_duration(*after),
+                r.files.stderr.display()
+            ));
+            TaskState::Pending
+        }
+        Decision::Fail => {
+            report.failed += 1;
+            counts.failed += 1;
+            lines.push(format!(
+                "✗ {label}: {why} (attempt {}); log: {}",
+                r.attempt,
+                r.files.stderr.display()
+            ));
+            for d in graph.downstream(i) {
+                let reason = format!("upstream task {} failed", label);
+                changes.push(Change::Blocked {
+                    key: plan.tasks[d].key.clone(),
+                    reason,
+                });
+                report.blocked += 1;
+                lines.push(format!(
+                    "⊘ {}: blocked, upstream {label} failed",
+                    plan.tasks[d].label(spec)
+                ));
+            }
+            TaskState::Failed
+        }
+        Decision::Interrupted => {
+            report.interrupted += 1;
+            lines.push(format!("⏸ {label}: interrupted, will run again on resume"));
+            TaskState::Interrupted
+        }
+    };
+    report.ran += 1;
+    changes.push(Change::Finished {
+        key: task.key.clone(),
+        attempt: r.attempt,
+        ended_at: now(),
+        exit_code: exit.code,
+        signal: exit.signal,
+        outcome: outcome.as_str().to_string(),
+        reason,
+        state,
+        result,
+        max_rss_kb: (exit.max_rss_kb > 0).then_some(exit.max_rss_kb),
+        user_cpu_s: Some(exit.user_cpu_s),
+        sys_cpu_s: Some(exit.sys_cpu_s),
+        metrics: attempt::read_metrics(&r.files.metrics),
+    });
+}
+
+/// The folder tasks run in: the stage's workdir relative to the experiment file's folder.
+pub fn workdir(base: &std::path::Path, stage_workdir: &str) -> PathBuf {
+    base.join(stage_workdir)
+}

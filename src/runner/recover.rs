@@ -1,0 +1,35 @@
+//! Start-up recovery: before a runner dispatches anything, whatever an earlier runner left
+//! "running" is stopped and recorded as interrupted (the pueue rule), explicitly.
+
+use crate::exec::local;
+use crate::store::{Change, Store, StoreError};
+use std::time::Duration;
+
+/// What recovery found.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    /// Attempts that were recorded as running and are now interrupted.
+    pub interrupted: usize,
+    /// Processes of this run still alive on this host, left by a runner that died.
+    pub orphans_stopped: usize,
+}
+
+/// Stops leftover processes of `run` and marks its unfinished attempts interrupted. Must be
+/// called with the run lock held.
+pub fn recover(store: &mut Store, run: &str, grace: Duration) -> Result<Recovery, StoreError> {
+    let orphans_stopped = local::reap_orphans(store.dir(), run, grace);
+    let open = store.interrupt_running(run, "the runner stopped before the attempt ended")?;
+    if orphans_stopped > 0 {
+        store.apply(
+            run,
+            &[Change::Note {
+                kind: "orphans_stopped".into(),
+                detail: format!("{orphans_stopped} process(es) left by an earlier runner"),
+            }],
+        )?;
+    }
+    Ok(Recovery {
+        interrupted: open.len(),
+        orphans_stopped,
+    })
+}

@@ -52,6 +52,8 @@ impl Store {
     /// Opens the store folder `dir`, creating it if `create`. Checks the database's integrity and
     /// brings its schema up to date; a damaged database is copied aside and reported.
     pub fn open(dir: &Path, create: bool) -> Result<Store, StoreError> {
+        // Absolute, because tasks receive it (LABTRAIL_STORE) and run in other folders.
+        let dir = &std::path::absolute(dir).map_err(|e| StoreError::io(dir, e))?;
         let db_path = dir.join(DB_FILE);
         // SQLite reads an empty file as a new database: if this store already has runs, an empty
         // database is a truncated one, and must not silently become a fresh store.

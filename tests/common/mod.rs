@@ -1,0 +1,119 @@
+//! Shared helpers for integration tests: an experiment folder, the built binary, waiting.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// An experiment in its own temporary folder.
+pub struct Exp {
+    pub dir: tempfile::TempDir,
+}
+
+impl Exp {
+    /// Writes `toml` as `exp.toml` in a new folder.
+    pub fn new(toml: &str) -> Exp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("exp.toml"), toml).expect("write exp.toml");
+        Exp { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.path().join(name), text).expect("write");
+    }
+
+    /// A `labtrail` command run in the experiment folder.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_labtrail"));
+        c.current_dir(self.path()).args(args).env_remove("LABTRAIL_STORE");
+        c
+    }
+
+    /// Runs `labtrail ARGS` to completion.
+    pub fn run(&self, args: &[&str]) -> Out {
+        Out(self.cmd(args).stdin(Stdio::null()).output().expect("run labtrail"))
+    }
+
+    /// Starts `labtrail ARGS` in the background.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.cmd(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn labtrail")
+    }
+
+    /// `labtrail tasks --json`, parsed.
+    pub fn tasks(&self) -> Vec<serde_json::Value> {
+        let out = self.run(&["tasks", "--json"]);
+        assert_eq!(out.code(), 0, "tasks --json failed: {}", out.stderr());
+        serde_json::from_str(&out.stdout()).expect("tasks json")
+    }
+
+    /// Number of tasks in `state`.
+    pub fn count(&self, state: &str) -> usize {
+        self.tasks().iter().filter(|t| t["state"] == state).count()
+    }
+
+    /// Lines of a ledger file the tasks append to (empty if absent).
+    pub fn ledger(&self, name: &str) -> Vec<String> {
+        std::fs::read_to_string(self.path().join(name)).unwrap_or_default().lines().map(str::to_string).collect()
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path().join(name)
+    }
+}
+
+/// Output of a finished command.
+pub struct Out(pub Output);
+
+impl Out {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+}
+
+/// Output of a background child after it ended.
+pub fn finish(child: Child) -> Out {
+    Out(child.wait_with_output().expect("wait"))
+}
+
+/// Polls `cond` every 20 ms until it holds or `timeout` passes; panics with `what` on timeout.
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends `sig` to a child.
+pub fn signal(child: &Child, sig: i32) {
+    // SAFETY: plain kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(child.id() as i32, sig);
+    }
+}
+
+/// Counts of each state straight from the store's database (no process spawn, for tight polls).
+pub fn done_in_db(store: &Path) -> usize {
+    let Ok(conn) = rusqlite::Connection::open_with_flags(store.join("labtrail.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else { return 0 };
+    conn.query_row("SELECT COUNT(*) FROM tasks WHERE state = 'done'", [], |r| r.get::<_, i64>(0)).unwrap_or(0) as usize
+}
+
+/// Processes whose environment carries `LABTRAIL_STORE=store`.
+pub fn processes_of_store(store: &Path) -> Vec<u32> {
+    let wanted = format!("LABTRAIL_STORE={}", store.display());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == wanted.as_bytes())))
+        .collect()
+}

@@ -270,6 +270,30 @@ fn run_settings(cx: &Ctx, raw: &super::raw::RawRun) -> Result<RunSettings, SpecE
     })
 }
 
+/// Byte offset in the file of the placeholder `{name}` found at byte `offset` of the string value
+/// `text`. The value's offsets match the file only for a one-line string with no escapes before the
+/// placeholder; otherwise (multi-line strings, escapes) the placeholder is found in the raw text.
+fn placeholder_in_source(source: &str, text: &Spanned<String>, name: &str, offset: usize) -> usize {
+    let span = text.span();
+    let needle = format!("{{{name}}}");
+    // +1 skips the opening quote.
+    let direct = span.start + 1 + offset;
+    if source.get(direct..).is_some_and(|s| s.starts_with(&needle)) {
+        return direct;
+    }
+    let raw = source.get(span.clone()).unwrap_or("");
+    let mut from = 0;
+    while let Some(i) = raw[from..].find(&needle) {
+        let at = from + i;
+        // `{{name}}` is literal text and `${name}` a shell variable, not placeholders.
+        if !matches!(raw[..at].bytes().last(), Some(b'{' | b'$')) {
+            return span.start + at;
+        }
+        from = at + 1;
+    }
+    span.start
+}
+
 fn stage_of(
     cx: &Ctx,
     raw: &RawStage,
@@ -336,8 +360,7 @@ fn stage_of(
             if params.iter().any(|x| x == p) {
                 continue;
             }
-            // Offsets are into the string value; +1 skips the opening quote of a basic string.
-            let at = text.span().start + 1 + offset;
+            let at = placeholder_in_source(cx.source, text, p, offset);
             let help = if grid.iter().any(|g| g == p) {
                 format!("stage `{name}` does not vary over `{p}`: add it to the stage's params")
             } else {

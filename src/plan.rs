@@ -65,6 +65,9 @@ impl Task {
     }
 }
 
+/// For one upstream stage: positions of the shared parameters, and shared values -> keys.
+type UpstreamIndex = (Vec<usize>, HashMap<String, Vec<String>>);
+
 /// Expands `spec` into a [`Plan`].
 pub fn expand(spec: &Spec) -> Plan {
     let combos = combinations(spec);
@@ -83,7 +86,7 @@ pub fn expand(spec: &Spec) -> Plan {
             })
             .collect();
         let mut seen: HashSet<String> = HashSet::new();
-        let upstream: Vec<(Vec<usize>, HashMap<String, Vec<String>>)> = stage
+        let upstream: Vec<UpstreamIndex> = stage
             .after
             .iter()
             .map(|a| {
@@ -219,7 +222,10 @@ fn resolve(spec: &Spec, si: usize, stage: &Stage, values: Vec<Value>) -> Task {
         h.update(part.as_bytes());
         h.update(b"\0");
     }
-    for (name, v) in stage.params.iter().zip(&values) {
+    // By name, so that reordering [params] does not change keys.
+    let mut named: Vec<(&String, &Value)> = stage.params.iter().zip(&values).collect();
+    named.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, v) in named {
         h.update(name.as_bytes());
         h.update(b"=");
         h.update(v.to_json().to_string().as_bytes());

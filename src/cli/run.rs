@@ -209,7 +209,8 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
             (S::Blocked, "blocked"),
         ]
         .iter()
-        .filter_map(|(s, n)| (count(*s) > 0).then(|| format!("{} {n}", count(*s))))
+        .filter(|(s, _)| count(*s) > 0)
+        .map(|(s, n)| format!("{} {n}", count(*s)))
         .collect::<Vec<_>>();
         if !again.is_empty() {
             rep_line(&format!("  to run again: {}", again.join(", ")));

@@ -65,7 +65,7 @@ pub fn launch(
     attempt: u32,
     token: u64,
     exits: Sender<Event>,
-) -> Result<Running, (Running, std::io::Error)> {
+) -> Result<Running, Box<(Running, std::io::Error)>> {
     let stage = &spec.stages[task.stage];
     let files = AttemptFiles::new(task_dir, attempt);
     let mut r = Running {
@@ -84,7 +84,7 @@ pub fn launch(
     if let Err(e) =
         std::fs::create_dir_all(&r.files.dir).and_then(|_| std::fs::create_dir_all(&work))
     {
-        return Err((r, e));
+        return Err(Box::new((r, e)));
     }
     let mut env: Vec<(String, String)> = task.env.clone();
     env.extend([
@@ -126,7 +126,7 @@ pub fn launch(
             r.pid = pid;
             Ok(r)
         }
-        Err(e) => Err((r, e)),
+        Err(e) => Err(Box::new((r, e))),
     }
 }
 

@@ -141,7 +141,8 @@ pub fn execute(
                         lines.push(format!("▶ {} (attempt {})", task.label(spec), attempts[i]));
                     }
                 }
-                Err((r, e)) => {
+                Err(failed) => {
+                    let (r, e) = *failed;
                     changes.push(r.started_change(&task.key));
                     let exit = Exit {
                         code: None,

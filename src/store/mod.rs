@@ -15,7 +15,7 @@ mod tasks;
 pub use error::StoreError;
 pub use lock::RunLock;
 pub use runs::RunSummary;
-pub use tasks::{AttemptRow, Change, EventRow, TaskRow, TaskState};
+pub use tasks::{AttemptRow, Change, EventRow, OpenAttempt, TaskRow, TaskState};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

@@ -80,7 +80,9 @@ impl Store {
             .filter(|t| {
                 pairs.iter().all(|(k, v)| match t.params.get(*k) {
                     Some(serde_json::Value::String(s)) => s == v,
-                    Some(other) => other.to_string() == *v,
+                    Some(other) => {
+                        serde_json::from_str::<serde_json::Value>(v).ok().as_ref() == Some(other)
+                    }
                     None => false,
                 })
             })

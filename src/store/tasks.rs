@@ -101,6 +101,15 @@ pub struct EventRow {
     pub detail: Option<String>,
 }
 
+/// An attempt that was recorded as started but never as ended.
+#[derive(Debug, Clone)]
+pub struct OpenAttempt {
+    pub key: String,
+    pub number: u32,
+    pub pid: Option<u32>,
+    pub host: String,
+}
+
 /// A state change, applied with others in one transaction by [`Store::apply`].
 #[derive(Debug, Clone)]
 pub enum Change {
@@ -292,22 +301,29 @@ impl Store {
         &mut self,
         run: &str,
         reason: &str,
-    ) -> Result<Vec<(String, u32, Option<u32>, String)>, StoreError> {
+    ) -> Result<Vec<OpenAttempt>, StoreError> {
         let path = self.db_path.clone();
         let e = |e| StoreError::sqlite(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
-        let open: Vec<(String, u32, Option<u32>, String)> = {
+        let open: Vec<OpenAttempt> = {
             let mut st = tx.prepare("SELECT task_key, number, pid, host FROM attempts WHERE run_id = ?1 AND outcome IS NULL").map_err(e)?;
             let rows = st
-                .query_map([run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .query_map([run], |r| {
+                    Ok(OpenAttempt {
+                        key: r.get(0)?,
+                        number: r.get(1)?,
+                        pid: r.get(2)?,
+                        host: r.get(3)?,
+                    })
+                })
                 .map_err(e)?;
             rows.collect::<Result<_, _>>().map_err(e)?
         };
         let t = now();
-        for (key, number, _, _) in &open {
+        for a in &open {
             tx.execute("UPDATE attempts SET outcome = 'interrupted', reason = ?4, ended_at = ?5 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3",
-                params![run, key, number, reason, t]).map_err(e)?;
-            event(&tx, run, Some(key), &t, "interrupted", Some(reason)).map_err(e)?;
+                params![run, a.key, a.number, reason, t]).map_err(e)?;
+            event(&tx, run, Some(&a.key), &t, "interrupted", Some(reason)).map_err(e)?;
         }
         tx.execute("UPDATE tasks SET state = 'interrupted', reason = ?2 WHERE run_id = ?1 AND state = 'running'", params![run, reason]).map_err(e)?;
         tx.commit().map_err(e)?;

@@ -7,17 +7,22 @@ use common::*;
 /// Parameter values are one literal shell word each, whatever they contain.
 #[test]
 fn hostile_parameter_values_stay_literal() {
-    let exp = Exp::new(r#"
+    let exp = Exp::new(
+        r#"
 [experiment]
 name = "quote"
 command = "printf '%s\n' {v} > out_$LABTRAIL_TASK_KEY.txt"
 [params]
 v = ["x; touch pwned", "$(touch pwned2)", "it's `touch pwned3`", "a b  c", "--flag=\"q\""]
-"#);
+"#,
+    );
     let out = exp.run(&["run", "exp.toml", "-q"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     for f in ["pwned", "pwned2", "pwned3"] {
-        assert!(!exp.file(f).exists(), "a value was executed as shell code ({f})");
+        assert!(
+            !exp.file(f).exists(),
+            "a value was executed as shell code ({f})"
+        );
     }
     let mut written: Vec<String> = std::fs::read_dir(exp.path())
         .unwrap()
@@ -26,14 +31,25 @@ v = ["x; touch pwned", "$(touch pwned2)", "it's `touch pwned3`", "a b  c", "--fl
         .map(|e| std::fs::read_to_string(e.path()).unwrap())
         .collect();
     written.sort();
-    assert_eq!(written, ["$(touch pwned2)\n", "--flag=\"q\"\n", "a b  c\n", "it's `touch pwned3`\n", "x; touch pwned\n"], "each value arrives as one argument");
+    assert_eq!(
+        written,
+        [
+            "$(touch pwned2)\n",
+            "--flag=\"q\"\n",
+            "a b  c\n",
+            "it's `touch pwned3`\n",
+            "x; touch pwned\n"
+        ],
+        "each value arrives as one argument"
+    );
 }
 
 /// Every protocol variable is set; the result and metrics are stored; the task folder persists
 /// across attempts.
 #[test]
 fn protocol_variables_results_metrics_and_task_dir() {
-    let exp = Exp::new(r#"
+    let exp = Exp::new(
+        r#"
 [experiment]
 name = "proto"
 command = "sh ../task.sh"
@@ -44,9 +60,12 @@ size = [8]
 [run]
 retries = 1
 backoff = "0s"
-"#);
+"#,
+    );
     std::fs::create_dir(exp.file("sub")).unwrap();
-    exp.write("task.sh", r#"
+    exp.write(
+        "task.sh",
+        r#"
 env | grep -E '^(LABTRAIL_|MODEL=)' | sort > "$LABTRAIL_TASK_DIR/env-$LABTRAIL_ATTEMPT.txt"
 pwd > "$LABTRAIL_TASK_DIR/pwd.txt"
 echo '{"step": 1, "loss": 0.5}' >> "$LABTRAIL_METRICS"
@@ -54,49 +73,106 @@ echo 'not json' >> "$LABTRAIL_METRICS"
 echo '{"step": 2, "loss": 0.25}' >> "$LABTRAIL_METRICS"
 if [ ! -e "$LABTRAIL_TASK_DIR/checkpoint" ]; then touch "$LABTRAIL_TASK_DIR/checkpoint"; exit 1; fi
 echo '{"acc": 0.9, "nested": {"a": [1, 2]}}' > "$LABTRAIL_RESULT"
-"#);
+"#,
+    );
     let out = exp.run(&["run", "exp.toml", "--no-progress"]);
-    assert_eq!(out.code(), 0, "second attempt succeeds from the checkpoint: {}", out.stderr());
+    assert_eq!(
+        out.code(),
+        0,
+        "second attempt succeeds from the checkpoint: {}",
+        out.stderr()
+    );
     let task = &exp.tasks()[0];
     assert_eq!(task["attempts"], 2);
     assert_eq!(task["result"]["acc"], 0.9);
     let key = task["key"].as_str().unwrap();
-    let work = exp.file(&format!(".labtrail/runs/{}/tasks/{key}/work", exp.run(&["list", "--json"]).stdout().split('"').nth(3).unwrap()));
+    let work = exp.file(&format!(
+        ".labtrail/runs/{}/tasks/{key}/work",
+        exp.run(&["list", "--json"])
+            .stdout()
+            .split('"')
+            .nth(3)
+            .unwrap()
+    ));
     let env = std::fs::read_to_string(work.join("env-2.txt")).unwrap();
-    for var in ["LABTRAIL_ATTEMPT=2", "LABTRAIL_PARAM_SIZE=8", "MODEL=net-8", &format!("LABTRAIL_TASK_KEY={key}"), "LABTRAIL_RUN_ID=proto-", "LABTRAIL_RESULT=", "LABTRAIL_METRICS=", "LABTRAIL_TASK_DIR="] {
+    for var in [
+        "LABTRAIL_ATTEMPT=2",
+        "LABTRAIL_PARAM_SIZE=8",
+        "MODEL=net-8",
+        &format!("LABTRAIL_TASK_KEY={key}"),
+        "LABTRAIL_RUN_ID=proto-",
+        "LABTRAIL_RESULT=",
+        "LABTRAIL_METRICS=",
+        "LABTRAIL_TASK_DIR=",
+    ] {
         assert!(env.contains(var), "{var} missing from {env}");
     }
-    assert!(work.join("env-1.txt").exists(), "the task folder persists across attempts");
-    assert!(std::fs::read_to_string(work.join("pwd.txt")).unwrap().trim().ends_with("/sub"), "workdir is relative to the experiment file");
+    assert!(
+        work.join("env-1.txt").exists(),
+        "the task folder persists across attempts"
+    );
+    assert!(
+        std::fs::read_to_string(work.join("pwd.txt"))
+            .unwrap()
+            .trim()
+            .ends_with("/sub"),
+        "workdir is relative to the experiment file"
+    );
     let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
-    let metrics: Vec<String> = db.prepare("SELECT record FROM metrics WHERE attempt = 2 ORDER BY line").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
-    assert_eq!(metrics, [r#"{"step":1,"loss":0.5}"#, r#"{"step":2,"loss":0.25}"#], "valid metric lines are stored");
-    let rss: Option<i64> = db.query_row("SELECT max_rss_kb FROM attempts WHERE number = 2", [], |r| r.get(0)).unwrap();
+    let metrics: Vec<String> = db
+        .prepare("SELECT record FROM metrics WHERE attempt = 2 ORDER BY line")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        metrics,
+        [r#"{"step":1,"loss":0.5}"#, r#"{"step":2,"loss":0.25}"#],
+        "valid metric lines are stored"
+    );
+    let rss: Option<i64> = db
+        .query_row(
+            "SELECT max_rss_kb FROM attempts WHERE number = 2",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert!(rss.unwrap_or(0) > 0, "resource usage is recorded");
 
     let csv = exp.run(&["results", "--format", "csv"]).stdout();
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some("key,stage,size,acc,nested"));
-    assert_eq!(lines.next().unwrap(), format!(r#"{key},main,8,0.9,"{{""a"":[1,2]}}""#));
+    assert_eq!(
+        lines.next().unwrap(),
+        format!(r#"{key},main,8,0.9,"{{""a"":[1,2]}}""#)
+    );
 }
 
 /// A result file that is not JSON fails the attempt with a clear reason.
 #[test]
 fn invalid_result_json_fails_the_task() {
-    let exp = Exp::new(r#"
+    let exp = Exp::new(
+        r#"
 [experiment]
 name = "badjson"
 command = "echo '{oops' > $LABTRAIL_RESULT"
-"#);
+"#,
+    );
     let out = exp.run(&["run", "exp.toml", "--no-progress"]);
     assert_eq!(out.code(), 1);
-    assert!(out.stderr().contains("is not valid JSON"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("is not valid JSON"),
+        "{}",
+        out.stderr()
+    );
 }
 
 /// A failed upstream task blocks (does not fail) its downstream tasks; they run once it is fixed.
 #[test]
 fn failed_upstream_blocks_downstream_until_fixed() {
-    let exp = Exp::new(r#"
+    let exp = Exp::new(
+        r#"
 [experiment]
 name = "staged"
 [params]
@@ -113,14 +189,24 @@ command = "echo {layers}-{rep} >> ledger.txt"
 name = "report"
 params = []
 command = "echo report >> ledger.txt"
-"#);
+"#,
+    );
     let out = exp.run(&["run", "exp.toml", "--no-progress"]);
     assert_eq!(out.code(), 1, "{}", out.stderr());
     let tasks = exp.tasks();
-    let state = |label: &str| tasks.iter().find(|t| t["label"] == label).unwrap()["state"].as_str().unwrap().to_string();
+    let state = |label: &str| {
+        tasks.iter().find(|t| t["label"] == label).unwrap()["state"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
     assert_eq!(state("prepare/layers=b"), "failed");
     assert_eq!(state("train/layers=b,rep=x"), "blocked");
-    assert_eq!(state("report"), "blocked", "fan-in waits for every train task");
+    assert_eq!(
+        state("report"),
+        "blocked",
+        "fan-in waits for every train task"
+    );
     assert_eq!(state("train/layers=a,rep=y"), "done");
     let status = exp.run(&["status"]).stdout();
     assert!(status.contains("stage train"), "{status}");
@@ -130,13 +216,18 @@ command = "echo report >> ledger.txt"
     assert_eq!(out.code(), 0, "{}", out.stderr());
     let ledger = exp.ledger("ledger.txt");
     assert_eq!(ledger.len(), 5, "{ledger:?}");
-    assert_eq!(ledger.last().map(String::as_str), Some("report"), "the fan-in stage ran last");
+    assert_eq!(
+        ledger.last().map(String::as_str),
+        Some("report"),
+        "the fan-in stage ran last"
+    );
 }
 
 /// A task over its time limit is stopped and retried, then fails; the history says timeout.
 #[test]
 fn timeout_is_retried_then_fails() {
-    let exp = Exp::new(r#"
+    let exp = Exp::new(
+        r#"
 [experiment]
 name = "slow"
 command = "sleep 20"
@@ -145,13 +236,22 @@ timeout = "300ms"
 retries = 1
 backoff = "0s"
 grace = "1s"
-"#);
+"#,
+    );
     let t0 = std::time::Instant::now();
     let out = exp.run(&["run", "exp.toml", "--no-progress"]);
     assert_eq!(out.code(), 1, "{}", out.stderr());
     assert!(t0.elapsed() < std::time::Duration::from_secs(10));
-    assert!(out.stderr().contains("time limit reached"), "{}", out.stderr());
-    let attempts: Vec<serde_json::Value> = serde_json::from_str(&exp.run(&["tasks", "main", "--attempts", "--json"]).stdout()).unwrap();
+    assert!(
+        out.stderr().contains("time limit reached"),
+        "{}",
+        out.stderr()
+    );
+    let attempts: Vec<serde_json::Value> =
+        serde_json::from_str(&exp.run(&["tasks", "main", "--attempts", "--json"]).stdout())
+            .unwrap();
     assert_eq!(attempts.len(), 2);
-    assert!(attempts.iter().all(|a| a["attempt"]["outcome"] == "timeout"));
+    assert!(attempts
+        .iter()
+        .all(|a| a["attempt"]["outcome"] == "timeout"));
 }

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 /// Tasks sleep as many seconds as the file `delay` says (30 at first), so a resume can run the
 /// very same tasks quickly.
 fn sleeper(extra: &str) -> Exp {
-    let exp = Exp::new(&format!(r#"
+    let exp = Exp::new(&format!(
+        r#"
 [experiment]
 name = "sleepy"
 command = "{extra} echo start >> started.txt; sleep $(cat delay); echo {{i}} >> ledger.txt"
@@ -15,13 +16,16 @@ command = "{extra} echo start >> started.txt; sleep $(cat delay); echo {{i}} >> 
 i = [1, 2, 3]
 [run]
 workers = 2
-"#));
+"#
+    ));
     exp.write("delay", "30");
     exp
 }
 
 fn wait_started(exp: &Exp, n: usize) {
-    wait_until("tasks to start", Duration::from_secs(20), || exp.ledger("started.txt").len() >= n);
+    wait_until("tasks to start", Duration::from_secs(20), || {
+        exp.ledger("started.txt").len() >= n
+    });
 }
 
 /// Scenario 3: SIGINT stops dispatching, SIGTERMs the tasks, records them interrupted, exits
@@ -47,9 +51,14 @@ fn sigint_interrupts_running_tasks_and_resume_reruns_them() {
     exp.write("delay", "0");
     let out = exp.run(&["run", "exp.toml", "--no-progress"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(out.stderr().contains("to run again: 2 interrupted"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("to run again: 2 interrupted"),
+        "{}",
+        out.stderr()
+    );
     assert_eq!(exp.ledger("ledger.txt").len(), 3);
-    let attempts: Vec<serde_json::Value> = serde_json::from_str(&exp.run(&["tasks", "i=1", "--attempts", "--json"]).stdout()).unwrap();
+    let attempts: Vec<serde_json::Value> =
+        serde_json::from_str(&exp.run(&["tasks", "i=1", "--attempts", "--json"]).stdout()).unwrap();
     assert_eq!(attempts.len(), 2);
     assert_eq!(attempts[0]["attempt"]["outcome"], "interrupted");
     assert_eq!(attempts[1]["attempt"]["outcome"], "success");
@@ -66,10 +75,19 @@ fn sigterm_with_a_stubborn_task_escalates_after_grace() {
     let out = finish(child);
     let took = t0.elapsed();
     assert_eq!(out.code(), 143, "{}", out.stderr());
-    assert!(took >= Duration::from_millis(900), "the grace period was honoured ({took:?})");
-    assert!(took < Duration::from_secs(10), "SIGKILL followed the grace period ({took:?})");
+    assert!(
+        took >= Duration::from_millis(900),
+        "the grace period was honoured ({took:?})"
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "SIGKILL followed the grace period ({took:?})"
+    );
     assert_eq!(exp.count("interrupted"), 2);
-    assert!(processes_of_store(&exp.file(".labtrail")).is_empty(), "no task survived");
+    assert!(
+        processes_of_store(&exp.file(".labtrail")).is_empty(),
+        "no task survived"
+    );
 }
 
 /// Scenario 3: a second Ctrl+C kills at once, without waiting for the grace period.
@@ -84,27 +102,45 @@ fn second_sigint_kills_at_once() {
     signal(&child, libc::SIGINT);
     let out = finish(child);
     assert_eq!(out.code(), 130, "{}", out.stderr());
-    assert!(t0.elapsed() < Duration::from_secs(10), "did not wait for the 60 s grace");
-    assert!(out.stderr().contains("killing 2 running task(s) now"), "{}", out.stderr());
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "did not wait for the 60 s grace"
+    );
+    assert!(
+        out.stderr().contains("killing 2 running task(s) now"),
+        "{}",
+        out.stderr()
+    );
     assert_eq!(exp.count("interrupted"), 2);
 }
 
 /// Scenario 5: reset TASK and reset --failed mark tasks to run again; history is kept.
 #[test]
 fn reset_marks_tasks_to_run_again() {
-    let exp = Exp::new(r#"
+    let exp = Exp::new(
+        r#"
 [experiment]
 name = "reset"
 command = "echo {rep} >> ledger.txt; [ {rep} != bad ]"
 [params]
 rep = ["stats", "spectral", "bad"]
-"#);
+"#,
+    );
     assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 1);
     let usage = exp.run(&["reset"]);
-    assert_eq!(usage.code(), 2, "reset without tasks says what to do: {}", usage.stderr());
+    assert_eq!(
+        usage.code(),
+        2,
+        "reset without tasks says what to do: {}",
+        usage.stderr()
+    );
     let unknown = exp.run(&["reset", "rep=nope"]);
     assert_eq!(unknown.code(), 2);
-    assert!(unknown.stderr().contains("matches no task"), "{}", unknown.stderr());
+    assert!(
+        unknown.stderr().contains("matches no task"),
+        "{}",
+        unknown.stderr()
+    );
 
     let out = exp.run(&["reset", "rep=spectral"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
@@ -115,7 +151,9 @@ rep = ["stats", "spectral", "bad"]
     let mut ledger = exp.ledger("ledger.txt");
     ledger.sort();
     assert_eq!(ledger, ["bad", "bad", "spectral", "spectral", "stats"]);
-    let attempts = exp.run(&["tasks", "rep=spectral", "--attempts", "--json"]).stdout();
+    let attempts = exp
+        .run(&["tasks", "rep=spectral", "--attempts", "--json"])
+        .stdout();
     let attempts: Vec<serde_json::Value> = serde_json::from_str(&attempts).unwrap();
     assert_eq!(attempts.len(), 2, "the reset task keeps its first attempt");
     assert!(exp.run(&["events"]).stdout().contains("reset"));
@@ -135,14 +173,30 @@ fn second_runner_is_refused_and_a_stale_lock_is_taken_over() {
     assert!(msg.contains(&format!("PID {}", first.id())), "{msg}");
     assert!(msg.contains(&format!("host {host}")), "{msg}");
     let reset = exp.run(&["reset", "--all"]);
-    assert_eq!(reset.code(), 4, "reset is refused while a runner holds the run");
+    assert_eq!(
+        reset.code(),
+        4,
+        "reset is refused while a runner holds the run"
+    );
 
     signal(&first, libc::SIGKILL);
     finish(first);
     exp.write("delay", "0");
     let third = exp.run(&["run", "exp.toml", "--no-progress"]);
     assert_eq!(third.code(), 0, "{}", third.stderr());
-    assert!(third.stderr().contains("took over the lock"), "{}", third.stderr());
-    assert!(third.stderr().contains("no longer running"), "{}", third.stderr());
-    assert!(third.stderr().contains("found 0 of 3 tasks done"), "{}", third.stderr());
+    assert!(
+        third.stderr().contains("took over the lock"),
+        "{}",
+        third.stderr()
+    );
+    assert!(
+        third.stderr().contains("no longer running"),
+        "{}",
+        third.stderr()
+    );
+    assert!(
+        third.stderr().contains("found 0 of 3 tasks done"),
+        "{}",
+        third.stderr()
+    );
 }

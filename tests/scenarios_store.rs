@@ -5,18 +5,21 @@ use common::*;
 use std::io::{Seek, SeekFrom, Write};
 
 fn finished_exp() -> Exp {
-    let exp = Exp::new(r#"
+    let exp = Exp::new(
+        r#"
 [experiment]
 name = "c"
 command = "echo '{\"x\": {x}}' > $LABTRAIL_RESULT; echo {x} >> ledger.txt"
 [params]
 x = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]
-"#);
+"#,
+    );
     let out = exp.run(&["run", "exp.toml", "-q"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     // Fold the WAL into the main file so damage to it is damage to the data.
     let conn = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
-    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
     drop(conn);
     exp
 }
@@ -32,13 +35,24 @@ fn backups(exp: &Exp) -> Vec<String> {
 fn assert_detected(exp: &Exp, what: &str) {
     for args in [&["status"][..], &["run", "exp.toml"][..], &["list"][..]] {
         let out = exp.run(args);
-        assert_eq!(out.code(), 3, "{what}: `{args:?}` exits 3: {}", out.stderr());
+        assert_eq!(
+            out.code(),
+            3,
+            "{what}: `{args:?}` exits 3: {}",
+            out.stderr()
+        );
         let err = out.stderr();
         assert!(err.contains("is damaged"), "{what}: {err}");
-        assert!(err.contains("labtrail check --repair"), "{what}: says how to recover: {err}");
+        assert!(
+            err.contains("labtrail check --repair"),
+            "{what}: says how to recover: {err}"
+        );
         assert!(!err.contains("panicked"), "{what}: {err}");
     }
-    assert!(!backups(exp).is_empty(), "{what}: the damaged file was kept as a backup");
+    assert!(
+        !backups(exp).is_empty(),
+        "{what}: the damaged file was kept as a backup"
+    );
 }
 
 /// Scenario 7: scribbling over the database is detected on open; the damaged file is kept;
@@ -56,9 +70,18 @@ fn scribbled_database_is_detected_kept_and_repaired() {
 
     let repair = exp.run(&["check", "--repair"]);
     assert_eq!(repair.code(), 0, "{}", repair.stderr());
-    assert!(repair.stdout().contains("moved the damaged database"), "{}", repair.stdout());
+    assert!(
+        repair.stdout().contains("moved the damaged database"),
+        "{}",
+        repair.stdout()
+    );
     let out = exp.run(&["run", "exp.toml", "--no-progress"]);
-    assert_eq!(out.code(), 0, "after repair the run completes: {}", out.stderr());
+    assert_eq!(
+        out.code(),
+        0,
+        "after repair the run completes: {}",
+        out.stderr()
+    );
     assert_eq!(exp.count("done"), 20);
     let again = exp.ledger("ledger.txt").len();
     assert!(again >= 20, "every task has run at least once ({again})");
@@ -70,12 +93,22 @@ fn truncated_database_is_detected() {
     let exp = finished_exp();
     let db = exp.file(".labtrail/labtrail.db");
     let len = std::fs::metadata(&db).unwrap().len();
-    std::fs::OpenOptions::new().write(true).open(&db).unwrap().set_len(len / 3).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&db)
+        .unwrap()
+        .set_len(len / 3)
+        .unwrap();
     assert_detected(&exp, "truncated to a third");
 
     let exp = finished_exp();
     let db = exp.file(".labtrail/labtrail.db");
-    std::fs::OpenOptions::new().write(true).open(&db).unwrap().set_len(0).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&db)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
     assert_detected(&exp, "truncated to zero");
 }
 
@@ -91,15 +124,27 @@ fn check_reports_broken_invariants() {
     drop(conn);
     let bad = exp.run(&["check"]);
     assert_eq!(bad.code(), 3, "{}", bad.stdout());
-    assert!(bad.stdout().contains("is done but has no successful attempt"), "{}", bad.stdout());
+    assert!(
+        bad.stdout()
+            .contains("is done but has no successful attempt"),
+        "{}",
+        bad.stdout()
+    );
 }
 
 /// Commands that read a store say where they looked when there is none.
 #[test]
 fn missing_store_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_labtrail")).arg("status").current_dir(dir.path()).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_labtrail"))
+        .arg("status")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no labtrail store") && err.contains("labtrail run"), "{err}");
+    assert!(
+        err.contains("no labtrail store") && err.contains("labtrail run"),
+        "{err}"
+    );
 }

@@ -29,18 +29,29 @@ impl Exp {
     /// A `labtrail` command run in the experiment folder.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_labtrail"));
-        c.current_dir(self.path()).args(args).env_remove("LABTRAIL_STORE");
+        c.current_dir(self.path())
+            .args(args)
+            .env_remove("LABTRAIL_STORE");
         c
     }
 
     /// Runs `labtrail ARGS` to completion.
     pub fn run(&self, args: &[&str]) -> Out {
-        Out(self.cmd(args).stdin(Stdio::null()).output().expect("run labtrail"))
+        Out(self
+            .cmd(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run labtrail"))
     }
 
     /// Starts `labtrail ARGS` in the background.
     pub fn spawn(&self, args: &[&str]) -> Child {
-        self.cmd(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn labtrail")
+        self.cmd(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn labtrail")
     }
 
     /// `labtrail tasks --json`, parsed.
@@ -57,7 +68,11 @@ impl Exp {
 
     /// Lines of a ledger file the tasks append to (empty if absent).
     pub fn ledger(&self, name: &str) -> Vec<String> {
-        std::fs::read_to_string(self.path().join(name)).unwrap_or_default().lines().map(str::to_string).collect()
+        std::fs::read_to_string(self.path().join(name))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     pub fn file(&self, name: &str) -> PathBuf {
@@ -89,7 +104,10 @@ pub fn finish(child: Child) -> Out {
 pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -104,8 +122,16 @@ pub fn signal(child: &Child, sig: i32) {
 
 /// Counts of each state straight from the store's database (no process spawn, for tight polls).
 pub fn done_in_db(store: &Path) -> usize {
-    let Ok(conn) = rusqlite::Connection::open_with_flags(store.join("labtrail.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else { return 0 };
-    conn.query_row("SELECT COUNT(*) FROM tasks WHERE state = 'done'", [], |r| r.get::<_, i64>(0)).unwrap_or(0) as usize
+    let Ok(conn) = rusqlite::Connection::open_with_flags(
+        store.join("labtrail.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    ) else {
+        return 0;
+    };
+    conn.query_row("SELECT COUNT(*) FROM tasks WHERE state = 'done'", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .unwrap_or(0) as usize
 }
 
 /// Processes whose environment carries `LABTRAIL_STORE=store`.
@@ -114,6 +140,9 @@ pub fn processes_of_store(store: &Path) -> Vec<u32> {
     std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == wanted.as_bytes())))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == wanted.as_bytes()))
+        })
         .collect()
 }

@@ -81,8 +81,9 @@ impl Reporter {
 }
 
 impl Reporter {
-    /// Whether per-event lines are suppressed (so callers can skip formatting them).
-    pub fn is_quiet(&self) -> bool {
-        self.quiet
+    /// Whether start lines are wanted: only in line mode, where they are the only sign of
+    /// progress (a bar already shows what is running).
+    pub fn wants_start_lines(&self) -> bool {
+        !self.quiet && self.bar.is_none()
     }
 }

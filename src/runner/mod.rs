@@ -137,7 +137,7 @@ pub fn execute(
                 Ok(r) => {
                     changes.push(r.started_change(&task.key));
                     running.insert(next_token, r);
-                    if !rep.is_quiet() {
+                    if rep.wants_start_lines() {
                         lines.push(format!("▶ {} (attempt {})", task.label(spec), attempts[i]));
                     }
                 }

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod exec;
+pub mod monitor;
 pub mod plan;
 pub mod policy;
 pub mod report;

@@ -173,11 +173,7 @@ seed = [1]
     let line = line_of(text, "--rep {reps}");
     assert_eq!(line, 5);
     // Column 9: after `  --rep `, not the literal `{{reps}}` on the line above.
-    assert_spec_error(
-        text,
-        line,
-        &[":5:9:", "unknown placeholder {reps}"],
-    );
+    assert_spec_error(text, line, &[":5:9:", "unknown placeholder {reps}"]);
 }
 
 #[test]
@@ -292,7 +288,10 @@ rep = "c"
     assert_spec_error(
         text,
         line,
-        &["[[include]] does not give a value for `seed`", "every parameter"],
+        &[
+            "[[include]] does not give a value for `seed`",
+            "every parameter",
+        ],
     );
 }
 
@@ -364,7 +363,10 @@ fn missing_experiment_file() {
         "stderr should name the path:\n{stderr}"
     );
     assert!(stderr.contains("cannot read"), "{stderr}");
-    assert!(!dir.path().join(".labtrail").exists(), "no store for a missing file");
+    assert!(
+        !dir.path().join(".labtrail").exists(),
+        "no store for a missing file"
+    );
 }
 
 #[test]
@@ -390,7 +392,10 @@ rep = "b"
         "names the file:\n{stderr}"
     );
     assert!(stderr.contains("exclude"), "mentions exclude:\n{stderr}");
-    assert!(stderr.contains("no tasks"), "says the grid is empty:\n{stderr}");
+    assert!(
+        stderr.contains("no tasks"),
+        "says the grid is empty:\n{stderr}"
+    );
     assert!(
         !dir.path().join(".labtrail").join("runs").exists(),
         "no run is started for an empty grid"

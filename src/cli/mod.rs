@@ -4,6 +4,7 @@ mod check;
 mod events;
 mod list;
 mod logs;
+mod monitor;
 mod output;
 mod reset;
 mod results;
@@ -60,6 +61,7 @@ pub enum Command {
     Reset(reset::ResetArgs),
     Check(check::CheckArgs),
     Events(events::EventsArgs),
+    Monitor(monitor::MonitorArgs),
     /// Print a shell completion script.
     ///
     /// Example: `labtrail completions bash > ~/.local/share/bash-completion/completions/labtrail`
@@ -82,6 +84,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Reset(a) => reset::run(&g, a),
         Command::Check(a) => check::run(&g, a),
         Command::Events(a) => events::run(&g, a),
+        Command::Monitor(a) => monitor::run(&g, a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

@@ -64,6 +64,10 @@ pub struct RunArgs {
     /// Say what would run and why, and run nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// SLURM: submit, start the monitor in the background, and return.
+    #[arg(long)]
+    pub detach: bool,
 }
 
 fn new_run_id(store: &Store, experiment: &str) -> anyhow::Result<String> {
@@ -165,6 +169,16 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
                 detail: previous.clone(),
             }],
         )?;
+    }
+    if spec.run.executor == crate::spec::Executor::Slurm {
+        let (added, _) = store.sync_plan(&run_id, &spec, &plan)?;
+        let verb = if created { "Starting" } else { "Resuming" };
+        rep_line(&format!(
+            "{verb} SLURM run {run_id}: {} tasks ({added} new); store: {}",
+            plan.tasks.len(),
+            store.dir().display()
+        ));
+        return super::monitor::run_slurm(g, &mut store, &spec, &run_id, lock, args.detach);
     }
     let recovery = runner::recover(&mut store, &run_id, grace).context("recovering the run")?;
     if recovery.orphans_stopped > 0 {

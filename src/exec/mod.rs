@@ -2,3 +2,4 @@
 //! is [`crate::policy`]'s job.
 
 pub mod local;
+pub mod slurm;

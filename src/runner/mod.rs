@@ -5,7 +5,7 @@
 //! start, then commits all of it in one transaction, and only then reports it: a crash at any
 //! point loses at most work that was never reported as done.
 
-mod attempt;
+pub(crate) mod attempt;
 mod graph;
 mod recover;
 

@@ -5,6 +5,7 @@
 
 mod duration;
 mod raw;
+pub mod slurm;
 pub mod template;
 mod validate;
 mod value;
@@ -37,6 +38,10 @@ pub struct Spec {
     pub stages: Vec<Stage>,
     /// `[run]` settings.
     pub run: RunSettings,
+    /// `[slurm]` sbatch options (used with `executor = "slurm"`).
+    pub slurm: slurm::SlurmSettings,
+    /// `[restart]` policies (used with `executor = "slurm"`).
+    pub restart: slurm::RestartPolicy,
 }
 
 /// A grid parameter and its values.
@@ -68,7 +73,10 @@ pub struct Stage {
 /// How tasks are executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Executor {
+    /// A worker pool on this machine.
     Local,
+    /// One sbatch job (or array element) per attempt, watched by `labtrail monitor`.
+    Slurm,
 }
 
 /// `[run]` settings.

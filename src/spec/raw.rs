@@ -21,6 +21,10 @@ pub struct RawFile {
     pub stage: Vec<Spanned<RawStage>>,
     #[serde(default)]
     pub run: RawRun,
+    #[serde(default)]
+    pub slurm: Option<Spanned<SpannedMap>>,
+    #[serde(default)]
+    pub restart: Option<Spanned<SpannedMap>>,
 }
 
 #[derive(Debug, Deserialize)]

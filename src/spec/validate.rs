@@ -122,6 +122,12 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
         include,
         stages,
         run,
+        slurm: super::slurm::slurm_settings(path, source, raw.slurm.as_ref().map(|s| s.get_ref()))?,
+        restart: super::slurm::restart_policy(
+            path,
+            source,
+            raw.restart.as_ref().map(|s| s.get_ref()),
+        )?,
     })
 }
 
@@ -238,11 +244,12 @@ fn run_settings(cx: &Ctx, raw: &super::raw::RawRun) -> Result<RunSettings, SpecE
         .map(|e| (e.get_ref().as_str(), e.span().start))
     {
         None | Some(("local", _)) => Executor::Local,
+        Some(("slurm", _)) => Executor::Slurm,
         Some((other, at)) => {
             return Err(cx.err(
                 at,
                 format!("unknown executor `{other}`"),
-                "this version supports executor = \"local\"",
+                "use executor = \"local\" or \"slurm\"",
             ))
         }
     };

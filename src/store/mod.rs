@@ -5,6 +5,7 @@
 //! transaction, committed before anything reports it.
 
 mod error;
+mod jobs;
 mod lock;
 mod queries;
 mod repair;
@@ -13,6 +14,7 @@ pub mod schema;
 mod tasks;
 
 pub use error::StoreError;
+pub use jobs::{JobChange, TrackedJob};
 pub use lock::RunLock;
 pub use runs::RunSummary;
 pub use tasks::{AttemptRow, Change, EventRow, OpenAttempt, TaskRow, TaskState};
@@ -80,6 +82,17 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
         )
         .map_err(|e| StoreError::sqlite(&db_path, e))?;
+        // Refuse a newer schema before changing anything: switching to WAL rewrites the header.
+        // (A file that cannot even be read is reported as damaged below.)
+        if let Ok(found) = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0)) {
+            if found > schema::CURRENT_VERSION {
+                return Err(StoreError::TooNew {
+                    path: db_path,
+                    found,
+                    supported: schema::CURRENT_VERSION,
+                });
+            }
+        }
         let mut store = Store {
             dir: dir.to_path_buf(),
             db_path,

@@ -5,7 +5,8 @@
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Version 1: runs, tasks, attempts, events. Version 2: per-attempt resource usage, results
-/// per attempt, and streamed metrics.
+/// per attempt, and streamed metrics. Version 3: scheduler jobs (SLURM job id, node, state,
+/// requested resources, log read offset) per attempt, and the run's executor.
 pub const MIGRATIONS: &[&str] = &[
     // 0 -> 1
     "CREATE TABLE runs (
@@ -75,4 +76,16 @@ pub const MIGRATIONS: &[&str] = &[
         record TEXT NOT NULL,
         PRIMARY KEY (run_id, task_key, attempt, line)
     ) WITHOUT ROWID;",
+    // 2 -> 3
+    "ALTER TABLE runs ADD COLUMN executor TEXT NOT NULL DEFAULT 'local';
+    ALTER TABLE attempts ADD COLUMN job_id TEXT;
+    ALTER TABLE attempts ADD COLUMN node TEXT;
+    ALTER TABLE attempts ADD COLUMN submitted_at TEXT;
+    ALTER TABLE attempts ADD COLUMN scheduler_state TEXT;
+    ALTER TABLE attempts ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE attempts ADD COLUMN log_offset INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE attempts ADD COLUMN err_offset INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE attempts ADD COLUMN time_limit_s INTEGER;
+    ALTER TABLE attempts ADD COLUMN mem_mb INTEGER;
+    CREATE INDEX attempts_by_job ON attempts(job_id);",
 ];

@@ -352,7 +352,7 @@ impl Store {
     }
 }
 
-fn apply_one(tx: &Transaction, run: &str, c: &Change) -> rusqlite::Result<()> {
+pub(super) fn apply_one(tx: &Transaction, run: &str, c: &Change) -> rusqlite::Result<()> {
     match c {
         Change::Started {
             key,

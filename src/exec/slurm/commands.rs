@@ -1,0 +1,185 @@
+//! Running scheduler commands with a time limit, and telling failures apart from answers.
+
+use super::parse::{parse_sacct, parse_squeue, AcctEntry, QueueEntry, SACCT_FORMAT, SQUEUE_FORMAT};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A scheduler command that did not give an answer. Never a job outcome.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SchedError {
+    #[error("`{command}` failed: {detail}")]
+    Failed { command: String, detail: String },
+    #[error("`{command}` did not answer within {seconds} s")]
+    TimedOut { command: String, seconds: u64 },
+    #[error("accounting (sacct) is not available: {0}")]
+    NoAccounting(String),
+}
+
+/// The scheduler's command-line tools. Each program can be replaced through an environment
+/// variable (`LABTRAIL_SBATCH`, `LABTRAIL_SQUEUE`, `LABTRAIL_SACCT`, `LABTRAIL_SCANCEL`), for
+/// sites that wrap them and for fault-injection tests.
+pub struct Scheduler {
+    sbatch: String,
+    squeue: String,
+    sacct: String,
+    scancel: String,
+    timeout: Duration,
+    user: String,
+    /// Scheduler commands run so far (squeue + sacct + sbatch + scancel).
+    pub calls: AtomicU64,
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Scheduler {
+    /// Uses the programs on PATH unless overridden by the environment.
+    pub fn new() -> Scheduler {
+        let prog =
+            |var: &str, default: &str| std::env::var(var).unwrap_or_else(|_| default.to_string());
+        let user = nix::unistd::User::from_uid(nix::unistd::getuid())
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .unwrap_or_else(|| "root".into());
+        Scheduler {
+            sbatch: prog("LABTRAIL_SBATCH", "sbatch"),
+            squeue: prog("LABTRAIL_SQUEUE", "squeue"),
+            sacct: prog("LABTRAIL_SACCT", "sacct"),
+            scancel: prog("LABTRAIL_SCANCEL", "scancel"),
+            timeout: Duration::from_secs(
+                std::env::var("LABTRAIL_SCHED_TIMEOUT")
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(30),
+            ),
+            user,
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> Result<String, SchedError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let command = format!("{program} {}", args.join(" "));
+        let child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        let child = child.map_err(|e| SchedError::Failed {
+            command: command.clone(),
+            detail: e.to_string(),
+        })?;
+        let pid = child.id();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        let output = match rx.recv_timeout(self.timeout) {
+            Ok(r) => r.map_err(|e| SchedError::Failed {
+                command: command.clone(),
+                detail: e.to_string(),
+            })?,
+            Err(_) => {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                return Err(SchedError::TimedOut {
+                    command,
+                    seconds: self.timeout.as_secs(),
+                });
+            }
+        };
+        if !output.status.success() {
+            let detail = String::from_utf8_lossy(&output.stderr).trim().to_string();
+            let detail = if detail.is_empty() {
+                format!("exit status {}", output.status)
+            } else {
+                detail
+            };
+            return Err(SchedError::Failed { command, detail });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Submits a job script; returns the job id.
+    pub fn sbatch(&self, script: &Path, extra: &[String]) -> Result<String, SchedError> {
+        let mut args: Vec<&str> = vec!["--parsable"];
+        args.extend(extra.iter().map(String::as_str));
+        let path = script.to_string_lossy();
+        args.push(&path);
+        let out = self.run(&self.sbatch, &args)?;
+        let id = out
+            .trim()
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(SchedError::Failed {
+                command: format!("{} {}", self.sbatch, args.join(" ")),
+                detail: format!("unexpected output: {out:?}"),
+            });
+        }
+        Ok(id)
+    }
+
+    /// One squeue call for every job of the user, array elements expanded.
+    pub fn squeue(&self) -> Result<Vec<QueueEntry>, SchedError> {
+        let out = self.run(
+            &self.squeue,
+            &["-h", "-r", "-u", &self.user, "-O", SQUEUE_FORMAT],
+        )?;
+        Ok(parse_squeue(&out))
+    }
+
+    /// One sacct call for the given jobs, with an explicit start of the time window.
+    pub fn sacct(&self, job_ids: &[String], since: &str) -> Result<Vec<AcctEntry>, SchedError> {
+        if job_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = job_ids.join(",");
+        match self.run(
+            &self.sacct,
+            &[
+                "-X",
+                "-n",
+                "-P",
+                "-S",
+                since,
+                "-E",
+                "now",
+                "-j",
+                &ids,
+                "-o",
+                SACCT_FORMAT,
+            ],
+        ) {
+            Ok(out) => Ok(parse_sacct(&out)),
+            Err(SchedError::Failed { detail, .. })
+                if detail.contains("accounting storage is disabled")
+                    || detail.contains("not running a supported accounting_storage") =>
+            {
+                Err(SchedError::NoAccounting(detail))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Cancels a job. A job that is already gone is not an error.
+    pub fn scancel(&self, job_id: &str) -> Result<(), SchedError> {
+        match self.run(&self.scancel, &[job_id]) {
+            Err(SchedError::Failed { detail, .. }) if detail.contains("Invalid job id") => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+}

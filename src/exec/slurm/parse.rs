@@ -1,0 +1,122 @@
+//! Parsing squeue and sacct output. Kept apart from running the commands so that a poll's parse
+//! cost can be measured on recorded output.
+
+/// Fields asked of squeue, `|`-terminated so long names and comments are never truncated.
+pub const SQUEUE_FORMAT: &str =
+    "JobArrayID:|,JobID:|,Name:|,State:|,Reason:|,NodeList:|,RestartCnt:|,StartTime:|,Comment:|";
+
+/// One job as squeue shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueEntry {
+    /// `123` or, for an array element, `123_4` (the id labtrail stores).
+    pub job_id: String,
+    /// The scheduler's own numeric id of the job (for an array element, its unique id).
+    pub raw_id: String,
+    pub name: String,
+    /// e.g. PENDING, RUNNING, COMPLETING.
+    pub state: String,
+    pub reason: String,
+    pub node: Option<String>,
+    pub restarts: u32,
+    pub start: Option<String>,
+}
+
+/// One job as sacct shows it (allocation lines only; `.batch` / `.extern` steps are skipped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcctEntry {
+    pub job_id: String,
+    pub name: String,
+    /// The first word of sacct's state (`CANCELLED by 0` → `CANCELLED`).
+    pub state: String,
+    pub exit_code: i32,
+    pub signal: i32,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub node: Option<String>,
+}
+
+fn opt(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty() && !matches!(s, "N/A" | "None" | "Unknown" | "None assigned" | "(null)"))
+        .then(|| s.to_string())
+}
+
+/// Parses `squeue -h -r -O SQUEUE_FORMAT` output. Lines that do not have every field are skipped.
+pub fn parse_squeue(text: &str) -> Vec<QueueEntry> {
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split('|').map(str::trim).collect();
+            if f.len() < 9 || f[0].is_empty() {
+                return None;
+            }
+            Some(QueueEntry {
+                job_id: f[0].to_string(),
+                raw_id: f[1].to_string(),
+                name: f[2].to_string(),
+                state: f[3].to_string(),
+                reason: f[4].to_string(),
+                node: opt(f[5]),
+                restarts: f[6].parse().unwrap_or(0),
+                start: opt(f[7]),
+            })
+        })
+        .collect()
+}
+
+/// Fields asked of sacct (`--parsable2 --noheader --allocations`).
+pub const SACCT_FORMAT: &str = "JobID,JobName,State,ExitCode,Start,End,NodeList";
+
+/// Parses `sacct -X -n -P -o SACCT_FORMAT` output.
+pub fn parse_sacct(text: &str) -> Vec<AcctEntry> {
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split('|').collect();
+            if f.len() < 7 || f[0].contains('.') {
+                return None;
+            }
+            let (code, signal) = f[3].split_once(':').unwrap_or((f[3], "0"));
+            Some(AcctEntry {
+                job_id: f[0].trim().to_string(),
+                name: f[1].trim().to_string(),
+                state: f[2].split_whitespace().next().unwrap_or("").to_string(),
+                exit_code: code.trim().parse().unwrap_or(0),
+                signal: signal.trim().parse().unwrap_or(0),
+                start: opt(f[4]),
+                end: opt(f[5]),
+                node: opt(f[6]),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn squeue_rows_with_arrays_and_empty_fields() {
+        let text = "39|39|lt.r.0123456789abcdef|RUNNING|None|vm|0|2026-11-23T11:09:34|labtrail:r:0123456789abcdef:1|\n\
+                    41_3|44|lt.r.@train|PENDING|JobArrayTaskLimit||1|N/A||\n";
+        let q = parse_squeue(text);
+        assert_eq!(q.len(), 2);
+        assert_eq!(q[0].node.as_deref(), Some("vm"));
+        assert_eq!(q[1].job_id, "41_3");
+        assert_eq!(q[1].raw_id, "44");
+        assert_eq!(q[1].restarts, 1);
+        assert_eq!(q[1].node, None);
+        assert_eq!(q[1].start, None);
+    }
+
+    #[test]
+    fn sacct_rows_skip_steps_and_split_exit_codes() {
+        let text = "39|lt.r.k|CANCELLED by 0|0:15|2026-11-23T11:09:34|2026-11-23T11:10:00|vm\n\
+                    39.batch|batch|CANCELLED|0:15|2026-11-23T11:09:34|2026-11-23T11:10:00|vm\n\
+                    40_2|lt.r.@s|FAILED|3:0|2026-11-23T11:09:34|Unknown|vm\n";
+        let a = parse_sacct(text);
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0].state, "CANCELLED");
+        assert_eq!(a[0].signal, 15);
+        assert_eq!(a[1].exit_code, 3);
+        assert_eq!(a[1].end, None);
+    }
+}

@@ -1,0 +1,184 @@
+//! Job scripts. A small POSIX-sh wrapper runs the task and records, in the attempt's folder on
+//! the shared filesystem, when it started and how it exited: the ground truth when the
+//! scheduler has forgotten the job.
+//!
+//! The attempt folder is `TASK_DIR/job-JOBID` (`-rN` after the N-th requeue), so a requeued or
+//! hand-resubmitted job never writes over an earlier attempt's logs, and the monitor can resolve
+//! each attempt's log paths without templates.
+
+use crate::spec::shell_quote;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// What one task's job runs.
+pub struct TaskJob {
+    pub key: String,
+    pub task_dir: PathBuf,
+    pub workdir: PathBuf,
+    pub command: String,
+    /// Environment for the task (declared env, parameters, labtrail identity).
+    pub env: Vec<(String, String)>,
+    /// Attempt number labtrail expects this job to be (requeues add to it).
+    pub attempt: u32,
+}
+
+/// `#SBATCH` lines shared by a job or an array.
+pub struct Header {
+    pub name: String,
+    pub comment: String,
+    /// Where SLURM writes the wrapper's own output (task output goes to the attempt folder).
+    pub slurm_log: PathBuf,
+    pub time_limit_s: Option<u64>,
+    pub mem_mb: Option<u64>,
+    pub signal: Option<String>,
+    pub options: Vec<(String, String)>,
+    pub array: Option<String>,
+}
+
+/// The folder of the attempt run by job `job_id` after `restarts` requeues.
+pub fn attempt_dir(task_dir: &Path, job_id: &str, restarts: u32) -> PathBuf {
+    if restarts == 0 {
+        task_dir.join(format!("job-{job_id}"))
+    } else {
+        task_dir.join(format!("job-{job_id}-r{restarts}"))
+    }
+}
+
+fn slurm_time(secs: u64) -> String {
+    let mins = secs.div_ceil(60).max(1);
+    format!(
+        "{}-{:02}:{:02}:00",
+        mins / 1440,
+        (mins % 1440) / 60,
+        mins % 60
+    )
+}
+
+fn header(h: &Header) -> String {
+    let mut s = String::from("#!/bin/sh\n");
+    let mut line = |k: &str, v: &str| {
+        let _ = if v.is_empty() {
+            writeln!(s, "#SBATCH {k}")
+        } else {
+            writeln!(s, "#SBATCH {k}={v}")
+        };
+    };
+    line("--job-name", &h.name);
+    line("--comment", &h.comment);
+    line("--output", &h.slurm_log.to_string_lossy());
+    line("--open-mode", "append");
+    line("--requeue", "");
+    if let Some(t) = h.time_limit_s {
+        line("--time", &slurm_time(t));
+    }
+    if let Some(m) = h.mem_mb {
+        line("--mem", &format!("{m}M"));
+    }
+    if let Some(sig) = &h.signal {
+        line("--signal", sig);
+    }
+    if let Some(a) = &h.array {
+        line("--array", a);
+    }
+    for (k, v) in &h.options {
+        line(k, v);
+    }
+    s
+}
+
+/// Shell lines that set one task's variables.
+fn task_vars(t: &TaskJob) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "TASK_DIR={}", shell_quote(&t.task_dir.to_string_lossy()));
+    let _ = writeln!(s, "WORKDIR={}", shell_quote(&t.workdir.to_string_lossy()));
+    let _ = writeln!(s, "BASE_ATTEMPT={}", t.attempt);
+    let _ = writeln!(s, "CMD={}", shell_quote(&t.command));
+    for (k, v) in &t.env {
+        let _ = writeln!(s, "export {k}={}", shell_quote(v));
+    }
+    s
+}
+
+const WRAPPER: &str = r#"
+JOB="${SLURM_ARRAY_JOB_ID:+${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}}"
+JOB="${JOB:-$SLURM_JOB_ID}"
+R="${SLURM_RESTART_COUNT:-0}"
+D="$TASK_DIR/job-$JOB"
+[ "$R" -gt 0 ] && D="$D-r$R"
+mkdir -p "$D" "$TASK_DIR/work"
+now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+printf '{"job_id":"%s","restarts":%s,"node":"%s","started_at":"%s"}\n' "$JOB" "$R" "$(hostname)" "$(now)" > "$D/started.json"
+export LABTRAIL_ATTEMPT=$((BASE_ATTEMPT + R)) LABTRAIL_TASK_DIR="$TASK_DIR/work" LABTRAIL_RESULT="$D/result.json" LABTRAIL_METRICS="$D/metrics.jsonl" LABTRAIL_JOB_ID="$JOB"
+finish() {
+  printf '{"exit_code":%s,"ended_at":"%s"}\n' "$1" "$(now)" > "$D/exit.json.tmp" && mv -f "$D/exit.json.tmp" "$D/exit.json"
+  exit "$1"
+}
+cd "$WORKDIR" || { echo "labtrail: cannot enter $WORKDIR" > "$D/stderr.log"; finish 127; }
+/bin/sh -c "$CMD" > "$D/stdout.log" 2> "$D/stderr.log" &
+child=$!
+for s in TERM INT USR1 USR2 HUP; do trap "kill -$s $child 2>/dev/null" $s; done
+wait "$child"; code=$?
+while kill -0 "$child" 2>/dev/null; do wait "$child"; code=$?; done
+finish "$code"
+"#;
+
+/// A script for one task's job.
+pub fn single(h: &Header, t: &TaskJob) -> String {
+    format!("{}\n{}{WRAPPER}", header(h), task_vars(t))
+}
+
+/// A script for a job array: element `i` runs `tasks[i]`.
+pub fn array(h: &Header, tasks: &[TaskJob]) -> String {
+    let mut s = header(h);
+    s.push_str("\ncase \"$SLURM_ARRAY_TASK_ID\" in\n");
+    for (i, t) in tasks.iter().enumerate() {
+        let _ = writeln!(s, "{i})");
+        for line in task_vars(t).lines() {
+            let _ = writeln!(s, "  {line}");
+        }
+        s.push_str("  ;;\n");
+    }
+    s.push_str("*) echo \"labtrail: no task for array index $SLURM_ARRAY_TASK_ID\" >&2; exit 64 ;;\nesac\n");
+    s.push_str(WRAPPER);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_limits_round_up_to_minutes() {
+        assert_eq!(slurm_time(90), "0-00:02:00");
+        assert_eq!(slurm_time(4 * 3600), "0-04:00:00");
+        assert_eq!(slurm_time(36 * 3600), "1-12:00:00");
+    }
+
+    #[test]
+    fn script_quotes_the_command_and_env() {
+        let h = Header {
+            name: "lt.r.k".into(),
+            comment: "c".into(),
+            slurm_log: "/s/slurm.log".into(),
+            time_limit_s: Some(60),
+            mem_mb: Some(512),
+            signal: Some("B:USR1@30".into()),
+            options: vec![("--partition".into(), "gpu".into())],
+            array: None,
+        };
+        let t = TaskJob {
+            key: "k".into(),
+            task_dir: "/s/t".into(),
+            workdir: "/w".into(),
+            command: "echo 'a b'; x".into(),
+            env: vec![("V".into(), "x y".into())],
+            attempt: 2,
+        };
+        let s = single(&h, &t);
+        assert!(s.contains("#SBATCH --time=0-00:01:00\n"));
+        assert!(s.contains("#SBATCH --mem=512M\n"));
+        assert!(s.contains("#SBATCH --partition=gpu\n"));
+        assert!(s.contains(r#"CMD='echo '\''a b'\''; x'"#));
+        assert!(s.contains("export V='x y'"));
+    }
+}

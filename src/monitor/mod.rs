@@ -1,0 +1,136 @@
+//! The SLURM monitor: observes jobs, reconciles the store with the scheduler, applies the
+//! restart policy and submits what is ready. It keeps no state of its own between polls: all of
+//! it is in the store, so it can be killed at any moment and restarted.
+//!
+//! One poll = one squeue call for every job of the user, plus one sacct call (with an explicit
+//! time window) for the tracked jobs that left the queue. A scheduler command that fails is
+//! never read as a job outcome: the poll decides nothing about the jobs it could not see.
+
+mod classify;
+mod logtail;
+mod poll;
+mod submit;
+
+pub use poll::PollOutcome;
+
+use crate::exec::slurm::Scheduler;
+use crate::plan::Plan;
+use crate::report::{Counts, Reporter};
+use crate::spec::Spec;
+use crate::store::{Store, StoreError, TaskState};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The monitor of one run.
+pub struct Monitor<'a> {
+    pub store: &'a mut Store,
+    pub run: String,
+    pub spec: &'a Spec,
+    pub plan: &'a Plan,
+    pub sched: &'a Scheduler,
+    /// The experiment file's folder, which relative workdirs start from.
+    pub base: PathBuf,
+    pub host: String,
+    index: HashMap<String, usize>,
+    dependents: Vec<Vec<usize>>,
+    /// When each tracked attempt was first found missing from squeue and sacct.
+    missing_since: HashMap<(String, u32), Instant>,
+    accounting: bool,
+}
+
+impl<'a> Monitor<'a> {
+    /// A monitor for `run`; `base` is the folder of the experiment file.
+    pub fn new(
+        store: &'a mut Store,
+        run: &str,
+        spec: &'a Spec,
+        plan: &'a Plan,
+        sched: &'a Scheduler,
+        base: PathBuf,
+    ) -> Monitor<'a> {
+        let index: HashMap<String, usize> = plan
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.key.clone(), i))
+            .collect();
+        let mut dependents = vec![Vec::new(); plan.tasks.len()];
+        for (i, t) in plan.tasks.iter().enumerate() {
+            for d in &t.deps {
+                if let Some(&j) = index.get(d) {
+                    dependents[j].push(i);
+                }
+            }
+        }
+        let host = nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Monitor {
+            store,
+            run: run.to_string(),
+            spec,
+            plan,
+            sched,
+            base,
+            host,
+            index,
+            dependents,
+            missing_since: HashMap::new(),
+            accounting: true,
+        }
+    }
+
+    /// Counts of the run's current plan, for the progress display.
+    pub fn counts(&self) -> Result<Counts, StoreError> {
+        let states = self.store.task_states(&self.run)?;
+        let n = |s| states.values().filter(|v| v.0 == s).count() as u64;
+        Ok(Counts {
+            total: self.plan.tasks.len() as u64,
+            done: n(TaskState::Done),
+            failed: n(TaskState::Failed) + n(TaskState::Blocked),
+            running: n(TaskState::Running),
+        })
+    }
+}
+
+/// Polls until nothing is left to watch or `stop` holds a signal number. Returns the exit
+/// code: 0 all done, 1 some task failed or is blocked, 128+N stopped by signal N (the jobs keep
+/// running).
+pub fn watch(
+    mon: &mut Monitor,
+    rep: &Reporter,
+    stop: &Arc<AtomicUsize>,
+) -> Result<i32, StoreError> {
+    let (min, max) = (
+        mon.spec.slurm.poll_min,
+        mon.spec.slurm.poll_max.max(mon.spec.slurm.poll_min),
+    );
+    let mut interval = min;
+    loop {
+        let outcome = mon.poll(rep)?;
+        rep.counts(mon.counts()?);
+        if let Some(why) = &outcome.scheduler_trouble {
+            interval = (interval * 2).min(max);
+            rep.always(&format!("labtrail: the scheduler did not answer ({why}); nothing is decided about unseen jobs; next try in {}", crate::spec::format_duration(interval)));
+        } else if outcome.idle {
+            let c = mon.counts()?;
+            return Ok(if c.failed > 0 { 1 } else { 0 });
+        } else if outcome.changed {
+            interval = min;
+        } else {
+            interval = (interval.mul_f64(1.5)).min(max);
+        }
+        let until = Instant::now() + interval;
+        while Instant::now() < until {
+            let sig = stop.load(Ordering::Relaxed);
+            if sig != 0 {
+                rep.always("labtrail: monitor stopped; the jobs keep running. Re-attach with `labtrail monitor`.");
+                return Ok(128 + sig as i32);
+            }
+            std::thread::sleep(Duration::from_millis(50).min(interval));
+        }
+    }
+}

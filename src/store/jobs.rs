@@ -1,0 +1,217 @@
+//! Scheduler jobs: the attempts of a SLURM run, as the monitor tracks them.
+
+use super::{now, Store, StoreError};
+use rusqlite::{params, OptionalExtension, Transaction};
+
+/// An attempt that is (as far as the store knows) submitted and not yet finished.
+#[derive(Debug, Clone)]
+pub struct TrackedJob {
+    pub key: String,
+    pub attempt: u32,
+    pub job_id: String,
+    pub submitted_at: String,
+    pub scheduler_state: Option<String>,
+    pub restarts: u32,
+    pub log_offset: u64,
+    pub err_offset: u64,
+    pub stdout: String,
+    pub stderr: String,
+    pub time_limit_s: Option<u64>,
+    pub mem_mb: Option<u64>,
+}
+
+/// A change to a scheduler job, applied with others in one transaction.
+#[derive(Debug, Clone)]
+pub enum JobChange {
+    /// labtrail submitted (or adopted) a job as attempt `attempt` of a task.
+    Submitted {
+        key: String,
+        attempt: u32,
+        job_id: String,
+        host: String,
+        stdout: String,
+        stderr: String,
+        time_limit_s: Option<u64>,
+        mem_mb: Option<u64>,
+        how: String,
+    },
+    /// The scheduler reports a new state for the job.
+    State {
+        key: String,
+        attempt: u32,
+        state: String,
+        node: Option<String>,
+    },
+    /// The monitor has read the job's log up to this byte.
+    LogOffset {
+        key: String,
+        attempt: u32,
+        out: u64,
+        err: u64,
+    },
+    /// The attempt ended without ending the task (requeued by SLURM, superseded by an adopted
+    /// job): closes it with `outcome`, and opens attempt `attempt + 1` on `job_id`.
+    Superseded {
+        key: String,
+        attempt: u32,
+        outcome: String,
+        reason: String,
+        job_id: String,
+        host: String,
+        stdout: String,
+        stderr: String,
+        restarts: u32,
+    },
+}
+
+fn event(tx: &Transaction, run: &str, key: &str, kind: &str, detail: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO events (run_id, task_key, at, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![run, key, now(), kind, detail])
+    .map(|_| ())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn open_attempt(
+    tx: &Transaction,
+    run: &str,
+    key: &str,
+    attempt: u32,
+    job_id: &str,
+    host: &str,
+    stdout: &str,
+    stderr: &str,
+    limits: (Option<u64>, Option<u64>),
+    restarts: u32,
+) -> rusqlite::Result<()> {
+    let t = now();
+    tx.prepare_cached(
+        "INSERT INTO attempts (run_id, task_key, number, host, started_at, submitted_at, stdout_path, stderr_path, job_id, time_limit_s, mem_mb, restarts, scheduler_state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'SUBMITTED')",
+    )?
+    .execute(params![run, key, attempt, host, t, stdout, stderr, job_id, limits.0, limits.1, restarts])?;
+    tx.prepare_cached("UPDATE tasks SET state = 'running', attempts = ?3, reason = NULL WHERE run_id = ?1 AND key = ?2")?.execute(params![run, key, attempt])?;
+    Ok(())
+}
+
+impl Store {
+    /// Records the run's executor (`local` or `slurm`).
+    pub fn set_executor(&mut self, run: &str, executor: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET executor = ?2 WHERE id = ?1",
+                params![run, executor],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The run's executor.
+    pub fn executor(&self, run: &str) -> Result<String, StoreError> {
+        self.conn
+            .query_row("SELECT executor FROM runs WHERE id = ?1", [run], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every attempt of the run that has a job and no outcome yet.
+    pub fn tracked_jobs(&self, run: &str) -> Result<Vec<TrackedJob>, StoreError> {
+        let sql = "SELECT task_key, number, job_id, COALESCE(submitted_at, started_at), scheduler_state, restarts, log_offset, stdout_path, stderr_path, time_limit_s, mem_mb, err_offset
+                   FROM attempts WHERE run_id = ?1 AND outcome IS NULL AND job_id IS NOT NULL ORDER BY task_key";
+        let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([run], |r| {
+                Ok(TrackedJob {
+                    key: r.get(0)?,
+                    attempt: r.get(1)?,
+                    job_id: r.get(2)?,
+                    submitted_at: r.get(3)?,
+                    scheduler_state: r.get(4)?,
+                    restarts: r.get(5)?,
+                    log_offset: r.get::<_, i64>(6)? as u64,
+                    stdout: r.get(7)?,
+                    stderr: r.get(8)?,
+                    time_limit_s: r.get::<_, Option<i64>>(9)?.map(|v| v as u64),
+                    mem_mb: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
+                    err_offset: r.get::<_, i64>(11)? as u64,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The last requested resources of a task (for scaling restarts): (time_limit_s, mem_mb).
+    pub fn last_limits(
+        &self,
+        run: &str,
+        key: &str,
+    ) -> Result<(Option<u64>, Option<u64>), StoreError> {
+        self.conn
+            .query_row("SELECT time_limit_s, mem_mb FROM attempts WHERE run_id = ?1 AND task_key = ?2 ORDER BY number DESC LIMIT 1", params![run, key], |r| {
+                Ok((r.get::<_, Option<i64>>(0)?.map(|v| v as u64), r.get::<_, Option<i64>>(1)?.map(|v| v as u64)))
+            })
+            .optional()
+            .map(|o| o.unwrap_or((None, None)))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Attempts of a task that ended with `outcome` (for `max_attempts` per outcome class).
+    pub fn count_outcomes(&self, run: &str, key: &str, outcome: &str) -> Result<u32, StoreError> {
+        self.conn.query_row("SELECT COUNT(*) FROM attempts WHERE run_id = ?1 AND task_key = ?2 AND outcome = ?3", params![run, key, outcome], |r| r.get(0)).map_err(|e| self.err(e))
+    }
+
+    /// Applies task changes and job changes in one durable transaction.
+    pub fn apply_all(
+        &mut self,
+        run: &str,
+        changes: &[super::Change],
+        jobs: &[JobChange],
+    ) -> Result<(), StoreError> {
+        if changes.is_empty() && jobs.is_empty() {
+            return Ok(());
+        }
+        let path = self.db_path.clone();
+        let e = |e| StoreError::sqlite(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        for c in jobs {
+            apply_job(&tx, run, c).map_err(e)?;
+        }
+        for c in changes {
+            super::tasks::apply_one(&tx, run, c).map_err(e)?;
+        }
+        tx.execute(
+            "UPDATE runs SET updated_at = ?2 WHERE id = ?1",
+            params![run, now()],
+        )
+        .map_err(e)?;
+        tx.commit().map_err(e)
+    }
+}
+
+fn apply_job(tx: &Transaction, run: &str, c: &JobChange) -> rusqlite::Result<()> {
+    match c {
+        JobChange::Submitted { key, attempt, job_id, host, stdout, stderr, time_limit_s, mem_mb, how } => {
+            open_attempt(tx, run, key, *attempt, job_id, host, stdout, stderr, (*time_limit_s, *mem_mb), 0)?;
+            event(tx, run, key, how, &format!("attempt {attempt}: job {job_id}"))
+        }
+        JobChange::State { key, attempt, state, node } => tx
+            .prepare_cached("UPDATE attempts SET scheduler_state = ?4, node = COALESCE(?5, node) WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
+            .execute(params![run, key, attempt, state, node])
+            .map(|_| ()),
+        JobChange::LogOffset { key, attempt, out, err } => tx
+            .prepare_cached("UPDATE attempts SET log_offset = ?4, err_offset = ?5 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
+            .execute(params![run, key, attempt, *out as i64, *err as i64])
+            .map(|_| ()),
+        JobChange::Superseded { key, attempt, outcome, reason, job_id, host, stdout, stderr, restarts } => {
+            tx.prepare_cached("UPDATE attempts SET outcome = ?4, reason = ?5, ended_at = ?6 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
+                .execute(params![run, key, attempt, outcome, reason, now()])?;
+            let limits: (Option<i64>, Option<i64>) =
+                tx.query_row("SELECT time_limit_s, mem_mb FROM attempts WHERE run_id = ?1 AND task_key = ?2 AND number = ?3", params![run, key, attempt], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let limits = (limits.0.map(|v| v as u64), limits.1.map(|v| v as u64));
+            open_attempt(tx, run, key, attempt + 1, job_id, host, stdout, stderr, limits, *restarts)?;
+            event(tx, run, key, outcome, &format!("attempt {attempt} {reason}; attempt {} is job {job_id}", attempt + 1))
+        }
+    }
+}

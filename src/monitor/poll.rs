@@ -36,6 +36,8 @@ pub(super) struct Batch {
     pub live: HashMap<String, String>,
     /// Task states as this poll leaves them.
     pub states: HashMap<String, TaskState>,
+    /// A scheduler command that failed during submission.
+    pub trouble: Option<String>,
 }
 
 impl Monitor<'_> {
@@ -65,7 +67,7 @@ impl Monitor<'_> {
         let tracked_ids: HashSet<&str> = tracked.iter().map(|t| t.job_id.as_str()).collect();
         let by_key: HashMap<&str, &QueueEntry> = queue
             .iter()
-            .filter(|q| !tracked_ids.contains(q.job_id.as_str()))
+            .filter(|q| !tracked_ids.contains(q.job_id.as_str()) && !is_finished_state(&q.state))
             .filter_map(|q| {
                 parse_job_name(&q.name)
                     .filter(|(run, _)| *run == self.run)
@@ -74,7 +76,7 @@ impl Monitor<'_> {
             .collect();
         let mut gone: Vec<&TrackedJob> = Vec::new();
         for t in &tracked {
-            if let Some(q) = by_id.get(t.job_id.as_str()) {
+            if let Some(q) = by_id.get(t.job_id.as_str()).filter(|q| !is_finished_state(&q.state)) {
                 self.missing_since.remove(&(t.key.clone(), t.attempt));
                 self.observe_live(t, q, &mut b);
             } else if let Some(q) = by_key.get(t.key.as_str()) {
@@ -109,11 +111,8 @@ impl Monitor<'_> {
                 }
             }
         }
-        let submitted = if trouble.is_none() {
-            self.submit_ready(&by_key, &mut b, rep)?
-        } else {
-            0
-        };
+        let submitted = if trouble.is_none() { self.submit_ready(&by_key, &mut b)? } else { 0 };
+        trouble = trouble.or(b.trouble.take());
         let changed = !b.jobs.is_empty() || !b.changes.is_empty();
         self.store.apply_all(&self.run, &b.changes, &b.jobs)?;
         for l in &b.lines {
@@ -479,4 +478,10 @@ impl Monitor<'_> {
             stack.extend(self.dependents[d].iter().copied());
         }
     }
+}
+
+/// squeue keeps finished jobs listed for a while (MinJobAge): those are settled like jobs that
+/// left the queue, from sacct or their exit record.
+fn is_finished_state(state: &str) -> bool {
+    matches!(state, "COMPLETED" | "FAILED" | "CANCELLED" | "TIMEOUT" | "OUT_OF_MEMORY" | "NODE_FAIL" | "PREEMPTED" | "BOOT_FAIL" | "DEADLINE" | "SPECIAL_EXIT" | "REVOKED")
 }

@@ -5,7 +5,6 @@ use super::poll::Batch;
 use super::Monitor;
 use crate::exec::slurm::script::{self, attempt_dir, Header, TaskJob};
 use crate::exec::slurm::{job_name, QueueEntry};
-use crate::report::Reporter;
 use crate::store::{JobChange, StoreError, TaskState};
 use std::collections::HashMap;
 
@@ -94,7 +93,6 @@ impl Monitor<'_> {
         &mut self,
         unclaimed: &HashMap<&str, &QueueEntry>,
         b: &mut Batch,
-        rep: &Reporter,
     ) -> Result<usize, StoreError> {
         let attempts: HashMap<String, u32> = self
             .store
@@ -167,7 +165,7 @@ impl Monitor<'_> {
             let task_dir = job.task_dir.clone();
             let header = self.header(
                 job_name(&self.run, &key),
-                format!("labtrail run={} task={key} attempt={attempt}", self.run),
+                format!("labtrail:{}:{key}:{attempt}", self.run),
                 task_dir.join("slurm.log"),
                 limits,
                 &after,
@@ -202,15 +200,15 @@ impl Monitor<'_> {
                     submitted += 1;
                 }
                 Err(e) => {
-                    rep.always(&format!(
-                        "labtrail: sbatch failed ({e}); will try again at the next poll"
-                    ));
+                    b.trouble = Some(e.to_string());
                     break;
                 }
             }
         }
         for (stage, group) in array_groups {
-            submitted += self.submit_array(stage, group, &attempts, initial, b, rep)?;
+            if b.trouble.is_none() {
+                submitted += self.submit_array(stage, group, &attempts, initial, b)?;
+            }
         }
         Ok(submitted)
     }
@@ -236,7 +234,6 @@ impl Monitor<'_> {
         attempts: &HashMap<String, u32>,
         limits: (Option<u64>, Option<u64>),
         b: &mut Batch,
-        rep: &Reporter,
     ) -> Result<usize, StoreError> {
         let jobs: Vec<TaskJob> = group
             .iter()
@@ -255,7 +252,7 @@ impl Monitor<'_> {
         let stamp = jiff::Timestamp::now().as_millisecond();
         let mut header = self.header(
             format!("lt.{}.@{stage_name}", self.run),
-            format!("labtrail run={} stage={stage_name} array", self.run),
+            format!("labtrail:{}:@{stage_name}", self.run),
             dir.join(format!("{stage_name}-{stamp}-%a.log")),
             limits,
             &after,
@@ -274,7 +271,7 @@ impl Monitor<'_> {
         let id = match self.sched.sbatch(&path, &[]) {
             Ok(id) => id,
             Err(e) => {
-                rep.always(&format!("labtrail: sbatch of the {stage_name} array failed ({e}); will try again at the next poll"));
+                b.trouble = Some(format!("sbatch of the {stage_name} array: {e}"));
                 for j in &jobs {
                     b.states.insert(j.key.clone(), TaskState::Pending);
                 }

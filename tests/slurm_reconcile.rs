@@ -1,0 +1,122 @@
+//! Issue 3: a monitor that survives its own restarts, against a real SLURM cluster.
+
+mod common;
+mod slurm_common;
+use common::*;
+use slurm_common::*;
+use std::time::Duration;
+
+/// Tasks wait for a file `go_X`, so the test decides when each one finishes.
+fn gated(name: &str, extra: &str) -> Exp {
+    let exp = Exp::new(&format!(r#"
+[experiment]
+name = "{name}"
+command = "while [ ! -e go_{{x}} ]; do sleep 0.2; done; echo {{x}} >> ledger.txt"
+[params]
+x = ["a", "b", "c", "d"]
+{FAST}{extra}"#));
+    exp
+}
+
+fn run_id(exp: &Exp) -> String {
+    let list: Vec<serde_json::Value> = serde_json::from_str(&exp.run(&["list", "--json"]).stdout()).unwrap();
+    list.last().unwrap()["id"].as_str().unwrap().to_string()
+}
+
+fn running_jobs(run: &str) -> Vec<(String, String)> {
+    jobs_of(run).iter().filter(|l| l.contains("|RUNNING")).map(|l| {
+        let f: Vec<&str> = l.split('|').collect();
+        (f[0].to_string(), f[1].rsplit('.').next().unwrap().to_string())
+    }).collect()
+}
+
+fn key_of(exp: &Exp, x: &str) -> String {
+    exp.tasks().iter().find(|t| t["params"]["x"] == x).unwrap()["key"].as_str().unwrap().to_string()
+}
+
+fn attempts(exp: &Exp, task: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str::<Vec<serde_json::Value>>(&exp.run(&["tasks", task, "--attempts", "--json"]).stdout()).unwrap().into_iter().map(|a| a["attempt"].clone()).collect()
+}
+
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn restarted_monitor_reconciles_finished_cancelled_and_resubmitted_jobs() {
+    require_slurm();
+    let exp = gated("recon", "");
+    let monitor = exp.spawn(&["run", "exp.toml", "--no-progress"]);
+    wait_until("the run to exist", Duration::from_secs(30), || exp.file(".labtrail/labtrail.db").exists() && exp.run(&["list", "--json"]).stdout().contains("recon-"));
+    let run = run_id(&exp);
+    wait_until("4 running jobs", Duration::from_secs(60), || running_jobs(&run).len() == 4);
+    signal(&monitor, libc::SIGKILL);
+    finish(monitor);
+    let jobs = running_jobs(&run);
+    let job_of = |x: &str| jobs.iter().find(|(_, k)| *k == key_of(&exp, x)).unwrap().0.clone();
+
+    // While the monitor is down: a finishes, b is cancelled, c is resubmitted by hand.
+    exp.write("go_a", "");
+    sh(&format!("scancel {}", job_of("b")));
+    let old_c = job_of("c");
+    sh(&format!("scancel {old_c}"));
+    let script = exp.file(&format!(".labtrail/runs/{run}/tasks/{}/submit-1.sbatch", key_of(&exp, "c")));
+    let new_c = sh(&format!("sbatch --parsable {}", script.display())).trim().to_string();
+    assert_ne!(new_c, old_c);
+    wait_until("a to finish", Duration::from_secs(30), || exp.ledger("ledger.txt").contains(&"a".to_string()));
+
+    let monitor = exp.spawn(&["monitor", "--no-progress"]);
+    wait_until("c's new job to be adopted", Duration::from_secs(60), || attempts(&exp, "x=c").len() == 2);
+    exp.write("go_c", "");
+    exp.write("go_d", "");
+    let out = finish(monitor);
+    assert_eq!(out.code(), 1, "b was cancelled and the cancel policy stops it: {}", out.stderr());
+
+    let a = attempts(&exp, "x=a");
+    assert_eq!(a.len(), 1, "the finished job was finalized, not resubmitted: {a:?}");
+    assert_eq!(a[0]["outcome"], "success");
+    let b = attempts(&exp, "x=b");
+    assert_eq!(b.len(), 1, "{b:?}");
+    assert_eq!(b[0]["outcome"], "cancelled");
+    assert_eq!(exp.tasks().iter().find(|t| t["params"]["x"] == "b").unwrap()["state"], "failed");
+    let c = attempts(&exp, "x=c");
+    assert_eq!(c.len(), 2, "{c:?}");
+    assert_eq!(c[0]["outcome"], "superseded");
+    assert!(c[0]["reason"].as_str().unwrap().contains(&new_c), "{c:?}");
+    assert_eq!(c[1]["outcome"], "success");
+    assert!(c[1]["stdout_path"].as_str().unwrap().contains(&format!("job-{new_c}")), "{c:?}");
+    assert_eq!(attempts(&exp, "x=d").len(), 1);
+    let mut ledger = exp.ledger("ledger.txt");
+    ledger.sort();
+    assert_eq!(ledger, ["a", "c", "d"], "nothing ran twice, b never finished");
+    let events = exp.run(&["events", "--json"]).stdout();
+    assert_eq!(events.matches("\"submitted\"").count(), 4, "labtrail submitted each task once: {events}");
+}
+
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn failing_squeue_causes_no_spurious_restart() {
+    require_slurm();
+    let exp = gated("flaky", "");
+    // A fault injector: squeue fails while the file `squeue_broken` exists.
+    exp.write("fault-injector-squeue", "#!/bin/sh\nif [ -e \"$(dirname \"$0\")/squeue_broken\" ]; then echo 'squeue: error: slurm_load_jobs error: Unable to contact slurm controller (connect failure)' >&2; exit 1; fi\nexec squeue \"$@\"\n");
+    sh(&format!("chmod +x {}", exp.file("fault-injector-squeue").display()));
+    let mut cmd = exp.cmd(&["run", "exp.toml", "--no-progress"]);
+    cmd.env("LABTRAIL_SQUEUE", exp.file("fault-injector-squeue")).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    wait_until("the run to exist", Duration::from_secs(30), || exp.run(&["list", "--json"]).stdout().contains("flaky-"));
+    let run = run_id(&exp);
+    wait_until("4 running jobs", Duration::from_secs(60), || running_jobs(&run).len() == 4);
+    exp.write("squeue_broken", "");
+    for x in ["a", "b", "c", "d"] {
+        exp.write(&format!("go_{x}"), "");
+    }
+    wait_until("every task to finish", Duration::from_secs(30), || exp.ledger("ledger.txt").len() == 4);
+    wait_secs(25); // longer than lost_after: a monitor that read failures as outcomes would act now
+    std::fs::remove_file(exp.file("squeue_broken")).unwrap();
+    let out = finish(child);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(out.stderr().contains("the scheduler did not answer"), "the trouble was reported: {}", out.stderr());
+    for x in ["a", "b", "c", "d"] {
+        let a = attempts(&exp, &format!("x={x}"));
+        assert_eq!(a.len(), 1, "no restart for {x}: {a:?}");
+        assert_eq!(a[0]["outcome"], "success");
+    }
+}

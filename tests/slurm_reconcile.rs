@@ -120,3 +120,33 @@ fn failing_squeue_causes_no_spurious_restart() {
         assert_eq!(a[0]["outcome"], "success");
     }
 }
+
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh), as root"]
+fn slurmctld_stopped_and_started_during_monitoring_misclassifies_nothing() {
+    require_slurm();
+    let exp = gated("ctld", "");
+    let child = exp.spawn(&["run", "exp.toml", "--no-progress"]);
+    wait_until("the run to exist", Duration::from_secs(30), || exp.run(&["list", "--json"]).stdout().contains("ctld-"));
+    let run = run_id(&exp);
+    wait_until("4 running jobs", Duration::from_secs(60), || running_jobs(&run).len() == 4);
+    sh("kill $(cat /run/slurm/slurmctld.pid)");
+    wait_until("the controller to be down", Duration::from_secs(30), || std::process::Command::new("squeue").output().map(|o| !o.status.success()).unwrap_or(true));
+    // Two jobs finish while the controller is down; the monitor must not decide anything.
+    exp.write("go_a", "");
+    exp.write("go_b", "");
+    wait_secs(25);
+    let root = env!("CARGO_MANIFEST_DIR");
+    sh(&format!("bash {root}/scripts/slurm-up.sh > /tmp/labtrail-ctld-restart.log 2>&1"));
+    exp.write("go_c", "");
+    exp.write("go_d", "");
+    let out = finish(child);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(out.stderr().contains("the scheduler did not answer"), "{}", out.stderr());
+    for x in ["a", "b", "c", "d"] {
+        let a = attempts(&exp, &format!("x={x}"));
+        assert_eq!(a.len(), 1, "no restart for {x}: {a:?}");
+        assert_eq!(a[0]["outcome"], "success", "{x}: {a:?}");
+    }
+    assert_eq!(exp.ledger("ledger.txt").len(), 4);
+}

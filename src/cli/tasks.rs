@@ -77,7 +77,7 @@ pub fn run(g: &Global, args: TasksArgs) -> anyhow::Result<i32> {
                     (None, Some(s)) => format!("signal {s}"),
                     _ => "-".into(),
                 };
-                let outcome = a.outcome.clone().unwrap_or_else(|| "running".into());
+                let outcome = a.outcome.clone().or_else(|| a.scheduler_state.as_ref().map(|s| s.to_lowercase())).unwrap_or_else(|| "running".into());
                 let outcome = match &a.reason {
                     Some(r) => format!("{outcome} ({r})"),
                     None => outcome,
@@ -85,9 +85,12 @@ pub fn run(g: &Global, args: TasksArgs) -> anyhow::Result<i32> {
                 vec![
                     a.task_key.clone(),
                     a.number.to_string(),
-                    a.host.clone(),
-                    a.pid.map_or("-".into(), |p| p.to_string()),
-                    a.started_at.clone(),
+                    match (&a.job_id, &a.node) {
+                        (Some(job), Some(node)) => format!("job {job} on {node}"),
+                        (Some(job), None) => format!("job {job}"),
+                        _ => format!("{}:{}", a.host, a.pid.map_or("-".into(), |p| p.to_string())),
+                    },
+                    a.submitted_at.clone().unwrap_or_else(|| a.started_at.clone()),
                     a.ended_at.clone().unwrap_or_else(|| "-".into()),
                     exit,
                     a.max_rss_kb
@@ -100,7 +103,7 @@ pub fn run(g: &Global, args: TasksArgs) -> anyhow::Result<i32> {
             .collect();
         table(
             &[
-                "KEY", "ATTEMPT", "HOST", "PID", "STARTED", "ENDED", "EXIT", "MAXRSS", "OUTCOME",
+                "KEY", "ATTEMPT", "WHERE", "STARTED", "ENDED", "EXIT", "MAXRSS", "OUTCOME",
                 "LABEL", "STDERR",
             ],
             &rows,

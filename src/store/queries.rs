@@ -91,7 +91,7 @@ impl Store {
 
     /// Every attempt of a task, oldest first.
     pub fn attempts(&self, run: &str, key: &str) -> Result<Vec<AttemptRow>, StoreError> {
-        let sql = "SELECT task_key, number, host, pid, started_at, ended_at, exit_code, signal, outcome, reason, stdout_path, stderr_path, max_rss_kb, user_cpu_s, sys_cpu_s
+        let sql = "SELECT task_key, number, host, pid, started_at, ended_at, exit_code, signal, outcome, reason, stdout_path, stderr_path, max_rss_kb, user_cpu_s, sys_cpu_s, job_id, node, scheduler_state, submitted_at
                    FROM attempts WHERE run_id = ?1 AND task_key = ?2 ORDER BY number";
         let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let rows = st
@@ -112,6 +112,10 @@ impl Store {
                     max_rss_kb: r.get(12)?,
                     user_cpu_s: r.get(13)?,
                     sys_cpu_s: r.get(14)?,
+                    job_id: r.get(15)?,
+                    node: r.get(16)?,
+                    scheduler_state: r.get(17)?,
+                    submitted_at: r.get(18)?,
                 })
             })
             .map_err(|e| self.err(e))?;

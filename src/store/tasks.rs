@@ -89,6 +89,14 @@ pub struct AttemptRow {
     pub max_rss_kb: Option<i64>,
     pub user_cpu_s: Option<f64>,
     pub sys_cpu_s: Option<f64>,
+    /// SLURM: the job id (`123` or `123_4` for an array element).
+    pub job_id: Option<String>,
+    /// SLURM: the node the job ran on.
+    pub node: Option<String>,
+    /// SLURM: the last state squeue showed (PENDING, RUNNING, ...).
+    pub scheduler_state: Option<String>,
+    /// SLURM: when the job was submitted.
+    pub submitted_at: Option<String>,
 }
 
 /// One entry of the append-only event log.

@@ -77,7 +77,11 @@ pub fn run(g: &Global, args: TasksArgs) -> anyhow::Result<i32> {
                     (None, Some(s)) => format!("signal {s}"),
                     _ => "-".into(),
                 };
-                let outcome = a.outcome.clone().or_else(|| a.scheduler_state.as_ref().map(|s| s.to_lowercase())).unwrap_or_else(|| "running".into());
+                let outcome = a
+                    .outcome
+                    .clone()
+                    .or_else(|| a.scheduler_state.as_ref().map(|s| s.to_lowercase()))
+                    .unwrap_or_else(|| "running".into());
                 let outcome = match &a.reason {
                     Some(r) => format!("{outcome} ({r})"),
                     None => outcome,
@@ -90,7 +94,9 @@ pub fn run(g: &Global, args: TasksArgs) -> anyhow::Result<i32> {
                         (Some(job), None) => format!("job {job}"),
                         _ => format!("{}:{}", a.host, a.pid.map_or("-".into(), |p| p.to_string())),
                     },
-                    a.submitted_at.clone().unwrap_or_else(|| a.started_at.clone()),
+                    a.submitted_at
+                        .clone()
+                        .unwrap_or_else(|| a.started_at.clone()),
                     a.ended_at.clone().unwrap_or_else(|| "-".into()),
                     exit,
                     a.max_rss_kb

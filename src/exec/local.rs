@@ -45,7 +45,7 @@ pub fn spawn<E: From<(u64, Exit)> + Send + 'static>(
     let err = File::create(launch.stderr)?;
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c")
-        .arg(launch.command)
+        .arg(format!("{}{}", super::TASK_SHELL_PREFIX, launch.command))
         .current_dir(launch.workdir)
         .envs(launch.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())

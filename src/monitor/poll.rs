@@ -38,6 +38,8 @@ pub(super) struct Batch {
     pub states: HashMap<String, TaskState>,
     /// A scheduler command that failed during submission.
     pub trouble: Option<String>,
+    /// The attempt each tracked job belongs to, by task key.
+    pub tracked: HashMap<String, (u32, String)>,
 }
 
 impl Monitor<'_> {
@@ -74,9 +76,16 @@ impl Monitor<'_> {
                     .map(|(_, key)| (key, q))
             })
             .collect();
+        b.tracked = tracked
+            .iter()
+            .map(|t| (t.key.clone(), (t.attempt, t.job_id.clone())))
+            .collect();
         let mut gone: Vec<&TrackedJob> = Vec::new();
         for t in &tracked {
-            if let Some(q) = by_id.get(t.job_id.as_str()).filter(|q| !is_finished_state(&q.state)) {
+            if let Some(q) = by_id
+                .get(t.job_id.as_str())
+                .filter(|q| !is_finished_state(&q.state))
+            {
                 self.missing_since.remove(&(t.key.clone(), t.attempt));
                 self.observe_live(t, q, &mut b);
             } else if let Some(q) = by_key.get(t.key.as_str()) {
@@ -111,7 +120,11 @@ impl Monitor<'_> {
                 }
             }
         }
-        let submitted = if trouble.is_none() { self.submit_ready(&by_key, &mut b)? } else { 0 };
+        let submitted = if trouble.is_none() {
+            self.submit_ready(&by_key, &mut b)?
+        } else {
+            0
+        };
         trouble = trouble.or(b.trouble.take());
         let changed = !b.jobs.is_empty() || !b.changes.is_empty();
         self.store.apply_all(&self.run, &b.changes, &b.jobs)?;
@@ -425,12 +438,54 @@ impl Monitor<'_> {
             sys_cpu_s: None,
             metrics: read_metrics(&dir.join("metrics.jsonl")),
         });
-        if state == TaskState::Failed {
-            if let Some(&i) = self.index.get(&t.key) {
+        if let Some(&i) = self.index.get(&t.key).filter(|_| state != TaskState::Done) {
+            self.withdraw_dependents(i, &label, b);
+            if state == TaskState::Failed {
                 self.block_downstream(i, &label, b);
             }
         }
         Ok(())
+    }
+
+    /// Upstream task `i` did not succeed. Jobs that wait on it with `afterok` would wait forever,
+    /// so they are cancelled and their tasks go back to pending, to be submitted again against
+    /// the upstream's next job; this is not counted as an outcome of theirs.
+    fn withdraw_dependents(&mut self, i: usize, upstream: &str, b: &mut Batch) {
+        let mut stack = self.dependents[i].clone();
+        while let Some(d) = stack.pop() {
+            let key = self.plan.tasks[d].key.clone();
+            let Some(job) = b.live.get(&key).cloned() else {
+                continue;
+            };
+            let Some((attempt, _)) = b.tracked.get(&key).cloned() else {
+                continue;
+            };
+            let _ = self.sched.scancel(&job);
+            b.live.remove(&key);
+            b.states.insert(key.clone(), TaskState::Pending);
+            b.lines.push(format!(
+                "↺ {}: job {job} withdrawn, its upstream {upstream} did not succeed",
+                self.plan.tasks[d].label(self.spec)
+            ));
+            b.changes.push(Change::Finished {
+                key,
+                attempt,
+                ended_at: now(),
+                exit_code: None,
+                signal: None,
+                outcome: "withdrawn".into(),
+                reason: Some(format!(
+                    "upstream {upstream} did not succeed; job {job} cancelled before it started"
+                )),
+                state: TaskState::Pending,
+                result: None,
+                max_rss_kb: None,
+                user_cpu_s: None,
+                sys_cpu_s: None,
+                metrics: Vec::new(),
+            });
+            stack.extend(self.dependents[d].iter().copied());
+        }
     }
 
     /// A completed job succeeded only with a readable result and, if configured, the marker.
@@ -483,5 +538,18 @@ impl Monitor<'_> {
 /// squeue keeps finished jobs listed for a while (MinJobAge): those are settled like jobs that
 /// left the queue, from sacct or their exit record.
 fn is_finished_state(state: &str) -> bool {
-    matches!(state, "COMPLETED" | "FAILED" | "CANCELLED" | "TIMEOUT" | "OUT_OF_MEMORY" | "NODE_FAIL" | "PREEMPTED" | "BOOT_FAIL" | "DEADLINE" | "SPECIAL_EXIT" | "REVOKED")
+    matches!(
+        state,
+        "COMPLETED"
+            | "FAILED"
+            | "CANCELLED"
+            | "TIMEOUT"
+            | "OUT_OF_MEMORY"
+            | "NODE_FAIL"
+            | "PREEMPTED"
+            | "BOOT_FAIL"
+            | "DEADLINE"
+            | "SPECIAL_EXIT"
+            | "REVOKED"
+    )
 }

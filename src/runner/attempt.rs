@@ -137,6 +137,23 @@ pub fn classify(r: &Running, exit: &Exit, stopping: bool) -> (Outcome, Option<St
         (Some(0), _) => (Outcome::Success, None),
         _ if r.timed_out => (Outcome::Timeout, Some(time_limit())),
         _ if stopping => (Outcome::Interrupted, Some("stopped by labtrail".into())),
+        (Some(code), _) if code > 128 && code < 160 => {
+            let name = nix::sys::signal::Signal::try_from(code - 128)
+                .map(|s| s.as_str())
+                .unwrap_or("?");
+            let hint = if code - 128 == libc::SIGKILL {
+                ", possibly by the out-of-memory killer"
+            } else {
+                ""
+            };
+            (
+                Outcome::Failed,
+                Some(format!(
+                    "exit code {code}: the command was killed by signal {} ({name}){hint}",
+                    code - 128
+                )),
+            )
+        }
         (Some(code), _) => (Outcome::Failed, Some(format!("exit code {code}"))),
         (None, Some(sig)) => {
             let name = nix::sys::signal::Signal::try_from(sig)

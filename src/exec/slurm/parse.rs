@@ -1,9 +1,13 @@
 //! Parsing squeue and sacct output. Kept apart from running the commands so that a poll's parse
 //! cost can be measured on recorded output.
 
-/// Fields asked of squeue, `|`-terminated so long names and comments are never truncated.
-pub const SQUEUE_FORMAT: &str =
-    "JobArrayID:|,JobID:|,Name:|,State:|,Reason:|,NodeList:|,RestartCnt:|,StartTime:|,Comment:|";
+/// The field separator asked of squeue: ASCII unit separator, which job names and comments do not
+/// contain (`|` does appear in comments).
+pub const SEP: char = '\x1f';
+
+/// Fields asked of squeue, each terminated by [`SEP`] (a suffix also keeps squeue from padding
+/// or truncating the field).
+pub const SQUEUE_FORMAT: &str = "JobArrayID:\x1f,JobID:\x1f,Name:\x1f,State:\x1f,Reason:\x1f,NodeList:\x1f,RestartCnt:\x1f,StartTime:\x1f,Comment:\x1f";
 
 /// One job as squeue shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +49,7 @@ fn opt(s: &str) -> Option<String> {
 pub fn parse_squeue(text: &str) -> Vec<QueueEntry> {
     text.lines()
         .filter_map(|line| {
-            let f: Vec<&str> = line.split('|').map(str::trim).collect();
+            let f: Vec<&str> = line.split(SEP).map(str::trim).collect();
             if f.len() < 9 || f[0].is_empty() {
                 return None;
             }
@@ -96,8 +100,8 @@ mod tests {
     #[test]
     fn squeue_rows_with_arrays_and_empty_fields() {
         let text = "39|39|lt.r.0123456789abcdef|RUNNING|None|vm|0|2026-11-23T11:09:34|labtrail:r:0123456789abcdef:1|\n\
-                    41_3|44|lt.r.@train|PENDING|JobArrayTaskLimit||1|N/A||\n";
-        let q = parse_squeue(text);
+                    41_3|44|lt.r.@train|PENDING|JobArrayTaskLimit||1|N/A|a | in a comment|\n";
+        let q = parse_squeue(&text.replace('|', "\x1f").replace("a \x1f in", "a | in"));
         assert_eq!(q.len(), 2);
         assert_eq!(q[0].node.as_deref(), Some("vm"));
         assert_eq!(q[1].job_id, "41_3");
@@ -105,6 +109,10 @@ mod tests {
         assert_eq!(q[1].restarts, 1);
         assert_eq!(q[1].node, None);
         assert_eq!(q[1].start, None);
+        assert_eq!(
+            q[1].name, "lt.r.@train",
+            "a `|` in another field does not shift the fields"
+        );
     }
 
     #[test]

@@ -93,6 +93,7 @@ fn task_vars(t: &TaskJob) -> String {
     let _ = writeln!(s, "WORKDIR={}", shell_quote(&t.workdir.to_string_lossy()));
     let _ = writeln!(s, "BASE_ATTEMPT={}", t.attempt);
     let _ = writeln!(s, "CMD={}", shell_quote(&t.command));
+    let _ = writeln!(s, "PREFIX={}", shell_quote(crate::exec::TASK_SHELL_PREFIX));
     for (k, v) in &t.env {
         let _ = writeln!(s, "export {k}={}", shell_quote(v));
     }
@@ -114,9 +115,10 @@ finish() {
   exit "$1"
 }
 cd "$WORKDIR" || { echo "labtrail: cannot enter $WORKDIR" > "$D/stderr.log"; finish 127; }
-/bin/sh -c "$CMD" > "$D/stdout.log" 2> "$D/stderr.log" &
+# The task leads its own process group, so a forwarded signal reaches every process of it.
+setsid /bin/sh -c "$PREFIX$CMD" > "$D/stdout.log" 2> "$D/stderr.log" &
 child=$!
-for s in TERM INT USR1 USR2 HUP; do trap "kill -$s $child 2>/dev/null" $s; done
+for s in TERM INT USR1 USR2 HUP; do trap "kill -$s -$child 2>/dev/null || kill -$s $child 2>/dev/null" $s; done
 wait "$child"; code=$?
 while kill -0 "$child" 2>/dev/null; do wait "$child"; code=$?; done
 finish "$code"

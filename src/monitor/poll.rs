@@ -38,6 +38,8 @@ pub(super) struct Batch {
     pub states: HashMap<String, TaskState>,
     /// A scheduler command that failed during submission.
     pub trouble: Option<String>,
+    /// Attempts made so far, by task key.
+    pub attempts: HashMap<String, u32>,
     /// The attempt each tracked job belongs to, by task key.
     pub tracked: HashMap<String, (u32, String)>,
 }
@@ -55,13 +57,10 @@ impl Monitor<'_> {
                 })
             }
         };
+        let stored = self.store.task_states(&self.run)?;
         let mut b = Batch {
-            states: self
-                .store
-                .task_states(&self.run)?
-                .into_iter()
-                .map(|(k, v)| (k, v.0))
-                .collect(),
+            states: stored.iter().map(|(k, v)| (k.clone(), v.0)).collect(),
+            attempts: stored.into_iter().map(|(k, v)| (k, v.1)).collect(),
             ..Default::default()
         };
         let by_id: HashMap<&str, &QueueEntry> =

@@ -94,12 +94,7 @@ impl Monitor<'_> {
         unclaimed: &HashMap<&str, &QueueEntry>,
         b: &mut Batch,
     ) -> Result<usize, StoreError> {
-        let attempts: HashMap<String, u32> = self
-            .store
-            .task_states(&self.run)?
-            .into_iter()
-            .map(|(k, v)| (k, v.1))
-            .collect();
+        let attempts = std::mem::take(&mut b.attempts);
         let restarts: HashMap<usize, (Option<u64>, Option<u64>)> =
             b.restarts.iter().map(|(i, t, m)| (*i, (*t, *m))).collect();
         let initial = (

@@ -120,7 +120,7 @@ impl Store {
     pub fn tracked_jobs(&self, run: &str) -> Result<Vec<TrackedJob>, StoreError> {
         let sql = "SELECT task_key, number, job_id, COALESCE(submitted_at, started_at), scheduler_state, restarts, log_offset, stdout_path, stderr_path, time_limit_s, mem_mb, err_offset
                    FROM attempts WHERE run_id = ?1 AND outcome IS NULL AND job_id IS NOT NULL ORDER BY task_key";
-        let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
         let rows = st
             .query_map([run], |r| {
                 Ok(TrackedJob {

@@ -265,23 +265,30 @@ impl Store {
 
     /// State and attempt count of every task in the run's plan.
     pub fn task_states(&self, run: &str) -> Result<HashMap<String, (TaskState, u32)>, StoreError> {
+        // A scan of the primary key is cheaper than the state index plus a lookup per task.
         let mut st = self
             .conn
-            .prepare("SELECT key, state, attempts FROM tasks WHERE run_id = ?1 AND in_plan = 1")
+            .prepare_cached("SELECT key, state, attempts, in_plan FROM tasks WHERE run_id = ?1")
             .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([run], |r| {
-                let s: String = r.get(1)?;
-                Ok((
-                    r.get::<_, String>(0)?,
-                    (
-                        TaskState::parse(&s).unwrap_or(TaskState::Pending),
-                        r.get::<_, u32>(2)?,
-                    ),
-                ))
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        let mut rows = st.query([run]).map_err(|e| self.err(e))?;
+        let mut out = HashMap::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            if !r.get::<_, bool>(3).map_err(|e| self.err(e))? {
+                continue;
+            }
+            let state = r
+                .get_ref(1)
+                .map_err(|e| self.err(e))?
+                .as_str()
+                .ok()
+                .and_then(TaskState::parse)
+                .unwrap_or(TaskState::Pending);
+            out.insert(
+                r.get::<_, String>(0).map_err(|e| self.err(e))?,
+                (state, r.get::<_, u32>(2).map_err(|e| self.err(e))?),
+            );
+        }
+        Ok(out)
     }
 
     /// Applies state changes in one durable transaction. Nothing is reported before this returns.

@@ -1,0 +1,136 @@
+//! Benchmark (not a test): the cost of one monitor poll with 10,000 tracked SLURM jobs.
+//!
+//! squeue and sacct are replaced by recorded output (through LABTRAIL_SQUEUE / LABTRAIL_SACCT),
+//! so this measures labtrail's own work per poll: calling the scheduler commands, parsing their
+//! output, reconciling, deciding and committing. Run: `cargo run --release --example poll_bench`.
+
+use labtrail::exec::slurm::Scheduler;
+use labtrail::monitor::Monitor;
+use labtrail::report::Reporter;
+use labtrail::spec::Spec;
+use labtrail::store::{JobChange, Store};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+const JOBS: usize = 10_000;
+const FINISHING: usize = 1_000;
+
+fn main() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let values: Vec<String> = (0..JOBS).map(|i| i.to_string()).collect();
+    let text = format!(
+        "[experiment]\nname = \"pollbench\"\ncommand = \"true {{i}}\"\n[params]\ni = [{}]\n[run]\nexecutor = \"slurm\"\n",
+        values.join(", ")
+    );
+    let spec = Spec::parse(&dir.path().join("exp.toml"), text)?;
+    let plan = labtrail::plan::expand(&spec);
+    let mut store = Store::open(&dir.path().join(".labtrail"), true)?;
+    store.create_run("bench", &spec.name, "exp.toml", &spec.source)?;
+    store.set_executor("bench", "slurm")?;
+    store.sync_plan("bench", &spec, &plan)?;
+    let submitted: Vec<JobChange> = plan
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| JobChange::Submitted {
+            key: t.key.clone(),
+            attempt: 1,
+            job_id: (100_000 + i).to_string(),
+            host: "login".into(),
+            stdout: dir
+                .path()
+                .join(format!("out/{i}/stdout.log"))
+                .display()
+                .to_string(),
+            stderr: dir
+                .path()
+                .join(format!("out/{i}/stderr.log"))
+                .display()
+                .to_string(),
+            time_limit_s: None,
+            mem_mb: None,
+            how: "submitted".into(),
+        })
+        .collect();
+    store.apply_all("bench", &[], &submitted)?;
+
+    // Recorded scheduler output: every job running (poll 1); then FINISHING of them completed,
+    // gone from squeue and reported by sacct (poll 2). 2,000 jobs of other users are listed too.
+    let line = |i: usize, state: &str| {
+        format!("{id}\x1f{id}\x1flt.bench.{}\x1f{state}\x1fNone\x1fnode{}\x1f0\x1f2026-11-23T10:00:00\x1flabtrail:bench\x1f", plan.tasks[i].key, i % 64, id = 100_000 + i)
+    };
+    let others: String = (0..2_000).map(|i| format!("{id}\x1f{id}\x1fsomeone-else\x1fRUNNING\x1fNone\x1fnodeX\x1f0\x1fN/A\x1f(null)\x1f\n", id = 900_000 + i)).collect();
+    let all_running: String = (0..JOBS)
+        .map(|i| line(i, "RUNNING") + "\n")
+        .collect::<String>()
+        + &others;
+    let some_done: String = (FINISHING..JOBS)
+        .map(|i| line(i, "RUNNING") + "\n")
+        .collect::<String>()
+        + &others;
+    let sacct: String = (0..FINISHING)
+        .map(|i| {
+            format!(
+                "{}|lt.bench.x|COMPLETED|0:0|2026-11-23T10:00:00|2026-11-23T10:05:00|node1\n",
+                100_000 + i
+            )
+        })
+        .collect();
+    for (name, body) in [
+        ("squeue1.txt", &all_running),
+        ("squeue2.txt", &some_done),
+        ("sacct.txt", &sacct),
+    ] {
+        std::fs::write(dir.path().join(name), body)?;
+    }
+    let fake = |name: &str, file: &str| -> anyhow::Result<String> {
+        let p = dir.path().join(name);
+        std::fs::write(
+            &p,
+            format!("#!/bin/sh\nexec cat {}\n", dir.path().join(file).display()),
+        )?;
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&p)
+            .status()?;
+        Ok(p.display().to_string())
+    };
+    let rep = Reporter::new(false, true, JOBS as u64, 0);
+    let base = dir.path().to_path_buf();
+    println!("monitor poll with {JOBS} tracked jobs (+2,000 other users' jobs in squeue), recorded scheduler output");
+    println!(
+        "{:<44} {:>15} {:>12} {:>14}",
+        "poll", "sched. calls", "total ms", "parse ms"
+    );
+    for (label, squeue_file) in [
+        ("1: all running (squeue only)", "squeue1.txt"),
+        ("2: all running again (steady state)", "squeue1.txt"),
+        ("3: 1,000 finished (squeue + one sacct)", "squeue2.txt"),
+    ] {
+        std::env::set_var("LABTRAIL_SQUEUE", fake("squeue", squeue_file)?);
+        std::env::set_var("LABTRAIL_SACCT", fake("sacct", "sacct.txt")?);
+        let sched = Scheduler::new();
+        let text = std::fs::read_to_string(dir.path().join(squeue_file))?;
+        let t = Instant::now();
+        let parsed = labtrail::exec::slurm::parse_squeue(&text);
+        let parse_ms = t.elapsed().as_secs_f64() * 1e3;
+        assert!(parsed.len() >= JOBS - FINISHING);
+        let mut mon = Monitor::new(&mut store, "bench", &spec, &plan, &sched, base.clone());
+        let t = Instant::now();
+        let outcome = mon.poll(&rep)?;
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        assert!(outcome.scheduler_trouble.is_none(), "{outcome:?}");
+        println!(
+            "{label:<44} {:>15} {ms:>12.1} {parse_ms:>14.1}",
+            sched.calls.load(Ordering::Relaxed)
+        );
+    }
+    let done = store
+        .task_states("bench")?
+        .values()
+        .filter(|s| s.0 == labtrail::store::TaskState::Done)
+        .count();
+    println!("tasks recorded done after poll 3: {done} (expected {FINISHING})");
+    anyhow::ensure!(done == FINISHING, "the finished jobs were not all recorded");
+    Ok(())
+}

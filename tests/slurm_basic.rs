@@ -241,12 +241,11 @@ command = "echo $LABTRAIL_ATTEMPT >> attempts.txt; if [ -e $LABTRAIL_TASK_DIR/ck
         || exp.ledger("attempts.txt") == ["1"],
     );
     let job = jobs_of(
-        &exp.run(&["list", "--json"])
+        exp.run(&["list", "--json"])
             .stdout()
             .split('"')
             .nth(3)
-            .unwrap()
-            .to_string(),
+            .unwrap(),
     )[0]
     .split('|')
     .next()

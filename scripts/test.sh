@@ -21,6 +21,10 @@ if [ "${LABTRAIL_SLURM:-1}" != 0 ]; then
 fi
 
 cargo test --all-targets "$@"
+if [ "$(id -u)" = 0 ]; then
+  # Root-only: mounts a tiny tmpfs to fill the disk under the store.
+  cargo test --test cli_surface "$@" -- --ignored
+fi
 if [ "$slurm" = 1 ]; then
   # One at a time: they share one small cluster, and one of them restarts slurmctld.
   cargo test --test slurm_basic --test slurm_reconcile --test slurm_detach "$@" -- --ignored --test-threads=1

@@ -1,0 +1,140 @@
+//! The command-line surface: help that teaches, completions, JSON listings, following logs, and
+//! a full disk (issue 2: "bad input ... full disk gets a clear error").
+
+mod common;
+use common::*;
+use std::time::Duration;
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let exp = Exp::new("");
+    for cmd in [
+        "run",
+        "status",
+        "list",
+        "tasks",
+        "logs",
+        "results",
+        "reset",
+        "check",
+        "events",
+        "monitor",
+        "completions",
+    ] {
+        let out = exp.run(&[cmd, "--help"]);
+        assert_eq!(out.code(), 0, "{cmd} --help");
+        assert!(
+            out.stdout().contains("Example"),
+            "`labtrail {cmd} --help` shows an example:\n{}",
+            out.stdout()
+        );
+    }
+    let top = exp.run(&["--help"]).stdout();
+    assert!(top.contains("Exit codes") && top.contains("130"), "{top}");
+}
+
+#[test]
+fn completions_and_json_listings() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "surface"
+command = "echo {x}"
+[params]
+x = ["a", "b"]
+"#,
+    );
+    let bash = exp.run(&["completions", "bash"]);
+    assert!(
+        bash.stdout().contains("_labtrail"),
+        "{}",
+        &bash.stdout()[..200.min(bash.stdout().len())]
+    );
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    let status: serde_json::Value =
+        serde_json::from_str(&exp.run(&["status", "--json"]).stdout()).unwrap();
+    assert_eq!(status["counts"]["done"], 2);
+    assert_eq!(status["groups"]["x=a"]["done"], 1, "{status}");
+    let events: Vec<serde_json::Value> =
+        serde_json::from_str(&exp.run(&["events", "--json"]).stdout()).unwrap();
+    assert!(events.iter().filter(|e| e["kind"] == "finished").count() == 2);
+    let bad = exp.run(&["tasks", "--state", "bogus"]);
+    assert_eq!(bad.code(), 2);
+    assert!(bad.stderr().contains("unknown state"), "{}", bad.stderr());
+}
+
+#[test]
+fn logs_follow_prints_until_the_attempt_ends() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "follow"
+command = "for i in 1 2 3 4 5; do echo line $i; sleep 0.2; done"
+"#,
+    );
+    let runner = exp.spawn(&["run", "exp.toml", "--no-progress"]);
+    wait_until("the task to start", Duration::from_secs(20), || {
+        exp.run(&["tasks", "--json"]).stdout().contains("running")
+    });
+    let follow = exp.run(&["logs", "main", "--follow", "--stdout"]);
+    assert_eq!(follow.code(), 0);
+    assert_eq!(
+        follow
+            .stdout()
+            .lines()
+            .filter(|l| l.starts_with("line "))
+            .count(),
+        5,
+        "{}",
+        follow.stdout()
+    );
+    assert_eq!(finish(runner).code(), 0);
+}
+
+#[test]
+#[ignore = "needs root: mounts a 1 MiB tmpfs (scripts/test.sh runs it when root)"]
+fn full_disk_is_a_clear_error_and_loses_nothing() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "full"
+command = "python3 -c \"import json, os; json.dump({'blob': 'x' * {size}}, open(os.environ['LABTRAIL_RESULT'], 'w'))\""
+[params]
+size = [10, 20, 600000]
+[run]
+workers = 1
+"#,
+    );
+    let store = exp.file("store");
+    std::fs::create_dir(&store).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&store)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount failed (are you root?)");
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(store.clone());
+    let s = store.to_str().unwrap();
+    let out = exp.run(&["--store", s, "run", "exp.toml", "--no-progress"]);
+    assert_eq!(out.code(), 3, "{}", out.stderr());
+    assert!(
+        out.stderr().contains("is full") && out.stderr().contains("free some space"),
+        "{}",
+        out.stderr()
+    );
+    // The store is intact and the small results are kept.
+    let check = exp.run(&["--store", s, "check"]);
+    assert_eq!(check.code(), 0, "{}\n{}", check.stdout(), check.stderr());
+    let done: Vec<serde_json::Value> = serde_json::from_str(
+        &exp.run(&["--store", s, "tasks", "--json", "--state", "done"])
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(done.len(), 2, "{done:?}");
+}

@@ -7,16 +7,6 @@ use common::*;
 use slurm_common::*;
 use std::time::Duration;
 
-fn attempts(exp: &Exp, task: &str) -> Vec<serde_json::Value> {
-    let out = exp.run(&["tasks", task, "--attempts", "--json"]);
-    assert_eq!(out.code(), 0, "{}", out.stderr());
-    serde_json::from_str::<Vec<serde_json::Value>>(&out.stdout())
-        .unwrap()
-        .into_iter()
-        .map(|a| a["attempt"].clone())
-        .collect()
-}
-
 #[test]
 #[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
 fn ten_task_grid_completes() {
@@ -36,7 +26,7 @@ x = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
     let mut ledger = exp.ledger("ledger.txt");
     ledger.sort();
     assert_eq!(ledger.len(), 10, "each task ran once");
-    let a = attempts(&exp, "x=3");
+    let a = exp.attempts("x=3");
     assert_eq!(a.len(), 1);
     assert!(
         a[0]["stdout_path"].as_str().unwrap().contains("/job-"),
@@ -94,7 +84,7 @@ max_running = 2
         peak = peak.max(now);
     }
     assert!(peak <= 2, "the throttle held: peak {peak} concurrent tasks");
-    let a = attempts(&exp, "x=4");
+    let a = exp.attempts("x=4");
     assert!(
         a[0]["stdout_path"].as_str().unwrap().contains("_4/"),
         "array element ids are stored: {}",
@@ -118,7 +108,7 @@ failed = {{ action = "restart", max_attempts = 2 }}
     ));
     let out = exp.run(&["run", "exp.toml", "--no-progress"]);
     assert_eq!(out.code(), 1, "{}", out.stderr());
-    let a = attempts(&exp, "main");
+    let a = exp.attempts("main");
     assert_eq!(a.len(), 2, "{a:?}");
     assert!(
         a.iter()
@@ -150,7 +140,7 @@ timeout = {{ action = "restart", max_attempts = 3, time_factor = 2 }}
     ));
     let out = exp.run(&["run", "exp.toml", "--no-progress"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    let a = attempts(&exp, "main");
+    let a = exp.attempts("main");
     assert_eq!(a.len(), 2, "{a:?}");
     assert_eq!(a[0]["outcome"], "timeout");
     assert_eq!(a[1]["outcome"], "success");
@@ -191,7 +181,7 @@ log_rules = [ {{ pattern = "CUDA out of memory", outcome = "out_of_memory" }} ]
     ));
     let out = exp.run(&["run", "exp.toml", "--no-progress"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    let a = attempts(&exp, "main");
+    let a = exp.attempts("main");
     assert_eq!(a.len(), 2, "{a:?}");
     assert_eq!(a[0]["outcome"], "out_of_memory");
     assert!(
@@ -254,7 +244,7 @@ command = "echo $LABTRAIL_ATTEMPT >> attempts.txt; if [ -e $LABTRAIL_TASK_DIR/ck
     sh(&format!("scontrol requeue {job}"));
     let out = finish(child);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    let a = attempts(&exp, "main");
+    let a = exp.attempts("main");
     assert_eq!(a.len(), 2, "{a:?}");
     assert_eq!(a[0]["outcome"], "requeued");
     assert_eq!(a[1]["outcome"], "success");

@@ -47,16 +47,6 @@ fn key_of(exp: &Exp, x: &str) -> String {
         .to_string()
 }
 
-fn attempts(exp: &Exp, task: &str) -> Vec<serde_json::Value> {
-    serde_json::from_str::<Vec<serde_json::Value>>(
-        &exp.run(&["tasks", task, "--attempts", "--json"]).stdout(),
-    )
-    .unwrap()
-    .into_iter()
-    .map(|a| a["attempt"].clone())
-    .collect()
-}
-
 #[test]
 #[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
 fn restarted_monitor_reconciles_finished_cancelled_and_resubmitted_jobs() {
@@ -101,7 +91,7 @@ fn restarted_monitor_reconciles_finished_cancelled_and_resubmitted_jobs() {
 
     let monitor = exp.spawn(&["monitor", "--no-progress"]);
     wait_until("c's new job to be adopted", Duration::from_secs(60), || {
-        attempts(&exp, "x=c").len() == 2
+        exp.attempts("x=c").len() == 2
     });
     exp.write("go_c", "");
     exp.write("go_d", "");
@@ -113,14 +103,14 @@ fn restarted_monitor_reconciles_finished_cancelled_and_resubmitted_jobs() {
         out.stderr()
     );
 
-    let a = attempts(&exp, "x=a");
+    let a = exp.attempts("x=a");
     assert_eq!(
         a.len(),
         1,
         "the finished job was finalized, not resubmitted: {a:?}"
     );
     assert_eq!(a[0]["outcome"], "success");
-    let b = attempts(&exp, "x=b");
+    let b = exp.attempts("x=b");
     assert_eq!(b.len(), 1, "{b:?}");
     assert_eq!(b[0]["outcome"], "cancelled");
     assert_eq!(
@@ -130,7 +120,7 @@ fn restarted_monitor_reconciles_finished_cancelled_and_resubmitted_jobs() {
             .unwrap()["state"],
         "failed"
     );
-    let c = attempts(&exp, "x=c");
+    let c = exp.attempts("x=c");
     assert_eq!(c.len(), 2, "{c:?}");
     assert_eq!(c[0]["outcome"], "superseded");
     assert!(c[0]["reason"].as_str().unwrap().contains(&new_c), "{c:?}");
@@ -142,7 +132,7 @@ fn restarted_monitor_reconciles_finished_cancelled_and_resubmitted_jobs() {
             .contains(&format!("job-{new_c}")),
         "{c:?}"
     );
-    assert_eq!(attempts(&exp, "x=d").len(), 1);
+    assert_eq!(exp.attempts("x=d").len(), 1);
     let mut ledger = exp.ledger("ledger.txt");
     ledger.sort();
     assert_eq!(
@@ -198,7 +188,7 @@ fn failing_squeue_causes_no_spurious_restart() {
         out.stderr()
     );
     for x in ["a", "b", "c", "d"] {
-        let a = attempts(&exp, &format!("x={x}"));
+        let a = exp.attempts(&format!("x={x}"));
         assert_eq!(a.len(), 1, "no restart for {x}: {a:?}");
         assert_eq!(a[0]["outcome"], "success");
     }
@@ -242,7 +232,7 @@ fn slurmctld_stopped_and_started_during_monitoring_misclassifies_nothing() {
         out.stderr()
     );
     for x in ["a", "b", "c", "d"] {
-        let a = attempts(&exp, &format!("x={x}"));
+        let a = exp.attempts(&format!("x={x}"));
         assert_eq!(a.len(), 1, "no restart for {x}: {a:?}");
         assert_eq!(a[0]["outcome"], "success", "{x}: {a:?}");
     }
@@ -307,7 +297,7 @@ lost = {{ action = "restart", max_attempts = 2 }}
     }
     let out = finish(child.take().unwrap());
     assert_eq!(out.code(), 1, "{}", out.stderr());
-    let a = attempts(&exp, "main");
+    let a = exp.attempts("main");
     let outcomes: Vec<&str> = a.iter().map(|x| x["outcome"].as_str().unwrap()).collect();
     assert_eq!(
         outcomes,

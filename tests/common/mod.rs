@@ -61,6 +61,17 @@ impl Exp {
         serde_json::from_str(&out.stdout()).expect("tasks json")
     }
 
+    /// The attempt history of the task `task` (key, label or filter), oldest first.
+    pub fn attempts(&self, task: &str) -> Vec<serde_json::Value> {
+        let out = self.run(&["tasks", task, "--attempts", "--json"]);
+        assert_eq!(out.code(), 0, "tasks --attempts failed: {}", out.stderr());
+        serde_json::from_str::<Vec<serde_json::Value>>(&out.stdout())
+            .expect("attempts json")
+            .into_iter()
+            .map(|a| a["attempt"].clone())
+            .collect()
+    }
+
     /// Number of tasks in `state`.
     pub fn count(&self, state: &str) -> usize {
         self.tasks().iter().filter(|t| t["state"] == state).count()

@@ -246,7 +246,7 @@ fn a_job_with_no_trace_anywhere_is_lost_then_follows_the_policy() {
     // Held jobs never start (so they leave no exit record) and are cancelled while pending. Real
     // sacct remembers cancellations, so a fault injector plays an accounting database that has
     // forgotten the jobs (as when slurmdbd lost them or they were purged).
-    let exp = Exp::new(&format!(
+    let exp = Exp::new(
         r#"
 [experiment]
 name = "lost"
@@ -259,9 +259,9 @@ poll_max = "1s"
 hold = true
 lost_after = "3s"
 [restart]
-lost = {{ action = "restart", max_attempts = 2 }}
-"#
-    ));
+lost = { action = "restart", max_attempts = 2 }
+"#,
+    );
     exp.write("fault-injector-sacct-forgets", "#!/bin/sh\nexit 0\n");
     sh(&format!(
         "chmod +x {}",

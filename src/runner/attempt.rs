@@ -130,6 +130,41 @@ pub fn launch(
     }
 }
 
+/// The records of an attempt an earlier runner started but never recorded: the runner records a
+/// start in the transaction that ends its loop turn, after spawning the process, so a runner
+/// killed in between leaves an attempt that ran, possibly to its end, with no record. Its folder,
+/// made before the spawn, is the trace; it is recorded as interrupted, without a pid.
+pub fn unrecorded_start(key: &str, task_dir: &Path, attempt: u32) -> [Change; 2] {
+    let files = AttemptFiles::new(task_dir, attempt);
+    let t = now();
+    [
+        Change::Started {
+            key: key.to_string(),
+            attempt,
+            host: hostname(),
+            pid: 0,
+            started_at: t.clone(),
+            stdout: files.stdout.display().to_string(),
+            stderr: files.stderr.display().to_string(),
+        },
+        Change::Finished {
+            key: key.to_string(),
+            attempt,
+            ended_at: t,
+            exit_code: None,
+            signal: None,
+            outcome: Outcome::Interrupted.as_str().to_string(),
+            reason: Some("an earlier runner stopped right after starting this attempt, before recording it: it may have run, even to its end".into()),
+            state: crate::store::TaskState::Interrupted,
+            result: None,
+            max_rss_kb: None,
+            user_cpu_s: None,
+            sys_cpu_s: None,
+            metrics: Vec::new(),
+        },
+    ]
+}
+
 /// Reads how an attempt ended. `stopping`: labtrail itself was stopping the run.
 pub fn classify(r: &Running, exit: &Exit, stopping: bool) -> (Outcome, Option<String>) {
     let time_limit = || "time limit reached".to_string();

@@ -11,7 +11,7 @@ mod recover;
 
 pub use recover::{recover, Recovery};
 
-use crate::exec::local::{self, Exit};
+use crate::exec::local::{self, AttemptFiles, Exit};
 use crate::plan::Plan;
 use crate::policy::{self, Decision, Outcome};
 use crate::report::{Counts, Reporter};
@@ -121,6 +121,12 @@ pub fn execute(
             tries[i] += 1;
             next_token += 1;
             let task_dir = store.task_dir(run, &task.key);
+            // A folder for this attempt number already exists: an earlier runner started this
+            // attempt and died before recording it. Record it, and give this attempt a new number.
+            while AttemptFiles::new(&task_dir, attempts[i]).dir.exists() {
+                changes.extend(attempt::unrecorded_start(&task.key, &task_dir, attempts[i]));
+                attempts[i] += 1;
+            }
             let launched = attempt::launch(
                 spec,
                 task,

@@ -4,6 +4,14 @@ use clap::Parser;
 
 fn main() {
     let cli = labtrail::cli::Cli::parse();
+    if cli.command.is_listing() {
+        // Like other Unix tools, a listing ends quietly when its reader goes away (`| head`).
+        // Runners and monitors keep the default of ignoring it: a closed pipe must not kill them.
+        // SAFETY: setting a signal disposition before any thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let code = match labtrail::cli::main(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -65,28 +65,133 @@ impl Task {
     }
 }
 
-/// For one upstream stage: positions of the shared parameters, and shared values -> keys.
-type UpstreamIndex = (Vec<usize>, HashMap<String, Vec<String>>);
+/// Parameter values with their texts computed once, not once per task: raw (env, labels),
+/// shell-quoted (commands) and typed JSON (keys). Values named only by `[[include]]` tables are
+/// appended after the grid's own.
+struct ValueTable {
+    values: Vec<Vec<Value>>,
+    text: Vec<Vec<String>>,
+    quoted: Vec<Vec<String>>,
+    json: Vec<Vec<String>>,
+    /// How many values of each parameter belong to the grid (the rest come from includes).
+    grid: Vec<usize>,
+}
+
+impl ValueTable {
+    fn new(spec: &Spec) -> ValueTable {
+        let values: Vec<Vec<Value>> = spec.params.iter().map(|p| p.values.clone()).collect();
+        let grid = values.iter().map(Vec::len).collect();
+        let mut t = ValueTable {
+            values: Vec::new(),
+            text: Vec::new(),
+            quoted: Vec::new(),
+            json: Vec::new(),
+            grid,
+        };
+        for vs in values {
+            t.text.push(vs.iter().map(|v| v.to_string()).collect());
+            t.quoted.push(
+                vs.iter()
+                    .map(|v| shell_quote(&v.to_string()).into_owned())
+                    .collect(),
+            );
+            t.json
+                .push(vs.iter().map(|v| v.to_json().to_string()).collect());
+            t.values.push(vs);
+        }
+        t
+    }
+
+    /// The index of value `v` of parameter `p`, appending it if the grid does not have it.
+    fn index_of(&mut self, p: usize, v: &Value) -> u32 {
+        if let Some(i) = self.values[p].iter().position(|x| x == v) {
+            return i as u32;
+        }
+        self.text[p].push(v.to_string());
+        self.quoted[p].push(shell_quote(&v.to_string()).into_owned());
+        self.json[p].push(v.to_json().to_string());
+        self.values[p].push(v.clone());
+        (self.values[p].len() - 1) as u32
+    }
+}
+
+/// Calls `f` with every combination of the grid (as value indices) in odometer order, skipping
+/// excluded ones.
+fn for_each_grid_combo(
+    sizes: &[usize],
+    excluded: impl Fn(&[u32]) -> bool,
+    mut f: impl FnMut(&[u32]),
+) {
+    let total: usize = sizes.iter().product();
+    let mut odo = vec![0u32; sizes.len()];
+    for _ in 0..total {
+        if !excluded(&odo) {
+            f(&odo);
+        }
+        for i in (0..odo.len()).rev() {
+            odo[i] += 1;
+            if (odo[i] as usize) < sizes[i] {
+                break;
+            }
+            odo[i] = 0;
+        }
+    }
+}
 
 /// Expands `spec` into a [`Plan`].
 pub fn expand(spec: &Spec) -> Plan {
-    let combos = combinations(spec);
+    let mut table = ValueTable::new(spec);
+    let position = |name: &str| {
+        spec.params
+            .iter()
+            .position(|g| g.name == name)
+            .expect("validated")
+    };
+    let includes: Vec<Vec<u32>> = spec
+        .include
+        .iter()
+        .map(|inc| {
+            inc.iter()
+                .map(|(n, v)| table.index_of(position(n), v))
+                .collect()
+        })
+        .collect();
+    // Exclusion rules as (parameter, value index); a rule naming a value the grid lacks never matches.
+    let rules: Vec<Vec<(usize, u32)>> = spec
+        .exclude
+        .iter()
+        .filter_map(|ex| {
+            ex.iter()
+                .map(|(n, v)| {
+                    spec.params[position(n)]
+                        .values
+                        .iter()
+                        .position(|x| x == v)
+                        .map(|i| (position(n), i as u32))
+                })
+                .collect()
+        })
+        .collect();
+    let excluded = |c: &[u32]| rules.iter().any(|r| r.iter().all(|&(p, i)| c[p] == i));
+    let in_grid =
+        |c: &[u32]| c.iter().zip(&table.grid).all(|(&i, &n)| (i as usize) < n) && !excluded(c);
+    // Includes that repeat a grid combination, or each other, add nothing.
+    let mut extra: Vec<&Vec<u32>> = Vec::new();
+    for inc in &includes {
+        if !in_grid(inc) && !extra.contains(&inc) {
+            extra.push(inc);
+        }
+    }
+    let keep_indices = spec.stages.len() > 1;
     let mut tasks: Vec<Task> = Vec::new();
-    // Per stage: projection of upstream values -> keys, for dependency lookup.
+    let mut indices: Vec<Vec<u32>> = Vec::new();
     let mut by_stage: Vec<Vec<usize>> = vec![Vec::new(); spec.stages.len()];
     for (si, stage) in spec.stages.iter().enumerate() {
-        let idx: Vec<usize> = stage
-            .params
-            .iter()
-            .map(|p| {
-                spec.params
-                    .iter()
-                    .position(|g| &g.name == p)
-                    .expect("validated")
-            })
-            .collect();
-        let mut seen: HashSet<String> = HashSet::new();
-        let upstream: Vec<UpstreamIndex> = stage
+        let params: Vec<usize> = stage.params.iter().map(|p| position(p)).collect();
+        let full = params.len() == spec.params.len();
+        // For each upstream stage: which of this stage's parameters it shares, and its tasks by
+        // their values of those parameters.
+        let upstream: Vec<(Vec<usize>, HashMap<Vec<u32>, Vec<usize>>)> = stage
             .after
             .iter()
             .map(|a| {
@@ -95,45 +200,48 @@ pub fn expand(spec: &Spec) -> Plan {
                     .iter()
                     .position(|s| &s.name == a)
                     .expect("validated");
+                let up = &spec.stages[ui];
                 let shared: Vec<usize> = stage
                     .params
                     .iter()
-                    .enumerate()
-                    .filter(|(_, p)| spec.stages[ui].params.contains(p))
-                    .map(|(i, _)| i)
+                    .filter(|p| up.params.contains(p))
+                    .map(|p| position(p))
                     .collect();
-                let up_stage = &spec.stages[ui];
-                let mut map: HashMap<String, Vec<String>> = HashMap::new();
+                let up_pos: Vec<usize> = up.params.iter().map(|p| position(p)).collect();
+                let mut map: HashMap<Vec<u32>, Vec<usize>> = HashMap::new();
                 for &ti in &by_stage[ui] {
-                    let t: &Task = &tasks[ti];
-                    let proj = projection(shared.iter().map(|&i| {
-                        let name = &stage.params[i];
-                        &t.values[up_stage
-                            .params
-                            .iter()
-                            .position(|p| p == name)
-                            .expect("shared")]
-                    }));
-                    map.entry(proj).or_default().push(t.key.clone());
+                    let proj = shared
+                        .iter()
+                        .map(|g| indices[ti][up_pos.iter().position(|x| x == g).expect("shared")])
+                        .collect();
+                    map.entry(proj).or_default().push(ti);
                 }
                 (shared, map)
             })
             .collect();
-        for combo in &combos {
-            let values: Vec<Value> = idx.iter().map(|&i| combo[i].clone()).collect();
-            let task = resolve(spec, si, stage, values);
-            if !seen.insert(task.key.clone()) {
-                continue;
+        let by_name = sorted_by_name(stage);
+        let mut seen: HashSet<Vec<u32>> = HashSet::new();
+        let mut emit = |combo: &[u32]| {
+            let proj: Vec<u32> = params.iter().map(|&p| combo[p]).collect();
+            if !full && !seen.insert(proj.clone()) {
+                return;
             }
-            let mut task = task;
+            let mut task = resolve(&table, si, stage, &params, &proj, &by_name);
             for (shared, map) in &upstream {
-                let proj = projection(shared.iter().map(|&i| &task.values[i]));
-                if let Some(keys) = map.get(&proj) {
-                    task.deps.extend(keys.iter().cloned());
+                let key: Vec<u32> = shared.iter().map(|&g| combo[g]).collect();
+                if let Some(up) = map.get(&key) {
+                    task.deps.extend(up.iter().map(|&ti| tasks[ti].key.clone()));
                 }
             }
             by_stage[si].push(tasks.len());
             tasks.push(task);
+            if keep_indices {
+                indices.push(proj);
+            }
+        };
+        for_each_grid_combo(&table.grid, &excluded, &mut emit);
+        for inc in &extra {
+            emit(inc);
         }
     }
     let mut h = blake3::Hasher::new();
@@ -150,66 +258,35 @@ pub fn expand(spec: &Spec) -> Plan {
     }
 }
 
-fn projection<'a>(values: impl Iterator<Item = &'a Value>) -> String {
-    let mut s = String::new();
-    for v in values {
-        s.push_str(&v.to_json().to_string());
-        s.push('\0');
-    }
-    s
+/// Positions in `stage.params`, ordered by parameter name: keys hash parameters by name, so that
+/// reordering `[params]` does not change them.
+fn sorted_by_name(stage: &Stage) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..stage.params.len()).collect();
+    order.sort_by(|&a, &b| stage.params[a].cmp(&stage.params[b]));
+    order
 }
 
-/// Every combination of the grid in odometer order, minus exclusions, plus inclusions.
-fn combinations(spec: &Spec) -> Vec<Vec<Value>> {
-    let sizes: Vec<usize> = spec.params.iter().map(|p| p.values.len()).collect();
-    let total: usize = sizes.iter().product();
-    let mut out = Vec::with_capacity(total + spec.include.len());
-    let mut odo = vec![0usize; sizes.len()];
-    for _ in 0..total {
-        let combo: Vec<Value> = odo
-            .iter()
-            .enumerate()
-            .map(|(i, &j)| spec.params[i].values[j].clone())
-            .collect();
-        let excluded = spec.exclude.iter().any(|ex| {
-            ex.iter().all(|(name, v)| {
-                spec.params
-                    .iter()
-                    .position(|p| &p.name == name)
-                    .is_some_and(|i| &combo[i] == v)
-            })
-        });
-        if !excluded {
-            out.push(combo);
-        }
-        for i in (0..odo.len()).rev() {
-            odo[i] += 1;
-            if odo[i] < sizes[i] {
-                break;
-            }
-            odo[i] = 0;
-        }
-    }
-    for inc in &spec.include {
-        out.push(inc.iter().map(|(_, v)| v.clone()).collect());
-    }
-    out
-}
-
-fn resolve(spec: &Spec, si: usize, stage: &Stage, values: Vec<Value>) -> Task {
-    let texts: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+/// One task of `stage`: `params` are the grid positions of its parameters, `proj` their value
+/// indices.
+fn resolve(
+    table: &ValueTable,
+    si: usize,
+    stage: &Stage,
+    params: &[usize],
+    proj: &[u32],
+    by_name: &[usize],
+) -> Task {
     let lookup = |name: &str| stage.params.iter().position(|p| p == name);
-    let quoted: Vec<String> = texts.iter().map(|t| shell_quote(t).into_owned()).collect();
     let command = stage
         .command
-        .render(|n| lookup(n).map(|i| quoted[i].as_str()));
+        .render(|n| lookup(n).map(|i| table.quoted[params[i]][proj[i] as usize].as_str()));
     let env: Vec<(String, String)> = stage
         .env
         .iter()
         .map(|(k, t)| {
             (
                 k.clone(),
-                t.render(|n| lookup(n).map(|i| texts[i].as_str())),
+                t.render(|n| lookup(n).map(|i| table.text[params[i]][proj[i] as usize].as_str())),
             )
         })
         .collect();
@@ -222,13 +299,10 @@ fn resolve(spec: &Spec, si: usize, stage: &Stage, values: Vec<Value>) -> Task {
         h.update(part.as_bytes());
         h.update(b"\0");
     }
-    // By name, so that reordering [params] does not change keys.
-    let mut named: Vec<(&String, &Value)> = stage.params.iter().zip(&values).collect();
-    named.sort_by(|a, b| a.0.cmp(b.0));
-    for (name, v) in named {
-        h.update(name.as_bytes());
+    for &i in by_name {
+        h.update(stage.params[i].as_bytes());
         h.update(b"=");
-        h.update(v.to_json().to_string().as_bytes());
+        h.update(table.json[params[i]][proj[i] as usize].as_bytes());
         h.update(b"\0");
     }
     for (k, v) in &env {
@@ -237,12 +311,14 @@ fn resolve(spec: &Spec, si: usize, stage: &Stage, values: Vec<Value>) -> Task {
         h.update(v.as_bytes());
         h.update(b"\0");
     }
-    let _ = spec;
-    let key = h.finalize().to_hex()[..KEY_LEN].to_string();
     Task {
-        key,
+        key: h.finalize().to_hex()[..KEY_LEN].to_string(),
         stage: si,
-        values,
+        values: params
+            .iter()
+            .zip(proj)
+            .map(|(&p, &i)| table.values[p][i as usize].clone())
+            .collect(),
         command,
         env,
         deps: Vec::new(),

@@ -71,6 +71,16 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Whether the command only prints (and may end quietly on a closed pipe).
+    pub fn is_listing(&self) -> bool {
+        !matches!(
+            self,
+            Command::Run(_) | Command::Monitor(_) | Command::Reset(_) | Command::Check(_)
+        )
+    }
+}
+
 /// Runs the parsed command line; returns the process exit code.
 pub fn main(cli: Cli) -> anyhow::Result<i32> {
     let g = output::Global::from(&cli);

@@ -135,6 +135,10 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         .store
         .clone()
         .unwrap_or_else(|| spec.base_dir().join(STORE_DIR));
+    if args.dry_run && !store_dir.join(crate::store::DB_FILE).exists() {
+        // Nothing has run yet; a dry run must not create a store.
+        return super::status::explain_fresh(&spec, &plan);
+    }
     let mut store = Store::open(&store_dir, true)?;
     if args.dry_run {
         return super::status::explain(

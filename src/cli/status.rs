@@ -219,6 +219,23 @@ fn explain_stored(store: &Store, run: Option<&str>) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// Explains a plan that has no run yet: every task would run.
+pub fn explain_fresh(spec: &Spec, plan: &Plan) -> anyhow::Result<i32> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    writeln!(
+        out,
+        "no run of experiment `{}` yet: all {} tasks would run",
+        spec.name,
+        plan.tasks.len()
+    )?;
+    for t in &plan.tasks {
+        writeln!(out, "  run   {}  {}  never run", t.key, t.label(spec))?;
+    }
+    out.flush()?;
+    Ok(0)
+}
+
 /// Explains, for each task of `plan`, what `labtrail run` would do with it and why.
 pub fn explain(
     store: &mut Store,
@@ -231,15 +248,7 @@ pub fn explain(
         None => store.latest_run(Some(&spec.name))?,
     };
     let Some(run) = run else {
-        println!(
-            "no run of experiment `{}` yet: all {} tasks would run",
-            spec.name,
-            plan.tasks.len()
-        );
-        for t in &plan.tasks {
-            println!("  run   {}  {}  never run", t.key, t.label(spec));
-        }
-        return Ok(0);
+        return explain_fresh(spec, plan);
     };
     let stored: HashMap<String, TaskRow> = store
         .tasks(&run, None)?
@@ -249,7 +258,9 @@ pub fn explain(
         .collect();
     let by_label: HashMap<&str, &TaskRow> =
         stored.values().map(|t| (t.label.as_str(), t)).collect();
-    println!("run {run}, compared with {}:", spec.path.display());
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    writeln!(out, "run {run}, compared with {}:", spec.path.display())?;
     for t in &plan.tasks {
         let label = t.label(spec);
         let (verb, why) = match stored.get(&t.key) {
@@ -271,7 +282,8 @@ pub fn explain(
                 }
             }
         };
-        println!("  {verb:<4}  {}  {label}  {why}", t.key);
+        writeln!(out, "  {verb:<4}  {}  {label}  {why}", t.key)?;
     }
+    out.flush()?;
     Ok(0)
 }

@@ -151,11 +151,14 @@ fn grid_params(cx: &Ctx, raw: Option<&Spanned<SpannedMap>>) -> Result<Vec<Param>
                 format!("give at least one value, e.g. {name} = [\"a\", \"b\"], or remove the parameter")));
         }
         let mut values: Vec<Value> = Vec::with_capacity(items.len());
+        // Typed JSON text identifies a value (so 1 and "1" differ); a set keeps this linear.
+        let mut seen: std::collections::HashSet<String> =
+            std::collections::HashSet::with_capacity(items.len());
         for item in &items {
             let v = Value::from_toml(item).ok_or_else(|| cx.err(at,
                 format!("parameter `{name}` has a value that is not a string, number or boolean: {item}"),
                 "grid values are scalars; to vary a group of settings together, use [[include]] tables"))?;
-            if values.contains(&v) {
+            if !seen.insert(v.to_json().to_string()) {
                 return Err(cx.err(
                     at,
                     format!("parameter `{name}` lists the value `{v}` twice"),

@@ -1,9 +1,12 @@
 //! Local execution: each attempt is `/bin/sh -c COMMAND` in its own process group.
 //!
 //! The process group lets labtrail signal the whole tree a task starts (SIGTERM, a grace period,
-//! then SIGKILL) and keeps a terminal's Ctrl+C from reaching tasks directly. `PR_SET_PDEATHSIG`
-//! kills the shell if the runner dies; descendants that outlive it are found on the next start by
-//! [`reap_orphans`], through the `LABTRAIL_RUN_ID` / `LABTRAIL_STORE` variables they inherit.
+//! then SIGKILL) and keeps a terminal's Ctrl+C from reaching tasks directly. Tasks of a runner
+//! that died (SIGKILL, OOM) are found when the run is resumed by [`reap_orphans`], through the
+//! `LABTRAIL_RUN_ID` / `LABTRAIL_STORE` variables they and their descendants inherit, and stopped
+//! before anything is dispatched. No `pre_exec` hook is used, so the standard library can start
+//! children with posix_spawn, whose cost does not grow with the runner's memory (a fork copies
+//! the page tables of the whole plan for every task).
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -52,15 +55,6 @@ pub fn spawn<E: From<(u64, Exit)> + Send + 'static>(
         .stdout(out)
         .stderr(err)
         .process_group(0);
-    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
     let child = cmd.spawn().map_err(|e| {
         if !launch.workdir.is_dir() {
             io::Error::new(

@@ -81,9 +81,7 @@ pub fn launch(
         files,
     };
     let work = task_dir.join("work");
-    if let Err(e) =
-        std::fs::create_dir_all(&r.files.dir).and_then(|_| std::fs::create_dir_all(&work))
-    {
+    if let Err(e) = make_dirs(task_dir, &work, &r.files.dir) {
         return Err(Box::new((r, e)));
     }
     let mut env: Vec<(String, String)> = task.env.clone();
@@ -163,6 +161,27 @@ pub fn unrecorded_start(key: &str, task_dir: &Path, attempt: u32) -> [Change; 2]
             metrics: Vec::new(),
         },
     ]
+}
+
+/// Creates the task's folder and `work/` (first attempt) and the attempt's folder, with as few
+/// directory operations as possible: on a journaling filesystem each one may wait for the
+/// journal commit of a concurrent fsync.
+fn make_dirs(task_dir: &Path, work: &Path, attempt_dir: &Path) -> std::io::Result<()> {
+    use std::io::ErrorKind;
+    match std::fs::create_dir(task_dir) {
+        Ok(()) => std::fs::create_dir(work)?,
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            if !work.is_dir() {
+                std::fs::create_dir_all(work)?;
+            }
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => std::fs::create_dir_all(work)?,
+        Err(e) => return Err(e),
+    }
+    match std::fs::create_dir(attempt_dir) {
+        Err(e) if e.kind() != ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Reads how an attempt ended. `stopping`: labtrail itself was stopping the run.

@@ -25,6 +25,9 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// Longest time a finished attempt waits for its commit (and so for being reported).
+const COMMIT_WINDOW: Duration = Duration::from_millis(50);
+
 /// Settings of one invocation.
 pub struct RunConfig {
     pub workers: usize,
@@ -109,6 +112,7 @@ pub fn execute(
     let mut stopping: Option<i32> = None;
     let mut changes: Vec<Change> = Vec::new();
     let mut lines: Vec<String> = Vec::new();
+    let mut last_commit = Instant::now();
 
     loop {
         // Start what may start.
@@ -179,16 +183,23 @@ pub fn execute(
         }
         counts.running = running.len() as u64;
 
-        // Make it durable, then tell.
-        store.apply(run, &changes)?;
-        changes.clear();
-        for l in lines.drain(..) {
-            rep.line(&l);
-        }
-        rep.counts(counts);
-
+        // Make it durable, then tell. Changes of one commit window share a transaction (group
+        // commit): each stays atomic, none is reported before it is on disk, and dispatching never
+        // waits for an fsync.
         let idle = graph.ready.is_empty() && delayed.is_empty();
-        if running.is_empty() && (idle || stopping.is_some()) {
+        let finishing = running.is_empty() && (idle || stopping.is_some());
+        if !changes.is_empty()
+            && (finishing || stopping.is_some() || last_commit.elapsed() >= COMMIT_WINDOW)
+        {
+            store.apply(run, &changes)?;
+            changes.clear();
+            last_commit = Instant::now();
+            for l in lines.drain(..) {
+                rep.line(&l);
+            }
+            rep.counts(counts);
+        }
+        if finishing {
             break;
         }
 
@@ -204,6 +215,9 @@ pub fn execute(
             if let Some((&(t, _), _)) = delayed.first_key_value() {
                 wake = wake.min(t);
             }
+        }
+        if !changes.is_empty() {
+            wake = wake.min(last_commit + COMMIT_WINDOW);
         }
         let mut events = Vec::new();
         match rx.recv_timeout(wake.saturating_duration_since(now_i)) {

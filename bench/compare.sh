@@ -2,7 +2,7 @@
 # labtrail side by side with xargs -P2 and GNU parallel -j2 on trivial tasks, then the no-op
 # resume of a finished 100,000-task run and the plan of a 10^6-combination grid.
 #
-#   bash bench/compare.sh    # ~12 min on 2 cores: the 100,000-task run is real (~10 min of it)
+#   bash bench/compare.sh    # ~4 min on 2 cores: the 100,000-task run is real (~2 min of it)
 #
 # Sizes can be lowered for a quick look: N=500 RESUME_N=5000 GRID_SIDE=20 bash bench/compare.sh
 # Targets: labtrail within 1.2x of xargs; no-op resume of 100k under 1 s; plan of 10^6 under 2 s.
@@ -94,7 +94,7 @@ t_floor=$ELAPSED
 # 2. A finished run of RESUME_N tasks, then its no-op resume (median of 3).
 mkdir "$tmp/resume"
 echo "i = $(list "$RESUME_N")" | experiment resume ': {i}' >"$tmp/resume/exp.toml"
-echo "running $RESUME_N trivial tasks once (the run to resume; ~10 min at 6 ms/task) ..." >&2
+echo "running $RESUME_N trivial tasks once (the run to resume; ~2 min) ..." >&2
 measure "$bin" run "$tmp/resume/exp.toml" --no-progress -q
 t_first=$ELAPSED rss_first=$RSS
 grep -q "$RESUME_N/$RESUME_N done" "$tmp/out.log" || { echo "the $RESUME_N-task run failed:" >&2; tail "$tmp/out.log" >&2; exit 1; }

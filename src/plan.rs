@@ -115,6 +115,10 @@ impl ValueTable {
     }
 }
 
+/// For one upstream stage: the grid positions of the parameters it shares with a stage, and its
+/// tasks by their value indices of those parameters.
+type UpstreamIndex = (Vec<usize>, HashMap<Vec<u32>, Vec<usize>>);
+
 /// Calls `f` with every combination of the grid (as value indices) in odometer order, skipping
 /// excluded ones.
 fn for_each_grid_combo(
@@ -191,7 +195,7 @@ pub fn expand(spec: &Spec) -> Plan {
         let full = params.len() == spec.params.len();
         // For each upstream stage: which of this stage's parameters it shares, and its tasks by
         // their values of those parameters.
-        let upstream: Vec<(Vec<usize>, HashMap<Vec<u32>, Vec<usize>>)> = stage
+        let upstream: Vec<UpstreamIndex> = stage
             .after
             .iter()
             .map(|a| {
@@ -239,7 +243,7 @@ pub fn expand(spec: &Spec) -> Plan {
                 indices.push(proj);
             }
         };
-        for_each_grid_combo(&table.grid, &excluded, &mut emit);
+        for_each_grid_combo(&table.grid, excluded, &mut emit);
         for inc in &extra {
             emit(inc);
         }

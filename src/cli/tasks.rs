@@ -94,9 +94,7 @@ pub fn run(g: &Global, args: TasksArgs) -> anyhow::Result<i32> {
                         (Some(job), None) => format!("job {job}"),
                         _ => format!("{}:{}", a.host, a.pid.map_or("-".into(), |p| p.to_string())),
                     },
-                    a.submitted_at
-                        .clone()
-                        .unwrap_or_else(|| a.started_at.clone()),
+                    a.started_at.clone(),
                     a.ended_at.clone().unwrap_or_else(|| "-".into()),
                     exit,
                     a.max_rss_kb

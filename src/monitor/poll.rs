@@ -38,6 +38,8 @@ pub(super) struct Batch {
     pub states: HashMap<String, TaskState>,
     /// A scheduler command that failed during submission.
     pub trouble: Option<String>,
+    /// Attempts per (task key, outcome), loaded at the poll's first finalization.
+    pub outcomes: Option<HashMap<(String, String), u32>>,
     /// Attempts made so far, by task key.
     pub attempts: HashMap<String, u32>,
     /// The attempt each tracked job belongs to, by task key.
@@ -162,6 +164,11 @@ impl Monitor<'_> {
                 attempt: t.attempt,
                 state: q.state.clone(),
                 node: q.node.clone(),
+                started_at: q
+                    .start
+                    .as_deref()
+                    .filter(|_| q.state == "RUNNING")
+                    .and_then(utc_of_local),
             });
         }
         if q.state == "RUNNING" && !self.spec.restart.log_rules.is_empty() {
@@ -251,6 +258,21 @@ impl Monitor<'_> {
             acct.and_then(|a| class_of_state(&a.state, a.exit_code).map(|c| (c, a))),
             exit,
         ) {
+            // Without cgroups, SLURM enforces --mem by SIGKILL: the job ends FAILED with signal 9.
+            (Some((OutcomeClass::Failed, a)), _)
+                if a.signal == libc::SIGKILL && t.mem_mb.is_some() =>
+            {
+                Some((
+                    OutcomeClass::OutOfMemory,
+                    Some(a.exit_code),
+                    Some(a.signal),
+                    format!(
+                        "sacct: {} with signal 9 (SIGKILL) and a memory request of {} MiB",
+                        a.state,
+                        t.mem_mb.unwrap_or(0)
+                    ),
+                ))
+            }
             (Some((class, a)), _) => Some((
                 class,
                 Some(a.exit_code),
@@ -286,6 +308,16 @@ impl Monitor<'_> {
         match verdict {
             Some((class, code, signal, why)) => {
                 self.missing_since.remove(&(t.key.clone(), t.attempt));
+                if let Some(a) = acct {
+                    // A job may end between two polls: sacct still knows where and when it ran.
+                    b.jobs.push(JobChange::State {
+                        key: t.key.clone(),
+                        attempt: t.attempt,
+                        state: a.state.clone(),
+                        node: a.node.clone(),
+                        started_at: a.start.as_deref().and_then(utc_of_local),
+                    });
+                }
                 self.finalize(t, class, code, signal, why, b)
             }
             None => {
@@ -361,7 +393,17 @@ impl Monitor<'_> {
         } else {
             class.as_str()
         };
-        let count = self.store.count_outcomes(&self.run, &t.key, outcome)? + 1;
+        if b.outcomes.is_none() {
+            b.outcomes = Some(self.store.outcome_counts(&self.run)?);
+        }
+        let count = {
+            let counts = b.outcomes.as_mut().expect("loaded above");
+            let n = counts
+                .entry((t.key.clone(), outcome.to_string()))
+                .or_insert(0);
+            *n += 1;
+            *n
+        };
         let decision = decide_slurm(
             class,
             &self.spec.restart.rule(class),
@@ -551,4 +593,14 @@ fn is_finished_state(state: &str) -> bool {
             | "SPECIAL_EXIT"
             | "REVOKED"
     )
+}
+
+/// squeue prints times in the cluster's local time without a zone; the store keeps UTC.
+fn utc_of_local(text: &str) -> Option<String> {
+    let civil = jiff::civil::DateTime::strptime("%Y-%m-%dT%H:%M:%S", text).ok()?;
+    let ts = civil
+        .to_zoned(jiff::tz::TimeZone::system())
+        .ok()?
+        .timestamp();
+    Some(ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
 }

@@ -2,6 +2,7 @@
 
 use super::{now, Store, StoreError};
 use rusqlite::{params, OptionalExtension, Transaction};
+use std::collections::HashMap;
 
 /// An attempt that is (as far as the store knows) submitted and not yet finished.
 #[derive(Debug, Clone)]
@@ -41,6 +42,8 @@ pub enum JobChange {
         attempt: u32,
         state: String,
         node: Option<String>,
+        /// When the job started running, once it has.
+        started_at: Option<String>,
     },
     /// The monitor has read the job's log up to this byte.
     LogOffset {
@@ -157,9 +160,16 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Attempts of a task that ended with `outcome` (for `max_attempts` per outcome class).
-    pub fn count_outcomes(&self, run: &str, key: &str, outcome: &str) -> Result<u32, StoreError> {
-        self.conn.query_row("SELECT COUNT(*) FROM attempts WHERE run_id = ?1 AND task_key = ?2 AND outcome = ?3", params![run, key, outcome], |r| r.get(0)).map_err(|e| self.err(e))
+    /// For every task of the run: how many attempts ended with each outcome, in one query.
+    pub fn outcome_counts(&self, run: &str) -> Result<HashMap<(String, String), u32>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT task_key, outcome, COUNT(*) FROM attempts WHERE run_id = ?1 AND outcome IS NOT NULL GROUP BY task_key, outcome")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([run], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// Applies task changes and job changes in one durable transaction.
@@ -196,9 +206,9 @@ fn apply_job(tx: &Transaction, run: &str, c: &JobChange) -> rusqlite::Result<()>
             open_attempt(tx, run, key, *attempt, job_id, host, stdout, stderr, (*time_limit_s, *mem_mb), 0)?;
             event(tx, run, key, how, &format!("attempt {attempt}: job {job_id}"))
         }
-        JobChange::State { key, attempt, state, node } => tx
-            .prepare_cached("UPDATE attempts SET scheduler_state = ?4, node = COALESCE(?5, node) WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
-            .execute(params![run, key, attempt, state, node])
+        JobChange::State { key, attempt, state, node, started_at } => tx
+            .prepare_cached("UPDATE attempts SET scheduler_state = ?4, node = COALESCE(?5, node), started_at = COALESCE(?6, started_at) WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
+            .execute(params![run, key, attempt, state, node, started_at])
             .map(|_| ()),
         JobChange::LogOffset { key, attempt, out, err } => tx
             .prepare_cached("UPDATE attempts SET log_offset = ?4, err_offset = ?5 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?

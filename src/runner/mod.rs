@@ -83,7 +83,7 @@ pub fn execute(
 ) -> Result<RunReport, StoreError> {
     let states = store.task_states(run)?;
     let state_of = |k: &str| states.get(k).map_or(TaskState::Pending, |s| s.0);
-    let (mut graph, skipped) = Graph::new(plan, state_of);
+    let (graph, skipped) = Graph::new(plan, state_of);
     let mut attempts: Vec<u32> = plan
         .tasks
         .iter()
@@ -95,40 +95,49 @@ pub fn execute(
     let signals =
         attempt::forward_signals(tx.clone()).map_err(|e| StoreError::io(store.dir(), e))?;
 
-    let mut report = RunReport {
+    let report = RunReport {
         total: plan.tasks.len() as u64,
         skipped: skipped as u64,
         ..Default::default()
     };
-    let mut counts = Counts {
+    let counts = Counts {
         total: report.total,
         done: skipped as u64,
         ..Default::default()
     };
-    let mut tries = vec![0u32; plan.tasks.len()];
     let mut running: HashMap<u64, Running> = HashMap::new();
-    let mut delayed: BTreeMap<(Instant, usize), ()> = BTreeMap::new();
+    let mut books = Books {
+        spec,
+        plan,
+        tries: vec![0u32; plan.tasks.len()],
+        graph,
+        delayed: BTreeMap::new(),
+        changes: Vec::new(),
+        lines: Vec::new(),
+        report,
+        counts,
+    };
     let mut next_token = 0u64;
     let mut stopping: Option<i32> = None;
-    let mut changes: Vec<Change> = Vec::new();
-    let mut lines: Vec<String> = Vec::new();
     let mut last_commit = Instant::now();
 
     loop {
         // Start what may start.
         while stopping.is_none() && running.len() < cfg.workers {
-            let Some(i) = graph.ready.pop_front() else {
+            let Some(i) = books.graph.ready.pop_front() else {
                 break;
             };
             let task = &plan.tasks[i];
             attempts[i] += 1;
-            tries[i] += 1;
+            books.tries[i] += 1;
             next_token += 1;
             let task_dir = store.task_dir(run, &task.key);
             // A folder for this attempt number already exists: an earlier runner started this
             // attempt and died before recording it. Record it, and give this attempt a new number.
             while AttemptFiles::new(&task_dir, attempts[i]).dir.exists() {
-                changes.extend(attempt::unrecorded_start(&task.key, &task_dir, attempts[i]));
+                books
+                    .changes
+                    .extend(attempt::unrecorded_start(&task.key, &task_dir, attempts[i]));
                 attempts[i] += 1;
             }
             let launched = attempt::launch(
@@ -145,15 +154,19 @@ pub fn execute(
             );
             match launched {
                 Ok(r) => {
-                    changes.push(r.started_change(&task.key));
+                    books.changes.push(r.started_change(&task.key));
                     running.insert(next_token, r);
                     if rep.wants_start_lines() {
-                        lines.push(format!("▶ {} (attempt {})", task.label(spec), attempts[i]));
+                        books.lines.push(format!(
+                            "▶ {} (attempt {})",
+                            task.label(spec),
+                            attempts[i]
+                        ));
                     }
                 }
                 Err(failed) => {
                     let (r, e) = *failed;
-                    changes.push(r.started_change(&task.key));
+                    books.changes.push(r.started_change(&task.key));
                     let exit = Exit {
                         code: None,
                         signal: None,
@@ -162,42 +175,27 @@ pub fn execute(
                         sys_cpu_s: 0.0,
                     };
                     let reason = format!("could not start: {e}");
-                    finish(
-                        spec,
-                        plan,
-                        i,
-                        &r,
-                        exit,
-                        Outcome::Failed,
-                        Some(reason),
-                        &tries,
-                        &mut graph,
-                        &mut delayed,
-                        &mut changes,
-                        &mut lines,
-                        &mut report,
-                        &mut counts,
-                    );
+                    books.finish(i, &r, exit, Outcome::Failed, Some(reason));
                 }
             }
         }
-        counts.running = running.len() as u64;
+        books.counts.running = running.len() as u64;
 
         // Make it durable, then tell. Changes of one commit window share a transaction (group
         // commit): each stays atomic, none is reported before it is on disk, and dispatching never
         // waits for an fsync.
-        let idle = graph.ready.is_empty() && delayed.is_empty();
+        let idle = books.graph.ready.is_empty() && books.delayed.is_empty();
         let finishing = running.is_empty() && (idle || stopping.is_some());
-        if !changes.is_empty()
+        if !books.changes.is_empty()
             && (finishing || stopping.is_some() || last_commit.elapsed() >= COMMIT_WINDOW)
         {
-            store.apply(run, &changes)?;
-            changes.clear();
+            store.apply(run, &books.changes)?;
+            books.changes.clear();
             last_commit = Instant::now();
-            for l in lines.drain(..) {
+            for l in books.lines.drain(..) {
                 rep.line(&l);
             }
-            rep.counts(counts);
+            rep.counts(books.counts);
         }
         if finishing {
             break;
@@ -212,11 +210,11 @@ pub fn execute(
             }
         }
         if stopping.is_none() {
-            if let Some((&(t, _), _)) = delayed.first_key_value() {
+            if let Some((&(t, _), _)) = books.delayed.first_key_value() {
                 wake = wake.min(t);
             }
         }
-        if !changes.is_empty() {
+        if !books.changes.is_empty() {
             wake = wake.min(last_commit + COMMIT_WINDOW);
         }
         let mut events = Vec::new();
@@ -234,22 +232,7 @@ pub fn execute(
                         continue;
                     };
                     let (outcome, reason) = attempt::classify(&r, &exit, stopping.is_some());
-                    finish(
-                        spec,
-                        plan,
-                        r.index,
-                        &r,
-                        exit,
-                        outcome,
-                        reason,
-                        &tries,
-                        &mut graph,
-                        &mut delayed,
-                        &mut changes,
-                        &mut lines,
-                        &mut report,
-                        &mut counts,
-                    );
+                    books.finish(r.index, &r, exit, outcome, reason);
                 }
                 Event::Signal(sig) => {
                     let name = Signal::try_from(sig)
@@ -257,13 +240,13 @@ pub fn execute(
                         .unwrap_or("signal");
                     if stopping.is_none() {
                         stopping = Some(sig);
-                        report.stopped_by = Some(sig);
+                        books.report.stopped_by = Some(sig);
                         rep.always(&format!(
                             "labtrail: {name} received: no new tasks; stopping {} running task(s) (SIGTERM, then SIGKILL after {}). Press Ctrl+C again to kill them now.",
                             running.len(),
                             format_duration(cfg.grace)
                         ));
-                        changes.push(Change::Note {
+                        books.changes.push(Change::Note {
                             kind: "stop_requested".into(),
                             detail: format!("{name}; {} running", running.len()),
                         });
@@ -300,116 +283,136 @@ pub fn execute(
             }
         }
         if stopping.is_none() {
-            while let Some((&(t, i), _)) = delayed.first_key_value() {
+            while let Some((&(t, i), _)) = books.delayed.first_key_value() {
                 if t > now_i {
                     break;
                 }
-                delayed.remove(&(t, i));
-                graph.ready.push_back(i);
+                books.delayed.remove(&(t, i));
+                books.graph.ready.push_back(i);
             }
         }
     }
     signals.close();
-    report.interrupted += delayed.len() as u64;
+    books.report.interrupted += books.delayed.len() as u64;
     rep.finish();
-    Ok(report)
+    Ok(books.report)
 }
 
-/// Applies the policy to an ended attempt and queues the resulting changes and report lines.
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    spec: &Spec,
-    plan: &Plan,
-    i: usize,
-    r: &Running,
-    exit: Exit,
-    outcome: Outcome,
-    reason: Option<String>,
-    tries: &[u32],
-    graph: &mut Graph,
-    delayed: &mut BTreeMap<(Instant, usize), ()>,
-    changes: &mut Vec<Change>,
-    lines: &mut Vec<String>,
-    report: &mut RunReport,
-    counts: &mut Counts,
-) {
-    let task = &plan.tasks[i];
-    let stage = &spec.stages[task.stage];
-    let (outcome, reason, result) = match outcome {
-        Outcome::Success => match attempt::read_result(&r.files.result) {
-            Ok(result) => (Outcome::Success, None, result),
-            Err(why) => (Outcome::Failed, Some(why), None),
-        },
-        other => (other, reason, None),
-    };
-    let decision = policy::decide(&outcome, tries[i], stage.retries, spec.run.backoff);
-    let label = task.label(spec);
-    let took = format_duration(r.started.elapsed());
-    let why = reason.clone().unwrap_or_default();
-    let state = match &decision {
-        Decision::Done => {
-            graph.done(i);
-            report.done += 1;
-            counts.done += 1;
-            lines.push(format!("✓ {label} ({took})"));
-            TaskState::Done
-        }
-        Decision::Retry(after) => {
-            delayed.insert((Instant::now() + *after, i), ());
-            lines.push(format!(
-                "↻ {label}: {why} (attempt {}); retry {} of {} in {}; log: {}",
-                r.attempt,
-                tries[i],
-                stage.retries,
-                format_duration(*after),
-                r.files.stderr.display()
-            ));
-            TaskState::Pending
-        }
-        Decision::Fail => {
-            report.failed += 1;
-            counts.failed += 1;
-            lines.push(format!(
-                "✗ {label}: {why} (attempt {}); log: {}",
-                r.attempt,
-                r.files.stderr.display()
-            ));
-            for d in graph.downstream(i) {
-                let reason = format!("upstream task {} failed", label);
-                changes.push(Change::Blocked {
-                    key: plan.tasks[d].key.clone(),
-                    reason,
-                });
-                report.blocked += 1;
-                lines.push(format!(
-                    "⊘ {}: blocked, upstream {label} failed",
-                    plan.tasks[d].label(spec)
-                ));
+/// What the loop keeps between turns, besides the processes in flight.
+struct Books<'a> {
+    spec: &'a Spec,
+    plan: &'a Plan,
+    /// Attempts of each task in this invocation (retries are counted against the policy).
+    tries: Vec<u32>,
+    graph: Graph,
+    /// Retries waiting for their backoff, by due time.
+    delayed: BTreeMap<(Instant, usize), ()>,
+    /// Changes of the current commit window, and the lines that report them.
+    changes: Vec<Change>,
+    lines: Vec<String>,
+    report: RunReport,
+    counts: Counts,
+}
+
+impl Books<'_> {
+    /// Applies the policy to an ended attempt and queues the resulting changes and report lines.
+    fn finish(
+        &mut self,
+        i: usize,
+        r: &Running,
+        exit: Exit,
+        outcome: Outcome,
+        reason: Option<String>,
+    ) {
+        let (spec, plan) = (self.spec, self.plan);
+        let Books {
+            tries,
+            graph,
+            delayed,
+            changes,
+            lines,
+            report,
+            counts,
+            ..
+        } = self;
+        let task = &plan.tasks[i];
+        let stage = &spec.stages[task.stage];
+        let (outcome, reason, result) = match outcome {
+            Outcome::Success => match attempt::read_result(&r.files.result) {
+                Ok(result) => (Outcome::Success, None, result),
+                Err(why) => (Outcome::Failed, Some(why), None),
+            },
+            other => (other, reason, None),
+        };
+        let decision = policy::decide(&outcome, tries[i], stage.retries, spec.run.backoff);
+        let label = task.label(spec);
+        let took = format_duration(r.started.elapsed());
+        let why = reason.clone().unwrap_or_default();
+        let state = match &decision {
+            Decision::Done => {
+                graph.done(i);
+                report.done += 1;
+                counts.done += 1;
+                lines.push(format!("✓ {label} ({took})"));
+                TaskState::Done
             }
-            TaskState::Failed
-        }
-        Decision::Interrupted => {
-            report.interrupted += 1;
-            lines.push(format!("⏸ {label}: interrupted, will run again on resume"));
-            TaskState::Interrupted
-        }
-    };
-    report.ran += 1;
-    changes.push(Change::Finished {
-        key: task.key.clone(),
-        attempt: r.attempt,
-        ended_at: now(),
-        exit_code: exit.code,
-        signal: exit.signal,
-        outcome: outcome.as_str().to_string(),
-        reason,
-        state,
-        result,
-        max_rss_kb: (exit.max_rss_kb > 0).then_some(exit.max_rss_kb),
-        user_cpu_s: Some(exit.user_cpu_s),
-        sys_cpu_s: Some(exit.sys_cpu_s),
-        metrics: attempt::read_metrics(&r.files.metrics),
-    });
+            Decision::Retry(after) => {
+                delayed.insert((Instant::now() + *after, i), ());
+                lines.push(format!(
+                    "↻ {label}: {why} (attempt {}); retry {} of {} in {}; log: {}",
+                    r.attempt,
+                    tries[i],
+                    stage.retries,
+                    format_duration(*after),
+                    r.files.stderr.display()
+                ));
+                TaskState::Pending
+            }
+            Decision::Fail => {
+                report.failed += 1;
+                counts.failed += 1;
+                lines.push(format!(
+                    "✗ {label}: {why} (attempt {}); log: {}",
+                    r.attempt,
+                    r.files.stderr.display()
+                ));
+                for d in graph.downstream(i) {
+                    let reason = format!("upstream task {} failed", label);
+                    changes.push(Change::Blocked {
+                        key: plan.tasks[d].key.clone(),
+                        reason,
+                    });
+                    report.blocked += 1;
+                    lines.push(format!(
+                        "⊘ {}: blocked, upstream {label} failed",
+                        plan.tasks[d].label(spec)
+                    ));
+                }
+                TaskState::Failed
+            }
+            Decision::Interrupted => {
+                report.interrupted += 1;
+                lines.push(format!("⏸ {label}: interrupted, will run again on resume"));
+                TaskState::Interrupted
+            }
+        };
+        report.ran += 1;
+        changes.push(Change::Finished {
+            key: task.key.clone(),
+            attempt: r.attempt,
+            ended_at: now(),
+            exit_code: exit.code,
+            signal: exit.signal,
+            outcome: outcome.as_str().to_string(),
+            reason,
+            state,
+            result,
+            max_rss_kb: (exit.max_rss_kb > 0).then_some(exit.max_rss_kb),
+            user_cpu_s: Some(exit.user_cpu_s),
+            sys_cpu_s: Some(exit.sys_cpu_s),
+            metrics: attempt::read_metrics(&r.files.metrics),
+        });
+    }
 }
 
 /// The folder tasks run in: the stage's workdir relative to the experiment file's folder.

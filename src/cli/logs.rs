@@ -1,7 +1,6 @@
 //! `labtrail logs`: a task's output, per attempt, optionally followed live.
 
 use super::output::{Global, UsageError};
-use crate::store::StoreError;
 use std::io::{Read, Seek, SeekFrom, Write};
 
 /// Print a task's stdout and stderr (the latest attempt unless --attempt).
@@ -37,13 +36,6 @@ pub fn run(g: &Global, args: LogsArgs) -> anyhow::Result<i32> {
     let run = store.resolve_run(args.run.as_deref())?;
     let found = store.find_tasks(&run, &args.task)?;
     let task = match found.as_slice() {
-        [] => {
-            return Err(StoreError::TaskNotFound {
-                query: args.task.clone(),
-                run,
-            }
-            .into())
-        }
         [t] => t.clone(),
         many => {
             return Err(UsageError(format!(

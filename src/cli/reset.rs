@@ -1,7 +1,7 @@
 //! `labtrail reset`: mark tasks to be run again.
 
 use super::output::{Global, UsageError};
-use crate::store::{RunLock, StoreError, TaskState};
+use crate::store::{RunLock, TaskState};
 
 /// Mark tasks to be run again by the next `labtrail run`, the way one deletes a checkpoint file.
 ///
@@ -42,13 +42,6 @@ pub fn run(g: &Global, args: ResetArgs) -> anyhow::Result<i32> {
     let mut keys = Vec::new();
     for q in &args.tasks {
         let found = store.find_tasks(&run, q)?;
-        if found.is_empty() {
-            return Err(StoreError::TaskNotFound {
-                query: q.clone(),
-                run,
-            }
-            .into());
-        }
         keys.extend(found.into_iter().map(|t| t.key));
     }
     if args.failed || args.all {

@@ -1,7 +1,7 @@
 //! `labtrail tasks`: the tasks of a run, and the attempt history of one task.
 
 use super::output::{print_json, table, Global, UsageError};
-use crate::store::{StoreError, TaskState};
+use crate::store::TaskState;
 
 /// List a run's tasks, or show one task's attempt history.
 ///
@@ -42,13 +42,6 @@ pub fn run(g: &Global, args: TasksArgs) -> anyhow::Result<i32> {
     let mut tasks = match &args.task {
         Some(q) => {
             let found = store.find_tasks(&run, q)?;
-            if found.is_empty() {
-                return Err(StoreError::TaskNotFound {
-                    query: q.clone(),
-                    run,
-                }
-                .into());
-            }
             found
         }
         None => store.tasks(&run, None)?,

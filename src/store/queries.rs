@@ -49,8 +49,20 @@ impl Store {
     }
 
     /// Finds tasks by key, key prefix, exact label, or `name=value` filters (comma-separated; all
-    /// must match). Searches the current plan only.
+    /// must match). Searches the current plan only; finding nothing is
+    /// [`StoreError::TaskNotFound`].
     pub fn find_tasks(&self, run: &str, query: &str) -> Result<Vec<TaskRow>, StoreError> {
+        let found = self.match_tasks(run, query)?;
+        if found.is_empty() {
+            return Err(StoreError::TaskNotFound {
+                query: query.to_string(),
+                run: run.to_string(),
+            });
+        }
+        Ok(found)
+    }
+
+    fn match_tasks(&self, run: &str, query: &str) -> Result<Vec<TaskRow>, StoreError> {
         let all = self.tasks(run, None)?;
         let by_key: Vec<TaskRow> = all
             .iter()

@@ -40,10 +40,7 @@ pub fn run(g: &Global, args: TasksArgs) -> anyhow::Result<i32> {
         None => None,
     };
     let mut tasks = match &args.task {
-        Some(q) => {
-            let found = store.find_tasks(&run, q)?;
-            found
-        }
+        Some(q) => store.find_tasks(&run, q)?,
         None => store.tasks(&run, None)?,
     };
     tasks.retain(|t| state.is_none_or(|s| t.state == s));

@@ -87,7 +87,7 @@ echo '{"acc": 0.9, "nested": {"a": [1, 2]}}' > "$LABTRAIL_RESULT"
     assert_eq!(task["result"]["acc"], 0.9);
     let key = task["key"].as_str().unwrap();
     let work = exp.file(&format!(
-        ".labtrail/runs/{}/tasks/{key}/work",
+        ".labtrail/runs/{}/tasks/{key}",
         exp.run(&["list", "--json"])
             .stdout()
             .split('"')

@@ -29,7 +29,7 @@ x = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
     let a = exp.attempts("x=3");
     assert_eq!(a.len(), 1);
     assert!(
-        a[0]["stdout_path"].as_str().unwrap().contains("/job-"),
+        a[0]["stdout_path"].as_str().unwrap().contains("-job-"),
         "log paths are stored resolved: {}",
         a[0]["stdout_path"]
     );
@@ -153,15 +153,14 @@ timeout = {{ action = "restart", max_attempts = 3, time_factor = 2 }}
         .map(Result::unwrap)
         .collect();
     assert_eq!(limits, [60, 120], "the restart doubled the time limit");
-    let script = std::fs::read_to_string(
-        std::path::Path::new(a[1]["stdout_path"].as_str().unwrap())
-            .parent()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .join("submit-2.sbatch"),
-    )
-    .unwrap();
+    let attempts = std::path::Path::new(a[1]["stdout_path"].as_str().unwrap())
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let key = a[1]["task_key"].as_str().unwrap();
+    let script = std::fs::read_to_string(attempts.join(format!("{key}-2.sbatch"))).unwrap();
     assert!(script.contains("#SBATCH --time=0-00:02:00"), "{script}");
 }
 
@@ -301,13 +300,12 @@ command = "python3 -c \"import signal, time, os\nsignal.signal(signal.SIGUSR1, l
         .unwrap()
         .unwrap()
         .path();
-    let tasks = std::fs::read_dir(script.join("tasks"))
+    let submitted = std::fs::read_dir(script.join("attempts"))
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    assert!(std::fs::read_to_string(tasks.join("submit-1.sbatch"))
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-1.sbatch"))
+        .expect("the job script of attempt 1");
+    assert!(std::fs::read_to_string(submitted)
         .unwrap()
         .contains("#SBATCH --signal=B:USR1@90"));
 }

@@ -78,7 +78,7 @@ fn restarted_monitor_reconciles_finished_cancelled_and_resubmitted_jobs() {
     let old_c = job_of("c");
     sh(&format!("scancel {old_c}"));
     let script = exp.file(&format!(
-        ".labtrail/runs/{run}/tasks/{}/submit-1.sbatch",
+        ".labtrail/runs/{run}/attempts/{}-1.sbatch",
         key_of(&exp, "c")
     ));
     let new_c = sh(&format!("sbatch --parsable {}", script.display()))

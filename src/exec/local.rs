@@ -15,7 +15,6 @@ use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 /// Everything needed to start one attempt.
@@ -37,13 +36,10 @@ pub struct Exit {
     pub sys_cpu_s: f64,
 }
 
-/// Starts an attempt; its exit is sent as `(token, Exit)` on `exits` from a waiter thread.
-/// Returns the pid, which is also the process group id.
-pub fn spawn<E: From<(u64, Exit)> + Send + 'static>(
-    launch: &Launch,
-    token: u64,
-    exits: Sender<E>,
-) -> io::Result<u32> {
+/// Starts an attempt and returns its pid, which is also its process group id. Nothing waits for
+/// it: the caller reaps it with [`try_reap`] when SIGCHLD says a child ended, so starting a task
+/// costs no thread.
+pub fn spawn(launch: &Launch) -> io::Result<u32> {
     let out = File::create(launch.stdout)?;
     let err = File::create(launch.stderr)?;
     let mut cmd = Command::new("/bin/sh");
@@ -68,50 +64,50 @@ pub fn spawn<E: From<(u64, Exit)> + Send + 'static>(
             e
         }
     })?;
-    let pid = child.id();
-    // The std handle is dropped without waiting; the waiter thread reaps with wait4 to get rusage.
-    drop(child);
-    std::thread::Builder::new()
-        .name(format!("wait-{pid}"))
-        .stack_size(64 * 1024)
-        .spawn(move || {
-            let exit = wait(pid);
-            let _ = exits.send(E::from((token, exit)));
-        })?;
-    Ok(pid)
+    // The std handle is dropped without waiting: try_reap waits with wait4 to get rusage.
+    Ok(child.id())
 }
 
-fn wait(pid: u32) -> Exit {
+/// How `pid` ended, if it has: reaps it without blocking. A pid that cannot be waited for (not
+/// our child) is reported as ended with neither code nor signal.
+pub fn try_reap(pid: u32) -> Option<Exit> {
     let mut status = 0;
     // SAFETY: rusage is plain data; wait4 fills it.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        let r = unsafe { libc::wait4(pid as i32, &mut status, 0, &mut usage) };
-        if r == pid as i32 {
-            break;
+    let r = loop {
+        let r = unsafe { libc::wait4(pid as i32, &mut status, libc::WNOHANG, &mut usage) };
+        if r >= 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            break r;
         }
-        if r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return Exit {
-                code: None,
-                signal: None,
-                max_rss_kb: 0,
-                user_cpu_s: 0.0,
-                sys_cpu_s: 0.0,
-            };
-        }
+    };
+    if r == 0 {
+        return None;
+    }
+    if r < 0 {
+        return Some(Exit {
+            code: None,
+            signal: None,
+            max_rss_kb: 0,
+            user_cpu_s: 0.0,
+            sys_cpu_s: 0.0,
+        });
     }
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Exit {
+    Some(Exit {
         code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
         signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
         max_rss_kb: usage.ru_maxrss,
         user_cpu_s: secs(usage.ru_utime),
         sys_cpu_s: secs(usage.ru_stime),
-    }
+    })
 }
 
 /// Sends `signal` to the process group led by `pgid`; a group that is already gone is fine.
+/// pgid 0 (an attempt that never started) is ignored: killpg would read it as our own group.
 pub fn signal_group(pgid: u32, signal: Signal) {
+    if pgid == 0 {
+        return;
+    }
     let _ = killpg(Pid::from_raw(pgid as i32), signal);
 }
 
@@ -162,9 +158,12 @@ pub fn reap_orphans(store_dir: &Path, run: &str, grace: Duration) -> usize {
     orphans.len()
 }
 
-/// Paths of one attempt's files inside its task folder.
+/// Paths of one attempt's files: `runs/RUN/attempts/KEY-N.stdout.log` and so on (see
+/// [`crate::store::Store::attempt_prefix`]). Files in one shared folder rather than a folder per
+/// attempt: a new folder costs a directory block and, on a journaling filesystem, directory
+/// operations that may wait behind the commit of a concurrent fsync. The stdout log is created
+/// before the process starts, so it also marks an attempt that was started.
 pub struct AttemptFiles {
-    pub dir: PathBuf,
     pub stdout: PathBuf,
     pub stderr: PathBuf,
     pub result: PathBuf,
@@ -172,15 +171,18 @@ pub struct AttemptFiles {
 }
 
 impl AttemptFiles {
-    /// The files of attempt `number` in `task_dir`.
-    pub fn new(task_dir: &Path, number: u32) -> AttemptFiles {
-        let dir = task_dir.join(format!("attempt-{number}"));
+    /// The files of attempt `number` of the task whose attempt prefix is `prefix`.
+    pub fn new(prefix: &Path, number: u32) -> AttemptFiles {
+        let file = |what: &str| {
+            let mut name = prefix.as_os_str().to_owned();
+            name.push(format!("-{number}.{what}"));
+            PathBuf::from(name)
+        };
         AttemptFiles {
-            stdout: dir.join("stdout.log"),
-            stderr: dir.join("stderr.log"),
-            result: dir.join("result.json"),
-            metrics: dir.join("metrics.jsonl"),
-            dir,
+            stdout: file("stdout.log"),
+            stderr: file("stderr.log"),
+            result: file("result.json"),
+            metrics: file("metrics.jsonl"),
         }
     }
 }

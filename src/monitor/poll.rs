@@ -140,8 +140,8 @@ impl Monitor<'_> {
         })
     }
 
-    fn task_dir(&self, key: &str) -> PathBuf {
-        self.store.task_dir(&self.run, key)
+    fn attempt_prefix(&self, key: &str) -> PathBuf {
+        self.store.attempt_prefix(&self.run, key)
     }
 
     pub(super) fn label(&self, key: &str) -> String {
@@ -186,7 +186,7 @@ impl Monitor<'_> {
         reason: String,
         b: &mut Batch,
     ) {
-        let dir = attempt_dir(&self.task_dir(&t.key), job_id, restarts);
+        let dir = attempt_dir(&self.attempt_prefix(&t.key), job_id, restarts);
         b.lines.push(format!(
             "↻ {}: attempt {} {reason}",
             self.label(&t.key),

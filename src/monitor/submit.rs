@@ -54,6 +54,7 @@ impl Monitor<'_> {
         TaskJob {
             key: task.key.clone(),
             task_dir: self.store.task_dir(&self.run, &task.key),
+            attempt_prefix: self.store.attempt_prefix(&self.run, &task.key),
             workdir: crate::runner::workdir(&self.base, &stage.workdir),
             command: task.command.clone(),
             env,
@@ -124,7 +125,11 @@ impl Monitor<'_> {
             let attempt = attempts.get(&key).copied().unwrap_or(0) + 1;
             if let Some(q) = unclaimed.get(key.as_str()) {
                 // A live job already carries this task's name: adopt it, never submit a second.
-                let dir = attempt_dir(&self.store.task_dir(&self.run, &key), &q.job_id, q.restarts);
+                let dir = attempt_dir(
+                    &self.store.attempt_prefix(&self.run, &key),
+                    &q.job_id,
+                    q.restarts,
+                );
                 b.jobs.push(submitted_change(
                     &key,
                     attempt,
@@ -157,21 +162,22 @@ impl Monitor<'_> {
                 continue;
             }
             let job = self.task_job(i, attempt);
-            let task_dir = job.task_dir.clone();
+            let prefix = job.attempt_prefix.clone();
             let header = self.header(
                 job_name(&self.run, &key),
                 format!("labtrail:{}:{key}:{attempt}", self.run),
-                task_dir.join("slurm.log"),
+                script::attempt_file(&prefix, attempt, "slurm.log"),
                 limits,
                 &after,
             );
-            let path = task_dir.join(format!("submit-{attempt}.sbatch"));
-            std::fs::create_dir_all(&task_dir)
+            let path = script::attempt_file(&prefix, attempt, "sbatch");
+            let folder = prefix.parent().expect("an attempt prefix has a folder");
+            std::fs::create_dir_all(folder)
                 .and_then(|_| std::fs::write(&path, script::single(&header, &job)))
                 .map_err(|e| StoreError::io(&path, e))?;
             match self.sched.sbatch(&path, &[]) {
                 Ok(id) => {
-                    let dir = attempt_dir(&task_dir, &id, 0);
+                    let dir = attempt_dir(&prefix, &id, 0);
                     b.jobs.push(submitted_change(
                         &key,
                         attempt,
@@ -275,7 +281,7 @@ impl Monitor<'_> {
         };
         for (n, j) in jobs.iter().enumerate() {
             let element = format!("{id}_{n}");
-            let dir = attempt_dir(&j.task_dir, &element, 0);
+            let dir = attempt_dir(&j.attempt_prefix, &element, 0);
             b.jobs.push(submitted_change(
                 &j.key,
                 j.attempt,

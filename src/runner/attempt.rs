@@ -1,12 +1,11 @@
 //! One attempt of one task: its environment, its files, how its end is read.
 
+use super::launcher::{Context, Launched, Request};
 use super::Event;
 use crate::exec::local::{self, AttemptFiles, Exit, Launch};
-use crate::plan::Task;
 use crate::policy::Outcome;
-use crate::spec::Spec;
 use crate::store::{now, Change};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
 use std::time::Instant;
 
@@ -51,26 +50,14 @@ fn hostname() -> String {
     .clone()
 }
 
-/// Prepares the attempt's folder and starts it. On failure to start, returns the attempt record
-/// (pid 0) with the error so it can be recorded as a failed attempt.
-#[allow(clippy::too_many_arguments)]
-pub fn launch(
-    spec: &Spec,
-    task: &Task,
-    index: usize,
-    run: &str,
-    store_dir: &Path,
-    base: &Path,
-    task_dir: &Path,
-    attempt: u32,
-    token: u64,
-    exits: Sender<Event>,
-) -> Result<Running, Box<(Running, std::io::Error)>> {
+/// Prepares the task's folder and starts the attempt. On failure to start, returns the attempt
+/// record (pid 0) with the error so it can be recorded as a failed attempt.
+pub(super) fn launch(ctx: &Context, req: &Request) -> Launched {
+    let (spec, task) = (ctx.spec, &ctx.plan.tasks[req.index]);
     let stage = &spec.stages[task.stage];
-    let files = AttemptFiles::new(task_dir, attempt);
     let mut r = Running {
-        index,
-        attempt,
+        index: req.index,
+        attempt: req.attempt,
         pid: 0,
         host: hostname(),
         started: Instant::now(),
@@ -78,24 +65,27 @@ pub fn launch(
         deadline: stage.timeout.map(|t| Instant::now() + t),
         kill_at: None,
         timed_out: false,
-        files,
+        files: AttemptFiles::new(&req.attempt_prefix, req.attempt),
     };
-    let work = task_dir.join("work");
-    if let Err(e) = make_dirs(task_dir, &work, &r.files.dir) {
-        return Err(Box::new((r, e)));
-    }
+    let own_dir = match task_folder(&req.task_dir) {
+        Ok(dir) => dir,
+        Err(e) => return Err(Box::new((r, e))),
+    };
     let mut env: Vec<(String, String)> = task.env.clone();
     env.extend([
-        ("LABTRAIL_RUN_ID".to_string(), run.to_string()),
+        ("LABTRAIL_RUN_ID".to_string(), ctx.run.to_string()),
         (
             "LABTRAIL_STORE".to_string(),
-            store_dir.display().to_string(),
+            ctx.store_dir.display().to_string(),
         ),
         ("LABTRAIL_TASK_KEY".to_string(), task.key.clone()),
         ("LABTRAIL_TASK_LABEL".to_string(), task.label(spec)),
         ("LABTRAIL_STAGE".to_string(), stage.name.clone()),
-        ("LABTRAIL_ATTEMPT".to_string(), attempt.to_string()),
-        ("LABTRAIL_TASK_DIR".to_string(), work.display().to_string()),
+        ("LABTRAIL_ATTEMPT".to_string(), req.attempt.to_string()),
+        (
+            "LABTRAIL_TASK_DIR".to_string(),
+            own_dir.display().to_string(),
+        ),
         (
             "LABTRAIL_RESULT".to_string(),
             r.files.result.display().to_string(),
@@ -111,7 +101,7 @@ pub fn launch(
             value.to_string(),
         ));
     }
-    let workdir = super::workdir(base, &stage.workdir);
+    let workdir = super::workdir(ctx.base, &stage.workdir);
     let launch = Launch {
         command: &task.command,
         workdir: &workdir,
@@ -119,7 +109,7 @@ pub fn launch(
         stdout: &r.files.stdout,
         stderr: &r.files.stderr,
     };
-    match local::spawn(&launch, token, exits) {
+    match local::spawn(&launch) {
         Ok(pid) => {
             r.pid = pid;
             Ok(r)
@@ -130,10 +120,10 @@ pub fn launch(
 
 /// The records of an attempt an earlier runner started but never recorded: the runner records a
 /// start in the transaction that ends its loop turn, after spawning the process, so a runner
-/// killed in between leaves an attempt that ran, possibly to its end, with no record. Its folder,
-/// made before the spawn, is the trace; it is recorded as interrupted, without a pid.
-pub fn unrecorded_start(key: &str, task_dir: &Path, attempt: u32) -> [Change; 2] {
-    let files = AttemptFiles::new(task_dir, attempt);
+/// killed in between leaves an attempt that ran, possibly to its end, with no record. Its stdout
+/// log, made before the spawn, is the trace; it is recorded as interrupted, without a pid.
+pub fn unrecorded_start(key: &str, attempt_prefix: &Path, attempt: u32) -> [Change; 2] {
+    let files = AttemptFiles::new(attempt_prefix, attempt);
     let t = now();
     [
         Change::Started {
@@ -163,24 +153,27 @@ pub fn unrecorded_start(key: &str, task_dir: &Path, attempt: u32) -> [Change; 2]
     ]
 }
 
-/// Creates the task's folder and `work/` (first attempt) and the attempt's folder, with as few
-/// directory operations as possible: on a journaling filesystem each one may wait for the
-/// journal commit of a concurrent fsync.
-fn make_dirs(task_dir: &Path, work: &Path, attempt_dir: &Path) -> std::io::Result<()> {
+/// Creates the task's own folder on its first attempt and returns it. A run begun by labtrail
+/// before 0.2 has the task's files in its `work/` subfolder: that one is kept, so a resumed task
+/// finds its checkpoints. One directory operation in the common case: on a journaling filesystem
+/// each may wait for the journal commit of a concurrent fsync.
+fn task_folder(task_dir: &Path) -> std::io::Result<PathBuf> {
     use std::io::ErrorKind;
     match std::fs::create_dir(task_dir) {
-        Ok(()) => std::fs::create_dir(work)?,
+        Ok(()) => Ok(task_dir.to_path_buf()),
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            if !work.is_dir() {
-                std::fs::create_dir_all(work)?;
-            }
+            let legacy = task_dir.join("work");
+            Ok(if legacy.is_dir() {
+                legacy
+            } else {
+                task_dir.to_path_buf()
+            })
         }
-        Err(e) if e.kind() == ErrorKind::NotFound => std::fs::create_dir_all(work)?,
-        Err(e) => return Err(e),
-    }
-    match std::fs::create_dir(attempt_dir) {
-        Err(e) if e.kind() != ErrorKind::AlreadyExists => Err(e),
-        _ => Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            std::fs::create_dir_all(task_dir)?;
+            Ok(task_dir.to_path_buf())
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -253,16 +246,25 @@ pub fn read_metrics(path: &Path) -> Vec<String> {
     }
 }
 
-/// Forwards SIGINT, SIGTERM and SIGHUP to the loop as events.
+/// Forwards SIGINT, SIGTERM and SIGHUP to the loop as events, and SIGCHLD as the news that some
+/// child ended.
 pub fn forward_signals(tx: Sender<Event>) -> std::io::Result<signal_hook::iterator::Handle> {
-    let mut signals =
-        signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP])?;
+    let mut signals = signal_hook::iterator::Signals::new([
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGCHLD,
+    ])?;
     let handle = signals.handle();
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
             for sig in signals.forever() {
-                if tx.send(Event::Signal(sig)).is_err() {
+                let event = match sig {
+                    libc::SIGCHLD => Event::ChildEnded,
+                    _ => Event::Signal(sig),
+                };
+                if tx.send(event).is_err() {
                     break;
                 }
             }

@@ -179,11 +179,20 @@ impl Store {
         &self.db_path
     }
 
-    /// Folder of one task of one run. Keys are hex digests and run ids are checked names, so the
-    /// path cannot leave the store.
+    /// Folder of one task of one run: the task's own (`LABTRAIL_TASK_DIR`), kept across attempts.
+    /// Keys are hex digests and run ids are checked names, so the path cannot leave the store.
     pub fn task_dir(&self, run: &str, key: &str) -> PathBuf {
         debug_assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
         self.dir.join("runs").join(run).join("tasks").join(key)
+    }
+
+    /// Where a task's attempt files go: `runs/RUN/attempts/KEY`, to which each attempt adds its
+    /// own suffix (see [`crate::exec::local::AttemptFiles`] and
+    /// [`crate::exec::slurm::script::attempt_dir`]). Kept out of the task's folder, which is the
+    /// task's own.
+    pub fn attempt_prefix(&self, run: &str, key: &str) -> PathBuf {
+        debug_assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
+        self.dir.join("runs").join(run).join("attempts").join(key)
     }
 
     /// Folder of one run.

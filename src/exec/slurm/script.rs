@@ -2,9 +2,9 @@
 //! the shared filesystem, when it started and how it exited: the ground truth when the
 //! scheduler has forgotten the job.
 //!
-//! The attempt folder is `TASK_DIR/job-JOBID` (`-rN` after the N-th requeue), so a requeued or
-//! hand-resubmitted job never writes over an earlier attempt's logs, and the monitor can resolve
-//! each attempt's log paths without templates.
+//! The attempt folder is `runs/RUN/attempts/KEY-job-JOBID` (`-rN` after the N-th requeue), so a
+//! requeued or hand-resubmitted job never writes over an earlier attempt's logs, and the monitor
+//! can resolve each attempt's log paths without templates.
 
 use crate::spec::shell_quote;
 use std::fmt::Write;
@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 /// What one task's job runs.
 pub struct TaskJob {
     pub key: String,
+    /// The task's own folder (`LABTRAIL_TASK_DIR`).
     pub task_dir: PathBuf,
+    /// Where its attempt files go (see [`crate::store::Store::attempt_prefix`]).
+    pub attempt_prefix: PathBuf,
     pub workdir: PathBuf,
     pub command: String,
     /// Environment for the task (declared env, parameters, labtrail identity).
@@ -35,13 +38,23 @@ pub struct Header {
     pub array: Option<String>,
 }
 
-/// The folder of the attempt run by job `job_id` after `restarts` requeues.
-pub fn attempt_dir(task_dir: &Path, job_id: &str, restarts: u32) -> PathBuf {
-    if restarts == 0 {
-        task_dir.join(format!("job-{job_id}"))
-    } else {
-        task_dir.join(format!("job-{job_id}-r{restarts}"))
+/// The folder of the attempt run by job `job_id` after `restarts` requeues, for the task whose
+/// attempt prefix is `attempt_prefix`.
+pub fn attempt_dir(attempt_prefix: &Path, job_id: &str, restarts: u32) -> PathBuf {
+    let mut name = attempt_prefix.as_os_str().to_owned();
+    name.push(format!("-job-{job_id}"));
+    if restarts > 0 {
+        name.push(format!("-r{restarts}"));
     }
+    PathBuf::from(name)
+}
+
+/// A file of attempt `attempt` that labtrail writes before submitting it: `PREFIX-N.WHAT`
+/// (the job script, `sbatch`, and the wrapper's own output, `slurm.log`).
+pub fn attempt_file(attempt_prefix: &Path, attempt: u32, what: &str) -> PathBuf {
+    let mut name = attempt_prefix.as_os_str().to_owned();
+    name.push(format!("-{attempt}.{what}"));
+    PathBuf::from(name)
 }
 
 fn slurm_time(secs: u64) -> String {
@@ -90,6 +103,11 @@ fn header(h: &Header) -> String {
 fn task_vars(t: &TaskJob) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "TASK_DIR={}", shell_quote(&t.task_dir.to_string_lossy()));
+    let _ = writeln!(
+        s,
+        "ATTEMPT_PREFIX={}",
+        shell_quote(&t.attempt_prefix.to_string_lossy())
+    );
     let _ = writeln!(s, "WORKDIR={}", shell_quote(&t.workdir.to_string_lossy()));
     let _ = writeln!(s, "BASE_ATTEMPT={}", t.attempt);
     let _ = writeln!(s, "CMD={}", shell_quote(&t.command));
@@ -104,12 +122,14 @@ const WRAPPER: &str = r#"
 JOB="${SLURM_ARRAY_JOB_ID:+${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}}"
 JOB="${JOB:-$SLURM_JOB_ID}"
 R="${SLURM_RESTART_COUNT:-0}"
-D="$TASK_DIR/job-$JOB"
+D="$ATTEMPT_PREFIX-job-$JOB"
 [ "$R" -gt 0 ] && D="$D-r$R"
-mkdir -p "$D" "$TASK_DIR/work"
+# A run begun before labtrail 0.2 keeps the task's files in work/.
+W="$TASK_DIR"; [ -d "$TASK_DIR/work" ] && W="$TASK_DIR/work"
+mkdir -p "$D" "$W"
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 printf '{"job_id":"%s","restarts":%s,"node":"%s","started_at":"%s"}\n' "$JOB" "$R" "$(hostname)" "$(now)" > "$D/started.json"
-export LABTRAIL_ATTEMPT=$((BASE_ATTEMPT + R)) LABTRAIL_TASK_DIR="$TASK_DIR/work" LABTRAIL_RESULT="$D/result.json" LABTRAIL_METRICS="$D/metrics.jsonl" LABTRAIL_JOB_ID="$JOB"
+export LABTRAIL_ATTEMPT=$((BASE_ATTEMPT + R)) LABTRAIL_TASK_DIR="$W" LABTRAIL_RESULT="$D/result.json" LABTRAIL_METRICS="$D/metrics.jsonl" LABTRAIL_JOB_ID="$JOB"
 finish() {
   printf '{"exit_code":%s,"ended_at":"%s"}\n' "$1" "$(now)" > "$D/exit.json.tmp" && mv -f "$D/exit.json.tmp" "$D/exit.json"
   exit "$1"
@@ -171,6 +191,7 @@ mod tests {
         let t = TaskJob {
             key: "k".into(),
             task_dir: "/s/t".into(),
+            attempt_prefix: "/s/a".into(),
             workdir: "/w".into(),
             command: "echo 'a b'; x".into(),
             env: vec![("V".into(), "x y".into())],

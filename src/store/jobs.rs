@@ -189,7 +189,7 @@ impl Store {
             apply_job(&tx, run, c).map_err(e)?;
         }
         for c in changes {
-            super::tasks::apply_one(&tx, run, c).map_err(e)?;
+            super::changes::apply_one(&tx, run, c).map_err(e)?;
         }
         tx.execute(
             "UPDATE runs SET updated_at = ?2 WHERE id = ?1",

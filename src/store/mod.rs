@@ -4,6 +4,7 @@
 //! per-attempt files of every run (`runs/RUN/tasks/KEY/...`). Every state change is one
 //! transaction, committed before anything reports it.
 
+mod changes;
 mod error;
 mod jobs;
 mod lock;
@@ -13,11 +14,12 @@ mod runs;
 pub mod schema;
 mod tasks;
 
+pub use changes::Change;
 pub use error::StoreError;
 pub use jobs::{JobChange, TrackedJob};
 pub use lock::RunLock;
 pub use runs::RunSummary;
-pub use tasks::{AttemptRow, Change, EventRow, OpenAttempt, TaskRow, TaskState};
+pub use tasks::{AttemptRow, EventRow, OpenAttempt, TaskRow, TaskState};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

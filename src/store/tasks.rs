@@ -1,9 +1,10 @@
 //! Tasks, attempts and events: the state that makes resume exact.
 
+use super::changes::event;
 use super::{now, Store, StoreError};
 use crate::plan::Plan;
 use crate::spec::Spec;
-use rusqlite::{params, Transaction};
+use rusqlite::params;
 use std::collections::HashMap;
 
 /// Where a task stands.
@@ -116,56 +117,6 @@ pub struct OpenAttempt {
     pub number: u32,
     pub pid: Option<u32>,
     pub host: String,
-}
-
-/// A state change, applied with others in one transaction by [`Store::apply`].
-#[derive(Debug, Clone)]
-pub enum Change {
-    /// An attempt started.
-    Started {
-        key: String,
-        attempt: u32,
-        host: String,
-        pid: u32,
-        started_at: String,
-        stdout: String,
-        stderr: String,
-    },
-    /// An attempt ended; `state` is what the task becomes (decided by the policy).
-    Finished {
-        key: String,
-        attempt: u32,
-        ended_at: String,
-        exit_code: Option<i32>,
-        signal: Option<i32>,
-        outcome: String,
-        reason: Option<String>,
-        state: TaskState,
-        result: Option<String>,
-        max_rss_kb: Option<i64>,
-        user_cpu_s: Option<f64>,
-        sys_cpu_s: Option<f64>,
-        metrics: Vec<String>,
-    },
-    /// A task cannot run because an upstream task failed.
-    Blocked { key: String, reason: String },
-    /// A free-form run-level event (lock taken over, run stopped by a signal, ...).
-    Note { kind: String, detail: String },
-}
-
-fn event(
-    tx: &Transaction,
-    run: &str,
-    key: Option<&str>,
-    at: &str,
-    kind: &str,
-    detail: Option<&str>,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO events (run_id, task_key, at, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![run, key, at, kind, detail])
-    .map(|_| ())
 }
 
 impl Store {
@@ -291,25 +242,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Applies state changes in one durable transaction. Nothing is reported before this returns.
-    pub fn apply(&mut self, run: &str, changes: &[Change]) -> Result<(), StoreError> {
-        if changes.is_empty() {
-            return Ok(());
-        }
-        let path = self.db_path.clone();
-        let e = |e| StoreError::sqlite(&path, e);
-        let tx = self.conn.transaction().map_err(e)?;
-        for c in changes {
-            apply_one(&tx, run, c).map_err(e)?;
-        }
-        tx.execute(
-            "UPDATE runs SET updated_at = ?2 WHERE id = ?1",
-            params![run, now()],
-        )
-        .map_err(e)?;
-        tx.commit().map_err(e)
-    }
-
     /// Marks every attempt still recorded as running as interrupted (the runner that started it is
     /// gone) and returns them as (key, attempt, pid, host).
     pub fn interrupt_running(
@@ -364,70 +296,5 @@ impl Store {
         }
         tx.commit().map_err(e)?;
         Ok(n)
-    }
-}
-
-pub(super) fn apply_one(tx: &Transaction, run: &str, c: &Change) -> rusqlite::Result<()> {
-    match c {
-        Change::Started {
-            key,
-            attempt,
-            host,
-            pid,
-            started_at,
-            stdout,
-            stderr,
-        } => {
-            tx.prepare_cached("INSERT INTO attempts (run_id, task_key, number, host, pid, started_at, stdout_path, stderr_path) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?
-                .execute(params![run, key, attempt, host, pid, started_at, stdout, stderr])?;
-            tx.prepare_cached("UPDATE tasks SET state = 'running', attempts = ?3, reason = NULL WHERE run_id = ?1 AND key = ?2")?
-                .execute(params![run, key, attempt])?;
-            event(
-                tx,
-                run,
-                Some(key),
-                started_at,
-                "started",
-                Some(&format!("attempt {attempt}, pid {pid}")),
-            )
-        }
-        Change::Finished {
-            key,
-            attempt,
-            ended_at,
-            exit_code,
-            signal,
-            outcome,
-            reason,
-            state,
-            result,
-            max_rss_kb,
-            user_cpu_s,
-            sys_cpu_s,
-            metrics,
-        } => {
-            tx.prepare_cached("UPDATE attempts SET ended_at = ?4, exit_code = ?5, signal = ?6, outcome = ?7, reason = ?8, result = ?9, max_rss_kb = ?10, user_cpu_s = ?11, sys_cpu_s = ?12 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
-                .execute(params![run, key, attempt, ended_at, exit_code, signal, outcome, reason, result, max_rss_kb, user_cpu_s, sys_cpu_s])?;
-            let done = *state == TaskState::Done;
-            tx.prepare_cached("UPDATE tasks SET state = ?3, reason = ?4, result = CASE WHEN ?5 THEN ?6 ELSE result END, finished_at = CASE WHEN ?5 THEN ?7 ELSE finished_at END WHERE run_id = ?1 AND key = ?2")?
-                .execute(params![run, key, state.as_str(), reason, done, result, ended_at])?;
-            for (i, line) in metrics.iter().enumerate() {
-                tx.prepare_cached("INSERT OR REPLACE INTO metrics (run_id, task_key, attempt, line, record) VALUES (?1,?2,?3,?4,?5)")?
-                    .execute(params![run, key, attempt, i as i64 + 1, line])?;
-            }
-            let detail = match reason {
-                Some(r) => format!("attempt {attempt}: {outcome} ({r}) -> {}", state.as_str()),
-                None => format!("attempt {attempt}: {outcome} -> {}", state.as_str()),
-            };
-            event(tx, run, Some(key), ended_at, "finished", Some(&detail))
-        }
-        Change::Blocked { key, reason } => {
-            tx.prepare_cached(
-                "UPDATE tasks SET state = 'blocked', reason = ?3 WHERE run_id = ?1 AND key = ?2",
-            )?
-            .execute(params![run, key, reason])?;
-            event(tx, run, Some(key), &now(), "blocked", Some(reason))
-        }
-        Change::Note { kind, detail } => event(tx, run, None, &now(), kind, Some(detail)),
     }
 }

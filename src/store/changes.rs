@@ -1,0 +1,313 @@
+//! State changes and how they are written: each batch is one transaction.
+
+use super::{now, Store, StoreError, TaskState};
+use rusqlite::{params, Transaction};
+use std::collections::{HashMap, HashSet};
+
+/// A state change, applied with others in one transaction by [`Store::apply`].
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// An attempt started.
+    Started {
+        key: String,
+        attempt: u32,
+        host: String,
+        pid: u32,
+        started_at: String,
+        stdout: String,
+        stderr: String,
+    },
+    /// An attempt ended; `state` is what the task becomes (decided by the policy).
+    Finished {
+        key: String,
+        attempt: u32,
+        ended_at: String,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+        outcome: String,
+        reason: Option<String>,
+        state: TaskState,
+        result: Option<String>,
+        max_rss_kb: Option<i64>,
+        user_cpu_s: Option<f64>,
+        sys_cpu_s: Option<f64>,
+        metrics: Vec<String>,
+    },
+    /// A task cannot run because an upstream task failed.
+    Blocked { key: String, reason: String },
+    /// A free-form run-level event (lock taken over, run stopped by a signal, ...).
+    Note { kind: String, detail: String },
+}
+
+pub(super) fn event(
+    tx: &Transaction,
+    run: &str,
+    key: Option<&str>,
+    at: &str,
+    kind: &str,
+    detail: Option<&str>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO events (run_id, task_key, at, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![run, key, at, kind, detail])
+    .map(|_| ())
+}
+
+impl Store {
+    /// Applies state changes in one durable transaction. Nothing is reported before this returns.
+    pub fn apply(&mut self, run: &str, changes: &[Change]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let path = self.db_path.clone();
+        let e = |e| StoreError::sqlite(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        // An attempt that starts and ends within the batch (a short task) is written once, whole:
+        // one attempt insert and one task update instead of two of each. Its two events are still
+        // logged, each in its place.
+        let ends: HashSet<(&str, u32)> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Finished { key, attempt, .. } => Some((key.as_str(), *attempt)),
+                _ => None,
+            })
+            .collect();
+        let mut starts: HashMap<(&str, u32), &Change> = HashMap::new();
+        for c in changes {
+            match c {
+                Change::Started {
+                    key,
+                    attempt,
+                    pid,
+                    started_at,
+                    ..
+                } if ends.contains(&(key.as_str(), *attempt)) => {
+                    starts.insert((key.as_str(), *attempt), c);
+                    started_event(&tx, run, key, *attempt, *pid, started_at).map_err(e)?;
+                }
+                Change::Finished { key, attempt, .. } => {
+                    let start = starts.remove(&(key.as_str(), *attempt));
+                    write_end(&tx, run, c, start).map_err(e)?;
+                }
+                _ => apply_one(&tx, run, c).map_err(e)?,
+            }
+        }
+        tx.execute(
+            "UPDATE runs SET updated_at = ?2 WHERE id = ?1",
+            params![run, now()],
+        )
+        .map_err(e)?;
+        tx.commit().map_err(e)
+    }
+}
+
+pub(super) fn apply_one(tx: &Transaction, run: &str, c: &Change) -> rusqlite::Result<()> {
+    match c {
+        Change::Started {
+            key,
+            attempt,
+            host,
+            pid,
+            started_at,
+            stdout,
+            stderr,
+        } => {
+            tx.prepare_cached("INSERT INTO attempts (run_id, task_key, number, host, pid, started_at, stdout_path, stderr_path) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?
+                .execute(params![run, key, attempt, host, pid, started_at, stdout, stderr])?;
+            tx.prepare_cached("UPDATE tasks SET state = 'running', attempts = ?3, reason = NULL WHERE run_id = ?1 AND key = ?2")?
+                .execute(params![run, key, attempt])?;
+            started_event(tx, run, key, *attempt, *pid, started_at)
+        }
+        Change::Finished { .. } => write_end(tx, run, c, None),
+        Change::Blocked { key, reason } => {
+            tx.prepare_cached(
+                "UPDATE tasks SET state = 'blocked', reason = ?3 WHERE run_id = ?1 AND key = ?2",
+            )?
+            .execute(params![run, key, reason])?;
+            event(tx, run, Some(key), &now(), "blocked", Some(reason))
+        }
+        Change::Note { kind, detail } => event(tx, run, None, &now(), kind, Some(detail)),
+    }
+}
+
+fn started_event(
+    tx: &Transaction,
+    run: &str,
+    key: &str,
+    attempt: u32,
+    pid: u32,
+    started_at: &str,
+) -> rusqlite::Result<()> {
+    let detail = format!("attempt {attempt}, pid {pid}");
+    event(tx, run, Some(key), started_at, "started", Some(&detail))
+}
+
+/// Writes an attempt's end (`end` is a [`Change::Finished`]). With `start`, the attempt's
+/// [`Change::Started`] from the same batch, whose rows were not written: the attempt is inserted
+/// whole.
+fn write_end(
+    tx: &Transaction,
+    run: &str,
+    end: &Change,
+    start: Option<&Change>,
+) -> rusqlite::Result<()> {
+    let Change::Finished {
+        key,
+        attempt,
+        ended_at,
+        exit_code,
+        signal,
+        outcome,
+        reason,
+        state,
+        result,
+        max_rss_kb,
+        user_cpu_s,
+        sys_cpu_s,
+        metrics,
+    } = end
+    else {
+        unreachable!("write_end is given a Finished change");
+    };
+    let done = *state == TaskState::Done;
+    match start {
+        Some(Change::Started {
+            host,
+            pid,
+            started_at,
+            stdout,
+            stderr,
+            ..
+        }) => {
+            tx.prepare_cached("INSERT INTO attempts (run_id, task_key, number, host, pid, started_at, stdout_path, stderr_path, ended_at, exit_code, signal, outcome, reason, result, max_rss_kb, user_cpu_s, sys_cpu_s) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)")?
+                .execute(params![run, key, attempt, host, pid, started_at, stdout, stderr, ended_at, exit_code, signal, outcome, reason, result, max_rss_kb, user_cpu_s, sys_cpu_s])?;
+            tx.prepare_cached("UPDATE tasks SET state = ?3, attempts = ?8, reason = ?4, result = CASE WHEN ?5 THEN ?6 ELSE result END, finished_at = CASE WHEN ?5 THEN ?7 ELSE finished_at END WHERE run_id = ?1 AND key = ?2")?
+                .execute(params![run, key, state.as_str(), reason, done, result, ended_at, attempt])?;
+        }
+        _ => {
+            tx.prepare_cached("UPDATE attempts SET ended_at = ?4, exit_code = ?5, signal = ?6, outcome = ?7, reason = ?8, result = ?9, max_rss_kb = ?10, user_cpu_s = ?11, sys_cpu_s = ?12 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
+                .execute(params![run, key, attempt, ended_at, exit_code, signal, outcome, reason, result, max_rss_kb, user_cpu_s, sys_cpu_s])?;
+            tx.prepare_cached("UPDATE tasks SET state = ?3, reason = ?4, result = CASE WHEN ?5 THEN ?6 ELSE result END, finished_at = CASE WHEN ?5 THEN ?7 ELSE finished_at END WHERE run_id = ?1 AND key = ?2")?
+                .execute(params![run, key, state.as_str(), reason, done, result, ended_at])?;
+        }
+    }
+    for (i, line) in metrics.iter().enumerate() {
+        tx.prepare_cached("INSERT OR REPLACE INTO metrics (run_id, task_key, attempt, line, record) VALUES (?1,?2,?3,?4,?5)")?
+            .execute(params![run, key, attempt, i as i64 + 1, line])?;
+    }
+    let detail = match reason {
+        Some(r) => format!("attempt {attempt}: {outcome} ({r}) -> {}", state.as_str()),
+        None => format!("attempt {attempt}: {outcome} -> {}", state.as_str()),
+    };
+    event(tx, run, Some(key), ended_at, "finished", Some(&detail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn started(key: &str, attempt: u32) -> Change {
+        Change::Started {
+            key: key.into(),
+            attempt,
+            host: "h".into(),
+            pid: 42,
+            started_at: "2026-01-01T00:00:00Z".into(),
+            stdout: "/o".into(),
+            stderr: "/e".into(),
+        }
+    }
+
+    fn finished(key: &str, attempt: u32, state: TaskState) -> Change {
+        Change::Finished {
+            key: key.into(),
+            attempt,
+            ended_at: "2026-01-01T00:00:01Z".into(),
+            exit_code: Some(0),
+            signal: None,
+            outcome: "success".into(),
+            reason: None,
+            state,
+            result: Some("{\"acc\":1}".into()),
+            max_rss_kb: Some(7),
+            user_cpu_s: Some(0.5),
+            sys_cpu_s: Some(0.25),
+            metrics: vec!["{\"step\":1}".into()],
+        }
+    }
+
+    /// Everything stored about a run's attempts, tasks and events, as text.
+    fn dump(store: &Store) -> String {
+        let c = &store.conn;
+        let rows = |sql: &str| -> Vec<String> {
+            let mut st = c.prepare(sql).unwrap();
+            let n = st.column_count();
+            st.query_map([], |r| {
+                Ok((0..n)
+                    .map(|i| match r.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Null => "NULL".to_string(),
+                        rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                        rusqlite::types::ValueRef::Real(v) => v.to_string(),
+                        rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into(),
+                        rusqlite::types::ValueRef::Blob(b) => format!("{b:?}"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+        };
+        let mut out = rows("SELECT * FROM attempts ORDER BY task_key, number");
+        out.extend(rows(
+            "SELECT key, state, attempts, result, reason, finished_at FROM tasks ORDER BY key",
+        ));
+        out.extend(rows(
+            "SELECT task_key, at, kind, detail FROM events WHERE task_key IS NOT NULL ORDER BY id",
+        ));
+        out.extend(rows("SELECT * FROM metrics"));
+        out.join("\n")
+    }
+
+    fn store_with_tasks(dir: &std::path::Path) -> Store {
+        let mut store = Store::open(&dir.join(".labtrail"), true).unwrap();
+        store.create_run("r", "t", "exp.toml", "").unwrap();
+        for key in ["aa", "bb"] {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO tasks (run_id, key, seq, stage, label, params, command, workdir, env, deps) VALUES ('r', ?1, 0, 's', 'l', '{}', 'c', '.', '{}', '[]')",
+                    [key],
+                )
+                .unwrap();
+        }
+        store
+    }
+
+    /// An attempt that starts and ends in one batch is written whole, and reads back exactly as
+    /// if its start and end had been committed apart.
+    #[test]
+    fn start_and_end_in_one_batch_store_what_two_batches_store() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut apart = store_with_tasks(a.path());
+        let mut together = store_with_tasks(b.path());
+        let changes = [
+            started("aa", 1),
+            started("bb", 1),
+            finished("aa", 1, TaskState::Done),
+            finished("bb", 1, TaskState::Pending),
+            started("bb", 2),
+            finished("bb", 2, TaskState::Done),
+        ];
+        for c in &changes {
+            apart.apply("r", std::slice::from_ref(c)).unwrap();
+        }
+        together.apply("r", &changes).unwrap();
+        let (x, y) = (dump(&apart), dump(&together));
+        assert!(x.contains("|success|"), "{x}");
+        assert!(x.contains("attempt 2: success -> done"), "{x}");
+        assert_eq!(x, y);
+    }
+}

@@ -7,9 +7,12 @@
 # Sizes can be lowered for a quick look: N=500 RESUME_N=5000 GRID_SIDE=20 bash bench/compare.sh
 # Targets: labtrail within 1.2x of xargs; no-op resume of 100k under 1 s; plan of 10^6 under 2 s.
 # The temporary folder is on $TMPDIR (default /tmp): its filesystem matters, labtrail fsyncs.
+# It is deleted at the end; on ext4, creating files stays slower for a few minutes after a large
+# deletion (recently deleted inodes are skipped), so let a few minutes pass between two runs.
 set -euo pipefail
 
 N=${N:-5000}                 # trivial tasks for the side-by-side comparison
+ROUNDS=${ROUNDS:-5}          # labtrail and xargs run in turns this many times; medians compared
 RESUME_N=${RESUME_N:-100000} # tasks of the run whose no-op resume is timed
 GRID_SIDE=${GRID_SIDE:-100}  # the plan grid is GRID_SIDE^3 combinations
 WORKERS=2
@@ -71,15 +74,23 @@ list() { seq -s ', ' 0 $(($1 - 1)) | sed 's/^/[/; s/$/]/'; }
 
 echo "running ($N trivial tasks, $WORKERS workers; temp folder on $(stat -f -c %T "$tmp")) ..." >&2
 
-# 1. The same N trivial commands, each `/bin/sh -c ': I'`, two at a time.
-mkdir "$tmp/lt"
-echo "i = $(list "$N")" | experiment trivial ': {i}' >"$tmp/lt/exp.toml"
-measure "$bin" run "$tmp/lt/exp.toml" --no-progress -q
-t_lt=$ELAPSED
-grep -q "$N/$N done" "$tmp/out.log" || { echo "labtrail run failed:" >&2; cat "$tmp/out.log" >&2; exit 1; }
-
-measure sh -c "seq 0 $((N - 1)) | xargs -P$WORKERS -I{} /bin/sh -c ': {}'"
-t_xargs=$ELAPSED
+# 1. The same N trivial commands, each `/bin/sh -c ': I'`, two at a time. labtrail and xargs run
+# in turns, ROUNDS times, and the medians are compared: on a shared machine the speed of the disk
+# and CPUs drifts during a benchmark, and labtrail, which writes, feels the disk and xargs does not.
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+echo "i = $(list "$N")" | experiment trivial ': {i}' >"$tmp/exp.toml"
+lts=() xs=()
+for r in $(seq "$ROUNDS"); do
+    mkdir "$tmp/lt$r"
+    cp "$tmp/exp.toml" "$tmp/lt$r/"
+    measure "$bin" run "$tmp/lt$r/exp.toml" --no-progress -q
+    lts+=("$ELAPSED")
+    grep -q "$N/$N done" "$tmp/out.log" || { echo "labtrail run failed:" >&2; cat "$tmp/out.log" >&2; exit 1; }
+    measure sh -c "seq 0 $((N - 1)) | xargs -P$WORKERS -I{} /bin/sh -c ': {}'"
+    xs+=("$ELAPSED")
+done
+t_lt=$(median "${lts[@]}")
+t_xargs=$(median "${xs[@]}")
 
 t_par=
 if $have_parallel; then
@@ -117,7 +128,7 @@ t_plan=$ELAPSED rss_plan=$RSS
 
 # The table.
 echo
-printf '%-52s %12s %12s %10s\n' "$N trivial tasks, $WORKERS workers" "wall (s)" "ms / task" "ratio"
+printf '%-52s %12s %12s %10s\n' "$N trivial tasks, $WORKERS workers (median of $ROUNDS)" "wall (s)" "ms / task" "ratio"
 row() { printf '%-52s %12s %12s %10s\n' "$1" "$(ms_of "$2" 1000)" "$(ms_of "$2" "$N")" "$3"; }
 row "labtrail run --no-progress -q" "$t_lt" "1.00"
 row "xargs -P$WORKERS sh -c" "$t_xargs" "$(ratio "$t_xargs" "$t_lt")"

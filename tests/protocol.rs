@@ -255,3 +255,38 @@ grace = "1s"
         .iter()
         .all(|a| a["attempt"]["outcome"] == "timeout"));
 }
+
+/// A run begun by labtrail 0.1 kept each task's own files in `tasks/KEY/work/`; resuming it with
+/// this version gives the task that same folder, so it finds its checkpoints.
+#[test]
+fn a_resumed_run_of_the_old_layout_keeps_its_task_folder() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "legacy"
+command = "test -e go || exit 3; echo resumed > $LABTRAIL_TASK_DIR/marker"
+[params]
+x = [1]
+"#,
+    );
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 1);
+    let key = exp.tasks()[0]["key"].as_str().unwrap().to_string();
+    let runs = exp.file(".labtrail/runs");
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let own = run.join("tasks").join(&key);
+    assert!(own.is_dir(), "the task's own folder exists from attempt 1");
+    std::fs::create_dir(own.join("work")).unwrap();
+    exp.write("go", "");
+    let out = exp.run(&["run", "exp.toml", "-q"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert_eq!(
+        std::fs::read_to_string(own.join("work/marker")).unwrap(),
+        "resumed\n"
+    );
+    assert!(!own.join("marker").exists());
+}

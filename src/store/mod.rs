@@ -1,8 +1,9 @@
 //! The store: the only owner of persistent state.
 //!
 //! A store is a `.labtrail/` folder holding one SQLite database (WAL, `synchronous=FULL`) and the
-//! per-attempt files of every run (`runs/RUN/tasks/KEY/...`). Every state change is one
-//! transaction, committed before anything reports it.
+//! files of every run: each task's own folder (`runs/RUN/tasks/KEY/`) and its attempts' logs
+//! (`runs/RUN/attempts/KEY-...`). Every state change is one transaction, committed before
+//! anything reports it.
 
 mod changes;
 mod error;

@@ -1,12 +1,13 @@
 //! One attempt of one task: its environment, its files, how its end is read.
 
-use super::launcher::{Context, Launched, Request};
+use super::wake::Waker;
 use super::Event;
 use crate::exec::local::{self, AttemptFiles, Exit, Launch};
+use crate::plan::Plan;
 use crate::policy::Outcome;
+use crate::spec::Spec;
 use crate::store::{now, Change};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Sender;
 use std::time::Instant;
 
 /// An attempt in flight.
@@ -49,6 +50,31 @@ fn hostname() -> String {
     })
     .clone()
 }
+
+/// One attempt to start.
+pub(super) struct Request {
+    /// Index of the task in the plan.
+    pub index: usize,
+    pub attempt: u32,
+    /// The task's own folder.
+    pub task_dir: PathBuf,
+    /// Where its attempt files go (see [`crate::store::Store::attempt_prefix`]).
+    pub attempt_prefix: PathBuf,
+}
+
+/// What every launch needs besides its request.
+pub(super) struct Context<'a> {
+    pub spec: &'a Spec,
+    pub plan: &'a Plan,
+    pub run: &'a str,
+    pub store_dir: &'a Path,
+    /// The experiment file's folder, which stage working directories are relative to.
+    pub base: &'a Path,
+}
+
+/// What a launch gives back: the attempt in flight, or the attempt that could not start (pid 0)
+/// with the reason.
+pub(super) type Launched = Result<Running, Box<(Running, std::io::Error)>>;
 
 /// Prepares the task's folder and starts the attempt. On failure to start, returns the attempt
 /// record (pid 0) with the error so it can be recorded as a failed attempt.
@@ -246,25 +272,16 @@ pub fn read_metrics(path: &Path) -> Vec<String> {
     }
 }
 
-/// Forwards SIGINT, SIGTERM and SIGHUP to the loop as events, and SIGCHLD as the news that some
-/// child ended.
-pub fn forward_signals(tx: Sender<Event>) -> std::io::Result<signal_hook::iterator::Handle> {
-    let mut signals = signal_hook::iterator::Signals::new([
-        libc::SIGINT,
-        libc::SIGTERM,
-        libc::SIGHUP,
-        libc::SIGCHLD,
-    ])?;
+/// Forwards SIGINT, SIGTERM and SIGHUP to the loop as events.
+pub(super) fn forward_signals(tx: Waker) -> std::io::Result<signal_hook::iterator::Handle> {
+    let mut signals =
+        signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP])?;
     let handle = signals.handle();
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
             for sig in signals.forever() {
-                let event = match sig {
-                    libc::SIGCHLD => Event::ChildEnded,
-                    _ => Event::Signal(sig),
-                };
-                if tx.send(event).is_err() {
+                if tx.send(Event::Signal(sig)).is_err() {
                     break;
                 }
             }

@@ -9,9 +9,9 @@
 pub(crate) mod attempt;
 mod books;
 mod graph;
-mod launcher;
 mod recover;
 mod turn;
+mod wake;
 
 pub use recover::{recover, Recovery};
 
@@ -63,10 +63,6 @@ impl RunReport {
 
 /// Events the loop waits for.
 pub(crate) enum Event {
-    /// SIGCHLD: some child ended (one signal may stand for several).
-    ChildEnded,
-    /// A launcher started an attempt (or could not).
-    Launched(launcher::Launched),
     Signal(i32),
     /// The writer thread committed the batch in flight (or failed to).
     Committed(Result<(), StoreError>),
@@ -91,9 +87,9 @@ pub fn execute(
         .collect();
     drop(states);
     let base = std::fs::canonicalize(spec.base_dir()).unwrap_or_else(|_| spec.base_dir());
-    let (tx, rx) = mpsc::channel::<Event>();
+    let (sleeper, waker) = wake::Sleeper::new().map_err(|e| StoreError::io(store.dir(), e))?;
     let signals =
-        attempt::forward_signals(tx.clone()).map_err(|e| StoreError::io(store.dir(), e))?;
+        attempt::forward_signals(waker.clone()).map_err(|e| StoreError::io(store.dir(), e))?;
 
     let report = RunReport {
         total: plan.tasks.len() as u64,
@@ -124,17 +120,14 @@ pub fn execute(
     };
     // The writer thread: commits each batch it is given and says so on the loop's channel.
     let (to_writer, batches) = mpsc::channel::<Vec<Change>>();
-    let committed = tx.clone();
-    // The launchers: they start attempts, the loop waits for none of them.
-    let ctx = launcher::Context {
+    let committed = waker.clone();
+    let ctx = attempt::Context {
         spec,
         plan,
         run,
         store_dir: &store_dir,
         base: &base,
     };
-    let (to_launchers, requests) = mpsc::channel::<launcher::Request>();
-    let requests = std::sync::Mutex::new(requests);
     let outcome = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("commit".into())
@@ -148,24 +141,17 @@ pub fn execute(
                 }
             })
             .map_err(|e| StoreError::io(&store_dir, e))?;
-        for n in 0..launcher::count(cfg.workers) {
-            let (ctx, requests, events) = (&ctx, &requests, tx.clone());
-            std::thread::Builder::new()
-                .name(format!("launch-{n}"))
-                .spawn_scoped(scope, move || launcher::serve(ctx, requests, events))
-                .map_err(|e| StoreError::io(&store_dir, e))?;
-        }
         let mut lp = turn::Loop::new(
             books,
+            &ctx,
             cfg,
             rep,
             attempts,
             tasks_root,
             attempts_root,
-            to_launchers,
             to_writer,
         );
-        lp.run(&rx).map(|()| lp.books)
+        lp.run(&sleeper).map(|()| lp.books)
     });
     signals.close();
     let mut books = outcome?;

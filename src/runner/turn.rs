@@ -1,9 +1,9 @@
 //! One turn of the runner's loop, step by step: start what may start, hand the changes to the
 //! writer, wait, handle what happened, reap ended children, enforce time limits.
 
-use super::attempt::{self, Running};
+use super::attempt::{self, Context, Launched, Request, Running};
 use super::books::Books;
-use super::launcher::{Launched, Request};
+use super::wake::Sleeper;
 use super::{Event, RunConfig, COMMIT_WINDOW};
 use crate::exec::local::{self, AttemptFiles, Exit};
 use crate::policy::Outcome;
@@ -12,7 +12,7 @@ use crate::spec::format_duration;
 use crate::store::{Change, StoreError};
 use nix::sys::signal::Signal;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 /// A batch the writer thread is committing: what to report once it is durable.
@@ -24,21 +24,17 @@ struct InFlight {
 /// Everything the loop keeps between turns.
 pub(super) struct Loop<'a> {
     pub books: Books<'a>,
+    ctx: &'a Context<'a>,
     pub cfg: &'a RunConfig,
     pub rep: &'a Reporter,
     /// Attempt numbers used so far, per task (across invocations).
     pub attempts: Vec<u32>,
     pub tasks_root: PathBuf,
     pub attempts_root: PathBuf,
-    pub to_launchers: Sender<Request>,
     pub to_writer: Sender<Vec<Change>>,
     running: Vec<Running>,
-    /// Attempts handed to a launcher and not back yet: they hold a worker slot.
-    launching: usize,
     /// The signal that stopped the run, once one came.
     stopping: Option<i32>,
-    /// When running tasks are killed if the run is stopping (a late start gets the same).
-    stop_kill_at: Option<Instant>,
     in_flight: Option<InFlight>,
     last_commit: Instant,
 }
@@ -47,27 +43,25 @@ impl<'a> Loop<'a> {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         books: Books<'a>,
+        ctx: &'a Context<'a>,
         cfg: &'a RunConfig,
         rep: &'a Reporter,
         attempts: Vec<u32>,
         tasks_root: PathBuf,
         attempts_root: PathBuf,
-        to_launchers: Sender<Request>,
         to_writer: Sender<Vec<Change>>,
     ) -> Loop<'a> {
         Loop {
             books,
+            ctx,
             cfg,
             rep,
             attempts,
             tasks_root,
             attempts_root,
-            to_launchers,
             to_writer,
             running: Vec::new(),
-            launching: 0,
             stopping: None,
-            stop_kill_at: None,
             in_flight: None,
             last_commit: Instant::now(),
         }
@@ -75,14 +69,13 @@ impl<'a> Loop<'a> {
 
     /// Turns until every task that can run has run (or the run is stopped) and every change is
     /// committed and reported. A failed commit ends it with the error.
-    pub fn run(&mut self, events: &Receiver<Event>) -> Result<(), StoreError> {
+    pub fn run(&mut self, sleeper: &Sleeper) -> Result<(), StoreError> {
         loop {
             self.dispatch();
             if self.hand_to_writer() {
                 return Ok(());
             }
-            let (happened, timed_out) = self.wait(events);
-            let mut reap = timed_out;
+            let (happened, mut reap) = sleeper.wait(self.until_next_deadline());
             for ev in happened {
                 reap |= self.handle(ev)?;
             }
@@ -93,14 +86,10 @@ impl<'a> Loop<'a> {
         }
     }
 
-    fn workers_busy(&self) -> usize {
-        self.running.len() + self.launching
-    }
-
-    /// Hands ready tasks to the launchers while a worker slot is free.
+    /// Starts ready tasks while a worker slot is free.
     fn dispatch(&mut self) {
         let (spec, plan) = (self.books.spec, self.books.plan);
-        while self.stopping.is_none() && self.workers_busy() < self.cfg.workers {
+        while self.stopping.is_none() && self.running.len() < self.cfg.workers {
             let Some(i) = self.books.graph.ready.pop_front() else {
                 break;
             };
@@ -128,12 +117,10 @@ impl<'a> Loop<'a> {
                 task_dir: self.tasks_root.join(&task.key),
                 attempt_prefix: prefix,
             };
-            if self.to_launchers.send(request).is_err() {
-                unreachable!("launchers stop only when the loop drops their channel");
-            }
-            self.launching += 1;
+            let launched = attempt::launch(self.ctx, &request);
+            self.on_launched(launched);
         }
-        self.books.counts.running = self.workers_busy() as u64;
+        self.books.counts.running = self.running.len() as u64;
     }
 
     /// Hands the window's changes to the writer; they are reported once durable. While a commit
@@ -142,8 +129,7 @@ impl<'a> Loop<'a> {
     fn hand_to_writer(&mut self) -> bool {
         let books = &mut self.books;
         let idle = books.graph.ready.is_empty() && books.delayed.is_empty();
-        let drained =
-            self.running.is_empty() && self.launching == 0 && (idle || self.stopping.is_some());
+        let drained = self.running.is_empty() && (idle || self.stopping.is_some());
         if self.in_flight.is_none()
             && !books.changes.is_empty()
             && (drained || self.stopping.is_some() || self.last_commit.elapsed() >= COMMIT_WINDOW)
@@ -164,9 +150,8 @@ impl<'a> Loop<'a> {
         drained && self.in_flight.is_none() && books.changes.is_empty()
     }
 
-    /// Waits for the next events, or the next deadline: a timeout says so, and the loop then looks
-    /// for ended children too, so that a lost SIGCHLD delays an exit by a second at most.
-    fn wait(&self, events: &Receiver<Event>) -> (Vec<Event>, bool) {
+    /// How long the loop may sleep: until the next time limit, kill, retry or commit window.
+    fn until_next_deadline(&self) -> Duration {
         let now = Instant::now();
         let mut wake = now + Duration::from_secs(1);
         for r in &self.running {
@@ -182,27 +167,12 @@ impl<'a> Loop<'a> {
         if self.in_flight.is_none() && !self.books.changes.is_empty() {
             wake = wake.min(self.last_commit + COMMIT_WINDOW);
         }
-        let first = match events.recv_timeout(wake.saturating_duration_since(now)) {
-            Ok(ev) => ev,
-            Err(RecvTimeoutError::Timeout) => return (Vec::new(), true),
-            Err(RecvTimeoutError::Disconnected) => unreachable!("the loop holds a sender"),
-        };
-        (
-            std::iter::once(first).chain(events.try_iter()).collect(),
-            false,
-        )
+        wake.saturating_duration_since(now)
     }
 
     /// Handles one event; returns whether to look for ended children.
     fn handle(&mut self, ev: Event) -> Result<bool, StoreError> {
         match ev {
-            Event::ChildEnded => return Ok(true),
-            Event::Launched(launched) => {
-                self.launching -= 1;
-                self.on_launched(launched);
-                // Its SIGCHLD may have come before it joined `running`.
-                return Ok(true);
-            }
             Event::Committed(Ok(())) => {
                 let done = self.in_flight.take().expect("a commit was in flight");
                 self.last_commit = Instant::now();
@@ -220,13 +190,9 @@ impl<'a> Loop<'a> {
     fn on_launched(&mut self, launched: Launched) {
         let (spec, plan) = (self.books.spec, self.books.plan);
         match launched {
-            Ok(mut r) => {
+            Ok(r) => {
                 let task = &plan.tasks[r.index];
                 self.books.changes.push(r.started_change(&task.key));
-                if self.stopping.is_some() {
-                    local::signal_group(r.pid, Signal::SIGTERM);
-                    r.kill_at = self.stop_kill_at;
-                }
                 if self.rep.wants_start_lines() {
                     let line = format!("▶ {} (attempt {})", task.label(spec), r.attempt);
                     self.books.lines.push(line);
@@ -257,7 +223,7 @@ impl<'a> Loop<'a> {
         let name = Signal::try_from(sig)
             .map(|s| s.as_str())
             .unwrap_or("signal");
-        let busy = self.workers_busy();
+        let busy = self.running.len();
         if self.stopping.is_none() {
             self.stopping = Some(sig);
             self.books.report.stopped_by = Some(sig);
@@ -270,7 +236,6 @@ impl<'a> Loop<'a> {
                 detail: format!("{name}; {busy} running"),
             });
             let kill_at = Instant::now() + self.cfg.grace;
-            self.stop_kill_at = Some(kill_at);
             for r in &mut self.running {
                 local::signal_group(r.pid, Signal::SIGTERM);
                 r.kill_at = Some(r.kill_at.map_or(kill_at, |k| k.min(kill_at)));
@@ -283,7 +248,6 @@ impl<'a> Loop<'a> {
                 local::signal_group(r.pid, Signal::SIGKILL);
                 r.kill_at = None;
             }
-            self.stop_kill_at = Some(Instant::now());
         }
     }
 

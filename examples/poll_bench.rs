@@ -115,7 +115,8 @@ fn main() -> anyhow::Result<()> {
         let parsed = labtrail::exec::slurm::parse_squeue(&text);
         let parse_ms = t.elapsed().as_secs_f64() * 1e3;
         assert!(parsed.len() >= JOBS - FINISHING);
-        let mut mon = Monitor::new(&mut store, "bench", &spec, &plan, &sched, base.clone());
+        let mut mon =
+            Monitor::new(&mut store, "bench", &spec, &plan, &sched, base.clone()).unwrap();
         let t = Instant::now();
         let outcome = mon.poll(&rep)?;
         let ms = t.elapsed().as_secs_f64() * 1e3;

@@ -256,37 +256,74 @@ grace = "1s"
         .all(|a| a["attempt"]["outcome"] == "timeout"));
 }
 
-/// A run begun by labtrail 0.1 kept each task's own files in `tasks/KEY/work/`; resuming it with
-/// this version gives the task that same folder, so it finds its checkpoints.
+/// A run begun by labtrail 0.1 (folder layout 1) kept each task's own files in
+/// `tasks/KEY/work/` and its attempts in `tasks/KEY/attempt-N/`. Resumed by this version, its tasks
+/// keep that folder, so they find their checkpoints, and an attempt folder a 0.1 runner left
+/// unrecorded still counts as a started attempt.
 #[test]
-fn a_resumed_run_of_the_old_layout_keeps_its_task_folder() {
+fn a_resumed_layout_1_run_keeps_its_task_folders() {
     let exp = Exp::new(
         r#"
 [experiment]
 name = "legacy"
-command = "test -e go || exit 3; echo resumed > $LABTRAIL_TASK_DIR/marker"
+command = "test -e go || exit 3; echo $LABTRAIL_ATTEMPT > $LABTRAIL_TASK_DIR/marker"
 [params]
 x = [1]
 "#,
     );
     assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 1);
     let key = exp.tasks()[0]["key"].as_str().unwrap().to_string();
-    let runs = exp.file(".labtrail/runs");
-    let run = std::fs::read_dir(&runs)
+    let run_dir = std::fs::read_dir(exp.file(".labtrail/runs"))
         .unwrap()
         .next()
         .unwrap()
         .unwrap()
         .path();
-    let own = run.join("tasks").join(&key);
-    assert!(own.is_dir(), "the task's own folder exists from attempt 1");
-    std::fs::create_dir(own.join("work")).unwrap();
+    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    db.execute("UPDATE runs SET layout = 1", []).unwrap();
+    drop(db);
+    let task = run_dir.join("tasks").join(&key);
+    std::fs::create_dir_all(task.join("attempt-2")).unwrap();
     exp.write("go", "");
     let out = exp.run(&["run", "exp.toml", "-q"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert_eq!(
-        std::fs::read_to_string(own.join("work/marker")).unwrap(),
-        "resumed\n"
+        std::fs::read_to_string(task.join("work/marker")).unwrap(),
+        "3\n",
+        "attempt 2 was started by the 0.1 runner; this is attempt 3, in work/"
     );
-    assert!(!own.join("marker").exists());
+    let attempts = exp.attempts("x=1");
+    assert_eq!(attempts.len(), 3, "{attempts:?}");
+    assert_eq!(attempts[1]["outcome"], "interrupted");
+}
+
+/// The task's folder is the task's own: a `work/` the task makes in it is just one of its files.
+#[test]
+fn a_task_folder_is_the_tasks_own() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "own"
+command = "mkdir -p $LABTRAIL_TASK_DIR/work; test -e go || exit 3; echo $LABTRAIL_ATTEMPT > $LABTRAIL_TASK_DIR/marker"
+[params]
+x = [1]
+"#,
+    );
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 1);
+    exp.write("go", "");
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    let key = exp.tasks()[0]["key"].as_str().unwrap().to_string();
+    let run_dir = std::fs::read_dir(exp.file(".labtrail/runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let own = run_dir.join("tasks").join(&key);
+    assert_eq!(std::fs::read_to_string(own.join("marker")).unwrap(), "2\n");
+    let entries: Vec<_> = std::fs::read_dir(&own)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(entries.len(), 2, "only the task's files: {entries:?}");
 }

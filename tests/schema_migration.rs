@@ -170,6 +170,12 @@ fn version_1_is_migrated_with_its_data() {
         store.check().unwrap().is_empty(),
         "migrated store is consistent"
     );
+    // A run made before folder layouts were recorded keeps its tasks' `work/` folders.
+    assert!(store
+        .folders(RUN)
+        .unwrap()
+        .task_dir(KEY)
+        .ends_with(format!("tasks/{KEY}/work")));
     drop(store);
 
     assert_eq!(user_version(&db), schema::CURRENT_VERSION);

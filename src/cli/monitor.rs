@@ -68,7 +68,7 @@ pub fn watch_run(
         .count() as u64;
     let rep = Reporter::new(g.progress && !once, g.quiet, plan.tasks.len() as u64, done);
     let stop = stop_flag()?;
-    let mut mon = Monitor::new(store, run, spec, &plan, &sched, base);
+    let mut mon = Monitor::new(store, run, spec, &plan, &sched, base)?;
     let code = if once {
         let outcome = mon.poll(&rep)?;
         if let Some(t) = outcome.scheduler_trouble {

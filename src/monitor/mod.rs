@@ -17,7 +17,7 @@ use crate::exec::slurm::Scheduler;
 use crate::plan::Plan;
 use crate::report::{Counts, Reporter};
 use crate::spec::Spec;
-use crate::store::{Store, StoreError, TaskState};
+use crate::store::{RunFolders, Store, StoreError, TaskState};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,6 +34,8 @@ pub struct Monitor<'a> {
     /// The experiment file's folder, which relative workdirs start from.
     pub base: PathBuf,
     pub host: String,
+    /// Where the run's files go.
+    pub folders: RunFolders,
     index: HashMap<String, usize>,
     dependents: Vec<Vec<usize>>,
     /// When each tracked attempt was first found missing from squeue and sacct.
@@ -50,7 +52,7 @@ impl<'a> Monitor<'a> {
         plan: &'a Plan,
         sched: &'a Scheduler,
         base: PathBuf,
-    ) -> Monitor<'a> {
+    ) -> Result<Monitor<'a>, StoreError> {
         let index: HashMap<String, usize> = plan
             .tasks
             .iter()
@@ -68,8 +70,10 @@ impl<'a> Monitor<'a> {
         let host = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_default();
-        Monitor {
+        let folders = store.folders(run)?;
+        Ok(Monitor {
             store,
+            folders,
             run: run.to_string(),
             spec,
             plan,
@@ -80,7 +84,7 @@ impl<'a> Monitor<'a> {
             dependents,
             missing_since: HashMap::new(),
             accounting: true,
-        }
+        })
     }
 
     /// Counts of the run's current plan, for the progress display.

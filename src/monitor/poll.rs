@@ -3,14 +3,15 @@
 use super::classify::{class_of_exit, class_of_state, exit_record};
 use super::logtail;
 use super::Monitor;
-use crate::exec::slurm::{parse_job_name, script::attempt_dir, AcctEntry, QueueEntry, SchedError};
+use crate::exec::slurm::script::{attempt_dir, sibling_attempt_dir};
+use crate::exec::slurm::{parse_job_name, AcctEntry, QueueEntry, SchedError};
 use crate::policy::{decide_slurm, SlurmDecision};
 use crate::report::Reporter;
 use crate::runner::attempt::{read_metrics, read_result};
 use crate::spec::slurm::{Action, OutcomeClass};
 use crate::store::{now, Change, JobChange, StoreError, TaskState, TrackedJob};
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 /// What a poll found.
@@ -140,10 +141,6 @@ impl Monitor<'_> {
         })
     }
 
-    fn attempt_prefix(&self, key: &str) -> PathBuf {
-        self.store.attempt_prefix(&self.run, key)
-    }
-
     pub(super) fn label(&self, key: &str) -> String {
         self.index
             .get(key)
@@ -186,7 +183,12 @@ impl Monitor<'_> {
         reason: String,
         b: &mut Batch,
     ) {
-        let dir = attempt_dir(&self.attempt_prefix(&t.key), job_id, restarts);
+        // Next to the attempt it supersedes: a job keeps writing where its script says, and a
+        // script written by labtrail 0.1 says `tasks/KEY/job-ID`.
+        let dir = Path::new(&t.stdout)
+            .parent()
+            .and_then(|prev| sibling_attempt_dir(prev, job_id, restarts))
+            .unwrap_or_else(|| attempt_dir(&self.folders.attempt_prefix(&t.key), job_id, restarts));
         b.lines.push(format!(
             "↻ {}: attempt {} {reason}",
             self.label(&t.key),

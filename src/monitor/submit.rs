@@ -53,8 +53,8 @@ impl Monitor<'_> {
         }
         TaskJob {
             key: task.key.clone(),
-            task_dir: self.store.task_dir(&self.run, &task.key),
-            attempt_prefix: self.store.attempt_prefix(&self.run, &task.key),
+            task_dir: self.folders.task_dir(&task.key),
+            attempt_prefix: self.folders.attempt_prefix(&task.key),
             workdir: crate::runner::workdir(&self.base, &stage.workdir),
             command: task.command.clone(),
             env,
@@ -125,11 +125,7 @@ impl Monitor<'_> {
             let attempt = attempts.get(&key).copied().unwrap_or(0) + 1;
             if let Some(q) = unclaimed.get(key.as_str()) {
                 // A live job already carries this task's name: adopt it, never submit a second.
-                let dir = attempt_dir(
-                    &self.store.attempt_prefix(&self.run, &key),
-                    &q.job_id,
-                    q.restarts,
-                );
+                let dir = attempt_dir(&self.folders.attempt_prefix(&key), &q.job_id, q.restarts);
                 b.jobs.push(submitted_change(
                     &key,
                     attempt,

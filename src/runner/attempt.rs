@@ -93,10 +93,9 @@ pub(super) fn launch(ctx: &Context, req: &Request) -> Launched {
         timed_out: false,
         files: AttemptFiles::new(&req.attempt_prefix, req.attempt),
     };
-    let own_dir = match task_folder(&req.task_dir) {
-        Ok(dir) => dir,
-        Err(e) => return Err(Box::new((r, e))),
-    };
+    if let Err(e) = task_folder(&req.task_dir) {
+        return Err(Box::new((r, e)));
+    }
     let mut env: Vec<(String, String)> = task.env.clone();
     env.extend([
         ("LABTRAIL_RUN_ID".to_string(), ctx.run.to_string()),
@@ -110,7 +109,7 @@ pub(super) fn launch(ctx: &Context, req: &Request) -> Launched {
         ("LABTRAIL_ATTEMPT".to_string(), req.attempt.to_string()),
         (
             "LABTRAIL_TASK_DIR".to_string(),
-            own_dir.display().to_string(),
+            req.task_dir.display().to_string(),
         ),
         (
             "LABTRAIL_RESULT".to_string(),
@@ -145,9 +144,9 @@ pub(super) fn launch(ctx: &Context, req: &Request) -> Launched {
 }
 
 /// The records of an attempt an earlier runner started but never recorded: the runner records a
-/// start in the transaction that ends its loop turn, after spawning the process, so a runner
-/// killed in between leaves an attempt that ran, possibly to its end, with no record. Its stdout
-/// log, made before the spawn, is the trace; it is recorded as interrupted, without a pid.
+/// start in the next commit after spawning the process, so a runner killed in between leaves an
+/// attempt that ran, possibly to its end, with no record. Its stdout log, made before the spawn,
+/// is the trace; it is recorded as interrupted, without a pid.
 pub fn unrecorded_start(key: &str, attempt_prefix: &Path, attempt: u32) -> [Change; 2] {
     let files = AttemptFiles::new(attempt_prefix, attempt);
     let t = now();
@@ -179,27 +178,14 @@ pub fn unrecorded_start(key: &str, attempt_prefix: &Path, attempt: u32) -> [Chan
     ]
 }
 
-/// Creates the task's own folder on its first attempt and returns it. A run begun by labtrail
-/// before 0.2 has the task's files in its `work/` subfolder: that one is kept, so a resumed task
-/// finds its checkpoints. One directory operation in the common case: on a journaling filesystem
-/// each may wait for the journal commit of a concurrent fsync.
-fn task_folder(task_dir: &Path) -> std::io::Result<PathBuf> {
+/// Creates the task's own folder on its first attempt. One directory operation in the common
+/// case: on a journaling filesystem each may wait for the journal commit of a concurrent fsync.
+fn task_folder(task_dir: &Path) -> std::io::Result<()> {
     use std::io::ErrorKind;
     match std::fs::create_dir(task_dir) {
-        Ok(()) => Ok(task_dir.to_path_buf()),
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            let legacy = task_dir.join("work");
-            Ok(if legacy.is_dir() {
-                legacy
-            } else {
-                task_dir.to_path_buf()
-            })
-        }
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            std::fs::create_dir_all(task_dir)?;
-            Ok(task_dir.to_path_buf())
-        }
-        Err(e) => Err(e),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => std::fs::create_dir_all(task_dir),
+        other => other,
     }
 }
 

@@ -26,7 +26,8 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// Longest time a finished attempt waits for its commit (and so for being reported).
+/// How long changes gather before they are handed to the writer (counted from the last commit's
+/// end; changes made while a commit is in flight wait for it too).
 const COMMIT_WINDOW: Duration = Duration::from_millis(50);
 
 /// Settings of one invocation.
@@ -102,10 +103,9 @@ pub fn execute(
         ..Default::default()
     };
     let store_dir = store.dir().to_path_buf();
-    let tasks_root = store.run_dir(run).join("tasks");
-    let attempts_root = store.run_dir(run).join("attempts");
-    for dir in [&tasks_root, &attempts_root] {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+    let folders = store.folders(run)?;
+    for dir in folders.roots() {
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
     }
     let books = Books {
         spec,
@@ -132,8 +132,18 @@ pub fn execute(
         std::thread::Builder::new()
             .name("commit".into())
             .spawn_scoped(scope, move || {
+                let db = store.db_path().to_path_buf();
                 for changes in batches {
-                    let r = store.apply(run, &changes);
+                    // A panic must still end the loop (which waits for this answer), as an error.
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        store.apply(run, &changes)
+                    }))
+                    .unwrap_or_else(|_| {
+                        Err(StoreError::io(
+                            &db,
+                            std::io::Error::other("the commit thread panicked"),
+                        ))
+                    });
                     let failed = r.is_err();
                     if committed.send(Event::Committed(r)).is_err() || failed {
                         break;
@@ -141,16 +151,7 @@ pub fn execute(
                 }
             })
             .map_err(|e| StoreError::io(&store_dir, e))?;
-        let mut lp = turn::Loop::new(
-            books,
-            &ctx,
-            cfg,
-            rep,
-            attempts,
-            tasks_root,
-            attempts_root,
-            to_writer,
-        );
+        let mut lp = turn::Loop::new(books, &ctx, cfg, rep, attempts, folders, to_writer);
         lp.run(&sleeper).map(|()| lp.books)
     });
     signals.close();

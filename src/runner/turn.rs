@@ -9,9 +9,8 @@ use crate::exec::local::{self, AttemptFiles, Exit};
 use crate::policy::Outcome;
 use crate::report::{Counts, Reporter};
 use crate::spec::format_duration;
-use crate::store::{Change, StoreError};
+use crate::store::{Change, RunFolders, StoreError};
 use nix::sys::signal::Signal;
-use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
@@ -29,8 +28,7 @@ pub(super) struct Loop<'a> {
     pub rep: &'a Reporter,
     /// Attempt numbers used so far, per task (across invocations).
     pub attempts: Vec<u32>,
-    pub tasks_root: PathBuf,
-    pub attempts_root: PathBuf,
+    folders: RunFolders,
     pub to_writer: Sender<Vec<Change>>,
     running: Vec<Running>,
     /// The signal that stopped the run, once one came.
@@ -47,8 +45,7 @@ impl<'a> Loop<'a> {
         cfg: &'a RunConfig,
         rep: &'a Reporter,
         attempts: Vec<u32>,
-        tasks_root: PathBuf,
-        attempts_root: PathBuf,
+        folders: RunFolders,
         to_writer: Sender<Vec<Change>>,
     ) -> Loop<'a> {
         Loop {
@@ -57,8 +54,7 @@ impl<'a> Loop<'a> {
             cfg,
             rep,
             attempts,
-            tasks_root,
-            attempts_root,
+            folders,
             to_writer,
             running: Vec::new(),
             stopping: None,
@@ -75,9 +71,9 @@ impl<'a> Loop<'a> {
             if self.hand_to_writer() {
                 return Ok(());
             }
-            let (happened, mut reap) = sleeper.wait(self.until_next_deadline());
+            let (happened, reap) = sleeper.wait(self.until_next_deadline());
             for ev in happened {
-                reap |= self.handle(ev)?;
+                self.handle(ev)?;
             }
             if reap {
                 self.reap();
@@ -96,10 +92,10 @@ impl<'a> Loop<'a> {
             let task = &plan.tasks[i];
             self.attempts[i] += 1;
             self.books.tries[i] += 1;
-            let prefix = self.attempts_root.join(&task.key);
+            let prefix = self.folders.attempt_prefix(&task.key);
             // A log of this attempt number already exists: an earlier runner started this attempt
             // and died before recording it. Record it, and give it a new number.
-            while AttemptFiles::new(&prefix, self.attempts[i]).stdout.exists() {
+            while self.started_unrecorded(&task.key, &prefix, self.attempts[i]) {
                 let n = self.attempts[i];
                 let books = &mut self.books;
                 books
@@ -114,13 +110,23 @@ impl<'a> Loop<'a> {
             let request = Request {
                 index: i,
                 attempt: self.attempts[i],
-                task_dir: self.tasks_root.join(&task.key),
+                task_dir: self.folders.task_dir(&task.key),
                 attempt_prefix: prefix,
             };
             let launched = attempt::launch(self.ctx, &request);
             self.on_launched(launched);
         }
         self.books.counts.running = self.running.len() as u64;
+    }
+
+    /// Whether attempt `n` of the task left a trace of its start: its stdout log, or the folder a
+    /// labtrail 0.1 runner made for it.
+    fn started_unrecorded(&self, key: &str, prefix: &std::path::Path, n: u32) -> bool {
+        AttemptFiles::new(prefix, n).stdout.exists()
+            || self
+                .folders
+                .legacy_attempt_dir(key, n)
+                .is_some_and(|d| d.exists())
     }
 
     /// Hands the window's changes to the writer; they are reported once durable. While a commit
@@ -170,8 +176,8 @@ impl<'a> Loop<'a> {
         wake.saturating_duration_since(now)
     }
 
-    /// Handles one event; returns whether to look for ended children.
-    fn handle(&mut self, ev: Event) -> Result<bool, StoreError> {
+    /// Handles one event.
+    fn handle(&mut self, ev: Event) -> Result<(), StoreError> {
         match ev {
             Event::Committed(Ok(())) => {
                 let done = self.in_flight.take().expect("a commit was in flight");
@@ -184,7 +190,7 @@ impl<'a> Loop<'a> {
             Event::Committed(Err(e)) => return Err(e),
             Event::Signal(sig) => self.on_signal(sig),
         }
-        Ok(false)
+        Ok(())
     }
 
     fn on_launched(&mut self, launched: Launched) {

@@ -81,7 +81,8 @@ impl Sleeper {
         ];
         let mut timed_out = false;
         if events.is_empty() {
-            let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+            // Rounded up: a deadline less than a millisecond away is a sleep, not a spin.
+            let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
             // SAFETY: fds is a valid array of pollfd for the duration of the call.
             let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
             timed_out = n == 0;

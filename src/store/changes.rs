@@ -2,7 +2,7 @@
 
 use super::{now, Store, StoreError, TaskState};
 use rusqlite::{params, Transaction};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// A state change, applied with others in one transaction by [`Store::apply`].
 #[derive(Debug, Clone)]
@@ -66,15 +66,16 @@ impl Store {
         // An attempt that starts and ends within the batch (a short task) is written once, whole:
         // one attempt insert and one task update instead of two of each. Its two events are still
         // logged, each in its place.
-        let ends: HashSet<(&str, u32)> = changes
+        let ends: HashMap<(&str, u32), usize> = changes
             .iter()
-            .filter_map(|c| match c {
-                Change::Finished { key, attempt, .. } => Some((key.as_str(), *attempt)),
+            .enumerate()
+            .filter_map(|(i, c)| match c {
+                Change::Finished { key, attempt, .. } => Some(((key.as_str(), *attempt), i)),
                 _ => None,
             })
             .collect();
         let mut starts: HashMap<(&str, u32), &Change> = HashMap::new();
-        for c in changes {
+        for (i, c) in changes.iter().enumerate() {
             match c {
                 Change::Started {
                     key,
@@ -82,7 +83,10 @@ impl Store {
                     pid,
                     started_at,
                     ..
-                } if ends.contains(&(key.as_str(), *attempt)) => {
+                } if ends
+                    .get(&(key.as_str(), *attempt))
+                    .is_some_and(|&end| end > i) =>
+                {
                     starts.insert((key.as_str(), *attempt), c);
                     started_event(&tx, run, key, *attempt, *pid, started_at).map_err(e)?;
                 }
@@ -300,6 +304,9 @@ mod tests {
             finished("bb", 1, TaskState::Pending),
             started("bb", 2),
             finished("bb", 2, TaskState::Done),
+            // An end before its start (no runner sends this) is not merged: nothing is lost.
+            finished("aa", 2, TaskState::Done),
+            started("aa", 2),
         ];
         for c in &changes {
             apart.apply("r", std::slice::from_ref(c)).unwrap();

@@ -7,6 +7,7 @@
 
 mod changes;
 mod error;
+mod folders;
 mod jobs;
 mod lock;
 mod queries;
@@ -17,6 +18,7 @@ mod tasks;
 
 pub use changes::Change;
 pub use error::StoreError;
+pub use folders::RunFolders;
 pub use jobs::{JobChange, TrackedJob};
 pub use lock::RunLock;
 pub use runs::RunSummary;
@@ -180,22 +182,6 @@ impl Store {
     /// The database file.
     pub fn db_path(&self) -> &Path {
         &self.db_path
-    }
-
-    /// Folder of one task of one run: the task's own (`LABTRAIL_TASK_DIR`), kept across attempts.
-    /// Keys are hex digests and run ids are checked names, so the path cannot leave the store.
-    pub fn task_dir(&self, run: &str, key: &str) -> PathBuf {
-        debug_assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
-        self.dir.join("runs").join(run).join("tasks").join(key)
-    }
-
-    /// Where a task's attempt files go: `runs/RUN/attempts/KEY`, to which each attempt adds its
-    /// own suffix (see [`crate::exec::local::AttemptFiles`] and
-    /// [`crate::exec::slurm::script::attempt_dir`]). Kept out of the task's folder, which is the
-    /// task's own.
-    pub fn attempt_prefix(&self, run: &str, key: &str) -> PathBuf {
-        debug_assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
-        self.dir.join("runs").join(run).join("attempts").join(key)
     }
 
     /// Folder of one run.

@@ -89,7 +89,9 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE attempts ADD COLUMN mem_mb INTEGER;
     CREATE INDEX attempts_by_job ON attempts(job_id);",
     // 3 -> 4: local attempts have no job id; leaving them out of the index spares every local
-    // attempt a random index page in its commit. Lookups by `job_id = ?` still use it.
+    // attempt a random index page in its commit. Runs record their folder layout (see
+    // `store::folders`): runs made before this have layout 1.
     "DROP INDEX attempts_by_job;
-    CREATE INDEX attempts_by_job ON attempts(job_id) WHERE job_id IS NOT NULL;",
+    CREATE INDEX attempts_by_job ON attempts(job_id) WHERE job_id IS NOT NULL;
+    ALTER TABLE runs ADD COLUMN layout INTEGER NOT NULL DEFAULT 1;",
 ];

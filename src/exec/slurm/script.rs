@@ -49,6 +49,19 @@ pub fn attempt_dir(attempt_prefix: &Path, job_id: &str, restarts: u32) -> PathBu
     PathBuf::from(name)
 }
 
+/// The folder of job `job_id` after `restarts` requeues, next to `prev`, the folder of an earlier
+/// attempt of the same task (of either layout: `KEY-job-ID[-rN]` or, from labtrail 0.1,
+/// `job-ID[-rN]`). None if `prev` is not an attempt folder.
+pub fn sibling_attempt_dir(prev: &Path, job_id: &str, restarts: u32) -> Option<PathBuf> {
+    let name = prev.file_name()?.to_str()?;
+    let stem = &name[..name.rfind("job-")?];
+    let mut next = format!("{stem}job-{job_id}");
+    if restarts > 0 {
+        next.push_str(&format!("-r{restarts}"));
+    }
+    Some(prev.with_file_name(next))
+}
+
 /// A file of attempt `attempt` that labtrail writes before submitting it: `PREFIX-N.WHAT`
 /// (the job script, `sbatch`, and the wrapper's own output, `slurm.log`).
 pub fn attempt_file(attempt_prefix: &Path, attempt: u32, what: &str) -> PathBuf {
@@ -124,12 +137,10 @@ JOB="${JOB:-$SLURM_JOB_ID}"
 R="${SLURM_RESTART_COUNT:-0}"
 D="$ATTEMPT_PREFIX-job-$JOB"
 [ "$R" -gt 0 ] && D="$D-r$R"
-# A run begun before labtrail 0.2 keeps the task's files in work/.
-W="$TASK_DIR"; [ -d "$TASK_DIR/work" ] && W="$TASK_DIR/work"
-mkdir -p "$D" "$W"
+mkdir -p "$D" "$TASK_DIR"
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 printf '{"job_id":"%s","restarts":%s,"node":"%s","started_at":"%s"}\n' "$JOB" "$R" "$(hostname)" "$(now)" > "$D/started.json"
-export LABTRAIL_ATTEMPT=$((BASE_ATTEMPT + R)) LABTRAIL_TASK_DIR="$W" LABTRAIL_RESULT="$D/result.json" LABTRAIL_METRICS="$D/metrics.jsonl" LABTRAIL_JOB_ID="$JOB"
+export LABTRAIL_ATTEMPT=$((BASE_ATTEMPT + R)) LABTRAIL_TASK_DIR="$TASK_DIR" LABTRAIL_RESULT="$D/result.json" LABTRAIL_METRICS="$D/metrics.jsonl" LABTRAIL_JOB_ID="$JOB"
 finish() {
   printf '{"exit_code":%s,"ended_at":"%s"}\n' "$1" "$(now)" > "$D/exit.json.tmp" && mv -f "$D/exit.json.tmp" "$D/exit.json"
   exit "$1"
@@ -168,6 +179,29 @@ pub fn array(h: &Header, tasks: &[TaskJob]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_requeue_or_an_adopted_job_writes_next_to_the_attempt_before() {
+        let new = Path::new("/s/runs/r/attempts/ab12-job-7");
+        assert_eq!(
+            sibling_attempt_dir(new, "7", 1).unwrap(),
+            Path::new("/s/runs/r/attempts/ab12-job-7-r1")
+        );
+        assert_eq!(
+            sibling_attempt_dir(Path::new("/s/runs/r/attempts/ab12-job-7-r1"), "9", 0).unwrap(),
+            Path::new("/s/runs/r/attempts/ab12-job-9")
+        );
+        // A job submitted by labtrail 0.1 writes in the task's folder.
+        assert_eq!(
+            sibling_attempt_dir(Path::new("/s/runs/r/tasks/ab12/job-7"), "7", 2).unwrap(),
+            Path::new("/s/runs/r/tasks/ab12/job-7-r2")
+        );
+        assert_eq!(sibling_attempt_dir(Path::new("/s/x/stdout"), "7", 0), None);
+        assert_eq!(
+            attempt_dir(Path::new("/s/runs/r/attempts/ab12"), "7_3", 0),
+            Path::new("/s/runs/r/attempts/ab12-job-7_3")
+        );
+    }
 
     #[test]
     fn time_limits_round_up_to_minutes() {

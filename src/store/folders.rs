@@ -1,0 +1,74 @@
+//! Where a run's files go.
+//!
+//! Layout 2 (labtrail 0.2 on):
+//! - `runs/RUN/tasks/KEY/`: the task's own folder (`LABTRAIL_TASK_DIR`), kept across attempts;
+//!   labtrail writes nothing in it;
+//! - `runs/RUN/attempts/KEY-...`: each attempt's files, named by a suffix of the task's attempt
+//!   prefix (see [`crate::exec::local::AttemptFiles`], [`crate::exec::slurm::script::attempt_dir`]).
+//!
+//! Layout 1 (runs made by labtrail 0.1) gave the task `tasks/KEY/work/` and kept each attempt in
+//! `tasks/KEY/attempt-N/`. A resumed layout-1 run keeps its tasks' folders, so they find their
+//! checkpoints; its new attempts' files go where layout 2 puts them.
+//!
+//! Keys are hex digests and run ids are checked names, so no path can leave the store.
+
+use super::{Store, StoreError};
+use std::path::PathBuf;
+
+/// The layout of runs this version creates.
+pub const LAYOUT: u32 = 2;
+
+/// The folders of one run.
+#[derive(Debug, Clone)]
+pub struct RunFolders {
+    run_dir: PathBuf,
+    layout: u32,
+}
+
+impl RunFolders {
+    /// The task's own folder: `LABTRAIL_TASK_DIR`.
+    pub fn task_dir(&self, key: &str) -> PathBuf {
+        debug_assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
+        let dir = self.run_dir.join("tasks").join(key);
+        if self.layout < 2 {
+            dir.join("work")
+        } else {
+            dir
+        }
+    }
+
+    /// Where the task's attempt files go: `runs/RUN/attempts/KEY`, to which each attempt adds its
+    /// own suffix.
+    pub fn attempt_prefix(&self, key: &str) -> PathBuf {
+        debug_assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
+        self.run_dir.join("attempts").join(key)
+    }
+
+    /// The folder a layout-1 runner made for attempt `number` of a local task, if this run is
+    /// one: its existence marks an attempt that runner started.
+    pub fn legacy_attempt_dir(&self, key: &str, number: u32) -> Option<PathBuf> {
+        (self.layout < 2).then(|| {
+            let task = self.run_dir.join("tasks").join(key);
+            task.join(format!("attempt-{number}"))
+        })
+    }
+
+    /// The folders every task's files go in, to create before the first attempt.
+    pub fn roots(&self) -> [PathBuf; 2] {
+        [self.run_dir.join("tasks"), self.run_dir.join("attempts")]
+    }
+}
+
+impl Store {
+    /// The folders of run `run`.
+    pub fn folders(&self, run: &str) -> Result<RunFolders, StoreError> {
+        let layout = self
+            .conn
+            .query_row("SELECT layout FROM runs WHERE id = ?1", [run], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(RunFolders {
+            run_dir: self.run_dir(run),
+            layout,
+        })
+    }
+}

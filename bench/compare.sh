@@ -8,7 +8,10 @@
 # Targets: labtrail within 1.2x of xargs; no-op resume of 100k under 1 s; plan of 10^6 under 2 s.
 # The temporary folder is on $TMPDIR (default /tmp): its filesystem matters, labtrail fsyncs.
 # It is deleted at the end; on ext4, creating files stays slower for a few minutes after a large
-# deletion (recently deleted inodes are skipped), so let a few minutes pass between two runs.
+# deletion (recently deleted inodes are skipped), so let a few minutes pass between two runs. For
+# figures that do not depend on the filesystem's history, point TMPDIR at a freshly made one:
+#   truncate -s 8G /var/tmp/fs.img && mkfs.ext4 -q -N 3000000 /var/tmp/fs.img
+#   mkdir -p /mnt/fresh && mount -o loop /var/tmp/fs.img /mnt/fresh && TMPDIR=/mnt/fresh bash bench/compare.sh
 set -euo pipefail
 
 N=${N:-5000}                 # trivial tasks for the side-by-side comparison

@@ -273,12 +273,7 @@ x = [1]
     );
     assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 1);
     let key = exp.tasks()[0]["key"].as_str().unwrap().to_string();
-    let run_dir = std::fs::read_dir(exp.file(".labtrail/runs"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run_dir = exp.run_dir();
     let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
     db.execute("UPDATE runs SET layout = 1", []).unwrap();
     drop(db);
@@ -313,12 +308,7 @@ x = [1]
     exp.write("go", "");
     assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
     let key = exp.tasks()[0]["key"].as_str().unwrap().to_string();
-    let run_dir = std::fs::read_dir(exp.file(".labtrail/runs"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run_dir = exp.run_dir();
     let own = run_dir.join("tasks").join(&key);
     assert_eq!(std::fs::read_to_string(own.join("marker")).unwrap(), "2\n");
     let entries: Vec<_> = std::fs::read_dir(&own)

@@ -294,13 +294,8 @@ command = "python3 -c \"import signal, time, os\nsignal.signal(signal.SIGUSR1, l
         "1",
         "the wrapper forwarded USR1 to the task"
     );
-    let script = std::fs::read_dir(exp.file(".labtrail/runs"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let submitted = std::fs::read_dir(script.join("attempts"))
+    let run_dir = exp.run_dir();
+    let submitted = std::fs::read_dir(run_dir.join("attempts"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| p.to_string_lossy().ends_with("-1.sbatch"))

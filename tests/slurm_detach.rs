@@ -92,13 +92,7 @@ x = [1, 2, 3]
         Duration::from_secs(60),
         || exp.count("done") == 3,
     );
-    let log = std::fs::read_dir(exp.file(".labtrail/runs"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
-        .join("monitor.log");
+    let log = exp.run_dir().join("monitor.log");
     wait_until(
         "the monitor to write its summary",
         Duration::from_secs(20),

@@ -89,6 +89,16 @@ impl Exp {
     pub fn file(&self, name: &str) -> PathBuf {
         self.path().join(name)
     }
+
+    /// The folder of the store's first run (`.labtrail/runs/RUN`).
+    pub fn run_dir(&self) -> PathBuf {
+        std::fs::read_dir(self.file(".labtrail/runs"))
+            .expect("the store has runs")
+            .next()
+            .expect("one run")
+            .unwrap()
+            .path()
+    }
 }
 
 /// Output of a finished command.

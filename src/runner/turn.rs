@@ -22,14 +22,15 @@ struct InFlight {
 
 /// Everything the loop keeps between turns.
 pub(super) struct Loop<'a> {
+    /// What the run did so far; read once the loop is over.
     pub books: Books<'a>,
     ctx: &'a Context<'a>,
-    pub cfg: &'a RunConfig,
-    pub rep: &'a Reporter,
+    cfg: &'a RunConfig,
+    rep: &'a Reporter,
     /// Attempt numbers used so far, per task (across invocations).
-    pub attempts: Vec<u32>,
+    attempts: Vec<u32>,
     folders: RunFolders,
-    pub to_writer: Sender<Vec<Change>>,
+    to_writer: Sender<Vec<Change>>,
     running: Vec<Running>,
     /// The signal that stopped the run, once one came.
     stopping: Option<i32>,
@@ -38,7 +39,7 @@ pub(super) struct Loop<'a> {
 }
 
 impl<'a> Loop<'a> {
-    #[allow(clippy::too_many_arguments)]
+    /// The loop of one invocation; `attempts` holds the attempt numbers the store has so far.
     pub fn new(
         books: Books<'a>,
         ctx: &'a Context<'a>,

@@ -143,16 +143,26 @@ pub fn signal(child: &Child, sig: i32) {
 
 /// Counts of each state straight from the store's database (no process spawn, for tight polls).
 pub fn done_in_db(store: &Path) -> usize {
-    let Ok(conn) = rusqlite::Connection::open_with_flags(
-        store.join("labtrail.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    ) else {
+    let db = store.join("labtrail.db");
+    if !db.exists() {
         return 0;
-    };
+    }
+    // Not read-only: after a runner was SIGKILLed mid-commit, the first reader may have to recover
+    // the WAL, which a read-only connection cannot do (it would fail, and read as 0).
+    let conn =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .expect("open the store");
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
     conn.query_row("SELECT COUNT(*) FROM tasks WHERE state = 'done'", [], |r| {
         r.get::<_, i64>(0)
     })
-    .unwrap_or(0) as usize
+    .map(|n| n as usize)
+    .unwrap_or_else(|e| match e {
+        // The store exists but its schema is not there yet.
+        rusqlite::Error::SqliteFailure(_, Some(ref m)) if m.contains("no such table") => 0,
+        e => panic!("reading {}: {e}", db.display()),
+    })
 }
 
 /// Processes whose environment carries `LABTRAIL_STORE=store`.

@@ -8,13 +8,14 @@
 //! children with posix_spawn, whose cost does not grow with the runner's memory (a fork copies
 //! the page tables of the whole plan for every task).
 
+use super::run_dir::RunDir;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use std::fs::File;
 use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Everything needed to start one attempt.
@@ -22,8 +23,15 @@ pub struct Launch<'a> {
     pub command: &'a str,
     pub workdir: &'a Path,
     pub env: Vec<(String, String)>,
-    pub stdout: &'a Path,
-    pub stderr: &'a Path,
+    /// The attempt's stdin (`/dev/null`) and its two logs.
+    pub stdin: File,
+    pub logs: Logs,
+}
+
+/// An attempt's open log files.
+pub struct Logs {
+    pub stdout: File,
+    pub stderr: File,
 }
 
 /// How a process ended, with what it used.
@@ -39,17 +47,15 @@ pub struct Exit {
 /// Starts an attempt and returns its pid, which is also its process group id. Nothing waits for
 /// it: the caller reaps it with [`try_reap`] when SIGCHLD says a child ended, so starting a task
 /// costs no thread.
-pub fn spawn(launch: &Launch) -> io::Result<u32> {
-    let out = File::create(launch.stdout)?;
-    let err = File::create(launch.stderr)?;
+pub fn spawn(launch: Launch) -> io::Result<u32> {
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c")
         .arg(format!("{}{}", super::TASK_SHELL_PREFIX, launch.command))
         .current_dir(launch.workdir)
         .envs(launch.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
+        .stdin(launch.stdin)
+        .stdout(launch.logs.stdout)
+        .stderr(launch.logs.stderr)
         .process_group(0);
     let child = cmd.spawn().map_err(|e| {
         if !launch.workdir.is_dir() {
@@ -184,5 +190,14 @@ impl AttemptFiles {
             result: file("result.json"),
             metrics: file("metrics.jsonl"),
         }
+    }
+
+    /// Creates the two logs in `dir`. The stdout log must not exist yet: one that does is the
+    /// trace of an attempt an earlier runner started, and the error is `AlreadyExists`.
+    pub fn create_logs(&self, dir: &RunDir) -> io::Result<Logs> {
+        Ok(Logs {
+            stdout: dir.create_new(&self.stdout)?,
+            stderr: dir.create(&self.stderr)?,
+        })
     }
 }

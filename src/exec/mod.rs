@@ -2,6 +2,7 @@
 //! is [`crate::policy`]'s job.
 
 pub mod local;
+pub mod run_dir;
 
 /// Prepended to every task command. The task's shell survives warning signals (USR1, USR2) so
 /// they reach the program it runs, whose own handler decides; on TERM, INT or HUP it exits only

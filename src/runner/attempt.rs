@@ -2,11 +2,13 @@
 
 use super::wake::Waker;
 use super::Event;
-use crate::exec::local::{self, AttemptFiles, Exit, Launch};
+use crate::exec::local::{self, AttemptFiles, Exit, Launch, Logs};
+use crate::exec::run_dir::RunDir;
 use crate::plan::Plan;
 use crate::policy::Outcome;
 use crate::spec::Spec;
 use crate::store::{now, Change};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -58,8 +60,9 @@ pub(super) struct Request {
     pub attempt: u32,
     /// The task's own folder.
     pub task_dir: PathBuf,
-    /// Where its attempt files go (see [`crate::store::Store::attempt_prefix`]).
-    pub attempt_prefix: PathBuf,
+    /// Its attempt files, with the logs already created (or why they could not be).
+    pub files: AttemptFiles,
+    pub logs: std::io::Result<Logs>,
 }
 
 /// What every launch needs besides its request.
@@ -70,6 +73,10 @@ pub(super) struct Context<'a> {
     pub store_dir: &'a Path,
     /// The experiment file's folder, which stage working directories are relative to.
     pub base: &'a Path,
+    /// The run's folder, which task folders and attempt files are made in.
+    pub dir: &'a RunDir,
+    /// Every attempt's stdin.
+    pub devnull: &'a File,
 }
 
 /// What a launch gives back: the attempt in flight, or the attempt that could not start (pid 0)
@@ -78,7 +85,7 @@ pub(super) type Launched = Result<Running, Box<(Running, std::io::Error)>>;
 
 /// Prepares the task's folder and starts the attempt. On failure to start, returns the attempt
 /// record (pid 0) with the error so it can be recorded as a failed attempt.
-pub(super) fn launch(ctx: &Context, req: &Request) -> Launched {
+pub(super) fn launch(ctx: &Context, req: Request) -> Launched {
     let (spec, task) = (ctx.spec, &ctx.plan.tasks[req.index]);
     let stage = &spec.stages[task.stage];
     let mut r = Running {
@@ -91,9 +98,13 @@ pub(super) fn launch(ctx: &Context, req: &Request) -> Launched {
         deadline: stage.timeout.map(|t| Instant::now() + t),
         kill_at: None,
         timed_out: false,
-        files: AttemptFiles::new(&req.attempt_prefix, req.attempt),
+        files: req.files,
     };
-    if let Err(e) = task_folder(&req.task_dir) {
+    let (logs, stdin) = match (req.logs, ctx.devnull.try_clone()) {
+        (Ok(logs), Ok(stdin)) => (logs, stdin),
+        (Err(e), _) | (_, Err(e)) => return Err(Box::new((r, e))),
+    };
+    if let Err(e) = ctx.dir.make_dir(&req.task_dir) {
         return Err(Box::new((r, e)));
     }
     let mut env: Vec<(String, String)> = task.env.clone();
@@ -131,10 +142,10 @@ pub(super) fn launch(ctx: &Context, req: &Request) -> Launched {
         command: &task.command,
         workdir: &workdir,
         env,
-        stdout: &r.files.stdout,
-        stderr: &r.files.stderr,
+        stdin,
+        logs,
     };
-    match local::spawn(&launch) {
+    match local::spawn(launch) {
         Ok(pid) => {
             r.pid = pid;
             Ok(r)
@@ -176,17 +187,6 @@ pub fn unrecorded_start(key: &str, attempt_prefix: &Path, attempt: u32) -> [Chan
             metrics: Vec::new(),
         },
     ]
-}
-
-/// Creates the task's own folder on its first attempt. One directory operation in the common
-/// case: on a journaling filesystem each may wait for the journal commit of a concurrent fsync.
-fn task_folder(task_dir: &Path) -> std::io::Result<()> {
-    use std::io::ErrorKind;
-    match std::fs::create_dir(task_dir) {
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
-        Err(e) if e.kind() == ErrorKind::NotFound => std::fs::create_dir_all(task_dir),
-        other => other,
-    }
 }
 
 /// Reads how an attempt ended. `stopping`: labtrail itself was stopping the run.
@@ -237,7 +237,12 @@ pub fn classify(r: &Running, exit: &Exit, stopping: bool) -> (Outcome, Option<St
 
 /// Reads the task's result file: `Ok(None)` if it wrote none, `Err` if it is not valid JSON.
 pub fn read_result(path: &Path) -> Result<Option<String>, String> {
-    match std::fs::read(path) {
+    parse_result(path, std::fs::read(path))
+}
+
+/// The result file at `path`, given what reading it gave: see [`read_result`].
+pub fn parse_result(path: &Path, read: std::io::Result<Vec<u8>>) -> Result<Option<String>, String> {
+    match read {
         Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes)
             .map(|v| Some(v.to_string()))
             .map_err(|e| format!("result file {} is not valid JSON: {e}", path.display())),
@@ -248,13 +253,18 @@ pub fn read_result(path: &Path) -> Result<Option<String>, String> {
 
 /// Reads the task's metric stream: every line that is valid JSON, compacted.
 pub fn read_metrics(path: &Path) -> Vec<String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => text
+    parse_metrics(std::fs::read(path))
+}
+
+/// The metric stream, given what reading its file gave: see [`read_metrics`].
+pub fn parse_metrics(read: std::io::Result<Vec<u8>>) -> Vec<String> {
+    match read.map(String::from_utf8) {
+        Ok(Ok(text)) => text
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .map(|v| v.to_string())
             .collect(),
-        Err(_) => Vec::new(),
+        _ => Vec::new(),
     }
 }
 

@@ -4,6 +4,7 @@ use super::attempt::{self, Running};
 use super::graph::Graph;
 use super::RunReport;
 use crate::exec::local::Exit;
+use crate::exec::run_dir::RunDir;
 use crate::plan::Plan;
 use crate::policy::{self, Decision, Outcome};
 use crate::report::Counts;
@@ -16,6 +17,8 @@ use std::time::Instant;
 pub(super) struct Books<'a> {
     pub(super) spec: &'a Spec,
     pub(super) plan: &'a Plan,
+    /// The run's folder, where attempts leave their result and metrics files.
+    pub(super) dir: &'a RunDir,
     /// Attempts of each task in this invocation (retries are counted against the policy).
     pub(super) tries: Vec<u32>,
     pub(super) graph: Graph,
@@ -38,7 +41,7 @@ impl Books<'_> {
         outcome: Outcome,
         reason: Option<String>,
     ) {
-        let (spec, plan) = (self.spec, self.plan);
+        let (spec, plan, dir) = (self.spec, self.plan, self.dir);
         let Books {
             tries,
             graph,
@@ -52,10 +55,12 @@ impl Books<'_> {
         let task = &plan.tasks[i];
         let stage = &spec.stages[task.stage];
         let (outcome, reason, result) = match outcome {
-            Outcome::Success => match attempt::read_result(&r.files.result) {
-                Ok(result) => (Outcome::Success, None, result),
-                Err(why) => (Outcome::Failed, Some(why), None),
-            },
+            Outcome::Success => {
+                match attempt::parse_result(&r.files.result, dir.read(&r.files.result)) {
+                    Ok(result) => (Outcome::Success, None, result),
+                    Err(why) => (Outcome::Failed, Some(why), None),
+                }
+            }
             other => (other, reason, None),
         };
         let decision = policy::decide(&outcome, tries[i], stage.retries, spec.run.backoff);
@@ -124,7 +129,7 @@ impl Books<'_> {
             max_rss_kb: (exit.max_rss_kb > 0).then_some(exit.max_rss_kb),
             user_cpu_s: Some(exit.user_cpu_s),
             sys_cpu_s: Some(exit.sys_cpu_s),
-            metrics: attempt::read_metrics(&r.files.metrics),
+            metrics: attempt::parse_metrics(dir.read(&r.files.metrics)),
         });
     }
 }

@@ -15,6 +15,7 @@ mod wake;
 
 pub use recover::{recover, Recovery};
 
+use crate::exec::run_dir::RunDir;
 use crate::plan::Plan;
 use crate::report::{Counts, Reporter};
 use crate::spec::Spec;
@@ -107,9 +108,14 @@ pub fn execute(
     for dir in folders.roots() {
         std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
     }
+    let run_dir = folders.run_dir();
+    let dir = RunDir::open(run_dir).map_err(|e| StoreError::io(run_dir, e))?;
+    let devnull = std::fs::File::open("/dev/null")
+        .map_err(|e| StoreError::io(std::path::Path::new("/dev/null"), e))?;
     let books = Books {
         spec,
         plan,
+        dir: &dir,
         tries: vec![0u32; plan.tasks.len()],
         graph,
         delayed: BTreeMap::new(),
@@ -127,6 +133,8 @@ pub fn execute(
         run,
         store_dir: &store_dir,
         base: &base,
+        dir: &dir,
+        devnull: &devnull,
     };
     let outcome = std::thread::scope(|scope| {
         std::thread::Builder::new()

@@ -11,6 +11,7 @@ use crate::report::{Counts, Reporter};
 use crate::spec::format_duration;
 use crate::store::{Change, RunFolders, StoreError};
 use nix::sys::signal::Signal;
+use std::io;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
@@ -94,40 +95,49 @@ impl<'a> Loop<'a> {
             self.attempts[i] += 1;
             self.books.tries[i] += 1;
             let prefix = self.folders.attempt_prefix(&task.key);
-            // A log of this attempt number already exists: an earlier runner started this attempt
-            // and died before recording it. Record it, and give it a new number.
-            while self.started_unrecorded(&task.key, &prefix, self.attempts[i]) {
+            // This attempt number's stdout log exists: an earlier runner started this attempt and
+            // died before recording it. Record it, and give this attempt the next number.
+            let (files, logs) = loop {
                 let n = self.attempts[i];
-                let books = &mut self.books;
-                books
-                    .changes
-                    .extend(attempt::unrecorded_start(&task.key, &prefix, n));
-                books.lines.push(format!(
-                    "⏸ {}: attempt {n} was started by a runner that stopped before recording it; counted as interrupted",
-                    task.label(spec)
-                ));
-                self.attempts[i] += 1;
-            }
+                let files = AttemptFiles::new(&prefix, n);
+                let logs = if self.started_by_layout_1(&task.key, n) {
+                    Err(io::ErrorKind::AlreadyExists.into())
+                } else {
+                    files.create_logs(self.ctx.dir)
+                };
+                match logs {
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        let books = &mut self.books;
+                        books
+                            .changes
+                            .extend(attempt::unrecorded_start(&task.key, &prefix, n));
+                        books.lines.push(format!(
+                            "⏸ {}: attempt {n} was started by a runner that stopped before recording it; counted as interrupted",
+                            task.label(spec)
+                        ));
+                        self.attempts[i] += 1;
+                    }
+                    logs => break (files, logs),
+                }
+            };
             let request = Request {
                 index: i,
                 attempt: self.attempts[i],
                 task_dir: self.folders.task_dir(&task.key),
-                attempt_prefix: prefix,
+                files,
+                logs,
             };
-            let launched = attempt::launch(self.ctx, &request);
+            let launched = attempt::launch(self.ctx, request);
             self.on_launched(launched);
         }
         self.books.counts.running = self.running.len() as u64;
     }
 
-    /// Whether attempt `n` of the task left a trace of its start: its stdout log, or the folder a
-    /// labtrail 0.1 runner made for it.
-    fn started_unrecorded(&self, key: &str, prefix: &std::path::Path, n: u32) -> bool {
-        AttemptFiles::new(prefix, n).stdout.exists()
-            || self
-                .folders
-                .legacy_attempt_dir(key, n)
-                .is_some_and(|d| d.exists())
+    /// Whether a labtrail 0.1 runner started attempt `n` of the task: it made a folder for it.
+    fn started_by_layout_1(&self, key: &str, n: u32) -> bool {
+        self.folders
+            .legacy_attempt_dir(key, n)
+            .is_some_and(|d| d.exists())
     }
 
     /// Hands the window's changes to the writer; they are reported once durable. While a commit

@@ -13,7 +13,7 @@
 //! Keys are hex digests and run ids are checked names, so no path can leave the store.
 
 use super::{Store, StoreError};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The layout of runs this version creates.
 pub const LAYOUT: u32 = 2;
@@ -51,6 +51,11 @@ impl RunFolders {
             let task = self.run_dir.join("tasks").join(key);
             task.join(format!("attempt-{number}"))
         })
+    }
+
+    /// The run's folder, `runs/RUN/`.
+    pub fn run_dir(&self) -> &Path {
+        &self.run_dir
     }
 
     /// The folders every task's files go in, to create before the first attempt.

@@ -1,0 +1,102 @@
+//! A run's folder, held open while its tasks run.
+//!
+//! Task folders and attempt files are made relative to it (`mkdirat`, `openat`): each then costs
+//! a lookup in its own folder, not a walk down the whole store path, which on a short task is a
+//! measurable part of what labtrail adds to the spawn (see `bench/compare.sh`). A path outside
+//! the folder still works: an absolute path given to an `*at` call ignores the folder.
+
+use rustix::fs::{Mode, OFlags};
+use std::fs::File;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+/// An open run folder (`runs/RUN/`).
+pub struct RunDir {
+    root: PathBuf,
+    fd: OwnedFd,
+}
+
+impl RunDir {
+    /// Opens `root`, which must exist.
+    pub fn open(root: &Path) -> io::Result<RunDir> {
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd = rustix::fs::open(root, flags, Mode::empty())?;
+        Ok(RunDir {
+            root: root.to_path_buf(),
+            fd,
+        })
+    }
+
+    /// `path` relative to the folder when it lies inside it; otherwise `path` itself.
+    fn rel<'a>(&self, path: &'a Path) -> &'a Path {
+        match path.strip_prefix(&self.root) {
+            Ok(rel) if !rel.as_os_str().is_empty() => rel,
+            _ => path,
+        }
+    }
+
+    fn open_file(&self, path: &Path, flags: OFlags) -> io::Result<File> {
+        let mode = Mode::from_raw_mode(0o666);
+        let fd = rustix::fs::openat(&self.fd, self.rel(path), flags | OFlags::CLOEXEC, mode)?;
+        Ok(File::from(fd))
+    }
+
+    /// Makes the folder `path`. One that exists is fine; missing parents are made too.
+    pub fn make_dir(&self, path: &Path) -> io::Result<()> {
+        match rustix::fs::mkdirat(&self.fd, self.rel(path), Mode::from_raw_mode(0o777)) {
+            Ok(()) => Ok(()),
+            Err(rustix::io::Errno::EXIST) => Ok(()),
+            Err(rustix::io::Errno::NOENT) => std::fs::create_dir_all(path),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Creates `path` for writing; it must not exist yet (`ErrorKind::AlreadyExists` if it does).
+    pub fn create_new(&self, path: &Path) -> io::Result<File> {
+        self.open_file(path, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL)
+    }
+
+    /// Creates `path` for writing, emptying it if it exists.
+    pub fn create(&self, path: &Path) -> io::Result<File> {
+        self.open_file(path, OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC)
+    }
+
+    /// The whole content of `path`.
+    pub fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        io::Read::read_to_end(&mut self.open_file(path, OFlags::RDONLY)?, &mut bytes)?;
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_made_inside_the_folder_and_absolute_paths_elsewhere_still_work() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("run");
+        std::fs::create_dir(&root).unwrap();
+        let dir = RunDir::open(&root).unwrap();
+
+        dir.make_dir(&root.join("tasks/abc")).unwrap(); // a missing parent is made too
+        dir.make_dir(&root.join("tasks/abc")).unwrap(); // and an existing folder is fine
+        assert!(root.join("tasks/abc").is_dir());
+
+        let log = root.join("tasks/abc/1.log");
+        io::Write::write_all(&mut dir.create_new(&log).unwrap(), b"one").unwrap();
+        let again = dir.create_new(&log).unwrap_err();
+        assert_eq!(again.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(dir.read(&log).unwrap(), b"one");
+        dir.create(&log).unwrap();
+        assert_eq!(std::fs::read(&log).unwrap(), b"");
+
+        let outside = tmp.path().join("elsewhere.json");
+        std::fs::write(&outside, "{}").unwrap();
+        assert_eq!(dir.read(&outside).unwrap(), b"{}");
+        let missing = dir.read(&root.join("nope.json")).unwrap_err();
+        assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+    }
+}

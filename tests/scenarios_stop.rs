@@ -200,3 +200,58 @@ fn second_runner_is_refused_and_a_stale_lock_is_taken_over() {
         third.stderr()
     );
 }
+
+/// Whether `pid` is a live process (not gone, not a zombie waiting to be reaped).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(") ")
+            .next()
+            .is_some_and(|s| !s.starts_with('Z'))
+    })
+}
+
+/// A task's child that cleared its environment cannot be found by labtrail's variables; when the
+/// runner died, resuming still stops it, through the task's process group.
+#[test]
+fn resume_stops_what_orphaned_tasks_started_even_without_their_variables() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "hidden"
+command = "env -i sleep 300 & echo $! > hidden-{i}; echo start >> started.txt; [ $(cat delay) = 0 ] || wait"
+[params]
+i = [1, 2]
+[run]
+workers = 2
+"#,
+    );
+    exp.write("delay", "300");
+    let first = exp.spawn(&["run", "exp.toml", "--no-progress"]);
+    wait_started(&exp, 2);
+    signal(&first, libc::SIGKILL);
+    finish(first);
+    let hidden: Vec<u32> = [1, 2]
+        .iter()
+        .map(|i| std::fs::read_to_string(exp.file(&format!("hidden-{i}"))).unwrap())
+        .map(|pid| pid.trim().parse().unwrap())
+        .collect();
+    assert!(hidden.iter().all(|&pid| alive(pid)), "the setup works");
+
+    exp.write("delay", "0");
+    let out = exp.run(&["run", "exp.toml", "--no-progress", "--grace", "5s"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    for pid in &hidden {
+        // The resumed run's own tasks start new hidden sleeps; the old ones must be gone.
+        assert!(
+            !alive(*pid),
+            "process {pid} of the dead runner's task is still running"
+        );
+    }
+    for i in [1, 2] {
+        let pid = std::fs::read_to_string(exp.file(&format!("hidden-{i}"))).unwrap();
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid.trim().parse().unwrap()),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}

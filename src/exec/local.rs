@@ -44,9 +44,8 @@ pub struct Exit {
     pub sys_cpu_s: f64,
 }
 
-/// Starts an attempt and returns its pid, which is also its process group id. Nothing waits for
-/// it: the caller reaps it with [`try_reap`] when SIGCHLD says a child ended, so starting a task
-/// costs no thread.
+/// Starts an attempt and returns its pid, which is also its process group id. The caller waits
+/// for it with [`wait`].
 pub fn spawn(launch: Launch) -> io::Result<u32> {
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c")
@@ -70,42 +69,39 @@ pub fn spawn(launch: Launch) -> io::Result<u32> {
             e
         }
     })?;
-    // The std handle is dropped without waiting: try_reap waits with wait4 to get rusage.
+    // The std handle is dropped without waiting: `wait` waits with wait4 to get rusage.
     Ok(child.id())
 }
 
-/// How `pid` ended, if it has: reaps it without blocking. A pid that cannot be waited for (not
-/// our child) is reported as ended with neither code nor signal.
-pub fn try_reap(pid: u32) -> Option<Exit> {
+/// Waits for child `pid` to end and reaps it. A pid that cannot be waited for (not our child) is
+/// reported as ended with neither code nor signal.
+pub fn wait(pid: u32) -> Exit {
     let mut status = 0;
     // SAFETY: rusage is plain data; wait4 fills it.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let r = loop {
-        let r = unsafe { libc::wait4(pid as i32, &mut status, libc::WNOHANG, &mut usage) };
+        let r = unsafe { libc::wait4(pid as i32, &mut status, 0, &mut usage) };
         if r >= 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
             break r;
         }
     };
-    if r == 0 {
-        return None;
-    }
-    if r < 0 {
-        return Some(Exit {
+    if r <= 0 {
+        return Exit {
             code: None,
             signal: None,
             max_rss_kb: 0,
             user_cpu_s: 0.0,
             sys_cpu_s: 0.0,
-        });
+        };
     }
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Some(Exit {
+    Exit {
         code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
         signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
         max_rss_kb: usage.ru_maxrss,
         user_cpu_s: secs(usage.ru_utime),
         sys_cpu_s: secs(usage.ru_stime),
-    })
+    }
 }
 
 /// Sends `signal` to the process group led by `pgid`; a group that is already gone is fine.
@@ -146,22 +142,43 @@ pub fn find_orphans(store_dir: &Path, run: &str) -> Vec<u32> {
 
 /// Stops processes left behind by a runner that died: SIGTERM, up to `grace`, then SIGKILL.
 /// Returns how many there were.
+///
+/// Each is signalled with its process group, which reaches what the task starts after the scan;
+/// processes found later (started before the signal came) get their own SIGTERM in turn. A task
+/// shell defers its TERM trap until its running command ends, so a command started just after the
+/// first round would otherwise keep it for the whole grace period.
 pub fn reap_orphans(store_dir: &Path, run: &str, grace: Duration) -> usize {
-    let orphans = find_orphans(store_dir, run);
-    if orphans.is_empty() {
+    let found = find_orphans(store_dir, run);
+    if found.is_empty() {
         return 0;
     }
-    for &pid in &orphans {
-        let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
-    }
     let deadline = Instant::now() + grace;
-    while Instant::now() < deadline && !find_orphans(store_dir, run).is_empty() {
+    let mut signalled = std::collections::HashSet::new();
+    let mut orphans = found.clone();
+    while !orphans.is_empty() && Instant::now() < deadline {
+        for &pid in &orphans {
+            if signalled.insert(pid) {
+                stop_orphan(pid, Signal::SIGTERM);
+            }
+        }
         std::thread::sleep(Duration::from_millis(50));
+        orphans = find_orphans(store_dir, run);
     }
-    for pid in find_orphans(store_dir, run) {
-        let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+    for pid in orphans {
+        stop_orphan(pid, Signal::SIGKILL);
     }
-    orphans.len()
+    found.len()
+}
+
+/// Sends `signal` to orphan `pid` and to its process group, unless that group is ours.
+fn stop_orphan(pid: u32, signal: Signal) {
+    let pid = Pid::from_raw(pid as i32);
+    if let Ok(group) = nix::unistd::getpgid(Some(pid)) {
+        if group.as_raw() > 1 && group != nix::unistd::getpgrp() {
+            let _ = killpg(group, signal);
+        }
+    }
+    let _ = nix::sys::signal::kill(pid, signal);
 }
 
 /// Paths of one attempt's files: `runs/RUN/attempts/KEY-N.stdout.log` and so on (see

@@ -54,15 +54,16 @@ fn hostname() -> String {
 }
 
 /// One attempt to start.
-pub(super) struct Request {
+pub(crate) struct Request {
     /// Index of the task in the plan.
     pub index: usize,
     pub attempt: u32,
     /// The task's own folder.
     pub task_dir: PathBuf,
-    /// Its attempt files, with the logs already created (or why they could not be).
+    /// Whether a worker already made it, while the previous attempt ran.
+    pub task_dir_made: bool,
+    /// Its attempt files, not made yet.
     pub files: AttemptFiles,
-    pub logs: std::io::Result<Logs>,
 }
 
 /// What every launch needs besides its request.
@@ -85,7 +86,7 @@ pub(super) type Launched = Result<Running, Box<(Running, std::io::Error)>>;
 
 /// Prepares the task's folder and starts the attempt. On failure to start, returns the attempt
 /// record (pid 0) with the error so it can be recorded as a failed attempt.
-pub(super) fn launch(ctx: &Context, req: Request) -> Launched {
+pub(super) fn launch(ctx: &Context, req: Request, logs: std::io::Result<Logs>) -> Launched {
     let (spec, task) = (ctx.spec, &ctx.plan.tasks[req.index]);
     let stage = &spec.stages[task.stage];
     let mut r = Running {
@@ -100,12 +101,14 @@ pub(super) fn launch(ctx: &Context, req: Request) -> Launched {
         timed_out: false,
         files: req.files,
     };
-    let (logs, stdin) = match (req.logs, ctx.devnull.try_clone()) {
+    let (logs, stdin) = match (logs, ctx.devnull.try_clone()) {
         (Ok(logs), Ok(stdin)) => (logs, stdin),
         (Err(e), _) | (_, Err(e)) => return Err(Box::new((r, e))),
     };
-    if let Err(e) = ctx.dir.make_dir(&req.task_dir) {
-        return Err(Box::new((r, e)));
+    if !req.task_dir_made {
+        if let Err(e) = ctx.dir.make_dir(&req.task_dir) {
+            return Err(Box::new((r, e)));
+        }
     }
     let mut env: Vec<(String, String)> = task.env.clone();
     env.extend([
@@ -232,6 +235,36 @@ pub fn classify(r: &Running, exit: &Exit, stopping: bool) -> (Outcome, Option<St
             Outcome::Failed,
             Some("the process could not be waited for".into()),
         ),
+    }
+}
+
+/// What an ended attempt left: its result (read only after a success) and its metric stream.
+pub struct Output {
+    /// `Ok(None)`: no result file; `Err`: one that cannot be read or is not JSON.
+    pub result: Result<Option<String>, String>,
+    pub metrics: Vec<String>,
+}
+
+impl Output {
+    /// Nothing: an attempt that never started.
+    pub fn none() -> Output {
+        Output {
+            result: Ok(None),
+            metrics: Vec::new(),
+        }
+    }
+
+    /// Reads what the attempt whose files are `files` left in `dir`. `success`: it exited 0;
+    /// other attempts' result files are not read.
+    pub fn read(dir: &RunDir, result: &Path, metrics: &Path, success: bool) -> Output {
+        Output {
+            result: if success {
+                parse_result(result, dir.read(result))
+            } else {
+                Ok(None)
+            },
+            metrics: parse_metrics(dir.read(metrics)),
+        }
     }
 }
 

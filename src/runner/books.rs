@@ -1,10 +1,9 @@
 //! The runner's books: what the loop keeps between turns, and what an ended attempt changes.
 
-use super::attempt::{self, Running};
+use super::attempt::{Output, Running};
 use super::graph::Graph;
 use super::RunReport;
 use crate::exec::local::Exit;
-use crate::exec::run_dir::RunDir;
 use crate::plan::Plan;
 use crate::policy::{self, Decision, Outcome};
 use crate::report::Counts;
@@ -17,8 +16,6 @@ use std::time::Instant;
 pub(super) struct Books<'a> {
     pub(super) spec: &'a Spec,
     pub(super) plan: &'a Plan,
-    /// The run's folder, where attempts leave their result and metrics files.
-    pub(super) dir: &'a RunDir,
     /// Attempts of each task in this invocation (retries are counted against the policy).
     pub(super) tries: Vec<u32>,
     pub(super) graph: Graph,
@@ -40,8 +37,9 @@ impl Books<'_> {
         exit: Exit,
         outcome: Outcome,
         reason: Option<String>,
+        output: Output,
     ) {
-        let (spec, plan, dir) = (self.spec, self.plan, self.dir);
+        let (spec, plan) = (self.spec, self.plan);
         let Books {
             tries,
             graph,
@@ -55,12 +53,10 @@ impl Books<'_> {
         let task = &plan.tasks[i];
         let stage = &spec.stages[task.stage];
         let (outcome, reason, result) = match outcome {
-            Outcome::Success => {
-                match attempt::parse_result(&r.files.result, dir.read(&r.files.result)) {
-                    Ok(result) => (Outcome::Success, None, result),
-                    Err(why) => (Outcome::Failed, Some(why), None),
-                }
-            }
+            Outcome::Success => match output.result {
+                Ok(result) => (Outcome::Success, None, result),
+                Err(why) => (Outcome::Failed, Some(why), None),
+            },
             other => (other, reason, None),
         };
         let decision = policy::decide(&outcome, tries[i], stage.retries, spec.run.backoff);
@@ -129,7 +125,7 @@ impl Books<'_> {
             max_rss_kb: (exit.max_rss_kb > 0).then_some(exit.max_rss_kb),
             user_cpu_s: Some(exit.user_cpu_s),
             sys_cpu_s: Some(exit.sys_cpu_s),
-            metrics: attempt::parse_metrics(dir.read(&r.files.metrics)),
+            metrics: output.metrics,
         });
     }
 }

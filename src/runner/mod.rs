@@ -9,12 +9,15 @@
 pub(crate) mod attempt;
 mod books;
 mod graph;
+mod news;
 mod recover;
 mod turn;
 mod wake;
+mod workers;
 
 pub use recover::{recover, Recovery};
 
+use crate::exec::local::Exit;
 use crate::exec::run_dir::RunDir;
 use crate::plan::Plan;
 use crate::report::{Counts, Reporter};
@@ -68,6 +71,21 @@ pub(crate) enum Event {
     Signal(i32),
     /// The writer thread committed the batch in flight (or failed to).
     Committed(Result<(), StoreError>),
+    /// A worker started an attempt.
+    Started(Box<attempt::Running>),
+    /// The process of a started attempt ended, and left this.
+    Ended {
+        pid: u32,
+        exit: Exit,
+        output: attempt::Output,
+    },
+    /// An attempt could not start: its record (pid 0) and why.
+    NotStarted(Box<(attempt::Running, std::io::Error)>),
+    /// The attempt's number is taken: its stdout log exists, left by a runner that started it
+    /// and died before recording it.
+    Taken(Box<attempt::Request>),
+    /// A worker did not start this attempt because the run is stopping.
+    Returned(Box<attempt::Request>),
 }
 
 /// Runs every task of `plan` that is not done, in run `run`.
@@ -115,7 +133,6 @@ pub fn execute(
     let books = Books {
         spec,
         plan,
-        dir: &dir,
         tries: vec![0u32; plan.tasks.len()],
         graph,
         delayed: BTreeMap::new(),
@@ -136,6 +153,7 @@ pub fn execute(
         dir: &dir,
         devnull: &devnull,
     };
+    let queue = workers::Queue::default();
     let outcome = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("commit".into())
@@ -159,8 +177,21 @@ pub fn execute(
                 }
             })
             .map_err(|e| StoreError::io(&store_dir, e))?;
-        let mut lp = turn::Loop::new(books, &ctx, cfg, rep, attempts, folders, to_writer);
-        lp.run(&sleeper).map(|()| lp.books)
+        for n in 0..cfg.workers {
+            let (ctx, queue, waker) = (&ctx, &queue, waker.clone());
+            let started = std::thread::Builder::new()
+                .name(format!("worker-{n}"))
+                .stack_size(256 * 1024)
+                .spawn_scoped(scope, move || workers::work(ctx, queue, &waker));
+            if let Err(e) = started {
+                queue.close();
+                return Err(StoreError::io(&store_dir, e));
+            }
+        }
+        let mut lp = turn::Loop::new(books, cfg, rep, attempts, folders, to_writer, &queue);
+        let outcome = lp.run(&sleeper);
+        queue.close();
+        outcome.map(|()| lp.books)
     });
     signals.close();
     let mut books = outcome?;

@@ -1,0 +1,200 @@
+//! What the loop does with each piece of news: a commit done, a stop signal, an attempt a
+//! worker started, ended, could not start, or found already taken.
+
+use super::attempt::{self, Output, Request, Running};
+use super::turn::Loop;
+use super::wake::Sleeper;
+use super::Event;
+use crate::exec::local::{self, Exit};
+use crate::policy::Outcome;
+use crate::spec::format_duration;
+use crate::store::{Change, StoreError};
+use nix::sys::signal::Signal;
+use std::time::Instant;
+
+impl Loop<'_> {
+    /// Handles one piece of news. A failed commit is returned: the run cannot go on.
+    pub(super) fn handle(&mut self, news: Event) -> Result<(), StoreError> {
+        match news {
+            Event::Committed(Ok(())) => {
+                let done = self.in_flight.take().expect("a commit was in flight");
+                self.last_commit = Instant::now();
+                for l in &done.lines {
+                    self.rep.line(l);
+                }
+                self.rep.counts(done.counts);
+            }
+            Event::Committed(Err(e)) => return Err(e),
+            Event::Signal(sig) => self.on_signal(sig),
+            Event::Started(r) => self.on_started(*r),
+            Event::Ended { pid, exit, output } => self.on_ended(pid, exit, output),
+            Event::NotStarted(failed) => {
+                let (r, e) = *failed;
+                self.on_not_started(r, e)
+            }
+            Event::Taken(job) => self.on_taken(*job),
+            Event::Returned(job) => {
+                self.handed -= 1;
+                self.give_back(job.index);
+            }
+        }
+        self.books.counts.running = self.running.len() as u64;
+        Ok(())
+    }
+
+    fn on_started(&mut self, mut r: Running) {
+        let (spec, task) = (self.books.spec, &self.books.plan.tasks[r.index]);
+        self.books.changes.push(r.started_change(&task.key));
+        if self.rep.wants_start_lines() {
+            let line = format!("▶ {} (attempt {})", task.label(spec), r.attempt);
+            self.books.lines.push(line);
+        }
+        if self.stopping.is_some() {
+            // A worker took it just before the stop: it gets what the others got.
+            local::signal_group(r.pid, Signal::SIGTERM);
+            r.kill_at = Some(Instant::now() + self.cfg.grace);
+        }
+        self.running.push(r);
+    }
+
+    fn on_ended(&mut self, pid: u32, exit: Exit, output: Output) {
+        self.handed -= 1;
+        // Started always comes first: a worker reports its attempt's start, then its end.
+        let Some(k) = self.running.iter().position(|r| r.pid == pid) else {
+            return;
+        };
+        let r = self.running.swap_remove(k);
+        let (outcome, reason) = attempt::classify(&r, &exit, self.stopping.is_some());
+        self.books
+            .finish(r.index, &r, exit, outcome, reason, output);
+    }
+
+    fn on_not_started(&mut self, r: Running, e: std::io::Error) {
+        self.handed -= 1;
+        let task = &self.books.plan.tasks[r.index];
+        self.books.changes.push(r.started_change(&task.key));
+        let exit = Exit {
+            code: None,
+            signal: None,
+            max_rss_kb: 0,
+            user_cpu_s: 0.0,
+            sys_cpu_s: 0.0,
+        };
+        let reason = format!("could not start: {e}");
+        self.books.finish(
+            r.index,
+            &r,
+            exit,
+            Outcome::Failed,
+            Some(reason),
+            Output::none(),
+        );
+    }
+
+    /// The job's attempt number was taken by a runner that died before recording it: recorded
+    /// as interrupted, and the task goes again under the next number.
+    fn on_taken(&mut self, job: Request) {
+        self.handed -= 1;
+        let i = job.index;
+        self.skip_taken(i, job.attempt);
+        if self.stopping.is_some() {
+            self.give_back(i);
+        } else {
+            let job = self.job(i);
+            self.queue.push(job, true);
+            self.handed += 1;
+        }
+    }
+
+    /// Task `i` was handed over but will not start in this invocation: undoes its attempt.
+    fn give_back(&mut self, i: usize) {
+        self.attempts[i] -= 1;
+        self.books.tries[i] -= 1;
+        self.books.graph.ready.push_front(i);
+    }
+
+    /// Takes back the attempts no worker has started.
+    fn take_back_queued(&mut self) {
+        for job in self.queue.take_back().into_iter().rev() {
+            self.handed -= 1;
+            self.give_back(job.index);
+        }
+    }
+
+    /// The first stop signal: no new tasks, SIGTERM to the running ones, SIGKILL after the grace
+    /// period. The second: SIGKILL now.
+    fn on_signal(&mut self, sig: i32) {
+        let name = Signal::try_from(sig)
+            .map(|s| s.as_str())
+            .unwrap_or("signal");
+        let busy = self.running.len();
+        if self.stopping.is_none() {
+            self.stopping = Some(sig);
+            self.take_back_queued();
+            self.books.report.stopped_by = Some(sig);
+            self.rep.always(&format!(
+                "labtrail: {name} received: no new tasks; stopping {busy} running task(s) (SIGTERM, then SIGKILL after {}). Press Ctrl+C again to kill them now.",
+                format_duration(self.cfg.grace)
+            ));
+            self.books.changes.push(Change::Note {
+                kind: "stop_requested".into(),
+                detail: format!("{name}; {busy} running"),
+            });
+            self.terminate_running();
+        } else {
+            self.rep.always(&format!(
+                "labtrail: second {name}: killing {busy} running task(s) now"
+            ));
+            for r in &mut self.running {
+                local::signal_group(r.pid, Signal::SIGKILL);
+                r.kill_at = None;
+            }
+        }
+    }
+
+    /// SIGTERM to every running attempt, SIGKILL due after the grace period.
+    fn terminate_running(&mut self) {
+        let kill_at = Instant::now() + self.cfg.grace;
+        for r in &mut self.running {
+            local::signal_group(r.pid, Signal::SIGTERM);
+            r.kill_at = Some(r.kill_at.map_or(kill_at, |k| k.min(kill_at)));
+        }
+    }
+
+    /// After a failed commit nothing more can be recorded: stops the attempts in flight
+    /// (SIGTERM, SIGKILL after the grace period; a signal kills them at once) and waits until the
+    /// workers report them over, so none is left behind unwatched. Resuming runs them again.
+    pub(super) fn abandon(&mut self, sleeper: &Sleeper) {
+        if self.stopping.is_none() {
+            self.stopping = Some(libc::SIGTERM);
+            self.take_back_queued();
+            self.terminate_running();
+        }
+        if self.handed > 0 {
+            self.rep.always(&format!(
+                "labtrail: the store cannot be written: stopping {} running task(s) (SIGTERM, then SIGKILL after {})",
+                self.running.len(),
+                format_duration(self.cfg.grace)
+            ));
+        }
+        while self.handed > 0 {
+            for news in sleeper.wait(self.until_next_deadline()) {
+                match news {
+                    Event::Started(r) => self.on_started(*r),
+                    Event::Ended { pid, .. } => {
+                        self.handed -= 1;
+                        self.running.retain(|r| r.pid != pid);
+                    }
+                    Event::NotStarted(_) | Event::Taken(_) | Event::Returned(_) => self.handed -= 1,
+                    Event::Signal(_) => {
+                        for r in &mut self.running {
+                            local::signal_group(r.pid, Signal::SIGKILL);
+                        }
+                    }
+                    Event::Committed(_) => {}
+                }
+            }
+            self.enforce_limits();
+        }
+    }
+}

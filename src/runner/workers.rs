@@ -1,0 +1,179 @@
+//! The worker threads, one per worker slot, and the queue the loop fills for them.
+//!
+//! A worker takes the next prepared attempt, starts it, waits for its process, and starts the
+//! next: when a task ends, the next one starts without waiting for the loop, which records,
+//! applies the policy and refills the queue alongside. While an attempt runs, its worker already
+//! makes the next attempt's task folder, and it reports an end only after starting the next
+//! attempt: the path from one task's end to the next one's start is the wait and the spawn.
+//!
+//! Why threads: starting a process blocks its starter until the child has executed its program
+//! (`posix_spawn` shares memory with the child until then). With the loop as the only starter,
+//! every task's start waited for that, and on 2 cores the loop stood between each task's end and
+//! the next one's start (`bench/compare.sh` measures the difference).
+//!
+//! The loop counts every attempt it hands over until a worker reports how it went: started then
+//! ended, not started, handed back, or its number already taken. That count, not the threads,
+//! says when the run is drained.
+
+use super::attempt::{self, Context, Output, Request};
+use super::wake::Waker;
+use super::Event;
+use crate::exec::local::{self, Exit};
+use std::collections::VecDeque;
+use std::io::ErrorKind;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+
+/// Attempts prepared by the loop, waiting for a worker.
+#[derive(Default)]
+pub(super) struct Queue {
+    state: Mutex<State>,
+    changed: Condvar,
+    /// The run is stopping: attempts a worker holds but has not started go back to the loop.
+    stopping: AtomicBool,
+}
+
+#[derive(Default)]
+struct State {
+    jobs: VecDeque<Request>,
+    closed: bool,
+}
+
+impl Queue {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A worker never panics while holding the lock; if one did, the queue is still whole.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds an attempt at the back, or at the front (one whose number was taken, retried first).
+    pub fn push(&self, job: Request, front: bool) {
+        let mut s = self.state();
+        if front {
+            s.jobs.push_front(job);
+        } else {
+            s.jobs.push_back(job);
+        }
+        drop(s);
+        self.changed.notify_one();
+    }
+
+    /// The run is stopping: returns the attempts no worker took, and has workers hand back the
+    /// ones they took and have not started.
+    pub fn take_back(&self) -> Vec<Request> {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.state().jobs.drain(..).collect()
+    }
+
+    /// Tells the workers to finish once the queue is empty.
+    pub fn close(&self) {
+        self.state().closed = true;
+        self.changed.notify_all();
+    }
+
+    /// The next attempt; `None` once the queue is closed and empty.
+    fn pop(&self) -> Option<Request> {
+        let mut s = self.state();
+        loop {
+            if let Some(job) = s.jobs.pop_front() {
+                return Some(job);
+            }
+            if s.closed {
+                return None;
+            }
+            s = self.changed.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// The next attempt, if one is waiting.
+    fn try_pop(&self) -> Option<Request> {
+        self.state().jobs.pop_front()
+    }
+}
+
+/// An attempt a worker started, and where it leaves its output.
+struct Watch {
+    pid: u32,
+    result: PathBuf,
+    metrics: PathBuf,
+}
+
+/// One worker: runs attempts from `queue` one at a time until it is closed, and reports each to
+/// the loop. Reports cannot fail while the loop runs (it holds the receiving end).
+pub(super) fn work(ctx: &Context, queue: &Queue, loop_: &Waker) {
+    let mut next: Option<Request> = None;
+    let mut ended: Option<(Watch, Exit)> = None;
+    loop {
+        let job = match next.take() {
+            Some(job) => job,
+            None => match queue.pop() {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        let started = start(ctx, queue, job, loop_);
+        if let Some((watch, exit)) = ended.take() {
+            report_end(ctx, watch, exit, loop_);
+        }
+        let Some(watch) = started else {
+            continue;
+        };
+        next = queue.try_pop().map(|mut job| {
+            job.task_dir_made = ctx.dir.make_dir(&job.task_dir).is_ok();
+            job
+        });
+        let exit = local::wait(watch.pid);
+        if next.is_some() {
+            ended = Some((watch, exit));
+        } else {
+            // Nothing to start first: report now, the loop may be waiting for this to hand more.
+            report_end(ctx, watch, exit, loop_);
+        }
+    }
+}
+
+/// Starts `job`, unless the run is stopping or its number is taken, and says so to the loop.
+fn start(ctx: &Context, queue: &Queue, job: Request, loop_: &Waker) -> Option<Watch> {
+    if queue.stopping.load(Ordering::SeqCst) {
+        let _ = loop_.send(Event::Returned(Box::new(job)));
+        return None;
+    }
+    let logs = match job.files.create_logs(ctx.dir) {
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            let _ = loop_.send(Event::Taken(Box::new(job)));
+            return None;
+        }
+        logs => logs,
+    };
+    match attempt::launch(ctx, job, logs) {
+        Ok(r) => {
+            let watch = Watch {
+                pid: r.pid,
+                result: r.files.result.clone(),
+                metrics: r.files.metrics.clone(),
+            };
+            // The start is recorded in the loop's next commit either way; only a time limit
+            // needs the loop to know at once. Not waking it spares a short task a wake-up.
+            let watched = r.deadline.is_some();
+            let started = Event::Started(Box::new(r));
+            let _ = if watched {
+                loop_.send(started)
+            } else {
+                loop_.post(started)
+            };
+            Some(watch)
+        }
+        Err(failed) => {
+            let _ = loop_.send(Event::NotStarted(failed));
+            None
+        }
+    }
+}
+
+/// Reads what an ended attempt left and reports its end. Read here, not in the loop: the loop
+/// stays out of the folders the workers write in.
+fn report_end(ctx: &Context, watch: Watch, exit: Exit, loop_: &Waker) {
+    let output = Output::read(ctx.dir, &watch.result, &watch.metrics, exit.code == Some(0));
+    let pid = watch.pid;
+    let _ = loop_.send(Event::Ended { pid, exit, output });
+}

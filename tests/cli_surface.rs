@@ -98,11 +98,11 @@ fn full_disk_is_a_clear_error_and_loses_nothing() {
         r#"
 [experiment]
 name = "full"
-command = "python3 -c \"import json, os; json.dump({'blob': 'x' * {size}}, open(os.environ['LABTRAIL_RESULT'], 'w'))\""
+command = "[ {size} = 0 ] && exec sleep 300; python3 -c \"import json, os; json.dump({'blob': 'x' * {size}}, open(os.environ['LABTRAIL_RESULT'], 'w'))\""
 [params]
-size = [10, 20, 600000]
+size = [0, 10, 20, 600000]
 [run]
-workers = 1
+workers = 2
 "#,
     );
     let store = exp.file("store");
@@ -121,8 +121,29 @@ workers = 1
     }
     let _guard = Unmount(store.clone());
     let s = store.to_str().unwrap();
-    let out = exp.run(&["--store", s, "run", "exp.toml", "--no-progress"]);
+    let t0 = std::time::Instant::now();
+    let out = exp.run(&[
+        "--store",
+        s,
+        "run",
+        "exp.toml",
+        "--no-progress",
+        "--grace",
+        "5s",
+    ]);
     assert_eq!(out.code(), 3, "{}", out.stderr());
+    // The task still running when the store failed (size=0 sleeps) was stopped, not waited for.
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert!(
+        out.stderr().contains("stopping 1 running task(s)"),
+        "{}",
+        out.stderr()
+    );
+    assert!(processes_of_store(&store).is_empty());
     assert!(
         out.stderr().contains("is full") && out.stderr().contains("free some space"),
         "{}",

@@ -317,3 +317,30 @@ x = [1]
         .collect();
     assert_eq!(entries.len(), 2, "only the task's files: {entries:?}");
 }
+
+/// A task that runs for long holds back no other: the worker running it takes no next task,
+/// so the other workers run every task queued behind it.
+#[test]
+fn a_long_task_does_not_hold_back_the_tasks_behind_it() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "long"
+command = "if [ {i} = 0 ]; then while [ ! -e release ]; do sleep 0.05; done; else echo {i} >> ledger.txt; fi"
+[params]
+i = [0, 1, 2, 3, 4, 5, 6]
+[run]
+workers = 2
+"#,
+    );
+    let runner = exp.spawn(&["run", "exp.toml", "--no-progress"]);
+    wait_until(
+        "the six short tasks to finish beside the long one",
+        std::time::Duration::from_secs(30),
+        || exp.ledger("ledger.txt").len() == 6,
+    );
+    exp.write("release", "");
+    let out = finish(runner);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert_eq!(exp.count("done"), 7);
+}

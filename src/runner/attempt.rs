@@ -60,8 +60,6 @@ pub(crate) struct Request {
     pub attempt: u32,
     /// The task's own folder.
     pub task_dir: PathBuf,
-    /// Whether a worker already made it, while the previous attempt ran.
-    pub task_dir_made: bool,
     /// Its attempt files, not made yet.
     pub files: AttemptFiles,
 }
@@ -105,10 +103,9 @@ pub(super) fn launch(ctx: &Context, req: Request, logs: std::io::Result<Logs>) -
         (Ok(logs), Ok(stdin)) => (logs, stdin),
         (Err(e), _) | (_, Err(e)) => return Err(Box::new((r, e))),
     };
-    if !req.task_dir_made {
-        if let Err(e) = ctx.dir.make_dir(&req.task_dir) {
-            return Err(Box::new((r, e)));
-        }
+    // Usually made already, by a worker while its previous attempt ran: then this is a lookup.
+    if let Err(e) = ctx.dir.make_dir(&req.task_dir) {
+        return Err(Box::new((r, e)));
     }
     let mut env: Vec<(String, String)> = task.env.clone();
     env.extend([

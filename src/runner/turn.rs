@@ -91,10 +91,10 @@ impl<'a> Loop<'a> {
         }
     }
 
-    /// Hands ready tasks to the workers: enough for each to have one attempt running, the next
-    /// one prepared, and one more in the queue, so that none waits for the loop.
+    /// Hands ready tasks to the workers: enough for each to have one attempt running and one
+    /// waiting in the queue, so that none waits for the loop.
     fn dispatch(&mut self) {
-        while self.stopping.is_none() && self.handed < 3 * self.cfg.workers {
+        while self.stopping.is_none() && self.handed < 2 * self.cfg.workers {
             let Some(i) = self.books.graph.ready.pop_front() else {
                 break;
             };
@@ -122,7 +122,6 @@ impl<'a> Loop<'a> {
             index: i,
             attempt: n,
             task_dir: self.folders.task_dir(key),
-            task_dir_made: false,
             files: AttemptFiles::new(&self.folders.attempt_prefix(key), n),
         }
     }

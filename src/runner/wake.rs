@@ -27,12 +27,6 @@ impl Waker {
         let _ = (&*self.pipe).write(&[1]);
         Ok(())
     }
-
-    /// Queues `event` without waking the loop, which reads it when it next wakes (at the latest
-    /// after a second). Fails once the loop is gone.
-    pub fn post(&self, event: Event) -> Result<(), ()> {
-        self.tx.send(event).map_err(|_| ())
-    }
 }
 
 /// The loop's side.

@@ -2,9 +2,10 @@
 //!
 //! A worker takes the next prepared attempt, starts it, waits for its process, and starts the
 //! next: when a task ends, the next one starts without waiting for the loop, which records,
-//! applies the policy and refills the queue alongside. While an attempt runs, its worker already
-//! makes the next attempt's task folder, and it reports an end only after starting the next
-//! attempt: the path from one task's end to the next one's start is the wait and the spawn.
+//! applies the policy and refills the queue alongside. While an attempt runs, its worker makes
+//! the task folder of an attempt still in the queue (any worker may then take it), and it reports
+//! an end only after starting the next attempt: the path from one task's end to the next one's
+//! start is little more than the wait and the spawn.
 //!
 //! Why threads: starting a process blocks its starter until the child has executed its program
 //! (`posix_spawn` shares memory with the child until then). With the loop as the only starter,
@@ -12,7 +13,7 @@
 //! the next one's start (`bench/compare.sh` measures the difference).
 //!
 //! The loop counts every attempt it hands over until a worker reports how it went: started then
-//! ended, not started, handed back, or its number already taken. That count, not the threads,
+//! ended, not started, handed back (the run is stopping), or its number already taken. That count, not the threads,
 //! says when the run is drained.
 
 use super::attempt::{self, Context, Output, Request};
@@ -30,13 +31,15 @@ use std::sync::{Condvar, Mutex};
 pub(super) struct Queue {
     state: Mutex<State>,
     changed: Condvar,
-    /// The run is stopping: attempts a worker holds but has not started go back to the loop.
+    /// The run is stopping: an attempt a worker took but has not started goes back to the loop.
     stopping: AtomicBool,
 }
 
 #[derive(Default)]
 struct State {
     jobs: VecDeque<Request>,
+    /// How many jobs at the front have their task folder made (or being made).
+    prepared: usize,
     closed: bool,
 }
 
@@ -51,6 +54,7 @@ impl Queue {
         let mut s = self.state();
         if front {
             s.jobs.push_front(job);
+            s.prepared = 0;
         } else {
             s.jobs.push_back(job);
         }
@@ -62,7 +66,9 @@ impl Queue {
     /// ones they took and have not started.
     pub fn take_back(&self) -> Vec<Request> {
         self.stopping.store(true, Ordering::SeqCst);
-        self.state().jobs.drain(..).collect()
+        let mut s = self.state();
+        s.prepared = 0;
+        s.jobs.drain(..).collect()
     }
 
     /// Tells the workers to finish once the queue is empty.
@@ -76,6 +82,7 @@ impl Queue {
         let mut s = self.state();
         loop {
             if let Some(job) = s.jobs.pop_front() {
+                s.prepared = s.prepared.saturating_sub(1);
                 return Some(job);
             }
             if s.closed {
@@ -87,7 +94,20 @@ impl Queue {
 
     /// The next attempt, if one is waiting.
     fn try_pop(&self) -> Option<Request> {
-        self.state().jobs.pop_front()
+        let mut s = self.state();
+        let job = s.jobs.pop_front()?;
+        s.prepared = s.prepared.saturating_sub(1);
+        Some(job)
+    }
+
+    /// The task folder of the first queued attempt whose folder no worker made yet, counted as
+    /// made. The job stays in the queue, for any worker to take: a worker whose task runs for
+    /// hours does not hold back the next one.
+    fn folder_to_make(&self) -> Option<PathBuf> {
+        let mut s = self.state();
+        let dir = s.jobs.get(s.prepared)?.task_dir.clone();
+        s.prepared += 1;
+        Some(dir)
     }
 }
 
@@ -101,15 +121,21 @@ struct Watch {
 /// One worker: runs attempts from `queue` one at a time until it is closed, and reports each to
 /// the loop. Reports cannot fail while the loop runs (it holds the receiving end).
 pub(super) fn work(ctx: &Context, queue: &Queue, loop_: &Waker) {
-    let mut next: Option<Request> = None;
+    // The attempt that ended last, reported once the next one has started.
     let mut ended: Option<(Watch, Exit)> = None;
     loop {
-        let job = match next.take() {
+        let job = match queue.try_pop() {
             Some(job) => job,
-            None => match queue.pop() {
-                Some(job) => job,
-                None => return,
-            },
+            None => {
+                // Nothing to start first: report now, the loop may be waiting for it to hand more.
+                if let Some((watch, exit)) = ended.take() {
+                    report_end(ctx, watch, exit, loop_);
+                }
+                match queue.pop() {
+                    Some(job) => job,
+                    None => return,
+                }
+            }
         };
         let started = start(ctx, queue, job, loop_);
         if let Some((watch, exit)) = ended.take() {
@@ -118,17 +144,12 @@ pub(super) fn work(ctx: &Context, queue: &Queue, loop_: &Waker) {
         let Some(watch) = started else {
             continue;
         };
-        next = queue.try_pop().map(|mut job| {
-            job.task_dir_made = ctx.dir.make_dir(&job.task_dir).is_ok();
-            job
-        });
-        let exit = local::wait(watch.pid);
-        if next.is_some() {
-            ended = Some((watch, exit));
-        } else {
-            // Nothing to start first: report now, the loop may be waiting for this to hand more.
-            report_end(ctx, watch, exit, loop_);
+        if let Some(dir) = queue.folder_to_make() {
+            // A failure is found again, and reported, when that attempt starts.
+            let _ = ctx.dir.make_dir(&dir);
         }
+        let exit = local::wait(watch.pid);
+        ended = Some((watch, exit));
     }
 }
 
@@ -152,15 +173,7 @@ fn start(ctx: &Context, queue: &Queue, job: Request, loop_: &Waker) -> Option<Wa
                 result: r.files.result.clone(),
                 metrics: r.files.metrics.clone(),
             };
-            // The start is recorded in the loop's next commit either way; only a time limit
-            // needs the loop to know at once. Not waking it spares a short task a wake-up.
-            let watched = r.deadline.is_some();
-            let started = Event::Started(Box::new(r));
-            let _ = if watched {
-                loop_.send(started)
-            } else {
-                loop_.post(started)
-            };
+            let _ = loop_.send(Event::Started(Box::new(r)));
             Some(watch)
         }
         Err(failed) => {

@@ -5,13 +5,15 @@ use common::*;
 use std::time::{Duration, Instant};
 
 /// Tasks sleep as many seconds as the file `delay` says (30 at first), so a resume can run the
-/// very same tasks quickly.
+/// very same tasks quickly. The delay is read before the task says it started: a stop signal
+/// that came while `$(cat delay)` ran would miss the `sleep` started after it, and the task
+/// shell, which waits for its running command before acting on TERM, would wait the sleep out.
 fn sleeper(extra: &str) -> Exp {
     let exp = Exp::new(&format!(
         r#"
 [experiment]
 name = "sleepy"
-command = "{extra} echo start >> started.txt; sleep $(cat delay); echo {{i}} >> ledger.txt"
+command = "{extra} d=$(cat delay); echo start >> started.txt; sleep $d; echo {{i}} >> ledger.txt"
 [params]
 i = [1, 2, 3]
 [run]

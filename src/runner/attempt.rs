@@ -307,7 +307,7 @@ pub(super) fn forward_signals(tx: Waker) -> std::io::Result<signal_hook::iterato
         .name("signals".into())
         .spawn(move || {
             for sig in signals.forever() {
-                if tx.send(Event::Signal(sig)).is_err() {
+                if tx.send([Event::Signal(sig)]).is_err() {
                     break;
                 }
             }

@@ -171,7 +171,7 @@ pub fn execute(
                         ))
                     });
                     let failed = r.is_err();
-                    if committed.send(Event::Committed(r)).is_err() || failed {
+                    if committed.send([Event::Committed(r)]).is_err() || failed {
                         break;
                     }
                 }

@@ -20,9 +20,11 @@ pub(crate) struct Waker {
 }
 
 impl Waker {
-    /// Queues `event` and wakes the loop. Fails once the loop is gone.
-    pub fn send(&self, event: Event) -> Result<(), ()> {
-        self.tx.send(event).map_err(|_| ())?;
+    /// Queues `events` and wakes the loop, once for all of them. Fails once the loop is gone.
+    pub fn send(&self, events: impl IntoIterator<Item = Event>) -> Result<(), ()> {
+        for event in events {
+            self.tx.send(event).map_err(|_| ())?;
+        }
         // A full pipe already holds a wake-up; the write end is non-blocking, so never waits.
         let _ = (&*self.pipe).write(&[1]);
         Ok(())

@@ -121,7 +121,7 @@ struct Watch {
 /// One worker: runs attempts from `queue` one at a time until it is closed, and reports each to
 /// the loop. Reports cannot fail while the loop runs (it holds the receiving end).
 pub(super) fn work(ctx: &Context, queue: &Queue, loop_: &Waker) {
-    // The attempt that ended last, reported once the next one has started.
+    // The attempt that ended last, reported once the next one has started, in the same wake-up.
     let mut ended: Option<(Watch, Exit)> = None;
     loop {
         let job = match queue.try_pop() {
@@ -129,7 +129,7 @@ pub(super) fn work(ctx: &Context, queue: &Queue, loop_: &Waker) {
             None => {
                 // Nothing to start first: report now, the loop may be waiting for it to hand more.
                 if let Some((watch, exit)) = ended.take() {
-                    report_end(ctx, watch, exit, loop_);
+                    let _ = loop_.send([end(ctx, watch, exit)]);
                 }
                 match queue.pop() {
                     Some(job) => job,
@@ -137,10 +137,9 @@ pub(super) fn work(ctx: &Context, queue: &Queue, loop_: &Waker) {
                 }
             }
         };
-        let started = start(ctx, queue, job, loop_);
-        if let Some((watch, exit)) = ended.take() {
-            report_end(ctx, watch, exit, loop_);
-        }
+        let (started, news) = start(ctx, queue, job);
+        let previous = ended.take().map(|(watch, exit)| end(ctx, watch, exit));
+        let _ = loop_.send(std::iter::once(news).chain(previous));
         let Some(watch) = started else {
             continue;
         };
@@ -153,16 +152,14 @@ pub(super) fn work(ctx: &Context, queue: &Queue, loop_: &Waker) {
     }
 }
 
-/// Starts `job`, unless the run is stopping or its number is taken, and says so to the loop.
-fn start(ctx: &Context, queue: &Queue, job: Request, loop_: &Waker) -> Option<Watch> {
+/// Starts `job`, unless the run is stopping or its number is taken; the news for the loop.
+fn start(ctx: &Context, queue: &Queue, job: Request) -> (Option<Watch>, Event) {
     if queue.stopping.load(Ordering::SeqCst) {
-        let _ = loop_.send(Event::Returned(Box::new(job)));
-        return None;
+        return (None, Event::Returned(Box::new(job)));
     }
     let logs = match job.files.create_logs(ctx.dir) {
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            let _ = loop_.send(Event::Taken(Box::new(job)));
-            return None;
+            return (None, Event::Taken(Box::new(job)));
         }
         logs => logs,
     };
@@ -173,20 +170,19 @@ fn start(ctx: &Context, queue: &Queue, job: Request, loop_: &Waker) -> Option<Wa
                 result: r.files.result.clone(),
                 metrics: r.files.metrics.clone(),
             };
-            let _ = loop_.send(Event::Started(Box::new(r)));
-            Some(watch)
+            (Some(watch), Event::Started(Box::new(r)))
         }
-        Err(failed) => {
-            let _ = loop_.send(Event::NotStarted(failed));
-            None
-        }
+        Err(failed) => (None, Event::NotStarted(failed)),
     }
 }
 
-/// Reads what an ended attempt left and reports its end. Read here, not in the loop: the loop
+/// Reads what an ended attempt left: the news of its end. Read here, not in the loop: the loop
 /// stays out of the folders the workers write in.
-fn report_end(ctx: &Context, watch: Watch, exit: Exit, loop_: &Waker) {
+fn end(ctx: &Context, watch: Watch, exit: Exit) -> Event {
     let output = Output::read(ctx.dir, &watch.result, &watch.metrics, exit.code == Some(0));
-    let pid = watch.pid;
-    let _ = loop_.send(Event::Ended { pid, exit, output });
+    Event::Ended {
+        pid: watch.pid,
+        exit,
+        output,
+    }
 }

@@ -55,7 +55,10 @@ impl Reporter {
     pub fn always(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            // A closed terminal (SIGHUP) must not turn a message into a panic mid-stop.
+            None => {
+                let _ = writeln!(std::io::stderr().lock(), "{text}");
+            }
         }
     }
 

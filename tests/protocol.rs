@@ -168,6 +168,26 @@ command = "echo '{oops' > $LABTRAIL_RESULT"
     );
 }
 
+/// A deeply nested result (as deep as the JSON parser allows) is stored whole: the worker
+/// threads that read results have the stack for it.
+#[test]
+fn a_deeply_nested_result_is_stored() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "deep"
+command = "python3 -c \"import json, os; v = 1\nfor _ in range(120): v = [v]\njson.dump(v, open(os.environ['LABTRAIL_RESULT'], 'w'))\""
+"#,
+    );
+    let out = exp.run(&["run", "exp.toml", "--no-progress"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let results = exp.run(&["results", "--format", "jsonl"]).stdout();
+    assert!(
+        results.contains(&format!("{}1{}", "[".repeat(120), "]".repeat(120))),
+        "{results}"
+    );
+}
+
 /// A failed upstream task blocks (does not fail) its downstream tasks; they run once it is fixed.
 #[test]
 fn failed_upstream_blocks_downstream_until_fixed() {

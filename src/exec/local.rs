@@ -16,7 +16,7 @@ use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Everything needed to start one attempt.
 pub struct Launch<'a> {
@@ -42,6 +42,24 @@ pub struct Exit {
     pub max_rss_kb: i64,
     pub user_cpu_s: f64,
     pub sys_cpu_s: f64,
+    /// When it was found ended (it may be reported later), on both clocks.
+    pub at: Instant,
+    pub at_wall: SystemTime,
+}
+
+impl Exit {
+    /// The end of an attempt that never started, now.
+    pub fn never_started() -> Exit {
+        Exit {
+            code: None,
+            signal: None,
+            max_rss_kb: 0,
+            user_cpu_s: 0.0,
+            sys_cpu_s: 0.0,
+            at: Instant::now(),
+            at_wall: SystemTime::now(),
+        }
+    }
 }
 
 /// Starts an attempt and returns its pid, which is also its process group id. The caller waits
@@ -86,13 +104,7 @@ pub fn wait(pid: u32) -> Exit {
         }
     };
     if r <= 0 {
-        return Exit {
-            code: None,
-            signal: None,
-            max_rss_kb: 0,
-            user_cpu_s: 0.0,
-            sys_cpu_s: 0.0,
-        };
+        return Exit::never_started();
     }
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Exit {
@@ -101,6 +113,8 @@ pub fn wait(pid: u32) -> Exit {
         max_rss_kb: usage.ru_maxrss,
         user_cpu_s: secs(usage.ru_utime),
         sys_cpu_s: secs(usage.ru_stime),
+        at: Instant::now(),
+        at_wall: SystemTime::now(),
     }
 }
 

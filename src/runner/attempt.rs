@@ -25,7 +25,8 @@ pub struct Running {
     pub deadline: Option<Instant>,
     /// When SIGKILL follows the SIGTERM already sent.
     pub kill_at: Option<Instant>,
-    pub timed_out: bool,
+    /// When the time limit struck, if it did.
+    pub timed_out_at: Option<Instant>,
 }
 
 impl Running {
@@ -96,14 +97,14 @@ pub(super) fn launch(ctx: &Context, req: Request, logs: std::io::Result<Logs>) -
         started_at: now(),
         deadline: stage.timeout.map(|t| Instant::now() + t),
         kill_at: None,
-        timed_out: false,
+        timed_out_at: None,
         files: req.files,
     };
     let (logs, stdin) = match (logs, ctx.devnull.try_clone()) {
         (Ok(logs), Ok(stdin)) => (logs, stdin),
         (Err(e), _) | (_, Err(e)) => return Err(Box::new((r, e))),
     };
-    // Usually made already, by a worker while its previous attempt ran: then this is a lookup.
+    // Usually made already, by a worker while its own attempt ran: then this is only a lookup.
     if let Err(e) = ctx.dir.make_dir(&req.task_dir) {
         return Err(Box::new((r, e)));
     }
@@ -189,12 +190,20 @@ pub fn unrecorded_start(key: &str, attempt_prefix: &Path, attempt: u32) -> [Chan
     ]
 }
 
-/// Reads how an attempt ended. `stopping`: labtrail itself was stopping the run.
-pub fn classify(r: &Running, exit: &Exit, stopping: bool) -> (Outcome, Option<String>) {
+/// Reads how an attempt ended. `stopped_at`: when labtrail began stopping the run, if it did.
+/// A time limit or a stop counts only if it came before the process ended: an end is reported
+/// a little after it happens.
+pub fn classify(
+    r: &Running,
+    exit: &Exit,
+    stopped_at: Option<Instant>,
+) -> (Outcome, Option<String>) {
+    let before_end = |t: Option<Instant>| t.is_some_and(|t| t <= exit.at);
+    let (timed_out, stopping) = (before_end(r.timed_out_at), before_end(stopped_at));
     let time_limit = || "time limit reached".to_string();
     match (exit.code, exit.signal) {
         (Some(0), _) => (Outcome::Success, None),
-        _ if r.timed_out => (Outcome::Timeout, Some(time_limit())),
+        _ if timed_out => (Outcome::Timeout, Some(time_limit())),
         _ if stopping => (Outcome::Interrupted, Some("stopped by labtrail".into())),
         (Some(code), _) if code > 128 && code < 160 => {
             let name = nix::sys::signal::Signal::try_from(code - 128)
@@ -313,4 +322,53 @@ pub(super) fn forward_signals(tx: Waker) -> std::io::Result<signal_hook::iterato
             }
         })?;
     Ok(handle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn running(timed_out_at: Option<Instant>) -> Running {
+        Running {
+            index: 0,
+            attempt: 1,
+            pid: 1,
+            host: String::new(),
+            started: Instant::now(),
+            started_at: String::new(),
+            files: AttemptFiles::new(Path::new("/nowhere/k"), 1),
+            deadline: None,
+            kill_at: None,
+            timed_out_at,
+        }
+    }
+
+    fn exit(code: i32, at: Instant) -> Exit {
+        Exit {
+            code: Some(code),
+            at,
+            ..Exit::never_started()
+        }
+    }
+
+    /// An end is reported a little after it happens: a time limit or a stop that came in
+    /// between does not change what the attempt did.
+    #[test]
+    fn a_limit_or_stop_after_the_end_does_not_count() {
+        let t = Instant::now();
+        let later = Some(t + Duration::from_millis(5));
+        let earlier = Some(t - Duration::from_millis(5));
+        let (outcome, reason) = classify(&running(later), &exit(2, t), later);
+        assert_eq!(
+            (outcome, reason.as_deref()),
+            (Outcome::Failed, Some("exit code 2"))
+        );
+        let (outcome, _) = classify(&running(earlier), &exit(143, t), None);
+        assert_eq!(outcome, Outcome::Timeout);
+        let (outcome, _) = classify(&running(None), &exit(143, t), earlier);
+        assert_eq!(outcome, Outcome::Interrupted);
+        let (outcome, _) = classify(&running(earlier), &exit(0, t), earlier);
+        assert_eq!(outcome, Outcome::Success, "a success is a success");
+    }
 }

@@ -8,7 +8,7 @@ use crate::plan::Plan;
 use crate::policy::{self, Decision, Outcome};
 use crate::report::Counts;
 use crate::spec::{format_duration, Spec};
-use crate::store::{now, Change, TaskState};
+use crate::store::{format_time, Change, TaskState};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -61,7 +61,7 @@ impl Books<'_> {
         };
         let decision = policy::decide(&outcome, tries[i], stage.retries, spec.run.backoff);
         let label = task.label(spec);
-        let took = format_duration(r.started.elapsed());
+        let took = format_duration(exit.at.saturating_duration_since(r.started));
         let why = reason.clone().unwrap_or_default();
         let state = match &decision {
             Decision::Done => {
@@ -115,7 +115,7 @@ impl Books<'_> {
         changes.push(Change::Finished {
             key: task.key.clone(),
             attempt: r.attempt,
-            ended_at: now(),
+            ended_at: format_time(exit.at_wall),
             exit_code: exit.code,
             signal: exit.signal,
             outcome: outcome.as_str().to_string(),

@@ -1,10 +1,12 @@
-//! The local runner: dispatches ready tasks to a pool of worker slots, records every state
-//! change durably before reporting it, applies the policy, and stops cleanly on signals.
+//! The local runner: hands ready tasks to a pool of worker threads (one per worker slot), records
+//! every state change durably before reporting it, applies the policy, and stops cleanly on
+//! signals.
 //!
-//! Each loop turn handles whatever has happened (exits, signals, time limits) and starts what may
-//! start. The changes it makes are committed by a writer thread, one transaction per commit window
-//! (group commit), and reported only once that transaction is durable: a crash at any point loses
-//! at most work that was never reported as done, and dispatching never waits for an fsync.
+//! Workers start attempts, wait for their processes and report (`workers.rs`); the loop handles
+//! what they report, signals and time limits, and keeps their queue filled (`turn.rs`,
+//! `news.rs`). The changes it makes are committed by a writer thread, one transaction per commit
+//! window (group commit), and reported only once that transaction is durable: a crash at any
+//! point loses at most work that was never reported as done, and no task waits for an fsync.
 
 pub(crate) mod attempt;
 mod books;
@@ -86,6 +88,8 @@ pub(crate) enum Event {
     Taken(Box<attempt::Request>),
     /// A worker did not start this attempt because the run is stopping.
     Returned(Box<attempt::Request>),
+    /// A thread failed in a way the run cannot go on from; it was aborted (see `Queue::abort`).
+    Broken(&'static str),
 }
 
 /// Runs every task of `plan` that is not done, in run `run`.
@@ -177,21 +181,17 @@ pub fn execute(
                 }
             })
             .map_err(|e| StoreError::io(&store_dir, e))?;
+        // Before the workers start: however this closure ends, they are let go.
+        let _release = workers::Release(&queue);
         for n in 0..cfg.workers {
             let (ctx, queue, waker) = (&ctx, &queue, waker.clone());
-            let started = std::thread::Builder::new()
+            std::thread::Builder::new()
                 .name(format!("worker-{n}"))
-                .stack_size(256 * 1024)
-                .spawn_scoped(scope, move || workers::work(ctx, queue, &waker));
-            if let Err(e) = started {
-                queue.close();
-                return Err(StoreError::io(&store_dir, e));
-            }
+                .spawn_scoped(scope, move || workers::work(ctx, queue, &waker))
+                .map_err(|e| StoreError::io(&store_dir, e))?;
         }
         let mut lp = turn::Loop::new(books, cfg, rep, attempts, folders, to_writer, &queue);
-        let outcome = lp.run(&sleeper);
-        queue.close();
-        outcome.map(|()| lp.books)
+        lp.run(&sleeper).map(|()| lp.books)
     });
     signals.close();
     let mut books = outcome?;

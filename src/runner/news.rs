@@ -34,12 +34,22 @@ impl Loop<'_> {
             }
             Event::Taken(job) => self.on_taken(*job),
             Event::Returned(job) => {
-                self.handed -= 1;
+                self.reported();
                 self.give_back(job.index);
+            }
+            Event::Broken(why) => {
+                let run_dir = self.folders.run_dir();
+                return Err(StoreError::io(run_dir, std::io::Error::other(why)));
             }
         }
         self.books.counts.running = self.running.len() as u64;
         Ok(())
+    }
+
+    /// One attempt handed to the workers is over for them (ended, not started, taken, returned).
+    fn reported(&mut self) {
+        debug_assert!(self.handed > 0, "more attempts reported than handed");
+        self.handed = self.handed.saturating_sub(1);
     }
 
     fn on_started(&mut self, mut r: Running) {
@@ -49,8 +59,10 @@ impl Loop<'_> {
             let line = format!("▶ {} (attempt {})", task.label(spec), r.attempt);
             self.books.lines.push(line);
         }
-        if self.stopping.is_some() {
+        if self.killing {
             // A worker took it just before the stop: it gets what the others got.
+            local::signal_group(r.pid, Signal::SIGKILL);
+        } else if self.stopping.is_some() {
             local::signal_group(r.pid, Signal::SIGTERM);
             r.kill_at = Some(Instant::now() + self.cfg.grace);
         }
@@ -58,28 +70,23 @@ impl Loop<'_> {
     }
 
     fn on_ended(&mut self, pid: u32, exit: Exit, output: Output) {
-        self.handed -= 1;
+        self.reported();
         // Started always comes first: a worker reports its attempt's start, then its end.
         let Some(k) = self.running.iter().position(|r| r.pid == pid) else {
+            debug_assert!(false, "an end reported for pid {pid}, which never started");
             return;
         };
         let r = self.running.swap_remove(k);
-        let (outcome, reason) = attempt::classify(&r, &exit, self.stopping.is_some());
+        let (outcome, reason) = attempt::classify(&r, &exit, self.stopped_at);
         self.books
             .finish(r.index, &r, exit, outcome, reason, output);
     }
 
     fn on_not_started(&mut self, r: Running, e: std::io::Error) {
-        self.handed -= 1;
+        self.reported();
         let task = &self.books.plan.tasks[r.index];
         self.books.changes.push(r.started_change(&task.key));
-        let exit = Exit {
-            code: None,
-            signal: None,
-            max_rss_kb: 0,
-            user_cpu_s: 0.0,
-            sys_cpu_s: 0.0,
-        };
+        let exit = Exit::never_started();
         let reason = format!("could not start: {e}");
         self.books.finish(
             r.index,
@@ -94,7 +101,7 @@ impl Loop<'_> {
     /// The job's attempt number was taken by a runner that died before recording it: recorded
     /// as interrupted, and the task goes again under the next number.
     fn on_taken(&mut self, job: Request) {
-        self.handed -= 1;
+        self.reported();
         let i = job.index;
         self.skip_taken(i, job.attempt);
         if self.stopping.is_some() {
@@ -116,7 +123,7 @@ impl Loop<'_> {
     /// Takes back the attempts no worker has started.
     fn take_back_queued(&mut self) {
         for job in self.queue.take_back().into_iter().rev() {
-            self.handed -= 1;
+            self.reported();
             self.give_back(job.index);
         }
     }
@@ -130,6 +137,7 @@ impl Loop<'_> {
         let busy = self.running.len();
         if self.stopping.is_none() {
             self.stopping = Some(sig);
+            self.stopped_at = Some(Instant::now());
             self.take_back_queued();
             self.books.report.stopped_by = Some(sig);
             self.rep.always(&format!(
@@ -145,10 +153,16 @@ impl Loop<'_> {
             self.rep.always(&format!(
                 "labtrail: second {name}: killing {busy} running task(s) now"
             ));
-            for r in &mut self.running {
-                local::signal_group(r.pid, Signal::SIGKILL);
-                r.kill_at = None;
-            }
+            self.kill_running();
+        }
+    }
+
+    /// SIGKILL to every running attempt, and to any that starts from now on.
+    fn kill_running(&mut self) {
+        self.killing = true;
+        for r in &mut self.running {
+            local::signal_group(r.pid, Signal::SIGKILL);
+            r.kill_at = None;
         }
     }
 
@@ -163,10 +177,12 @@ impl Loop<'_> {
 
     /// After a failed commit nothing more can be recorded: stops the attempts in flight
     /// (SIGTERM, SIGKILL after the grace period; a signal kills them at once) and waits until the
-    /// workers report them over, so none is left behind unwatched. Resuming runs them again.
+    /// workers report them over, so none is left behind unwatched (an aborted run has had its
+    /// processes killed already). Resuming runs them again.
     pub(super) fn abandon(&mut self, sleeper: &Sleeper) {
         if self.stopping.is_none() {
             self.stopping = Some(libc::SIGTERM);
+            self.stopped_at = Some(Instant::now());
             self.take_back_queued();
             self.terminate_running();
         }
@@ -177,21 +193,17 @@ impl Loop<'_> {
                 format_duration(self.cfg.grace)
             ));
         }
-        while self.handed > 0 {
+        while self.handed > 0 && !self.queue.aborted() {
             for news in sleeper.wait(self.until_next_deadline()) {
                 match news {
                     Event::Started(r) => self.on_started(*r),
                     Event::Ended { pid, .. } => {
-                        self.handed -= 1;
+                        self.reported();
                         self.running.retain(|r| r.pid != pid);
                     }
-                    Event::NotStarted(_) | Event::Taken(_) | Event::Returned(_) => self.handed -= 1,
-                    Event::Signal(_) => {
-                        for r in &mut self.running {
-                            local::signal_group(r.pid, Signal::SIGKILL);
-                        }
-                    }
-                    Event::Committed(_) => {}
+                    Event::NotStarted(_) | Event::Taken(_) | Event::Returned(_) => self.reported(),
+                    Event::Signal(_) => self.kill_running(),
+                    Event::Committed(_) | Event::Broken(_) => {}
                 }
             }
             self.enforce_limits();

@@ -27,15 +27,18 @@ pub(super) struct Loop<'a> {
     pub(super) rep: &'a Reporter,
     /// Attempt numbers used so far, per task (across invocations).
     pub(super) attempts: Vec<u32>,
-    folders: RunFolders,
+    pub(super) folders: RunFolders,
     to_writer: Sender<Vec<Change>>,
     pub(super) queue: &'a Queue,
     /// Attempts handed to the workers that they have not reported over yet: queued, starting,
-    /// or running.
+    /// running, or ended and not yet reported (a worker reports an end after its next start).
     pub(super) handed: usize,
     pub(super) running: Vec<Running>,
-    /// The signal that stopped the run, once one came.
+    /// The signal that stopped the run, once one came, and when.
     pub(super) stopping: Option<i32>,
+    pub(super) stopped_at: Option<Instant>,
+    /// A second stop signal came: whatever still starts is killed at once.
+    pub(super) killing: bool,
     pub(super) in_flight: Option<InFlight>,
     pub(super) last_commit: Instant,
 }
@@ -62,6 +65,8 @@ impl<'a> Loop<'a> {
             handed: 0,
             running: Vec::new(),
             stopping: None,
+            stopped_at: None,
+            killing: false,
             in_flight: None,
             last_commit: Instant::now(),
         }
@@ -84,8 +89,16 @@ impl<'a> Loop<'a> {
             if self.hand_to_writer() {
                 return Ok(());
             }
+            // The whole batch is handled even after a failed commit: an attempt it reports as
+            // started or ended must be known to `abandon`, which waits for every one.
+            let mut failed = None;
             for news in sleeper.wait(self.until_next_deadline()) {
-                self.handle(news)?;
+                if let Err(e) = self.handle(news) {
+                    failed.get_or_insert(e);
+                }
+            }
+            if let Some(e) = failed {
+                return Err(e);
             }
             self.enforce_limits();
         }
@@ -195,7 +208,7 @@ impl<'a> Loop<'a> {
         for r in &mut self.running {
             if r.deadline.is_some_and(|d| d <= now) {
                 r.deadline = None;
-                r.timed_out = true;
+                r.timed_out_at = Some(now);
                 local::signal_group(r.pid, Signal::SIGTERM);
                 r.kill_at = Some(now + self.cfg.grace);
             } else if r.kill_at.is_some_and(|k| k <= now) {

@@ -1,11 +1,12 @@
 //! The worker threads, one per worker slot, and the queue the loop fills for them.
 //!
-//! A worker takes the next prepared attempt, starts it, waits for its process, and starts the
-//! next: when a task ends, the next one starts without waiting for the loop, which records,
-//! applies the policy and refills the queue alongside. While an attempt runs, its worker makes
-//! the task folder of an attempt still in the queue (any worker may then take it), and it reports
-//! an end only after starting the next attempt: the path from one task's end to the next one's
-//! start is little more than the wait and the spawn.
+//! A worker takes the next attempt from the queue, starts it, waits for its process, and takes
+//! the next: when a task ends, the next one starts without waiting for the loop, which records,
+//! applies the policy and refills the queue alongside. The path from one task's end to the next
+//! one's start is little more than the wait and the spawn: a worker reports an end after
+//! starting its next attempt (at once if none is queued), reads result and metrics files itself,
+//! and, while its attempt runs, makes the task folder of an attempt still in the queue (which any
+//! worker may take: one running for hours holds nothing back).
 //!
 //! Why threads: starting a process blocks its starter until the child has executed its program
 //! (`posix_spawn` shares memory with the child until then). With the loop as the only starter,
@@ -13,13 +14,14 @@
 //! the next one's start (`bench/compare.sh` measures the difference).
 //!
 //! The loop counts every attempt it hands over until a worker reports how it went: started then
-//! ended, not started, handed back (the run is stopping), or its number already taken. That count, not the threads,
-//! says when the run is drained.
+//! ended, not started, handed back (the run is stopping), or its number already taken. That
+//! count, not the threads, says when the run is drained.
 
 use super::attempt::{self, Context, Output, Request};
 use super::wake::Waker;
 use super::Event;
 use crate::exec::local::{self, Exit};
+use nix::sys::signal::Signal;
 use std::collections::VecDeque;
 use std::io::ErrorKind;
 use std::path::PathBuf;
@@ -33,6 +35,9 @@ pub(super) struct Queue {
     changed: Condvar,
     /// The run is stopping: an attempt a worker took but has not started goes back to the loop.
     stopping: AtomicBool,
+    /// The processes the workers wait for, and whether the run was aborted (a thread panicked):
+    /// then they are killed, so that no worker waits for ever.
+    children: Mutex<(Vec<u32>, bool)>,
 }
 
 #[derive(Default)]
@@ -69,6 +74,39 @@ impl Queue {
         let mut s = self.state();
         s.prepared = 0;
         s.jobs.drain(..).collect()
+    }
+
+    /// Kills every process a worker waits for, now and later, and closes the queue: the way out
+    /// when a thread panicked and the run cannot be kept.
+    pub fn abort(&self) {
+        let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
+        children.1 = true;
+        for &pid in &children.0 {
+            local::signal_group(pid, Signal::SIGKILL);
+        }
+        drop(children);
+        self.stopping.store(true, Ordering::SeqCst);
+        self.close();
+    }
+
+    /// Whether [`Queue::abort`] was called.
+    pub fn aborted(&self) -> bool {
+        self.children.lock().unwrap_or_else(|e| e.into_inner()).1
+    }
+
+    /// Counts `pid` among the processes to kill on abort; killed at once if that already came.
+    fn watch(&self, pid: u32) {
+        let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
+        if children.1 {
+            local::signal_group(pid, Signal::SIGKILL);
+        } else {
+            children.0.push(pid);
+        }
+    }
+
+    fn unwatch(&self, pid: u32) {
+        let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
+        children.0.retain(|&p| p != pid);
     }
 
     /// Tells the workers to finish once the queue is empty.
@@ -111,6 +149,20 @@ impl Queue {
     }
 }
 
+/// Lets the workers go when dropped: closes the queue, or aborts the run if the loop is
+/// panicking (the thread scope waits for every worker, and a worker for its process).
+pub(super) struct Release<'q>(pub &'q Queue);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.abort();
+        } else {
+            self.0.close();
+        }
+    }
+}
+
 /// An attempt a worker started, and where it leaves its output.
 struct Watch {
     pid: u32,
@@ -119,9 +171,19 @@ struct Watch {
 }
 
 /// One worker: runs attempts from `queue` one at a time until it is closed, and reports each to
-/// the loop. Reports cannot fail while the loop runs (it holds the receiving end).
+/// the loop. Reports cannot fail while the loop runs (it holds the receiving end). If the worker
+/// panics, the run is aborted (its attempt could never be reported, and the loop would wait).
 pub(super) fn work(ctx: &Context, queue: &Queue, loop_: &Waker) {
-    // The attempt that ended last, reported once the next one has started, in the same wake-up.
+    let worked =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work_on(ctx, queue, loop_)));
+    if worked.is_err() {
+        queue.abort();
+        let _ = loop_.send([Event::Broken("a worker thread panicked")]);
+    }
+}
+
+fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker) {
+    // The attempt that ended last, reported once the next one has started.
     let mut ended: Option<(Watch, Exit)> = None;
     loop {
         let job = match queue.try_pop() {
@@ -138,8 +200,12 @@ pub(super) fn work(ctx: &Context, queue: &Queue, loop_: &Waker) {
             }
         };
         let (started, news) = start(ctx, queue, job);
-        let previous = ended.take().map(|(watch, exit)| end(ctx, watch, exit));
-        let _ = loop_.send(std::iter::once(news).chain(previous));
+        // The start is news at once (a stop or a time limit may concern it); the previous end
+        // follows once its files are read.
+        let _ = loop_.send([news]);
+        if let Some((watch, exit)) = ended.take() {
+            let _ = loop_.send([end(ctx, watch, exit)]);
+        }
         let Some(watch) = started else {
             continue;
         };
@@ -147,7 +213,9 @@ pub(super) fn work(ctx: &Context, queue: &Queue, loop_: &Waker) {
             // A failure is found again, and reported, when that attempt starts.
             let _ = ctx.dir.make_dir(&dir);
         }
+        queue.watch(watch.pid);
         let exit = local::wait(watch.pid);
+        queue.unwatch(watch.pid);
         ended = Some((watch, exit));
     }
 }

@@ -41,9 +41,13 @@ pub struct Store {
 
 /// Current time as RFC 3339 with a UTC offset, the format of every timestamp in the store.
 pub fn now() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
+    format_time(std::time::SystemTime::now())
+}
+
+/// `at` as the store writes times: UTC, RFC 3339, milliseconds.
+pub fn format_time(at: std::time::SystemTime) -> String {
+    let at = jiff::Timestamp::try_from(at).unwrap_or_else(|_| jiff::Timestamp::now());
+    at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 impl Store {

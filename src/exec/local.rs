@@ -4,18 +4,19 @@
 //! then SIGKILL) and keeps a terminal's Ctrl+C from reaching tasks directly. Tasks of a runner
 //! that died (SIGKILL, OOM) are found when the run is resumed by [`reap_orphans`], through the
 //! `LABTRAIL_RUN_ID` / `LABTRAIL_STORE` variables they and their descendants inherit, and stopped
-//! before anything is dispatched. No `pre_exec` hook is used, so the standard library can start
-//! children with posix_spawn, whose cost does not grow with the runner's memory (a fork copies
-//! the page tables of the whole plan for every task).
+//! before anything is dispatched, with their process groups. Processes are started the way
+//! `posix_spawn` starts them ([`super::spawn`]), whose cost does not grow with the runner's
+//! memory (a fork copies the page tables of the whole plan for every task).
 
 use super::run_dir::RunDir;
+use super::spawn::{Spawn, Spawner};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
+use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::unix::process::CommandExt;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Everything needed to start one attempt.
@@ -64,17 +65,23 @@ impl Exit {
 
 /// Starts an attempt and returns its pid, which is also its process group id. The caller waits
 /// for it with [`wait`].
-pub fn spawn(launch: Launch) -> io::Result<u32> {
-    let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg(format!("{}{}", super::TASK_SHELL_PREFIX, launch.command))
-        .current_dir(launch.workdir)
-        .envs(launch.env.iter().map(|(k, v)| (k, v)))
-        .stdin(launch.stdin)
-        .stdout(launch.logs.stdout)
-        .stderr(launch.logs.stderr)
-        .process_group(0);
-    let child = cmd.spawn().map_err(|e| {
+pub fn spawn(spawner: &Spawner, launch: Launch) -> io::Result<u32> {
+    let script = format!("{}{}", super::TASK_SHELL_PREFIX, launch.command);
+    let script =
+        CString::new(script).map_err(|_| io::Error::other("the command holds a NUL character"))?;
+    let args = [c"-c".to_owned(), script];
+    let spawn = Spawn {
+        program: c"/bin/sh",
+        args: &args,
+        env: &launch.env,
+        workdir: launch.workdir,
+        stdio: [
+            launch.stdin.as_fd(),
+            launch.logs.stdout.as_fd(),
+            launch.logs.stderr.as_fd(),
+        ],
+    };
+    spawner.spawn(&spawn).map_err(|e| {
         if !launch.workdir.is_dir() {
             io::Error::new(
                 e.kind(),
@@ -86,9 +93,7 @@ pub fn spawn(launch: Launch) -> io::Result<u32> {
         } else {
             e
         }
-    })?;
-    // The std handle is dropped without waiting: `wait` waits with wait4 to get rusage.
-    Ok(child.id())
+    })
 }
 
 /// Waits for child `pid` to end and reaps it. A pid that cannot be waited for (not our child) is

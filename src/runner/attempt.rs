@@ -4,6 +4,7 @@ use super::wake::Waker;
 use super::Event;
 use crate::exec::local::{self, AttemptFiles, Exit, Launch, Logs};
 use crate::exec::run_dir::RunDir;
+use crate::exec::spawn::Spawner;
 use crate::plan::Plan;
 use crate::policy::Outcome;
 use crate::spec::Spec;
@@ -77,6 +78,7 @@ pub(super) struct Context<'a> {
     pub dir: &'a RunDir,
     /// Every attempt's stdin.
     pub devnull: &'a File,
+    pub spawner: &'a Spawner,
 }
 
 /// What a launch gives back: the attempt in flight, or the attempt that could not start (pid 0)
@@ -146,7 +148,7 @@ pub(super) fn launch(ctx: &Context, req: Request, logs: std::io::Result<Logs>) -
         stdin,
         logs,
     };
-    match local::spawn(launch) {
+    match local::spawn(ctx.spawner, launch) {
         Ok(pid) => {
             r.pid = pid;
             Ok(r)

@@ -200,3 +200,85 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
         libc::_exit(127)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    fn wait(pid: u32) -> i32 {
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        assert_eq!(
+            unsafe { libc::waitpid(pid as i32, &mut status, 0) },
+            pid as i32
+        );
+        libc::WEXITSTATUS(status)
+    }
+
+    #[test]
+    fn the_child_gets_its_group_files_folder_environment_and_a_clean_signal_state() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = std::fs::File::create(tmp.path().join("out")).unwrap();
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let script = CString::new(
+            "echo \"$LABTRAIL_X $HOME\"; pwd; ps -o pid=,pgid= -p $$; grep -E '^Sig(Blk|Ign)' /proc/self/status",
+        )
+        .unwrap();
+        let args = [c"-c".to_owned(), script];
+        let env = [
+            ("LABTRAIL_X".to_string(), "x y".to_string()),
+            ("HOME".to_string(), "/replaced".to_string()),
+        ];
+        let spawn = Spawn {
+            program: c"/bin/sh",
+            args: &args,
+            env: &env,
+            workdir: tmp.path(),
+            stdio: [null.as_fd(), out.as_fd(), out.as_fd()],
+        };
+        let pid = Spawner::snapshot().spawn(&spawn).unwrap();
+        assert_eq!(wait(pid), 0);
+        let text = std::fs::read_to_string(tmp.path().join("out")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "x y /replaced", "{text}");
+        assert_eq!(
+            Path::new(lines[1]),
+            tmp.path().canonicalize().unwrap(),
+            "{text}"
+        );
+        let ids: Vec<&str> = lines[2].split_whitespace().collect();
+        assert_eq!(
+            ids,
+            [pid.to_string(), pid.to_string()],
+            "its own process group: {text}"
+        );
+        // grep, the last program, inherits the shell's state: nothing blocked, SIGPIPE default.
+        assert!(text.contains("SigBlk:\t0000000000000000"), "{text}");
+        let ignored = text.lines().find(|l| l.starts_with("SigIgn")).unwrap();
+        let mask = u64::from_str_radix(ignored.trim_start_matches("SigIgn:\t"), 16).unwrap();
+        assert_eq!(mask & (1 << (libc::SIGPIPE - 1)), 0, "{text}");
+    }
+
+    #[test]
+    fn a_start_that_fails_is_the_childs_error() {
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let args = [c"-c".to_owned(), c"true".to_owned()];
+        let spawn = Spawn {
+            program: c"/bin/sh",
+            args: &args,
+            env: &[],
+            workdir: Path::new("/no/such/folder"),
+            stdio: [null.as_fd(), null.as_fd(), null.as_fd()],
+        };
+        let e = Spawner::snapshot().spawn(&spawn).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+        let missing = Spawn {
+            program: c"/no/such/program",
+            workdir: Path::new("/"),
+            ..spawn
+        };
+        let e = Spawner::snapshot().spawn(&missing).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+    }
+}

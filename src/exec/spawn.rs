@@ -7,12 +7,15 @@
 //! (an unmap in a process with threads stops the other CPUs to flush their TLBs), asking for every
 //! one of the 64 signals' handler, and the environment rebuilt from a map.
 //!
-//! In the child, until `execve`: every signal is blocked (it came from the starter with all
-//! blocked), the handlers the runner installed are reset to the default (the child must not run
-//! them on the shared memory), SIGPIPE too (the Rust runtime ignores it; programs expect the
-//! default), then its own process group, its three standard files, its folder, an empty signal
-//! mask, and the program. Only async-signal-safe calls; a failure is left in a slot the starter
-//! reads once the child has exited.
+//! In the child, until `execve`: signals are blocked (it came from a starter that blocked all but
+//! glibc's two internal ones, which no thread of labtrail uses), the handlers the runner installed
+//! are reset to the default (the child must not run them on the shared memory), SIGPIPE too (the
+//! Rust runtime ignores it; programs expect the default), then its own process group, its three
+//! standard files, its folder, an empty signal mask, and the program. Only async-signal-safe
+//! calls; a failure is left in a slot the starter reads once the child has exited.
+//!
+//! glibc before 2.25 (RHEL 7, still on many clusters) rewrote the starter thread's cached pid and
+//! tid in a `CLONE_VM` child; there the standard library's spawn is used instead.
 
 use std::ffi::{CStr, CString};
 use std::io;
@@ -21,11 +24,14 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// What every start of one run shares: the inherited environment and the signals with handlers.
+/// No signal handler may be installed once it is made (debug builds check at every start).
 pub struct Spawner {
     /// The runner's environment, as `NAME=value`.
     base_env: Vec<CString>,
     /// Signals the runner handles (their handlers must not run in the child).
     handled: Vec<libc::c_int>,
+    /// Whether the C library allows starting with `clone` here (see the module doc).
+    direct: bool,
 }
 
 /// One process to start.
@@ -65,25 +71,32 @@ impl Spawner {
                 CString::new(kv).ok()
             })
             .collect();
-        let handled = (1..=libc::SIGRTMAX())
-            .filter(|&sig| {
-                // SAFETY: a query (no new action); `old` is plain data the call fills.
-                let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-                let r = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
-                r == 0 && old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN
-            })
-            .collect();
-        Spawner { base_env, handled }
+        Spawner {
+            base_env,
+            handled: handled_signals(),
+            direct: glibc_at_least(2, 25),
+        }
     }
 
     /// Starts the process in its own process group; returns its pid. The caller waits for it.
     pub fn spawn(&self, s: &Spawn) -> io::Result<u32> {
+        debug_assert_eq!(
+            self.handled,
+            handled_signals(),
+            "a handler installed after the snapshot"
+        );
+        if !self.direct {
+            return spawn_std(s);
+        }
         let cstr = |b: &[u8]| CString::new(b).map_err(|_| io::Error::other("a NUL byte"));
         let workdir = cstr(s.workdir.as_os_str().as_bytes())?;
+        // A name given twice keeps its last value, as with `Command::envs`.
         let extra: Vec<CString> = s
             .env
             .iter()
-            .map(|(k, v)| cstr(format!("{k}={v}").as_bytes()))
+            .enumerate()
+            .filter(|(i, (k, _))| !s.env[i + 1..].iter().any(|(later, _)| later == k))
+            .map(|(_, (k, v))| cstr(format!("{k}={v}").as_bytes()))
             .collect::<io::Result<_>>()?;
         let overridden = |kv: &CString| {
             let name = kv
@@ -135,8 +148,8 @@ impl Spawner {
         let mut stack: Vec<u8> = Vec::with_capacity(CHILD_STACK);
         // SAFETY: the child runs on `stack` (its top, 16-byte aligned) and reads `args`, both
         // alive until clone returns: CLONE_VFORK suspends this thread until the child has
-        // executed its program or exited. All signals stay blocked here meanwhile, so no handler
-        // of ours runs on the child's stack.
+        // executed its program or exited. Signals stay blocked meanwhile (all but glibc's two
+        // internal ones, unused here), so no handler of ours runs on the child's stack.
         let pid = unsafe {
             let top = stack.as_mut_ptr().add(CHILD_STACK);
             let top = top.sub(top as usize % 16);
@@ -170,6 +183,54 @@ impl Spawner {
         }
         Ok(pid as u32)
     }
+}
+
+/// The signals that have a handler in this process now.
+fn handled_signals() -> Vec<libc::c_int> {
+    (1..=libc::SIGRTMAX())
+        .filter(|&sig| {
+            // SAFETY: a query (no new action); `old` is plain data the call fills.
+            let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+            let r = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
+            r == 0 && old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN
+        })
+        .collect()
+}
+
+/// Whether the C library is glibc `major.minor` or later.
+fn glibc_at_least(major: u32, minor: u32) -> bool {
+    // SAFETY: returns a static NUL-terminated string such as "2.36".
+    let version = unsafe { CStr::from_ptr(libc::gnu_get_libc_version()) };
+    let mut parts = version.to_str().unwrap_or("0.0").split('.');
+    let mut next = || {
+        parts
+            .next()
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    (next(), next()) >= (major, minor)
+}
+
+/// The standard library's spawn, for an older glibc: the same child, at glibc's price.
+fn spawn_std(s: &Spawn) -> io::Result<u32> {
+    use std::os::unix::process::CommandExt;
+    let program = std::ffi::OsStr::from_bytes(s.program.to_bytes());
+    let [stdin, stdout, stderr] = s.stdio;
+    let child = std::process::Command::new(program)
+        .args(
+            s.args
+                .iter()
+                .map(|a| std::ffi::OsStr::from_bytes(a.to_bytes())),
+        )
+        .envs(s.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(s.workdir)
+        .stdin(stdin.try_clone_to_owned()?)
+        .stdout(stdout.try_clone_to_owned()?)
+        .stderr(stderr.try_clone_to_owned()?)
+        .process_group(0)
+        .spawn()?;
+    // The handle is dropped without waiting: the caller waits, with wait4, for the rusage.
+    Ok(child.id())
 }
 
 /// The child, until `execve`. It shares the starter's memory, stack excepted, with every signal
@@ -216,17 +277,20 @@ mod tests {
         libc::WEXITSTATUS(status)
     }
 
-    #[test]
-    fn the_child_gets_its_group_files_folder_environment_and_a_clean_signal_state() {
+    /// Starts a shell reporting its own state with `start`, and checks what it reported.
+    fn check_the_child(start: impl Fn(&Spawn) -> io::Result<u32>) {
         let tmp = tempfile::tempdir().unwrap();
         let out = std::fs::File::create(tmp.path().join("out")).unwrap();
         let null = std::fs::File::open("/dev/null").unwrap();
-        let script = CString::new(
-            "echo \"$LABTRAIL_X $HOME\"; pwd; ps -o pid=,pgid= -p $$; grep -E '^Sig(Blk|Ign)' /proc/self/status",
-        )
+        let script = CString::new(concat!(
+            "echo \"$LABTRAIL_X $HOME\"; pwd; read -r p _ _ _ g _ < /proc/$$/stat; echo $p $g; ",
+            "tr '\\0' '\\n' < /proc/$$/environ | grep -c '^LABTRAIL_X='; ",
+            "grep -E '^Sig(Blk|Ign)' /proc/self/status"
+        ))
         .unwrap();
         let args = [c"-c".to_owned(), script];
         let env = [
+            ("LABTRAIL_X".to_string(), "first".to_string()),
             ("LABTRAIL_X".to_string(), "x y".to_string()),
             ("HOME".to_string(), "/replaced".to_string()),
         ];
@@ -237,27 +301,44 @@ mod tests {
             workdir: tmp.path(),
             stdio: [null.as_fd(), out.as_fd(), out.as_fd()],
         };
-        let pid = Spawner::snapshot().spawn(&spawn).unwrap();
+        let pid = start(&spawn).unwrap();
         assert_eq!(wait(pid), 0);
         let text = std::fs::read_to_string(tmp.path().join("out")).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "x y /replaced", "{text}");
         assert_eq!(
-            Path::new(lines[1]),
-            tmp.path().canonicalize().unwrap(),
-            "{text}"
+            lines[0], "x y /replaced",
+            "the last value of a name wins: {text}"
         );
+        let folder = tmp.path().canonicalize().unwrap();
+        assert_eq!(Path::new(lines[1]), folder, "{text}");
         let ids: Vec<&str> = lines[2].split_whitespace().collect();
         assert_eq!(
             ids,
             [pid.to_string(), pid.to_string()],
             "its own process group: {text}"
         );
+        assert_eq!(lines[3], "1", "each name once in the environment: {text}");
         // grep, the last program, inherits the shell's state: nothing blocked, SIGPIPE default.
         assert!(text.contains("SigBlk:\t0000000000000000"), "{text}");
         let ignored = text.lines().find(|l| l.starts_with("SigIgn")).unwrap();
         let mask = u64::from_str_radix(ignored.trim_start_matches("SigIgn:\t"), 16).unwrap();
         assert_eq!(mask & (1 << (libc::SIGPIPE - 1)), 0, "{text}");
+    }
+
+    #[test]
+    fn the_child_gets_its_group_files_folder_environment_and_a_clean_signal_state() {
+        let spawner = Spawner::snapshot();
+        assert!(
+            spawner.direct,
+            "this machine's glibc is recent: the direct start is tested"
+        );
+        check_the_child(|s| spawner.spawn(s));
+    }
+
+    /// The start used with a glibc older than 2.25 gives the child the same state.
+    #[test]
+    fn the_standard_librarys_start_gives_the_same_child() {
+        check_the_child(spawn_std);
     }
 
     #[test]

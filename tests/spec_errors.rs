@@ -133,6 +133,25 @@ rep = []
     assert_spec_error(text, line, &["`rep`", "no values"]);
 }
 
+/// Both would reach the task as LABTRAIL_PARAM_LR (found reviewing the runner's environment).
+#[test]
+fn parameter_names_that_differ_only_in_case() {
+    let text = r#"[experiment]
+name = "t"
+command = "echo {lr} {LR}"
+
+[params]
+lr = [1, 2]
+LR = [3]
+"#;
+    let line = line_of(text, "LR = [3]");
+    assert_spec_error(
+        text,
+        line,
+        &["`lr` and `LR`", "LABTRAIL_PARAM_LR", "rename"],
+    );
+}
+
 #[test]
 fn unknown_placeholder_in_command() {
     let text = r#"[experiment]

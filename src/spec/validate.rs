@@ -142,6 +142,15 @@ fn grid_params(cx: &Ctx, raw: Option<&Spanned<SpannedMap>>) -> Result<Vec<Param>
             return Err(cx.err(at, format!("parameter name `{name}` is not an identifier"),
                 "use letters, digits and `_`, starting with a letter, so it can be written {name} in a command"));
         }
+        // Each parameter reaches the task as LABTRAIL_PARAM_<NAME>: two names may not share one.
+        if let Some(other) = params
+            .iter()
+            .find(|p: &&Param| p.name.eq_ignore_ascii_case(name))
+        {
+            return Err(cx.err(at,
+                format!("parameters `{}` and `{name}` differ only in case: both would be the variable LABTRAIL_PARAM_{}", other.name, name.to_uppercase()),
+                "rename one of them"));
+        }
         let items: Vec<toml::Value> = match value.get_ref() {
             toml::Value::Array(a) => a.clone(),
             scalar => vec![scalar.clone()],

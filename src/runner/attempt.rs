@@ -262,8 +262,8 @@ impl Output {
         }
     }
 
-    /// Reads what the attempt whose files are `files` left in `dir`. `success`: it exited 0;
-    /// other attempts' result files are not read.
+    /// Reads the attempt's `result` and `metrics` files (paths inside `dir`). `success`: it
+    /// exited 0; other attempts' result files are not read.
     pub fn read(dir: &RunDir, result: &Path, metrics: &Path, success: bool) -> Output {
         Output {
             result: if success {

@@ -5,8 +5,8 @@
 //! output, reconciling, deciding and committing. Run: `cargo run --release --example poll_bench`.
 
 use labtrail::exec::slurm::Scheduler;
-use labtrail::monitor::Monitor;
-use labtrail::report::Reporter;
+use labtrail::engine::slurm::Monitor;
+use labtrail::progress::Reporter;
 use labtrail::spec::Spec;
 use labtrail::store::{JobChange, Store};
 use std::sync::atomic::Ordering;

@@ -2,8 +2,8 @@
 
 use super::output::{Global, UsageError};
 use crate::exec::slurm::Scheduler;
-use crate::monitor::{self, Monitor};
-use crate::report::Reporter;
+use crate::engine::slurm::{self, Monitor};
+use crate::progress::Reporter;
 use crate::spec::{Executor, Spec};
 use crate::store::{RunLock, Store, StoreError, TaskState};
 use std::path::{Path, PathBuf};
@@ -76,7 +76,7 @@ pub fn watch_run(
         }
         0
     } else {
-        monitor::watch(&mut mon, &rep, &stop)?
+        slurm::watch(&mut mon, &rep, &stop)?
     };
     rep.finish();
     let c = mon.counts()?;

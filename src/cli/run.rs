@@ -2,8 +2,8 @@
 
 use super::output::{Global, UsageError};
 use crate::plan;
-use crate::report::Reporter;
-use crate::runner::{self, RunConfig};
+use crate::progress::Reporter;
+use crate::engine::local::{self, RunConfig};
 use crate::spec::{is_safe_name, parse_duration, Spec};
 use crate::store::{Change, RunLock, Store, STORE_DIR};
 use anyhow::Context;
@@ -184,7 +184,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         ));
         return super::monitor::run_slurm(g, &mut store, &spec, &run_id, lock, args.detach);
     }
-    let recovery = runner::recover(&mut store, &run_id, grace).context("recovering the run")?;
+    let recovery = local::recover(&mut store, &run_id, grace).context("recovering the run")?;
     if recovery.orphans_stopped > 0 {
         eprintln!(
             "labtrail: stopped {} leftover process(es) of an earlier runner of this run",
@@ -254,7 +254,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         ));
     }
     let reporter = Reporter::new(g.progress, g.quiet, total as u64, done.len() as u64);
-    let report = runner::execute(
+    let report = local::execute(
         &mut store,
         &run_id,
         &spec,

@@ -2,7 +2,7 @@
 
 use super::wake::Waker;
 use super::Event;
-use crate::exec::local::{self, AttemptFiles, Exit, Launch, Logs};
+use crate::exec::process::{self, AttemptFiles, Exit, Launch, Logs};
 use crate::exec::run_dir::RunDir;
 use crate::exec::spawn::Spawner;
 use crate::plan::Plan;
@@ -148,7 +148,7 @@ pub(super) fn launch(ctx: &Context, req: Request, logs: std::io::Result<Logs>) -
         stdin,
         logs,
     };
-    match local::spawn(ctx.spawner, launch) {
+    match process::spawn(ctx.spawner, launch) {
         Ok(pid) => {
             r.pid = pid;
             Ok(r)

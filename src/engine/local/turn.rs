@@ -6,8 +6,8 @@ use super::books::Books;
 use super::wake::Sleeper;
 use super::workers::Queue;
 use super::{RunConfig, COMMIT_WINDOW};
-use crate::exec::local::{self, AttemptFiles};
-use crate::report::{Counts, Reporter};
+use crate::exec::process::{self, AttemptFiles};
+use crate::progress::{Counts, Reporter};
 use crate::store::{Change, RunFolders, StoreError};
 use nix::sys::signal::Signal;
 use std::sync::mpsc::Sender;
@@ -209,11 +209,11 @@ impl<'a> Loop<'a> {
             if r.deadline.is_some_and(|d| d <= now) {
                 r.deadline = None;
                 r.timed_out_at = Some(now);
-                local::signal_group(r.pid, Signal::SIGTERM);
+                process::signal_group(r.pid, Signal::SIGTERM);
                 r.kill_at = Some(now + self.cfg.grace);
             } else if r.kill_at.is_some_and(|k| k <= now) {
                 r.kill_at = None;
-                local::signal_group(r.pid, Signal::SIGKILL);
+                process::signal_group(r.pid, Signal::SIGKILL);
             }
         }
         if self.stopping.is_none() {

@@ -19,11 +19,11 @@ mod workers;
 
 pub use recover::{recover, Recovery};
 
-use crate::exec::local::Exit;
+use crate::exec::process::Exit;
 use crate::exec::run_dir::RunDir;
 use crate::exec::spawn::Spawner;
 use crate::plan::Plan;
-use crate::report::{Counts, Reporter};
+use crate::progress::{Counts, Reporter};
 use crate::spec::Spec;
 use crate::store::{Change, Store, StoreError, TaskState};
 use books::Books;

@@ -20,7 +20,7 @@
 use super::attempt::{self, Context, Output, Request};
 use super::wake::Waker;
 use super::Event;
-use crate::exec::local::{self, Exit};
+use crate::exec::process::{self, Exit};
 use nix::sys::signal::Signal;
 use std::collections::VecDeque;
 use std::io::ErrorKind;
@@ -82,7 +82,7 @@ impl Queue {
         let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
         children.1 = true;
         for &pid in &children.0 {
-            local::signal_group(pid, Signal::SIGKILL);
+            process::signal_group(pid, Signal::SIGKILL);
         }
         drop(children);
         self.stopping.store(true, Ordering::SeqCst);
@@ -98,7 +98,7 @@ impl Queue {
     fn watch(&self, pid: u32) {
         let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
         if children.1 {
-            local::signal_group(pid, Signal::SIGKILL);
+            process::signal_group(pid, Signal::SIGKILL);
         } else {
             children.0.push(pid);
         }
@@ -214,7 +214,7 @@ fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker) {
             let _ = ctx.dir.make_dir(&dir);
         }
         queue.watch(watch.pid);
-        let exit = local::wait(watch.pid);
+        let exit = process::wait(watch.pid);
         queue.unwatch(watch.pid);
         ended = Some((watch, exit));
     }

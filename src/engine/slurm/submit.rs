@@ -55,7 +55,7 @@ impl Monitor<'_> {
             key: task.key.clone(),
             task_dir: self.folders.task_dir(&task.key),
             attempt_prefix: self.folders.attempt_prefix(&task.key),
-            workdir: crate::runner::workdir(&self.base, &stage.workdir),
+            workdir: crate::engine::local::workdir(&self.base, &stage.workdir),
             command: task.command.clone(),
             env,
             attempt,

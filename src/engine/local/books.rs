@@ -3,10 +3,10 @@
 use super::attempt::{Output, Running};
 use super::graph::Graph;
 use super::RunReport;
-use crate::exec::local::Exit;
+use crate::exec::process::Exit;
 use crate::plan::Plan;
 use crate::policy::{self, Decision, Outcome};
-use crate::report::Counts;
+use crate::progress::Counts;
 use crate::spec::{format_duration, Spec};
 use crate::store::{format_time, Change, TaskState};
 use std::collections::BTreeMap;

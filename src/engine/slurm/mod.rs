@@ -15,7 +15,7 @@ pub use poll::PollOutcome;
 
 use crate::exec::slurm::Scheduler;
 use crate::plan::Plan;
-use crate::report::{Counts, Reporter};
+use crate::progress::{Counts, Reporter};
 use crate::spec::Spec;
 use crate::store::{RunFolders, Store, StoreError, TaskState};
 use std::collections::HashMap;

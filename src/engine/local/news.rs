@@ -5,7 +5,7 @@ use super::attempt::{self, Output, Request, Running};
 use super::turn::Loop;
 use super::wake::Sleeper;
 use super::Event;
-use crate::exec::local::{self, Exit};
+use crate::exec::process::{self, Exit};
 use crate::policy::Outcome;
 use crate::spec::format_duration;
 use crate::store::{Change, StoreError};
@@ -61,9 +61,9 @@ impl Loop<'_> {
         }
         if self.killing {
             // A worker took it just before the stop: it gets what the others got.
-            local::signal_group(r.pid, Signal::SIGKILL);
+            process::signal_group(r.pid, Signal::SIGKILL);
         } else if self.stopping.is_some() {
-            local::signal_group(r.pid, Signal::SIGTERM);
+            process::signal_group(r.pid, Signal::SIGTERM);
             r.kill_at = Some(Instant::now() + self.cfg.grace);
         }
         self.running.push(r);
@@ -161,7 +161,7 @@ impl Loop<'_> {
     fn kill_running(&mut self) {
         self.killing = true;
         for r in &mut self.running {
-            local::signal_group(r.pid, Signal::SIGKILL);
+            process::signal_group(r.pid, Signal::SIGKILL);
             r.kill_at = None;
         }
     }
@@ -170,7 +170,7 @@ impl Loop<'_> {
     fn terminate_running(&mut self) {
         let kill_at = Instant::now() + self.cfg.grace;
         for r in &mut self.running {
-            local::signal_group(r.pid, Signal::SIGTERM);
+            process::signal_group(r.pid, Signal::SIGTERM);
             r.kill_at = Some(r.kill_at.map_or(kill_at, |k| k.min(kill_at)));
         }
     }

@@ -4,8 +4,8 @@
 //! so this measures labtrail's own work per poll: calling the scheduler commands, parsing their
 //! output, reconciling, deciding and committing. Run: `cargo run --release --example poll_bench`.
 
-use labtrail::exec::slurm::Scheduler;
 use labtrail::engine::slurm::Monitor;
+use labtrail::exec::slurm::Scheduler;
 use labtrail::progress::Reporter;
 use labtrail::spec::Spec;
 use labtrail::store::{JobChange, Store};

@@ -26,6 +26,7 @@
 pub mod cli;
 pub mod engine;
 pub mod exec;
+pub mod outcome;
 pub mod plan;
 pub mod policy;
 pub mod progress;

@@ -154,7 +154,7 @@ fn version_1_is_migrated_with_its_data() {
     assert_eq!(a.host, "node7");
     assert_eq!(a.pid, Some(4242));
     assert_eq!(a.exit_code, Some(0));
-    assert_eq!(a.outcome.as_deref(), Some("success"));
+    assert_eq!(a.outcome.map(|o| o.as_str()), Some("success"));
     assert_eq!(a.stdout_path, "out.txt");
     // Columns added by version 2 exist and are empty for old attempts.
     assert_eq!(a.max_rss_kb, None);
@@ -232,7 +232,7 @@ fn migrated_store_accepts_new_attempts() {
                     ended_at: labtrail::store::now(),
                     exit_code: Some(0),
                     signal: None,
-                    outcome: "success".into(),
+                    outcome: labtrail::outcome::Outcome::Success,
                     reason: None,
                     state: TaskState::Done,
                     result: Some(r#"{"acc":0.95}"#.into()),
@@ -405,7 +405,7 @@ fn truncated_database_is_reported_as_corrupt() {
                             ended_at: at,
                             exit_code: Some(0),
                             signal: None,
-                            outcome: "success".into(),
+                            outcome: labtrail::outcome::Outcome::Success,
                             reason: None,
                             state: TaskState::Done,
                             result: Some(format!("{{\"i\":{i}}}")),

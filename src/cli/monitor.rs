@@ -1,8 +1,8 @@
 //! `labtrail monitor`: start or re-attach the monitor of SLURM runs.
 
 use super::output::{Global, UsageError};
-use crate::exec::slurm::Scheduler;
 use crate::engine::slurm::{self, Monitor};
+use crate::exec::slurm::Scheduler;
 use crate::progress::Reporter;
 use crate::spec::{Executor, Spec};
 use crate::store::{RunLock, Store, StoreError, TaskState};

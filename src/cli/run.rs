@@ -1,9 +1,9 @@
 //! `labtrail run`: start or resume a run of an experiment.
 
 use super::output::{Global, UsageError};
+use crate::engine::local::{self, RunConfig};
 use crate::plan;
 use crate::progress::Reporter;
-use crate::engine::local::{self, RunConfig};
 use crate::spec::{is_safe_name, parse_duration, Spec};
 use crate::store::{Change, RunLock, Store, STORE_DIR};
 use anyhow::Context;

@@ -69,7 +69,7 @@ pub fn run(g: &Global, args: TasksArgs) -> anyhow::Result<i32> {
                 };
                 let outcome = a
                     .outcome
-                    .clone()
+                    .map(|o| o.to_string())
                     .or_else(|| a.scheduler_state.as_ref().map(|s| s.to_lowercase()))
                     .unwrap_or_else(|| "running".into());
                 let outcome = match &a.reason {

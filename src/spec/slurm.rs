@@ -2,56 +2,9 @@
 
 use super::raw::SpannedMap;
 use super::{line_col, parse_duration, SpecError};
+use crate::outcome::Outcome;
 use std::path::Path;
 use std::time::Duration;
-
-/// How a SLURM attempt ended, as the policy sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum OutcomeClass {
-    Completed,
-    Failed,
-    Timeout,
-    Preempted,
-    NodeFail,
-    OutOfMemory,
-    Cancelled,
-    /// No trace of the job anywhere after the grace period.
-    Lost,
-}
-
-impl OutcomeClass {
-    /// Every class that has a restart rule (all but `completed`).
-    pub const RULED: [OutcomeClass; 7] = [
-        Self::Failed,
-        Self::Timeout,
-        Self::Preempted,
-        Self::NodeFail,
-        Self::OutOfMemory,
-        Self::Cancelled,
-        Self::Lost,
-    ];
-
-    /// The name used in experiment files and the store.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Timeout => "timeout",
-            Self::Preempted => "preempted",
-            Self::NodeFail => "node_fail",
-            Self::OutOfMemory => "out_of_memory",
-            Self::Cancelled => "cancelled",
-            Self::Lost => "lost",
-        }
-    }
-
-    /// Parses a class name.
-    pub fn parse(s: &str) -> Option<OutcomeClass> {
-        std::iter::once(Self::Completed)
-            .chain(Self::RULED)
-            .find(|c| c.as_str() == s)
-    }
-}
 
 /// Restart or stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +30,7 @@ pub struct Rule {
 pub struct LogRule {
     pub pattern: regex::Regex,
     /// Classify the attempt as this outcome when the line appears.
-    pub outcome: Option<OutcomeClass>,
+    pub outcome: Option<Outcome>,
     /// Or apply this action directly.
     pub action: Option<Action>,
 }
@@ -85,14 +38,14 @@ pub struct LogRule {
 /// `[restart]`: one rule per outcome class, log rules, and an optional success marker.
 #[derive(Debug, Clone)]
 pub struct RestartPolicy {
-    pub rules: Vec<(OutcomeClass, Rule)>,
+    pub rules: Vec<(Outcome, Rule)>,
     pub log_rules: Vec<LogRule>,
     pub success_marker: Option<String>,
 }
 
 impl RestartPolicy {
     /// The rule for `class` (every class but `completed` has one).
-    pub fn rule(&self, class: OutcomeClass) -> Rule {
+    pub fn rule(&self, class: Outcome) -> Rule {
         self.rules
             .iter()
             .find(|(c, _)| *c == class)
@@ -102,7 +55,7 @@ impl RestartPolicy {
 }
 
 /// The defaults documented in the README.
-pub fn default_rule(class: OutcomeClass) -> Rule {
+pub fn default_rule(class: Outcome) -> Rule {
     let restart = |max_attempts, time_factor, mem_factor| Rule {
         action: Action::Restart,
         max_attempts,
@@ -116,12 +69,13 @@ pub fn default_rule(class: OutcomeClass) -> Rule {
         mem_factor: 1.0,
     };
     match class {
-        OutcomeClass::Timeout => restart(3, 1.5, 1.0),
-        OutcomeClass::Preempted => restart(10, 1.0, 1.0),
-        OutcomeClass::NodeFail => restart(3, 1.0, 1.0),
-        OutcomeClass::OutOfMemory => restart(3, 1.0, 2.0),
-        OutcomeClass::Lost => restart(2, 1.0, 1.0),
-        OutcomeClass::Failed | OutcomeClass::Cancelled | OutcomeClass::Completed => stop,
+        Outcome::Timeout => restart(3, 1.5, 1.0),
+        Outcome::Preempted => restart(10, 1.0, 1.0),
+        Outcome::NodeFail => restart(3, 1.0, 1.0),
+        Outcome::OutOfMemory => restart(3, 1.0, 2.0),
+        Outcome::Lost => restart(2, 1.0, 1.0),
+        // Failed and cancelled stop; no rule is ever asked for the others.
+        _ => stop,
     }
 }
 
@@ -278,7 +232,7 @@ pub fn restart_policy(
         success_marker: None,
     };
     let Some(raw) = raw else { return Ok(p) };
-    let classes = OutcomeClass::RULED.map(|c| c.as_str()).join(", ");
+    let classes = Outcome::RULED.map(|c| c.as_str()).join(", ");
     for (key, value) in raw {
         let at = value.span().start;
         let bad = |m: String| {
@@ -314,7 +268,7 @@ pub fn restart_policy(
                     let pattern = regex::Regex::new(pattern)
                         .map_err(|e| bad(format!("log rule pattern `{pattern}`: {e}")))?;
                     let outcome = match t.get("outcome").and_then(|v| v.as_str()) {
-                        Some(o) => Some(OutcomeClass::parse(o).ok_or_else(|| {
+                        Some(o) => Some(Outcome::parse_rule_name(o).ok_or_else(|| {
                             bad(format!("unknown outcome `{o}` (use one of {classes})"))
                         })?),
                         None => None,
@@ -346,7 +300,7 @@ pub fn restart_policy(
                 }
             }
             name => {
-                let class = OutcomeClass::parse(name).filter(|c| *c != OutcomeClass::Completed).ok_or_else(|| bad(format!("unknown outcome `{name}` in [restart] (use one of {classes}, log_rules, success_marker)")))?;
+                let class = Outcome::RULED.into_iter().find(|c| c.as_str() == name).ok_or_else(|| bad(format!("unknown outcome `{name}` in [restart] (use one of {classes}, log_rules, success_marker)")))?;
                 let t = value.get_ref().as_table().ok_or_else(|| bad(format!("restart.{name} must be a table like {{ action = \"restart\", max_attempts = 3 }}")))?;
                 let mut rule = default_rule(class);
                 for (k, v) in t {

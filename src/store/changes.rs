@@ -1,6 +1,7 @@
 //! State changes and how they are written: each batch is one transaction.
 
 use super::{now, Store, StoreError, TaskState};
+use crate::outcome::Outcome;
 use rusqlite::{params, Transaction};
 use std::collections::HashMap;
 
@@ -24,7 +25,7 @@ pub enum Change {
         ended_at: String,
         exit_code: Option<i32>,
         signal: Option<i32>,
-        outcome: String,
+        outcome: Outcome,
         reason: Option<String>,
         state: TaskState,
         result: Option<String>,
@@ -231,7 +232,7 @@ mod tests {
             ended_at: "2026-01-01T00:00:01Z".into(),
             exit_code: Some(0),
             signal: None,
-            outcome: "success".into(),
+            outcome: Outcome::Success,
             reason: None,
             state,
             result: Some("{\"acc\":1}".into()),

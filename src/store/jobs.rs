@@ -1,6 +1,7 @@
 //! Scheduler jobs: the attempts of a SLURM run, as the monitor tracks them.
 
 use super::{now, Store, StoreError};
+use crate::outcome::Outcome;
 use rusqlite::{params, OptionalExtension, Transaction};
 use std::collections::HashMap;
 
@@ -57,7 +58,8 @@ pub enum JobChange {
     Superseded {
         key: String,
         attempt: u32,
-        outcome: String,
+        /// [`Outcome::Requeued`] or [`Outcome::Superseded`].
+        outcome: Outcome,
         reason: String,
         job_id: String,
         host: String,
@@ -161,7 +163,7 @@ impl Store {
     }
 
     /// For every task of the run: how many attempts ended with each outcome, in one query.
-    pub fn outcome_counts(&self, run: &str) -> Result<HashMap<(String, String), u32>, StoreError> {
+    pub fn outcome_counts(&self, run: &str) -> Result<HashMap<(String, Outcome), u32>, StoreError> {
         let mut st = self
             .conn
             .prepare_cached("SELECT task_key, outcome, COUNT(*) FROM attempts WHERE run_id = ?1 AND outcome IS NOT NULL GROUP BY task_key, outcome")
@@ -221,7 +223,7 @@ fn apply_job(tx: &Transaction, run: &str, c: &JobChange) -> rusqlite::Result<()>
                 tx.query_row("SELECT time_limit_s, mem_mb FROM attempts WHERE run_id = ?1 AND task_key = ?2 AND number = ?3", params![run, key, attempt], |r| Ok((r.get(0)?, r.get(1)?)))?;
             let limits = (limits.0.map(|v| v as u64), limits.1.map(|v| v as u64));
             open_attempt(tx, run, key, attempt + 1, job_id, host, stdout, stderr, limits, *restarts)?;
-            event(tx, run, key, outcome, &format!("attempt {attempt} {reason}; attempt {} is job {job_id}", attempt + 1))
+            event(tx, run, key, outcome.as_str(), &format!("attempt {attempt} {reason}; attempt {} is job {job_id}", attempt + 1))
         }
     }
 }

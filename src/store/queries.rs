@@ -167,6 +167,12 @@ impl Store {
 
     /// labtrail's own invariants, as human-readable violations.
     pub(super) fn invariant_violations(&self) -> Result<Vec<String>, StoreError> {
+        // Outcomes are read back into an enum: a name outside it would make the attempt history
+        // unreadable, so `check` names it first.
+        let outcomes = crate::outcome::Outcome::ALL
+            .map(|o| format!("'{}'", o.as_str()))
+            .join(",");
+        let unknown_outcome = format!("SELECT run_id || '/' || task_key || ' attempt ' || number || ' (' || outcome || ')' FROM attempts WHERE outcome IS NOT NULL AND outcome NOT IN ({outcomes})");
         let checks = [
             ("SELECT run_id || '/' || key FROM tasks WHERE state = 'done' AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = tasks.run_id AND a.task_key = tasks.key AND a.outcome = 'success')",
              "is done but has no successful attempt"),
@@ -176,6 +182,7 @@ impl Store {
              "has an attempt count that differs from its attempt history"),
             ("SELECT run_id || '/' || key FROM tasks WHERE state NOT IN ('pending','running','done','failed','interrupted','blocked')",
              "has an unknown state"),
+            (unknown_outcome.as_str(), "has an unknown outcome"),
         ];
         let mut out = Vec::new();
         for (sql, what) in checks {

@@ -2,6 +2,7 @@
 
 use super::changes::event;
 use super::{now, Store, StoreError};
+use crate::outcome::Outcome;
 use crate::plan::Plan;
 use crate::spec::Spec;
 use rusqlite::params;
@@ -83,7 +84,7 @@ pub struct AttemptRow {
     pub ended_at: Option<String>,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     pub reason: Option<String>,
     pub stdout_path: String,
     pub stderr_path: String,
@@ -268,8 +269,8 @@ impl Store {
         };
         let t = now();
         for a in &open {
-            tx.execute("UPDATE attempts SET outcome = 'interrupted', reason = ?4, ended_at = ?5 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3",
-                params![run, a.key, a.number, reason, t]).map_err(e)?;
+            tx.execute("UPDATE attempts SET outcome = ?6, reason = ?4, ended_at = ?5 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3",
+                params![run, a.key, a.number, reason, t, Outcome::Interrupted]).map_err(e)?;
             event(&tx, run, Some(&a.key), &t, "interrupted", Some(reason)).map_err(e)?;
         }
         tx.execute("UPDATE tasks SET state = 'interrupted', reason = ?2 WHERE run_id = ?1 AND state = 'running'", params![run, reason]).map_err(e)?;

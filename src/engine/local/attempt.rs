@@ -180,7 +180,7 @@ pub fn unrecorded_start(key: &str, attempt_prefix: &Path, attempt: u32) -> [Chan
             ended_at: t,
             exit_code: None,
             signal: None,
-            outcome: Outcome::Interrupted.as_str().to_string(),
+            outcome: Outcome::Interrupted,
             reason: Some("an earlier runner stopped right after starting this attempt, before recording it: it may have run, even to its end".into()),
             state: crate::store::TaskState::Interrupted,
             result: None,

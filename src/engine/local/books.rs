@@ -59,7 +59,7 @@ impl Books<'_> {
             },
             other => (other, reason, None),
         };
-        let decision = policy::decide(&outcome, tries[i], stage.retries, spec.run.backoff);
+        let decision = policy::decide(outcome, tries[i], stage.retries, spec.run.backoff);
         let label = task.label(spec);
         let took = format_duration(exit.at.saturating_duration_since(r.started));
         let why = reason.clone().unwrap_or_default();
@@ -118,7 +118,7 @@ impl Books<'_> {
             ended_at: format_time(exit.at_wall),
             exit_code: exit.code,
             signal: exit.signal,
-            outcome: outcome.as_str().to_string(),
+            outcome,
             reason,
             state,
             result,

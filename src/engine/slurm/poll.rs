@@ -3,12 +3,13 @@
 use super::classify::{class_of_exit, class_of_state, exit_record};
 use super::logtail;
 use super::Monitor;
+use crate::engine::local::attempt::{read_metrics, read_result};
 use crate::exec::slurm::script::{attempt_dir, sibling_attempt_dir};
 use crate::exec::slurm::{parse_job_name, AcctEntry, QueueEntry, SchedError};
+use crate::outcome::Outcome;
 use crate::policy::{decide_slurm, SlurmDecision};
 use crate::progress::Reporter;
-use crate::engine::local::attempt::{read_metrics, read_result};
-use crate::spec::slurm::{Action, OutcomeClass};
+use crate::spec::slurm::Action;
 use crate::store::{now, Change, JobChange, StoreError, TaskState, TrackedJob};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -40,7 +41,7 @@ pub(super) struct Batch {
     /// A scheduler command that failed during submission.
     pub trouble: Option<String>,
     /// Attempts per (task key, outcome), loaded at the poll's first finalization.
-    pub outcomes: Option<HashMap<(String, String), u32>>,
+    pub outcomes: Option<HashMap<(String, Outcome), u32>>,
     /// Attempts made so far, by task key.
     pub attempts: HashMap<String, u32>,
     /// The attempt each tracked job belongs to, by task key.
@@ -95,7 +96,7 @@ impl Monitor<'_> {
                     t,
                     &q.job_id,
                     q.restarts,
-                    "superseded",
+                    Outcome::Superseded,
                     format!(
                         "job {} is gone; adopted job {} that carries the task's name",
                         t.job_id, q.job_id
@@ -151,7 +152,7 @@ impl Monitor<'_> {
     fn observe_live(&mut self, t: &TrackedJob, q: &QueueEntry, b: &mut Batch) {
         if q.restarts > t.restarts {
             let reason = format!("requeued by SLURM (restart {}, same job id)", q.restarts);
-            self.supersede(t, &t.job_id, q.restarts, "requeued", reason, b);
+            self.supersede(t, &t.job_id, q.restarts, Outcome::Requeued, reason, b);
             return;
         }
         b.live.insert(t.key.clone(), t.job_id.clone());
@@ -179,7 +180,7 @@ impl Monitor<'_> {
         t: &TrackedJob,
         job_id: &str,
         restarts: u32,
-        outcome: &str,
+        outcome: Outcome,
         reason: String,
         b: &mut Batch,
     ) {
@@ -197,7 +198,7 @@ impl Monitor<'_> {
         b.jobs.push(JobChange::Superseded {
             key: t.key.clone(),
             attempt: t.attempt,
-            outcome: outcome.to_string(),
+            outcome,
             reason,
             job_id: job_id.to_string(),
             host: self.host.clone(),
@@ -261,11 +262,9 @@ impl Monitor<'_> {
             exit,
         ) {
             // Without cgroups, SLURM enforces --mem by SIGKILL: the job ends FAILED with signal 9.
-            (Some((OutcomeClass::Failed, a)), _)
-                if a.signal == libc::SIGKILL && t.mem_mb.is_some() =>
-            {
+            (Some((Outcome::Failed, a)), _) if a.signal == libc::SIGKILL && t.mem_mb.is_some() => {
                 Some((
-                    OutcomeClass::OutOfMemory,
+                    Outcome::OutOfMemory,
                     Some(a.exit_code),
                     Some(a.signal),
                     format!(
@@ -283,12 +282,7 @@ impl Monitor<'_> {
             )),
             // Success needs no confirmation; a failure waits for sacct's word (it may be a
             // timeout or a preemption) unless accounting is off or silent for too long.
-            (None, Some(0)) => Some((
-                OutcomeClass::Completed,
-                Some(0),
-                None,
-                "exit record".to_string(),
-            )),
+            (None, Some(0)) => Some((Outcome::Success, Some(0), None, "exit record".to_string())),
             (None, Some(code)) if !self.accounting || patience_over => Some((
                 class_of_exit(code),
                 Some(code),
@@ -296,7 +290,7 @@ impl Monitor<'_> {
                 format!("exit record: exit code {code}"),
             )),
             (None, None) if patience_over && acct.is_none() => Some((
-                OutcomeClass::Lost,
+                Outcome::Lost,
                 None,
                 None,
                 format!(
@@ -363,8 +357,8 @@ impl Monitor<'_> {
         );
         let class = match (rule.outcome, rule.action) {
             (Some(c), _) => c,
-            (None, Some(Action::Stop)) => OutcomeClass::Failed,
-            (None, _) => OutcomeClass::Preempted,
+            (None, Some(Action::Stop)) => Outcome::Failed,
+            (None, _) => Outcome::Preempted,
         };
         b.live.remove(&t.key);
         let _ = self.finalize(t, class, None, None, why, b);
@@ -374,7 +368,7 @@ impl Monitor<'_> {
     fn finalize(
         &mut self,
         t: &TrackedJob,
-        class: OutcomeClass,
+        class: Outcome,
         exit_code: Option<i32>,
         signal: Option<i32>,
         why: String,
@@ -385,24 +379,17 @@ impl Monitor<'_> {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let (class, why, result) = if class == OutcomeClass::Completed {
+        let (class, why, result) = if class == Outcome::Success {
             self.check_success(&dir, why)
         } else {
             (class, why, None)
-        };
-        let outcome = if class == OutcomeClass::Completed {
-            "success"
-        } else {
-            class.as_str()
         };
         if b.outcomes.is_none() {
             b.outcomes = Some(self.store.outcome_counts(&self.run)?);
         }
         let count = {
             let counts = b.outcomes.as_mut().expect("loaded above");
-            let n = counts
-                .entry((t.key.clone(), outcome.to_string()))
-                .or_insert(0);
+            let n = counts.entry((t.key.clone(), class)).or_insert(0);
             *n += 1;
             *n
         };
@@ -468,7 +455,7 @@ impl Monitor<'_> {
             ended_at: now(),
             exit_code,
             signal,
-            outcome: outcome.to_string(),
+            outcome: class,
             reason: Some(if state == TaskState::Done {
                 why
             } else {
@@ -516,7 +503,7 @@ impl Monitor<'_> {
                 ended_at: now(),
                 exit_code: None,
                 signal: None,
-                outcome: "withdrawn".into(),
+                outcome: Outcome::Withdrawn,
                 reason: Some(format!(
                     "upstream {upstream} did not succeed; job {job} cancelled before it started"
                 )),
@@ -532,21 +519,21 @@ impl Monitor<'_> {
     }
 
     /// A completed job succeeded only with a readable result and, if configured, the marker.
-    fn check_success(&self, dir: &Path, why: String) -> (OutcomeClass, String, Option<String>) {
+    fn check_success(&self, dir: &Path, why: String) -> (Outcome, String, Option<String>) {
         if let Some(marker) = &self.spec.restart.success_marker {
             let out = std::fs::read_to_string(dir.join("stdout.log")).unwrap_or_default();
             let err = std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
             if !out.contains(marker.as_str()) && !err.contains(marker.as_str()) {
                 return (
-                    OutcomeClass::Failed,
+                    Outcome::Failed,
                     format!("exited 0 without the success marker `{marker}`"),
                     None,
                 );
             }
         }
         match read_result(&dir.join("result.json")) {
-            Ok(r) => (OutcomeClass::Completed, why, r),
-            Err(e) => (OutcomeClass::Failed, e, None),
+            Ok(r) => (Outcome::Success, why, r),
+            Err(e) => (Outcome::Failed, e, None),
         }
     }
 

@@ -30,5 +30,6 @@ pub mod outcome;
 pub mod plan;
 pub mod policy;
 pub mod progress;
+pub mod protocol;
 pub mod spec;
 pub mod store;

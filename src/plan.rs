@@ -53,6 +53,30 @@ impl Task {
         }
     }
 
+    /// Who the task is, as the task protocol tells every attempt of it (both engines).
+    pub fn identity<'a>(
+        &'a self,
+        spec: &'a Spec,
+        run: &'a str,
+        store_dir: &'a std::path::Path,
+    ) -> crate::protocol::TaskIdentity<'a> {
+        let stage = &spec.stages[self.stage];
+        crate::protocol::TaskIdentity {
+            run,
+            store_dir,
+            key: &self.key,
+            label: self.label(spec),
+            stage: &stage.name,
+            params: stage
+                .params
+                .iter()
+                .zip(&self.values)
+                .map(|(n, v)| (n.as_str(), v.to_string()))
+                .collect(),
+            declared: &self.env,
+        }
+    }
+
     /// Parameters as a JSON object, in grid order.
     pub fn params_json(&self, spec: &Spec) -> serde_json::Map<String, serde_json::Value> {
         let stage = &spec.stages[self.stage];

@@ -8,7 +8,6 @@
 //! `posix_spawn` starts them ([`super::spawn`]), whose cost does not grow with the runner's
 //! memory (a fork copies the page tables of the whole plan for every task).
 
-use super::run_dir::RunDir;
 use super::spawn::{Spawn, Spawner};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -16,7 +15,7 @@ use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Everything needed to start one attempt.
@@ -198,42 +197,4 @@ fn stop_orphan(pid: u32, signal: Signal) {
         }
     }
     let _ = nix::sys::signal::kill(pid, signal);
-}
-
-/// Paths of one attempt's files: `runs/RUN/attempts/KEY-N.stdout.log` and so on (see
-/// [`crate::store::Store::attempt_prefix`]). Files in one shared folder rather than a folder per
-/// attempt: a new folder costs a directory block and, on a journaling filesystem, directory
-/// operations that may wait behind the commit of a concurrent fsync. The stdout log is created
-/// before the process starts, so it also marks an attempt that was started.
-pub struct AttemptFiles {
-    pub stdout: PathBuf,
-    pub stderr: PathBuf,
-    pub result: PathBuf,
-    pub metrics: PathBuf,
-}
-
-impl AttemptFiles {
-    /// The files of attempt `number` of the task whose attempt prefix is `prefix`.
-    pub fn new(prefix: &Path, number: u32) -> AttemptFiles {
-        let file = |what: &str| {
-            let mut name = prefix.as_os_str().to_owned();
-            name.push(format!("-{number}.{what}"));
-            PathBuf::from(name)
-        };
-        AttemptFiles {
-            stdout: file("stdout.log"),
-            stderr: file("stderr.log"),
-            result: file("result.json"),
-            metrics: file("metrics.jsonl"),
-        }
-    }
-
-    /// Creates the two logs in `dir`. The stdout log must not exist yet: one that does is the
-    /// trace of an attempt an earlier runner started, and the error is `AlreadyExists`.
-    pub fn create_logs(&self, dir: &RunDir) -> io::Result<Logs> {
-        Ok(Logs {
-            stdout: dir.create_new(&self.stdout)?,
-            stderr: dir.create(&self.stderr)?,
-        })
-    }
 }

@@ -4,7 +4,7 @@
 //! - `runs/RUN/tasks/KEY/`: the task's own folder (`LABTRAIL_TASK_DIR`), kept across attempts;
 //!   labtrail writes nothing in it;
 //! - `runs/RUN/attempts/KEY-...`: each attempt's files, named by a suffix of the task's attempt
-//!   prefix (see [`crate::exec::process::AttemptFiles`], [`crate::exec::slurm::script::attempt_dir`]).
+//!   prefix (see [`crate::protocol::AttemptFiles`], [`crate::exec::slurm::script::attempt_dir`]).
 //!
 //! Layout 1 (runs made by labtrail 0.1) gave the task `tasks/KEY/work/` and kept each attempt in
 //! `tasks/KEY/attempt-N/`. A resumed layout-1 run keeps its tasks' folders, so they find their

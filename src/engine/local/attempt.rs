@@ -2,11 +2,12 @@
 
 use super::wake::Waker;
 use super::Event;
-use crate::exec::process::{self, AttemptFiles, Exit, Launch, Logs};
+use crate::exec::process::{self, Exit, Launch, Logs};
 use crate::exec::run_dir::RunDir;
 use crate::exec::spawn::Spawner;
 use crate::plan::Plan;
 use crate::policy::Outcome;
+use crate::protocol::{self, parse_metrics, parse_result, AttemptFiles};
 use crate::spec::Spec;
 use crate::store::{now, Change};
 use std::fs::File;
@@ -66,6 +67,15 @@ pub(crate) struct Request {
     pub files: AttemptFiles,
 }
 
+/// Creates the attempt's two logs in `dir`. The stdout log must not exist yet: one that does is
+/// the trace of an attempt an earlier runner started, and the error is `AlreadyExists`.
+pub(super) fn create_logs(files: &AttemptFiles, dir: &RunDir) -> std::io::Result<Logs> {
+    Ok(Logs {
+        stdout: dir.create_new(&files.stdout)?,
+        stderr: dir.create(&files.stderr)?,
+    })
+}
+
 /// What every launch needs besides its request.
 pub(super) struct Context<'a> {
     pub spec: &'a Spec,
@@ -110,37 +120,14 @@ pub(super) fn launch(ctx: &Context, req: Request, logs: std::io::Result<Logs>) -
     if let Err(e) = ctx.dir.make_dir(&req.task_dir) {
         return Err(Box::new((r, e)));
     }
-    let mut env: Vec<(String, String)> = task.env.clone();
-    env.extend([
-        ("LABTRAIL_RUN_ID".to_string(), ctx.run.to_string()),
-        (
-            "LABTRAIL_STORE".to_string(),
-            ctx.store_dir.display().to_string(),
-        ),
-        ("LABTRAIL_TASK_KEY".to_string(), task.key.clone()),
-        ("LABTRAIL_TASK_LABEL".to_string(), task.label(spec)),
-        ("LABTRAIL_STAGE".to_string(), stage.name.clone()),
-        ("LABTRAIL_ATTEMPT".to_string(), req.attempt.to_string()),
-        (
-            "LABTRAIL_TASK_DIR".to_string(),
-            req.task_dir.display().to_string(),
-        ),
-        (
-            "LABTRAIL_RESULT".to_string(),
-            r.files.result.display().to_string(),
-        ),
-        (
-            "LABTRAIL_METRICS".to_string(),
-            r.files.metrics.display().to_string(),
-        ),
-    ]);
-    for (name, value) in stage.params.iter().zip(&task.values) {
-        env.push((
-            format!("LABTRAIL_PARAM_{}", name.to_uppercase()),
-            value.to_string(),
-        ));
-    }
-    let workdir = super::workdir(ctx.base, &stage.workdir);
+    let mut env = protocol::task_env(&task.identity(spec, ctx.run, ctx.store_dir));
+    env.extend(protocol::attempt_env(
+        req.attempt,
+        &req.task_dir,
+        &r.files.result,
+        &r.files.metrics,
+    ));
+    let workdir = protocol::workdir(ctx.base, &stage.workdir);
     let launch = Launch {
         command: &task.command,
         workdir: &workdir,
@@ -273,39 +260,6 @@ impl Output {
             },
             metrics: parse_metrics(dir.read(metrics)),
         }
-    }
-}
-
-/// Reads the task's result file: `Ok(None)` if it wrote none, `Err` if it is not valid JSON.
-pub fn read_result(path: &Path) -> Result<Option<String>, String> {
-    parse_result(path, std::fs::read(path))
-}
-
-/// The result file at `path`, given what reading it gave: see [`read_result`].
-pub fn parse_result(path: &Path, read: std::io::Result<Vec<u8>>) -> Result<Option<String>, String> {
-    match read {
-        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes)
-            .map(|v| Some(v.to_string()))
-            .map_err(|e| format!("result file {} is not valid JSON: {e}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read result file {}: {e}", path.display())),
-    }
-}
-
-/// Reads the task's metric stream: every line that is valid JSON, compacted.
-pub fn read_metrics(path: &Path) -> Vec<String> {
-    parse_metrics(std::fs::read(path))
-}
-
-/// The metric stream, given what reading its file gave: see [`read_metrics`].
-pub fn parse_metrics(read: std::io::Result<Vec<u8>>) -> Vec<String> {
-    match read.map(String::from_utf8) {
-        Ok(Ok(text)) => text
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .map(|v| v.to_string())
-            .collect(),
-        _ => Vec::new(),
     }
 }
 

@@ -29,7 +29,6 @@ use crate::store::{Change, Store, StoreError, TaskState};
 use books::Books;
 use graph::Graph;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -202,9 +201,4 @@ pub fn execute(
     books.report.interrupted += books.delayed.len() as u64;
     rep.finish();
     Ok(books.report)
-}
-
-/// The folder tasks run in: the stage's workdir relative to the experiment file's folder.
-pub fn workdir(base: &std::path::Path, stage_workdir: &str) -> PathBuf {
-    base.join(stage_workdir)
 }

@@ -225,7 +225,7 @@ fn start(ctx: &Context, queue: &Queue, job: Request) -> (Option<Watch>, Event) {
     if queue.stopping.load(Ordering::SeqCst) {
         return (None, Event::Returned(Box::new(job)));
     }
-    let logs = match job.files.create_logs(ctx.dir) {
+    let logs = match attempt::create_logs(&job.files, ctx.dir) {
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
             return (None, Event::Taken(Box::new(job)));
         }

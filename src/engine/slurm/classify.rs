@@ -25,13 +25,6 @@ pub fn class_of_exit(exit_code: i32) -> Outcome {
     }
 }
 
-/// The wrapper's exit record (`exit.json`) in an attempt folder, if it wrote one.
-pub fn exit_record(attempt_dir: &std::path::Path) -> Option<i32> {
-    let text = std::fs::read_to_string(attempt_dir.join("exit.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["exit_code"].as_i64().map(|c| c as i32)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,14 +1,17 @@
 //! One poll: observe, reconcile, finalize, decide, submit, commit, report.
 
-use super::classify::{class_of_exit, class_of_state, exit_record};
+use super::classify::{class_of_exit, class_of_state};
 use super::logtail;
 use super::Monitor;
-use crate::engine::local::attempt::{read_metrics, read_result};
 use crate::exec::slurm::script::{attempt_dir, sibling_attempt_dir};
 use crate::exec::slurm::{parse_job_name, AcctEntry, QueueEntry, SchedError};
 use crate::outcome::Outcome;
 use crate::policy::{decide_slurm, SlurmDecision};
 use crate::progress::Reporter;
+use crate::protocol::{
+    read_exit_record, read_metrics, read_result, METRICS_FILE, RESULT_FILE, STDERR_FILE,
+    STDOUT_FILE,
+};
 use crate::spec::slurm::Action;
 use crate::store::{now, Change, JobChange, StoreError, TaskState, TrackedJob};
 use std::collections::{HashMap, HashSet};
@@ -202,8 +205,8 @@ impl Monitor<'_> {
             reason,
             job_id: job_id.to_string(),
             host: self.host.clone(),
-            stdout: dir.join("stdout.log").display().to_string(),
-            stderr: dir.join("stderr.log").display().to_string(),
+            stdout: dir.join(STDOUT_FILE).display().to_string(),
+            stderr: dir.join(STDERR_FILE).display().to_string(),
             restarts,
         });
         b.live.insert(t.key.clone(), job_id.to_string());
@@ -250,7 +253,7 @@ impl Monitor<'_> {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let exit = exit_record(&dir);
+        let exit = read_exit_record(&dir);
         let missing_for = self
             .missing_since
             .entry((t.key.clone(), t.attempt))
@@ -466,7 +469,7 @@ impl Monitor<'_> {
             max_rss_kb: None,
             user_cpu_s: None,
             sys_cpu_s: None,
-            metrics: read_metrics(&dir.join("metrics.jsonl")),
+            metrics: read_metrics(&dir.join(METRICS_FILE)),
         });
         if let Some(&i) = self.index.get(&t.key).filter(|_| state != TaskState::Done) {
             self.withdraw_dependents(i, &label, b);
@@ -521,8 +524,8 @@ impl Monitor<'_> {
     /// A completed job succeeded only with a readable result and, if configured, the marker.
     fn check_success(&self, dir: &Path, why: String) -> (Outcome, String, Option<String>) {
         if let Some(marker) = &self.spec.restart.success_marker {
-            let out = std::fs::read_to_string(dir.join("stdout.log")).unwrap_or_default();
-            let err = std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
+            let out = std::fs::read_to_string(dir.join(STDOUT_FILE)).unwrap_or_default();
+            let err = std::fs::read_to_string(dir.join(STDERR_FILE)).unwrap_or_default();
             if !out.contains(marker.as_str()) && !err.contains(marker.as_str()) {
                 return (
                     Outcome::Failed,
@@ -531,7 +534,7 @@ impl Monitor<'_> {
                 );
             }
         }
-        match read_result(&dir.join("result.json")) {
+        match read_result(&dir.join(RESULT_FILE)) {
             Ok(r) => (Outcome::Success, why, r),
             Err(e) => (Outcome::Failed, e, None),
         }

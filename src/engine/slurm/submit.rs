@@ -5,6 +5,7 @@ use super::poll::Batch;
 use super::Monitor;
 use crate::exec::slurm::script::{self, attempt_dir, Header, TaskJob};
 use crate::exec::slurm::{job_name, QueueEntry};
+use crate::protocol::{self, STDERR_FILE, STDOUT_FILE};
 use crate::store::{JobChange, StoreError, TaskState};
 use std::collections::HashMap;
 
@@ -34,28 +35,12 @@ impl Monitor<'_> {
     fn task_job(&self, i: usize, attempt: u32) -> TaskJob {
         let task = &self.plan.tasks[i];
         let stage = &self.spec.stages[task.stage];
-        let mut env = task.env.clone();
-        env.extend([
-            ("LABTRAIL_RUN_ID".to_string(), self.run.clone()),
-            (
-                "LABTRAIL_STORE".to_string(),
-                self.store.dir().display().to_string(),
-            ),
-            ("LABTRAIL_TASK_KEY".to_string(), task.key.clone()),
-            ("LABTRAIL_TASK_LABEL".to_string(), task.label(self.spec)),
-            ("LABTRAIL_STAGE".to_string(), stage.name.clone()),
-        ]);
-        for (name, value) in stage.params.iter().zip(&task.values) {
-            env.push((
-                format!("LABTRAIL_PARAM_{}", name.to_uppercase()),
-                value.to_string(),
-            ));
-        }
+        let env = protocol::task_env(&task.identity(self.spec, &self.run, self.store.dir()));
         TaskJob {
             key: task.key.clone(),
             task_dir: self.folders.task_dir(&task.key),
             attempt_prefix: self.folders.attempt_prefix(&task.key),
-            workdir: crate::engine::local::workdir(&self.base, &stage.workdir),
+            workdir: protocol::workdir(&self.base, &stage.workdir),
             command: task.command.clone(),
             env,
             attempt,
@@ -316,8 +301,8 @@ fn submitted_change(
         attempt,
         job_id: job_id.to_string(),
         host: host.to_string(),
-        stdout: dir.join("stdout.log").display().to_string(),
-        stderr: dir.join("stderr.log").display().to_string(),
+        stdout: dir.join(STDOUT_FILE).display().to_string(),
+        stderr: dir.join(STDERR_FILE).display().to_string(),
         time_limit_s: limits.0,
         mem_mb: limits.1,
         how: how.to_string(),

@@ -131,33 +131,40 @@ fn task_vars(t: &TaskJob) -> String {
     s
 }
 
-const WRAPPER: &str = r#"
-JOB="${SLURM_ARRAY_JOB_ID:+${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}}"
-JOB="${JOB:-$SLURM_JOB_ID}"
-R="${SLURM_RESTART_COUNT:-0}"
+/// The wrapper that runs the task in a job: records where and when it started, sets the
+/// attempt's variables (see [`crate::protocol`]), runs the task in its own process group with
+/// signals forwarded, and records how it exited.
+fn wrapper() -> String {
+    use crate::protocol::{shell_attempt_exports, shell_finish_function, STDERR_FILE, STDOUT_FILE};
+    format!(
+        r#"
+JOB="${{SLURM_ARRAY_JOB_ID:+${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}}}"
+JOB="${{JOB:-$SLURM_JOB_ID}}"
+R="${{SLURM_RESTART_COUNT:-0}}"
 D="$ATTEMPT_PREFIX-job-$JOB"
 [ "$R" -gt 0 ] && D="$D-r$R"
 mkdir -p "$D" "$TASK_DIR"
-now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
-printf '{"job_id":"%s","restarts":%s,"node":"%s","started_at":"%s"}\n' "$JOB" "$R" "$(hostname)" "$(now)" > "$D/started.json"
-export LABTRAIL_ATTEMPT=$((BASE_ATTEMPT + R)) LABTRAIL_TASK_DIR="$TASK_DIR" LABTRAIL_RESULT="$D/result.json" LABTRAIL_METRICS="$D/metrics.jsonl" LABTRAIL_JOB_ID="$JOB"
-finish() {
-  printf '{"exit_code":%s,"ended_at":"%s"}\n' "$1" "$(now)" > "$D/exit.json.tmp" && mv -f "$D/exit.json.tmp" "$D/exit.json"
-  exit "$1"
-}
-cd "$WORKDIR" || { echo "labtrail: cannot enter $WORKDIR" > "$D/stderr.log"; finish 127; }
+now() {{ date -u +%Y-%m-%dT%H:%M:%SZ; }}
+printf '{{"job_id":"%s","restarts":%s,"node":"%s","started_at":"%s"}}\n' "$JOB" "$R" "$(hostname)" "$(now)" > "$D/started.json"
+{exports}
+{finish}
+cd "$WORKDIR" || {{ echo "labtrail: cannot enter $WORKDIR" > "$D/{STDERR_FILE}"; finish 127; }}
 # The task leads its own process group, so a forwarded signal reaches every process of it.
-setsid /bin/sh -c "$PREFIX$CMD" > "$D/stdout.log" 2> "$D/stderr.log" &
+setsid /bin/sh -c "$PREFIX$CMD" > "$D/{STDOUT_FILE}" 2> "$D/{STDERR_FILE}" &
 child=$!
 for s in TERM INT USR1 USR2 HUP; do trap "kill -$s -$child 2>/dev/null || kill -$s $child 2>/dev/null" $s; done
 wait "$child"; code=$?
 while kill -0 "$child" 2>/dev/null; do wait "$child"; code=$?; done
 finish "$code"
-"#;
+"#,
+        exports = shell_attempt_exports(),
+        finish = shell_finish_function(),
+    )
+}
 
 /// A script for one task's job.
 pub fn single(h: &Header, t: &TaskJob) -> String {
-    format!("{}\n{}{WRAPPER}", header(h), task_vars(t))
+    format!("{}\n{}{}", header(h), task_vars(t), wrapper())
 }
 
 /// A script for a job array: element `i` runs `tasks[i]`.
@@ -172,7 +179,7 @@ pub fn array(h: &Header, tasks: &[TaskJob]) -> String {
         s.push_str("  ;;\n");
     }
     s.push_str("*) echo \"labtrail: no task for array index $SLURM_ARRAY_TASK_ID\" >&2; exit 64 ;;\nesac\n");
-    s.push_str(WRAPPER);
+    s.push_str(&wrapper());
     s
 }
 
@@ -237,5 +244,35 @@ mod tests {
         assert!(s.contains("#SBATCH --partition=gpu\n"));
         assert!(s.contains(r#"CMD='echo '\''a b'\''; x'"#));
         assert!(s.contains("export V='x y'"));
+    }
+
+    /// The wrapper is assembled from the protocol's pieces; what a job runs is unchanged from
+    /// the hand-written script of labtrail 0.2 (issue 8: one home for the task contract).
+    #[test]
+    fn the_wrapper_is_the_script_jobs_always_ran() {
+        let before = r#"
+JOB="${SLURM_ARRAY_JOB_ID:+${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}}"
+JOB="${JOB:-$SLURM_JOB_ID}"
+R="${SLURM_RESTART_COUNT:-0}"
+D="$ATTEMPT_PREFIX-job-$JOB"
+[ "$R" -gt 0 ] && D="$D-r$R"
+mkdir -p "$D" "$TASK_DIR"
+now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+printf '{"job_id":"%s","restarts":%s,"node":"%s","started_at":"%s"}\n' "$JOB" "$R" "$(hostname)" "$(now)" > "$D/started.json"
+export LABTRAIL_ATTEMPT=$((BASE_ATTEMPT + R)) LABTRAIL_TASK_DIR="$TASK_DIR" LABTRAIL_RESULT="$D/result.json" LABTRAIL_METRICS="$D/metrics.jsonl" LABTRAIL_JOB_ID="$JOB"
+finish() {
+  printf '{"exit_code":%s,"ended_at":"%s"}\n' "$1" "$(now)" > "$D/exit.json.tmp" && mv -f "$D/exit.json.tmp" "$D/exit.json"
+  exit "$1"
+}
+cd "$WORKDIR" || { echo "labtrail: cannot enter $WORKDIR" > "$D/stderr.log"; finish 127; }
+# The task leads its own process group, so a forwarded signal reaches every process of it.
+setsid /bin/sh -c "$PREFIX$CMD" > "$D/stdout.log" 2> "$D/stderr.log" &
+child=$!
+for s in TERM INT USR1 USR2 HUP; do trap "kill -$s -$child 2>/dev/null || kill -$s $child 2>/dev/null" $s; done
+wait "$child"; code=$?
+while kill -0 "$child" 2>/dev/null; do wait "$child"; code=$?; done
+finish "$code"
+"#;
+        assert_eq!(wrapper(), before);
     }
 }

@@ -1,0 +1,272 @@
+//! The task contract: what labtrail gives a task and what it reads back, for both engines.
+//!
+//! A task receives its identity and its files through `LABTRAIL_*` variables ([`task_env`],
+//! [`attempt_env`]); the SLURM job wrapper sets the per-attempt ones itself, in shell, from
+//! [`shell_attempt_exports`], because only the job knows its id and requeue count. A task may
+//! write a JSON result ([`parse_result`]) and a JSON-lines metric stream ([`parse_metrics`]).
+//! On SLURM the wrapper leaves an exit record in the attempt folder ([`EXIT_RECORD`]), the
+//! ground truth when the scheduler has forgotten the job.
+//!
+//! The README's "The task protocol" table documents the same names; a test pins them.
+
+use std::path::{Path, PathBuf};
+
+/// The run id.
+pub const RUN_ID: &str = "LABTRAIL_RUN_ID";
+/// The store folder (absolute).
+pub const STORE: &str = "LABTRAIL_STORE";
+/// The task's content-derived key.
+pub const TASK_KEY: &str = "LABTRAIL_TASK_KEY";
+/// The task's readable label (`rep=stats,layers=all`).
+pub const TASK_LABEL: &str = "LABTRAIL_TASK_LABEL";
+/// The task's stage.
+pub const STAGE: &str = "LABTRAIL_STAGE";
+/// The attempt number, from 1, counted across invocations of the run.
+pub const ATTEMPT: &str = "LABTRAIL_ATTEMPT";
+/// The task's own folder, kept across attempts.
+pub const TASK_DIR: &str = "LABTRAIL_TASK_DIR";
+/// Where the task may write its JSON result.
+pub const RESULT: &str = "LABTRAIL_RESULT";
+/// Where the task may append JSON lines of metrics.
+pub const METRICS: &str = "LABTRAIL_METRICS";
+/// SLURM: the job id (`123`, or `123_4` for an array element).
+pub const JOB_ID: &str = "LABTRAIL_JOB_ID";
+/// Prefix of one variable per parameter; the name follows, upper-cased.
+pub const PARAM_PREFIX: &str = "LABTRAIL_PARAM_";
+
+/// Every variable a task may read, in the README's order (parameters aside).
+pub const VARIABLES: [&str; 10] = [
+    RESULT, METRICS, TASK_DIR, ATTEMPT, RUN_ID, TASK_KEY, TASK_LABEL, STAGE, STORE, JOB_ID,
+];
+
+/// In a SLURM attempt folder: the result file.
+pub const RESULT_FILE: &str = "result.json";
+/// In a SLURM attempt folder: the metric stream.
+pub const METRICS_FILE: &str = "metrics.jsonl";
+/// In a SLURM attempt folder: the task's standard output.
+pub const STDOUT_FILE: &str = "stdout.log";
+/// In a SLURM attempt folder: the task's standard error.
+pub const STDERR_FILE: &str = "stderr.log";
+/// In a SLURM attempt folder: the exit record, `{"exit_code": N, "ended_at": "..."}`, written
+/// whole (a temporary file renamed into place) once the task's process has ended.
+pub const EXIT_RECORD: &str = "exit.json";
+
+/// Who a task is: what every attempt of it receives, whichever engine runs it.
+pub struct TaskIdentity<'a> {
+    pub run: &'a str,
+    pub store_dir: &'a Path,
+    pub key: &'a str,
+    pub label: String,
+    pub stage: &'a str,
+    /// Parameter names and their values' texts (unquoted).
+    pub params: Vec<(&'a str, String)>,
+    /// The environment the experiment declares for the task, resolved.
+    pub declared: &'a [(String, String)],
+}
+
+/// The task's environment: the declared variables, then labtrail's identity variables and one
+/// `LABTRAIL_PARAM_<NAME>` per parameter (a later name replaces an earlier one).
+pub fn task_env(t: &TaskIdentity) -> Vec<(String, String)> {
+    let mut env = Vec::with_capacity(t.declared.len() + 5 + t.params.len() + 4);
+    env.extend_from_slice(t.declared);
+    env.extend([
+        (RUN_ID.to_string(), t.run.to_string()),
+        (STORE.to_string(), t.store_dir.display().to_string()),
+        (TASK_KEY.to_string(), t.key.to_string()),
+        (TASK_LABEL.to_string(), t.label.clone()),
+        (STAGE.to_string(), t.stage.to_string()),
+    ]);
+    for (name, value) in &t.params {
+        env.push((
+            format!("{PARAM_PREFIX}{}", name.to_uppercase()),
+            value.clone(),
+        ));
+    }
+    env
+}
+
+/// One attempt's own variables (the local engine; a SLURM job sets them in its wrapper).
+pub fn attempt_env(
+    attempt: u32,
+    task_dir: &Path,
+    result: &Path,
+    metrics: &Path,
+) -> [(String, String); 4] {
+    [
+        (ATTEMPT.to_string(), attempt.to_string()),
+        (TASK_DIR.to_string(), task_dir.display().to_string()),
+        (RESULT.to_string(), result.display().to_string()),
+        (METRICS.to_string(), metrics.display().to_string()),
+    ]
+}
+
+/// The SLURM wrapper's `export` line for the attempt's variables, in POSIX shell. It reads the
+/// wrapper's own variables: `BASE_ATTEMPT` and `R` (the requeue count) give the attempt number,
+/// `TASK_DIR` the task folder, `D` the attempt folder, `JOB` the job id.
+pub fn shell_attempt_exports() -> String {
+    format!(
+        "export {ATTEMPT}=$((BASE_ATTEMPT + R)) {TASK_DIR}=\"$TASK_DIR\" {RESULT}=\"$D/{RESULT_FILE}\" {METRICS}=\"$D/{METRICS_FILE}\" {JOB_ID}=\"$JOB\""
+    )
+}
+
+/// The SLURM wrapper's `finish CODE` shell function: writes the exit record whole, then exits
+/// with CODE. Needs the wrapper's `D` (attempt folder) and `now` (UTC time) function.
+pub fn shell_finish_function() -> String {
+    format!(
+        "finish() {{\n  printf '{{\"exit_code\":%s,\"ended_at\":\"%s\"}}\\n' \"$1\" \"$(now)\" > \"$D/{EXIT_RECORD}.tmp\" && mv -f \"$D/{EXIT_RECORD}.tmp\" \"$D/{EXIT_RECORD}\"\n  exit \"$1\"\n}}"
+    )
+}
+
+/// The folder a task runs in: its stage's workdir, relative to the experiment file's folder.
+pub fn workdir(base: &Path, stage_workdir: &str) -> PathBuf {
+    base.join(stage_workdir)
+}
+
+/// The exit code in the exit record of a SLURM attempt folder, if the wrapper wrote one.
+pub fn read_exit_record(attempt_dir: &Path) -> Option<i32> {
+    let text = std::fs::read_to_string(attempt_dir.join(EXIT_RECORD)).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["exit_code"].as_i64().map(|c| c as i32)
+}
+
+/// Reads the task's result file: `Ok(None)` if it wrote none, `Err` if it is not valid JSON.
+pub fn read_result(path: &Path) -> Result<Option<String>, String> {
+    parse_result(path, std::fs::read(path))
+}
+
+/// The result file at `path`, given what reading it gave: see [`read_result`].
+pub fn parse_result(path: &Path, read: std::io::Result<Vec<u8>>) -> Result<Option<String>, String> {
+    match read {
+        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes)
+            .map(|v| Some(v.to_string()))
+            .map_err(|e| format!("result file {} is not valid JSON: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read result file {}: {e}", path.display())),
+    }
+}
+
+/// Reads the task's metric stream: every line that is valid JSON, compacted.
+pub fn read_metrics(path: &Path) -> Vec<String> {
+    parse_metrics(std::fs::read(path))
+}
+
+/// The metric stream, given what reading its file gave: see [`read_metrics`].
+pub fn parse_metrics(read: std::io::Result<Vec<u8>>) -> Vec<String> {
+    match read.map(String::from_utf8) {
+        Ok(Ok(text)) => text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| v.to_string())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Paths of one attempt's files: `runs/RUN/attempts/KEY-N.stdout.log` and so on (see
+/// [`crate::store::RunFolders::attempt_prefix`]). Files in one shared folder rather than a folder per
+/// attempt: a new folder costs a directory block and, on a journaling filesystem, directory
+/// operations that may wait behind the commit of a concurrent fsync. The stdout log is created
+/// before the process starts, so it also marks an attempt that was started.
+pub struct AttemptFiles {
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+    pub result: PathBuf,
+    pub metrics: PathBuf,
+}
+
+impl AttemptFiles {
+    /// The files of attempt `number` of the task whose attempt prefix is `prefix`.
+    pub fn new(prefix: &Path, number: u32) -> AttemptFiles {
+        let file = |what: &str| {
+            let mut name = prefix.as_os_str().to_owned();
+            name.push(format!("-{number}.{what}"));
+            PathBuf::from(name)
+        };
+        AttemptFiles {
+            stdout: file(STDOUT_FILE),
+            stderr: file(STDERR_FILE),
+            result: file(RESULT_FILE),
+            metrics: file(METRICS_FILE),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README documents the contract; every variable labtrail sets is in its table.
+    #[test]
+    fn the_readme_documents_every_variable() {
+        let readme = include_str!("../README.md");
+        let table = &readme[readme.find("## The task protocol").expect("section")..];
+        let table = &table[..table.find("\n## ").unwrap_or(table.len())];
+        for var in VARIABLES {
+            assert!(
+                table.contains(&format!("`{var}`")),
+                "{var} is not in the README"
+            );
+        }
+        assert!(table.contains(&format!("`{PARAM_PREFIX}<NAME>`")));
+    }
+
+    /// The wrapper's shell writes the exit record that [`read_exit_record`] reads, whole.
+    #[test]
+    fn the_shell_exit_record_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = format!(
+            "now() {{ date -u +%Y-%m-%dT%H:%M:%SZ; }}\n{}\nfinish 3",
+            shell_finish_function()
+        );
+        let status = std::process::Command::new("/bin/sh")
+            .args(["-c", &script])
+            .env("D", dir.path())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(3));
+        assert_eq!(read_exit_record(dir.path()), Some(3));
+        assert!(!dir.path().join(format!("{EXIT_RECORD}.tmp")).exists());
+    }
+
+    /// The wrapper's exports give a SLURM attempt the same variables a local attempt gets.
+    #[test]
+    fn the_shell_exports_set_what_a_local_attempt_gets() {
+        let script = format!(
+            "BASE_ATTEMPT=2 R=1 TASK_DIR=/t D=/a JOB=7_1\n{}\nenv",
+            shell_attempt_exports()
+        );
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", &script])
+            .env_clear()
+            .output()
+            .unwrap();
+        let env = String::from_utf8(out.stdout).unwrap();
+        let local = attempt_env(
+            3,
+            Path::new("/t"),
+            &Path::new("/a").join(RESULT_FILE),
+            &Path::new("/a").join(METRICS_FILE),
+        );
+        for (k, v) in local {
+            assert!(env.lines().any(|l| l == format!("{k}={v}")), "{k}: {env}");
+        }
+        assert!(env.lines().any(|l| l == format!("{JOB_ID}=7_1")), "{env}");
+    }
+
+    #[test]
+    fn task_env_puts_declared_variables_first_and_names_parameters_upper_case() {
+        let declared = [("OMP_NUM_THREADS".to_string(), "4".to_string())];
+        let env = task_env(&TaskIdentity {
+            run: "r",
+            store_dir: Path::new("/s"),
+            key: "k",
+            label: "lr=0.1".into(),
+            stage: "main",
+            params: vec![("lr", "0.1".into())],
+            declared: &declared,
+        });
+        assert_eq!(env[0], declared[0]);
+        assert!(env.contains(&("LABTRAIL_PARAM_LR".into(), "0.1".into())));
+        assert!(env.contains(&(STORE.into(), "/s".into())));
+    }
+}

@@ -1,6 +1,9 @@
-//! Executors run attempts and report how they ended. They never decide what happens next: that
-//! is [`crate::policy`]'s job.
+//! Mechanics only: starting, waiting for and signalling task processes ([`process`]), running
+//! an external command with a time limit ([`command`]), a run folder held open ([`run_dir`]),
+//! and SLURM's job scripts and scheduler commands ([`slurm`]). Nothing here decides what
+//! happens next ([`crate::policy`]) or writes the store ([`crate::engine`] does).
 
+pub mod command;
 pub mod process;
 pub mod run_dir;
 pub mod spawn;

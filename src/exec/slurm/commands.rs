@@ -1,10 +1,10 @@
-//! Running scheduler commands with a time limit, and telling failures apart from answers.
+//! The scheduler's commands, each run with a time limit ([`crate::exec::command`]); a failure
+//! is told apart from an answer.
 
 use super::parse::{parse_sacct, parse_squeue, AcctEntry, QueueEntry, SACCT_FORMAT, SQUEUE_FORMAT};
+use crate::exec::command::{run_timed, CommandError};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// A scheduler command that did not give an answer. Never a job outcome.
@@ -66,48 +66,16 @@ impl Scheduler {
 
     fn run(&self, program: &str, args: &[&str]) -> Result<String, SchedError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let command = format!("{program} {}", args.join(" "));
-        let child = Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
-        let child = child.map_err(|e| SchedError::Failed {
-            command: command.clone(),
-            detail: e.to_string(),
-        })?;
-        let pid = child.id();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(child.wait_with_output());
-        });
-        let output = match rx.recv_timeout(self.timeout) {
-            Ok(r) => r.map_err(|e| SchedError::Failed {
-                command: command.clone(),
-                detail: e.to_string(),
-            })?,
-            Err(_) => {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid as i32),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-                return Err(SchedError::TimedOut {
-                    command,
-                    seconds: self.timeout.as_secs(),
-                });
+        run_timed(program, args, self.timeout).map_err(|e| match e {
+            CommandError::NotRun { command, detail } => SchedError::Failed { command, detail },
+            CommandError::Failed { command, stderr } => SchedError::Failed {
+                command,
+                detail: stderr,
+            },
+            CommandError::TimedOut { command, seconds } => {
+                SchedError::TimedOut { command, seconds }
             }
-        };
-        if !output.status.success() {
-            let detail = String::from_utf8_lossy(&output.stderr).trim().to_string();
-            let detail = if detail.is_empty() {
-                format!("exit status {}", output.status)
-            } else {
-                detail
-            };
-            return Err(SchedError::Failed { command, detail });
-        }
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        })
     }
 
     /// Submits a job script; returns the job id.

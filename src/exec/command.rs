@@ -1,0 +1,100 @@
+//! Running an external command with a time limit and telling its failure apart from its answer:
+//! the scheduler's tools (`sbatch`, `squeue`, `sacct`, `scancel`) and, later, the probes a run's
+//! provenance needs (`git`, `python`, `nvidia-smi`). A command that hangs (a scheduler that does
+//! not answer, a `git` waiting on a network filesystem) is killed at its limit, never waited for
+//! without end.
+
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A command that gave no usable answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CommandError {
+    /// It could not start, or could not be waited for.
+    #[error("`{command}` failed: {detail}")]
+    NotRun { command: String, detail: String },
+    /// It ran and exited unsuccessfully; `stderr` is what it said (or its exit status).
+    #[error("`{command}` failed: {stderr}")]
+    Failed { command: String, stderr: String },
+    /// It did not end within its limit, and was killed.
+    #[error("`{command}` did not answer within {seconds} s")]
+    TimedOut { command: String, seconds: u64 },
+}
+
+/// Runs `program` with `args` (stdin closed), waits at most `timeout` and returns its standard
+/// output. A command past its limit is killed (SIGKILL) and reaped in the background.
+pub fn run_timed(program: &str, args: &[&str], timeout: Duration) -> Result<String, CommandError> {
+    let command = format!("{program} {}", args.join(" "));
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| CommandError::NotRun {
+            command: command.clone(),
+            detail: e.to_string(),
+        })?;
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    // A thread waits, so that the caller's wait can have a limit; it also reaps a killed child.
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let output = match rx.recv_timeout(timeout) {
+        Ok(r) => r.map_err(|e| CommandError::NotRun {
+            command: command.clone(),
+            detail: e.to_string(),
+        })?,
+        Err(_) => {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            return Err(CommandError::TimedOut {
+                command,
+                seconds: timeout.as_secs(),
+            });
+        }
+    };
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        let stderr = if stderr.is_empty() {
+            format!("exit status {}", output.status)
+        } else {
+            stderr
+        };
+        return Err(CommandError::Failed { command, stderr });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_a_failure_and_a_hang_are_told_apart() {
+        let long = Duration::from_secs(10);
+        assert_eq!(run_timed("echo", &["a", "b"], long).unwrap(), "a b\n");
+        match run_timed("sh", &["-c", "echo why >&2; exit 3"], long) {
+            Err(CommandError::Failed { stderr, .. }) => assert_eq!(stderr, "why"),
+            other => panic!("{other:?}"),
+        }
+        match run_timed("sh", &["-c", "exit 4"], long) {
+            Err(CommandError::Failed { stderr, .. }) => assert!(stderr.contains('4'), "{stderr}"),
+            other => panic!("{other:?}"),
+        }
+        let t = std::time::Instant::now();
+        match run_timed("sleep", &["30"], Duration::from_millis(200)) {
+            Err(CommandError::TimedOut { command, .. }) => assert_eq!(command, "sleep 30"),
+            other => panic!("{other:?}"),
+        }
+        assert!(t.elapsed() < Duration::from_secs(5), "the hang was not cut");
+        assert!(matches!(
+            run_timed("/no/such/program", &[], long),
+            Err(CommandError::NotRun { .. })
+        ));
+    }
+}

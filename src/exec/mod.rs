@@ -6,7 +6,6 @@
 pub mod command;
 pub mod process;
 pub mod run_dir;
-pub mod spawn;
 
 /// Prepended to every task command. The task's shell survives warning signals (USR1, USR2) so
 /// they reach the program it runs, whose own handler decides; on TERM, INT or HUP it exits only

@@ -4,18 +4,15 @@
 //! then SIGKILL) and keeps a terminal's Ctrl+C from reaching tasks directly. Tasks of a runner
 //! that died (SIGKILL, OOM) are found when the run is resumed by [`reap_orphans`], through the
 //! `LABTRAIL_RUN_ID` / `LABTRAIL_STORE` variables they and their descendants inherit, and stopped
-//! before anything is dispatched, with their process groups. Processes are started the way
-//! `posix_spawn` starts them ([`super::spawn`]), whose cost does not grow with the runner's
-//! memory (a fork copies the page tables of the whole plan for every task).
+//! before anything is dispatched, with their process groups.
 
-use super::spawn::{Spawn, Spawner};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::fd::AsFd;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Everything needed to start one attempt.
@@ -64,35 +61,40 @@ impl Exit {
 
 /// Starts an attempt and returns its pid, which is also its process group id. The caller waits
 /// for it with [`wait`].
-pub fn spawn(spawner: &Spawner, launch: Launch) -> io::Result<u32> {
-    let script = format!("{}{}", super::TASK_SHELL_PREFIX, launch.command);
-    let script =
-        CString::new(script).map_err(|_| io::Error::other("the command holds a NUL character"))?;
-    let args = [c"-c".to_owned(), script];
-    let spawn = Spawn {
-        program: c"/bin/sh",
-        args: &args,
-        env: &launch.env,
-        workdir: launch.workdir,
-        stdio: [
-            launch.stdin.as_fd(),
-            launch.logs.stdout.as_fd(),
-            launch.logs.stderr.as_fd(),
-        ],
-    };
-    spawner.spawn(&spawn).map_err(|e| {
-        if !launch.workdir.is_dir() {
-            io::Error::new(
-                e.kind(),
-                format!(
-                    "working directory {} does not exist",
-                    launch.workdir.display()
-                ),
-            )
-        } else {
-            e
-        }
-    })
+///
+/// The standard library starts it with `posix_spawn` (glibc 2.29 and later; a fork before),
+/// which shares memory with the child only inside the C library, whose own calls an
+/// `LD_PRELOAD` audit shim (XALT, snoopy, common on clusters) cannot reach, so the runner's
+/// threads and heap are safe from it; its cost does not grow with the runner's memory.
+pub fn spawn(launch: Launch) -> io::Result<u32> {
+    if launch.command.contains('\0') {
+        return Err(io::Error::other("the command holds a NUL character"));
+    }
+    let child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("{}{}", super::TASK_SHELL_PREFIX, launch.command))
+        .envs(launch.env)
+        .current_dir(launch.workdir)
+        .stdin(launch.stdin)
+        .stdout(launch.logs.stdout)
+        .stderr(launch.logs.stderr)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| {
+            if !launch.workdir.is_dir() {
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "working directory {} does not exist",
+                        launch.workdir.display()
+                    ),
+                )
+            } else {
+                e
+            }
+        })?;
+    // The handle is dropped without waiting: the caller waits, with wait4, for the rusage.
+    Ok(child.id())
 }
 
 /// Waits for child `pid` to end and reaps it. A pid that cannot be waited for (not our child) is
@@ -197,4 +199,82 @@ fn stop_orphan(pid: u32, signal: Signal) {
         }
     }
     let _ = nix::sys::signal::kill(pid, signal);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start(
+        command: &str,
+        workdir: &Path,
+        out: &File,
+        env: Vec<(String, String)>,
+    ) -> io::Result<u32> {
+        spawn(Launch {
+            command,
+            workdir,
+            env,
+            stdin: File::open("/dev/null").unwrap(),
+            logs: Logs {
+                stdout: out.try_clone().unwrap(),
+                stderr: out.try_clone().unwrap(),
+            },
+        })
+    }
+
+    /// A task starts in its own process group, in its folder, with its files and environment
+    /// (the last value of a name given twice), nothing blocked and SIGPIPE at its default.
+    #[test]
+    fn the_child_gets_its_group_files_folder_environment_and_a_clean_signal_state() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = File::create(tmp.path().join("out")).unwrap();
+        let script = concat!(
+            "echo \"$LABTRAIL_X $HOME\"; pwd; read -r p _ _ _ g _ < /proc/$$/stat; echo $p $g; ",
+            "tr '\\0' '\\n' < /proc/$$/environ | grep -c '^LABTRAIL_X='; ",
+            "grep -E '^Sig(Blk|Ign)' /proc/self/status"
+        );
+        let env = vec![
+            ("LABTRAIL_X".to_string(), "first".to_string()),
+            ("LABTRAIL_X".to_string(), "x y".to_string()),
+            ("HOME".to_string(), "/replaced".to_string()),
+        ];
+        let pid = start(script, tmp.path(), &out, env).unwrap();
+        let exit = wait(pid);
+        assert_eq!(exit.code, Some(0));
+        let text = std::fs::read_to_string(tmp.path().join("out")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0], "x y /replaced",
+            "the last value of a name wins: {text}"
+        );
+        let folder = tmp.path().canonicalize().unwrap();
+        assert_eq!(Path::new(lines[1]), folder, "{text}");
+        let ids: Vec<&str> = lines[2].split_whitespace().collect();
+        assert_eq!(
+            ids,
+            [pid.to_string(), pid.to_string()],
+            "its own process group: {text}"
+        );
+        assert_eq!(lines[3], "1", "each name once in the environment: {text}");
+        // grep, the last program, inherits the shell's state: nothing blocked, SIGPIPE default.
+        assert!(text.contains("SigBlk:\t0000000000000000"), "{text}");
+        let ignored = text.lines().find(|l| l.starts_with("SigIgn")).unwrap();
+        let mask = u64::from_str_radix(ignored.trim_start_matches("SigIgn:\t"), 16).unwrap();
+        assert_eq!(mask & (1 << (libc::SIGPIPE - 1)), 0, "{text}");
+    }
+
+    #[test]
+    fn a_start_that_fails_says_why() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = File::create(tmp.path().join("out")).unwrap();
+        let e = start("true", Path::new("/no/such/folder"), &out, Vec::new()).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(
+            e.to_string().contains("/no/such/folder does not exist"),
+            "{e}"
+        );
+        let e = start("a\0b", tmp.path(), &out, Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("NUL"), "{e}");
+    }
 }

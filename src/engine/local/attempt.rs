@@ -4,7 +4,6 @@ use super::wake::Waker;
 use super::Event;
 use crate::exec::process::{self, Exit, Launch, Logs};
 use crate::exec::run_dir::RunDir;
-use crate::exec::spawn::Spawner;
 use crate::plan::Plan;
 use crate::policy::Outcome;
 use crate::protocol::{self, parse_metrics, parse_result, AttemptFiles};
@@ -88,7 +87,6 @@ pub(super) struct Context<'a> {
     pub dir: &'a RunDir,
     /// Every attempt's stdin.
     pub devnull: &'a File,
-    pub spawner: &'a Spawner,
 }
 
 /// What a launch gives back: the attempt in flight, or the attempt that could not start (pid 0)
@@ -135,7 +133,7 @@ pub(super) fn launch(ctx: &Context, req: Request, logs: std::io::Result<Logs>) -
         stdin,
         logs,
     };
-    match process::spawn(ctx.spawner, launch) {
+    match process::spawn(launch) {
         Ok(pid) => {
             r.pid = pid;
             Ok(r)

@@ -21,7 +21,6 @@ pub use recover::{recover, Recovery};
 
 use crate::exec::process::Exit;
 use crate::exec::run_dir::RunDir;
-use crate::exec::spawn::Spawner;
 use crate::plan::Plan;
 use crate::progress::{Counts, Reporter};
 use crate::spec::Spec;
@@ -132,8 +131,6 @@ pub fn execute(
     }
     let run_dir = folders.run_dir();
     let dir = RunDir::open(run_dir).map_err(|e| StoreError::io(run_dir, e))?;
-    // After the stop signals' handlers are installed: children must not run them.
-    let spawner = Spawner::snapshot();
     let devnull = std::fs::File::open("/dev/null")
         .map_err(|e| StoreError::io(std::path::Path::new("/dev/null"), e))?;
     let books = Books {
@@ -158,7 +155,6 @@ pub fn execute(
         base: &base,
         dir: &dir,
         devnull: &devnull,
-        spawner: &spawner,
     };
     let queue = workers::Queue::default();
     let outcome = std::thread::scope(|scope| {

@@ -23,6 +23,7 @@
 //! | [`progress`] | what a run shows while it works: a bar or one line per event |
 //! | [`cli`] | parsing arguments and printing; no SQL and no decisions |
 
+pub mod app;
 pub mod cli;
 pub mod engine;
 pub mod exec;

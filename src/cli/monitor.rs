@@ -1,14 +1,10 @@
 //! `labtrail monitor`: start or re-attach the monitor of SLURM runs.
 
-use super::output::{Global, UsageError};
-use crate::engine::slurm::{self, Monitor};
-use crate::exec::slurm::Scheduler;
+use super::output::Global;
+use crate::app::{self, LockedRun};
 use crate::progress::Reporter;
-use crate::spec::{Executor, Spec};
-use crate::store::{RunLock, Store, StoreError, TaskState};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicUsize;
-use std::sync::Arc;
+use crate::spec::Spec;
+use crate::store::{RunLock, Store, StoreError};
 
 /// Watch a SLURM run's jobs: apply restart policies, submit what is ready, survive restarts.
 ///
@@ -35,80 +31,37 @@ pub struct MonitorArgs {
     pub once: bool,
 }
 
-/// Rebuilds the spec of a run from the experiment text recorded with it.
-pub fn stored_spec(store: &Store, run: &str) -> anyhow::Result<Spec> {
-    let (path, text) = store.run_spec(run)?;
-    Ok(Spec::parse(Path::new(&path), text)?)
-}
-
-/// Signal numbers land here; the monitor loop checks it.
-pub fn stop_flag() -> anyhow::Result<Arc<AtomicUsize>> {
-    let flag = Arc::new(AtomicUsize::new(0));
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        signal_hook::flag::register_usize(sig, flag.clone(), sig as usize)?;
-    }
-    Ok(flag)
+fn summary(run: &str, c: &crate::progress::Counts) {
+    eprintln!(
+        "run {run}: {}/{} done, {} failed or blocked, {} running",
+        c.done, c.total, c.failed, c.running
+    );
 }
 
 /// Monitors one run in the foreground with the lock held; returns the exit code.
-pub fn watch_run(
+fn watch_run(
     g: &Global,
     store: &mut Store,
     run: &str,
     spec: &Spec,
     once: bool,
 ) -> anyhow::Result<i32> {
-    let plan = crate::plan::expand(spec);
-    let sched = Scheduler::new();
-    let base = std::path::absolute(spec.base_dir())?;
-    let done = store
-        .task_states(run)?
-        .values()
-        .filter(|s| s.0 == TaskState::Done)
-        .count() as u64;
-    let rep = Reporter::new(g.progress && !once, g.quiet, plan.tasks.len() as u64, done);
-    let stop = stop_flag()?;
-    let mut mon = Monitor::new(store, run, spec, &plan, &sched, base)?;
-    let code = if once {
-        let outcome = mon.poll(&rep)?;
-        if let Some(t) = outcome.scheduler_trouble {
-            rep.always(&format!("labtrail: the scheduler did not answer: {t}"));
-        }
-        0
-    } else {
-        slurm::watch(&mut mon, &rep, &stop)?
-    };
-    rep.finish();
-    let c = mon.counts()?;
-    eprintln!(
-        "run {run}: {}/{} done, {} failed or blocked, {} running",
-        c.done, c.total, c.failed, c.running
-    );
-    Ok(code)
+    let watched = app::slurm::watch(store, run, spec, once, |total, done| {
+        Reporter::new(g.progress && !once, g.quiet, total, done)
+    })?;
+    summary(run, &watched.counts);
+    Ok(watched.code)
 }
 
 pub fn run(g: &Global, args: MonitorArgs) -> anyhow::Result<i32> {
     let mut store = g.open_store()?;
-    let runs: Vec<String> = if args.all {
-        store
-            .list_runs()?
-            .into_iter()
-            .filter(|r| !r.finished())
-            .map(|r| r.id)
-            .filter(|id| store.executor(id).is_ok_and(|e| e == "slurm"))
-            .collect()
-    } else {
-        vec![store.resolve_run(args.run.as_deref())?]
-    };
+    let runs = app::slurm::runs_to_watch(&store, args.all, args.run.as_deref())?;
     if runs.is_empty() {
         println!("no unfinished SLURM runs in {}", store.dir().display());
         return Ok(0);
     }
     let mut worst = 0;
     for run in runs {
-        if store.executor(&run)? != "slurm" {
-            return Err(UsageError(format!("run `{run}` uses the local executor; resume it with `labtrail run EXPERIMENT.toml`")).into());
-        }
         let lock = match RunLock::acquire(&store.run_dir(&run), &run) {
             Ok(l) => l,
             Err(e @ StoreError::Locked { .. }) if args.all => {
@@ -120,8 +73,9 @@ pub fn run(g: &Global, args: MonitorArgs) -> anyhow::Result<i32> {
         if let Some(previous) = &lock.taken_over_from {
             eprintln!("labtrail: took over the monitor lock of run {run}: {previous}");
         }
-        let spec = stored_spec(&store, &run)?;
+        let spec = app::slurm::stored_spec(&store, &run)?;
         let code = watch_run(g, &mut store, &run, &spec, args.once)?;
+        drop(lock);
         if code > 128 {
             return Ok(code);
         }
@@ -130,70 +84,24 @@ pub fn run(g: &Global, args: MonitorArgs) -> anyhow::Result<i32> {
     Ok(worst)
 }
 
-/// Starts `labtrail monitor --run RUN` in the background, detached from the terminal; its output
-/// goes to the run's `monitor.log`.
-pub fn detach(store_dir: &Path, run: &str, log: PathBuf) -> anyhow::Result<u32> {
-    use std::os::unix::process::CommandExt;
-    let out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)?;
-    let mut cmd = std::process::Command::new(std::env::current_exe()?);
-    cmd.args(["monitor", "--no-progress", "--run", run, "--store"])
-        .arg(store_dir)
-        .stdin(std::process::Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(out);
-    // SAFETY: setsid is async-signal-safe; it detaches the monitor from the terminal's session.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid()
-                .map(|_| ())
-                .map_err(std::io::Error::from)
-        });
-    }
-    Ok(cmd.spawn()?.id())
-}
-
-/// `labtrail run` for an experiment with `executor = "slurm"`.
+/// `labtrail run` for an experiment with `executor = "slurm"`, once the run is prepared: the
+/// monitor in the foreground, or one poll and the monitor detached.
 pub fn run_slurm(
     g: &Global,
-    store: &mut Store,
+    mut locked: LockedRun,
     spec: &Spec,
-    run: &str,
-    lock: RunLock,
     detach_after_submit: bool,
 ) -> anyhow::Result<i32> {
-    debug_assert_eq!(spec.run.executor, Executor::Slurm);
-    store.set_executor(run, "slurm")?;
-    // A new invocation retries what the policy stopped, like the local executor does.
-    let retry: Vec<String> = store
-        .tasks(run, None)?
-        .into_iter()
-        .filter(|t| {
-            matches!(
-                t.state,
-                TaskState::Failed | TaskState::Blocked | TaskState::Interrupted
-            )
-        })
-        .map(|t| t.key)
-        .collect();
-    if !retry.is_empty() {
-        store.reset(run, &retry)?;
-        eprintln!(
-            "  {} failed or blocked task(s) will be submitted again",
-            retry.len()
-        );
-    }
+    let run = locked.run.clone();
     if !detach_after_submit {
-        let code = watch_run(g, store, run, spec, false)?;
-        drop(lock);
+        let code = watch_run(g, &mut locked.store, &run, spec, false)?;
+        locked.release();
         return Ok(code);
     }
-    watch_run(g, store, run, spec, true)?;
-    drop(lock);
-    let log = store.run_dir(run).join("monitor.log");
-    let pid = detach(store.dir(), run, log.clone())?;
+    watch_run(g, &mut locked.store, &run, spec, true)?;
+    let store = locked.release();
+    let log = app::slurm::monitor_log(&store, &run);
+    let pid = app::slurm::detach_monitor(store.dir(), &run, &log)?;
     eprintln!("monitor started in the background (PID {pid}); log: {}\n  `labtrail status` shows progress; `labtrail monitor` re-attaches after a reboot", log.display());
     Ok(0)
 }

@@ -35,10 +35,7 @@ impl Global {
     }
 }
 
-/// A command-line mistake the parser could not catch.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+pub use crate::app::UsageError;
 
 /// Maps an error to the documented exit code.
 pub fn exit_code_for(err: &anyhow::Error) -> i32 {

@@ -1,12 +1,11 @@
 //! `labtrail run`: start or resume a run of an experiment.
 
 use super::output::{Global, UsageError};
-use crate::engine::local::{self, RunConfig};
-use crate::plan;
+use crate::app::{self, Experiment, RunChoice};
+use crate::engine::local::RunConfig;
 use crate::progress::Reporter;
-use crate::spec::{is_safe_name, parse_duration, Spec};
-use crate::store::{Change, RunLock, Store, STORE_DIR};
-use anyhow::Context;
+use crate::spec::parse_duration;
+use crate::store::Store;
 use std::path::PathBuf;
 
 /// Run an experiment, or resume it: finished tasks are skipped, the rest run.
@@ -70,81 +69,20 @@ pub struct RunArgs {
     pub detach: bool,
 }
 
-fn new_run_id(store: &Store, experiment: &str) -> anyhow::Result<String> {
-    let stamp = jiff::Zoned::now().strftime("%Y%m%d-%H%M%S").to_string();
-    let base = format!("{experiment}-{stamp}");
-    let mut id = base.clone();
-    let mut n = 2;
-    while store.run_exists(&id)? {
-        id = format!("{base}-{n}");
-        n += 1;
-    }
-    Ok(id)
-}
-
-/// Picks the run to work on; `Ok((id, created))`.
-fn choose_run(store: &mut Store, spec: &Spec, args: &RunArgs) -> anyhow::Result<(String, bool)> {
-    if let Some(id) = &args.id {
-        if !is_safe_name(id) {
-            return Err(UsageError(format!("run id `{id}` is not allowed: use letters, digits, `.`, `_` and `-` (at most 100, not starting with `.`)")).into());
-        }
-    }
-    let existing = match (&args.resume, &args.id, args.fresh) {
-        (Some(r), _, _) => Some(store.resolve_run_of(Some(r), &spec.name)?),
-        (None, Some(id), false) => store.run_exists(id)?.then(|| id.clone()),
-        (None, Some(id), true) if store.run_exists(id)? => {
-            return Err(UsageError(format!("--fresh with --id {id}: a run with that id already exists; pick another id or drop --fresh to resume it")).into())
-        }
-        (None, None, false) => store.latest_run(Some(&spec.name))?,
-        _ => None,
-    };
-    if let Some(id) = existing {
-        if let Some(other) = store.run_experiment(&id)?.filter(|e| e != &spec.name) {
-            return Err(UsageError(format!(
-                "run `{id}` belongs to experiment `{other}`, not `{}`",
-                spec.name
-            ))
-            .into());
-        }
-        return Ok((id, false));
-    }
-    let id = match &args.id {
-        Some(id) => id.clone(),
-        None => new_run_id(store, &spec.name)?,
-    };
-    store.create_run(
-        &id,
-        &spec.name,
-        &spec.path.display().to_string(),
-        &spec.source,
-    )?;
-    Ok((id, true))
-}
-
 pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
-    let spec = Spec::load(&args.experiment)?;
-    let plan = plan::expand(&spec);
-    if plan.tasks.is_empty() {
-        return Err(UsageError(format!(
-            "{}: the grid has no tasks left after [[exclude]]; remove an exclusion or add values",
-            spec.path.display()
-        ))
-        .into());
-    }
-    let store_dir = g
-        .store
-        .clone()
-        .unwrap_or_else(|| spec.base_dir().join(STORE_DIR));
+    let exp = Experiment::load(&args.experiment)?;
+    let (spec, plan) = (&exp.spec, &exp.plan);
+    let store_dir = exp.store_dir(g.store.as_deref());
     if args.dry_run && !store_dir.join(crate::store::DB_FILE).exists() {
         // Nothing has run yet; a dry run must not create a store.
-        return super::status::explain_fresh(&spec, &plan);
+        return super::status::explain_fresh(spec, plan);
     }
     let mut store = Store::open(&store_dir, true)?;
     if args.dry_run {
         return super::status::explain(
             &mut store,
-            &spec,
-            &plan,
+            spec,
+            plan,
             args.resume.as_deref().or(args.id.as_deref()),
         );
     }
@@ -157,69 +95,69 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         .or(spec.run.workers)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let (run_id, created) = choose_run(&mut store, &spec, &args)?;
-    let lock = RunLock::acquire(&store.run_dir(&run_id), &run_id)?;
+    let choice = RunChoice {
+        resume: args.resume.clone(),
+        id: args.id.clone(),
+        fresh: args.fresh,
+    };
+    let mut locked = app::select::select_and_lock(store, spec, &choice)?;
+    let run_id = locked.run.clone();
     let rep_line = |s: &str| {
         if !g.quiet {
             eprintln!("{s}")
         }
     };
-    if let Some(previous) = &lock.taken_over_from {
+    if let Some(previous) = &locked.taken_over_from {
         eprintln!("labtrail: took over the lock of run {run_id}: {previous}");
-        store.apply(
-            &run_id,
-            &[Change::Note {
-                kind: "lock_taken_over".into(),
-                detail: previous.clone(),
-            }],
-        )?;
     }
     if spec.run.executor == crate::spec::Executor::Slurm {
-        let (added, _) = store.sync_plan(&run_id, &spec, &plan)?;
-        let verb = if created { "Starting" } else { "Resuming" };
+        let start = app::slurm::prepare(&mut locked, &exp)?;
+        let verb = if locked.created {
+            "Starting"
+        } else {
+            "Resuming"
+        };
         rep_line(&format!(
-            "{verb} SLURM run {run_id}: {} tasks ({added} new); store: {}",
+            "{verb} SLURM run {run_id}: {} tasks ({} new); store: {}",
             plan.tasks.len(),
-            store.dir().display()
+            start.added,
+            locked.store.dir().display()
         ));
-        return super::monitor::run_slurm(g, &mut store, &spec, &run_id, lock, args.detach);
+        if start.retried > 0 {
+            eprintln!(
+                "  {} failed or blocked task(s) will be submitted again",
+                start.retried
+            );
+        }
+        return super::monitor::run_slurm(g, locked, spec, args.detach);
     }
-    let recovery = local::recover(&mut store, &run_id, grace).context("recovering the run")?;
-    if recovery.orphans_stopped > 0 {
+    let start = app::local::prepare(&mut locked, &exp, grace)?;
+    if start.recovery.orphans_stopped > 0 {
         eprintln!(
             "labtrail: stopped {} leftover process(es) of an earlier runner of this run",
-            recovery.orphans_stopped
+            start.recovery.orphans_stopped
         );
     }
-    let (added, retired) = store.sync_plan(&run_id, &spec, &plan)?;
-    let states = store.task_states(&run_id)?;
     let total = plan.tasks.len();
-    let done: Vec<&plan::Task> = plan
-        .tasks
-        .iter()
-        .filter(|t| {
-            states
-                .get(&t.key)
-                .is_some_and(|s| s.0 == crate::store::TaskState::Done)
-        })
-        .collect();
-    let count = |st| states.values().filter(|s| s.0 == st).count();
+    let done = start.done.len();
     use crate::store::TaskState as S;
-    if created {
+    if locked.created {
         rep_line(&format!(
             "Starting run {run_id}: {total} tasks, {workers} workers (store: {})",
-            store.dir().display()
+            locked.store.dir().display()
         ));
     } else {
         rep_line(&format!(
-            "Resuming run {run_id}: found {} of {total} tasks done",
-            done.len()
+            "Resuming run {run_id}: found {done} of {total} tasks done"
         ));
-        for t in done.iter().take(10) {
-            rep_line(&format!("  ✓ {} (skipped, already done)", t.label(&spec)));
+        for &i in start.done.iter().take(10) {
+            rep_line(&format!(
+                "  ✓ {} (skipped, already done)",
+                plan.tasks[i].label(spec)
+            ));
         }
-        if done.len() > 10 {
-            rep_line(&format!("  ... and {} more done tasks", done.len() - 10));
+        if done > 10 {
+            rep_line(&format!("  ... and {} more done tasks", done - 10));
         }
         let again = [
             (S::Interrupted, "interrupted"),
@@ -227,12 +165,13 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
             (S::Blocked, "blocked"),
         ]
         .iter()
-        .filter(|(s, _)| count(*s) > 0)
-        .map(|(s, n)| format!("{} {n}", count(*s)))
+        .filter(|(s, _)| start.states.get(*s) > 0)
+        .map(|(s, n)| format!("{} {n}", start.states.get(*s)))
         .collect::<Vec<_>>();
         if !again.is_empty() {
             rep_line(&format!("  to run again: {}", again.join(", ")));
         }
+        let (added, retired) = (start.added, start.retired);
         if added > 0 && added < total {
             rep_line(&format!(
                 "  {added} new task(s): their parameters or command changed, or they were added"
@@ -241,29 +180,21 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         if retired > 0 {
             rep_line(&format!("  {retired} task(s) of an earlier configuration are kept in the store but not reused"));
         }
-        if recovery.interrupted > 0 {
-            rep_line(&format!("  {} attempt(s) were still running when the last runner stopped: recorded as interrupted", recovery.interrupted));
+        if start.recovery.interrupted > 0 {
+            rep_line(&format!("  {} attempt(s) were still running when the last runner stopped: recorded as interrupted", start.recovery.interrupted));
         }
-        if done.len() == total {
+        if start.all_done(&exp) {
             rep_line(&format!("All {total} tasks are done; nothing to run. (`labtrail results` shows them; --fresh starts a new run.)"));
             return Ok(0);
         }
         rep_line(&format!(
             "Will run {} remaining task(s) with {workers} workers",
-            total - done.len()
+            total - done
         ));
     }
-    let reporter = Reporter::new(g.progress, g.quiet, total as u64, done.len() as u64);
-    let report = local::execute(
-        &mut store,
-        &run_id,
-        &spec,
-        &plan,
-        &RunConfig { workers, grace },
-        &reporter,
-    )?;
-    let states = store.task_states(&run_id)?;
-    let n = |st| states.values().filter(|s| s.0 == st).count();
+    let reporter = Reporter::new(g.progress, g.quiet, total as u64, done as u64);
+    let finish = app::local::execute(&mut locked, &exp, &RunConfig { workers, grace }, &reporter)?;
+    let n = |st| finish.states.get(st);
     let mut summary = format!("run {run_id}: {}/{total} done", n(S::Done));
     for (st, name) in [
         (S::Failed, "failed"),
@@ -276,7 +207,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         }
     }
     eprintln!("{summary}");
-    if report.stopped_by.is_some() {
+    if finish.report.stopped_by.is_some() {
         eprintln!(
             "Run the same command again to resume: `labtrail run {}`",
             args.experiment.display()
@@ -284,6 +215,6 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     } else if n(S::Failed) > 0 {
         eprintln!("See why: `labtrail tasks --state failed` and `labtrail logs TASK`; fix, then run the same command again to retry only those.");
     }
-    drop(lock);
-    Ok(report.exit_code())
+    locked.release();
+    Ok(finish.report.exit_code())
 }

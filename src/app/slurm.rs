@@ -1,0 +1,162 @@
+//! A SLURM run: what `labtrail run` does before the monitor takes over, the monitor in the
+//! foreground, and the monitor detached from the terminal.
+
+use super::{Experiment, LockedRun, UsageError};
+use crate::engine::slurm::{self, Monitor};
+use crate::exec::slurm::Scheduler;
+use crate::progress::{Counts, Reporter};
+use crate::spec::Spec;
+use crate::store::{Store, TaskState};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+
+/// The executor name a SLURM run has in the store.
+const EXECUTOR: &str = "slurm";
+
+/// What `labtrail run` did to a SLURM run before watching it.
+#[derive(Debug)]
+pub struct SlurmStart {
+    /// Tasks added to the run by this plan.
+    pub added: usize,
+    /// Failed, blocked or interrupted tasks made pending again, to be submitted again.
+    pub retried: usize,
+}
+
+/// Syncs the plan, marks the run as a SLURM run, and makes what the policy stopped pending
+/// again: a new invocation retries it, as the local executor does.
+pub fn prepare(locked: &mut LockedRun, exp: &Experiment) -> anyhow::Result<SlurmStart> {
+    let (store, run) = (&mut locked.store, locked.run.as_str());
+    let (added, _) = store.sync_plan(run, &exp.spec, &exp.plan)?;
+    store.set_executor(run, EXECUTOR)?;
+    let retry: Vec<String> = store
+        .tasks(run, None)?
+        .into_iter()
+        .filter(|t| {
+            matches!(
+                t.state,
+                TaskState::Failed | TaskState::Blocked | TaskState::Interrupted
+            )
+        })
+        .map(|t| t.key)
+        .collect();
+    if !retry.is_empty() {
+        store.reset(run, &retry)?;
+    }
+    Ok(SlurmStart {
+        added,
+        retried: retry.len(),
+    })
+}
+
+/// The runs `labtrail monitor` watches: every unfinished SLURM run (`all`), or the one named
+/// (default: the latest), which must be a SLURM run.
+pub fn runs_to_watch(store: &Store, all: bool, run: Option<&str>) -> anyhow::Result<Vec<String>> {
+    if all {
+        return Ok(store
+            .list_runs()?
+            .into_iter()
+            .filter(|r| !r.finished())
+            .map(|r| r.id)
+            .filter(|id| store.executor(id).is_ok_and(|e| e == EXECUTOR))
+            .collect());
+    }
+    let run = store.resolve_run(run)?;
+    if store.executor(&run)? != EXECUTOR {
+        return Err(UsageError(format!(
+            "run `{run}` uses the local executor; resume it with `labtrail run EXPERIMENT.toml`"
+        ))
+        .into());
+    }
+    Ok(vec![run])
+}
+
+/// Rebuilds the spec of a run from the experiment text recorded with it.
+pub fn stored_spec(store: &Store, run: &str) -> anyhow::Result<Spec> {
+    let (path, text) = store.run_spec(run)?;
+    Ok(Spec::parse(Path::new(&path), text)?)
+}
+
+/// Signal numbers land here; the monitor loop checks it.
+pub fn stop_flag() -> anyhow::Result<Arc<AtomicUsize>> {
+    let flag = Arc::new(AtomicUsize::new(0));
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        signal_hook::flag::register_usize(sig, flag.clone(), sig as usize)?;
+    }
+    Ok(flag)
+}
+
+/// How a watch ended.
+#[derive(Debug)]
+pub struct Watched {
+    /// 0 all done, 1 some task failed or is blocked, 128+N stopped by signal N; 0 after `once`.
+    pub code: i32,
+    /// The run's counts at the end.
+    pub counts: Counts,
+}
+
+/// Monitors one run (its lock held by the caller) until nothing is left to watch or a stop
+/// signal; with `once`, one poll. `reporter` makes the display from the (total, done) counts.
+pub fn watch(
+    store: &mut Store,
+    run: &str,
+    spec: &Spec,
+    once: bool,
+    reporter: impl FnOnce(u64, u64) -> Reporter,
+) -> anyhow::Result<Watched> {
+    let plan = crate::plan::expand(spec);
+    let sched = Scheduler::new();
+    let base = std::path::absolute(spec.base_dir())?;
+    let done = store
+        .task_states(run)?
+        .values()
+        .filter(|s| s.0 == TaskState::Done)
+        .count() as u64;
+    let rep = reporter(plan.tasks.len() as u64, done);
+    let stop = stop_flag()?;
+    let mut mon = Monitor::new(store, run, spec, &plan, &sched, base)?;
+    let code = if once {
+        let outcome = mon.poll(&rep)?;
+        if let Some(t) = outcome.scheduler_trouble {
+            rep.always(&format!("labtrail: the scheduler did not answer: {t}"));
+        }
+        0
+    } else {
+        slurm::watch(&mut mon, &rep, &stop)?
+    };
+    rep.finish();
+    Ok(Watched {
+        code,
+        counts: mon.counts()?,
+    })
+}
+
+/// Starts `labtrail monitor --run RUN` in the background, detached from the terminal (its own
+/// session); its output goes to `log`. Returns its PID.
+pub fn detach_monitor(store_dir: &Path, run: &str, log: &Path) -> anyhow::Result<u32> {
+    use std::os::unix::process::CommandExt;
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.args(["monitor", "--no-progress", "--run", run, "--store"])
+        .arg(store_dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out);
+    // SAFETY: setsid is async-signal-safe; it detaches the monitor from the terminal's session.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid()
+                .map(|_| ())
+                .map_err(std::io::Error::from)
+        });
+    }
+    Ok(cmd.spawn()?.id())
+}
+
+/// Where a detached monitor writes: `runs/RUN/monitor.log`.
+pub fn monitor_log(store: &Store, run: &str) -> PathBuf {
+    store.run_dir(run).join("monitor.log")
+}

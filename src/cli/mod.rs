@@ -17,12 +17,13 @@ use std::path::PathBuf;
 
 pub use output::{exit_code_for, UsageError};
 
-const EXIT_CODES: &str = "Exit codes:
+pub(crate) const EXIT_CODES: &str = "Exit codes:
   0    success (for `run`: every task is done)
   1    some tasks failed or are blocked (rerun the same command to retry them)
   2    bad input: a command-line error or an invalid experiment file
   3    store problem: damaged database, newer schema, full disk, failed `check`
   4    the run is locked by another live runner
+  5    internal or system error (no thread, pipe or /dev/null; a bug); the same command resumes
   129  stopped by SIGHUP, 130 by SIGINT (Ctrl+C), 143 by SIGTERM; running tasks are recorded as interrupted";
 
 /// Crash-proof, resumable experiment grids.

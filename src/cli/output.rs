@@ -1,5 +1,6 @@
 //! Shared pieces of the subcommands: global options, opening the store, exit codes, tables.
 
+use crate::engine::local::RunError;
 use crate::spec::SpecError;
 use crate::store::{Store, StoreError};
 use std::io::IsTerminal;
@@ -37,12 +38,22 @@ impl Global {
 
 pub use crate::app::UsageError;
 
-/// Maps an error to the documented exit code.
+/// Exit code of an error that is neither bad input nor a store problem: the system refused a
+/// resource, or a bug. Never 1, which says that tasks failed.
+pub const EXIT_INTERNAL: i32 = 5;
+
+/// Maps an error to the documented exit code (the table in `labtrail --help` and the README).
 pub fn exit_code_for(err: &anyhow::Error) -> i32 {
     if err.downcast_ref::<SpecError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
         return 2;
     }
-    match err.downcast_ref::<StoreError>() {
+    let store_error =
+        err.downcast_ref::<StoreError>()
+            .or_else(|| match err.downcast_ref::<RunError>() {
+                Some(RunError::Store(e)) => Some(e),
+                _ => None,
+            });
+    match store_error {
         Some(StoreError::Locked { .. }) => 4,
         Some(
             StoreError::RunNotFound { .. }
@@ -51,7 +62,7 @@ pub fn exit_code_for(err: &anyhow::Error) -> i32 {
             | StoreError::NotFound { .. },
         ) => 2,
         Some(_) => 3,
-        None => 1,
+        None => EXIT_INTERNAL,
     }
 }
 
@@ -88,4 +99,62 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn code(e: impl Into<anyhow::Error>) -> i32 {
+        exit_code_for(&e.into())
+    }
+
+    /// Issue 8: an error that is not a task's failure never exits 1, whatever carries it.
+    #[test]
+    fn exit_codes_mean_what_the_table_says() {
+        let io = || std::io::Error::other("x");
+        assert_eq!(code(UsageError("bad".into())), 2);
+        assert_eq!(code(StoreError::io(Path::new("/s"), io())), 3);
+        let locked = StoreError::Locked {
+            run: "r".into(),
+            pid: 1,
+            host: "h".into(),
+            since: "t".into(),
+        };
+        assert_eq!(code(RunError::Store(locked)), 4);
+        assert_eq!(code(RunError::file(Path::new("/s/runs/r"), io())), 3);
+        assert_eq!(
+            code(RunError::system("a worker thread", io())),
+            EXIT_INTERNAL
+        );
+        assert_eq!(code(RunError::Panicked { thread: "worker" }), EXIT_INTERNAL);
+        assert_eq!(code(anyhow::anyhow!("untyped")), EXIT_INTERNAL);
+        let wrapped = anyhow::Error::from(StoreError::io(Path::new("/s"), io())).context("while x");
+        assert_eq!(exit_code_for(&wrapped), 3, "context keeps the type");
+    }
+
+    /// `labtrail --help` and the README list the same exit codes.
+    #[test]
+    fn help_and_readme_list_the_same_exit_codes() {
+        let readme = include_str!("../../README.md");
+        let table = &readme[readme.find("## Exit codes").expect("section")..];
+        let table = &table[..table.find("\n## ").unwrap_or(table.len())];
+        let readme_codes: Vec<&str> = table
+            .lines()
+            .filter_map(|l| l.strip_prefix("| "))
+            .filter_map(|l| l.split(" |").next())
+            .filter(|c| c.starts_with(|ch: char| ch.is_ascii_digit()))
+            .collect();
+        let help_codes: Vec<&str> = super::super::EXIT_CODES
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(
+            readme_codes,
+            ["0", "1", "2", "3", "4", "5", "129 / 130 / 143"]
+        );
+        assert_eq!(help_codes, ["0", "1", "2", "3", "4", "5", "129"]);
+    }
 }

@@ -10,6 +10,7 @@
 
 pub(crate) mod attempt;
 mod books;
+mod error;
 mod graph;
 mod news;
 mod recover;
@@ -17,6 +18,7 @@ mod turn;
 mod wake;
 mod workers;
 
+pub use error::RunError;
 pub use recover::{recover, Recovery};
 
 use crate::exec::process::Exit;
@@ -24,7 +26,7 @@ use crate::exec::run_dir::RunDir;
 use crate::plan::Plan;
 use crate::progress::{Counts, Reporter};
 use crate::spec::Spec;
-use crate::store::{Change, Store, StoreError, TaskState};
+use crate::store::{Change, Store, TaskState};
 use books::Books;
 use graph::Graph;
 use std::collections::BTreeMap;
@@ -71,7 +73,7 @@ impl RunReport {
 pub(crate) enum Event {
     Signal(i32),
     /// The writer thread committed the batch in flight (or failed to).
-    Committed(Result<(), StoreError>),
+    Committed(Result<(), RunError>),
     /// A worker started an attempt.
     Started(Box<attempt::Running>),
     /// The process of a started attempt ended, and left this.
@@ -87,7 +89,7 @@ pub(crate) enum Event {
     Taken(Box<attempt::Request>),
     /// A worker did not start this attempt because the run is stopping.
     Returned(Box<attempt::Request>),
-    /// A thread failed in a way the run cannot go on from; it was aborted (see `Queue::abort`).
+    /// A thread (named) panicked: the run cannot go on; it was aborted (see `Queue::abort`).
     Broken(&'static str),
 }
 
@@ -99,7 +101,7 @@ pub fn execute(
     plan: &Plan,
     cfg: &RunConfig,
     rep: &Reporter,
-) -> Result<RunReport, StoreError> {
+) -> Result<RunReport, RunError> {
     let states = store.task_states(run)?;
     let state_of = |k: &str| states.get(k).map_or(TaskState::Pending, |s| s.0);
     let (graph, skipped) = Graph::new(plan, state_of);
@@ -110,9 +112,10 @@ pub fn execute(
         .collect();
     drop(states);
     let base = std::fs::canonicalize(spec.base_dir()).unwrap_or_else(|_| spec.base_dir());
-    let (sleeper, waker) = wake::Sleeper::new().map_err(|e| StoreError::io(store.dir(), e))?;
-    let signals =
-        attempt::forward_signals(waker.clone()).map_err(|e| StoreError::io(store.dir(), e))?;
+    let (sleeper, waker) =
+        wake::Sleeper::new().map_err(|e| RunError::system("a wake-up pipe", e))?;
+    let signals = attempt::forward_signals(waker.clone())
+        .map_err(|e| RunError::system("its signal handlers", e))?;
 
     let report = RunReport {
         total: plan.tasks.len() as u64,
@@ -127,12 +130,11 @@ pub fn execute(
     let store_dir = store.dir().to_path_buf();
     let folders = store.folders(run)?;
     for dir in folders.roots() {
-        std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        std::fs::create_dir_all(&dir).map_err(|e| RunError::file(&dir, e))?;
     }
     let run_dir = folders.run_dir();
-    let dir = RunDir::open(run_dir).map_err(|e| StoreError::io(run_dir, e))?;
-    let devnull = std::fs::File::open("/dev/null")
-        .map_err(|e| StoreError::io(std::path::Path::new("/dev/null"), e))?;
+    let dir = RunDir::open(run_dir).map_err(|e| RunError::file(run_dir, e))?;
+    let devnull = std::fs::File::open("/dev/null").map_err(|e| RunError::system("/dev/null", e))?;
     let books = Books {
         spec,
         plan,
@@ -161,25 +163,19 @@ pub fn execute(
         std::thread::Builder::new()
             .name("commit".into())
             .spawn_scoped(scope, move || {
-                let db = store.db_path().to_path_buf();
                 for changes in batches {
                     // A panic must still end the loop (which waits for this answer), as an error.
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        store.apply(run, &changes)
+                        store.apply(run, &changes).map_err(RunError::from)
                     }))
-                    .unwrap_or_else(|_| {
-                        Err(StoreError::io(
-                            &db,
-                            std::io::Error::other("the commit thread panicked"),
-                        ))
-                    });
+                    .unwrap_or(Err(RunError::Panicked { thread: "commit" }));
                     let failed = r.is_err();
                     if committed.send([Event::Committed(r)]).is_err() || failed {
                         break;
                     }
                 }
             })
-            .map_err(|e| StoreError::io(&store_dir, e))?;
+            .map_err(|e| RunError::system("a commit thread", e))?;
         // Before the workers start: however this closure ends, they are let go.
         let _release = workers::Release(&queue);
         for n in 0..cfg.workers {
@@ -187,7 +183,7 @@ pub fn execute(
             std::thread::Builder::new()
                 .name(format!("worker-{n}"))
                 .spawn_scoped(scope, move || workers::work(ctx, queue, &waker))
-                .map_err(|e| StoreError::io(&store_dir, e))?;
+                .map_err(|e| RunError::system("a worker thread", e))?;
         }
         let mut lp = turn::Loop::new(books, cfg, rep, attempts, folders, to_writer, &queue);
         lp.run(&sleeper).map(|()| lp.books)

@@ -5,16 +5,17 @@ use super::attempt::{self, Output, Request, Running};
 use super::turn::Loop;
 use super::wake::Sleeper;
 use super::Event;
+use super::RunError;
 use crate::exec::process::{self, Exit};
 use crate::policy::Outcome;
 use crate::spec::format_duration;
-use crate::store::{Change, StoreError};
+use crate::store::Change;
 use nix::sys::signal::Signal;
 use std::time::Instant;
 
 impl Loop<'_> {
     /// Handles one piece of news. A failed commit is returned: the run cannot go on.
-    pub(super) fn handle(&mut self, news: Event) -> Result<(), StoreError> {
+    pub(super) fn handle(&mut self, news: Event) -> Result<(), RunError> {
         match news {
             Event::Committed(Ok(())) => {
                 let done = self.in_flight.take().expect("a commit was in flight");
@@ -37,10 +38,7 @@ impl Loop<'_> {
                 self.reported();
                 self.give_back(job.index);
             }
-            Event::Broken(why) => {
-                let run_dir = self.folders.run_dir();
-                return Err(StoreError::io(run_dir, std::io::Error::other(why)));
-            }
+            Event::Broken(thread) => return Err(RunError::Panicked { thread }),
         }
         self.books.counts.running = self.running.len() as u64;
         Ok(())

@@ -5,11 +5,12 @@ use super::attempt::{self, Request, Running};
 use super::books::Books;
 use super::wake::Sleeper;
 use super::workers::Queue;
+use super::RunError;
 use super::{RunConfig, COMMIT_WINDOW};
 use crate::exec::process;
 use crate::progress::{Counts, Reporter};
 use crate::protocol::AttemptFiles;
-use crate::store::{Change, RunFolders, StoreError};
+use crate::store::{Change, RunFolders};
 use nix::sys::signal::Signal;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
@@ -76,7 +77,7 @@ impl<'a> Loop<'a> {
     /// Turns until every task that can run has run (or the run is stopped) and every change is
     /// committed and reported. A failed commit ends it with the error, once the attempts in
     /// flight are stopped.
-    pub fn run(&mut self, sleeper: &Sleeper) -> Result<(), StoreError> {
+    pub fn run(&mut self, sleeper: &Sleeper) -> Result<(), RunError> {
         let outcome = self.turns(sleeper);
         if outcome.is_err() {
             self.abandon(sleeper);
@@ -84,7 +85,7 @@ impl<'a> Loop<'a> {
         outcome
     }
 
-    fn turns(&mut self, sleeper: &Sleeper) -> Result<(), StoreError> {
+    fn turns(&mut self, sleeper: &Sleeper) -> Result<(), RunError> {
         loop {
             self.dispatch();
             if self.hand_to_writer() {

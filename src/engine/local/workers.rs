@@ -178,7 +178,7 @@ pub(super) fn work(ctx: &Context, queue: &Queue, loop_: &Waker) {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work_on(ctx, queue, loop_)));
     if worked.is_err() {
         queue.abort();
-        let _ = loop_.send([Event::Broken("a worker thread panicked")]);
+        let _ = loop_.send([Event::Broken("worker")]);
     }
 }
 

@@ -124,6 +124,17 @@ pub fn wait(pid: u32) -> Exit {
     }
 }
 
+/// This machine's name, looked up once: attempts and jobs record where they were started.
+pub fn hostname() -> String {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    })
+    .clone()
+}
+
 /// Sends `signal` to the process group led by `pgid`; a group that is already gone is fine.
 /// pgid 0 (an attempt that never started) is ignored: killpg would read it as our own group.
 pub fn signal_group(pgid: u32, signal: Signal) {

@@ -45,16 +45,6 @@ impl Running {
     }
 }
 
-fn hostname() -> String {
-    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HOST.get_or_init(|| {
-        nix::unistd::gethostname()
-            .map(|h| h.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    })
-    .clone()
-}
-
 /// One attempt to start.
 pub(crate) struct Request {
     /// Index of the task in the plan.
@@ -102,7 +92,7 @@ pub(super) fn launch(ctx: &Context, req: Request, logs: std::io::Result<Logs>) -
         index: req.index,
         attempt: req.attempt,
         pid: 0,
-        host: hostname(),
+        host: process::hostname(),
         started: Instant::now(),
         started_at: now(),
         deadline: stage.timeout.map(|t| Instant::now() + t),
@@ -153,7 +143,7 @@ pub fn unrecorded_start(key: &str, attempt_prefix: &Path, attempt: u32) -> [Chan
         Change::Started {
             key: key.to_string(),
             attempt,
-            host: hostname(),
+            host: process::hostname(),
             pid: 0,
             started_at: t.clone(),
             stdout: files.stdout.display().to_string(),

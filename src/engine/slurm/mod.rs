@@ -67,9 +67,7 @@ impl<'a> Monitor<'a> {
                 }
             }
         }
-        let host = nix::unistd::gethostname()
-            .map(|h| h.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let host = crate::exec::process::hostname();
         let folders = store.folders(run)?;
         Ok(Monitor {
             store,

@@ -156,9 +156,10 @@ fn environ_has(pid: &str, wanted: &[String]) -> bool {
 /// Processes on this host that belong to `run` of the store at `store_dir` (found by the
 /// variables labtrail gives every task, which their descendants inherit).
 pub fn find_orphans(store_dir: &Path, run: &str) -> Vec<u32> {
+    use crate::protocol::{RUN_ID, STORE};
     let wanted = [
-        format!("LABTRAIL_RUN_ID={run}"),
-        format!("LABTRAIL_STORE={}", store_dir.display()),
+        format!("{RUN_ID}={run}"),
+        format!("{STORE}={}", store_dir.display()),
     ];
     let me = std::process::id();
     let Ok(entries) = std::fs::read_dir("/proc") else {

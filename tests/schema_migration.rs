@@ -383,7 +383,9 @@ fn truncated_database_is_reported_as_corrupt() {
         store
             .create_run(RUN, &spec.name, "exp.toml", &spec.source)
             .unwrap();
-        store.sync_plan(RUN, &spec, &plan).unwrap();
+        store
+            .sync_plan(RUN, &plan.hash, || plan.store_rows(&spec))
+            .unwrap();
         for (i, t) in plan.tasks.iter().enumerate().take(50) {
             let at = labtrail::store::now();
             store

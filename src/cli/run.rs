@@ -175,7 +175,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         )?;
     }
     if spec.run.executor == crate::spec::Executor::Slurm {
-        let (added, _) = store.sync_plan(&run_id, &spec, &plan)?;
+        let (added, _) = store.sync_plan(&run_id, &plan.hash, || plan.store_rows(&spec))?;
         let verb = if created { "Starting" } else { "Resuming" };
         rep_line(&format!(
             "{verb} SLURM run {run_id}: {} tasks ({added} new); store: {}",
@@ -191,7 +191,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
             recovery.orphans_stopped
         );
     }
-    let (added, retired) = store.sync_plan(&run_id, &spec, &plan)?;
+    let (added, retired) = store.sync_plan(&run_id, &plan.hash, || plan.store_rows(&spec))?;
     let states = store.task_states(&run_id)?;
     let total = plan.tasks.len();
     let done: Vec<&plan::Task> = plan

@@ -22,7 +22,7 @@ pub use folders::RunFolders;
 pub use jobs::{JobChange, TrackedJob};
 pub use lock::RunLock;
 pub use runs::RunSummary;
-pub use tasks::{AttemptRow, EventRow, OpenAttempt, TaskRow, TaskState};
+pub use tasks::{AttemptRow, EventRow, NewTask, OpenAttempt, PlanRows, TaskRow, TaskState};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

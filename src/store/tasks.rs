@@ -2,8 +2,6 @@
 
 use super::changes::event;
 use super::{now, Store, StoreError};
-use crate::plan::Plan;
-use crate::spec::Spec;
 use rusqlite::params;
 use std::collections::HashMap;
 
@@ -52,6 +50,40 @@ impl TaskState {
     pub fn parse(s: &str) -> Option<TaskState> {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
+}
+
+/// One task of a plan, as [`Store::sync_plan`] writes it: plain values, worked out by the plan
+/// (`plan::Plan::store_rows`). The store adds what is its own: state, attempts, results.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    /// The task's content key.
+    pub key: String,
+    /// Name of the task's stage.
+    pub stage: String,
+    /// The readable name shown to users (`rep=stats,layers=all`, `train/rep=stats`).
+    pub label: String,
+    /// Parameter values by name, in grid order.
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// The command, placeholders substituted.
+    pub command: String,
+    /// The stage's working directory, as the experiment file gives it.
+    pub workdir: String,
+    /// The environment the experiment declares for this task, resolved, in declared order.
+    pub env: Vec<(String, String)>,
+    /// Keys of the tasks this one waits for.
+    pub deps: Vec<String>,
+}
+
+/// A whole plan as the store records it: its tasks in plan order (a task's position is its
+/// `seq`) and the experiment file it came from.
+#[derive(Debug, Clone)]
+pub struct PlanRows {
+    /// The experiment file's path, as shown to users.
+    pub spec_path: String,
+    /// The experiment file's text, kept so that a run can be explained later.
+    pub spec_text: String,
+    /// Every task of the plan, in plan order.
+    pub tasks: Vec<NewTask>,
 }
 
 /// One task as stored.
@@ -120,18 +152,22 @@ pub struct OpenAttempt {
 }
 
 impl Store {
-    /// Makes the run's stored task list match `plan`: new tasks are added as pending, tasks no
-    /// longer in the plan are kept (with their results) but leave the plan. Returns the number of
-    /// tasks added and retired. Skips all work when the plan is unchanged.
+    /// Makes the run's stored task list match a plan whose hash is `plan_hash`: new tasks are
+    /// added as pending, tasks no longer in the plan are kept (with their results) but leave the
+    /// plan. Returns the number of tasks added and retired.
+    ///
+    /// When the run's recorded hash is `plan_hash`, nothing is done and `rows` is not called: a
+    /// resume of an unchanged plan does not build a row per task.
     pub fn sync_plan(
         &mut self,
         run: &str,
-        spec: &Spec,
-        plan: &Plan,
+        plan_hash: &str,
+        rows: impl FnOnce() -> PlanRows,
     ) -> Result<(usize, usize), StoreError> {
-        if self.plan_hash(run)?.as_deref() == Some(plan.hash.as_str()) {
+        if self.plan_hash(run)?.as_deref() == Some(plan_hash) {
             return Ok((0, 0));
         }
+        let rows = rows();
         let existing: HashMap<String, bool> = {
             let mut st = self
                 .conn
@@ -155,7 +191,7 @@ impl Store {
             let mut update = tx.prepare("UPDATE tasks SET seq = ?3, deps = ?4, in_plan = 1 WHERE run_id = ?1 AND key = ?2").map_err(e)?;
             tx.execute("UPDATE tasks SET in_plan = 0 WHERE run_id = ?1", [run])
                 .map_err(e)?;
-            for (seq, t) in plan.tasks.iter().enumerate() {
+            for (seq, t) in rows.tasks.iter().enumerate() {
                 let deps = serde_json::to_string(&t.deps).expect("strings serialize");
                 if existing.contains_key(&t.key) {
                     update
@@ -163,7 +199,6 @@ impl Store {
                         .map_err(e)?;
                     continue;
                 }
-                let stage = &spec.stages[t.stage];
                 let env: serde_json::Map<String, serde_json::Value> = t
                     .env
                     .iter()
@@ -174,11 +209,11 @@ impl Store {
                         run,
                         t.key,
                         seq as i64,
-                        stage.name,
-                        t.label(spec),
-                        serde_json::Value::Object(t.params_json(spec)).to_string(),
+                        t.stage,
+                        t.label,
+                        serde_json::to_string(&t.params).expect("JSON values serialize"),
                         t.command,
-                        stage.workdir,
+                        t.workdir,
                         serde_json::Value::Object(env).to_string(),
                         deps
                     ])
@@ -197,7 +232,7 @@ impl Store {
             retired.saturating_sub(existing.values().filter(|in_plan| !**in_plan).count());
         let t = now();
         tx.execute("UPDATE runs SET plan_hash = ?2, spec_text = ?3, spec_path = ?4, updated_at = ?5 WHERE id = ?1",
-            params![run, plan.hash, spec.source, spec.path.display().to_string(), t]).map_err(e)?;
+            params![run, plan_hash, rows.spec_text, rows.spec_path, t]).map_err(e)?;
         event(
             &tx,
             run,
@@ -206,7 +241,7 @@ impl Store {
             "plan_synced",
             Some(&format!(
                 "{added} added, {retired} left the plan, {} total",
-                plan.tasks.len()
+                rows.tasks.len()
             )),
         )
         .map_err(e)?;
@@ -296,5 +331,67 @@ impl Store {
         }
         tx.commit().map_err(e)?;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(key: &str, deps: &[&str]) -> NewTask {
+        NewTask {
+            key: key.into(),
+            stage: "main".into(),
+            label: format!("k={key}"),
+            params: serde_json::json!({ "k": key }).as_object().unwrap().clone(),
+            command: format!("echo {key}"),
+            workdir: ".".into(),
+            env: vec![("A".into(), key.into())],
+            deps: deps.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    fn rows(tasks: Vec<NewTask>) -> PlanRows {
+        PlanRows {
+            spec_path: "exp.toml".into(),
+            spec_text: "text".into(),
+            tasks,
+        }
+    }
+
+    /// The rows are written as given, and a plan with the recorded hash is not even built.
+    #[test]
+    fn sync_writes_rows_and_skips_an_unchanged_plan() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&tmp.path().join(".labtrail"), true).unwrap();
+        store.create_run("r", "exp", "exp.toml", "").unwrap();
+        let first = || rows(vec![row("aa", &[]), row("bb", &["aa"])]);
+        assert_eq!(store.sync_plan("r", "h1", first).unwrap(), (2, 0));
+        let tasks = store.tasks("r", None).unwrap();
+        assert_eq!(tasks.len(), 2);
+        assert_eq!(
+            (tasks[1].key.as_str(), tasks[1].seq, tasks[1].label.as_str()),
+            ("bb", 1, "k=bb")
+        );
+        assert_eq!(tasks[1].params, serde_json::json!({ "k": "bb" }));
+        assert_eq!(tasks[1].deps, ["aa"]);
+        assert_eq!(
+            store.run_spec("r").unwrap(),
+            ("exp.toml".into(), "text".into())
+        );
+
+        let unchanged = store.sync_plan("r", "h1", || unreachable!("rows of an unchanged plan"));
+        assert_eq!(unchanged.unwrap(), (0, 0));
+
+        let second = || rows(vec![row("cc", &[]), row("aa", &[])]);
+        assert_eq!(store.sync_plan("r", "h2", second).unwrap(), (1, 1));
+        let keys: Vec<String> = store
+            .tasks("r", None)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.key)
+            .collect();
+        assert_eq!(keys, ["cc", "aa"]);
+        assert_eq!(store.retired_tasks("r").unwrap()[0].key, "bb");
     }
 }

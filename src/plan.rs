@@ -69,28 +69,24 @@ impl Task {
 impl Plan {
     /// The plan as the store records it (see [`crate::store::Store::sync_plan`]): each task's
     /// stage name, label, parameters and working directory worked out from `spec`, the spec this
-    /// plan was expanded from.
-    pub fn store_rows(&self, spec: &Spec) -> PlanRows {
+    /// plan was expanded from. The rows are made as the store reads them.
+    pub fn store_rows<'a>(&'a self, spec: &'a Spec) -> PlanRows<'a> {
         PlanRows {
             spec_path: spec.path.display().to_string(),
-            spec_text: spec.source.clone(),
-            tasks: self
-                .tasks
-                .iter()
-                .map(|t| {
-                    let stage = &spec.stages[t.stage];
-                    NewTask {
-                        key: t.key.clone(),
-                        stage: stage.name.clone(),
-                        label: t.label(spec),
-                        params: t.params_json(spec),
-                        command: t.command.clone(),
-                        workdir: stage.workdir.clone(),
-                        env: t.env.clone(),
-                        deps: t.deps.clone(),
-                    }
-                })
-                .collect(),
+            spec_text: &spec.source,
+            tasks: Box::new(self.tasks.iter().map(move |t| {
+                let stage = &spec.stages[t.stage];
+                NewTask {
+                    key: &t.key,
+                    stage: &stage.name,
+                    label: t.label(spec),
+                    params: t.params_json(spec),
+                    command: &t.command,
+                    workdir: &stage.workdir,
+                    env: &t.env,
+                    deps: &t.deps,
+                }
+            })),
         }
     }
 }

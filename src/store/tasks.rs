@@ -55,35 +55,34 @@ impl TaskState {
 /// One task of a plan, as [`Store::sync_plan`] writes it: plain values, worked out by the plan
 /// (`plan::Plan::store_rows`). The store adds what is its own: state, attempts, results.
 #[derive(Debug, Clone)]
-pub struct NewTask {
+pub struct NewTask<'a> {
     /// The task's content key.
-    pub key: String,
+    pub key: &'a str,
     /// Name of the task's stage.
-    pub stage: String,
+    pub stage: &'a str,
     /// The readable name shown to users (`rep=stats,layers=all`, `train/rep=stats`).
     pub label: String,
     /// Parameter values by name, in grid order.
     pub params: serde_json::Map<String, serde_json::Value>,
     /// The command, placeholders substituted.
-    pub command: String,
+    pub command: &'a str,
     /// The stage's working directory, as the experiment file gives it.
-    pub workdir: String,
+    pub workdir: &'a str,
     /// The environment the experiment declares for this task, resolved, in declared order.
-    pub env: Vec<(String, String)>,
+    pub env: &'a [(String, String)],
     /// Keys of the tasks this one waits for.
-    pub deps: Vec<String>,
+    pub deps: &'a [String],
 }
 
-/// A whole plan as the store records it: its tasks in plan order (a task's position is its
-/// `seq`) and the experiment file it came from.
-#[derive(Debug, Clone)]
-pub struct PlanRows {
+/// A whole plan as the store records it: the experiment file it came from and its tasks.
+pub struct PlanRows<'a> {
     /// The experiment file's path, as shown to users.
     pub spec_path: String,
     /// The experiment file's text, kept so that a run can be explained later.
-    pub spec_text: String,
-    /// Every task of the plan, in plan order.
-    pub tasks: Vec<NewTask>,
+    pub spec_text: &'a str,
+    /// Every task of the plan, in plan order (a task's position is its `seq`). Made one at a
+    /// time as they are written, so that a plan of millions of tasks is never held twice.
+    pub tasks: Box<dyn Iterator<Item = NewTask<'a>> + 'a>,
 }
 
 /// One task as stored.
@@ -158,16 +157,20 @@ impl Store {
     ///
     /// When the run's recorded hash is `plan_hash`, nothing is done and `rows` is not called: a
     /// resume of an unchanged plan does not build a row per task.
-    pub fn sync_plan(
+    pub fn sync_plan<'a>(
         &mut self,
         run: &str,
         plan_hash: &str,
-        rows: impl FnOnce() -> PlanRows,
+        rows: impl FnOnce() -> PlanRows<'a>,
     ) -> Result<(usize, usize), StoreError> {
         if self.plan_hash(run)?.as_deref() == Some(plan_hash) {
             return Ok((0, 0));
         }
-        let rows = rows();
+        let PlanRows {
+            spec_path,
+            spec_text,
+            tasks,
+        } = rows();
         let existing: HashMap<String, bool> = {
             let mut st = self
                 .conn
@@ -183,7 +186,7 @@ impl Store {
         let path = self.db_path.clone();
         let e = |e| StoreError::sqlite(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
-        let mut added = 0;
+        let (mut added, mut total) = (0, 0);
         {
             let mut insert = tx
                 .prepare("INSERT INTO tasks (run_id, key, seq, stage, label, params, command, workdir, env, deps) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)")
@@ -191,9 +194,10 @@ impl Store {
             let mut update = tx.prepare("UPDATE tasks SET seq = ?3, deps = ?4, in_plan = 1 WHERE run_id = ?1 AND key = ?2").map_err(e)?;
             tx.execute("UPDATE tasks SET in_plan = 0 WHERE run_id = ?1", [run])
                 .map_err(e)?;
-            for (seq, t) in rows.tasks.iter().enumerate() {
-                let deps = serde_json::to_string(&t.deps).expect("strings serialize");
-                if existing.contains_key(&t.key) {
+            for (seq, t) in tasks.enumerate() {
+                total += 1;
+                let deps = serde_json::to_string(t.deps).expect("strings serialize");
+                if existing.contains_key(t.key) {
                     update
                         .execute(params![run, t.key, seq as i64, deps])
                         .map_err(e)?;
@@ -232,7 +236,7 @@ impl Store {
             retired.saturating_sub(existing.values().filter(|in_plan| !**in_plan).count());
         let t = now();
         tx.execute("UPDATE runs SET plan_hash = ?2, spec_text = ?3, spec_path = ?4, updated_at = ?5 WHERE id = ?1",
-            params![run, plan_hash, rows.spec_text, rows.spec_path, t]).map_err(e)?;
+            params![run, plan_hash, spec_text, spec_path, t]).map_err(e)?;
         event(
             &tx,
             run,
@@ -240,8 +244,7 @@ impl Store {
             &t,
             "plan_synced",
             Some(&format!(
-                "{added} added, {retired} left the plan, {} total",
-                rows.tasks.len()
+                "{added} added, {retired} left the plan, {total} total"
             )),
         )
         .map_err(e)?;
@@ -338,24 +341,26 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn row(key: &str, deps: &[&str]) -> NewTask {
+    const ENV: &[(String, String)] = &[];
+
+    fn row<'a>(key: &'a str, deps: &'a [String]) -> NewTask<'a> {
         NewTask {
-            key: key.into(),
-            stage: "main".into(),
+            key,
+            stage: "main",
             label: format!("k={key}"),
             params: serde_json::json!({ "k": key }).as_object().unwrap().clone(),
-            command: format!("echo {key}"),
-            workdir: ".".into(),
-            env: vec![("A".into(), key.into())],
-            deps: deps.iter().map(|d| d.to_string()).collect(),
+            command: "echo",
+            workdir: ".",
+            env: ENV,
+            deps,
         }
     }
 
     fn rows(tasks: Vec<NewTask>) -> PlanRows {
         PlanRows {
             spec_path: "exp.toml".into(),
-            spec_text: "text".into(),
-            tasks,
+            spec_text: "text",
+            tasks: Box::new(tasks.into_iter()),
         }
     }
 
@@ -365,7 +370,8 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut store = Store::open(&tmp.path().join(".labtrail"), true).unwrap();
         store.create_run("r", "exp", "exp.toml", "").unwrap();
-        let first = || rows(vec![row("aa", &[]), row("bb", &["aa"])]);
+        let on_aa = ["aa".to_string()];
+        let first = || rows(vec![row("aa", &[]), row("bb", &on_aa)]);
         assert_eq!(store.sync_plan("r", "h1", first).unwrap(), (2, 0));
         let tasks = store.tasks("r", None).unwrap();
         assert_eq!(tasks.len(), 2);

@@ -27,7 +27,7 @@ fn main() -> anyhow::Result<()> {
     let mut store = Store::open(&dir.path().join(".labtrail"), true)?;
     store.create_run("bench", &spec.name, "exp.toml", &spec.source)?;
     store.set_executor("bench", "slurm")?;
-    store.sync_plan("bench", &spec, &plan)?;
+    store.sync_plan("bench", &plan.hash, || plan.store_rows(&spec))?;
     let submitted: Vec<JobChange> = plan
         .tasks
         .iter()

@@ -6,6 +6,7 @@
 //! directory, declared environment), so it does not depend on the order of the grid.
 
 use crate::spec::{shell_quote, Spec, Stage, Value};
+use crate::store::{NewTask, PlanRows};
 use std::collections::{HashMap, HashSet};
 
 /// Length in hex digits of a task key (64 bits: collisions are negligible below 10^8 tasks).
@@ -86,6 +87,31 @@ impl Task {
             .zip(&self.values)
             .map(|(n, v)| (n.clone(), v.to_json()))
             .collect()
+    }
+}
+
+impl Plan {
+    /// The plan as the store records it (see [`crate::store::Store::sync_plan`]): each task's
+    /// stage name, label, parameters and working directory worked out from `spec`, the spec this
+    /// plan was expanded from. The rows are made as the store reads them.
+    pub fn store_rows<'a>(&'a self, spec: &'a Spec) -> PlanRows<'a> {
+        PlanRows {
+            spec_path: spec.path.display().to_string(),
+            spec_text: &spec.source,
+            tasks: Box::new(self.tasks.iter().map(move |t| {
+                let stage = &spec.stages[t.stage];
+                NewTask {
+                    key: &t.key,
+                    stage: &stage.name,
+                    label: t.label(spec),
+                    params: t.params_json(spec),
+                    command: &t.command,
+                    workdir: &stage.workdir,
+                    env: &t.env,
+                    deps: &t.deps,
+                }
+            })),
+        }
     }
 }
 

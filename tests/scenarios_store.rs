@@ -148,3 +148,107 @@ fn missing_store_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// Writes records of the finished run and of the store itself; returns them as read back, run's
+/// first.
+fn add_records(exp: &Exp) -> Vec<labtrail::store::RecordRow> {
+    use labtrail::store::{Change, Store};
+    let mut store = Store::open(&exp.file(".labtrail"), false).unwrap();
+    let run = store.list_runs().unwrap()[0].id.clone();
+    let key = store.tasks(&run, None).unwrap()[0].key.clone();
+    store
+        .apply(
+            &run,
+            &[
+                Change::Record {
+                    task: None,
+                    kind: "provenance".into(),
+                    json: r#"{"git":"abc123","dirty":false}"#.into(),
+                },
+                Change::Record {
+                    task: Some(key),
+                    kind: "provenance".into(),
+                    json: r#"{"python":"3.12"}"#.into(),
+                },
+            ],
+        )
+        .unwrap();
+    store
+        .add_store_record("snapshot", r#"{"idle_nodes":3}"#)
+        .unwrap();
+    let mut all = store.records(&run, "provenance").unwrap();
+    all.extend(store.store_records("snapshot").unwrap());
+    assert_eq!(all.len(), 3);
+    drop(store);
+    let conn = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    all
+}
+
+fn read_records(exp: &Exp) -> Vec<labtrail::store::RecordRow> {
+    let store = labtrail::store::Store::open(&exp.file(".labtrail"), false).unwrap();
+    let run = store.list_runs().unwrap()[0].id.clone();
+    let mut all = store.records(&run, "provenance").unwrap();
+    all.extend(store.store_records("snapshot").unwrap());
+    all
+}
+
+/// `check --repair` salvages every table of the schema, the records table too: repairing a healthy
+/// store keeps every record as it was, ids and times included.
+#[test]
+fn repair_keeps_records() {
+    let exp = finished_exp();
+    let before = add_records(&exp);
+    let repair = exp.run(&["check", "--repair"]);
+    assert_eq!(repair.code(), 0, "{}", repair.stderr());
+    let report = repair.stdout();
+    for table in ["runs", "tasks", "attempts", "events", "metrics"] {
+        assert!(report.contains(&format!("  {table}: ")), "{report}");
+    }
+    assert!(report.contains("  tasks: 20 row(s) recovered"), "{report}");
+    assert!(report.contains("  records: 3 row(s) recovered"), "{report}");
+    assert!(
+        !report.contains("sqlite_"),
+        "SQLite's own tables are its own: {report}"
+    );
+    assert_eq!(read_records(&exp), before);
+    let ok = exp.run(&["check"]);
+    assert_eq!(ok.code(), 0, "{}", ok.stdout());
+}
+
+/// A store whose events table is damaged keeps its records through `check --repair`.
+#[test]
+fn damaged_store_keeps_its_records_through_repair() {
+    let exp = finished_exp();
+    let before = add_records(&exp);
+    let db = exp.file(".labtrail/labtrail.db");
+    let (page_size, events_root): (u64, u64) = {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let size = c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        let root = c
+            .query_row(
+                "SELECT rootpage FROM sqlite_master WHERE name = 'events'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (size, root)
+    };
+    let mut f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    f.seek(SeekFrom::Start((events_root - 1) * page_size))
+        .unwrap();
+    f.write_all(&vec![0xA5; page_size as usize]).unwrap();
+    drop(f);
+    assert_detected(&exp, "events scribbled");
+
+    let repair = exp.run(&["check", "--repair"]);
+    assert_eq!(repair.code(), 0, "{}", repair.stderr());
+    let report = repair.stdout();
+    assert!(
+        report.contains("  events: 0 row(s) recovered, then stopped"),
+        "{report}"
+    );
+    assert!(report.contains("  records: 3 row(s) recovered"), "{report}");
+    assert_eq!(read_records(&exp), before);
+}

@@ -188,7 +188,7 @@ fn version_1_is_migrated_with_its_data() {
     // Same columns as a store created by this version.
     let fresh = tmp.path().join("fresh");
     drop(Store::open(&fresh, true).unwrap());
-    for table in ["runs", "tasks", "attempts", "events", "metrics"] {
+    for table in ["runs", "tasks", "attempts", "events", "metrics", "records"] {
         assert_eq!(
             columns(&db, table),
             columns(&fresh.join(DB_FILE), table),
@@ -202,6 +202,120 @@ fn version_1_is_migrated_with_its_data() {
     drop(store);
     assert_eq!(user_version(&db), schema::CURRENT_VERSION);
     assert!(damaged_copies(&dir).is_empty());
+}
+
+/// Every row of every table of `db`, as text, table by table (in name order).
+fn dump(db: &Path) -> Vec<String> {
+    let c = Connection::open(db).unwrap();
+    let tables: Vec<String> = {
+        let mut st = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap();
+        let names = st.query_map([], |r| r.get(0)).unwrap();
+        names.collect::<Result<_, _>>().unwrap()
+    };
+    let mut out = Vec::new();
+    for t in tables {
+        let mut st = c
+            .prepare(&format!("SELECT * FROM {t} ORDER BY 1, 2"))
+            .unwrap();
+        let n = st.column_count();
+        let rows = st
+            .query_map([], |r| {
+                Ok((0..n)
+                    .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .unwrap();
+        for row in rows {
+            out.push(format!("{t}: {}", row.unwrap()));
+        }
+    }
+    out
+}
+
+/// The schema of `db`: every table's and index's definition, by name.
+fn schema_sql(db: &Path) -> Vec<(String, String)> {
+    let c = Connection::open(db).unwrap();
+    let mut st = c
+        .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+        .unwrap();
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    rows.collect::<Result<_, _>>().unwrap()
+}
+
+/// A version-4 database (the schema before records), with a row in every table, gains the records
+/// table and keeps every row; records can then be written and read.
+#[test]
+fn version_4_gains_records_and_keeps_every_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(".labtrail");
+    let db = make_v1_store(&dir);
+    {
+        let c = Connection::open(&db).unwrap();
+        for sql in &schema::MIGRATIONS[1..4] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 4).unwrap();
+        c.execute(
+            "UPDATE runs SET executor = 'slurm', layout = 2 WHERE id = ?1",
+            [RUN],
+        )
+        .unwrap();
+        c.execute(
+            "UPDATE attempts SET result = '{\"acc\":0.93}', max_rss_kb = 512, job_id = '77_1', node = 'n1' WHERE run_id = ?1",
+            [RUN],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO metrics (run_id, task_key, attempt, line, record) VALUES (?1, ?2, 1, 1, '{\"step\":1}')",
+            params![RUN, KEY],
+        )
+        .unwrap();
+    }
+    assert_eq!(user_version(&db), 4);
+    let before = dump(&db);
+    assert!(
+        ["runs", "tasks", "attempts", "events", "metrics"]
+            .iter()
+            .all(|t| before.iter().any(|row| row.starts_with(&format!("{t}: ")))),
+        "a row in every table: {before:#?}"
+    );
+    assert!(columns(&db, "records").is_empty());
+
+    let mut store = Store::open(&dir, false).expect("a version-4 store opens");
+    assert_eq!(user_version(&db), schema::CURRENT_VERSION);
+    assert_eq!(dump(&db), before, "every row kept, nothing added");
+    assert!(store.records(RUN, "provenance").unwrap().is_empty());
+    // The migrated schema is the schema of a store made by this version.
+    let fresh = tmp.path().join("fresh");
+    drop(Store::open(&fresh, true).unwrap());
+    assert_eq!(schema_sql(&db), schema_sql(&fresh.join(DB_FILE)));
+
+    store
+        .apply(
+            RUN,
+            &[Change::Record {
+                task: Some(KEY.into()),
+                kind: "provenance".into(),
+                json: r#"{"git":"abc123"}"#.into(),
+            }],
+        )
+        .unwrap();
+    let id = store
+        .add_store_record("snapshot", r#"{"nodes":4}"#)
+        .unwrap();
+    drop(store);
+    let store = Store::open(&dir, false).unwrap();
+    let prov = store.records(RUN, "provenance").unwrap();
+    assert_eq!(prov.len(), 1);
+    assert_eq!(prov[0].task_key.as_deref(), Some(KEY));
+    assert_eq!(prov[0].json, r#"{"git":"abc123"}"#);
+    let snaps = store.store_records("snapshot").unwrap();
+    assert_eq!((snaps.len(), snaps[0].id), (1, id));
+    assert_eq!(store.tasks(RUN, None).unwrap()[0].state, TaskState::Done);
+    assert!(store.check().unwrap().is_empty());
 }
 
 #[test]
@@ -383,7 +497,9 @@ fn truncated_database_is_reported_as_corrupt() {
         store
             .create_run(RUN, &spec.name, "exp.toml", &spec.source)
             .unwrap();
-        store.sync_plan(RUN, &spec, &plan).unwrap();
+        store
+            .sync_plan(RUN, &plan.hash, || plan.store_rows(&spec))
+            .unwrap();
         for (i, t) in plan.tasks.iter().enumerate().take(50) {
             let at = labtrail::store::now();
             store

@@ -63,7 +63,8 @@ pub fn prepare(
 ) -> anyhow::Result<LocalStart> {
     let (store, run) = (&mut locked.store, locked.run.as_str());
     let recovery = local::recover(store, run, grace).context("recovering the run")?;
-    let (added, retired) = store.sync_plan(run, &exp.spec, &exp.plan)?;
+    let (added, retired) =
+        store.sync_plan(run, &exp.plan.hash, || exp.plan.store_rows(&exp.spec))?;
     let states = store.task_states(run)?;
     let done = (0..exp.plan.tasks.len())
         .filter(|&i| {

@@ -27,7 +27,7 @@ pub struct SlurmStart {
 /// again: a new invocation retries it, as the local executor does.
 pub fn prepare(locked: &mut LockedRun, exp: &Experiment) -> anyhow::Result<SlurmStart> {
     let (store, run) = (&mut locked.store, locked.run.as_str());
-    let (added, _) = store.sync_plan(run, &exp.spec, &exp.plan)?;
+    let (added, _) = store.sync_plan(run, &exp.plan.hash, || exp.plan.store_rows(&exp.spec))?;
     store.set_executor(run, EXECUTOR)?;
     let retry: Vec<String> = store
         .tasks(run, None)?

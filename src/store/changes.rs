@@ -1,5 +1,6 @@
 //! State changes and how they are written: each batch is one transaction.
 
+use super::records::{check_json, insert_record};
 use super::{now, Store, StoreError, TaskState};
 use crate::outcome::Outcome;
 use rusqlite::{params, Transaction};
@@ -38,6 +39,18 @@ pub enum Change {
     Blocked { key: String, reason: String },
     /// A free-form run-level event (lock taken over, run stopped by a signal, ...).
     Note { kind: String, detail: String },
+    /// A JSON document appended to the run's records (provenance, a resource sample, ...), of
+    /// one task or of the whole run; stamped with the time it is written. `json` must be valid
+    /// JSON, or the whole batch is refused ([`StoreError::InvalidRecord`]). Read back with
+    /// [`Store::records`].
+    Record {
+        /// The task it is about; `None` for a record of the whole run.
+        task: Option<String>,
+        /// What kind of record it is (`provenance`, `resource_sample`, ...).
+        kind: String,
+        /// The document, JSON text.
+        json: String,
+    },
 }
 
 pub(super) fn event(
@@ -60,6 +73,11 @@ impl Store {
     pub fn apply(&mut self, run: &str, changes: &[Change]) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
+        }
+        for c in changes {
+            if let Change::Record { kind, json, .. } = c {
+                check_json(kind, json)?;
+            }
         }
         let path = self.db_path.clone();
         let e = |e| StoreError::sqlite(&path, e);
@@ -133,6 +151,9 @@ pub(super) fn apply_one(tx: &Transaction, run: &str, c: &Change) -> rusqlite::Re
             event(tx, run, Some(key), &now(), "blocked", Some(reason))
         }
         Change::Note { kind, detail } => event(tx, run, None, &now(), kind, Some(detail)),
+        Change::Record { task, kind, json } => {
+            insert_record(tx, Some(run), task.as_deref(), &now(), kind, json)
+        }
     }
 }
 

@@ -48,6 +48,10 @@ pub enum StoreError {
         since: String,
     },
 
+    /// A record (see `Store::records`) whose document is not valid JSON.
+    #[error("a `{kind}` record is not valid JSON: {detail}; nothing of its batch was written\n  help: this is a bug in labtrail or the code that made the record; please report it")]
+    InvalidRecord { kind: String, detail: String },
+
     #[error("store {path}: {source}")]
     Sqlite {
         path: PathBuf,

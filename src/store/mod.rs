@@ -11,6 +11,7 @@ mod folders;
 mod jobs;
 mod lock;
 mod queries;
+mod records;
 mod repair;
 mod runs;
 pub mod schema;
@@ -21,8 +22,9 @@ pub use error::StoreError;
 pub use folders::RunFolders;
 pub use jobs::{JobChange, TrackedJob};
 pub use lock::RunLock;
+pub use records::RecordRow;
 pub use runs::RunSummary;
-pub use tasks::{AttemptRow, EventRow, OpenAttempt, TaskRow, TaskState};
+pub use tasks::{AttemptRow, EventRow, NewTask, OpenAttempt, PlanRows, TaskRow, TaskState};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

@@ -5,10 +5,24 @@ use super::{Store, StoreError, DB_FILE};
 use rusqlite::{types::Value, Connection, OpenFlags};
 use std::path::Path;
 
-const TABLES: [&str; 5] = ["runs", "tasks", "attempts", "events", "metrics"];
+/// The tables of `conn`'s schema, SQLite's own (`sqlite_sequence`, ...) left out: SQLite keeps
+/// those itself. Listed in the order they were made, which only orders the report: the schema
+/// enforces no foreign keys, so any order salvages the same rows.
+fn table_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut st = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY rowid",
+    )?;
+    let names = st.query_map([], |r| r.get(0))?;
+    names.collect()
+}
+
+/// `name` as an SQL identifier.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
 
 fn columns(conn: &Connection, table: &str) -> Vec<String> {
-    let Ok(mut st) = conn.prepare(&format!("PRAGMA table_info({table})")) else {
+    let Ok(mut st) = conn.prepare(&format!("PRAGMA table_info({})", quoted(table))) else {
         return Vec::new();
     };
     st.query_map([], |r| r.get::<_, String>(1))
@@ -26,9 +40,10 @@ fn salvage(old: &Connection, new: &Connection, table: &str) -> (usize, Option<St
     }
     let list = common
         .iter()
-        .map(|c| c.as_str())
+        .map(|c| quoted(c))
         .collect::<Vec<_>>()
         .join(", ");
+    let table = quoted(table);
     let marks = vec!["?"; common.len()].join(", ");
     let mut copied = 0;
     let mut st = match old.prepare(&format!("SELECT {list} FROM {table}")) {
@@ -79,20 +94,70 @@ impl Store {
             }
         }
         let new = Store::open(dir, true)?;
+        let tables = table_names(&new.conn).map_err(|e| new.err(e))?;
         let mut lines = vec![format!("moved the damaged database to {}", aside.display())];
         match Connection::open_with_flags(&aside, OpenFlags::SQLITE_OPEN_READ_ONLY) {
             Ok(old) => {
-                for t in TABLES {
+                // Only to explain what is missing: salvage is tried whatever the listing says.
+                let old_tables = table_names(&old).ok();
+                let lacks = |t: &String| old_tables.as_ref().is_some_and(|o| !o.contains(t));
+                for t in &tables {
                     let (n, err) = salvage(&old, &new.conn, t);
                     lines.push(match err {
                         None => format!("  {t}: {n} row(s) recovered"),
+                        Some(_) if n == 0 && lacks(t) => {
+                            format!("  {t}: none (the damaged database, made by an older version, has no such table)")
+                        }
                         Some(e) => format!("  {t}: {n} row(s) recovered, then stopped: {e}"),
                     });
+                }
+                for t in old_tables.iter().flatten().filter(|t| !tables.contains(t)) {
+                    lines.push(format!("  {t}: not part of this version's schema; its rows stay in the moved-aside file"));
                 }
             }
             Err(e) => lines.push(format!("  nothing could be read from it: {e}")),
         }
         lines.push("the next `labtrail run` resumes from what was recovered; tasks whose records were lost run again".into());
         Ok(lines.join("\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::schema::MIGRATIONS;
+
+    /// Repair of a database of another version: a table the old file lacks is said to be absent,
+    /// not unreadable, and a table this version does not know is named, its rows left aside.
+    #[test]
+    fn repair_reports_tables_the_versions_do_not_share() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(".labtrail");
+        std::fs::create_dir_all(&dir).unwrap();
+        {
+            let c = Connection::open(dir.join(DB_FILE)).unwrap();
+            for sql in &MIGRATIONS[..4] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.pragma_update(None, "user_version", 4).unwrap();
+            c.execute_batch(
+                "INSERT INTO runs (id, experiment, spec_path, spec_text, created_at, updated_at)
+                 VALUES ('r', 'e', 'exp.toml', '', 't', 't');
+                 CREATE TABLE future (x TEXT);
+                 INSERT INTO future VALUES ('kept aside');",
+            )
+            .unwrap();
+        }
+        let report = Store::repair(&dir).unwrap();
+        assert!(report.contains("  runs: 1 row(s) recovered"), "{report}");
+        assert!(report.contains("  records: none (the damaged database, made by an older version, has no such table)"), "{report}");
+        assert!(
+            report.contains("  future: not part of this version's schema"),
+            "{report}"
+        );
+        assert!(!report.contains("sqlite_"), "{report}");
+        let store = Store::open(&dir, false).unwrap();
+        assert_eq!(store.list_runs().unwrap().len(), 1);
+        assert!(store.check().unwrap().is_empty());
     }
 }

@@ -6,7 +6,9 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Version 1: runs, tasks, attempts, events. Version 2: per-attempt resource usage, results
 /// per attempt, and streamed metrics. Version 3: scheduler jobs (SLURM job id, node, state,
-/// requested resources, log read offset) per attempt, and the run's executor.
+/// requested resources, log read offset) per attempt, and the run's executor. Version 4: a partial
+/// index of scheduler jobs, and each run's folder layout. Version 5: `records`, an append-only
+/// table of JSON documents by kind, of a run, a task or the whole store (see `store::records`).
 pub const MIGRATIONS: &[&str] = &[
     // 0 -> 1
     "CREATE TABLE runs (
@@ -94,4 +96,19 @@ pub const MIGRATIONS: &[&str] = &[
     "DROP INDEX attempts_by_job;
     CREATE INDEX attempts_by_job ON attempts(job_id) WHERE job_id IS NOT NULL;
     ALTER TABLE runs ADD COLUMN layout INTEGER NOT NULL DEFAULT 1;",
+    // 4 -> 5: one generic append-only table, so that provenance, resource samples and cluster
+    // snapshots need no new tables. `run_id` is NULL for records of the whole store (snapshots).
+    // AUTOINCREMENT: a pruned id is never handed out again, so "records after id N" stays exact.
+    // Reads are "a run's records of a kind" (records_by_run, id order from the rowid) and "a
+    // kind's records by time", which retention deletes from the old end (records_by_kind).
+    "CREATE TABLE records (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT,
+        task_key TEXT,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        json TEXT NOT NULL
+    );
+    CREATE INDEX records_by_run ON records(run_id, kind);
+    CREATE INDEX records_by_kind ON records(kind, at);",
 ];

@@ -3,8 +3,6 @@
 use super::changes::event;
 use super::{now, Store, StoreError};
 use crate::outcome::Outcome;
-use crate::plan::Plan;
-use crate::spec::Spec;
 use rusqlite::params;
 use std::collections::HashMap;
 
@@ -53,6 +51,39 @@ impl TaskState {
     pub fn parse(s: &str) -> Option<TaskState> {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
+}
+
+/// One task of a plan, as [`Store::sync_plan`] writes it: plain values, worked out by the plan
+/// (`plan::Plan::store_rows`). The store adds what is its own: state, attempts, results.
+#[derive(Debug, Clone)]
+pub struct NewTask<'a> {
+    /// The task's content key.
+    pub key: &'a str,
+    /// Name of the task's stage.
+    pub stage: &'a str,
+    /// The readable name shown to users (`rep=stats,layers=all`, `train/rep=stats`).
+    pub label: String,
+    /// Parameter values by name, in grid order.
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// The command, placeholders substituted.
+    pub command: &'a str,
+    /// The stage's working directory, as the experiment file gives it.
+    pub workdir: &'a str,
+    /// The environment the experiment declares for this task, resolved, in declared order.
+    pub env: &'a [(String, String)],
+    /// Keys of the tasks this one waits for.
+    pub deps: &'a [String],
+}
+
+/// A whole plan as the store records it: the experiment file it came from and its tasks.
+pub struct PlanRows<'a> {
+    /// The experiment file's path, as shown to users.
+    pub spec_path: String,
+    /// The experiment file's text, kept so that a run can be explained later.
+    pub spec_text: &'a str,
+    /// Every task of the plan, in plan order (a task's position is its `seq`). Made one at a
+    /// time as they are written, so that a plan of millions of tasks is never held twice.
+    pub tasks: Box<dyn Iterator<Item = NewTask<'a>> + 'a>,
 }
 
 /// One task as stored.
@@ -121,18 +152,26 @@ pub struct OpenAttempt {
 }
 
 impl Store {
-    /// Makes the run's stored task list match `plan`: new tasks are added as pending, tasks no
-    /// longer in the plan are kept (with their results) but leave the plan. Returns the number of
-    /// tasks added and retired. Skips all work when the plan is unchanged.
-    pub fn sync_plan(
+    /// Makes the run's stored task list match a plan whose hash is `plan_hash`: new tasks are
+    /// added as pending, tasks no longer in the plan are kept (with their results) but leave the
+    /// plan. Returns the number of tasks added and retired.
+    ///
+    /// When the run's recorded hash is `plan_hash`, nothing is done and `rows` is not called: a
+    /// resume of an unchanged plan does not build a row per task.
+    pub fn sync_plan<'a>(
         &mut self,
         run: &str,
-        spec: &Spec,
-        plan: &Plan,
+        plan_hash: &str,
+        rows: impl FnOnce() -> PlanRows<'a>,
     ) -> Result<(usize, usize), StoreError> {
-        if self.plan_hash(run)?.as_deref() == Some(plan.hash.as_str()) {
+        if self.plan_hash(run)?.as_deref() == Some(plan_hash) {
             return Ok((0, 0));
         }
+        let PlanRows {
+            spec_path,
+            spec_text,
+            tasks,
+        } = rows();
         let existing: HashMap<String, bool> = {
             let mut st = self
                 .conn
@@ -148,7 +187,7 @@ impl Store {
         let path = self.db_path.clone();
         let e = |e| StoreError::sqlite(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
-        let mut added = 0;
+        let (mut added, mut total) = (0, 0);
         {
             let mut insert = tx
                 .prepare("INSERT INTO tasks (run_id, key, seq, stage, label, params, command, workdir, env, deps) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)")
@@ -156,15 +195,15 @@ impl Store {
             let mut update = tx.prepare("UPDATE tasks SET seq = ?3, deps = ?4, in_plan = 1 WHERE run_id = ?1 AND key = ?2").map_err(e)?;
             tx.execute("UPDATE tasks SET in_plan = 0 WHERE run_id = ?1", [run])
                 .map_err(e)?;
-            for (seq, t) in plan.tasks.iter().enumerate() {
-                let deps = serde_json::to_string(&t.deps).expect("strings serialize");
-                if existing.contains_key(&t.key) {
+            for (seq, t) in tasks.enumerate() {
+                total += 1;
+                let deps = serde_json::to_string(t.deps).expect("strings serialize");
+                if existing.contains_key(t.key) {
                     update
                         .execute(params![run, t.key, seq as i64, deps])
                         .map_err(e)?;
                     continue;
                 }
-                let stage = &spec.stages[t.stage];
                 let env: serde_json::Map<String, serde_json::Value> = t
                     .env
                     .iter()
@@ -175,11 +214,11 @@ impl Store {
                         run,
                         t.key,
                         seq as i64,
-                        stage.name,
-                        t.label(spec),
-                        serde_json::Value::Object(t.params_json(spec)).to_string(),
+                        t.stage,
+                        t.label,
+                        serde_json::to_string(&t.params).expect("JSON values serialize"),
                         t.command,
-                        stage.workdir,
+                        t.workdir,
                         serde_json::Value::Object(env).to_string(),
                         deps
                     ])
@@ -198,7 +237,7 @@ impl Store {
             retired.saturating_sub(existing.values().filter(|in_plan| !**in_plan).count());
         let t = now();
         tx.execute("UPDATE runs SET plan_hash = ?2, spec_text = ?3, spec_path = ?4, updated_at = ?5 WHERE id = ?1",
-            params![run, plan.hash, spec.source, spec.path.display().to_string(), t]).map_err(e)?;
+            params![run, plan_hash, spec_text, spec_path, t]).map_err(e)?;
         event(
             &tx,
             run,
@@ -206,8 +245,7 @@ impl Store {
             &t,
             "plan_synced",
             Some(&format!(
-                "{added} added, {retired} left the plan, {} total",
-                plan.tasks.len()
+                "{added} added, {retired} left the plan, {total} total"
             )),
         )
         .map_err(e)?;
@@ -297,5 +335,70 @@ impl Store {
         }
         tx.commit().map_err(e)?;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ENV: &[(String, String)] = &[];
+
+    fn row<'a>(key: &'a str, deps: &'a [String]) -> NewTask<'a> {
+        NewTask {
+            key,
+            stage: "main",
+            label: format!("k={key}"),
+            params: serde_json::json!({ "k": key }).as_object().unwrap().clone(),
+            command: "echo",
+            workdir: ".",
+            env: ENV,
+            deps,
+        }
+    }
+
+    fn rows(tasks: Vec<NewTask>) -> PlanRows {
+        PlanRows {
+            spec_path: "exp.toml".into(),
+            spec_text: "text",
+            tasks: Box::new(tasks.into_iter()),
+        }
+    }
+
+    /// The rows are written as given, and a plan with the recorded hash is not even built.
+    #[test]
+    fn sync_writes_rows_and_skips_an_unchanged_plan() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&tmp.path().join(".labtrail"), true).unwrap();
+        store.create_run("r", "exp", "exp.toml", "").unwrap();
+        let on_aa = ["aa".to_string()];
+        let first = || rows(vec![row("aa", &[]), row("bb", &on_aa)]);
+        assert_eq!(store.sync_plan("r", "h1", first).unwrap(), (2, 0));
+        let tasks = store.tasks("r", None).unwrap();
+        assert_eq!(tasks.len(), 2);
+        assert_eq!(
+            (tasks[1].key.as_str(), tasks[1].seq, tasks[1].label.as_str()),
+            ("bb", 1, "k=bb")
+        );
+        assert_eq!(tasks[1].params, serde_json::json!({ "k": "bb" }));
+        assert_eq!(tasks[1].deps, ["aa"]);
+        assert_eq!(
+            store.run_spec("r").unwrap(),
+            ("exp.toml".into(), "text".into())
+        );
+
+        let unchanged = store.sync_plan("r", "h1", || unreachable!("rows of an unchanged plan"));
+        assert_eq!(unchanged.unwrap(), (0, 0));
+
+        let second = || rows(vec![row("cc", &[]), row("aa", &[])]);
+        assert_eq!(store.sync_plan("r", "h2", second).unwrap(), (1, 1));
+        let keys: Vec<String> = store
+            .tasks("r", None)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.key)
+            .collect();
+        assert_eq!(keys, ["cc", "aa"]);
+        assert_eq!(store.retired_tasks("r").unwrap()[0].key, "bb");
     }
 }

@@ -49,7 +49,7 @@ fn main() -> anyhow::Result<()> {
                 .to_string(),
             time_limit_s: None,
             mem_mb: None,
-            how: "submitted".into(),
+            how: labtrail::store::Submission::Submitted,
         })
         .collect();
     store.apply_all("bench", &[], &submitted)?;

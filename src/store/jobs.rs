@@ -22,6 +22,26 @@ pub struct TrackedJob {
     pub mem_mb: Option<u64>,
 }
 
+/// How a job became an attempt of a task; its name is the event's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submission {
+    /// labtrail submitted it.
+    Submitted,
+    /// A live job already carried the task's name (submitted by an earlier monitor that died
+    /// before recording it, or by hand): labtrail took it as the task's, instead of a second.
+    Adopted,
+}
+
+impl Submission {
+    /// The event kind stored for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::Adopted => "adopted",
+        }
+    }
+}
+
 /// A change to a scheduler job, applied with others in one transaction.
 #[derive(Debug, Clone)]
 pub enum JobChange {
@@ -35,7 +55,7 @@ pub enum JobChange {
         stderr: String,
         time_limit_s: Option<u64>,
         mem_mb: Option<u64>,
-        how: String,
+        how: Submission,
     },
     /// The scheduler reports a new state for the job.
     State {
@@ -206,7 +226,7 @@ fn apply_job(tx: &Transaction, run: &str, c: &JobChange) -> rusqlite::Result<()>
     match c {
         JobChange::Submitted { key, attempt, job_id, host, stdout, stderr, time_limit_s, mem_mb, how } => {
             open_attempt(tx, run, key, *attempt, job_id, host, stdout, stderr, (*time_limit_s, *mem_mb), 0)?;
-            event(tx, run, key, how, &format!("attempt {attempt}: job {job_id}"))
+            event(tx, run, key, how.as_str(), &format!("attempt {attempt}: job {job_id}"))
         }
         JobChange::State { key, attempt, state, node, started_at } => tx
             .prepare_cached("UPDATE attempts SET scheduler_state = ?4, node = COALESCE(?5, node), started_at = COALESCE(?6, started_at) WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?

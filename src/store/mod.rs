@@ -20,7 +20,7 @@ mod tasks;
 pub use changes::Change;
 pub use error::StoreError;
 pub use folders::RunFolders;
-pub use jobs::{JobChange, TrackedJob};
+pub use jobs::{JobChange, Submission, TrackedJob};
 pub use lock::RunLock;
 pub use records::RecordRow;
 pub use runs::RunSummary;

@@ -6,7 +6,7 @@ use super::Monitor;
 use crate::exec::slurm::script::{self, attempt_dir, Header, TaskJob};
 use crate::exec::slurm::{job_name, QueueEntry};
 use crate::protocol::{self, STDERR_FILE, STDOUT_FILE};
-use crate::store::{JobChange, StoreError, TaskState};
+use crate::store::{JobChange, StoreError, Submission, TaskState};
 use std::collections::HashMap;
 
 enum Ready {
@@ -118,7 +118,7 @@ impl Monitor<'_> {
                     &self.host,
                     &dir,
                     (None, None),
-                    "adopted",
+                    Submission::Adopted,
                 ));
                 b.lines.push(format!(
                     "⇄ {}: adopted live job {} with the task's name",
@@ -166,7 +166,7 @@ impl Monitor<'_> {
                         &self.host,
                         &dir,
                         limits,
-                        "submitted",
+                        Submission::Submitted,
                     ));
                     b.lines.push(format!(
                         "▶ {} (attempt {attempt}): job {id}{}",
@@ -270,7 +270,7 @@ impl Monitor<'_> {
                 &self.host,
                 &dir,
                 limits,
-                "submitted",
+                Submission::Submitted,
             ));
             b.live.insert(j.key.clone(), element);
         }
@@ -294,7 +294,7 @@ fn submitted_change(
     host: &str,
     dir: &std::path::Path,
     limits: (Option<u64>, Option<u64>),
-    how: &str,
+    how: Submission,
 ) -> JobChange {
     JobChange::Submitted {
         key: key.to_string(),
@@ -305,6 +305,6 @@ fn submitted_change(
         stderr: dir.join(STDERR_FILE).display().to_string(),
         time_limit_s: limits.0,
         mem_mb: limits.1,
-        how: how.to_string(),
+        how,
     }
 }

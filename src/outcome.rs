@@ -3,7 +3,9 @@
 //!
 //! An outcome is stored by its name ([`Outcome::as_str`]) and read back with [`Outcome::parse`];
 //! the names are part of the store's format and of `tasks --json`, so a variant's name never
-//! changes once released.
+//! changes once released, and a new variant comes with a schema migration: an older labtrail
+//! then refuses the store instead of meeting a name it cannot read. A name outside the
+//! vocabulary is therefore damage, which reading reports and `labtrail check` names.
 
 use std::fmt;
 
@@ -88,6 +90,27 @@ impl Outcome {
         }
     }
 
+    /// Position in [`Outcome::ALL`]; exhaustive, so a new variant cannot be left out of it (a
+    /// test compares the two).
+    #[cfg(test)]
+    fn index(self) -> usize {
+        match self {
+            Self::Success => 0,
+            Self::Failed => 1,
+            Self::Timeout => 2,
+            Self::Killed => 3,
+            Self::Interrupted => 4,
+            Self::Preempted => 5,
+            Self::NodeFail => 6,
+            Self::OutOfMemory => 7,
+            Self::Cancelled => 8,
+            Self::Lost => 9,
+            Self::Withdrawn => 10,
+            Self::Superseded => 11,
+            Self::Requeued => 12,
+        }
+    }
+
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Outcome> {
         Self::ALL.into_iter().find(|o| o.as_str() == s)
@@ -135,6 +158,32 @@ impl rusqlite::types::FromSql for Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The stored names, pinned: renaming one would make every store written before unreadable.
+    #[test]
+    fn stored_names_never_change() {
+        assert_eq!(
+            Outcome::ALL.map(Outcome::as_str),
+            [
+                "success",
+                "failed",
+                "timeout",
+                "killed",
+                "interrupted",
+                "preempted",
+                "node_fail",
+                "out_of_memory",
+                "cancelled",
+                "lost",
+                "withdrawn",
+                "superseded",
+                "requeued"
+            ]
+        );
+        for (i, o) in Outcome::ALL.into_iter().enumerate() {
+            assert_eq!(o.index(), i, "{o} is not where ALL lists it");
+        }
+    }
 
     /// Stored names are the format: each variant round-trips, and no two share a name.
     #[test]

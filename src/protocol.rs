@@ -47,6 +47,9 @@ pub const METRICS_FILE: &str = "metrics.jsonl";
 pub const STDOUT_FILE: &str = "stdout.log";
 /// In a SLURM attempt folder: the task's standard error.
 pub const STDERR_FILE: &str = "stderr.log";
+/// In a SLURM attempt folder: where and when the job started,
+/// `{"job_id", "restarts", "node", "started_at"}`, written by the wrapper before the task runs.
+pub const STARTED_RECORD: &str = "started.json";
 /// In a SLURM attempt folder: the exit record, `{"exit_code": N, "ended_at": "..."}`, written
 /// whole (a temporary file renamed into place) once the task's process has ended.
 pub const EXIT_RECORD: &str = "exit.json";
@@ -195,6 +198,39 @@ impl AttemptFiles {
 mod tests {
     use super::*;
 
+    fn identity_env() -> Vec<(String, String)> {
+        task_env(&TaskIdentity {
+            run: "r",
+            store_dir: Path::new("/s"),
+            key: "k",
+            label: "lr=0.1".into(),
+            stage: "main",
+            params: vec![("lr", "0.1".into())],
+            declared: &[],
+        })
+    }
+
+    /// What the engines actually set is what [`VARIABLES`] lists (the SLURM-only job id aside).
+    #[test]
+    fn the_variables_list_is_what_tasks_get() {
+        let mut set: Vec<String> = identity_env()
+            .into_iter()
+            .chain(attempt_env(
+                1,
+                Path::new("/t"),
+                Path::new("/r"),
+                Path::new("/m"),
+            ))
+            .map(|(k, _)| k)
+            .filter(|k| !k.starts_with(PARAM_PREFIX))
+            .collect();
+        set.push(JOB_ID.into());
+        set.sort();
+        let mut listed: Vec<String> = VARIABLES.iter().map(|v| v.to_string()).collect();
+        listed.sort();
+        assert_eq!(set, listed);
+    }
+
     /// The README documents the contract; every variable labtrail sets is in its table.
     #[test]
     fn the_readme_documents_every_variable() {
@@ -267,6 +303,19 @@ mod tests {
         });
         assert_eq!(env[0], declared[0]);
         assert!(env.contains(&("LABTRAIL_PARAM_LR".into(), "0.1".into())));
-        assert!(env.contains(&(STORE.into(), "/s".into())));
+        for (name, value) in [
+            (RUN_ID, "r"),
+            (STORE, "/s"),
+            (TASK_KEY, "k"),
+            (TASK_LABEL, "lr=0.1"),
+            (STAGE, "main"),
+        ] {
+            assert!(
+                env.contains(&(name.into(), value.into())),
+                "{name}: {env:?}"
+            );
+        }
+        assert_eq!(env.len(), 7, "{env:?}");
+        assert_eq!(identity_env().len(), 6);
     }
 }

@@ -61,6 +61,8 @@ pub fn exit_code_for(err: &anyhow::Error) -> i32 {
             | StoreError::NoRuns { .. }
             | StoreError::NotFound { .. },
         ) => 2,
+        // A record that is not JSON is labtrail's own mistake, not the store's.
+        Some(StoreError::InvalidRecord { .. }) => EXIT_INTERNAL,
         Some(_) => 3,
         None => EXIT_INTERNAL,
     }
@@ -156,5 +158,10 @@ mod tests {
             ["0", "1", "2", "3", "4", "5", "129 / 130 / 143"]
         );
         assert_eq!(help_codes, ["0", "1", "2", "3", "4", "5", "129"]);
+        let signals = super::super::EXIT_CODES.lines().last().unwrap_or_default();
+        assert!(
+            signals.contains("130 by SIGINT") && signals.contains("143 by SIGTERM"),
+            "{signals}"
+        );
     }
 }

@@ -277,7 +277,7 @@ mod tests {
     }
 
     #[test]
-    fn a_start_that_fails_says_why() {
+    fn a_start_that_fails_is_the_childs_error() {
         let tmp = tempfile::tempdir().unwrap();
         let out = File::create(tmp.path().join("out")).unwrap();
         let e = start("true", Path::new("/no/such/folder"), &out, Vec::new()).unwrap_err();
@@ -285,6 +285,12 @@ mod tests {
         assert!(
             e.to_string().contains("/no/such/folder does not exist"),
             "{e}"
+        );
+        let e = start("exec /no/such/program", tmp.path(), &out, Vec::new()).unwrap();
+        assert_eq!(
+            wait(e).code,
+            Some(127),
+            "the shell reports a missing program"
         );
         let e = start("a\0b", tmp.path(), &out, Vec::new()).unwrap_err();
         assert!(e.to_string().contains("NUL"), "{e}");

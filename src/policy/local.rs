@@ -24,12 +24,26 @@ pub fn decide(outcome: Outcome, tries: u32, retries: u32, backoff: Duration) -> 
     match outcome {
         Outcome::Success => Decision::Done,
         Outcome::Interrupted => Decision::Interrupted,
-        // Every other outcome is the task's own failure (the SLURM-only ones never reach here).
-        _ if tries <= retries => {
-            let factor = 2u32.saturating_pow(tries.saturating_sub(1).min(20));
-            Decision::Retry(backoff.saturating_mul(factor).min(MAX_BACKOFF))
+        // The task's own failure; the SLURM-only outcomes never reach this policy, and count as
+        // failures if they did.
+        Outcome::Failed
+        | Outcome::Timeout
+        | Outcome::Killed
+        | Outcome::Preempted
+        | Outcome::NodeFail
+        | Outcome::OutOfMemory
+        | Outcome::Cancelled
+        | Outcome::Lost
+        | Outcome::Withdrawn
+        | Outcome::Superseded
+        | Outcome::Requeued => {
+            if tries <= retries {
+                let factor = 2u32.saturating_pow(tries.saturating_sub(1).min(20));
+                Decision::Retry(backoff.saturating_mul(factor).min(MAX_BACKOFF))
+            } else {
+                Decision::Fail
+            }
         }
-        _ => Decision::Fail,
     }
 }
 

@@ -74,8 +74,15 @@ pub fn default_rule(class: Outcome) -> Rule {
         Outcome::NodeFail => restart(3, 1.0, 1.0),
         Outcome::OutOfMemory => restart(3, 1.0, 2.0),
         Outcome::Lost => restart(2, 1.0, 1.0),
-        // Failed and cancelled stop; no rule is ever asked for the others.
-        _ => stop,
+        Outcome::Failed | Outcome::Cancelled => stop,
+        // No rule is ever asked for these: a success is done, the rest are not SLURM outcomes
+        // of a finished job.
+        Outcome::Success
+        | Outcome::Killed
+        | Outcome::Interrupted
+        | Outcome::Withdrawn
+        | Outcome::Superseded
+        | Outcome::Requeued => stop,
     }
 }
 

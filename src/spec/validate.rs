@@ -148,7 +148,7 @@ fn grid_params(cx: &Ctx, raw: Option<&Spanned<SpannedMap>>) -> Result<Vec<Param>
             .find(|p: &&Param| p.name.eq_ignore_ascii_case(name))
         {
             return Err(cx.err(at,
-                format!("parameters `{}` and `{name}` differ only in case: both would be the variable LABTRAIL_PARAM_{}", other.name, name.to_uppercase()),
+                format!("parameters `{}` and `{name}` differ only in case: both would be the variable {}{}", other.name, crate::protocol::PARAM_PREFIX, name.to_uppercase()),
                 "rename one of them"));
         }
         let items: Vec<toml::Value> = match value.get_ref() {

@@ -204,6 +204,11 @@ impl Store {
         if changes.is_empty() && jobs.is_empty() {
             return Ok(());
         }
+        for c in changes {
+            if let super::Change::Record { kind, json, .. } = c {
+                super::records::check_json(kind, json)?;
+            }
+        }
         let path = self.db_path.clone();
         let e = |e| StoreError::sqlite(&path, e);
         let tx = self.conn.transaction().map_err(e)?;

@@ -79,6 +79,31 @@ fn salvage(old: &Connection, new: &Connection, table: &str) -> (usize, Option<St
     }
 }
 
+/// Carries the AUTOINCREMENT counters over (never lowering one), so that an id handed out
+/// before the repair, whose row was deleted since, is not handed out again.
+fn keep_sequences(old: &Connection, new: &Connection) {
+    let Ok(mut st) = old.prepare("SELECT name, seq FROM sqlite_sequence") else {
+        return;
+    };
+    let Ok(rows) = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))) else {
+        return;
+    };
+    for (name, seq) in rows.flatten() {
+        let raised = new
+            .execute(
+                "UPDATE sqlite_sequence SET seq = MAX(seq, ?2) WHERE name = ?1",
+                rusqlite::params![name, seq],
+            )
+            .unwrap_or(0);
+        if raised == 0 {
+            let _ = new.execute(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+                rusqlite::params![name, seq],
+            );
+        }
+    }
+}
+
 impl Store {
     /// Moves the database of the store at `dir` aside and rebuilds it from what can be read.
     /// Returns a report for people.
@@ -111,6 +136,7 @@ impl Store {
                         Some(e) => format!("  {t}: {n} row(s) recovered, then stopped: {e}"),
                     });
                 }
+                keep_sequences(&old, &new.conn);
                 for t in old_tables.iter().flatten().filter(|t| !tables.contains(t)) {
                     lines.push(format!("  {t}: not part of this version's schema; its rows stay in the moved-aside file"));
                 }
@@ -159,5 +185,30 @@ mod tests {
         let store = Store::open(&dir, false).unwrap();
         assert_eq!(store.list_runs().unwrap().len(), 1);
         assert!(store.check().unwrap().is_empty());
+    }
+
+    /// Review finding on issue 8: an id handed out before a repair, whose record was deleted
+    /// since, is not handed out again after it (AUTOINCREMENT's counter survives the rebuild).
+    #[test]
+    fn repair_never_hands_out_a_record_id_twice() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(".labtrail");
+        let mut store = Store::open(&dir, true).unwrap();
+        let ids: Vec<i64> = (0..3)
+            .map(|i| {
+                store
+                    .add_store_record("k", &format!("{{\"i\":{i}}}"))
+                    .unwrap()
+            })
+            .collect();
+        store.delete_records(&ids[1..]).unwrap();
+        drop(store);
+        Store::repair(&dir).unwrap();
+        let mut store = Store::open(&dir, false).unwrap();
+        let next = store.add_store_record("k", "{}").unwrap();
+        assert!(
+            next > ids[2],
+            "id {next} was handed out before the repair ({ids:?})"
+        );
     }
 }

@@ -135,7 +135,9 @@ fn task_vars(t: &TaskJob) -> String {
 /// attempt's variables (see [`crate::protocol`]), runs the task in its own process group with
 /// signals forwarded, and records how it exited.
 fn wrapper() -> String {
-    use crate::protocol::{shell_attempt_exports, shell_finish_function, STDERR_FILE, STDOUT_FILE};
+    use crate::protocol::{
+        shell_attempt_exports, shell_finish_function, STARTED_RECORD, STDERR_FILE, STDOUT_FILE,
+    };
     format!(
         r#"
 JOB="${{SLURM_ARRAY_JOB_ID:+${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}}}"
@@ -145,7 +147,7 @@ D="$ATTEMPT_PREFIX-job-$JOB"
 [ "$R" -gt 0 ] && D="$D-r$R"
 mkdir -p "$D" "$TASK_DIR"
 now() {{ date -u +%Y-%m-%dT%H:%M:%SZ; }}
-printf '{{"job_id":"%s","restarts":%s,"node":"%s","started_at":"%s"}}\n' "$JOB" "$R" "$(hostname)" "$(now)" > "$D/started.json"
+printf '{{"job_id":"%s","restarts":%s,"node":"%s","started_at":"%s"}}\n' "$JOB" "$R" "$(hostname)" "$(now)" > "$D/{STARTED_RECORD}"
 {exports}
 {finish}
 cd "$WORKDIR" || {{ echo "labtrail: cannot enter $WORKDIR" > "$D/{STDERR_FILE}"; finish 127; }}

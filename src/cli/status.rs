@@ -2,9 +2,9 @@
 
 use super::output::{print_json, Global};
 use crate::plan::Plan;
+use crate::report::status::StatusModel;
 use crate::spec::Spec;
 use crate::store::{Store, TaskRow, TaskState};
-use indexmap::IndexMap;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -42,71 +42,6 @@ pub struct StatusArgs {
     pub explain: bool,
 }
 
-#[derive(serde::Serialize, Default, Clone)]
-struct Counts {
-    total: usize,
-    done: usize,
-    running: usize,
-    pending: usize,
-    failed: usize,
-    interrupted: usize,
-    blocked: usize,
-}
-
-impl Counts {
-    fn add(&mut self, s: TaskState) {
-        self.total += 1;
-        match s {
-            TaskState::Done => self.done += 1,
-            TaskState::Running => self.running += 1,
-            TaskState::Pending => self.pending += 1,
-            TaskState::Failed => self.failed += 1,
-            TaskState::Interrupted => self.interrupted += 1,
-            TaskState::Blocked => self.blocked += 1,
-        }
-    }
-
-    fn describe(&self) -> String {
-        let mut parts = vec![format!("{}/{} done", self.done, self.total)];
-        for (n, name) in [
-            (self.running, "running"),
-            (self.failed, "failed"),
-            (self.interrupted, "interrupted"),
-            (self.blocked, "blocked"),
-            (self.pending, "pending"),
-        ] {
-            if n > 0 {
-                parts.push(format!("{n} {name}"));
-            }
-        }
-        parts.join(", ")
-    }
-}
-
-fn param_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn default_group(tasks: &[TaskRow]) -> Vec<String> {
-    let mut distinct: IndexMap<String, std::collections::HashSet<String>> = IndexMap::new();
-    for t in tasks {
-        if let Some(obj) = t.params.as_object() {
-            for (k, v) in obj {
-                distinct.entry(k.clone()).or_default().insert(param_text(v));
-            }
-        }
-    }
-    distinct
-        .iter()
-        .filter(|(_, vs)| vs.len() > 1)
-        .min_by_key(|(_, vs)| vs.len())
-        .map(|(k, _)| vec![k.clone()])
-        .unwrap_or_default()
-}
-
 pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
     let mut store = g.open_store()?;
     if args.explain {
@@ -120,49 +55,23 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
         };
     }
     loop {
-        let run = store.resolve_run(args.run.as_deref())?;
-        let tasks = store.tasks(&run, None)?;
-        let by = if args.by.is_empty() {
-            default_group(&tasks)
-        } else {
-            args.by.clone()
-        };
-        let mut all = Counts::default();
-        let mut stages: IndexMap<String, Counts> = IndexMap::new();
-        let mut groups: IndexMap<String, Counts> = IndexMap::new();
-        for t in &tasks {
-            all.add(t.state);
-            stages.entry(t.stage.clone()).or_default().add(t.state);
-            let key: Vec<String> = by
-                .iter()
-                .filter_map(|p| t.params.get(p).map(|v| format!("{p}={}", param_text(v))))
-                .collect();
-            if !key.is_empty() {
-                groups.entry(key.join(" ")).or_default().add(t.state);
-            }
-        }
+        let m = StatusModel::load(&store, args.run.as_deref(), &args.by)?;
         if args.json {
-            print_json(
-                &serde_json::json!({"run": run, "counts": all, "stages": stages, "groups": groups, "group_by": by}),
-            )?;
+            print_json(&m)?;
             return Ok(0);
         }
         if args.watch.is_some() {
             print!("\x1b[2J\x1b[H");
         }
-        let pct = if all.total > 0 {
-            100.0 * all.done as f64 / all.total as f64
-        } else {
-            0.0
-        };
-        println!("run {run}: {} ({pct:.1}%)", all.describe());
-        if stages.len() > 1 || stages.keys().any(|s| s != "main") {
-            for (s, c) in &stages {
+        let (run, all) = (&m.run, &m.counts);
+        println!("run {run}: {} ({:.1}%)", all.describe(), all.percent_done());
+        if m.has_stages() {
+            for (s, c) in &m.stages {
                 println!("  stage {s:<20} {}", c.describe());
             }
         }
-        let width = groups.keys().map(|k| k.len()).max().unwrap_or(0);
-        for (k, c) in &groups {
+        let width = m.groups.keys().map(|k| k.len()).max().unwrap_or(0);
+        for (k, c) in &m.groups {
             println!("  {k:<width$}  {}", c.describe());
         }
         match args.watch {

@@ -17,6 +17,8 @@ pub struct Fixture {
     pub store: Store,
     /// The run's id.
     pub run: String,
+    /// The experiment, as `exp.toml` in `dir` (not written there).
+    pub spec: Spec,
     /// The experiment's plan, as synchronised into the run.
     pub plan: Plan,
     /// The number of the last attempt started, per task key.
@@ -40,6 +42,7 @@ impl Fixture {
             dir,
             store,
             run: "r1".into(),
+            spec,
             plan,
             attempts: HashMap::new(),
             running: HashSet::new(),

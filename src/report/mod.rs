@@ -9,7 +9,9 @@
 //! | module | behind |
 //! |---|---|
 //! | [`status`] | `labtrail status`: counts overall, per stage and per group |
+//! | [`explain`] | `labtrail status --explain` and `labtrail run --dry-run`: why each task runs |
 
+pub mod explain;
 pub mod status;
 
 #[cfg(test)]

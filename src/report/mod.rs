@@ -10,8 +10,10 @@
 //! |---|---|
 //! | [`status`] | `labtrail status`: counts overall, per stage and per group |
 //! | [`explain`] | `labtrail status --explain` and `labtrail run --dry-run`: why each task runs |
+//! | [`results`] | `labtrail results`: one record per done task, and a writer per format |
 
 pub mod explain;
+pub mod results;
 pub mod status;
 
 #[cfg(test)]

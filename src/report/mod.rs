@@ -11,9 +11,13 @@
 //! | [`status`] | `labtrail status`: counts overall, per stage and per group |
 //! | [`explain`] | `labtrail status --explain` and `labtrail run --dry-run`: why each task runs |
 //! | [`results`] | `labtrail results`: one record per done task, and a writer per format |
+//! | [`events`] | `labtrail events`: the run's append-only event log |
+//! | [`runs`] | `labtrail list`: the runs in the store and how far each is |
 
+pub mod events;
 pub mod explain;
 pub mod results;
+pub mod runs;
 pub mod status;
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Shared pieces of the subcommands: global options, opening the store, exit codes, tables.
 
+use crate::report::QueryError;
 use crate::spec::SpecError;
 use crate::store::{Store, StoreError};
 use std::io::IsTerminal;
@@ -45,16 +46,26 @@ pub fn exit_code_for(err: &anyhow::Error) -> i32 {
     if err.downcast_ref::<SpecError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
         return 2;
     }
-    match err.downcast_ref::<StoreError>() {
-        Some(StoreError::Locked { .. }) => 4,
-        Some(
-            StoreError::RunNotFound { .. }
-            | StoreError::TaskNotFound { .. }
-            | StoreError::NoRuns { .. }
-            | StoreError::NotFound { .. },
-        ) => 2,
-        Some(_) => 3,
+    if let Some(e) = err.downcast_ref::<StoreError>() {
+        return store_exit_code(e);
+    }
+    match err.downcast_ref::<QueryError>() {
+        Some(QueryError::Store(e)) => store_exit_code(e),
+        // An unknown state, an ambiguous task, a missing attempt: the asker's mistake.
+        Some(_) => 2,
         None => 1,
+    }
+}
+
+/// The exit code of a store error: naming what is not there is bad input, not a store problem.
+fn store_exit_code(err: &StoreError) -> i32 {
+    match err {
+        StoreError::Locked { .. } => 4,
+        StoreError::RunNotFound { .. }
+        | StoreError::TaskNotFound { .. }
+        | StoreError::NoRuns { .. }
+        | StoreError::NotFound { .. } => 2,
+        _ => 3,
     }
 }
 

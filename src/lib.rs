@@ -19,7 +19,7 @@
 //! | [`exec`] | mechanics only: starting and signalling processes, timed commands, SLURM scripts |
 //! | [`engine`] | the two engines, [`engine::local`] and [`engine::slurm`] |
 //! | [`app`] | the application layer: what a `run` or `monitor` invocation does, without the CLI |
-//! | [`report`] | read-only models over the store behind `status`, `results`, `events` |
+//! | [`report`] | read-only models behind `status`, `results`, `events`, `tasks`, `list`, `logs` |
 //! | [`progress`] | what a run shows while it works: a bar or one line per event |
 //! | [`cli`] | parsing arguments and printing; no SQL and no decisions |
 
@@ -32,5 +32,6 @@ pub mod plan;
 pub mod policy;
 pub mod progress;
 pub mod protocol;
+pub mod report;
 pub mod spec;
 pub mod store;

@@ -1,6 +1,7 @@
 //! `labtrail events`: the append-only log of every state change of a run.
 
 use super::output::{print_json, table, Global};
+use crate::report::events::EventLog;
 
 /// Show a run's event log: every start, end, retry, block, reset and stop, in order.
 ///
@@ -20,13 +21,13 @@ pub struct EventsArgs {
 
 pub fn run(g: &Global, args: EventsArgs) -> anyhow::Result<i32> {
     let store = g.open_store()?;
-    let run = store.resolve_run(args.run.as_deref())?;
-    let events = store.events(&run)?;
+    let log = EventLog::load(&store, args.run.as_deref())?;
     if args.json {
-        print_json(&events)?;
+        print_json(&log.events)?;
         return Ok(0);
     }
-    let rows: Vec<Vec<String>> = events
+    let rows: Vec<Vec<String>> = log
+        .events
         .iter()
         .map(|e| {
             vec![

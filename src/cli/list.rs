@@ -1,6 +1,8 @@
 //! `labtrail list`: the runs in the store.
 
 use super::output::{print_json, table, Global};
+use crate::report;
+use crate::report::runs::Progress;
 
 /// List the runs in the store, oldest first.
 ///
@@ -17,7 +19,7 @@ pub struct ListArgs {
 
 pub fn run(g: &Global, args: ListArgs) -> anyhow::Result<i32> {
     let store = g.open_store()?;
-    let runs = store.list_runs()?;
+    let runs = report::runs::list(&store)?;
     if args.json {
         print_json(&runs)?;
         return Ok(0);
@@ -29,20 +31,13 @@ pub fn run(g: &Global, args: ListArgs) -> anyhow::Result<i32> {
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {
-            let state = if r.finished() {
-                "finished"
-            } else if r.failed + r.blocked > 0 {
-                "has failures"
-            } else {
-                "unfinished"
-            };
             vec![
                 r.id.clone(),
                 r.experiment.clone(),
                 r.created_at.clone(),
                 format!("{}/{}", r.done, r.total),
                 r.failed.to_string(),
-                state.to_string(),
+                Progress::of(r).as_str().to_string(),
             ]
         })
         .collect();

@@ -1,7 +1,8 @@
 //! `labtrail logs`: a task's output, per attempt, optionally followed live.
 
-use super::output::{Global, UsageError};
-use std::io::{Read, Seek, SeekFrom, Write};
+use super::output::Global;
+use crate::report::logs::{LogSelection, Tail};
+use std::io::Write;
 
 /// Print a task's stdout and stderr (the latest attempt unless --attempt).
 ///
@@ -33,41 +34,8 @@ pub struct LogsArgs {
 
 pub fn run(g: &Global, args: LogsArgs) -> anyhow::Result<i32> {
     let store = g.open_store()?;
-    let run = store.resolve_run(args.run.as_deref())?;
-    let found = store.find_tasks(&run, &args.task)?;
-    let task = match found.as_slice() {
-        [t] => t.clone(),
-        many => {
-            return Err(UsageError(format!(
-                "`{}` matches {} tasks (e.g. {}, {}); name one by key or label",
-                args.task,
-                many.len(),
-                many[0].label,
-                many[1].label
-            ))
-            .into())
-        }
-    };
-    let attempts = store.attempts(&run, &task.key)?;
-    let attempt = match args.attempt {
-        Some(n) => attempts.iter().find(|a| a.number == n).ok_or_else(|| {
-            UsageError(format!(
-                "task {} has no attempt {n} (it has {})",
-                task.label,
-                attempts.len()
-            ))
-        })?,
-        None => attempts
-            .last()
-            .ok_or_else(|| UsageError(format!("task {} has not run yet", task.label)))?,
-    };
-    let mut paths = Vec::new();
-    if !args.stderr {
-        paths.push(attempt.stdout_path.clone());
-    }
-    if !args.stdout {
-        paths.push(attempt.stderr_path.clone());
-    }
+    let chosen = LogSelection::load(&store, args.run.as_deref(), &args.task, args.attempt)?;
+    let paths = chosen.paths(args.stdout, args.stderr);
     let mut out = std::io::stdout().lock();
     if !args.follow {
         for p in &paths {
@@ -81,26 +49,11 @@ pub fn run(g: &Global, args: LogsArgs) -> anyhow::Result<i32> {
         }
         return Ok(0);
     }
-    let mut offsets = vec![0u64; paths.len()];
+    let mut tail = Tail::new(paths);
     loop {
-        let ended = store
-            .attempts(&run, &task.key)?
-            .iter()
-            .find(|a| a.number == attempt.number)
-            .is_some_and(|a| a.outcome.is_some());
-        for (p, off) in paths.iter().zip(offsets.iter_mut()) {
-            if let Ok(mut f) = std::fs::File::open(p) {
-                let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-                if len < *off {
-                    *off = 0; // truncated: start over
-                }
-                f.seek(SeekFrom::Start(*off))?;
-                let mut buf = Vec::new();
-                f.read_to_end(&mut buf)?;
-                *off += buf.len() as u64;
-                out.write_all(&buf)?;
-            }
-        }
+        // Asked before copying: what the files hold once the attempt has ended is complete.
+        let ended = chosen.has_ended(&store)?;
+        tail.copy_new(&mut out)?;
         out.flush()?;
         if ended {
             return Ok(0);

@@ -1,6 +1,7 @@
 //! Shared pieces of the subcommands: global options, opening the store, exit codes, tables.
 
 use crate::engine::local::RunError;
+use crate::report::QueryError;
 use crate::spec::SpecError;
 use crate::store::{Store, StoreError};
 use std::io::IsTerminal;
@@ -47,24 +48,37 @@ pub fn exit_code_for(err: &anyhow::Error) -> i32 {
     if err.downcast_ref::<SpecError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
         return 2;
     }
-    let store_error =
-        err.downcast_ref::<StoreError>()
-            .or_else(|| match err.downcast_ref::<RunError>() {
-                Some(RunError::Store(e)) => Some(e),
-                _ => None,
-            });
-    match store_error {
-        Some(StoreError::Locked { .. }) => 4,
-        Some(
-            StoreError::RunNotFound { .. }
-            | StoreError::TaskNotFound { .. }
-            | StoreError::NoRuns { .. }
-            | StoreError::NotFound { .. },
-        ) => 2,
-        // A record that is not JSON is labtrail's own mistake, not the store's.
-        Some(StoreError::InvalidRecord { .. }) => EXIT_INTERNAL,
-        Some(_) => 3,
+    let store_error = err
+        .downcast_ref::<StoreError>()
+        .or_else(|| match err.downcast_ref::<RunError>() {
+            Some(RunError::Store(e)) => Some(e),
+            _ => None,
+        })
+        .or_else(|| match err.downcast_ref::<QueryError>() {
+            Some(QueryError::Store(e)) => Some(e),
+            _ => None,
+        });
+    if let Some(e) = store_error {
+        return store_exit_code(e);
+    }
+    match err.downcast_ref::<QueryError>() {
+        // An unknown state, an ambiguous task, a missing attempt: the asker's mistake.
+        Some(_) => 2,
         None => EXIT_INTERNAL,
+    }
+}
+
+/// The exit code of a store error: naming what is not there is bad input, not a store problem.
+fn store_exit_code(err: &StoreError) -> i32 {
+    match err {
+        StoreError::Locked { .. } => 4,
+        StoreError::RunNotFound { .. }
+        | StoreError::TaskNotFound { .. }
+        | StoreError::NoRuns { .. }
+        | StoreError::NotFound { .. } => 2,
+        // A record that is not JSON is labtrail's own mistake, not the store's.
+        StoreError::InvalidRecord { .. } => EXIT_INTERNAL,
+        _ => 3,
     }
 }
 

@@ -2,10 +2,12 @@
 
 use super::output::{print_json, Global};
 use crate::plan::Plan;
+use crate::report;
+use crate::report::explain::{ExplainRow, Explanation, Subject};
+use crate::report::status::StatusModel;
 use crate::spec::Spec;
-use crate::store::{Store, TaskRow, TaskState};
-use indexmap::IndexMap;
-use std::collections::HashMap;
+use crate::store::Store;
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Show a run's progress, grouped by stage and parameter.
@@ -42,127 +44,51 @@ pub struct StatusArgs {
     pub explain: bool,
 }
 
-#[derive(serde::Serialize, Default, Clone)]
-struct Counts {
-    total: usize,
-    done: usize,
-    running: usize,
-    pending: usize,
-    failed: usize,
-    interrupted: usize,
-    blocked: usize,
-}
-
-impl Counts {
-    fn add(&mut self, s: TaskState) {
-        self.total += 1;
-        match s {
-            TaskState::Done => self.done += 1,
-            TaskState::Running => self.running += 1,
-            TaskState::Pending => self.pending += 1,
-            TaskState::Failed => self.failed += 1,
-            TaskState::Interrupted => self.interrupted += 1,
-            TaskState::Blocked => self.blocked += 1,
-        }
-    }
-
-    fn describe(&self) -> String {
-        let mut parts = vec![format!("{}/{} done", self.done, self.total)];
-        for (n, name) in [
-            (self.running, "running"),
-            (self.failed, "failed"),
-            (self.interrupted, "interrupted"),
-            (self.blocked, "blocked"),
-            (self.pending, "pending"),
-        ] {
-            if n > 0 {
-                parts.push(format!("{n} {name}"));
-            }
-        }
-        parts.join(", ")
-    }
-}
-
-fn param_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn default_group(tasks: &[TaskRow]) -> Vec<String> {
-    let mut distinct: IndexMap<String, std::collections::HashSet<String>> = IndexMap::new();
-    for t in tasks {
-        if let Some(obj) = t.params.as_object() {
-            for (k, v) in obj {
-                distinct.entry(k.clone()).or_default().insert(param_text(v));
-            }
-        }
-    }
-    distinct
-        .iter()
-        .filter(|(_, vs)| vs.len() > 1)
-        .min_by_key(|(_, vs)| vs.len())
-        .map(|(k, _)| vec![k.clone()])
-        .unwrap_or_default()
-}
-
 pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
-    let mut store = g.open_store()?;
+    let store = g.open_store()?;
     if args.explain {
         return match &args.experiment {
             Some(path) => {
                 let spec = Spec::load(path)?;
                 let plan = crate::plan::expand(&spec);
-                explain(&mut store, &spec, &plan, args.run.as_deref())
+                print_buffered(&report::explain::compared(
+                    &store,
+                    &spec,
+                    &plan,
+                    args.run.as_deref(),
+                )?)
             }
-            None => explain_stored(&store, args.run.as_deref()),
+            None => {
+                // println! line by line, as before the model existed: a write error (a full
+                // disk) panics here where the buffered form returns it; kept, so the exit code
+                // of that case does not change.
+                let e = report::explain::stored(&store, args.run.as_deref())?;
+                println!("{}", heading(&e.subject));
+                for line in e.rows.iter().map(row_line) {
+                    println!("{line}");
+                }
+                Ok(0)
+            }
         };
     }
     loop {
-        let run = store.resolve_run(args.run.as_deref())?;
-        let tasks = store.tasks(&run, None)?;
-        let by = if args.by.is_empty() {
-            default_group(&tasks)
-        } else {
-            args.by.clone()
-        };
-        let mut all = Counts::default();
-        let mut stages: IndexMap<String, Counts> = IndexMap::new();
-        let mut groups: IndexMap<String, Counts> = IndexMap::new();
-        for t in &tasks {
-            all.add(t.state);
-            stages.entry(t.stage.clone()).or_default().add(t.state);
-            let key: Vec<String> = by
-                .iter()
-                .filter_map(|p| t.params.get(p).map(|v| format!("{p}={}", param_text(v))))
-                .collect();
-            if !key.is_empty() {
-                groups.entry(key.join(" ")).or_default().add(t.state);
-            }
-        }
+        let m = StatusModel::load(&store, args.run.as_deref(), &args.by)?;
         if args.json {
-            print_json(
-                &serde_json::json!({"run": run, "counts": all, "stages": stages, "groups": groups, "group_by": by}),
-            )?;
+            print_json(&m)?;
             return Ok(0);
         }
         if args.watch.is_some() {
             print!("\x1b[2J\x1b[H");
         }
-        let pct = if all.total > 0 {
-            100.0 * all.done as f64 / all.total as f64
-        } else {
-            0.0
-        };
-        println!("run {run}: {} ({pct:.1}%)", all.describe());
-        if stages.len() > 1 || stages.keys().any(|s| s != "main") {
-            for (s, c) in &stages {
+        let (run, all) = (&m.run, &m.counts);
+        println!("run {run}: {} ({:.1}%)", all.describe(), all.percent_done());
+        if m.has_stages() {
+            for (s, c) in &m.stages {
                 println!("  stage {s:<20} {}", c.describe());
             }
         }
-        let width = groups.keys().map(|k| k.len()).max().unwrap_or(0);
-        for (k, c) in &groups {
+        let width = m.groups.keys().map(|k| k.len()).max().unwrap_or(0);
+        for (k, c) in &m.groups {
             println!("  {k:<width$}  {}", c.describe());
         }
         match args.watch {
@@ -172,118 +98,54 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
     }
 }
 
-fn explain_line(t: &TaskRow) -> (&'static str, String) {
-    let reason = t.reason.clone().unwrap_or_default();
-    match t.state {
-        TaskState::Done => (
-            "skip",
-            format!(
-                "done (attempt {}, {})",
-                t.attempts,
-                t.finished_at.clone().unwrap_or_default()
-            ),
-        ),
-        TaskState::Running => ("busy", format!("running now (attempt {})", t.attempts)),
-        TaskState::Pending if t.attempts == 0 => ("run", "never run".into()),
-        TaskState::Pending => (
-            "run",
-            format!(
-                "pending after {} attempt(s){}",
-                t.attempts,
-                if reason.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {reason}")
-                }
-            ),
-        ),
-        TaskState::Failed => (
-            "run",
-            format!("failed last time ({reason}); will be retried"),
-        ),
-        TaskState::Interrupted => ("run", format!("interrupted ({reason}); will run again")),
-        TaskState::Blocked => (
-            "run",
-            format!("blocked ({reason}); runs once its upstream succeeds"),
-        ),
+/// The first line of an explanation: what it is about.
+fn heading(subject: &Subject) -> String {
+    match subject {
+        Subject::Stored { run } => format!("run {run}:"),
+        Subject::Fresh { experiment, tasks } => {
+            format!("no run of experiment `{experiment}` yet: all {tasks} tasks would run")
+        }
+        Subject::Compared { run, spec_path } => {
+            format!("run {run}, compared with {}:", spec_path.display())
+        }
     }
 }
 
-fn explain_stored(store: &Store, run: Option<&str>) -> anyhow::Result<i32> {
-    let run = store.resolve_run(run)?;
-    println!("run {run}:");
-    for t in store.tasks(&run, None)? {
-        let (verb, why) = explain_line(&t);
-        println!("  {verb:<4}  {}  {}  {why}", t.key, t.label);
-    }
-    Ok(0)
+/// One task's line: verb, key, label, why.
+fn row_line(r: &ExplainRow) -> String {
+    format!(
+        "  {:<4}  {}  {}  {}",
+        r.verb.as_str(),
+        r.key,
+        r.label,
+        r.why
+    )
 }
 
-/// Explains a plan that has no run yet: every task would run.
-pub fn explain_fresh(spec: &Spec, plan: &Plan) -> anyhow::Result<i32> {
-    use std::io::Write;
+/// Prints an explanation through one buffer. A write error is returned rather than a panic:
+/// `run --dry-run` keeps SIGPIPE ignored, so a closed pipe ends it with an error message.
+fn print_buffered(e: &Explanation) -> anyhow::Result<i32> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    writeln!(
-        out,
-        "no run of experiment `{}` yet: all {} tasks would run",
-        spec.name,
-        plan.tasks.len()
-    )?;
-    for t in &plan.tasks {
-        writeln!(out, "  run   {}  {}  never run", t.key, t.label(spec))?;
+    writeln!(out, "{}", heading(&e.subject))?;
+    for r in &e.rows {
+        writeln!(out, "{}", row_line(r))?;
     }
     out.flush()?;
     Ok(0)
 }
 
+/// Explains a plan that has no run yet: every task would run. (`run --dry-run` calls this.)
+pub fn explain_fresh(spec: &Spec, plan: &Plan) -> anyhow::Result<i32> {
+    print_buffered(&report::explain::fresh(spec, plan))
+}
+
 /// Explains, for each task of `plan`, what `labtrail run` would do with it and why.
+/// (`run --dry-run` calls this.)
 pub fn explain(
     store: &mut Store,
     spec: &Spec,
     plan: &Plan,
     run: Option<&str>,
 ) -> anyhow::Result<i32> {
-    let run = match run {
-        Some(r) => Some(store.resolve_run(Some(r))?),
-        None => store.latest_run(Some(&spec.name))?,
-    };
-    let Some(run) = run else {
-        return explain_fresh(spec, plan);
-    };
-    let stored: HashMap<String, TaskRow> = store
-        .tasks(&run, None)?
-        .into_iter()
-        .chain(store.retired_tasks(&run)?)
-        .map(|t| (t.key.clone(), t))
-        .collect();
-    let by_label: HashMap<&str, &TaskRow> =
-        stored.values().map(|t| (t.label.as_str(), t)).collect();
-    use std::io::Write;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    writeln!(out, "run {run}, compared with {}:", spec.path.display())?;
-    for t in &plan.tasks {
-        let label = t.label(spec);
-        let (verb, why) = match stored.get(&t.key) {
-            Some(row) => explain_line(row),
-            None => {
-                match by_label.get(label.as_str()) {
-                    Some(old) => {
-                        let stage = &spec.stages[t.stage];
-                        let what = if old.command != t.command {
-                            format!("the command changed (was: {})", old.command)
-                        } else if old.workdir != stage.workdir {
-                            format!("the working directory changed (was: {})", old.workdir)
-                        } else {
-                            "its environment changed".to_string()
-                        };
-                        ("run", format!("new configuration: {what}; the earlier result is kept but not reused"))
-                    }
-                    None => ("run", "new task: not in this run before".into()),
-                }
-            }
-        };
-        writeln!(out, "  {verb:<4}  {}  {label}  {why}", t.key)?;
-    }
-    out.flush()?;
-    Ok(0)
+    print_buffered(&report::explain::compared(store, spec, plan, run)?)
 }

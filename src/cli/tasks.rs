@@ -1,7 +1,7 @@
 //! `labtrail tasks`: the tasks of a run, and the attempt history of one task.
 
-use super::output::{print_json, table, Global, UsageError};
-use crate::store::TaskState;
+use super::output::{print_json, table, Global};
+use crate::report::tasks::TaskSelection;
 
 /// List a run's tasks, or show one task's attempt history.
 ///
@@ -34,63 +34,32 @@ pub struct TasksArgs {
 
 pub fn run(g: &Global, args: TasksArgs) -> anyhow::Result<i32> {
     let store = g.open_store()?;
-    let run = store.resolve_run(args.run.as_deref())?;
-    let state = match &args.state {
-        Some(s) => Some(TaskState::parse(s).ok_or_else(|| UsageError(format!("unknown state `{s}`: use one of pending, running, done, failed, interrupted, blocked")))?),
-        None => None,
-    };
-    let mut tasks = match &args.task {
-        Some(q) => store.find_tasks(&run, q)?,
-        None => store.tasks(&run, None)?,
-    };
-    tasks.retain(|t| state.is_none_or(|s| t.state == s));
+    let selection = TaskSelection::load(
+        &store,
+        args.run.as_deref(),
+        args.task.as_deref(),
+        args.state.as_deref(),
+    )?;
     if args.attempts {
-        let mut all = Vec::new();
-        for t in &tasks {
-            for a in store.attempts(&run, &t.key)? {
-                all.push((t.label.clone(), a));
-            }
-        }
+        let all = selection.attempts(&store)?;
         if args.json {
-            let v: Vec<serde_json::Value> = all
-                .iter()
-                .map(|(l, a)| serde_json::json!({"label": l, "attempt": a}))
-                .collect();
-            print_json(&v)?;
+            print_json(&all)?;
             return Ok(0);
         }
         let rows: Vec<Vec<String>> = all
             .iter()
-            .map(|(label, a)| {
-                let exit = match (a.exit_code, a.signal) {
-                    (Some(c), _) => format!("exit {c}"),
-                    (None, Some(s)) => format!("signal {s}"),
-                    _ => "-".into(),
-                };
-                let outcome = a
-                    .outcome
-                    .map(|o| o.to_string())
-                    .or_else(|| a.scheduler_state.as_ref().map(|s| s.to_lowercase()))
-                    .unwrap_or_else(|| "running".into());
-                let outcome = match &a.reason {
-                    Some(r) => format!("{outcome} ({r})"),
-                    None => outcome,
-                };
+            .map(|v| {
+                let a = &v.attempt;
                 vec![
                     a.task_key.clone(),
                     a.number.to_string(),
-                    match (&a.job_id, &a.node) {
-                        (Some(job), Some(node)) => format!("job {job} on {node}"),
-                        (Some(job), None) => format!("job {job}"),
-                        _ => format!("{}:{}", a.host, a.pid.map_or("-".into(), |p| p.to_string())),
-                    },
+                    v.place(),
                     a.started_at.clone(),
                     a.ended_at.clone().unwrap_or_else(|| "-".into()),
-                    exit,
-                    a.max_rss_kb
-                        .map_or("-".into(), |k| format!("{}M", k / 1024)),
-                    outcome,
-                    label.clone(),
+                    v.exit(),
+                    v.max_rss(),
+                    v.outcome(),
+                    v.label.clone(),
                     a.stderr_path.clone(),
                 ]
             })
@@ -105,10 +74,11 @@ pub fn run(g: &Global, args: TasksArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     if args.json {
-        print_json(&tasks)?;
+        print_json(&selection.tasks)?;
         return Ok(0);
     }
-    let rows: Vec<Vec<String>> = tasks
+    let rows: Vec<Vec<String>> = selection
+        .tasks
         .iter()
         .map(|t| {
             vec![

@@ -1,0 +1,182 @@
+//! Which attempt's output files to show, and following them as they grow: behind `labtrail logs`.
+
+use super::QueryError;
+use crate::store::{AttemptRow, Store, StoreError, TaskRow};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+/// One attempt of one task, chosen by a task query and an optional attempt number.
+#[derive(Debug, Clone)]
+pub struct LogSelection {
+    /// The run id.
+    pub run: String,
+    /// The task.
+    pub task: TaskRow,
+    /// The chosen attempt.
+    pub attempt: AttemptRow,
+}
+
+impl LogSelection {
+    /// Chooses the task of `run` (`None`: the latest run) that `query` names (a key or prefix, a
+    /// label, or a filter) and its attempt `number` (`None`: the latest). The query must match
+    /// exactly one task, and the task must have that attempt.
+    pub fn load(
+        store: &Store,
+        run: Option<&str>,
+        query: &str,
+        number: Option<u32>,
+    ) -> Result<LogSelection, QueryError> {
+        let run = store.resolve_run(run)?;
+        let found = store.find_tasks(&run, query)?;
+        let task = match found.as_slice() {
+            [t] => t.clone(),
+            // `find_tasks` never returns an empty list: matching nothing is its error.
+            many => {
+                return Err(QueryError::Ambiguous {
+                    query: query.into(),
+                    count: many.len(),
+                    first: many[0].label.clone(),
+                    second: many[1].label.clone(),
+                })
+            }
+        };
+        let attempts = store.attempts(&run, &task.key)?;
+        let attempt = match number {
+            Some(n) => attempts.iter().find(|a| a.number == n).ok_or_else(|| {
+                QueryError::NoSuchAttempt {
+                    label: task.label.clone(),
+                    number: n,
+                    count: attempts.len(),
+                }
+            })?,
+            None => attempts.last().ok_or_else(|| QueryError::NotRunYet {
+                label: task.label.clone(),
+            })?,
+        }
+        .clone();
+        Ok(LogSelection { run, task, attempt })
+    }
+
+    /// The files to show: stdout then stderr, or only one of them.
+    pub fn paths(&self, only_stdout: bool, only_stderr: bool) -> Vec<String> {
+        let mut paths = Vec::new();
+        if !only_stderr {
+            paths.push(self.attempt.stdout_path.clone());
+        }
+        if !only_stdout {
+            paths.push(self.attempt.stderr_path.clone());
+        }
+        paths
+    }
+
+    /// Whether the attempt has ended by now (has an outcome), read afresh from the store.
+    pub fn has_ended(&self, store: &Store) -> Result<bool, StoreError> {
+        Ok(store
+            .attempts(&self.run, &self.task.key)?
+            .iter()
+            .find(|a| a.number == self.attempt.number)
+            .is_some_and(|a| a.outcome.is_some()))
+    }
+}
+
+/// Follows files like `tail -f`: each call copies what was appended since the last one.
+#[derive(Debug)]
+pub struct Tail {
+    paths: Vec<String>,
+    /// Bytes already copied, per file.
+    offsets: Vec<u64>,
+}
+
+impl Tail {
+    /// Follows `paths` from their beginning.
+    pub fn new(paths: Vec<String>) -> Tail {
+        let offsets = vec![0; paths.len()];
+        Tail { paths, offsets }
+    }
+
+    /// Copies to `out` what each file gained since the last call, file by file. A file that
+    /// does not exist yet is skipped (the attempt may not have created it); a file that shrank
+    /// was truncated and is copied again from its start.
+    pub fn copy_new(&mut self, out: &mut impl Write) -> io::Result<()> {
+        for (p, off) in self.paths.iter().zip(self.offsets.iter_mut()) {
+            if let Ok(mut f) = std::fs::File::open(p) {
+                let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+                if len < *off {
+                    *off = 0;
+                }
+                f.seek(SeekFrom::Start(*off))?;
+                let mut buf = Vec::new();
+                f.read_to_end(&mut buf)?;
+                *off += buf.len() as u64;
+                out.write_all(&buf)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::Fixture;
+    use crate::store::TaskState;
+
+    const EXP: &str = "[experiment]\nname = \"l\"\ncommand = \"echo {x}\"\n[params]\nx = [1, 2]\n";
+
+    #[test]
+    fn selects_one_task_and_one_attempt() {
+        let mut f = Fixture::new(EXP);
+        let k = f.keys();
+        f.finish(&k[0], TaskState::Failed, None);
+        f.start(&k[0]);
+        let s = LogSelection::load(&f.store, None, "x=1", None).unwrap();
+        assert_eq!((s.task.key.as_str(), s.attempt.number), (k[0].as_str(), 2));
+        assert!(!s.has_ended(&f.store).unwrap(), "attempt 2 is running");
+        let first = LogSelection::load(&f.store, None, "x=1", Some(1)).unwrap();
+        assert!(first.has_ended(&f.store).unwrap());
+        assert_eq!(first.paths(false, false).len(), 2);
+        assert_eq!(
+            first.paths(false, true),
+            [first.attempt.stderr_path.as_str()]
+        );
+        assert_eq!(
+            first.paths(true, false),
+            [first.attempt.stdout_path.as_str()]
+        );
+
+        let err = |q: &str, n| {
+            LogSelection::load(&f.store, None, q, n)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(err("x=1", Some(5)), "task x=1 has no attempt 5 (it has 2)");
+        assert_eq!(err("x=2", None), "task x=2 has not run yet");
+        let f2 = Fixture::new(&EXP.replace("x = [1, 2]", "x = [1, 2]\ny = [\"a\", \"b\"]"));
+        let err = LogSelection::load(&f2.store, None, "x=1", None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`x=1` matches 2 tasks (e.g. x=1,y=a, x=1,y=b); name one by key or label"
+        );
+    }
+
+    /// A tail copies only what is new, and starts over on a file that was truncated.
+    #[test]
+    fn tail_copies_what_is_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        let path = |p: &std::path::Path| p.display().to_string();
+        let mut tail = Tail::new(vec![path(&a), path(&b)]);
+        let copy = |tail: &mut Tail| {
+            let mut out = Vec::new();
+            tail.copy_new(&mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        std::fs::write(&a, "one\n").unwrap();
+        assert_eq!(copy(&mut tail), "one\n", "b does not exist yet");
+        std::fs::write(&a, "one\ntwo\n").unwrap();
+        std::fs::write(&b, "err\n").unwrap();
+        assert_eq!(copy(&mut tail), "two\nerr\n");
+        assert_eq!(copy(&mut tail), "");
+        std::fs::write(&a, "x\n").unwrap();
+        assert_eq!(copy(&mut tail), "x\n", "a was truncated");
+    }
+}

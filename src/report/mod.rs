@@ -1,0 +1,73 @@
+//! Read-only models over the store: what the reporting commands show, computed once here so the
+//! CLI only parses arguments and prints.
+//!
+//! Each model is loaded from an open [`Store`](crate::store::Store) and never writes to it. The
+//! models hold the decisions a reader of a run cares about (how tasks are grouped and counted,
+//! why a task will run or be skipped, which CSV columns a set of results has); the CLI decides
+//! only how they look on a terminal. `archive` and `diff` will land here too.
+//!
+//! | module | behind |
+//! |---|---|
+//! | [`status`] | `labtrail status`: counts overall, per stage and per group |
+//! | [`explain`] | `labtrail status --explain` and `labtrail run --dry-run`: why each task runs |
+//! | [`results`] | `labtrail results`: one record per done task, and a writer per format |
+//! | [`events`] | `labtrail events`: the run's append-only event log |
+//! | [`tasks`] | `labtrail tasks`: selected tasks and their attempt histories |
+//! | [`runs`] | `labtrail list`: the runs in the store and how far each is |
+//! | [`logs`] | `labtrail logs`: which attempt's files to print, and following them |
+
+pub mod events;
+pub mod explain;
+pub mod logs;
+pub mod results;
+pub mod runs;
+pub mod status;
+pub mod tasks;
+
+#[cfg(test)]
+mod fixture;
+
+use crate::store::StoreError;
+
+/// A question the store cannot answer as asked: the store failed, or the question names
+/// something that is not there or is ambiguous. Apart from [`QueryError::Store`], these are
+/// mistakes of the person asking (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The store could not answer (also: no such run, no such task).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A task state name that does not exist.
+    #[error(
+        "unknown state `{0}`: use one of pending, running, done, failed, interrupted, blocked"
+    )]
+    UnknownState(String),
+    /// A task query that must name one task matches several.
+    #[error("`{query}` matches {count} tasks (e.g. {first}, {second}); name one by key or label")]
+    Ambiguous {
+        /// The query as given.
+        query: String,
+        /// How many tasks it matches (at least two).
+        count: usize,
+        /// The label of the first match.
+        first: String,
+        /// The label of the second match.
+        second: String,
+    },
+    /// An attempt number the task does not have.
+    #[error("task {label} has no attempt {number} (it has {count})")]
+    NoSuchAttempt {
+        /// The task label.
+        label: String,
+        /// The attempt asked for.
+        number: u32,
+        /// How many attempts it has.
+        count: usize,
+    },
+    /// The task has no attempt at all.
+    #[error("task {label} has not run yet")]
+    NotRunYet {
+        /// The task label.
+        label: String,
+    },
+}

@@ -1,0 +1,59 @@
+//! The merged results of a run: one record per done task, and one writer per output format
+//! ([`json`], [`jsonl`], [`csv`]), each writing to any [`std::io::Write`].
+
+pub mod csv;
+pub mod json;
+pub mod jsonl;
+
+use crate::store::{Store, StoreError, TaskState};
+use serde_json::Value;
+
+/// One done task: what it was run with and what it wrote to `$LABTRAIL_RESULT`. Serialises as
+/// `labtrail results` prints a record, fields in this order.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ResultRecord {
+    /// The task key.
+    pub key: String,
+    /// The task's stage (`main` without stages).
+    pub stage: String,
+    /// The task label.
+    pub label: String,
+    /// The task's parameters, a JSON object in grid order.
+    pub params: Value,
+    /// The JSON the task wrote, if any; any JSON value, usually an object.
+    pub result: Option<Value>,
+    /// How many attempts it took.
+    pub attempts: u32,
+    /// When the successful attempt ended.
+    pub finished_at: Option<String>,
+}
+
+/// The results of a run's done tasks, in plan order. Tasks that left the plan are not included.
+#[derive(Debug, Clone)]
+pub struct Results {
+    /// The run id.
+    pub run: String,
+    /// One record per done task.
+    pub records: Vec<ResultRecord>,
+}
+
+impl Results {
+    /// Loads the results of `run` (`None`: the latest run).
+    pub fn load(store: &Store, run: Option<&str>) -> Result<Results, StoreError> {
+        let run = store.resolve_run(run)?;
+        let records = store
+            .tasks(&run, Some(TaskState::Done))?
+            .into_iter()
+            .map(|t| ResultRecord {
+                key: t.key,
+                stage: t.stage,
+                label: t.label,
+                params: t.params,
+                result: t.result,
+                attempts: t.attempts,
+                finished_at: t.finished_at,
+            })
+            .collect();
+        Ok(Results { run, records })
+    }
+}

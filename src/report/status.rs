@@ -1,0 +1,251 @@
+//! How far a run is: task counts overall, per stage and per group of parameter values.
+
+use crate::store::{Store, StoreError, TaskRow, TaskState};
+use indexmap::IndexMap;
+use std::collections::HashSet;
+
+/// Task counts by state. Serialises as `status --json` shows it, fields in this order.
+#[derive(Debug, serde::Serialize, Default, Clone, PartialEq, Eq)]
+pub struct Counts {
+    /// Every task counted.
+    pub total: usize,
+    /// Tasks in [`TaskState::Done`].
+    pub done: usize,
+    /// Tasks in [`TaskState::Running`].
+    pub running: usize,
+    /// Tasks in [`TaskState::Pending`].
+    pub pending: usize,
+    /// Tasks in [`TaskState::Failed`].
+    pub failed: usize,
+    /// Tasks in [`TaskState::Interrupted`].
+    pub interrupted: usize,
+    /// Tasks in [`TaskState::Blocked`].
+    pub blocked: usize,
+}
+
+impl Counts {
+    /// Counts one more task in state `s`.
+    pub fn add(&mut self, s: TaskState) {
+        self.total += 1;
+        match s {
+            TaskState::Done => self.done += 1,
+            TaskState::Running => self.running += 1,
+            TaskState::Pending => self.pending += 1,
+            TaskState::Failed => self.failed += 1,
+            TaskState::Interrupted => self.interrupted += 1,
+            TaskState::Blocked => self.blocked += 1,
+        }
+    }
+
+    /// One line for people: `3/8 done, 1 running, 2 failed`. States with no task are left out;
+    /// the order puts what needs attention (running, failed, ...) before what merely waits.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![format!("{}/{} done", self.done, self.total)];
+        for (n, name) in [
+            (self.running, "running"),
+            (self.failed, "failed"),
+            (self.interrupted, "interrupted"),
+            (self.blocked, "blocked"),
+            (self.pending, "pending"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {name}"));
+            }
+        }
+        parts.join(", ")
+    }
+
+    /// The share of tasks done, in percent; 0 when there are no tasks (not NaN).
+    pub fn percent_done(&self) -> f64 {
+        if self.total > 0 {
+            100.0 * self.done as f64 / self.total as f64
+        } else {
+            0.0
+        }
+    }
+}
+
+/// A run's progress, grouped. Serialises to exactly the shape of `labtrail status --json`.
+#[derive(Debug, serde::Serialize, Clone)]
+pub struct StatusModel {
+    /// The run id.
+    pub run: String,
+    /// Every task of the run's current plan.
+    pub counts: Counts,
+    /// Per stage, in the order stages first appear in the plan.
+    pub stages: IndexMap<String, Counts>,
+    /// Per group (`name=value name=value`), in the order groups first appear in the plan. Tasks
+    /// that have none of the `group_by` parameters (e.g. a fan-in stage) are in no group.
+    pub groups: IndexMap<String, Counts>,
+    /// The parameters the groups are made of: those asked for, or [`default_grouping`]'s.
+    pub group_by: Vec<String>,
+}
+
+impl StatusModel {
+    /// Loads the progress of `run` (`None`: the latest run), grouped by the parameters `by`
+    /// (empty: [`default_grouping`]).
+    pub fn load(store: &Store, run: Option<&str>, by: &[String]) -> Result<Self, StoreError> {
+        let run = store.resolve_run(run)?;
+        let tasks = store.tasks(&run, None)?;
+        Ok(Self::from_tasks(run, &tasks, by))
+    }
+
+    /// Counts `tasks` (in plan order) of `run`; see [`StatusModel::load`].
+    pub fn from_tasks(run: String, tasks: &[TaskRow], by: &[String]) -> Self {
+        let group_by = if by.is_empty() {
+            default_grouping(tasks)
+        } else {
+            by.to_vec()
+        };
+        let mut counts = Counts::default();
+        let mut stages: IndexMap<String, Counts> = IndexMap::new();
+        let mut groups: IndexMap<String, Counts> = IndexMap::new();
+        for t in tasks {
+            counts.add(t.state);
+            stages.entry(t.stage.clone()).or_default().add(t.state);
+            let key: Vec<String> = group_by
+                .iter()
+                .filter_map(|p| t.params.get(p).map(|v| format!("{p}={}", param_text(v))))
+                .collect();
+            if !key.is_empty() {
+                groups.entry(key.join(" ")).or_default().add(t.state);
+            }
+        }
+        StatusModel {
+            run,
+            counts,
+            stages,
+            groups,
+            group_by,
+        }
+    }
+
+    /// Whether per-stage counts say anything: an experiment without `[[stage]]` has the one
+    /// implicit stage `main`, whose counts would only repeat the overall line.
+    pub fn has_stages(&self) -> bool {
+        self.stages.len() > 1 || self.stages.keys().any(|s| s != "main")
+    }
+}
+
+/// The grouping `status` uses when none is asked for: the parameter with the fewest distinct
+/// values, as long as it has more than one (one value would make one group, which says nothing).
+/// Ties go to the parameter seen first in plan order; no such parameter means no groups.
+pub fn default_grouping(tasks: &[TaskRow]) -> Vec<String> {
+    let mut distinct: IndexMap<String, HashSet<String>> = IndexMap::new();
+    for t in tasks {
+        if let Some(obj) = t.params.as_object() {
+            for (k, v) in obj {
+                distinct.entry(k.clone()).or_default().insert(param_text(v));
+            }
+        }
+    }
+    distinct
+        .iter()
+        .filter(|(_, vs)| vs.len() > 1)
+        .min_by_key(|(_, vs)| vs.len())
+        .map(|(k, _)| vec![k.clone()])
+        .unwrap_or_default()
+}
+
+/// A parameter value as a group name shows it: strings without their JSON quotes.
+fn param_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::Fixture;
+
+    const GRID: &str = r#"
+[experiment]
+name = "grid"
+command = "echo {lr} {rep} {opt}"
+[params]
+lr = [0.1, 0.01, 0.001]
+rep = [1, 2]
+opt = ["adam"]
+"#;
+
+    /// With no `--by`, the parameter with the fewest values above one groups the run.
+    #[test]
+    fn default_grouping_picks_the_parameter_with_fewest_values_above_one() {
+        let f = Fixture::new(GRID);
+        let m = StatusModel::load(&f.store, None, &[]).unwrap();
+        assert_eq!(m.group_by, ["rep"], "opt has one value, lr three");
+        assert_eq!(m.groups.keys().collect::<Vec<_>>(), ["rep=1", "rep=2"]);
+        assert_eq!(m.groups["rep=1"].total, 3);
+    }
+
+    /// Counts follow the stored states, and `describe` leaves out states with no task.
+    #[test]
+    fn counts_follow_stored_states() {
+        let mut f = Fixture::new(GRID);
+        let keys = f.keys();
+        f.finish(&keys[0], TaskState::Done, Some(r#"{"acc":1}"#));
+        f.finish(&keys[1], TaskState::Failed, None);
+        f.start(&keys[2]);
+        let m = StatusModel::load(&f.store, Some(&f.run), &["lr".into()]).unwrap();
+        assert_eq!(
+            m.counts.describe(),
+            "1/6 done, 1 running, 1 failed, 3 pending"
+        );
+        assert!((m.counts.percent_done() - 100.0 / 6.0).abs() < 1e-9);
+        assert_eq!(m.groups["lr=0.1"].describe(), "1/2 done, 1 failed");
+        assert!(
+            !m.has_stages(),
+            "an experiment without stages has only `main`"
+        );
+        assert_eq!(Counts::default().percent_done(), 0.0);
+    }
+
+    /// Groups and stages keep plan order, and several `--by` parameters join in the given order;
+    /// tasks without any of them (the fan-in stage) are in no group.
+    #[test]
+    fn groups_and_stages_keep_plan_order() {
+        let f = Fixture::new(
+            r#"
+[experiment]
+name = "staged"
+[params]
+b = ["y", "x"]
+a = [2, 1]
+[[stage]]
+name = "train"
+command = "echo {a} {b}"
+[[stage]]
+name = "report"
+params = []
+command = "echo done"
+"#,
+        );
+        let m = StatusModel::load(&f.store, None, &["a".into(), "b".into()]).unwrap();
+        assert_eq!(m.stages.keys().collect::<Vec<_>>(), ["train", "report"]);
+        assert!(m.has_stages());
+        assert_eq!(
+            m.groups.keys().collect::<Vec<_>>(),
+            ["a=2 b=y", "a=1 b=y", "a=2 b=x", "a=1 b=x"]
+        );
+        assert_eq!(m.groups.values().map(|c| c.total).sum::<usize>(), 4);
+        assert_eq!(m.counts.total, 5);
+    }
+
+    /// The JSON shape `status --json` prints: key order and field order are part of it.
+    #[test]
+    fn json_shape_is_pinned() {
+        let f = Fixture::new(GRID);
+        let m = StatusModel::load(&f.store, None, &["opt".into()]).unwrap();
+        let text = serde_json::to_string(&m).unwrap();
+        let counts = r#"{"total":6,"done":0,"running":0,"pending":6,"failed":0,"interrupted":0,"blocked":0}"#;
+        assert_eq!(
+            text,
+            format!(
+                r#"{{"run":"{}","counts":{counts},"stages":{{"main":{counts}}},"groups":{{"opt=adam":{counts}}},"group_by":["opt"]}}"#,
+                f.run
+            )
+        );
+    }
+}

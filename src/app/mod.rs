@@ -5,9 +5,11 @@
 //!
 //! - [`select`]: the experiment, the run to work on (new, latest, named), its lock;
 //! - [`local`]: a run on this machine's worker pool;
-//! - [`slurm`]: a SLURM run: retries, the monitor in the foreground or detached.
+//! - [`slurm`]: a SLURM run: retries, the monitor in the foreground or detached;
+//! - [`reset`]: tasks made pending again.
 
 pub mod local;
+pub mod reset;
 pub mod select;
 pub mod slurm;
 

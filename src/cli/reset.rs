@@ -1,7 +1,7 @@
 //! `labtrail reset`: mark tasks to be run again.
 
-use super::output::{Global, UsageError};
-use crate::store::{RunLock, TaskState};
+use super::output::Global;
+use crate::app;
 
 /// Mark tasks to be run again by the next `labtrail run`, the way one deletes a checkpoint file.
 ///
@@ -31,29 +31,12 @@ pub struct ResetArgs {
 pub fn run(g: &Global, args: ResetArgs) -> anyhow::Result<i32> {
     let mut store = g.open_store()?;
     let run = store.resolve_run(args.run.as_deref())?;
-    if args.tasks.is_empty() && !args.failed && !args.all {
-        return Err(UsageError(
-            "name the tasks to reset, or use --failed or --all (see `labtrail reset --help`)"
-                .into(),
-        )
-        .into());
-    }
-    let _lock = RunLock::acquire(&store.run_dir(&run), &run)?;
-    let mut keys = Vec::new();
-    for q in &args.tasks {
-        let found = store.find_tasks(&run, q)?;
-        keys.extend(found.into_iter().map(|t| t.key));
-    }
-    if args.failed || args.all {
-        for t in store.tasks(&run, None)? {
-            if args.all || matches!(t.state, TaskState::Failed | TaskState::Blocked) {
-                keys.push(t.key);
-            }
-        }
-    }
-    keys.sort();
-    keys.dedup();
-    let n = store.reset(&run, &keys)?;
+    let request = app::reset::ResetRequest {
+        tasks: args.tasks,
+        failed: args.failed,
+        all: args.all,
+    };
+    let n = app::reset::reset(&mut store, &run, &request)?;
     println!("reset {n} task(s) of run {run}; `labtrail run EXPERIMENT.toml` will run them again");
     Ok(0)
 }

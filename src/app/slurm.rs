@@ -6,7 +6,7 @@ use crate::engine::slurm::{self, Monitor};
 use crate::exec::slurm::Scheduler;
 use crate::progress::{Counts, Reporter};
 use crate::spec::Spec;
-use crate::store::{Store, TaskState};
+use crate::store::{RunLock, Store, StoreError, TaskState};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
@@ -129,6 +129,62 @@ pub fn watch(
         code,
         counts: mon.counts()?,
     })
+}
+
+/// What [`watch_runs`] tells its caller as it goes.
+#[derive(Debug)]
+pub enum Notice {
+    /// Another live monitor holds this run (with `all`, the run is skipped).
+    Skipped { run: String, why: StoreError },
+    /// The lock was taken over from a holder that is gone.
+    TookOver { run: String, previous: String },
+    /// A run was watched to its end (or polled once).
+    Watched { run: String, counts: Counts },
+}
+
+/// `labtrail monitor`: watches `runs` one after another, each with its lock held. A run another
+/// monitor holds is an error, or skipped with `all`. A stop signal ends the whole watch. Returns
+/// the worst exit code (see [`Watched::code`]).
+pub fn watch_runs(
+    store: &mut Store,
+    runs: &[String],
+    all: bool,
+    once: bool,
+    reporter: impl Fn(u64, u64) -> Reporter,
+    mut notice: impl FnMut(Notice),
+) -> anyhow::Result<i32> {
+    let mut worst = 0;
+    for run in runs {
+        let lock = match RunLock::acquire(&store.run_dir(run), run) {
+            Ok(l) => l,
+            Err(why @ StoreError::Locked { .. }) if all => {
+                notice(Notice::Skipped {
+                    run: run.clone(),
+                    why,
+                });
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(previous) = &lock.taken_over_from {
+            notice(Notice::TookOver {
+                run: run.clone(),
+                previous: previous.clone(),
+            });
+        }
+        let spec = stored_spec(store, run)?;
+        let watched = watch(store, run, &spec, once, &reporter)?;
+        drop(lock);
+        notice(Notice::Watched {
+            run: run.clone(),
+            counts: watched.counts,
+        });
+        if watched.code > 128 {
+            return Ok(watched.code);
+        }
+        worst = worst.max(watched.code);
+    }
+    Ok(worst)
 }
 
 /// Starts `labtrail monitor --run RUN` in the background, detached from the terminal (its own

@@ -1,10 +1,11 @@
 //! `labtrail monitor`: start or re-attach the monitor of SLURM runs.
 
 use super::output::Global;
+use crate::app::slurm::Notice;
 use crate::app::{self, LockedRun};
 use crate::progress::Reporter;
 use crate::spec::Spec;
-use crate::store::{RunLock, Store, StoreError};
+use crate::store::Store;
 
 /// Watch a SLURM run's jobs: apply restart policies, submit what is ready, survive restarts.
 ///
@@ -60,28 +61,21 @@ pub fn run(g: &Global, args: MonitorArgs) -> anyhow::Result<i32> {
         println!("no unfinished SLURM runs in {}", store.dir().display());
         return Ok(0);
     }
-    let mut worst = 0;
-    for run in runs {
-        let lock = match RunLock::acquire(&store.run_dir(&run), &run) {
-            Ok(l) => l,
-            Err(e @ StoreError::Locked { .. }) if args.all => {
-                eprintln!("labtrail: skipping {run}: {e}");
-                continue;
+    let once = args.once;
+    app::slurm::watch_runs(
+        &mut store,
+        &runs,
+        args.all,
+        once,
+        |total, done| Reporter::new(g.progress && !once, g.quiet, total, done),
+        |notice| match notice {
+            Notice::Skipped { run, why } => eprintln!("labtrail: skipping {run}: {why}"),
+            Notice::TookOver { run, previous } => {
+                eprintln!("labtrail: took over the monitor lock of run {run}: {previous}")
             }
-            Err(e) => return Err(e.into()),
-        };
-        if let Some(previous) = &lock.taken_over_from {
-            eprintln!("labtrail: took over the monitor lock of run {run}: {previous}");
-        }
-        let spec = app::slurm::stored_spec(&store, &run)?;
-        let code = watch_run(g, &mut store, &run, &spec, args.once)?;
-        drop(lock);
-        if code > 128 {
-            return Ok(code);
-        }
-        worst = worst.max(code);
-    }
-    Ok(worst)
+            Notice::Watched { run, counts } => summary(&run, &counts),
+        },
+    )
 }
 
 /// `labtrail run` for an experiment with `executor = "slurm"`, once the run is prepared: the

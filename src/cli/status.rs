@@ -125,10 +125,17 @@ fn row_line(r: &ExplainRow) -> String {
 /// Prints an explanation through one buffer. A write error is returned rather than a panic:
 /// `run --dry-run` keeps SIGPIPE ignored, so a closed pipe ends it with an error message.
 fn print_buffered(e: &Explanation) -> anyhow::Result<i32> {
+    print_rows(&e.subject, e.rows.iter())
+}
+
+fn print_rows<R: std::borrow::Borrow<ExplainRow>>(
+    subject: &Subject,
+    rows: impl Iterator<Item = R>,
+) -> anyhow::Result<i32> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    writeln!(out, "{}", heading(&e.subject))?;
-    for r in &e.rows {
-        writeln!(out, "{}", row_line(r))?;
+    writeln!(out, "{}", heading(subject))?;
+    for r in rows {
+        writeln!(out, "{}", row_line(r.borrow()))?;
     }
     out.flush()?;
     Ok(0)
@@ -136,7 +143,8 @@ fn print_buffered(e: &Explanation) -> anyhow::Result<i32> {
 
 /// Explains a plan that has no run yet: every task would run. (`run --dry-run` calls this.)
 pub fn explain_fresh(spec: &Spec, plan: &Plan) -> anyhow::Result<i32> {
-    print_buffered(&report::explain::fresh(spec, plan))
+    use report::explain::{fresh_rows, fresh_subject};
+    print_rows(&fresh_subject(spec, plan), fresh_rows(spec, plan))
 }
 
 /// Explains, for each task of `plan`, what `labtrail run` would do with it and why.

@@ -103,23 +103,29 @@ pub fn stored(store: &Store, run: Option<&str>) -> Result<Explanation, StoreErro
 
 /// Explains a plan that has no run yet: every task would run.
 pub fn fresh(spec: &Spec, plan: &Plan) -> Explanation {
-    let rows = plan
-        .tasks
-        .iter()
-        .map(|t| ExplainRow {
-            verb: Verb::Run,
-            key: t.key.clone(),
-            label: t.label(spec),
-            why: "never run".into(),
-        })
-        .collect();
     Explanation {
-        subject: Subject::Fresh {
-            experiment: spec.name.clone(),
-            tasks: plan.tasks.len(),
-        },
-        rows,
+        subject: fresh_subject(spec, plan),
+        rows: fresh_rows(spec, plan).collect(),
     }
+}
+
+/// What [`fresh`] explains.
+pub fn fresh_subject(spec: &Spec, plan: &Plan) -> Subject {
+    Subject::Fresh {
+        experiment: spec.name.clone(),
+        tasks: plan.tasks.len(),
+    }
+}
+
+/// The rows of [`fresh`], one at a time: a dry run of a 10^6-task plan prints them without
+/// holding them all.
+pub fn fresh_rows<'a>(spec: &'a Spec, plan: &'a Plan) -> impl Iterator<Item = ExplainRow> + 'a {
+    plan.tasks.iter().map(|t| ExplainRow {
+        verb: Verb::Run,
+        key: t.key.clone(),
+        label: t.label(spec),
+        why: "never run".into(),
+    })
 }
 
 /// Explains, for each task of `plan`, what `labtrail run` would do with it and why, compared

@@ -7,6 +7,19 @@
 //! `news.rs`). The changes it makes are committed by a writer thread, one transaction per commit
 //! window (group commit), and reported only once that transaction is durable: a crash at any
 //! point loses at most work that was never reported as done, and no task waits for an fsync.
+//!
+//! ```text
+//!  signals ─┐                      ┌──────────── Queue (attempts to start) ◄────────┐
+//!           ▼                      ▼                                                │
+//!   wake pipe ──► Loop (turn.rs: ready tasks, time limits; news.rs: each Event) ────┘
+//!     ▲   ▲          │ changes per 50 ms window        ▲
+//!     │   │          ▼                                 │ Started / Ended / NotStarted /
+//!     │   └── commit thread (Store::apply) ─ Committed │ Taken / Returned
+//!     └──────────────────────────────────────── workers (workers.rs: start, wait, read files)
+//! ```
+//!
+//! `handed` counts the attempts given to the queue that no worker has reported over yet; the
+//! run is drained when it is 0, whatever the threads are doing.
 
 pub(crate) mod attempt;
 mod books;

@@ -1,6 +1,8 @@
 //! The SLURM monitor: observes jobs, reconciles the store with the scheduler, applies the
-//! restart policy and submits what is ready. It keeps no state of its own between polls: all of
-//! it is in the store, so it can be killed at any moment and restarted.
+//! restart policy and submits what is ready. Everything it decides is in the store, so it can be
+//! killed at any moment and restarted; between polls it keeps only what a restart may lose at
+//! the cost of some patience: when each job was first missed from squeue and sacct, and whether
+//! accounting answers at all.
 //!
 //! One poll = one squeue call for every job of the user, plus one sacct call (with an explicit
 //! time window) for the tracked jobs that left the queue. A scheduler command that fails is

@@ -5,7 +5,7 @@
 /// contain (`|` does appear in comments).
 pub const SEP: char = '\x1f';
 
-/// Fields asked of squeue, each terminated by [`SEP`] (a suffix also keeps squeue from padding
+/// Fields asked of squeue, each terminated by `SEP` (a suffix also keeps squeue from padding
 /// or truncating the field).
 pub const SQUEUE_FORMAT: &str = "JobArrayID:\x1f,JobID:\x1f,Name:\x1f,State:\x1f,Reason:\x1f,NodeList:\x1f,RestartCnt:\x1f,StartTime:\x1f,Comment:\x1f";
 

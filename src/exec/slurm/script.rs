@@ -15,7 +15,7 @@ pub struct TaskJob {
     pub key: String,
     /// The task's own folder (`LABTRAIL_TASK_DIR`).
     pub task_dir: PathBuf,
-    /// Where its attempt files go (see [`crate::store::Store::attempt_prefix`]).
+    /// Where its attempt files go (see [`crate::store::RunFolders::attempt_prefix`]).
     pub attempt_prefix: PathBuf,
     pub workdir: PathBuf,
     pub command: String,

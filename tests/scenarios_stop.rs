@@ -214,13 +214,17 @@ fn alive(pid: u32) -> bool {
 
 /// A task's child that cleared its environment cannot be found by labtrail's variables; when the
 /// runner died, resuming still stops it, through the task's process group.
+///
+/// Each task reads `delay` before it says it started: the test changes the file once both have
+/// started, and a task that read it later would end on its own, leaving its child behind with no
+/// running task around it: another scenario (a flake a clean-clone CI run met, 1 run in 8).
 #[test]
 fn resume_stops_what_orphaned_tasks_started_even_without_their_variables() {
     let exp = Exp::new(
         r#"
 [experiment]
 name = "hidden"
-command = "env -i sleep 300 & echo $! > hidden-{i}; echo start >> started.txt; [ $(cat delay) = 0 ] || wait"
+command = "env -i sleep 300 & echo $! > hidden-{i}; d=$(cat delay); echo start >> started.txt; [ $d = 0 ] || wait"
 [params]
 i = [1, 2]
 [run]
@@ -246,7 +250,9 @@ workers = 2
         // The resumed run's own tasks start new hidden sleeps; the old ones must be gone.
         assert!(
             !alive(*pid),
-            "process {pid} of the dead runner's task is still running"
+            "process {pid} of the dead runner's task is still running: {:?}\n{}",
+            std::fs::read_to_string(format!("/proc/{pid}/stat")),
+            out.stderr()
         );
     }
     for i in [1, 2] {

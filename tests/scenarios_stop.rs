@@ -263,3 +263,41 @@ workers = 2
         );
     }
 }
+
+/// Issue 9: `nohup labtrail run … &` survives the terminal closing. SIGHUP was ignored when
+/// labtrail started, so it stays ignored: the hangup stops nothing, and the run ends on its own.
+#[test]
+fn a_run_started_with_nohup_ignores_the_hangup() {
+    let exp = sleeper("");
+    exp.write("delay", "1");
+    let child = std::process::Command::new("nohup")
+        .arg(env!("CARGO_BIN_EXE_labtrail"))
+        .args(["run", "exp.toml", "--no-progress"])
+        .current_dir(exp.path())
+        .env_remove("LABTRAIL_STORE")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("nohup labtrail");
+    wait_started(&exp, 2);
+    signal(&child, libc::SIGHUP);
+    let out = finish(child);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert_eq!(
+        exp.ledger("ledger.txt").len(),
+        3,
+        "every task ran to its end"
+    );
+}
+
+/// Without nohup, a hangup still stops the run (exit 129), as the README says.
+#[test]
+fn a_hangup_stops_a_run_started_without_nohup() {
+    let exp = sleeper("");
+    let child = exp.spawn(&["run", "exp.toml", "--no-progress"]);
+    wait_started(&exp, 2);
+    signal(&child, libc::SIGHUP);
+    let out = finish(child);
+    assert_eq!(out.code(), 129, "{}", out.stderr());
+}

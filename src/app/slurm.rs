@@ -80,7 +80,7 @@ pub fn stored_spec(store: &Store, run: &str) -> anyhow::Result<Spec> {
 /// Signal numbers land here; the monitor loop checks it.
 pub fn stop_flag() -> anyhow::Result<Arc<AtomicUsize>> {
     let flag = Arc::new(AtomicUsize::new(0));
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+    for &sig in crate::exec::signals::stop_signals() {
         signal_hook::flag::register_usize(sig, flag.clone(), sig as usize)?;
     }
     Ok(flag)

@@ -6,6 +6,7 @@
 pub mod command;
 pub mod process;
 pub mod run_dir;
+pub mod signals;
 
 /// Prepended to every task command. The task's shell survives warning signals (USR1, USR2) so
 /// they reach the program it runs, whose own handler decides; on TERM, INT or HUP it exits only

@@ -251,10 +251,10 @@ impl Output {
     }
 }
 
-/// Forwards SIGINT, SIGTERM and SIGHUP to the loop as events.
+/// Forwards the stop signals (SIGINT, SIGTERM, SIGHUP unless ignored: see
+/// [`crate::exec::signals::stop_signals`]) to the loop as events.
 pub(super) fn forward_signals(tx: Waker) -> std::io::Result<signal_hook::iterator::Handle> {
-    let mut signals =
-        signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP])?;
+    let mut signals = signal_hook::iterator::Signals::new(crate::exec::signals::stop_signals())?;
     let handle = signals.handle();
     std::thread::Builder::new()
         .name("signals".into())

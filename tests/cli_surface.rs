@@ -159,3 +159,29 @@ workers = 2
     .unwrap();
     assert_eq!(done.len(), 2, "{done:?}");
 }
+
+/// Issue 9: more workers than tasks is not an error, and costs no thread per idle worker
+/// (`-j 100000` on three tasks aborted when the threads could not all be made).
+#[test]
+fn more_workers_than_tasks_runs_with_one_per_task() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "few"
+command = "echo {i}"
+[params]
+i = [1, 2, 3]
+"#,
+    );
+    let out = exp.run(&["run", "exp.toml", "-j", "100000", "--no-progress"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(
+        out.stderr().contains("3 tasks, 3 workers"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(
+        exp.tasks().iter().filter(|t| t["state"] == "done").count(),
+        3
+    );
+}

@@ -52,6 +52,12 @@ impl LocalStart {
     pub fn all_done(&self, exp: &Experiment) -> bool {
         self.done.len() == exp.plan.tasks.len()
     }
+
+    /// The workers worth having for `requested`: no more than the tasks left to run (a worker
+    /// is a thread), at least one.
+    pub fn workers(&self, exp: &Experiment, requested: usize) -> usize {
+        requested.min(exp.plan.tasks.len() - self.done.len()).max(1)
+    }
 }
 
 /// Stops what an earlier runner of this run left behind, records its attempts as interrupted,

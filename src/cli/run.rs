@@ -140,6 +140,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     }
     let total = plan.tasks.len();
     let done = start.done.len();
+    let workers = start.workers(&exp, workers);
     use crate::store::TaskState as S;
     if locked.created {
         rep_line(&format!(

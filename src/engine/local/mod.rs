@@ -118,6 +118,11 @@ pub fn execute(
     let states = store.task_states(run)?;
     let state_of = |k: &str| states.get(k).map_or(TaskState::Pending, |s| s.0);
     let (graph, skipped) = Graph::new(plan, state_of);
+    // A worker is a thread: none for tasks that will never come (`-j 100000` on three tasks).
+    let cfg = &RunConfig {
+        workers: cfg.workers.min(plan.tasks.len() - skipped).max(1),
+        grace: cfg.grace,
+    };
     let attempts: Vec<u32> = plan
         .tasks
         .iter()

@@ -185,3 +185,36 @@ i = [1, 2, 3]
         3
     );
 }
+
+/// Issue 9: a store path that is a file is bad input, said once and plainly (the OS error was
+/// printed twice: "File exists (os error 17): File exists (os error 17)").
+#[test]
+fn a_store_that_is_a_file_is_named_as_such() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "f"
+command = "true"
+"#,
+    );
+    exp.write(".labtrail", "not a store");
+    exp.write("other", "");
+    for args in [
+        vec!["run", "exp.toml", "--no-progress"],
+        vec!["status", "--store", "other"],
+        vec!["run", "exp.toml", "--store", "other"],
+    ] {
+        let out = exp.run(&args);
+        assert_eq!(out.code(), 2, "{args:?}: {}", out.stderr());
+        assert!(
+            out.stderr().contains("is a file, not a folder"),
+            "{args:?}: {}",
+            out.stderr()
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(exp.path().join(".labtrail")).unwrap(),
+        "not a store",
+        "nothing was written over it"
+    );
+}

@@ -75,7 +75,8 @@ fn store_exit_code(err: &StoreError) -> i32 {
         StoreError::RunNotFound { .. }
         | StoreError::TaskNotFound { .. }
         | StoreError::NoRuns { .. }
-        | StoreError::NotFound { .. } => 2,
+        | StoreError::NotFound { .. }
+        | StoreError::NotAFolder { .. } => 2,
         // A record that is not JSON is labtrail's own mistake, not the store's.
         StoreError::InvalidRecord { .. } => EXIT_INTERNAL,
         _ => 3,

@@ -52,16 +52,21 @@ pub enum StoreError {
     #[error("a `{kind}` record is not valid JSON: {detail}; nothing of its batch was written\n  help: this is a bug in labtrail or the code that made the record; please report it")]
     InvalidRecord { kind: String, detail: String },
 
-    #[error("store {path}: {source}")]
+    #[error("the store {path} is a file, not a folder\n  help: move the file away, or point at another store folder with --store PATH")]
+    NotAFolder { path: PathBuf },
+
+    // The cause is part of the message, and deliberately not an error `source`: a chain printed
+    // with `{:#}` would say it twice.
+    #[error("store {path}: {cause}")]
     Sqlite {
         path: PathBuf,
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
 
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -88,7 +93,7 @@ impl StoreError {
         }
         StoreError::Sqlite {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         }
     }
 
@@ -101,7 +106,23 @@ impl StoreError {
         }
         StoreError::Io {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The binary prints errors with `{:#}`, the whole chain: a cause says itself once.
+    #[test]
+    fn a_cause_is_printed_once() {
+        let e = StoreError::io(
+            std::path::Path::new("/s"),
+            std::io::Error::from_raw_os_error(libc::EEXIST),
+        );
+        let text = format!("{:#}", anyhow::Error::from(e));
+        assert_eq!(text.matches("os error 17").count(), 1, "{text}");
     }
 }

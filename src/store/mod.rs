@@ -70,6 +70,11 @@ impl Store {
         let db_path = dir.join(DB_FILE);
         // SQLite reads an empty file as a new database: if this store already has runs, an empty
         // database is a truncated one, and must not silently become a fresh store.
+        if dir.exists() && !dir.is_dir() {
+            return Err(StoreError::NotAFolder {
+                path: dir.to_path_buf(),
+            });
+        }
         let len = std::fs::metadata(&db_path).map(|m| m.len()).ok();
         if len == Some(0) && dir.join("runs").is_dir() {
             let backup = dir.join(format!("{DB_FILE}.damaged-empty"));

@@ -12,11 +12,8 @@ pub enum RunError {
 
     /// The system refused the runner a resource it needs: a thread, a pipe, a signal handler,
     /// `/dev/null` (exit code 5).
-    #[error("the runner could not get {what}: {source}\n  help: the system is short of resources (threads, file descriptors); free some and run the same command again")]
-    System {
-        what: String,
-        source: std::io::Error,
-    },
+    #[error("the runner could not get {what}: {cause}\n  help: the system is short of resources (threads, file descriptors); free some and run the same command again")]
+    System { what: String, cause: std::io::Error },
 
     /// A thread of the runner panicked: a bug in labtrail. The tasks it ran were killed (exit
     /// code 5).
@@ -29,7 +26,7 @@ impl RunError {
     pub fn system(what: impl Into<String>, source: std::io::Error) -> RunError {
         RunError::System {
             what: what.into(),
-            source,
+            cause: source,
         }
     }
 

@@ -69,14 +69,18 @@ fn logs_follow_prints_until_the_attempt_ends() {
         r#"
 [experiment]
 name = "follow"
-command = "for i in 1 2 3 4 5; do echo line $i; sleep 0.2; done"
+command = "while [ ! -f go ]; do sleep 0.05; done; for i in 1 2 3 4 5; do echo line $i; sleep 0.2; done"
 "#,
     );
+    // The task waits for `go`, so the poll cannot miss it running (under load it did: the
+    // whole task took one second).
     let runner = exp.spawn(&["run", "exp.toml", "--no-progress"]);
     wait_until("the task to start", Duration::from_secs(20), || {
         exp.run(&["tasks", "--json"]).stdout().contains("running")
     });
-    let follow = exp.run(&["logs", "main", "--follow", "--stdout"]);
+    let follow = exp.spawn(&["logs", "main", "--follow", "--stdout"]);
+    exp.write("go", "");
+    let follow = finish(follow);
     assert_eq!(follow.code(), 0);
     assert_eq!(
         follow

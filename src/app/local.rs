@@ -53,10 +53,9 @@ impl LocalStart {
         self.done.len() == exp.plan.tasks.len()
     }
 
-    /// The workers worth having for `requested`: no more than the tasks left to run (a worker
-    /// is a thread), at least one.
+    /// The workers the engine will use for `requested` (see [`local::workers_for`]).
     pub fn workers(&self, exp: &Experiment, requested: usize) -> usize {
-        requested.min(exp.plan.tasks.len() - self.done.len()).max(1)
+        local::workers_for(requested, exp.plan.tasks.len() - self.done.len())
     }
 }
 

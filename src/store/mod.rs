@@ -68,13 +68,13 @@ impl Store {
         // Absolute, because tasks receive it (LABTRAIL_STORE) and run in other folders.
         let dir = &std::path::absolute(dir).map_err(|e| StoreError::io(dir, e))?;
         let db_path = dir.join(DB_FILE);
-        // SQLite reads an empty file as a new database: if this store already has runs, an empty
-        // database is a truncated one, and must not silently become a fresh store.
         if dir.exists() && !dir.is_dir() {
             return Err(StoreError::NotAFolder {
                 path: dir.to_path_buf(),
             });
         }
+        // SQLite reads an empty file as a new database: if this store already has runs, an empty
+        // database is a truncated one, and must not silently become a fresh store.
         let len = std::fs::metadata(&db_path).map(|m| m.len()).ok();
         if len == Some(0) && dir.join("runs").is_dir() {
             let backup = dir.join(format!("{DB_FILE}.damaged-empty"));

@@ -82,6 +82,12 @@ impl RunReport {
     }
 }
 
+/// The workers a run of `to_run` tasks gets when `requested` are asked for: a worker is a thread,
+/// so none for tasks that will never come (`-j 100000` on three tasks), and at least one.
+pub fn workers_for(requested: usize, to_run: usize) -> usize {
+    requested.min(to_run).max(1)
+}
+
 /// Events the loop waits for.
 pub(crate) enum Event {
     Signal(i32),
@@ -118,9 +124,8 @@ pub fn execute(
     let states = store.task_states(run)?;
     let state_of = |k: &str| states.get(k).map_or(TaskState::Pending, |s| s.0);
     let (graph, skipped) = Graph::new(plan, state_of);
-    // A worker is a thread: none for tasks that will never come (`-j 100000` on three tasks).
     let cfg = &RunConfig {
-        workers: cfg.workers.min(plan.tasks.len() - skipped).max(1),
+        workers: workers_for(cfg.workers, plan.tasks.len() - skipped),
         grace: cfg.grace,
     };
     let attempts: Vec<u32> = plan

@@ -286,11 +286,28 @@ fn version_4_gains_records_and_keeps_every_row() {
 
     let mut store = Store::open(&dir, false).expect("a version-4 store opens");
     assert_eq!(user_version(&db), schema::CURRENT_VERSION);
-    assert_eq!(dump(&db), before, "every row kept, nothing added");
+    // Version 6 gives every run made before it key scheme 1, the keys it was made with.
+    let kept: Vec<String> = before
+        .iter()
+        .map(|row| match row.starts_with("runs: ") {
+            true => format!("{row}|Integer(1)"),
+            false => row.clone(),
+        })
+        .collect();
+    assert_eq!(dump(&db), kept, "every row kept, nothing added");
+    assert_eq!(store.key_scheme(RUN).unwrap(), 1);
     assert!(store.records(RUN, "provenance").unwrap().is_empty());
     // The migrated schema is the schema of a store made by this version.
     let fresh = tmp.path().join("fresh");
-    drop(Store::open(&fresh, true).unwrap());
+    {
+        let mut new = Store::open(&fresh, true).unwrap();
+        new.create_run("new", "exp", "exp.toml", "").unwrap();
+        assert_eq!(
+            new.key_scheme("new").unwrap(),
+            2,
+            "new runs get lineage keys"
+        );
+    }
     assert_eq!(schema_sql(&db), schema_sql(&fresh.join(DB_FILE)));
 
     store

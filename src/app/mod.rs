@@ -8,6 +8,7 @@
 //! - [`slurm`]: a SLURM run: retries, the monitor in the foreground or detached;
 //! - [`reset`]: tasks made pending again.
 
+pub mod explain;
 pub mod local;
 pub mod reset;
 pub mod select;

@@ -1,22 +1,54 @@
 //! Which run an invocation works on, and the lock that makes it the only one working on it.
 
 use super::UsageError;
-use crate::plan::{self, Plan};
+use crate::plan::inputs::CachedDigest;
+use crate::plan::{self, Identity, Inputs, KeyScheme, Plan};
 use crate::spec::{is_safe_name, Spec};
-use crate::store::{Change, RunLock, Store, STORE_DIR};
+use crate::store::{Change, RunLock, Store, INPUTS_RECORD, STORE_DIR};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// An experiment file, parsed, validated and expanded into its plan.
 pub struct Experiment {
     pub spec: Spec,
     pub plan: Plan,
+    /// Digests of input files read for this plan that the store does not remember yet.
+    unremembered: Vec<CachedDigest>,
 }
 
 impl Experiment {
-    /// Loads the experiment file at `path`; a grid left empty by `[[exclude]]` is an error.
+    /// Loads the experiment file at `path` and expands it with the keys of a new run; declared
+    /// inputs are hashed without the store's remembered digests (see [`Experiment::expand`]).
     pub fn load(path: &Path) -> anyhow::Result<Experiment> {
-        let spec = Spec::load(path)?;
-        let plan = plan::expand(&spec);
+        Experiment::expand(Spec::load(path)?, None)
+    }
+
+    /// Expands `spec` with the keys of a new run. Declared inputs are found and hashed; with a
+    /// `store`, files whose size, mtime and inode it remembers are not read again (and
+    /// [`Experiment::remember_digests`] remembers the others). A grid left empty by
+    /// `[[exclude]]` is an error.
+    pub fn expand(spec: Spec, store: Option<&Store>) -> anyhow::Result<Experiment> {
+        let inputs = if spec.stages.iter().any(|s| !s.inputs.is_empty()) {
+            let cache: HashMap<String, CachedDigest> = match &store {
+                Some(st) => st
+                    .input_digests()?
+                    .into_iter()
+                    .map(|d| (d.path.clone(), d))
+                    .collect(),
+                None => HashMap::new(),
+            };
+            plan::inputs::resolve(&spec, &cache)?
+        } else {
+            (Inputs::default(), Vec::new())
+        };
+        let (inputs, unremembered) = inputs;
+        let plan = plan::expand_with(
+            &spec,
+            &Identity {
+                scheme: KeyScheme::Lineage,
+                inputs: &inputs,
+            },
+        );
         if plan.tasks.is_empty() {
             return Err(UsageError(format!(
                 "{}: the grid has no tasks left after [[exclude]]; remove an exclusion or add values",
@@ -24,15 +56,81 @@ impl Experiment {
             ))
             .into());
         }
-        Ok(Experiment { spec, plan })
+        Ok(Experiment {
+            spec,
+            plan,
+            unremembered,
+        })
+    }
+
+    /// Remembers in `store` the digests of the input files this plan had to read, so that the
+    /// next invocation does not read them again.
+    pub fn remember_digests(&mut self, store: &mut Store) -> anyhow::Result<()> {
+        store.remember_input_digests(&self.unremembered)?;
+        self.unremembered.clear();
+        Ok(())
+    }
+
+    /// Makes the plan's keys those of run `run`: a run made before labtrail 0.4 keeps its key
+    /// scheme, without lineage, so that upgrading never reruns its tasks. Returns whether the
+    /// run has the old scheme.
+    pub fn adopt_scheme(&mut self, store: &Store, run: &str) -> anyhow::Result<bool> {
+        let scheme = run_scheme(store, run)?;
+        if scheme != self.plan.scheme {
+            let inputs = self.plan.inputs.clone();
+            self.plan = plan::expand_with(
+                &self.spec,
+                &Identity {
+                    scheme,
+                    inputs: &inputs,
+                },
+            );
+        }
+        Ok(scheme == KeyScheme::Own)
     }
 
     /// The store folder: `given` (`--store`), else `.labtrail` next to the experiment file.
     pub fn store_dir(&self, given: Option<&Path>) -> PathBuf {
-        given
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| self.spec.base_dir().join(STORE_DIR))
+        store_dir_of(&self.spec, given)
     }
+}
+
+/// The store folder of `spec`: `given` (`--store`), else `.labtrail` next to the experiment file.
+pub fn store_dir_of(spec: &Spec, given: Option<&Path>) -> PathBuf {
+    given
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| spec.base_dir().join(STORE_DIR))
+}
+
+/// The key scheme of run `run`; one this build does not know (a newer labtrail made the run) is
+/// refused rather than guessed.
+pub fn run_scheme(store: &Store, run: &str) -> anyhow::Result<KeyScheme> {
+    let n = store.key_scheme(run)?;
+    KeyScheme::from_number(n).ok_or_else(|| {
+        UsageError(format!(
+            "run `{run}` was made by a newer labtrail (key scheme {n}); upgrade labtrail to work on it"
+        ))
+        .into()
+    })
+}
+
+/// The plan of stored run `run` exactly as it was last synced: its experiment file as recorded
+/// (`spec`), its key scheme, and the input digests recorded with it (the files may have changed
+/// since; a monitor must keep watching the tasks that were submitted).
+pub fn stored_plan(store: &Store, run: &str, spec: &Spec) -> anyhow::Result<Plan> {
+    let scheme = run_scheme(store, run)?;
+    let inputs = store
+        .records(run, INPUTS_RECORD)?
+        .last()
+        .and_then(|r| Inputs::from_json(spec, &r.json))
+        .unwrap_or_default();
+    Ok(plan::expand_with(
+        spec,
+        &Identity {
+            scheme,
+            inputs: &inputs,
+        },
+    ))
 }
 
 /// How the user asked to pick the run (`--resume`, `--id`, `--fresh`).

@@ -104,7 +104,7 @@ pub fn watch(
     once: bool,
     reporter: impl FnOnce(u64, u64) -> Reporter,
 ) -> anyhow::Result<Watched> {
-    let plan = crate::plan::expand(spec);
+    let plan = super::select::stored_plan(store, run, spec)?;
     let sched = Scheduler::new();
     let base = std::path::absolute(spec.base_dir())?;
     let done = store

@@ -4,7 +4,7 @@ use super::output::{Global, UsageError};
 use crate::app::{self, Experiment, RunChoice};
 use crate::engine::local::RunConfig;
 use crate::progress::Reporter;
-use crate::spec::parse_duration;
+use crate::spec::{parse_duration, Spec};
 use crate::store::Store;
 use std::path::PathBuf;
 
@@ -70,22 +70,24 @@ pub struct RunArgs {
 }
 
 pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
-    let exp = Experiment::load(&args.experiment)?;
-    let (spec, plan) = (&exp.spec, &exp.plan);
-    let store_dir = exp.store_dir(g.store.as_deref());
+    let spec = Spec::load(&args.experiment)?;
+    let store_dir = app::select::store_dir_of(&spec, g.store.as_deref());
     if args.dry_run && !store_dir.join(crate::store::DB_FILE).exists() {
         // Nothing has run yet; a dry run must not create a store.
-        return super::status::explain_fresh(spec, plan);
+        let exp = Experiment::expand(spec, None)?;
+        return super::status::explain_fresh(&exp.spec, &exp.plan);
     }
     let mut store = Store::open(&store_dir, true)?;
+    let mut exp = Experiment::expand(spec, Some(&store))?;
+    exp.remember_digests(&mut store)?;
     if args.dry_run {
         return super::status::explain(
             &mut store,
-            spec,
-            plan,
+            &mut exp,
             args.resume.as_deref().or(args.id.as_deref()),
         );
     }
+    let spec = &exp.spec;
     let grace = match &args.grace {
         Some(t) => parse_duration(t).map_err(|e| UsageError(format!("--grace: {e}")))?,
         None => spec.run.grace,
@@ -102,6 +104,8 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     };
     let mut locked = app::select::select_and_lock(store, spec, &choice)?;
     let run_id = locked.run.clone();
+    let legacy = exp.adopt_scheme(&locked.store, &run_id)?;
+    let (spec, plan) = (&exp.spec, &exp.plan);
     let rep_line = |s: &str| {
         if !g.quiet {
             eprintln!("{s}")
@@ -109,6 +113,11 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     };
     if let Some(previous) = &locked.taken_over_from {
         eprintln!("labtrail: took over the lock of run {run_id}: {previous}");
+    }
+    if legacy && spec.is_staged() {
+        rep_line(&format!(
+            "note: run {run_id} was made before labtrail 0.4: in it, a change upstream does not rerun the tasks downstream; `--fresh` starts a run that tracks lineage"
+        ));
     }
     if spec.run.executor == crate::spec::Executor::Slurm {
         let start = app::slurm::prepare(&mut locked, &exp)?;

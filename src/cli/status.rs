@@ -49,12 +49,11 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
     if args.explain {
         return match &args.experiment {
             Some(path) => {
-                let spec = Spec::load(path)?;
-                let plan = crate::plan::expand(&spec);
-                print_buffered(&report::explain::compared(
+                // Read-only: input digests are not remembered by a status command.
+                let mut exp = crate::app::Experiment::expand(Spec::load(path)?, Some(&store))?;
+                print_buffered(&crate::app::explain::against_run(
                     &store,
-                    &spec,
-                    &plan,
+                    &mut exp,
                     args.run.as_deref(),
                 )?)
             }
@@ -151,9 +150,8 @@ pub fn explain_fresh(spec: &Spec, plan: &Plan) -> anyhow::Result<i32> {
 /// (`run --dry-run` calls this.)
 pub fn explain(
     store: &mut Store,
-    spec: &Spec,
-    plan: &Plan,
+    exp: &mut crate::app::Experiment,
     run: Option<&str>,
 ) -> anyhow::Result<i32> {
-    print_buffered(&report::explain::compared(store, spec, plan, run)?)
+    print_buffered(&crate::app::explain::against_run(store, exp, run)?)
 }

@@ -5,9 +5,9 @@
 //! experiment file as it is now) compared with a stored run. Each gives one [`ExplainRow`] per
 //! task, in order; the CLI prints them.
 
-use crate::plan::Plan;
+use crate::plan::{Inputs, Plan, Task};
 use crate::spec::Spec;
-use crate::store::{Store, StoreError, TaskRow, TaskState};
+use crate::store::{Store, StoreError, TaskRow, TaskState, INPUTS_RECORD};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -153,6 +153,12 @@ pub fn compared(
     // A new key with a known label is a changed configuration of a task the run had.
     let by_label: HashMap<&str, &TaskRow> =
         stored.values().map(|t| (t.label.as_str(), t)).collect();
+    let recorded = store
+        .records(&run, INPUTS_RECORD)?
+        .last()
+        .and_then(|r| Inputs::from_json(spec, &r.json))
+        .unwrap_or_default();
+    let labels: HashMap<&str, &Task> = plan.tasks.iter().map(|t| (t.key.as_str(), t)).collect();
     let rows = plan
         .tasks
         .iter()
@@ -162,16 +168,7 @@ pub fn compared(
                 Some(row) => stored_reason(row),
                 None => match by_label.get(label.as_str()) {
                     Some(old) => {
-                        let stage = &spec.stages[t.stage];
-                        // The key hashes command, workdir and environment; the first two are
-                        // stored, so a change in neither must be the environment.
-                        let what = if old.command != t.command {
-                            format!("the command changed (was: {})", old.command)
-                        } else if old.workdir != stage.workdir {
-                            format!("the working directory changed (was: {})", old.workdir)
-                        } else {
-                            "its environment changed".to_string()
-                        };
+                        let what = what_changed(spec, plan, t, old, &recorded, &labels);
                         (
                             Verb::Run,
                             format!("new configuration: {what}; the earlier result is kept but not reused"),
@@ -195,6 +192,56 @@ pub fn compared(
         },
         rows,
     })
+}
+
+/// Why task `t` of `plan` has a new key where the run had `old` with the same label: the first of
+/// its command, working directory, declared inputs (against `recorded`, those the run's plan was
+/// synced with), upstream tasks, or else its environment (the only part of the key not stored).
+fn what_changed(
+    spec: &Spec,
+    plan: &Plan,
+    t: &Task,
+    old: &TaskRow,
+    recorded: &Inputs,
+    by_key: &HashMap<&str, &Task>,
+) -> String {
+    let stage = &spec.stages[t.stage];
+    if old.command != t.command {
+        return format!("the command changed (was: {})", old.command);
+    }
+    if old.workdir != stage.workdir {
+        return format!("the working directory changed (was: {})", old.workdir);
+    }
+    if let Some(change) = input_change(plan.inputs.of_stage(t.stage), recorded.of_stage(t.stage)) {
+        return change;
+    }
+    let changed: Vec<String> = t
+        .deps
+        .iter()
+        .filter(|d| !old.deps.contains(d))
+        .filter_map(|d| by_key.get(d.as_str()))
+        .map(|u| u.label(spec))
+        .collect();
+    match changed.as_slice() {
+        [] if t.deps.len() != old.deps.len() => "its upstream tasks changed".to_string(),
+        [] => "its environment changed".to_string(),
+        [one] => format!("upstream {one} changed"),
+        [first, rest @ ..] => format!("upstream {first} changed (and {} more)", rest.len()),
+    }
+}
+
+/// The first difference between a stage's input files now and as recorded, in words.
+fn input_change(now: &[(String, String)], was: &[(String, String)]) -> Option<String> {
+    let was: HashMap<&str, &str> = was.iter().map(|(p, d)| (p.as_str(), d.as_str())).collect();
+    for (path, digest) in now {
+        match was.get(path.as_str()) {
+            Some(d) if d == digest => {}
+            Some(_) => return Some(format!("input {path} changed")),
+            None => return Some(format!("input {path} is new")),
+        }
+    }
+    let gone = was.keys().find(|p| !now.iter().any(|(n, _)| n == *p))?;
+    Some(format!("input {gone} is gone"))
 }
 
 /// What resuming does with a stored task, and why, from its state alone.

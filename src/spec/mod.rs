@@ -4,6 +4,7 @@
 //! the file, line and column, says what is wrong and what to write instead.
 
 mod duration;
+mod inputs;
 mod raw;
 pub mod slurm;
 pub mod template;
@@ -68,6 +69,9 @@ pub struct Stage {
     pub env: Vec<(String, Template)>,
     pub timeout: Option<Duration>,
     pub retries: u32,
+    /// Declared input files (glob patterns relative to the experiment file's folder): the
+    /// experiment's `inputs`, then the stage's own. Their content is part of task identity.
+    pub inputs: Vec<String>,
 }
 
 /// How tasks are executed.

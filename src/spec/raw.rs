@@ -39,6 +39,8 @@ pub struct RawExperiment {
     pub workdir: Option<Spanned<String>>,
     #[serde(default)]
     pub env: IndexMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub inputs: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,6 +60,8 @@ pub struct RawStage {
     pub timeout: Option<Spanned<String>>,
     #[serde(default)]
     pub retries: Option<u32>,
+    #[serde(default)]
+    pub inputs: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

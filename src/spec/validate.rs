@@ -92,6 +92,7 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
                 env: IndexMap::new(),
                 timeout: None,
                 retries: None,
+                inputs: None,
             };
             vec![stage_of(&cx, &stage, &param_names, &[], &exp.env, &default_workdir, &run)?]
         }
@@ -112,6 +113,22 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
             stages
         }
     };
+    let mut stages = stages;
+    let shared = super::inputs::patterns(path, source, exp.inputs.as_ref())?;
+    for (stage, raw) in stages.iter_mut().zip(
+        raw.stage
+            .iter()
+            .map(|s| Some(s.get_ref()))
+            .chain(std::iter::repeat(None)),
+    ) {
+        let own = super::inputs::patterns(path, source, raw.and_then(|r| r.inputs.as_ref()))?;
+        stage.inputs = shared.iter().chain(&own).fold(Vec::new(), |mut all, p| {
+            if !all.contains(p) {
+                all.push(p.clone());
+            }
+            all
+        });
+    }
     Ok(Spec {
         path: path.to_path_buf(),
         source: String::new(),
@@ -428,5 +445,6 @@ fn stage_of(
             None => run.timeout,
         },
         retries: raw.retries.unwrap_or(run.retries),
+        inputs: Vec::new(),
     })
 }

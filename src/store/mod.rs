@@ -8,6 +8,7 @@
 mod changes;
 mod error;
 mod folders;
+mod inputs;
 mod jobs;
 mod lock;
 mod queries;
@@ -20,11 +21,14 @@ mod tasks;
 pub use changes::Change;
 pub use error::StoreError;
 pub use folders::RunFolders;
+pub use inputs::InputDigestRow;
 pub use jobs::{JobChange, Submission, TrackedJob};
 pub use lock::RunLock;
 pub use records::RecordRow;
 pub use runs::RunSummary;
-pub use tasks::{AttemptRow, EventRow, NewTask, OpenAttempt, PlanRows, TaskRow, TaskState};
+pub use tasks::{
+    AttemptRow, EventRow, NewTask, OpenAttempt, PlanRows, TaskRow, TaskState, INPUTS_RECORD,
+};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

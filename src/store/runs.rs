@@ -42,8 +42,8 @@ impl Store {
             .transaction()
             .map_err(|e| StoreError::sqlite(&self.db_path, e))?;
         tx.execute(
-            "INSERT INTO runs (id, experiment, spec_path, spec_text, created_at, updated_at, layout) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-            params![id, experiment, spec_path, spec_text, t, super::folders::LAYOUT],
+            "INSERT INTO runs (id, experiment, spec_path, spec_text, created_at, updated_at, layout, key_scheme) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
+            params![id, experiment, spec_path, spec_text, t, super::folders::LAYOUT, super::inputs::NEW_RUN_KEY_SCHEME],
         )
         .map_err(|e| StoreError::sqlite(&self.db_path, e))?;
         tx.execute(

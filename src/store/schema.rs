@@ -9,6 +9,8 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 /// requested resources, log read offset) per attempt, and the run's executor. Version 4: a partial
 /// index of scheduler jobs, and each run's folder layout. Version 5: `records`, an append-only
 /// table of JSON documents by kind, of a run, a task or the whole store (see `store::records`).
+/// Version 6: each run's key scheme (`plan::KeyScheme`), and the digests of declared input files
+/// by path, size, modification time and inode (see `plan::inputs`).
 pub const MIGRATIONS: &[&str] = &[
     // 0 -> 1
     "CREATE TABLE runs (
@@ -111,4 +113,15 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX records_by_run ON records(run_id, kind);
     CREATE INDEX records_by_kind ON records(kind, at);",
+    // 5 -> 6: runs made before this keep their keys (scheme 1, the task's own configuration);
+    // new runs are created with scheme 2 (lineage and inputs). `input_digests` is a cache: losing
+    // a row only costs reading that file again.
+    "ALTER TABLE runs ADD COLUMN key_scheme INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE input_digests (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        digest TEXT NOT NULL
+    ) WITHOUT ROWID;",
 ];

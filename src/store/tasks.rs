@@ -84,7 +84,14 @@ pub struct PlanRows<'a> {
     /// Every task of the plan, in plan order (a task's position is its `seq`). Made one at a
     /// time as they are written, so that a plan of millions of tasks is never held twice.
     pub tasks: Box<dyn Iterator<Item = NewTask<'a>> + 'a>,
+    /// The declared inputs' digests the keys were made with, as JSON (see
+    /// [`crate::plan::Inputs::to_json`]), if the experiment declares any: recorded with the run (a record of kind
+    /// [`INPUTS_RECORD`]) so that its plan can be expanded again exactly as synced.
+    pub inputs: Option<String>,
 }
+
+/// The kind of the records that keep the input digests a run's plan was synced with.
+pub const INPUTS_RECORD: &str = "inputs";
 
 /// One task as stored.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -171,7 +178,11 @@ impl Store {
             spec_path,
             spec_text,
             tasks,
+            inputs,
         } = rows();
+        if let Some(json) = &inputs {
+            super::records::check_json(INPUTS_RECORD, json)?;
+        }
         let existing: HashMap<String, bool> = {
             let mut st = self
                 .conn
@@ -236,6 +247,10 @@ impl Store {
         let retired =
             retired.saturating_sub(existing.values().filter(|in_plan| !**in_plan).count());
         let t = now();
+        if let Some(json) = &inputs {
+            super::records::insert_record(&tx, Some(run), None, &t, INPUTS_RECORD, json)
+                .map_err(e)?;
+        }
         tx.execute("UPDATE runs SET plan_hash = ?2, spec_text = ?3, spec_path = ?4, updated_at = ?5 WHERE id = ?1",
             params![run, plan_hash, spec_text, spec_path, t]).map_err(e)?;
         event(
@@ -362,6 +377,7 @@ mod tests {
             spec_path: "exp.toml".into(),
             spec_text: "text",
             tasks: Box::new(tasks.into_iter()),
+            inputs: None,
         }
     }
 

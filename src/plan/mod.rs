@@ -3,10 +3,16 @@
 //! Order is deterministic odometer order: the first parameter changes slowest, the last fastest,
 //! like nested loops in the order the file declares them; `[[include]]` combinations follow.
 //! A task's key hashes what determines its result (stage, resolved command, parameters, working
-//! directory, declared environment), so it does not depend on the order of the grid.
+//! directory, declared environment), so it does not depend on the order of the grid. Under
+//! [`KeyScheme::Lineage`] (every run made since labtrail 0.4) it also covers the keys of the
+//! tasks it waits for, so a change upstream reaches every task downstream, and the content of the
+//! stage's declared [`inputs`].
+
+pub mod inputs;
 
 use crate::spec::{shell_quote, Spec, Stage, Value};
 use crate::store::{NewTask, PlanRows};
+pub use inputs::Inputs;
 use std::collections::{HashMap, HashSet};
 
 /// Length in hex digits of a task key (64 bits: collisions are negligible below 10^8 tasks).
@@ -28,12 +34,60 @@ pub struct Task {
     pub deps: Vec<String>,
 }
 
+/// What task keys cover beyond a task's own configuration. A run keeps the scheme it was made
+/// with (the store records it), so upgrading labtrail never changes the keys of a run's tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyScheme {
+    /// Runs made before labtrail 0.4: the task's own configuration (and declared inputs, if the
+    /// experiment file gains some); a change upstream does not change downstream keys.
+    Own = 1,
+    /// The task's own configuration, the keys of its upstream tasks, and its declared inputs.
+    Lineage = 2,
+}
+
+impl KeyScheme {
+    /// The scheme with this stored number; unknown numbers (a newer labtrail) are `None`.
+    pub fn from_number(n: i64) -> Option<KeyScheme> {
+        match n {
+            1 => Some(KeyScheme::Own),
+            2 => Some(KeyScheme::Lineage),
+            _ => None,
+        }
+    }
+}
+
+/// How a plan's keys are made: the scheme and the declared inputs' digests.
+#[derive(Debug, Clone, Copy)]
+pub struct Identity<'a> {
+    pub scheme: KeyScheme,
+    pub inputs: &'a Inputs,
+}
+
+/// Inputs of an experiment that declares none.
+static NO_INPUTS: Inputs = Inputs {
+    by_stage: Vec::new(),
+};
+
+impl Identity<'static> {
+    /// The scheme of new runs, for an experiment without declared inputs.
+    pub fn without_inputs() -> Identity<'static> {
+        Identity {
+            scheme: KeyScheme::Lineage,
+            inputs: &NO_INPUTS,
+        }
+    }
+}
+
 /// All tasks of an experiment, in order.
 #[derive(Debug)]
 pub struct Plan {
     pub tasks: Vec<Task>,
     /// Hash of every key and dependency: equal plans have equal hashes.
     pub hash: String,
+    /// How the keys were made.
+    pub scheme: KeyScheme,
+    /// The declared inputs' digests the keys cover (none when the experiment declares none).
+    pub inputs: Inputs,
 }
 
 impl Task {
@@ -111,6 +165,7 @@ impl Plan {
                     deps: &t.deps,
                 }
             })),
+            inputs: self.inputs.to_json(spec),
         }
     }
 }
@@ -192,8 +247,14 @@ fn for_each_grid_combo(
     }
 }
 
-/// Expands `spec` into a [`Plan`].
+/// Expands `spec` into a [`Plan`] with the keys of new runs, for an experiment that declares no
+/// `inputs` (those of one that does are hashed as an empty list: use [`expand_with`]).
 pub fn expand(spec: &Spec) -> Plan {
+    expand_with(spec, &Identity::without_inputs())
+}
+
+/// Expands `spec` into a [`Plan`] whose keys are made as `identity` says.
+pub fn expand_with(spec: &Spec, identity: &Identity) -> Plan {
     let mut table = ValueTable::new(spec);
     let position = |name: &str| {
         spec.params
@@ -287,6 +348,7 @@ pub fn expand(spec: &Spec) -> Plan {
                     task.deps.extend(up.iter().map(|&ti| tasks[ti].key.clone()));
                 }
             }
+            task.key = fold_lineage(task.key, identity, si, &task.deps);
             by_stage[si].push(tasks.len());
             tasks.push(task);
             if keep_indices {
@@ -309,7 +371,40 @@ pub fn expand(spec: &Spec) -> Plan {
     Plan {
         tasks,
         hash: h.finalize().to_hex()[..32].to_string(),
+        scheme: identity.scheme,
+        inputs: identity.inputs.clone(),
     }
+}
+
+/// The key of a task whose own key is `own`: with its stage's input digests and, under
+/// [`KeyScheme::Lineage`], its upstream keys (sorted, so that the order of `after` does not
+/// matter). A task with neither keeps its own key, so experiments without stages or inputs keep
+/// the keys they had before lineage existed.
+fn fold_lineage(own: String, identity: &Identity, stage: usize, deps: &[String]) -> String {
+    let inputs = identity.inputs.of_stage(stage);
+    let deps = match identity.scheme {
+        KeyScheme::Lineage => deps,
+        KeyScheme::Own => &[],
+    };
+    if inputs.is_empty() && deps.is_empty() {
+        return own;
+    }
+    let mut h = blake3::Hasher::new();
+    h.update(b"lineage\0");
+    h.update(own.as_bytes());
+    for (path, digest) in inputs {
+        h.update(b"\0input\0");
+        h.update(path.as_bytes());
+        h.update(b"=");
+        h.update(digest.as_bytes());
+    }
+    let mut sorted: Vec<&String> = deps.iter().collect();
+    sorted.sort();
+    for d in sorted {
+        h.update(b"\0after\0");
+        h.update(d.as_bytes());
+    }
+    h.finalize().to_hex()[..KEY_LEN].to_string()
 }
 
 /// Positions in `stage.params`, ordered by parameter name: keys hash parameters by name, so that

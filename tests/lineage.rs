@@ -1,0 +1,215 @@
+//! Issue 9, lineage: a change upstream reaches every task downstream, declared inputs are part of
+//! a task's identity, and `status --explain` says which change made a task run again. Each
+//! scenario is what a user of a three-stage pipeline does: run it, edit one thing, run again.
+
+mod common;
+use common::Exp;
+
+/// prepare → train (one per lr) → eval (fan-in over every train task). Every task appends its
+/// label to `ledger`, so a test sees exactly what ran.
+const PIPELINE: &str = r#"
+[experiment]
+name = "pipe"
+
+[params]
+lr = [0.1, 0.01]
+
+[[stage]]
+name = "prepare"
+params = []
+command = "echo prepare >> ledger"
+
+[[stage]]
+name = "train"
+command = "echo train-{lr} >> ledger"
+
+[[stage]]
+name = "eval"
+params = []
+command = "echo eval >> ledger"
+"#;
+
+fn run_ok(e: &Exp) {
+    let out = e.run(&["run", "exp.toml", "-j", "1"]);
+    assert_eq!(out.code(), 0, "run failed: {}", out.stderr());
+}
+
+fn ran(e: &Exp) -> Vec<String> {
+    let mut lines = e.ledger("ledger");
+    std::fs::remove_file(e.file("ledger")).ok();
+    lines.sort();
+    lines
+}
+
+fn explain(e: &Exp) -> String {
+    let out = e.run(&["status", "--explain", "exp.toml"]);
+    assert_eq!(out.code(), 0, "explain failed: {}", out.stderr());
+    out.stdout()
+}
+
+/// Issue 9: changing `prepare`'s command reruns the train tasks that read its output and the eval
+/// that reads theirs (before, only `prepare` reran and 2 train + 1 eval stayed done, stale).
+#[test]
+fn a_changed_upstream_command_reruns_everything_downstream() {
+    let e = Exp::new(PIPELINE);
+    run_ok(&e);
+    assert_eq!(ran(&e), ["eval", "prepare", "train-0.01", "train-0.1"]);
+    e.write(
+        "exp.toml",
+        &PIPELINE.replace("echo prepare", "echo  prepare"),
+    );
+    let why = explain(&e);
+    assert!(
+        why.contains("train/lr=0.1") && why.contains("upstream prepare changed"),
+        "{why}"
+    );
+    assert!(
+        why.contains("upstream train/lr="),
+        "eval names a train task: {why}"
+    );
+    run_ok(&e);
+    assert_eq!(ran(&e), ["eval", "prepare", "train-0.01", "train-0.1"]);
+}
+
+/// Issue 9: changing one train task reruns it and the fan-in eval, not the other train task
+/// and not prepare.
+#[test]
+fn a_changed_middle_task_reruns_it_and_the_fan_in_only() {
+    let e = Exp::new(PIPELINE);
+    run_ok(&e);
+    ran(&e);
+    e.write(
+        "exp.toml",
+        &PIPELINE.replace("lr = [0.1, 0.01]", "lr = [0.1, 0.02]"),
+    );
+    run_ok(&e);
+    assert_eq!(ran(&e), ["eval", "train-0.02"]);
+}
+
+/// Issue 9: lineage keys are stable: resuming an unchanged pipeline runs nothing.
+#[test]
+fn resuming_an_unchanged_pipeline_runs_nothing() {
+    let e = Exp::new(PIPELINE);
+    run_ok(&e);
+    ran(&e);
+    run_ok(&e);
+    assert!(ran(&e).is_empty());
+}
+
+const WITH_INPUTS: &str = r#"
+[experiment]
+name = "inp"
+inputs = ["common.cfg"]
+
+[params]
+lr = [0.1, 0.01]
+
+[[stage]]
+name = "prepare"
+params = []
+inputs = ["data/*.csv"]
+command = "echo prepare >> ledger"
+
+[[stage]]
+name = "train"
+inputs = ["train.py"]
+command = "echo train-{lr} >> ledger"
+"#;
+
+fn inputs_exp() -> Exp {
+    let e = Exp::new(WITH_INPUTS);
+    std::fs::create_dir(e.file("data")).unwrap();
+    e.write("data/a.csv", "1,2\n");
+    e.write("train.py", "print('v1')\n");
+    e.write("common.cfg", "x = 1\n");
+    e
+}
+
+/// Issue 9: editing a declared input reruns the tasks of the stages that declare it (and what
+/// is downstream of them), and `--explain` names the file.
+#[test]
+fn an_edited_input_reruns_what_depends_on_it() {
+    let e = inputs_exp();
+    run_ok(&e);
+    assert_eq!(ran(&e), ["prepare", "train-0.01", "train-0.1"]);
+    e.write("train.py", "print('v2')\n");
+    let why = explain(&e);
+    assert!(why.contains("input train.py changed"), "{why}");
+    run_ok(&e);
+    assert_eq!(
+        ran(&e),
+        ["train-0.01", "train-0.1"],
+        "prepare does not read train.py"
+    );
+
+    // A new file matching a stage's pattern is part of its inputs; downstream follows.
+    e.write("data/b.csv", "3,4\n");
+    assert!(explain(&e).contains("input data/b.csv is new"));
+    run_ok(&e);
+    assert_eq!(ran(&e), ["prepare", "train-0.01", "train-0.1"]);
+
+    // An experiment-wide input belongs to every stage.
+    e.write("common.cfg", "x = 2\n");
+    run_ok(&e);
+    assert_eq!(ran(&e), ["prepare", "train-0.01", "train-0.1"]);
+
+    // Unchanged files: nothing runs.
+    run_ok(&e);
+    assert!(ran(&e).is_empty());
+}
+
+/// Issue 9: a declared input that matches no file is refused before anything runs, naming the
+/// pattern and the stage.
+#[test]
+fn an_input_that_matches_nothing_is_refused() {
+    let e = inputs_exp();
+    std::fs::remove_file(e.file("train.py")).unwrap();
+    let out = e.run(&["run", "exp.toml"]);
+    assert_eq!(out.code(), 2, "{}", out.stderr());
+    assert!(
+        out.stderr()
+            .contains("`inputs` entry `train.py` (stage `train`) matches no file"),
+        "{}",
+        out.stderr()
+    );
+    assert!(!e.file("ledger").exists(), "nothing ran");
+}
+
+/// Issue 9: a run made before lineage keys (labtrail 0.3 and older: key scheme 1 in the store)
+/// keeps the keys it was made with, so upgrading labtrail reruns none of its tasks; `run` says
+/// that upstream changes do not reach downstream in it, and how to get a run that tracks them.
+#[test]
+fn a_run_made_before_lineage_keeps_its_keys() {
+    let e = Exp::new(PIPELINE);
+    {
+        let mut store = labtrail::store::Store::open(&e.file(".labtrail"), true).unwrap();
+        store
+            .create_run("old", "pipe", "exp.toml", PIPELINE)
+            .unwrap();
+    }
+    let db = rusqlite::Connection::open(e.file(".labtrail/labtrail.db")).unwrap();
+    db.execute("UPDATE runs SET key_scheme = 1", []).unwrap();
+    run_ok(&e);
+    ran(&e);
+    e.write(
+        "exp.toml",
+        &PIPELINE.replace("echo prepare", "echo  prepare"),
+    );
+    let out = e.run(&["run", "exp.toml", "-j", "1"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(
+        out.stderr()
+            .contains("run old was made before labtrail 0.4")
+            && out.stderr().contains("--fresh"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(
+        ran(&e),
+        ["prepare"],
+        "the old run's downstream keys did not change"
+    );
+    let fresh = e.run(&["run", "exp.toml", "--fresh", "-j", "1"]);
+    assert_eq!(fresh.code(), 0, "{}", fresh.stderr());
+    assert_eq!(ran(&e).len(), 4, "a fresh run tracks lineage");
+}

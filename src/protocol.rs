@@ -33,6 +33,9 @@ pub const METRICS: &str = "LABTRAIL_METRICS";
 pub const JOB_ID: &str = "LABTRAIL_JOB_ID";
 /// Prefix of one variable per parameter; the name follows, upper-cased.
 pub const PARAM_PREFIX: &str = "LABTRAIL_PARAM_";
+/// Prefix of one variable per upstream stage; the stage's name follows, upper-cased (see
+/// [`crate::plan::upstream`]).
+pub const UPSTREAM_PREFIX: &str = "LABTRAIL_UPSTREAM_";
 
 /// Every variable a task may read, in the README's order (parameters aside).
 pub const VARIABLES: [&str; 10] = [
@@ -244,6 +247,7 @@ mod tests {
             );
         }
         assert!(table.contains(&format!("`{PARAM_PREFIX}<NAME>`")));
+        assert!(table.contains(&format!("`{UPSTREAM_PREFIX}<STAGE>`")));
     }
 
     /// The wrapper's shell writes the exit record that [`read_exit_record`] reads, whole.

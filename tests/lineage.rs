@@ -213,3 +213,44 @@ fn a_run_made_before_lineage_keeps_its_keys() {
     assert_eq!(fresh.code(), 0, "{}", fresh.stderr());
     assert_eq!(ran(&e).len(), 4, "a fresh run tracks lineage");
 }
+
+/// Issue 9: each task finds its upstream tasks' folders in `LABTRAIL_UPSTREAM_<STAGE>`: the one
+/// upstream task's folder, or for a fan-in a folder of links named by the parameters that tell
+/// the upstream tasks apart. A real pipeline passes files along without building paths by hand.
+#[test]
+fn tasks_read_what_their_upstream_tasks_wrote() {
+    let e = Exp::new(
+        r#"
+[experiment]
+name = "files"
+
+[params]
+lr = [0.1, 0.01]
+seed = [1]
+
+[[stage]]
+name = "prepare"
+params = []
+command = "echo data > \"$LABTRAIL_TASK_DIR/data.txt\""
+
+[[stage]]
+name = "train"
+params = ["lr"]
+command = "cat \"$LABTRAIL_UPSTREAM_PREPARE/data.txt\" > \"$LABTRAIL_TASK_DIR/model\" && echo {lr} >> \"$LABTRAIL_TASK_DIR/model\""
+
+[[stage]]
+name = "eval"
+params = ["seed"]
+command = "cd \"$LABTRAIL_UPSTREAM_TRAIN\" && for d in *; do echo \"$d: $(tr '\\n' ' ' < \"$d/model\")\"; done > \"$LABTRAIL_TASK_DIR/table\""
+"#,
+    );
+    run_ok(&e);
+    let eval = e
+        .tasks()
+        .into_iter()
+        .find(|t| t["stage"] == "eval")
+        .unwrap();
+    let key = eval["key"].as_str().unwrap();
+    let table = std::fs::read_to_string(e.run_dir().join("tasks").join(key).join("table")).unwrap();
+    assert_eq!(table, "lr=0.01: data 0.01 \nlr=0.1: data 0.1 \n");
+}

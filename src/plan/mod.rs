@@ -9,6 +9,7 @@
 //! stage's declared [`inputs`].
 
 pub mod inputs;
+pub mod upstream;
 
 use crate::spec::{shell_quote, Spec, Stage, Value};
 use crate::store::{NewTask, PlanRows};
@@ -88,6 +89,8 @@ pub struct Plan {
     pub scheme: KeyScheme,
     /// The declared inputs' digests the keys cover (none when the experiment declares none).
     pub inputs: Inputs,
+    /// Task positions by key, made the first time a task's upstream tasks are looked up.
+    key_index: std::sync::OnceLock<HashMap<String, usize>>,
 }
 
 impl Task {
@@ -373,6 +376,7 @@ pub fn expand_with(spec: &Spec, identity: &Identity) -> Plan {
         hash: h.finalize().to_hex()[..32].to_string(),
         scheme: identity.scheme,
         inputs: identity.inputs.clone(),
+        key_index: std::sync::OnceLock::new(),
     }
 }
 

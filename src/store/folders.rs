@@ -4,13 +4,15 @@
 //! - `runs/RUN/tasks/KEY/`: the task's own folder (`LABTRAIL_TASK_DIR`), kept across attempts;
 //!   labtrail writes nothing in it;
 //! - `runs/RUN/attempts/KEY-...`: each attempt's files, named by a suffix of the task's attempt
-//!   prefix (see [`crate::protocol::AttemptFiles`], [`crate::exec::slurm::script::attempt_dir`]).
+//!   prefix (see [`crate::protocol::AttemptFiles`], [`crate::exec::slurm::script::attempt_dir`]);
+//! - `runs/RUN/upstream/KEY/STAGE/`: a fan-in task's links to its upstream tasks' folders.
 //!
 //! Layout 1 (runs made by labtrail 0.1) gave the task `tasks/KEY/work/` and kept each attempt in
 //! `tasks/KEY/attempt-N/`. A resumed layout-1 run keeps its tasks' folders, so they find their
 //! checkpoints; its new attempts' files go where layout 2 puts them.
 //!
-//! Keys are hex digests and run ids are checked names, so no path can leave the store.
+//! Keys are hex digests, run ids and stage names are checked names, so no path can leave the
+//! store.
 
 use super::{Store, StoreError};
 use std::path::{Path, PathBuf};
@@ -51,6 +53,13 @@ impl RunFolders {
             let task = self.run_dir.join("tasks").join(key);
             task.join(format!("attempt-{number}"))
         })
+    }
+
+    /// The folder of links to a fan-in task's upstream tasks of stage `stage`:
+    /// `runs/RUN/upstream/KEY/STAGE/` (see [`crate::plan::upstream`]).
+    pub fn upstream_links(&self, key: &str, stage: &str) -> PathBuf {
+        debug_assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
+        self.run_dir.join("upstream").join(key).join(stage)
     }
 
     /// The run's folder, `runs/RUN/`.

@@ -4,6 +4,7 @@ use super::wake::Waker;
 use super::Event;
 use crate::exec::process::{self, Exit, Launch, Logs};
 use crate::exec::run_dir::RunDir;
+use crate::plan::upstream::UpstreamDir;
 use crate::plan::Plan;
 use crate::policy::Outcome;
 use crate::protocol::{self, parse_metrics, parse_result, AttemptFiles};
@@ -54,6 +55,8 @@ pub(crate) struct Request {
     pub task_dir: PathBuf,
     /// Its attempt files, not made yet.
     pub files: AttemptFiles,
+    /// Its `LABTRAIL_UPSTREAM_<STAGE>` variables, their links not made yet.
+    pub upstream: Vec<UpstreamDir>,
 }
 
 /// Creates the attempt's two logs in `dir`. The stdout log must not exist yet: one that does is
@@ -109,6 +112,12 @@ pub(super) fn launch(ctx: &Context, req: Request, logs: std::io::Result<Logs>) -
         return Err(Box::new((r, e)));
     }
     let mut env = protocol::task_env(&task.identity(spec, ctx.run, ctx.store_dir));
+    for up in &req.upstream {
+        match up.materialize() {
+            Ok(var) => env.push(var),
+            Err(e) => return Err(Box::new((r, e))),
+        }
+    }
     env.extend(protocol::attempt_env(
         req.attempt,
         &req.task_dir,

@@ -138,6 +138,7 @@ impl<'a> Loop<'a> {
             attempt: n,
             task_dir: self.folders.task_dir(key),
             files: AttemptFiles::new(&self.folders.attempt_prefix(key), n),
+            upstream: self.books.plan.upstream(self.books.spec, i, &self.folders),
         }
     }
 

@@ -32,11 +32,17 @@ impl Monitor<'_> {
         Ready::Now(after)
     }
 
-    fn task_job(&self, i: usize, attempt: u32) -> TaskJob {
+    fn task_job(&self, i: usize, attempt: u32) -> Result<TaskJob, StoreError> {
         let task = &self.plan.tasks[i];
         let stage = &self.spec.stages[task.stage];
-        let env = protocol::task_env(&task.identity(self.spec, &self.run, self.store.dir()));
-        TaskJob {
+        let mut env = protocol::task_env(&task.identity(self.spec, &self.run, self.store.dir()));
+        for up in self.plan.upstream(self.spec, i, &self.folders) {
+            let var = up
+                .materialize()
+                .map_err(|e| StoreError::io(&self.folders.run_dir().join("upstream"), e))?;
+            env.push(var);
+        }
+        Ok(TaskJob {
             key: task.key.clone(),
             task_dir: self.folders.task_dir(&task.key),
             attempt_prefix: self.folders.attempt_prefix(&task.key),
@@ -44,7 +50,7 @@ impl Monitor<'_> {
             command: task.command.clone(),
             env,
             attempt,
-        }
+        })
     }
 
     fn header(
@@ -142,7 +148,7 @@ impl Monitor<'_> {
                 b.states.insert(key, TaskState::Running);
                 continue;
             }
-            let job = self.task_job(i, attempt);
+            let job = self.task_job(i, attempt)?;
             let prefix = job.attempt_prefix.clone();
             let header = self.header(
                 job_name(&self.run, &key),
@@ -225,7 +231,7 @@ impl Monitor<'_> {
                     attempts.get(&self.plan.tasks[*i].key).copied().unwrap_or(0) + 1,
                 )
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         let mut after: Vec<String> = group.iter().flat_map(|(_, a)| a.iter().cloned()).collect();
         after.sort();
         after.dedup();

@@ -254,3 +254,30 @@ command = "cd \"$LABTRAIL_UPSTREAM_TRAIN\" && for d in *; do echo \"$d: $(tr '\\
     let table = std::fs::read_to_string(e.run_dir().join("tasks").join(key).join("table")).unwrap();
     assert_eq!(table, "lr=0.01: data 0.01 \nlr=0.1: data 0.1 \n");
 }
+
+/// Issue 9: a stored run's plan is expanded again with the input digests it was synced with,
+/// not with what the files hold now: a SLURM monitor restarted after `train.py` was edited keeps
+/// watching the tasks that were submitted (a new `run` is what takes the edit into account).
+#[test]
+fn a_stored_plan_keeps_the_inputs_it_was_synced_with() {
+    use labtrail::app::{self, Experiment, RunChoice};
+    use labtrail::store::Store;
+    let e = inputs_exp();
+    let exp = Experiment::load(&e.file("exp.toml")).unwrap();
+    let store = Store::open(&exp.store_dir(None), true).unwrap();
+    let mut locked = app::select::select_and_lock(store, &exp.spec, &RunChoice::default()).unwrap();
+    let run = locked.run.clone();
+    let synced = exp.plan.hash.clone();
+    locked
+        .store
+        .sync_plan(&run, &exp.plan.hash, || exp.plan.store_rows(&exp.spec))
+        .unwrap();
+    e.write("train.py", "print('edited')\n");
+    let now = Experiment::load(&e.file("exp.toml")).unwrap();
+    assert_ne!(
+        now.plan.hash, synced,
+        "the edit changes the keys of a new sync"
+    );
+    let stored = app::select::stored_plan(&locked.store, &run, &now.spec).unwrap();
+    assert_eq!(stored.hash, synced);
+}

@@ -168,7 +168,8 @@ pub fn compared(
                 Some(row) => stored_reason(row),
                 None => match by_label.get(label.as_str()) {
                     Some(old) => {
-                        let what = what_changed(spec, plan, t, old, &recorded, &labels);
+                        let what =
+                            what_changed(spec, plan, t, old, &recorded, &labels, &by_label);
                         (
                             Verb::Run,
                             format!("new configuration: {what}; the earlier result is kept but not reused"),
@@ -204,6 +205,7 @@ fn what_changed(
     old: &TaskRow,
     recorded: &Inputs,
     by_key: &HashMap<&str, &Task>,
+    stored_labels: &HashMap<&str, &TaskRow>,
 ) -> String {
     let stage = &spec.stages[t.stage];
     if old.command != t.command {
@@ -215,18 +217,25 @@ fn what_changed(
     if let Some(change) = input_change(plan.inputs.of_stage(t.stage), recorded.of_stage(t.stage)) {
         return change;
     }
-    let changed: Vec<String> = t
+    // Upstream tasks it did not wait for before: changed ones (the run had their label) first.
+    let mut changed: Vec<(bool, String)> = t
         .deps
         .iter()
         .filter(|d| !old.deps.contains(d))
         .filter_map(|d| by_key.get(d.as_str()))
         .map(|u| u.label(spec))
+        .map(|l| (!stored_labels.contains_key(l.as_str()), l))
         .collect();
-    match changed.as_slice() {
-        [] if t.deps.len() != old.deps.len() => "its upstream tasks changed".to_string(),
-        [] => "its environment changed".to_string(),
-        [one] => format!("upstream {one} changed"),
-        [first, rest @ ..] => format!("upstream {first} changed (and {} more)", rest.len()),
+    changed.sort();
+    let more = match changed.len() {
+        0 | 1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    match changed.first() {
+        None if t.deps.len() != old.deps.len() => "its upstream tasks changed".to_string(),
+        None => "its environment changed".to_string(),
+        Some((false, label)) => format!("upstream {label} changed{more}"),
+        Some((true, label)) => format!("upstream {label} is new{more}"),
     }
 }
 

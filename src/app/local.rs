@@ -67,6 +67,8 @@ pub fn prepare(
     grace: Duration,
 ) -> anyhow::Result<LocalStart> {
     let (store, run) = (&mut locked.store, locked.run.as_str());
+    // A reset killed before it moved its tasks' folders aside: finished before any task uses one.
+    store.settle_task_dir_moves(run)?;
     let recovery = local::recover(store, run, grace).context("recovering the run")?;
     let (added, retired) =
         store.sync_plan(run, &exp.plan.hash, || exp.plan.store_rows(&exp.spec))?;

@@ -27,6 +27,8 @@ pub struct SlurmStart {
 /// again: a new invocation retries it, as the local executor does.
 pub fn prepare(locked: &mut LockedRun, exp: &Experiment) -> anyhow::Result<SlurmStart> {
     let (store, run) = (&mut locked.store, locked.run.as_str());
+    // A reset killed before it moved its tasks' folders aside: finished before any job uses one.
+    store.settle_task_dir_moves(run)?;
     let (added, _) = store.sync_plan(run, &exp.plan.hash, || exp.plan.store_rows(&exp.spec))?;
     store.set_executor(run, EXECUTOR)?;
     let retry: Vec<String> = store
@@ -172,6 +174,7 @@ pub fn watch_runs(
                 previous: previous.clone(),
             });
         }
+        store.settle_task_dir_moves(run)?;
         let spec = stored_spec(store, run)?;
         let watched = watch(store, run, &spec, once, &reporter)?;
         drop(lock);

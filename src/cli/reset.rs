@@ -2,16 +2,28 @@
 
 use super::output::Global;
 use crate::app;
+use crate::app::reset::{list, plural, ResetReport};
+use crate::store::TaskDirFate;
 
-/// Mark tasks to be run again by the next `labtrail run`, the way one deletes a checkpoint file.
+/// Mark tasks to be run again from scratch by the next `labtrail run`.
 ///
-/// Their earlier attempts, logs and results stay in the attempt history. Refused while a runner
-/// holds the run.
+/// Each task's own folder ($LABTRAIL_TASK_DIR, where it keeps its checkpoints) is moved aside,
+/// kept as runs/RUN/tasks/KEY.reset-N, so the next attempt starts with an empty folder instead of
+/// resuming from the old checkpoint; `labtrail events` names where each went. With
+/// --keep-task-dir the folders stay and the next attempt continues from them.
+///
+/// Tasks downstream of a reset task (later stages that wait for it) are reset too, since they
+/// read what it wrote; --only resets just the tasks named. Earlier attempts, logs and results stay
+/// in the attempt history. Refused while a runner holds the run; a task left running by a runner
+/// that is gone is stopped and recorded as interrupted first.
 ///
 /// Examples:
 ///   labtrail reset rep=spectral,layers=all_layers
 ///   labtrail reset 3f2a9c01
-///   labtrail reset --failed        # failed and blocked tasks
+///   labtrail reset prepare           # and every train/eval task downstream of it
+///   labtrail reset prepare --only    # just prepare
+///   labtrail reset --failed          # failed and blocked tasks
+///   labtrail reset train/rep=stats --keep-task-dir   # continue from its checkpoint
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct ResetArgs {
@@ -23,6 +35,12 @@ pub struct ResetArgs {
     /// Every task of the run.
     #[arg(long, conflicts_with = "failed")]
     pub all: bool,
+    /// Only the tasks named, not the tasks downstream of them.
+    #[arg(long)]
+    pub only: bool,
+    /// Keep each task's own folder: the next attempt continues from what it holds.
+    #[arg(long)]
+    pub keep_task_dir: bool,
     /// The run (default: the latest).
     #[arg(long)]
     pub run: Option<String>,
@@ -35,8 +53,68 @@ pub fn run(g: &Global, args: ResetArgs) -> anyhow::Result<i32> {
         tasks: args.tasks,
         failed: args.failed,
         all: args.all,
+        only: args.only,
+        keep_task_dir: args.keep_task_dir,
     };
-    let n = app::reset::reset(&mut store, &run, &request)?;
-    println!("reset {n} task(s) of run {run}; `labtrail run EXPERIMENT.toml` will run them again");
+    let report = app::reset::reset(&mut store, &run, &request)?;
+    for line in describe(&report, &run) {
+        println!("{line}");
+    }
     Ok(0)
+}
+
+/// What `reset` prints: which tasks, which downstream, what happened to their folders.
+fn describe(r: &ResetReport, run: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if r.settled > 0 {
+        out.push(format!(
+            "finished moving {} aside, left by a reset that was interrupted",
+            plural(r.settled, "task folder")
+        ));
+    }
+    if r.recovered > 0 {
+        out.push(format!(
+            "{} left running by a runner that is gone: stopped, recorded as interrupted",
+            plural(r.recovered, "attempt")
+        ));
+    }
+    let (named, down) = (labels(&r.named), labels(&r.downstream));
+    let mut head = format!("reset {} of run {run}", plural(named.len(), "task"));
+    if !down.is_empty() {
+        head = format!(
+            "reset {} and {} downstream of run {run}",
+            plural(named.len(), "task"),
+            down.len()
+        );
+    }
+    if !named.is_empty() {
+        head.push_str(&format!(": {}", list(&named, 10)));
+    }
+    out.push(head);
+    if !down.is_empty() {
+        out.push(format!("  downstream: {}", list(&down, 10)));
+    }
+    let all: Vec<_> = r.named.iter().chain(&r.downstream).collect();
+    let moved = all
+        .iter()
+        .filter(|t| matches!(t.dir, TaskDirFate::MovedTo(_)))
+        .count();
+    if all.iter().any(|t| t.dir == TaskDirFate::Kept) {
+        out.push(
+            "task folders kept (--keep-task-dir): the next attempts continue from them".into(),
+        );
+    } else if moved > 0 {
+        out.push(format!(
+            "{} moved aside (kept as tasks/KEY.reset-N; `labtrail events` names each): the next attempts start from scratch",
+            plural(moved, "task folder")
+        ));
+    }
+    if !all.is_empty() {
+        out.push("`labtrail run EXPERIMENT.toml` will run them again".into());
+    }
+    out
+}
+
+fn labels(tasks: &[app::reset::ResetTask]) -> Vec<&str> {
+    tasks.iter().map(|t| t.label.as_str()).collect()
 }

@@ -2,7 +2,8 @@
 //!
 //! Layout 2 (labtrail 0.2 on):
 //! - `runs/RUN/tasks/KEY/`: the task's own folder (`LABTRAIL_TASK_DIR`), kept across attempts;
-//!   labtrail writes nothing in it;
+//!   labtrail writes nothing in it; a reset moves it aside to `tasks/KEY.reset-N/` (see
+//!   `store/reset.rs`);
 //! - `runs/RUN/attempts/KEY-...`: each attempt's files, named by a suffix of the task's attempt
 //!   prefix (see [`crate::protocol::AttemptFiles`], [`crate::exec::slurm::script::attempt_dir`]);
 //! - `runs/RUN/upstream/KEY/STAGE/`: a fan-in task's links to its upstream tasks' folders.
@@ -62,6 +63,22 @@ impl RunFolders {
         self.run_dir.join("upstream").join(key).join(stage)
     }
 
+    /// Where a reset moves the task's own folder aside the `n`th time: next to it, with
+    /// `.reset-N` added (`tasks/KEY.reset-1`; in a layout-1 run `tasks/KEY/work.reset-1`, so that
+    /// the attempt folders beside it stay where the history says they are).
+    pub fn moved_aside(&self, key: &str, n: u32) -> PathBuf {
+        let dir = self.task_dir(key);
+        let name = dir.file_name().unwrap_or_default().to_string_lossy();
+        dir.with_file_name(format!("{name}.reset-{n}"))
+    }
+
+    /// `path`, a path inside the run's folder, relative to it: how the store records it, so
+    /// that a store that was moved still finds it.
+    pub fn relative(&self, path: &Path) -> String {
+        let rel = path.strip_prefix(&self.run_dir).unwrap_or(path);
+        rel.to_string_lossy().into_owned()
+    }
+
     /// The run's folder, `runs/RUN/`.
     pub fn run_dir(&self) -> &Path {
         &self.run_dir
@@ -84,5 +101,23 @@ impl Store {
             run_dir: self.run_dir(run),
             layout,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A moved-aside folder sits next to the task's folder; in a layout-1 run that is inside
+    /// `tasks/KEY/`, where the old attempts' folders stay.
+    #[test]
+    fn moved_aside_names_by_layout() {
+        for (layout, want) in [(2, "tasks/ab12.reset-3"), (1, "tasks/ab12/work.reset-3")] {
+            let f = RunFolders {
+                run_dir: PathBuf::from("/s/runs/r"),
+                layout,
+            };
+            assert_eq!(f.relative(&f.moved_aside("ab12", 3)), want);
+        }
     }
 }

@@ -14,6 +14,7 @@ mod lock;
 mod queries;
 mod records;
 mod repair;
+mod reset;
 mod runs;
 pub mod schema;
 mod tasks;
@@ -25,6 +26,7 @@ pub use inputs::InputDigestRow;
 pub use jobs::{JobChange, Submission, TrackedJob};
 pub use lock::RunLock;
 pub use records::RecordRow;
+pub use reset::{MoveSettled, ResetTask, TaskDirFate, TaskDirMove, TaskDirs};
 pub use runs::RunSummary;
 pub use tasks::{
     AttemptRow, EventRow, NewTask, OpenAttempt, PlanRows, TaskRow, TaskState, INPUTS_RECORD,

@@ -330,27 +330,6 @@ impl Store {
         tx.commit().map_err(e)?;
         Ok(open)
     }
-
-    /// Marks tasks to be run again: done, failed, interrupted or blocked tasks become pending.
-    /// Their earlier attempts and results stay in the attempt history.
-    pub fn reset(&mut self, run: &str, keys: &[String]) -> Result<usize, StoreError> {
-        let path = self.db_path.clone();
-        let e = |e| StoreError::sqlite(&path, e);
-        let tx = self.conn.transaction().map_err(e)?;
-        let t = now();
-        let mut n = 0;
-        for key in keys {
-            let changed = tx
-                .execute("UPDATE tasks SET state = 'pending', result = NULL, reason = 'reset', finished_at = NULL WHERE run_id = ?1 AND key = ?2 AND state != 'running'",
-                    params![run, key]).map_err(e)?;
-            if changed > 0 {
-                event(&tx, run, Some(key), &t, "reset", None).map_err(e)?;
-                n += changed;
-            }
-        }
-        tx.commit().map_err(e)?;
-        Ok(n)
-    }
 }
 
 #[cfg(test)]

@@ -166,9 +166,19 @@ fn hash_pattern(
     Ok(out)
 }
 
+/// Whether `path` is in a labtrail store: what runs write there changes on every run, and an
+/// input that changes on every run would make every run rerun everything (`inputs = ["."]`).
+fn in_store(path: &Path) -> bool {
+    path.components()
+        .any(|c| c.as_os_str() == crate::store::STORE_DIR)
+}
+
 /// `path` itself if it is a file; every file under it (not following links to folders) if it
-/// is a folder.
+/// is a folder. Nothing in a store.
 fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if in_store(path) {
+        return Ok(());
+    }
     let meta = std::fs::metadata(path)?;
     if !meta.is_dir() {
         out.push(path.to_path_buf());
@@ -285,6 +295,19 @@ mod tests {
         assert_ne!(changed.of_stage(0)[0].1, "remembered");
         assert_ne!(changed.of_stage(0)[0].1, first.of_stage(0)[0].1);
         assert_eq!(fresh.len(), 1);
+    }
+
+    /// Issue 9: `inputs = ["."]` covers the experiment's files, not the store next to them,
+    /// which every run changes.
+    #[test]
+    fn the_store_is_never_an_input() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("data/.labtrail/runs")).unwrap();
+        std::fs::write(dir.path().join("data/.labtrail/labtrail.db"), b"db").unwrap();
+        std::fs::write(dir.path().join("data/x"), b"x").unwrap();
+        let (inputs, _) = resolve(&spec(dir.path()), &HashMap::new()).unwrap();
+        let files: Vec<&str> = inputs.of_stage(0).iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(files, ["data/x"]);
     }
 
     /// A file modified a moment ago could change again within the same mtime tick, size kept:

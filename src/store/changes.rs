@@ -39,6 +39,12 @@ pub enum Change {
     Blocked { key: String, reason: String },
     /// A free-form run-level event (lock taken over, run stopped by a signal, ...).
     Note { kind: String, detail: String },
+    /// A free-form event about one task (metrics lines skipped, ...).
+    TaskNote {
+        key: String,
+        kind: String,
+        detail: String,
+    },
     /// A JSON document appended to the run's records (provenance, a resource sample, ...), of
     /// one task or of the whole run; stamped with the time it is written. `json` must be valid
     /// JSON, or the whole batch is refused ([`StoreError::InvalidRecord`]). Read back with
@@ -151,6 +157,9 @@ pub(super) fn apply_one(tx: &Transaction, run: &str, c: &Change) -> rusqlite::Re
             event(tx, run, Some(key), &now(), "blocked", Some(reason))
         }
         Change::Note { kind, detail } => event(tx, run, None, &now(), kind, Some(detail)),
+        Change::TaskNote { key, kind, detail } => {
+            event(tx, run, Some(key), &now(), kind, Some(detail))
+        }
         Change::Record { task, kind, json } => {
             insert_record(tx, Some(run), task.as_deref(), &now(), kind, json)
         }

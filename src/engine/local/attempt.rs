@@ -235,6 +235,8 @@ pub struct Output {
     /// `Ok(None)`: no result file; `Err`: one that cannot be read or is not JSON.
     pub result: Result<Option<String>, String>,
     pub metrics: Vec<String>,
+    /// What was lost reading them, to record as a warning (metrics lines skipped, ...).
+    pub warnings: Vec<String>,
 }
 
 impl Output {
@@ -243,19 +245,22 @@ impl Output {
         Output {
             result: Ok(None),
             metrics: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
     /// Reads the attempt's `result` and `metrics` files (paths inside `dir`). `success`: it
     /// exited 0; other attempts' result files are not read.
     pub fn read(dir: &RunDir, result: &Path, metrics: &Path, success: bool) -> Output {
+        let stream = parse_metrics(dir.read(metrics));
         Output {
             result: if success {
                 parse_result(result, dir.read(result))
             } else {
                 Ok(None)
             },
-            metrics: parse_metrics(dir.read(metrics)),
+            warnings: stream.warning(metrics).into_iter().collect(),
+            metrics: stream.records,
         }
     }
 }

@@ -469,7 +469,7 @@ impl Monitor<'_> {
             max_rss_kb: None,
             user_cpu_s: None,
             sys_cpu_s: None,
-            metrics: read_metrics(&dir.join(METRICS_FILE)),
+            metrics: read_metrics(&dir.join(METRICS_FILE)).records,
         });
         if let Some(&i) = self.index.get(&t.key).filter(|_| state != TaskState::Done) {
             self.withdraw_dependents(i, &label, b);

@@ -145,3 +145,55 @@ pub fn parse_metrics(read: std::io::Result<Vec<u8>>) -> Metrics {
     }
     m
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 9: Python's bare `NaN`, `Infinity` and `-Infinity` become strings; the same words
+    /// inside strings, escaped quotes and other tokens are left alone.
+    #[test]
+    fn python_non_finite_numbers_become_strings() {
+        let cases = [
+            (r#"{"a": NaN}"#, r#"{"a": "NaN"}"#),
+            ("[Infinity,-Infinity, NaN]", r#"["Infinity","-Infinity", "NaN"]"#),
+            (r#"{"NaN": "Infinity", "b": -1}"#, r#"{"NaN": "Infinity", "b": -1}"#),
+            (r#"["say \"NaN\"", NaN]"#, r#"["say \"NaN\"", "NaN"]"#),
+            (r#"["\\", NaN]"#, r#"["\\", "NaN"]"#),
+            ("NaNa", "NaNa"),
+        ];
+        for (python, standard) in cases {
+            assert_eq!(standard_json(python), standard, "{python}");
+        }
+        assert!(matches!(standard_json("[1, 2]"), Cow::Borrowed(_)));
+    }
+
+    /// Issue 9: a result in Python's dialect is stored; a result that is not UTF-8 says so.
+    #[test]
+    fn a_python_result_reads_back_with_its_non_finite_numbers_as_strings() {
+        let path = Path::new("r.json");
+        let read = parse_result(path, Ok(br#"{"loss": NaN, "best": -Infinity}"#.to_vec()));
+        assert_eq!(
+            read,
+            Ok(Some(r#"{"loss":"NaN","best":"-Infinity"}"#.into()))
+        );
+        let bad = parse_result(path, Ok(b"{\"a\": \"\xff\"}".to_vec())).unwrap_err();
+        assert_eq!(bad, "result file r.json is not valid UTF-8 (byte 8)");
+    }
+
+    /// Issue 9: bad lines are skipped and counted, the first one named; the others are kept.
+    #[test]
+    fn bad_metrics_lines_are_skipped_and_counted() {
+        let m = parse_metrics(Ok(b"{\"s\":1,\"l\":NaN}\n{bad\n\n\xff\xfe\r\n{\"s\":2}\r\n{\"s\":".to_vec()));
+        assert_eq!(m.records, [r#"{"s":1,"l":"NaN"}"#, r#"{"s":2}"#]);
+        assert_eq!(m.skipped, 3, "a blank line is not counted");
+        assert_eq!(
+            m.warning(Path::new("m.jsonl")).unwrap(),
+            "3 metrics lines skipped in m.jsonl: line 2: not valid JSON: key must be a string at column 2"
+        );
+        let clean = parse_metrics(Ok(b"{\"s\":1}\n".to_vec()));
+        assert_eq!(clean.warning(Path::new("m.jsonl")), None);
+        let missing = parse_metrics(Err(std::io::ErrorKind::NotFound.into()));
+        assert_eq!(missing, Metrics::default());
+    }
+}

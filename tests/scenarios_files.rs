@@ -74,3 +74,102 @@ esac
         );
     }
 }
+
+/// An experiment whose one task deletes `folder` (a shell expression) in its first attempt
+/// and fails; its second attempt succeeds if it can write in its task folder.
+fn deleting(folder: &str) -> Exp {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "del"
+command = "sh task.sh"
+[run]
+retries = 1
+backoff = "0s"
+"#,
+    );
+    exp.write(
+        "task.sh",
+        &format!(
+            r#"
+if [ "$LABTRAIL_ATTEMPT" = 1 ]; then rm -rf "{folder}"; echo gone; exit 1; fi
+echo again > "$LABTRAIL_TASK_DIR/ok" && echo '{{"ok": 1}}' > "$LABTRAIL_RESULT"
+"#
+        ),
+    );
+    exp
+}
+
+/// Issue 9: a task that deletes its own task folder, or its whole run folder, is retried: the
+/// next attempt makes again what labtrail needs (the task folder, the attempts folder) and runs.
+#[test]
+fn a_task_that_deletes_its_folders_is_retried_in_new_ones() {
+    for folder in ["$LABTRAIL_TASK_DIR", "$LABTRAIL_STORE/runs/$LABTRAIL_RUN_ID"] {
+        let exp = deleting(folder);
+        let out = exp.run(&["run", "exp.toml", "--no-progress"]);
+        assert_eq!(out.code(), 0, "{folder}: {}", out.stderr());
+        let task = &exp.tasks()[0];
+        assert_eq!(task["attempts"], 2, "{folder}: {task}");
+        assert_eq!(task["result"]["ok"], 1, "{folder}: {task}");
+        let key = task["key"].as_str().unwrap();
+        let ok = exp.run_dir().join("tasks").join(key).join("ok");
+        assert!(ok.is_file(), "{folder}: the task folder was made again");
+        let logs = exp.run(&["logs", key]);
+        assert_eq!(logs.code(), 0, "{folder}: {}", logs.stderr());
+    }
+}
+
+/// Issue 9: `labtrail check` notices a done task's folder or a run's folder that was deleted,
+/// names it, and exits 3 (a store problem), without calling the sound database damaged.
+#[test]
+fn check_names_a_missing_task_or_run_folder() {
+    let exp = deleting("/nowhere/nothing");
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    assert_eq!(exp.run(&["check"]).code(), 0);
+    let key = exp.tasks()[0]["key"].as_str().unwrap().to_string();
+    let task_dir = exp.run_dir().join("tasks").join(&key);
+    std::fs::remove_dir_all(&task_dir).unwrap();
+    let out = exp.run(&["check"]);
+    assert_eq!(out.code(), 3, "{}", out.stderr());
+    assert!(
+        out.stdout().contains(&format!(
+            "task main is done, but its folder {} (LABTRAIL_TASK_DIR) is missing",
+            task_dir.display()
+        )),
+        "{}",
+        out.stdout()
+    );
+    assert!(!out.stderr().contains("damaged"), "{}", out.stderr());
+
+    let run_dir = exp.run_dir();
+    std::fs::remove_dir_all(&run_dir).unwrap();
+    let out = exp.run(&["check"]);
+    assert_eq!(out.code(), 3, "{}", out.stderr());
+    assert!(
+        out.stdout()
+            .contains(&format!("its folder {} is missing", run_dir.display())),
+        "{}",
+        out.stdout()
+    );
+}
+
+/// Issue 9: when labtrail cannot make its folders again (the task put a file where the run
+/// folder was), the attempt fails with a reason that names the path.
+#[test]
+fn a_folder_that_cannot_be_made_again_is_named() {
+    let run = "$LABTRAIL_STORE/runs/$LABTRAIL_RUN_ID";
+    let exp = deleting(&format!(r#"{run}"; echo > "{run}"#));
+    let out = exp.run(&["run", "exp.toml", "--no-progress"]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    let task = &exp.tasks()[0];
+    let reason = task["reason"].as_str().unwrap_or_default();
+    let key = task["key"].as_str().unwrap();
+    let log = exp.run_dir().join(format!("attempts/{key}-2.stdout.log"));
+    assert_eq!(
+        reason,
+        format!(
+            "could not start: {}: Not a directory (os error 20)",
+            log.display()
+        )
+    );
+}

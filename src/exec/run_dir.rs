@@ -28,6 +28,11 @@ impl RunDir {
         })
     }
 
+    /// Whether the folder held open was deleted (a deleted folder has no links).
+    fn is_deleted(&self) -> bool {
+        rustix::fs::fstat(&self.fd).is_ok_and(|st| st.st_nlink == 0)
+    }
+
     /// `path` relative to the folder when it lies inside it; otherwise `path` itself.
     fn rel<'a>(&self, path: &'a Path) -> &'a Path {
         match path.strip_prefix(&self.root) {
@@ -38,8 +43,19 @@ impl RunDir {
 
     fn open_file(&self, path: &Path, flags: OFlags) -> io::Result<File> {
         let mode = Mode::from_raw_mode(0o666);
-        let fd = rustix::fs::openat(&self.fd, self.rel(path), flags | OFlags::CLOEXEC, mode)?;
-        Ok(File::from(fd))
+        let flags = flags | OFlags::CLOEXEC;
+        match rustix::fs::openat(&self.fd, self.rel(path), flags, mode) {
+            // The folder it goes in is gone: a task deleted it, or the whole run folder (then
+            // the folder held open is a deleted one, and so is every path relative to it). The
+            // folders are made again, by their full path, and so is the file.
+            Err(rustix::io::Errno::NOENT) if flags.contains(OFlags::CREATE) => {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                Ok(File::from(rustix::fs::open(path, flags, mode)?))
+            }
+            fd => Ok(File::from(fd?)),
+        }
     }
 
     /// Makes the folder `path`. One that exists is fine; missing parents are made too.
@@ -67,7 +83,14 @@ impl RunDir {
     /// opening a FIFO for reading waits for a writer, for ever, and a device may never end.
     pub fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         let rel = self.rel(path);
-        refuse_unless_regular(rustix::fs::statat(&self.fd, rel, AtFlags::empty())?.st_mode)?;
+        let mode = match rustix::fs::statat(&self.fd, rel, AtFlags::empty()) {
+            Ok(stat) => stat.st_mode,
+            // A task deleted the run folder and the next attempt made it again: the folder held
+            // open is the deleted one (no links left); the path leads to the new one.
+            Err(rustix::io::Errno::NOENT) if self.is_deleted() => return read_regular(path),
+            Err(e) => return Err(e.into()),
+        };
+        refuse_unless_regular(mode)?;
         // Non-blocking: if a FIFO took the file's place since the check, the open does not wait.
         let file = self.open_file(path, OFlags::RDONLY | OFlags::NONBLOCK)?;
         read_opened(file)

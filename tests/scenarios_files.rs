@@ -173,3 +173,53 @@ fn a_folder_that_cannot_be_made_again_is_named() {
         )
     );
 }
+
+/// Issue 9: moving or renaming the experiment folder, its `.labtrail` store inside, keeps
+/// `labtrail logs` working: attempt file paths are stored relative to the store. A row an older
+/// labtrail wrote, with an absolute path, finds its file under the moved store too.
+#[test]
+fn logs_still_work_after_the_experiment_folder_moved() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "moved"
+command = "echo hello {x}; echo oops {x} >&2"
+[params]
+x = [1, 2]
+"#,
+    );
+    let out = exp.run(&["run", "exp.toml", "-q"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    // Task x=2's row as labtrail 0.3 wrote it: absolute paths (no older binary to run here).
+    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    let store = exp.file(".labtrail").display().to_string();
+    let key2 = exp.tasks()[1]["key"].as_str().unwrap().to_string();
+    let changed = db
+        .execute(
+            "UPDATE attempts SET stdout_path = ?1 || '/' || stdout_path, stderr_path = ?1 || '/' || stderr_path WHERE task_key = ?2 AND stdout_path NOT LIKE '/%'",
+            rusqlite::params![store, key2],
+        )
+        .unwrap();
+    assert!(changed <= 1);
+    drop(db);
+
+    let moved = exp.path().with_file_name(format!(
+        "{}-renamed",
+        exp.path().file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::rename(exp.path(), &moved).unwrap();
+    let logs = |task: &str| {
+        let out = exp.cmd(&["logs", task]).current_dir(&moved).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (one, two) = (logs("x=1"), logs("x=2"));
+    std::fs::rename(&moved, exp.path()).unwrap();
+    assert_eq!(one.0, Some(0), "{}", one.2);
+    assert!(one.1.contains("hello 1") && one.1.contains("oops 1"), "{one:?}");
+    assert_eq!(two.0, Some(0), "{}", two.2);
+    assert!(two.1.contains("hello 2") && two.1.contains("oops 2"), "{two:?}");
+}

@@ -202,10 +202,16 @@ json.dump({"loss": nan, "best": -inf, "worst": inf, "name": "NaN run"}, open(os.
         serde_json::json!({"loss": "NaN", "best": "-Infinity", "worst": "Infinity", "name": "NaN run"})
     );
     let jsonl = exp.run(&["results", "--format", "jsonl"]).stdout();
-    assert!(jsonl.contains(r#""loss":"NaN","best":"-Infinity""#), "{jsonl}");
+    assert!(
+        jsonl.contains(r#""loss":"NaN","best":"-Infinity""#),
+        "{jsonl}"
+    );
     let csv = exp.run(&["results", "--format", "csv"]).stdout();
     assert!(
-        csv.lines().nth(1).unwrap().ends_with(",NaN,-Infinity,Infinity,NaN run"),
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(",NaN,-Infinity,Infinity,NaN run"),
         "{csv}"
     );
     let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();

@@ -104,7 +104,10 @@ echo again > "$LABTRAIL_TASK_DIR/ok" && echo '{{"ok": 1}}' > "$LABTRAIL_RESULT"
 /// next attempt makes again what labtrail needs (the task folder, the attempts folder) and runs.
 #[test]
 fn a_task_that_deletes_its_folders_is_retried_in_new_ones() {
-    for folder in ["$LABTRAIL_TASK_DIR", "$LABTRAIL_STORE/runs/$LABTRAIL_RUN_ID"] {
+    for folder in [
+        "$LABTRAIL_TASK_DIR",
+        "$LABTRAIL_STORE/runs/$LABTRAIL_RUN_ID",
+    ] {
         let exp = deleting(folder);
         let out = exp.run(&["run", "exp.toml", "--no-progress"]);
         assert_eq!(out.code(), 0, "{folder}: {}", out.stderr());
@@ -209,7 +212,11 @@ x = [1, 2]
     ));
     std::fs::rename(exp.path(), &moved).unwrap();
     let logs = |task: &str| {
-        let out = exp.cmd(&["logs", task]).current_dir(&moved).output().unwrap();
+        let out = exp
+            .cmd(&["logs", task])
+            .current_dir(&moved)
+            .output()
+            .unwrap();
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -219,7 +226,13 @@ x = [1, 2]
     let (one, two) = (logs("x=1"), logs("x=2"));
     std::fs::rename(&moved, exp.path()).unwrap();
     assert_eq!(one.0, Some(0), "{}", one.2);
-    assert!(one.1.contains("hello 1") && one.1.contains("oops 1"), "{one:?}");
+    assert!(
+        one.1.contains("hello 1") && one.1.contains("oops 1"),
+        "{one:?}"
+    );
     assert_eq!(two.0, Some(0), "{}", two.2);
-    assert!(two.1.contains("hello 2") && two.1.contains("oops 2"), "{two:?}");
+    assert!(
+        two.1.contains("hello 2") && two.1.contains("oops 2"),
+        "{two:?}"
+    );
 }

@@ -156,8 +156,14 @@ mod tests {
     fn python_non_finite_numbers_become_strings() {
         let cases = [
             (r#"{"a": NaN}"#, r#"{"a": "NaN"}"#),
-            ("[Infinity,-Infinity, NaN]", r#"["Infinity","-Infinity", "NaN"]"#),
-            (r#"{"NaN": "Infinity", "b": -1}"#, r#"{"NaN": "Infinity", "b": -1}"#),
+            (
+                "[Infinity,-Infinity, NaN]",
+                r#"["Infinity","-Infinity", "NaN"]"#,
+            ),
+            (
+                r#"{"NaN": "Infinity", "b": -1}"#,
+                r#"{"NaN": "Infinity", "b": -1}"#,
+            ),
             (r#"["say \"NaN\"", NaN]"#, r#"["say \"NaN\"", "NaN"]"#),
             (r#"["\\", NaN]"#, r#"["\\", "NaN"]"#),
             ("NaNa", "NaNa"),
@@ -184,7 +190,9 @@ mod tests {
     /// Issue 9: bad lines are skipped and counted, the first one named; the others are kept.
     #[test]
     fn bad_metrics_lines_are_skipped_and_counted() {
-        let m = parse_metrics(Ok(b"{\"s\":1,\"l\":NaN}\n{bad\n\n\xff\xfe\r\n{\"s\":2}\r\n{\"s\":".to_vec()));
+        let m = parse_metrics(Ok(
+            b"{\"s\":1,\"l\":NaN}\n{bad\n\n\xff\xfe\r\n{\"s\":2}\r\n{\"s\":".to_vec(),
+        ));
         assert_eq!(m.records, [r#"{"s":1,"l":"NaN"}"#, r#"{"s":2}"#]);
         assert_eq!(m.skipped, 3, "a blank line is not counted");
         assert_eq!(

@@ -110,7 +110,9 @@ impl Store {
                 .prepare("SELECT key, label FROM tasks WHERE run_id = ?1 AND state = 'done' ORDER BY key")
                 .map_err(|e| self.err(e))?;
             let done = st
-                .query_map([&run.id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .query_map([&run.id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
                 .map_err(|e| self.err(e))?;
             for task in done {
                 let (key, label) = task.map_err(|e| self.err(e))?;

@@ -69,6 +69,10 @@ mod tests {
         std::fs::rename(&old, &new).unwrap();
         assert_eq!(resolve(&new, abs.clone()), log(&new).display().to_string());
         let gone = "/nowhere/runs/r/attempts/k-9.stdout.log".to_string();
-        assert_eq!(resolve(&new, gone.clone()), gone, "not under the store either");
+        assert_eq!(
+            resolve(&new, gone.clone()),
+            gone,
+            "not under the store either"
+        );
     }
 }

@@ -63,8 +63,12 @@ pub(crate) struct Request {
 /// the trace of an attempt an earlier runner started, and the error is `AlreadyExists`.
 pub(super) fn create_logs(files: &AttemptFiles, dir: &RunDir) -> std::io::Result<Logs> {
     Ok(Logs {
-        stdout: dir.create_new(&files.stdout).map_err(|e| naming(&files.stdout, e))?,
-        stderr: dir.create(&files.stderr).map_err(|e| naming(&files.stderr, e))?,
+        stdout: dir
+            .create_new(&files.stdout)
+            .map_err(|e| naming(&files.stdout, e))?,
+        stderr: dir
+            .create(&files.stderr)
+            .map_err(|e| naming(&files.stderr, e))?,
     })
 }
 

@@ -3,13 +3,19 @@
 //! A task receives its identity and its files through `LABTRAIL_*` variables ([`task_env`],
 //! [`attempt_env`]); the SLURM job wrapper sets the per-attempt ones itself, in shell, from
 //! [`shell_attempt_exports`], because only the job knows its id and requeue count. A task may
-//! write a JSON result ([`parse_result`]) and a JSON-lines metric stream ([`parse_metrics`]).
+//! write a JSON result ([`parse_result`]) and a JSON-lines metric stream ([`parse_metrics`]), in
+//! Python's dialect too (`NaN`, `Infinity`: see [`standard_json`]).
 //! On SLURM the wrapper leaves an exit record in the attempt folder ([`EXIT_RECORD`]), the
 //! ground truth when the scheduler has forgotten the job.
 //!
 //! The README's "The task protocol" table documents the same names; a test pins them.
 
 use std::path::{Path, PathBuf};
+
+mod output;
+pub use output::{
+    parse_metrics, parse_result, read_metrics, read_result, standard_json, Metrics, NON_FINITE,
+};
 
 /// The run id.
 pub const RUN_ID: &str = "LABTRAIL_RUN_ID";
@@ -133,39 +139,6 @@ pub fn read_exit_record(attempt_dir: &Path) -> Option<i32> {
     let text = std::fs::read_to_string(attempt_dir.join(EXIT_RECORD)).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     v["exit_code"].as_i64().map(|c| c as i32)
-}
-
-/// Reads the task's result file: `Ok(None)` if it wrote none, `Err` if it is not valid JSON.
-pub fn read_result(path: &Path) -> Result<Option<String>, String> {
-    parse_result(path, std::fs::read(path))
-}
-
-/// The result file at `path`, given what reading it gave: see [`read_result`].
-pub fn parse_result(path: &Path, read: std::io::Result<Vec<u8>>) -> Result<Option<String>, String> {
-    match read {
-        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes)
-            .map(|v| Some(v.to_string()))
-            .map_err(|e| format!("result file {} is not valid JSON: {e}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read result file {}: {e}", path.display())),
-    }
-}
-
-/// Reads the task's metric stream: every line that is valid JSON, compacted.
-pub fn read_metrics(path: &Path) -> Vec<String> {
-    parse_metrics(std::fs::read(path))
-}
-
-/// The metric stream, given what reading its file gave: see [`read_metrics`].
-pub fn parse_metrics(read: std::io::Result<Vec<u8>>) -> Vec<String> {
-    match read.map(String::from_utf8) {
-        Ok(Ok(text)) => text
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .map(|v| v.to_string())
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// Paths of one attempt's files: `runs/RUN/attempts/KEY-N.stdout.log` and so on (see

@@ -168,6 +168,101 @@ command = "echo '{oops' > $LABTRAIL_RESULT"
     );
 }
 
+/// Issue 9: Python's `json` writes `NaN` and `Infinity` by default. A real Python task's result
+/// and metrics with them are stored, read back as the strings `"NaN"`, `"Infinity"`,
+/// `"-Infinity"` in `results --format json` (standard JSON, which jq reads) and as their names
+/// in CSV.
+#[test]
+fn python_nan_and_infinity_are_stored_and_read_back() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "nan"
+command = "python3 task.py"
+"#,
+    );
+    exp.write(
+        "task.py",
+        r#"
+import json, os
+nan, inf = float("nan"), float("inf")
+with open(os.environ["LABTRAIL_METRICS"], "a") as m:
+    for step, loss in [(1, 0.5), (2, nan)]:
+        m.write(json.dumps({"step": step, "loss": loss}) + "\n")
+json.dump({"loss": nan, "best": -inf, "worst": inf, "name": "NaN run"}, open(os.environ["LABTRAIL_RESULT"], "w"))
+"#,
+    );
+    let out = exp.run(&["run", "exp.toml", "--no-progress"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+
+    let json = exp.run(&["results", "--format", "json"]).stdout();
+    let records: serde_json::Value = serde_json::from_str(&json).expect("standard JSON");
+    assert_eq!(
+        records[0]["result"],
+        serde_json::json!({"loss": "NaN", "best": "-Infinity", "worst": "Infinity", "name": "NaN run"})
+    );
+    let jsonl = exp.run(&["results", "--format", "jsonl"]).stdout();
+    assert!(
+        jsonl.contains(r#""loss":"NaN","best":"-Infinity""#),
+        "{jsonl}"
+    );
+    let csv = exp.run(&["results", "--format", "csv"]).stdout();
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(",NaN,-Infinity,Infinity,NaN run"),
+        "{csv}"
+    );
+    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    let metrics: Vec<String> = db
+        .prepare("SELECT record FROM metrics ORDER BY line")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        metrics,
+        [r#"{"step":1,"loss":0.5}"#, r#"{"step":2,"loss":"NaN"}"#]
+    );
+}
+
+/// Issue 9: one metrics line that is not JSON or not UTF-8 no longer drops the attempt's
+/// metrics: it is skipped, the skipped lines are counted in a warning (printed, and in the
+/// event log) that names the file and the first bad line, and every other line is kept.
+#[test]
+fn bad_metrics_lines_are_skipped_with_a_counted_warning() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "badline"
+command = "printf '{\"step\": 1}\\n\\377\\376\\n{\"step\": 2}\\n{oops\\n{\"step\": 3}\\n' > $LABTRAIL_METRICS"
+"#,
+    );
+    let out = exp.run(&["run", "exp.toml", "--no-progress"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let err = out.stderr();
+    assert!(
+        err.contains("2 metrics lines skipped in ") && err.contains("line 2: not valid UTF-8"),
+        "{err}"
+    );
+    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    let metrics: Vec<String> = db
+        .prepare("SELECT record FROM metrics ORDER BY line")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(metrics, [r#"{"step":1}"#, r#"{"step":2}"#, r#"{"step":3}"#]);
+    let events = exp.run(&["events"]).stdout();
+    assert!(
+        events.contains("2 metrics lines skipped in ") && events.contains(".metrics.jsonl: line 2"),
+        "{events}"
+    );
+}
+
 /// A deeply nested result (as deep as the JSON parser allows) is stored whole: the worker
 /// threads that read results have the stack for it.
 #[test]

@@ -155,7 +155,11 @@ fn version_1_is_migrated_with_its_data() {
     assert_eq!(a.pid, Some(4242));
     assert_eq!(a.exit_code, Some(0));
     assert_eq!(a.outcome.map(|o| o.as_str()), Some("success"));
-    assert_eq!(a.stdout_path, "out.txt");
+    // A relative path is read as relative to the store (where labtrail keeps attempt files).
+    assert_eq!(
+        a.stdout_path,
+        store.dir().join("out.txt").display().to_string()
+    );
     // Columns added by version 2 exist and are empty for old attempts.
     assert_eq!(a.max_rss_kb, None);
     assert_eq!(a.user_cpu_s, None);

@@ -3,7 +3,8 @@
 use super::output::Global;
 use crate::store::{Store, StoreError};
 
-/// Check the store's integrity: SQLite's full check plus labtrail's own invariants.
+/// Check the store's integrity: SQLite's full check plus labtrail's own invariants, and that
+/// the folders of its runs and done tasks are there.
 ///
 /// With --repair (after labtrail reported a damaged database): moves the damaged database
 /// aside and builds a new one from every record that can still be read.
@@ -31,8 +32,21 @@ pub fn run(g: &Global, args: CheckArgs) -> anyhow::Result<i32> {
     }
     let store = g.open_store()?;
     let problems = store.check()?;
+    let missing = store.missing_folders()?;
     let runs = store.list_runs()?;
     let tasks: u64 = runs.iter().map(|r| r.total).sum();
+    if problems.is_empty() && !missing.is_empty() {
+        // The database is sound; what a task deleted is not damage `--repair` could undo.
+        for m in &missing {
+            println!("problem: {m}");
+        }
+        eprintln!(
+            "labtrail: {} folder(s) of the store {} are missing; the database itself is sound",
+            missing.len(),
+            store.dir().display()
+        );
+        return Ok(3);
+    }
     if problems.is_empty() {
         println!(
             "ok: {} — {} run(s), {tasks} task(s) in current plans; integrity and invariants hold",
@@ -41,7 +55,7 @@ pub fn run(g: &Global, args: CheckArgs) -> anyhow::Result<i32> {
         );
         return Ok(0);
     }
-    for p in &problems {
+    for p in problems.iter().chain(&missing) {
         println!("problem: {p}");
     }
     Err(StoreError::Corrupt {

@@ -5,7 +5,7 @@
 //! measurable part of what labtrail adds to the spawn (see `bench/compare.sh`). A path outside
 //! the folder still works: an absolute path given to an `*at` call ignores the folder.
 
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
@@ -28,6 +28,11 @@ impl RunDir {
         })
     }
 
+    /// Whether the folder held open was deleted (a deleted folder has no links).
+    fn is_deleted(&self) -> bool {
+        rustix::fs::fstat(&self.fd).is_ok_and(|st| st.st_nlink == 0)
+    }
+
     /// `path` relative to the folder when it lies inside it; otherwise `path` itself.
     fn rel<'a>(&self, path: &'a Path) -> &'a Path {
         match path.strip_prefix(&self.root) {
@@ -38,8 +43,19 @@ impl RunDir {
 
     fn open_file(&self, path: &Path, flags: OFlags) -> io::Result<File> {
         let mode = Mode::from_raw_mode(0o666);
-        let fd = rustix::fs::openat(&self.fd, self.rel(path), flags | OFlags::CLOEXEC, mode)?;
-        Ok(File::from(fd))
+        let flags = flags | OFlags::CLOEXEC;
+        match rustix::fs::openat(&self.fd, self.rel(path), flags, mode) {
+            // The folder it goes in is gone: a task deleted it, or the whole run folder (then
+            // the folder held open is a deleted one, and so is every path relative to it). The
+            // folders are made again, by their full path, and so is the file.
+            Err(rustix::io::Errno::NOENT) if flags.contains(OFlags::CREATE) => {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                Ok(File::from(rustix::fs::open(path, flags, mode)?))
+            }
+            fd => Ok(File::from(fd?)),
+        }
     }
 
     /// Makes the folder `path`. One that exists is fine; missing parents are made too.
@@ -62,12 +78,54 @@ impl RunDir {
         self.open_file(path, OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC)
     }
 
-    /// The whole content of `path`.
+    /// The whole content of the regular file `path`. Anything else a task may have left there
+    /// (a FIFO, a folder, a device) is refused unopened, with an error that says what it is:
+    /// opening a FIFO for reading waits for a writer, for ever, and a device may never end.
     pub fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        let mut bytes = Vec::new();
-        io::Read::read_to_end(&mut self.open_file(path, OFlags::RDONLY)?, &mut bytes)?;
-        Ok(bytes)
+        let rel = self.rel(path);
+        let mode = match rustix::fs::statat(&self.fd, rel, AtFlags::empty()) {
+            Ok(stat) => stat.st_mode,
+            // A task deleted the run folder and the next attempt made it again: the folder held
+            // open is the deleted one (no links left); the path leads to the new one.
+            Err(rustix::io::Errno::NOENT) if self.is_deleted() => return read_regular(path),
+            Err(e) => return Err(e.into()),
+        };
+        refuse_unless_regular(mode)?;
+        // Non-blocking: if a FIFO took the file's place since the check, the open does not wait.
+        let file = self.open_file(path, OFlags::RDONLY | OFlags::NONBLOCK)?;
+        read_opened(file)
     }
+}
+
+/// The whole content of the regular file `path`, as [`RunDir::read`] reads it.
+pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+    refuse_unless_regular(rustix::fs::stat(path)?.st_mode)?;
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    read_opened(File::from(rustix::fs::open(path, flags, Mode::empty())?))
+}
+
+/// Reads an opened file whole, after checking again (with `fstat`) that it is a regular file.
+fn read_opened(mut file: File) -> io::Result<Vec<u8>> {
+    refuse_unless_regular(rustix::fs::fstat(&file)?.st_mode)?;
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut file, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// `Ok` for a regular file; otherwise an error naming what the file is.
+fn refuse_unless_regular(mode: u32) -> io::Result<()> {
+    let what = match FileType::from_raw_mode(mode) {
+        FileType::RegularFile => return Ok(()),
+        FileType::Fifo => "a FIFO (named pipe)",
+        FileType::Directory => "a folder",
+        FileType::CharacterDevice | FileType::BlockDevice => "a device",
+        FileType::Socket => "a socket",
+        _ => "an unknown kind of file",
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("it is {what}, not a regular file; labtrail does not open it"),
+    ))
 }
 
 #[cfg(test)]

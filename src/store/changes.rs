@@ -1,10 +1,12 @@
 //! State changes and how they are written: each batch is one transaction.
 
+use super::paths::stored;
 use super::records::{check_json, insert_record};
 use super::{now, Store, StoreError, TaskState};
 use crate::outcome::Outcome;
 use rusqlite::{params, Transaction};
 use std::collections::HashMap;
+use std::path::Path;
 
 /// A state change, applied with others in one transaction by [`Store::apply`].
 #[derive(Debug, Clone)]
@@ -39,6 +41,12 @@ pub enum Change {
     Blocked { key: String, reason: String },
     /// A free-form run-level event (lock taken over, run stopped by a signal, ...).
     Note { kind: String, detail: String },
+    /// A free-form event about one task (metrics lines skipped, ...).
+    TaskNote {
+        key: String,
+        kind: String,
+        detail: String,
+    },
     /// A JSON document appended to the run's records (provenance, a resource sample, ...), of
     /// one task or of the whole run; stamped with the time it is written. `json` must be valid
     /// JSON, or the whole batch is refused ([`StoreError::InvalidRecord`]). Read back with
@@ -79,7 +87,7 @@ impl Store {
                 check_json(kind, json)?;
             }
         }
-        let path = self.db_path.clone();
+        let (path, dir) = (self.db_path.clone(), self.dir.clone());
         let e = |e| StoreError::sqlite(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
         // An attempt that starts and ends within the batch (a short task) is written once, whole:
@@ -111,9 +119,9 @@ impl Store {
                 }
                 Change::Finished { key, attempt, .. } => {
                     let start = starts.remove(&(key.as_str(), *attempt));
-                    write_end(&tx, run, c, start).map_err(e)?;
+                    write_end(&tx, run, c, start, &dir).map_err(e)?;
                 }
-                _ => apply_one(&tx, run, c).map_err(e)?,
+                _ => apply_one(&tx, run, c, &dir).map_err(e)?,
             }
         }
         tx.execute(
@@ -125,7 +133,14 @@ impl Store {
     }
 }
 
-pub(super) fn apply_one(tx: &Transaction, run: &str, c: &Change) -> rusqlite::Result<()> {
+/// Writes one change. `store_dir`: the store folder, which attempt file paths are stored
+/// relative to.
+pub(super) fn apply_one(
+    tx: &Transaction,
+    run: &str,
+    c: &Change,
+    store_dir: &Path,
+) -> rusqlite::Result<()> {
     match c {
         Change::Started {
             key,
@@ -137,12 +152,12 @@ pub(super) fn apply_one(tx: &Transaction, run: &str, c: &Change) -> rusqlite::Re
             stderr,
         } => {
             tx.prepare_cached("INSERT INTO attempts (run_id, task_key, number, host, pid, started_at, stdout_path, stderr_path) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?
-                .execute(params![run, key, attempt, host, pid, started_at, stdout, stderr])?;
+                .execute(params![run, key, attempt, host, pid, started_at, stored(store_dir, stdout), stored(store_dir, stderr)])?;
             tx.prepare_cached("UPDATE tasks SET state = 'running', attempts = ?3, reason = NULL WHERE run_id = ?1 AND key = ?2")?
                 .execute(params![run, key, attempt])?;
             started_event(tx, run, key, *attempt, *pid, started_at)
         }
-        Change::Finished { .. } => write_end(tx, run, c, None),
+        Change::Finished { .. } => write_end(tx, run, c, None, store_dir),
         Change::Blocked { key, reason } => {
             tx.prepare_cached(
                 "UPDATE tasks SET state = 'blocked', reason = ?3 WHERE run_id = ?1 AND key = ?2",
@@ -151,6 +166,9 @@ pub(super) fn apply_one(tx: &Transaction, run: &str, c: &Change) -> rusqlite::Re
             event(tx, run, Some(key), &now(), "blocked", Some(reason))
         }
         Change::Note { kind, detail } => event(tx, run, None, &now(), kind, Some(detail)),
+        Change::TaskNote { key, kind, detail } => {
+            event(tx, run, Some(key), &now(), kind, Some(detail))
+        }
         Change::Record { task, kind, json } => {
             insert_record(tx, Some(run), task.as_deref(), &now(), kind, json)
         }
@@ -177,6 +195,7 @@ fn write_end(
     run: &str,
     end: &Change,
     start: Option<&Change>,
+    store_dir: &Path,
 ) -> rusqlite::Result<()> {
     let Change::Finished {
         key,
@@ -207,7 +226,7 @@ fn write_end(
             ..
         }) => {
             tx.prepare_cached("INSERT INTO attempts (run_id, task_key, number, host, pid, started_at, stdout_path, stderr_path, ended_at, exit_code, signal, outcome, reason, result, max_rss_kb, user_cpu_s, sys_cpu_s) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)")?
-                .execute(params![run, key, attempt, host, pid, started_at, stdout, stderr, ended_at, exit_code, signal, outcome, reason, result, max_rss_kb, user_cpu_s, sys_cpu_s])?;
+                .execute(params![run, key, attempt, host, pid, started_at, stored(store_dir, stdout), stored(store_dir, stderr), ended_at, exit_code, signal, outcome, reason, result, max_rss_kb, user_cpu_s, sys_cpu_s])?;
             tx.prepare_cached("UPDATE tasks SET state = ?3, attempts = ?8, reason = ?4, result = CASE WHEN ?5 THEN ?6 ELSE result END, finished_at = CASE WHEN ?5 THEN ?7 ELSE finished_at END WHERE run_id = ?1 AND key = ?2")?
                 .execute(params![run, key, state.as_str(), reason, done, result, ended_at, attempt])?;
         }

@@ -91,6 +91,44 @@ impl RunFolders {
 }
 
 impl Store {
+    /// The folders that should be there and are not: a run's folder (made with the run), or
+    /// the folder of a done task (it ran in it). A task may delete either; one sentence each.
+    pub fn missing_folders(&self) -> Result<Vec<String>, StoreError> {
+        let mut missing = Vec::new();
+        for run in self.list_runs()? {
+            let folders = self.folders(&run.id)?;
+            if !folders.run_dir().is_dir() {
+                missing.push(format!(
+                    "run {}: its folder {} is missing (deleted?): its tasks' folders and attempt logs are gone; the next `labtrail run` of it makes the folders again",
+                    run.id,
+                    folders.run_dir().display()
+                ));
+                continue;
+            }
+            let mut st = self
+                .conn
+                .prepare("SELECT key, label FROM tasks WHERE run_id = ?1 AND state = 'done' ORDER BY key")
+                .map_err(|e| self.err(e))?;
+            let done = st
+                .query_map([&run.id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(|e| self.err(e))?;
+            for task in done {
+                let (key, label) = task.map_err(|e| self.err(e))?;
+                let dir = folders.task_dir(&key);
+                if !dir.is_dir() {
+                    missing.push(format!(
+                        "run {}: task {label} is done, but its folder {} (LABTRAIL_TASK_DIR) is missing (deleted?)",
+                        run.id,
+                        dir.display()
+                    ));
+                }
+            }
+        }
+        Ok(missing)
+    }
+
     /// The folders of run `run`.
     pub fn folders(&self, run: &str) -> Result<RunFolders, StoreError> {
         let layout = self

@@ -1,9 +1,11 @@
 //! Scheduler jobs: the attempts of a SLURM run, as the monitor tracks them.
 
+use super::paths::{resolve, stored};
 use super::{now, Store, StoreError};
 use crate::outcome::Outcome;
 use rusqlite::{params, OptionalExtension, Transaction};
 use std::collections::HashMap;
+use std::path::Path;
 
 /// An attempt that is (as far as the store knows) submitted and not yet finished.
 #[derive(Debug, Clone)]
@@ -156,8 +158,8 @@ impl Store {
                     scheduler_state: r.get(4)?,
                     restarts: r.get(5)?,
                     log_offset: r.get::<_, i64>(6)? as u64,
-                    stdout: r.get(7)?,
-                    stderr: r.get(8)?,
+                    stdout: resolve(&self.dir, r.get(7)?),
+                    stderr: resolve(&self.dir, r.get(8)?),
                     time_limit_s: r.get::<_, Option<i64>>(9)?.map(|v| v as u64),
                     mem_mb: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
                     err_offset: r.get::<_, i64>(11)? as u64,
@@ -209,14 +211,14 @@ impl Store {
                 super::records::check_json(kind, json)?;
             }
         }
-        let path = self.db_path.clone();
+        let (path, dir) = (self.db_path.clone(), self.dir.clone());
         let e = |e| StoreError::sqlite(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
         for c in jobs {
-            apply_job(&tx, run, c).map_err(e)?;
+            apply_job(&tx, run, c, &dir).map_err(e)?;
         }
         for c in changes {
-            super::changes::apply_one(&tx, run, c).map_err(e)?;
+            super::changes::apply_one(&tx, run, c, &dir).map_err(e)?;
         }
         tx.execute(
             "UPDATE runs SET updated_at = ?2 WHERE id = ?1",
@@ -227,10 +229,11 @@ impl Store {
     }
 }
 
-fn apply_job(tx: &Transaction, run: &str, c: &JobChange) -> rusqlite::Result<()> {
+/// Writes one job change; attempt file paths are stored relative to `store_dir`.
+fn apply_job(tx: &Transaction, run: &str, c: &JobChange, store_dir: &Path) -> rusqlite::Result<()> {
     match c {
         JobChange::Submitted { key, attempt, job_id, host, stdout, stderr, time_limit_s, mem_mb, how } => {
-            open_attempt(tx, run, key, *attempt, job_id, host, stdout, stderr, (*time_limit_s, *mem_mb), 0)?;
+            open_attempt(tx, run, key, *attempt, job_id, host, stored(store_dir, stdout), stored(store_dir, stderr), (*time_limit_s, *mem_mb), 0)?;
             event(tx, run, key, how.as_str(), &format!("attempt {attempt}: job {job_id}"))
         }
         JobChange::State { key, attempt, state, node, started_at } => tx
@@ -247,7 +250,7 @@ fn apply_job(tx: &Transaction, run: &str, c: &JobChange) -> rusqlite::Result<()>
             let limits: (Option<i64>, Option<i64>) =
                 tx.query_row("SELECT time_limit_s, mem_mb FROM attempts WHERE run_id = ?1 AND task_key = ?2 AND number = ?3", params![run, key, attempt], |r| Ok((r.get(0)?, r.get(1)?)))?;
             let limits = (limits.0.map(|v| v as u64), limits.1.map(|v| v as u64));
-            open_attempt(tx, run, key, attempt + 1, job_id, host, stdout, stderr, limits, *restarts)?;
+            open_attempt(tx, run, key, attempt + 1, job_id, host, stored(store_dir, stdout), stored(store_dir, stderr), limits, *restarts)?;
             event(tx, run, key, outcome.as_str(), &format!("attempt {attempt} {reason}; attempt {} is job {job_id}", attempt + 1))
         }
     }

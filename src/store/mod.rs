@@ -11,6 +11,7 @@ mod folders;
 mod inputs;
 mod jobs;
 mod lock;
+mod paths;
 mod queries;
 mod records;
 mod repair;

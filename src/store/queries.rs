@@ -1,5 +1,6 @@
 //! Read-only queries behind `status`, `tasks`, `logs`, `results`, `events` and `check`.
 
+use super::paths::resolve;
 use super::{AttemptRow, EventRow, Store, StoreError, TaskRow, TaskState};
 use rusqlite::Row;
 
@@ -119,8 +120,8 @@ impl Store {
                     signal: r.get(7)?,
                     outcome: r.get(8)?,
                     reason: r.get(9)?,
-                    stdout_path: r.get(10)?,
-                    stderr_path: r.get(11)?,
+                    stdout_path: resolve(&self.dir, r.get(10)?),
+                    stderr_path: resolve(&self.dir, r.get(11)?),
                     max_rss_kb: r.get(12)?,
                     user_cpu_s: r.get(13)?,
                     sys_cpu_s: r.get(14)?,

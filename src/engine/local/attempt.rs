@@ -63,9 +63,19 @@ pub(crate) struct Request {
 /// the trace of an attempt an earlier runner started, and the error is `AlreadyExists`.
 pub(super) fn create_logs(files: &AttemptFiles, dir: &RunDir) -> std::io::Result<Logs> {
     Ok(Logs {
-        stdout: dir.create_new(&files.stdout)?,
-        stderr: dir.create(&files.stderr)?,
+        stdout: dir
+            .create_new(&files.stdout)
+            .map_err(|e| naming(&files.stdout, e))?,
+        stderr: dir
+            .create(&files.stderr)
+            .map_err(|e| naming(&files.stderr, e))?,
     })
+}
+
+/// `e`, its message prefixed with the path it is about (the kind kept: `AlreadyExists` means
+/// something to the caller), so that the attempt's recorded reason names the path.
+fn naming(path: &Path, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 /// What every launch needs besides its request.
@@ -109,7 +119,7 @@ pub(super) fn launch(ctx: &Context, req: Request, logs: std::io::Result<Logs>) -
     };
     // Usually made already, by a worker while its own attempt ran: then this is only a lookup.
     if let Err(e) = ctx.dir.make_dir(&req.task_dir) {
-        return Err(Box::new((r, e)));
+        return Err(Box::new((r, naming(&req.task_dir, e))));
     }
     let mut env = protocol::task_env(&task.identity(spec, ctx.run, ctx.store_dir));
     for up in &req.upstream {
@@ -235,6 +245,8 @@ pub struct Output {
     /// `Ok(None)`: no result file; `Err`: one that cannot be read or is not JSON.
     pub result: Result<Option<String>, String>,
     pub metrics: Vec<String>,
+    /// What was lost reading them, to record as a warning (metrics lines skipped, ...).
+    pub warnings: Vec<String>,
 }
 
 impl Output {
@@ -243,19 +255,22 @@ impl Output {
         Output {
             result: Ok(None),
             metrics: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
     /// Reads the attempt's `result` and `metrics` files (paths inside `dir`). `success`: it
     /// exited 0; other attempts' result files are not read.
     pub fn read(dir: &RunDir, result: &Path, metrics: &Path, success: bool) -> Output {
+        let stream = parse_metrics(dir.read(metrics));
         Output {
             result: if success {
                 parse_result(result, dir.read(result))
             } else {
                 Ok(None)
             },
-            metrics: parse_metrics(dir.read(metrics)),
+            warnings: stream.warning(metrics).into_iter().collect(),
+            metrics: stream.records,
         }
     }
 }

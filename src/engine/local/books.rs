@@ -127,5 +127,13 @@ impl Books<'_> {
             sys_cpu_s: Some(exit.sys_cpu_s),
             metrics: output.metrics,
         });
+        for warning in output.warnings {
+            lines.push(format!("⚠ {label}: {warning}"));
+            changes.push(Change::TaskNote {
+                key: task.key.clone(),
+                kind: "task_output_skipped".into(),
+                detail: warning,
+            });
+        }
     }
 }

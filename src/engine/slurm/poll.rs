@@ -452,6 +452,9 @@ impl Monitor<'_> {
             ),
         });
         b.states.insert(t.key.clone(), state);
+        let metrics_file = dir.join(METRICS_FILE);
+        let metrics = read_metrics(&metrics_file);
+        let skipped = metrics.warning(&metrics_file);
         b.changes.push(Change::Finished {
             key: t.key.clone(),
             attempt: t.attempt,
@@ -469,8 +472,16 @@ impl Monitor<'_> {
             max_rss_kb: None,
             user_cpu_s: None,
             sys_cpu_s: None,
-            metrics: read_metrics(&dir.join(METRICS_FILE)),
+            metrics: metrics.records,
         });
+        if let Some(warning) = skipped {
+            b.lines.push(format!("⚠ {label}: {warning}"));
+            b.changes.push(Change::TaskNote {
+                key: t.key.clone(),
+                kind: "task_output_skipped".into(),
+                detail: warning,
+            });
+        }
         if let Some(&i) = self.index.get(&t.key).filter(|_| state != TaskState::Done) {
             self.withdraw_dependents(i, &label, b);
             if state == TaskState::Failed {

@@ -82,8 +82,9 @@ pub struct Explanation {
 /// Explains the stored run `run` (`None`: the latest) as it stands.
 pub fn stored(store: &Store, run: Option<&str>) -> Result<Explanation, StoreError> {
     let run = store.resolve_run(run)?;
-    let rows = store
-        .tasks(&run, None)?
+    let (mut tasks, gone) = super::runner::read_with_runner(store, &run, || store.tasks(&run, None))?;
+    super::runner::as_seen(&mut tasks, gone);
+    let rows = tasks
         .iter()
         .map(|t| {
             let (verb, why) = stored_reason(t);
@@ -144,12 +145,12 @@ pub fn compared(
         return Ok(fresh(spec, plan));
     };
     // Retired tasks count: a task that left the plan and comes back keeps its result.
-    let stored: HashMap<String, TaskRow> = store
-        .tasks(&run, None)?
-        .into_iter()
-        .chain(store.retired_tasks(&run)?)
-        .map(|t| (t.key.clone(), t))
-        .collect();
+    let (mut tasks, gone) = super::runner::read_with_runner(store, &run, || {
+        Ok::<_, StoreError>([store.tasks(&run, None)?, store.retired_tasks(&run)?].concat())
+    })?;
+    super::runner::as_seen(&mut tasks, gone);
+    let stored: HashMap<String, TaskRow> =
+        tasks.into_iter().map(|t| (t.key.clone(), t)).collect();
     // A new key with a known label is a changed configuration of a task the run had.
     let by_label: HashMap<&str, &TaskRow> =
         stored.values().map(|t| (t.label.as_str(), t)).collect();
@@ -338,6 +339,19 @@ lr = [0.1, 0.01, 0.001]
             ]
         );
         assert_eq!(e.rows[0].key, k[0]);
+        f.runner_dies();
+        let e = stored(&f.store, None).unwrap();
+        assert_eq!(
+            why(&e)[2],
+            (
+                Verb::Run,
+                "lr=0.001",
+                "interrupted (runner gone); will run again"
+            ),
+            "issue 9: not busy for ever after the runner was killed"
+        );
+        let now = compared(&f.store, &f.spec, &f.plan, None).unwrap();
+        assert_eq!(now.rows[2], e.rows[2]);
     }
 
     /// No run of the experiment yet: every task would run.

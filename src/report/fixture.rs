@@ -7,7 +7,7 @@
 use crate::outcome::Outcome;
 use crate::plan::{self, Plan};
 use crate::spec::Spec;
-use crate::store::{Change, Store, TaskState};
+use crate::store::{Change, RunLock, Store, TaskState};
 use std::collections::{HashMap, HashSet};
 
 /// A store holding one run of one experiment.
@@ -26,6 +26,9 @@ pub struct Fixture {
     attempts: HashMap<String, u32>,
     /// Tasks with an attempt started and not yet finished.
     running: HashSet<String>,
+    /// The run's lock, held from the first [`Fixture::start`] as a runner holds it, until
+    /// [`Fixture::runner_dies`].
+    runner: Option<RunLock>,
 }
 
 impl Fixture {
@@ -49,6 +52,7 @@ impl Fixture {
             plan,
             attempts: HashMap::new(),
             running: HashSet::new(),
+            runner: None,
         }
     }
 
@@ -57,8 +61,18 @@ impl Fixture {
         self.plan.tasks.iter().map(|t| t.key.clone()).collect()
     }
 
-    /// Starts a new attempt of task `key`; returns its number.
+    /// Releases the run's lock, as the kernel does when a runner is killed: its attempts stay
+    /// open in the store.
+    pub fn runner_dies(&mut self) {
+        self.runner = None;
+    }
+
+    /// Starts a new attempt of task `key` (taking the run's lock first, as a runner does);
+    /// returns its number.
     pub fn start(&mut self, key: &str) -> u32 {
+        if self.runner.is_none() {
+            self.runner = Some(RunLock::acquire(&self.store.run_dir(&self.run), &self.run).unwrap());
+        }
         let n = self.attempts.entry(key.to_string()).or_default();
         *n += 1;
         let number = *n;

@@ -68,13 +68,19 @@ impl LogSelection {
         paths
     }
 
-    /// Whether the attempt has ended by now (has an outcome), read afresh from the store.
+    /// Whether the attempt has ended by now (has an outcome), read afresh from the store; an
+    /// attempt whose runner is gone ([`super::runner`]) will not write more either.
     pub fn has_ended(&self, store: &Store) -> Result<bool, StoreError> {
-        Ok(store
-            .attempts(&self.run, &self.task.key)?
-            .iter()
-            .find(|a| a.number == self.attempt.number)
-            .is_some_and(|a| a.outcome.is_some()))
+        let (ended, gone) = super::runner::read_with_runner(store, &self.run, || {
+            Ok::<_, StoreError>(
+                store
+                    .attempts(&self.run, &self.task.key)?
+                    .iter()
+                    .find(|a| a.number == self.attempt.number)
+                    .is_some_and(|a| a.outcome.is_some()),
+            )
+        })?;
+        Ok(ended || gone)
     }
 }
 

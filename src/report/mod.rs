@@ -15,11 +15,13 @@
 //! | [`tasks`] | `labtrail tasks`: selected tasks and their attempt histories |
 //! | [`runs`] | `labtrail list`: the runs in the store and how far each is |
 //! | [`logs`] | `labtrail logs`: which attempt's files to print, and following them |
+//! | [`runner`] | whether a run's local runner is gone: its `running` tasks are shown interrupted |
 
 pub mod events;
 pub mod explain;
 pub mod logs;
 pub mod results;
+pub mod runner;
 pub mod runs;
 pub mod status;
 pub mod tasks;

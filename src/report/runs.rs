@@ -2,9 +2,16 @@
 
 use crate::store::{RunSummary, Store, StoreError};
 
-/// Every run in the store, oldest first, with the task counts of its current plan.
+/// Every run in the store, oldest first, with the task counts of its current plan. The running
+/// tasks of a run whose runner is gone count as interrupted ([`super::runner`]).
 pub fn list(store: &Store) -> Result<Vec<RunSummary>, StoreError> {
-    store.list_runs()
+    let mut runs = store.list_runs()?;
+    for r in runs.iter_mut().filter(|r| r.running > 0) {
+        if super::runner::gone(store, &r.id)? {
+            r.interrupted += std::mem::take(&mut r.running);
+        }
+    }
+    Ok(runs)
 }
 
 /// Where a run stands as a whole.

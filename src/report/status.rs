@@ -86,7 +86,9 @@ impl StatusModel {
     /// (empty: [`default_grouping`]).
     pub fn load(store: &Store, run: Option<&str>, by: &[String]) -> Result<Self, StoreError> {
         let run = store.resolve_run(run)?;
-        let tasks = store.tasks(&run, None)?;
+        let (mut tasks, gone) =
+            super::runner::read_with_runner(store, &run, || store.tasks(&run, None))?;
+        super::runner::as_seen(&mut tasks, gone);
         Ok(Self::from_tasks(run, &tasks, by))
     }
 
@@ -200,6 +202,13 @@ opt = ["adam"]
             "an experiment without stages has only `main`"
         );
         assert_eq!(Counts::default().percent_done(), 0.0);
+        f.runner_dies();
+        let m = StatusModel::load(&f.store, Some(&f.run), &[]).unwrap();
+        assert_eq!(
+            m.counts.describe(),
+            "1/6 done, 1 failed, 1 interrupted, 3 pending",
+            "issue 9: a killed runner's task is not running"
+        );
     }
 
     /// Groups and stages keep plan order, and several `--by` parameters join in the given order;

@@ -11,6 +11,9 @@ pub struct TaskSelection {
     pub run: String,
     /// The matching tasks of the run's current plan.
     pub tasks: Vec<TaskRow>,
+    /// Whether the run's local runner is gone: its `running` tasks are shown as interrupted
+    /// ([`super::runner`]).
+    pub runner_gone: bool,
 }
 
 impl TaskSelection {
@@ -31,12 +34,17 @@ impl TaskSelection {
             Some(s) => Some(TaskState::parse(s).ok_or_else(|| QueryError::UnknownState(s.into()))?),
             None => None,
         };
-        let mut tasks = match query {
-            Some(q) => store.find_tasks(&run, q)?,
-            None => store.tasks(&run, None)?,
-        };
+        let (mut tasks, runner_gone) = super::runner::read_with_runner(store, &run, || match query {
+            Some(q) => store.find_tasks(&run, q),
+            None => store.tasks(&run, None),
+        })?;
+        super::runner::as_seen(&mut tasks, runner_gone);
         tasks.retain(|t| state.is_none_or(|s| t.state == s));
-        Ok(TaskSelection { run, tasks })
+        Ok(TaskSelection {
+            run,
+            tasks,
+            runner_gone,
+        })
     }
 
     /// Every attempt of the selected tasks: task by task in plan order, oldest attempt first.
@@ -44,9 +52,11 @@ impl TaskSelection {
         let mut all = Vec::new();
         for t in &self.tasks {
             for a in store.attempts(&self.run, &t.key)? {
+                let runner_gone = self.runner_gone && a.outcome.is_none();
                 all.push(AttemptView {
                     label: t.label.clone(),
                     attempt: a,
+                    runner_gone,
                 });
             }
         }
@@ -61,6 +71,10 @@ pub struct AttemptView {
     pub label: String,
     /// The attempt as stored.
     pub attempt: AttemptRow,
+    /// The attempt has no outcome and its runner is gone ([`super::runner`]): it is shown as
+    /// interrupted. Present in JSON only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub runner_gone: bool,
 }
 
 impl AttemptView {
@@ -88,6 +102,9 @@ impl AttemptView {
     /// outcome is still going: SLURM's last known state (`pending`) tells more than `running`.
     pub fn outcome(&self) -> String {
         let a = &self.attempt;
+        if self.runner_gone {
+            return format!("interrupted ({})", super::runner::RUNNER_GONE);
+        }
         let outcome = a
             .outcome
             .map(|o| o.to_string())
@@ -169,6 +186,7 @@ n = [1, 2]
             (a.exit(), a.outcome()),
             ("-".to_string(), "running".to_string())
         );
+        assert!(!a.runner_gone);
         let err = TaskSelection::load(&f.store, None, None, Some("bogus")).unwrap_err();
         assert!(
             matches!(err, QueryError::UnknownState(ref s) if s == "bogus"),
@@ -179,5 +197,33 @@ n = [1, 2]
             matches!(err, QueryError::Store(StoreError::RunNotFound { .. })),
             "{err}"
         );
+    }
+
+    /// Issue 9: once the runner is gone (nobody holds the run's lock), a running task and its
+    /// open attempt are shown as interrupted; the store still says running. Not for SLURM runs,
+    /// whose jobs run without the monitor.
+    #[test]
+    fn a_gone_runner_leaves_interrupted_tasks_not_running_ones() {
+        let mut f = Fixture::new(EXP);
+        let k = f.keys();
+        f.start(&k[2]);
+        f.runner_dies();
+        let sel = TaskSelection::load(&f.store, None, None, Some("interrupted")).unwrap();
+        assert_eq!(sel.tasks.len(), 1);
+        assert_eq!(sel.tasks[0].reason.as_deref(), Some("runner gone"));
+        let a = &sel.attempts(&f.store).unwrap()[0];
+        assert_eq!(a.outcome(), "interrupted (runner gone)");
+        assert_eq!(serde_json::to_value(a).unwrap()["runner_gone"], true);
+        let running = TaskSelection::load(&f.store, None, None, Some("running")).unwrap();
+        assert!(running.tasks.is_empty());
+        assert_eq!(
+            f.store.tasks("r1", Some(TaskState::Running)).unwrap().len(),
+            1,
+            "reading changes nothing"
+        );
+
+        f.store.set_executor("r1", "slurm").unwrap();
+        let sel = TaskSelection::load(&f.store, None, None, Some("running")).unwrap();
+        assert_eq!(sel.tasks.len(), 1, "a SLURM job runs without its monitor");
     }
 }

@@ -36,18 +36,29 @@ impl RunLock {
             .truncate(false)
             .open(&path)
             .map_err(|e| StoreError::io(&path, e))?;
-        let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(f) => f,
-            Err((mut f, _)) => {
-                let mut text = String::new();
-                let _ = f.read_to_string(&mut text);
-                let (pid, host, since) = describe(&text);
-                return Err(StoreError::Locked {
-                    run: run.to_string(),
-                    pid,
-                    host,
-                    since,
-                });
+        // A reader probing the lock (`is_held`) holds it for a few microseconds: a runner that
+        // starts at that instant tries again briefly rather than report a lock nobody holds.
+        let mut tries = 0;
+        let mut file = file;
+        let mut file = loop {
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(f) => break f,
+                Err((f, _)) if tries < 10 => {
+                    tries += 1;
+                    file = f;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err((mut f, _)) => {
+                    let mut text = String::new();
+                    let _ = f.read_to_string(&mut text);
+                    let (pid, host, since) = describe(&text);
+                    return Err(StoreError::Locked {
+                        run: run.to_string(),
+                        pid,
+                        host,
+                        since,
+                    });
+                }
             }
         };
         let mut previous = String::new();
@@ -70,6 +81,30 @@ impl RunLock {
             file,
             taken_over_from,
         })
+    }
+}
+
+impl super::Store {
+    /// Whether a live process holds the lock of `run`, asked without writing anything: the lock
+    /// file is opened read-only (a missing one was never held) and a shared lock is taken and
+    /// dropped at once. A runner killed with SIGKILL holds nothing: the kernel released its lock.
+    pub fn run_lock_is_held(&self, run: &str) -> Result<bool, StoreError> {
+        is_held(&self.run_dir(run))
+    }
+}
+
+fn is_held(run_dir: &Path) -> Result<bool, StoreError> {
+    let path = run_dir.join("lock");
+    let file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(StoreError::io(&path, e)),
+    };
+    match Flock::lock(file, FlockArg::LockSharedNonblock) {
+        // Dropping the shared lock releases it.
+        Ok(_probe) => Ok(false),
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(true),
+        Err((_, e)) => Err(StoreError::io(&path, e.into())),
     }
 }
 

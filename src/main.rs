@@ -15,7 +15,9 @@ fn main() {
     let code = match labtrail::cli::main(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Errors name values (labels, paths): escaped, their own line breaks kept.
+            let text = labtrail::cli::terminal::escape_lines(&format!("{err:#}"));
+            eprintln!("error: {text}");
             labtrail::cli::exit_code_for(&err)
         }
     };

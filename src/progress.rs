@@ -1,6 +1,7 @@
 //! What a run shows while it works: a progress bar on a terminal, one line per event otherwise.
 //! Reports happen only after the change they describe is committed to the store.
 
+use crate::cli::terminal::escape;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::Write;
 
@@ -37,11 +38,14 @@ impl Reporter {
         Reporter { bar, quiet }
     }
 
-    /// A line about one event (a task finished, a retry, a signal).
+    /// A line about one event (a task finished, a retry, a signal). Escaped as a whole: the
+    /// lines labtrail makes are single lines, and the values in them (labels, reasons) must not
+    /// start lines of their own.
     pub fn line(&self, text: &str) {
         if self.quiet {
             return;
         }
+        let text = &*escape(text);
         match &self.bar {
             Some(bar) => bar.println(text),
             None => {
@@ -51,8 +55,10 @@ impl Reporter {
         }
     }
 
-    /// A line shown even with `--quiet` (warnings, the final summary).
+    /// A line shown even with `--quiet` (warnings, the final summary); escaped as in
+    /// [`Reporter::line`].
     pub fn always(&self, text: &str) {
+        let text = &*escape(text);
         match &self.bar {
             Some(bar) => bar.println(text),
             // A closed terminal (SIGHUP) must not turn a message into a panic mid-stop.

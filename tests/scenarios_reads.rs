@@ -82,3 +82,68 @@ fn a_killed_runner_leaves_interrupted_tasks_not_running_ones() {
         .unwrap();
     assert_eq!(running, 2, "a read command does not change the store");
 }
+
+/// A value that would clear the screen, reverse the text after it and forge a `✓` line.
+const EVIL: &str = r#"
+[experiment]
+name = "evil"
+command = "echo {x}; test {x} = plain"
+[params]
+x = ["a\u001b[2J\u202ex\n✓ fake", "plain"]
+"#;
+
+/// How the value reads once escaped.
+const ESCAPED: &str = r"a\u{1b}[2J\u{202e}x\n✓ fake";
+
+/// Asserts that `text` carries the value only escaped.
+fn only_escaped(what: &str, text: &str) {
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+        "{what}: a raw control character: {text:?}"
+    );
+    assert!(
+        !text.lines().any(|l| l.trim_start().starts_with("✓ fake")),
+        "{what}: a forged line: {text}"
+    );
+    assert!(text.contains(ESCAPED), "{what}: the value, escaped: {text}");
+}
+
+/// Issue 9: values never reach the terminal raw: the run's narration, status, tasks, attempts,
+/// events, --explain, a dry run, logs headers and errors show them escaped; --json stays exact.
+#[test]
+fn values_are_escaped_wherever_they_are_printed() {
+    let exp = Exp::new(EVIL);
+    let run = exp.run(&["run", "exp.toml", "--no-progress"]);
+    assert_eq!(run.code(), 1, "the evil task fails: {}", run.stderr());
+    only_escaped("run", &run.stderr());
+    let again = exp.run(&["run", "exp.toml", "--no-progress"]);
+    only_escaped("resume", &again.stderr());
+    for args in [
+        &["status"][..],
+        &["status", "--explain"],
+        &["status", "--explain", "exp.toml"],
+        &["run", "exp.toml", "--dry-run"],
+        &["tasks"],
+        &["tasks", "--state", "failed", "--attempts"],
+    ] {
+        let out = exp.run(args);
+        only_escaped(&format!("{args:?}"), &(out.stdout() + &out.stderr()));
+    }
+    // These name no value (events name tasks by key, log headers by path): nothing raw anyway.
+    for args in [&["events"][..], &["logs", "x=plain"], &["list"]] {
+        let text = exp.run(args).stdout();
+        assert!(!text.contains('\u{1b}'), "{args:?}: {text:?}");
+    }
+    let fresh = Exp::new(EVIL);
+    let dry = fresh.run(&["run", "exp.toml", "--dry-run"]);
+    only_escaped("a fresh dry run", &dry.stdout());
+    let missing = exp.run(&["logs", "x=none\u{1b}[2J"]);
+    assert_eq!(missing.code(), 2);
+    assert!(!missing.stderr().contains('\u{1b}'), "{}", missing.stderr());
+
+    let tasks = exp.tasks();
+    assert_eq!(
+        tasks[0]["params"]["x"], "a\u{1b}[2J\u{202e}x\n✓ fake",
+        "--json is exact"
+    );
+}

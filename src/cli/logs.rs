@@ -1,6 +1,7 @@
 //! `labtrail logs`: a task's output, per attempt, optionally followed live.
 
 use super::output::Global;
+use super::terminal::escape;
 use crate::report::logs::{LogSelection, Tail};
 use std::io::Write;
 
@@ -40,11 +41,11 @@ pub fn run(g: &Global, args: LogsArgs) -> anyhow::Result<i32> {
     if !args.follow {
         for p in &paths {
             if paths.len() > 1 {
-                writeln!(out, "==> {p} <==")?;
+                writeln!(out, "==> {} <==", escape(p))?;
             }
             match std::fs::read(p) {
                 Ok(bytes) => out.write_all(&bytes)?,
-                Err(e) => writeln!(out, "(cannot read {p}: {e})")?,
+                Err(e) => writeln!(out, "(cannot read {}: {e})", escape(p))?,
             }
         }
         return Ok(0);

@@ -11,6 +11,7 @@ mod results;
 mod run;
 mod status;
 mod tasks;
+pub mod terminal;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

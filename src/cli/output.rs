@@ -1,5 +1,6 @@
 //! Shared pieces of the subcommands: global options, opening the store, exit codes, tables.
 
+use super::terminal::escape;
 use crate::engine::local::RunError;
 use crate::report::QueryError;
 use crate::spec::SpecError;
@@ -83,10 +84,15 @@ fn store_exit_code(err: &StoreError) -> i32 {
     }
 }
 
-/// Prints rows as aligned columns (the last column is not padded).
+/// Prints rows as aligned columns (the last column is not padded). Every cell is escaped
+/// ([`super::terminal::escape`]): cells hold values.
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| escape(c).into_owned()).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
+    for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.chars().count());
         }
@@ -107,7 +113,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
         println!("{}", parts.join("  ").trim_end());
     };
     line(header.to_vec());
-    for r in rows {
+    for r in &rows {
         line(r.iter().map(|s| s.as_str()).collect());
     }
 }

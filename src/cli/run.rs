@@ -106,9 +106,10 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     let run_id = locked.run.clone();
     let legacy = exp.adopt_scheme(&locked.store, &run_id)?;
     let (spec, plan) = (&exp.spec, &exp.plan);
+    // Narration carries labels and paths: escaped, one line each.
     let rep_line = |s: &str| {
         if !g.quiet {
-            eprintln!("{s}")
+            eprintln!("{}", super::terminal::escape(s))
         }
     };
     if let Some(previous) = &locked.taken_over_from {

@@ -1,6 +1,7 @@
 //! `labtrail status`: how far a run is, grouped; `--explain` says why each task runs or not.
 
 use super::output::{print_json, Global};
+use super::terminal::escape;
 use crate::plan::Plan;
 use crate::report;
 use crate::report::explain::{ExplainRow, Explanation, Subject};
@@ -79,15 +80,16 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
         if args.watch.is_some() {
             print!("\x1b[2J\x1b[H");
         }
-        let (run, all) = (&m.run, &m.counts);
+        let (run, all) = (escape(&m.run), &m.counts);
         println!("run {run}: {} ({:.1}%)", all.describe(), all.percent_done());
         if m.has_stages() {
             for (s, c) in &m.stages {
-                println!("  stage {s:<20} {}", c.describe());
+                println!("  stage {:<20} {}", escape(s), c.describe());
             }
         }
-        let width = m.groups.keys().map(|k| k.len()).max().unwrap_or(0);
-        for (k, c) in &m.groups {
+        let groups: Vec<_> = m.groups.iter().map(|(k, c)| (escape(k), c)).collect();
+        let width = groups.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+        for (k, c) in &groups {
             println!("  {k:<width$}  {}", c.describe());
         }
         match args.watch {
@@ -100,24 +102,26 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
 /// The first line of an explanation: what it is about.
 fn heading(subject: &Subject) -> String {
     match subject {
-        Subject::Stored { run } => format!("run {run}:"),
+        Subject::Stored { run } => format!("run {}:", escape(run)),
         Subject::Fresh { experiment, tasks } => {
+            let experiment = escape(experiment);
             format!("no run of experiment `{experiment}` yet: all {tasks} tasks would run")
         }
         Subject::Compared { run, spec_path } => {
-            format!("run {run}, compared with {}:", spec_path.display())
+            let path = spec_path.display().to_string();
+            format!("run {}, compared with {}:", escape(run), escape(&path))
         }
     }
 }
 
-/// One task's line: verb, key, label, why.
+/// One task's line: verb, key, label, why (values escaped: one task, one line).
 fn row_line(r: &ExplainRow) -> String {
     format!(
         "  {:<4}  {}  {}  {}",
         r.verb.as_str(),
-        r.key,
-        r.label,
-        r.why
+        escape(&r.key),
+        escape(&r.label),
+        escape(&r.why)
     )
 }
 

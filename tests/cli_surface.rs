@@ -222,3 +222,44 @@ command = "true"
         "nothing was written over it"
     );
 }
+
+/// Issue 9: the examples of `logs --help` work on the demo (the one it gave, `rep=spectral`,
+/// matches four tasks there); an ambiguous filter is refused with every match listed, never
+/// resolved by picking one.
+#[test]
+fn logs_help_examples_work_on_the_demo_and_ambiguity_lists_the_matches() {
+    let exp = Exp::new("");
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo");
+    for f in ["experiment.toml", "demo_task.py"] {
+        std::fs::copy(demo.join(f), exp.file(f)).unwrap();
+    }
+    let run = exp.run(&["run", "experiment.toml", "--no-progress"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let help = exp.run(&["logs", "--help"]).stdout();
+    let examples: Vec<&str> = help
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("labtrail logs "))
+        .map(|l| l.split('#').next().unwrap().trim())
+        .collect();
+    assert!(examples.len() >= 3, "{help}");
+    for e in examples {
+        let mut args = vec!["logs"];
+        args.extend(e.split_whitespace());
+        let out = exp.run(&args);
+        assert_eq!(out.code(), 0, "`labtrail {e}`: {}", out.stderr());
+        assert!(out.stdout().contains("finished after"), "{e}: {}", out.stdout());
+    }
+    let out = exp.run(&["logs", "rep=spectral"]);
+    assert_eq!(out.code(), 2, "{}", out.stdout());
+    assert!(out.stdout().is_empty(), "no log is shown: {}", out.stdout());
+    let err = out.stderr();
+    assert!(err.contains("`rep=spectral` matches 4 tasks"), "{err}");
+    for label in [
+        "train/layers=all_layers,rep=spectral,seed=1",
+        "train/layers=all_layers,rep=spectral,seed=2",
+        "train/layers=visual_only,rep=spectral,seed=1",
+        "train/layers=visual_only,rep=spectral,seed=2",
+    ] {
+        assert!(err.contains(label), "{label} listed: {err}");
+    }
+}

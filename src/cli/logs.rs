@@ -3,14 +3,18 @@
 use super::output::Global;
 use super::terminal::escape;
 use crate::report::logs::{LogSelection, Tail};
+use crate::report::QueryError;
 use std::io::Write;
 
 /// Print a task's stdout and stderr (the latest attempt unless --attempt).
 ///
+/// TASK must name one task: a filter that matches several is refused with the list of them
+/// (exit 2). (The examples name tasks of the demo, examples/demo/experiment.toml.)
+///
 /// Examples:
-///   labtrail logs rep=spectral
-///   labtrail logs 3f2a9c01 --attempt 1 --stderr
-///   labtrail logs rep=spectral --follow    # like tail -f, until the attempt ends
+///   labtrail logs prepare/layers=all_layers
+///   labtrail logs rep=spectral,layers=visual_only,seed=2 --attempt 1 --stdout
+///   labtrail logs train/layers=all_layers,rep=spectral,seed=1 --follow  # like tail -f
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct LogsArgs {
@@ -35,7 +39,10 @@ pub struct LogsArgs {
 
 pub fn run(g: &Global, args: LogsArgs) -> anyhow::Result<i32> {
     let store = g.open_store()?;
-    let chosen = LogSelection::load(&store, args.run.as_deref(), &args.task, args.attempt)?;
+    let chosen = match LogSelection::load(&store, args.run.as_deref(), &args.task, args.attempt) {
+        Err(QueryError::Ambiguous { query, matches }) => return Ok(ask_for_one(&query, &matches)),
+        chosen => chosen?,
+    };
     let paths = chosen.paths(args.stdout, args.stderr);
     let mut out = std::io::stdout().lock();
     if !args.follow {
@@ -61,4 +68,20 @@ pub fn run(g: &Global, args: LogsArgs) -> anyhow::Result<i32> {
         }
         std::thread::sleep(std::time::Duration::from_millis(250));
     }
+}
+
+/// An ambiguous TASK: says so and lists every match (escaped, one per line) on stderr, so that
+/// the asker picks one; exit code 2, as for other bad input.
+fn ask_for_one(query: &str, matches: &[(String, String)]) -> i32 {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "error: `{}` matches {} tasks; name one of them by key or label:",
+        escape(query),
+        matches.len()
+    );
+    for (key, label) in matches {
+        let _ = writeln!(err, "  {}  {}", escape(key), escape(label));
+    }
+    2
 }

@@ -33,9 +33,10 @@ impl LogSelection {
             many => {
                 return Err(QueryError::Ambiguous {
                     query: query.into(),
-                    count: many.len(),
-                    first: many[0].label.clone(),
-                    second: many[1].label.clone(),
+                    matches: many
+                        .iter()
+                        .map(|t| (t.key.clone(), t.label.clone()))
+                        .collect(),
                 })
             }
         };
@@ -162,6 +163,11 @@ mod tests {
             err.to_string(),
             "`x=1` matches 2 tasks (e.g. x=1,y=a, x=1,y=b); name one by key or label"
         );
+        let QueryError::Ambiguous { matches, .. } = err else {
+            panic!("{err}")
+        };
+        let labels: Vec<&str> = matches.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(labels, ["x=1,y=a", "x=1,y=b"], "every match, in plan order");
     }
 
     /// A tail copies only what is new, and starts over on a file that was truncated.

@@ -44,17 +44,14 @@ pub enum QueryError {
         "unknown state `{0}`: use one of pending, running, done, failed, interrupted, blocked"
     )]
     UnknownState(String),
-    /// A task query that must name one task matches several.
-    #[error("`{query}` matches {count} tasks (e.g. {first}, {second}); name one by key or label")]
+    /// A task query that must name one task matches several. Never resolved by picking one:
+    /// the asker names one (`labtrail logs` lists them all).
+    #[error("`{query}` matches {} tasks (e.g. {}, {}); name one by key or label", matches.len(), matches[0].1, matches[1].1)]
     Ambiguous {
         /// The query as given.
         query: String,
-        /// How many tasks it matches (at least two).
-        count: usize,
-        /// The label of the first match.
-        first: String,
-        /// The label of the second match.
-        second: String,
+        /// Key and label of every task it matches (at least two), in plan order.
+        matches: Vec<(String, String)>,
     },
     /// An attempt number the task does not have.
     #[error("task {label} has no attempt {number} (it has {count})")]

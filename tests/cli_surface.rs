@@ -247,7 +247,11 @@ fn logs_help_examples_work_on_the_demo_and_ambiguity_lists_the_matches() {
         args.extend(e.split_whitespace());
         let out = exp.run(&args);
         assert_eq!(out.code(), 0, "`labtrail {e}`: {}", out.stderr());
-        assert!(out.stdout().contains("finished after"), "{e}: {}", out.stdout());
+        assert!(
+            out.stdout().contains("finished after"),
+            "{e}: {}",
+            out.stdout()
+        );
     }
     let out = exp.run(&["logs", "rep=spectral"]);
     assert_eq!(out.code(), 2, "{}", out.stdout());

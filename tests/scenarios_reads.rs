@@ -76,9 +76,11 @@ fn a_killed_runner_leaves_interrupted_tasks_not_running_ones() {
 
     let raw = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
     let running: i64 = raw
-        .query_row("SELECT COUNT(*) FROM tasks WHERE state = 'running'", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT COUNT(*) FROM tasks WHERE state = 'running'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(running, 2, "a read command does not change the store");
 }
@@ -145,5 +147,91 @@ fn values_are_escaped_wherever_they_are_printed() {
     assert_eq!(
         tasks[0]["params"]["x"], "a\u{1b}[2J\u{202e}x\n✓ fake",
         "--json is exact"
+    );
+}
+
+/// An experiment named `name` with two tasks that write a result.
+fn experiment(name: &str) -> String {
+    format!(
+        "[experiment]\nname = \"{name}\"\ncommand = \"echo '{{\\\"exp\\\": \\\"{name}\\\"}}' > $LABTRAIL_RESULT\"\n[params]\nx = [1, 2]\n"
+    )
+}
+
+/// Issue 9: read commands given an experiment file act on that experiment's latest run, in the
+/// store next to the file (as `run` finds it, from any folder); without one, in a store with
+/// runs of several experiments, they say on stderr which run they picked.
+#[test]
+fn read_commands_given_an_experiment_file_read_its_latest_run() {
+    let exp = Exp::new(&experiment("first"));
+    exp.write("second.toml", &experiment("second"));
+    for file in ["exp.toml", "second.toml"] {
+        let out = exp.run(&["run", file, "--no-progress"]);
+        assert_eq!(out.code(), 0, "{file}: {}", out.stderr());
+    }
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = exp.file("exp.toml").display().to_string();
+    let from_elsewhere = |args: &[&str]| {
+        let mut cmd = exp.cmd(args);
+        cmd.current_dir(elsewhere.path());
+        Out(cmd.output().unwrap())
+    };
+
+    let status = from_elsewhere(&["status", &file]);
+    assert_eq!(status.code(), 0, "{}", status.stderr());
+    assert!(
+        status.stdout().starts_with("run first-"),
+        "{}",
+        status.stdout()
+    );
+    assert!(status.stderr().is_empty(), "{}", status.stderr());
+    let results = from_elsewhere(&["results", &file, "--format", "jsonl"]).stdout();
+    assert_eq!(results.matches(r#""exp":"first""#).count(), 2, "{results}");
+    for args in [
+        &["tasks", &file][..],
+        &["tasks", "x=1", &file],
+        &["events", &file],
+        &["logs", "x=1", &file],
+        &["logs", &file, "x=1"],
+        &["status", &file, "--explain"],
+    ] {
+        let out = from_elsewhere(args);
+        assert_eq!(out.code(), 0, "{args:?}: {}", out.stderr());
+    }
+    let tasks = from_elsewhere(&["tasks", &file, "--json"]).stdout();
+    assert!(tasks.contains(r#""exp": "first""#), "{tasks}");
+
+    let reset = exp.run(&["reset", "x=1", "exp.toml"]);
+    assert_eq!(reset.code(), 0, "{}", reset.stderr());
+    assert!(
+        reset.stdout().contains("of run first-"),
+        "{}",
+        reset.stdout()
+    );
+    let first = exp.run(&["status", "exp.toml"]).stdout();
+    assert!(first.contains("1/2 done, 1 pending"), "{first}");
+    let second = exp.run(&["status", "second.toml"]).stdout();
+    assert!(second.contains("2/2 done"), "{second}");
+
+    // No file, no --run: the store's latest run, and a line that says so.
+    let status = exp.run(&["status"]);
+    assert!(
+        status.stdout().starts_with("run second-"),
+        "{}",
+        status.stdout()
+    );
+    let note = status.stderr();
+    assert_eq!(note.lines().count(), 1, "{note}");
+    assert!(
+        note.contains("reading run second-") && note.contains("2 experiments"),
+        "{note}"
+    );
+
+    exp.write("third.toml", &experiment("third"));
+    let none = exp.run(&["status", "third.toml"]);
+    assert_eq!(none.code(), 2);
+    assert!(
+        none.stderr().contains("experiment `third`") && none.stderr().contains("no run"),
+        "{}",
+        none.stderr()
     );
 }

@@ -2,15 +2,19 @@
 
 use super::output::{print_json, table, Global};
 use crate::report::events::EventLog;
+use std::path::PathBuf;
 
 /// Show a run's event log: every start, end, retry, block, reset and stop, in order.
 ///
 /// Examples:
 ///   labtrail events
+///   labtrail events exp.toml      # the latest run of this experiment
 ///   labtrail events --json | jq -c 'select(.kind == "finished")'
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct EventsArgs {
+    /// The experiment file: read its latest run, in the store next to it.
+    pub experiment: Option<PathBuf>,
     /// The run (default: the latest).
     #[arg(long)]
     pub run: Option<String>,
@@ -20,8 +24,8 @@ pub struct EventsArgs {
 }
 
 pub fn run(g: &Global, args: EventsArgs) -> anyhow::Result<i32> {
-    let store = g.open_store()?;
-    let log = EventLog::load(&store, args.run.as_deref())?;
+    let t = g.read_target(args.experiment.as_deref(), args.run.as_deref())?;
+    let log = EventLog::load(&t.store, Some(&t.run))?;
     if args.json {
         print_json(&log.events)?;
         return Ok(0);

@@ -1,10 +1,11 @@
 //! `labtrail logs`: a task's output, per attempt, optionally followed live.
 
-use super::output::Global;
+use super::output::{is_experiment_file, Global};
 use super::terminal::escape;
 use crate::report::logs::{LogSelection, Tail};
 use crate::report::QueryError;
 use std::io::Write;
+use std::path::PathBuf;
 
 /// Print a task's stdout and stderr (the latest attempt unless --attempt).
 ///
@@ -20,6 +21,8 @@ use std::io::Write;
 pub struct LogsArgs {
     /// The task: key or prefix, label, or a filter like `rep=stats`.
     pub task: String,
+    /// The experiment file: read its latest run, in the store next to it.
+    pub experiment: Option<PathBuf>,
     /// Which attempt (default: the latest).
     #[arg(long)]
     pub attempt: Option<u32>,
@@ -38,8 +41,16 @@ pub struct LogsArgs {
 }
 
 pub fn run(g: &Global, args: LogsArgs) -> anyhow::Result<i32> {
-    let store = g.open_store()?;
-    let chosen = match LogSelection::load(&store, args.run.as_deref(), &args.task, args.attempt) {
+    let (task, experiment) = match args.experiment {
+        // `labtrail logs exp.toml TASK`: the file first.
+        Some(e) if is_experiment_file(&args.task) => {
+            (e.display().to_string(), Some(PathBuf::from(&args.task)))
+        }
+        e => (args.task.clone(), e),
+    };
+    let t = g.read_target(experiment.as_deref(), args.run.as_deref())?;
+    let store = t.store;
+    let chosen = match LogSelection::load(&store, Some(&t.run), &task, args.attempt) {
         Err(QueryError::Ambiguous { query, matches }) => return Ok(ask_for_one(&query, &matches)),
         chosen => chosen?,
     };

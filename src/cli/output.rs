@@ -1,12 +1,13 @@
 //! Shared pieces of the subcommands: global options, opening the store, exit codes, tables.
 
 use super::terminal::escape;
+use crate::app::select::ReadTarget;
 use crate::engine::local::RunError;
 use crate::report::QueryError;
-use crate::spec::SpecError;
+use crate::spec::{Spec, SpecError};
 use crate::store::{Store, StoreError};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Options every subcommand sees.
 pub struct Global {
@@ -35,6 +36,43 @@ impl Global {
             )?,
         };
         Store::open(&dir, false)
+    }
+}
+
+impl Global {
+    /// The run a reading command reads: `--run`, else the latest run of `experiment` (in the
+    /// store next to it, as `run` finds it), else the store's latest run. When that last pick may
+    /// not be the one meant (runs of several experiments), says which on stderr.
+    pub fn read_target(
+        &self,
+        experiment: Option<&Path>,
+        run: Option<&str>,
+    ) -> anyhow::Result<ReadTarget> {
+        let spec = experiment.map(Spec::load).transpose()?;
+        let target = crate::app::select::read_target(self.store.as_deref(), spec.as_ref(), run)?;
+        if let (Some(note), false) = (&target.note, self.quiet) {
+            eprintln!("{}", escape(note));
+        }
+        Ok(target)
+    }
+}
+
+/// Whether a positional argument names an experiment file rather than a task: it ends in
+/// `.toml` and has no `=` (a task's label or filter has one; a key is hex).
+pub fn is_experiment_file(arg: &str) -> bool {
+    arg.ends_with(".toml") && !arg.contains('=')
+}
+
+/// Splits positional arguments into task queries and at most one experiment file.
+pub fn split_experiment(args: Vec<String>) -> Result<(Vec<String>, Option<PathBuf>), UsageError> {
+    let (files, tasks): (Vec<String>, Vec<String>) =
+        args.into_iter().partition(|a| is_experiment_file(a));
+    match files.as_slice() {
+        [] => Ok((tasks, None)),
+        [one] => Ok((tasks, Some(PathBuf::from(one)))),
+        [a, b, ..] => Err(UsageError(format!(
+            "two experiment files given ({a}, {b}): name one"
+        ))),
     }
 }
 

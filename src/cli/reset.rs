@@ -1,6 +1,6 @@
 //! `labtrail reset`: mark tasks to be run again.
 
-use super::output::Global;
+use super::output::{split_experiment, Global};
 use crate::app;
 use crate::app::reset::{list, plural, ResetReport};
 use crate::store::TaskDirFate;
@@ -19,6 +19,7 @@ use crate::store::TaskDirFate;
 ///
 /// Examples:
 ///   labtrail reset rep=spectral,layers=all_layers
+///   labtrail reset rep=spectral exp.toml   # in the latest run of this experiment
 ///   labtrail reset 3f2a9c01
 ///   labtrail reset prepare           # and every train/eval task downstream of it
 ///   labtrail reset prepare --only    # just prepare
@@ -27,7 +28,8 @@ use crate::store::TaskDirFate;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct ResetArgs {
-    /// Tasks: keys or prefixes, labels, or filters like `rep=stats`.
+    /// Tasks: keys or prefixes, labels, or filters like `rep=stats`; and optionally the
+    /// experiment file (`….toml`), whose latest run is reset.
     pub tasks: Vec<String>,
     /// Every failed or blocked task.
     #[arg(long)]
@@ -47,10 +49,11 @@ pub struct ResetArgs {
 }
 
 pub fn run(g: &Global, args: ResetArgs) -> anyhow::Result<i32> {
-    let mut store = g.open_store()?;
-    let run = store.resolve_run(args.run.as_deref())?;
+    let (tasks, experiment) = split_experiment(args.tasks)?;
+    let target = g.read_target(experiment.as_deref(), args.run.as_deref())?;
+    let (mut store, run) = (target.store, target.run);
     let request = app::reset::ResetRequest {
-        tasks: args.tasks,
+        tasks,
         failed: args.failed,
         all: args.all,
         only: args.only,

@@ -2,6 +2,7 @@
 
 use super::output::Global;
 use crate::report::results::{self, Results};
+use std::path::PathBuf;
 
 /// Print the results of every done task: parameters plus the JSON each task wrote to
 /// $LABTRAIL_RESULT.
@@ -11,10 +12,13 @@ use crate::report::results::{self, Results};
 ///
 /// Examples:
 ///   labtrail results --format csv > results.csv
+///   labtrail results exp.toml            # the latest run of this experiment
 ///   labtrail results --format jsonl | jq -c '{rep: .params.rep, acc: .result.val_acc}'
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct ResultsArgs {
+    /// The experiment file: read its latest run, in the store next to it.
+    pub experiment: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "json")]
     pub format: Format,
@@ -31,8 +35,8 @@ pub enum Format {
 }
 
 pub fn run(g: &Global, args: ResultsArgs) -> anyhow::Result<i32> {
-    let store = g.open_store()?;
-    let results = Results::load(&store, args.run.as_deref())?;
+    let t = g.read_target(args.experiment.as_deref(), args.run.as_deref())?;
+    let results = Results::load(&t.store, Some(&t.run))?;
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => results::json::write(&results, &mut out)?,

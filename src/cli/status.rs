@@ -2,6 +2,7 @@
 
 use super::output::{print_json, Global};
 use super::terminal::escape;
+use crate::app;
 use crate::plan::Plan;
 use crate::report;
 use crate::report::explain::{ExplainRow, Explanation, Subject};
@@ -18,6 +19,7 @@ use std::path::PathBuf;
 ///
 /// Examples:
 ///   labtrail status                      # the latest run
+///   labtrail status exp.toml             # the latest run of this experiment
 ///   labtrail status --by rep --by layers # group by these parameters
 ///   labtrail status --json | jq .counts
 ///   labtrail status --watch              # refresh every 2 s until Ctrl+C
@@ -26,7 +28,8 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct StatusArgs {
-    /// With --explain: compare the store with this experiment file as it is now.
+    /// The experiment file: show its latest run, in the store next to it (as `run` finds it).
+    /// With --explain: compare that run with the file as it is now.
     pub experiment: Option<PathBuf>,
     /// The run (default: the latest).
     #[arg(long)]
@@ -46,12 +49,18 @@ pub struct StatusArgs {
 }
 
 pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
-    let store = g.open_store()?;
     if args.explain {
         return match &args.experiment {
             Some(path) => {
+                let spec = Spec::load(path)?;
+                // The store next to the file, as `run` finds it; none yet: everything would run.
+                let Some(store) = app::select::store_to_read(g.store.as_deref(), Some(&spec))?
+                else {
+                    let exp = crate::app::Experiment::expand(spec, None)?;
+                    return explain_fresh(&exp.spec, &exp.plan);
+                };
                 // Read-only: input digests are not remembered by a status command.
-                let mut exp = crate::app::Experiment::expand(Spec::load(path)?, Some(&store))?;
+                let mut exp = crate::app::Experiment::expand(spec, Some(&store))?;
                 print_buffered(&crate::app::explain::against_run(
                     &store,
                     &mut exp,
@@ -59,10 +68,11 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
                 )?)
             }
             None => {
+                let t = g.read_target(None, args.run.as_deref())?;
                 // println! line by line, as before the model existed: a write error (a full
                 // disk) panics here where the buffered form returns it; kept, so the exit code
                 // of that case does not change.
-                let e = report::explain::stored(&store, args.run.as_deref())?;
+                let e = report::explain::stored(&t.store, Some(&t.run))?;
                 println!("{}", heading(&e.subject));
                 for line in e.rows.iter().map(row_line) {
                     println!("{line}");
@@ -71,8 +81,9 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
             }
         };
     }
+    let t = g.read_target(args.experiment.as_deref(), args.run.as_deref())?;
     loop {
-        let m = StatusModel::load(&store, args.run.as_deref(), &args.by)?;
+        let m = StatusModel::load(&t.store, Some(&t.run), &args.by)?;
         if args.json {
             print_json(&m)?;
             return Ok(0);
@@ -88,7 +99,11 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
             }
         }
         let groups: Vec<_> = m.groups.iter().map(|(k, c)| (escape(k), c)).collect();
-        let width = groups.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+        let width = groups
+            .iter()
+            .map(|(k, _)| k.chars().count())
+            .max()
+            .unwrap_or(0);
         for (k, c) in &groups {
             println!("  {k:<width$}  {}", c.describe());
         }

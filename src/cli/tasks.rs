@@ -1,7 +1,8 @@
 //! `labtrail tasks`: the tasks of a run, and the attempt history of one task.
 
-use super::output::{print_json, table, Global};
+use super::output::{is_experiment_file, print_json, table, Global};
 use crate::report::tasks::TaskSelection;
+use std::path::PathBuf;
 
 /// List a run's tasks, or show one task's attempt history.
 ///
@@ -11,6 +12,7 @@ use crate::report::tasks::TaskSelection;
 /// Examples:
 ///   labtrail tasks                       # every task of the latest run
 ///   labtrail tasks --state failed        # only failed tasks
+///   labtrail tasks exp.toml              # the latest run of this experiment
 ///   labtrail tasks rep=stats --attempts  # attempt history: pid, times, exit, outcome, logs
 ///   labtrail tasks --json | jq '.[] | select(.state == "done") | .result'
 #[derive(Debug, clap::Args)]
@@ -18,6 +20,8 @@ use crate::report::tasks::TaskSelection;
 pub struct TasksArgs {
     /// Only tasks matching this key, label or filter.
     pub task: Option<String>,
+    /// The experiment file: read its latest run, in the store next to it.
+    pub experiment: Option<PathBuf>,
     /// Only tasks in this state: pending, running, done, failed, interrupted, blocked.
     #[arg(long)]
     pub state: Option<String>,
@@ -32,11 +36,16 @@ pub struct TasksArgs {
     pub json: bool,
 }
 
-pub fn run(g: &Global, args: TasksArgs) -> anyhow::Result<i32> {
-    let store = g.open_store()?;
+pub fn run(g: &Global, mut args: TasksArgs) -> anyhow::Result<i32> {
+    // `labtrail tasks exp.toml`: the only positional is the experiment file.
+    if args.experiment.is_none() && args.task.as_deref().is_some_and(is_experiment_file) {
+        args.experiment = args.task.take().map(PathBuf::from);
+    }
+    let t = g.read_target(args.experiment.as_deref(), args.run.as_deref())?;
+    let store = t.store;
     let selection = TaskSelection::load(
         &store,
-        args.run.as_deref(),
+        Some(&t.run),
         args.task.as_deref(),
         args.state.as_deref(),
     )?;

@@ -36,10 +36,7 @@ pub fn escape(value: &str) -> Cow<'_, str> {
 /// A message of several lines, made by labtrail, that may carry values: each line escaped, the
 /// line breaks kept.
 pub fn escape_lines(text: &str) -> String {
-    text.split('\n')
-        .map(escape)
-        .collect::<Vec<_>>()
-        .join("\n")
+    text.split('\n').map(escape).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]
@@ -54,7 +51,10 @@ mod tests {
             escape("a\u{1b}[2J\u{202e}x\n✓ fake"),
             "a\\u{1b}[2J\\u{202e}x\\n✓ fake"
         );
-        assert_eq!(escape("\r\t\u{7f}\u{85}\u{2066}\u{2069}"), "\\r\\t\\u{7f}\\u{85}\\u{2066}\\u{2069}");
+        assert_eq!(
+            escape("\r\t\u{7f}\u{85}\u{2066}\u{2069}"),
+            "\\r\\t\\u{7f}\\u{85}\\u{2066}\\u{2069}"
+        );
         assert!(matches!(escape("rep=étoile,lr=0.1 ✓"), Cow::Borrowed(_)));
         assert_eq!(escape_lines("one \u{1b}\ntwo"), "one \\u{1b}\ntwo");
     }

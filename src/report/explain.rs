@@ -82,7 +82,8 @@ pub struct Explanation {
 /// Explains the stored run `run` (`None`: the latest) as it stands.
 pub fn stored(store: &Store, run: Option<&str>) -> Result<Explanation, StoreError> {
     let run = store.resolve_run(run)?;
-    let (mut tasks, gone) = super::runner::read_with_runner(store, &run, || store.tasks(&run, None))?;
+    let (mut tasks, gone) =
+        super::runner::read_with_runner(store, &run, || store.tasks(&run, None))?;
     super::runner::as_seen(&mut tasks, gone);
     let rows = tasks
         .iter()
@@ -149,8 +150,7 @@ pub fn compared(
         Ok::<_, StoreError>([store.tasks(&run, None)?, store.retired_tasks(&run)?].concat())
     })?;
     super::runner::as_seen(&mut tasks, gone);
-    let stored: HashMap<String, TaskRow> =
-        tasks.into_iter().map(|t| (t.key.clone(), t)).collect();
+    let stored: HashMap<String, TaskRow> = tasks.into_iter().map(|t| (t.key.clone(), t)).collect();
     // A new key with a known label is a changed configuration of a task the run had.
     let by_label: HashMap<&str, &TaskRow> =
         stored.values().map(|t| (t.label.as_str(), t)).collect();

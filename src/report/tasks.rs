@@ -34,10 +34,11 @@ impl TaskSelection {
             Some(s) => Some(TaskState::parse(s).ok_or_else(|| QueryError::UnknownState(s.into()))?),
             None => None,
         };
-        let (mut tasks, runner_gone) = super::runner::read_with_runner(store, &run, || match query {
-            Some(q) => store.find_tasks(&run, q),
-            None => store.tasks(&run, None),
-        })?;
+        let (mut tasks, runner_gone) =
+            super::runner::read_with_runner(store, &run, || match query {
+                Some(q) => store.find_tasks(&run, q),
+                None => store.tasks(&run, None),
+            })?;
         super::runner::as_seen(&mut tasks, runner_gone);
         tasks.retain(|t| state.is_none_or(|s| t.state == s));
         Ok(TaskSelection {

@@ -6,10 +6,12 @@
 //! - [`select`]: the experiment, the run to work on (new, latest, named), its lock;
 //! - [`local`]: a run on this machine's worker pool;
 //! - [`slurm`]: a SLURM run: retries, the monitor in the foreground or detached;
-//! - [`reset`]: tasks made pending again.
+//! - [`reset`]: tasks made pending again;
+//! - [`read`]: the store and run a reading command works on.
 
 pub mod explain;
 pub mod local;
+pub mod read;
 pub mod reset;
 pub mod select;
 pub mod slurm;

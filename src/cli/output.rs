@@ -1,7 +1,7 @@
 //! Shared pieces of the subcommands: global options, opening the store, exit codes, tables.
 
 use super::terminal::escape;
-use crate::app::select::ReadTarget;
+use crate::app::read::ReadTarget;
 use crate::engine::local::RunError;
 use crate::report::QueryError;
 use crate::spec::{Spec, SpecError};
@@ -49,7 +49,7 @@ impl Global {
         run: Option<&str>,
     ) -> anyhow::Result<ReadTarget> {
         let spec = experiment.map(Spec::load).transpose()?;
-        let target = crate::app::select::read_target(self.store.as_deref(), spec.as_ref(), run)?;
+        let target = crate::app::read::read_target(self.store.as_deref(), spec.as_ref(), run)?;
         if let (Some(note), false) = (&target.note, self.quiet) {
             eprintln!("{}", escape(note));
         }

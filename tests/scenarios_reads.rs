@@ -73,6 +73,21 @@ fn a_killed_runner_leaves_interrupted_tasks_not_running_ones() {
     assert!(!explain.contains("busy"), "{explain}");
     let attempts = exp.run(&["tasks", "x=1", "--attempts"]).stdout();
     assert!(attempts.contains("interrupted (runner gone)"), "{attempts}");
+    let list = exp.run(&["list", "--json"]).stdout();
+    assert!(
+        list.contains(r#""running": 0"#) && list.contains(r#""interrupted": 2"#),
+        "{list}"
+    );
+    // Following the log of an attempt whose runner is gone ends: nothing will write more.
+    let mut follow = exp.spawn(&["logs", "x=1", "--follow"]);
+    let ended = (0..1500).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        follow.try_wait().unwrap().is_some()
+    });
+    if !ended {
+        let _ = follow.kill();
+    }
+    assert!(ended, "logs --follow ended within 30 s");
 
     let raw = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
     let running: i64 = raw

@@ -25,9 +25,9 @@ pub fn read_with_runner<T, E: From<StoreError>>(
     if store.executor(run)? == "slurm" {
         return Ok((read()?, false));
     }
-    let free_before = !store.run_lock_is_held(run)?;
+    let free_before = !store.run_lock_is_held(run);
     let value = read()?;
-    let gone = free_before && !store.run_lock_is_held(run)?;
+    let gone = free_before && !store.run_lock_is_held(run);
     Ok((value, gone))
 }
 

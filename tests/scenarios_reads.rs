@@ -204,6 +204,7 @@ fn read_commands_given_an_experiment_file_read_its_latest_run() {
     for args in [
         &["tasks", &file][..],
         &["tasks", "x=1", &file],
+        &["tasks", &file, "x=1", "--attempts"],
         &["events", &file],
         &["logs", "x=1", &file],
         &["logs", &file, "x=1"],

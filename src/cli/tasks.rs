@@ -37,9 +37,11 @@ pub struct TasksArgs {
 }
 
 pub fn run(g: &Global, mut args: TasksArgs) -> anyhow::Result<i32> {
-    // `labtrail tasks exp.toml`: the only positional is the experiment file.
-    if args.experiment.is_none() && args.task.as_deref().is_some_and(is_experiment_file) {
-        args.experiment = args.task.take().map(PathBuf::from);
+    // `labtrail tasks exp.toml [TASK]`: the experiment file first.
+    if args.task.as_deref().is_some_and(is_experiment_file) {
+        let file = args.task.take().map(PathBuf::from);
+        args.task = args.experiment.take().map(|t| t.display().to_string());
+        args.experiment = file;
     }
     let t = g.read_target(args.experiment.as_deref(), args.run.as_deref())?;
     let store = t.store;

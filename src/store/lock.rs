@@ -36,8 +36,9 @@ impl RunLock {
             .truncate(false)
             .open(&path)
             .map_err(|e| StoreError::io(&path, e))?;
-        // A reader probing the lock (`is_held`) holds it for a few microseconds: a runner that
-        // starts at that instant tries again briefly rather than report a lock nobody holds.
+        // A reader probing the lock (`Store::run_lock_is_held`) holds it for a few microseconds:
+        // a runner that starts at that instant tries again briefly rather than report a lock
+        // nobody holds.
         let mut tries = 0;
         let mut file = file;
         let mut file = loop {

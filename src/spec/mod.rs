@@ -186,9 +186,8 @@ impl Spec {
         if bytes.len() as u64 > MAX_FILE_BYTES {
             return Err(too_large(path, None));
         }
-        let source = String::from_utf8(bytes).map_err(|e| {
-            cannot_read(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-        })?;
+        let source = String::from_utf8(bytes)
+            .map_err(|e| cannot_read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
         Spec::parse(path, source)
     }
 

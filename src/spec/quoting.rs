@@ -207,13 +207,28 @@ mod tests {
         assert_eq!(render("echo {x}", "a b"), "echo 'a b'");
         assert_eq!(render("echo '{x}'", v), r#"echo 'it'\''s $(id) "x" \n'"#);
         assert_eq!(render("echo \"{x}\"", v), r#"echo "it's \$(id) \"x\" \\n""#);
-        assert_eq!(render("echo \"$(cat {x})\"", "a b"), "echo \"$(cat 'a b')\"");
+        assert_eq!(
+            render("echo \"$(cat {x})\"", "a b"),
+            "echo \"$(cat 'a b')\""
+        );
         assert_eq!(render("echo \"$(cat '{x}')\"", "a"), "echo \"$(cat 'a')\"");
         assert_eq!(render(r"echo it\'s {x}", "a b"), r"echo it\'s 'a b'");
-        assert_eq!(render("echo \"a\\\"b\" {x}", "a b"), "echo \"a\\\"b\" 'a b'");
-        assert_eq!(render("awk '{print $1}' {x}", "a b"), "awk '{print $1}' 'a b'");
-        assert_eq!(render("echo $((1+(2))) {x}", "a b"), "echo $((1+(2))) 'a b'");
-        assert_eq!(render("echo # don't\necho {x}", "a b"), "echo # don't\necho 'a b'");
+        assert_eq!(
+            render("echo \"a\\\"b\" {x}", "a b"),
+            "echo \"a\\\"b\" 'a b'"
+        );
+        assert_eq!(
+            render("awk '{print $1}' {x}", "a b"),
+            "awk '{print $1}' 'a b'"
+        );
+        assert_eq!(
+            render("echo $((1+(2))) {x}", "a b"),
+            "echo $((1+(2))) 'a b'"
+        );
+        assert_eq!(
+            render("echo # don't\necho {x}", "a b"),
+            "echo # don't\necho 'a b'"
+        );
         assert_eq!(render("echo a#'{x}'", "it's"), r"echo a#'it'\''s'");
     }
 

@@ -2,7 +2,8 @@
 
 use super::raw::{RawFile, RawStage, SpannedMap};
 use super::{
-    limits, line_col, parse_duration, Executor, Param, RunSettings, Spec, SpecError, Stage, Template, Value,
+    limits, line_col, parse_duration, Executor, Param, RunSettings, Spec, SpecError, Stage,
+    Template, Value,
 };
 use indexmap::IndexMap;
 use std::path::Path;
@@ -78,7 +79,10 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
     if let Some(w) = &exp.workdir {
         check_workdir(&cx, w)?;
     }
-    let default_workdir = exp.workdir.clone().unwrap_or_else(|| Spanned::new(0..0, ".".into()));
+    let default_workdir = exp
+        .workdir
+        .clone()
+        .unwrap_or_else(|| Spanned::new(0..0, ".".into()));
     let run = run_settings(&cx, &raw.run)?;
     let stages = match (&exp.command, raw.stage.is_empty()) {
         (Some(cmd), true) => {
@@ -163,8 +167,13 @@ fn check_size(
     let (grid, factors) = limits::grid_size(params);
     if grid.is_none_or(|g| g > limit) {
         let count = grid.map_or("more than 18446744073709551615".into(), |g| g.to_string());
-        return Err(cx.err(params_at,
-            format!("the grid has {count} combinations ({factors}), more than the limit of {limit}"), help));
+        return Err(cx.err(
+            params_at,
+            format!(
+                "the grid has {count} combinations ({factors}), more than the limit of {limit}"
+            ),
+            help,
+        ));
     }
     let per_stage: Vec<Vec<String>> = stages.iter().map(|s| s.params.clone()).collect();
     let tasks = limits::task_bound(params, &per_stage, include.len());
@@ -189,7 +198,11 @@ fn check_size(
 fn check_workdir(cx: &Ctx, w: &Spanned<String>) -> Result<(), SpecError> {
     let at = w.span().start;
     if w.get_ref().contains('\0') {
-        return Err(cx.err(at, "workdir contains a NUL character (\\u0000)", "remove it"));
+        return Err(cx.err(
+            at,
+            "workdir contains a NUL character (\\u0000)",
+            "remove it",
+        ));
     }
     if let Some((p, _)) = Template::parse(w.get_ref()).params().next() {
         return Err(cx.err(at,
@@ -296,7 +309,11 @@ fn combination(
         {
             return Err(cx.err(
                 at,
-                format!("[[{what}]] gives `{name}` the value {}, but [params] lists it as {}", v.to_json(), same.to_json()),
+                format!(
+                    "[[{what}]] gives `{name}` the value {}, but [params] lists it as {}",
+                    v.to_json(),
+                    same.to_json()
+                ),
                 format!("write it as in [params]: {name} = {}", same.to_json()),
             ));
         }

@@ -25,9 +25,12 @@ pub fn value_problem(text: &str) -> Option<(String, String)> {
             "remove it".into(),
         ));
     }
-    if let Some(c) = text.chars().find(|c| matches!(c, ',' | '=')) {
+    // Labels are `a=1,b=2` and filters are read the same way: split at `,`, then at the first
+    // `=`. Parameter names never hold `=`, so only a `,` in a value makes a label ambiguous;
+    // values such as `--lr=0.1` stay allowed.
+    if text.contains(',') {
         return Some((
-            format!("contains `{c}`, which task labels use between parameters (`a=1,b=2`), so labels would be ambiguous"),
+            "contains `,`, which task labels use between parameters (`a=1,b=2`), so labels would be ambiguous".into(),
             "use another character in values, e.g. `;`, `+` or `:`".into(),
         ));
     }

@@ -1,7 +1,8 @@
 //! The limits an experiment file must keep, checked before anything is allocated for the plan.
 //! Each is documented in the README's experiment file reference ("Limits").
 
-use super::{Param, Value};
+use super::validate::Ctx;
+use super::{Param, SpecError, Stage, Value};
 
 /// An experiment file larger than this is refused before it is read (1 MiB).
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -99,4 +100,44 @@ pub fn longest_label(
             .iter()
             .map(|n| n.len() + 1 + longest_value(n) + 1)
             .sum::<usize>()
+}
+
+/// Refuses a plan too large to make, counting before anything is allocated, and labels too long
+/// to list.
+pub(super) fn check_size(
+    cx: &Ctx,
+    params_at: usize,
+    params: &[Param],
+    include: &[Vec<(String, Value)>],
+    stages: &[Stage],
+) -> Result<(), SpecError> {
+    let limit = MAX_TASKS;
+    let help = "split the experiment into several files (e.g. one per value of a parameter), or list fewer values";
+    let (grid, factors) = grid_size(params);
+    if grid.is_none_or(|g| g > limit) {
+        let count = grid.map_or("more than 18446744073709551615".into(), |g| g.to_string());
+        return Err(cx.err(
+            params_at,
+            format!(
+                "the grid has {count} combinations ({factors}), more than the limit of {limit}"
+            ),
+            help,
+        ));
+    }
+    let per_stage: Vec<Vec<String>> = stages.iter().map(|s| s.params.clone()).collect();
+    let tasks = task_bound(params, &per_stage, include.len());
+    if tasks.is_none_or(|t| t > limit) {
+        let count = tasks.map_or("too many".into(), |t| t.to_string());
+        return Err(cx.err(params_at,
+            format!("the experiment has up to {count} tasks over its {} stages, more than the limit of {limit}", stages.len()), help));
+    }
+    for stage in stages {
+        let longest = longest_label(&stage.name, &stage.params, params, include);
+        if longest > MAX_LABEL_BYTES {
+            return Err(cx.err(params_at,
+                format!("task labels of stage `{}` can be {longest} bytes long, more than the limit of {} bytes", stage.name, MAX_LABEL_BYTES),
+                "use shorter values (put long content in files and pass their names), or fewer parameters"));
+        }
+    }
+    Ok(())
 }

@@ -106,14 +106,6 @@ impl Template {
         })
     }
 
-    /// The placeholders with how each is quoted, in order of appearance.
-    pub fn quoted_params(&self) -> impl Iterator<Item = (&str, Quoting)> {
-        self.pieces.iter().filter_map(|p| match p {
-            Piece::Param { name, quoting, .. } => Some((name.as_str(), *quoting)),
-            Piece::Literal(_) => None,
-        })
-    }
-
     /// Renders the template; `value` returns a placeholder's value as text, which is quoted as
     /// the placeholder's place needs. Placeholders `value` does not know are kept verbatim
     /// (validation rejects them before any rendering happens).

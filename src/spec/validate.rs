@@ -10,13 +10,20 @@ use std::path::Path;
 use std::time::Duration;
 use toml::Spanned;
 
-struct Ctx<'a> {
+/// What error messages need: the file and its text.
+pub(super) struct Ctx<'a> {
     path: &'a Path,
     source: &'a str,
 }
 
 impl Ctx<'_> {
-    fn err(&self, offset: usize, message: impl Into<String>, help: impl Into<String>) -> SpecError {
+    /// An error at byte `offset` of the file; an empty `help` is left out.
+    pub(super) fn err(
+        &self,
+        offset: usize,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> SpecError {
         let help: String = help.into();
         SpecError {
             path: self.path.to_path_buf(),
@@ -133,7 +140,7 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
         });
     }
     let params_at = raw.params.as_ref().map_or(0, |p| p.span().start);
-    check_size(&cx, params_at, &params, &include, &stages)?;
+    limits::check_size(&cx, params_at, &params, &include, &stages)?;
     Ok(Spec {
         path: path.to_path_buf(),
         source: String::new(),
@@ -151,46 +158,6 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
             raw.restart.as_ref().map(|s| s.get_ref()),
         )?,
     })
-}
-
-/// Refuses a plan too large to make, counting before anything is allocated, and labels too long
-/// to list.
-fn check_size(
-    cx: &Ctx,
-    params_at: usize,
-    params: &[Param],
-    include: &[Vec<(String, Value)>],
-    stages: &[Stage],
-) -> Result<(), SpecError> {
-    let limit = limits::MAX_TASKS;
-    let help = "split the experiment into several files (e.g. one per value of a parameter), or list fewer values";
-    let (grid, factors) = limits::grid_size(params);
-    if grid.is_none_or(|g| g > limit) {
-        let count = grid.map_or("more than 18446744073709551615".into(), |g| g.to_string());
-        return Err(cx.err(
-            params_at,
-            format!(
-                "the grid has {count} combinations ({factors}), more than the limit of {limit}"
-            ),
-            help,
-        ));
-    }
-    let per_stage: Vec<Vec<String>> = stages.iter().map(|s| s.params.clone()).collect();
-    let tasks = limits::task_bound(params, &per_stage, include.len());
-    if tasks.is_none_or(|t| t > limit) {
-        let count = tasks.map_or("too many".into(), |t| t.to_string());
-        return Err(cx.err(params_at,
-            format!("the experiment has up to {count} tasks over its {} stages, more than the limit of {limit}", stages.len()), help));
-    }
-    for stage in stages {
-        let longest = limits::longest_label(&stage.name, &stage.params, params, include);
-        if longest > limits::MAX_LABEL_BYTES {
-            return Err(cx.err(params_at,
-                format!("task labels of stage `{}` can be {longest} bytes long, more than the limit of {} bytes", stage.name, limits::MAX_LABEL_BYTES),
-                "use shorter values (put long content in files and pass their names), or fewer parameters"));
-        }
-    }
-    Ok(())
 }
 
 /// A `workdir` is one folder for all of a stage's tasks (it is part of their identity as

@@ -461,3 +461,307 @@ rep = ["a", "b"]
         "echo {literal} a | awk '{print $1}' && echo ${HOME}"
     );
 }
+
+/// Issue 9: a placeholder inside `$'…'` cannot be quoted safely (the shell interprets backslash
+/// escapes there); it is refused at its line, with how to write it.
+#[test]
+fn placeholder_inside_ansi_c_quotes() {
+    let text = r#"[experiment]
+name = "t"
+command = "echo $'{rep}'"
+
+[params]
+rep = ["a"]
+"#;
+    let line = line_of(text, "$'{rep}'");
+    assert_spec_error(text, line, &["{rep}", "$'", "outside"]);
+}
+
+/// Issue 9: a quote that never closes leaves the place of a placeholder unknown.
+#[test]
+fn placeholder_after_an_unclosed_quote() {
+    let text = r#"[experiment]
+name = "t"
+
+[params]
+rep = ["a"]
+
+[[stage]]
+name = "train"
+command = "python3 train.py --name '{rep}"
+"#;
+    let line = line_of(text, "--name '{rep}");
+    assert_spec_error(text, line, &["never closes", "{rep}", "close the quote"]);
+}
+
+/// Issue 9: `workdir` is one folder for a stage's tasks; a placeholder there used to be kept as
+/// literal braces (a folder named `{rep}`).
+#[test]
+fn placeholder_in_workdir() {
+    let text = r#"[experiment]
+name = "t"
+
+[params]
+rep = ["a", "b"]
+
+[[stage]]
+name = "train"
+workdir = "runs/{rep}"
+command = "echo {rep}"
+"#;
+    let line = line_of(text, "workdir");
+    assert_spec_error(
+        text,
+        line,
+        &["workdir", "{rep}", "not substituted", "cd {rep} &&"],
+    );
+}
+
+/// Issue 9: a missing `workdir` made every task fail to start; it is refused before the run.
+#[test]
+fn workdir_that_does_not_exist() {
+    let text = r#"[experiment]
+name = "t"
+workdir = "no-such-folder"
+command = "echo {rep}"
+
+[params]
+rep = ["a"]
+"#;
+    let line = line_of(text, "workdir");
+    assert_spec_error(text, line, &["workdir `no-such-folder`", "does not exist"]);
+}
+
+/// Issue 9: a `workdir` that is a file is named as such, at its line.
+#[test]
+fn workdir_that_is_a_file() {
+    let text = r#"[experiment]
+name = "t"
+
+[params]
+rep = ["a"]
+
+[[stage]]
+name = "train"
+command = "echo {rep}"
+workdir = "exp.toml"
+"#;
+    let line = line_of(text, "workdir");
+    assert_spec_error(
+        text,
+        line,
+        &["workdir `exp.toml`", "is a file, not a folder"],
+    );
+}
+
+/// Issue 9: a NUL cannot be passed in an argument or the environment; it is refused at its line
+/// in a value, a command and an env value.
+#[test]
+fn nul_characters() {
+    let value = r#"[experiment]
+name = "t"
+command = "echo {rep}"
+
+[params]
+rep = ["a\u0000b"]
+"#;
+    assert_spec_error(value, line_of(value, "rep = "), &["`rep`", "NUL"]);
+    let command = r#"[experiment]
+name = "t"
+command = "echo \u0000 {rep}"
+
+[params]
+rep = ["a"]
+"#;
+    assert_spec_error(command, line_of(command, "command"), &["command", "NUL"]);
+    let env = r#"[experiment]
+name = "t"
+command = "echo {rep}"
+env = { X = "a\u0000" }
+
+[params]
+rep = ["a"]
+"#;
+    assert_spec_error(env, line_of(env, "env = "), &["env.X", "NUL"]);
+}
+
+/// Issue 9: `2` and `"2"` are one value to commands, labels and the environment: two tasks
+/// nobody could tell apart.
+#[test]
+fn same_value_as_number_and_string() {
+    let text = r#"[experiment]
+name = "t"
+command = "echo {n}"
+
+[params]
+n = [1, 2, "2"]
+"#;
+    let line = line_of(text, "n = ");
+    assert_spec_error(text, line, &["`n`", "2 and \"2\"", "same value"]);
+}
+
+/// Issue 9: an `[[include]]` or `[[exclude]]` value written with another type than in [params]
+/// never matched (an exclude silently excluded nothing).
+#[test]
+fn exclude_value_of_another_type() {
+    let text = r#"[experiment]
+name = "t"
+command = "echo {n} {m}"
+
+[params]
+n = [1, 2]
+m = ["a", "b"]
+
+[[exclude]]
+n = "2"
+"#;
+    let line = line_of(text, "n = \"2\"");
+    assert_spec_error(text, line, &["[[exclude]]", "\"2\"", "n = 2"]);
+}
+
+/// Issue 9: labels are `a=1,b=2`; a value with `,` makes two tasks' labels ambiguous (`a` =
+/// `x,b=c` or `a` = `x` and `b` = `c`). A `=` in a value is not ambiguous (labels and filters
+/// split each pair at its first `=`, and names have none), so `--lr=0.1` stays a valid value.
+#[test]
+fn values_that_make_labels_ambiguous() {
+    for bad in ["x,b=c", "x,"] {
+        let text = format!(
+            "[experiment]\nname = \"t\"\ncommand = \"echo {{a}} {{b}}\"\n\n[params]\na = [\"{bad}\"]\nb = [1]\n"
+        );
+        let line = line_of(&text, "a = ");
+        assert_spec_error(&text, line, &["`a`", "labels", "ambiguous"]);
+    }
+    let include = r#"[experiment]
+name = "t"
+command = "echo {a}"
+
+[params]
+a = ["x"]
+
+[[include]]
+a = "y,z"
+"#;
+    assert_spec_error(
+        include,
+        line_of(include, "a = \"y,z\""),
+        &["[[include]]", "`,`"],
+    );
+}
+
+/// Issue 9: `timeout = "99999999999999h"` was accepted, and the deadline computed from it
+/// overflowed the clock; 400 digits made the parser panic.
+#[test]
+fn durations_that_overflow() {
+    for huge in [
+        "99999999999999h",
+        &format!("{}s", "9".repeat(400)),
+        "999999999999999999-00:00:00",
+    ] {
+        let text = format!(
+            "[experiment]\nname = \"t\"\ncommand = \"echo {{rep}}\"\n\n[params]\nrep = [1]\n\n[run]\ntimeout = \"{huge}\"\n"
+        );
+        let line = line_of(&text, "timeout");
+        assert_spec_error(&text, line, &["run.timeout", "limit of 365 days"]);
+    }
+}
+
+/// Issue 9: values make labels, and labels of tens of KiB broke listings; a value longer than
+/// the documented limit is refused.
+#[test]
+fn value_longer_than_the_limit() {
+    let text = format!(
+        "[experiment]\nname = \"t\"\ncommand = \"echo {{rep}}\"\n\n[params]\nrep = [\"short\", \"{}\"]\n",
+        "x".repeat(labtrail::spec::MAX_VALUE_BYTES + 1)
+    );
+    let line = line_of(&text, "rep = ");
+    assert_spec_error(&text, line, &["`rep`", "1025 bytes", "limit of 1024"]);
+}
+
+/// Issue 9: many parameters with long values make labels past the limit, even though each value
+/// is within its own; the error points at the [params] table.
+#[test]
+fn labels_longer_than_the_limit() {
+    let mut text = String::from("[experiment]\nname = \"t\"\ncommand = \"echo\"\n\n[params]\n");
+    for i in 0..10 {
+        text.push_str(&format!("p{i} = [\"{}\"]\n", "x".repeat(1000)));
+    }
+    let line = line_of(&text, "[params]");
+    assert_spec_error(&text, line, &["labels", "limit of 8192 bytes"]);
+}
+
+/// Issue 9: a grid of 8^10 (about 10^9) combinations aborted while being allocated; it is
+/// refused, counted without allocating, at the [params] table.
+#[test]
+fn grid_beyond_the_limit() {
+    let mut text = String::from("[experiment]\nname = \"t\"\ncommand = \"echo\"\n\n[params]\n");
+    for i in 0..10 {
+        text.push_str(&format!("p{i} = [1, 2, 3, 4, 5, 6, 7, 8]\n"));
+    }
+    let line = line_of(&text, "[params]");
+    assert_spec_error(
+        &text,
+        line,
+        &[
+            "1073741824 combinations",
+            "8 × 8",
+            "limit of 1000000",
+            "split",
+        ],
+    );
+    // A product that does not even fit in 64 bits.
+    let mut text = String::from("[experiment]\nname = \"t\"\ncommand = \"echo\"\n\n[params]\n");
+    let values: Vec<String> = (0..1000).map(|v| v.to_string()).collect();
+    for i in 0..8 {
+        text.push_str(&format!("p{i} = [{}]\n", values.join(", ")));
+    }
+    assert_spec_error(
+        &text,
+        line_of(&text, "[params]"),
+        &["more than 18446744073709551615"],
+    );
+}
+
+/// Issue 9: the limit counts the tasks of every stage: three stages over a grid of 500,000 make
+/// 1.5 million tasks.
+#[test]
+fn tasks_of_all_stages_beyond_the_limit() {
+    let values: Vec<String> = (0..1000).map(|v| v.to_string()).collect();
+    let values = values.join(", ");
+    let text = format!(
+        "[experiment]\nname = \"t\"\n\n[params]\na = [{values}]\nb = [{}]\n\n\
+         [[stage]]\nname = \"one\"\ncommand = \"echo\"\n\n\
+         [[stage]]\nname = \"two\"\ncommand = \"echo\"\n\n\
+         [[stage]]\nname = \"three\"\ncommand = \"echo\"\n",
+        (0..500)
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let line = line_of(&text, "[params]");
+    assert_spec_error(
+        &text,
+        line,
+        &["1500000 tasks", "3 stages", "limit of 1000000"],
+    );
+}
+
+/// Issue 9: an experiment file over 1 MiB (a data file given by mistake) is refused before it is
+/// read into memory.
+#[test]
+fn experiment_file_beyond_the_size_limit() {
+    let mut text = String::from(
+        "[experiment]\nname = \"t\"\ncommand = \"echo {rep}\"\n\n[params]\nrep = [1]\n",
+    );
+    let comment = format!("# {}\n", "x".repeat(1000));
+    while text.len() as u64 <= labtrail::spec::MAX_FILE_BYTES {
+        text.push_str(&comment);
+    }
+    let (dir, path) = write_spec(&text);
+    let stderr = run_expect_2(dir.path(), &path);
+    assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+    assert!(
+        stderr.contains("limit of 1048576 bytes (1 MiB)"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join(".labtrail").join("runs").exists());
+}

@@ -227,6 +227,17 @@ fn choose_run(store: &mut Store, spec: &Spec, c: &RunChoice) -> anyhow::Result<(
             ))
             .into());
         }
+        // Tasks a SLURM run submitted may be running on the cluster; running the run locally
+        // (or the other way round) would run them a second time.
+        let executor = store.executor(&id)?;
+        if executor != spec.run.executor.name() {
+            return Err(UsageError(format!(
+                "run `{id}` was started with executor = \"{executor}\", and {} now says executor = \"{}\"; a run keeps its executor\n  help: start a new run with --fresh, or set executor = \"{executor}\" again to resume run `{id}`",
+                spec.path.display(),
+                spec.run.executor.name()
+            ))
+            .into());
+        }
         return Ok((id, false));
     }
     let id = match &c.id {
@@ -239,5 +250,6 @@ fn choose_run(store: &mut Store, spec: &Spec, c: &RunChoice) -> anyhow::Result<(
         &spec.path.display().to_string(),
         &spec.source,
     )?;
+    store.set_executor(&id, spec.run.executor.name())?;
     Ok((id, true))
 }

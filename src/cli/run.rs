@@ -71,6 +71,8 @@ pub struct RunArgs {
 
 pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     let spec = Spec::load(&args.experiment)?;
+    // Before anything runs (a dry run included): a missing folder would fail every task.
+    spec.check_workdirs()?;
     let store_dir = app::select::store_dir_of(&spec, g.store.as_deref());
     if args.dry_run && !store_dir.join(crate::store::DB_FILE).exists() {
         // Nothing has run yet; a dry run must not create a store.

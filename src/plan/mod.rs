@@ -11,7 +11,7 @@
 pub mod inputs;
 pub mod upstream;
 
-use crate::spec::{shell_quote, Spec, Stage, Value};
+use crate::spec::{Spec, Stage, Value};
 use crate::store::{NewTask, PlanRows};
 pub use inputs::Inputs;
 use std::collections::{HashMap, HashSet};
@@ -27,7 +27,7 @@ pub struct Task {
     pub stage: usize,
     /// Values of the stage's parameters, aligned with [`Stage::params`].
     pub values: Vec<Value>,
-    /// The command with placeholders substituted (shell-quoted).
+    /// The command with placeholders substituted (each value quoted for where its placeholder stands).
     pub command: String,
     /// Environment declared by the experiment, resolved.
     pub env: Vec<(String, String)>,
@@ -173,13 +173,12 @@ impl Plan {
     }
 }
 
-/// Parameter values with their texts computed once, not once per task: raw (env, labels),
-/// shell-quoted (commands) and typed JSON (keys). Values named only by `[[include]]` tables are
+/// Parameter values with their texts computed once, not once per task: as text (commands, which
+/// quote it for each placeholder's place; env; labels) and typed JSON (keys). Values named only by `[[include]]` tables are
 /// appended after the grid's own.
 struct ValueTable {
     values: Vec<Vec<Value>>,
     text: Vec<Vec<String>>,
-    quoted: Vec<Vec<String>>,
     json: Vec<Vec<String>>,
     /// How many values of each parameter belong to the grid (the rest come from includes).
     grid: Vec<usize>,
@@ -192,17 +191,11 @@ impl ValueTable {
         let mut t = ValueTable {
             values: Vec::new(),
             text: Vec::new(),
-            quoted: Vec::new(),
             json: Vec::new(),
             grid,
         };
         for vs in values {
             t.text.push(vs.iter().map(|v| v.to_string()).collect());
-            t.quoted.push(
-                vs.iter()
-                    .map(|v| shell_quote(&v.to_string()).into_owned())
-                    .collect(),
-            );
             t.json
                 .push(vs.iter().map(|v| v.to_json().to_string()).collect());
             t.values.push(vs);
@@ -216,7 +209,6 @@ impl ValueTable {
             return i as u32;
         }
         self.text[p].push(v.to_string());
-        self.quoted[p].push(shell_quote(&v.to_string()).into_owned());
         self.json[p].push(v.to_json().to_string());
         self.values[p].push(v.clone());
         (self.values[p].len() - 1) as u32
@@ -432,7 +424,7 @@ fn resolve(
     let lookup = |name: &str| stage.params.iter().position(|p| p == name);
     let command = stage
         .command
-        .render(|n| lookup(n).map(|i| table.quoted[params[i]][proj[i] as usize].as_str()));
+        .render(|n| lookup(n).map(|i| table.text[params[i]][proj[i] as usize].as_str()));
     let env: Vec<(String, String)> = stage
         .env
         .iter()

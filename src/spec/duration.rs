@@ -2,9 +2,25 @@
 
 use std::time::Duration;
 
+/// The longest duration accepted: 365 days. Longer ones are typos, and deadlines computed from
+/// them would overflow the clock.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86400);
+
 /// Parses a human duration. Accepts `0`, a number with a unit (`ms`, `s`, `m`, `h`, `d`), several
-/// such parts (`1h30m`), or SLURM-style `[D-]HH:MM:SS` / `MM:SS`.
+/// such parts (`1h30m`), or SLURM-style `[D-]HH:MM:SS` / `MM:SS`; at most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d = parse_unbounded(text)?;
+    if d > MAX_DURATION {
+        return Err(format!(
+            "`{}` is longer than the limit of 365 days (365d)",
+            text.trim()
+        ));
+    }
+    Ok(d)
+}
+
+/// Parses without the upper limit; a number too large for any duration is still an error.
+fn parse_unbounded(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     if t.is_empty() {
         return Err("empty duration".into());
@@ -48,7 +64,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         total += value * factor;
         rest = &rest[unit_len..];
     }
-    Ok(Duration::from_secs_f64(total))
+    // Checked, as `from_secs_f64` panics on what does not fit (a long run of digits is infinite).
+    Duration::try_from_secs_f64(total)
+        .map_err(|_| format!("`{t}` is longer than the limit of 365 days (365d)"))
 }
 
 fn parse_clock(t: &str) -> Result<Duration, String> {
@@ -61,12 +79,18 @@ fn parse_clock(t: &str) -> Result<Duration, String> {
         .split(':')
         .map(|p| p.parse::<u64>().map_err(|_| bad()))
         .collect::<Result<_, _>>()?;
+    let too_long = || format!("`{t}` is longer than the limit of 365 days (365d)");
+    let sum = |terms: &[(u64, u64)]| {
+        terms.iter().try_fold(0u64, |acc, &(n, unit)| {
+            n.checked_mul(unit).and_then(|x| acc.checked_add(x))
+        })
+    };
     let secs = match parts.as_slice() {
-        [m, s] => m * 60 + s,
-        [h, m, s] => h * 3600 + m * 60 + s,
+        [m, s] => sum(&[(days, 86400), (*m, 60), (*s, 1)]),
+        [h, m, s] => sum(&[(days, 86400), (*h, 3600), (*m, 60), (*s, 1)]),
         _ => return Err(bad()),
     };
-    Ok(Duration::from_secs(days * 86400 + secs))
+    secs.map(Duration::from_secs).ok_or_else(too_long)
 }
 
 /// Formats a duration compactly for people: `1h02m`, `3m05s`, `4.2s`, `850ms`.
@@ -112,5 +136,22 @@ mod tests {
         assert!(parse_duration("3w").unwrap_err().contains("unknown unit"));
         assert!(parse_duration("a:b").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    /// Issue 9: `99999999999999h` was accepted, and a deadline computed from it overflows.
+    #[test]
+    fn refuses_durations_beyond_the_limit() {
+        assert_eq!(parse_duration("365d").unwrap(), MAX_DURATION);
+        for text in [
+            "366d",
+            "99999999999999h",
+            &"9".repeat(400),
+            &format!("{}s", "9".repeat(400)),
+            "99999999999999999-00:00:00",
+            "99999999999999999:00:00",
+        ] {
+            let e = parse_duration(text).unwrap_err();
+            assert!(e.contains("365 days") || e.contains("unit"), "{text}: {e}");
+        }
     }
 }

@@ -5,14 +5,18 @@
 
 mod duration;
 mod inputs;
+mod limits;
+mod quoting;
 mod raw;
 pub mod slurm;
 pub mod template;
 mod validate;
 mod value;
 
-pub use duration::{format_duration, parse_duration};
-pub use template::{shell_quote, Template};
+pub use duration::{format_duration, parse_duration, MAX_DURATION};
+pub use limits::{MAX_FILE_BYTES, MAX_LABEL_BYTES, MAX_TASKS, MAX_VALUE_BYTES};
+pub use quoting::QuoteError;
+pub use template::{shell_quote, Quoting, Template};
 pub use value::Value;
 
 use std::path::{Path, PathBuf};
@@ -65,6 +69,8 @@ pub struct Stage {
     pub after: Vec<String>,
     /// The working directory as written (relative to the experiment file), part of task identity.
     pub workdir: String,
+    /// Where `workdir` is written in the file (line, column), if it is.
+    pub workdir_at: Option<(usize, usize)>,
     /// Declared environment variables (templates), part of task identity.
     pub env: Vec<(String, Template)>,
     pub timeout: Option<Duration>,
@@ -81,6 +87,16 @@ pub enum Executor {
     Local,
     /// One sbatch job (or array element) per attempt, watched by `labtrail monitor`.
     Slurm,
+}
+
+impl Executor {
+    /// The name the experiment file and the store use: `local` or `slurm`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Executor::Local => "local",
+            Executor::Slurm => "slurm",
+        }
+    }
 }
 
 /// `[run]` settings.
@@ -124,6 +140,20 @@ impl SpecError {
     }
 }
 
+fn too_large(path: &Path, size: Option<u64>) -> SpecError {
+    let size = size.map_or(String::new(), |s| format!(" ({s} bytes)"));
+    SpecError {
+        path: path.to_path_buf(),
+        line_col: None,
+        message: format!(
+            "the experiment file is larger than the limit of {MAX_FILE_BYTES} bytes (1 MiB){size}"
+        ),
+        help: Some(
+            "is this the experiment file? List values in the file; keep data in other files".into(),
+        ),
+    }
+}
+
 /// 1-based line and column of byte `offset` in `source`.
 pub(crate) fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
@@ -134,19 +164,38 @@ pub(crate) fn line_col(source: &str, offset: usize) -> (usize, usize) {
 }
 
 impl Spec {
-    /// Reads and validates an experiment file.
+    /// Reads and validates an experiment file. A file larger than [`MAX_FILE_BYTES`] is refused
+    /// before it is read (a device or a FIFO is read only up to that much).
     pub fn load(path: &Path) -> Result<Spec, SpecError> {
-        let source = std::fs::read_to_string(path).map_err(|e| SpecError {
+        use std::io::Read;
+        let cannot_read = |e: std::io::Error| SpecError {
             path: path.to_path_buf(),
             line_col: None,
             message: format!("cannot read the experiment file: {e}"),
             help: Some("check the path; `labtrail run --help` shows an example file".into()),
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(cannot_read)?;
+        let size = file.metadata().map_err(cannot_read)?.len();
+        if size > MAX_FILE_BYTES {
+            return Err(too_large(path, Some(size)));
+        }
+        let mut bytes = Vec::new();
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(cannot_read)?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(too_large(path, None));
+        }
+        let source = String::from_utf8(bytes)
+            .map_err(|e| cannot_read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
         Spec::parse(path, source)
     }
 
     /// Validates experiment-file text; `path` is used for messages and relative folders.
     pub fn parse(path: &Path, source: String) -> Result<Spec, SpecError> {
+        if source.len() as u64 > MAX_FILE_BYTES {
+            return Err(too_large(path, Some(source.len() as u64)));
+        }
         let raw: raw::RawFile = toml::from_str(&source).map_err(|e| SpecError {
             path: path.to_path_buf(),
             line_col: e.span().map(|s| line_col(&source, s.start)),
@@ -169,6 +218,35 @@ impl Spec {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         }
+    }
+
+    /// Checks that every stage's `workdir` is a folder, relative to the experiment file. Done
+    /// before a run starts, not when a file is parsed: a stored run's file is parsed again
+    /// long after, when its folders may be gone.
+    pub fn check_workdirs(&self) -> Result<(), SpecError> {
+        for stage in &self.stages {
+            let dir = self.base_dir().join(&stage.workdir);
+            let problem = match std::fs::metadata(&dir) {
+                Ok(m) if m.is_dir() => continue,
+                Ok(_) => "is a file, not a folder".to_string(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist".to_string(),
+                Err(e) => format!("cannot be read: {e}"),
+            };
+            return Err(SpecError {
+                path: self.path.clone(),
+                line_col: stage.workdir_at,
+                message: format!(
+                    "workdir `{}` ({}) {problem}",
+                    stage.workdir,
+                    dir.display()
+                ),
+                help: Some(
+                    "workdir is a folder relative to the experiment file; create it or fix the path"
+                        .into(),
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Whether the experiment has more than the implicit `main` stage.

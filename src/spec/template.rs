@@ -3,14 +3,36 @@
 //! A placeholder is `{name}` where `name` is an identifier. Everything else is literal: `{{` and
 //! `}}` write one brace, `${VAR}` stays a shell variable, and braces around non-identifiers
 //! (`awk '{print $1}'`) are left alone, so ordinary shell text needs no escaping.
+//!
+//! In a command, each placeholder is written for the shell quoting it stands in (see
+//! [`Quoting`], worked out by [`super::quoting`]): `--name {x}`, `--name '{x}'` and
+//! `--name "{x}"` all pass the value as one literal argument.
+
+/// How a placeholder's value is written into the rendered text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quoting {
+    /// As is: environment values, which no shell parses.
+    Raw,
+    /// Outside quotes in a command: [`shell_quote`]d into one word.
+    Word,
+    /// Inside `'…'`: a `'` in the value is written `'\''` (close, escaped quote, reopen).
+    InSingle,
+    /// Inside `"…"`: `$`, `` ` ``, `\` and `"` are escaped with a backslash.
+    InDouble,
+}
 
 /// One piece of a parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
     /// Text copied as is.
     Literal(String),
-    /// A parameter reference, with its byte offset in the template (for error messages).
-    Param { name: String, offset: usize },
+    /// A parameter reference, with its byte offset in the template (for error messages) and how
+    /// its value is quoted.
+    Param {
+        name: String,
+        offset: usize,
+        quoting: Quoting,
+    },
 }
 
 /// A parsed template, rendered once per task.
@@ -26,7 +48,8 @@ fn is_ident(s: &str) -> bool {
 }
 
 impl Template {
-    /// Splits `text` into literal text and placeholders.
+    /// Splits `text` into literal text and placeholders whose values are written as they are
+    /// (for environment values).
     pub fn parse(text: &str) -> Template {
         let mut pieces = Vec::new();
         let mut lit = String::new();
@@ -49,6 +72,7 @@ impl Template {
                         pieces.push(Piece::Param {
                             name: name.to_string(),
                             offset: i,
+                            quoting: Quoting::Raw,
                         });
                         i += end + 1;
                         continue;
@@ -65,24 +89,33 @@ impl Template {
         Template { pieces }
     }
 
+    /// Parses a shell command: like [`Template::parse`], and each placeholder is quoted for the
+    /// shell quoting it stands in. A placeholder whose quoting cannot be written safely is an
+    /// error.
+    pub fn parse_command(text: &str) -> Result<Template, super::quoting::QuoteError> {
+        let mut t = Template::parse(text);
+        super::quoting::assign(&mut t.pieces)?;
+        Ok(t)
+    }
+
     /// The placeholders, in order of appearance.
     pub fn params(&self) -> impl Iterator<Item = (&str, usize)> {
         self.pieces.iter().filter_map(|p| match p {
-            Piece::Param { name, offset } => Some((name.as_str(), *offset)),
+            Piece::Param { name, offset, .. } => Some((name.as_str(), *offset)),
             Piece::Literal(_) => None,
         })
     }
 
-    /// Renders the template; `value` returns the text for a placeholder, already quoted as the
-    /// caller needs. Placeholders `value` does not know are kept verbatim (validation rejects
-    /// them before any rendering happens).
+    /// Renders the template; `value` returns a placeholder's value as text, which is quoted as
+    /// the placeholder's place needs. Placeholders `value` does not know are kept verbatim
+    /// (validation rejects them before any rendering happens).
     pub fn render<'a>(&self, mut value: impl FnMut(&str) -> Option<&'a str>) -> String {
         let mut out = String::with_capacity(64);
         for piece in &self.pieces {
             match piece {
                 Piece::Literal(s) => out.push_str(s),
-                Piece::Param { name, .. } => match value(name) {
-                    Some(v) => out.push_str(v),
+                Piece::Param { name, quoting, .. } => match value(name) {
+                    Some(v) => quote_into(&mut out, v, *quoting),
                     None => {
                         out.push('{');
                         out.push_str(name);
@@ -92,6 +125,23 @@ impl Template {
             }
         }
         out
+    }
+}
+
+/// Appends `value` to `out`, quoted for its place.
+fn quote_into(out: &mut String, value: &str, quoting: Quoting) {
+    match quoting {
+        Quoting::Raw => out.push_str(value),
+        Quoting::Word => out.push_str(&shell_quote(value)),
+        Quoting::InSingle => out.push_str(&value.replace('\'', r"'\''")),
+        Quoting::InDouble => {
+            for c in value.chars() {
+                if matches!(c, '$' | '`' | '\\' | '"') {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+        }
     }
 }
 

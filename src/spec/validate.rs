@@ -2,20 +2,28 @@
 
 use super::raw::{RawFile, RawStage, SpannedMap};
 use super::{
-    line_col, parse_duration, Executor, Param, RunSettings, Spec, SpecError, Stage, Template, Value,
+    limits, line_col, parse_duration, Executor, Param, RunSettings, Spec, SpecError, Stage,
+    Template, Value,
 };
 use indexmap::IndexMap;
 use std::path::Path;
 use std::time::Duration;
 use toml::Spanned;
 
-struct Ctx<'a> {
+/// What error messages need: the file and its text.
+pub(super) struct Ctx<'a> {
     path: &'a Path,
     source: &'a str,
 }
 
 impl Ctx<'_> {
-    fn err(&self, offset: usize, message: impl Into<String>, help: impl Into<String>) -> SpecError {
+    /// An error at byte `offset` of the file; an empty `help` is left out.
+    pub(super) fn err(
+        &self,
+        offset: usize,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> SpecError {
         let help: String = help.into();
         SpecError {
             path: self.path.to_path_buf(),
@@ -69,17 +77,19 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
         .iter()
         .map(|e| combination(&cx, e, &params, "exclude", false))
         .collect::<Result<_, _>>()?;
-    let include = raw
+    let include: Vec<Vec<(String, Value)>> = raw
         .include
         .iter()
         .map(|e| combination(&cx, e, &params, "include", true))
         .collect::<Result<_, _>>()?;
 
+    if let Some(w) = &exp.workdir {
+        check_workdir(&cx, w)?;
+    }
     let default_workdir = exp
         .workdir
-        .as_ref()
-        .map(|w| w.get_ref().clone())
-        .unwrap_or_else(|| ".".into());
+        .clone()
+        .unwrap_or_else(|| Spanned::new(0..0, ".".into()));
     let run = run_settings(&cx, &raw.run)?;
     let stages = match (&exp.command, raw.stage.is_empty()) {
         (Some(cmd), true) => {
@@ -129,6 +139,8 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
             all
         });
     }
+    let params_at = raw.params.as_ref().map_or(0, |p| p.span().start);
+    limits::check_size(&cx, params_at, &params, &include, &stages)?;
     Ok(Spec {
         path: path.to_path_buf(),
         source: String::new(),
@@ -146,6 +158,25 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
             raw.restart.as_ref().map(|s| s.get_ref()),
         )?,
     })
+}
+
+/// A `workdir` is one folder for all of a stage's tasks (it is part of their identity as
+/// written), so placeholders are refused rather than silently kept as literal braces.
+fn check_workdir(cx: &Ctx, w: &Spanned<String>) -> Result<(), SpecError> {
+    let at = w.span().start;
+    if w.get_ref().contains('\0') {
+        return Err(cx.err(
+            at,
+            "workdir contains a NUL character (\\u0000)",
+            "remove it",
+        ));
+    }
+    if let Some((p, _)) = Template::parse(w.get_ref()).params().next() {
+        return Err(cx.err(at,
+            format!("workdir `{}` has the placeholder {{{p}}}; placeholders are not substituted in workdir", w.get_ref()),
+            format!("give one folder for all tasks and change into a per-task one in the command: command = \"cd {{{p}}} && ...\"")));
+    }
+    Ok(())
 }
 
 fn grid_params(cx: &Ctx, raw: Option<&Spanned<SpannedMap>>) -> Result<Vec<Param>, SpecError> {
@@ -177,19 +208,26 @@ fn grid_params(cx: &Ctx, raw: Option<&Spanned<SpannedMap>>) -> Result<Vec<Param>
                 format!("give at least one value, e.g. {name} = [\"a\", \"b\"], or remove the parameter")));
         }
         let mut values: Vec<Value> = Vec::with_capacity(items.len());
-        // Typed JSON text identifies a value (so 1 and "1" differ); a set keeps this linear.
-        let mut seen: std::collections::HashSet<String> =
-            std::collections::HashSet::with_capacity(items.len());
+        // A value reaches commands, labels and the environment as text, so two values with one
+        // text (2 and "2", 1 and 1.0) would be two tasks that nobody can tell apart; a set keeps
+        // this linear.
+        let mut seen: std::collections::HashMap<String, &toml::Value> =
+            std::collections::HashMap::with_capacity(items.len());
         for item in &items {
             let v = Value::from_toml(item).ok_or_else(|| cx.err(at,
                 format!("parameter `{name}` has a value that is not a string, number or boolean: {item}"),
                 "grid values are scalars; to vary a group of settings together, use [[include]] tables"))?;
-            if !seen.insert(v.to_json().to_string()) {
-                return Err(cx.err(
-                    at,
-                    format!("parameter `{name}` lists the value `{v}` twice"),
-                    "remove the duplicate",
-                ));
+            let text = v.to_string();
+            if let Some((message, help)) = limits::value_problem(&text) {
+                return Err(cx.err(at, format!("a value of parameter `{name}` {message}"), help));
+            }
+            if let Some(first) = seen.insert(text, item) {
+                let message = if first == item {
+                    format!("parameter `{name}` lists the value `{v}` twice")
+                } else {
+                    format!("parameter `{name}` lists {first} and {item}, which are the same value `{v}` to commands, labels and the environment")
+                };
+                return Err(cx.err(at, message, "remove the duplicate"));
             }
             values.push(v);
         }
@@ -218,13 +256,34 @@ fn combination(
                 format!("parameters are: {}", known.join(", ")),
             ));
         }
+        let at = value.span().start;
         let v = Value::from_toml(value.get_ref()).ok_or_else(|| {
             cx.err(
-                value.span().start,
+                at,
                 format!("[[{what}]] value for `{name}` must be a string, number or boolean"),
                 "",
             )
         })?;
+        let text = v.to_string();
+        if let Some((message, help)) = limits::value_problem(&text) {
+            return Err(cx.err(at, format!("[[{what}]] value for `{name}` {message}"), help));
+        }
+        let grid = params.iter().find(|p| &p.name == name).expect("known");
+        if let Some(same) = grid
+            .values
+            .iter()
+            .find(|g| **g != v && g.to_string() == text)
+        {
+            return Err(cx.err(
+                at,
+                format!(
+                    "[[{what}]] gives `{name}` the value {}, but [params] lists it as {}",
+                    v.to_json(),
+                    same.to_json()
+                ),
+                format!("write it as in [params]: {name} = {}", same.to_json()),
+            ));
+        }
         out.push((name.clone(), v));
     }
     if out.is_empty() {
@@ -336,7 +395,7 @@ fn stage_of(
     grid: &[String],
     earlier: &[Stage],
     experiment_env: &IndexMap<String, Spanned<String>>,
-    default_workdir: &str,
+    default_workdir: &Spanned<String>,
     run: &RunSettings,
 ) -> Result<Stage, SpecError> {
     let name = raw.name.get_ref().clone();
@@ -390,8 +449,29 @@ fn stage_of(
             list.get_ref().clone()
         }
     };
+    if let Some(w) = &raw.workdir {
+        check_workdir(cx, w)?;
+    }
+    let workdir = raw.workdir.as_ref().unwrap_or(default_workdir);
     let check_template = |text: &Spanned<String>, what: &str| -> Result<Template, SpecError> {
-        let t = Template::parse(text.get_ref());
+        if text.get_ref().contains('\0') {
+            return Err(cx.err(
+                text.span().start,
+                format!("{what} contains a NUL character (\\u0000), which no command line or environment can carry"),
+                "remove it",
+            ));
+        }
+        let t = if what == "command" {
+            Template::parse_command(text.get_ref()).map_err(|e| {
+                let at = match &e.placeholder {
+                    Some(p) => placeholder_in_source(cx.source, text, p, e.offset),
+                    None => text.span().start,
+                };
+                cx.err(at, format!("{what}: {}", e.message), e.help)
+            })?
+        } else {
+            Template::parse(text.get_ref())
+        };
         for (p, offset) in t.params() {
             if params.iter().any(|x| x == p) {
                 continue;
@@ -434,11 +514,8 @@ fn stage_of(
         command,
         params,
         after,
-        workdir: raw
-            .workdir
-            .as_ref()
-            .map(|w| w.get_ref().clone())
-            .unwrap_or_else(|| default_workdir.to_string()),
+        workdir: workdir.get_ref().clone(),
+        workdir_at: (!workdir.span().is_empty()).then(|| line_col(cx.source, workdir.span().start)),
         env,
         timeout: match &raw.timeout {
             Some(t) => Some(cx.duration("stage.timeout", t)?),

@@ -173,7 +173,7 @@ mod tests {
 name = "csv"
 command = "echo {x} {n}"
 [params]
-x = ["a", "b,c"]
+x = ["a", 'b"c']
 n = [1, 2]
 "#,
         );
@@ -192,7 +192,7 @@ n = [1, 2]
                 "key,stage,x,n,loss,acc,note,result.x,result\n\
                  {},main,a,1,,1,\"q\"\"q\",,\n\
                  {},main,a,2,,,,,\"[1,2]\"\n\
-                 {},main,\"b,c\",2,,0.5,,mine,\n",
+                 {},main,\"b\"\"c\",2,,0.5,,mine,\n",
                 k[0], k[1], k[3]
             )
         );

@@ -189,6 +189,10 @@ pub fn unrecorded_start(key: &str, attempt_prefix: &Path, attempt: u32) -> [Chan
 /// Reads how an attempt ended. `stopped_at`: when labtrail began stopping the run, if it did.
 /// A time limit or a stop counts only if it came before the process ended: an end is reported
 /// a little after it happens.
+///
+/// An attempt signalled by a stop or its time limit is interrupted or timed out even if it
+/// exited 0 (a program that saves its state on SIGTERM and exits 0 has not finished its work:
+/// it runs again on resume); its exit code is recorded as it is.
 pub fn classify(
     r: &Running,
     exit: &Exit,
@@ -196,11 +200,14 @@ pub fn classify(
 ) -> (Outcome, Option<String>) {
     let before_end = |t: Option<Instant>| t.is_some_and(|t| t <= exit.at);
     let (timed_out, stopping) = (before_end(r.timed_out_at), before_end(stopped_at));
-    let time_limit = || "time limit reached".to_string();
+    let why = |what: &str| match exit.code {
+        Some(0) => format!("{what}; it exited with code 0 after SIGTERM"),
+        _ => what.to_string(),
+    };
     match (exit.code, exit.signal) {
+        _ if timed_out => (Outcome::Timeout, Some(why("time limit reached"))),
+        _ if stopping => (Outcome::Interrupted, Some(why("stopped by labtrail"))),
         (Some(0), _) => (Outcome::Success, None),
-        _ if timed_out => (Outcome::Timeout, Some(time_limit())),
-        _ if stopping => (Outcome::Interrupted, Some("stopped by labtrail".into())),
         (Some(code), _) if code > 128 && code < 160 => {
             let name = nix::sys::signal::Signal::try_from(code - 128)
                 .map(|s| s.as_str())
@@ -284,7 +291,7 @@ pub(super) fn forward_signals(tx: Waker) -> std::io::Result<signal_hook::iterato
         .name("signals".into())
         .spawn(move || {
             for sig in signals.forever() {
-                if tx.send([Event::Signal(sig)]).is_err() {
+                if tx.send([Event::Signal(sig, Instant::now())]).is_err() {
                     break;
                 }
             }
@@ -336,7 +343,22 @@ mod tests {
         assert_eq!(outcome, Outcome::Timeout);
         let (outcome, _) = classify(&running(None), &exit(143, t), earlier);
         assert_eq!(outcome, Outcome::Interrupted);
+    }
+
+    /// Issue 9: a program that exits 0 on the SIGTERM of a stop or a time limit did not finish
+    /// its work: interrupted (or timed out), with its exit code 0 in the reason; an exit 0 before
+    /// the signal is a success.
+    #[test]
+    fn an_exit_0_after_a_stop_or_time_limit_is_not_a_success() {
+        let t = Instant::now();
+        let later = Some(t + Duration::from_millis(5));
+        let earlier = Some(t - Duration::from_millis(5));
+        let (outcome, reason) = classify(&running(None), &exit(0, t), earlier);
+        assert_eq!(outcome, Outcome::Interrupted);
+        assert!(reason.unwrap().contains("exited with code 0"));
         let (outcome, _) = classify(&running(earlier), &exit(0, t), earlier);
-        assert_eq!(outcome, Outcome::Success, "a success is a success");
+        assert_eq!(outcome, Outcome::Timeout);
+        let (outcome, reason) = classify(&running(later), &exit(0, t), later);
+        assert_eq!((outcome, reason), (Outcome::Success, None));
     }
 }

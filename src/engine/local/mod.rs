@@ -90,7 +90,9 @@ pub fn workers_for(requested: usize, to_run: usize) -> usize {
 
 /// Events the loop waits for.
 pub(crate) enum Event {
-    Signal(i32),
+    /// A stop signal, and when it came: a task that ends after that was signalled too (a
+    /// session's SIGTERM reaches the runner and its tasks at once).
+    Signal(i32, std::time::Instant),
     /// The writer thread committed the batch in flight (or failed to).
     Committed(Result<(), RunError>),
     /// A worker started an attempt.

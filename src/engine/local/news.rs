@@ -26,7 +26,7 @@ impl Loop<'_> {
                 self.rep.counts(done.counts);
             }
             Event::Committed(Err(e)) => return Err(e),
-            Event::Signal(sig) => self.on_signal(sig),
+            Event::Signal(sig, at) => self.on_signal(sig, at),
             Event::Started(r) => self.on_started(*r),
             Event::Ended { pid, exit, output } => self.on_ended(pid, exit, output),
             Event::NotStarted(failed) => {
@@ -128,14 +128,14 @@ impl Loop<'_> {
 
     /// The first stop signal: no new tasks, SIGTERM to the running ones, SIGKILL after the grace
     /// period. The second: SIGKILL now.
-    fn on_signal(&mut self, sig: i32) {
+    fn on_signal(&mut self, sig: i32, at: Instant) {
         let name = Signal::try_from(sig)
             .map(|s| s.as_str())
             .unwrap_or("signal");
         let busy = self.running.len();
         if self.stopping.is_none() {
             self.stopping = Some(sig);
-            self.stopped_at = Some(Instant::now());
+            self.stopped_at = Some(at);
             self.take_back_queued();
             self.books.report.stopped_by = Some(sig);
             self.rep.always(&format!(
@@ -200,7 +200,7 @@ impl Loop<'_> {
                         self.running.retain(|r| r.pid != pid);
                     }
                     Event::NotStarted(_) | Event::Taken(_) | Event::Returned(_) => self.reported(),
-                    Event::Signal(_) => self.kill_running(),
+                    Event::Signal(..) => self.kill_running(),
                     Event::Committed(_) | Event::Broken(_) => {}
                 }
             }

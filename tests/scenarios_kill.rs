@@ -76,3 +76,117 @@ fn a_task_that_exits_0_on_its_time_limits_sigterm_is_recorded_as_timed_out_with_
     assert_eq!(attempts[0]["exit_code"], 0, "{:?}", attempts[0]);
     assert_eq!(attempts[0]["outcome"], "timeout", "{:?}", attempts[0]);
 }
+
+/// Kills the processes a test left, however it ends.
+struct Reaper(Vec<u32>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        self.0.iter().for_each(|&pid| kill(pid));
+    }
+}
+
+/// The run's events of `kind`, as JSON.
+fn events(exp: &Exp, kind: &str) -> Vec<serde_json::Value> {
+    let out = exp.run(&["events", "--json"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let all: Vec<serde_json::Value> = serde_json::from_str(&out.stdout()).unwrap();
+    all.into_iter().filter(|e| e["kind"] == kind).collect()
+}
+
+/// A task whose background child ignores SIGTERM; the task shell waits for it.
+const STUBBORN_CHILD: &str = r#"sh -c 'trap "" TERM; exec sleep 1000' & echo $! > child; echo start >> started.txt; wait"#;
+
+fn stubborn(run_section: &str) -> Exp {
+    Exp::new(&format!(
+        "[experiment]\nname = \"stubborn\"\ncommand = '''{STUBBORN_CHILD}'''\n[params]\ni = [1]\n[run]\n{run_section}\n"
+    ))
+}
+
+/// Issue 9: Ctrl+C's SIGTERM ends the task's shell at once, but its child ignores SIGTERM: the
+/// task's process group stays on the kill schedule, and SIGKILL reaches the child at the end of
+/// the grace period, before the runner exits.
+#[test]
+fn a_stop_kills_a_child_that_ignores_sigterm_after_its_shell_ended() {
+    let exp = stubborn("");
+    let runner = exp.spawn(&["run", "exp.toml", "--no-progress", "--grace", "1s"]);
+    wait_started(&exp, 1);
+    let child = pid_in(&exp, "child");
+    let _reaper = Reaper(vec![child]);
+    signal(&runner, libc::SIGINT);
+    let out = finish(runner);
+    assert_eq!(out.code(), 130, "{}", out.stderr());
+    assert!(!alive(child), "the task's child outlived the run\n{}", out.stderr());
+    assert_eq!(exp.attempts("i=1")[0]["outcome"], "interrupted");
+    let leaked = events(&exp, "leaked");
+    assert_eq!(leaked.len(), 1, "{leaked:?}");
+    let detail = leaked[0]["detail"].as_str().unwrap();
+    assert!(detail.contains(&child.to_string()), "{detail}");
+}
+
+/// Issue 9: the same at a time limit.
+#[test]
+fn a_time_limit_kills_a_child_that_ignores_sigterm_after_its_shell_ended() {
+    let exp = stubborn("timeout = \"1s\"");
+    let out = exp.run(&["run", "exp.toml", "--no-progress", "--grace", "1s"]);
+    let child = pid_in(&exp, "child");
+    let _reaper = Reaper(vec![child]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    assert!(!alive(child), "the task's child outlived the run\n{}", out.stderr());
+    assert_eq!(exp.attempts("i=1")[0]["outcome"], "timeout");
+}
+
+/// Issue 9: a task that ends on its own and leaves a child running (one that ignores SIGTERM,
+/// too): after the leak timeout the child is stopped (SIGTERM, SIGKILL after the grace period),
+/// the task is still done, and the leak is an event naming the child.
+#[test]
+fn what_a_finished_task_leaves_in_its_group_is_killed_and_recorded() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "leaky"
+command = '''sh -c 'trap "" TERM; exec sleep 1000' & echo $! > child; echo done >> ledger.txt'''
+[params]
+i = [1]
+"#,
+    );
+    let out = exp.run(&["run", "exp.toml", "--no-progress", "--grace", "1s"]);
+    let child = pid_in(&exp, "child");
+    let _reaper = Reaper(vec![child]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(!alive(child), "the leaked child outlived the run\n{}", out.stderr());
+    assert_eq!(exp.count("done"), 1);
+    let leaked = events(&exp, "leaked");
+    assert_eq!(leaked.len(), 1, "{leaked:?}");
+    let detail = leaked[0]["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("pid {child}")), "{detail}");
+    assert!(out.stderr().contains("left 1 process(es) running"), "{}", out.stderr());
+}
+
+/// Issue 9: a child that left the task's process group with `setsid` is found by the run's
+/// variables when the run ends (not only when the run is next resumed), stopped, and recorded.
+#[test]
+fn a_setsid_escapee_is_stopped_when_the_run_ends() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "escape"
+command = '''setsid sh -c 'trap "" TERM; echo $$ > escapee; exec sleep 1000' & while [ ! -s escapee ]; do sleep 0.05; done'''
+[params]
+i = [1]
+"#,
+    );
+    let out = exp.run(&["run", "exp.toml", "--no-progress", "--grace", "1s"]);
+    let escapee = pid_in(&exp, "escapee");
+    let _reaper = Reaper(vec![escapee]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(!alive(escapee), "the escapee outlived the run\n{}", out.stderr());
+    assert!(
+        out.stderr().contains("left their process group"),
+        "{}",
+        out.stderr()
+    );
+    let escaped = events(&exp, "escaped");
+    assert_eq!(escaped.len(), 1, "{escaped:?}");
+    assert!(escaped[0]["detail"].as_str().unwrap().contains(&escapee.to_string()));
+}

@@ -1,9 +1,11 @@
-//! Mechanics only: starting, waiting for and signalling task processes ([`process`]), running
-//! an external command with a time limit ([`command`]), a run folder held open ([`run_dir`]),
+//! Mechanics only: starting, waiting for and signalling task processes ([`process`]), finding
+//! what they leave running ([`leftovers`]), running an external command with a time limit
+//! ([`command`]), a run folder held open ([`run_dir`]),
 //! and SLURM's job scripts and scheduler commands ([`slurm`]). Nothing here decides what
 //! happens next ([`crate::policy`]) or writes the store ([`crate::engine`] does).
 
 pub mod command;
+pub mod leftovers;
 pub mod process;
 pub mod run_dir;
 pub mod signals;

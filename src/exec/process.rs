@@ -1,10 +1,8 @@
 //! Local execution: each attempt is `/bin/sh -c COMMAND` in its own process group.
 //!
 //! The process group lets labtrail signal the whole tree a task starts (SIGTERM, a grace period,
-//! then SIGKILL) and keeps a terminal's Ctrl+C from reaching tasks directly. Tasks of a runner
-//! that died (SIGKILL, OOM) are found when the run is resumed by [`reap_orphans`], through the
-//! `LABTRAIL_RUN_ID` / `LABTRAIL_STORE` variables they and their descendants inherit, and stopped
-//! before anything is dispatched, with their process groups.
+//! then SIGKILL) and keeps a terminal's Ctrl+C from reaching tasks directly. What a task leaves
+//! running, and what a runner that died left, is found by [`super::leftovers`].
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -13,7 +11,7 @@ use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 /// Everything needed to start one attempt.
 pub struct Launch<'a> {
@@ -142,75 +140,6 @@ pub fn signal_group(pgid: u32, signal: Signal) {
         return;
     }
     let _ = killpg(Pid::from_raw(pgid as i32), signal);
-}
-
-fn environ_has(pid: &str, wanted: &[String]) -> bool {
-    match std::fs::read(format!("/proc/{pid}/environ")) {
-        Ok(env) => wanted
-            .iter()
-            .all(|w| env.split(|b| *b == 0).any(|var| var == w.as_bytes())),
-        Err(_) => false,
-    }
-}
-
-/// Processes on this host that belong to `run` of the store at `store_dir` (found by the
-/// variables labtrail gives every task, which their descendants inherit).
-pub fn find_orphans(store_dir: &Path, run: &str) -> Vec<u32> {
-    use crate::protocol::{RUN_ID, STORE};
-    let wanted = [
-        format!("{RUN_ID}={run}"),
-        format!("{STORE}={}", store_dir.display()),
-    ];
-    let me = std::process::id();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
-        .filter(|&pid| pid != me && environ_has(&pid.to_string(), &wanted))
-        .collect()
-}
-
-/// Stops processes left behind by a runner that died: SIGTERM, up to `grace`, then SIGKILL.
-/// Returns how many there were.
-///
-/// Each is signalled with its process group, which reaches what the task starts after the scan;
-/// processes found later (started before the signal came) get their own SIGTERM in turn. A task
-/// shell defers its TERM trap until its running command ends, so a command started just after the
-/// first round would otherwise keep it for the whole grace period.
-pub fn reap_orphans(store_dir: &Path, run: &str, grace: Duration) -> usize {
-    let found = find_orphans(store_dir, run);
-    if found.is_empty() {
-        return 0;
-    }
-    let deadline = Instant::now() + grace;
-    let mut signalled = std::collections::HashSet::new();
-    let mut orphans = found.clone();
-    while !orphans.is_empty() && Instant::now() < deadline {
-        for &pid in &orphans {
-            if signalled.insert(pid) {
-                stop_orphan(pid, Signal::SIGTERM);
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-        orphans = find_orphans(store_dir, run);
-    }
-    for pid in orphans {
-        stop_orphan(pid, Signal::SIGKILL);
-    }
-    found.len()
-}
-
-/// Sends `signal` to orphan `pid` and to its process group, unless that group is ours.
-fn stop_orphan(pid: u32, signal: Signal) {
-    let pid = Pid::from_raw(pid as i32);
-    if let Ok(group) = nix::unistd::getpgid(Some(pid)) {
-        if group.as_raw() > 1 && group != nix::unistd::getpgrp() {
-            let _ = killpg(group, signal);
-        }
-    }
-    let _ = nix::sys::signal::kill(pid, signal);
 }
 
 #[cfg(test)]

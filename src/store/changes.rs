@@ -41,7 +41,7 @@ pub enum Change {
     Blocked { key: String, reason: String },
     /// A free-form run-level event (lock taken over, run stopped by a signal, ...).
     Note { kind: String, detail: String },
-    /// A free-form event about one task (metrics lines skipped, ...).
+    /// A free-form event about one task (metrics lines skipped, processes left running, ...).
     TaskNote {
         key: String,
         kind: String,

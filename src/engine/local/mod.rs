@@ -25,6 +25,7 @@ pub(crate) mod attempt;
 mod books;
 mod error;
 mod graph;
+mod leftovers;
 mod news;
 mod recover;
 mod turn;
@@ -97,11 +98,13 @@ pub(crate) enum Event {
     Committed(Result<(), RunError>),
     /// A worker started an attempt.
     Started(Box<attempt::Running>),
-    /// The process of a started attempt ended, and left this.
+    /// The process of a started attempt ended, and left this; `lingering`: its process group
+    /// still had processes in it when it was reaped.
     Ended {
         pid: u32,
         exit: Exit,
         output: attempt::Output,
+        lingering: bool,
     },
     /// An attempt could not start: its record (pid 0) and why.
     NotStarted(Box<(attempt::Running, std::io::Error)>),
@@ -184,6 +187,8 @@ pub fn execute(
         devnull: &devnull,
     };
     let queue = workers::Queue::default();
+    // The writer's own borrow of the store, over when the threads are.
+    let writer = &mut *store;
     let outcome = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("commit".into())
@@ -191,7 +196,7 @@ pub fn execute(
                 for changes in batches {
                     // A panic must still end the loop (which waits for this answer), as an error.
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        store.apply(run, &changes).map_err(RunError::from)
+                        writer.apply(run, &changes).map_err(RunError::from)
                     }))
                     .unwrap_or(Err(RunError::Panicked { thread: "commit" }));
                     let failed = r.is_err();
@@ -213,8 +218,11 @@ pub fn execute(
         let mut lp = turn::Loop::new(books, cfg, rep, attempts, folders, to_writer, &queue);
         lp.run(&sleeper).map(|()| lp.books)
     });
-    signals.close();
     let mut books = outcome?;
+    // Nothing of the run may outlive it, not even what left its task's process group.
+    let escaped = leftovers::stop_escapees(store, run, cfg.grace, &sleeper, rep);
+    signals.close();
+    escaped?;
     books.report.interrupted += books.delayed.len() as u64;
     rep.finish();
     Ok(books.report)

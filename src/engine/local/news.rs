@@ -28,7 +28,12 @@ impl Loop<'_> {
             Event::Committed(Err(e)) => return Err(e),
             Event::Signal(sig, at) => self.on_signal(sig, at),
             Event::Started(r) => self.on_started(*r),
-            Event::Ended { pid, exit, output } => self.on_ended(pid, exit, output),
+            Event::Ended {
+                pid,
+                exit,
+                output,
+                lingering,
+            } => self.on_ended(pid, exit, output, lingering),
             Event::NotStarted(failed) => {
                 let (r, e) = *failed;
                 self.on_not_started(r, e)
@@ -51,6 +56,7 @@ impl Loop<'_> {
     }
 
     fn on_started(&mut self, mut r: Running) {
+        self.forget_group(r.pid);
         let (spec, task) = (self.books.spec, &self.books.plan.tasks[r.index]);
         self.books.changes.push(r.started_change(&task.key));
         if self.rep.wants_start_lines() {
@@ -67,7 +73,7 @@ impl Loop<'_> {
         self.running.push(r);
     }
 
-    fn on_ended(&mut self, pid: u32, exit: Exit, output: Output) {
+    fn on_ended(&mut self, pid: u32, exit: Exit, output: Output, lingering: bool) {
         self.reported();
         // Started always comes first: a worker reports its attempt's start, then its end.
         let Some(k) = self.running.iter().position(|r| r.pid == pid) else {
@@ -75,6 +81,9 @@ impl Loop<'_> {
             return;
         };
         let r = self.running.swap_remove(k);
+        if lingering {
+            self.left_behind(&r);
+        }
         let (outcome, reason) = attempt::classify(&r, &exit, self.stopped_at);
         self.books
             .finish(r.index, &r, exit, outcome, reason, output);
@@ -155,22 +164,26 @@ impl Loop<'_> {
         }
     }
 
-    /// SIGKILL to every running attempt, and to any that starts from now on.
+    /// SIGKILL to every running attempt and what ended ones left, and to any that starts from
+    /// now on.
     fn kill_running(&mut self) {
         self.killing = true;
         for r in &mut self.running {
             process::signal_group(r.pid, Signal::SIGKILL);
             r.kill_at = None;
         }
+        self.kill_leftovers();
     }
 
-    /// SIGTERM to every running attempt, SIGKILL due after the grace period.
+    /// SIGTERM to every running attempt and what ended ones left, SIGKILL due after the grace
+    /// period.
     fn terminate_running(&mut self) {
         let kill_at = Instant::now() + self.cfg.grace;
         for r in &mut self.running {
             process::signal_group(r.pid, Signal::SIGTERM);
             r.kill_at = Some(r.kill_at.map_or(kill_at, |k| k.min(kill_at)));
         }
+        self.terminate_leftovers(kill_at);
     }
 
     /// After a failed commit nothing more can be recorded: stops the attempts in flight
@@ -195,7 +208,11 @@ impl Loop<'_> {
             for news in sleeper.wait(self.until_next_deadline()) {
                 match news {
                     Event::Started(r) => self.on_started(*r),
-                    Event::Ended { pid, .. } => {
+                    Event::Ended { pid, lingering, .. } => {
+                        if lingering {
+                            // Nothing more can be recorded, nor waited for: killed now.
+                            process::signal_group(pid, Signal::SIGKILL);
+                        }
                         self.reported();
                         self.running.retain(|r| r.pid != pid);
                     }
@@ -206,5 +223,6 @@ impl Loop<'_> {
             }
             self.enforce_limits();
         }
+        self.kill_leftovers();
     }
 }

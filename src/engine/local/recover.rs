@@ -1,7 +1,7 @@
 //! Start-up recovery: before a runner dispatches anything, whatever an earlier runner left
 //! "running" is stopped and recorded as interrupted (the pueue rule), explicitly.
 
-use crate::exec::process;
+use crate::exec::leftovers;
 use crate::store::{Change, Store, StoreError};
 use std::time::Duration;
 
@@ -17,7 +17,11 @@ pub struct Recovery {
 /// Stops leftover processes of `run` and marks its unfinished attempts interrupted. Must be
 /// called with the run lock held.
 pub fn recover(store: &mut Store, run: &str, grace: Duration) -> Result<Recovery, StoreError> {
-    let orphans_stopped = process::reap_orphans(store.dir(), run, grace);
+    let pause = |d| {
+        std::thread::sleep(d);
+        false
+    };
+    let orphans_stopped = leftovers::stop_orphans(store.dir(), run, grace, pause).len();
     let open = store.interrupt_running(run, "the runner stopped before the attempt ended")?;
     if orphans_stopped > 0 {
         store.apply(

@@ -3,6 +3,7 @@
 
 use super::attempt::{self, Request, Running};
 use super::books::Books;
+use super::leftovers::Leftover;
 use super::wake::Sleeper;
 use super::workers::Queue;
 use super::RunError;
@@ -43,6 +44,8 @@ pub(super) struct Loop<'a> {
     pub(super) killing: bool,
     pub(super) in_flight: Option<InFlight>,
     pub(super) last_commit: Instant,
+    /// Process groups of ended attempts with something still in them (see `leftovers.rs`).
+    pub(super) leftovers: Vec<Leftover>,
 }
 
 impl<'a> Loop<'a> {
@@ -71,6 +74,7 @@ impl<'a> Loop<'a> {
             killing: false,
             in_flight: None,
             last_commit: Instant::now(),
+            leftovers: Vec::new(),
         }
     }
 
@@ -164,7 +168,9 @@ impl<'a> Loop<'a> {
     fn hand_to_writer(&mut self) -> bool {
         let books = &mut self.books;
         let idle = books.graph.ready.is_empty() && books.delayed.is_empty();
-        let drained = self.handed == 0 && (idle || self.stopping.is_some());
+        let drained = self.handed == 0
+            && (idle || self.stopping.is_some())
+            && self.leftovers.is_empty();
         if self.in_flight.is_none()
             && !books.changes.is_empty()
             && (drained || self.stopping.is_some() || self.last_commit.elapsed() >= COMMIT_WINDOW)
@@ -185,10 +191,14 @@ impl<'a> Loop<'a> {
         drained && self.in_flight.is_none() && books.changes.is_empty()
     }
 
-    /// How long the loop may sleep: until the next time limit, kill, retry or commit window.
+    /// How long the loop may sleep: until the next time limit, kill, retry, commit window or
+    /// look at what ended attempts left.
     pub(super) fn until_next_deadline(&self) -> Duration {
         let now = Instant::now();
         let mut wake = now + Duration::from_secs(1);
+        if let Some(t) = self.leftovers_due() {
+            wake = wake.min(t);
+        }
         for r in &self.running {
             for t in [r.deadline, r.kill_at].into_iter().flatten() {
                 wake = wake.min(t);
@@ -205,9 +215,10 @@ impl<'a> Loop<'a> {
         wake.saturating_duration_since(now)
     }
 
-    /// Time limits, grace periods, and retries whose backoff is over.
+    /// Time limits, grace periods, what ended attempts left, and retries whose backoff is over.
     pub(super) fn enforce_limits(&mut self) {
         let now = Instant::now();
+        self.enforce_leftovers(now);
         for r in &mut self.running {
             if r.deadline.is_some_and(|d| d <= now) {
                 r.deadline = None;

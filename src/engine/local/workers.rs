@@ -20,6 +20,7 @@
 use super::attempt::{self, Context, Output, Request};
 use super::wake::Waker;
 use super::Event;
+use crate::exec::leftovers;
 use crate::exec::process::{self, Exit};
 use nix::sys::signal::Signal;
 use std::collections::VecDeque;
@@ -184,14 +185,14 @@ pub(super) fn work(ctx: &Context, queue: &Queue, loop_: &Waker) {
 
 fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker) {
     // The attempt that ended last, reported once the next one has started.
-    let mut ended: Option<(Watch, Exit)> = None;
+    let mut ended: Option<(Watch, Exit, bool)> = None;
     loop {
         let job = match queue.try_pop() {
             Some(job) => job,
             None => {
                 // Nothing to start first: report now, the loop may be waiting for it to hand more.
-                if let Some((watch, exit)) = ended.take() {
-                    let _ = loop_.send([end(ctx, watch, exit)]);
+                if let Some((watch, exit, lingering)) = ended.take() {
+                    let _ = loop_.send([end(ctx, watch, exit, lingering)]);
                 }
                 match queue.pop() {
                     Some(job) => job,
@@ -203,8 +204,8 @@ fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker) {
         // The start is news at once (a stop or a time limit may concern it); the previous end
         // follows once its files are read.
         let _ = loop_.send([news]);
-        if let Some((watch, exit)) = ended.take() {
-            let _ = loop_.send([end(ctx, watch, exit)]);
+        if let Some((watch, exit, lingering)) = ended.take() {
+            let _ = loop_.send([end(ctx, watch, exit, lingering)]);
         }
         let Some(watch) = started else {
             continue;
@@ -215,8 +216,10 @@ fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker) {
         }
         queue.watch(watch.pid);
         let exit = process::wait(watch.pid);
+        // Looked at once reaped: a group with processes left keeps its id (issue 9).
+        let lingering = leftovers::group_alive(watch.pid);
         queue.unwatch(watch.pid);
-        ended = Some((watch, exit));
+        ended = Some((watch, exit, lingering));
     }
 }
 
@@ -246,11 +249,12 @@ fn start(ctx: &Context, queue: &Queue, job: Request) -> (Option<Watch>, Event) {
 
 /// Reads what an ended attempt left: the news of its end. Read here, not in the loop: the loop
 /// stays out of the folders the workers write in.
-fn end(ctx: &Context, watch: Watch, exit: Exit) -> Event {
+fn end(ctx: &Context, watch: Watch, exit: Exit, lingering: bool) -> Event {
     let output = Output::read(ctx.dir, &watch.result, &watch.metrics, exit.code == Some(0));
     Event::Ended {
         pid: watch.pid,
         exit,
         output,
+        lingering,
     }
 }

@@ -41,7 +41,7 @@ fn a_run_and_its_resume_through_the_library() {
     let store = Store::open(&exp.store_dir(None), true).unwrap();
     let mut locked = app::select::select_and_lock(store, &exp.spec, &RunChoice::default()).unwrap();
     assert!(locked.created);
-    let start = app::local::prepare(&mut locked, &exp, Duration::from_secs(1)).unwrap();
+    let start = app::local::prepare(&mut locked, &exp, Duration::from_secs(1), false).unwrap();
     assert_eq!((start.added, start.done.len()), (3, 0));
     let finish = app::local::execute(&mut locked, &exp, &cfg(), &quiet(3, 0)).unwrap();
     assert_eq!(finish.states.get(TaskState::Done), 2);
@@ -63,7 +63,7 @@ fn a_run_and_its_resume_through_the_library() {
     // The resume finds the latest run, its two done tasks, and the failed one to run again.
     let mut locked = app::select::select_and_lock(store, &exp.spec, &RunChoice::default()).unwrap();
     assert_eq!((locked.run.as_str(), locked.created), (run.as_str(), false));
-    let start = app::local::prepare(&mut locked, &exp, Duration::from_secs(1)).unwrap();
+    let start = app::local::prepare(&mut locked, &exp, Duration::from_secs(1), false).unwrap();
     assert_eq!(start.done, vec![0, 1], "plan indices of the done tasks");
     assert_eq!(start.states.get(TaskState::Failed), 1);
     assert!(!start.all_done(&exp));
@@ -77,7 +77,7 @@ fn a_new_slurm_invocation_makes_stopped_tasks_pending_again() {
     let exp = experiment(tmp.path());
     let store = Store::open(&exp.store_dir(None), true).unwrap();
     let mut locked = app::select::select_and_lock(store, &exp.spec, &RunChoice::default()).unwrap();
-    app::local::prepare(&mut locked, &exp, Duration::from_secs(1)).unwrap();
+    app::local::prepare(&mut locked, &exp, Duration::from_secs(1), false).unwrap();
     app::local::execute(&mut locked, &exp, &cfg(), &quiet(3, 0)).unwrap();
     let start = app::slurm::prepare(&mut locked, &exp).unwrap();
     assert_eq!((start.added, start.retried), (0, 1));

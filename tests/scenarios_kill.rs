@@ -190,3 +190,116 @@ i = [1]
     assert_eq!(escaped.len(), 1, "{escaped:?}");
     assert!(escaped[0]["detail"].as_str().unwrap().contains(&escapee.to_string()));
 }
+
+/// Tasks that say they started, then wait for a `release` file (`delay` 0 skips the wait).
+fn waiter(name: &str) -> Exp {
+    let exp = Exp::new(&format!(
+        r#"
+[experiment]
+name = "{name}"
+command = '''echo $$ > pid-{{i}}; echo '{{"step":1}}' >> "$LABTRAIL_METRICS"; echo start >> started.txt; while [ ! -f release ] && [ "$(cat delay)" != 0 ]; do sleep 0.05; done; echo '{{"step":2}}' >> "$LABTRAIL_METRICS"; echo "$LABTRAIL_ATTEMPT" >> finished-{{i}}'''
+[params]
+i = [1, 2]
+[run]
+workers = 2
+"#
+    ));
+    exp.write("delay", "1");
+    exp
+}
+
+/// Starts a run of `exp` (as `args`), waits for both tasks to be recorded as running, and
+/// SIGKILLs the runner; returns the tasks' shells, still running.
+fn orphans_of_a_killed_runner(exp: &Exp, args: &[&str]) -> Vec<u32> {
+    let runner = exp.spawn(args);
+    wait_started(exp, 2);
+    wait_until("the starts to be recorded", Duration::from_secs(20), || {
+        exp.count("running") == 2
+    });
+    signal(&runner, libc::SIGKILL);
+    finish(runner);
+    let shells: Vec<u32> = [1, 2].iter().map(|i| pid_in(exp, &format!("pid-{i}"))).collect();
+    assert!(shells.iter().all(|&p| alive(p)), "the setup works");
+    shells
+}
+
+/// Issue 9: attempts a runner on another host left open are not recorded as interrupted and
+/// run again here while they may still be running there: the resume is refused (exit 4), naming
+/// the host and `--force`; with `--force` they are. One machine has one host name, so the other
+/// host is simulated by rewriting the hosts the store recorded for the dead runner's attempts.
+#[test]
+fn attempts_left_open_on_another_host_are_not_run_again_without_force() {
+    let exp = waiter("hosts");
+    let shells = orphans_of_a_killed_runner(&exp, &["run", "exp.toml", "--no-progress"]);
+    let _reaper = Reaper(shells.clone());
+    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    db.execute("UPDATE attempts SET host = 'gpu-node-7'", []).unwrap();
+    drop(db);
+
+    exp.write("delay", "0");
+    let out = exp.run(&["run", "exp.toml", "--no-progress"]);
+    assert_eq!(out.code(), 4, "{}", out.stderr());
+    for what in ["2 attempt(s)", "host gpu-node-7", "--force"] {
+        assert!(out.stderr().contains(what), "{what}: {}", out.stderr());
+    }
+    assert_eq!(exp.count("running"), 2, "nothing was recorded");
+    assert!(exp.ledger("finished-1").is_empty() && exp.ledger("finished-2").is_empty());
+
+    let out = exp.run(&["run", "exp.toml", "--no-progress", "--force", "--grace", "5s"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(out.stderr().contains("--force: 2 attempt(s)"), "{}", out.stderr());
+    assert_eq!(exp.count("done"), 2);
+    assert_eq!(exp.attempts("i=1")[0]["outcome"], "interrupted");
+}
+
+/// Issue 9: a runner that reached the store through a symbolic link gave its tasks that path;
+/// when it died, a resume through the real path still finds and stops its tasks.
+#[test]
+fn a_resume_through_another_path_stops_the_orphans_of_a_runner_that_used_a_symlink() {
+    let exp = waiter("linked");
+    let links = tempfile::tempdir().unwrap();
+    let link = links.path().join("experiment");
+    std::os::unix::fs::symlink(exp.path(), &link).unwrap();
+    let linked_exp = link.join("exp.toml");
+    let linked = linked_exp.to_str().unwrap();
+    let shells = orphans_of_a_killed_runner(&exp, &["run", linked, "--no-progress"]);
+    let _reaper = Reaper(shells.clone());
+
+    exp.write("delay", "0");
+    let out = exp.run(&["run", "exp.toml", "--no-progress", "--grace", "5s"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    for pid in shells {
+        assert!(!alive(pid), "task {pid} of the dead runner still runs\n{}", out.stderr());
+    }
+    assert!(out.stderr().contains("leftover process(es)"), "{}", out.stderr());
+}
+
+/// Issue 9: a task that outlived its killed runner and went on writing metrics: the resume
+/// records the attempt as interrupted with every metric line it wrote, the ones after its
+/// runner died included.
+#[test]
+fn metrics_written_after_the_runner_died_are_stored_when_the_attempt_is_recovered() {
+    let exp = waiter("metrics");
+    let shells = orphans_of_a_killed_runner(&exp, &["run", "exp.toml", "--no-progress"]);
+    let _reaper = Reaper(shells);
+    exp.write("release", "");
+    wait_until("the orphans to finish", Duration::from_secs(20), || {
+        exp.ledger("finished-1") == ["1"] && exp.ledger("finished-2") == ["1"]
+    });
+
+    let out = exp.run(&["run", "exp.toml", "--no-progress"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    let metrics: Vec<String> = db
+        .prepare("SELECT record FROM metrics WHERE attempt = 1 ORDER BY task_key, line")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        metrics,
+        [r#"{"step":1}"#, r#"{"step":2}"#, r#"{"step":1}"#, r#"{"step":2}"#]
+    );
+    assert_eq!(exp.attempts("i=1")[0]["outcome"], "interrupted");
+}

@@ -3,8 +3,9 @@
 
 use super::{Experiment, LockedRun};
 use crate::engine::local::{self, Recovery, RunConfig, RunReport};
+use crate::exec::process;
 use crate::progress::Reporter;
-use crate::store::{Store, StoreError, TaskState};
+use crate::store::{Change, Store, StoreError, TaskState};
 use anyhow::Context;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -33,11 +34,25 @@ impl StateCounts {
     }
 }
 
+/// Attempts of the run that a runner on another host started and left open: they may still be
+/// running there, where this runner can neither see nor stop them (issue 9).
+#[derive(Debug, thiserror::Error)]
+#[error("run {run}: {count} attempt(s) were started on {hosts} by a runner that is no longer running, and may still be running there: running them here too would run them twice. Resume the run there (`labtrail run` stops what is left first), or, if they are not running any more (the host rebooted, or you stopped them), add --force to record them as interrupted and run them here")]
+pub struct RunningElsewhere {
+    pub run: String,
+    /// How many attempts.
+    pub count: usize,
+    /// The hosts, named: `host gpu7`, `hosts gpu7, gpu8`.
+    pub hosts: String,
+}
+
 /// What a local run found before it started anything.
 #[derive(Debug)]
 pub struct LocalStart {
     /// Attempts an earlier runner left running, and its processes stopped.
     pub recovery: Recovery,
+    /// With `--force`: attempts started on other hosts, recorded as interrupted all the same.
+    pub forced: Option<RunningElsewhere>,
     /// Tasks added to the run by this plan, and tasks of earlier plans it no longer has.
     pub added: usize,
     pub retired: usize,
@@ -60,13 +75,32 @@ impl LocalStart {
 }
 
 /// Stops what an earlier runner of this run left behind, records its attempts as interrupted,
-/// and makes the store's task list match the plan.
+/// and makes the store's task list match the plan. Attempts started on another host are
+/// [`RunningElsewhere`], unless `force`.
 pub fn prepare(
     locked: &mut LockedRun,
     exp: &Experiment,
     grace: Duration,
+    force: bool,
 ) -> anyhow::Result<LocalStart> {
     let (store, run) = (&mut locked.store, locked.run.as_str());
+    let forced = match running_elsewhere(store, run)? {
+        Some(elsewhere) if !force => return Err(elsewhere.into()),
+        Some(elsewhere) => {
+            store.apply(
+                run,
+                &[Change::Note {
+                    kind: "forced_recovery".into(),
+                    detail: format!(
+                        "--force: {} attempt(s) started on {} recorded as interrupted",
+                        elsewhere.count, elsewhere.hosts
+                    ),
+                }],
+            )?;
+            Some(elsewhere)
+        }
+        None => None,
+    };
     // A reset killed before it moved its tasks' folders aside: finished before any task uses one.
     store.settle_task_dir_moves(run)?;
     let recovery = local::recover(store, run, grace).context("recovering the run")?;
@@ -82,11 +116,38 @@ pub fn prepare(
         .collect();
     Ok(LocalStart {
         recovery,
+        forced,
         added,
         retired,
         done,
         states: StateCounts::count(states.values()),
     })
+}
+
+/// The open attempts of `run` that were started on another host than this one.
+fn running_elsewhere(store: &Store, run: &str) -> Result<Option<RunningElsewhere>, StoreError> {
+    let here = process::hostname();
+    let mut hosts: Vec<String> = Vec::new();
+    let mut count = 0;
+    for a in store.open_attempts(run)? {
+        // An attempt recorded without a host (an older store) is taken to be this host's.
+        if a.host.is_empty() || a.host == here {
+            continue;
+        }
+        count += 1;
+        if !hosts.contains(&a.host) {
+            hosts.push(a.host);
+        }
+    }
+    Ok((count > 0).then(|| RunningElsewhere {
+        run: run.to_string(),
+        count,
+        hosts: format!(
+            "host{} {}",
+            if hosts.len() > 1 { "s" } else { "" },
+            hosts.join(", ")
+        ),
+    }))
 }
 
 /// What a local run did.

@@ -23,7 +23,7 @@ pub(crate) const EXIT_CODES: &str = "Exit codes:
   1    some tasks failed or are blocked (rerun the same command to retry them)
   2    bad input: a command-line error or an invalid experiment file
   3    store problem: damaged database, newer schema, full disk, failed `check`
-  4    the run is locked by another live runner
+  4    the run is locked by another live runner, or another host's runner left it running there
   5    internal or system error (no thread, pipe or /dev/null; a bug); the same command resumes
   129  stopped by SIGHUP, 130 by SIGINT (Ctrl+C), 143 by SIGTERM; running tasks are recorded as interrupted";
 

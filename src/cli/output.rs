@@ -100,6 +100,13 @@ pub fn exit_code_for(err: &anyhow::Error) -> i32 {
     if let Some(e) = store_error {
         return store_exit_code(e);
     }
+    if err
+        .downcast_ref::<crate::app::local::RunningElsewhere>()
+        .is_some()
+    {
+        // Like a run locked by a live runner: another runner's work may still be going on.
+        return 4;
+    }
     match err.downcast_ref::<QueryError>() {
         // An unknown state, an ambiguous task, a missing attempt: the asker's mistake.
         Some(_) => 2,

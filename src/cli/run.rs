@@ -67,6 +67,11 @@ pub struct RunArgs {
     /// SLURM: submit, start the monitor in the background, and return.
     #[arg(long)]
     pub detach: bool,
+
+    /// Resume even though a runner on another host left attempts of the run open: they are
+    /// recorded as interrupted and run here. Only once they no longer run there.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
@@ -143,7 +148,13 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         }
         return super::monitor::run_slurm(g, locked, spec, args.detach);
     }
-    let start = app::local::prepare(&mut locked, &exp, grace)?;
+    let start = app::local::prepare(&mut locked, &exp, grace, args.force)?;
+    if let Some(forced) = &start.forced {
+        eprintln!(
+            "labtrail: --force: {} attempt(s) started on {} recorded as interrupted; they run again here",
+            forced.count, forced.hosts
+        );
+    }
     if start.recovery.orphans_stopped > 0 {
         eprintln!(
             "labtrail: stopped {} leftover process(es) of an earlier runner of this run",

@@ -1,8 +1,11 @@
 //! Start-up recovery: before a runner dispatches anything, whatever an earlier runner left
-//! "running" is stopped and recorded as interrupted (the pueue rule), explicitly.
+//! "running" is stopped and recorded as interrupted (the pueue rule), explicitly, with the
+//! metrics its attempts wrote, even after their runner died (issue 9).
 
 use crate::exec::leftovers;
+use crate::protocol::{read_metrics, AttemptFiles};
 use crate::store::{Change, Store, StoreError};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// What recovery found.
@@ -14,15 +17,27 @@ pub struct Recovery {
     pub orphans_stopped: usize,
 }
 
-/// Stops leftover processes of `run` and marks its unfinished attempts interrupted. Must be
-/// called with the run lock held.
+/// Stops leftover processes of `run` and marks its unfinished attempts interrupted, with the
+/// metric lines each wrote (an attempt may have gone on writing them after its runner died).
+/// Must be called with the run lock held.
 pub fn recover(store: &mut Store, run: &str, grace: Duration) -> Result<Recovery, StoreError> {
     let pause = |d| {
         std::thread::sleep(d);
         false
     };
     let orphans_stopped = leftovers::stop_orphans(store.dir(), run, grace, pause).len();
-    let open = store.interrupt_running(run, "the runner stopped before the attempt ended")?;
+    // Read once the orphans are stopped: what they wrote on SIGTERM counts too.
+    let folders = store.folders(run)?;
+    let metrics: HashMap<(String, u32), Vec<String>> = store
+        .open_attempts(run)?
+        .into_iter()
+        .map(|a| {
+            let files = AttemptFiles::new(&folders.attempt_prefix(&a.key), a.number);
+            ((a.key, a.number), read_metrics(&files.metrics))
+        })
+        .collect();
+    let reason = "the runner stopped before the attempt ended";
+    let open = store.interrupt_running(run, reason, &metrics)?;
     if orphans_stopped > 0 {
         store.apply(
             run,

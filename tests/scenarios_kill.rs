@@ -55,7 +55,11 @@ fn a_task_that_exits_0_on_the_stops_sigterm_is_recorded_with_exit_code_0() {
     signal(&child, libc::SIGINT);
     let out = finish(child);
     assert_eq!(out.code(), 130, "{}", out.stderr());
-    assert_eq!(exp.ledger("saved.txt"), ["saved"], "the program saved its state");
+    assert_eq!(
+        exp.ledger("saved.txt"),
+        ["saved"],
+        "the program saved its state"
+    );
     let attempts = exp.attempts("i=1");
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0]["exit_code"], 0, "{:?}", attempts[0]);
@@ -71,7 +75,11 @@ fn a_task_that_exits_0_on_its_time_limits_sigterm_is_recorded_as_timed_out_with_
     ));
     let out = exp.run(&["run", "exp.toml", "--no-progress", "--grace", "60s"]);
     assert_eq!(out.code(), 1, "{}", out.stderr());
-    assert_eq!(exp.ledger("saved.txt"), ["saved"], "the program saved its state");
+    assert_eq!(
+        exp.ledger("saved.txt"),
+        ["saved"],
+        "the program saved its state"
+    );
     let attempts = exp.attempts("i=1");
     assert_eq!(attempts[0]["exit_code"], 0, "{:?}", attempts[0]);
     assert_eq!(attempts[0]["outcome"], "timeout", "{:?}", attempts[0]);
@@ -95,7 +103,8 @@ fn events(exp: &Exp, kind: &str) -> Vec<serde_json::Value> {
 }
 
 /// A task whose background child ignores SIGTERM; the task shell waits for it.
-const STUBBORN_CHILD: &str = r#"sh -c 'trap "" TERM; exec sleep 1000' & echo $! > child; echo start >> started.txt; wait"#;
+const STUBBORN_CHILD: &str =
+    r#"sh -c 'trap "" TERM; exec sleep 1000' & echo $! > child; echo start >> started.txt; wait"#;
 
 fn stubborn(run_section: &str) -> Exp {
     Exp::new(&format!(
@@ -116,7 +125,11 @@ fn a_stop_kills_a_child_that_ignores_sigterm_after_its_shell_ended() {
     signal(&runner, libc::SIGINT);
     let out = finish(runner);
     assert_eq!(out.code(), 130, "{}", out.stderr());
-    assert!(!alive(child), "the task's child outlived the run\n{}", out.stderr());
+    assert!(
+        !alive(child),
+        "the task's child outlived the run\n{}",
+        out.stderr()
+    );
     assert_eq!(exp.attempts("i=1")[0]["outcome"], "interrupted");
     let leaked = events(&exp, "leaked");
     assert_eq!(leaked.len(), 1, "{leaked:?}");
@@ -132,7 +145,11 @@ fn a_time_limit_kills_a_child_that_ignores_sigterm_after_its_shell_ended() {
     let child = pid_in(&exp, "child");
     let _reaper = Reaper(vec![child]);
     assert_eq!(out.code(), 1, "{}", out.stderr());
-    assert!(!alive(child), "the task's child outlived the run\n{}", out.stderr());
+    assert!(
+        !alive(child),
+        "the task's child outlived the run\n{}",
+        out.stderr()
+    );
     assert_eq!(exp.attempts("i=1")[0]["outcome"], "timeout");
 }
 
@@ -154,13 +171,21 @@ i = [1]
     let child = pid_in(&exp, "child");
     let _reaper = Reaper(vec![child]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(!alive(child), "the leaked child outlived the run\n{}", out.stderr());
+    assert!(
+        !alive(child),
+        "the leaked child outlived the run\n{}",
+        out.stderr()
+    );
     assert_eq!(exp.count("done"), 1);
     let leaked = events(&exp, "leaked");
     assert_eq!(leaked.len(), 1, "{leaked:?}");
     let detail = leaked[0]["detail"].as_str().unwrap();
     assert!(detail.contains(&format!("pid {child}")), "{detail}");
-    assert!(out.stderr().contains("left 1 process(es) running"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("left 1 process(es) running"),
+        "{}",
+        out.stderr()
+    );
 }
 
 /// Issue 9: a child that left the task's process group with `setsid` is found by the run's
@@ -180,7 +205,11 @@ i = [1]
     let escapee = pid_in(&exp, "escapee");
     let _reaper = Reaper(vec![escapee]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(!alive(escapee), "the escapee outlived the run\n{}", out.stderr());
+    assert!(
+        !alive(escapee),
+        "the escapee outlived the run\n{}",
+        out.stderr()
+    );
     assert!(
         out.stderr().contains("left their process group"),
         "{}",
@@ -188,7 +217,10 @@ i = [1]
     );
     let escaped = events(&exp, "escaped");
     assert_eq!(escaped.len(), 1, "{escaped:?}");
-    assert!(escaped[0]["detail"].as_str().unwrap().contains(&escapee.to_string()));
+    assert!(escaped[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains(&escapee.to_string()));
 }
 
 /// Tasks that say they started, then wait for a `release` file (`delay` 0 skips the wait).
@@ -218,7 +250,10 @@ fn orphans_of_a_killed_runner(exp: &Exp, args: &[&str]) -> Vec<u32> {
     });
     signal(&runner, libc::SIGKILL);
     finish(runner);
-    let shells: Vec<u32> = [1, 2].iter().map(|i| pid_in(exp, &format!("pid-{i}"))).collect();
+    let shells: Vec<u32> = [1, 2]
+        .iter()
+        .map(|i| pid_in(exp, &format!("pid-{i}")))
+        .collect();
     assert!(shells.iter().all(|&p| alive(p)), "the setup works");
     shells
 }
@@ -233,7 +268,8 @@ fn attempts_left_open_on_another_host_are_not_run_again_without_force() {
     let shells = orphans_of_a_killed_runner(&exp, &["run", "exp.toml", "--no-progress"]);
     let _reaper = Reaper(shells.clone());
     let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
-    db.execute("UPDATE attempts SET host = 'gpu-node-7'", []).unwrap();
+    db.execute("UPDATE attempts SET host = 'gpu-node-7'", [])
+        .unwrap();
     drop(db);
 
     exp.write("delay", "0");
@@ -245,9 +281,20 @@ fn attempts_left_open_on_another_host_are_not_run_again_without_force() {
     assert_eq!(exp.count("running"), 2, "nothing was recorded");
     assert!(exp.ledger("finished-1").is_empty() && exp.ledger("finished-2").is_empty());
 
-    let out = exp.run(&["run", "exp.toml", "--no-progress", "--force", "--grace", "5s"]);
+    let out = exp.run(&[
+        "run",
+        "exp.toml",
+        "--no-progress",
+        "--force",
+        "--grace",
+        "5s",
+    ]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(out.stderr().contains("--force: 2 attempt(s)"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("--force: 2 attempt(s)"),
+        "{}",
+        out.stderr()
+    );
     assert_eq!(exp.count("done"), 2);
     assert_eq!(exp.attempts("i=1")[0]["outcome"], "interrupted");
 }
@@ -269,9 +316,17 @@ fn a_resume_through_another_path_stops_the_orphans_of_a_runner_that_used_a_symli
     let out = exp.run(&["run", "exp.toml", "--no-progress", "--grace", "5s"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     for pid in shells {
-        assert!(!alive(pid), "task {pid} of the dead runner still runs\n{}", out.stderr());
+        assert!(
+            !alive(pid),
+            "task {pid} of the dead runner still runs\n{}",
+            out.stderr()
+        );
     }
-    assert!(out.stderr().contains("leftover process(es)"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("leftover process(es)"),
+        "{}",
+        out.stderr()
+    );
 }
 
 /// Issue 9: a task that outlived its killed runner and went on writing metrics: the resume
@@ -299,7 +354,12 @@ fn metrics_written_after_the_runner_died_are_stored_when_the_attempt_is_recovere
         .collect();
     assert_eq!(
         metrics,
-        [r#"{"step":1}"#, r#"{"step":2}"#, r#"{"step":1}"#, r#"{"step":2}"#]
+        [
+            r#"{"step":1}"#,
+            r#"{"step":2}"#,
+            r#"{"step":1}"#,
+            r#"{"step":2}"#
+        ]
     );
     assert_eq!(exp.attempts("i=1")[0]["outcome"], "interrupted");
 }

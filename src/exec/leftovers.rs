@@ -42,9 +42,7 @@ pub fn group_members(pgid: u32) -> Vec<u32> {
 /// is gone (the usual case), a look through `/proc` otherwise. A zombie counts as gone: reaping it
 /// is up to its parent (or the system's init), not to labtrail.
 pub fn group_alive(pgid: u32) -> bool {
-    pgid > 1
-        && killpg(Pid::from_raw(pgid as i32), None).is_ok()
-        && !group_members(pgid).is_empty()
+    pgid > 1 && killpg(Pid::from_raw(pgid as i32), None).is_ok() && !group_members(pgid).is_empty()
 }
 
 /// The canonical form of `path`, or `path` itself if it cannot be resolved.

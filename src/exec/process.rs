@@ -70,7 +70,11 @@ pub fn spawn(launch: Launch) -> io::Result<u32> {
     }
     let child = Command::new("/bin/sh")
         .arg("-c")
-        .arg(format!("{}{}", super::LOCAL_TASK_SHELL_PREFIX, launch.command))
+        .arg(format!(
+            "{}{}",
+            super::LOCAL_TASK_SHELL_PREFIX,
+            launch.command
+        ))
         .envs(launch.env)
         .current_dir(launch.workdir)
         .stdin(launch.stdin)

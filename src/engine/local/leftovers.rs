@@ -96,7 +96,10 @@ impl Loop<'_> {
 
     /// When the schedule next needs a look.
     pub(super) fn leftovers_due(&self) -> Option<Instant> {
-        self.leftovers.iter().map(|l| l.at.min(l.looked + POLL)).min()
+        self.leftovers
+            .iter()
+            .map(|l| l.at.min(l.looked + POLL))
+            .min()
     }
 
     /// The run is stopping: groups waiting for their leak timeout get SIGTERM now, and SIGKILL
@@ -175,7 +178,12 @@ pub(super) fn stop_escapees(
     if found.is_empty() {
         return Ok(0);
     }
-    let list = |pids: &[u32]| pids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    let list = |pids: &[u32]| {
+        pids.iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     rep.always(&format!(
         "labtrail: {} process(es) of this run's tasks left their process group and still run (pid {}): stopping them (SIGTERM, then SIGKILL after {}; Ctrl+C kills them now)",
         found.len(),

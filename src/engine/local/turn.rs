@@ -168,9 +168,8 @@ impl<'a> Loop<'a> {
     fn hand_to_writer(&mut self) -> bool {
         let books = &mut self.books;
         let idle = books.graph.ready.is_empty() && books.delayed.is_empty();
-        let drained = self.handed == 0
-            && (idle || self.stopping.is_some())
-            && self.leftovers.is_empty();
+        let drained =
+            self.handed == 0 && (idle || self.stopping.is_some()) && self.leftovers.is_empty();
         if self.in_flight.is_none()
             && !books.changes.is_empty()
             && (drained || self.stopping.is_some() || self.last_commit.elapsed() >= COMMIT_WINDOW)

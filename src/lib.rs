@@ -16,7 +16,7 @@
 //! | [`protocol`] | the task contract: the `LABTRAIL_*` environment, result, metrics, exit record |
 //! | [`outcome`] | how an attempt ended: one vocabulary, stored by name |
 //! | [`policy`] | what happens after an attempt (done, retry, restart, stop); no I/O |
-//! | [`exec`] | mechanics only: starting and signalling processes, timed commands, SLURM scripts |
+//! | [`exec`] | mechanics only: starting and signalling processes, finding what they leave running, timed commands, SLURM scripts |
 //! | [`engine`] | the two engines, [`engine::local`] and [`engine::slurm`] |
 //! | [`app`] | the application layer: what a `run` or `monitor` invocation does, without the CLI |
 //! | [`report`] | read-only models behind `status`, `results`, `events`, `tasks`, `list`, `logs` |

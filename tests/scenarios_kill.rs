@@ -71,7 +71,7 @@ fn a_task_that_exits_0_on_the_stops_sigterm_is_recorded_with_exit_code_0() {
 #[test]
 fn a_task_that_exits_0_on_its_time_limits_sigterm_is_recorded_as_timed_out_with_exit_code_0() {
     let exp = Exp::new(&format!(
-        "[experiment]\nname = \"saver\"\ncommand = '''{SAVER}'''\n[params]\ni = [1]\n[run]\ntimeout = \"1s\"\n"
+        "[experiment]\nname = \"saver\"\ncommand = '''{SAVER}'''\n[params]\ni = [1]\n[run]\ntimeout = \"2s\"\n"
     ));
     let out = exp.run(&["run", "exp.toml", "--no-progress", "--grace", "60s"]);
     assert_eq!(out.code(), 1, "{}", out.stderr());
@@ -102,9 +102,9 @@ fn events(exp: &Exp, kind: &str) -> Vec<serde_json::Value> {
     all.into_iter().filter(|e| e["kind"] == kind).collect()
 }
 
-/// A task whose background child ignores SIGTERM; the task shell waits for it.
-const STUBBORN_CHILD: &str =
-    r#"sh -c 'trap "" TERM; exec sleep 1000' & echo $! > child; echo start >> started.txt; wait"#;
+/// A task whose background child ignores SIGTERM (and says so once it does); the task shell
+/// waits for it.
+const STUBBORN_CHILD: &str = r#"sh -c 'trap "" TERM; echo $$ > child; exec sleep 1000' & while [ ! -s child ]; do sleep 0.02; done; echo start >> started.txt; wait"#;
 
 fn stubborn(run_section: &str) -> Exp {
     Exp::new(&format!(

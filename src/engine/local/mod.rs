@@ -19,7 +19,9 @@
 //! ```
 //!
 //! `handed` counts the attempts given to the queue that no worker has reported over yet; the
-//! run is drained when it is 0, whatever the threads are doing.
+//! run is drained when it is 0, whatever the threads are doing, and once what ended attempts
+//! left in their process groups is gone (`leftovers.rs`, which also stops, when the run ends,
+//! what left its group).
 
 pub(crate) mod attempt;
 mod books;

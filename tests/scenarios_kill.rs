@@ -223,21 +223,19 @@ i = [1]
         .contains(&escapee.to_string()));
 }
 
-/// Tasks that say they started, then wait for a `release` file (`delay` 0 skips the wait).
+/// Tasks that say they started, then (their first attempt only) wait for a `release` file.
 fn waiter(name: &str) -> Exp {
-    let exp = Exp::new(&format!(
+    Exp::new(&format!(
         r#"
 [experiment]
 name = "{name}"
-command = '''echo $$ > pid-{{i}}; echo '{{"step":1}}' >> "$LABTRAIL_METRICS"; echo start >> started.txt; while [ ! -f release ] && [ "$(cat delay)" != 0 ]; do sleep 0.05; done; echo '{{"step":2}}' >> "$LABTRAIL_METRICS"; echo "$LABTRAIL_ATTEMPT" >> finished-{{i}}'''
+command = '''echo $$ > pid-{{i}}; echo '{{"step":1}}' >> "$LABTRAIL_METRICS"; echo start >> started.txt; while [ ! -f release ] && [ "$LABTRAIL_ATTEMPT" = 1 ]; do sleep 0.05; done; echo '{{"step":2}}' >> "$LABTRAIL_METRICS"; echo "$LABTRAIL_ATTEMPT" >> finished-{{i}}'''
 [params]
 i = [1, 2]
 [run]
 workers = 2
 "#
-    ));
-    exp.write("delay", "1");
-    exp
+    ))
 }
 
 /// Starts a run of `exp` (as `args`), waits for both tasks to be recorded as running, and
@@ -272,7 +270,6 @@ fn attempts_left_open_on_another_host_are_not_run_again_without_force() {
         .unwrap();
     drop(db);
 
-    exp.write("delay", "0");
     let out = exp.run(&["run", "exp.toml", "--no-progress"]);
     assert_eq!(out.code(), 4, "{}", out.stderr());
     for what in ["2 attempt(s)", "host gpu-node-7", "--force"] {
@@ -312,7 +309,6 @@ fn a_resume_through_another_path_stops_the_orphans_of_a_runner_that_used_a_symli
     let shells = orphans_of_a_killed_runner(&exp, &["run", linked, "--no-progress"]);
     let _reaper = Reaper(shells.clone());
 
-    exp.write("delay", "0");
     let out = exp.run(&["run", "exp.toml", "--no-progress", "--grace", "5s"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     for pid in shells {

@@ -28,25 +28,29 @@ pub fn recover(store: &mut Store, run: &str, grace: Duration) -> Result<Recovery
     let orphans_stopped = leftovers::stop_orphans(store.dir(), run, grace, pause).len();
     // Read once the orphans are stopped: what they wrote on SIGTERM counts too.
     let folders = store.folders(run)?;
-    let metrics: HashMap<(String, u32), Vec<String>> = store
-        .open_attempts(run)?
-        .into_iter()
-        .map(|a| {
-            let files = AttemptFiles::new(&folders.attempt_prefix(&a.key), a.number);
-            ((a.key, a.number), read_metrics(&files.metrics))
-        })
-        .collect();
+    let mut metrics: HashMap<(String, u32), Vec<String>> = HashMap::new();
+    let mut notes = Vec::new();
+    for a in store.open_attempts(run)? {
+        let files = AttemptFiles::new(&folders.attempt_prefix(&a.key), a.number);
+        let read = read_metrics(&files.metrics);
+        if let Some(warning) = read.warning(&files.metrics) {
+            notes.push(Change::TaskNote {
+                key: a.key.clone(),
+                kind: "task_output_skipped".into(),
+                detail: warning,
+            });
+        }
+        metrics.insert((a.key, a.number), read.records);
+    }
     let reason = "the runner stopped before the attempt ended";
     let open = store.interrupt_running(run, reason, &metrics)?;
     if orphans_stopped > 0 {
-        store.apply(
-            run,
-            &[Change::Note {
-                kind: "orphans_stopped".into(),
-                detail: format!("{orphans_stopped} process(es) left by an earlier runner"),
-            }],
-        )?;
+        notes.push(Change::Note {
+            kind: "orphans_stopped".into(),
+            detail: format!("{orphans_stopped} process(es) left by an earlier runner"),
+        });
     }
+    store.apply(run, &notes)?;
     Ok(Recovery {
         interrupted: open.len(),
         orphans_stopped,

@@ -275,7 +275,17 @@ fn attempts_left_open_on_another_host_are_not_run_again_without_force() {
     for what in ["2 attempt(s)", "host gpu-node-7", "--force"] {
         assert!(out.stderr().contains(what), "{what}: {}", out.stderr());
     }
-    assert_eq!(exp.count("running"), 2, "nothing was recorded");
+    // Read from the database: the read commands show a dead runner's tasks as interrupted.
+    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    let open: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM attempts WHERE outcome IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(open, 2, "nothing was recorded");
+    drop(db);
     assert!(exp.ledger("finished-1").is_empty() && exp.ledger("finished-2").is_empty());
 
     let out = exp.run(&[

@@ -236,3 +236,43 @@ x = [1, 2]
         "{two:?}"
     );
 }
+
+/// Issue 9: a task that deletes its run folder does not take the run lock with it: a second
+/// runner of the same run is still refused (before, the lock file lived in the run folder; the
+/// first runner then held a lock on a file with no name and a second one ran the same tasks),
+/// and the read commands still see the runner alive.
+#[test]
+fn a_task_that_deletes_its_run_folder_leaves_the_run_locked() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "gone"
+command = "rm -rf \"$(cd \"$LABTRAIL_TASK_DIR/../..\" && pwd)\" && touch deleted; while [ ! -f go ]; do sleep 0.05; done"
+"#,
+    );
+    let runner = exp.spawn(&["run", "exp.toml", "--no-progress"]);
+    wait_until(
+        "the task to delete its run folder",
+        Duration::from_secs(30),
+        || exp.file("deleted").exists(),
+    );
+    let runs = std::fs::read_dir(exp.file(".labtrail/runs"))
+        .unwrap()
+        .count();
+    assert_eq!(runs, 0, "the run folder is gone");
+    // Without the fix the second runner runs the task again, which waits for `go`: it is
+    // given a minute to be refused.
+    let second = finish_within_a_minute(
+        exp.spawn(&["run", "exp.toml", "--no-progress"]),
+        "a second runner of the same run",
+    );
+    assert_eq!(second.code(), 4, "refused: {}", second.stderr());
+    let status = exp.run(&["tasks", "--json"]).stdout();
+    assert!(
+        status.contains("\"running\""),
+        "the runner is alive: {status}"
+    );
+    exp.write("go", "");
+    let first = finish_within_a_minute(runner, "the first runner");
+    assert_eq!(first.code(), 0, "{}", first.stderr());
+}

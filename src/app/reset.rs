@@ -64,7 +64,7 @@ pub fn reset(store: &mut Store, run: &str, req: &ResetRequest) -> anyhow::Result
         )
         .into());
     }
-    let _lock = RunLock::acquire(&store.run_dir(run), run)?;
+    let _lock = RunLock::acquire(store, run)?;
     let settled = store.settle_task_dir_moves(run)?.len();
     let mut tasks = store.tasks(run, None)?;
     let named = named_keys(store, run, req, &tasks)?;

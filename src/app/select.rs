@@ -171,7 +171,7 @@ pub fn select_and_lock(
     choice: &RunChoice,
 ) -> anyhow::Result<LockedRun> {
     let (run, created) = choose_run(&mut store, spec, choice)?;
-    let lock = RunLock::acquire(&store.run_dir(&run), &run)?;
+    let lock = RunLock::acquire(&store, &run)?;
     let taken_over_from = lock.taken_over_from.clone();
     if let Some(previous) = &taken_over_from {
         store.apply(

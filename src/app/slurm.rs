@@ -157,7 +157,7 @@ pub fn watch_runs(
 ) -> anyhow::Result<i32> {
     let mut worst = 0;
     for run in runs {
-        let lock = match RunLock::acquire(&store.run_dir(run), run) {
+        let lock = match RunLock::acquire(store, run) {
             Ok(l) => l,
             Err(why @ StoreError::Locked { .. }) if all => {
                 notice(Notice::Skipped {

@@ -71,8 +71,7 @@ impl Fixture {
     /// returns its number.
     pub fn start(&mut self, key: &str) -> u32 {
         if self.runner.is_none() {
-            self.runner =
-                Some(RunLock::acquire(&self.store.run_dir(&self.run), &self.run).unwrap());
+            self.runner = Some(RunLock::acquire(&self.store, &self.run).unwrap());
         }
         let n = self.attempts.entry(key.to_string()).or_default();
         *n += 1;

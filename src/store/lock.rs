@@ -1,12 +1,17 @@
-//! The run lock: one runner per run. An advisory `flock` on `runs/RUN/lock` that the kernel
-//! releases when its holder dies, so a lock left by a crashed runner is never an obstacle; the
-//! file's text names the holder for the error message and the take-over notice.
+//! The run lock: one runner per run. An advisory `flock` on `locks/RUN.lock` in the store that the
+//! kernel releases when its holder dies, so a lock left by a crashed runner is never an obstacle;
+//! the file's text names the holder for the error message and the take-over notice.
+//!
+//! The lock is not in the run's folder (`runs/RUN/lock` until labtrail 0.3): a task may delete
+//! that folder, and a runner would then hold a lock on a file that no longer has a name, while a
+//! second runner made a new one and ran the same tasks. A lock a 0.3 runner holds there still
+//! counts.
 
 use super::StoreError;
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A held run lock; released on drop.
 pub struct RunLock {
@@ -25,10 +30,20 @@ fn describe(text: &str) -> (u32, String, String) {
 }
 
 impl RunLock {
-    /// Takes the lock of `run` whose folder is `run_dir`, or says who holds it.
-    pub fn acquire(run_dir: &Path, run: &str) -> Result<RunLock, StoreError> {
-        std::fs::create_dir_all(run_dir).map_err(|e| StoreError::io(run_dir, e))?;
-        let path = run_dir.join("lock");
+    /// Takes the lock of `run` in `store`, or says who holds it.
+    pub fn acquire(store: &super::Store, run: &str) -> Result<RunLock, StoreError> {
+        if let Some(holder) = legacy_holder(&store.run_dir(run).join("lock")) {
+            let (pid, host, since) = describe(&holder);
+            return Err(StoreError::Locked {
+                run: run.to_string(),
+                pid,
+                host,
+                since,
+            });
+        }
+        let path = store.lock_path(run);
+        let dir = path.parent().expect("a lock file has a folder");
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -85,15 +100,35 @@ impl RunLock {
     }
 }
 
+/// The text of the lock file a labtrail 0.3 runner holds at `path`, if one holds it.
+fn legacy_holder(path: &Path) -> Option<String> {
+    let file = File::open(path).ok()?;
+    match Flock::lock(file, FlockArg::LockSharedNonblock) {
+        Ok(_) => None,
+        Err((mut f, _)) => {
+            let mut text = String::new();
+            let _ = f.read_to_string(&mut text);
+            Some(text)
+        }
+    }
+}
+
 impl super::Store {
+    /// The lock file of `run`: `locks/RUN.lock` in the store.
+    pub fn lock_path(&self, run: &str) -> PathBuf {
+        self.dir().join("locks").join(format!("{run}.lock"))
+    }
+
     /// Whether a live process holds the lock of `run`, asked without writing anything: the lock
     /// file is opened read-only (a missing one was never held) and a shared lock is taken and
     /// dropped at once. A runner killed with SIGKILL holds nothing: the kernel released its lock.
     /// A lock that cannot be asked about (no permission) counts as held: nobody is said to be
     /// gone without proof.
     pub fn run_lock_is_held(&self, run: &str) -> bool {
-        let path = self.run_dir(run).join("lock");
-        let file = match File::open(&path) {
+        if legacy_holder(&self.run_dir(run).join("lock")).is_some() {
+            return true;
+        }
+        let file = match File::open(self.lock_path(run)) {
             Ok(f) => f,
             Err(e) => return e.kind() != std::io::ErrorKind::NotFound,
         };

@@ -251,3 +251,28 @@ fn read_commands_given_an_experiment_file_read_its_latest_run() {
         none.stderr()
     );
 }
+
+/// Issue 9: `check` names folders of the store, whose path may hold anything a folder name can:
+/// they are escaped too.
+#[test]
+fn check_escapes_the_paths_it_names() {
+    let exp = Exp::new(&experiment("chk"));
+    let out = exp.run(&["run", "exp.toml", "--no-progress"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let odd = exp.path().join("a\u{1b}[2Jb");
+    std::fs::rename(exp.file(".labtrail"), &odd).unwrap();
+    std::fs::remove_dir_all(
+        std::fs::read_dir(odd.join("runs"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path(),
+    )
+    .unwrap();
+    let check = exp.run(&["--store", odd.to_str().unwrap(), "check"]);
+    assert_eq!(check.code(), 3, "a missing run folder: {}", check.stderr());
+    let text = check.stdout() + &check.stderr();
+    assert!(text.contains("\\u{1b}[2J"), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+}

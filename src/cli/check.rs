@@ -27,7 +27,7 @@ pub fn run(g: &Global, args: CheckArgs) -> anyhow::Result<i32> {
             None => Store::discover(&std::env::current_dir()?)?,
         };
         let report = Store::repair(&dir)?;
-        println!("{report}");
+        println!("{}", super::terminal::escape_lines(&report.to_string()));
         return Ok(0);
     }
     let store = g.open_store()?;
@@ -38,25 +38,25 @@ pub fn run(g: &Global, args: CheckArgs) -> anyhow::Result<i32> {
     if problems.is_empty() && !missing.is_empty() {
         // The database is sound; what a task deleted is not damage `--repair` could undo.
         for m in &missing {
-            println!("problem: {m}");
+            println!("problem: {}", super::terminal::escape(&m.to_string()));
         }
         eprintln!(
             "labtrail: {} folder(s) of the store {} are missing; the database itself is sound",
             missing.len(),
-            store.dir().display()
+            super::terminal::escape(&store.dir().display().to_string())
         );
         return Ok(3);
     }
     if problems.is_empty() {
         println!(
             "ok: {} — {} run(s), {tasks} task(s) in current plans; integrity and invariants hold",
-            store.db_path().display(),
+            super::terminal::escape(&store.db_path().display().to_string()),
             runs.len()
         );
         return Ok(0);
     }
     for p in problems.iter().chain(&missing) {
-        println!("problem: {p}");
+        println!("problem: {}", super::terminal::escape(&p.to_string()));
     }
     Err(StoreError::Corrupt {
         path: store.db_path().to_path_buf(),

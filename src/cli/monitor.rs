@@ -69,7 +69,12 @@ pub fn run(g: &Global, args: MonitorArgs) -> anyhow::Result<i32> {
         once,
         |total, done| Reporter::new(g.progress && !once, g.quiet, total, done),
         |notice| match notice {
-            Notice::Skipped { run, why } => eprintln!("labtrail: skipping {run}: {why}"),
+            Notice::Skipped { run, why } => {
+                eprintln!(
+                    "labtrail: skipping {run}: {}",
+                    super::terminal::escape(&why.to_string())
+                )
+            }
             Notice::TookOver { run, previous } => {
                 eprintln!("labtrail: took over the monitor lock of run {run}: {previous}")
             }

@@ -281,3 +281,60 @@ fn a_stored_plan_keeps_the_inputs_it_was_synced_with() {
     let stored = app::select::stored_plan(&locked.store, &run, &now.spec).unwrap();
     assert_eq!(stored.hash, synced);
 }
+
+/// Issue 9 (found in review): a fan-in's links are made anew for each attempt and point to
+/// their targets relatively: after `[params]` is reordered (the keys stay, the link names
+/// change) or the experiment folder is moved, a rerun of the fan-in sees exactly its upstream
+/// tasks, in the store it runs from (before: stale links doubled every model, or pointed into
+/// the old folder and the fan-in read nothing, and was recorded done).
+#[test]
+fn fan_in_links_follow_reordered_params_and_a_moved_folder() {
+    const FAN: &str = r#"
+[experiment]
+name = "fan"
+
+[params]
+lr = [0.1, 0.01]
+seed = [1, 2]
+
+[[stage]]
+name = "train"
+command = "echo {lr}-{seed} > \"$LABTRAIL_TASK_DIR/model\""
+
+[[stage]]
+name = "eval"
+params = []
+command = "cat \"$LABTRAIL_UPSTREAM_TRAIN\"/*/model | sort | tr '\\n' ' ' > seen"
+"#;
+    let e = Exp::new(FAN);
+    run_ok(&e);
+    let seen = |e: &Exp| std::fs::read_to_string(e.file("seen")).unwrap();
+    let all = "0.01-1 0.01-2 0.1-1 0.1-2 ";
+    assert_eq!(seen(&e), all);
+
+    e.write(
+        "exp.toml",
+        &FAN.replace(
+            "lr = [0.1, 0.01]\nseed = [1, 2]",
+            "seed = [1, 2]\nlr = [0.1, 0.01]",
+        ),
+    );
+    let reset = e.run(&["reset", "eval", "exp.toml"]);
+    assert_eq!(reset.code(), 0, "{}", reset.stderr());
+    run_ok(&e);
+    assert_eq!(seen(&e), all, "each model once");
+
+    let moved = tempfile::tempdir().unwrap();
+    let to = moved.path().join("fan");
+    std::fs::rename(e.path(), &to).unwrap();
+    let m = common::Exp { dir: moved };
+    let run_in = |args: &[&str]| {
+        let mut c = m.cmd(args);
+        c.current_dir(&to);
+        common::Out(c.output().unwrap())
+    };
+    assert_eq!(run_in(&["reset", "eval", "exp.toml"]).code(), 0);
+    let out = run_in(&["run", "exp.toml", "-j", "1"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert_eq!(std::fs::read_to_string(to.join("seen")).unwrap(), all);
+}

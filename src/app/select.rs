@@ -37,7 +37,7 @@ impl Experiment {
                     .collect(),
                 None => HashMap::new(),
             };
-            plan::inputs::resolve(&spec, &cache)?
+            plan::inputs::resolve(&spec, &cache, store.map(Store::dir))?
         } else {
             (Inputs::default(), Vec::new())
         };

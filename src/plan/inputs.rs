@@ -5,10 +5,11 @@
 //! was last hashed: the caller hands in what it remembers ([`CachedDigest`], kept by the store)
 //! and gets back what it should remember, so a resume does not re-read a 10 GB dataset.
 
+use super::input_files::{FindError, Finder};
 use crate::spec::{Spec, SpecError};
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Hex digits of an input digest (128 bits).
 const DIGEST_LEN: usize = 32;
@@ -77,8 +78,9 @@ impl Inputs {
     }
 }
 
-/// Finds the files of every stage's `inputs` and hashes those `cache` has no valid digest for.
-/// Returns the inputs and the digests to remember (only the new or changed ones).
+/// Finds the files of every stage's `inputs` (see [`super::input_files`]; `store` is the store
+/// in use, never an input) and hashes those `cache` has no valid digest for. Returns the inputs
+/// and the digests to remember (only the new or changed ones).
 ///
 /// A pattern that matches nothing is an error: a declared input that is missing is a typo or a
 /// file not made yet, and either way the key would not cover what the task reads. A folder
@@ -86,8 +88,10 @@ impl Inputs {
 pub fn resolve(
     spec: &Spec,
     cache: &HashMap<String, CachedDigest>,
+    store: Option<&Path>,
 ) -> Result<(Inputs, Vec<CachedDigest>), SpecError> {
     let base = spec.base_dir();
+    let mut finder = Finder::new(store);
     let mut by_pattern: HashMap<&str, Vec<(String, String)>> = HashMap::new();
     let mut fresh: Vec<CachedDigest> = Vec::new();
     let mut by_stage = Vec::with_capacity(spec.stages.len());
@@ -95,7 +99,15 @@ pub fn resolve(
         let mut files: BTreeMap<String, String> = BTreeMap::new();
         for pattern in &stage.inputs {
             if !by_pattern.contains_key(pattern.as_str()) {
-                let found = hash_pattern(spec, &base, pattern, &stage.name, cache, &mut fresh)?;
+                let found = hash_pattern(
+                    spec,
+                    &base,
+                    pattern,
+                    &stage.name,
+                    &mut finder,
+                    cache,
+                    &mut fresh,
+                )?;
                 by_pattern.insert(pattern, found);
             }
             files.extend(by_pattern[pattern.as_str()].iter().cloned());
@@ -110,89 +122,57 @@ fn hash_pattern(
     base: &Path,
     pattern: &str,
     stage: &str,
+    finder: &mut Finder,
     cache: &HashMap<String, CachedDigest>,
     fresh: &mut Vec<CachedDigest>,
 ) -> Result<Vec<(String, String)>, SpecError> {
+    // Errors point at the entry in the file, where it can be found.
+    let line_col = spec
+        .source
+        .find(&format!("\"{pattern}\""))
+        .map(|at| crate::spec::line_col(&spec.source, at));
     let err = |message: String, help: &str| SpecError {
         path: spec.path.clone(),
-        line_col: None,
+        line_col,
         message,
         help: Some(help.to_string()),
     };
-    let full = base.join(pattern);
-    let matches = glob::glob(&full.to_string_lossy())
-        .map_err(|e| err(format!("`inputs` entry `{pattern}`: {}", e.msg), ""))?;
-    let mut files: Vec<PathBuf> = Vec::new();
-    for m in matches {
-        let m = m.map_err(|e| {
-            err(
-                format!(
-                    "`inputs` entry `{pattern}`: cannot read {}: {}",
-                    e.path().display(),
-                    e.error()
-                ),
-                "check the folder's permissions",
-            )
-        })?;
-        files_under(&m, &mut files).map_err(|e| {
-            err(
-                format!(
-                    "`inputs` entry `{pattern}`: cannot read {}: {e}",
-                    m.display()
-                ),
-                "check the file's permissions",
-            )
-        })?;
-    }
+    let files = finder.files(base, pattern).map_err(|e| match e {
+        FindError::Pattern(why) => err(format!("`inputs` entry `{pattern}`: {why}"), ""),
+        FindError::Path(path, why) => err(
+            format!(
+                "`inputs` entry `{pattern}`: cannot read {}: {why}",
+                path.display()
+            ),
+            "inputs are regular files and folders that labtrail can read; fix or remove the entry",
+        ),
+    })?;
     if files.is_empty() {
-        return Err(err(
-            format!("`inputs` entry `{pattern}` (stage `{stage}`) matches no file under {}", base.display()),
-            "patterns are relative to the experiment file's folder; fix the pattern or create the file, or remove it from `inputs`",
-        ));
+        let folder = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
+        return Err(if finder.left_out_store {
+            err(
+                format!("`inputs` entry `{pattern}` (stage `{stage}`) names only files in a labtrail store, which is never an input"),
+                "to read what an upstream task wrote, use $LABTRAIL_UPSTREAM_<STAGE> (see the README's Stages)",
+            )
+        } else {
+            err(
+                format!("`inputs` entry `{pattern}` (stage `{stage}`) matches no file in {}", folder.display()),
+                "patterns are relative to the experiment file's folder; fix the pattern or create the file, or remove it from `inputs`",
+            )
+        });
     }
-    files.sort();
-    files.dedup();
     let mut out = Vec::with_capacity(files.len());
     for f in files {
         let digest = digest_of(&f, cache, fresh).map_err(|e| {
             err(
                 format!("`inputs`: cannot read {}: {e}", f.display()),
-                "check the file's permissions",
+                "inputs are regular files and folders that labtrail can read; fix or remove the entry",
             )
         })?;
         let shown = f.strip_prefix(base).unwrap_or(&f);
         out.push((shown.to_string_lossy().into_owned(), digest));
     }
     Ok(out)
-}
-
-/// Whether `path` is in a labtrail store: what runs write there changes on every run, and an
-/// input that changes on every run would make every run rerun everything (`inputs = ["."]`).
-fn in_store(path: &Path) -> bool {
-    path.components()
-        .any(|c| c.as_os_str() == crate::store::STORE_DIR)
-}
-
-/// `path` itself if it is a file; every file under it (not following links to folders) if it
-/// is a folder. Nothing in a store.
-fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if in_store(path) {
-        return Ok(());
-    }
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_dir() {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    for entry in std::fs::read_dir(path)? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
-            files_under(&entry.path(), out)?;
-        } else {
-            out.push(entry.path());
-        }
-    }
-    Ok(())
 }
 
 /// The file's digest: the remembered one if size, mtime and inode still match, else read.
@@ -267,7 +247,7 @@ mod tests {
         std::fs::write(&file, b"one").unwrap();
         age(&file, 60);
         let spec = spec(dir.path());
-        let (first, fresh) = resolve(&spec, &HashMap::new()).unwrap();
+        let (first, fresh) = resolve(&spec, &HashMap::new(), None).unwrap();
         assert_eq!(
             fresh.len(),
             1,
@@ -284,14 +264,14 @@ mod tests {
         let mut fake = fresh[0].clone();
         fake.digest = "remembered".into();
         cache.insert(fake.path.clone(), fake);
-        let (again, fresh) = resolve(&spec, &cache).unwrap();
+        let (again, fresh) = resolve(&spec, &cache, None).unwrap();
         assert_eq!(again.of_stage(0)[0].1, "remembered");
         assert!(fresh.is_empty());
 
         // Same size, other content and mtime: read again.
         std::fs::write(&file, b"two").unwrap();
         age(&file, 30);
-        let (changed, fresh) = resolve(&spec, &cache).unwrap();
+        let (changed, fresh) = resolve(&spec, &cache, None).unwrap();
         assert_ne!(changed.of_stage(0)[0].1, "remembered");
         assert_ne!(changed.of_stage(0)[0].1, first.of_stage(0)[0].1);
         assert_eq!(fresh.len(), 1);
@@ -305,7 +285,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("data/.labtrail/runs")).unwrap();
         std::fs::write(dir.path().join("data/.labtrail/labtrail.db"), b"db").unwrap();
         std::fs::write(dir.path().join("data/x"), b"x").unwrap();
-        let (inputs, _) = resolve(&spec(dir.path()), &HashMap::new()).unwrap();
+        let (inputs, _) = resolve(&spec(dir.path()), &HashMap::new(), None).unwrap();
         let files: Vec<&str> = inputs.of_stage(0).iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(files, ["data/x"]);
     }
@@ -317,7 +297,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("data")).unwrap();
         std::fs::write(dir.path().join("data/x"), b"now").unwrap();
-        let (_, fresh) = resolve(&spec(dir.path()), &HashMap::new()).unwrap();
+        let (_, fresh) = resolve(&spec(dir.path()), &HashMap::new(), None).unwrap();
         assert!(fresh.is_empty());
     }
 
@@ -328,7 +308,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("data")).unwrap();
         std::fs::write(dir.path().join("data/x"), b"x").unwrap();
         let spec = spec(dir.path());
-        let (inputs, _) = resolve(&spec, &HashMap::new()).unwrap();
+        let (inputs, _) = resolve(&spec, &HashMap::new(), None).unwrap();
         let json = inputs.to_json(&spec).unwrap();
         assert_eq!(Inputs::from_json(&spec, &json), Some(inputs));
         assert_eq!(Inputs::default().to_json(&spec), None);

@@ -152,6 +152,32 @@ LR = [3]
     );
 }
 
+/// Issue 9 (found in review): two stages whose names differ only in case would share one
+/// LABTRAIL_UPSTREAM_<STAGE> variable; a stage after both got only one of them.
+#[test]
+fn stage_names_that_differ_only_in_case() {
+    let text = r#"[experiment]
+name = "t"
+
+[[stage]]
+name = "Pre_process"
+command = "true"
+
+[[stage]]
+name = "pre_Process"
+command = "true"
+"#;
+    let line = line_of(text, "name = \"pre_Process\"");
+    assert_spec_error(
+        text,
+        line,
+        &[
+            "`pre_Process` and `Pre_process`",
+            "LABTRAIL_UPSTREAM_<STAGE>",
+        ],
+    );
+}
+
 #[test]
 fn unknown_placeholder_in_command() {
     let text = r#"[experiment]

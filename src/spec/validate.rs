@@ -403,14 +403,18 @@ fn stage_of(
         return Err(cx.err(
             raw.name.span().start,
             format!("stage name `{name}` is not an identifier"),
-            "use letters, digits and `_`",
+            "use letters, digits and `_`, not starting with a digit",
         ));
     }
-    if earlier.iter().any(|s| s.name == name) {
+    if let Some(same) = earlier.iter().find(|s| s.name.eq_ignore_ascii_case(&name)) {
+        // Upper-cased, both would name one LABTRAIL_UPSTREAM_<STAGE> variable.
         return Err(cx.err(
             raw.name.span().start,
-            format!("two stages are named `{name}`"),
-            "stage names must be unique",
+            format!("two stages are named `{name}`{}", match same.name == name {
+                true => String::new(),
+                false => format!(" and `{}`, which differ only in case", same.name),
+            }),
+            "stage names must be unique, ignoring case (each names a LABTRAIL_UPSTREAM_<STAGE> variable)",
         ));
     }
     let params = match &raw.params {

@@ -338,3 +338,22 @@ command = "cat \"$LABTRAIL_UPSTREAM_TRAIN\"/*/model | sort | tr '\\n' ' ' > seen
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert_eq!(std::fs::read_to_string(to.join("seen")).unwrap(), all);
 }
+
+/// Issue 9 (found in review): with several earlier configurations of a task in the run,
+/// `--explain` compares with the latest, and says the same every time (before, it picked one
+/// at random: "was: echo v1" or "was: echo v2" from one call to the next).
+#[test]
+fn explain_compares_with_the_latest_configuration() {
+    let text = |v: &str| {
+        format!("[experiment]\nname = \"cfg\"\ncommand = \"echo {v} {{x}}\"\n[params]\nx = [1]\n")
+    };
+    let e = Exp::new(&text("v1"));
+    run_ok(&e);
+    e.write("exp.toml", &text("v2"));
+    run_ok(&e);
+    e.write("exp.toml", &text("v3"));
+    for _ in 0..6 {
+        let why = explain(&e);
+        assert!(why.contains("(was: echo v2 1)"), "{why}");
+    }
+}

@@ -121,9 +121,21 @@ fn heading(subject: &Subject) -> String {
             let experiment = escape(experiment);
             format!("no run of experiment `{experiment}` yet: all {tasks} tasks would run")
         }
-        Subject::Compared { run, spec_path } => {
+        Subject::Compared {
+            run,
+            spec_path,
+            own_keys,
+        } => {
             let path = spec_path.display().to_string();
-            format!("run {}, compared with {}:", escape(run), escape(&path))
+            let note = match own_keys {
+                true => "\n(made before labtrail 0.4: in this run a change upstream does not rerun the tasks downstream; `run --fresh` starts a run that tracks lineage)",
+                false => "",
+            };
+            format!(
+                "run {}, compared with {}:{note}",
+                escape(run),
+                escape(&path)
+            )
         }
     }
 }

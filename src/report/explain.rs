@@ -67,6 +67,9 @@ pub enum Subject {
         run: String,
         /// The experiment file the plan comes from, as given.
         spec_path: PathBuf,
+        /// Whether the run was made before lineage keys (see [`crate::plan::KeyScheme`]): in
+        /// it, a change upstream does not make the tasks downstream run again.
+        own_keys: bool,
     },
 }
 
@@ -146,14 +149,23 @@ pub fn compared(
         return Ok(fresh(spec, plan));
     };
     // Retired tasks count: a task that left the plan and comes back keeps its result.
-    let (mut tasks, gone) = super::runner::read_with_runner(store, &run, || {
-        Ok::<_, StoreError>([store.tasks(&run, None)?, store.retired_tasks(&run)?].concat())
+    let ((current, mut retired), gone) = super::runner::read_with_runner(store, &run, || {
+        Ok::<_, StoreError>((store.tasks(&run, None)?, store.retired_tasks(&run)?))
     })?;
+    let in_plan = current.len();
+    let mut tasks = current;
+    // Oldest first, so that of several earlier configurations of a label the latest is kept.
+    retired.sort_by(|a, b| (&a.finished_at, &a.key).cmp(&(&b.finished_at, &b.key)));
+    tasks.append(&mut retired);
     super::runner::as_seen(&mut tasks, gone);
-    let stored: HashMap<String, TaskRow> = tasks.into_iter().map(|t| (t.key.clone(), t)).collect();
-    // A new key with a known label is a changed configuration of a task the run had.
-    let by_label: HashMap<&str, &TaskRow> =
-        stored.values().map(|t| (t.label.as_str(), t)).collect();
+    // A new key with a known label is a changed configuration of a task the run had: compared
+    // with the run's current configuration of that label, else its latest earlier one (one
+    // answer, the same every time).
+    let mut by_label: HashMap<&str, &TaskRow> = HashMap::new();
+    for t in tasks[in_plan..].iter().chain(&tasks[..in_plan]) {
+        by_label.insert(t.label.as_str(), t);
+    }
+    let stored: HashMap<&str, &TaskRow> = tasks.iter().map(|t| (t.key.as_str(), t)).collect();
     let recorded = store
         .records(&run, INPUTS_RECORD)?
         .last()
@@ -165,7 +177,7 @@ pub fn compared(
         .iter()
         .map(|t| {
             let label = t.label(spec);
-            let (verb, why) = match stored.get(&t.key) {
+            let (verb, why) = match stored.get(t.key.as_str()) {
                 Some(row) => stored_reason(row),
                 None => match by_label.get(label.as_str()) {
                     Some(old) => {
@@ -191,6 +203,7 @@ pub fn compared(
         subject: Subject::Compared {
             run,
             spec_path: spec.path.clone(),
+            own_keys: plan.scheme == crate::plan::KeyScheme::Own && spec.is_staged(),
         },
         rows,
     })

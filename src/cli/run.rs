@@ -234,7 +234,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     if finish.report.stopped_by.is_some() {
         eprintln!(
             "Run the same command again to resume: `labtrail run {}`",
-            args.experiment.display()
+            super::terminal::escape(&args.experiment.display().to_string())
         );
     } else if n(S::Failed) > 0 {
         eprintln!("See why: `labtrail tasks --state failed` and `labtrail logs TASK`; fix, then run the same command again to retry only those.");

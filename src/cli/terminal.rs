@@ -7,9 +7,20 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 /// Whether `c` must not reach a terminal raw: control characters (C0, DEL, C1: newlines, ESC,
-/// carriage returns, tabs) and the bidirectional embeddings, overrides and isolates.
+/// carriage returns, tabs), the bidirectional marks, embeddings, overrides and isolates, and
+/// the Unicode line and paragraph separators.
 fn is_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(
+            c,
+            '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{061C}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
 }
 
 /// `value` as it may be shown: `\n`, `\r`, `\t` and every other unsafe character written as
@@ -54,6 +65,10 @@ mod tests {
         assert_eq!(
             escape("\r\t\u{7f}\u{85}\u{2066}\u{2069}"),
             "\\r\\t\\u{7f}\\u{85}\\u{2066}\\u{2069}"
+        );
+        assert_eq!(
+            escape("\u{200e}\u{200f}\u{61c}\u{2028}\u{2029}"),
+            "\\u{200e}\\u{200f}\\u{61c}\\u{2028}\\u{2029}"
         );
         assert!(matches!(escape("rep=étoile,lr=0.1 ✓"), Cow::Borrowed(_)));
         assert_eq!(escape_lines("one \u{1b}\ntwo"), "one \\u{1b}\ntwo");

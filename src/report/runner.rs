@@ -5,7 +5,8 @@
 //! changes it.
 //!
 //! The runner is gone when nobody holds the run's lock (the kernel releases it when its holder
-//! dies). SLURM runs are left alone: their attempts are jobs that run without the monitor.
+//! dies) and its open attempts were opened on this host. SLURM runs are left alone: their
+//! attempts are jobs that run without the monitor.
 
 use crate::store::{Store, StoreError, TaskRow, TaskState};
 
@@ -27,8 +28,16 @@ pub fn read_with_runner<T, E: From<StoreError>>(
     }
     let free_before = !store.run_lock_is_held(run);
     let value = read()?;
-    let gone = free_before && !store.run_lock_is_held(run);
+    let gone = free_before && !store.run_lock_is_held(run) && all_opened_here(store, run)?;
     Ok((value, gone))
+}
+
+/// Whether every attempt left open in `run` was opened on this host. A free lock says nothing
+/// about a runner on another host (its file system may not share locks with this one), and
+/// `labtrail run` does not take its attempts over without `--force`: they are not shown as gone.
+fn all_opened_here(store: &Store, run: &str) -> Result<bool, StoreError> {
+    let here = crate::exec::process::hostname();
+    Ok(store.open_attempts(run)?.iter().all(|a| a.host == here))
 }
 
 /// Whether the local runner of `run` is gone (see the module's doc): `false` for a SLURM run.

@@ -79,13 +79,18 @@ impl RunLock {
         };
         let mut previous = String::new();
         let _ = file.read_to_string(&mut previous);
-        let taken_over_from = (!previous.trim().is_empty()).then(|| {
-            let (pid, host, since) = describe(&previous);
-            format!("PID {pid} on host {host} (holding it since {since}) is no longer running")
-        });
         let host = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let taken_over_from = (!previous.trim().is_empty()).then(|| {
+            let (pid, was_on, since) = describe(&previous);
+            if was_on == host {
+                format!("PID {pid} on host {was_on} (holding it since {since}) is no longer running")
+            } else {
+                // Another host's process cannot be seen from here: say only what is known.
+                format!("PID {pid} on host {was_on} held it (since {since}) and left it free; if it still runs there, that host's file system does not share locks with this one")
+            }
+        });
         let me =
             serde_json::json!({"pid": std::process::id(), "host": host, "since": super::now()});
         file.set_len(0).map_err(|e| StoreError::io(&path, e))?;

@@ -81,7 +81,7 @@ impl Fixture {
         let change = Change::Started {
             key: key.into(),
             attempt: number,
-            host: "host".into(),
+            host: crate::exec::process::hostname(),
             pid: 1000 + number,
             started_at: format!("2026-01-01T00:00:{number:02}.000Z"),
             stdout: format!("{}.stdout.log", stem.display()),

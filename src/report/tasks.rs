@@ -170,7 +170,8 @@ n = [1, 2]
                 ("rep=stats,n=2", 2, "exit 0".into(), "success".into()),
             ]
         );
-        assert_eq!(attempts[0].place(), "host:1001");
+        let here = crate::exec::process::hostname();
+        assert_eq!(attempts[0].place(), format!("{here}:1001"));
         assert_eq!(attempts[0].max_rss(), "2M");
     }
 

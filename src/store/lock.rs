@@ -6,6 +6,11 @@
 //! that folder, and a runner would then hold a lock on a file that no longer has a name, while a
 //! second runner made a new one and ran the same tasks. A lock a 0.3 runner holds there still
 //! counts.
+//!
+//! Readers ask whether a runner is there through a second file, `locks/RUN.alive`, on which the
+//! holder keeps a shared lock: a reader's brief exclusive try there can never make a starting
+//! runner find its run lock taken (a reader probing the run lock itself could, when it was
+//! descheduled at the wrong moment, and `run` then refused with exit 4).
 
 use super::StoreError;
 use nix::fcntl::{Flock, FlockArg};
@@ -16,6 +21,8 @@ use std::path::{Path, PathBuf};
 /// A held run lock; released on drop.
 pub struct RunLock {
     file: Flock<File>,
+    /// The shared lock readers probe (see the module's doc); held as long as `file`.
+    _alive: Flock<File>,
     /// The holder a previous runner left behind, if it died without releasing the lock.
     pub taken_over_from: Option<String>,
 }
@@ -51,32 +58,31 @@ impl RunLock {
             .truncate(false)
             .open(&path)
             .map_err(|e| StoreError::io(&path, e))?;
-        // A reader probing the lock (`Store::run_lock_is_held`) holds it for a few microseconds:
-        // a runner that starts at that instant tries again briefly rather than report a lock
-        // nobody holds.
-        let mut tries = 0;
-        let mut file = file;
-        let mut file = loop {
-            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-                Ok(f) => break f,
-                Err((f, _)) if tries < 10 => {
-                    tries += 1;
-                    file = f;
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                Err((mut f, _)) => {
-                    let mut text = String::new();
-                    let _ = f.read_to_string(&mut text);
-                    let (pid, host, since) = describe(&text);
-                    return Err(StoreError::Locked {
-                        run: run.to_string(),
-                        pid,
-                        host,
-                        since,
-                    });
-                }
+        let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(f) => f,
+            Err((mut f, _)) => {
+                let mut text = String::new();
+                let _ = f.read_to_string(&mut text);
+                let (pid, host, since) = describe(&text);
+                return Err(StoreError::Locked {
+                    run: run.to_string(),
+                    pid,
+                    host,
+                    since,
+                });
             }
         };
+        // Blocking: a reader holds its exclusive try for an instant, and nothing else takes it.
+        let alive_path = path.with_extension("alive");
+        let alive = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&alive_path)
+            .map_err(|e| StoreError::io(&alive_path, e))?;
+        let alive = Flock::lock(alive, FlockArg::LockShared)
+            .map_err(|(_, e)| StoreError::io(&alive_path, e.into()))?;
         let mut previous = String::new();
         let _ = file.read_to_string(&mut previous);
         let host = nix::unistd::gethostname()
@@ -100,6 +106,7 @@ impl RunLock {
         file.sync_all().map_err(|e| StoreError::io(&path, e))?;
         Ok(RunLock {
             file,
+            _alive: alive,
             taken_over_from,
         })
     }
@@ -124,21 +131,22 @@ impl super::Store {
         self.dir().join("locks").join(format!("{run}.lock"))
     }
 
-    /// Whether a live process holds the lock of `run`, asked without writing anything: the lock
-    /// file is opened read-only (a missing one was never held) and a shared lock is taken and
-    /// dropped at once. A runner killed with SIGKILL holds nothing: the kernel released its lock.
-    /// A lock that cannot be asked about (no permission) counts as held: nobody is said to be
-    /// gone without proof.
+    /// Whether a live process holds the lock of `run`, asked without writing anything and
+    /// without touching the run lock itself: an exclusive lock on `locks/RUN.alive`, on which the
+    /// holder keeps a shared one, is tried and dropped at once (a missing file was never held). A
+    /// runner killed with SIGKILL holds nothing: the kernel released its locks. A lock that
+    /// cannot be asked about (no permission) counts as held: nobody is said to be gone without
+    /// proof.
     pub fn run_lock_is_held(&self, run: &str) -> bool {
         if legacy_holder(&self.run_dir(run).join("lock")).is_some() {
             return true;
         }
-        let file = match File::open(self.lock_path(run)) {
+        let file = match File::open(self.lock_path(run).with_extension("alive")) {
             Ok(f) => f,
             Err(e) => return e.kind() != std::io::ErrorKind::NotFound,
         };
-        // A shared lock taken is dropped (released) at once.
-        Flock::lock(file, FlockArg::LockSharedNonblock).is_err()
+        // The lock taken is dropped (released) at once.
+        Flock::lock(file, FlockArg::LockExclusiveNonblock).is_err()
     }
 }
 
@@ -146,5 +154,33 @@ impl Drop for RunLock {
     fn drop(&mut self) {
         // An empty file tells the next runner the previous one stopped cleanly.
         let _ = self.file.set_len(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// Issue 9 (a flake of the full suite): a reader descheduled in the middle of its probe holds
+    /// the probe's lock for a while; a runner starting then waits for it instead of refusing
+    /// with "locked" (before, the probe took the run lock itself and `run` exited 4).
+    #[test]
+    fn a_reader_mid_probe_never_makes_a_runner_refuse() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join(".labtrail"), true).unwrap();
+        store.create_run("r", "e", "e.toml", "").unwrap();
+        drop(RunLock::acquire(&store, "r").unwrap());
+        let probe = File::open(store.lock_path("r").with_extension("alive")).unwrap();
+        let held = Flock::lock(probe, FlockArg::LockExclusiveNonblock).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(held);
+        });
+        let lock = RunLock::acquire(&store, "r").expect("waits for the reader, then holds");
+        release.join().unwrap();
+        assert!(store.run_lock_is_held("r"));
+        drop(lock);
+        assert!(!store.run_lock_is_held("r"));
     }
 }

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 ///   labtrail reset 3f2a9c01
 ///   labtrail reset prepare           # and every train/eval task downstream of it
 ///   labtrail reset prepare --only    # just prepare
-///   labtrail reset train             # every task of stage train (and eval after it)
+///   labtrail reset train             # every task of stage train
 ///   labtrail reset --failed          # failed and blocked tasks
 ///   labtrail reset train/rep=stats --keep-task-dir   # continue from its checkpoint
 #[derive(Debug, clap::Args)]

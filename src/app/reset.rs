@@ -3,8 +3,10 @@
 //!
 //! A reset means "run again from scratch": each task's folder (`LABTRAIL_TASK_DIR`) is moved
 //! aside, kept, so that the next attempt does not resume from an old checkpoint; with
-//! `keep_task_dir` it stays and the next attempt continues from it. Tasks downstream of a reset
-//! task read what it wrote, so they are reset with it, unless `only`.
+//! `keep_task_dir` the named tasks' folders stay and their next attempts continue from them.
+//! Tasks downstream of a reset task read what it wrote, so they are reset with it, unless
+//! `only`, and always from scratch: their upstream will write new output, and a checkpoint made
+//! from the old one would skip the work (a training "resuming" at its last step).
 
 use super::UsageError;
 use crate::engine::local;
@@ -23,7 +25,8 @@ pub struct ResetRequest {
     pub all: bool,
     /// Only the tasks named, not those downstream of them.
     pub only: bool,
-    /// Leave the tasks' own folders in place: the next attempt continues from them.
+    /// Leave the named tasks' own folders in place: their next attempts continue from them.
+    /// Downstream tasks' folders are moved aside regardless.
     pub keep_task_dir: bool,
 }
 
@@ -53,7 +56,7 @@ pub struct ResetReport {
 /// Makes the tasks `req` names, and unless `req.only` every task downstream of them, pending
 /// again (their history is kept), with the run's lock held so that no runner is changing them
 /// meanwhile (a live runner makes this fail with [`crate::store::StoreError::Locked`]). Their
-/// own folders are moved aside unless `req.keep_task_dir`. A task recorded as running whose
+/// own folders are moved aside, except the named ones' with `req.keep_task_dir`. A task recorded as running whose
 /// runner is gone is recovered first on a local run; one that may still run (a SLURM job) is
 /// refused, and then nothing changes.
 pub fn reset(store: &mut Store, run: &str, req: &ResetRequest) -> anyhow::Result<ResetReport> {
@@ -101,12 +104,14 @@ pub fn reset(store: &mut Store, run: &str, req: &ResetRequest) -> anyhow::Result
         .filter(|t| named.contains(&t.key) || downstream.contains(&t.key))
         .map(|t| t.key.clone())
         .collect();
-    let dirs = if req.keep_task_dir {
-        TaskDirs::Keep
-    } else {
-        TaskDirs::MoveAside
+    let dirs = |key: &str| {
+        if req.keep_task_dir && named.contains(key) {
+            TaskDirs::Keep
+        } else {
+            TaskDirs::MoveAside
+        }
     };
-    let done = store.reset_tasks(run, &order, dirs)?;
+    let done = store.reset_tasks(run, &order, &dirs)?;
     let labels: HashMap<&str, &str> = tasks
         .iter()
         .map(|t| (t.key.as_str(), t.label.as_str()))

@@ -19,7 +19,8 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct LogsArgs {
-    /// The task: key or prefix, label, or a filter like `rep=stats`.
+    /// The task: label, key or prefix, or a filter like `rep=stats` (a stage name or
+    /// `stage=NAME` names one task only when the stage has one).
     pub task: String,
     /// The experiment file: read its latest run, in the store next to it.
     pub experiment: Option<PathBuf>,

@@ -12,7 +12,9 @@ use std::path::PathBuf;
 ///
 /// Running the same command again after a crash, kill -9, reboot or Ctrl+C resumes the latest run
 /// of the experiment: done tasks are skipped, failed and interrupted tasks run again, and tasks
-/// whose parameters or command changed are new tasks.
+/// whose parameters, command, declared `inputs` (files their stage reads) or upstream tasks
+/// changed are new tasks: change `prepare` and every task downstream of it runs again.
+/// `labtrail status --explain FILE` says which tasks will run and why.
 ///
 /// Example experiment file (ablation.toml):
 ///
@@ -198,7 +200,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         let (added, retired) = (start.added, start.retired);
         if added > 0 && added < total {
             rep_line(&format!(
-                "  {added} new task(s): their parameters or command changed, or they were added"
+                "  {added} new task(s): their parameters, command, inputs or upstream tasks changed, or they were added"
             ));
         }
         if retired > 0 {

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 /// List a run's tasks, or show one task's attempt history.
 ///
-/// TASK is a key (or a prefix of at least 4 characters), a label, or parameter filters like
-/// `rep=stats,layers=all` (`stage/rep=stats` with stages).
+/// TASK is a label, a stage name (every task of the stage), a key (or a prefix of at least 4
+/// characters), or filters like `rep=stats,layers=all` (`stage/rep=stats` or
+/// `stage=train,rep=stats` with stages); tried in that order, the first that matches wins.
 ///
 /// Examples:
 ///   labtrail tasks                       # every task of the latest run
@@ -18,7 +19,7 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct TasksArgs {
-    /// Only tasks matching this key, label or filter.
+    /// Only tasks matching this label, stage, key or filter.
     pub task: Option<String>,
     /// The experiment file: read its latest run, in the store next to it.
     pub experiment: Option<PathBuf>,

@@ -16,8 +16,8 @@ pub struct LogSelection {
 }
 
 impl LogSelection {
-    /// Chooses the task of `run` (`None`: the latest run) that `query` names (a key or prefix, a
-    /// label, or a filter) and its attempt `number` (`None`: the latest). The query must match
+    /// Chooses the task of `run` (`None`: the latest run) that `query` names (see
+    /// [`Store::find_tasks`]) and its attempt `number` (`None`: the latest). The query must match
     /// exactly one task, and the task must have that attempt.
     pub fn load(
         store: &Store,

@@ -17,8 +17,8 @@ pub struct TaskSelection {
 }
 
 impl TaskSelection {
-    /// Selects the tasks of `run` (`None`: the latest run) matching `query` (a key or a prefix of
-    /// at least 4 characters, a label, or filters like `rep=stats,layers=all`; `None`: all) and
+    /// Selects the tasks of `run` (`None`: the latest run) matching `query` (see
+    /// [`Store::find_tasks`]: a label, a stage, a key or prefix, or filters; `None`: all) and
     /// in the state named `state` (`None`: any).
     ///
     /// The run is resolved before the state name is checked, and a query that matches nothing

@@ -37,7 +37,7 @@ pub enum StoreError {
     )]
     NoRuns { store: PathBuf },
 
-    #[error("task `{query}` matches no task of run `{run}`\n  help: use a key (or its prefix) or a label from `labtrail tasks`, or a filter like `rep=stats`")]
+    #[error("task `{query}` matches no task of run `{run}`\n  help: use a label, a stage name, or a key (or its prefix) from `labtrail tasks`, or a filter like `rep=stats` or `stage=train`")]
     TaskNotFound { query: String, run: String },
 
     #[error("run `{run}` is already being run by PID {pid} on host {host} (since {since})\n  help: wait for it, stop it (kill {pid}), or start a separate run with --fresh")]

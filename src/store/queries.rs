@@ -49,11 +49,13 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// Finds tasks by key, key prefix, exact label, or `name=value` filters (comma-separated; all
-    /// must match). Searches the current plan only; finding nothing is
-    /// [`StoreError::TaskNotFound`].
+    /// Finds tasks by exact label, stage name (every task of that stage), key or key prefix (at
+    /// least 4 characters), or `name=value` filters (comma-separated, all must match, optionally
+    /// after `stage/`; `stage=NAME` is the stage unless the run has a parameter named `stage`).
+    /// Tried in that order, the first kind that matches wins. Searches the current plan only;
+    /// finding nothing is [`StoreError::TaskNotFound`].
     pub fn find_tasks(&self, run: &str, query: &str) -> Result<Vec<TaskRow>, StoreError> {
-        let found = self.match_tasks(run, query)?;
+        let found = match_tasks(self.tasks(run, None)?, query);
         if found.is_empty() {
             return Err(StoreError::TaskNotFound {
                 query: query.to_string(),
@@ -61,45 +63,6 @@ impl Store {
             });
         }
         Ok(found)
-    }
-
-    fn match_tasks(&self, run: &str, query: &str) -> Result<Vec<TaskRow>, StoreError> {
-        let all = self.tasks(run, None)?;
-        let by_key: Vec<TaskRow> = all
-            .iter()
-            .filter(|t| t.key.starts_with(query) && query.len() >= 4)
-            .cloned()
-            .collect();
-        if !by_key.is_empty() {
-            return Ok(by_key);
-        }
-        if let Some(t) = all.iter().find(|t| t.label == query) {
-            return Ok(vec![t.clone()]);
-        }
-        let (stage, filters) = match query.split_once('/') {
-            Some((s, f)) => (Some(s), f),
-            None => (None, query),
-        };
-        let pairs: Vec<(&str, &str)> = filters
-            .split(',')
-            .filter_map(|p| p.split_once('='))
-            .collect();
-        if pairs.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(all
-            .into_iter()
-            .filter(|t| stage.is_none_or(|s| s == t.stage))
-            .filter(|t| {
-                pairs.iter().all(|(k, v)| match t.params.get(*k) {
-                    Some(serde_json::Value::String(s)) => s == v,
-                    Some(other) => {
-                        serde_json::from_str::<serde_json::Value>(v).ok().as_ref() == Some(other)
-                    }
-                    None => false,
-                })
-            })
-            .collect())
     }
 
     /// Every attempt of a task, oldest first.
@@ -196,5 +159,114 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+/// The tasks of `all` that `query` names (see [`Store::find_tasks`]). Names the user chose come
+/// first: a label, then a stage name, then a key prefix (a stage called `beef` is that stage, not
+/// the keys that start with `beef`), then filters.
+fn match_tasks(all: Vec<TaskRow>, query: &str) -> Vec<TaskRow> {
+    if let Some(t) = all.iter().find(|t| t.label == query) {
+        return vec![t.clone()];
+    }
+    let of_stage: Vec<TaskRow> = all.iter().filter(|t| t.stage == query).cloned().collect();
+    if !of_stage.is_empty() {
+        return of_stage;
+    }
+    let by_key: Vec<TaskRow> = all
+        .iter()
+        .filter(|t| t.key.starts_with(query) && query.len() >= 4)
+        .cloned()
+        .collect();
+    if !by_key.is_empty() {
+        return by_key;
+    }
+    let (stage, filters) = match query.split_once('/') {
+        Some((s, f)) => (Some(s), f),
+        None => (None, query),
+    };
+    let pairs: Vec<(&str, &str)> = filters
+        .split(',')
+        .filter_map(|p| p.split_once('='))
+        .collect();
+    if pairs.is_empty() {
+        return Vec::new();
+    }
+    // `stage=NAME` names the stage, unless a parameter is called `stage`: the experiment's own
+    // name wins, and the bare stage name still selects the stage.
+    let stage_is_param = all.iter().any(|t| t.params.get("stage").is_some());
+    all.into_iter()
+        .filter(|t| stage.is_none_or(|s| s == t.stage))
+        .filter(|t| {
+            pairs.iter().all(|(k, v)| match t.params.get(*k) {
+                _ if *k == "stage" && !stage_is_param => t.stage == *v,
+                Some(serde_json::Value::String(s)) => s == v,
+                Some(other) => {
+                    serde_json::from_str::<serde_json::Value>(v).ok().as_ref() == Some(other)
+                }
+                None => false,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json as j;
+
+    fn task(key: &str, stage: &str, label: &str, params: serde_json::Value) -> TaskRow {
+        TaskRow {
+            key: key.into(),
+            seq: 0,
+            stage: stage.into(),
+            label: label.into(),
+            params,
+            command: String::new(),
+            workdir: ".".into(),
+            deps: Vec::new(),
+            state: TaskState::Done,
+            attempts: 1,
+            result: None,
+            reason: None,
+            finished_at: None,
+        }
+    }
+
+    fn keys(all: &[TaskRow], query: &str) -> Vec<String> {
+        match_tasks(all.to_vec(), query)
+            .into_iter()
+            .map(|t| t.key)
+            .collect()
+    }
+
+    /// Issue 9: a bare stage name and `stage=NAME` select every task of the stage (they matched
+    /// no task); a label comes first, a stage name wins over a key prefix spelled the same, and a
+    /// parameter called `stage` wins over the stage in a filter.
+    #[test]
+    fn a_stage_is_named_bare_or_as_a_filter_with_documented_precedence() {
+        let all = [
+            task("aaaa1111", "prepare", "prepare", j!({})),
+            task("beef2222", "train", "train/lr=0.1", j!({"lr": 0.1})),
+            task("beef3333", "train", "train/lr=0.2", j!({"lr": 0.2})),
+            task("cccc4444", "beef", "beef/lr=0.1", j!({"lr": 0.1})),
+        ];
+        assert_eq!(keys(&all, "train"), ["beef2222", "beef3333"]);
+        assert_eq!(keys(&all, "stage=train"), ["beef2222", "beef3333"]);
+        assert_eq!(keys(&all, "stage=train,lr=0.2"), ["beef3333"]);
+        assert_eq!(keys(&all, "prepare"), ["aaaa1111"]);
+        assert_eq!(keys(&all, "beef"), ["cccc4444"], "the stage, not the keys");
+        assert_eq!(keys(&all, "beef2"), ["beef2222"]);
+        assert_eq!(keys(&all, "lr=0.1"), ["beef2222", "cccc4444"]);
+        assert!(keys(&all, "stage=nope").is_empty());
+        assert!(keys(&all, "nope").is_empty());
+
+        let with_param = [
+            task("aaaa1111", "train", "train/stage=a", j!({"stage": "a"})),
+            task("bbbb2222", "eval", "eval", j!({})),
+        ];
+        assert_eq!(keys(&with_param, "stage=a"), ["aaaa1111"]);
+        assert!(keys(&with_param, "stage=eval").is_empty(), "the parameter");
+        assert_eq!(keys(&with_param, "eval"), ["bbbb2222"]);
     }
 }

@@ -117,24 +117,24 @@ fn inside(run_dir: &Path, rel: &str) -> Result<PathBuf, StoreError> {
 
 impl Store {
     /// Makes the tasks `keys` pending again (done, failed, interrupted and blocked ones; a running
-    /// task is left alone) and, with [`TaskDirs::MoveAside`], moves each one's own folder aside
+    /// task is left alone) and, for each whose `dirs` is [`TaskDirs::MoveAside`], moves its own folder aside
     /// under a name no earlier reset used (`tasks/KEY.reset-N`), durably recorded first (see the
     /// module doc). Their attempt history stays. Returns the tasks changed, in `keys` order.
     pub fn reset_tasks(
         &mut self,
         run: &str,
         keys: &[String],
-        dirs: TaskDirs,
+        dirs: &dyn Fn(&str) -> TaskDirs,
     ) -> Result<Vec<ResetTask>, StoreError> {
         let folders = self.folders(run)?;
-        let mut taken: HashSet<String> = match dirs {
-            TaskDirs::Keep => HashSet::new(),
-            TaskDirs::MoveAside => self
-                .records(run, MOVE_INTENT)?
+        let mut taken: HashSet<String> = if keys.iter().any(|k| dirs(k) == TaskDirs::MoveAside) {
+            self.records(run, MOVE_INTENT)?
                 .iter()
                 .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.json).ok())
                 .filter_map(|v| v["to"].as_str().map(str::to_string))
-                .collect(),
+                .collect()
+        } else {
+            HashSet::new()
         };
         let path = self.db_path.clone();
         let e = |e| StoreError::sqlite(&path, e);
@@ -149,7 +149,7 @@ impl Store {
                 continue;
             }
             let from = folders.relative(&folders.task_dir(key));
-            let fate = match dirs {
+            let fate = match dirs(key) {
                 TaskDirs::Keep => TaskDirFate::Kept,
                 TaskDirs::MoveAside if !exists(&folders.task_dir(key)) => TaskDirFate::Absent,
                 TaskDirs::MoveAside => {
@@ -186,7 +186,7 @@ impl Store {
     /// Marks tasks to be run again, keeping their own folders (see [`Store::reset_tasks`]).
     /// Returns how many changed.
     pub fn reset(&mut self, run: &str, keys: &[String]) -> Result<usize, StoreError> {
-        Ok(self.reset_tasks(run, keys, TaskDirs::Keep)?.len())
+        Ok(self.reset_tasks(run, keys, &|_| TaskDirs::Keep)?.len())
     }
 
     /// Task folder moves recorded by a reset and not yet settled, oldest first.

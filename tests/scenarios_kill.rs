@@ -290,6 +290,21 @@ fn attempts_left_open_on_another_host_are_not_run_again_without_force() {
     // The read commands agree with `run` (found in review): a free lock proves nothing about a
     // runner on another host, so its attempts are not shown as interrupted either.
     assert_eq!(exp.count("running"), 2, "{:?}", exp.tasks());
+    // Nor does `reset` take them over (found in review: it recovered every open attempt, and
+    // the next run ran the task it had not reset too).
+    let reset = exp.run(&["reset", "i=1"]);
+    assert_eq!(reset.code(), 4, "{}", reset.stderr());
+    assert!(
+        reset.stderr().contains("host gpu-node-7"),
+        "{}",
+        reset.stderr()
+    );
+    assert_eq!(
+        exp.count("running"),
+        2,
+        "nothing recorded: {:?}",
+        exp.tasks()
+    );
 
     let out = exp.run(&[
         "run",

@@ -125,7 +125,10 @@ pub fn prepare(
 }
 
 /// The open attempts of `run` that were started on another host than this one.
-fn running_elsewhere(store: &Store, run: &str) -> Result<Option<RunningElsewhere>, StoreError> {
+pub(super) fn running_elsewhere(
+    store: &Store,
+    run: &str,
+) -> Result<Option<RunningElsewhere>, StoreError> {
     let here = process::hostname();
     let mut hosts: Vec<String> = Vec::new();
     let mut count = 0;

@@ -81,7 +81,11 @@ pub fn reset(store: &mut Store, run: &str, req: &ResetRequest) -> anyhow::Result
     };
     let mut recovered = 0;
     if tasks.iter().any(|t| is_running(&t)) && store.executor(run)? == "local" {
-        // The lock is ours, so the runner of these attempts is gone: recover them as `run` would.
+        // The lock is ours, so the runner of these attempts is gone: recover them as `run` would,
+        // and as `run` does, not those opened on another host, which may still run there.
+        if let Some(elsewhere) = super::local::running_elsewhere(store, run)? {
+            return Err(elsewhere.into());
+        }
         let grace = super::slurm::stored_spec(store, run).map_or(DEFAULT_GRACE, |s| s.run.grace);
         recovered = local::recover(store, run, grace)?.interrupted;
         tasks = store.tasks(run, None)?;

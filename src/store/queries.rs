@@ -181,17 +181,18 @@ fn match_tasks(all: Vec<TaskRow>, query: &str) -> Vec<TaskRow> {
     if !by_key.is_empty() {
         return by_key;
     }
+    // `train/lr=0.1`: a stage before the `/`, if it is one (`data=a/b.csv` is a filter whose
+    // value holds a `/`).
     let (stage, filters) = match query.split_once('/') {
-        Some((s, f)) => (Some(s), f),
-        None => (None, query),
+        Some((s, f)) if !s.contains('=') && all.iter().any(|t| t.stage == s) => (Some(s), f),
+        _ => (None, query),
     };
-    let pairs: Vec<(&str, &str)> = filters
-        .split(',')
-        .filter_map(|p| p.split_once('='))
-        .collect();
-    if pairs.is_empty() {
+    // Every part is `name=value`: one that is not matches nothing, rather than being dropped
+    // and widening the selection.
+    let pairs: Option<Vec<(&str, &str)>> = filters.split(',').map(|p| p.split_once('=')).collect();
+    let Some(pairs) = pairs.filter(|p| !p.is_empty()) else {
         return Vec::new();
-    }
+    };
     // `stage=NAME` names the stage, unless a parameter is called `stage`: the experiment's own
     // name wins, and the bare stage name still selects the stage.
     let stage_is_param = all.iter().any(|t| t.params.get("stage").is_some());
@@ -238,6 +239,31 @@ mod tests {
             .into_iter()
             .map(|t| t.key)
             .collect()
+    }
+
+    /// Issue 9 (found in review): a value may hold a `/` (`data=data/a.csv` selected nothing, read
+    /// as stage `data=data`), and a part that is not `name=value` is not dropped (`y=1,zzz`
+    /// selected as `y=1` did).
+    #[test]
+    fn values_with_slashes_and_parts_without_values() {
+        let all = vec![
+            task(
+                "aaaa1",
+                "main",
+                "data=data/a.csv,y=1",
+                j!({"data": "data/a.csv", "y": 1}),
+            ),
+            task(
+                "aaaa2",
+                "main",
+                "data=data/b.csv,y=1",
+                j!({"data": "data/b.csv", "y": 1}),
+            ),
+        ];
+        assert_eq!(keys(&all, "data=data/a.csv"), ["aaaa1"]);
+        assert_eq!(keys(&all, "y=1"), ["aaaa1", "aaaa2"]);
+        assert!(keys(&all, "y=1,zzz").is_empty());
+        assert_eq!(keys(&all, "main/data=data/b.csv"), ["aaaa2"]);
     }
 
     /// Issue 9: a bare stage name and `stage=NAME` select every task of the stage (they matched

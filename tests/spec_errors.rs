@@ -791,3 +791,30 @@ fn experiment_file_beyond_the_size_limit() {
     );
     assert!(!dir.path().join(".labtrail").join("runs").exists());
 }
+
+/// Issue 9 (found in review): an experiment "file" that is a FIFO is refused at once (before,
+/// `run` waited for a writer, for ever).
+#[test]
+fn experiment_file_that_is_a_fifo() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exp.toml");
+    nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_labtrail"))
+        .args(["run", "exp.toml"])
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ended = (0..500).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        child.try_wait().unwrap().is_some()
+    });
+    if !ended {
+        child.kill().unwrap();
+        panic!("labtrail waited on the FIFO");
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+}

@@ -168,14 +168,26 @@ impl Spec {
     /// before it is read (a device or a FIFO is read only up to that much).
     pub fn load(path: &Path) -> Result<Spec, SpecError> {
         use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
         let cannot_read = |e: std::io::Error| SpecError {
             path: path.to_path_buf(),
             line_col: None,
             message: format!("cannot read the experiment file: {e}"),
             help: Some("check the path; `labtrail run --help` shows an example file".into()),
         };
-        let file = std::fs::File::open(path).map_err(cannot_read)?;
-        let size = file.metadata().map_err(cannot_read)?.len();
+        // Non-blocking: opening a FIFO for reading would wait for a writer, for ever.
+        let file = std::fs::File::options()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(cannot_read)?;
+        let meta = file.metadata().map_err(cannot_read)?;
+        if !meta.is_file() {
+            return Err(cannot_read(std::io::Error::other(
+                "it is not a regular file (a folder, FIFO or device)",
+            )));
+        }
+        let size = meta.len();
         if size > MAX_FILE_BYTES {
             return Err(too_large(path, Some(size)));
         }

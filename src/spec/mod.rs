@@ -4,6 +4,7 @@
 //! the file, line and column, says what is wrong and what to write instead.
 
 mod duration;
+mod heredoc;
 mod inputs;
 mod limits;
 mod quoting;

@@ -3,9 +3,12 @@
 //! People write `--name "{x}"` or `--name '{x}'` out of habit. Pasting a shell-quoted value there
 //! would put the quotes inside the value, and a value pasted raw into `"…"` would have its
 //! `$(…)` run. So the command text around the placeholders is read as the shell reads it —
-//! `'…'`, `"…"`, backslash escapes, `$(…)`, `` `…` ``, `$'…'` and `#` comments (not here-documents)
-//! — and each placeholder is quoted for the place it is in.
+//! `'…'`, `"…"`, backslash escapes, `$(…)`, `` `…` ``, `$'…'`, `#` comments and here-documents
+//! — and each placeholder is quoted for the place it is in, or refused where no quoting is safe:
+//! inside `` `…` `` (the shell processes backslashes there once more before running the text,
+//! so a quoted value can close the backticks), inside `$'…'`, and in a here-document.
 
+use super::heredoc::Heredocs;
 use super::template::{Piece, Quoting};
 
 /// A placeholder that cannot be quoted safely where it stands.
@@ -40,6 +43,7 @@ struct Reader {
     stack: Vec<(Open, usize)>,
     escaped: bool,
     prev: Option<char>,
+    heredocs: Heredocs,
 }
 
 impl Reader {
@@ -49,6 +53,13 @@ impl Reader {
 
     fn feed(&mut self, c: char, at: usize) {
         let prev = self.prev.replace(c);
+        if self.heredocs.in_body() {
+            self.heredocs.feed_body(c);
+            return;
+        }
+        let operator =
+            !self.escaped && matches!(self.top(), None | Some(Open::Subst(0) | Open::Backtick));
+        self.heredocs.watch(c, operator);
         if self.escaped {
             self.escaped = false;
             return;
@@ -109,27 +120,37 @@ impl Reader {
                 _ => {}
             },
         }
+        // A newline outside quotes ends the command line; here-document bodies start after it.
+        if c == '\n' && !matches!(self.top(), Some(Open::Single | Open::Double | Open::AnsiC)) {
+            self.heredocs.line_ended();
+        }
     }
 
     /// How a placeholder at `offset` named `name` is quoted, or why it cannot be.
-    fn quoting(&self, name: &str, offset: usize) -> Result<Quoting, QuoteError> {
+    fn quoting(&mut self, name: &str, offset: usize) -> Result<Quoting, QuoteError> {
         let refuse = |message: String, help: &str| QuoteError {
             offset,
             placeholder: Some(name.to_string()),
             message,
             help: help.to_string(),
         };
-        let in_backticks = self.stack.iter().any(|(o, _)| *o == Open::Backtick);
+        if let Some((message, help)) = self.heredocs.refusal(name) {
+            return Err(refuse(message, &help));
+        }
+        if self.stack.iter().any(|(o, _)| *o == Open::Backtick) {
+            return Err(refuse(
+                format!("placeholder {{{name}}} is inside `…`, where the shell processes backslashes again before running the text, so no quoting of its value is safe"),
+                "use $(…) instead of backticks: labtrail quotes values inside $(…)",
+            ));
+        }
         match self.top() {
             None | Some(Open::Subst(_) | Open::Backtick | Open::Comment) => Ok(Quoting::Word),
             Some(Open::Single) => Ok(Quoting::InSingle),
-            Some(Open::Double) if in_backticks => Err(refuse(
-                format!("placeholder {{{name}}} is inside \"…\" inside `…`, where no quoting of its value is safe"),
-                "write $(…) instead of `…`, or write the placeholder without quotes: labtrail quotes values itself",
-            )),
             Some(Open::Double) => Ok(Quoting::InDouble),
             Some(Open::AnsiC) => Err(refuse(
-                format!("placeholder {{{name}}} is inside $'…', where no quoting of its value is safe"),
+                format!(
+                    "placeholder {{{name}}} is inside $'…', where no quoting of its value is safe"
+                ),
                 "write the placeholder outside the $'…' quotes: labtrail quotes values itself",
             )),
         }
@@ -184,7 +205,7 @@ pub(super) fn assign(pieces: &mut [Piece]) -> Result<(), QuoteError> {
                 message: format!(
                     "the command opens {what} and never closes it, so where {{{name}}} stands cannot be told"
                 ),
-                help: "close the quote (labtrail reads quotes as the shell does; here-documents are not read)".into(),
+                help: "close the quote (labtrail reads quotes as the shell does)".into(),
             })
         }
         _ => Ok(()),
@@ -238,6 +259,16 @@ mod tests {
         assert_eq!(e.placeholder.as_deref(), Some("x"));
         assert!(e.message.contains("$'"), "{}", e.message);
         assert!(Template::parse_command("echo `echo \"{x}\"`").is_err());
+        // Issue 9: bare in `…`, a value's backquote closed the backticks (bash as sh ran it).
+        for cmd in [
+            "echo `echo {x}`",
+            "echo \"`echo {x}`\"",
+            "echo $(echo `echo {x}`)",
+        ] {
+            let e = Template::parse_command(cmd).unwrap_err();
+            assert_eq!(e.offset, cmd.find('{').unwrap(), "{cmd}");
+            assert!(e.help.contains("$(…) instead of backticks"), "{}", e.help);
+        }
         let e = Template::parse_command("echo '{x}").unwrap_err();
         assert_eq!((e.offset, e.placeholder), (5, None));
         // Without placeholders an unclosed quote is the shell's business, as before.

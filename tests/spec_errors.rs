@@ -818,3 +818,22 @@ fn experiment_file_that_is_a_fifo() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("not a regular file"), "{stderr}");
 }
+
+/// Issue 9 (found in review): a zero time limit (every attempt would time out as it starts) is
+/// refused at its line, and `-j 0` like `workers = 0`.
+#[test]
+fn zero_timeout_and_zero_workers() {
+    let text = "[experiment]\nname = \"t\"\ncommand = \"true\"\n[run]\ntimeout = \"0s\"\n";
+    assert_spec_error(text, 5, &["run.timeout", "zero"]);
+    let (dir, path) = write_spec("[experiment]\nname = \"t\"\ncommand = \"true\"\n");
+    let out = Command::cargo_bin("labtrail")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["run", "-j", "0"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-j 0"));
+    assert!(!dir.path().join(".labtrail").exists(), "nothing was made");
+}

@@ -77,6 +77,12 @@ pub struct RunArgs {
 }
 
 pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
+    if args.workers == Some(0) {
+        // As `workers = 0` in the file is: nothing would ever run.
+        return Err(
+            UsageError("-j 0: a run needs at least one worker; give -j 1 or more".into()).into(),
+        );
+    }
     let spec = Spec::load(&args.experiment)?;
     // Before anything runs (a dry run included): a missing folder would fail every task.
     spec.check_workdirs()?;

@@ -34,13 +34,22 @@ impl Ctx<'_> {
     }
 
     fn duration(&self, field: &str, s: &Spanned<String>) -> Result<Duration, SpecError> {
-        parse_duration(s.get_ref()).map_err(|m| {
+        let d = parse_duration(s.get_ref()).map_err(|m| {
             self.err(
                 s.span().start,
                 format!("{field}: {m}"),
                 "examples: \"30s\", \"2h\", \"1h30m\", \"04:00:00\"",
             )
-        })
+        })?;
+        // A zero time limit would end every attempt as it starts.
+        if d.is_zero() && field.ends_with("timeout") {
+            return Err(self.err(
+                s.span().start,
+                format!("{field}: a time limit of zero would stop every attempt as it starts"),
+                "give a limit like \"2h\", or leave `timeout` out for no limit",
+            ));
+        }
+        Ok(d)
     }
 }
 

@@ -837,3 +837,12 @@ fn zero_timeout_and_zero_workers() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("-j 0"));
     assert!(!dir.path().join(".labtrail").exists(), "nothing was made");
 }
+
+/// Issue 9 (found in review): an unquoted date is named as a date, with the way to quote it
+/// (before, the message showed the TOML reader's private table `$__toml_private_datetime`).
+#[test]
+fn a_date_as_a_value() {
+    let text = "[experiment]\nname = \"t\"\ncommand = \"echo {d}\"\n[params]\nd = [2024-01-01]\n";
+    let err = assert_spec_error(text, 5, &["has a date, 2024-01-01", "\"2024-01-01\""]);
+    assert!(!err.contains("private"), "{err}");
+}

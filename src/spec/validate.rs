@@ -53,6 +53,19 @@ impl Ctx<'_> {
     }
 }
 
+/// The text of a TOML date or time (`2024-01-01`), which the TOML reader hands over as a table
+/// with one private key; `None` for any other value.
+fn toml_date(v: &toml::Value) -> Option<String> {
+    match v {
+        toml::Value::Datetime(d) => Some(d.to_string()),
+        toml::Value::Table(t) if t.len() == 1 => t
+            .get("$__toml_private_datetime")
+            .and_then(toml::Value::as_str)
+            .map(str::to_string),
+        _ => None,
+    }
+}
+
 fn is_ident(s: &str) -> bool {
     let mut c = s.chars();
     matches!(c.next(), Some(x) if x.is_ascii_alphabetic() || x == '_')
@@ -223,9 +236,14 @@ fn grid_params(cx: &Ctx, raw: Option<&Spanned<SpannedMap>>) -> Result<Vec<Param>
         let mut seen: std::collections::HashMap<String, &toml::Value> =
             std::collections::HashMap::with_capacity(items.len());
         for item in &items {
-            let v = Value::from_toml(item).ok_or_else(|| cx.err(at,
-                format!("parameter `{name}` has a value that is not a string, number or boolean: {item}"),
-                "grid values are scalars; to vary a group of settings together, use [[include]] tables"))?;
+            let v = Value::from_toml(item).ok_or_else(|| match toml_date(item) {
+                Some(date) => cx.err(at,
+                    format!("parameter `{name}` has a date, {date}, which is not a string, number or boolean"),
+                    format!("quote it to use it as text: \"{date}\"")),
+                None => cx.err(at,
+                    format!("parameter `{name}` has a value that is not a string, number or boolean: {item}"),
+                    "grid values are scalars; to vary a group of settings together, use [[include]] tables".to_string()),
+            })?;
             let text = v.to_string();
             if let Some((message, help)) = limits::value_problem(&text) {
                 return Err(cx.err(at, format!("a value of parameter `{name}` {message}"), help));

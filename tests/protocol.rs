@@ -118,27 +118,15 @@ echo '{"acc": 0.9, "nested": {"a": [1, 2]}}' > "$LABTRAIL_RESULT"
             .ends_with("/sub"),
         "workdir is relative to the experiment file"
     );
-    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
-    let metrics: Vec<String> = db
-        .prepare("SELECT record FROM metrics WHERE attempt = 2 ORDER BY line")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let metrics: Vec<String> =
+        exp.column("SELECT record FROM metrics WHERE attempt = 2 ORDER BY line");
     assert_eq!(
         metrics,
         [r#"{"step":1,"loss":0.5}"#, r#"{"step":2,"loss":0.25}"#],
         "valid metric lines are stored"
     );
-    let rss: Option<i64> = db
-        .query_row(
-            "SELECT max_rss_kb FROM attempts WHERE number = 2",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert!(rss.unwrap_or(0) > 0, "resource usage is recorded");
+    let rss: Vec<Option<i64>> = exp.column("SELECT max_rss_kb FROM attempts WHERE number = 2");
+    assert!(rss[0].unwrap_or(0) > 0, "resource usage is recorded");
 
     let csv = exp.run(&["results", "--format", "csv"]).stdout();
     let mut lines = csv.lines();
@@ -214,14 +202,7 @@ json.dump({"loss": nan, "best": -inf, "worst": inf, "name": "NaN run"}, open(os.
             .ends_with(",NaN,-Infinity,Infinity,NaN run"),
         "{csv}"
     );
-    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
-    let metrics: Vec<String> = db
-        .prepare("SELECT record FROM metrics ORDER BY line")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let metrics: Vec<String> = exp.column("SELECT record FROM metrics ORDER BY line");
     assert_eq!(
         metrics,
         [r#"{"step":1,"loss":0.5}"#, r#"{"step":2,"loss":"NaN"}"#]
@@ -247,14 +228,7 @@ command = "printf '{\"step\": 1}\\n\\377\\376\\n{\"step\": 2}\\n{oops\\n{\"step\
         err.contains("2 metrics lines skipped in ") && err.contains("line 2: not valid UTF-8"),
         "{err}"
     );
-    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
-    let metrics: Vec<String> = db
-        .prepare("SELECT record FROM metrics ORDER BY line")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let metrics: Vec<String> = exp.column("SELECT record FROM metrics ORDER BY line");
     assert_eq!(metrics, [r#"{"step":1}"#, r#"{"step":2}"#, r#"{"step":3}"#]);
     let events = exp.run(&["events"]).stdout();
     assert!(

@@ -251,6 +251,14 @@ command = "rm -rf \"$(cd \"$LABTRAIL_TASK_DIR/../..\" && pwd)\" && touch deleted
 "#,
     );
     let runner = exp.spawn(&["run", "exp.toml", "--no-progress"]);
+    // However the test ends, the task is let go, so no runner outlives it.
+    struct GoOnDrop(std::path::PathBuf);
+    impl Drop for GoOnDrop {
+        fn drop(&mut self) {
+            let _ = std::fs::write(&self.0, "");
+        }
+    }
+    let _go = GoOnDrop(exp.file("go"));
     wait_until(
         "the task to delete its run folder",
         Duration::from_secs(30),
@@ -267,11 +275,18 @@ command = "rm -rf \"$(cd \"$LABTRAIL_TASK_DIR/../..\" && pwd)\" && touch deleted
         "a second runner of the same run",
     );
     assert_eq!(second.code(), 4, "refused: {}", second.stderr());
-    let status = exp.run(&["tasks", "--json"]).stdout();
-    assert!(
-        status.contains("\"running\""),
-        "the runner is alive: {status}"
+    // The start is committed within the runner's next commit window; from then on the read
+    // commands see it running (never "interrupted (runner gone)": its runner is alive).
+    wait_until(
+        "the task to read as running",
+        Duration::from_secs(10),
+        || {
+            exp.run(&["tasks", "--json"])
+                .stdout()
+                .contains("\"running\"")
+        },
     );
+    assert_eq!(exp.count("interrupted"), 0);
     exp.write("go", "");
     let first = finish_within_a_minute(runner, "the first runner");
     assert_eq!(first.code(), 0, "{}", first.stderr());

@@ -368,14 +368,8 @@ fn metrics_written_after_the_runner_died_are_stored_when_the_attempt_is_recovere
 
     let out = exp.run(&["run", "exp.toml", "--no-progress"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
-    let metrics: Vec<String> = db
-        .prepare("SELECT record FROM metrics WHERE attempt = 1 ORDER BY task_key, line")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let metrics: Vec<String> =
+        exp.column("SELECT record FROM metrics WHERE attempt = 1 ORDER BY task_key, line");
     assert_eq!(
         metrics,
         [

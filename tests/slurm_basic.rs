@@ -144,14 +144,7 @@ timeout = {{ action = "restart", max_attempts = 3, time_factor = 2 }}
     assert_eq!(a.len(), 2, "{a:?}");
     assert_eq!(a[0]["outcome"], "timeout");
     assert_eq!(a[1]["outcome"], "success");
-    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
-    let limits: Vec<i64> = db
-        .prepare("SELECT time_limit_s FROM attempts ORDER BY number")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let limits: Vec<i64> = exp.column("SELECT time_limit_s FROM attempts ORDER BY number");
     assert_eq!(limits, [60, 120], "the restart doubled the time limit");
     let attempts = std::path::Path::new(a[1]["stdout_path"].as_str().unwrap())
         .parent()
@@ -187,14 +180,7 @@ log_rules = [ {{ pattern = "CUDA out of memory", outcome = "out_of_memory" }} ]
         a[0]["reason"].as_str().unwrap().contains("log rule"),
         "{a:?}"
     );
-    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
-    let mems: Vec<i64> = db
-        .prepare("SELECT mem_mb FROM attempts ORDER BY number")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let mems: Vec<i64> = exp.column("SELECT mem_mb FROM attempts ORDER BY number");
     assert_eq!(mems, [100, 200], "out_of_memory doubled the memory");
     // A monitor started again reads nothing twice: no new decisions.
     let before = exp

@@ -86,6 +86,15 @@ impl Exp {
             .collect()
     }
 
+    /// The first column of every row `sql` selects from the store's database, read directly:
+    /// what is stored, whatever the read commands show.
+    pub fn column<T: rusqlite::types::FromSql>(&self, sql: &str) -> Vec<T> {
+        let db = rusqlite::Connection::open(self.file(".labtrail/labtrail.db")).expect("store");
+        let mut st = db.prepare(sql).expect("query");
+        let rows = st.query_map([], |r| r.get(0)).expect("rows");
+        rows.map(|r| r.expect("row")).collect()
+    }
+
     pub fn file(&self, name: &str) -> PathBuf {
         self.path().join(name)
     }

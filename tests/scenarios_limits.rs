@@ -72,3 +72,62 @@ truncate -s 2G "$m"
         "{events}"
     );
 }
+
+/// Whether process `pid` has ended: gone, or a zombie not reaped yet.
+fn has_ended(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name, which is in parentheses.
+        Ok(stat) => stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Err(_) => true,
+    }
+}
+
+/// Issue 9: the end of an attempt is seen when it happens, not after labtrail has read what
+/// the attempt before it left. One worker: `a` writes a large (under the limits) metrics file,
+/// and `b`, started while `a`'s file is read, exits 0 at once. Once `b` has ended, the run is
+/// stopped: `b` is a success. Before, its worker read `a`'s file before waiting for `b`: `b`
+/// stayed a zombie through the read, its end was taken after the stop, and it was recorded as
+/// interrupted (its time, and end time, counting the read).
+#[test]
+fn an_attempt_that_ended_during_a_read_is_not_counted_as_stopped() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "readtime"
+command = "sh task.sh {n}"
+[params]
+n = ["a", "b"]
+"#,
+    );
+    exp.write(
+        "task.sh",
+        r#"
+case "$1" in
+  a) yes '{"step": 1, "loss": 0.25, "acc": [0.5, 0.75, 1.0], "tag": "a metrics line"}' | head -c 20000000 > "$LABTRAIL_METRICS" ;;
+  b) echo $$ > b.pid.tmp && mv b.pid.tmp b.pid ;;
+esac
+"#,
+    );
+    let child = exp.spawn(&["run", "exp.toml", "--no-progress", "-j", "1"]);
+    let pid_file = exp.file("b.pid");
+    wait_until("b to start", std::time::Duration::from_secs(120), || {
+        pid_file.exists()
+    });
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    wait_until("b to end", std::time::Duration::from_secs(60), || {
+        has_ended(pid)
+    });
+    signal(&child, libc::SIGINT);
+    let out = finish(child);
+    let b = exp
+        .tasks()
+        .into_iter()
+        .find(|t| t["params"]["n"] == "b")
+        .unwrap();
+    assert_eq!(b["state"], "done", "{b}\n{}", out.stderr());
+    assert_eq!(exp.tasks().iter().filter(|t| t["state"] == "done").count(), 2);
+}

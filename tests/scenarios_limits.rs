@@ -77,7 +77,12 @@ truncate -s 2G "$m"
 fn has_ended(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state follows the command name, which is in parentheses.
-        Ok(stat) => stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
         Err(_) => true,
     }
 }
@@ -129,5 +134,8 @@ esac
         .find(|t| t["params"]["n"] == "b")
         .unwrap();
     assert_eq!(b["state"], "done", "{b}\n{}", out.stderr());
-    assert_eq!(exp.tasks().iter().filter(|t| t["state"] == "done").count(), 2);
+    assert_eq!(
+        exp.tasks().iter().filter(|t| t["state"] == "done").count(),
+        2
+    );
 }

@@ -22,7 +22,9 @@ i = [1, 2, 3, 4]
     let mut child = exp.spawn(&["run", "exp.toml", "-j", "2"]);
     let (stdout, stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
     let mut first = String::new();
-    std::io::BufReader::new(stderr).read_line(&mut first).unwrap();
+    std::io::BufReader::new(stderr)
+        .read_line(&mut first)
+        .unwrap();
     assert!(first.starts_with("Starting run headed-"), "{first}");
     drop(stdout); // both read ends closed, as `head -1` leaves them: the stderr one just now
     let status = child.wait().unwrap();

@@ -35,7 +35,10 @@ pub struct MonitorArgs {
 fn summary(run: &str, c: &crate::progress::Counts) {
     tell!(
         "run {run}: {}/{} done, {} failed or blocked, {} running",
-        c.done, c.total, c.failed, c.running
+        c.done,
+        c.total,
+        c.failed,
+        c.running
     );
 }
 

@@ -88,7 +88,10 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
             return Ok(0);
         }
         if args.watch.is_some() {
-            super::output::unless_closed(std::io::Write::write_all(&mut std::io::stdout(), b"\x1b[2J\x1b[H"), "stdout");
+            super::output::unless_closed(
+                std::io::Write::write_all(&mut std::io::stdout(), b"\x1b[2J\x1b[H"),
+                "stdout",
+            );
         }
         let (run, all) = (escape(&m.run), &m.counts);
         say!("run {run}: {} ({:.1}%)", all.describe(), all.percent_done());

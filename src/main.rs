@@ -1,6 +1,7 @@
 //! The `labtrail` binary: parses the command line and maps errors to documented exit codes.
 
 use clap::Parser;
+use std::io::Write;
 
 fn main() {
     let cli = labtrail::cli::Cli::parse();
@@ -17,7 +18,8 @@ fn main() {
         Err(err) => {
             // Errors name values (labels, paths): escaped, their own line breaks kept.
             let text = labtrail::cli::terminal::escape_lines(&format!("{err:#}"));
-            eprintln!("error: {text}");
+            // Not `eprintln!`: with stderr closed (`2>&1 | head -1`) it panics, exit 101.
+            let _ = writeln!(std::io::stderr(), "error: {text}");
             labtrail::cli::exit_code_for(&err)
         }
     };

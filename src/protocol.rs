@@ -12,9 +12,12 @@
 
 use std::path::{Path, PathBuf};
 
+mod metrics;
 mod output;
+pub use metrics::{parse_metrics, read_metrics, Metrics};
 pub use output::{
-    parse_metrics, parse_result, read_metrics, read_result, standard_json, Metrics, NON_FINITE,
+    parse_result, read_result, standard_json, METRICS_LIMIT, METRICS_LINE_LIMIT, NON_FINITE,
+    RESULT_LIMIT,
 };
 
 /// The run id.

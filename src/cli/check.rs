@@ -27,7 +27,7 @@ pub fn run(g: &Global, args: CheckArgs) -> anyhow::Result<i32> {
             None => Store::discover(&std::env::current_dir()?)?,
         };
         let report = Store::repair(&dir)?;
-        println!("{}", super::terminal::escape_lines(&report.to_string()));
+        say!("{}", super::terminal::escape_lines(&report.to_string()));
         return Ok(0);
     }
     let store = g.open_store()?;
@@ -38,9 +38,9 @@ pub fn run(g: &Global, args: CheckArgs) -> anyhow::Result<i32> {
     if problems.is_empty() && !missing.is_empty() {
         // The database is sound; what a task deleted is not damage `--repair` could undo.
         for m in &missing {
-            println!("problem: {}", super::terminal::escape(&m.to_string()));
+            say!("problem: {}", super::terminal::escape(&m.to_string()));
         }
-        eprintln!(
+        tell!(
             "labtrail: {} folder(s) of the store {} are missing; the database itself is sound",
             missing.len(),
             super::terminal::escape(&store.dir().display().to_string())
@@ -48,7 +48,7 @@ pub fn run(g: &Global, args: CheckArgs) -> anyhow::Result<i32> {
         return Ok(3);
     }
     if problems.is_empty() {
-        println!(
+        say!(
             "ok: {} — {} run(s), {tasks} task(s) in current plans; integrity and invariants hold",
             super::terminal::escape(&store.db_path().display().to_string()),
             runs.len()
@@ -56,7 +56,7 @@ pub fn run(g: &Global, args: CheckArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     for p in problems.iter().chain(&missing) {
-        println!("problem: {}", super::terminal::escape(&p.to_string()));
+        say!("problem: {}", super::terminal::escape(&p.to_string()));
     }
     Err(StoreError::Corrupt {
         path: store.db_path().to_path_buf(),

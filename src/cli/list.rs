@@ -25,7 +25,7 @@ pub fn run(g: &Global, args: ListArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     if runs.is_empty() {
-        println!("no runs yet: start one with `labtrail run EXPERIMENT.toml`");
+        say!("no runs yet: start one with `labtrail run EXPERIMENT.toml`");
         return Ok(0);
     }
     let rows: Vec<Vec<String>> = runs

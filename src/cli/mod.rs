@@ -1,5 +1,30 @@
 //! Command-line interface: one file per subcommand, each thin over the library.
 
+// What the CLI prints goes through these two, never `println!`/`eprintln!`, which panic (exit
+// 101) when the reader went away: `labtrail run exp.toml 2>&1 | head -1` must leave the run
+// running, recording, and exiting with its own code (issue 9). Listings end quietly before that,
+// on SIGPIPE (see main.rs). Any other write error (a full disk) still panics, as before.
+
+/// `println!` that ignores a closed stdout (EPIPE).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::output::unless_closed(
+            std::io::Write::write_fmt(&mut std::io::stdout().lock(), format_args!("{}\n", format_args!($($arg)*))),
+            "stdout",
+        )
+    };
+}
+
+/// `eprintln!` that ignores a closed stderr (EPIPE).
+macro_rules! tell {
+    ($($arg:tt)*) => {
+        $crate::cli::output::unless_closed(
+            std::io::Write::write_fmt(&mut std::io::stderr().lock(), format_args!("{}\n", format_args!($($arg)*))),
+            "stderr",
+        )
+    };
+}
+
 mod check;
 mod events;
 mod list;

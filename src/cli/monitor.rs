@@ -33,9 +33,12 @@ pub struct MonitorArgs {
 }
 
 fn summary(run: &str, c: &crate::progress::Counts) {
-    eprintln!(
+    tell!(
         "run {run}: {}/{} done, {} failed or blocked, {} running",
-        c.done, c.total, c.failed, c.running
+        c.done,
+        c.total,
+        c.failed,
+        c.running
     );
 }
 
@@ -58,7 +61,7 @@ pub fn run(g: &Global, args: MonitorArgs) -> anyhow::Result<i32> {
     let mut store = g.open_store()?;
     let runs = app::slurm::runs_to_watch(&store, args.all, args.run.as_deref())?;
     if runs.is_empty() {
-        println!("no unfinished SLURM runs in {}", store.dir().display());
+        say!("no unfinished SLURM runs in {}", store.dir().display());
         return Ok(0);
     }
     let once = args.once;
@@ -70,13 +73,13 @@ pub fn run(g: &Global, args: MonitorArgs) -> anyhow::Result<i32> {
         |total, done| Reporter::new(g.progress && !once, g.quiet, total, done),
         |notice| match notice {
             Notice::Skipped { run, why } => {
-                eprintln!(
+                tell!(
                     "labtrail: skipping {run}: {}",
                     super::terminal::escape(&why.to_string())
                 )
             }
             Notice::TookOver { run, previous } => {
-                eprintln!("labtrail: took over the monitor lock of run {run}: {previous}")
+                tell!("labtrail: took over the monitor lock of run {run}: {previous}")
             }
             Notice::Watched { run, counts } => summary(&run, &counts),
         },
@@ -101,6 +104,6 @@ pub fn run_slurm(
     let store = locked.release();
     let log = app::slurm::monitor_log(&store, &run);
     let pid = app::slurm::detach_monitor(store.dir(), &run, &log)?;
-    eprintln!("monitor started in the background (PID {pid}); log: {}\n  `labtrail status` shows progress; `labtrail monitor` re-attaches after a reboot", log.display());
+    tell!("monitor started in the background (PID {pid}); log: {}\n  `labtrail status` shows progress; `labtrail monitor` re-attaches after a reboot", log.display());
     Ok(0)
 }

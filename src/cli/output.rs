@@ -51,7 +51,7 @@ impl Global {
         let spec = experiment.map(Spec::load).transpose()?;
         let target = crate::app::read::read_target(self.store.as_deref(), spec.as_ref(), run)?;
         if let (Some(note), false) = (&target.note, self.quiet) {
-            eprintln!("{}", escape(note));
+            tell!("{}", escape(note));
         }
         Ok(target)
     }
@@ -155,7 +155,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
                 }
             })
             .collect();
-        println!("{}", parts.join("  ").trim_end());
+        say!("{}", parts.join("  ").trim_end());
     };
     line(header.to_vec());
     for r in &rows {
@@ -163,9 +163,19 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// What [`say!`] and [`tell!`] do with a write's outcome: a reader gone (EPIPE) is not an
+/// error, the output has nowhere to go; any other failure panics, as `println!` does.
+pub fn unless_closed(written: std::io::Result<()>, stream: &str) {
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => panic!("failed printing to {stream}: {e}"),
+    }
+}
+
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    say!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 

@@ -74,7 +74,7 @@ pub fn run(g: &Global, args: ResetArgs) -> anyhow::Result<i32> {
     if !g.quiet {
         let file = experiment_file(&store, &run, experiment.as_deref());
         for line in describe(&report, &run, &file) {
-            println!("{}", escape(&line));
+            say!("{}", escape(&line));
         }
     }
     Ok(0)

@@ -124,11 +124,11 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     // Narration carries labels and paths: escaped, one line each.
     let rep_line = |s: &str| {
         if !g.quiet {
-            eprintln!("{}", super::terminal::escape(s))
+            tell!("{}", super::terminal::escape(s))
         }
     };
     if let Some(previous) = &locked.taken_over_from {
-        eprintln!("labtrail: took over the lock of run {run_id}: {previous}");
+        tell!("labtrail: took over the lock of run {run_id}: {previous}");
     }
     if legacy && spec.is_staged() {
         rep_line(&format!(
@@ -149,7 +149,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
             locked.store.dir().display()
         ));
         if start.retried > 0 {
-            eprintln!(
+            tell!(
                 "  {} failed or blocked task(s) will be submitted again",
                 start.retried
             );
@@ -158,13 +158,13 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     }
     let start = app::local::prepare(&mut locked, &exp, grace, args.force)?;
     if let Some(forced) = &start.forced {
-        eprintln!(
+        tell!(
             "labtrail: --force: {} attempt(s) started on {} recorded as interrupted; they run again here",
             forced.count, forced.hosts
         );
     }
     if start.recovery.orphans_stopped > 0 {
-        eprintln!(
+        tell!(
             "labtrail: stopped {} leftover process(es) of an earlier runner of this run",
             start.recovery.orphans_stopped
         );
@@ -238,14 +238,14 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
             summary.push_str(&format!(", {} {name}", n(st)));
         }
     }
-    eprintln!("{summary}");
+    tell!("{summary}");
     if finish.report.stopped_by.is_some() {
-        eprintln!(
+        tell!(
             "Run the same command again to resume: `labtrail run {}`",
             super::terminal::escape(&args.experiment.display().to_string())
         );
     } else if n(S::Failed) > 0 {
-        eprintln!("See why: `labtrail tasks --state failed` and `labtrail logs TASK`; fix, then run the same command again to retry only those.");
+        tell!("See why: `labtrail tasks --state failed` and `labtrail logs TASK`; fix, then run the same command again to retry only those.");
     }
     locked.release();
     Ok(finish.report.exit_code())

@@ -68,13 +68,13 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
             }
             None => {
                 let t = g.read_target(None, args.run.as_deref())?;
-                // println! line by line, as before the model existed: a write error (a full
+                // say! line by line, as before the model existed: a write error (a full
                 // disk) panics here where the buffered form returns it; kept, so the exit code
                 // of that case does not change.
                 let e = report::explain::stored(&t.store, Some(&t.run))?;
-                println!("{}", heading(&e.subject));
+                say!("{}", heading(&e.subject));
                 for line in e.rows.iter().map(row_line) {
-                    println!("{line}");
+                    say!("{line}");
                 }
                 Ok(0)
             }
@@ -88,13 +88,16 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
             return Ok(0);
         }
         if args.watch.is_some() {
-            print!("\x1b[2J\x1b[H");
+            super::output::unless_closed(
+                std::io::Write::write_all(&mut std::io::stdout(), b"\x1b[2J\x1b[H"),
+                "stdout",
+            );
         }
         let (run, all) = (escape(&m.run), &m.counts);
-        println!("run {run}: {} ({:.1}%)", all.describe(), all.percent_done());
+        say!("run {run}: {} ({:.1}%)", all.describe(), all.percent_done());
         if m.has_stages() {
             for (s, c) in &m.stages {
-                println!("  stage {:<20} {}", escape(s), c.describe());
+                say!("  stage {:<20} {}", escape(s), c.describe());
             }
         }
         let groups: Vec<_> = m.groups.iter().map(|(k, c)| (escape(k), c)).collect();
@@ -104,7 +107,7 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
             .max()
             .unwrap_or(0);
         for (k, c) in &groups {
-            println!("  {k:<width$}  {}", c.describe());
+            say!("  {k:<width$}  {}", c.describe());
         }
         match args.watch {
             Some(secs) => std::thread::sleep(std::time::Duration::from_secs_f64(secs.max(0.2))),

@@ -78,38 +78,44 @@ impl RunDir {
         self.open_file(path, OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC)
     }
 
-    /// The whole content of the regular file `path`. Anything else a task may have left there
+    /// The regular file `path`, opened for reading. Anything else a task may have left there
     /// (a FIFO, a folder, a device) is refused unopened, with an error that says what it is:
     /// opening a FIFO for reading waits for a writer, for ever, and a device may never end.
-    pub fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+    /// The caller reads it within its own limits (its size is one `metadata()` away).
+    pub fn open_regular(&self, path: &Path) -> io::Result<File> {
         let rel = self.rel(path);
         let mode = match rustix::fs::statat(&self.fd, rel, AtFlags::empty()) {
             Ok(stat) => stat.st_mode,
             // A task deleted the run folder and the next attempt made it again: the folder held
             // open is the deleted one (no links left); the path leads to the new one.
-            Err(rustix::io::Errno::NOENT) if self.is_deleted() => return read_regular(path),
+            Err(rustix::io::Errno::NOENT) if self.is_deleted() => return open_regular(path),
             Err(e) => return Err(e.into()),
         };
         refuse_unless_regular(mode)?;
         // Non-blocking: if a FIFO took the file's place since the check, the open does not wait.
         let file = self.open_file(path, OFlags::RDONLY | OFlags::NONBLOCK)?;
-        read_opened(file)
+        checked(file)
+    }
+
+    /// The whole content of the regular file `path`, opened as [`RunDir::open_regular`] does.
+    pub fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        io::Read::read_to_end(&mut self.open_regular(path)?, &mut bytes)?;
+        Ok(bytes)
     }
 }
 
-/// The whole content of the regular file `path`, as [`RunDir::read`] reads it.
-pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+/// The regular file `path`, opened for reading as [`RunDir::open_regular`] opens it.
+pub fn open_regular(path: &Path) -> io::Result<File> {
     refuse_unless_regular(rustix::fs::stat(path)?.st_mode)?;
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    read_opened(File::from(rustix::fs::open(path, flags, Mode::empty())?))
+    checked(File::from(rustix::fs::open(path, flags, Mode::empty())?))
 }
 
-/// Reads an opened file whole, after checking again (with `fstat`) that it is a regular file.
-fn read_opened(mut file: File) -> io::Result<Vec<u8>> {
+/// An opened file, after checking again (with `fstat`) that it is a regular file.
+fn checked(file: File) -> io::Result<File> {
     refuse_unless_regular(rustix::fs::fstat(&file)?.st_mode)?;
-    let mut bytes = Vec::new();
-    io::Read::read_to_end(&mut file, &mut bytes)?;
-    Ok(bytes)
+    Ok(file)
 }
 
 /// `Ok` for a regular file; otherwise an error naming what the file is.

@@ -7,6 +7,8 @@
 //! gives the number back. The price: a task that wrote the string `"NaN"` reads back the same.
 
 use std::borrow::Cow;
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 /// The non-finite numbers Python writes, each stored as the JSON string of its own name.
@@ -55,7 +57,7 @@ pub fn standard_json(text: &str) -> Cow<'_, str> {
 }
 
 /// One JSON document in Python's dialect, compacted to standard JSON; `Err` says why not.
-fn parse_json(bytes: &[u8]) -> Result<String, String> {
+pub(super) fn parse_json(bytes: &[u8]) -> Result<String, String> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| format!("not valid UTF-8 (byte {})", e.valid_up_to() + 1))?;
     serde_json::from_str::<serde_json::Value>(&standard_json(text))
@@ -63,87 +65,70 @@ fn parse_json(bytes: &[u8]) -> Result<String, String> {
         .map_err(|e| format!("not valid JSON: {e}"))
 }
 
+/// The largest result file read: a result is a summary (a few numbers, paths to what is big).
+/// A larger one fails the attempt, unread.
+pub const RESULT_LIMIT: u64 = 16 << 20;
+/// How much of a metrics file is read; the rest is skipped, with a warning.
+pub const METRICS_LIMIT: u64 = 64 << 20;
+/// The longest metrics line kept; a longer one is skipped (never held whole), with a warning.
+pub const METRICS_LINE_LIMIT: usize = 1 << 20;
+
+/// `2147483648 bytes (2.0 GiB)`: a size as a reason states it.
+pub(super) fn size_text(bytes: u64) -> String {
+    let units = ["KiB", "MiB", "GiB", "TiB"];
+    let (mut value, mut unit) = (bytes as f64, "bytes");
+    for u in units {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = u;
+    }
+    if unit == "bytes" {
+        format!("{bytes} bytes")
+    } else {
+        format!("{bytes} bytes ({value:.1} {unit})")
+    }
+}
+
 /// Reads the task's result file: `Ok(None)` if it wrote none, `Err` if it cannot be read (a
-/// FIFO, a folder, ... is refused unopened) or is not JSON.
+/// FIFO, a folder, ... is refused unopened), is over [`RESULT_LIMIT`] or is not JSON.
 pub fn read_result(path: &Path) -> Result<Option<String>, String> {
-    parse_result(path, crate::exec::run_dir::read_regular(path))
+    parse_result(path, crate::exec::run_dir::open_regular(path))
 }
 
-/// The result file at `path`, given what reading it gave: see [`read_result`].
-pub fn parse_result(path: &Path, read: std::io::Result<Vec<u8>>) -> Result<Option<String>, String> {
-    match read {
-        Ok(bytes) => parse_json(&bytes)
-            .map(Some)
-            .map_err(|why| format!("result file {} is {why}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read result file {}: {e}", path.display())),
-    }
-}
-
-/// A metric stream as read: the records kept and what was skipped.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Metrics {
-    /// Each valid line, compacted to standard JSON, in file order.
-    pub records: Vec<String>,
-    /// Lines skipped (not JSON, not UTF-8); blank lines are not counted.
-    pub skipped: usize,
-    /// The first skipped line (from 1) and why.
-    pub first_skipped: Option<(usize, String)>,
-    /// Why the file could not be read at all, if it could not (it was there).
-    pub unreadable: Option<String>,
-}
-
-impl Metrics {
-    /// The warning to record for the file at `path`, if anything was lost:
-    /// `2 metrics lines skipped in FILE: line 3: not valid JSON: ...`.
-    pub fn warning(&self, path: &Path) -> Option<String> {
-        if let Some(why) = &self.unreadable {
-            return Some(format!("metrics file {} not read: {why}", path.display()));
-        }
-        let (line, why) = self.first_skipped.as_ref()?;
-        let n = self.skipped;
-        let lines = if n == 1 { "line" } else { "lines" };
-        Some(format!(
-            "{n} metrics {lines} skipped in {}: line {line}: {why}",
-            path.display()
-        ))
-    }
-}
-
-/// Reads the task's metric stream: every line that is valid JSON, compacted; the others are
-/// counted, and the rest of the file is kept.
-pub fn read_metrics(path: &Path) -> Metrics {
-    parse_metrics(crate::exec::run_dir::read_regular(path))
-}
-
-/// The metric stream, given what reading its file gave: see [`read_metrics`]. A file that does
-/// not exist is an empty stream.
-pub fn parse_metrics(read: std::io::Result<Vec<u8>>) -> Metrics {
-    let mut m = Metrics::default();
-    let bytes = match read {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return m,
-        Err(e) => {
-            m.unreadable = Some(e.to_string());
-            return m;
-        }
+/// The result file at `path`, given what opening it gave: see [`read_result`]. Its size is
+/// checked before it is read: a task that made it 2 GB (`truncate -s 2G`) costs a `fstat`.
+pub fn parse_result(path: &Path, opened: std::io::Result<File>) -> Result<Option<String>, String> {
+    let cannot = |e: std::io::Error| format!("cannot read result file {}: {e}", path.display());
+    let file = match opened {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(cannot(e)),
     };
-    for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match parse_json(line) {
-            Ok(record) => m.records.push(record),
-            Err(why) => {
-                // The position is within the line, which is what the warning names.
-                let why = why.replace(" at line 1 column ", " at column ");
-                m.skipped += 1;
-                m.first_skipped.get_or_insert((n + 1, why));
-            }
-        }
+    let too_big = |size: u64| {
+        format!(
+            "result file {} is {}, over the limit of {}: write large outputs to files in $LABTRAIL_TASK_DIR and put their paths in the result",
+            path.display(),
+            size_text(size),
+            size_text(RESULT_LIMIT)
+        )
+    };
+    let size = file.metadata().map_err(cannot)?.len();
+    if size > RESULT_LIMIT {
+        return Err(too_big(size));
     }
-    m
+    // The task may still be writing it (a process it left behind): never more than the limit.
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(RESULT_LIMIT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > RESULT_LIMIT {
+        return Err(too_big(bytes.len() as u64));
+    }
+    parse_json(&bytes)
+        .map(Some)
+        .map_err(|why| format!("result file {} is {why}", path.display()))
 }
 
 #[cfg(test)]
@@ -178,30 +163,31 @@ mod tests {
     #[test]
     fn a_python_result_reads_back_with_its_non_finite_numbers_as_strings() {
         let path = Path::new("r.json");
-        let read = parse_result(path, Ok(br#"{"loss": NaN, "best": -Infinity}"#.to_vec()));
+        let file = |content: &[u8]| {
+            let mut file = tempfile::tempfile().unwrap();
+            std::io::Write::write_all(&mut file, content).unwrap();
+            std::io::Seek::rewind(&mut file).unwrap();
+            Ok(file)
+        };
+        let read = parse_result(path, file(br#"{"loss": NaN, "best": -Infinity}"#));
         assert_eq!(
             read,
             Ok(Some(r#"{"loss":"NaN","best":"-Infinity"}"#.into()))
         );
-        let bad = parse_result(path, Ok(b"{\"a\": \"\xff\"}".to_vec())).unwrap_err();
+        let bad = parse_result(path, file(b"{\"a\": \"\xff\"}")).unwrap_err();
         assert_eq!(bad, "result file r.json is not valid UTF-8 (byte 8)");
     }
 
-    /// Issue 9: bad lines are skipped and counted, the first one named; the others are kept.
+    /// Issue 9: a result file over the limit fails unread, the reason naming it, its size and
+    /// the limit (a sparse file: `truncate -s 2G` costs no disk).
     #[test]
-    fn bad_metrics_lines_are_skipped_and_counted() {
-        let m = parse_metrics(Ok(
-            b"{\"s\":1,\"l\":NaN}\n{bad\n\n\xff\xfe\r\n{\"s\":2}\r\n{\"s\":".to_vec(),
-        ));
-        assert_eq!(m.records, [r#"{"s":1,"l":"NaN"}"#, r#"{"s":2}"#]);
-        assert_eq!(m.skipped, 3, "a blank line is not counted");
-        assert_eq!(
-            m.warning(Path::new("m.jsonl")).unwrap(),
-            "3 metrics lines skipped in m.jsonl: line 2: not valid JSON: key must be a string at column 2"
+    fn a_result_over_the_limit_is_refused_unread() {
+        let file = tempfile::tempfile().unwrap();
+        file.set_len(2 << 30).unwrap();
+        let why = parse_result(Path::new("r.json"), Ok(file)).unwrap_err();
+        assert!(
+            why.starts_with("result file r.json is 2147483648 bytes (2.0 GiB), over the limit of 16777216 bytes (16.0 MiB)"),
+            "{why}"
         );
-        let clean = parse_metrics(Ok(b"{\"s\":1}\n".to_vec()));
-        assert_eq!(clean.warning(Path::new("m.jsonl")), None);
-        let missing = parse_metrics(Err(std::io::ErrorKind::NotFound.into()));
-        assert_eq!(missing, Metrics::default());
     }
 }

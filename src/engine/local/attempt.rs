@@ -269,10 +269,10 @@ impl Output {
     /// Reads the attempt's `result` and `metrics` files (paths inside `dir`). `success`: it
     /// exited 0; other attempts' result files are not read.
     pub fn read(dir: &RunDir, result: &Path, metrics: &Path, success: bool) -> Output {
-        let stream = parse_metrics(dir.read(metrics));
+        let stream = parse_metrics(dir.open_regular(metrics));
         Output {
             result: if success {
-                parse_result(result, dir.read(result))
+                parse_result(result, dir.open_regular(result))
             } else {
                 Ok(None)
             },

@@ -204,23 +204,63 @@ fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker) {
         // The start is news at once (a stop or a time limit may concern it); the previous end
         // follows once its files are read.
         let _ = loop_.send([news]);
-        if let Some((watch, exit, lingering)) = ended.take() {
-            let _ = loop_.send([end(ctx, watch, exit, lingering)]);
-        }
+        let previous = ended.take();
         let Some(watch) = started else {
+            if let Some((watch, exit, lingering)) = previous {
+                let _ = loop_.send([end(ctx, watch, exit, lingering)]);
+            }
             continue;
         };
-        if let Some(dir) = queue.folder_to_make() {
-            // A failure is found again, and reported, when that attempt starts.
-            let _ = ctx.dir.make_dir(&dir);
-        }
         queue.watch(watch.pid);
-        let exit = process::wait(watch.pid);
-        // Looked at once reaped: a group with processes left keeps its id (issue 9).
-        let lingering = leftovers::group_alive(watch.pid);
+        let (exit, lingering) = std::thread::scope(|scope| {
+            if let Some(previous) = previous {
+                report_beside(ctx, loop_, scope, previous);
+            }
+            if let Some(dir) = queue.folder_to_make() {
+                // A failure is found again, and reported, when that attempt starts.
+                let _ = ctx.dir.make_dir(&dir);
+            }
+            let exit = process::wait(watch.pid);
+            // Looked at once reaped: a group with processes left keeps its id (issue 9).
+            (exit, leftovers::group_alive(watch.pid))
+        });
         queue.unwatch(watch.pid);
         ended = Some((watch, exit, lingering));
     }
+}
+
+/// Files bigger than this together are read beside the wait for the next attempt, not before.
+const BIG_OUTPUT: u64 = 1 << 20;
+
+/// Reports the `ended` attempt while the caller waits for the one it just started. Small files
+/// are read at once. Big ones (up to the read limits: a large metrics stream takes a while to
+/// parse) are read in a thread of their own: read before the wait, they would delay it, and an
+/// attempt that ended meanwhile would be seen ended late, its time and end time counting the
+/// read, and a stop that came during the read would count it as interrupted (issue 9).
+fn report_beside<'scope, 'env>(
+    ctx: &'env Context,
+    loop_: &'env Waker,
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    ended: (Watch, Exit, bool),
+) {
+    let size = |p: &PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
+    if size(&ended.0.result) + size(&ended.0.metrics) > BIG_OUTPUT {
+        // Handed over once the thread exists: if none can be had, it is read here, late.
+        let (hand, take) = std::sync::mpsc::sync_channel::<(Watch, Exit, bool)>(1);
+        let spawned = std::thread::Builder::new()
+            .name("reader".into())
+            .spawn_scoped(scope, move || {
+                if let Ok((watch, exit, lingering)) = take.recv() {
+                    let _ = loop_.send([end(ctx, watch, exit, lingering)]);
+                }
+            });
+        if spawned.is_ok() {
+            let _ = hand.send(ended);
+            return;
+        }
+    }
+    let (watch, exit, lingering) = ended;
+    let _ = loop_.send([end(ctx, watch, exit, lingering)]);
 }
 
 /// Starts `job`, unless the run is stopping or its number is taken; the news for the loop.

@@ -144,7 +144,9 @@ fn missing_store_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("no labtrail store") && err.contains("labtrail run"),
+        err.contains("no labtrail store")
+            && err.contains("labtrail run")
+            && err.contains("labtrail status EXPERIMENT.toml"),
         "{err}"
     );
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 /// Everything that can go wrong reading or writing the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("no labtrail store in {start} or any folder above it\n  help: run `labtrail run EXPERIMENT.toml` first, or point at a store with --store PATH")]
+    #[error("no labtrail store in {start} or any folder above it\n  help: run `labtrail run EXPERIMENT.toml` first; name the experiment file (`labtrail status EXPERIMENT.toml`) to read the store next to it, or point at a store with --store PATH")]
     NotFound { start: PathBuf },
 
     #[error("the store database {path} is damaged: {detail}\n  a copy of the damaged file was kept at {backup}\n  help: run `labtrail check --repair` to move it aside and rebuild the store from every record that can still be read")]

@@ -30,8 +30,7 @@ command = "echo eval >> ledger"
 "#;
 
 fn run_ok(e: &Exp) {
-    let out = e.run(&["run", "exp.toml", "-j", "1"]);
-    assert_eq!(out.code(), 0, "run failed: {}", out.stderr());
+    e.run_ok(&["run", "exp.toml", "-j", "1"]);
 }
 
 fn ran(e: &Exp) -> Vec<String> {

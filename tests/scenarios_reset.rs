@@ -32,8 +32,7 @@ fn tasks_dir(exp: &Exp) -> PathBuf {
 }
 
 fn run_ok(exp: &Exp) {
-    let out = exp.run(&["run", "exp.toml", "--no-progress"]);
-    assert_eq!(out.code(), 0, "{}", out.stderr());
+    exp.run_ok(&["run", "exp.toml", "--no-progress"]);
 }
 
 /// Issue 9: after `reset`, the rerun starts with an empty task folder instead of finishing at

@@ -34,8 +34,7 @@ workers = 1   # the ledger in plan order
 "#;
 
 fn run_ok(exp: &Exp) {
-    let out = exp.run(&["run", "exp.toml", "--no-progress"]);
-    assert_eq!(out.code(), 0, "{}", out.stderr());
+    exp.run_ok(&["run", "exp.toml", "--no-progress"]);
 }
 
 /// Issue 9: `reset prepare --keep-task-dir` kept the downstream train tasks' folders too, so they

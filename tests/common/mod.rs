@@ -44,6 +44,13 @@ impl Exp {
             .expect("run labtrail"))
     }
 
+    /// Runs `labtrail ARGS` to completion and asserts it exited 0 (stderr in the message).
+    pub fn run_ok(&self, args: &[&str]) -> Out {
+        let out = self.run(args);
+        assert_eq!(out.code(), 0, "labtrail {args:?} failed: {}", out.stderr());
+        out
+    }
+
     /// Starts `labtrail ARGS` in the background.
     pub fn spawn(&self, args: &[&str]) -> Child {
         self.cmd(args)

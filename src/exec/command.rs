@@ -11,9 +11,14 @@ use std::time::Duration;
 /// A command that gave no usable answer.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CommandError {
-    /// It could not start, or could not be waited for.
+    /// It could not start, or could not be waited for; `absent` when the program does not
+    /// exist (not installed on this machine).
     #[error("`{command}` failed: {detail}")]
-    NotRun { command: String, detail: String },
+    NotRun {
+        command: String,
+        detail: String,
+        absent: bool,
+    },
     /// It ran and exited unsuccessfully; `stderr` is what it said (or its exit status).
     #[error("`{command}` failed: {stderr}")]
     Failed { command: String, stderr: String },
@@ -35,6 +40,7 @@ pub fn run_timed(program: &str, args: &[&str], timeout: Duration) -> Result<Stri
         .map_err(|e| CommandError::NotRun {
             command: command.clone(),
             detail: e.to_string(),
+            absent: e.kind() == std::io::ErrorKind::NotFound,
         })?;
     let pid = child.id();
     let (tx, rx) = mpsc::channel();
@@ -46,6 +52,7 @@ pub fn run_timed(program: &str, args: &[&str], timeout: Duration) -> Result<Stri
         Ok(r) => r.map_err(|e| CommandError::NotRun {
             command: command.clone(),
             detail: e.to_string(),
+            absent: false,
         })?,
         Err(_) => {
             let _ = nix::sys::signal::kill(
@@ -94,7 +101,7 @@ mod tests {
         assert!(t.elapsed() < Duration::from_secs(5), "the hang was not cut");
         assert!(matches!(
             run_timed("/no/such/program", &[], long),
-            Err(CommandError::NotRun { .. })
+            Err(CommandError::NotRun { absent: true, .. })
         ));
     }
 }

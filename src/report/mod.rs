@@ -15,8 +15,12 @@
 //! | [`tasks`] | `labtrail tasks`: selected tasks and their attempt histories |
 //! | [`runs`] | `labtrail list`: the runs in the store and how far each is |
 //! | [`logs`] | `labtrail logs`: which attempt's files to print, and following them |
+//! | [`check`], [`check_folders`], [`check_scheduler`] | `labtrail check`: the records against the run folders and the scheduler |
 //! | [`runner`] | whether a run's local runner is gone: its `running` tasks are shown interrupted |
 
+pub mod check;
+pub mod check_folders;
+pub mod check_scheduler;
 pub mod events;
 pub mod explain;
 pub mod logs;

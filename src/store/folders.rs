@@ -84,49 +84,111 @@ impl RunFolders {
         &self.run_dir
     }
 
+    /// The run's folder layout (see the module documentation).
+    pub fn layout(&self) -> u32 {
+        self.layout
+    }
+
     /// The folders every task's files go in, to create before the first attempt.
     pub fn roots(&self) -> [PathBuf; 2] {
         [self.run_dir.join("tasks"), self.run_dir.join("attempts")]
     }
 }
 
+/// What the store records about one run that its folders and the scheduler can be compared
+/// with (see `report::check`).
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub id: String,
+    /// `local` or `slurm`.
+    pub executor: String,
+    pub created_at: String,
+    pub folders: RunFolders,
+    /// Every task of the run, in the plan or retired.
+    pub tasks: Vec<TaskRecord>,
+    /// Every attempt of the run.
+    pub attempts: Vec<AttemptRecord>,
+}
+
+/// One task as `check` compares it.
+#[derive(Debug, Clone)]
+pub struct TaskRecord {
+    pub key: String,
+    pub label: String,
+    pub state: super::TaskState,
+}
+
+/// One attempt as `check` compares it.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub key: String,
+    pub number: u32,
+    /// SLURM: the job (`123`, or `123_4` for an array element).
+    pub job_id: Option<String>,
+    /// Whether the attempt has an outcome.
+    pub ended: bool,
+    /// Where its standard output goes, as the store resolves it now.
+    pub stdout: PathBuf,
+}
+
 impl Store {
-    /// The folders that should be there and are not: a run's folder (made with the run), or
-    /// the folder of a done task (it ran in it). A task may delete either; one sentence each.
-    pub fn missing_folders(&self) -> Result<Vec<String>, StoreError> {
-        let mut missing = Vec::new();
-        for run in self.list_runs()? {
-            let folders = self.folders(&run.id)?;
-            if !folders.run_dir().is_dir() {
-                missing.push(format!(
-                    "run {}: its folder {} is missing (deleted?): its tasks' folders and attempt logs are gone; the next `labtrail run` of it makes the folders again",
-                    run.id,
-                    folders.run_dir().display()
-                ));
-                continue;
-            }
-            let mut st = self
-                .conn
-                .prepare("SELECT key, label FROM tasks WHERE run_id = ?1 AND state = 'done' ORDER BY key")
-                .map_err(|e| self.err(e))?;
-            let done = st
-                .query_map([&run.id], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    /// Every run with its tasks and attempts, oldest first: the rows `check` compares with the
+    /// run folders and the scheduler.
+    pub fn run_records(&self) -> Result<Vec<RunRecord>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, executor, created_at FROM runs ORDER BY created_at, rowid")
+            .map_err(|e| self.err(e))?;
+        let runs: Vec<(String, String, String)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        let mut tasks = self
+            .conn
+            .prepare("SELECT key, label, state FROM tasks WHERE run_id = ?1 ORDER BY seq")
+            .map_err(|e| self.err(e))?;
+        let mut attempts = self
+            .conn
+            .prepare("SELECT task_key, number, job_id, outcome IS NOT NULL, stdout_path FROM attempts WHERE run_id = ?1 ORDER BY task_key, number")
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(runs.len());
+        for (id, executor, created_at) in runs {
+            let tasks = tasks
+                .query_map([&id], |r| {
+                    let state: String = r.get(2)?;
+                    Ok(TaskRecord {
+                        key: r.get(0)?,
+                        label: r.get(1)?,
+                        state: super::TaskState::parse(&state).unwrap_or(super::TaskState::Pending),
+                    })
                 })
+                .map_err(|e| self.err(e))?
+                .collect::<Result<_, _>>()
                 .map_err(|e| self.err(e))?;
-            for task in done {
-                let (key, label) = task.map_err(|e| self.err(e))?;
-                let dir = folders.task_dir(&key);
-                if !dir.is_dir() {
-                    missing.push(format!(
-                        "run {}: task {label} is done, but its folder {} (LABTRAIL_TASK_DIR) is missing (deleted?)",
-                        run.id,
-                        dir.display()
-                    ));
-                }
-            }
+            let attempts = attempts
+                .query_map([&id], |r| {
+                    Ok(AttemptRecord {
+                        key: r.get(0)?,
+                        number: r.get(1)?,
+                        job_id: r.get(2)?,
+                        ended: r.get(3)?,
+                        stdout: PathBuf::from(super::paths::resolve(&self.dir, r.get(4)?)),
+                    })
+                })
+                .map_err(|e| self.err(e))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.err(e))?;
+            out.push(RunRecord {
+                folders: self.folders(&id)?,
+                id,
+                executor,
+                created_at,
+                tasks,
+                attempts,
+            });
         }
-        Ok(missing)
+        Ok(out)
     }
 
     /// The folders of run `run`.

@@ -22,7 +22,7 @@ mod tasks;
 
 pub use changes::Change;
 pub use error::StoreError;
-pub use folders::RunFolders;
+pub use folders::{AttemptRecord, RunFolders, RunRecord, TaskRecord};
 pub use inputs::InputDigestRow;
 pub use jobs::{JobChange, Submission, TrackedJob};
 pub use lock::RunLock;

@@ -4,7 +4,7 @@ use super::classify::{class_of_exit, class_of_state};
 use super::logtail;
 use super::Monitor;
 use crate::exec::slurm::script::{attempt_dir, sibling_attempt_dir};
-use crate::exec::slurm::{parse_job_name, AcctEntry, QueueEntry, SchedError};
+use crate::exec::slurm::{is_finished_state, parse_job_name, AcctEntry, QueueEntry, SchedError};
 use crate::outcome::Outcome;
 use crate::policy::{decide_slurm, SlurmDecision};
 use crate::progress::Reporter;
@@ -577,25 +577,6 @@ impl Monitor<'_> {
             stack.extend(self.dependents[d].iter().copied());
         }
     }
-}
-
-/// squeue keeps finished jobs listed for a while (MinJobAge): those are settled like jobs that
-/// left the queue, from sacct or their exit record.
-fn is_finished_state(state: &str) -> bool {
-    matches!(
-        state,
-        "COMPLETED"
-            | "FAILED"
-            | "CANCELLED"
-            | "TIMEOUT"
-            | "OUT_OF_MEMORY"
-            | "NODE_FAIL"
-            | "PREEMPTED"
-            | "BOOT_FAIL"
-            | "DEADLINE"
-            | "SPECIAL_EXIT"
-            | "REVOKED"
-    )
 }
 
 /// squeue prints times in the cluster's local time without a zone; the store keeps UTC.

@@ -16,6 +16,9 @@ pub enum SchedError {
     TimedOut { command: String, seconds: u64 },
     #[error("accounting (sacct) is not available: {0}")]
     NoAccounting(String),
+    /// The program is not installed here: no scheduler on this machine.
+    #[error("`{command}` is not installed here: {detail}")]
+    Absent { command: String, detail: String },
 }
 
 /// The scheduler's command-line tools. Each program can be replaced through an environment
@@ -67,7 +70,14 @@ impl Scheduler {
     fn run(&self, program: &str, args: &[&str]) -> Result<String, SchedError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         run_timed(program, args, self.timeout).map_err(|e| match e {
-            CommandError::NotRun { command, detail } => SchedError::Failed { command, detail },
+            CommandError::NotRun {
+                command,
+                detail,
+                absent: true,
+            } => SchedError::Absent { command, detail },
+            CommandError::NotRun {
+                command, detail, ..
+            } => SchedError::Failed { command, detail },
             CommandError::Failed { command, stderr } => SchedError::Failed {
                 command,
                 detail: stderr,
@@ -116,22 +126,20 @@ impl Scheduler {
             return Ok(Vec::new());
         }
         let ids = job_ids.join(",");
-        match self.run(
-            &self.sacct,
-            &[
-                "-X",
-                "-n",
-                "-P",
-                "-S",
-                since,
-                "-E",
-                "now",
-                "-j",
-                &ids,
-                "-o",
-                SACCT_FORMAT,
-            ],
-        ) {
+        self.accounting(&["-j", &ids], since)
+    }
+
+    /// One sacct call for every job of the user since `since` (arrays' elements one per line
+    /// once they started): what `check --scheduler` compares with the store.
+    pub fn sacct_of_user(&self, since: &str) -> Result<Vec<AcctEntry>, SchedError> {
+        self.accounting(&["-u", &self.user], since)
+    }
+
+    fn accounting(&self, which: &[&str], since: &str) -> Result<Vec<AcctEntry>, SchedError> {
+        let mut args = vec!["-X", "-n", "-P", "-S", since, "-E", "now"];
+        args.extend_from_slice(which);
+        args.extend_from_slice(&["-o", SACCT_FORMAT]);
+        match self.run(&self.sacct, &args) {
             Ok(out) => Ok(parse_sacct(&out)),
             Err(SchedError::Failed { detail, .. })
                 if detail.contains("accounting storage is disabled")

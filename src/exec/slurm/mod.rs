@@ -24,6 +24,30 @@ pub fn parse_job_name(name: &str) -> Option<(&str, &str)> {
         .then_some((run, key))
 }
 
+/// Whether squeue's `state` is one a job ends in. squeue keeps finished jobs listed for a while
+/// (MinJobAge); such a job is not live.
+pub fn is_finished_state(state: &str) -> bool {
+    matches!(
+        state,
+        "COMPLETED"
+            | "FAILED"
+            | "CANCELLED"
+            | "TIMEOUT"
+            | "OUT_OF_MEMORY"
+            | "NODE_FAIL"
+            | "PREEMPTED"
+            | "BOOT_FAIL"
+            | "DEADLINE"
+            | "SPECIAL_EXIT"
+            | "REVOKED"
+    )
+}
+
+/// Parses the name of a stage's job array, `lt.RUN.@STAGE`, into (run, stage).
+pub fn parse_array_name(name: &str) -> Option<(&str, &str)> {
+    name.strip_prefix("lt.")?.rsplit_once(".@")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1,0 +1,220 @@
+//! `labtrail check`: the store's records compared with the run folders (see [`super::check`]
+//! for what is a problem and what a notice).
+
+use super::check::{Finding, FindingKind, Severity};
+use crate::store::{RunRecord, TaskState};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Compares every run's records with its folders under the store folder `store_dir`.
+pub fn compare_folders(store_dir: &Path, runs: &[RunRecord]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for run in runs {
+        out.extend(compare_run(run));
+    }
+    let ids: HashSet<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+    for (name, path) in entries(&store_dir.join("runs")) {
+        if !ids.contains(name.as_str()) {
+            let mut f = Finding::new(FindingKind::UnknownRunFolder, Severity::Notice, &name, format!(
+                "{} belongs to no run of the store (its record was lost, e.g. by a repair, or it was copied in): labtrail does not use it; move it away or delete it",
+                path.display()
+            ));
+            f.paths.push(path);
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// The entries of folder `dir` by name, sorted; none if it cannot be read.
+fn entries(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut v: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn compare_run(run: &RunRecord) -> Vec<Finding> {
+    let dir = run.folders.run_dir();
+    if !dir.is_dir() {
+        let mut f = Finding::new(FindingKind::RunFolderMissing, Severity::Problem, &run.id, format!(
+            "run {}: its folder {} is missing (deleted?): its tasks' folders and attempt logs are gone; the next `labtrail run` of it makes the folders again",
+            run.id,
+            dir.display()
+        ));
+        f.paths.push(dir.to_path_buf());
+        return vec![f];
+    }
+    let mut out = Vec::new();
+    let labels: HashMap<&str, &str> = run
+        .tasks
+        .iter()
+        .map(|t| (t.key.as_str(), t.label.as_str()))
+        .collect();
+    for t in run.tasks.iter().filter(|t| t.state == TaskState::Done) {
+        let task_dir = run.folders.task_dir(&t.key);
+        if !task_dir.is_dir() {
+            let mut f = Finding::new(FindingKind::TaskFolderMissing, Severity::Problem, &run.id, format!(
+                "run {}: task {} is done, but its folder {} (LABTRAIL_TASK_DIR) is missing (deleted?): what the task kept there is gone; to make it again, `labtrail reset --run {} {}` and run again",
+                run.id, t.label, task_dir.display(), run.id, t.key
+            ));
+            f.key = Some(t.key.clone());
+            f.task = Some(t.label.clone());
+            f.paths.push(task_dir);
+            out.push(f);
+        }
+    }
+    for (name, path) in entries(&dir.join("tasks")) {
+        let key = name.split_once(".reset-").map_or(name.as_str(), |(k, _)| k);
+        if !labels.contains_key(key) {
+            let mut f = Finding::new(FindingKind::UnknownTaskFolder, Severity::Notice, &run.id, format!(
+                "run {}: {} belongs to no task of the run (its record was lost, e.g. by a repair, or it was made by hand): labtrail does not use it, unless a run adds a task of key {key} again; otherwise move it away or delete it",
+                run.id,
+                path.display()
+            ));
+            f.paths.push(path);
+            out.push(f);
+        }
+    }
+    out.extend(unknown_attempts(run, &labels));
+    out
+}
+
+/// Which attempt a file or folder in `attempts/` belongs to, from its name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum AttemptName {
+    /// `KEY-N.WHAT`: a local attempt's file, or a SLURM attempt's script and output.
+    Number(u32),
+    /// `KEY-job-ID[-rN]`: a SLURM attempt's folder.
+    Job(String),
+}
+
+/// (key, attempt) of an attempt file's name, if it is named like one.
+fn parse_attempt_name(name: &str) -> Option<(&str, AttemptName)> {
+    let (key, rest) = name.split_at_checked(crate::plan::KEY_LEN)?;
+    let rest = rest.strip_prefix('-')?;
+    if !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    if let Some(job) = rest.strip_prefix("job-") {
+        let id = job.split_once("-r").map_or(job, |(id, _)| id);
+        return Some((key, AttemptName::Job(id.to_string())));
+    }
+    let (n, _) = rest.split_once('.')?;
+    Some((key, AttemptName::Number(n.parse().ok()?)))
+}
+
+/// Files and folders of attempts that no attempt record knows, one finding per attempt.
+fn unknown_attempts(run: &RunRecord, labels: &HashMap<&str, &str>) -> Vec<Finding> {
+    let numbers: HashSet<(&str, u32)> = run
+        .attempts
+        .iter()
+        .map(|a| (a.key.as_str(), a.number))
+        .collect();
+    let job_dirs: HashSet<&Path> = run.attempts.iter().filter_map(|a| a.stdout.parent()).collect();
+    // (key, attempt) -> paths; unparsable names under their own name.
+    let mut unknown: BTreeMap<(String, Option<AttemptName>), Vec<PathBuf>> = BTreeMap::new();
+    let mut consider = |name: &str, path: PathBuf, parsed: Option<(&str, AttemptName)>| {
+        let known = match &parsed {
+            Some((key, AttemptName::Number(n))) => numbers.contains(&(*key, *n)),
+            Some((_, AttemptName::Job(_))) => job_dirs.contains(path.as_path()),
+            None => false,
+        };
+        if !known {
+            let id = match parsed {
+                Some((key, a)) => (key.to_string(), Some(a)),
+                None => (name.to_string(), None),
+            };
+            unknown.entry(id).or_default().push(path);
+        }
+    };
+    for (name, path) in entries(&run.folders.run_dir().join("attempts")) {
+        let parsed = parse_attempt_name(&name);
+        consider(&name, path, parsed);
+    }
+    if run.folders.layout() < 2 {
+        // labtrail 0.1 kept attempts in the task's folder: `tasks/KEY/attempt-N`, `tasks/KEY/job-ID`.
+        for t in &run.tasks {
+            for (name, path) in entries(&run.folders.run_dir().join("tasks").join(&t.key)) {
+                let parsed = if let Some(n) = name.strip_prefix("attempt-") {
+                    n.parse().ok().map(AttemptName::Number)
+                } else if let Some(job) = name.strip_prefix("job-") {
+                    Some(AttemptName::Job(
+                        job.split_once("-r").map_or(job, |(id, _)| id).to_string(),
+                    ))
+                } else {
+                    continue;
+                };
+                match parsed {
+                    Some(a) => consider(&name, path, Some((t.key.as_str(), a))),
+                    None => continue,
+                }
+            }
+        }
+    }
+    unknown
+        .into_iter()
+        .map(|((key, attempt), paths)| {
+            let shown = paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let label = labels.get(key.as_str()).copied();
+            let what = match (&attempt, label) {
+                (None, _) => "is not named like an attempt's file (made by hand?)".to_string(),
+                (Some(a), Some(label)) => format!("({}) of task {label} is known to no attempt record", describe(a)),
+                (Some(a), None) => format!("({}) of a task the run does not know is known to no attempt record", describe(a)),
+            };
+            let mut f = Finding::new(FindingKind::UnknownAttemptFiles, Severity::Notice, &run.id, format!(
+                "run {}: {shown} {what}: a runner or monitor stopped before recording the attempt, or a repair lost the record; its logs stay readable there; delete them once you no longer need them",
+                run.id
+            ));
+            if attempt.is_some() {
+                f.task = label.map(str::to_string);
+                f.key = Some(key);
+            }
+            if let Some(AttemptName::Job(id)) = attempt {
+                f.jobs.push(id);
+            }
+            f.paths = paths;
+            f
+        })
+        .collect()
+}
+
+fn describe(a: &AttemptName) -> String {
+    match a {
+        AttemptName::Number(n) => format!("attempt {n}"),
+        AttemptName::Job(id) => format!("SLURM job {id}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempt_names_parse_by_layout_2_rules() {
+        let k = "0123456789abcdef";
+        assert_eq!(
+            parse_attempt_name(&format!("{k}-3.stdout.log")),
+            Some((k, AttemptName::Number(3)))
+        );
+        assert_eq!(
+            parse_attempt_name(&format!("{k}-12.sbatch")),
+            Some((k, AttemptName::Number(12)))
+        );
+        assert_eq!(
+            parse_attempt_name(&format!("{k}-job-41_3-r2")),
+            Some((k, AttemptName::Job("41_3".into())))
+        );
+        assert_eq!(parse_attempt_name("notes.txt"), None);
+        assert_eq!(parse_attempt_name(&format!("{k}-x.log")), None);
+        assert_eq!(parse_attempt_name("0123456789abcdeg-1.stdout.log"), None);
+    }
+}

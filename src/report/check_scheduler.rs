@@ -1,0 +1,238 @@
+//! `labtrail check --scheduler`: the SLURM runs' records compared with the jobs the scheduler
+//! knows by the names labtrail gives them (`lt.RUN.KEY` for a task's job, `lt.RUN.@STAGE` for a
+//! stage's array; see [`crate::exec::slurm::job_name`]).
+//!
+//! One squeue call (the user's jobs, arrays expanded) and one sacct call (the user's jobs since
+//! the oldest SLURM run began), parsed as the monitor parses them. Every job named for a run must
+//! be known to the store, and no task may have two live jobs.
+
+use super::check::{Finding, FindingKind, Severity};
+use crate::exec::slurm::{
+    is_finished_state, parse_array_name, parse_job_name, AcctEntry, QueueEntry, SchedError,
+    Scheduler,
+};
+use crate::store::{RunRecord, TaskState};
+use std::collections::{BTreeMap, HashMap};
+
+/// What came of asking the scheduler.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum SchedulerCheck {
+    /// No run of the store uses SLURM: nothing was asked.
+    NoSlurmRuns,
+    /// The scheduler's commands are not installed on this machine: nothing was compared.
+    Absent { detail: String },
+    /// The scheduler did not answer: nothing was compared.
+    Unanswered { detail: String },
+    /// The jobs were compared with the store.
+    Compared {
+        /// SLURM runs compared.
+        runs: usize,
+        /// Jobs named for them that the scheduler listed.
+        jobs: usize,
+        /// Whether sacct answered (without it, only live jobs were compared).
+        accounting: bool,
+    },
+}
+
+/// Asks the scheduler about the SLURM runs among `runs` and compares.
+pub fn check_scheduler(sched: &Scheduler, runs: &[RunRecord]) -> (SchedulerCheck, Vec<Finding>) {
+    let slurm: Vec<&RunRecord> = runs.iter().filter(|r| r.executor == "slurm").collect();
+    if slurm.is_empty() {
+        return (SchedulerCheck::NoSlurmRuns, Vec::new());
+    }
+    let queue = match sched.squeue() {
+        Ok(q) => q,
+        Err(SchedError::Absent { detail, .. }) => {
+            return (SchedulerCheck::Absent { detail }, Vec::new())
+        }
+        Err(e) => {
+            return (
+                SchedulerCheck::Unanswered {
+                    detail: e.to_string(),
+                },
+                Vec::new(),
+            )
+        }
+    };
+    let since = slurm
+        .iter()
+        .filter_map(|r| r.created_at.parse::<jiff::Timestamp>().ok())
+        .min()
+        .unwrap_or_else(jiff::Timestamp::now);
+    // sacct's window is in the cluster's local time; a margin covers clocks a little apart.
+    let since = (since - jiff::SignedDuration::from_secs(600))
+        .to_zoned(jiff::tz::TimeZone::system())
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    let (acct, accounting) = match sched.sacct_of_user(&since) {
+        Ok(a) => (a, true),
+        Err(SchedError::NoAccounting(_)) => (Vec::new(), false),
+        Err(e) => {
+            return (
+                SchedulerCheck::Unanswered {
+                    detail: e.to_string(),
+                },
+                Vec::new(),
+            )
+        }
+    };
+    let (jobs, findings) = compare_jobs(&slurm, &queue, &acct);
+    let check = SchedulerCheck::Compared {
+        runs: slurm.len(),
+        jobs,
+        accounting,
+    };
+    (check, findings)
+}
+
+/// One job named for a run, as the scheduler shows it.
+struct Job<'a> {
+    id: &'a str,
+    name: &'a str,
+    state: &'a str,
+    live: bool,
+}
+
+/// Compares the jobs squeue and sacct list with the runs' attempts; returns how many jobs are
+/// named for the runs, and the findings.
+pub fn compare_jobs(
+    runs: &[&RunRecord],
+    queue: &[QueueEntry],
+    acct: &[AcctEntry],
+) -> (usize, Vec<Finding>) {
+    let by_id: HashMap<&str, &RunRecord> = runs.iter().map(|r| (r.id.as_str(), *r)).collect();
+    let mut jobs: Vec<Job> = queue
+        .iter()
+        .map(|q| Job {
+            id: &q.job_id,
+            name: &q.name,
+            state: &q.state,
+            live: !is_finished_state(&q.state),
+        })
+        .collect();
+    let listed: std::collections::HashSet<&str> = queue.iter().map(|q| q.job_id.as_str()).collect();
+    // A pending array's elements are one sacct line (`123_[0-5]`); squeue lists them one by one.
+    jobs.extend(
+        acct.iter()
+            .filter(|a| !listed.contains(a.job_id.as_str()) && !a.job_id.contains('['))
+            .map(|a| Job {
+                id: &a.job_id,
+                name: &a.name,
+                state: &a.state,
+                live: false,
+            }),
+    );
+    let mut count = 0;
+    let mut findings = Vec::new();
+    // (run, key) -> live jobs of the task, and whether the store knows each.
+    let mut live: BTreeMap<(&str, &str), Vec<(&str, bool)>> = BTreeMap::new();
+    for job in &jobs {
+        let (run_id, named_key) = match parse_job_name(job.name) {
+            Some((run, key)) => (run, Some(key)),
+            None => match parse_array_name(job.name) {
+                Some((run, _)) => (run, None),
+                None => continue,
+            },
+        };
+        let Some(run) = by_id.get(run_id) else {
+            continue; // a run of another store
+        };
+        count += 1;
+        let attempt = run
+            .attempts
+            .iter()
+            .find(|a| a.job_id.as_deref() == Some(job.id));
+        let key = named_key.or(attempt.map(|a| a.key.as_str()));
+        if let (true, Some(key)) = (job.live, key) {
+            live.entry((&run.id, key))
+                .or_default()
+                .push((job.id, attempt.is_some()));
+        }
+        if attempt.is_none() {
+            findings.push(unknown_job(run, job, key));
+        }
+    }
+    for ((run_id, key), ids) in live.into_iter().filter(|(_, ids)| ids.len() > 1) {
+        let run = by_id[run_id];
+        let label = label_of(run, key);
+        let unknown: Vec<&str> = ids.iter().filter(|(_, k)| !*k).map(|(id, _)| *id).collect();
+        let all: Vec<String> = ids.iter().map(|(id, _)| id.to_string()).collect();
+        // The unknown ones are reported here, not once more on their own.
+        findings.retain(|f| {
+            !(f.kind == FindingKind::UnknownJob
+                && f.run.as_deref() == Some(run_id)
+                && f.jobs.iter().any(|j| unknown.contains(&j.as_str())))
+        });
+        let cancel = if unknown.is_empty() || unknown.len() == ids.len() {
+            format!("all but one of them (`scancel {}`)", all[1..].join(" "))
+        } else {
+            format!("the one(s) no record knows (`scancel {}`)", unknown.join(" "))
+        };
+        let mut f = Finding::new(
+            FindingKind::TwoLiveJobs,
+            Severity::Problem,
+            run_id,
+            format!(
+                "run {run_id}: task {} has {} live jobs ({}): they run it at once in the same folder, and one's result overwrites the other's; cancel {cancel}",
+                label.unwrap_or(key),
+                ids.len(),
+                all.join(", ")
+            ),
+        );
+        f.key = Some(key.to_string());
+        f.task = label.map(str::to_string);
+        f.jobs = all;
+        findings.push(f);
+    }
+    (count, findings)
+}
+
+fn label_of<'a>(run: &'a RunRecord, key: &str) -> Option<&'a str> {
+    run.tasks
+        .iter()
+        .find(|t| t.key == key)
+        .map(|t| t.label.as_str())
+}
+
+/// A job named for `run` that no attempt record knows. Live, it is a problem when no monitor
+/// will adopt it (its task is done or unknown, or it is an array element, whose name does not
+/// say its task); a monitor adopts a live job named for a task that waits for one.
+fn unknown_job(run: &RunRecord, job: &Job, key: Option<&str>) -> Finding {
+    let task = key.and_then(|k| run.tasks.iter().find(|t| t.key == k));
+    let label = task.map(|t| t.label.as_str());
+    let named = match (label, key) {
+        (Some(l), _) => format!("named for task {l}"),
+        (None, Some(k)) => format!("named for task key {k}, which the run does not have"),
+        (None, None) => "an element of a stage's job array".to_string(),
+    };
+    let (severity, advice) = match (job.live, task.map(|t| t.state)) {
+        (false, _) => (Severity::Notice, format!(
+            "a monitor stopped between submitting and recording it, a repair lost the record, or it was submitted by hand; what it wrote, if it ran, is in {}",
+            key.map_or_else(|| run.folders.run_dir().join("attempts").display().to_string(),
+                |k| crate::exec::slurm::script::attempt_dir(&run.folders.attempt_prefix(k), job.id, 0).display().to_string())
+        )),
+        (true, Some(TaskState::Done)) => (Severity::Problem, format!(
+            "the task is done, and this job runs it again in its folder behind the store's back; `scancel {}` unless you mean to keep its output", job.id
+        )),
+        (true, Some(_)) => (Severity::Notice, format!(
+            "the next `labtrail monitor` adopts it as the task's attempt when the task waits for a job; `scancel {}` if it should not run", job.id
+        )),
+        (true, None) => (Severity::Problem, format!(
+            "no monitor adopts it, so whatever it writes is never recorded; `scancel {}` unless you mean it to run", job.id
+        )),
+    };
+    let mut f = Finding::new(
+        FindingKind::UnknownJob,
+        severity,
+        &run.id,
+        format!(
+            "run {}: job {} ({}, {}) is {named}, and no attempt record knows it: {advice}",
+            run.id, job.id, job.name, job.state
+        ),
+    );
+    f.key = key.map(str::to_string);
+    f.task = label.map(str::to_string);
+    f.jobs.push(job.id.to_string());
+    f
+}

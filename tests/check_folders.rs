@@ -1,0 +1,221 @@
+//! Issue 10: `labtrail check` compares the store's records with the run folders: what a record
+//! expects and is missing is a problem (exit 3), what no record knows is a notice (exit 0).
+
+mod common;
+use common::*;
+use serde_json::Value;
+
+/// `labtrail check --json`, parsed, and its exit code.
+fn check_json(exp: &Exp, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["check", "--json"];
+    args.extend_from_slice(extra);
+    let out = exp.run(&args);
+    let json = serde_json::from_str(&out.stdout())
+        .unwrap_or_else(|e| panic!("check --json: {e}: {}{}", out.stdout(), out.stderr()));
+    (out.code(), json)
+}
+
+/// The findings of kind `kind`.
+fn findings(report: &Value, kind: &str) -> Vec<Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
+/// A task that fails until the file `go` exists, and one that always succeeds.
+fn gated() -> Exp {
+    gated_tasks(r#"["ok", "gate"]"#)
+}
+
+/// The tasks `xs` (a TOML list): `gate` fails until the file `go` exists, the others succeed.
+fn gated_tasks(xs: &str) -> Exp {
+    Exp::new(&format!(
+        r#"
+[experiment]
+name = "chk"
+command = "test {{x}} != gate || test -e go || exit 3; echo '{{\"ok\": 1}}' > $LABTRAIL_RESULT"
+[params]
+x = {xs}
+"#
+    ))
+}
+
+fn key(exp: &Exp, x: &str) -> String {
+    exp.tasks().iter().find(|t| t["params"]["x"] == x).unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Issue 10: a runner killed between making an attempt's logs and recording the attempt leaves
+/// files no record knows. `check` names them as a notice (exit 0: nothing is lost, the next run
+/// counts the attempt as interrupted), and once that run recorded them, says nothing more.
+#[test]
+fn attempt_files_no_record_knows_are_a_notice() {
+    let exp = gated();
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 1);
+    let clean = exp.run(&["check"]);
+    assert_eq!(clean.code(), 0, "{}", clean.stderr());
+    assert!(!clean.stdout().contains("notice"), "{}", clean.stdout());
+    let gate = key(&exp, "gate");
+    // What the killed runner made for attempt 2 before it could record it: its two logs.
+    let attempts = exp.run_dir().join("attempts");
+    for log in ["stdout.log", "stderr.log"] {
+        std::fs::write(attempts.join(format!("{gate}-2.{log}")), "").unwrap();
+    }
+    let out = exp.run(&["check"]);
+    assert_eq!(out.code(), 0, "a notice is not a problem: {}", out.stderr());
+    let stdout = out.stdout();
+    assert!(
+        stdout.contains(&format!(
+            "notice: run {}: {}",
+            exp.run_dir().file_name().unwrap().to_string_lossy(),
+            attempts.join(format!("{gate}-2.stderr.log")).display()
+        )) && stdout.contains("(attempt 2) of task x=gate is known to no attempt record"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ok: ") && stdout.contains("1 notice(s)"), "{stdout}");
+    let (code, report) = check_json(&exp, &[]);
+    assert_eq!(code, 0);
+    let found = findings(&report, "unknown_attempt_files");
+    assert_eq!(found.len(), 1, "one finding for the attempt's files: {report}");
+    assert_eq!(found[0]["severity"], "notice");
+    assert_eq!(found[0]["key"], gate.as_str());
+    assert_eq!(found[0]["paths"].as_array().unwrap().len(), 2, "{report}");
+
+    exp.write("go", "");
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    let history = exp.attempts("x=gate");
+    assert_eq!(history[1]["outcome"], "interrupted", "{history:?}");
+    let (code, report) = check_json(&exp, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(report["findings"], serde_json::json!([]), "{report}");
+}
+
+/// Issue 10: a done task's deleted folder and a deleted run folder are problems (exit 3), in
+/// the JSON report too, with the path and what to do.
+#[test]
+fn missing_task_and_run_folders_are_problems_in_json() {
+    let exp = gated();
+    exp.write("go", "");
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    let gate = key(&exp, "gate");
+    let task_dir = exp.run_dir().join("tasks").join(&gate);
+    std::fs::remove_dir_all(&task_dir).unwrap();
+    let (code, report) = check_json(&exp, &[]);
+    assert_eq!(code, 3, "{report}");
+    let found = findings(&report, "task_folder_missing");
+    assert_eq!(found.len(), 1, "{report}");
+    assert_eq!(found[0]["severity"], "problem");
+    assert_eq!(found[0]["task"], "x=gate");
+    assert_eq!(found[0]["paths"][0], task_dir.display().to_string());
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("labtrail reset --run")),
+        "{report}"
+    );
+    assert_eq!(report["database_problems"], serde_json::json!([]));
+
+    let run_dir = exp.run_dir();
+    std::fs::remove_dir_all(&run_dir).unwrap();
+    let (code, report) = check_json(&exp, &[]);
+    assert_eq!(code, 3, "{report}");
+    let found = findings(&report, "run_folder_missing");
+    assert_eq!(found.len(), 1, "{report}");
+    assert_eq!(found[0]["paths"][0], run_dir.display().to_string());
+}
+
+/// Issue 10: a task folder no task knows (copied in by hand, or left by a record a repair lost)
+/// and a run folder no run knows (copied from another store) are notices; the folder a real
+/// reset moved aside is known and not reported.
+#[test]
+fn task_and_run_folders_no_record_knows_are_notices() {
+    let exp = gated();
+    exp.write("go", "");
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    assert_eq!(exp.run(&["reset", "x=gate"]).code(), 0);
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    let gate = key(&exp, "gate");
+    let run_dir = exp.run_dir();
+    assert!(run_dir.join(format!("tasks/{gate}.reset-1")).is_dir());
+    assert_eq!(check_json(&exp, &[]).1["findings"], serde_json::json!([]));
+
+    let stray_task = run_dir.join("tasks/00112233aabbccdd");
+    std::fs::create_dir_all(stray_task.join("checkpoints")).unwrap();
+    let stray_run = exp.file(".labtrail/runs/chk-copied-from-elsewhere");
+    std::fs::create_dir_all(stray_run.join("tasks")).unwrap();
+    let (code, report) = check_json(&exp, &[]);
+    assert_eq!(code, 0, "{report}");
+    let task = findings(&report, "unknown_task_folder");
+    assert_eq!(task.len(), 1, "{report}");
+    assert_eq!(task[0]["severity"], "notice");
+    assert_eq!(task[0]["paths"][0], stray_task.display().to_string());
+    let run = findings(&report, "unknown_run_folder");
+    assert_eq!(run.len(), 1, "{report}");
+    assert_eq!(run[0]["paths"][0], stray_run.display().to_string());
+    let text = exp.run(&["check"]).stdout();
+    assert!(
+        text.contains(&format!(
+            "{} belongs to no task of the run",
+            stray_task.display()
+        )) && text.contains("move it away or delete it"),
+        "{text}"
+    );
+}
+
+/// Issue 10: a run begun by labtrail 0.1 (layout 1) kept attempts in `tasks/KEY/attempt-N`; one
+/// its runner started without recording is a notice.
+#[test]
+fn a_layout_1_attempt_folder_no_record_knows_is_a_notice() {
+    let exp = gated_tasks(r#"["gate"]"#);
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 1);
+    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    db.execute("UPDATE runs SET layout = 1", []).unwrap();
+    drop(db);
+    let gate = key(&exp, "gate");
+    let folder = exp.run_dir().join("tasks").join(&gate).join("attempt-2");
+    std::fs::create_dir_all(&folder).unwrap();
+    let (code, report) = check_json(&exp, &[]);
+    assert_eq!(code, 0, "{report}");
+    let found = findings(&report, "unknown_attempt_files");
+    assert_eq!(found.len(), 1, "{report}");
+    assert_eq!(found[0]["paths"][0], folder.display().to_string());
+}
+
+/// Issue 10: `check --scheduler` on a store with no SLURM run asks nothing; a SLURM run's store
+/// read where SLURM is not installed (copied home from the cluster) says the scheduler is
+/// absent, which is not an error.
+#[test]
+fn the_scheduler_check_without_slurm_runs_or_without_slurm() {
+    let exp = gated();
+    exp.write("go", "");
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    let (code, report) = check_json(&exp, &["--scheduler"]);
+    assert_eq!(code, 0);
+    assert_eq!(report["scheduler"]["status"], "no_slurm_runs", "{report}");
+    // The run as the cluster made it: its executor is slurm.
+    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    db.execute("UPDATE runs SET executor = 'slurm'", []).unwrap();
+    drop(db);
+    let out = exp
+        .cmd(&["check", "--scheduler"])
+        .env("LABTRAIL_SQUEUE", exp.file("no-such-squeue"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("scheduler: absent"), "{text}");
+    let json = exp
+        .cmd(&["check", "--scheduler", "--json"])
+        .env("LABTRAIL_SQUEUE", exp.file("no-such-squeue"))
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["scheduler"]["status"], "absent", "{report}");
+}

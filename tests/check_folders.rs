@@ -78,11 +78,18 @@ fn attempt_files_no_record_knows_are_a_notice() {
         )) && stdout.contains("(attempt 2) of task x=gate is known to no attempt record"),
         "{stdout}"
     );
-    assert!(stdout.contains("ok: ") && stdout.contains("1 notice(s)"), "{stdout}");
+    assert!(
+        stdout.contains("ok: ") && stdout.contains("1 notice(s)"),
+        "{stdout}"
+    );
     let (code, report) = check_json(&exp, &[]);
     assert_eq!(code, 0);
     let found = findings(&report, "unknown_attempt_files");
-    assert_eq!(found.len(), 1, "one finding for the attempt's files: {report}");
+    assert_eq!(
+        found.len(),
+        1,
+        "one finding for the attempt's files: {report}"
+    );
     assert_eq!(found[0]["severity"], "notice");
     assert_eq!(found[0]["key"], gate.as_str());
     assert_eq!(found[0]["paths"].as_array().unwrap().len(), 2, "{report}");
@@ -117,7 +124,7 @@ fn missing_task_and_run_folders_are_problems_in_json() {
         found[0]["message"]
             .as_str()
             .unwrap()
-            .contains(&format!("labtrail reset --run")),
+            .contains("labtrail reset --run"),
         "{report}"
     );
     assert_eq!(report["database_problems"], serde_json::json!([]));
@@ -201,7 +208,8 @@ fn the_scheduler_check_without_slurm_runs_or_without_slurm() {
     assert_eq!(report["scheduler"]["status"], "no_slurm_runs", "{report}");
     // The run as the cluster made it: its executor is slurm.
     let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
-    db.execute("UPDATE runs SET executor = 'slurm'", []).unwrap();
+    db.execute("UPDATE runs SET executor = 'slurm'", [])
+        .unwrap();
     drop(db);
     let out = exp
         .cmd(&["check", "--scheduler"])

@@ -89,12 +89,28 @@ pub fn run(g: &Global, args: CheckArgs) -> anyhow::Result<i32> {
     }
     match &report.scheduler {
         None => {}
-        Some(SchedulerCheck::NoSlurmRuns) => say!("scheduler: no run of this store uses SLURM; nothing to compare"),
-        Some(SchedulerCheck::Absent { detail }) => say!("scheduler: absent (no SLURM on this machine: {}); the jobs were not compared", escape(detail)),
-        Some(SchedulerCheck::Unanswered { detail }) => say!("scheduler: did not answer ({}); the jobs were not compared, try again", escape(detail)),
-        Some(SchedulerCheck::Compared { runs, jobs, accounting }) => say!(
+        Some(SchedulerCheck::NoSlurmRuns) => {
+            say!("scheduler: no run of this store uses SLURM; nothing to compare")
+        }
+        Some(SchedulerCheck::Absent { detail }) => say!(
+            "scheduler: absent (no SLURM on this machine: {}); the jobs were not compared",
+            escape(detail)
+        ),
+        Some(SchedulerCheck::Unanswered { detail }) => say!(
+            "scheduler: did not answer ({}); the jobs were not compared, try again",
+            escape(detail)
+        ),
+        Some(SchedulerCheck::Compared {
+            runs,
+            jobs,
+            accounting,
+        }) => say!(
             "scheduler: {jobs} job(s) named for {runs} SLURM run(s) compared with the store{}",
-            if *accounting { "" } else { " (accounting, sacct, is not configured: live jobs only)" }
+            if *accounting {
+                ""
+            } else {
+                " (accounting, sacct, is not configured: live jobs only)"
+            }
         ),
     }
     if !report.database_problems.is_empty() {
@@ -104,7 +120,10 @@ pub fn run(g: &Global, args: CheckArgs) -> anyhow::Result<i32> {
         return Err(StoreError::Corrupt {
             path: report.database.clone(),
             backup: report.database.clone(),
-            detail: format!("{} problem(s) found by `check`", report.database_problems.len()),
+            detail: format!(
+                "{} problem(s) found by `check`",
+                report.database_problems.len()
+            ),
         }
         .into());
     }

@@ -64,7 +64,12 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub(super) fn new(kind: FindingKind, severity: Severity, run: &str, message: String) -> Finding {
+    pub(super) fn new(
+        kind: FindingKind,
+        severity: Severity,
+        run: &str,
+        message: String,
+    ) -> Finding {
         Finding {
             kind,
             severity,

@@ -115,7 +115,11 @@ fn unknown_attempts(run: &RunRecord, labels: &HashMap<&str, &str>) -> Vec<Findin
         .iter()
         .map(|a| (a.key.as_str(), a.number))
         .collect();
-    let job_dirs: HashSet<&Path> = run.attempts.iter().filter_map(|a| a.stdout.parent()).collect();
+    let job_dirs: HashSet<&Path> = run
+        .attempts
+        .iter()
+        .filter_map(|a| a.stdout.parent())
+        .collect();
     // (key, attempt) -> paths; unparsable names under their own name.
     let mut unknown: BTreeMap<(String, Option<AttemptName>), Vec<PathBuf>> = BTreeMap::new();
     let mut consider = |name: &str, path: PathBuf, parsed: Option<(&str, AttemptName)>| {

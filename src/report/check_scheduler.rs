@@ -167,7 +167,10 @@ pub fn compare_jobs(
         let cancel = if unknown.is_empty() || unknown.len() == ids.len() {
             format!("all but one of them (`scancel {}`)", all[1..].join(" "))
         } else {
-            format!("the one(s) no record knows (`scancel {}`)", unknown.join(" "))
+            format!(
+                "the one(s) no record knows (`scancel {}`)",
+                unknown.join(" ")
+            )
         };
         let mut f = Finding::new(
             FindingKind::TwoLiveJobs,
@@ -235,4 +238,66 @@ fn unknown_job(run: &RunRecord, job: &Job, key: Option<&str>) -> Finding {
     f.task = label.map(str::to_string);
     f.jobs.push(job.id.to_string());
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::slurm::{parse_sacct, parse_squeue};
+    use crate::report::fixture::Fixture;
+
+    /// Issue 10: each kind of job no record knows, as squeue and sacct print them, gets the
+    /// severity the help text gives: live and adoptable (its task waits) a notice; live and never
+    /// adopted (done task, unknown task, array element) a problem; ended a notice. Jobs of
+    /// other runs are not this store's; a job in both squeue and sacct counts once.
+    #[test]
+    fn unknown_jobs_by_what_becomes_of_them() {
+        let mut fx = Fixture::new(
+            "[experiment]\nname = \"e\"\ncommand = \"true\"\n[params]\nx = [1, 2, 3]\n",
+        );
+        fx.store.set_executor("r1", "slurm").unwrap();
+        let k = fx.keys();
+        fx.finish(&k[0], TaskState::Done, None);
+        let row = |id: &str, name: &str, state: &str| {
+            format!("{id}|{id}|{name}|{state}|None|vm|0|N/A|c|\n").replace('|', "\x1f")
+        };
+        let queue = parse_squeue(
+            &[
+                row("900", &format!("lt.r1.{}", k[1]), "RUNNING"),
+                row("901_2", "lt.r1.@main", "RUNNING"),
+                row("902", &format!("lt.r1.{}", k[0]), "PENDING"),
+                row("903", "lt.r1.0000000000000000", "RUNNING"),
+                row("904", &format!("lt.other.{}", k[1]), "RUNNING"),
+                row("905", &format!("lt.r1.{}", k[2]), "COMPLETED"),
+            ]
+            .concat(),
+        );
+        let acct = parse_sacct(&format!(
+            "900|lt.r1.{k1}|RUNNING|0:0|2026-11-23T11:09:34|Unknown|vm\n\
+             906|lt.r1.{k2}|FAILED|1:0|2026-11-23T11:09:34|2026-11-23T11:10:00|vm\n\
+             907_[0-3]|lt.r1.@main|PENDING|0:0|Unknown|Unknown|None assigned\n",
+            k1 = k[1],
+            k2 = k[2]
+        ));
+        let runs = fx.store.run_records().unwrap();
+        let (count, found) = compare_jobs(&runs.iter().collect::<Vec<_>>(), &queue, &acct);
+        assert_eq!(count, 6, "{found:#?}");
+        let severity = |job: &str| {
+            let f: Vec<&Finding> = found.iter().filter(|f| f.jobs == [job]).collect();
+            assert_eq!(f.len(), 1, "{job}: {found:#?}");
+            assert_eq!(f[0].kind, FindingKind::UnknownJob);
+            f[0].severity
+        };
+        assert_eq!(severity("900"), Severity::Notice, "a monitor adopts it");
+        assert_eq!(
+            severity("901_2"),
+            Severity::Problem,
+            "no name says its task"
+        );
+        assert_eq!(severity("902"), Severity::Problem, "its task is done");
+        assert_eq!(severity("903"), Severity::Problem, "no such task");
+        assert_eq!(severity("905"), Severity::Notice, "ended");
+        assert_eq!(severity("906"), Severity::Notice, "ended");
+        assert_eq!(found.len(), 6, "{found:#?}");
+    }
 }

@@ -160,8 +160,9 @@ fn a_task_with_two_live_jobs_is_reported() {
     let second = sh(&format!("sbatch --parsable {}", script.display()))
         .trim()
         .to_string();
-    wait_until("both jobs to be live", Duration::from_secs(30), || {
-        live(&first) && live(&second)
+    let second_dir = exp.file(&format!(".labtrail/runs/{run}/attempts/{key}-job-{second}"));
+    wait_until("both jobs to run", Duration::from_secs(30), || {
+        live(&first) && second_dir.join("started.json").exists()
     });
     let (code, report) = check(&exp);
     let text = exp.run(&["check", "--scheduler"]);
@@ -187,6 +188,19 @@ fn a_task_with_two_live_jobs_is_reported() {
     assert!(
         findings(&report, "unknown_job").is_empty(),
         "the second job is told of once, in the two-jobs finding: {report}"
+    );
+    // The second job's wrapper made its attempt folder: files no record knows, a notice; the
+    // first job's folder is its attempt's.
+    let files = findings(&report, "unknown_attempt_files");
+    assert_eq!(files.len(), 1, "{report}");
+    assert_eq!(files[0]["severity"], "notice");
+    assert_eq!(files[0]["jobs"], serde_json::json!([second]));
+    assert!(
+        files[0]["paths"][0]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("attempts/{key}-job-{second}")),
+        "{report}"
     );
     assert_eq!(text.code(), 3);
     assert!(

@@ -115,17 +115,18 @@ fn unknown_attempts(run: &RunRecord, labels: &HashMap<&str, &str>) -> Vec<Findin
         .iter()
         .map(|a| (a.key.as_str(), a.number))
         .collect();
-    let job_dirs: HashSet<&Path> = run
+    // By name: a path stored absolute by labtrail 0.3 may reach the same folder another way.
+    let job_dirs: HashSet<&std::ffi::OsStr> = run
         .attempts
         .iter()
-        .filter_map(|a| a.stdout.parent())
+        .filter_map(|a| a.stdout.parent()?.file_name())
         .collect();
     // (key, attempt) -> paths; unparsable names under their own name.
     let mut unknown: BTreeMap<(String, Option<AttemptName>), Vec<PathBuf>> = BTreeMap::new();
     let mut consider = |name: &str, path: PathBuf, parsed: Option<(&str, AttemptName)>| {
         let known = match &parsed {
             Some((key, AttemptName::Number(n))) => numbers.contains(&(*key, *n)),
-            Some((_, AttemptName::Job(_))) => job_dirs.contains(path.as_path()),
+            Some((_, AttemptName::Job(_))) => job_dirs.contains(std::ffi::OsStr::new(name)),
             None => false,
         };
         if !known {

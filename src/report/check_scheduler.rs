@@ -11,7 +11,7 @@ use crate::exec::slurm::{
     is_finished_state, parse_array_name, parse_job_name, AcctEntry, QueueEntry, SchedError,
     Scheduler,
 };
-use crate::store::{RunRecord, TaskState};
+use crate::store::{AttemptRecord, RunRecord, TaskState};
 use std::collections::{BTreeMap, HashMap};
 
 /// What came of asking the scheduler.
@@ -123,6 +123,16 @@ pub fn compare_jobs(
                 live: false,
             }),
     );
+    let attempts_by_job: HashMap<&str, HashMap<&str, &AttemptRecord>> = runs
+        .iter()
+        .map(|r| {
+            let jobs = r
+                .attempts
+                .iter()
+                .filter_map(|a| Some((a.job_id.as_deref()?, a)));
+            (r.id.as_str(), jobs.collect())
+        })
+        .collect();
     let mut count = 0;
     let mut findings = Vec::new();
     // (run, key) -> live jobs of the task, and whether the store knows each.
@@ -139,10 +149,7 @@ pub fn compare_jobs(
             continue; // a run of another store
         };
         count += 1;
-        let attempt = run
-            .attempts
-            .iter()
-            .find(|a| a.job_id.as_deref() == Some(job.id));
+        let attempt = attempts_by_job[run_id].get(job.id).copied();
         let key = named_key.or(attempt.map(|a| a.key.as_str()));
         if let (true, Some(key)) = (job.live, key) {
             live.entry((&run.id, key))

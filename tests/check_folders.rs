@@ -197,7 +197,7 @@ fn a_layout_1_attempt_folder_no_record_knows_is_a_notice() {
 
 /// Issue 10: `check --scheduler` on a store with no SLURM run asks nothing; a SLURM run's store
 /// read where SLURM is not installed (copied home from the cluster) says the scheduler is
-/// absent, which is not an error.
+/// absent, which is not an error; a scheduler that does not answer is exit 5, nothing compared.
 #[test]
 fn the_scheduler_check_without_slurm_runs_or_without_slurm() {
     let exp = gated();
@@ -226,4 +226,25 @@ fn the_scheduler_check_without_slurm_runs_or_without_slurm() {
         .unwrap();
     let report: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(report["scheduler"]["status"], "absent", "{report}");
+    // A fault injector: a scheduler whose controller does not answer. Written by a child
+    // process, so that no thread of this test holds it open for writing when it is run.
+    let made = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("printf '#!/bin/sh\\necho \"squeue: error: Unable to contact slurm controller\" >&2; exit 1\\n' > \"$1\" && chmod +x \"$1\"")
+        .arg("sh")
+        .arg(exp.file("fault-injector-squeue"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = exp
+        .cmd(&["check", "--scheduler"])
+        .env("LABTRAIL_SQUEUE", exp.file("fault-injector-squeue"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "nothing was compared: {text}");
+    assert!(
+        text.contains("scheduler: did not answer") && text.contains("Unable to contact"),
+        "{text}"
+    );
 }

@@ -136,6 +136,10 @@ pub fn run(g: &Global, args: CheckArgs) -> anyhow::Result<i32> {
         );
         return Ok(3);
     }
+    if trouble {
+        tell!("labtrail: the store and its folders are in order, but the scheduler did not answer: its jobs were not compared");
+        return Ok(code);
+    }
     let notices = match report.notices() {
         0 => String::new(),
         n => format!("; {n} notice(s) above"),

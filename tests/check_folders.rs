@@ -93,6 +93,17 @@ fn attempt_files_no_record_knows_are_a_notice() {
     assert_eq!(found[0]["severity"], "notice");
     assert_eq!(found[0]["key"], gate.as_str());
     assert_eq!(found[0]["paths"].as_array().unwrap().len(), 2, "{report}");
+    // A file a user put there is not an attempt's: said so.
+    std::fs::write(attempts.join("notes.txt"), "mine").unwrap();
+    let text = exp.run(&["check"]).stdout();
+    assert!(
+        text.contains(&format!(
+            "{} is not named like an attempt's file (made by hand?): labtrail does not use it",
+            attempts.join("notes.txt").display()
+        )),
+        "{text}"
+    );
+    std::fs::remove_file(attempts.join("notes.txt")).unwrap();
 
     exp.write("go", "");
     assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);

@@ -170,13 +170,14 @@ fn unknown_attempts(run: &RunRecord, labels: &HashMap<&str, &str>) -> Vec<Findin
                 .collect::<Vec<_>>()
                 .join(", ");
             let label = labels.get(key.as_str()).copied();
+            const LOST: &str = "a runner or monitor stopped before recording the attempt, or a repair lost the record; its logs stay readable there; delete them once you no longer need them";
             let what = match (&attempt, label) {
-                (None, _) => "is not named like an attempt's file (made by hand?)".to_string(),
-                (Some(a), Some(label)) => format!("({}) of task {label} is known to no attempt record", describe(a)),
-                (Some(a), None) => format!("({}) of a task the run does not know is known to no attempt record", describe(a)),
+                (None, _) => "is not named like an attempt's file (made by hand?): labtrail does not use it; move it away or delete it".to_string(),
+                (Some(a), Some(label)) => format!("({}) of task {label} is known to no attempt record: {LOST}", describe(a)),
+                (Some(a), None) => format!("({}) of a task the run does not know is known to no attempt record: {LOST}", describe(a)),
             };
             let mut f = Finding::new(FindingKind::UnknownAttemptFiles, Severity::Notice, &run.id, format!(
-                "run {}: {shown} {what}: a runner or monitor stopped before recording the attempt, or a repair lost the record; its logs stay readable there; delete them once you no longer need them",
+                "run {}: {shown} {what}",
                 run.id
             ));
             if attempt.is_some() {

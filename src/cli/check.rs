@@ -68,13 +68,7 @@ pub fn run(g: &Global, args: CheckArgs) -> anyhow::Result<i32> {
     let sched = args.scheduler.then(Scheduler::new);
     let report = CheckReport::load(&store, sched.as_ref())?;
     let trouble = matches!(report.scheduler, Some(SchedulerCheck::Unanswered { .. }));
-    let code = if !report.database_problems.is_empty() || report.problems() > 0 {
-        3
-    } else if trouble {
-        5
-    } else {
-        0
-    };
+    let code = report.exit_code();
     if args.json {
         print_json(&report)?;
         return Ok(code);

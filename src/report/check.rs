@@ -135,6 +135,18 @@ impl CheckReport {
             .count()
     }
 
+    /// 3 when the database or a finding has a problem; else 5 when the scheduler was asked and
+    /// did not answer (nothing was compared); else 0, notices or not.
+    pub fn exit_code(&self) -> i32 {
+        if !self.database_problems.is_empty() || self.problems() > 0 {
+            3
+        } else if matches!(self.scheduler, Some(SchedulerCheck::Unanswered { .. })) {
+            5
+        } else {
+            0
+        }
+    }
+
     /// How many findings are notices.
     pub fn notices(&self) -> usize {
         self.findings.len() - self.problems()

@@ -5,6 +5,7 @@
 //! (`runs/RUN/attempts/KEY-...`). Every state change is one transaction, committed before
 //! anything reports it.
 
+mod busy;
 mod changes;
 mod error;
 mod folders;
@@ -129,7 +130,7 @@ impl Store {
                 detail,
             });
         }
-        store.migrate()?;
+        store.prepare_for_writing()?;
         Ok(store)
     }
 
@@ -139,7 +140,7 @@ impl Store {
         let describe = |e: rusqlite::Error| e.to_string();
         c.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(describe)?;
-        c.pragma_update(None, "journal_mode", "WAL")
+        busy::retry_while_busy(|| c.pragma_update(None, "journal_mode", "WAL"))
             .map_err(describe)?;
         c.pragma_update(None, "synchronous", "FULL")
             .map_err(describe)?;
@@ -165,31 +166,47 @@ impl Store {
         Ok(backup)
     }
 
+    /// Makes the connection ready to write: every transaction takes the write lock when it
+    /// begins (IMMEDIATE), so that one which reads before it writes never fails with "database
+    /// is locked" when another process wrote meanwhile (a deferred transaction cannot wait for
+    /// that: its snapshot is stale), and the schema is brought up to date.
+    fn prepare_for_writing(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        self.migrate()
+    }
+
+    /// Brings the schema up to date. Two processes may open a new store at the same instant:
+    /// the version is read again inside an IMMEDIATE transaction (the write lock, which the other
+    /// waits for within the busy timeout), so the schema is made once, by the first, and the
+    /// second finds it made. A store already current is not written.
     fn migrate(&mut self) -> Result<(), StoreError> {
         let path = self.db_path.clone();
-        let version: u32 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| StoreError::sqlite(&path, e))?;
-        if version > schema::CURRENT_VERSION {
-            return Err(StoreError::TooNew {
-                path,
-                found: version,
-                supported: schema::CURRENT_VERSION,
-            });
+        let e = |e| StoreError::sqlite(&path, e);
+        let version = |c: &rusqlite::Connection| -> Result<u32, StoreError> {
+            let found: u32 = c
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(e)?;
+            if found > schema::CURRENT_VERSION {
+                return Err(StoreError::TooNew {
+                    path: path.clone(),
+                    found,
+                    supported: schema::CURRENT_VERSION,
+                });
+            }
+            Ok(found)
+        };
+        if version(&self.conn)? == schema::CURRENT_VERSION {
+            return Ok(());
         }
-        for (from, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self
-                .conn
-                .transaction()
-                .map_err(|e| StoreError::sqlite(&path, e))?;
-            tx.execute_batch(sql)
-                .map_err(|e| StoreError::sqlite(&path, e))?;
-            tx.pragma_update(None, "user_version", from as u32 + 1)
-                .map_err(|e| StoreError::sqlite(&path, e))?;
-            tx.commit().map_err(|e| StoreError::sqlite(&path, e))?;
+        let tx = self.conn.transaction().map_err(e)?;
+        let found = version(&tx)?;
+        for sql in &schema::MIGRATIONS[found as usize..] {
+            tx.execute_batch(sql).map_err(e)?;
         }
-        Ok(())
+        tx.pragma_update(None, "user_version", schema::CURRENT_VERSION)
+            .map_err(e)?;
+        tx.commit().map_err(e)
     }
 
     /// The store folder.

@@ -117,7 +117,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         id: args.id.clone(),
         fresh: args.fresh,
     };
-    let mut locked = app::select::select_and_lock(store, spec, &choice)?;
+    let mut locked = app::select::select_and_lock(store, &exp, &choice)?;
     let run_id = locked.run.clone();
     let legacy = exp.adopt_scheme(&locked.store, &run_id)?;
     let (spec, plan) = (&exp.spec, &exp.plan);

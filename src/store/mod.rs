@@ -7,7 +7,9 @@
 
 mod busy;
 mod changes;
+mod create;
 mod error;
+mod fault;
 mod folders;
 mod inputs;
 mod jobs;
@@ -22,6 +24,7 @@ pub mod schema;
 mod tasks;
 
 pub use changes::Change;
+pub use create::{NewRun, RunCreated};
 pub use error::StoreError;
 pub use folders::RunFolders;
 pub use inputs::InputDigestRow;

@@ -102,3 +102,116 @@ workers = 2
     }
 }
 
+
+/// An experiment of `n` trivial tasks, each appending its number to `ledger.txt`.
+fn grid(n: usize) -> String {
+    let values: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+    format!(
+        "[experiment]\nname = \"grid\"\ncommand = \"echo {{i}} >> ledger.txt\"\n[params]\ni = [{}]\n[run]\nworkers = 2\n",
+        values.join(", ")
+    )
+}
+
+/// The ids of the store's runs (`labtrail list --json`), oldest first, with their task counts.
+fn runs(exp: &Exp, store: &[&str]) -> Vec<(String, u64)> {
+    let out = exp.run(&[store, &["list", "--json"]].concat());
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&out.stdout()).unwrap();
+    listed
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r["total"].as_u64().unwrap()))
+        .collect()
+}
+
+/// Issue 10, item 5: a runner killed at the worst moment of a new run's creation (every task
+/// written, nothing committed) left an empty "0/0 finished" run that became the latest. Now the
+/// run and its tasks are one transaction: the previous run is still the only and latest one,
+/// and the next `run` works.
+#[test]
+fn a_kill_while_a_new_run_is_written_leaves_no_run() {
+    let exp = Exp::new(&grid(3));
+    exp.run_ok(&["run", "exp.toml", "-q"]);
+    let before = runs(&exp, &[]);
+    assert_eq!(before.len(), 1);
+    exp.write("exp.toml", &grid(2000));
+    let killed = exp
+        .cmd(&["run", "exp.toml", "--fresh", "-q"])
+        .env("LABTRAIL_FAULT", "sync-plan")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&killed.stderr).contains("LABTRAIL_FAULT=sync-plan"),
+        "the fault point was reached: {}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
+    assert_eq!(runs(&exp, &[]), before, "no run was added");
+    let status = exp.run(&["status"]);
+    assert!(status.stdout().contains(&before[0].0), "{}", status.stdout());
+    assert_eq!(exp.run(&["check"]).code(), 0);
+    // The next run works: the experiment's latest run gets the new plan, and runs it.
+    exp.run_ok(&["run", "exp.toml", "-q"]);
+    assert_eq!(exp.ledger("ledger.txt").len(), 2000);
+    let after = runs(&exp, &[]);
+    assert_eq!(after, [(before[0].0.clone(), 2000)]);
+}
+
+/// A tmpfs of `size` mounted on `dir`, unmounted on drop.
+struct Mounted(std::path::PathBuf);
+
+impl Mounted {
+    fn tmpfs(dir: &std::path::Path, size: &str) -> Mounted {
+        std::fs::create_dir_all(dir).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(mounted.success(), "mount failed (are you root?)");
+        Mounted(dir.to_path_buf())
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Fills the file system of `dir` with `dir/filler`, but for `spare` bytes.
+fn fill(dir: &std::path::Path, spare: u64) {
+    let mut f = std::fs::File::create(dir.join("filler")).unwrap();
+    let block = vec![0u8; 4096];
+    while f.write_all(&block).is_ok() {}
+    let len = f.metadata().unwrap().len();
+    f.set_len(len.saturating_sub(spare)).unwrap();
+    f.sync_all().unwrap();
+}
+
+/// Issue 10, item 5: `run --fresh` on a full disk said nothing was written, and left an empty
+/// "0/0 finished" run that became the latest. Now nothing is written: the previous run is still
+/// the only and latest one, and once space is freed, the next `run --fresh` works.
+#[test]
+#[ignore = "needs root: mounts a small tmpfs (scripts/test.sh runs it when root)"]
+fn a_full_disk_at_run_fresh_leaves_no_run() {
+    let exp = Exp::new(&grid(3));
+    let store = exp.file("store");
+    let _mounted = Mounted::tmpfs(&store, "64m");
+    let s = store.to_str().unwrap();
+    exp.run_ok(&["--store", s, "run", "exp.toml", "-q"]);
+    let before = runs(&exp, &["--store", s]);
+    assert_eq!(before.len(), 1);
+    exp.write("exp.toml", &grid(3000));
+    // Room to open the store and write a run, not its 3000 tasks.
+    fill(&store, 256 * 1024);
+    let out = exp.run(&["--store", s, "run", "exp.toml", "--fresh", "-q"]);
+    assert_eq!(out.code(), 3, "{}", out.stderr());
+    assert!(out.stderr().contains("is full"), "{}", out.stderr());
+    assert!(!out.stderr().contains("done"), "{}", out.stderr());
+    assert_eq!(runs(&exp, &["--store", s]), before, "no run was added");
+    std::fs::remove_file(store.join("filler")).unwrap();
+    assert_eq!(exp.run(&["--store", s, "check"]).code(), 0);
+    exp.run_ok(&["--store", s, "run", "exp.toml", "--fresh", "-q"]);
+    let after = runs(&exp, &["--store", s]);
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert_eq!((after[0].clone(), after[1].1), (before[0].clone(), 3000));
+}

@@ -5,6 +5,7 @@
 mod common;
 use common::*;
 use std::io::Write;
+use std::path::Path;
 use std::process::Child;
 use std::time::Duration;
 
@@ -214,4 +215,65 @@ fn a_full_disk_at_run_fresh_leaves_no_run() {
     let after = runs(&exp, &["--store", s]);
     assert_eq!(after.len(), 2, "{after:?}");
     assert_eq!((after[0].clone(), after[1].1), (before[0].clone(), 3000));
+}
+
+/// Runs 3000 trivial tasks, does `damage` to the store folder once some are done, and returns
+/// what the runner said. Issue 10, item 4.
+fn store_damaged_during_a_run(damage: impl FnOnce(&Path)) -> Out {
+    let exp = Exp::new(&grid(3000));
+    let store = exp.file(".labtrail");
+    let runner = exp.spawn(&["run", "exp.toml", "--no-progress", "--grace", "5s"]);
+    wait_until("100 tasks done", Duration::from_secs(120), || {
+        done_in_db(&store) >= 100
+    });
+    damage(&store);
+    let out = finish(runner);
+    assert_ne!(out.code(), 0, "{}", out.stderr());
+    assert_eq!(out.code(), 3, "{}", out.stderr());
+    let err = out.stderr();
+    assert!(
+        err.contains("is no longer the file labtrail opened") && err.contains("not saved"),
+        "{err}"
+    );
+    assert!(!err.contains("/3000 done"), "no summary of a run that was not recorded: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(processes_of_store(&store).is_empty());
+    out
+}
+
+/// Issue 10, item 4: `rm -rf .labtrail` during a run. The runner went on writing to the
+/// unlinked database, printed "3000/3000 done" and exited 0 with nothing recorded; now it stops
+/// at its next commit, says so, and exits 3.
+#[test]
+fn a_store_deleted_during_a_run_stops_the_run() {
+    let out = store_damaged_during_a_run(|store| {
+        // As `rm -rf` does, again while the runner still makes files in it.
+        wait_until("the store folder removed", Duration::from_secs(60), || {
+            let _ = std::fs::remove_dir_all(store);
+            !store.exists()
+        })
+    });
+    // The folder or the file, depending on how far `rm` had got when the runner looked.
+    assert!(out.stderr().contains("deleted or moved"), "{}", out.stderr());
+}
+
+/// Issue 10, item 4: only `labtrail.db` removed during a run (its WAL is still there).
+#[test]
+fn a_database_deleted_during_a_run_stops_the_run() {
+    let out = store_damaged_during_a_run(|store| {
+        std::fs::remove_file(store.join("labtrail.db")).unwrap()
+    });
+    assert!(out.stderr().contains("the file was deleted or moved"), "{}", out.stderr());
+}
+
+/// Issue 10, item 4: the database replaced by a copy of itself during a run (`cp`, then `mv`
+/// over it): the runner would write to the file that is no longer there.
+#[test]
+fn a_database_replaced_during_a_run_stops_the_run() {
+    let out = store_damaged_during_a_run(|store| {
+        let (db, copy) = (store.join("labtrail.db"), store.join("copy.db"));
+        std::fs::copy(&db, &copy).unwrap();
+        std::fs::rename(&copy, &db).unwrap();
+    });
+    assert!(out.stderr().contains("replaced by another file"), "{}", out.stderr());
 }

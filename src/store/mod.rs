@@ -11,6 +11,7 @@ mod create;
 mod error;
 mod fault;
 mod folders;
+mod gone;
 mod inputs;
 mod jobs;
 mod lock;
@@ -172,10 +173,12 @@ impl Store {
     /// Makes the connection ready to write: every transaction takes the write lock when it
     /// begins (IMMEDIATE), so that one which reads before it writes never fails with "database
     /// is locked" when another process wrote meanwhile (a deferred transaction cannot wait for
-    /// that: its snapshot is stale), and the schema is brought up to date.
+    /// that: its snapshot is stale); every commit is refused once the database file is deleted,
+    /// moved or replaced (see `gone.rs`); and the schema is brought up to date.
     fn prepare_for_writing(&mut self) -> Result<(), StoreError> {
         self.conn
             .set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        gone::watch(&self.conn, &self.db_path)?;
         self.migrate()
     }
 

@@ -277,3 +277,37 @@ fn a_database_replaced_during_a_run_stops_the_run() {
     });
     assert!(out.stderr().contains("replaced by another file"), "{}", out.stderr());
 }
+
+/// Found in review (issue 10): `run --dry-run` wrote to the store: it remembered the digests of
+/// the input files it hashed. A dry run leaves the database byte for byte as it was.
+#[test]
+fn a_dry_run_writes_nothing() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "dry"
+command = "echo {i} >> ledger.txt"
+inputs = ["data.txt"]
+[params]
+i = [1, 2]
+"#,
+    );
+    exp.write("data.txt", "v1\n");
+    exp.run_ok(&["run", "exp.toml", "-q"]);
+    // A changed input, written a while ago: its digest is new, and settled enough to be
+    // remembered, which a dry run did.
+    exp.write("data.txt", "v2\n");
+    let a_minute_ago = std::time::SystemTime::now() - Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(exp.file("data.txt"))
+        .unwrap()
+        .set_modified(a_minute_ago)
+        .unwrap();
+    let db = exp.file(".labtrail/labtrail.db");
+    let before = std::fs::read(&db).unwrap();
+    let out = exp.run_ok(&["run", "exp.toml", "--dry-run"]);
+    assert!(out.stdout().contains("data.txt"), "{}", out.stdout());
+    assert!(std::fs::read(&db).unwrap() == before, "the database changed");
+    assert_eq!(exp.ledger("ledger.txt").len(), 2, "nothing ran");
+}

@@ -48,9 +48,11 @@ fn start_together(exp: &Exp, copies: usize, args: &[&str]) -> Vec<Child> {
                 .unwrap()
         })
         .collect();
-    wait_until("every copy waits at the barrier", Duration::from_secs(60), || {
-        children.iter().all(|c| blocked_on_pipe(c.id()))
-    });
+    wait_until(
+        "every copy waits at the barrier",
+        Duration::from_secs(60),
+        || children.iter().all(|c| blocked_on_pipe(c.id())),
+    );
     gate.write_all("go\n".repeat(copies).as_bytes()).unwrap();
     children
 }
@@ -103,7 +105,6 @@ workers = 2
     }
 }
 
-
 /// An experiment of `n` trivial tasks, each appending its number to `ledger.txt`.
 fn grid(n: usize) -> String {
     let values: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
@@ -120,7 +121,12 @@ fn runs(exp: &Exp, store: &[&str]) -> Vec<(String, u64)> {
     let listed: Vec<serde_json::Value> = serde_json::from_str(&out.stdout()).unwrap();
     listed
         .iter()
-        .map(|r| (r["id"].as_str().unwrap().to_string(), r["total"].as_u64().unwrap()))
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["total"].as_u64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -147,7 +153,11 @@ fn a_kill_while_a_new_run_is_written_leaves_no_run() {
     );
     assert_eq!(runs(&exp, &[]), before, "no run was added");
     let status = exp.run(&["status"]);
-    assert!(status.stdout().contains(&before[0].0), "{}", status.stdout());
+    assert!(
+        status.stdout().contains(&before[0].0),
+        "{}",
+        status.stdout()
+    );
     assert_eq!(exp.run(&["check"]).code(), 0);
     // The next run works: the experiment's latest run gets the new plan, and runs it.
     exp.run_ok(&["run", "exp.toml", "-q"]);
@@ -235,7 +245,10 @@ fn store_damaged_during_a_run(damage: impl FnOnce(&Path)) -> Out {
         err.contains("is no longer the file labtrail opened") && err.contains("not saved"),
         "{err}"
     );
-    assert!(!err.contains("/3000 done"), "no summary of a run that was not recorded: {err}");
+    assert!(
+        !err.contains("/3000 done"),
+        "no summary of a run that was not recorded: {err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
     assert!(processes_of_store(&store).is_empty());
     out
@@ -254,7 +267,11 @@ fn a_store_deleted_during_a_run_stops_the_run() {
         })
     });
     // The folder or the file, depending on how far `rm` had got when the runner looked.
-    assert!(out.stderr().contains("deleted or moved"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("deleted or moved"),
+        "{}",
+        out.stderr()
+    );
 }
 
 /// Issue 10, item 4: only `labtrail.db` removed during a run (its WAL is still there).
@@ -263,7 +280,11 @@ fn a_database_deleted_during_a_run_stops_the_run() {
     let out = store_damaged_during_a_run(|store| {
         std::fs::remove_file(store.join("labtrail.db")).unwrap()
     });
-    assert!(out.stderr().contains("the file was deleted or moved"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("the file was deleted or moved"),
+        "{}",
+        out.stderr()
+    );
 }
 
 /// Issue 10, item 4: the database replaced by a copy of itself during a run (`cp`, then `mv`
@@ -275,7 +296,11 @@ fn a_database_replaced_during_a_run_stops_the_run() {
         std::fs::copy(&db, &copy).unwrap();
         std::fs::rename(&copy, &db).unwrap();
     });
-    assert!(out.stderr().contains("replaced by another file"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("replaced by another file"),
+        "{}",
+        out.stderr()
+    );
 }
 
 /// Found in review (issue 10): `run --dry-run` wrote to the store: it remembered the digests of
@@ -308,6 +333,9 @@ i = [1, 2]
     let before = std::fs::read(&db).unwrap();
     let out = exp.run_ok(&["run", "exp.toml", "--dry-run"]);
     assert!(out.stdout().contains("data.txt"), "{}", out.stdout());
-    assert!(std::fs::read(&db).unwrap() == before, "the database changed");
+    assert!(
+        std::fs::read(&db).unwrap() == before,
+        "the database changed"
+    );
     assert_eq!(exp.ledger("ledger.txt").len(), 2, "nothing ran");
 }

@@ -227,10 +227,14 @@ fn a_full_disk_at_run_fresh_leaves_no_run() {
     assert_eq!((after[0].clone(), after[1].1), (before[0].clone(), 3000));
 }
 
-/// Runs 3000 trivial tasks, does `damage` to the store folder once some are done, and returns
-/// what the runner said. Issue 10, item 4.
+/// Runs 3000 trivial tasks and a long one, does `damage` to the store folder once some are
+/// done, and returns what the runner said. Issue 10, item 4.
 fn store_damaged_during_a_run(damage: impl FnOnce(&Path)) -> Out {
-    let exp = Exp::new(&grid(3000));
+    // Task 1 runs until it is stopped: the runner must stop it, as for Ctrl+C.
+    let exp = Exp::new(&grid(3000).replace(
+        "command = \"echo",
+        "command = \"[ {i} = 1 ] && exec sleep 300; echo",
+    ));
     let store = exp.file(".labtrail");
     let runner = exp.spawn(&["run", "exp.toml", "--no-progress", "--grace", "5s"]);
     wait_until("100 tasks done", Duration::from_secs(120), || {
@@ -250,6 +254,7 @@ fn store_damaged_during_a_run(damage: impl FnOnce(&Path)) -> Out {
         "no summary of a run that was not recorded: {err}"
     );
     assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("the store cannot be written: stopping"), "{err}");
     assert!(processes_of_store(&store).is_empty());
     out
 }

@@ -254,7 +254,10 @@ fn store_damaged_during_a_run(damage: impl FnOnce(&Path)) -> Out {
         "no summary of a run that was not recorded: {err}"
     );
     assert!(!err.contains("panicked"), "{err}");
-    assert!(err.contains("the store cannot be written: stopping"), "{err}");
+    assert!(
+        err.contains("the store cannot be written: stopping"),
+        "{err}"
+    );
     assert!(processes_of_store(&store).is_empty());
     out
 }

@@ -23,7 +23,7 @@ fi
 cargo test --all-targets "$@"
 if [ "$(id -u)" = 0 ]; then
   # Root-only: mounts a tiny tmpfs to fill the disk under the store.
-  cargo test --test cli_surface "$@" -- --ignored
+  cargo test --test cli_surface --test store_writes "$@" -- --ignored
 fi
 if [ "$slurm" = 1 ]; then
   # One at a time: they share one small cluster, and one of them restarts slurmctld.

@@ -39,7 +39,7 @@ fn a_run_and_its_resume_through_the_library() {
     let tmp = tempfile::tempdir().unwrap();
     let exp = experiment(tmp.path());
     let store = Store::open(&exp.store_dir(None), true).unwrap();
-    let mut locked = app::select::select_and_lock(store, &exp.spec, &RunChoice::default()).unwrap();
+    let mut locked = app::select::select_and_lock(store, &exp, &RunChoice::default()).unwrap();
     assert!(locked.created);
     let start = app::local::prepare(&mut locked, &exp, Duration::from_secs(1), false).unwrap();
     assert_eq!((start.added, start.done.len()), (3, 0));
@@ -50,7 +50,7 @@ fn a_run_and_its_resume_through_the_library() {
 
     // While the run is locked, a second invocation of the same run is refused.
     let again = Store::open(&exp.store_dir(None), false).unwrap();
-    let err = app::select::select_and_lock(again, &exp.spec, &RunChoice::default())
+    let err = app::select::select_and_lock(again, &exp, &RunChoice::default())
         .err()
         .expect("locked");
     assert!(matches!(
@@ -61,7 +61,7 @@ fn a_run_and_its_resume_through_the_library() {
     let store = locked.release();
 
     // The resume finds the latest run, its two done tasks, and the failed one to run again.
-    let mut locked = app::select::select_and_lock(store, &exp.spec, &RunChoice::default()).unwrap();
+    let mut locked = app::select::select_and_lock(store, &exp, &RunChoice::default()).unwrap();
     assert_eq!((locked.run.as_str(), locked.created), (run.as_str(), false));
     let start = app::local::prepare(&mut locked, &exp, Duration::from_secs(1), false).unwrap();
     assert_eq!(start.done, vec![0, 1], "plan indices of the done tasks");
@@ -76,7 +76,7 @@ fn a_new_slurm_invocation_makes_stopped_tasks_pending_again() {
     let tmp = tempfile::tempdir().unwrap();
     let exp = experiment(tmp.path());
     let store = Store::open(&exp.store_dir(None), true).unwrap();
-    let mut locked = app::select::select_and_lock(store, &exp.spec, &RunChoice::default()).unwrap();
+    let mut locked = app::select::select_and_lock(store, &exp, &RunChoice::default()).unwrap();
     app::local::prepare(&mut locked, &exp, Duration::from_secs(1), false).unwrap();
     app::local::execute(&mut locked, &exp, &cfg(), &quiet(3, 0)).unwrap();
     let start = app::slurm::prepare(&mut locked, &exp).unwrap();
@@ -108,7 +108,7 @@ fn an_empty_grid_and_a_bad_run_id_are_usage_errors() {
         id: Some("../escape".into()),
         ..RunChoice::default()
     };
-    let err = app::select::select_and_lock(store, &exp.spec, &choice)
+    let err = app::select::select_and_lock(store, &exp, &choice)
         .err()
         .expect("unsafe id");
     assert!(err.downcast_ref::<app::UsageError>().is_some(), "{err}");

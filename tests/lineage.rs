@@ -264,7 +264,7 @@ fn a_stored_plan_keeps_the_inputs_it_was_synced_with() {
     let e = inputs_exp();
     let exp = Experiment::load(&e.file("exp.toml")).unwrap();
     let store = Store::open(&exp.store_dir(None), true).unwrap();
-    let mut locked = app::select::select_and_lock(store, &exp.spec, &RunChoice::default()).unwrap();
+    let mut locked = app::select::select_and_lock(store, &exp, &RunChoice::default()).unwrap();
     let run = locked.run.clone();
     let synced = exp.plan.hash.clone();
     locked

@@ -4,7 +4,7 @@ mod common;
 
 use common::Exp;
 use labtrail::app::select::{select_and_lock, RunChoice};
-use labtrail::spec::Spec;
+use labtrail::app::Experiment;
 use labtrail::store::Store;
 
 /// rep=b fails, so the run stays unfinished and a plain `labtrail run` resumes it.
@@ -77,7 +77,7 @@ fn a_slurm_run_is_not_resumed_locally() {
     let exp = Exp::new(&with_executor("slurm"));
     let path = exp.file("exp.toml");
     let store_dir = exp.file(".labtrail");
-    let slurm = Spec::load(&path).expect("valid");
+    let slurm = Experiment::load(&path).expect("valid");
     let locked = select_and_lock(
         Store::open(&store_dir, true).unwrap(),
         &slurm,
@@ -89,7 +89,7 @@ fn a_slurm_run_is_not_resumed_locally() {
     drop(locked.release());
 
     exp.write("exp.toml", &with_executor("local"));
-    let local = Spec::load(&path).expect("valid");
+    let local = Experiment::load(&path).expect("valid");
     let err = select_and_lock(
         Store::open(&store_dir, true).unwrap(),
         &local,

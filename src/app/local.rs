@@ -83,6 +83,7 @@ pub fn prepare(
     grace: Duration,
     force: bool,
 ) -> anyhow::Result<LocalStart> {
+    let created_tasks = std::mem::take(&mut locked.created_tasks);
     let (store, run) = (&mut locked.store, locked.run.as_str());
     let forced = match running_elsewhere(store, run)? {
         Some(elsewhere) if !force => return Err(elsewhere.into()),
@@ -106,6 +107,8 @@ pub fn prepare(
     let recovery = local::recover(store, run, grace).context("recovering the run")?;
     let (added, retired) =
         store.sync_plan(run, &exp.plan.hash, || exp.plan.store_rows(&exp.spec))?;
+    // A run this invocation created came with its whole plan, all of it new.
+    let added = added + created_tasks;
     let states = store.task_states(run)?;
     let done = (0..exp.plan.tasks.len())
         .filter(|&i| {

@@ -4,7 +4,7 @@ use super::UsageError;
 use crate::plan::inputs::CachedDigest;
 use crate::plan::{self, Identity, Inputs, KeyScheme, Plan};
 use crate::spec::{is_safe_name, Spec};
-use crate::store::{Change, RunLock, Store, INPUTS_RECORD, STORE_DIR};
+use crate::store::{Change, NewRun, RunCreated, RunLock, Store, INPUTS_RECORD, STORE_DIR};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -152,6 +152,8 @@ pub struct LockedRun {
     pub created: bool,
     /// Who held the lock before, if it was taken over from a process that is gone.
     pub taken_over_from: Option<String>,
+    /// Tasks this invocation created the run with and has not reported as added yet.
+    pub(super) created_tasks: usize,
     lock: RunLock,
 }
 
@@ -163,14 +165,15 @@ impl LockedRun {
     }
 }
 
-/// Picks the run `choice` names for `spec` (creating it if needed) and takes its lock. A lock
-/// taken over from a dead holder is recorded in the run's events.
+/// Picks the run `choice` names for the experiment (creating it, with its whole plan, if
+/// needed) and takes its lock. A lock taken over from a dead holder is recorded in the run's
+/// events.
 pub fn select_and_lock(
     mut store: Store,
-    spec: &Spec,
+    exp: &Experiment,
     choice: &RunChoice,
 ) -> anyhow::Result<LockedRun> {
-    let (run, created) = choose_run(&mut store, spec, choice)?;
+    let (run, created_tasks) = choose_run(&mut store, exp, choice)?;
     let lock = RunLock::acquire(&store, &run)?;
     let taken_over_from = lock.taken_over_from.clone();
     if let Some(previous) = &taken_over_from {
@@ -185,26 +188,22 @@ pub fn select_and_lock(
     Ok(LockedRun {
         store,
         run,
-        created,
+        created: created_tasks.is_some(),
         taken_over_from,
+        created_tasks: created_tasks.unwrap_or(0),
         lock,
     })
 }
 
-fn new_run_id(store: &Store, experiment: &str) -> anyhow::Result<String> {
-    let stamp = jiff::Zoned::now().strftime("%Y%m%d-%H%M%S").to_string();
-    let base = format!("{experiment}-{stamp}");
-    let mut id = base.clone();
-    let mut n = 2;
-    while store.run_exists(&id)? {
-        id = format!("{base}-{n}");
-        n += 1;
-    }
-    Ok(id)
-}
-
-/// Picks the run to work on; `Ok((id, created))`.
-fn choose_run(store: &mut Store, spec: &Spec, c: &RunChoice) -> anyhow::Result<(String, bool)> {
+/// Picks the run to work on; `Ok((id, Some(tasks)))` if it created it, with that many tasks. A new run is created with its plan in one
+/// transaction, which looks again for a run to resume: two invocations started together on the
+/// same experiment find one run, whichever made it.
+fn choose_run(
+    store: &mut Store,
+    exp: &Experiment,
+    c: &RunChoice,
+) -> anyhow::Result<(String, Option<usize>)> {
+    let spec = &exp.spec;
     if let Some(id) = &c.id {
         if !is_safe_name(id) {
             return Err(UsageError(format!("run id `{id}` is not allowed: use letters, digits, `.`, `_` and `-` (at most 100, not starting with `.`)")).into());
@@ -213,43 +212,59 @@ fn choose_run(store: &mut Store, spec: &Spec, c: &RunChoice) -> anyhow::Result<(
     let existing = match (&c.resume, &c.id, c.fresh) {
         (Some(r), _, _) => Some(store.resolve_run_of(Some(r), &spec.name)?),
         (None, Some(id), false) => store.run_exists(id)?.then(|| id.clone()),
-        (None, Some(id), true) if store.run_exists(id)? => {
-            return Err(UsageError(format!("--fresh with --id {id}: a run with that id already exists; pick another id or drop --fresh to resume it")).into())
-        }
+        (None, Some(id), true) if store.run_exists(id)? => return Err(fresh_id_taken(id)),
         (None, None, false) => store.latest_run(Some(&spec.name))?,
         _ => None,
     };
     if let Some(id) = existing {
-        if let Some(other) = store.run_experiment(&id)?.filter(|e| e != &spec.name) {
-            return Err(UsageError(format!(
-                "run `{id}` belongs to experiment `{other}`, not `{}`",
-                spec.name
-            ))
-            .into());
-        }
-        // Tasks a SLURM run submitted may be running on the cluster; running the run locally
-        // (or the other way round) would run them a second time.
-        let executor = store.executor(&id)?;
-        if executor != spec.run.executor.name() {
-            return Err(UsageError(format!(
-                "run `{id}` was started with executor = \"{executor}\", and {} now says executor = \"{}\"; a run keeps its executor\n  help: start a new run with --fresh, or set executor = \"{executor}\" again to resume run `{id}`",
-                spec.path.display(),
-                spec.run.executor.name()
-            ))
-            .into());
-        }
-        return Ok((id, false));
+        check_resumable(store, spec, &id)?;
+        return Ok((id, None));
     }
-    let id = match &c.id {
-        Some(id) => id.clone(),
-        None => new_run_id(store, &spec.name)?,
+    let stamped = format!(
+        "{}-{}",
+        spec.name,
+        jiff::Zoned::now().strftime("%Y%m%d-%H%M%S")
+    );
+    let new = NewRun {
+        id: c.id.as_deref().unwrap_or(&stamped),
+        numbered: c.id.is_none(),
+        experiment: &spec.name,
+        executor: spec.run.executor.name(),
+        unless_latest: c.id.is_none() && !c.fresh,
     };
-    store.create_run(
-        &id,
-        &spec.name,
-        &spec.path.display().to_string(),
-        &spec.source,
-    )?;
-    store.set_executor(&id, spec.run.executor.name())?;
-    Ok((id, true))
+    match store.create_run_with_plan(&new, &exp.plan.hash, || exp.plan.store_rows(spec))? {
+        RunCreated::Created { id, tasks } => Ok((id, Some(tasks))),
+        RunCreated::Existing(id) if c.fresh => Err(fresh_id_taken(&id)),
+        RunCreated::Existing(id) => {
+            check_resumable(store, spec, &id)?;
+            Ok((id, None))
+        }
+    }
+}
+
+fn fresh_id_taken(id: &str) -> anyhow::Error {
+    UsageError(format!("--fresh with --id {id}: a run with that id already exists; pick another id or drop --fresh to resume it")).into()
+}
+
+/// Refuses to resume run `id` with `spec` if it belongs to another experiment or executor.
+fn check_resumable(store: &Store, spec: &Spec, id: &str) -> anyhow::Result<()> {
+    if let Some(other) = store.run_experiment(id)?.filter(|e| e != &spec.name) {
+        return Err(UsageError(format!(
+            "run `{id}` belongs to experiment `{other}`, not `{}`",
+            spec.name
+        ))
+        .into());
+    }
+    // Tasks a SLURM run submitted may be running on the cluster; running the run locally
+    // (or the other way round) would run them a second time.
+    let executor = store.executor(id)?;
+    if executor != spec.run.executor.name() {
+        return Err(UsageError(format!(
+            "run `{id}` was started with executor = \"{executor}\", and {} now says executor = \"{}\"; a run keeps its executor\n  help: start a new run with --fresh, or set executor = \"{executor}\" again to resume run `{id}`",
+            spec.path.display(),
+            spec.run.executor.name()
+        ))
+        .into());
+    }
+    Ok(())
 }

@@ -26,10 +26,13 @@ pub struct SlurmStart {
 /// Syncs the plan, marks the run as a SLURM run, and makes what the policy stopped pending
 /// again: a new invocation retries it, as the local executor does.
 pub fn prepare(locked: &mut LockedRun, exp: &Experiment) -> anyhow::Result<SlurmStart> {
+    let created_tasks = std::mem::take(&mut locked.created_tasks);
     let (store, run) = (&mut locked.store, locked.run.as_str());
     // A reset killed before it moved its tasks' folders aside: finished before any job uses one.
     store.settle_task_dir_moves(run)?;
     let (added, _) = store.sync_plan(run, &exp.plan.hash, || exp.plan.store_rows(&exp.spec))?;
+    // A run this invocation created came with its whole plan, all of it new.
+    let added = added + created_tasks;
     store.set_executor(run, EXECUTOR)?;
     let retry: Vec<String> = store
         .tasks(run, None)?

@@ -87,21 +87,22 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     // Before anything runs (a dry run included): a missing folder would fail every task.
     spec.check_workdirs()?;
     let store_dir = app::select::store_dir_of(&spec, g.store.as_deref());
-    if args.dry_run && !store_dir.join(crate::store::DB_FILE).exists() {
-        // Nothing has run yet; a dry run must not create a store.
-        let exp = Experiment::expand(spec, None)?;
-        return super::status::explain_fresh(&exp.spec, &exp.plan);
+    if args.dry_run {
+        // A dry run writes nothing: no store made, no digest remembered; it reads the store as
+        // `status --explain FILE` does.
+        if !store_dir.join(crate::store::DB_FILE).exists() {
+            let exp = Experiment::expand(spec, None)?;
+            return super::status::explain_fresh(&exp.spec, &exp.plan);
+        }
+        let store = app::read::store_to_read(Some(&store_dir), Some(&spec))?
+            .expect("a store that exists is opened or refused");
+        let mut exp = Experiment::expand(spec, Some(&store))?;
+        let run = args.resume.as_deref().or(args.id.as_deref());
+        return super::status::explain(&store, &mut exp, run);
     }
     let mut store = Store::open(&store_dir, true)?;
     let mut exp = Experiment::expand(spec, Some(&store))?;
     exp.remember_digests(&mut store)?;
-    if args.dry_run {
-        return super::status::explain(
-            &mut store,
-            &mut exp,
-            args.resume.as_deref().or(args.id.as_deref()),
-        );
-    }
     let spec = &exp.spec;
     let grace = match &args.grace {
         Some(t) => parse_duration(t).map_err(|e| UsageError(format!("--grace: {e}")))?,
@@ -117,7 +118,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         id: args.id.clone(),
         fresh: args.fresh,
     };
-    let mut locked = app::select::select_and_lock(store, spec, &choice)?;
+    let mut locked = app::select::select_and_lock(store, &exp, &choice)?;
     let run_id = locked.run.clone();
     let legacy = exp.adopt_scheme(&locked.store, &run_id)?;
     let (spec, plan) = (&exp.spec, &exp.plan);

@@ -182,7 +182,7 @@ pub fn explain_fresh(spec: &Spec, plan: &Plan) -> anyhow::Result<i32> {
 /// Explains, for each task of `plan`, what `labtrail run` would do with it and why.
 /// (`run --dry-run` calls this.)
 pub fn explain(
-    store: &mut Store,
+    store: &Store,
     exp: &mut crate::app::Experiment,
     run: Option<&str>,
 ) -> anyhow::Result<i32> {

@@ -25,6 +25,15 @@ pub enum StoreError {
     #[error("the disk holding {path} is full; the change was rolled back and nothing was half-written\n  help: free some space and run the same command again")]
     DiskFull { path: PathBuf },
 
+    /// The database file was deleted, moved or replaced while labtrail had it open: what it
+    /// would write now lands in a file no one can open again (see `store::gone`).
+    #[error("the store database {path} is no longer the file labtrail opened: {how}; the last {unsaved} change(s) were not saved, and nothing after them will be\n  help: if the store was moved, run the same command with --store NEW_PLACE to resume there (the tasks whose changes were lost run again); if it was deleted, the same command starts a new store; a database put back from a copy holds only what the copy held")]
+    Gone {
+        path: PathBuf,
+        how: String,
+        unsaved: usize,
+    },
+
     #[error("run `{id}` is not in the store {store}{}", known_runs(.known))]
     RunNotFound {
         id: String,
@@ -82,8 +91,12 @@ fn known_runs(known: &[String]) -> String {
 }
 
 impl StoreError {
-    /// Wraps an SQLite error, turning a full disk into its own clear error.
+    /// Wraps an SQLite error, turning a full disk, and a commit refused because the database is
+    /// gone, into their own clear errors.
     pub fn sqlite(path: &std::path::Path, source: rusqlite::Error) -> StoreError {
+        if super::gone::refused_commit(&source) {
+            return super::gone::gone(path, 1);
+        }
         if let rusqlite::Error::SqliteFailure(e, _) = &source {
             if e.code == rusqlite::ErrorCode::DiskFull {
                 return StoreError::DiskFull {

@@ -225,7 +225,8 @@ impl Store {
             params![run, now()],
         )
         .map_err(e)?;
-        tx.commit().map_err(e)
+        tx.commit()
+            .map_err(|err| super::gone::with_unsaved(e(err), changes.len() + jobs.len()))
     }
 }
 

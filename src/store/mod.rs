@@ -5,12 +5,17 @@
 //! (`runs/RUN/attempts/KEY-...`). Every state change is one transaction, committed before
 //! anything reports it.
 
+mod busy;
 mod changes;
+mod create;
 mod error;
+mod fault;
 mod folders;
+mod gone;
 mod inputs;
 mod jobs;
 mod lock;
+mod migrate;
 mod paths;
 mod queries;
 mod records;
@@ -21,6 +26,7 @@ pub mod schema;
 mod tasks;
 
 pub use changes::Change;
+pub use create::{NewRun, RunCreated};
 pub use error::StoreError;
 pub use folders::{AttemptRecord, RunFolders, RunRecord, TaskRecord};
 pub use inputs::InputDigestRow;
@@ -129,7 +135,7 @@ impl Store {
                 detail,
             });
         }
-        store.migrate()?;
+        store.prepare_for_writing()?;
         Ok(store)
     }
 
@@ -139,7 +145,7 @@ impl Store {
         let describe = |e: rusqlite::Error| e.to_string();
         c.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(describe)?;
-        c.pragma_update(None, "journal_mode", "WAL")
+        busy::retry_while_busy(|| c.pragma_update(None, "journal_mode", "WAL"))
             .map_err(describe)?;
         c.pragma_update(None, "synchronous", "FULL")
             .map_err(describe)?;
@@ -163,33 +169,6 @@ impl Store {
             }
         }
         Ok(backup)
-    }
-
-    fn migrate(&mut self) -> Result<(), StoreError> {
-        let path = self.db_path.clone();
-        let version: u32 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| StoreError::sqlite(&path, e))?;
-        if version > schema::CURRENT_VERSION {
-            return Err(StoreError::TooNew {
-                path,
-                found: version,
-                supported: schema::CURRENT_VERSION,
-            });
-        }
-        for (from, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self
-                .conn
-                .transaction()
-                .map_err(|e| StoreError::sqlite(&path, e))?;
-            tx.execute_batch(sql)
-                .map_err(|e| StoreError::sqlite(&path, e))?;
-            tx.pragma_update(None, "user_version", from as u32 + 1)
-                .map_err(|e| StoreError::sqlite(&path, e))?;
-            tx.commit().map_err(|e| StoreError::sqlite(&path, e))?;
-        }
-        Ok(())
     }
 
     /// The store folder.

@@ -17,6 +17,7 @@
 //! prefix of the intents: those pending are the ones after the last settled.
 
 use super::changes::event;
+use super::fault::fault_injection_crash_point;
 use super::records::insert_record;
 use super::{now, Store, StoreError};
 use rusqlite::{params, OptionalExtension};
@@ -84,19 +85,6 @@ impl MoveSettled {
             Self::NothingToMove => "nothing to move",
         }
     }
-}
-
-/// Crash injection for the tests that prove the two steps above: a debug build (which the
-/// integration tests drive) aborts at `point` when `LABTRAIL_FAULT` names it, as a power cut
-/// would stop it there. Release builds compile it to nothing.
-fn fault_injection_crash_point(point: &str) {
-    #[cfg(debug_assertions)]
-    if std::env::var_os("LABTRAIL_FAULT").is_some_and(|v| v == point) {
-        eprintln!("labtrail: LABTRAIL_FAULT={point}: aborting here (fault injection)");
-        std::process::abort();
-    }
-    #[cfg(not(debug_assertions))]
-    let _ = point;
 }
 
 fn exists(path: &Path) -> bool {

@@ -28,7 +28,9 @@ impl RunSummary {
 }
 
 impl Store {
-    /// Creates a run. `id` must be a safe name (checked by the caller's validation).
+    /// Creates a run with no tasks yet (for fixtures and tools). `id` must be a safe name
+    /// (checked by the caller's validation). `labtrail run` creates a run with its plan in one
+    /// transaction instead: [`Store::create_run_with_plan`].
     pub fn create_run(
         &mut self,
         id: &str,

@@ -174,13 +174,8 @@ impl Store {
         if self.plan_hash(run)?.as_deref() == Some(plan_hash) {
             return Ok((0, 0));
         }
-        let PlanRows {
-            spec_path,
-            spec_text,
-            tasks,
-            inputs,
-        } = rows();
-        if let Some(json) = &inputs {
+        let rows = rows();
+        if let Some(json) = &rows.inputs {
             super::records::check_json(INPUTS_RECORD, json)?;
         }
         let existing: HashMap<String, bool> = {
@@ -198,74 +193,9 @@ impl Store {
         let path = self.db_path.clone();
         let e = |e| StoreError::sqlite(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
-        let (mut added, mut total) = (0, 0);
-        {
-            let mut insert = tx
-                .prepare("INSERT INTO tasks (run_id, key, seq, stage, label, params, command, workdir, env, deps) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)")
-                .map_err(e)?;
-            let mut update = tx.prepare("UPDATE tasks SET seq = ?3, deps = ?4, in_plan = 1 WHERE run_id = ?1 AND key = ?2").map_err(e)?;
-            tx.execute("UPDATE tasks SET in_plan = 0 WHERE run_id = ?1", [run])
-                .map_err(e)?;
-            for (seq, t) in tasks.enumerate() {
-                total += 1;
-                let deps = serde_json::to_string(t.deps).expect("strings serialize");
-                if existing.contains_key(t.key) {
-                    update
-                        .execute(params![run, t.key, seq as i64, deps])
-                        .map_err(e)?;
-                    continue;
-                }
-                let env: serde_json::Map<String, serde_json::Value> = t
-                    .env
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone().into()))
-                    .collect();
-                insert
-                    .execute(params![
-                        run,
-                        t.key,
-                        seq as i64,
-                        t.stage,
-                        t.label,
-                        serde_json::to_string(&t.params).expect("JSON values serialize"),
-                        t.command,
-                        t.workdir,
-                        serde_json::Value::Object(env).to_string(),
-                        deps
-                    ])
-                    .map_err(e)?;
-                added += 1;
-            }
-        }
-        let retired: usize = tx
-            .query_row(
-                "SELECT COUNT(*) FROM tasks WHERE run_id = ?1 AND in_plan = 0",
-                [run],
-                |r| r.get(0),
-            )
-            .map_err(e)?;
-        let retired =
-            retired.saturating_sub(existing.values().filter(|in_plan| !**in_plan).count());
-        let t = now();
-        if let Some(json) = &inputs {
-            super::records::insert_record(&tx, Some(run), None, &t, INPUTS_RECORD, json)
-                .map_err(e)?;
-        }
-        tx.execute("UPDATE runs SET plan_hash = ?2, spec_text = ?3, spec_path = ?4, updated_at = ?5 WHERE id = ?1",
-            params![run, plan_hash, spec_text, spec_path, t]).map_err(e)?;
-        event(
-            &tx,
-            run,
-            None,
-            &t,
-            "plan_synced",
-            Some(&format!(
-                "{added} added, {retired} left the plan, {total} total"
-            )),
-        )
-        .map_err(e)?;
+        let counts = super::create::write_plan(&tx, run, plan_hash, rows, &existing).map_err(e)?;
         tx.commit().map_err(e)?;
-        Ok((added, retired))
+        Ok(counts)
     }
 
     /// State and attempt count of every task in the run's plan.

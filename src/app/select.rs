@@ -142,6 +142,9 @@ pub struct RunChoice {
     pub id: Option<String>,
     /// Start a new run even if an unfinished one exists.
     pub fresh: bool,
+    /// Take over the run's lock even though a process on another host took it and never
+    /// released it cleanly (the user checked that it no longer runs there).
+    pub force: bool,
 }
 
 /// A run selected (or created) and locked for this invocation; the lock is released on drop.
@@ -174,7 +177,7 @@ pub fn select_and_lock(
     choice: &RunChoice,
 ) -> anyhow::Result<LockedRun> {
     let (run, created_tasks) = choose_run(&mut store, exp, choice)?;
-    let lock = RunLock::acquire(&store, &run)?;
+    let lock = RunLock::acquire_with(&store, &run, choice.force)?;
     let taken_over_from = lock.taken_over_from.clone();
     if let Some(previous) = &taken_over_from {
         store.apply(

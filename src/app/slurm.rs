@@ -148,21 +148,24 @@ pub enum Notice {
 }
 
 /// `labtrail monitor`: watches `runs` one after another, each with its lock held. A run another
-/// monitor holds is an error, or skipped with `all`. A stop signal ends the whole watch. Returns
+/// monitor holds is an error, or skipped with `all`; `force` takes over a lock a monitor on
+/// another host left (see [`RunLock::acquire_with`]). A stop signal ends the whole watch. Returns
 /// the worst exit code (see [`Watched::code`]).
+#[allow(clippy::too_many_arguments)]
 pub fn watch_runs(
     store: &mut Store,
     runs: &[String],
     all: bool,
     once: bool,
+    force: bool,
     reporter: impl Fn(u64, u64) -> Reporter,
     mut notice: impl FnMut(Notice),
 ) -> anyhow::Result<i32> {
     let mut worst = 0;
     for run in runs {
-        let lock = match RunLock::acquire(store, run) {
+        let lock = match RunLock::acquire_with(store, run, force) {
             Ok(l) => l,
-            Err(why @ StoreError::Locked { .. }) if all => {
+            Err(why @ (StoreError::Locked { .. } | StoreError::LockedElsewhere { .. })) if all => {
                 notice(Notice::Skipped {
                     run: run.clone(),
                     why,

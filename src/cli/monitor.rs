@@ -30,6 +30,10 @@ pub struct MonitorArgs {
     /// Poll once and exit.
     #[arg(long)]
     pub once: bool,
+    /// Take over a run whose monitor on another host left its lock without releasing it
+    /// cleanly. Only once that monitor no longer runs there.
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn summary(run: &str, c: &crate::progress::Counts) {
@@ -70,6 +74,7 @@ pub fn run(g: &Global, args: MonitorArgs) -> anyhow::Result<i32> {
         &runs,
         args.all,
         once,
+        args.force,
         |total, done| Reporter::new(g.progress && !once, g.quiet, total, done),
         |notice| match notice {
             Notice::Skipped { run, why } => {

@@ -70,8 +70,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub detach: bool,
 
-    /// Resume even though a runner on another host left attempts of the run open: they are
-    /// recorded as interrupted and run here. Only once they no longer run there.
+    /// Resume even though a runner on another host left the run's lock or attempts of the run
+    /// open: the lock is taken over, the attempts are recorded as interrupted and run here.
+    /// Only once that runner no longer runs there.
     #[arg(long)]
     pub force: bool,
 }
@@ -117,6 +118,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         resume: args.resume.clone(),
         id: args.id.clone(),
         fresh: args.fresh,
+        force: args.force,
     };
     let mut locked = app::select::select_and_lock(store, &exp, &choice)?;
     let run_id = locked.run.clone();

@@ -57,6 +57,26 @@ pub enum StoreError {
         since: String,
     },
 
+    /// The lock file says a process on another host took the run's lock and never released it
+    /// cleanly; from here nothing tells whether it still runs (issue 10).
+    #[error("run `{run}` was locked by PID {pid} on host {host} (since {since}), and that lock was never released cleanly; from this host ({here}) labtrail cannot tell whether that process still runs: it may have crashed, or run on with locks {here} does not see\n  help: check on {host} first (`ssh {host} ps -p {pid}`; for a SLURM run, also its monitor); once it is gone, take the run over with --force (`labtrail run EXPERIMENT.toml --force`, `labtrail monitor --force`)")]
+    LockedElsewhere {
+        run: String,
+        pid: u32,
+        host: String,
+        since: String,
+        here: String,
+    },
+
+    /// The filesystem refused a lock for another reason than a holder: it has no locks, its lock
+    /// service did not answer, no permission (issue 10).
+    #[error("cannot lock {path}: {errno}; the store is on {filesystem}\n  help: {}", super::lock::unavailable_help(*.errno))]
+    LockUnavailable {
+        path: PathBuf,
+        filesystem: String,
+        errno: nix::errno::Errno,
+    },
+
     /// A record (see `Store::records`) whose document is not valid JSON.
     #[error("a `{kind}` record is not valid JSON: {detail}; nothing of its batch was written\n  help: this is a bug in labtrail or the code that made the record; please report it")]
     InvalidRecord { kind: String, detail: String },

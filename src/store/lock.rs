@@ -11,8 +11,16 @@
 //! holder keeps a shared lock: a reader's brief exclusive try there can never make a starting
 //! runner find its run lock taken (a reader probing the run lock itself could, when it was
 //! descheduled at the wrong moment, and `run` then refused with exit 4).
+//!
+//! Only "another process holds it" (`EWOULDBLOCK`) means held. A filesystem that cannot lock
+//! (`ENOSYS`, `EOPNOTSUPP`: Lustre without `-o flock`), a lock service that does not answer
+//! (`ENOLCK`: NFSv3 without lockd) or an I/O error is its own error, naming the filesystem and
+//! what to do; the transient ones are tried again a few times first. A lock file still naming a
+//! holder on another host that did not release it cleanly is not taken over without `--force`:
+//! from here nothing tells whether that process still runs (docs/store-filesystems.md).
 
 use super::StoreError;
+use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::File;
 use std::io::{Read, Seek, Write};
@@ -37,8 +45,20 @@ fn describe(text: &str) -> (u32, String, String) {
 }
 
 impl RunLock {
-    /// Takes the lock of `run` in `store`, or says who holds it.
+    /// Takes the lock of `run` in `store`, or says who holds it; a lock left by a holder on
+    /// another host is refused (see [`RunLock::acquire_with`]).
     pub fn acquire(store: &super::Store, run: &str) -> Result<RunLock, StoreError> {
+        RunLock::acquire_with(store, run, false)
+    }
+
+    /// Takes the lock of `run` in `store`, or says who holds it. With `force`, a lock that a
+    /// process on another host took and never released cleanly is taken over (the user checked
+    /// that it no longer runs there); without, that is [`StoreError::LockedElsewhere`].
+    pub fn acquire_with(
+        store: &super::Store,
+        run: &str,
+        force: bool,
+    ) -> Result<RunLock, StoreError> {
         if let Some(holder) = legacy_holder(&store.run_dir(run).join("lock")) {
             let (pid, host, since) = describe(&holder);
             return Err(StoreError::Locked {
@@ -58,9 +78,9 @@ impl RunLock {
             .truncate(false)
             .open(&path)
             .map_err(|e| StoreError::io(&path, e))?;
-        let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        let mut file = match try_lock(file, FlockArg::LockExclusiveNonblock, &path, store)? {
             Ok(f) => f,
-            Err((mut f, _)) => {
+            Err(mut f) => {
                 let mut text = String::new();
                 let _ = f.read_to_string(&mut text);
                 let (pid, host, since) = describe(&text);
@@ -72,6 +92,26 @@ impl RunLock {
                 });
             }
         };
+        let mut previous = String::new();
+        let _ = file.read_to_string(&mut previous);
+        let host = nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let left = (!previous.trim().is_empty()).then(|| describe(&previous));
+        if let Some((pid, was_on, since)) = &left {
+            // Its lock is free here, but a process there may still run: one on a filesystem
+            // whose locks that host does not share with this one, or one cut off from the lock
+            // server. The user checks there first.
+            if was_on != &host && !force {
+                return Err(StoreError::LockedElsewhere {
+                    run: run.to_string(),
+                    pid: *pid,
+                    host: was_on.clone(),
+                    since: since.clone(),
+                    here: host,
+                });
+            }
+        }
         // Blocking: a reader holds its exclusive try for an instant, and nothing else takes it.
         let alive_path = path.with_extension("alive");
         let alive = std::fs::OpenOptions::new()
@@ -81,20 +121,13 @@ impl RunLock {
             .truncate(false)
             .open(&alive_path)
             .map_err(|e| StoreError::io(&alive_path, e))?;
-        let alive = Flock::lock(alive, FlockArg::LockShared)
-            .map_err(|(_, e)| StoreError::io(&alive_path, e.into()))?;
-        let mut previous = String::new();
-        let _ = file.read_to_string(&mut previous);
-        let host = nix::unistd::gethostname()
-            .map(|h| h.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let taken_over_from = (!previous.trim().is_empty()).then(|| {
-            let (pid, was_on, since) = describe(&previous);
+        let alive = lock_shared_waiting(alive, &alive_path, store)?;
+        let taken_over_from = left.map(|(pid, was_on, since)| {
             if was_on == host {
                 format!("PID {pid} on host {was_on} (holding it since {since}) is no longer running")
             } else {
                 // Another host's process cannot be seen from here: say only what is known.
-                format!("PID {pid} on host {was_on} held it (since {since}) and left it free; if it still runs there, that host's file system does not share locks with this one")
+                format!("--force: PID {pid} on host {was_on} held it (since {since}) and did not release it cleanly; taken over as asked")
             }
         });
         let me =
@@ -112,16 +145,132 @@ impl RunLock {
     }
 }
 
+/// How often a lock that failed for a reason that can pass (`ENOLCK`, `EIO`, `EINTR`) is tried,
+/// and the first pause between tries (doubled each time: about 3 s in all).
+const LOCK_TRIES: u32 = 5;
+const FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Tries `arg` (a non-blocking lock) on `file`: `Ok(Ok(lock))` when taken, `Ok(Err(file))` when
+/// another process holds it, and [`StoreError::LockUnavailable`] when the filesystem cannot say
+/// (tried again a few times first where that can help).
+fn try_lock(
+    file: File,
+    arg: FlockArg,
+    path: &Path,
+    store: &super::Store,
+) -> Result<Result<Flock<File>, File>, StoreError> {
+    let mut file = file;
+    let mut pause = FIRST_PAUSE;
+    for attempt in 1..=LOCK_TRIES {
+        let result = match fault_injection_fake_lock_errno() {
+            Some(errno) => Err((file, errno)),
+            None => Flock::lock(file, arg),
+        };
+        match result {
+            Ok(lock) => return Ok(Ok(lock)),
+            Err((f, Errno::EWOULDBLOCK)) => return Ok(Err(f)),
+            Err((f, errno)) if is_transient(errno) && attempt < LOCK_TRIES => {
+                file = f;
+                if errno != Errno::EINTR {
+                    std::thread::sleep(pause);
+                    pause *= 2;
+                }
+            }
+            Err((_, errno)) => return Err(unavailable(path, store, errno)),
+        }
+    }
+    unreachable!("the last try returns")
+}
+
+/// Takes a shared lock on `file`, waiting for an exclusive holder (a reader's probe).
+fn lock_shared_waiting(
+    file: File,
+    path: &Path,
+    store: &super::Store,
+) -> Result<Flock<File>, StoreError> {
+    let mut file = file;
+    loop {
+        match try_lock(file, FlockArg::LockSharedNonblock, path, store)? {
+            Ok(lock) => return Ok(lock),
+            Err(f) => {
+                file = f;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+    }
+}
+
+fn is_transient(errno: Errno) -> bool {
+    matches!(errno, Errno::ENOLCK | Errno::EIO | Errno::EINTR)
+}
+
+fn unavailable(path: &Path, store: &super::Store, errno: Errno) -> StoreError {
+    StoreError::LockUnavailable {
+        path: path.to_path_buf(),
+        filesystem: super::filesystem::detect(store.dir()).to_string(),
+        errno,
+    }
+}
+
+/// What to do about a lock the filesystem refused with `errno` (the help of
+/// [`StoreError::LockUnavailable`]).
+pub(super) fn unavailable_help(errno: Errno) -> String {
+    let elsewhere = "or put the store on a filesystem whose locks work (`--store PATH`; a local disk serves a local run)";
+    match errno {
+        Errno::ENOSYS | Errno::EOPNOTSUPP | Errno::EINVAL => format!(
+            "this filesystem does not lock files. On Lustre, ask the administrators to mount it with `-o flock` (`-o localflock` keeps locks to one node, which is not enough for a store used from several); on NFSv3, the mount must not use `nolock` and lockd/rpc.statd must run on both ends; {elsewhere}. labtrail does not run without its lock: two runners of one run would run its tasks twice"
+        ),
+        Errno::ENOLCK => format!(
+            "the lock service refused or did not answer, {LOCK_TRIES} times in a row (on NFSv3: is rpc.statd running here, and lockd on the server? `rpcinfo -p SERVER` lists `nlockmgr` when it is); try again later, ask the administrators, {elsewhere}"
+        ),
+        Errno::EACCES | Errno::EPERM => format!(
+            "no permission to lock this file: the store belongs to someone else or is read-only; read commands still work, and a run needs a store of your own ({elsewhere})"
+        ),
+        _ => format!(
+            "the filesystem failed, {LOCK_TRIES} times in a row (a file server unreachable or restarting?); check the mount (`findmnt -T STORE`) and try again, {elsewhere}"
+        ),
+    }
+}
+
+/// Test hook, debug builds only: `LABTRAIL_FAKE_LOCK_ERRNO=ENOLCK` makes every lock try fail with
+/// that errno, `ENOLCK:2` only the first two of this process. A fake, because no filesystem here
+/// refuses locks (real Lustre or NFS without lockd is not available to tests).
+fn fault_injection_fake_lock_errno() -> Option<Errno> {
+    #[cfg(debug_assertions)]
+    {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static TRIES: AtomicU32 = AtomicU32::new(0);
+        let value = std::env::var("LABTRAIL_FAKE_LOCK_ERRNO").ok()?;
+        let (name, times) = match value.split_once(':') {
+            Some((name, n)) => (name.to_string(), n.parse::<u32>().ok()?),
+            None => (value, u32::MAX),
+        };
+        let errno = [
+            Errno::ENOLCK,
+            Errno::ENOSYS,
+            Errno::EOPNOTSUPP,
+            Errno::EACCES,
+            Errno::EIO,
+        ]
+        .into_iter()
+        .find(|e| format!("{e:?}") == name)?;
+        (TRIES.fetch_add(1, Ordering::SeqCst) < times).then_some(errno)
+    }
+    #[cfg(not(debug_assertions))]
+    None
+}
+
 /// The text of the lock file a labtrail 0.3 runner holds at `path`, if one holds it.
 fn legacy_holder(path: &Path) -> Option<String> {
     let file = File::open(path).ok()?;
     match Flock::lock(file, FlockArg::LockSharedNonblock) {
-        Ok(_) => None,
-        Err((mut f, _)) => {
+        Err((mut f, Errno::EWOULDBLOCK)) => {
             let mut text = String::new();
             let _ = f.read_to_string(&mut text);
             Some(text)
         }
+        // Only a holder counts: a filesystem that cannot lock says so at the run lock.
+        Ok(_) | Err(_) => None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The store: the only owner of persistent state.
 //!
-//! A store is a `.labtrail/` folder holding one SQLite database (WAL, `synchronous=FULL`) and the
+//! A store is a `.labtrail/` folder holding one SQLite database (`synchronous=FULL`; WAL on a
+//! local disk, a rollback journal on a network filesystem: see [`filesystem`]) and the
 //! files of every run: each task's own folder (`runs/RUN/tasks/KEY/`) and its attempts' logs
 //! (`runs/RUN/attempts/KEY-...`). Every state change is one transaction, committed before
 //! anything reports it.
@@ -10,6 +11,7 @@ mod changes;
 mod create;
 mod error;
 mod fault;
+pub mod filesystem;
 mod folders;
 mod gone;
 mod inputs;
@@ -145,8 +147,7 @@ impl Store {
         let describe = |e: rusqlite::Error| e.to_string();
         c.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(describe)?;
-        busy::retry_while_busy(|| c.pragma_update(None, "journal_mode", "WAL"))
-            .map_err(describe)?;
+        filesystem::apply_journal_mode(c, &self.dir).map_err(describe)?;
         c.pragma_update(None, "synchronous", "FULL")
             .map_err(describe)?;
         let verdict: String = c

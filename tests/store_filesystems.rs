@@ -123,40 +123,52 @@ fn a_wal_store_another_process_has_open_is_not_switched_under_it() {
     assert_eq!(header_mode(&exp), ROLLBACK);
 }
 
-/// Issue 10: in the network-safe mode a runner writes while `status` and `tasks` read in a loop:
-/// no reader fails (busy, locked), nothing uses WAL, and the store passes `check` afterwards.
+/// Issue 10: in the network-safe mode a runner writes while three readers run `status` and
+/// `tasks` in a loop: no reader fails (busy, locked), nothing uses WAL, and the store passes
+/// `check` afterwards.
 #[test]
 fn readers_and_a_runner_share_a_store_in_network_mode() {
-    let exp = exp_of(150);
-    let mut runner = exp.cmd(&["run", "exp.toml", "-j", "2", "-q"]);
+    let exp = exp_of(300);
+    let mut runner = exp.cmd(&["run", "exp.toml", "-j", "4", "-q"]);
     runner
         .env("LABTRAIL_STORE_FS", "network")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut runner = runner.spawn().expect("spawn the runner");
-    let network = [("LABTRAIL_STORE_FS", "network")];
-    let mut reads = 0;
-    wait_until("the store", Duration::from_secs(60), || {
-        exp.file(".labtrail/labtrail.db").exists()
+    let runner = std::sync::Mutex::new(runner.spawn().expect("spawn the runner"));
+    wait_until("a first task done", Duration::from_secs(60), || {
+        done_in_db(&exp.file(".labtrail")) > 0
     });
-    while runner.try_wait().unwrap().is_none() || reads < 4 {
-        let args: &[&str] = if reads % 2 == 0 {
-            &["status"]
-        } else {
-            &["tasks", "--json"]
-        };
-        let out = run_env(&exp, &network, args);
-        assert_eq!(out.code(), 0, "labtrail {args:?}: {}", out.stderr());
-        assert!(!exp.file(".labtrail/labtrail.db-wal").exists());
-        reads += 1;
-    }
-    let out = finish(runner);
+    let running = || runner.lock().unwrap().try_wait().unwrap().is_none();
+    let reads: usize = std::thread::scope(|s| {
+        let readers: Vec<_> = (0..3)
+            .map(|i| {
+                let (exp, running) = (&exp, &running);
+                s.spawn(move || {
+                    let mut reads = 0;
+                    while running() || reads < 3 {
+                        let args: &[&str] = if (reads + i) % 2 == 0 {
+                            &["status"]
+                        } else {
+                            &["tasks", "--json"]
+                        };
+                        let out = run_env(exp, &[("LABTRAIL_STORE_FS", "network")], args);
+                        assert_eq!(out.code(), 0, "labtrail {args:?}: {}", out.stderr());
+                        assert!(!exp.file(".labtrail/labtrail.db-wal").exists());
+                        reads += 1;
+                    }
+                    reads
+                })
+            })
+            .collect();
+        readers.into_iter().map(|r| r.join().unwrap()).sum()
+    });
+    let out = finish(runner.into_inner().unwrap());
     assert_eq!(out.code(), 0, "runner: {}", out.stderr());
     assert_eq!(header_mode(&exp), ROLLBACK);
-    let check = run_env(&exp, &network, &["check"]);
+    let check = run_env(&exp, &[("LABTRAIL_STORE_FS", "network")], &["check"]);
     assert_eq!(check.code(), 0, "{}{}", check.stdout(), check.stderr());
-    assert_eq!(exp.ledger("ledger.txt").len(), 150);
+    assert_eq!(exp.ledger("ledger.txt").len(), 300);
     eprintln!("{reads} reads while the runner wrote");
 }
 

@@ -270,3 +270,41 @@ fn a_lock_left_on_another_host_needs_force() {
     let out = run_env(&exp, &[], &["run", "exp.toml"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
 }
+
+/// Issue 10: `monitor` refuses a run whose lock a monitor on another host left (an error, or the
+/// run skipped with `--all`), and takes it over with `force`.
+#[test]
+fn a_monitor_lock_left_on_another_host_needs_force() {
+    use labtrail::app::slurm::{watch_runs, Notice};
+    use labtrail::progress::Reporter;
+    use labtrail::store::{Store, StoreError};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join(".labtrail"), true).unwrap();
+    store.create_run("r", "e", "e.toml", "").unwrap();
+    let left = r#"{"pid": 77, "host": "login3.cluster.example", "since": "2026-11-29T10:00:00.000Z"}"#;
+    std::fs::create_dir_all(dir.path().join(".labtrail/locks")).unwrap();
+    std::fs::write(store.lock_path("r"), left).unwrap();
+    let runs = ["r".to_string()];
+    let reporter = |total, done| Reporter::new(false, true, total, done);
+
+    let err = watch_runs(&mut store, &runs, false, true, false, reporter, |_| {}).unwrap_err();
+    let err = err.downcast::<StoreError>().unwrap();
+    assert!(
+        matches!(&err, StoreError::LockedElsewhere { host, pid: 77, .. } if host == "login3.cluster.example"),
+        "{err}"
+    );
+
+    let mut notices = Vec::new();
+    watch_runs(&mut store, &runs, true, true, false, reporter, |n| notices.push(n)).unwrap();
+    assert!(matches!(notices.as_slice(), [Notice::Skipped { .. }]), "{notices:?}");
+
+    // With force the lock is taken over (the run, made here without a spec, then fails to load:
+    // past the lock).
+    let mut notices = Vec::new();
+    let after = watch_runs(&mut store, &runs, false, true, true, reporter, |n| notices.push(n));
+    assert!(
+        matches!(notices.first(), Some(Notice::TookOver { previous, .. }) if previous.contains("login3")),
+        "{notices:?} {:?}",
+        after.err()
+    );
+}

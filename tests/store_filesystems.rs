@@ -281,7 +281,8 @@ fn a_monitor_lock_left_on_another_host_needs_force() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join(".labtrail"), true).unwrap();
     store.create_run("r", "e", "e.toml", "").unwrap();
-    let left = r#"{"pid": 77, "host": "login3.cluster.example", "since": "2026-11-29T10:00:00.000Z"}"#;
+    let left =
+        r#"{"pid": 77, "host": "login3.cluster.example", "since": "2026-11-29T10:00:00.000Z"}"#;
     std::fs::create_dir_all(dir.path().join(".labtrail/locks")).unwrap();
     std::fs::write(store.lock_path("r"), left).unwrap();
     let runs = ["r".to_string()];
@@ -295,13 +296,21 @@ fn a_monitor_lock_left_on_another_host_needs_force() {
     );
 
     let mut notices = Vec::new();
-    watch_runs(&mut store, &runs, true, true, false, reporter, |n| notices.push(n)).unwrap();
-    assert!(matches!(notices.as_slice(), [Notice::Skipped { .. }]), "{notices:?}");
+    watch_runs(&mut store, &runs, true, true, false, reporter, |n| {
+        notices.push(n)
+    })
+    .unwrap();
+    assert!(
+        matches!(notices.as_slice(), [Notice::Skipped { .. }]),
+        "{notices:?}"
+    );
 
     // With force the lock is taken over (the run, made here without a spec, then fails to load:
     // past the lock).
     let mut notices = Vec::new();
-    let after = watch_runs(&mut store, &runs, false, true, true, reporter, |n| notices.push(n));
+    let after = watch_runs(&mut store, &runs, false, true, true, reporter, |n| {
+        notices.push(n)
+    });
     assert!(
         matches!(notices.first(), Some(Notice::TookOver { previous, .. }) if previous.contains("login3")),
         "{notices:?} {:?}",

@@ -176,10 +176,12 @@ pub fn apply_journal_mode(conn: &Connection, dir: &Path) -> rusqlite::Result<()>
     let busy =
         |e: &rusqlite::Error| e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy);
     match switched {
-        // SQLite keeps the old mode where WAL is impossible (no shared memory): still safe.
+        // Still in WAL after asking to leave it: another connection keeps it there.
         Ok(mode) if wanted == "delete" && mode.eq_ignore_ascii_case("wal") => {
             Err(still_open_in_wal(dir, &fs))
         }
+        // Any other answer is a safe mode: where WAL is impossible (no shared memory) SQLite
+        // keeps the rollback journal.
         Ok(_) => Ok(()),
         Err(e) if wanted == "delete" && busy(&e) => Err(still_open_in_wal(dir, &fs)),
         Err(e) => Err(e),
@@ -190,7 +192,7 @@ fn still_open_in_wal(dir: &Path, fs: &StoreFs) -> rusqlite::Error {
     rusqlite::Error::SqliteFailure(
         rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
         Some(format!(
-            "the store {} is in WAL mode, which is not safe on {fs}, and another process still has it open, so it cannot leave WAL mode yet\n  help: stop the other labtrail processes using this store (a labtrail before 0.5, or one started with {STORE_FS_ENV}=local), then run the command again; see docs/store-filesystems.md",
+            "the store {} is in WAL mode, which is not safe on {fs}, and another process still has it open, so it cannot leave WAL mode yet\n  help: stop the other labtrail processes using this store (a labtrail 0.4.0 or older, or one started with {STORE_FS_ENV}=local), then run the command again; see docs/store-filesystems.md",
             dir.display()
         )),
     )

@@ -151,7 +151,6 @@ pub enum Notice {
 /// monitor holds is an error, or skipped with `all`; `force` takes over a lock a monitor on
 /// another host left (see [`RunLock::acquire_with`]). A stop signal ends the whole watch. Returns
 /// the worst exit code (see [`Watched::code`]).
-#[allow(clippy::too_many_arguments)]
 pub fn watch_runs(
     store: &mut Store,
     runs: &[String],

@@ -317,3 +317,35 @@ fn a_monitor_lock_left_on_another_host_needs_force() {
         after.err()
     );
 }
+
+/// Issue 10: two runners of two runs of one store, started together in network mode (rollback
+/// journal), both finish: neither fails with "database is locked" (a deferred transaction that
+/// read first, then wanted to write while the other held the write lock, failed at once: SQLite
+/// does not wait there, it would deadlock). Several rounds, the collision being a matter of timing.
+#[test]
+fn two_runners_of_one_store_in_network_mode_both_finish() {
+    let exp = exp_of(200);
+    let network = [("LABTRAIL_STORE_FS", "network")];
+    let out = run_env(&exp, &network, &["run", "exp.toml", "-q", "--id", "first"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    for round in 0..4 {
+        let runners: Vec<_> = (0..2)
+            .map(|k| {
+                let id = format!("r{round}-{k}");
+                let mut cmd = exp.cmd(&["run", "exp.toml", "-q", "-j", "3", "--id", &id]);
+                cmd.env("LABTRAIL_STORE_FS", "network")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                cmd.spawn().expect("spawn a runner")
+            })
+            .collect();
+        for runner in runners {
+            let out = finish(runner);
+            assert_eq!(out.code(), 0, "round {round}: {}", out.stderr());
+        }
+    }
+    let check = run_env(&exp, &network, &["check"]);
+    assert_eq!(check.code(), 0, "{}{}", check.stdout(), check.stderr());
+    assert_eq!(exp.ledger("ledger.txt").len(), 200 * 9);
+}

@@ -101,8 +101,9 @@ impl RunLock {
         if let Some((pid, was_on, since)) = &left {
             // Its lock is free here, but a process there may still run: one on a filesystem
             // whose locks that host does not share with this one, or one cut off from the lock
-            // server. The user checks there first.
-            if was_on != &host && !force {
+            // server. The user checks there first. A file that names no host was cut short while
+            // its writer took the lock (a live holder writes it at once): that writer is gone.
+            if was_on != &host && was_on != "?" && !force {
                 return Err(StoreError::LockedElsewhere {
                     run: run.to_string(),
                     pid: *pid,
@@ -125,6 +126,8 @@ impl RunLock {
         let taken_over_from = left.map(|(pid, was_on, since)| {
             if was_on == host {
                 format!("PID {pid} on host {was_on} (holding it since {since}) is no longer running")
+            } else if was_on == "?" {
+                format!("a holder that had not finished writing its name in {} is no longer running", path.display())
             } else {
                 // Another host's process cannot be seen from here: say only what is known.
                 format!("--force: PID {pid} on host {was_on} held it (since {since}) and did not release it cleanly; taken over as asked")
@@ -331,5 +334,18 @@ mod tests {
         assert!(store.run_lock_is_held("r"));
         drop(lock);
         assert!(!store.run_lock_is_held("r"));
+    }
+
+    /// Issue 10: a lock file cut short while its writer took the lock names no host; it is not
+    /// a holder on another host (which would need --force), and it is taken over.
+    #[test]
+    fn a_lock_file_cut_short_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join(".labtrail"), true).unwrap();
+        drop(RunLock::acquire(&store, "r").unwrap());
+        std::fs::write(store.lock_path("r"), r#"{"pid": 12"#).unwrap();
+        let lock = RunLock::acquire(&store, "r").expect("taken over");
+        let previous = lock.taken_over_from.clone().unwrap();
+        assert!(previous.contains("had not finished writing"), "{previous}");
     }
 }

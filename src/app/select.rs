@@ -157,6 +157,8 @@ pub struct LockedRun {
     pub taken_over_from: Option<String>,
     /// Tasks this invocation created the run with and has not reported as added yet.
     pub(super) created_tasks: usize,
+    /// Why the lock does not keep out another host, if it does not (see [`RunLock`]).
+    pub locks_stay_here: Option<String>,
     lock: RunLock,
 }
 
@@ -194,6 +196,7 @@ pub fn select_and_lock(
         created: created_tasks.is_some(),
         taken_over_from,
         created_tasks: created_tasks.unwrap_or(0),
+        locks_stay_here: lock.locks_stay_here.clone(),
         lock,
     })
 }

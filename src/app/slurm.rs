@@ -143,6 +143,8 @@ pub enum Notice {
     Skipped { run: String, why: StoreError },
     /// The lock was taken over from a holder that is gone.
     TookOver { run: String, previous: String },
+    /// The lock does not keep out another host: the store's mount keeps locks on this one.
+    LocksStayHere { run: String, option: String },
     /// A run was watched to its end (or polled once).
     Watched { run: String, counts: Counts },
 }
@@ -177,6 +179,12 @@ pub fn watch_runs(
             notice(Notice::TookOver {
                 run: run.clone(),
                 previous: previous.clone(),
+            });
+        }
+        if let Some(option) = &lock.locks_stay_here {
+            notice(Notice::LocksStayHere {
+                run: run.clone(),
+                option: option.clone(),
             });
         }
         store.settle_task_dir_moves(run)?;

@@ -86,6 +86,9 @@ pub fn run(g: &Global, args: MonitorArgs) -> anyhow::Result<i32> {
             Notice::TookOver { run, previous } => {
                 tell!("labtrail: took over the monitor lock of run {run}: {previous}")
             }
+            Notice::LocksStayHere { run, option } => {
+                tell!("labtrail: warning: run {run}: the store's locks stay on this host ({option}): use the store from this host only, or from a mount whose locks all hosts share (docs/store-filesystems.md)")
+            }
             Notice::Watched { run, counts } => summary(&run, &counts),
         },
     )

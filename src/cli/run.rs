@@ -133,6 +133,9 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     if let Some(previous) = &locked.taken_over_from {
         tell!("labtrail: took over the lock of run {run_id}: {previous}");
     }
+    if let Some(option) = &locked.locks_stay_here {
+        tell!("labtrail: warning: the store's locks stay on this host ({option}): use the store from this host only, or from a mount whose locks all hosts share (docs/store-filesystems.md)");
+    }
     if legacy && spec.is_staged() {
         rep_line(&format!(
             "note: run {run_id} was made before labtrail 0.4: in it, a change upstream does not rerun the tasks downstream; `--fresh` starts a run that tracks lineage"

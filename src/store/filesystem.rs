@@ -34,6 +34,9 @@ pub struct StoreFs {
     pub sharing: Sharing,
     /// Whether [`STORE_FS_ENV`] decided `sharing`.
     pub forced: bool,
+    /// The mount option that keeps this network filesystem's locks on this host, if it has one
+    /// (`nfs mounted with nolock`): then two hosts using the store do not exclude each other.
+    pub local_locks: Option<String>,
 }
 
 impl std::fmt::Display for StoreFs {
@@ -45,6 +48,9 @@ impl std::fmt::Display for StoreFs {
         write!(f, "{} ({kind}", self.name)?;
         if self.forced {
             write!(f, ", set by {STORE_FS_ENV}")?;
+        }
+        if let Some(option) = &self.local_locks {
+            write!(f, "; its locks stay on this host: {option}")?;
         }
         write!(f, ")")
     }
@@ -114,22 +120,21 @@ pub fn detect(dir: &Path) -> StoreFs {
         Some(magic) => classify(magic),
         None => ("unknown filesystem".to_string(), Sharing::Network),
     };
-    match std::env::var(STORE_FS_ENV).as_deref() {
-        Ok("network") => StoreFs {
-            name,
-            sharing: Sharing::Network,
-            forced: true,
-        },
-        Ok("local") => StoreFs {
-            name,
-            sharing: Sharing::Local,
-            forced: true,
-        },
-        _ => StoreFs {
-            name,
-            sharing,
-            forced: false,
-        },
+    // Only a shared filesystem's mount options are worth reading the mount table for.
+    let local_locks = match sharing {
+        Sharing::Network => super::mountinfo::local_lock_option(dir),
+        Sharing::Local => None,
+    };
+    let (sharing, forced) = match std::env::var(STORE_FS_ENV).as_deref() {
+        Ok("network") => (Sharing::Network, true),
+        Ok("local") => (Sharing::Local, true),
+        _ => (sharing, false),
+    };
+    StoreFs {
+        name,
+        sharing,
+        forced,
+        local_locks,
     }
 }
 
@@ -226,6 +231,7 @@ mod tests {
             name: "ext4".into(),
             sharing: Sharing::Network,
             forced: true,
+            local_locks: None,
         };
         assert_eq!(
             fs.to_string(),

@@ -33,6 +33,9 @@ pub struct RunLock {
     _alive: Flock<File>,
     /// The holder a previous runner left behind, if it died without releasing the lock.
     pub taken_over_from: Option<String>,
+    /// Why this lock does not keep out a process on another host, if it does not: the store's
+    /// network filesystem is mounted with an option that keeps locks on this host.
+    pub locks_stay_here: Option<String>,
 }
 
 fn describe(text: &str) -> (u32, String, String) {
@@ -140,10 +143,15 @@ impl RunLock {
         file.write_all(me.to_string().as_bytes())
             .map_err(|e| StoreError::io(&path, e))?;
         file.sync_all().map_err(|e| StoreError::io(&path, e))?;
+        let fs = super::filesystem::detect(store.dir());
+        let locks_stay_here = fs
+            .local_locks
+            .filter(|_| fs.sharing == super::filesystem::Sharing::Network);
         Ok(RunLock {
             file,
             _alive: alive,
             taken_over_from,
+            locks_stay_here,
         })
     }
 }

@@ -18,6 +18,7 @@ mod inputs;
 mod jobs;
 mod lock;
 mod migrate;
+mod mountinfo;
 mod paths;
 mod queries;
 mod records;

@@ -130,12 +130,6 @@ impl Store {
             db_path,
             conn,
         };
-        // A write transaction takes the write lock when it begins: two writers then queue in the
-        // busy handler, where a deferred one that read first would fail at once (SQLite's
-        // deadlock rule in rollback mode, BUSY_SNAPSHOT in WAL) (issue 10).
-        store
-            .conn
-            .set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         if let Err(detail) = store.check_health() {
             let backup = store.keep_damaged_copy()?;
             return Err(StoreError::Corrupt {

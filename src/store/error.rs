@@ -70,7 +70,7 @@ pub enum StoreError {
 
     /// The filesystem refused a lock for another reason than a holder: it has no locks, its lock
     /// service did not answer, no permission (issue 10).
-    #[error("cannot lock {path}: {errno}; the store is on {filesystem}\n  help: {}", super::lock::unavailable_help(*.errno))]
+    #[error("cannot lock {path}: {errno}; the store is on {filesystem}\n  help: {}", super::lock_try::unavailable_help(*.errno))]
     LockUnavailable {
         path: PathBuf,
         filesystem: String,

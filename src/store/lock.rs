@@ -19,6 +19,7 @@
 //! holder on another host that did not release it cleanly is not taken over without `--force`:
 //! from here nothing tells whether that process still runs (docs/store-filesystems.md).
 
+use super::lock_try::{lock_shared_waiting, try_lock};
 use super::StoreError;
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
@@ -154,121 +155,6 @@ impl RunLock {
             locks_stay_here,
         })
     }
-}
-
-/// How often a lock that failed for a reason that can pass (`ENOLCK`, `EIO`, `EINTR`) is tried,
-/// and the first pause between tries (doubled each time: about 3 s in all).
-const LOCK_TRIES: u32 = 5;
-const FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
-
-/// Tries `arg` (a non-blocking lock) on `file`: `Ok(Ok(lock))` when taken, `Ok(Err(file))` when
-/// another process holds it, and [`StoreError::LockUnavailable`] when the filesystem cannot say
-/// (tried again a few times first where that can help).
-fn try_lock(
-    file: File,
-    arg: FlockArg,
-    path: &Path,
-    store: &super::Store,
-) -> Result<Result<Flock<File>, File>, StoreError> {
-    let mut file = file;
-    let mut pause = FIRST_PAUSE;
-    for attempt in 1..=LOCK_TRIES {
-        let result = match fault_injection_fake_lock_errno() {
-            Some(errno) => Err((file, errno)),
-            None => Flock::lock(file, arg),
-        };
-        match result {
-            Ok(lock) => return Ok(Ok(lock)),
-            Err((f, Errno::EWOULDBLOCK)) => return Ok(Err(f)),
-            Err((f, errno)) if is_transient(errno) && attempt < LOCK_TRIES => {
-                file = f;
-                if errno != Errno::EINTR {
-                    std::thread::sleep(pause);
-                    pause *= 2;
-                }
-            }
-            Err((_, errno)) => return Err(unavailable(path, store, errno)),
-        }
-    }
-    unreachable!("the last try returns")
-}
-
-/// Takes a shared lock on `file`, waiting for an exclusive holder (a reader's probe).
-fn lock_shared_waiting(
-    file: File,
-    path: &Path,
-    store: &super::Store,
-) -> Result<Flock<File>, StoreError> {
-    let mut file = file;
-    loop {
-        match try_lock(file, FlockArg::LockSharedNonblock, path, store)? {
-            Ok(lock) => return Ok(lock),
-            Err(f) => {
-                file = f;
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-        }
-    }
-}
-
-fn is_transient(errno: Errno) -> bool {
-    matches!(errno, Errno::ENOLCK | Errno::EIO | Errno::EINTR)
-}
-
-fn unavailable(path: &Path, store: &super::Store, errno: Errno) -> StoreError {
-    StoreError::LockUnavailable {
-        path: path.to_path_buf(),
-        filesystem: super::filesystem::detect(store.dir()).to_string(),
-        errno,
-    }
-}
-
-/// What to do about a lock the filesystem refused with `errno` (the help of
-/// [`StoreError::LockUnavailable`]).
-pub(super) fn unavailable_help(errno: Errno) -> String {
-    let elsewhere = "or put the store on a filesystem whose locks work (`--store PATH`; a local disk serves a local run)";
-    match errno {
-        Errno::ENOSYS | Errno::EOPNOTSUPP | Errno::EINVAL => format!(
-            "this filesystem does not lock files. On Lustre, ask the administrators to mount it with `-o flock` (`-o localflock` keeps locks to one node, which is not enough for a store used from several); on NFSv3, the mount must not use `nolock` and lockd/rpc.statd must run on both ends; {elsewhere}. labtrail does not run without its lock: two runners of one run would run its tasks twice"
-        ),
-        Errno::ENOLCK => format!(
-            "the lock service refused or did not answer, {LOCK_TRIES} times in a row (on NFSv3: is rpc.statd running here, and lockd on the server? `rpcinfo -p SERVER` lists `nlockmgr` when it is); try again later, ask the administrators, {elsewhere}"
-        ),
-        Errno::EACCES | Errno::EPERM => format!(
-            "no permission to lock this file: the store belongs to someone else or is read-only; read commands still work, and a run needs a store of your own ({elsewhere})"
-        ),
-        _ => format!(
-            "the filesystem failed, {LOCK_TRIES} times in a row (a file server unreachable or restarting?); check the mount (`findmnt -T STORE`) and try again, {elsewhere}"
-        ),
-    }
-}
-
-/// Test hook, debug builds only: `LABTRAIL_FAKE_LOCK_ERRNO=ENOLCK` makes every lock try fail with
-/// that errno, `ENOLCK:2` only the first two of this process. A fake, because no filesystem here
-/// refuses locks (real Lustre or NFS without lockd is not available to tests).
-fn fault_injection_fake_lock_errno() -> Option<Errno> {
-    #[cfg(debug_assertions)]
-    {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static TRIES: AtomicU32 = AtomicU32::new(0);
-        let value = std::env::var("LABTRAIL_FAKE_LOCK_ERRNO").ok()?;
-        let (name, times) = match value.split_once(':') {
-            Some((name, n)) => (name.to_string(), n.parse::<u32>().ok()?),
-            None => (value, u32::MAX),
-        };
-        let errno = [
-            Errno::ENOLCK,
-            Errno::ENOSYS,
-            Errno::EOPNOTSUPP,
-            Errno::EACCES,
-            Errno::EIO,
-        ]
-        .into_iter()
-        .find(|e| format!("{e:?}") == name)?;
-        (TRIES.fetch_add(1, Ordering::SeqCst) < times).then_some(errno)
-    }
-    #[cfg(not(debug_assertions))]
-    None
 }
 
 /// The text of the lock file a labtrail 0.3 runner holds at `path`, if one holds it.

@@ -17,6 +17,7 @@ mod gone;
 mod inputs;
 mod jobs;
 mod lock;
+mod lock_try;
 mod migrate;
 mod mountinfo;
 mod paths;

@@ -20,8 +20,13 @@ use crate::store::{Store, StoreError};
 /// live one the next monitor adopts. labtrail never uses or removes them; each line says what
 /// to do.
 ///
-/// With --repair (after labtrail reported a damaged database): moves the damaged database
-/// aside and builds a new one from every record that can still be read.
+/// With --repair (after labtrail reported a damaged database): builds a new database from
+/// every row that can still be read (page by page where SQLite stops), checks it, and puts it
+/// in place last. The damaged database is kept as labtrail.db.before-repair-TIME in the store
+/// (never overwritten, never deleted); a repair interrupted at any point is finished or undone
+/// by the next command. It refuses while a runner or monitor has a run of the store open (exit
+/// 4). On a healthy store it asks first at a terminal, and without one it changes nothing
+/// (exit 2) unless --yes is given.
 ///
 /// --scheduler asks SLURM (one squeue, one sacct call) for the jobs named for the store's SLURM
 /// runs (lt.RUN.KEY, lt.RUN.@STAGE): each must be known to an attempt record, and no task may
@@ -40,6 +45,7 @@ use crate::store::{Store, StoreError};
 ///   labtrail check --scheduler
 ///   labtrail check --json | jq -r '.findings[] | select(.severity == "problem") | .message'
 ///   labtrail check --repair
+///   labtrail check --repair --yes     # rebuild even a healthy store, without asking
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct CheckArgs {
@@ -52,17 +58,52 @@ pub struct CheckArgs {
     /// Print the report as JSON (see above for its fields).
     #[arg(long, conflicts_with = "repair")]
     pub json: bool,
+    /// With --repair: rebuild a healthy database too, without asking.
+    #[arg(long, requires = "repair")]
+    pub yes: bool,
+}
+
+/// Asks at a terminal whether to rebuild the healthy store at `dir`; without a terminal the
+/// answer is no. Records whether it could ask in `asked`.
+fn ask_to_rebuild(dir: &std::path::Path, asked: &mut bool) -> bool {
+    use std::io::{BufRead, IsTerminal};
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return false;
+    }
+    *asked = true;
+    eprint!(
+        "labtrail: the store {} is healthy (SQLite's check and labtrail's invariants hold); rebuild it anyway? [y/N] ",
+        super::terminal::escape(&dir.display().to_string())
+    );
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+}
+
+fn repair(g: &Global, yes: bool) -> anyhow::Result<i32> {
+    let dir = match &g.store {
+        Some(d) => d.clone(),
+        None => Store::discover(&std::env::current_dir()?)?,
+    };
+    let mut asked = false;
+    let report = Store::repair(&dir, &mut || yes || ask_to_rebuild(&dir, &mut asked))?;
+    match report {
+        Some(report) => say!("{}", super::terminal::escape_lines(&report)),
+        None if asked => tell!("labtrail: nothing was changed"),
+        None => {
+            return Err(crate::app::UsageError(format!(
+                "the store {} is healthy (SQLite's check and labtrail's invariants hold); nothing was changed\n  help: `labtrail check --repair` rebuilds a damaged store; add --yes to rebuild a healthy one anyway",
+                dir.display()
+            ))
+            .into())
+        }
+    }
+    Ok(0)
 }
 
 pub fn run(g: &Global, args: CheckArgs) -> anyhow::Result<i32> {
     if args.repair {
-        let dir = match &g.store {
-            Some(d) => d.clone(),
-            None => Store::discover(&std::env::current_dir()?)?,
-        };
-        let report = Store::repair(&dir)?;
-        say!("{}", super::terminal::escape_lines(&report.to_string()));
-        return Ok(0);
+        return repair(g, args.yes);
     }
     let store = g.open_store()?;
     let sched = args.scheduler.then(Scheduler::new);

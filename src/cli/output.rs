@@ -117,7 +117,10 @@ pub fn exit_code_for(err: &anyhow::Error) -> i32 {
 /// The exit code of a store error: naming what is not there is bad input, not a store problem.
 fn store_exit_code(err: &StoreError) -> i32 {
     match err {
-        StoreError::Locked { .. } | StoreError::LockedElsewhere { .. } => 4,
+        StoreError::Locked { .. }
+        | StoreError::LockedElsewhere { .. }
+        | StoreError::RepairRefused { .. }
+        | StoreError::RepairUnderway { .. } => 4,
         StoreError::RunNotFound { .. }
         | StoreError::TaskNotFound { .. }
         | StoreError::NoRuns { .. }

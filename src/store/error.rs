@@ -77,6 +77,14 @@ pub enum StoreError {
         errno: nix::errno::Errno,
     },
 
+    /// `check --repair` while a process has the store open (issue 10).
+    #[error("cannot repair the store {store} now: {holder}\n  help: let it finish or stop it, then run `labtrail check --repair` again; nothing was changed")]
+    RepairRefused { store: PathBuf, holder: String },
+
+    /// A command started while `check --repair` rebuilds the store, and it did not end in time.
+    #[error("the store {store} is being repaired (`labtrail check --repair`), still after {waited_s} s\n  help: wait for the repair to end, then run the command again")]
+    RepairUnderway { store: PathBuf, waited_s: u64 },
+
     /// A record (see `Store::records`) whose document is not valid JSON.
     #[error("a `{kind}` record is not valid JSON: {detail}; nothing of its batch was written\n  help: this is a bug in labtrail or the code that made the record; please report it")]
     InvalidRecord { kind: String, detail: String },

@@ -39,7 +39,8 @@ pub struct RunLock {
     pub locks_stay_here: Option<String>,
 }
 
-fn describe(text: &str) -> (u32, String, String) {
+/// The holder a lock file's text names: PID, host, since when.
+pub(super) fn describe(text: &str) -> (u32, String, String) {
     let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
     (
         v["pid"].as_u64().unwrap_or(0) as u32,

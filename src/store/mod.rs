@@ -27,6 +27,7 @@ mod repair;
 mod reset;
 mod runs;
 pub mod schema;
+mod store_lock;
 mod tasks;
 
 pub use changes::Change;
@@ -56,6 +57,9 @@ pub struct Store {
     dir: PathBuf,
     db_path: PathBuf,
     conn: Connection,
+    /// The store lock, held shared while the store is open: no repair replaces the database
+    /// under an open store (see `store_lock`). Declared after `conn`: released after it closes.
+    _store_lock: Option<nix::fcntl::Flock<std::fs::File>>,
 }
 
 /// Current time as RFC 3339 with a UTC offset, the format of every timestamp in the store.
@@ -92,6 +96,7 @@ impl Store {
         }
         // SQLite reads an empty file as a new database: if this store already has runs, an empty
         // database is a truncated one, and must not silently become a fresh store.
+        let mut store_lock = store_lock::hold_shared(dir)?;
         let len = std::fs::metadata(&db_path).map(|m| m.len()).ok();
         if len == Some(0) && dir.join("runs").is_dir() {
             let backup = dir.join(format!("{DB_FILE}.damaged-empty"));
@@ -109,6 +114,7 @@ impl Store {
                 });
             }
             std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+            store_lock = store_lock::hold_shared(dir)?;
         }
         let conn = Connection::open_with_flags(
             &db_path,
@@ -130,6 +136,7 @@ impl Store {
             dir: dir.to_path_buf(),
             db_path,
             conn,
+            _store_lock: store_lock,
         };
         if let Err(detail) = store.check_health() {
             let backup = store.keep_damaged_copy()?;

@@ -1,0 +1,73 @@
+//! The repair's report for people: where the damaged database is kept, what was read, how many
+//! rows of each table were recovered and how, and what was fixed.
+
+use super::rebuild::Filled;
+use std::path::Path;
+
+/// The report's lines.
+pub fn lines(
+    backup: &Path,
+    filled: &Filled,
+    fixes: &[String],
+    header_restored: bool,
+) -> Vec<String> {
+    let mut out = vec![format!(
+        "kept the damaged database at {} (labtrail never overwrites or deletes it; remove it yourself once the repaired store serves you)",
+        backup.display()
+    )];
+    if header_restored {
+        out.push(
+            "its header (the first 100 bytes) was damaged and was restored in a scratch copy"
+                .into(),
+        );
+    }
+    if let Some(why) = &filled.unopenable {
+        out.push(format!(
+            "SQLite could not read it ({why}); rows were read page by page"
+        ));
+    }
+    out.push(format!(
+        "read {} page(s); {} could not be read",
+        filled.page_count, filled.unreadable_pages
+    ));
+    let total: usize = filled
+        .counts
+        .iter()
+        .map(|c| c.logical + c.from_tree + c.from_loose_pages)
+        .sum();
+    for c in &filled.counts {
+        let n = c.logical + c.from_tree + c.from_loose_pages;
+        if n == 0 && !c.listed && filled.unopenable.is_none() {
+            out.push(format!(
+                "  {}: none (the damaged database, made by an older version, has no such table)",
+                c.table
+            ));
+            continue;
+        }
+        let mut line = format!("  {}: {n} row(s) recovered", c.table);
+        if let Some(why) = &c.stopped {
+            line += &format!(", SQLite read {} then stopped ({why})", c.logical);
+        }
+        if c.from_tree > 0 {
+            line += &format!(", {} more read from the table's own pages", c.from_tree);
+        }
+        if c.from_loose_pages > 0 {
+            line += &format!(
+                ", {} from pages no longer linked into the table",
+                c.from_loose_pages
+            );
+        }
+        out.push(line);
+    }
+    out.push(format!("  in all: {total} row(s)"));
+    for t in &filled.foreign_tables {
+        out.push(format!(
+            "  {t}: not part of this version's schema; its rows stay in the kept file"
+        ));
+    }
+    for f in fixes {
+        out.push(format!("fixed: {f}"));
+    }
+    out.push("the next `labtrail run` resumes from what was recovered; tasks whose records were lost run again".into());
+    out
+}

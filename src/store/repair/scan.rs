@@ -1,0 +1,137 @@
+//! Every row the file still holds, found the way SQLite's recovery extension finds them: each
+//! table's b-tree walked from its root (past pages that cannot be read, into the subtrees beyond
+//! them), then every page no walk reached read on its own (the children of a damaged interior
+//! page, and free pages that hold stale copies).
+
+use super::pages::{Cell, Image, Kind};
+use super::record;
+use rusqlite::types::Value;
+use std::collections::{HashMap, HashSet};
+
+/// A row as stored: its rowid (rowid tables) and its record's values.
+pub struct RawRow {
+    pub rowid: Option<i64>,
+    pub values: Vec<Value>,
+}
+
+/// Rows found on pages no b-tree walk reached.
+pub struct Orphans {
+    /// Whether the page is on the free list: its rows are stale copies, kept only where nothing
+    /// better was found.
+    pub free: bool,
+    /// Whether the page holds table rows (0x0D) rather than keys (0x0A, 0x02).
+    pub table_rows: bool,
+    pub rows: Vec<RawRow>,
+}
+
+/// What a scan of the whole file found.
+pub struct Scan {
+    /// The schema as `sqlite_master` lists it: (type, name, root page, sql).
+    pub schema: Vec<(String, String, u32, String)>,
+    /// Rows reached from each table's root page, by table name.
+    pub trees: HashMap<String, Vec<RawRow>>,
+    pub orphans: Vec<Orphans>,
+    /// Pages that were expected to be b-tree pages and could not be read.
+    pub unreadable: Vec<u32>,
+    pub page_count: u32,
+}
+
+fn rows(cells: Vec<Cell>) -> Vec<RawRow> {
+    cells
+        .into_iter()
+        .filter_map(|c| {
+            Some(RawRow {
+                rowid: c.rowid,
+                values: record::decode(&c.payload)?,
+            })
+        })
+        .collect()
+}
+
+/// Walks the b-tree rooted at `root`, marking each page it reaches in `visited`. A page of the
+/// other kind of b-tree (table vs. index) is not this tree's: a damaged pointer led there.
+fn walk(
+    image: &Image,
+    root: u32,
+    visited: &mut HashSet<u32>,
+    unreadable: &mut Vec<u32>,
+) -> Vec<RawRow> {
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    let mut table_tree = None;
+    while let Some(n) = stack.pop() {
+        if visited.contains(&n) {
+            continue;
+        }
+        let Some(page) = image.page(n) else {
+            visited.insert(n);
+            unreadable.push(n);
+            continue;
+        };
+        let is_table = matches!(page.kind, Kind::TableLeaf | Kind::TableInterior);
+        if *table_tree.get_or_insert(is_table) != is_table {
+            continue;
+        }
+        visited.insert(n);
+        stack.extend(page.children.iter().rev());
+        out.extend(rows(page.cells));
+    }
+    out
+}
+
+/// Reads every row of `image`.
+pub fn scan(image: &Image) -> Scan {
+    let mut visited = HashSet::new();
+    let mut unreadable = Vec::new();
+    let schema: Vec<(String, String, u32, String)> = walk(image, 1, &mut visited, &mut unreadable)
+        .into_iter()
+        .filter_map(|r| match r.values.as_slice() {
+            [Value::Text(kind), Value::Text(name), _, Value::Integer(root), sql] => Some((
+                kind.clone(),
+                name.clone(),
+                u32::try_from(*root).ok()?,
+                match sql {
+                    Value::Text(s) => s.clone(),
+                    _ => String::new(),
+                },
+            )),
+            _ => None,
+        })
+        .collect();
+    let mut trees = HashMap::new();
+    // Indexes are walked too, only to mark their pages: their entries are not rows.
+    for (kind, name, root, _) in &schema {
+        if *root < 2 {
+            continue;
+        }
+        let found = walk(image, *root, &mut visited, &mut unreadable);
+        if kind == "table" {
+            trees.insert(name.clone(), found);
+        }
+    }
+    let free = image.free_pages();
+    let mut orphans = Vec::new();
+    for n in 2..=image.page_count() {
+        if visited.contains(&n) {
+            continue;
+        }
+        let Some(page) = image.page(n) else { continue };
+        if matches!(page.kind, Kind::TableInterior) || page.cells.is_empty() {
+            continue;
+        }
+        orphans.push(Orphans {
+            free: free.contains(&n),
+            table_rows: page.kind == Kind::TableLeaf,
+            rows: rows(page.cells),
+        });
+    }
+    // Live orphans first: a free page's copy of a row is older than any other copy.
+    orphans.sort_by_key(|o| o.free);
+    Scan {
+        schema,
+        trees,
+        orphans,
+        unreadable,
+        page_count: image.page_count(),
+    }
+}

@@ -1,0 +1,135 @@
+//! The store-wide lock `locks/store.lock`: every open store holds it shared for its lifetime (a
+//! runner or monitor, for as long as it holds its run lock; a reader, for as long as it reads),
+//! and a repair takes it exclusively, so that a repair never replaces the database under a
+//! process that has it open, and nothing opens the database while a repair rebuilds it.
+
+use super::StoreError;
+use nix::fcntl::{Flock, FlockArg};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long an open waits for a repair to end before saying one is under way.
+const WAIT_FOR_REPAIR: Duration = Duration::from_secs(60);
+/// How long a repair waits for readers (a `status`, a `logs --follow` that ends) to close.
+const WAIT_FOR_READERS: Duration = Duration::from_secs(10);
+
+fn path(dir: &Path) -> PathBuf {
+    dir.join("locks").join("store.lock")
+}
+
+/// The lock file, made if it can be; opened read-only in a store this user cannot write (a
+/// colleague's, a read-only mount), where no repair can run either; `None` if it is not there.
+fn open(dir: &Path) -> Option<File> {
+    let p = path(dir);
+    let _ = std::fs::create_dir_all(p.parent()?);
+    let writable = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&p);
+    writable.or_else(|_| File::open(&p)).ok()
+}
+
+/// Takes the store lock shared for an open store, waiting while a repair holds it, and first
+/// finishing (or rolling back) a repair a crash interrupted. `None` for a store folder that does
+/// not exist yet or has no lock file it can open.
+pub(super) fn hold_shared(dir: &Path) -> Result<Option<Flock<File>>, StoreError> {
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let Some(mut file) = open(dir) else {
+        return Ok(None);
+    };
+    let start = Instant::now();
+    loop {
+        if super::repair::interrupted(dir) {
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(held) => {
+                    super::repair::settle(dir)?;
+                    held.relock(FlockArg::LockShared)
+                        .map_err(|e| StoreError::io(&path(dir), e.into()))?;
+                    return Ok(Some(held));
+                }
+                Err((f, _)) => file = f,
+            }
+        } else {
+            match Flock::lock(file, FlockArg::LockSharedNonblock) {
+                Ok(held) => return Ok(Some(held)),
+                Err((f, _)) => file = f,
+            }
+        }
+        if start.elapsed() > WAIT_FOR_REPAIR {
+            return Err(StoreError::RepairUnderway {
+                store: dir.to_path_buf(),
+                waited_s: WAIT_FOR_REPAIR.as_secs(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Takes the store lock exclusively for a repair, or says who has the store open: a runner or
+/// monitor at once (named by its run lock: run, PID, host), a reader after a short wait.
+pub(super) fn hold_exclusive(dir: &Path) -> Result<Flock<File>, StoreError> {
+    let mut file = open(dir).ok_or_else(|| {
+        StoreError::io(
+            &path(dir),
+            std::io::Error::other("cannot create the store's lock file"),
+        )
+    })?;
+    let start = Instant::now();
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(held) => return Ok(held),
+            Err((f, _)) => file = f,
+        }
+        let refuse = |holder: String| StoreError::RepairRefused {
+            store: dir.to_path_buf(),
+            holder,
+        };
+        if let Some(run) = run_holders(dir).into_iter().next() {
+            return Err(refuse(run));
+        }
+        if start.elapsed() > WAIT_FOR_READERS {
+            return Err(refuse("another labtrail command has it open (a `logs --follow`, a `status` or a command that reads it)".into()));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The runs whose run lock a live process holds, each said as "run R is being run by PID P on
+/// host H (since S)". Their `locks/RUN.alive` files tell (see `lock`).
+pub(super) fn run_holders(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir.join("locks")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let alive = entry.path();
+        if alive.extension().is_none_or(|e| e != "alive") {
+            continue;
+        }
+        let held =
+            File::open(&alive).map(|f| Flock::lock(f, FlockArg::LockExclusiveNonblock).is_err());
+        if !held.unwrap_or(true) {
+            continue;
+        }
+        let mut text = String::new();
+        let _ =
+            File::open(alive.with_extension("lock")).and_then(|mut f| f.read_to_string(&mut text));
+        let (pid, host, since) = super::lock::describe(&text);
+        let run = alive
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        out.push(format!(
+            "run `{run}` is being run by PID {pid} on host {host} (since {since})"
+        ));
+    }
+    out.sort();
+    out
+}

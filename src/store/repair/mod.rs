@@ -109,6 +109,7 @@ fn build(dir: &Path, backup: &str) -> Result<(rebuild::Filled, Vec<String>, bool
     conn.execute_batch("BEGIN").map_err(sql)?;
     let filled = rebuild::fill(&source, &conn).map_err(sql)?;
     let fixes = fixup::fix(&conn).map_err(sql)?;
+    crash_point("repair-mid-build");
     conn.execute_batch("COMMIT").map_err(sql)?;
     let store = Store {
         dir: dir.to_path_buf(),

@@ -136,12 +136,26 @@ fn add_pages(
             counts[i].from_tree += usize::from(insert(new, shape, copy(row))?);
         }
     }
+    // Loose pages complete only tables whose b-tree is damaged (see `Scan::damaged`), or every
+    // table when the schema itself could not be read.
+    let schema_read = !scan.schema.is_empty();
+    let completes = |i: usize, s: &Shape| {
+        !schema_read
+            || scan.damaged.contains(&s.table)
+            || counts[i].stopped.is_some()
+            || !scan.schema.iter().any(|(_, name, ..)| *name == s.table)
+    };
+    let candidates: Vec<bool> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| completes(i, s))
+        .collect();
     for page in &scan.orphans {
         // All cells of a page belong to one b-tree: the table most of them fit.
         let best = shapes
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.rowid_table == page.table_rows)
+            .filter(|(i, s)| candidates[*i] && s.rowid_table == page.table_rows)
             .map(|(i, s)| (i, page.rows.iter().filter(|r| s.fits(r)).count()))
             .filter(|(_, n)| *n > 0)
             .max_by_key(|(_, n)| *n);

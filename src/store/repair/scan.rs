@@ -33,6 +33,10 @@ pub struct Scan {
     pub orphans: Vec<Orphans>,
     /// Pages that were expected to be b-tree pages and could not be read.
     pub unreadable: Vec<u32>,
+    /// Tables whose b-tree walk met an unreadable page: the only ones loose pages can complete
+    /// (an intact b-tree holds every row of its table; a loose copy of one of its rows is a row
+    /// deleted since, or a stale copy).
+    pub damaged: std::collections::HashSet<String>,
     pub page_count: u32,
 }
 
@@ -99,12 +103,17 @@ pub fn scan(image: &Image) -> Scan {
         })
         .collect();
     let mut trees = HashMap::new();
+    let mut damaged = HashSet::new();
     // Indexes are walked too, only to mark their pages: their entries are not rows.
     for (kind, name, root, _) in &schema {
         if *root < 2 {
             continue;
         }
+        let before = unreadable.len();
         let found = walk(image, *root, &mut visited, &mut unreadable);
+        if unreadable.len() > before {
+            damaged.insert(name.clone());
+        }
         if kind == "table" {
             trees.insert(name.clone(), found);
         }
@@ -132,6 +141,7 @@ pub fn scan(image: &Image) -> Scan {
         trees,
         orphans,
         unreadable,
+        damaged,
         page_count: image.page_count(),
     }
 }

@@ -89,5 +89,8 @@ pub fn fix(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     );
     let n = conn.execute("UPDATE tasks SET state = 'pending', finished_at = NULL, reason = 'its successful attempt was lost in a repair' WHERE (state = 'done' AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = tasks.run_id AND a.task_key = tasks.key AND a.outcome = 'success')) OR state NOT IN ('pending','running','done','failed','interrupted','blocked')", [])?;
     note(n, "task(s) done without a recovered successful attempt (or in an unreadable state) are pending again and will run again");
+    // A run whose task rows were lost would skip the next plan sync (its plan is unchanged)
+    // and never get them back: every run compares its plan with its tasks again at its next run.
+    conn.execute("UPDATE runs SET plan_hash = NULL", [])?;
     Ok(notes)
 }

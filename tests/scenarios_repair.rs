@@ -314,3 +314,46 @@ fn recovery_fractions_after_each_kind_of_damage() {
         );
     }
 }
+
+/// Issue 10: the damaged database's WAL is read into the rebuild (its committed transactions are
+/// recovered) and kept with the copy, and never applied to the new database.
+#[test]
+fn the_old_wal_is_recovered_from_and_never_applied_to_the_new_database() {
+    let exp = finished(20);
+    let db = exp.file(".labtrail/labtrail.db");
+    let (size, count) = page_size_and_count(&db);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+    for i in 0..5 {
+        conn.execute(
+            "INSERT INTO records (run_id, at, kind, json) VALUES (NULL, 't', 'in-the-wal', ?1)",
+            [format!("{{\"i\":{i}}}")],
+        )
+        .unwrap();
+    }
+    // Left open, never closed: its WAL stays as a process that died would leave it.
+    std::mem::forget(conn);
+    let wal = exp.file(".labtrail/labtrail.db-wal");
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+    scribble(&db, size * (count / 2), size as usize);
+    let old_wal = std::fs::read(&wal).unwrap();
+    let out = exp.run(&["check", "--repair"]);
+    assert_eq!(out.code(), 0, "{}{}", out.stdout(), out.stderr());
+    let copy = kept(&exp).pop().unwrap();
+    let copy_wal = PathBuf::from(format!("{}-wal", copy.display()));
+    assert_eq!(
+        std::fs::read(copy_wal).unwrap(),
+        old_wal,
+        "the WAL is kept with the copy"
+    );
+    // Nothing of the old WAL is left beside the new database for SQLite to replay into it
+    // (it would apply the old file's pages over the new file's).
+    assert!(
+        std::fs::read(&wal).map_or(true, |w| w.is_empty()),
+        "the old WAL was left beside the new database"
+    );
+    exp.run_ok(&["check"]);
+    let in_wal: Vec<String> =
+        exp.column("SELECT json FROM records WHERE kind = 'in-the-wal' ORDER BY id");
+    assert_eq!(in_wal.len(), 5, "{}", out.stdout());
+}

@@ -133,3 +133,39 @@ pub(super) fn run_holders(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// Issue 10: a command that opens the store while a repair holds the store lock waits for
+    /// the repair to end, then opens the store (a repair must never replace the database under
+    /// it).
+    #[test]
+    fn an_open_waits_for_a_repair_to_end() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(".labtrail");
+        drop(Store::open(&dir, true).unwrap());
+        let repair = hold_exclusive(&dir).unwrap();
+        let opened = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = opened.clone();
+        let dir2 = dir.clone();
+        let opener = std::thread::spawn(move || {
+            let store = Store::open(&dir2, false);
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            store.map(drop)
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            !opened.load(std::sync::atomic::Ordering::SeqCst),
+            "waits while the repair runs"
+        );
+        drop(repair);
+        opener.join().unwrap().expect("opens once the repair ended");
+        let reader = Store::open(&dir, false).unwrap();
+        let refused = hold_exclusive(&dir);
+        assert!(refused.is_err(), "no repair while a store is open");
+        drop(reader);
+    }
+}

@@ -88,6 +88,10 @@ fn rows(db: &Path, table: &str) -> u64 {
         .unwrap()
 }
 
+/// A kind of damage: its name, the spans (offset, length) scribbled over, and the least
+/// fraction of rows a repair must recover after it.
+type Damage<'a> = (&'a str, Vec<(u64, usize)>, f64);
+
 /// 20 finished tasks, one page in the middle of the file scribbled over.
 fn damaged() -> Exp {
     let exp = finished(20);
@@ -252,7 +256,7 @@ fn recovery_fractions_after_each_kind_of_damage() {
     let db = template.file(".labtrail/labtrail.db");
     let before: Vec<u64> = TABLES.iter().map(|t| rows(&db, t)).collect();
     let (size, count) = page_size_and_count(&db);
-    let damages: [(&str, Vec<(u64, usize)>, f64); 4] = [
+    let damages: [Damage; 4] = [
         ("header (first 16 bytes)", vec![(0, 16)], 1.0),
         (
             "one page in the middle",

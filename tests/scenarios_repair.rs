@@ -256,7 +256,7 @@ fn recovery_fractions_after_each_kind_of_damage() {
     let db = template.file(".labtrail/labtrail.db");
     let before: Vec<u64> = TABLES.iter().map(|t| rows(&db, t)).collect();
     let (size, count) = page_size_and_count(&db);
-    let damages: [Damage; 4] = [
+    let damages: [Damage; 5] = [
         ("header (first 16 bytes)", vec![(0, 16)], 1.0),
         (
             "one page in the middle",
@@ -267,6 +267,11 @@ fn recovery_fractions_after_each_kind_of_damage() {
             "the last page",
             vec![(size * (count - 1), size as usize)],
             0.9,
+        ),
+        (
+            "the first page (header and schema)",
+            vec![(0, size as usize)],
+            0.7,
         ),
         (
             "five scattered pages",

@@ -158,7 +158,11 @@ fn add_pages(
             .filter(|(i, s)| candidates[*i] && s.rowid_table == page.table_rows)
             .map(|(i, s)| (i, page.rows.iter().filter(|r| s.fits(r)).count()))
             .filter(|(_, n)| *n > 0)
-            .max_by_key(|(_, n)| *n);
+            // A tie (events and records have the same shape) goes to the table made first.
+            .fold(None, |best: Option<(usize, usize)>, (i, n)| match best {
+                Some((_, m)) if m >= n => best,
+                _ => Some((i, n)),
+            });
         let Some((i, _)) = best else { continue };
         for row in page.rows.iter().filter(|r| shapes[i].fits(r)) {
             counts[i].from_loose_pages += usize::from(insert(new, &shapes[i], copy(row))?);

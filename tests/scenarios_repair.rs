@@ -223,28 +223,17 @@ fn a_repair_refuses_while_a_runner_holds_a_run() {
         .unwrap()
         .to_string_lossy()
         .into_owned();
+    let pid = runner.id();
     signal(&runner, libc::SIGTERM);
-    let ended = finish(runner);
+    finish(runner);
     assert_eq!(out.code(), 4, "{}", out.stderr());
     let err = out.stderr();
     assert!(
-        err.contains(&format!(
-            "run `{run}` is being run by PID {}",
-            ended_pid(&err)
-        )),
+        err.contains(&format!("run `{run}` is being run by PID {pid} on host ")),
         "{err}"
     );
     assert!(err.contains("nothing was changed"), "{err}");
     assert!(kept(&exp).is_empty());
-    let _ = ended;
-}
-
-fn ended_pid(err: &str) -> String {
-    err.split("by PID ")
-        .nth(1)
-        .and_then(|s| s.split(' ').next())
-        .unwrap_or("?")
-        .to_string()
 }
 
 /// Issue 10: the fraction of rows recovered after each kind of damage, printed (the README
@@ -365,4 +354,50 @@ fn the_old_wal_is_recovered_from_and_never_applied_to_the_new_database() {
     let in_wal: Vec<String> =
         exp.column("SELECT json FROM records WHERE kind = 'in-the-wal' ORDER BY id");
     assert_eq!(in_wal.len(), 5, "{}", out.stdout());
+}
+
+/// Issue 10: at a terminal (a real one, made by util-linux's `script`), a repair of a healthy
+/// store asks first; "no" changes nothing, "y" rebuilds it.
+#[test]
+fn at_a_terminal_a_repair_of_a_healthy_store_asks_first() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let exp = finished(2);
+    let answer = |text: &str| -> Option<String> {
+        let line = format!("'{}' check --repair", env!("CARGO_BIN_EXE_labtrail"));
+        let mut child = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(exp.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .ok()?;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{text}\n").as_bytes())
+            .unwrap();
+        let out = finish(child);
+        assert_eq!(out.code(), 0, "{}{}", out.stdout(), out.stderr());
+        Some(out.stdout())
+    };
+    let Some(no) = answer("n") else {
+        eprintln!("no `script` (util-linux) here to make a terminal: not tested");
+        return;
+    };
+    assert!(
+        no.contains("is healthy") && no.contains("rebuild it anyway? [y/N]"),
+        "{no}"
+    );
+    assert!(no.contains("nothing was changed"), "{no}");
+    assert!(kept(&exp).is_empty(), "{no}");
+    let yes = answer("y").unwrap();
+    assert!(
+        yes.contains("kept the previous (healthy) database at"),
+        "{yes}"
+    );
+    assert_eq!(kept(&exp).len(), 1);
+    exp.run_ok(&["check"]);
 }

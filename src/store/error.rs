@@ -81,6 +81,14 @@ pub enum StoreError {
     #[error("cannot repair the store {store} now: {holder}\n  help: let it finish or stop it, then run `labtrail check --repair` again; nothing was changed")]
     RepairRefused { store: PathBuf, holder: String },
 
+    /// A repair whose rebuilt database failed the store's own check: nothing was replaced.
+    #[error("the repair of {path} could not build a database that passes the store's own check: {detail}\n  nothing was replaced; the database is as it was, and a copy of it is kept at {backup}\n  help: this is a bug in labtrail's repair; please report it with that copy")]
+    RepairFailed {
+        path: PathBuf,
+        backup: PathBuf,
+        detail: String,
+    },
+
     /// A command started while `check --repair` rebuilds the store, and it did not end in time.
     #[error("the store {store} is being repaired (`labtrail check --repair`), still after {waited_s} s\n  help: wait for the repair to end, then run the command again")]
     RepairUnderway { store: PathBuf, waited_s: u64 },

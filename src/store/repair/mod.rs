@@ -119,13 +119,10 @@ fn build(dir: &Path, backup: &str) -> Result<(rebuild::Filled, Vec<String>, bool
     };
     let problems = store.check()?;
     if !problems.is_empty() {
-        return Err(StoreError::Corrupt {
-            path: new_path,
+        return Err(StoreError::RepairFailed {
+            path: dir.join(DB_FILE),
             backup: dir.join(backup),
-            detail: format!(
-                "the rebuilt database fails the store's own check ({}); nothing was replaced",
-                problems.join("; ")
-            ),
+            detail: problems.join("; "),
         });
     }
     store
@@ -155,7 +152,8 @@ impl Store {
         }
         let _lock = super::store_lock::hold_exclusive(dir)?;
         let mut lines: Vec<String> = settle(dir)?.into_iter().collect();
-        if healthy(dir, &db) && !rebuild_healthy() {
+        let was_healthy = healthy(dir, &db);
+        if was_healthy && !rebuild_healthy() {
             return Ok(None);
         }
         let backup = backup_name(dir);
@@ -196,7 +194,13 @@ impl Store {
         crash_point("repair-after-built");
         intent::swap(dir)?;
         intent::clean_up(dir)?;
-        lines.extend(report::lines(&dir.join(&backup), &filled, &fixes, restored));
+        lines.extend(report::lines(
+            &dir.join(&backup),
+            was_healthy,
+            &filled,
+            &fixes,
+            restored,
+        ));
         Ok(Some(lines.join("\n")))
     }
 }

@@ -7,12 +7,14 @@ use std::path::Path;
 /// The report's lines.
 pub fn lines(
     backup: &Path,
+    was_healthy: bool,
     filled: &Filled,
     fixes: &[String],
     header_restored: bool,
 ) -> Vec<String> {
     let mut out = vec![format!(
-        "kept the damaged database at {} (labtrail never overwrites or deletes it; remove it yourself once the repaired store serves you)",
+        "kept the {} database at {} (labtrail never overwrites or deletes it; remove it yourself once the repaired store serves you)",
+        if was_healthy { "previous (healthy)" } else { "damaged" },
         backup.display()
     )];
     if header_restored {

@@ -94,9 +94,10 @@ impl Store {
                 path: dir.to_path_buf(),
             });
         }
+        // Waits while a repair runs, and settles one a crash interrupted (see `store_lock`).
+        let mut store_lock = store_lock::hold_shared(dir)?;
         // SQLite reads an empty file as a new database: if this store already has runs, an empty
         // database is a truncated one, and must not silently become a fresh store.
-        let mut store_lock = store_lock::hold_shared(dir)?;
         let len = std::fs::metadata(&db_path).map(|m| m.len()).ok();
         if len == Some(0) && dir.join("runs").is_dir() {
             let backup = dir.join(format!("{DB_FILE}.damaged-empty"));

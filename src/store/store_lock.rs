@@ -33,6 +33,12 @@ fn open(dir: &Path) -> Option<File> {
     writable.or_else(|_| File::open(&p)).ok()
 }
 
+/// Whether a refused non-blocking `flock` means another holder (rather than a filesystem
+/// without locks: ENOLCK, ENOSYS, EOPNOTSUPP, on some network filesystems).
+fn held_elsewhere(e: nix::errno::Errno) -> bool {
+    e == nix::errno::Errno::EWOULDBLOCK || e == nix::errno::Errno::EINTR
+}
+
 /// Takes the store lock shared for an open store, waiting while a repair holds it, and first
 /// finishing (or rolling back) a repair a crash interrupted. `None` for a store folder that does
 /// not exist yet or has no lock file it can open.
@@ -53,11 +59,17 @@ pub(super) fn hold_shared(dir: &Path) -> Result<Option<Flock<File>>, StoreError>
                         .map_err(|e| StoreError::io(&path(dir), e.into()))?;
                     return Ok(Some(held));
                 }
+                // A filesystem without locks: nothing can hold it, so no repair is running.
+                Err((_, e)) if !held_elsewhere(e) => {
+                    super::repair::settle(dir)?;
+                    return Ok(None);
+                }
                 Err((f, _)) => file = f,
             }
         } else {
             match Flock::lock(file, FlockArg::LockSharedNonblock) {
                 Ok(held) => return Ok(Some(held)),
+                Err((_, e)) if !held_elsewhere(e) => return Ok(None),
                 Err((f, _)) => file = f,
             }
         }
@@ -84,6 +96,10 @@ pub(super) fn hold_exclusive(dir: &Path) -> Result<Flock<File>, StoreError> {
     loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(held) => return Ok(held),
+            Err((_, e)) if !held_elsewhere(e) => {
+                let why = std::io::Error::other(format!("the filesystem refuses file locks ({e}), so a repair cannot make sure that no runner or monitor uses the store; stop them, and repair a copy of the store folder on a local disk"));
+                return Err(StoreError::io(&path(dir), why));
+            }
             Err((f, _)) => file = f,
         }
         let refuse = |holder: String| StoreError::RepairRefused {

@@ -3,7 +3,7 @@
 
 use super::UsageError;
 use crate::spec::Spec;
-use crate::store::{Store, STORE_DIR};
+use crate::store::{Access, Store, STORE_DIR};
 use std::path::Path;
 
 /// The run a reading command (`status`, `tasks`, `logs`, `results`, `events`, `reset`) works
@@ -20,8 +20,13 @@ pub struct ReadTarget {
 
 /// The store a reading command opens: `given` (`--store`), else the one next to the experiment
 /// file as `labtrail run` finds it, else the nearest `.labtrail` above the current folder. With
-/// an experiment file and no store next to it, `None`: nothing has run yet.
-pub fn store_to_read(given: Option<&Path>, spec: Option<&Spec>) -> anyhow::Result<Option<Store>> {
+/// an experiment file and no store next to it, `None`: nothing has run yet. Reading commands
+/// open it [`Access::ReadOnly`]; `reset`, which changes it, read-write.
+pub fn store_to_read(
+    given: Option<&Path>,
+    spec: Option<&Spec>,
+    access: Access,
+) -> anyhow::Result<Option<Store>> {
     let dir = match (given, spec) {
         (Some(dir), _) => dir.to_path_buf(),
         (None, Some(spec)) => {
@@ -33,18 +38,20 @@ pub fn store_to_read(given: Option<&Path>, spec: Option<&Spec>) -> anyhow::Resul
         }
         (None, None) => Store::discover(&std::env::current_dir()?)?,
     };
-    Ok(Some(Store::open(&dir, false)?))
+    Ok(Some(Store::open_with(&dir, access)?))
 }
 
 /// Picks the run a reading command reads: `run` (`--run`) if given, else the latest run of the
 /// experiment `spec` if given, else the store's latest run (with a [`ReadTarget::note`] when the
 /// store holds runs of several experiments). A run of another experiment than `spec` is refused.
+/// The store is opened as `access` says.
 pub fn read_target(
     given: Option<&Path>,
     spec: Option<&Spec>,
     run: Option<&str>,
+    access: Access,
 ) -> anyhow::Result<ReadTarget> {
-    let Some(store) = store_to_read(given, spec)? else {
+    let Some(store) = store_to_read(given, spec, access)? else {
         let spec = spec.expect("a missing store is only reported for an experiment file");
         return Err(not_run_yet(spec, &spec.base_dir().join(STORE_DIR)));
     };

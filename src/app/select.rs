@@ -64,8 +64,11 @@ impl Experiment {
     }
 
     /// Remembers in `store` the digests of the input files this plan had to read, so that the
-    /// next invocation does not read them again.
+    /// next invocation does not read them again. A store opened read-only is left as it is.
     pub fn remember_digests(&mut self, store: &mut Store) -> anyhow::Result<()> {
+        if store.is_read_only() {
+            return Ok(());
+        }
         store.remember_input_digests(&self.unremembered)?;
         self.unremembered.clear();
         Ok(())

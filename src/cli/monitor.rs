@@ -62,7 +62,7 @@ fn watch_run(
 }
 
 pub fn run(g: &Global, args: MonitorArgs) -> anyhow::Result<i32> {
-    let mut store = g.open_store()?;
+    let mut store = g.open_store_for_writing()?;
     let runs = app::slurm::runs_to_watch(&store, args.all, args.run.as_deref())?;
     if runs.is_empty() {
         say!("no unfinished SLURM runs in {}", store.dir().display());

@@ -5,7 +5,7 @@ use crate::app::read::ReadTarget;
 use crate::engine::local::RunError;
 use crate::report::QueryError;
 use crate::spec::{Spec, SpecError};
-use crate::store::{Store, StoreError};
+use crate::store::{Access, Store, StoreError};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -27,15 +27,25 @@ impl From<&super::Cli> for Global {
 }
 
 impl Global {
-    /// Opens the store given by `--store`, or the nearest one above the current folder.
+    /// Opens the store given by `--store`, or the nearest one above the current folder, to read
+    /// only: reading commands never write (and so work where the store cannot be written).
     pub fn open_store(&self) -> Result<Store, StoreError> {
+        self.open_store_as(Access::ReadOnly)
+    }
+
+    /// Opens the store as [`Global::open_store`] finds it, to read and write.
+    pub fn open_store_for_writing(&self) -> Result<Store, StoreError> {
+        self.open_store_as(Access::ReadWrite { create: false })
+    }
+
+    fn open_store_as(&self, access: Access) -> Result<Store, StoreError> {
         let dir = match &self.store {
             Some(d) => d.clone(),
             None => Store::discover(
                 &std::env::current_dir().map_err(|e| StoreError::io(&PathBuf::from("."), e))?,
             )?,
         };
-        Store::open(&dir, false)
+        Store::open_with(&dir, access)
     }
 }
 
@@ -48,8 +58,27 @@ impl Global {
         experiment: Option<&Path>,
         run: Option<&str>,
     ) -> anyhow::Result<ReadTarget> {
+        self.target(experiment, run, Access::ReadOnly)
+    }
+
+    /// As [`Global::read_target`], with the store open to write (`reset`).
+    pub fn write_target(
+        &self,
+        experiment: Option<&Path>,
+        run: Option<&str>,
+    ) -> anyhow::Result<ReadTarget> {
+        self.target(experiment, run, Access::ReadWrite { create: false })
+    }
+
+    fn target(
+        &self,
+        experiment: Option<&Path>,
+        run: Option<&str>,
+        access: Access,
+    ) -> anyhow::Result<ReadTarget> {
         let spec = experiment.map(Spec::load).transpose()?;
-        let target = crate::app::read::read_target(self.store.as_deref(), spec.as_ref(), run)?;
+        let target =
+            crate::app::read::read_target(self.store.as_deref(), spec.as_ref(), run, access)?;
         if let (Some(note), false) = (&target.note, self.quiet) {
             tell!("{}", escape(note));
         }

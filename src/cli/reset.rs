@@ -61,7 +61,7 @@ pub struct ResetArgs {
 
 pub fn run(g: &Global, args: ResetArgs) -> anyhow::Result<i32> {
     let (tasks, experiment) = split_experiment(args.tasks)?;
-    let target = g.read_target(experiment.as_deref(), args.run.as_deref())?;
+    let target = g.write_target(experiment.as_deref(), args.run.as_deref())?;
     let (mut store, run) = (target.store, target.run);
     let request = app::reset::ResetRequest {
         tasks,

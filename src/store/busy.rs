@@ -7,15 +7,13 @@
 
 use std::time::{Duration, Instant};
 
-/// How long a step is retried: as long as the busy timeout the store's connections use.
-pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Runs `step` until it does not fail with "database is busy", for at most [`BUSY_TIMEOUT`];
-/// any other outcome, or the last busy error, is returned.
+/// Runs `step` until it does not fail with "database is busy", for at most the busy timeout
+/// the store's connections use ([`super::busy_timeout`]); any other outcome, or the last busy
+/// error, is returned.
 pub(super) fn retry_while_busy<T>(
     mut step: impl FnMut() -> rusqlite::Result<T>,
 ) -> rusqlite::Result<T> {
-    let give_up = Instant::now() + BUSY_TIMEOUT;
+    let give_up = Instant::now() + super::busy_timeout();
     let mut pause = Duration::from_millis(1);
     loop {
         match step() {

@@ -15,6 +15,14 @@ pub enum StoreError {
         detail: String,
     },
 
+    /// Damaged, and no copy could be kept beside it (a read-only folder).
+    #[error("the store database {path} is damaged: {detail}\n  no copy of it could be kept: {why}\n  help: copy the whole store folder somewhere you can write and run `labtrail check --repair` there (or ask its owner to)")]
+    CorruptNoCopy {
+        path: PathBuf,
+        detail: String,
+        why: String,
+    },
+
     #[error("the store {path} has schema version {found}, newer than this labtrail understands (up to {supported})\n  help: upgrade labtrail; nothing was changed")]
     TooNew {
         path: PathBuf,
@@ -100,6 +108,22 @@ pub enum StoreError {
     #[error("the store {path} is a file, not a folder\n  help: move the file away, or point at another store folder with --store PATH")]
     NotAFolder { path: PathBuf },
 
+    /// Another connection held the database longer than the busy timeout. Not damage.
+    #[error("the store database {path} is busy: another process kept it locked for more than {waited_s} s\n  help: wait for the other labtrail command (a `check --repair`, a runner committing) to finish, then run the same command again; nothing was changed")]
+    Busy { path: PathBuf, waited_s: u64 },
+
+    /// The store cannot be written here (read-only mount, another user's folder). Not damage.
+    #[error("the store {path} cannot be written here: {detail}\n  help: this command changes the store: run it as the store's owner, or on a copy of the store in a folder you can write; reading commands (status, list, tasks, results, logs, events, check) work as it is")]
+    ReadOnly { path: PathBuf, detail: String },
+
+    /// SQLite could not open the database file (permissions, a vanished folder). Not damage.
+    #[error("cannot open the store database {path}: {detail}\n  help: check that the file and its folder exist and that you may read them (`ls -ld {path}`); nothing was changed")]
+    CannotOpen { path: PathBuf, detail: String },
+
+    /// The operating system failed a read or write of the database. Not damage as such.
+    #[error("the system failed to read or write the store database {path}: {detail}\n  help: the disk or file system reported an error (see `dmesg`); once it works again, run the same command again; the database was not judged damaged")]
+    IoFailed { path: PathBuf, detail: String },
+
     // The cause is part of the message, and deliberately not an error `source`: a chain printed
     // with `{:#}` would say it twice.
     #[error("store {path}: {cause}")]
@@ -133,11 +157,21 @@ impl StoreError {
         if super::gone::refused_commit(&source) {
             return super::gone::gone(path, 1);
         }
+        use rusqlite::ErrorCode as C;
         if let rusqlite::Error::SqliteFailure(e, _) = &source {
-            if e.code == rusqlite::ErrorCode::DiskFull {
-                return StoreError::DiskFull {
-                    path: path.to_path_buf(),
-                };
+            let (path, detail) = (path.to_path_buf(), source.to_string());
+            match e.code {
+                C::DiskFull => return StoreError::DiskFull { path },
+                C::DatabaseBusy | C::DatabaseLocked => {
+                    return StoreError::Busy {
+                        path,
+                        waited_s: super::busy_timeout().as_secs(),
+                    }
+                }
+                C::ReadOnly => return StoreError::ReadOnly { path, detail },
+                C::CannotOpen => return StoreError::CannotOpen { path, detail },
+                C::SystemIoFailure => return StoreError::IoFailed { path, detail },
+                _ => {}
             }
         }
         StoreError::Sqlite {

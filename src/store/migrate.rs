@@ -20,7 +20,7 @@ impl Store {
     /// the version is read again inside an IMMEDIATE transaction (the write lock, which the other
     /// waits for within the busy timeout), so the schema is made once, by the first, and the
     /// second finds it made. A store already current is not written.
-    fn migrate(&mut self) -> Result<(), StoreError> {
+    pub(super) fn migrate(&mut self) -> Result<(), StoreError> {
         let path = self.db_path.clone();
         let e = |e| StoreError::sqlite(&path, e);
         let version = |c: &rusqlite::Connection| -> Result<u32, StoreError> {

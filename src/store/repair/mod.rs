@@ -74,12 +74,7 @@ fn healthy(dir: &Path, db: &Path) -> bool {
     let Ok(conn) = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
         return false;
     };
-    let store = Store {
-        dir: dir.to_path_buf(),
-        db_path: db.to_path_buf(),
-        conn,
-        _store_lock: None,
-    };
+    let store = Store::wrap(dir, db, conn, super::Access::ReadOnly);
     store.check().is_ok_and(|problems| problems.is_empty())
 }
 
@@ -111,12 +106,7 @@ fn build(dir: &Path, backup: &str) -> Result<(rebuild::Filled, Vec<String>, bool
     let fixes = fixup::fix(&conn).map_err(sql)?;
     crash_point("repair-mid-build");
     conn.execute_batch("COMMIT").map_err(sql)?;
-    let store = Store {
-        dir: dir.to_path_buf(),
-        db_path: new_path.clone(),
-        conn,
-        _store_lock: None,
-    };
+    let store = Store::wrap(dir, &new_path, conn, super::Access::ReadWrite { create: false });
     let problems = store.check()?;
     if !problems.is_empty() {
         return Err(StoreError::RepairFailed {

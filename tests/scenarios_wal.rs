@@ -1,0 +1,156 @@
+//! Issue 10, item 3: a WAL left by a SIGKILLed runner, damaged, is found before SQLite replays
+//! it; a torn tail is not damage; a live runner's WAL is never judged.
+
+mod common;
+use common::*;
+use labtrail::store::wal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const TASKS: usize = 400;
+
+/// Many small tasks, each appending its number to `ledger.txt` when it is done.
+fn small_tasks() -> Exp {
+    let values: Vec<String> = (0..TASKS).map(|i| i.to_string()).collect();
+    Exp::new(&format!(
+        "[experiment]\nname = \"w\"\ncommand = \"echo {{i}} >> ledger.txt\"\n[params]\ni = [{}]\n[run]\nworkers = 4\n",
+        values.join(", ")
+    ))
+}
+
+/// Starts the run and SIGKILLs the runner once `done` tasks have finished: its WAL stays.
+fn killed_after(exp: &Exp, done: usize) {
+    let child = exp.spawn(&["run", "exp.toml", "-q", "--no-progress"]);
+    wait_until("tasks to finish", Duration::from_secs(120), || {
+        exp.ledger("ledger.txt").len() >= done
+    });
+    signal(&child, libc::SIGKILL);
+    finish(child);
+    let store = exp.file(".labtrail");
+    wait_until("the run's tasks to end", Duration::from_secs(30), || {
+        processes_of_store(&store).is_empty()
+    });
+}
+
+fn wal_path(exp: &Exp) -> PathBuf {
+    exp.file(".labtrail/labtrail.db-wal")
+}
+
+fn be(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+/// (page size, number of frames of the WAL's current generation, which lead the file).
+fn current_frames(wal: &Path) -> (u64, u64) {
+    let b = std::fs::read(wal).unwrap();
+    let page = be(&b, 8) as u64;
+    let frame = 24 + page;
+    let salts = &b[16..24];
+    let n = (0..(b.len() as u64 - 32) / frame)
+        .take_while(|i| &b[(32 + i * frame + 8) as usize..(32 + i * frame + 16) as usize] == salts)
+        .count() as u64;
+    (page, n)
+}
+
+fn overwrite(path: &Path, at: u64, bytes: &[u8]) {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.seek(SeekFrom::Start(at)).unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+fn wal_copies(exp: &Exp) -> Vec<PathBuf> {
+    std::fs::read_dir(exp.file(".labtrail"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("-wal.damaged-"))
+        .collect()
+}
+
+/// Issue 10, item 3: bytes of a frame in the middle of a killed runner's WAL overwritten. The
+/// first `status` finds it before SQLite replays the WAL, keeps a copy of it as it was, says how
+/// many committed transactions are lost; `check` fails; the next `run` records it in the store.
+#[test]
+fn a_damaged_wal_is_found_kept_and_reported() {
+    let exp = small_tasks();
+    killed_after(&exp, 60);
+    let wal = wal_path(&exp);
+    let (page, frames) = current_frames(&wal);
+    assert!(frames >= 20, "the killed runner's WAL has frames ({frames})");
+    let victim = frames / 2;
+    overwrite(&wal, 32 + victim * (24 + page) + 24 + 200, &[0xee; 32]);
+    let damaged = std::fs::read(&wal).unwrap();
+    let db = exp.file(".labtrail/labtrail.db");
+    let lost = wal::scan(&wal, &db).unwrap().damage.expect("damage").lost_commits;
+
+    let status = exp.run(&["status"]);
+    assert_eq!(status.code(), 0, "{}", status.stderr());
+    let err = status.stderr();
+    assert!(err.contains("write-ahead log"), "{err}");
+    assert!(err.contains(&format!("damaged at frame {}", victim + 1)), "{err}");
+    assert!(err.contains(&format!("{lost} committed transaction(s)")), "{err}");
+    let copies = wal_copies(&exp);
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert!(err.contains(&copies[0].display().to_string()), "{err}");
+    assert!(std::fs::read(&copies[0]).unwrap() == damaged, "the copy is the WAL as found");
+
+    let check = exp.run(&["check"]);
+    assert_eq!(check.code(), 3, "{}{}", check.stdout(), check.stderr());
+    assert!(check.stdout().contains("write-ahead log was found damaged"), "{}", check.stdout());
+    assert_eq!(wal_copies(&exp).len(), 1, "the same damage is kept once");
+
+    // The next run replays what can be replayed, records the damage and finishes the run.
+    let run = exp.run(&["run", "exp.toml", "-q", "--no-progress"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let kinds: Vec<String> = exp.column("SELECT kind FROM records WHERE run_id IS NULL");
+    assert_eq!(kinds, ["wal_damage"]);
+    assert_eq!(exp.count("done"), TASKS);
+    let check = exp.run(&["check"]);
+    assert_eq!(check.code(), 3, "recorded damage stays a problem until repaired");
+    assert!(check.stdout().contains(&copies[0].display().to_string()));
+}
+
+/// Issue 10, item 3: the torn last frame a crash leaves is an ordinary unclean stop.
+#[test]
+fn a_torn_final_frame_is_not_damage() {
+    let exp = small_tasks();
+    killed_after(&exp, 30);
+    let wal = wal_path(&exp);
+    let (page, frames) = current_frames(&wal);
+    // Half of the last frame of the current generation overwritten, as a cut-short write.
+    overwrite(&wal, 32 + (frames - 1) * (24 + page) + 24 + page / 2, &vec![0x11; (page / 2) as usize]);
+    let status = exp.run(&["status"]);
+    assert_eq!(status.code(), 0, "{}", status.stderr());
+    assert!(!status.stderr().contains("damaged"), "{}", status.stderr());
+    let check = exp.run(&["check"]);
+    assert_eq!(check.code(), 0, "{}{}", check.stdout(), check.stderr());
+    assert!(wal_copies(&exp).is_empty());
+}
+
+/// A live runner's WAL is its own: a reader never judges it, even when its bytes look damaged
+/// (the runner still holds every frame in its index). Once the runner is gone, it is judged.
+#[test]
+fn a_live_runners_wal_is_not_judged() {
+    let exp = Exp::new(
+        "[experiment]\nname = \"l\"\ncommand = \"echo {i} >> ledger.txt; [ {i} -lt 40 ] || sleep 600\"\n[params]\ni = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40]\n[run]\nworkers = 2\n",
+    );
+    let child = exp.spawn(&["run", "exp.toml", "-q", "--no-progress"]);
+    wait_until("the sleeping task", Duration::from_secs(60), || {
+        exp.ledger("ledger.txt").len() >= 41
+    });
+    let wal = wal_path(&exp);
+    let (page, frames) = current_frames(&wal);
+    overwrite(&wal, 32 + (frames / 2) * (24 + page) + 24 + 100, &[0xdd; 16]);
+    let status = exp.run(&["status"]);
+    assert_eq!(status.code(), 0, "{}", status.stderr());
+    assert!(!status.stderr().contains("damaged"), "{}", status.stderr());
+    assert!(wal_copies(&exp).is_empty());
+    signal(&child, libc::SIGKILL);
+    finish(child);
+    let store = exp.file(".labtrail");
+    for pid in processes_of_store(&store) {
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    }
+    let status = exp.run(&["status"]);
+    assert!(status.stderr().contains("damaged at frame"), "{}", status.stderr());
+}

@@ -109,8 +109,8 @@ pub enum StoreError {
     NotAFolder { path: PathBuf },
 
     /// Another connection held the database longer than the busy timeout. Not damage.
-    #[error("the store database {path} is busy: another process kept it locked for more than {waited_s} s\n  help: wait for the other labtrail command (a `check --repair`, a runner committing) to finish, then run the same command again; nothing was changed")]
-    Busy { path: PathBuf, waited_s: u64 },
+    #[error("the store database {path} is busy: another process kept it locked for more than {waited}\n  help: wait for the other process (another labtrail command, a runner committing) to finish, then run the same command again; nothing was changed")]
+    Busy { path: PathBuf, waited: String },
 
     /// The store cannot be written here (read-only mount, another user's folder). Not damage.
     #[error("the store {path} cannot be written here: {detail}\n  help: this command changes the store: run it as the store's owner, or on a copy of the store in a folder you can write; reading commands (status, list, tasks, results, logs, events, check) work as it is")]
@@ -165,7 +165,7 @@ impl StoreError {
                 C::DatabaseBusy | C::DatabaseLocked => {
                     return StoreError::Busy {
                         path,
-                        waited_s: super::busy_timeout().as_secs(),
+                        waited: format!("{:.1} s", super::busy_timeout().as_secs_f64()),
                     }
                 }
                 C::ReadOnly => return StoreError::ReadOnly { path, detail },

@@ -94,6 +94,9 @@ impl Store {
             }
             _ => {}
         }
+        if let Access::ReadWrite { .. } = access {
+            writable(dir, &db_path)?;
+        }
         let here = unclean::OpenHere::register(&db_path);
         // Before SQLite replays a WAL an unclean stop left (and may later overwrite it).
         let finding = if here.first() {
@@ -246,12 +249,38 @@ fn open_read_only(db: &Path) -> Result<Connection, Failure> {
         .map_err(|e| judge(db, e))?;
     let wal_len = std::fs::metadata(unclean::side(db, "-wal")).map_or(0, |m| m.len());
     match plain.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0)) {
-        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen) && wal_len == 0 => {
+        Err(e) if cannot_make_index(&e) && wal_len == 0 => {
             let uri = format!("file:{}?immutable=1", uri_path(db));
             Connection::open_with_flags(uri, flags).map_err(|e| judge(db, e))
         }
         _ => Ok(plain),
     }
+}
+
+/// SQLite could not open or create the `-shm` index: CANTOPEN where the folder is on a
+/// read-only mount, READONLY (CANTINIT, DIRECTORY) where it belongs to someone else.
+fn cannot_make_index(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    matches!(e.sqlite_error_code(), Some(C::CannotOpen | C::ReadOnly))
+}
+
+/// Refuses to open for writing a store that cannot be written here, before SQLite tries (it
+/// would fall back to reading, or fail on the `-shm` index with a less clear error).
+fn writable(dir: &Path, db: &Path) -> Result<(), StoreError> {
+    use std::os::unix::ffi::OsStrExt;
+    for p in [dir, db] {
+        let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
+            continue;
+        };
+        // SAFETY: access(2) on a NUL-terminated path.
+        if p.exists() && unsafe { libc::access(c.as_ptr(), libc::W_OK) } != 0 {
+            return Err(StoreError::ReadOnly {
+                path: p.to_path_buf(),
+                detail: std::io::Error::last_os_error().to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `path` escaped for an SQLite URI (`%`, `?`, `#` and non-ASCII bytes).

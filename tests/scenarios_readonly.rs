@@ -251,3 +251,31 @@ fn an_older_schema_is_read_without_writing() {
     let version: Vec<u32> = exp.column("SELECT user_version FROM pragma_user_version");
     assert_eq!(version, [labtrail::store::schema::CURRENT_VERSION]);
 }
+
+/// Issue 10: a store too large for quick_check on every open is still found truncated on open
+/// (its file is shorter than its header says), and its damage is not read as a new store.
+#[test]
+fn a_truncated_large_store_is_found_on_open() {
+    let exp = finished_exp();
+    let db = exp.file(".labtrail/labtrail.db");
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 59999)
+             INSERT INTO events (run_id, task_key, at, kind, detail)
+             SELECT (SELECT id FROM runs), NULL, '2026-01-01T00:00:00.000Z', 'note',
+                    printf('%.400c', 'x') FROM n;
+             PRAGMA wal_checkpoint(TRUNCATE);",
+        )
+        .unwrap();
+    }
+    let len = std::fs::metadata(&db).unwrap().len();
+    assert!(len > 20 << 20, "more than quick_check's size on open ({len})");
+    std::fs::OpenOptions::new().write(true).open(&db).unwrap().set_len(len * 3 / 4).unwrap();
+    for args in [&["status"][..], &["run", "exp.toml"]] {
+        let out = exp.run(args);
+        assert_eq!(out.code(), 3, "{args:?}: {}", out.stderr());
+        assert!(out.stderr().contains("is damaged"), "{}", out.stderr());
+    }
+    assert!(!damaged_copies(&exp.file(".labtrail")).is_empty());
+}

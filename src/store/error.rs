@@ -108,6 +108,10 @@ pub enum StoreError {
     #[error("the store {path} is a file, not a folder\n  help: move the file away, or point at another store folder with --store PATH")]
     NotAFolder { path: PathBuf },
 
+    /// SQLite found damage while reading (SQLITE_CORRUPT, SQLITE_NOTADB) after the open.
+    #[error("the store database {path} is damaged: {detail}\n  help: `labtrail check` shows the damage; `labtrail check --repair` rebuilds the store from every record that can still be read")]
+    DamagedRead { path: PathBuf, detail: String },
+
     /// Another connection held the database longer than the busy timeout. Not damage.
     #[error("the store database {path} is busy: another process kept it locked for more than {waited}\n  help: wait for the other process (another labtrail command, a runner committing) to finish, then run the same command again; nothing was changed")]
     Busy { path: PathBuf, waited: String },
@@ -171,6 +175,9 @@ impl StoreError {
                 C::ReadOnly => return StoreError::ReadOnly { path, detail },
                 C::CannotOpen => return StoreError::CannotOpen { path, detail },
                 C::SystemIoFailure => return StoreError::IoFailed { path, detail },
+                C::DatabaseCorrupt | C::NotADatabase => {
+                    return StoreError::DamagedRead { path, detail }
+                }
                 _ => {}
             }
         }

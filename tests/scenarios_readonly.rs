@@ -279,3 +279,23 @@ fn a_truncated_large_store_is_found_on_open() {
     }
     assert!(!damaged_copies(&exp.file(".labtrail")).is_empty());
 }
+
+/// Issue 10: `run --dry-run` and `status --explain` write nothing, not even the digests of the
+/// input files they had to read.
+#[test]
+fn a_dry_run_remembers_no_input_digests() {
+    let exp = Exp::new(
+        "[experiment]\nname = \"d\"\ncommand = \"echo {x}\"\ninputs = [\"data/*.csv\"]\n[params]\nx = [1, 2]\n",
+    );
+    std::fs::create_dir(exp.file("data")).unwrap();
+    exp.write("data/a.csv", "1\n");
+    exp.run_ok(&["run", "exp.toml", "-q"]);
+    exp.write("data/b.csv", "2\n");
+    let db = exp.file(".labtrail/labtrail.db");
+    let before = std::fs::read(&db).unwrap();
+    exp.run_ok(&["run", "exp.toml", "--dry-run"]);
+    exp.run_ok(&["status", "--explain", "exp.toml"]);
+    let remembered: Vec<String> = exp.column("SELECT path FROM input_digests");
+    assert!(!remembered.iter().any(|p| p.ends_with("b.csv")), "{remembered:?}");
+    assert!(std::fs::read(&db).unwrap() == before, "the database is not changed");
+}

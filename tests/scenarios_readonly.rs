@@ -73,17 +73,28 @@ fn assert_reads_work(bin: &Path, cwd: &Path, store: &Path, nobody: bool, what: &
             out.stdout(),
             out.stderr()
         );
-        assert!(!out.stderr().contains("damaged"), "{what}: {}", out.stderr());
+        assert!(
+            !out.stderr().contains("damaged"),
+            "{what}: {}",
+            out.stderr()
+        );
     }
     let status = labtrail_at(bin, cwd, store, &["status"], nobody);
-    assert!(status.stdout().contains("5 done"), "{what}: {}", status.stdout());
+    assert!(
+        status.stdout().contains("5 done"),
+        "{what}: {}",
+        status.stdout()
+    );
 }
 
 /// What a command that writes says where it cannot: no damage, no `--repair`.
 fn assert_write_refused(out: &Out, what: &str) {
     assert_eq!(out.code(), 3, "{what}: {}", out.stderr());
     let err = out.stderr();
-    assert!(!err.contains("damaged") && !err.contains("--repair"), "{what}: {err}");
+    assert!(
+        !err.contains("damaged") && !err.contains("--repair"),
+        "{what}: {err}"
+    );
     assert!(err.contains("cannot be written here"), "{what}: {err}");
 }
 
@@ -94,7 +105,10 @@ impl RoMount {
     fn new(dir: &Path, at: &Path) -> Result<RoMount, String> {
         std::fs::create_dir_all(at).unwrap();
         let run = |args: &[&str]| {
-            let out = Command::new("mount").args(args).output().map_err(|e| e.to_string())?;
+            let out = Command::new("mount")
+                .args(args)
+                .output()
+                .map_err(|e| e.to_string())?;
             match out.status.success() {
                 true => Ok(()),
                 false => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
@@ -145,8 +159,12 @@ fn reads_work_on_a_read_only_mount() {
         "[experiment]\nname = \"k\"\ncommand = \"echo {x} >> ledger.txt; [ {x} -lt 5 ] || sleep 600\"\n[params]\nx = [1, 2, 3, 4, 5]\n[run]\nworkers = 5\n",
     );
     let child = exp.spawn(&["run", "exp.toml", "-q", "--no-progress"]);
-    wait_until("the tasks", Duration::from_secs(60), || exp.ledger("ledger.txt").len() >= 5);
-    wait_until("four done", Duration::from_secs(60), || done_in_db(&exp.file(".labtrail")) >= 4);
+    wait_until("the tasks", Duration::from_secs(60), || {
+        exp.ledger("ledger.txt").len() >= 5
+    });
+    wait_until("four done", Duration::from_secs(60), || {
+        done_in_db(&exp.file(".labtrail")) >= 4
+    });
     signal(&child, libc::SIGKILL);
     finish(child);
     for pid in processes_of_store(&exp.file(".labtrail")) {
@@ -158,7 +176,12 @@ fn reads_work_on_a_read_only_mount() {
     let mount = RoMount::new(exp.path(), &ro).expect("mounted once already");
     for args in READS.iter().filter(|a| a[0] != "logs") {
         let out = labtrail_at(bin, &ro, &store, args, false);
-        assert_eq!(out.code(), 0, "killed, read-only: {args:?}: {}", out.stderr());
+        assert_eq!(
+            out.code(),
+            0,
+            "killed, read-only: {args:?}: {}",
+            out.stderr()
+        );
     }
     let status = labtrail_at(bin, &ro, &store, &["status"], false);
     assert!(status.stdout().contains("4/5 done"), "{}", status.stdout());
@@ -179,7 +202,12 @@ fn reads_work_in_another_users_store() {
     let bin = exp.file("labtrail-bin");
     std::fs::copy(env!("CARGO_BIN_EXE_labtrail"), &bin).unwrap();
     let chmod = |mode: &str, p: &Path| {
-        assert!(Command::new("chmod").args(["-R", mode]).arg(p).status().unwrap().success());
+        assert!(Command::new("chmod")
+            .args(["-R", mode])
+            .arg(p)
+            .status()
+            .unwrap()
+            .success());
     };
     chmod("a+rX,go-w", exp.path());
     let store = exp.file(".labtrail");
@@ -195,7 +223,11 @@ fn reads_work_in_another_users_store() {
     chmod("go-r", &store.join("labtrail.db"));
     let out = labtrail_at(&bin, exp.path(), &store, &["status"], true);
     assert_eq!(out.code(), 3, "{}", out.stderr());
-    assert!(out.stderr().contains("cannot open the store database"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("cannot open the store database"),
+        "{}",
+        out.stderr()
+    );
     assert!(!out.stderr().contains("--repair"), "{}", out.stderr());
     assert!(damaged_copies(&store).is_empty());
 }
@@ -207,8 +239,12 @@ fn a_locked_store_is_busy_not_damaged() {
     let exp = finished_exp();
     let db = exp.file(".labtrail/labtrail.db");
     let holder = rusqlite::Connection::open(&db).unwrap();
-    holder.pragma_update(None, "locking_mode", "EXCLUSIVE").unwrap();
-    holder.execute_batch("BEGIN EXCLUSIVE; UPDATE runs SET updated_at = updated_at;").unwrap();
+    holder
+        .pragma_update(None, "locking_mode", "EXCLUSIVE")
+        .unwrap();
+    holder
+        .execute_batch("BEGIN EXCLUSIVE; UPDATE runs SET updated_at = updated_at;")
+        .unwrap();
     for args in [&["status"][..], &["list"], &["check"], &["run", "exp.toml"]] {
         let out = exp
             .cmd(args)
@@ -219,7 +255,10 @@ fn a_locked_store_is_busy_not_damaged() {
         assert_eq!(out.code(), 3, "{args:?}: {}", out.stderr());
         let err = out.stderr();
         assert!(err.contains("is busy"), "{args:?}: {err}");
-        assert!(!err.contains("damaged") && !err.contains("--repair"), "{args:?}: {err}");
+        assert!(
+            !err.contains("damaged") && !err.contains("--repair"),
+            "{args:?}: {err}"
+        );
     }
     holder.execute_batch("COMMIT").unwrap();
     drop(holder);
@@ -246,7 +285,10 @@ fn an_older_schema_is_read_without_writing() {
         assert_eq!(out.code(), 0, "{args:?}: {}", out.stderr());
     }
     assert!(exp.run(&["status"]).stdout().contains("5 done"));
-    assert!(std::fs::read(&db).unwrap() == before, "the file is not changed");
+    assert!(
+        std::fs::read(&db).unwrap() == before,
+        "the file is not changed"
+    );
     exp.run_ok(&["run", "exp.toml", "-q"]);
     let version: Vec<u32> = exp.column("SELECT user_version FROM pragma_user_version");
     assert_eq!(version, [labtrail::store::schema::CURRENT_VERSION]);
@@ -270,8 +312,16 @@ fn a_truncated_large_store_is_found_on_open() {
         .unwrap();
     }
     let len = std::fs::metadata(&db).unwrap().len();
-    assert!(len > 20 << 20, "more than quick_check's size on open ({len})");
-    std::fs::OpenOptions::new().write(true).open(&db).unwrap().set_len(len * 3 / 4).unwrap();
+    assert!(
+        len > 20 << 20,
+        "more than quick_check's size on open ({len})"
+    );
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&db)
+        .unwrap()
+        .set_len(len * 3 / 4)
+        .unwrap();
     for args in [&["status"][..], &["run", "exp.toml"]] {
         let out = exp.run(args);
         assert_eq!(out.code(), 3, "{args:?}: {}", out.stderr());
@@ -293,13 +343,22 @@ fn a_dry_run_remembers_no_input_digests() {
     exp.write("data/b.csv", "2\n");
     // Settled: a file changed a moment ago is never remembered anyway.
     let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
-    let b = std::fs::File::options().write(true).open(exp.file("data/b.csv")).unwrap();
+    let b = std::fs::File::options()
+        .write(true)
+        .open(exp.file("data/b.csv"))
+        .unwrap();
     b.set_modified(hour_ago).unwrap();
     let db = exp.file(".labtrail/labtrail.db");
     let before = std::fs::read(&db).unwrap();
     exp.run_ok(&["run", "exp.toml", "--dry-run"]);
     exp.run_ok(&["status", "--explain", "exp.toml"]);
     let remembered: Vec<String> = exp.column("SELECT path FROM input_digests");
-    assert!(!remembered.iter().any(|p| p.ends_with("b.csv")), "{remembered:?}");
-    assert!(std::fs::read(&db).unwrap() == before, "the database is not changed");
+    assert!(
+        !remembered.iter().any(|p| p.ends_with("b.csv")),
+        "{remembered:?}"
+    );
+    assert!(
+        std::fs::read(&db).unwrap() == before,
+        "the database is not changed"
+    );
 }

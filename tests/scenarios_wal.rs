@@ -76,27 +76,47 @@ fn a_damaged_wal_is_found_kept_and_reported() {
     killed_after(&exp, 60);
     let wal = wal_path(&exp);
     let (page, frames) = current_frames(&wal);
-    assert!(frames >= 20, "the killed runner's WAL has frames ({frames})");
+    assert!(
+        frames >= 20,
+        "the killed runner's WAL has frames ({frames})"
+    );
     let victim = frames / 2;
     overwrite(&wal, 32 + victim * (24 + page) + 24 + 200, &[0xee; 32]);
     let damaged = std::fs::read(&wal).unwrap();
     let db = exp.file(".labtrail/labtrail.db");
-    let lost = wal::scan(&wal, &db).unwrap().damage.expect("damage").lost_commits;
+    let lost = wal::scan(&wal, &db)
+        .unwrap()
+        .damage
+        .expect("damage")
+        .lost_commits;
 
     let status = exp.run(&["status"]);
     assert_eq!(status.code(), 0, "{}", status.stderr());
     let err = status.stderr();
     assert!(err.contains("write-ahead log"), "{err}");
-    assert!(err.contains(&format!("damaged at frame {}", victim + 1)), "{err}");
-    assert!(err.contains(&format!("{lost} committed transaction(s)")), "{err}");
+    assert!(
+        err.contains(&format!("damaged at frame {}", victim + 1)),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{lost} committed transaction(s)")),
+        "{err}"
+    );
     let copies = wal_copies(&exp);
     assert_eq!(copies.len(), 1, "{copies:?}");
     assert!(err.contains(&copies[0].display().to_string()), "{err}");
-    assert!(std::fs::read(&copies[0]).unwrap() == damaged, "the copy is the WAL as found");
+    assert!(
+        std::fs::read(&copies[0]).unwrap() == damaged,
+        "the copy is the WAL as found"
+    );
 
     let check = exp.run(&["check"]);
     assert_eq!(check.code(), 3, "{}{}", check.stdout(), check.stderr());
-    assert!(check.stdout().contains("write-ahead log was found damaged"), "{}", check.stdout());
+    assert!(
+        check.stdout().contains("write-ahead log was found damaged"),
+        "{}",
+        check.stdout()
+    );
     assert_eq!(wal_copies(&exp).len(), 1, "the same damage is kept once");
 
     // The next run replays what can be replayed, records the damage and finishes the run.
@@ -106,7 +126,11 @@ fn a_damaged_wal_is_found_kept_and_reported() {
     assert_eq!(kinds, ["wal_damage"]);
     assert_eq!(exp.count("done"), TASKS);
     let check = exp.run(&["check"]);
-    assert_eq!(check.code(), 3, "recorded damage stays a problem until repaired");
+    assert_eq!(
+        check.code(),
+        3,
+        "recorded damage stays a problem until repaired"
+    );
     assert!(check.stdout().contains(&copies[0].display().to_string()));
 }
 
@@ -118,7 +142,11 @@ fn a_torn_final_frame_is_not_damage() {
     let wal = wal_path(&exp);
     let (page, frames) = current_frames(&wal);
     // Half of the last frame of the current generation overwritten, as a cut-short write.
-    overwrite(&wal, 32 + (frames - 1) * (24 + page) + 24 + page / 2, &vec![0x11; (page / 2) as usize]);
+    overwrite(
+        &wal,
+        32 + (frames - 1) * (24 + page) + 24 + page / 2,
+        &vec![0x11; (page / 2) as usize],
+    );
     let status = exp.run(&["status"]);
     assert_eq!(status.code(), 0, "{}", status.stderr());
     assert!(!status.stderr().contains("damaged"), "{}", status.stderr());
@@ -140,7 +168,11 @@ fn a_live_runners_wal_is_not_judged() {
     });
     let wal = wal_path(&exp);
     let (page, frames) = current_frames(&wal);
-    overwrite(&wal, 32 + (frames / 2) * (24 + page) + 24 + 100, &[0xdd; 16]);
+    overwrite(
+        &wal,
+        32 + (frames / 2) * (24 + page) + 24 + 100,
+        &[0xdd; 16],
+    );
     let status = exp.run(&["status"]);
     assert_eq!(status.code(), 0, "{}", status.stderr());
     assert!(!status.stderr().contains("damaged"), "{}", status.stderr());
@@ -152,5 +184,9 @@ fn a_live_runners_wal_is_not_judged() {
         unsafe { libc::kill(pid as i32, libc::SIGKILL) };
     }
     let status = exp.run(&["status"]);
-    assert!(status.stderr().contains("damaged at frame"), "{}", status.stderr());
+    assert!(
+        status.stderr().contains("damaged at frame"),
+        "{}",
+        status.stderr()
+    );
 }

@@ -89,9 +89,16 @@ fn open_cost_of_a_million_task_store() {
                 .arg(&dir)
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             start.elapsed()
         })
         .collect();
-    println!("`labtrail status` (whole command): median {:?} of 3", median(status));
+    println!(
+        "`labtrail status` (whole command): median {:?} of 3",
+        median(status)
+    );
 }

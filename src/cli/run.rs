@@ -95,8 +95,12 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
             let exp = Experiment::expand(spec, None)?;
             return super::status::explain_fresh(&exp.spec, &exp.plan);
         }
-        let store = app::read::store_to_read(Some(&store_dir), Some(&spec), crate::store::Access::ReadOnly)?
-            .expect("a store that exists is opened or refused");
+        let store = app::read::store_to_read(
+            Some(&store_dir),
+            Some(&spec),
+            crate::store::Access::ReadOnly,
+        )?
+        .expect("a store that exists is opened or refused");
         let mut exp = Experiment::expand(spec, Some(&store))?;
         let run = args.resume.as_deref().or(args.id.as_deref());
         return super::status::explain(&store, &mut exp, run);

@@ -54,7 +54,9 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
             Some(path) => {
                 let spec = Spec::load(path)?;
                 // The store next to the file, as `run` finds it; none yet: everything would run.
-                let Some(store) = app::read::store_to_read(g.store.as_deref(), Some(&spec), Access::ReadOnly)? else {
+                let Some(store) =
+                    app::read::store_to_read(g.store.as_deref(), Some(&spec), Access::ReadOnly)?
+                else {
                     let exp = crate::app::Experiment::expand(spec, None)?;
                     return explain_fresh(&exp.spec, &exp.plan);
                 };

@@ -40,15 +40,15 @@ pub use folders::{AttemptRecord, RunFolders, RunRecord, TaskRecord};
 pub use inputs::InputDigestRow;
 pub use jobs::{JobChange, Submission, TrackedJob};
 pub use lock::RunLock;
-pub use open::Access;
 pub(crate) use open::busy_timeout;
+pub use open::Access;
 pub use records::RecordRow;
 pub use reset::{MoveSettled, ResetTask, TaskDirFate, TaskDirMove, TaskDirs};
 pub use runs::RunSummary;
-pub use unclean::{WAL_DAMAGE_RECORD, WAL_DAMAGE_REPAIRED_RECORD};
 pub use tasks::{
     AttemptRow, EventRow, NewTask, OpenAttempt, PlanRows, TaskRow, TaskState, INPUTS_RECORD,
 };
+pub use unclean::{WAL_DAMAGE_RECORD, WAL_DAMAGE_REPAIRED_RECORD};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

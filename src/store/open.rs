@@ -199,14 +199,17 @@ fn connect(db: &Path, access: Access, full_check: bool) -> Result<Connection, Fa
         // The journal mode (one line; the filesystem decides it):
         super::busy::retry_while_busy(|| c.pragma_update(None, "journal_mode", "WAL"))
             .map_err(|e| judge(db, e))?;
-        c.pragma_update(None, "synchronous", "FULL").map_err(other)?;
+        c.pragma_update(None, "synchronous", "FULL")
+            .map_err(other)?;
     }
     if full_check {
         let verdict: String = c
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
             .map_err(|e| judge(db, e))?;
         if verdict != "ok" {
-            return Err(Failure::Damaged(format!("integrity check failed: {verdict}")));
+            return Err(Failure::Damaged(format!(
+                "integrity check failed: {verdict}"
+            )));
         }
     } else {
         cheap_check(c, db)?;
@@ -218,9 +221,11 @@ fn connect(db: &Path, access: Access, full_check: bool) -> Result<Connection, Fa
 /// read. (A file shorter than its header says is SQLITE_CORRUPT on that first read: SQLite
 /// compares the two, so truncation is found without reading every page.)
 fn cheap_check(c: &Connection, db: &Path) -> Result<(), Failure> {
-    c.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
-        .map(|_| ())
-        .map_err(|e| judge(db, e))
+    c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|_| ())
+    .map_err(|e| judge(db, e))
 }
 
 /// Opens `db` read-only. Where SQLite cannot create the `-shm` index (a read-only mount,

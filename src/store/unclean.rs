@@ -232,7 +232,10 @@ impl Store {
             .filter_map(parse)
             .collect();
         if let Some(now) = &self.wal_finding {
-            if !found.iter().any(|j| j["copy"] == now["copy"] && !j["copy"].is_null()) {
+            if !found
+                .iter()
+                .any(|j| j["copy"] == now["copy"] && !j["copy"].is_null())
+            {
                 found.push(now.clone());
             }
         }

@@ -129,15 +129,17 @@ fn parse(wal: &Path, db: &Path) -> std::io::Result<Option<Parsed>> {
     let big_endian = magic & 1 == 1;
     let header_page = be(&h, 8);
     let header_sane = (magic == MAGIC_LE || magic == MAGIC_BE) && be(&h, 4) == VERSION;
-    let page_size = match (header_sane && valid_page_size(header_page), db_page_size(db)) {
+    let page_size = match (
+        header_sane && valid_page_size(header_page),
+        db_page_size(db),
+    ) {
         (true, _) => header_page,
         (false, Some(n)) => n,
         (false, None) => return Ok(None),
     };
     let stored = [be(&h, 24), be(&h, 28)];
-    let header_ok = header_sane
-        && header_page == page_size
-        && checksum(big_endian, &h[..24], [0, 0]) == stored;
+    let header_ok =
+        header_sane && header_page == page_size && checksum(big_endian, &h[..24], [0, 0]) == stored;
     let mut frames = Vec::new();
     let mut previous = stored;
     let mut buf = vec![0u8; FRAME_HEADER_LEN + page_size as usize];

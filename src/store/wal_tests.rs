@@ -13,8 +13,11 @@ fn wal_with_commits(tmp: &Path, n: usize) -> (PathBuf, PathBuf) {
     conn.execute_batch("CREATE TABLE t (i INTEGER PRIMARY KEY, pad TEXT)")
         .unwrap();
     for i in 0..n {
-        conn.execute("INSERT INTO t VALUES (?1, printf('%.500c', 'x'))", [i as i64])
-            .unwrap();
+        conn.execute(
+            "INSERT INTO t VALUES (?1, printf('%.500c', 'x'))",
+            [i as i64],
+        )
+        .unwrap();
     }
     let db = tmp.join("copy.db");
     let wal = tmp.join("copy.db-wal");
@@ -94,7 +97,10 @@ fn a_damaged_middle_frame_is_found_with_the_commits_after_it() {
     assert_eq!(s.replayed_commits + damage.lost_commits, 41, "{s:?}");
     let salvage = pages_after_damage(&wal, &db).unwrap();
     assert!(!salvage.pages.is_empty());
-    assert!(salvage.pages.values().all(|p| p.len() == salvage.page_size as usize));
+    assert!(salvage
+        .pages
+        .values()
+        .all(|p| p.len() == salvage.page_size as usize));
     // What SQLite itself then shows: only the transactions before the damage.
     assert_eq!(rows(&db), s.replayed_commits as i64 - 1);
 }

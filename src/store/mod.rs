@@ -4,7 +4,9 @@
 //! local disk, a rollback journal on a network filesystem: see [`filesystem`]) and the
 //! files of every run: each task's own folder (`runs/RUN/tasks/KEY/`) and its attempts' logs
 //! (`runs/RUN/attempts/KEY-...`). Every state change is one transaction, committed before
-//! anything reports it.
+//! anything reports it. Commands that only read open it read-only ([`Access`], see `open`), so
+//! that they work where it cannot be written; a WAL left by an unclean stop is checked for
+//! damage before SQLite replays it (`unclean`, [`wal`]).
 
 mod busy;
 mod changes;

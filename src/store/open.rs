@@ -245,6 +245,14 @@ fn open_read_only(db: &Path) -> Result<Connection, Failure> {
             let uri = format!("file:{}?immutable=1", uri_path(db));
             Connection::open_with_flags(uri, flags).map_err(|e| judge(db, e))
         }
+        // Reading the WAL needs its index; the index cannot be made in this folder.
+        Err(e) if cannot_make_index(&e) => Err(Failure::Other(StoreError::CannotOpen {
+            path: db.to_path_buf(),
+            detail: format!(
+                "{e}: reading its write-ahead log needs the index file {}, which cannot be created in this folder; copy the store folder somewhere you can write to read it",
+                unclean::side(db, "-shm").display()
+            ),
+        })),
         _ => Ok(plain),
     }
 }

@@ -324,3 +324,7 @@ fn keep_damaged_copy(dir: &Path, db: &Path) -> Result<PathBuf, String> {
     }
     Ok(backup)
 }
+
+#[cfg(test)]
+#[path = "open_tests.rs"]
+mod tests;

@@ -190,3 +190,26 @@ fn a_live_runners_wal_is_not_judged() {
         status.stderr()
     );
 }
+
+/// Issue 10, item 3: when a reading command found the damage first (and cannot record it) and
+/// still has the store open, the next run, which then cannot judge the WAL itself, records the
+/// copy that reader kept.
+#[test]
+fn damage_found_by_a_reader_is_recorded_by_the_next_run() {
+    let exp = small_tasks();
+    killed_after(&exp, 60);
+    let wal = wal_path(&exp);
+    let (page, frames) = current_frames(&wal);
+    overwrite(&wal, 32 + (frames / 2) * (24 + page) + 24 + 200, &[0xee; 32]);
+    let watcher = exp.spawn(&["status", "--watch", "0.2"]);
+    wait_until("the reader's copy of the WAL", Duration::from_secs(30), || {
+        wal_copies(&exp).len() == 1
+    });
+    let run = exp.run(&["run", "exp.toml", "-q", "--no-progress"]);
+    signal(&watcher, libc::SIGKILL);
+    finish(watcher);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let copies: Vec<String> =
+        exp.column("SELECT json_extract(json, '$.copy') FROM records WHERE kind = 'wal_damage'");
+    assert_eq!(copies, [wal_copies(&exp)[0].display().to_string()]);
+}

@@ -127,6 +127,9 @@ impl Store {
         if let Some(f) = finding {
             store.note_wal_damage(f)?;
         }
+        if !store.is_read_only() {
+            store.record_kept_wal_copies()?;
+        }
         Ok(store)
     }
 

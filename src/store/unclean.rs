@@ -208,6 +208,43 @@ impl Store {
         Ok(())
     }
 
+    /// Records the damaged-WAL copies in the store folder that no record names yet: a reading
+    /// command (which cannot record) may have found and kept one, and still hold the database
+    /// open when the next writing command comes, which then does not inspect the WAL itself.
+    pub(super) fn record_kept_wal_copies(&mut self) -> Result<(), StoreError> {
+        let prefix = format!("{}-wal.damaged-", super::DB_FILE);
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Ok(());
+        };
+        let mut copies: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path())
+            .collect();
+        copies.sort();
+        for copy in copies {
+            let named = serde_json::json!(copy);
+            if self.damage_recorded(&named)? {
+                continue;
+            }
+            let Ok(wal::WalScan {
+                damage: Some(d), ..
+            }) = wal::scan(&copy, &self.db_path)
+            else {
+                continue;
+            };
+            let json = serde_json::json!({
+                "wal": side(&self.db_path, "-wal"),
+                "copy": copy,
+                "first_bad_frame": d.first_bad_frame,
+                "lost_commits": d.lost_commits,
+                "salts": d.salts,
+            });
+            self.add_store_record(WAL_DAMAGE_RECORD, &json.to_string())?;
+        }
+        Ok(())
+    }
+
     fn damage_recorded(&self, copy: &serde_json::Value) -> Result<bool, StoreError> {
         Ok(self
             .store_records(WAL_DAMAGE_RECORD)?

@@ -200,11 +200,17 @@ fn damage_found_by_a_reader_is_recorded_by_the_next_run() {
     killed_after(&exp, 60);
     let wal = wal_path(&exp);
     let (page, frames) = current_frames(&wal);
-    overwrite(&wal, 32 + (frames / 2) * (24 + page) + 24 + 200, &[0xee; 32]);
+    overwrite(
+        &wal,
+        32 + (frames / 2) * (24 + page) + 24 + 200,
+        &[0xee; 32],
+    );
     let watcher = exp.spawn(&["status", "--watch", "0.2"]);
-    wait_until("the reader's copy of the WAL", Duration::from_secs(30), || {
-        wal_copies(&exp).len() == 1
-    });
+    wait_until(
+        "the reader's copy of the WAL",
+        Duration::from_secs(30),
+        || wal_copies(&exp).len() == 1,
+    );
     let run = exp.run(&["run", "exp.toml", "-q", "--no-progress"]);
     signal(&watcher, libc::SIGKILL);
     finish(watcher);

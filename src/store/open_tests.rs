@@ -32,6 +32,11 @@ fn damaged_copies_are_never_overwritten() {
     let copies = damaged_copies(&dir);
     assert_eq!(copies.len(), 3, "{copies:?}");
     for c in &first {
-        assert_eq!(std::fs::read(c).unwrap(), vec![0x42u8; 8192], "{}", c.display());
+        assert_eq!(
+            std::fs::read(c).unwrap(),
+            vec![0x42u8; 8192],
+            "{}",
+            c.display()
+        );
     }
 }

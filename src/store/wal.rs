@@ -64,10 +64,13 @@ struct Frame {
     page: u32,
     commit: u32,
     salts: [u32; 2],
-    stored: [u32; 2],
     /// The checksum computed from the previous frame's stored checksum matches this one's.
     self_consistent: bool,
-    data: Vec<u8>,
+    /// SQLite accepts this frame: it and every frame before it pass with the true running
+    /// checksum (not the stored one) and the header's salts.
+    sqlite_ok: bool,
+    /// The page, kept only for [`pages_after_damage`] (a WAL can be large).
+    data: Option<Vec<u8>>,
 }
 
 fn be(b: &[u8], at: usize) -> u32 {
@@ -112,14 +115,12 @@ fn db_page_size(db: &Path) -> Option<u32> {
 /// Parsed header and frames; `None` when the file holds no frame to judge.
 struct Parsed {
     page_size: u32,
-    big_endian: bool,
     header_ok: bool,
     header_salts: [u32; 2],
-    header_cksum: [u32; 2],
     frames: Vec<Frame>,
 }
 
-fn parse(wal: &Path, db: &Path) -> std::io::Result<Option<Parsed>> {
+fn parse(wal: &Path, db: &Path, keep_pages: bool) -> std::io::Result<Option<Parsed>> {
     let mut file = std::io::BufReader::new(std::fs::File::open(wal)?);
     let mut h = [0u8; HEADER_LEN];
     if file.read_exact(&mut h).is_err() {
@@ -142,26 +143,32 @@ fn parse(wal: &Path, db: &Path) -> std::io::Result<Option<Parsed>> {
         header_sane && header_page == page_size && checksum(big_endian, &h[..24], [0, 0]) == stored;
     let mut frames = Vec::new();
     let mut previous = stored;
+    let (mut running, mut accepted) = (stored, header_ok);
     let mut buf = vec![0u8; FRAME_HEADER_LEN + page_size as usize];
     while file.read_exact(&mut buf).is_ok() {
         let (fh, data) = buf.split_at(FRAME_HEADER_LEN);
         let frame_stored = [be(fh, 16), be(fh, 20)];
+        let salts = [be(fh, 8), be(fh, 12)];
+        if accepted {
+            // SQLite's own rule: the true running checksum, from the header on.
+            running = frame_checksum(big_endian, fh, data, running);
+            accepted =
+                salts == [be(&h, 16), be(&h, 20)] && be(fh, 0) != 0 && running == frame_stored;
+        }
         frames.push(Frame {
             page: be(fh, 0),
             commit: be(fh, 4),
-            salts: [be(fh, 8), be(fh, 12)],
-            stored: frame_stored,
+            salts,
             self_consistent: frame_checksum(big_endian, fh, data, previous) == frame_stored,
-            data: data.to_vec(),
+            sqlite_ok: accepted,
+            data: keep_pages.then(|| data.to_vec()),
         });
         previous = frame_stored;
     }
     Ok(Some(Parsed {
         page_size,
-        big_endian,
         header_ok,
         header_salts: [be(&h, 16), be(&h, 20)],
-        header_cksum: stored,
         frames,
     }))
 }
@@ -169,24 +176,7 @@ fn parse(wal: &Path, db: &Path) -> std::io::Result<Option<Parsed>> {
 impl Parsed {
     /// Number of leading frames SQLite accepts (its replay stops at the first that fails).
     fn sqlite_prefix(&self) -> usize {
-        if !self.header_ok {
-            return 0;
-        }
-        let mut running = self.header_cksum;
-        for (i, f) in self.frames.iter().enumerate() {
-            if f.salts != self.header_salts || f.page == 0 {
-                return i;
-            }
-            // Recomputed from the true running value, not the stored one: SQLite's own rule.
-            let mut fh = [0u8; 8];
-            fh[..4].copy_from_slice(&f.page.to_be_bytes());
-            fh[4..].copy_from_slice(&f.commit.to_be_bytes());
-            running = frame_checksum(self.big_endian, &fh, &f.data, running);
-            if running != f.stored {
-                return i;
-            }
-        }
-        self.frames.len()
+        self.frames.iter().take_while(|f| f.sqlite_ok).count()
     }
 
     /// The current generation's salts: the header's; with a damaged header, the first
@@ -234,7 +224,7 @@ impl Parsed {
 /// Scans the WAL `wal` of database `db` (whose header gives the page size when the WAL's is
 /// damaged). An empty or header-only WAL is no damage.
 pub fn scan(wal: &Path, db: &Path) -> std::io::Result<WalScan> {
-    let Some(p) = parse(wal, db)? else {
+    let Some(p) = parse(wal, db, false)? else {
         return Ok(WalScan {
             page_size: 0,
             frames: 0,
@@ -257,7 +247,7 @@ pub fn scan(wal: &Path, db: &Path) -> std::io::Result<WalScan> {
 /// own frames are damaged may be among them in their older image, or missing; a salvager reads
 /// them as pages, never as a consistent database.
 pub fn pages_after_damage(wal: &Path, db: &Path) -> std::io::Result<SalvagedPages> {
-    let Some(p) = parse(wal, db)? else {
+    let Some(p) = parse(wal, db, true)? else {
         return Ok(SalvagedPages::default());
     };
     let (Some(salts), Some(_)) = (p.generation(), p.damage()) else {
@@ -272,8 +262,11 @@ pub fn pages_after_damage(wal: &Path, db: &Path) -> std::io::Result<SalvagedPage
         pages: BTreeMap::new(),
     };
     for f in &p.frames[bad..=last] {
-        if f.salts == salts && f.page != 0 && f.self_consistent {
-            out.pages.insert(f.page, f.data.clone());
+        if let (true, Some(data)) = (
+            f.salts == salts && f.page != 0 && f.self_consistent,
+            &f.data,
+        ) {
+            out.pages.insert(f.page, data.clone());
         }
     }
     Ok(out)

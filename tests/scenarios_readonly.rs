@@ -98,6 +98,19 @@ fn assert_write_refused(out: &Out, what: &str) {
     assert!(err.contains("cannot be written here"), "{what}: {err}");
 }
 
+/// Kills a runner (by pid) and the tasks of a store when dropped: a failed assertion leaves no
+/// sleeping task behind.
+struct Cleanup(u32, PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for pid in std::iter::once(self.0).chain(processes_of_store(&self.1)) {
+            // SAFETY: kill(2) on our runner child and its tasks; a gone pid is ignored.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        }
+    }
+}
+
 /// A read-only bind mount of `dir` at `at`, undone on drop.
 struct RoMount(PathBuf);
 
@@ -159,6 +172,7 @@ fn reads_work_on_a_read_only_mount() {
         "[experiment]\nname = \"k\"\ncommand = \"echo {x} >> ledger.txt; [ {x} -lt 5 ] || sleep 600\"\n[params]\nx = [1, 2, 3, 4, 5]\n[run]\nworkers = 5\n",
     );
     let child = exp.spawn(&["run", "exp.toml", "-q", "--no-progress"]);
+    let _cleanup = Cleanup(child.id(), exp.file(".labtrail"));
     wait_until("the tasks", Duration::from_secs(60), || {
         exp.ledger("ledger.txt").len() >= 5
     });

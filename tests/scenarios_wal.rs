@@ -9,20 +9,23 @@ use std::time::Duration;
 
 const TASKS: usize = 400;
 
-/// Many small tasks, each appending its number to `ledger.txt` when it is done.
+/// Many small tasks, each appending its number to `ledger.txt` when it is done; a short sleep
+/// spreads them over many of the runner's commits.
 fn small_tasks() -> Exp {
     let values: Vec<String> = (0..TASKS).map(|i| i.to_string()).collect();
     Exp::new(&format!(
-        "[experiment]\nname = \"w\"\ncommand = \"echo {{i}} >> ledger.txt\"\n[params]\ni = [{}]\n[run]\nworkers = 4\n",
+        "[experiment]\nname = \"w\"\ncommand = \"sleep 0.02; echo {{i}} >> ledger.txt\"\n[params]\ni = [{}]\n[run]\nworkers = 4\n",
         values.join(", ")
     ))
 }
 
-/// Starts the run and SIGKILLs the runner once `done` tasks have finished: its WAL stays.
-fn killed_after(exp: &Exp, done: usize) {
+/// Starts the run and SIGKILLs the runner once its WAL holds `commits` committed transactions
+/// (the runner commits task changes in batches): its WAL stays, as a crash leaves it.
+fn killed_after(exp: &Exp, commits: usize) {
     let child = exp.spawn(&["run", "exp.toml", "-q", "--no-progress"]);
-    wait_until("tasks to finish", Duration::from_secs(120), || {
-        exp.ledger("ledger.txt").len() >= done
+    let wal = wal_path(exp);
+    wait_until("commits in the WAL", Duration::from_secs(120), || {
+        wal_shape(&wal).commits.len() >= commits
     });
     signal(&child, libc::SIGKILL);
     finish(child);
@@ -30,6 +33,19 @@ fn killed_after(exp: &Exp, done: usize) {
     wait_until("the run's tasks to end", Duration::from_secs(30), || {
         processes_of_store(&store).is_empty()
     });
+}
+
+/// Kills a runner (by pid) and the tasks of a store when dropped: a failed assertion leaves no
+/// sleeping task behind.
+struct Cleanup(u32, PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for pid in std::iter::once(self.0).chain(processes_of_store(&self.1)) {
+            // SAFETY: kill(2) on our runner child and its tasks; a gone pid is ignored.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        }
+    }
 }
 
 fn wal_path(exp: &Exp) -> PathBuf {
@@ -40,16 +56,64 @@ fn be(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes(b[at..at + 4].try_into().unwrap())
 }
 
-/// (page size, number of frames of the WAL's current generation, which lead the file).
-fn current_frames(wal: &Path) -> (u64, u64) {
-    let b = std::fs::read(wal).unwrap();
-    let page = be(&b, 8) as u64;
-    let frame = 24 + page;
+/// The frames of a WAL's current generation, which lead the file.
+struct WalShape {
+    /// Bytes of a frame: its 24-byte header and a page.
+    frame: u64,
+    /// Number of frames of the current generation.
+    frames: u64,
+    /// 0-based indexes of its commit frames.
+    commits: Vec<u64>,
+    /// The page number of each frame.
+    pages: Vec<u32>,
+}
+
+impl WalShape {
+    /// Offset of byte `at` of frame `index`'s page.
+    fn page_byte(&self, index: u64, at: u64) -> u64 {
+        32 + index * self.frame + 24 + at
+    }
+
+    /// The first frame of a transaction in the middle, with committed transactions after it
+    /// and the run's creation before it.
+    fn middle_frame(&self) -> u64 {
+        self.commits[self.commits.len() / 2] + 1
+    }
+
+    /// A frame after the run's creation whose page a later frame writes again (so a live
+    /// connection never reads it), with a committed transaction after it.
+    fn superseded_frame(&self) -> Option<u64> {
+        let last_commit = *self.commits.last()?;
+        (self.commits[1] + 1..last_commit).find(|&i| {
+            self.pages[i as usize + 1..=last_commit as usize].contains(&self.pages[i as usize])
+        })
+    }
+}
+
+fn wal_shape(wal: &Path) -> WalShape {
+    let b = std::fs::read(wal).unwrap_or_default();
+    if b.len() < 32 {
+        return WalShape {
+            frame: 0,
+            frames: 0,
+            commits: Vec::new(),
+            pages: Vec::new(),
+        };
+    }
+    let frame = 24 + be(&b, 8) as u64;
     let salts = &b[16..24];
-    let n = (0..(b.len() as u64 - 32) / frame)
-        .take_while(|i| &b[(32 + i * frame + 8) as usize..(32 + i * frame + 16) as usize] == salts)
+    let at = |i: u64| (32 + i * frame) as usize;
+    let frames = (0..(b.len() as u64 - 32) / frame)
+        .take_while(|&i| &b[at(i) + 8..at(i) + 16] == salts)
         .count() as u64;
-    (page, n)
+    let commits = (0..frames).filter(|&i| be(&b, at(i) + 4) != 0).collect();
+    let pages = (0..frames).map(|i| be(&b, at(i))).collect();
+    WalShape {
+        frame,
+        frames,
+        commits,
+        pages,
+    }
 }
 
 fn overwrite(path: &Path, at: u64, bytes: &[u8]) {
@@ -73,15 +137,11 @@ fn wal_copies(exp: &Exp) -> Vec<PathBuf> {
 #[test]
 fn a_damaged_wal_is_found_kept_and_reported() {
     let exp = small_tasks();
-    killed_after(&exp, 60);
+    killed_after(&exp, 8);
     let wal = wal_path(&exp);
-    let (page, frames) = current_frames(&wal);
-    assert!(
-        frames >= 20,
-        "the killed runner's WAL has frames ({frames})"
-    );
-    let victim = frames / 2;
-    overwrite(&wal, 32 + victim * (24 + page) + 24 + 200, &[0xee; 32]);
+    let shape = wal_shape(&wal);
+    let victim = shape.middle_frame();
+    overwrite(&wal, shape.page_byte(victim, 200), &[0xee; 32]);
     let damaged = std::fs::read(&wal).unwrap();
     let db = exp.file(".labtrail/labtrail.db");
     let lost = wal::scan(&wal, &db)
@@ -138,14 +198,15 @@ fn a_damaged_wal_is_found_kept_and_reported() {
 #[test]
 fn a_torn_final_frame_is_not_damage() {
     let exp = small_tasks();
-    killed_after(&exp, 30);
+    killed_after(&exp, 4);
     let wal = wal_path(&exp);
-    let (page, frames) = current_frames(&wal);
+    let shape = wal_shape(&wal);
     // Half of the last frame of the current generation overwritten, as a cut-short write.
+    let half = (shape.frame - 24) / 2;
     overwrite(
         &wal,
-        32 + (frames - 1) * (24 + page) + 24 + page / 2,
-        &vec![0x11; (page / 2) as usize],
+        shape.page_byte(shape.frames - 1, half),
+        &vec![0x11; half as usize],
     );
     let status = exp.run(&["status"]);
     assert_eq!(status.code(), 0, "{}", status.stderr());
@@ -163,16 +224,22 @@ fn a_live_runners_wal_is_not_judged() {
         "[experiment]\nname = \"l\"\ncommand = \"echo {i} >> ledger.txt; [ {i} -lt 40 ] || sleep 600\"\n[params]\ni = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40]\n[run]\nworkers = 2\n",
     );
     let child = exp.spawn(&["run", "exp.toml", "-q", "--no-progress"]);
+    let _cleanup = Cleanup(child.id(), exp.file(".labtrail"));
     wait_until("the sleeping task", Duration::from_secs(60), || {
         exp.ledger("ledger.txt").len() >= 41
     });
     let wal = wal_path(&exp);
-    let (page, frames) = current_frames(&wal);
-    overwrite(
-        &wal,
-        32 + (frames / 2) * (24 + page) + 24 + 100,
-        &[0xdd; 16],
+    wait_until(
+        "a superseded frame in the WAL",
+        Duration::from_secs(60),
+        || {
+            let shape = wal_shape(&wal);
+            shape.commits.len() >= 3 && shape.superseded_frame().is_some()
+        },
     );
+    let shape = wal_shape(&wal);
+    let victim = shape.superseded_frame().expect("waited for");
+    overwrite(&wal, shape.page_byte(victim, 100), &[0xdd; 16]);
     let status = exp.run(&["status"]);
     assert_eq!(status.code(), 0, "{}", status.stderr());
     assert!(!status.stderr().contains("damaged"), "{}", status.stderr());
@@ -181,6 +248,7 @@ fn a_live_runners_wal_is_not_judged() {
     finish(child);
     let store = exp.file(".labtrail");
     for pid in processes_of_store(&store) {
+        // SAFETY: kill(2) on the sleeping task the killed runner left.
         unsafe { libc::kill(pid as i32, libc::SIGKILL) };
     }
     let status = exp.run(&["status"]);
@@ -197,15 +265,16 @@ fn a_live_runners_wal_is_not_judged() {
 #[test]
 fn damage_found_by_a_reader_is_recorded_by_the_next_run() {
     let exp = small_tasks();
-    killed_after(&exp, 60);
+    killed_after(&exp, 8);
     let wal = wal_path(&exp);
-    let (page, frames) = current_frames(&wal);
+    let shape = wal_shape(&wal);
     overwrite(
         &wal,
-        32 + (frames / 2) * (24 + page) + 24 + 200,
+        shape.page_byte(shape.middle_frame(), 200),
         &[0xee; 32],
     );
     let watcher = exp.spawn(&["status", "--watch", "0.2"]);
+    let _cleanup = Cleanup(watcher.id(), exp.file(".labtrail"));
     wait_until(
         "the reader's copy of the WAL",
         Duration::from_secs(30),

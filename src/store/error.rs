@@ -154,6 +154,19 @@ fn known_runs(known: &[String]) -> String {
     }
 }
 
+/// Whether an SQLite error carries a message other than SQLite's standard one for its code.
+fn has_own_message(e: &rusqlite::Error) -> bool {
+    match e {
+        rusqlite::Error::SqliteFailure(f, Some(m)) => {
+            // SAFETY: sqlite3_errstr returns a static, NUL-terminated string for any code.
+            let standard =
+                unsafe { std::ffi::CStr::from_ptr(rusqlite::ffi::sqlite3_errstr(f.extended_code)) };
+            standard.to_str() != Ok(m.as_str())
+        }
+        _ => false,
+    }
+}
+
 impl StoreError {
     /// Wraps an SQLite error, turning a full disk, and a commit refused because the database is
     /// gone, into their own clear errors.
@@ -166,7 +179,9 @@ impl StoreError {
             let (path, detail) = (path.to_path_buf(), source.to_string());
             match e.code {
                 C::DiskFull => return StoreError::DiskFull { path },
-                C::DatabaseBusy | C::DatabaseLocked => {
+                // SQLite's own wording only: a message of labtrail's (the filesystem's journal
+                // mode that cannot be left yet) says more than this variant would.
+                C::DatabaseBusy | C::DatabaseLocked if !has_own_message(&source) => {
                     return StoreError::Busy {
                         path,
                         waited: format!("{:.1} s", super::busy_timeout().as_secs_f64()),

@@ -105,7 +105,7 @@ impl Store {
             None
         };
         let full_check = finding.is_some() || len.is_some_and(|n| n <= QUICK_CHECK_UP_TO);
-        let conn = match connect(&db_path, access, full_check) {
+        let conn = match connect(dir, &db_path, access, full_check) {
             Ok(conn) => conn,
             Err(Failure::Damaged(detail)) => return Err(damaged(dir, &db_path, detail)),
             Err(Failure::Other(e)) => return Err(e),
@@ -174,8 +174,9 @@ impl Store {
     }
 }
 
-/// Opens the connection and checks it; `full_check` runs SQLite's quick_check.
-fn connect(db: &Path, access: Access, full_check: bool) -> Result<Connection, Failure> {
+/// Opens the connection to `db` in the store folder `dir` and checks it; `full_check` runs
+/// SQLite's quick_check.
+fn connect(dir: &Path, db: &Path, access: Access, full_check: bool) -> Result<Connection, Failure> {
     let other = |e| Failure::Other(StoreError::sqlite(db, e));
     let conn = match access {
         Access::ReadWrite { .. } => Connection::open_with_flags(
@@ -200,8 +201,7 @@ fn connect(db: &Path, access: Access, full_check: bool) -> Result<Connection, Fa
     }
     if let Access::ReadWrite { .. } = access {
         // The journal mode (one line; the filesystem decides it):
-        super::busy::retry_while_busy(|| c.pragma_update(None, "journal_mode", "WAL"))
-            .map_err(|e| judge(db, e))?;
+        super::filesystem::apply_journal_mode(c, dir).map_err(|e| judge(db, e))?;
         c.pragma_update(None, "synchronous", "FULL")
             .map_err(other)?;
     }

@@ -62,28 +62,35 @@ fn a_store_on_a_network_filesystem_uses_a_rollback_journal() {
 }
 
 /// Issue 10: a WAL store (made on a local disk, or by labtrail 0.4 on NFS) leaves WAL the first
-/// time it is opened on a network filesystem, with every record; found "local" again it stays in
-/// rollback mode (the NFS server sees its export as a local disk), unless `local` is forced.
+/// time a command that writes opens it on a network filesystem, with every record; found
+/// "local" again it stays in rollback mode (the NFS server sees its export as a local disk),
+/// unless `local` is forced. (Reading commands open the store read-only and never switch it.)
 #[test]
 fn a_wal_store_leaves_wal_on_a_network_filesystem_for_good() {
     let exp = exp_of(4);
     let local = [("LABTRAIL_STORE_FS", "local")];
+    let network = [("LABTRAIL_STORE_FS", "network")];
     let out = run_env(&exp, &local, &["run", "exp.toml", "-q"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert_eq!(header_mode(&exp), WAL);
 
-    let out = run_env(&exp, &[("LABTRAIL_STORE_FS", "network")], &["status"]);
+    let out = run_env(&exp, &network, &["status"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(out.stdout().contains("4/4"), "{}", out.stdout());
+    assert_eq!(header_mode(&exp), WAL, "a reading command changes nothing");
+
+    let out = run_env(&exp, &network, &["run", "exp.toml", "-q"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
     assert_eq!(header_mode(&exp), ROLLBACK);
     assert!(!exp.file(".labtrail/labtrail.db-wal").exists());
+    let out = run_env(&exp, &network, &["status"]);
+    assert!(out.stdout().contains("4/4"), "{}", out.stdout());
 
     // Not forced: whatever the test folder's filesystem is, the store stays out of WAL.
-    let out = run_env(&exp, &[], &["status"]);
+    let out = run_env(&exp, &[], &["run", "exp.toml", "-q"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert_eq!(header_mode(&exp), ROLLBACK);
 
-    let out = run_env(&exp, &local, &["status"]);
+    let out = run_env(&exp, &local, &["run", "exp.toml", "-q"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert_eq!(header_mode(&exp), WAL);
 }
@@ -107,7 +114,7 @@ fn a_wal_store_another_process_has_open_is_not_switched_under_it() {
     assert_eq!(n, 2);
 
     let network = [("LABTRAIL_STORE_FS", "network")];
-    let out = run_env(&exp, &network, &["status"]);
+    let out = run_env(&exp, &network, &["run", "exp.toml"]);
     assert_ne!(out.code(), 0);
     assert!(
         out.stderr().contains("another process still has it open"),
@@ -118,7 +125,7 @@ fn a_wal_store_another_process_has_open_is_not_switched_under_it() {
     assert_eq!(header_mode(&exp), WAL);
 
     drop(other);
-    let out = run_env(&exp, &network, &["status"]);
+    let out = run_env(&exp, &network, &["run", "exp.toml"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert_eq!(header_mode(&exp), ROLLBACK);
 }

@@ -133,7 +133,8 @@ fn wal_copies(exp: &Exp) -> Vec<PathBuf> {
 
 /// Issue 10, item 3: bytes of a frame in the middle of a killed runner's WAL overwritten. The
 /// first `status` finds it before SQLite replays the WAL, keeps a copy of it as it was, says how
-/// many committed transactions are lost; `check` fails; the next `run` records it in the store.
+/// many committed transactions are lost; `check` fails; the next `run` records it in the store,
+/// and `check` fails until `check --repair`.
 #[test]
 fn a_damaged_wal_is_found_kept_and_reported() {
     let exp = small_tasks();
@@ -192,6 +193,13 @@ fn a_damaged_wal_is_found_kept_and_reported() {
         "recorded damage stays a problem until repaired"
     );
     assert!(check.stdout().contains(&copies[0].display().to_string()));
+
+    // A repair marks it repaired: `check` passes again, every task still done.
+    let repair = exp.run(&["check", "--repair", "--yes"]);
+    assert_eq!(repair.code(), 0, "{}{}", repair.stdout(), repair.stderr());
+    let check = exp.run(&["check"]);
+    assert_eq!(check.code(), 0, "{}{}", check.stdout(), check.stderr());
+    assert_eq!(exp.count("done"), TASKS);
 }
 
 /// Issue 10, item 3: the torn last frame a crash leaves is an ordinary unclean stop.

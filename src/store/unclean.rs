@@ -11,8 +11,8 @@ use std::sync::Mutex;
 /// null when none could be kept), `first_bad_frame`, `lost_commits`, `salts`.
 pub const WAL_DAMAGE_RECORD: &str = "wal_damage";
 /// Kind of the store record `check --repair` appends once it has recovered what it could from
-/// a damaged WAL's copy; JSON `{"copy": ...}` naming the same copy. `check` then stops
-/// reporting that damage.
+/// a damaged WAL; JSON `{"damage_id": ID of the wal_damage record, "copy": ...}`. `check` then
+/// stops reporting that damage.
 pub const WAL_DAMAGE_REPAIRED_RECORD: &str = "wal_damage_repaired";
 
 /// A WAL left by an unclean stop, inspected before SQLite replayed it.
@@ -190,6 +190,22 @@ fn say_damage(f: &WalFinding) {
     );
 }
 
+/// For `check --repair`, in the transaction that fills the rebuilt database `conn`: every
+/// recorded WAL damage not yet marked is marked repaired (the repair read what it could from
+/// the database and its WAL), so that `check` stops reporting it. Returns how many.
+pub(super) fn mark_wal_damage_repaired(conn: &rusqlite::Connection) -> rusqlite::Result<usize> {
+    conn.execute(
+        "INSERT INTO records (run_id, task_key, at, kind, json)
+         SELECT NULL, NULL, ?1, ?2,
+                json_object('damage_id', d.id, 'copy', json_extract(d.json, '$.copy'))
+         FROM records d
+         WHERE d.kind = ?3
+           AND NOT EXISTS (SELECT 1 FROM records r WHERE r.kind = ?2
+                           AND json_extract(r.json, '$.damage_id') = d.id)",
+        rusqlite::params![super::now(), WAL_DAMAGE_REPAIRED_RECORD, WAL_DAMAGE_RECORD],
+    )
+}
+
 impl Store {
     /// Keeps what the inspection found; a store open to write records the damage once.
     pub(super) fn note_wal_damage(&mut self, f: WalFinding) -> Result<(), StoreError> {
@@ -261,24 +277,27 @@ impl Store {
             .store_records(WAL_DAMAGE_REPAIRED_RECORD)?
             .iter()
             .filter_map(parse)
-            .map(|j| j["copy"].clone())
             .collect();
-        let mut found: Vec<serde_json::Value> = self
-            .store_records(WAL_DAMAGE_RECORD)?
-            .iter()
-            .filter_map(parse)
-            .collect();
-        if let Some(now) = &self.wal_finding {
-            if !found
+        let is_repaired = |id: i64, j: &serde_json::Value| {
+            repaired
                 .iter()
-                .any(|j| j["copy"] == now["copy"] && !j["copy"].is_null())
-            {
-                found.push(now.clone());
+                .any(|r| r["damage_id"] == id || (!j["copy"].is_null() && r["copy"] == j["copy"]))
+        };
+        let mut open: Vec<serde_json::Value> = Vec::new();
+        for r in self.store_records(WAL_DAMAGE_RECORD)? {
+            match parse(&r) {
+                Some(j) if !is_repaired(r.id, &j) => open.push(j),
+                _ => {}
             }
         }
-        Ok(found
+        // Found by this open and not recorded (a reading command cannot record it).
+        if let Some(now) = &self.wal_finding {
+            if !self.damage_recorded(&now["copy"])? {
+                open.push(now.clone());
+            }
+        }
+        Ok(open
             .iter()
-            .filter(|j| j["copy"].is_null() || !repaired.contains(&j["copy"]))
             .map(|j| {
                 let copy = j["copy"].as_str().unwrap_or("none could be kept");
                 format!(

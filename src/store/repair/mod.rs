@@ -104,9 +104,15 @@ fn build(dir: &Path, backup: &str) -> Result<(rebuild::Filled, Vec<String>, bool
     conn.execute_batch("BEGIN").map_err(sql)?;
     let filled = rebuild::fill(&source, &conn).map_err(sql)?;
     let fixes = fixup::fix(&conn).map_err(sql)?;
+    super::unclean::mark_wal_damage_repaired(&conn).map_err(sql)?;
     crash_point("repair-mid-build");
     conn.execute_batch("COMMIT").map_err(sql)?;
-    let store = Store::wrap(dir, &new_path, conn, super::Access::ReadWrite { create: false });
+    let store = Store::wrap(
+        dir,
+        &new_path,
+        conn,
+        super::Access::ReadWrite { create: false },
+    );
     let problems = store.check()?;
     if !problems.is_empty() {
         return Err(StoreError::RepairFailed {

@@ -9,7 +9,10 @@
 # header, the first page, one page in the middle, the last page, five scattered pages. A row
 # counts as recovered when its table holds it afterwards (SQLite's `.recover` puts rows it cannot
 # place in `lost_and_found`, which is not counted for either tool). The ratio is labtrail's rows
-# over sqlite3's: above 1, labtrail recovered more.
+# over sqlite3's: above 1, labtrail recovered more. Some builds of the shell cannot run `.recover`
+# at all (Debian 12's 3.40.1 fails with "SQL logic error" on any database: it lacks the
+# sqlite_dbpage table the extension reads pages through); the script then compares with
+# `sqlite3 DB .dump | sqlite3 NEW`, the usual advice for a damaged database, and says so.
 set -euo pipefail
 
 N=${N:-300}
@@ -61,8 +64,13 @@ with open(path, "r+b") as f:
 PY
 }
 
+peer=".recover"
+if ! sqlite3 "$tmp/template/.labtrail/labtrail.db" .recover >/dev/null 2>&1; then
+    echo "this sqlite3 ($(sqlite3 --version | cut -d' ' -f1)) cannot run .recover; comparing with .dump instead" >&2
+    peer=".dump"
+fi
 echo "store of $N tasks: $pages pages of $size bytes, $before rows in: $tables"
-printf '%-36s %12s %12s %8s\n' damage labtrail sqlite3 ratio
+printf '%-36s %12s %12s %8s\n' damage labtrail "sqlite3 $peer" ratio
 trial() { # NAME then OFFSET:LENGTH pairs
     local name=$1; shift
     rm -rf "$tmp/a" "$tmp/b"
@@ -72,7 +80,7 @@ trial() { # NAME then OFFSET:LENGTH pairs
     (cd "$tmp/a" && "$lt" check --repair --yes >/dev/null 2>&1) || true
     local ours theirs
     ours=$(count_rows "$tmp/a/.labtrail/labtrail.db")
-    sqlite3 "$tmp/b/.labtrail/labtrail.db" .recover 2>/dev/null | sqlite3 "$tmp/b/recovered.db" >/dev/null 2>&1 || true
+    sqlite3 "$tmp/b/.labtrail/labtrail.db" "$peer" 2>/dev/null | sqlite3 "$tmp/b/recovered.db" >/dev/null 2>&1 || true
     theirs=$(count_rows "$tmp/b/recovered.db")
     printf '%-36s %5d %5.1f%% %5d %5.1f%% %8s\n' "$name" "$ours" "$(echo "100*$ours/$before" | bc -l)" \
         "$theirs" "$(echo "100*$theirs/$before" | bc -l)" \

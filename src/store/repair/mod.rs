@@ -20,6 +20,7 @@ mod record;
 mod report;
 mod scan;
 mod shape;
+mod wal_copies;
 
 pub(super) use intent::{interrupted, settle};
 
@@ -102,8 +103,12 @@ fn build(dir: &Path, backup: &str) -> Result<(rebuild::Filled, Vec<String>, bool
     conn.pragma_update(None, "user_version", super::schema::CURRENT_VERSION)
         .map_err(sql)?;
     conn.execute_batch("BEGIN").map_err(sql)?;
-    let filled = rebuild::fill(&source, &conn).map_err(sql)?;
-    let fixes = fixup::fix(&conn).map_err(sql)?;
+    let mut filled = rebuild::fill(&source, &conn).map_err(sql)?;
+    let shapes = shape::shapes(&conn).map_err(sql)?;
+    let from_copies =
+        wal_copies::add(dir, backup, &source, &conn, &shapes, &mut filled.counts).map_err(sql)?;
+    let mut fixes = report::from_copies(&from_copies);
+    fixes.extend(fixup::fix(&conn).map_err(sql)?);
     super::unclean::mark_wal_damage_repaired(&conn).map_err(sql)?;
     crash_point("repair-mid-build");
     conn.execute_batch("COMMIT").map_err(sql)?;

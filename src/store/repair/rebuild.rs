@@ -18,6 +18,8 @@ pub struct TableCount {
     pub from_tree: usize,
     /// Rows added from pages no b-tree reached (children of damaged pages, free pages).
     pub from_loose_pages: usize,
+    /// Rows added from kept copies of a damaged WAL (see `wal_copies`).
+    pub from_wal: usize,
     /// Why SQLite's reading stopped, if it did.
     pub stopped: Option<String>,
     /// Whether the damaged database lists the table at all (a store of an older version may not).
@@ -46,6 +48,7 @@ pub fn fill(source: &Path, new: &Connection) -> rusqlite::Result<Filled> {
             logical: 0,
             from_tree: 0,
             from_loose_pages: 0,
+            from_wal: 0,
             stopped: None,
             listed: false,
         })
@@ -102,7 +105,7 @@ pub fn fill(source: &Path, new: &Connection) -> rusqlite::Result<Filled> {
 }
 
 /// Inserts `row` into `shape`'s table unless a copy of it is there already; whether it was new.
-fn insert(new: &Connection, shape: &Shape, row: RawRow) -> rusqlite::Result<bool> {
+pub(super) fn insert(new: &Connection, shape: &Shape, row: RawRow) -> rusqlite::Result<bool> {
     let (names, values) = shape.columns_and_values(row);
     let sql = format!(
         "INSERT OR IGNORE INTO {} ({}) VALUES ({})",

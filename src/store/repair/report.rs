@@ -2,6 +2,7 @@
 //! rows of each table were recovered and how, and what was fixed.
 
 use super::rebuild::Filled;
+use super::wal_copies::FromCopies;
 use std::path::Path;
 
 /// The report's lines.
@@ -35,10 +36,10 @@ pub fn lines(
     let total: usize = filled
         .counts
         .iter()
-        .map(|c| c.logical + c.from_tree + c.from_loose_pages)
+        .map(|c| c.logical + c.from_tree + c.from_loose_pages + c.from_wal)
         .sum();
     for c in &filled.counts {
-        let n = c.logical + c.from_tree + c.from_loose_pages;
+        let n = c.logical + c.from_tree + c.from_loose_pages + c.from_wal;
         if n == 0 && !c.listed && filled.unopenable.is_none() {
             out.push(format!(
                 "  {}: none (the damaged database, made by an older version, has no such table)",
@@ -59,6 +60,12 @@ pub fn lines(
                 c.from_loose_pages
             );
         }
+        if c.from_wal > 0 {
+            line += &format!(
+                ", {} from kept copies of a damaged write-ahead log",
+                c.from_wal
+            );
+        }
         out.push(line);
     }
     out.push(format!("  in all: {total} row(s)"));
@@ -71,5 +78,35 @@ pub fn lines(
         out.push(format!("fixed: {f}"));
     }
     out.push("the next `labtrail run` resumes from what was recovered; tasks whose records were lost run again".into());
+    out
+}
+
+/// What the kept copies of damaged WALs gave back, as lines of the report's "fixed:" list.
+pub fn from_copies(f: &FromCopies) -> Vec<String> {
+    if f.copies == 0 {
+        return Vec::new();
+    }
+    let mut out = vec![format!(
+        "{} row(s) came back from {} kept copy(ies) of a damaged write-ahead log (rows the database had were left as they were)",
+        f.rows, f.copies
+    )];
+    if f.completed_attempts > 0 {
+        out.push(format!(
+            "{} attempt(s) recorded as still running had their end filled in from a kept copy",
+            f.completed_attempts
+        ));
+    }
+    if f.done_tasks > 0 {
+        out.push(format!(
+            "{} task(s) whose recovered latest attempt succeeded are done (they do not run again)",
+            f.done_tasks
+        ));
+    }
+    if f.diverged_tasks > 0 {
+        out.push(format!(
+            "{} task(s) ran again after the damage: their attempts in the copy were left out, the store's own history kept",
+            f.diverged_tasks
+        ));
+    }
     out
 }

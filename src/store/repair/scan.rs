@@ -59,6 +59,7 @@ fn walk(
     root: u32,
     visited: &mut HashSet<u32>,
     unreadable: &mut Vec<u32>,
+    keep: &dyn Fn(u32) -> bool,
 ) -> Vec<RawRow> {
     let mut out = Vec::new();
     let mut stack = vec![root];
@@ -78,16 +79,24 @@ fn walk(
         }
         visited.insert(n);
         stack.extend(page.children.iter().rev());
-        out.extend(rows(page.cells));
+        if keep(n) {
+            out.extend(rows(page.cells));
+        }
     }
     out
 }
 
 /// Reads every row of `image`.
 pub fn scan(image: &Image) -> Scan {
+    scan_pages(image, &|_| true)
+}
+
+/// Reads the rows of the pages of `image` that `keep` names, each attributed to the table whose
+/// b-tree reaches it (the whole file is walked for that), or else left as an orphan.
+pub fn scan_pages(image: &Image, keep: &dyn Fn(u32) -> bool) -> Scan {
     let mut visited = HashSet::new();
     let mut unreadable = Vec::new();
-    let schema: Vec<(String, String, u32, String)> = walk(image, 1, &mut visited, &mut unreadable)
+    let schema: Vec<(String, String, u32, String)> = walk(image, 1, &mut visited, &mut unreadable, &|_| true)
         .into_iter()
         .filter_map(|r| match r.values.as_slice() {
             [Value::Text(kind), Value::Text(name), _, Value::Integer(root), sql] => Some((
@@ -110,7 +119,7 @@ pub fn scan(image: &Image) -> Scan {
             continue;
         }
         let before = unreadable.len();
-        let found = walk(image, *root, &mut visited, &mut unreadable);
+        let found = walk(image, *root, &mut visited, &mut unreadable, keep);
         if unreadable.len() > before {
             damaged.insert(name.clone());
         }
@@ -121,7 +130,7 @@ pub fn scan(image: &Image) -> Scan {
     let free = image.free_pages();
     let mut orphans = Vec::new();
     for n in 2..=image.page_count() {
-        if visited.contains(&n) {
+        if visited.contains(&n) || !keep(n) {
             continue;
         }
         let Some(page) = image.page(n) else { continue };

@@ -69,12 +69,17 @@ fn keep(from: &Path, to: &Path) -> Result<(), StoreError> {
         .map_err(|e| StoreError::io(to, e))
 }
 
-/// Whether SQLite's full check and labtrail's invariants hold on the database at `db`, read
-/// without writing anything.
+/// Whether SQLite's full check and labtrail's invariants hold on the database at `db`, and no
+/// kept copy of a damaged WAL is left to read, read without writing anything.
 fn healthy(dir: &Path, db: &Path) -> bool {
     let Ok(conn) = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
         return false;
     };
+    // A kept copy of a damaged WAL holds rows the database lacks (a reading command that kept
+    // it could not record it, so the database's own check does not know it).
+    if wal_copies::unread(dir, &conn) {
+        return false;
+    }
     let store = Store::wrap(dir, db, conn, super::Access::ReadOnly);
     store.check().is_ok_and(|problems| problems.is_empty())
 }

@@ -48,7 +48,7 @@ struct Copy {
 /// `wal_damage` records name, those in the store folder no record names (a read-only command
 /// kept them and could not record them), and the backup's own WAL when it is damaged and no
 /// copy of it was kept (no command opened the store between the crash and this repair).
-fn copies(dir: &Path, backup: &str, conn: &Connection) -> rusqlite::Result<Vec<Copy>> {
+fn copies(dir: &Path, backup: Option<&str>, conn: &Connection) -> rusqlite::Result<Vec<Copy>> {
     let named = |kind: &str| -> rusqlite::Result<Vec<(i64, Option<String>)>> {
         conn.prepare("SELECT id, json_extract(json, '$.copy') FROM records WHERE kind = ?1")?
             .query_map([kind], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -91,9 +91,10 @@ fn copies(dir: &Path, backup: &str, conn: &Connection) -> rusqlite::Result<Vec<C
         path,
         recorded: false,
     }));
-    let own = dir.join(format!("{backup}-wal"));
+    let own = dir.join(format!("{}-wal", backup.unwrap_or(DB_FILE)));
     let own_bytes = std::fs::read(&own).unwrap_or_default();
-    if !own_bytes.is_empty()
+    if backup.is_some()
+        && !own_bytes.is_empty()
         && !out
             .iter()
             .any(|c| std::fs::read(&c.path).is_ok_and(|b| b == own_bytes))
@@ -106,6 +107,15 @@ fn copies(dir: &Path, backup: &str, conn: &Connection) -> rusqlite::Result<Vec<C
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     out.sort_by_key(|c| std::cmp::Reverse(modified(&c.path)));
     Ok(out)
+}
+
+/// Whether the store at `dir`, whose database `conn` reads, has a kept WAL copy no repair has
+/// read yet: then a repair has rows to bring back, and the store is not healthy.
+pub fn unread(dir: &Path, conn: &Connection) -> bool {
+    copies(dir, None, conn).map_or(true, |c| {
+        c.iter()
+            .any(|c| wal::scan(&c.path, &dir.join(DB_FILE)).is_ok_and(|s| s.damage.is_some()))
+    })
 }
 
 /// Records the damage of a copy no record named yet (the record `Store::open` would have made),
@@ -244,7 +254,7 @@ pub fn add(
     let backup_db = dir.join(backup);
     let mut touched: HashSet<(String, String)> = HashSet::new();
     let mut diverged_all: HashSet<(String, String)> = HashSet::new();
-    for c in copies(dir, backup, new)? {
+    for c in copies(dir, Some(backup), new)? {
         let Ok(wal::WalScan {
             damage: Some(damage),
             ..

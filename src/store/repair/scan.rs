@@ -96,21 +96,22 @@ pub fn scan(image: &Image) -> Scan {
 pub fn scan_pages(image: &Image, keep: &dyn Fn(u32) -> bool) -> Scan {
     let mut visited = HashSet::new();
     let mut unreadable = Vec::new();
-    let schema: Vec<(String, String, u32, String)> = walk(image, 1, &mut visited, &mut unreadable, &|_| true)
-        .into_iter()
-        .filter_map(|r| match r.values.as_slice() {
-            [Value::Text(kind), Value::Text(name), _, Value::Integer(root), sql] => Some((
-                kind.clone(),
-                name.clone(),
-                u32::try_from(*root).ok()?,
-                match sql {
-                    Value::Text(s) => s.clone(),
-                    _ => String::new(),
-                },
-            )),
-            _ => None,
-        })
-        .collect();
+    let schema: Vec<(String, String, u32, String)> =
+        walk(image, 1, &mut visited, &mut unreadable, &|_| true)
+            .into_iter()
+            .filter_map(|r| match r.values.as_slice() {
+                [Value::Text(kind), Value::Text(name), _, Value::Integer(root), sql] => Some((
+                    kind.clone(),
+                    name.clone(),
+                    u32::try_from(*root).ok()?,
+                    match sql {
+                        Value::Text(s) => s.clone(),
+                        _ => String::new(),
+                    },
+                )),
+                _ => None,
+            })
+            .collect();
     let mut trees = HashMap::new();
     let mut damaged = HashSet::new();
     // Indexes are walked too, only to mark their pages: their entries are not rows.

@@ -327,7 +327,8 @@ pub fn add(
                     counts[i].from_wal += 1;
                     out.rows += 1;
                     touched.extend(task.filter(|_| shape.table == "attempts"));
-                } else if shape.table == "attempts" && complete_open_attempt(new, &names, &values)? {
+                } else if shape.table == "attempts" && complete_open_attempt(new, &names, &values)?
+                {
                     out.completed_attempts += 1;
                     touched.extend(task);
                 }

@@ -105,3 +105,45 @@ fn a_repair_recovers_the_rows_committed_behind_wal_damage() {
     let check = exp.run(&["check"]);
     assert_eq!(check.code(), 0, "{}{}", check.stdout(), check.stderr());
 }
+
+/// Issue 10, item 3: `check --repair` as the first command after the crash (no command kept a
+/// copy of the damaged WAL): the repair finds the damage in the WAL it keeps with the damaged
+/// database, records it, and brings the rows back from there.
+#[test]
+fn a_repair_right_after_the_crash_reads_the_damaged_wal_itself() {
+    let exp = small_tasks();
+    killed_after(&exp, 16);
+    let db = exp.file(".labtrail/labtrail.db");
+    let wal = wal_path(&exp);
+    let full = committed(&db);
+    let shape = wal_shape(&wal);
+    overwrite(
+        &wal,
+        shape.page_byte(shape.middle_frame(), 200),
+        &[0xee; 32],
+    );
+    let prefix = committed(&db);
+    let repair = exp.run(&["check", "--repair"]);
+    assert_eq!(repair.code(), 0, "{}{}", repair.stdout(), repair.stderr());
+    let after = committed(&db);
+    println!(
+        "done tasks: {} of {} committed behind the damage recovered",
+        after[2] - prefix[2],
+        full[2] - prefix[2]
+    );
+    assert!(full[2] > prefix[2]);
+    assert!(
+        (after[2] - prefix[2]) * 10 >= (full[2] - prefix[2]) * 8,
+        "{}",
+        repair.stdout()
+    );
+    let recorded: Vec<String> =
+        exp.column("SELECT kind FROM records WHERE kind LIKE 'wal_damage%' ORDER BY id");
+    assert_eq!(recorded, ["wal_damage", "wal_damage_repaired"]);
+    let check = exp.run(&["check"]);
+    assert_eq!(check.code(), 0, "{}{}", check.stdout(), check.stderr());
+    let run = exp.run(&["run", "exp.toml", "-q", "--no-progress"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let check = exp.run(&["check"]);
+    assert_eq!(check.code(), 0, "{}{}", check.stdout(), check.stderr());
+}

@@ -46,8 +46,10 @@ struct Copy {
 
 /// The kept WAL copies whose damage no repair has read yet, newest first: those the database's
 /// `wal_damage` records name, those in the store folder no record names (a read-only command
-/// kept them and could not record them), and the backup's own WAL when it is damaged and no
-/// copy of it was kept (no command opened the store between the crash and this repair).
+/// kept them and could not record them), and the WAL itself (the backup's, or with no backup
+/// the store's, which no process has open while the repair holds the store lock) when no copy
+/// of it was kept (no command opened the store between the crash and this repair). Whether
+/// each is damaged is for the caller to see.
 fn copies(dir: &Path, backup: Option<&str>, conn: &Connection) -> rusqlite::Result<Vec<Copy>> {
     let named = |kind: &str| -> rusqlite::Result<Vec<(i64, Option<String>)>> {
         conn.prepare("SELECT id, json_extract(json, '$.copy') FROM records WHERE kind = ?1")?
@@ -93,8 +95,7 @@ fn copies(dir: &Path, backup: Option<&str>, conn: &Connection) -> rusqlite::Resu
     }));
     let own = dir.join(format!("{}-wal", backup.unwrap_or(DB_FILE)));
     let own_bytes = std::fs::read(&own).unwrap_or_default();
-    if backup.is_some()
-        && !own_bytes.is_empty()
+    if !own_bytes.is_empty()
         && !out
             .iter()
             .any(|c| std::fs::read(&c.path).is_ok_and(|b| b == own_bytes))
@@ -109,8 +110,9 @@ fn copies(dir: &Path, backup: Option<&str>, conn: &Connection) -> rusqlite::Resu
     Ok(out)
 }
 
-/// Whether the store at `dir`, whose database `conn` reads, has a kept WAL copy no repair has
-/// read yet: then a repair has rows to bring back, and the store is not healthy.
+/// Whether the store at `dir`, whose database `conn` reads, has a damaged WAL, or a kept copy of
+/// one, that no repair has read yet: then a repair has rows to bring back, and the store is not
+/// healthy.
 pub fn unread(dir: &Path, conn: &Connection) -> bool {
     copies(dir, None, conn).map_or(true, |c| {
         c.iter()

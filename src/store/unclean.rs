@@ -184,7 +184,7 @@ fn say_damage(f: &WalFinding) {
     // Straight to stderr, ignoring a closed one: this is said whichever command opened the store.
     let _ = writeln!(
         std::io::stderr(),
-        "labtrail: the store's write-ahead log {} is damaged at {at}: {} committed transaction(s) after the damage cannot be replayed and are missing from the store\n  {kept}\n  help: `labtrail check --repair` recovers what it can from the copy; `labtrail check` reports this until then",
+        "labtrail: the store's write-ahead log {} is damaged at {at}: {} committed transaction(s) after the damage cannot be replayed and are missing from the store\n  {kept}\n  help: run `labtrail check --repair` before the next `labtrail run`: it recovers what it can from the copy (a run first would run the tasks whose records are missing again); `labtrail check` reports this until then",
         f.wal.display(),
         d.lost_commits
     );

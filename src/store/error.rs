@@ -120,6 +120,11 @@ pub enum StoreError {
     #[error("the store {path} cannot be written here: {detail}\n  help: this command changes the store: run it as the store's owner, or on a copy of the store in a folder you can write; reading commands (status, list, tasks, results, logs, events, check) work as it is")]
     ReadOnly { path: PathBuf, detail: String },
 
+    /// A writer stopped in the middle of a commit (a hot rollback journal), and this command
+    /// may not write the store to roll its change back. Not damage.
+    #[error("cannot read the store database {path} here: a command that was writing it stopped in the middle of a change (its journal {path}-journal is left), and this command may not write the store folder to roll that change back\n  help: the store is not damaged: run a command that writes it (such as `labtrail run EXPERIMENT`, which resumes the run) as a user who may write the store folder, then read it again; nothing was changed")]
+    HotJournal { path: PathBuf },
+
     /// SQLite could not open the database file (permissions, a vanished folder). Not damage.
     #[error("cannot open the store database {path}: {detail}\n  help: check that the file and its folder exist and that you may read them (`ls -ld {path}`); nothing was changed")]
     CannotOpen { path: PathBuf, detail: String },

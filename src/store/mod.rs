@@ -18,6 +18,7 @@ mod folders;
 mod gone;
 mod inputs;
 mod jobs;
+mod journal;
 mod lock;
 mod lock_try;
 mod migrate;

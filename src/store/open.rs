@@ -238,12 +238,29 @@ fn cheap_check(c: &Connection, db: &Path) -> Result<(), Failure> {
 /// while we read could go unseen, or its checkpoint be read half done; a read of a few
 /// milliseconds makes that unlikely, and nothing is ever written on its strength.) With a
 /// `-wal` file SQLite reads it itself: a read-only `-shm` is used in its heap-memory mode.
+/// A non-empty `-journal` (a writer stopped mid-commit in rollback mode) is rolled back first
+/// where this process may write, and is otherwise [`StoreError::HotJournal`]: `immutable=1`
+/// would read the half-written file as if it were committed.
 fn open_read_only(db: &Path) -> Result<Connection, Failure> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
     let plain = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| judge(db, e))?;
     let wal_len = std::fs::metadata(unclean::side(db, "-wal")).map_or(0, |m| m.len());
     match plain.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0)) {
+        // A writer stopped mid-commit: roll its change back (a recovery, see `journal`), never
+        // read the half-written file (`immutable=1` ignores the journal).
+        Err(e) if super::journal::needs_rollback(&e) || super::journal::present(db) => {
+            drop(plain);
+            super::journal::roll_back(db).map_err(|e| match judge(db, e) {
+                Failure::Damaged(detail) => Failure::Damaged(detail),
+                Failure::Other(busy @ StoreError::Busy { .. }) => Failure::Other(busy),
+                Failure::Other(_) => Failure::Other(StoreError::HotJournal {
+                    path: db.to_path_buf(),
+                }),
+            })?;
+            Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(|e| judge(db, e))
+        }
         Err(e) if cannot_make_index(&e) && wal_len == 0 => {
             let uri = format!("file:{}?immutable=1", uri_path(db));
             Connection::open_with_flags(uri, flags).map_err(|e| judge(db, e))
@@ -315,11 +332,12 @@ fn damaged(dir: &Path, db: &Path, detail: String) -> StoreError {
     }
 }
 
-/// Copies the database (and its `-wal`, `-shm`) to a new, unique name; never over a file.
+/// Copies the database (and its `-wal`, `-shm`, `-journal`) to a new, unique name; never over
+/// a file.
 fn keep_damaged_copy(dir: &Path, db: &Path) -> Result<PathBuf, String> {
     let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%S").to_string();
     let backup = unclean::unique_copy(db, &dir.join(format!("{DB_FILE}.damaged-{stamp}")))?;
-    for suffix in ["-wal", "-shm"] {
+    for suffix in ["-wal", "-shm", "-journal"] {
         let side = unclean::side(db, suffix);
         if side.exists() {
             let _ = unclean::unique_copy(&side, &unclean::side(&backup, suffix));

@@ -76,8 +76,9 @@ pub(super) fn with_sides(dir: &Path, name: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Puts the complete new database in place: the old database's WAL and `-shm` go first (the
-/// backup keeps the WAL), so that they are never applied to the new one.
+/// Puts the complete new database in place: the old database's WAL, `-shm` and `-journal` go
+/// first (the backup keeps the WAL and the journal), so that they are never applied to the new
+/// one. (A hot journal the repair could roll back is gone by now; one it could not is kept.)
 pub(super) fn swap(dir: &Path) -> Result<(), StoreError> {
     let db = dir.join(DB_FILE);
     for side in &with_sides(dir, DB_FILE)[1..] {

@@ -69,6 +69,15 @@ fn keep(from: &Path, to: &Path) -> Result<(), StoreError> {
         .map_err(|e| StoreError::io(to, e))
 }
 
+/// The files of database `name` a repair keeps and reads: the database, its WAL and its
+/// rollback journal (a hot one holds the committed pages a killed writer overwrote); not the
+/// `-shm` index, which SQLite rebuilds.
+fn kept_sides(dir: &Path, name: &str) -> impl Iterator<Item = std::path::PathBuf> {
+    intent::with_sides(dir, name)
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().ends_with("-shm"))
+}
+
 /// Whether SQLite's full check and labtrail's invariants hold on the database at `db`, and no
 /// kept copy of a damaged WAL is left to read, read without writing anything.
 fn healthy(dir: &Path, db: &Path) -> bool {
@@ -89,11 +98,7 @@ fn healthy(dir: &Path, db: &Path) -> bool {
 fn build(dir: &Path, backup: &str) -> Result<(rebuild::Filled, Vec<String>, bool), StoreError> {
     let source = dir.join(intent::SOURCE_FILE);
     let new_path = dir.join(intent::NEW_FILE);
-    for (from, to) in intent::with_sides(dir, backup)
-        .iter()
-        .zip(intent::with_sides(dir, intent::SOURCE_FILE))
-        .take(2)
-    {
+    for (from, to) in kept_sides(dir, backup).zip(kept_sides(dir, intent::SOURCE_FILE)) {
         if from.exists() {
             std::fs::copy(from, &to).map_err(|e| StoreError::io(&to, e))?;
         }
@@ -158,6 +163,12 @@ impl Store {
         }
         let _lock = super::store_lock::hold_exclusive(dir)?;
         let mut lines: Vec<String> = settle(dir)?.into_iter().collect();
+        // A writer stopped mid-commit in rollback mode: the file holds uncommitted pages until
+        // its journal is rolled back (see `journal`). If that fails, the journal is kept with
+        // the backup and copied with the scratch copy, never lost.
+        if super::journal::present(&db) && super::journal::roll_back(&db).is_ok() {
+            lines.push(format!("rolled back the unfinished change of a writer that stopped in the middle of a commit ({}-journal)", db.display()));
+        }
         let was_healthy = healthy(dir, &db);
         if was_healthy && !rebuild_healthy() {
             return Ok(None);
@@ -171,13 +182,9 @@ impl Store {
             },
         )?;
         crash_point("repair-after-intent");
-        for (from, to) in intent::with_sides(dir, DB_FILE)
-            .iter()
-            .zip(intent::with_sides(dir, &backup))
-            .take(2)
-        {
+        for (from, to) in kept_sides(dir, DB_FILE).zip(kept_sides(dir, &backup)) {
             if from.exists() {
-                keep(from, &to)?;
+                keep(&from, &to)?;
             }
         }
         intent::sync_dir(dir)?;

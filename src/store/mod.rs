@@ -11,6 +11,7 @@
 mod busy;
 mod changes;
 mod create;
+mod damaged_copy;
 mod error;
 mod fault;
 pub mod filesystem;

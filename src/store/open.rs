@@ -318,7 +318,7 @@ fn uri_path(path: &Path) -> String {
 
 /// The error for a damaged database, with a copy kept beside it when the folder allows.
 fn damaged(dir: &Path, db: &Path, detail: String) -> StoreError {
-    match keep_damaged_copy(dir, db) {
+    match super::damaged_copy::keep(dir, db) {
         Ok(backup) => StoreError::Corrupt {
             path: db.to_path_buf(),
             backup,
@@ -330,20 +330,6 @@ fn damaged(dir: &Path, db: &Path, detail: String) -> StoreError {
             why,
         },
     }
-}
-
-/// Copies the database (and its `-wal`, `-shm`, `-journal`) to a new, unique name; never over
-/// a file.
-fn keep_damaged_copy(dir: &Path, db: &Path) -> Result<PathBuf, String> {
-    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%S").to_string();
-    let backup = unclean::unique_copy(db, &dir.join(format!("{DB_FILE}.damaged-{stamp}")))?;
-    for suffix in ["-wal", "-shm", "-journal"] {
-        let side = unclean::side(db, suffix);
-        if side.exists() {
-            let _ = unclean::unique_copy(&side, &unclean::side(&backup, suffix));
-        }
-    }
-    Ok(backup)
 }
 
 #[cfg(test)]

@@ -356,3 +356,25 @@ fn two_runners_of_one_store_in_network_mode_both_finish() {
     assert_eq!(check.code(), 0, "{}{}", check.stdout(), check.stderr());
     assert_eq!(exp.ledger("ledger.txt").len(), 200 * 9);
 }
+
+/// Issue 10 (review): `LABTRAIL_STORE_FS=Network` (any value but `network`/`local`) was
+/// silently ignored, so a store the user said is shared could get WAL. It is refused, naming
+/// the variable and the values it takes, before anything is written.
+#[test]
+fn an_unknown_store_fs_value_is_refused() {
+    let exp = exp_of(2);
+    for value in ["Network", "nfs"] {
+        let out = run_env(&exp, &[("LABTRAIL_STORE_FS", value)], &["run", "exp.toml", "-q"]);
+        assert_eq!(out.code(), 2, "{value}: {}", out.stderr());
+        let err = out.stderr();
+        assert!(
+            err.contains(&format!("LABTRAIL_STORE_FS is set to `{value}`"))
+                && err.contains("LABTRAIL_STORE_FS=network")
+                && err.contains("LABTRAIL_STORE_FS=local"),
+            "{err}"
+        );
+        assert!(!exp.file(".labtrail").exists(), "nothing was written");
+    }
+    let out = run_env(&exp, &[("LABTRAIL_STORE_FS", "network")], &["run", "exp.toml", "-q"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+}

@@ -111,6 +111,14 @@ impl Command {
 /// Runs the parsed command line; returns the process exit code.
 pub fn main(cli: Cli) -> anyhow::Result<i32> {
     let g = output::Global::from(&cli);
+    if let Err(value) = crate::store::filesystem::check_env() {
+        let name = crate::store::filesystem::STORE_FS_ENV;
+        return Err(UsageError(format!(
+            "{name} is set to `{}`, which is not a value labtrail knows\n  help: set {name}=network (the store is on a filesystem other hosts share: rollback journal) or {name}=local (a disk of this host only: WAL), or unset it to detect the filesystem",
+            terminal::escape(&value)
+        ))
+        .into());
+    }
     match cli.command {
         Command::Run(a) => run::run(&g, a),
         Command::Status(a) => status::run(&g, a),

@@ -16,6 +16,18 @@ use std::path::Path;
 /// The environment variable that overrides detection: `network` or `local`.
 pub const STORE_FS_ENV: &str = "LABTRAIL_STORE_FS";
 
+/// Checks [`STORE_FS_ENV`]: unset (or empty), `network` or `local`. Any other value (`Network`,
+/// `nfs`) is returned, to be refused: ignoring it would silently pick WAL on a disk the user
+/// said is shared.
+pub fn check_env() -> Result<(), String> {
+    match std::env::var_os(STORE_FS_ENV) {
+        Some(v) if !["", "network", "local"].iter().any(|ok| v == *ok) => {
+            Err(v.to_string_lossy().into_owned())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Whether the store's files are seen by one host only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sharing {

@@ -9,7 +9,7 @@
 use super::unclean;
 use super::{schema, Store, StoreError, DB_FILE};
 use rusqlite::{Connection, OpenFlags};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// How a command opens the store.

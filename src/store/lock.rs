@@ -76,13 +76,7 @@ impl RunLock {
         let path = store.lock_path(run);
         let dir = path.parent().expect("a lock file has a folder");
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| StoreError::io(&path, e))?;
+        let file = open_lock_file(&path)?;
         let mut file = match try_lock(file, FlockArg::LockExclusiveNonblock, &path, store)? {
             Ok(f) => f,
             Err(mut f) => {
@@ -120,13 +114,7 @@ impl RunLock {
         }
         // Blocking: a reader holds its exclusive try for an instant, and nothing else takes it.
         let alive_path = path.with_extension("alive");
-        let alive = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&alive_path)
-            .map_err(|e| StoreError::io(&alive_path, e))?;
+        let alive = open_lock_file(&alive_path)?;
         let alive = lock_shared_waiting(alive, &alive_path, store)?;
         let taken_over_from = left.map(|(pid, was_on, since)| {
             if was_on == host {
@@ -155,6 +143,33 @@ impl RunLock {
             taken_over_from,
             locks_stay_here,
         })
+    }
+}
+
+/// Opens (creating) the lock file `path` to read and write, never through a symbolic link, and
+/// only if it is a regular file: a runner truncates its lock file and writes its name into it,
+/// which through a link would overwrite the link's target (issue 10, review).
+fn open_lock_file(path: &Path) -> Result<File, StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let refuse = |what: &str| {
+        let why = format!("{what}, but a lock file must be a regular file: remove it (`rm {}`) and run the command again", path.display());
+        StoreError::io(path, std::io::Error::other(why))
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => refuse("it is a symbolic link"),
+            _ => StoreError::io(path, e),
+        })?;
+    match file.metadata() {
+        Ok(m) if m.is_file() => Ok(file),
+        Ok(_) => Err(refuse("it is not a regular file")),
+        Err(e) => Err(StoreError::io(path, e)),
     }
 }
 
@@ -242,5 +257,21 @@ mod tests {
         let lock = RunLock::acquire(&store, "r").expect("taken over");
         let previous = lock.taken_over_from.clone().unwrap();
         assert!(previous.contains("had not finished writing"), "{previous}");
+    }
+
+    /// Issue 10 (review): a `locks/RUN.lock` that is a symbolic link was followed: `run` truncated
+    /// its target and wrote its JSON into it. It is refused, and the target is left as it was.
+    #[test]
+    fn a_lock_file_that_is_a_symbolic_link_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join(".labtrail"), true).unwrap();
+        let target = tmp.path().join("precious.txt");
+        std::fs::write(&target, "keep me").unwrap();
+        let path = store.lock_path("r");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let err = RunLock::acquire(&store, "r").err().expect("refused");
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
     }
 }

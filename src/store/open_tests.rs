@@ -1,6 +1,7 @@
 //! Tests of opening: copies of a damaged database.
 
 use super::*;
+use std::path::PathBuf;
 
 fn damaged_copies(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)

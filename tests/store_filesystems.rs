@@ -364,7 +364,11 @@ fn two_runners_of_one_store_in_network_mode_both_finish() {
 fn an_unknown_store_fs_value_is_refused() {
     let exp = exp_of(2);
     for value in ["Network", "nfs"] {
-        let out = run_env(&exp, &[("LABTRAIL_STORE_FS", value)], &["run", "exp.toml", "-q"]);
+        let out = run_env(
+            &exp,
+            &[("LABTRAIL_STORE_FS", value)],
+            &["run", "exp.toml", "-q"],
+        );
         assert_eq!(out.code(), 2, "{value}: {}", out.stderr());
         let err = out.stderr();
         assert!(
@@ -375,6 +379,10 @@ fn an_unknown_store_fs_value_is_refused() {
         );
         assert!(!exp.file(".labtrail").exists(), "nothing was written");
     }
-    let out = run_env(&exp, &[("LABTRAIL_STORE_FS", "network")], &["run", "exp.toml", "-q"]);
+    let out = run_env(
+        &exp,
+        &[("LABTRAIL_STORE_FS", "network")],
+        &["run", "exp.toml", "-q"],
+    );
     assert_eq!(out.code(), 0, "{}", out.stderr());
 }

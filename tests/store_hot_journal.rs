@@ -86,7 +86,11 @@ fn a_read_rolls_back_a_hot_journal_and_shows_what_was_committed() {
     let out = exp.run(&["status"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert!(!out.stderr().contains("damaged"), "{}", out.stderr());
-    assert!(damaged_copies(&exp).is_empty(), "{:?}", damaged_copies(&exp));
+    assert!(
+        damaged_copies(&exp).is_empty(),
+        "{:?}",
+        damaged_copies(&exp)
+    );
     assert!(
         out.stdout().contains(&format!("{TASKS}/{TASKS} done")),
         "{}",
@@ -130,7 +134,11 @@ fn a_read_that_cannot_roll_back_says_a_writer_must_run_first() {
         "{err}"
     );
     assert!(journal(&exp).exists(), "the journal is left for a writer");
-    assert!(damaged_copies(&exp).is_empty(), "{:?}", damaged_copies(&exp));
+    assert!(
+        damaged_copies(&exp).is_empty(),
+        "{:?}",
+        damaged_copies(&exp)
+    );
     exp.run_ok(&["status"]);
     assert_eq!(done(&exp), TASKS);
 }
@@ -146,7 +154,11 @@ fn a_repair_rolls_back_a_hot_journal_before_judging_the_store() {
     let out = exp.run(&["check", "--repair"]);
     assert_eq!(out.code(), 2, "{}", out.stderr());
     assert!(out.stderr().contains("is healthy"), "{}", out.stderr());
-    assert!(damaged_copies(&exp).is_empty(), "{:?}", damaged_copies(&exp));
+    assert!(
+        damaged_copies(&exp).is_empty(),
+        "{:?}",
+        damaged_copies(&exp)
+    );
     assert!(!journal(&exp).exists());
     assert_eq!(done(&exp), TASKS);
 }

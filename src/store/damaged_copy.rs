@@ -31,7 +31,8 @@ fn fingerprint(p: &Path) -> Option<Fingerprint> {
     let len = meta.len();
     let mut head = Vec::new();
     (&mut f).take(END_BYTES).read_to_end(&mut head).ok()?;
-    f.seek(SeekFrom::Start(len.saturating_sub(END_BYTES))).ok()?;
+    f.seek(SeekFrom::Start(len.saturating_sub(END_BYTES)))
+        .ok()?;
     let mut tail = Vec::new();
     f.take(END_BYTES).read_to_end(&mut tail).ok()?;
     Some(Fingerprint {
@@ -63,8 +64,13 @@ fn existing(dir: &Path, db: &Path) -> Option<PathBuf> {
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| {
-            let name = p.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-            name.starts_with(&prefix) && !["-wal", "-shm", "-journal"].iter().any(|s| name.ends_with(s))
+            let name = p
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            name.starts_with(&prefix)
+                && !["-wal", "-shm", "-journal"]
+                    .iter()
+                    .any(|s| name.ends_with(s))
         })
         .find(|p| same(db, p))
 }

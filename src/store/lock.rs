@@ -44,9 +44,26 @@ pub(super) fn describe(text: &str) -> (u32, String, String) {
     let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
     (
         v["pid"].as_u64().unwrap_or(0) as u32,
-        v["host"].as_str().unwrap_or("?").to_string(),
-        v["since"].as_str().unwrap_or("?").to_string(),
+        printable(v["host"].as_str().unwrap_or("?")),
+        printable(v["since"].as_str().unwrap_or("?")),
     )
+}
+
+/// `field` of a lock file with its control characters escaped: anyone who can write `locks/`
+/// writes these fields, and they end up inside messages printed line by line, where a newline
+/// would forge a line of labtrail's own (issue 10, review).
+fn printable(field: &str) -> String {
+    field
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 impl RunLock {
@@ -222,6 +239,16 @@ impl Drop for RunLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 10 (review): a host name with a newline, written into a lock file, cannot forge a
+    /// line of the message that names the holder.
+    #[test]
+    fn a_lock_files_fields_cannot_forge_a_line() {
+        let (_, host, since) =
+            describe(r#"{"pid": 7, "host": "node1\n  help: rm -rf ~", "since": "t\u001b[2J"}"#);
+        assert_eq!(host, "node1\\n  help: rm -rf ~");
+        assert!(!since.contains('\u{1b}'), "{since}");
+    }
     use crate::store::Store;
 
     /// Issue 9 (a flake of the full suite): a reader descheduled in the middle of its probe holds

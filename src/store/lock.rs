@@ -74,8 +74,8 @@ impl RunLock {
             });
         }
         let path = store.lock_path(run);
-        let dir = path.parent().expect("a lock file has a folder");
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        // Never the store folder itself: one moved away is not made again here.
+        store.make_dirs(path.parent().expect("a lock file has a folder"))?;
         let file = open_lock_file(&path)?;
         let mut file = match try_lock(file, FlockArg::LockExclusiveNonblock, &path, store)? {
             Ok(f) => f,

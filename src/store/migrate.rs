@@ -12,7 +12,7 @@ impl Store {
     pub(super) fn prepare_for_writing(&mut self) -> Result<(), StoreError> {
         self.conn
             .set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
-        gone::watch(&self.conn, &self.db_path)?;
+        self.watch = gone::watch(&self.conn, &self.db_path)?;
         self.migrate()
     }
 

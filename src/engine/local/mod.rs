@@ -42,6 +42,7 @@ use crate::exec::run_dir::RunDir;
 use crate::plan::Plan;
 use crate::progress::{Counts, Reporter};
 use crate::spec::Spec;
+use crate::store::fault::fault_injection_pause_point;
 use crate::store::{Change, Store, TaskState};
 use books::Books;
 use graph::Graph;
@@ -159,8 +160,11 @@ pub fn execute(
     };
     let store_dir = store.dir().to_path_buf();
     let folders = store.folders(run)?;
+    fault_injection_pause_point("runner-start");
+    // Made in the store folder opened, never the store folder itself: a store moved or deleted
+    // since it was opened is not made again at its old path, and no task starts (issue 10).
     for dir in folders.roots() {
-        std::fs::create_dir_all(&dir).map_err(|e| RunError::file(&dir, e))?;
+        store.make_dirs(&dir)?;
     }
     let run_dir = folders.run_dir();
     let dir = RunDir::open(run_dir).map_err(|e| RunError::file(run_dir, e))?;
@@ -187,6 +191,7 @@ pub fn execute(
         base: &base,
         dir: &dir,
         devnull: &devnull,
+        watch: store.watch(),
     };
     let queue = workers::Queue::default();
     // The writer's own borrow of the store, over when the threads are.

@@ -64,3 +64,35 @@ fn a_store_with_runs_but_no_database_is_refused() {
     assert!(out.stderr().contains("no database"), "{}", out.stderr());
     assert!(!store.join("labtrail.db").exists(), "a new empty database");
 }
+
+/// Issue 10 (review): Ctrl+C while a new run is created (the plan of a large grid is written
+/// in one transaction, several seconds) was lost: the run then started anyway. Now the run is
+/// created, and stopped before any task starts: exit 130, the run kept with every task pending.
+///
+/// The signal is a real SIGINT; the seconds a large grid takes are stood in for by a pause
+/// inside the creation transaction (`LABTRAIL_FAULT=pause:sync-plan`, fault injection).
+#[test]
+fn ctrl_c_while_a_run_is_created_stops_it_before_any_task_paused_by_fault_injection() {
+    let exp = Exp::new(GRID);
+    let gate = exp.file("gate");
+    let runner = exp
+        .cmd(&["run", "exp.toml", "--no-progress"])
+        .env("LABTRAIL_FAULT", "pause:sync-plan")
+        .env("LABTRAIL_FAULT_GATE", &gate)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the run being created", Duration::from_secs(60), || {
+        exp.file("gate.paused").exists()
+    });
+    let pid = nix::unistd::Pid::from_raw(runner.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    std::fs::write(&gate, "").unwrap();
+    let out = finish(runner);
+    assert_eq!(out.code(), 130, "{}", out.stderr());
+    assert!(!exp.file("ledger.txt").exists(), "a task started");
+    assert_eq!(exp.column::<String>("SELECT id FROM runs").len(), 1);
+    assert_eq!(exp.count("pending"), 3, "{}", out.stderr());
+}

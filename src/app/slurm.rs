@@ -120,6 +120,14 @@ pub fn watch(
     let rep = reporter(plan.tasks.len() as u64, done);
     let stop = stop_flag()?;
     let mut mon = Monitor::new(store, run, spec, &plan, &sched, base)?;
+    // Ctrl+C while `run` created the run: nothing is submitted (see `signals::early_stop`).
+    if let Some(sig) = crate::exec::signals::early_stop() {
+        rep.finish();
+        return Ok(Watched {
+            code: 128 + sig,
+            counts: mon.counts()?,
+        });
+    }
     let code = if once {
         let outcome = mon.poll(&rep)?;
         if let Some(t) = outcome.scheduler_trouble {

@@ -105,6 +105,9 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         let run = args.resume.as_deref().or(args.id.as_deref());
         return super::status::explain(&store, &mut exp, run);
     }
+    // From here on a Ctrl+C stops the run before its first task, even one that comes while a
+    // large run is being created (issue 10, review).
+    crate::exec::signals::catch_early_stop()?;
     let mut store = Store::open(&store_dir, true)?;
     let mut exp = Experiment::expand(spec, Some(&store))?;
     exp.remember_digests(&mut store)?;

@@ -148,11 +148,18 @@ pub fn execute(
     let signals = attempt::forward_signals(waker.clone())
         .map_err(|e| RunError::system("its signal handlers", e))?;
 
-    let report = RunReport {
+    let mut report = RunReport {
         total: plan.tasks.len() as u64,
         skipped: skipped as u64,
         ..Default::default()
     };
+    // Ctrl+C while the run was being created or prepared: it stops now, before any task
+    // starts (asked once the handlers above are in place, so no signal falls in between).
+    if let Some(sig) = crate::exec::signals::early_stop() {
+        signals.close();
+        report.stopped_by = Some(sig);
+        return Ok(report);
+    }
     let counts = Counts {
         total: report.total,
         done: skipped as u64,

@@ -84,6 +84,8 @@ pub fn stored_spec(store: &Store, run: &str) -> anyhow::Result<Spec> {
 
 /// Signal numbers land here; the monitor loop checks it.
 pub fn stop_flag() -> anyhow::Result<Arc<AtomicUsize>> {
+    // Also for a store busy past its timeout: the wait for it ends at a stop signal.
+    crate::exec::signals::catch_early_stop()?;
     let flag = Arc::new(AtomicUsize::new(0));
     for &sig in crate::exec::signals::stop_signals() {
         signal_hook::flag::register_usize(sig, flag.clone(), sig as usize)?;

@@ -38,9 +38,14 @@ fn early_flag() -> &'static Arc<AtomicUsize> {
 /// store: a Ctrl+C while a large run is created (seconds, in one transaction) must neither be
 /// lost nor kill the process half way; the run is created, then stopped before any task starts.
 pub fn catch_early_stop() -> std::io::Result<()> {
+    static CAUGHT: OnceLock<()> = OnceLock::new();
+    if CAUGHT.get().is_some() {
+        return Ok(());
+    }
     for &sig in stop_signals() {
         signal_hook::flag::register_usize(sig, early_flag().clone(), sig as usize)?;
     }
+    let _ = CAUGHT.set(());
     Ok(())
 }
 

@@ -16,7 +16,8 @@ pub(crate) fn fault_injection_crash_point(point: &str) {
 }
 
 /// Pauses here if `LABTRAIL_FAULT` is `pause:POINT` (debug builds only): makes the file
-/// `$LABTRAIL_FAULT_GATE.paused`, then waits until the file `$LABTRAIL_FAULT_GATE` exists.
+/// `$LABTRAIL_FAULT_GATE.paused`, then waits until the file `$LABTRAIL_FAULT_GATE` exists (or
+/// its folder no longer does).
 pub(crate) fn fault_injection_pause_point(point: &str) {
     #[cfg(debug_assertions)]
     if std::env::var("LABTRAIL_FAULT").is_ok_and(|v| v.strip_prefix("pause:") == Some(point)) {
@@ -27,7 +28,8 @@ pub(crate) fn fault_injection_pause_point(point: &str) {
         let mut paused = gate.clone().into_os_string();
         paused.push(".paused");
         let _ = std::fs::write(&paused, point);
-        while !gate.exists() {
+        // A test that failed and removed its folder leaves no process waiting for ever.
+        while !gate.exists() && gate.parent().is_some_and(std::path::Path::exists) {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }

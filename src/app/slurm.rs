@@ -176,7 +176,11 @@ pub fn watch_runs(
     for run in runs {
         let lock = match RunLock::acquire_with(store, run, force) {
             Ok(l) => l,
-            Err(why @ (StoreError::Locked { .. } | StoreError::LockedElsewhere { .. })) if all => {
+            Err(
+                why @ (StoreError::Locked { .. }
+                | StoreError::LockedByUnknown { .. }
+                | StoreError::LockedElsewhere { .. }),
+            ) if all => {
                 notice(Notice::Skipped {
                     run: run.clone(),
                     why,

@@ -70,6 +70,12 @@ pub enum StoreError {
         since: String,
     },
 
+    /// The run's lock is held, but its file does not name the holder: it took the lock and has
+    /// not written its name yet, or could not. No PID to give (issue 10, review: "kill 0"
+    /// would signal the user's whole process group).
+    #[error("run `{run}` is already being run by another process, which has not written its name in {lock_file} yet\n  help: wait for it, or start a separate run with --fresh; `labtrail status` names the runner once it has")]
+    LockedByUnknown { run: String, lock_file: PathBuf },
+
     /// The lock file says a process on another host took the run's lock and never released it
     /// cleanly; from here nothing tells whether it still runs (issue 10).
     #[error("run `{run}` was locked by PID {pid} on host {host} (since {since}), and that lock was never released cleanly; from this host ({here}) labtrail cannot tell whether that process still runs: it may have crashed, or run on with locks {here} does not see\n  help: check on {host} first (`ssh {host} ps -p {pid}`; for a SLURM run, also its monitor); once it is gone, take the run over with --force (`labtrail run EXPERIMENT.toml --force`, `labtrail monitor --force`)")]

@@ -3,7 +3,8 @@
 mod common;
 use common::*;
 
-const EXP: &str = "[experiment]\nname = \"d\"\ncommand = \"echo {i} >> ledger.txt\"\n[params]\ni = [1, 2]\n";
+const EXP: &str =
+    "[experiment]\nname = \"d\"\ncommand = \"echo {i} >> ledger.txt\"\n[params]\ni = [1, 2]\n";
 
 /// Issue 10 (review): after a finished run, `run --dry-run --fresh` said "skip" for the done
 /// tasks though `run --fresh` runs them all, and `run --dry-run --id NEW` exited 2 "run NEW is

@@ -81,9 +81,11 @@ fn the_second_of_two_runners_waits_for_the_first_ones_new_run_paused_by_fault_in
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_until("the first one creating its run", Duration::from_secs(60), || {
-        exp.file("gate.paused").exists()
-    });
+    wait_until(
+        "the first one creating its run",
+        Duration::from_secs(60),
+        || exp.file("gate.paused").exists(),
+    );
     let said = std::fs::File::create(exp.file("second.err")).unwrap();
     let second = exp
         .cmd(&["run", "exp.toml", "--no-progress"])

@@ -109,7 +109,9 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
             None => false,
         };
         if args.fresh && id_taken {
-            return Err(app::select::fresh_id_taken(args.id.as_deref().unwrap_or_default()));
+            return Err(app::select::fresh_id_taken(
+                args.id.as_deref().unwrap_or_default(),
+            ));
         }
         if args.resume.is_none() && (args.fresh || (args.id.is_some() && !id_taken)) {
             return super::status::explain_new_run(&exp.spec, &exp.plan, args.id.as_deref());

@@ -186,7 +186,10 @@ pub fn explain_fresh(spec: &Spec, plan: &Plan) -> anyhow::Result<i32> {
 pub fn explain_new_run(spec: &Spec, plan: &Plan, id: Option<&str>) -> anyhow::Result<i32> {
     let named = id.map(|id| format!(" {}", escape(id))).unwrap_or_default();
     let tasks = plan.tasks.len();
-    let heading = format!("a new run{named} of experiment `{}`: all {tasks} tasks would run", escape(&spec.name));
+    let heading = format!(
+        "a new run{named} of experiment `{}`: all {tasks} tasks would run",
+        escape(&spec.name)
+    );
     print_rows(&heading, report::explain::fresh_rows(spec, plan))
 }
 

@@ -46,7 +46,10 @@ fn patient(count: i32) -> bool {
             return false;
         }
         if !SAID.swap(true, Ordering::SeqCst) {
-            let db = WAITING_FOR.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let db = WAITING_FOR
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
             eprintln!(
                 "labtrail: waiting for another labtrail process's write to the store {} to end (a large run being created, or a repair; `ps -C labtrail -f` shows them); nothing is lost meanwhile, Ctrl+C stops",
                 db.unwrap_or_default().display()

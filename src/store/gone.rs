@@ -49,7 +49,10 @@ pub(super) fn watch(conn: &Connection, db_path: &Path) -> Result<StoreWatch, Sto
     let db_id = std::fs::metadata(db_path)
         .map(|m| identity(&m))
         .map_err(|e| StoreError::io(db_path, e))?;
-    let dir = db_path.parent().expect("a database has a folder").to_path_buf();
+    let dir = db_path
+        .parent()
+        .expect("a database has a folder")
+        .to_path_buf();
     let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let dir_fd =
         rustix::fs::open(&dir, flags, Mode::empty()).map_err(|e| StoreError::io(&dir, e.into()))?;
@@ -80,8 +83,8 @@ pub(super) fn watch(conn: &Connection, db_path: &Path) -> Result<StoreWatch, Sto
 impl Watched {
     /// How the store is no longer the one opened, if it is not.
     fn how_gone(&self) -> Option<String> {
-        let db_here = std::fs::metadata(&self.db)
-            .is_ok_and(|m| identity(&m) == self.db_id && m.nlink() > 0);
+        let db_here =
+            std::fs::metadata(&self.db).is_ok_and(|m| identity(&m) == self.db_id && m.nlink() > 0);
         if db_here {
             return None;
         }

@@ -231,4 +231,30 @@ mod tests {
         assert_eq!(events, 1, "only the note committed before the move");
         assert!(!tmp.path().join(".labtrail").exists());
     }
+
+    /// Issue 10 (review): what a SLURM monitor does before it submits (and a runner before it
+    /// starts), once the store folder was moved: no folder is made at the old path, and the
+    /// error says where the store went.
+    #[test]
+    fn nothing_is_made_at_a_moved_stores_old_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join(".labtrail"), true).unwrap();
+        let folder = store.dir().join("runs/r/attempts/k");
+        store.make_dirs(&folder).unwrap();
+        let moved = tmp.path().join("moved");
+        std::fs::rename(store.dir(), &moved).unwrap();
+        for r in [
+            store.make_dirs(&store.dir().join("runs/r2/arrays")),
+            store.check_still_here(),
+        ] {
+            match r {
+                Err(StoreError::Gone { how, .. }) => {
+                    assert!(how.contains("moved to") && how.contains("moved"), "{how}")
+                }
+                other => panic!("not gone: {other:?}"),
+            }
+        }
+        assert!(!tmp.path().join(".labtrail").exists());
+    }
 }
+

@@ -257,4 +257,3 @@ mod tests {
         assert!(!tmp.path().join(".labtrail").exists());
     }
 }
-

@@ -19,7 +19,7 @@
 //! holder on another host that did not release it cleanly is not taken over without `--force`:
 //! from here nothing tells whether that process still runs (docs/store-filesystems.md).
 
-use super::lock_try::{lock_shared_waiting, try_lock};
+use super::lock_try::{holder_named, lock_shared_waiting, try_lock};
 use super::StoreError;
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
@@ -176,23 +176,6 @@ fn open_lock_file(path: &Path) -> Result<File, StoreError> {
     }
 }
 
-/// The holder a held lock file names. A holder empties the file and then writes its name: read
-/// in between, the file names no one (and "PID 0" made the message advise `kill 0`, which
-/// signals the whole process group), so it is read again for a while; `None` if it never names
-/// a holder.
-fn holder_named(file: &mut File) -> Option<(u32, String, String)> {
-    for _ in 0..50 {
-        let mut text = String::new();
-        let read = file.rewind().and_then(|()| file.read_to_string(&mut text));
-        let (pid, host, since) = describe(&text);
-        if read.is_ok() && pid != 0 && host != "?" {
-            return Some((pid, host, since));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    None
-}
-
 /// The text of the lock file a labtrail 0.3 runner holds at `path`, if one holds it.
 fn legacy_holder(path: &Path) -> Option<String> {
     let file = File::open(path).ok()?;
@@ -293,47 +276,5 @@ mod tests {
         let err = RunLock::acquire(&store, "r").err().expect("refused");
         assert!(err.to_string().contains("symbolic link"), "{err}");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
-    }
-
-    /// Issue 10 (review): a runner that finds the lock held while its holder has emptied the
-    /// file but not yet written its name said "PID 0 on host ?" and advised `kill 0`. The file
-    /// is read again until it names the holder (here written 100 ms later).
-    #[test]
-    fn a_lock_file_read_before_its_holder_wrote_it_is_read_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join(".labtrail"), true).unwrap();
-        drop(RunLock::acquire(&store, "r").unwrap());
-        let path = store.lock_path("r");
-        // The holder, between its truncation and its write: a real flock on the emptied file.
-        let held = Flock::lock(File::create(&path).unwrap(), FlockArg::LockExclusive).unwrap();
-        let writer = {
-            let path = path.clone();
-            std::thread::spawn(move || {
-                std::thread::sleep(std::time::Duration::from_millis(100));
-                std::fs::write(&path, r#"{"pid": 4242, "host": "h", "since": "s"}"#).unwrap();
-            })
-        };
-        let err = RunLock::acquire(&store, "r").err().expect("held");
-        writer.join().unwrap();
-        assert!(matches!(err, StoreError::Locked { pid: 4242, .. }), "{err}");
-        drop(held);
-    }
-
-    /// Issue 10 (review): a held lock whose file never names its holder gives no PID and no
-    /// `kill` advice.
-    #[test]
-    fn a_held_lock_that_names_no_holder_gives_no_kill_advice() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join(".labtrail"), true).unwrap();
-        drop(RunLock::acquire(&store, "r").unwrap());
-        let held = Flock::lock(
-            File::create(store.lock_path("r")).unwrap(),
-            FlockArg::LockExclusive,
-        )
-        .unwrap();
-        let err = RunLock::acquire(&store, "r").err().expect("held");
-        assert!(matches!(err, StoreError::LockedByUnknown { .. }), "{err}");
-        assert!(!err.to_string().contains("kill"), "{err}");
-        drop(held);
     }
 }

@@ -251,7 +251,8 @@ fn choose_run(
     }
 }
 
-fn fresh_id_taken(id: &str) -> anyhow::Error {
+/// The error of `--fresh --id ID` when run ID exists.
+pub fn fresh_id_taken(id: &str) -> anyhow::Error {
     UsageError(format!("--fresh with --id {id}: a run with that id already exists; pick another id or drop --fresh to resume it")).into()
 }
 

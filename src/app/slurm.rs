@@ -84,6 +84,8 @@ pub fn stored_spec(store: &Store, run: &str) -> anyhow::Result<Spec> {
 
 /// Signal numbers land here; the monitor loop checks it.
 pub fn stop_flag() -> anyhow::Result<Arc<AtomicUsize>> {
+    // Also for a store busy past its timeout: the wait for it ends at a stop signal.
+    crate::exec::signals::catch_early_stop()?;
     let flag = Arc::new(AtomicUsize::new(0));
     for &sig in crate::exec::signals::stop_signals() {
         signal_hook::flag::register_usize(sig, flag.clone(), sig as usize)?;
@@ -120,6 +122,14 @@ pub fn watch(
     let rep = reporter(plan.tasks.len() as u64, done);
     let stop = stop_flag()?;
     let mut mon = Monitor::new(store, run, spec, &plan, &sched, base)?;
+    // Ctrl+C while `run` created the run: nothing is submitted (see `signals::early_stop`).
+    if let Some(sig) = crate::exec::signals::early_stop() {
+        rep.finish();
+        return Ok(Watched {
+            code: 128 + sig,
+            counts: mon.counts()?,
+        });
+    }
     let code = if once {
         let outcome = mon.poll(&rep)?;
         if let Some(t) = outcome.scheduler_trouble {
@@ -166,7 +176,11 @@ pub fn watch_runs(
     for run in runs {
         let lock = match RunLock::acquire_with(store, run, force) {
             Ok(l) => l,
-            Err(why @ (StoreError::Locked { .. } | StoreError::LockedElsewhere { .. })) if all => {
+            Err(
+                why @ (StoreError::Locked { .. }
+                | StoreError::LockedByUnknown { .. }
+                | StoreError::LockedElsewhere { .. }),
+            ) if all => {
                 notice(Notice::Skipped {
                     run: run.clone(),
                     why,

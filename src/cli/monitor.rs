@@ -108,7 +108,12 @@ pub fn run_slurm(
         locked.release();
         return Ok(code);
     }
-    watch_run(g, &mut locked.store, &run, spec, true)?;
+    let code = watch_run(g, &mut locked.store, &run, spec, true)?;
+    if code >= 128 {
+        // Stopped by a signal before anything was submitted: no monitor either.
+        locked.release();
+        return Ok(code);
+    }
     let store = locked.release();
     let log = app::slurm::monitor_log(&store, &run);
     let pid = app::slurm::detach_monitor(store.dir(), &run, &log)?;

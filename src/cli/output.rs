@@ -147,6 +147,7 @@ pub fn exit_code_for(err: &anyhow::Error) -> i32 {
 fn store_exit_code(err: &StoreError) -> i32 {
     match err {
         StoreError::Locked { .. }
+        | StoreError::LockedByUnknown { .. }
         | StoreError::LockedElsewhere { .. }
         | StoreError::RepairRefused { .. }
         | StoreError::RepairUnderway { .. } => 4,

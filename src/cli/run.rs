@@ -102,9 +102,26 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         )?
         .expect("a store that exists is opened or refused");
         let mut exp = Experiment::expand(spec, Some(&store))?;
+        // What the same command without --dry-run would work on: --fresh, or an --id not in
+        // the store, makes a new run, in which every task runs (issue 10, review).
+        let id_taken = match &args.id {
+            Some(id) => store.run_exists(id)?,
+            None => false,
+        };
+        if args.fresh && id_taken {
+            return Err(app::select::fresh_id_taken(
+                args.id.as_deref().unwrap_or_default(),
+            ));
+        }
+        if args.resume.is_none() && (args.fresh || (args.id.is_some() && !id_taken)) {
+            return super::status::explain_new_run(&exp.spec, &exp.plan, args.id.as_deref());
+        }
         let run = args.resume.as_deref().or(args.id.as_deref());
         return super::status::explain(&store, &mut exp, run);
     }
+    // From here on a Ctrl+C stops the run before its first task, even one that comes while a
+    // large run is being created (issue 10, review).
+    crate::exec::signals::catch_early_stop()?;
     let mut store = Store::open(&store_dir, true)?;
     let mut exp = Experiment::expand(spec, Some(&store))?;
     exp.remember_digests(&mut store)?;

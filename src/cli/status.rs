@@ -159,15 +159,15 @@ fn row_line(r: &ExplainRow) -> String {
 /// Prints an explanation through one buffer. A write error is returned rather than a panic:
 /// `run --dry-run` keeps SIGPIPE ignored, so a closed pipe ends it with an error message.
 fn print_buffered(e: &Explanation) -> anyhow::Result<i32> {
-    print_rows(&e.subject, e.rows.iter())
+    print_rows(&heading(&e.subject), e.rows.iter())
 }
 
 fn print_rows<R: std::borrow::Borrow<ExplainRow>>(
-    subject: &Subject,
+    heading: &str,
     rows: impl Iterator<Item = R>,
 ) -> anyhow::Result<i32> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    writeln!(out, "{}", heading(subject))?;
+    writeln!(out, "{heading}")?;
     for r in rows {
         writeln!(out, "{}", row_line(r.borrow()))?;
     }
@@ -178,7 +178,19 @@ fn print_rows<R: std::borrow::Borrow<ExplainRow>>(
 /// Explains a plan that has no run yet: every task would run. (`run --dry-run` calls this.)
 pub fn explain_fresh(spec: &Spec, plan: &Plan) -> anyhow::Result<i32> {
     use report::explain::{fresh_rows, fresh_subject};
-    print_rows(&fresh_subject(spec, plan), fresh_rows(spec, plan))
+    print_rows(&heading(&fresh_subject(spec, plan)), fresh_rows(spec, plan))
+}
+
+/// Explains a plan that `run --fresh` or `run --id NEW` would start a new run with, `id` if it
+/// is named: every task would run, whatever runs the store has. (`run --dry-run` calls this.)
+pub fn explain_new_run(spec: &Spec, plan: &Plan, id: Option<&str>) -> anyhow::Result<i32> {
+    let named = id.map(|id| format!(" {}", escape(id))).unwrap_or_default();
+    let tasks = plan.tasks.len();
+    let heading = format!(
+        "a new run{named} of experiment `{}`: all {tasks} tasks would run",
+        escape(&spec.name)
+    );
+    print_rows(&heading, report::explain::fresh_rows(spec, plan))
 }
 
 /// Explains, for each task of `plan`, what `labtrail run` would do with it and why.

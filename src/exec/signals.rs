@@ -1,6 +1,7 @@
 //! Which signals stop labtrail.
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// The signals that stop a runner or a monitor: SIGINT, SIGTERM, and SIGHUP unless it was
 /// ignored when labtrail started. `nohup labtrail run … &` ignores SIGHUP so that closing the
@@ -25,4 +26,34 @@ fn ignored(sig: libc::c_int) -> bool {
     let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
     let r = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
     r == 0 && old.sa_sigaction == libc::SIG_IGN
+}
+
+/// The stop signal received since [`catch_early_stop`]: 0, or the signal's number.
+fn early_flag() -> &'static Arc<AtomicUsize> {
+    static FLAG: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
+    FLAG.get_or_init(Default::default)
+}
+
+/// Catches the stop signals from now on, for [`early_stop`]. Called by `run` before it opens the
+/// store: a Ctrl+C while a large run is created (seconds, in one transaction) must neither be
+/// lost nor kill the process half way; the run is created, then stopped before any task starts.
+pub fn catch_early_stop() -> std::io::Result<()> {
+    static CAUGHT: OnceLock<()> = OnceLock::new();
+    if CAUGHT.get().is_some() {
+        return Ok(());
+    }
+    for &sig in stop_signals() {
+        signal_hook::flag::register_usize(sig, early_flag().clone(), sig as usize)?;
+    }
+    let _ = CAUGHT.set(());
+    Ok(())
+}
+
+/// The stop signal caught since [`catch_early_stop`], if one was. Asked by the engines once
+/// their own handlers are in place, before they start or submit anything.
+pub fn early_stop() -> Option<i32> {
+    match early_flag().load(Ordering::SeqCst) {
+        0 => None,
+        sig => Some(sig as i32),
+    }
 }

@@ -3,7 +3,7 @@
 //! the store as it was, never an empty run that would become the latest (issue 10).
 
 use super::changes::event;
-use super::fault::fault_injection_crash_point;
+use super::fault::{fault_injection_crash_point, fault_injection_pause_point};
 use super::tasks::PlanRows;
 use super::{now, Store, StoreError, INPUTS_RECORD};
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -171,5 +171,6 @@ pub(super) fn write_plan(
     )?;
     // The worst moment for a crash: every task written, nothing committed.
     fault_injection_crash_point("sync-plan");
+    fault_injection_pause_point("sync-plan");
     Ok((added, retired))
 }

@@ -33,6 +33,11 @@ pub enum StoreError {
     #[error("the disk holding {path} is full; the change was rolled back and nothing was half-written\n  help: free some space and run the same command again")]
     DiskFull { path: PathBuf },
 
+    /// A store folder with runs but no database: it was deleted or moved away, and a new empty
+    /// one would hide every run the folder holds.
+    #[error("the store {dir} has runs (runs/) but no database {db}: it was deleted or moved away; nothing was written\n  help: put the database back (or run with --store PATH where it went); to start over, move the store folder aside first")]
+    DatabaseMissing { dir: PathBuf, db: PathBuf },
+
     /// The database file was deleted, moved or replaced while labtrail had it open: what it
     /// would write now lands in a file no one can open again (see `store::gone`).
     #[error("the store database {path} is no longer the file labtrail opened: {how}; the last {unsaved} change(s) were not saved, and nothing after them will be\n  help: if the store was moved, run the same command with --store NEW_PLACE to resume there (the tasks whose changes were lost run again); if it was deleted, the same command starts a new store; a database put back from a copy holds only what the copy held")]
@@ -64,6 +69,12 @@ pub enum StoreError {
         host: String,
         since: String,
     },
+
+    /// The run's lock is held, but its file does not name the holder: it took the lock and has
+    /// not written its name yet, or could not. No PID to give (issue 10, review: "kill 0"
+    /// would signal the user's whole process group).
+    #[error("run `{run}` is already being run by another process, which has not written its name in {lock_file} yet\n  help: wait for it, or start a separate run with --fresh; `labtrail status` names the runner once it has")]
+    LockedByUnknown { run: String, lock_file: PathBuf },
 
     /// The lock file says a process on another host took the run's lock and never released it
     /// cleanly; from here nothing tells whether it still runs (issue 10).

@@ -19,7 +19,7 @@
 //! holder on another host that did not release it cleanly is not taken over without `--force`:
 //! from here nothing tells whether that process still runs (docs/store-filesystems.md).
 
-use super::lock_try::{lock_shared_waiting, try_lock};
+use super::lock_try::{holder_named, lock_shared_waiting, try_lock};
 use super::StoreError;
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
@@ -91,20 +91,23 @@ impl RunLock {
             });
         }
         let path = store.lock_path(run);
-        let dir = path.parent().expect("a lock file has a folder");
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        // Never the store folder itself: one moved away is not made again here.
+        store.make_dirs(path.parent().expect("a lock file has a folder"))?;
         let file = open_lock_file(&path)?;
         let mut file = match try_lock(file, FlockArg::LockExclusiveNonblock, &path, store)? {
             Ok(f) => f,
             Err(mut f) => {
-                let mut text = String::new();
-                let _ = f.read_to_string(&mut text);
-                let (pid, host, since) = describe(&text);
-                return Err(StoreError::Locked {
-                    run: run.to_string(),
-                    pid,
-                    host,
-                    since,
+                return Err(match holder_named(&mut f) {
+                    Some((pid, host, since)) => StoreError::Locked {
+                        run: run.to_string(),
+                        pid,
+                        host,
+                        since,
+                    },
+                    None => StoreError::LockedByUnknown {
+                        run: run.to_string(),
+                        lock_file: path.clone(),
+                    },
                 });
             }
         };

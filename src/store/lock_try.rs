@@ -123,3 +123,69 @@ fn fault_injection_fake_lock_errno() -> Option<Errno> {
     #[cfg(not(debug_assertions))]
     None
 }
+/// The holder a held lock file names. A holder empties the file and then writes its name: read
+/// in between, the file names no one (and "PID 0" made the message advise `kill 0`, which
+/// signals the whole process group), so it is read again for a while; `None` if it never names
+/// a holder.
+pub(super) fn holder_named(file: &mut File) -> Option<(u32, String, String)> {
+    for _ in 0..50 {
+        let mut text = String::new();
+        let read = std::io::Seek::rewind(file)
+            .and_then(|()| std::io::Read::read_to_string(file, &mut text));
+        let (pid, host, since) = super::lock::describe(&text);
+        if read.is_ok() && pid != 0 && host != "?" {
+            return Some((pid, host, since));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{RunLock, Store, StoreError};
+    use nix::fcntl::{Flock, FlockArg};
+    use std::fs::File;
+
+    /// Issue 10 (review): a runner that finds the lock held while its holder has emptied the
+    /// file but not yet written its name said "PID 0 on host ?" and advised `kill 0`. The file
+    /// is read again until it names the holder (here written 100 ms later).
+    #[test]
+    fn a_lock_file_read_before_its_holder_wrote_it_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join(".labtrail"), true).unwrap();
+        drop(RunLock::acquire(&store, "r").unwrap());
+        let path = store.lock_path("r");
+        // The holder, between its truncation and its write: a real flock on the emptied file.
+        let held = Flock::lock(File::create(&path).unwrap(), FlockArg::LockExclusive).unwrap();
+        let writer = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                std::fs::write(&path, r#"{"pid": 4242, "host": "h", "since": "s"}"#).unwrap();
+            })
+        };
+        let err = RunLock::acquire(&store, "r").err().expect("held");
+        writer.join().unwrap();
+        assert!(matches!(err, StoreError::Locked { pid: 4242, .. }), "{err}");
+        drop(held);
+    }
+
+    /// Issue 10 (review): a held lock whose file never names its holder gives no PID and no
+    /// `kill` advice.
+    #[test]
+    fn a_held_lock_that_names_no_holder_gives_no_kill_advice() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join(".labtrail"), true).unwrap();
+        drop(RunLock::acquire(&store, "r").unwrap());
+        let held = Flock::lock(
+            File::create(store.lock_path("r")).unwrap(),
+            FlockArg::LockExclusive,
+        )
+        .unwrap();
+        let err = RunLock::acquire(&store, "r").err().expect("held");
+        assert!(matches!(err, StoreError::LockedByUnknown { .. }), "{err}");
+        assert!(!err.to_string().contains("kill"), "{err}");
+        drop(held);
+    }
+}

@@ -12,8 +12,12 @@ impl Store {
     pub(super) fn prepare_for_writing(&mut self) -> Result<(), StoreError> {
         self.conn
             .set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
-        gone::watch(&self.conn, &self.db_path)?;
-        self.migrate()
+        self.watch = gone::watch(&self.conn, &self.db_path)?;
+        self.migrate()?;
+        // From now on another process's long write is waited out (see `busy`); the open itself
+        // still gives up after the busy timeout, as a store locked for good would never open.
+        super::busy::wait_patiently(&self.conn, &self.db_path)
+            .map_err(|e| StoreError::sqlite(&self.db_path, e))
     }
 
     /// Brings the schema up to date. Two processes may open a new store at the same instant:

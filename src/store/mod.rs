@@ -13,7 +13,7 @@ mod changes;
 mod create;
 mod damaged_copy;
 mod error;
-mod fault;
+pub(crate) mod fault;
 pub mod filesystem;
 mod folders;
 mod gone;
@@ -41,6 +41,7 @@ pub use changes::Change;
 pub use create::{NewRun, RunCreated};
 pub use error::StoreError;
 pub use folders::{AttemptRecord, RunFolders, RunRecord, TaskRecord};
+pub use gone::StoreWatch;
 pub use inputs::InputDigestRow;
 pub use jobs::{JobChange, Submission, TrackedJob};
 pub use lock::RunLock;
@@ -74,6 +75,8 @@ pub struct Store {
     /// The store lock, held shared while the store is open: no repair replaces the database
     /// under an open store (see `store_lock`). Declared after `conn`: released after it closes.
     _store_lock: Option<nix::fcntl::Flock<std::fs::File>>,
+    /// The watch on the database and its folder, for a store opened to write (see `gone`).
+    watch: gone::StoreWatch,
 }
 
 /// Current time as RFC 3339 with a UTC offset, the format of every timestamp in the store.

@@ -82,6 +82,12 @@ impl Store {
             let detail = "the file is empty (truncated), but the store has runs".to_string();
             return Err(damaged(dir, &db_path, detail));
         }
+        if len.is_none() && dir.join("runs").is_dir() {
+            return Err(StoreError::DatabaseMissing {
+                dir: dir.to_path_buf(),
+                db: db_path.clone(),
+            });
+        }
         match (len, access) {
             (None, Access::ReadWrite { create: true }) => {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
@@ -118,6 +124,7 @@ impl Store {
             wal_finding: None,
             _here: here,
             _store_lock: store_lock,
+            watch: Default::default(),
         };
         if access == Access::ReadOnly {
             store.upgrade_in_memory()?;
@@ -144,6 +151,7 @@ impl Store {
             wal_finding: None,
             _here: unclean::OpenHere::register(db_path),
             _store_lock: None,
+            watch: Default::default(),
         }
     }
 

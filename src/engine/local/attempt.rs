@@ -90,6 +90,8 @@ pub(super) struct Context<'a> {
     pub dir: &'a RunDir,
     /// Every attempt's stdin.
     pub devnull: &'a File,
+    /// Asked before each start: no task starts once the store was moved or deleted.
+    pub watch: crate::store::StoreWatch,
 }
 
 /// What a launch gives back: the attempt in flight, or the attempt that could not start (pid 0)

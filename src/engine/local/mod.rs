@@ -42,6 +42,7 @@ use crate::exec::run_dir::RunDir;
 use crate::plan::Plan;
 use crate::progress::{Counts, Reporter};
 use crate::spec::Spec;
+use crate::store::fault::fault_injection_pause_point;
 use crate::store::{Change, Store, TaskState};
 use books::Books;
 use graph::Graph;
@@ -147,11 +148,18 @@ pub fn execute(
     let signals = attempt::forward_signals(waker.clone())
         .map_err(|e| RunError::system("its signal handlers", e))?;
 
-    let report = RunReport {
+    let mut report = RunReport {
         total: plan.tasks.len() as u64,
         skipped: skipped as u64,
         ..Default::default()
     };
+    // Ctrl+C while the run was being created or prepared: it stops now, before any task
+    // starts (asked once the handlers above are in place, so no signal falls in between).
+    if let Some(sig) = crate::exec::signals::early_stop() {
+        signals.close();
+        report.stopped_by = Some(sig);
+        return Ok(report);
+    }
     let counts = Counts {
         total: report.total,
         done: skipped as u64,
@@ -159,8 +167,11 @@ pub fn execute(
     };
     let store_dir = store.dir().to_path_buf();
     let folders = store.folders(run)?;
+    fault_injection_pause_point("runner-start");
+    // Made in the store folder opened, never the store folder itself: a store moved or deleted
+    // since it was opened is not made again at its old path, and no task starts (issue 10).
     for dir in folders.roots() {
-        std::fs::create_dir_all(&dir).map_err(|e| RunError::file(&dir, e))?;
+        store.make_dirs(&dir)?;
     }
     let run_dir = folders.run_dir();
     let dir = RunDir::open(run_dir).map_err(|e| RunError::file(run_dir, e))?;
@@ -187,6 +198,7 @@ pub fn execute(
         base: &base,
         dir: &dir,
         devnull: &devnull,
+        watch: store.watch(),
     };
     let queue = workers::Queue::default();
     // The writer's own borrow of the store, over when the threads are.

@@ -268,11 +268,16 @@ fn start(ctx: &Context, queue: &Queue, job: Request) -> (Option<Watch>, Event) {
     if queue.stopping.load(Ordering::SeqCst) {
         return (None, Event::Returned(Box::new(job)));
     }
-    let logs = match attempt::create_logs(&job.files, ctx.dir) {
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            return (None, Event::Taken(Box::new(job)));
-        }
-        logs => logs,
+    // The store moved or deleted since it was opened: the attempt does not start (a launch
+    // without logs fails), and its record, which the store refuses, ends the run.
+    let logs = match ctx.watch.check() {
+        Err(gone) => Err(std::io::Error::other(gone.to_string())),
+        Ok(()) => match attempt::create_logs(&job.files, ctx.dir) {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                return (None, Event::Taken(Box::new(job)));
+            }
+            logs => logs,
+        },
     };
     match attempt::launch(ctx, job, logs) {
         Ok(r) => {

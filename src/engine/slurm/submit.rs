@@ -159,9 +159,12 @@ impl Monitor<'_> {
             );
             let path = script::attempt_file(&prefix, attempt, "sbatch");
             let folder = prefix.parent().expect("an attempt prefix has a folder");
-            std::fs::create_dir_all(folder)
-                .and_then(|_| std::fs::write(&path, script::single(&header, &job)))
+            // A store moved or deleted since the last commit gets nothing made at its old path
+            // and no job submitted from there (issue 10).
+            self.store.make_dirs(folder)?;
+            std::fs::write(&path, script::single(&header, &job))
                 .map_err(|e| StoreError::io(&path, e))?;
+            self.store.check_still_here()?;
             match self.sched.sbatch(&path, &[]) {
                 Ok(id) => {
                     let dir = attempt_dir(&prefix, &id, 0);
@@ -253,9 +256,11 @@ impl Monitor<'_> {
             .unwrap_or_default();
         header.array = Some(format!("0-{}{throttle}", jobs.len() - 1));
         let path = dir.join(format!("{stage_name}-{stamp}.sbatch"));
-        std::fs::create_dir_all(&dir)
-            .and_then(|_| std::fs::write(&path, script::array(&header, &jobs)))
+        // As for a single job: nothing made at a moved store's old path, nothing submitted.
+        self.store.make_dirs(&dir)?;
+        std::fs::write(&path, script::array(&header, &jobs))
             .map_err(|e| StoreError::io(&path, e))?;
+        self.store.check_still_here()?;
         let id = match self.sched.sbatch(&path, &[]) {
             Ok(id) => id,
             Err(e) => {

@@ -139,12 +139,17 @@ pub fn run(g: &Global, args: CheckArgs) -> anyhow::Result<i32> {
             runs,
             jobs,
             accounting,
+            other_stores,
         }) => say!(
-            "scheduler: {jobs} job(s) named for {runs} SLURM run(s) compared with the store{}",
+            "scheduler: {jobs} job(s) named for {runs} SLURM run(s) compared with the store{}{}",
             if *accounting {
                 ""
             } else {
                 " (accounting, sacct, is not configured: live jobs only)"
+            },
+            match other_stores {
+                0 => String::new(),
+                n => format!("; {n} more named alike write into another store's folder of a run of the same id (a copy of the experiment folder, or the same --id): not this store's, left alone"),
             }
         ),
     }

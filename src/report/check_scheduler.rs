@@ -13,6 +13,7 @@ use crate::exec::slurm::{
 };
 use crate::store::{AttemptRecord, RunRecord, TaskState};
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 
 /// What came of asking the scheduler.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -32,6 +33,9 @@ pub enum SchedulerCheck {
         jobs: usize,
         /// Whether sacct answered (without it, only live jobs were compared).
         accounting: bool,
+        /// Jobs named like this store's runs whose output goes to another store's folder of a
+        /// run of the same id (a copy of the experiment folder): not this store's, not compared.
+        other_stores: usize,
     },
 }
 
@@ -77,11 +81,12 @@ pub fn check_scheduler(sched: &Scheduler, runs: &[RunRecord]) -> (SchedulerCheck
             )
         }
     };
-    let (jobs, findings) = compare_jobs(&slurm, &queue, &acct);
+    let (count, findings) = compare_jobs(&slurm, &queue, &acct);
     let check = SchedulerCheck::Compared {
         runs: slurm.len(),
-        jobs,
+        jobs: count.ours,
         accounting,
+        other_stores: count.other_stores,
     };
     (check, findings)
 }
@@ -92,15 +97,92 @@ struct Job<'a> {
     name: &'a str,
     state: &'a str,
     live: bool,
+    /// Where SLURM writes its output, and its working directory, when the scheduler says.
+    stdout: Option<&'a str>,
+    workdir: Option<&'a str>,
+}
+
+/// How many jobs named for the runs were compared, and how many belong to another store.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct JobCount {
+    /// Jobs named for the runs that are this store's, or whose origin nothing tells.
+    pub ours: usize,
+    /// Jobs named alike that write into another store's folder of a run of the same id.
+    pub other_stores: usize,
+}
+
+/// Whose a job no attempt record knows is, from where it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Its output or working directory lies in this store's folder of the run.
+    ThisStore,
+    /// They lie in a folder `runs/RUN/` elsewhere: a run of the same id in another store (two
+    /// copies of an experiment folder, or the same `--id` twice).
+    OtherStore,
+    /// Neither (submitted by hand with other paths, or the scheduler does not say).
+    Unknown,
+}
+
+/// Where job `job`, named for `run`, comes from. `run_dir` is the run's folder with its file
+/// identity, so that a path reaching it through another mount or a symbolic link is still its.
+fn origin(run: &RunRecord, run_dir: &RunDirId, job: &Job) -> Origin {
+    // squeue of SLURM 22 shows `--output`'s `%a` unexpanded: its folder is what counts.
+    let stdout_dir = job.stdout.map(|p| Path::new(p).parent().unwrap_or(Path::new(p)));
+    let dirs: Vec<&Path> = stdout_dir
+        .into_iter()
+        .chain(job.workdir.map(Path::new))
+        .collect();
+    if dirs.iter().any(|d| run_dir.contains(d)) {
+        return Origin::ThisStore;
+    }
+    let of_run = |d: &&Path| {
+        let parts: Vec<&std::ffi::OsStr> = d.iter().collect();
+        parts
+            .windows(2)
+            .any(|w| w[0] == "runs" && w[1] == std::ffi::OsStr::new(&run.id))
+    };
+    if dirs.iter().any(of_run) {
+        Origin::OtherStore
+    } else {
+        Origin::Unknown
+    }
+}
+
+/// A run's folder, by path and by file identity.
+struct RunDirId {
+    path: std::path::PathBuf,
+    id: Option<(u64, u64)>,
+}
+
+impl RunDirId {
+    fn of(run: &RunRecord) -> RunDirId {
+        use std::os::unix::fs::MetadataExt;
+        let path = run.folders.run_dir().to_path_buf();
+        let id = std::fs::metadata(&path).ok().map(|m| (m.dev(), m.ino()));
+        RunDirId { path, id }
+    }
+
+    /// Whether `dir` is this folder or lies inside it.
+    fn contains(&self, dir: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        if dir.starts_with(&self.path) {
+            return true;
+        }
+        let Some(id) = self.id else { return false };
+        dir.ancestors()
+            .any(|a| std::fs::metadata(a).is_ok_and(|m| (m.dev(), m.ino()) == id))
+    }
 }
 
 /// Compares the jobs squeue and sacct list with the runs' attempts; returns how many jobs are
-/// named for the runs, and the findings.
+/// named for the runs (this store's, and another store's), and the findings. A job no attempt
+/// record knows that writes into another store's folder of the run is not this store's: it is
+/// counted, never reported.
 pub fn compare_jobs(
     runs: &[&RunRecord],
     queue: &[QueueEntry],
     acct: &[AcctEntry],
-) -> (usize, Vec<Finding>) {
+) -> (JobCount, Vec<Finding>) {
     let by_id: HashMap<&str, &RunRecord> = runs.iter().map(|r| (r.id.as_str(), *r)).collect();
     let mut jobs: Vec<Job> = queue
         .iter()
@@ -109,6 +191,8 @@ pub fn compare_jobs(
             name: &q.name,
             state: &q.state,
             live: !is_finished_state(&q.state),
+            stdout: q.stdout.as_deref(),
+            workdir: q.workdir.as_deref(),
         })
         .collect();
     let listed: std::collections::HashSet<&str> = queue.iter().map(|q| q.job_id.as_str()).collect();
@@ -121,6 +205,8 @@ pub fn compare_jobs(
                 name: &a.name,
                 state: &a.state,
                 live: false,
+                stdout: None,
+                workdir: a.workdir.as_deref(),
             }),
     );
     let attempts_by_job: HashMap<&str, HashMap<&str, &AttemptRecord>> = runs
@@ -133,7 +219,11 @@ pub fn compare_jobs(
             (r.id.as_str(), jobs.collect())
         })
         .collect();
-    let mut count = 0;
+    let dirs: HashMap<&str, RunDirId> = runs
+        .iter()
+        .map(|r| (r.id.as_str(), RunDirId::of(r)))
+        .collect();
+    let mut count = JobCount::default();
     let mut findings = Vec::new();
     // (run, key) -> live jobs of the task, and whether the store knows each.
     let mut live: BTreeMap<(&str, &str), Vec<(&str, bool)>> = BTreeMap::new();
@@ -148,8 +238,12 @@ pub fn compare_jobs(
         let Some(run) = by_id.get(run_id) else {
             continue; // a run of another store
         };
-        count += 1;
         let attempt = attempts_by_job[run_id].get(job.id).copied();
+        if attempt.is_none() && origin(run, &dirs[run_id], job) == Origin::OtherStore {
+            count.other_stores += 1;
+            continue;
+        }
+        count.ours += 1;
         let key = named_key.or(attempt.map(|a| a.key.as_str()));
         if let (true, Some(key)) = (job.live, key) {
             live.entry((&run.id, key))
@@ -288,7 +382,7 @@ mod tests {
         ));
         let runs = fx.store.run_records().unwrap();
         let (count, found) = compare_jobs(&runs.iter().collect::<Vec<_>>(), &queue, &acct);
-        assert_eq!(count, 6, "{found:#?}");
+        assert_eq!(count.ours, 6, "{found:#?}");
         let severity = |job: &str| {
             let f: Vec<&Finding> = found.iter().filter(|f| f.jobs == [job]).collect();
             assert_eq!(f.len(), 1, "{job}: {found:#?}");

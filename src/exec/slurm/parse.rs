@@ -7,7 +7,9 @@ pub const SEP: char = '\x1f';
 
 /// Fields asked of squeue, each terminated by `SEP` (a suffix also keeps squeue from padding
 /// or truncating the field).
-pub const SQUEUE_FORMAT: &str = "JobArrayID:\x1f,JobID:\x1f,Name:\x1f,State:\x1f,Reason:\x1f,NodeList:\x1f,RestartCnt:\x1f,StartTime:\x1f,Comment:\x1f";
+/// `StdOut` and `WorkDir` come last: `check --scheduler` tells a job of this store from one of
+/// another store's copy of the run by them.
+pub const SQUEUE_FORMAT: &str = "JobArrayID:\x1f,JobID:\x1f,Name:\x1f,State:\x1f,Reason:\x1f,NodeList:\x1f,RestartCnt:\x1f,StartTime:\x1f,Comment:\x1f,StdOut:\x1f,WorkDir:\x1f";
 
 /// One job as squeue shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +25,10 @@ pub struct QueueEntry {
     pub node: Option<String>,
     pub restarts: u32,
     pub start: Option<String>,
+    /// Where SLURM writes the job's output (a `%` pattern is not expanded by every version).
+    pub stdout: Option<String>,
+    /// The job's working directory.
+    pub workdir: Option<String>,
 }
 
 /// One job as sacct shows it (allocation lines only; `.batch` / `.extern` steps are skipped).
@@ -37,6 +43,8 @@ pub struct AcctEntry {
     pub start: Option<String>,
     pub end: Option<String>,
     pub node: Option<String>,
+    /// The job's working directory.
+    pub workdir: Option<String>,
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -62,13 +70,16 @@ pub fn parse_squeue(text: &str) -> Vec<QueueEntry> {
                 node: opt(f[5]),
                 restarts: f[6].parse().unwrap_or(0),
                 start: opt(f[7]),
+                stdout: f.get(9).and_then(|s| opt(s)),
+                workdir: f.get(10).and_then(|s| opt(s)),
             })
         })
         .collect()
 }
 
 /// Fields asked of sacct (`--parsable2 --noheader --allocations`).
-pub const SACCT_FORMAT: &str = "JobID,JobName,State,ExitCode,Start,End,NodeList";
+/// `WorkDir` comes last, so that a `|` in it does not shift the other fields.
+pub const SACCT_FORMAT: &str = "JobID,JobName,State,ExitCode,Start,End,NodeList,WorkDir";
 
 /// Parses `sacct -X -n -P -o SACCT_FORMAT` output.
 pub fn parse_sacct(text: &str) -> Vec<AcctEntry> {
@@ -88,6 +99,7 @@ pub fn parse_sacct(text: &str) -> Vec<AcctEntry> {
                 start: opt(f[4]),
                 end: opt(f[5]),
                 node: opt(f[6]),
+                workdir: (f.len() > 7).then(|| opt(&f[7..].join("|"))).flatten(),
             })
         })
         .collect()

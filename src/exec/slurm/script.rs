@@ -92,6 +92,12 @@ fn header(h: &Header) -> String {
     line("--job-name", &h.name);
     line("--comment", &h.comment);
     line("--output", &h.slurm_log.to_string_lossy());
+    // The job starts in the folder of its own log, inside its run's folder (the wrapper then
+    // enters the task's workdir): sacct keeps the working directory of an ended job, which tells
+    // `check --scheduler` whose job it is when two stores have a run of the same id.
+    if let Some(dir) = h.slurm_log.parent().filter(|d| !d.as_os_str().is_empty()) {
+        line("--chdir", &dir.to_string_lossy());
+    }
     line("--open-mode", "append");
     line("--requeue", "");
     if let Some(t) = h.time_limit_s {

@@ -259,3 +259,63 @@ fn the_scheduler_check_without_slurm_runs_or_without_slurm() {
         "{text}"
     );
 }
+
+/// Issue 10 (review): a runner stopped between creating the run and making its folder (killed
+/// a few milliseconds after it started) leaves a run with no attempt and no folder. Nothing was
+/// kept there, so `check` finds nothing; the next `run` resumes the run and makes the folder.
+#[test]
+fn a_run_stopped_before_its_folder_was_made_is_not_a_problem() {
+    let exp = gated_tasks(r#"["ok"]"#);
+    let out = exp
+        .cmd(&["run", "exp.toml", "-q"])
+        .env("LABTRAIL_FAULT", "run-before-folders")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the fault injection stopped it");
+    assert_eq!(exp.run(&["list", "--json"]).stdout().matches("\"id\"").count(), 1);
+    let runs = exp.file(".labtrail/runs");
+    assert!(
+        std::fs::read_dir(&runs).map_or(true, |mut d| d.next().is_none()),
+        "no run folder yet"
+    );
+    let (code, report) = check_json(&exp, &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["findings"], serde_json::json!([]), "{report}");
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    let (code, report) = check_json(&exp, &[]);
+    assert_eq!((code, &report["findings"]), (0, &serde_json::json!([])), "{report}");
+}
+
+/// Issue 10 (review): a done task that left the plan (its parameter was taken out of the
+/// experiment file) and whose folder the user deleted is not a problem: nothing uses the folder
+/// while the task is out of the plan. `check` gives a notice whose advice works: once the file
+/// brings the task back, `labtrail reset --run R KEY` resets it (it matched no task before).
+#[test]
+fn a_retired_tasks_missing_folder_is_a_notice_with_advice_that_works() {
+    let exp = gated();
+    exp.write("go", "");
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    let gate = key(&exp, "gate");
+    let run = exp.run_dir().file_name().unwrap().to_string_lossy().into_owned();
+    let both = std::fs::read_to_string(exp.file("exp.toml")).unwrap();
+    exp.write("exp.toml", &both.replace(r#"["ok", "gate"]"#, r#"["ok"]"#));
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    std::fs::remove_dir_all(exp.run_dir().join("tasks").join(&gate)).unwrap();
+    let (code, report) = check_json(&exp, &[]);
+    assert_eq!(code, 0, "{report}");
+    let found = findings(&report, "task_folder_missing");
+    assert_eq!(found.len(), 1, "{report}");
+    assert_eq!(found[0]["severity"], "notice", "{report}");
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(message.contains("left the run's plan"), "{message}");
+    let advice = format!("labtrail reset --run {run} {gate}");
+    assert!(message.contains(&advice), "{message}");
+    // The advice, followed: the task comes back (done), and the reset reaches it.
+    exp.write("exp.toml", &both);
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    let reset = exp.run(&["reset", "--run", &run, &gate]);
+    assert_eq!(reset.code(), 0, "{}", reset.stderr());
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    let (code, report) = check_json(&exp, &[]);
+    assert_eq!((code, &report["findings"]), (0, &serde_json::json!([])), "{report}");
+}

@@ -40,6 +40,11 @@ fn entries(dir: &Path) -> Vec<(String, PathBuf)> {
 
 fn compare_run(run: &RunRecord) -> Vec<Finding> {
     let dir = run.folders.run_dir();
+    if !dir.is_dir() && run.attempts.is_empty() {
+        // A runner stopped between creating the run and making its folder: nothing was ever
+        // kept there, and the next `labtrail run` of it makes the folder.
+        return Vec::new();
+    }
     if !dir.is_dir() {
         let mut f = Finding::new(FindingKind::RunFolderMissing, Severity::Problem, &run.id, format!(
             "run {}: its folder {} is missing (deleted?): its tasks' folders and attempt logs are gone; the next `labtrail run` of it makes the folders again",
@@ -58,10 +63,20 @@ fn compare_run(run: &RunRecord) -> Vec<Finding> {
     for t in run.tasks.iter().filter(|t| t.state == TaskState::Done) {
         let task_dir = run.folders.task_dir(&t.key);
         if !task_dir.is_dir() {
-            let mut f = Finding::new(FindingKind::TaskFolderMissing, Severity::Problem, &run.id, format!(
-                "run {}: task {} is done, but its folder {} (LABTRAIL_TASK_DIR) is missing (deleted?): what the task kept there is gone; to make it again, `labtrail reset --run {} {}` and run again",
-                run.id, t.label, task_dir.display(), run.id, t.key
-            ));
+            // A retired task is reached by no `reset` or `run` while it is out of the plan: its
+            // folder is missed only if a change of the experiment file brings it back.
+            let (severity, message) = if t.in_plan {
+                (Severity::Problem, format!(
+                    "run {}: task {} is done, but its folder {} (LABTRAIL_TASK_DIR) is missing (deleted?): what the task kept there is gone; to make it again, `labtrail reset --run {} {}` and run again",
+                    run.id, t.label, task_dir.display(), run.id, t.key
+                ))
+            } else {
+                (Severity::Notice, format!(
+                    "run {}: task {} left the run's plan (its parameters or command changed) after it was done, and its folder {} (LABTRAIL_TASK_DIR) is missing (deleted?): nothing uses it while the task is out of the plan; if the experiment file brings the task back, it comes back done, and `labtrail reset --run {} {}` then runs it again with a new folder",
+                    run.id, t.label, task_dir.display(), run.id, t.key
+                ))
+            };
+            let mut f = Finding::new(FindingKind::TaskFolderMissing, severity, &run.id, message);
             f.key = Some(t.key.clone());
             f.task = Some(t.label.clone());
             f.paths.push(task_dir);

@@ -116,6 +116,9 @@ pub struct TaskRecord {
     pub key: String,
     pub label: String,
     pub state: super::TaskState,
+    /// Whether the task is in the run's current plan (false: retired, it left the plan when a
+    /// parameter or the command changed; `reset` and `run` do not reach it).
+    pub in_plan: bool,
 }
 
 /// One attempt as `check` compares it.
@@ -146,7 +149,7 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let mut tasks = self
             .conn
-            .prepare("SELECT key, label, state FROM tasks WHERE run_id = ?1 ORDER BY seq")
+            .prepare("SELECT key, label, state, in_plan FROM tasks WHERE run_id = ?1 ORDER BY seq")
             .map_err(|e| self.err(e))?;
         let mut attempts = self
             .conn
@@ -161,6 +164,7 @@ impl Store {
                         key: r.get(0)?,
                         label: r.get(1)?,
                         state: super::TaskState::parse(&state).unwrap_or(super::TaskState::Pending),
+                        in_plan: r.get(3)?,
                     })
                 })
                 .map_err(|e| self.err(e))?

@@ -42,7 +42,7 @@ use crate::exec::run_dir::RunDir;
 use crate::plan::Plan;
 use crate::progress::{Counts, Reporter};
 use crate::spec::Spec;
-use crate::store::fault::fault_injection_pause_point;
+use crate::store::fault::{fault_injection_crash_point, fault_injection_pause_point};
 use crate::store::{Change, Store, TaskState};
 use books::Books;
 use graph::Graph;
@@ -167,6 +167,8 @@ pub fn execute(
     };
     let store_dir = store.dir().to_path_buf();
     let folders = store.folders(run)?;
+    // A runner stopped here leaves a run with no folder and no attempt (`check` says nothing).
+    fault_injection_crash_point("run-before-folders");
     fault_injection_pause_point("runner-start");
     // Made in the store folder opened, never the store folder itself: a store moved or deleted
     // since it was opened is not made again at its old path, and no task starts (issue 10).

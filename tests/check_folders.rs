@@ -319,3 +319,39 @@ fn a_retired_tasks_missing_folder_is_a_notice_with_advice_that_works() {
     let (code, report) = check_json(&exp, &[]);
     assert_eq!((code, &report["findings"]), (0, &serde_json::json!([])), "{report}");
 }
+
+/// Issue 10 (review): a file whose name is not valid UTF-8 in a run's folder. `check --json`
+/// stays valid JSON (it printed nothing and failed before): the name is in `paths` with U+FFFD
+/// for the bad byte and exact in `paths_escaped`, which the text output shows too, written so
+/// that it can be copied into a shell.
+#[test]
+fn a_file_name_that_is_not_utf8_is_reported_in_json_and_escaped_in_text() {
+    use std::os::unix::ffi::OsStrExt;
+    let exp = gated();
+    exp.write("go", "");
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    let attempts = exp.run_dir().join("attempts");
+    let name = std::ffi::OsStr::from_bytes(b"notes-\xff'.txt");
+    std::fs::write(attempts.join(name), "mine").unwrap();
+    let (code, report) = check_json(&exp, &[]);
+    assert_eq!(code, 0, "{report}");
+    let found = findings(&report, "unknown_attempt_files");
+    assert_eq!(found.len(), 1, "{report}");
+    let lossy = found[0]["paths"][0].as_str().unwrap();
+    assert!(lossy.ends_with("notes-\u{fffd}'.txt"), "{report}");
+    let escaped = found[0]["paths_escaped"][0].as_str().unwrap();
+    assert_eq!(
+        escaped,
+        format!("$'{}/notes-\\xff\\'.txt'", attempts.display()),
+        "{report}"
+    );
+    let text = exp.run(&["check"]).stdout();
+    assert!(text.contains(escaped), "{text}");
+    // What the user copies names the file.
+    let copied = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("test -f {escaped}"))
+        .status()
+        .unwrap();
+    assert!(copied.success(), "{escaped}");
+}

@@ -34,7 +34,10 @@ use crate::store::{Store, StoreError};
 /// that does not answer gives exit 5 (nothing was compared).
 ///
 /// --json prints one object: store, database, runs, tasks, database_problems (strings),
-/// findings (each: kind, severity "problem"|"notice", run, key, task, paths, jobs, message;
+/// findings (each: kind, severity "problem"|"notice", run, key, task, paths, paths_escaped,
+/// jobs, message; paths are strings, with U+FFFD for the bytes of a name that are not UTF-8;
+/// paths_escaped are the same paths exact, as the text output shows them: plain, or quoted
+/// $'...' with \xHH for such bytes and control characters, ready to paste into bash or zsh;
 /// kinds: run_folder_missing, task_folder_missing, unknown_attempt_files, unknown_task_folder,
 /// unknown_run_folder, unknown_job, two_live_jobs) and scheduler (null, or status
 /// "no_slurm_runs" | "absent" | "unanswered" with detail | "compared" with runs, jobs,

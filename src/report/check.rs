@@ -12,7 +12,7 @@
 use super::check_scheduler::SchedulerCheck;
 use crate::exec::slurm::Scheduler;
 use crate::store::{Store, StoreError};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// How much a finding matters; see the module documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -55,7 +55,10 @@ pub struct Finding {
     pub key: Option<String>,
     /// The task's label, when the store knows the task.
     pub task: Option<String>,
-    /// The paths it is about.
+    /// The paths it is about. In JSON two lists: `paths`, each path as a string (a name that is
+    /// not valid UTF-8 has U+FFFD in place of its bad bytes), and `paths_escaped`, each as
+    /// [`shell_word`] writes it (exact, and what the message shows).
+    #[serde(flatten, serialize_with = "paths_both_ways")]
     pub paths: Vec<PathBuf>,
     /// The SLURM jobs it is about.
     pub jobs: Vec<String>,
@@ -83,12 +86,73 @@ impl Finding {
     }
 }
 
+/// `path` as it can be shown and copied into a shell: itself when it is valid UTF-8 without
+/// control characters or bidirectional marks; otherwise quoted as `$'...'` (bash, zsh, ksh), with
+/// each byte that is not UTF-8 as `\xHH` and each unsafe character as `\xHH` or `\uHHHH`.
+pub fn shell_word(path: &Path) -> String {
+    use std::fmt::Write;
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{2028}' | '\u{2029}')
+    };
+    match std::str::from_utf8(bytes) {
+        Ok(s) if !s.chars().any(unsafe_char) => return s.to_string(),
+        _ => {}
+    }
+    let mut out = String::from("$'");
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' | '\'' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                c if c.is_ascii_control() => {
+                    let _ = write!(out, "\\x{:02x}", c as u32);
+                }
+                c if unsafe_char(c) => {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Serializes `paths` as `paths` (lossy strings) and `paths_escaped` ([`shell_word`]).
+fn paths_both_ways<S: serde::Serializer>(paths: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let lossy: Vec<String> = paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let escaped: Vec<String> = paths.iter().map(|p| shell_word(p)).collect();
+    let mut map = s.serialize_map(Some(2))?;
+    map.serialize_entry("paths", &lossy)?;
+    map.serialize_entry("paths_escaped", &escaped)?;
+    map.end()
+}
+
+/// Serializes a path as a string, lossily where it is not valid UTF-8.
+fn lossy_path<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
+}
+
 /// Everything `labtrail check` found.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CheckReport {
     /// The store folder.
+    #[serde(serialize_with = "lossy_path")]
     pub store: PathBuf,
     /// Its database.
+    #[serde(serialize_with = "lossy_path")]
     pub database: PathBuf,
     /// Runs in the store.
     pub runs: usize,

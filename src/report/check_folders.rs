@@ -1,7 +1,7 @@
 //! `labtrail check`: the store's records compared with the run folders (see [`super::check`]
 //! for what is a problem and what a notice).
 
-use super::check::{Finding, FindingKind, Severity};
+use super::check::{shell_word, Finding, FindingKind, Severity};
 use crate::store::{RunRecord, TaskState};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ pub fn compare_folders(store_dir: &Path, runs: &[RunRecord]) -> Vec<Finding> {
         if !ids.contains(name.as_str()) {
             let mut f = Finding::new(FindingKind::UnknownRunFolder, Severity::Notice, &name, format!(
                 "{} belongs to no run of the store (its record was lost, e.g. by a repair, or it was copied in): labtrail does not use it; move it away or delete it",
-                path.display()
+                shell_word(&path)
             ));
             f.paths.push(path);
             out.push(f);
@@ -49,7 +49,7 @@ fn compare_run(run: &RunRecord) -> Vec<Finding> {
         let mut f = Finding::new(FindingKind::RunFolderMissing, Severity::Problem, &run.id, format!(
             "run {}: its folder {} is missing (deleted?): its tasks' folders and attempt logs are gone; the next `labtrail run` of it makes the folders again",
             run.id,
-            dir.display()
+            shell_word(dir)
         ));
         f.paths.push(dir.to_path_buf());
         return vec![f];
@@ -68,12 +68,12 @@ fn compare_run(run: &RunRecord) -> Vec<Finding> {
             let (severity, message) = if t.in_plan {
                 (Severity::Problem, format!(
                     "run {}: task {} is done, but its folder {} (LABTRAIL_TASK_DIR) is missing (deleted?): what the task kept there is gone; to make it again, `labtrail reset --run {} {}` and run again",
-                    run.id, t.label, task_dir.display(), run.id, t.key
+                    run.id, t.label, shell_word(&task_dir), run.id, t.key
                 ))
             } else {
                 (Severity::Notice, format!(
                     "run {}: task {} left the run's plan (its parameters or command changed) after it was done, and its folder {} (LABTRAIL_TASK_DIR) is missing (deleted?): nothing uses it while the task is out of the plan; if the experiment file brings the task back, it comes back done, and `labtrail reset --run {} {}` then runs it again with a new folder",
-                    run.id, t.label, task_dir.display(), run.id, t.key
+                    run.id, t.label, shell_word(&task_dir), run.id, t.key
                 ))
             };
             let mut f = Finding::new(FindingKind::TaskFolderMissing, severity, &run.id, message);
@@ -89,7 +89,7 @@ fn compare_run(run: &RunRecord) -> Vec<Finding> {
             let mut f = Finding::new(FindingKind::UnknownTaskFolder, Severity::Notice, &run.id, format!(
                 "run {}: {} belongs to no task of the run (its record was lost, e.g. by a repair, or it was made by hand): labtrail does not use it, unless a run adds a task of key {key} again; otherwise move it away or delete it",
                 run.id,
-                path.display()
+                shell_word(&path)
             ));
             f.paths.push(path);
             out.push(f);
@@ -181,7 +181,7 @@ fn unknown_attempts(run: &RunRecord, labels: &HashMap<&str, &str>) -> Vec<Findin
         .map(|((key, attempt), paths)| {
             let shown = paths
                 .iter()
-                .map(|p| p.display().to_string())
+                .map(|p| shell_word(p))
                 .collect::<Vec<_>>()
                 .join(", ");
             let label = labels.get(key.as_str()).copied();

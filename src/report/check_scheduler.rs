@@ -313,8 +313,8 @@ fn unknown_job(run: &RunRecord, job: &Job, key: Option<&str>) -> Finding {
     let (severity, advice) = match (job.live, task.map(|t| t.state)) {
         (false, _) => (Severity::Notice, format!(
             "a monitor stopped between submitting and recording it, a repair lost the record, or it was submitted by hand; what it wrote, if it ran, is in {}",
-            key.map_or_else(|| run.folders.run_dir().join("attempts").display().to_string(),
-                |k| crate::exec::slurm::script::attempt_dir(&run.folders.attempt_prefix(k), job.id, 0).display().to_string())
+            key.map_or_else(|| super::check::shell_word(&run.folders.run_dir().join("attempts")),
+                |k| super::check::shell_word(&crate::exec::slurm::script::attempt_dir(&run.folders.attempt_prefix(k), job.id, 0)))
         )),
         (true, Some(TaskState::Done)) => (Severity::Problem, format!(
             "the task is done, and this job runs it again in its folder behind the store's back; `scancel {}` unless you mean to keep its output", job.id

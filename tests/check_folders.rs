@@ -355,3 +355,38 @@ fn a_file_name_that_is_not_utf8_is_reported_in_json_and_escaped_in_text() {
         .unwrap();
     assert!(copied.success(), "{escaped}");
 }
+
+/// Issue 10 (review): `check` while a runner is at work. Its attempts' files exist a moment
+/// before their records do (the runner commits in batches); while it holds the run, they are
+/// expected and not reported as files of an attempt a stopped runner never recorded.
+#[test]
+fn a_running_runs_attempt_files_are_not_reported() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "chk"
+command = "touch started-{x}; while [ ! -e go ]; do sleep 0.05; done; echo '{\"ok\": 1}' > $LABTRAIL_RESULT"
+[params]
+x = [1, 2, 3, 4]
+"#,
+    );
+    let runner = exp.spawn(&["run", "exp.toml", "-q", "-j", "4"]);
+    wait_until("every task to run", std::time::Duration::from_secs(60), || {
+        (1..=4).all(|x| exp.file(&format!("started-{x}")).exists())
+    });
+    // Every check while the tasks run, from the first moment on: none reports their files.
+    let mut reports = Vec::new();
+    for _ in 0..5 {
+        reports.push(check_json(&exp, &[]));
+    }
+    exp.write("go", "");
+    let out = finish(runner);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    for (code, report) in reports {
+        assert_eq!(code, 0, "{report}");
+        assert!(
+            findings(&report, "unknown_attempt_files").is_empty(),
+            "{report}"
+        );
+    }
+}

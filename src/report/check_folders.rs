@@ -140,6 +140,8 @@ fn unknown_attempts(run: &RunRecord, labels: &HashMap<&str, &str>) -> Vec<Findin
     let mut unknown: BTreeMap<(String, Option<AttemptName>), Vec<PathBuf>> = BTreeMap::new();
     let mut consider = |name: &str, path: PathBuf, parsed: Option<(&str, AttemptName)>| {
         let known = match &parsed {
+            // A runner at work makes an attempt's files a moment before it records the attempt.
+            Some(_) if run.in_progress => true,
             Some((key, AttemptName::Number(n))) => numbers.contains(&(*key, *n)),
             Some((_, AttemptName::Job(_))) => job_dirs.contains(std::ffi::OsStr::new(name)),
             None => false,

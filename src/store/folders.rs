@@ -108,6 +108,9 @@ pub struct RunRecord {
     pub tasks: Vec<TaskRecord>,
     /// Every attempt of the run.
     pub attempts: Vec<AttemptRecord>,
+    /// Whether a runner or monitor held the run when it was read ([`Store::run_lock_is_held`]):
+    /// then files of attempts it has begun and not yet recorded are expected.
+    pub in_progress: bool,
 }
 
 /// One task as `check` compares it.
@@ -185,6 +188,7 @@ impl Store {
                 .map_err(|e| self.err(e))?;
             out.push(RunRecord {
                 folders: self.folders(&id)?,
+                in_progress: self.run_lock_is_held(&id),
                 id,
                 executor,
                 created_at,

@@ -75,7 +75,14 @@ fn attempt_files_no_record_knows_are_a_notice() {
             "notice: run {}: {}",
             exp.run_dir().file_name().unwrap().to_string_lossy(),
             attempts.join(format!("{gate}-2.stderr.log")).display()
-        )) && stdout.contains("(attempt 2) of task x=gate is known to no attempt record"),
+        )) && stdout.contains("(the logs of attempt 2) of task x=gate are known to no attempt record"),
+        "{stdout}"
+    );
+    // Issue 10 (review): what becomes of them is said, and it is not "delete them" before the
+    // next run recorded them (it does, below).
+    assert!(
+        stdout.contains("the next `labtrail run` of the run records them as an interrupted attempt of the task; nothing to do")
+            && !stdout.contains("delete them"),
         "{stdout}"
     );
     assert!(
@@ -389,4 +396,32 @@ x = [1, 2, 3, 4]
             "{report}"
         );
     }
+}
+
+/// Issue 10 (review): in a SLURM run, the job script of a submission sbatch refused is named as
+/// what it is (a job script, not logs), with the causes that fit a monitor, and no promise that
+/// a run records it.
+#[test]
+fn a_job_script_no_record_knows_is_called_a_job_script() {
+    let exp = gated();
+    exp.write("go", "");
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    db.execute("UPDATE runs SET executor = 'slurm'", []).unwrap();
+    drop(db);
+    let gate = key(&exp, "gate");
+    let script = exp.run_dir().join("attempts").join(format!("{gate}-2.sbatch"));
+    std::fs::write(&script, "#!/bin/sh\n").unwrap();
+    let (code, report) = check_json(&exp, &[]);
+    assert_eq!(code, 0, "{report}");
+    let found = findings(&report, "unknown_attempt_files");
+    assert_eq!(found.len(), 1, "{report}");
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("(the job script of attempt 2) of task x=gate")
+            && message.contains("a submission that sbatch refused")
+            && !message.contains("logs")
+            && !message.contains("records them"),
+        "{message}"
+    );
 }

@@ -178,6 +178,8 @@ fn unknown_attempts(run: &RunRecord, labels: &HashMap<&str, &str>) -> Vec<Findin
             }
         }
     }
+    let tasks: HashMap<&str, &crate::store::TaskRecord> =
+        run.tasks.iter().map(|t| (t.key.as_str(), t)).collect();
     unknown
         .into_iter()
         .map(|((key, attempt), paths)| {
@@ -187,11 +189,11 @@ fn unknown_attempts(run: &RunRecord, labels: &HashMap<&str, &str>) -> Vec<Findin
                 .collect::<Vec<_>>()
                 .join(", ");
             let label = labels.get(key.as_str()).copied();
-            const LOST: &str = "a runner or monitor stopped before recording the attempt, or a repair lost the record; its logs stay readable there; delete them once you no longer need them";
+            let task = tasks.get(key.as_str()).copied();
             let what = match (&attempt, label) {
                 (None, _) => "is not named like an attempt's file (made by hand?): labtrail does not use it; move it away or delete it".to_string(),
-                (Some(a), Some(label)) => format!("({}) of task {label} is known to no attempt record: {LOST}", describe(a)),
-                (Some(a), None) => format!("({}) of a task the run does not know is known to no attempt record: {LOST}", describe(a)),
+                (Some(a), Some(label)) => format!("({}) of task {label} {}", describe(a, &paths), unrecorded(run, a, task)),
+                (Some(a), None) => format!("({}) of a task the run does not know {}", describe(a, &paths), unrecorded(run, a, None)),
             };
             let mut f = Finding::new(FindingKind::UnknownAttemptFiles, Severity::Notice, &run.id, format!(
                 "run {}: {shown} {what}",
@@ -210,11 +212,34 @@ fn unknown_attempts(run: &RunRecord, labels: &HashMap<&str, &str>) -> Vec<Findin
         .collect()
 }
 
-fn describe(a: &AttemptName) -> String {
+/// What the files of attempt `a` are, from their names.
+fn describe(a: &AttemptName, paths: &[PathBuf]) -> String {
+    let is = |suffix: &str| paths.iter().all(|p| p.to_string_lossy().ends_with(suffix));
     match a {
-        AttemptName::Number(n) => format!("attempt {n}"),
-        AttemptName::Job(id) => format!("SLURM job {id}"),
+        AttemptName::Number(n) if is(".sbatch") => format!("the job script of attempt {n}"),
+        AttemptName::Number(n) if is(".log") => format!("the logs of attempt {n}"),
+        AttemptName::Number(n) => format!("files of attempt {n}"),
+        AttemptName::Job(id) => format!("the folder SLURM job {id} wrote"),
     }
+}
+
+/// Why files of attempt `a` of `task` have no record, and what becomes of them.
+fn unrecorded(run: &RunRecord, a: &AttemptName, task: Option<&crate::store::TaskRecord>) -> String {
+    let cause = match (a, run.executor.as_str()) {
+        (AttemptName::Number(_), "slurm") => "a submission that sbatch refused, or a monitor that stopped between writing the job script and recording the job, or a repair that lost the record",
+        (AttemptName::Number(_), _) => "a runner stopped between making them and recording the attempt, or a repair lost the record",
+        (AttemptName::Job(_), _) => "the job was submitted by hand, or a monitor stopped between submitting it and recording it, or a repair lost the record",
+    };
+    // A local runner records an attempt it finds begun and unrecorded when it next runs the task.
+    let recorded_next = matches!(a, AttemptName::Number(_))
+        && run.executor != "slurm"
+        && task.is_some_and(|t| t.in_plan && t.state != TaskState::Done);
+    let fate = if recorded_next {
+        "the next `labtrail run` of the run records them as an interrupted attempt of the task; nothing to do"
+    } else {
+        "labtrail does not use them; they stay readable there until you delete them"
+    };
+    format!("are known to no attempt record ({cause}): {fate}")
 }
 
 #[cfg(test)]

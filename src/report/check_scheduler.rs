@@ -300,15 +300,23 @@ fn label_of<'a>(run: &'a RunRecord, key: &str) -> Option<&'a str> {
 }
 
 /// A job named for `run` that no attempt record knows. Live, it is a problem when no monitor
-/// will adopt it (its task is done or unknown, or it is an array element, whose name does not
-/// say its task); a monitor adopts a live job named for a task that waits for one.
+/// will adopt it (its task is done or unknown, or it is named like an array, whose name does
+/// not say its task); a monitor adopts a live job named for a task that waits for one.
 fn unknown_job(run: &RunRecord, job: &Job, key: Option<&str>) -> Finding {
     let task = key.and_then(|k| run.tasks.iter().find(|t| t.key == k));
     let label = task.map(|t| t.label.as_str());
     let named = match (label, key) {
         (Some(l), _) => format!("named for task {l}"),
         (None, Some(k)) => format!("named for task key {k}, which the run does not have"),
-        (None, None) => "an element of a stage's job array".to_string(),
+        (None, None) => match parse_array_name(job.name) {
+            Some((_, stage)) if run.tasks.iter().any(|t| t.stage == stage) => {
+                format!("an element of the job array of stage {stage}, whose name does not say its task")
+            }
+            Some((_, stage)) => format!(
+                "named like a job array of stage {stage}, which the run does not have"
+            ),
+            None => "named for the run".to_string(),
+        },
     };
     let (severity, advice) = match (job.live, task.map(|t| t.state)) {
         (false, _) => (Severity::Notice, format!(
@@ -370,6 +378,7 @@ mod tests {
                 row("903", "lt.r1.0000000000000000", "RUNNING"),
                 row("904", &format!("lt.other.{}", k[1]), "RUNNING"),
                 row("905", &format!("lt.r1.{}", k[2]), "COMPLETED"),
+                row("908", "lt.r1.@nosuch", "RUNNING"),
             ]
             .concat(),
         );
@@ -382,7 +391,7 @@ mod tests {
         ));
         let runs = fx.store.run_records().unwrap();
         let (count, found) = compare_jobs(&runs.iter().collect::<Vec<_>>(), &queue, &acct);
-        assert_eq!(count.ours, 6, "{found:#?}");
+        assert_eq!(count.ours, 7, "{found:#?}");
         let severity = |job: &str| {
             let f: Vec<&Finding> = found.iter().filter(|f| f.jobs == [job]).collect();
             assert_eq!(f.len(), 1, "{job}: {found:#?}");
@@ -399,6 +408,21 @@ mod tests {
         assert_eq!(severity("903"), Severity::Problem, "no such task");
         assert_eq!(severity("905"), Severity::Notice, "ended");
         assert_eq!(severity("906"), Severity::Notice, "ended");
-        assert_eq!(found.len(), 6, "{found:#?}");
+        assert_eq!(severity("908"), Severity::Problem, "no name says its task");
+        assert_eq!(found.len(), 7, "{found:#?}");
+        // Issue 10 (review): an array's name is worded as what it is: a stage the run has, or
+        // one it does not.
+        let message = |job: &str| found.iter().find(|f| f.jobs == [job]).unwrap().message.clone();
+        assert!(
+            message("901_2").contains("an element of the job array of stage main"),
+            "{}",
+            message("901_2")
+        );
+        assert!(
+            message("908").contains("named like a job array of stage nosuch, which the run does not have")
+                && !message("908").contains("an element"),
+            "{}",
+            message("908")
+        );
     }
 }

@@ -118,6 +118,8 @@ pub struct RunRecord {
 pub struct TaskRecord {
     pub key: String,
     pub label: String,
+    /// The name of the task's stage.
+    pub stage: String,
     pub state: super::TaskState,
     /// Whether the task is in the run's current plan (false: retired, it left the plan when a
     /// parameter or the command changed; `reset` and `run` do not reach it).
@@ -152,7 +154,7 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let mut tasks = self
             .conn
-            .prepare("SELECT key, label, state, in_plan FROM tasks WHERE run_id = ?1 ORDER BY seq")
+            .prepare("SELECT key, label, state, in_plan, stage FROM tasks WHERE run_id = ?1 ORDER BY seq")
             .map_err(|e| self.err(e))?;
         let mut attempts = self
             .conn
@@ -168,6 +170,7 @@ impl Store {
                         label: r.get(1)?,
                         state: super::TaskState::parse(&state).unwrap_or(super::TaskState::Pending),
                         in_plan: r.get(3)?,
+                        stage: r.get(4)?,
                     })
                 })
                 .map_err(|e| self.err(e))?

@@ -229,19 +229,20 @@ fn the_scheduler_check_without_slurm_runs_or_without_slurm() {
     db.execute("UPDATE runs SET executor = 'slurm'", [])
         .unwrap();
     drop(db);
-    let out = exp
-        .cmd(&["check", "--scheduler"])
-        .env("LABTRAIL_SQUEUE", exp.file("no-such-squeue"))
-        .output()
-        .unwrap();
+    // No squeue on PATH: a machine without SLURM.
+    std::fs::create_dir(exp.file("bin-without-slurm")).unwrap();
+    let without_slurm = |args: &[&str]| {
+        exp.cmd(args)
+            .env("PATH", exp.file("bin-without-slurm"))
+            .env_remove("LABTRAIL_SQUEUE")
+            .output()
+            .unwrap()
+    };
+    let out = without_slurm(&["check", "--scheduler"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("scheduler: absent"), "{text}");
-    let json = exp
-        .cmd(&["check", "--scheduler", "--json"])
-        .env("LABTRAIL_SQUEUE", exp.file("no-such-squeue"))
-        .output()
-        .unwrap();
+    let json = without_slurm(&["check", "--scheduler", "--json"]);
     let report: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(report["scheduler"]["status"], "absent", "{report}");
     // A fault injector: a scheduler whose controller does not answer. Written by a child
@@ -423,5 +424,49 @@ fn a_job_script_no_record_knows_is_called_a_job_script() {
             && !message.contains("logs")
             && !message.contains("records them"),
         "{message}"
+    );
+}
+
+/// Issue 10 (review): a scheduler command set by hand that is wrong is not "no SLURM on this
+/// machine" (exit 0): LABTRAIL_SQUEUE naming no program, or a script whose interpreter is
+/// missing, did not answer (exit 5), and a program that fails says its exit status once.
+#[test]
+fn a_wrongly_set_scheduler_command_is_not_an_absent_scheduler() {
+    let exp = gated();
+    exp.write("go", "");
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    db.execute("UPDATE runs SET executor = 'slurm'", []).unwrap();
+    drop(db);
+    // Written by a child process, so that no thread of this test holds it open for writing.
+    let made = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("printf '#!/no/such/interpreter\\n' > \"$1\" && chmod +x \"$1\"")
+        .arg("sh")
+        .arg(exp.file("squeue-without-interpreter"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let check = |squeue: &std::path::Path| {
+        let out = exp
+            .cmd(&["check", "--scheduler"])
+            .env("LABTRAIL_SQUEUE", squeue)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    for squeue in [exp.file("no-such-squeue"), exp.file("squeue-without-interpreter")] {
+        let (code, text) = check(&squeue);
+        assert_eq!(code, Some(5), "{}: {text}", squeue.display());
+        assert!(
+            text.contains("scheduler: did not answer") && !text.contains("absent"),
+            "{text}"
+        );
+    }
+    let (code, text) = check(std::path::Path::new("/bin/false"));
+    assert_eq!(code, Some(5), "{text}");
+    assert!(
+        text.contains("exit status: 1") && !text.contains("exit status exit status"),
+        "{text}"
     );
 }

@@ -30,8 +30,11 @@ use crate::store::{Store, StoreError};
 ///
 /// --scheduler asks SLURM (one squeue, one sacct call) for the jobs named for the store's SLURM
 /// runs (lt.RUN.KEY, lt.RUN.@STAGE): each must be known to an attempt record, and no task may
-/// have two live jobs. Without SLURM on this machine it says the scheduler is absent; a scheduler
-/// that does not answer gives exit 5 (nothing was compared).
+/// have two live jobs. A job named alike that writes into another store's folder of a run of the
+/// same id (a copy of the experiment folder, or the same --id) is not this store's: counted,
+/// never reported. Without SLURM on this machine (no squeue on PATH) it says the scheduler is
+/// absent; a scheduler that does not answer, or a LABTRAIL_SQUEUE / LABTRAIL_SACCT that names no
+/// program or one that fails, gives exit 5 (nothing was compared).
 ///
 /// --json prints one object: store, database, runs, tasks, database_problems (strings),
 /// findings (each: kind, severity "problem"|"notice", run, key, task, paths, paths_escaped,
@@ -41,7 +44,7 @@ use crate::store::{Store, StoreError};
 /// kinds: run_folder_missing, task_folder_missing, unknown_attempt_files, unknown_task_folder,
 /// unknown_run_folder, unknown_job, two_live_jobs) and scheduler (null, or status
 /// "no_slurm_runs" | "absent" | "unanswered" with detail | "compared" with runs, jobs,
-/// accounting). The exit code is the same as without it.
+/// accounting, other_stores). The exit code is the same as without it.
 ///
 /// Examples:
 ///   labtrail check

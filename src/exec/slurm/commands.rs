@@ -21,6 +21,13 @@ pub enum SchedError {
     Absent { command: String, detail: String },
 }
 
+/// The environment variable that set `program`, if one did.
+fn overridden_by(program: &str) -> Option<&'static str> {
+    ["LABTRAIL_SBATCH", "LABTRAIL_SQUEUE", "LABTRAIL_SACCT", "LABTRAIL_SCANCEL"]
+        .into_iter()
+        .find(|var| std::env::var(var).is_ok_and(|v| v == program))
+}
+
 /// The scheduler's command-line tools. Each program can be replaced through an environment
 /// variable (`LABTRAIL_SBATCH`, `LABTRAIL_SQUEUE`, `LABTRAIL_SACCT`, `LABTRAIL_SCANCEL`), for
 /// sites that wrap them and for fault-injection tests.
@@ -74,7 +81,14 @@ impl Scheduler {
                 command,
                 detail,
                 absent: true,
-            } => SchedError::Absent { command, detail },
+            } => match overridden_by(program) {
+                // A program set by hand that is not there is a mistake, not a machine without SLURM.
+                Some(var) => SchedError::Failed {
+                    command,
+                    detail: format!("{detail}; it is set by {var}, which names no program here"),
+                },
+                None => SchedError::Absent { command, detail },
+            },
             CommandError::NotRun {
                 command, detail, ..
             } => SchedError::Failed { command, detail },

@@ -470,3 +470,35 @@ fn a_wrongly_set_scheduler_command_is_not_an_absent_scheduler() {
         "{text}"
     );
 }
+
+/// Issue 10 (review): a folder of thousands of stray files gives a few examples and a count,
+/// not a line each (it printed 200,000 lines and held them all); `--all` lists every one.
+#[test]
+fn thousands_of_stray_files_are_summarised_unless_all() {
+    let exp = gated();
+    exp.write("go", "");
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
+    let attempts = exp.run_dir().join("attempts");
+    for i in 0..5000 {
+        std::fs::write(attempts.join(format!("stray-{i}.txt")), "").unwrap();
+    }
+    let out = exp.run(&["check", "-q"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let text = out.stdout();
+    assert!(text.lines().count() <= 25, "{} lines", text.lines().count());
+    assert!(
+        text.contains(&format!(
+            "4980 more entries no attempt record knows in {}, not listed one by one: `labtrail check --all` lists every one",
+            attempts.display()
+        )),
+        "{text}"
+    );
+    let (code, report) = check_json(&exp, &[]);
+    assert_eq!(code, 0);
+    let found = findings(&report, "unknown_attempt_files");
+    assert_eq!(found.len(), 21, "20 examples and the count");
+    assert_eq!(found.iter().map(|f| f["more"].as_u64().unwrap()).sum::<u64>(), 4980);
+    let (_, all) = check_json(&exp, &["--all"]);
+    assert_eq!(findings(&all, "unknown_attempt_files").len(), 5000);
+    assert_eq!(exp.run(&["check", "--all"]).stdout().lines().count(), 5001);
+}

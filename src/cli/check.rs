@@ -38,13 +38,15 @@ use crate::store::{Store, StoreError};
 ///
 /// --json prints one object: store, database, runs, tasks, database_problems (strings),
 /// findings (each: kind, severity "problem"|"notice", run, key, task, paths, paths_escaped,
-/// jobs, message; paths are strings, with U+FFFD for the bytes of a name that are not UTF-8;
+/// jobs, message, more; paths are strings, with U+FFFD for the bytes of a name that are not UTF-8;
 /// paths_escaped are the same paths exact, as the text output shows them: plain, or quoted
 /// $'...' with \xHH for such bytes and control characters, ready to paste into bash or zsh;
 /// kinds: run_folder_missing, task_folder_missing, unknown_attempt_files, unknown_task_folder,
 /// unknown_run_folder, unknown_job, two_live_jobs) and scheduler (null, or status
 /// "no_slurm_runs" | "absent" | "unanswered" with detail | "compared" with runs, jobs,
-/// accounting, other_stores). The exit code is the same as without it.
+/// accounting, other_stores). Without --all, of each kind of finding in each folder the first
+/// 20 are listed, and one more finding, whose paths name the folder, gives in `more` how many
+/// entries were not listed (0 in every other finding). The exit code is the same as without it.
 ///
 /// Examples:
 ///   labtrail check
@@ -64,6 +66,10 @@ pub struct CheckArgs {
     /// Print the report as JSON (see above for its fields).
     #[arg(long, conflicts_with = "repair")]
     pub json: bool,
+    /// List every finding; without it, of each kind in each folder the first 20 are listed and
+    /// one more says how many there are (text and JSON alike).
+    #[arg(long, conflicts_with = "repair")]
+    pub all: bool,
     /// With --repair: rebuild a healthy database too, without asking.
     #[arg(long, requires = "repair")]
     pub yes: bool,
@@ -113,7 +119,7 @@ pub fn run(g: &Global, args: CheckArgs) -> anyhow::Result<i32> {
     }
     let store = g.open_store()?;
     let sched = args.scheduler.then(Scheduler::new);
-    let report = CheckReport::load(&store, sched.as_ref())?;
+    let report = CheckReport::load(&store, sched.as_ref(), args.all)?;
     let trouble = matches!(report.scheduler, Some(SchedulerCheck::Unanswered { .. }));
     let code = report.exit_code();
     if args.json {

@@ -64,6 +64,9 @@ pub struct Finding {
     pub jobs: Vec<String>,
     /// What was found and what to do, one sentence.
     pub message: String,
+    /// How many more entries like it in the folder it names are not listed one by one (0 but
+    /// for the last finding of a kind in a folder, without `--all`; see `check_capped`).
+    pub more: u64,
 }
 
 impl Finding {
@@ -82,6 +85,7 @@ impl Finding {
             paths: Vec::new(),
             jobs: Vec::new(),
             message,
+            more: 0,
         }
     }
 }
@@ -169,10 +173,21 @@ pub struct CheckReport {
 impl CheckReport {
     /// Checks the database, compares the records with the run folders and, given a scheduler,
     /// with the jobs it knows. Problems come before notices.
-    pub fn load(store: &Store, sched: Option<&Scheduler>) -> Result<CheckReport, StoreError> {
+    /// Without `all`, of each kind of finding about a folder's entries only the first
+    /// [`super::check_capped::EXAMPLES`] are listed, and one more says how many there are.
+    pub fn load(
+        store: &Store,
+        sched: Option<&Scheduler>,
+        all: bool,
+    ) -> Result<CheckReport, StoreError> {
         let database_problems = store.check()?;
         let runs = store.run_records()?;
-        let mut findings = super::check_folders::compare_folders(store.dir(), &runs);
+        let limit = if all {
+            usize::MAX
+        } else {
+            super::check_capped::EXAMPLES
+        };
+        let mut findings = super::check_folders::compare_folders(store.dir(), &runs, limit);
         let scheduler = sched.map(|s| {
             let (check, found) = super::check_scheduler::check_scheduler(s, &runs);
             findings.extend(found);

@@ -2,43 +2,57 @@
 //! for what is a problem and what a notice).
 
 use super::check::{shell_word, Finding, FindingKind, Severity};
+use super::check_capped::Capped;
 use crate::store::{RunRecord, TaskState};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-/// Compares every run's records with its folders under the store folder `store_dir`.
-pub fn compare_folders(store_dir: &Path, runs: &[RunRecord]) -> Vec<Finding> {
+/// Compares every run's records with its folders under the store folder `store_dir`, listing
+/// at most `limit` findings of a kind per folder (see [`super::check_capped`]).
+pub fn compare_folders(store_dir: &Path, runs: &[RunRecord], limit: usize) -> Vec<Finding> {
     let mut out = Vec::new();
     for run in runs {
-        out.extend(compare_run(run));
+        out.extend(compare_run(run, limit));
     }
     let ids: HashSet<&str> = runs.iter().map(|r| r.id.as_str()).collect();
-    for (name, path) in entries(&store_dir.join("runs")) {
+    let folder = store_dir.join("runs");
+    let mut stray = Capped::new(limit);
+    for (name, path) in entries(&folder) {
         if !ids.contains(name.as_str()) {
-            let mut f = Finding::new(FindingKind::UnknownRunFolder, Severity::Notice, &name, format!(
-                "{} belongs to no run of the store (its record was lost, e.g. by a repair, or it was copied in): labtrail does not use it; move it away or delete it",
-                shell_word(&path)
-            ));
-            f.paths.push(path);
-            out.push(f);
+            stray.push(|| {
+                let mut f = Finding::new(FindingKind::UnknownRunFolder, Severity::Notice, &name, format!(
+                    "{} belongs to no run of the store (its record was lost, e.g. by a repair, or it was copied in): labtrail does not use it; move it away or delete it",
+                    shell_word(&path)
+                ));
+                f.paths.push(path);
+                f
+            });
         }
     }
+    let mut found = stray.finish(
+        FindingKind::UnknownRunFolder,
+        "",
+        &folder,
+        "entries that belong to no run of the store",
+    );
+    for f in found.iter_mut().filter(|f| f.more > 0) {
+        f.run = None;
+    }
+    out.extend(found);
     out
 }
 
-/// The entries of folder `dir` by name, sorted; none if it cannot be read.
-fn entries(dir: &Path) -> Vec<(String, PathBuf)> {
-    let mut v: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+/// The entries of folder `dir` by name, as the folder lists them (read one at a time, never
+/// all held); none if it cannot be read.
+fn entries(dir: &Path) -> impl Iterator<Item = (String, PathBuf)> {
+    std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
         .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
-        .collect();
-    v.sort();
-    v
 }
 
-fn compare_run(run: &RunRecord) -> Vec<Finding> {
+fn compare_run(run: &RunRecord, limit: usize) -> Vec<Finding> {
     let dir = run.folders.run_dir();
     if !dir.is_dir() && run.attempts.is_empty() {
         // A runner stopped between creating the run and making its folder: nothing was ever
@@ -83,19 +97,29 @@ fn compare_run(run: &RunRecord) -> Vec<Finding> {
             out.push(f);
         }
     }
-    for (name, path) in entries(&dir.join("tasks")) {
+    let tasks_folder = dir.join("tasks");
+    let mut stray = Capped::new(limit);
+    for (name, path) in entries(&tasks_folder) {
         let key = name.split_once(".reset-").map_or(name.as_str(), |(k, _)| k);
         if !labels.contains_key(key) {
-            let mut f = Finding::new(FindingKind::UnknownTaskFolder, Severity::Notice, &run.id, format!(
-                "run {}: {} belongs to no task of the run (its record was lost, e.g. by a repair, or it was made by hand): labtrail does not use it, unless a run adds a task of key {key} again; otherwise move it away or delete it",
-                run.id,
-                shell_word(&path)
-            ));
-            f.paths.push(path);
-            out.push(f);
+            stray.push(|| {
+                let mut f = Finding::new(FindingKind::UnknownTaskFolder, Severity::Notice, &run.id, format!(
+                    "run {}: {} belongs to no task of the run (its record was lost, e.g. by a repair, or it was made by hand): labtrail does not use it, unless a run adds a task of key {key} again; otherwise move it away or delete it",
+                    run.id,
+                    shell_word(&path)
+                ));
+                f.paths.push(path);
+                f
+            });
         }
     }
-    out.extend(unknown_attempts(run, &labels));
+    out.extend(stray.finish(
+        FindingKind::UnknownTaskFolder,
+        &run.id,
+        &tasks_folder,
+        "entries that belong to no task of the run",
+    ));
+    out.extend(unknown_attempts(run, &labels, limit));
     out
 }
 
@@ -124,7 +148,7 @@ fn parse_attempt_name(name: &str) -> Option<(&str, AttemptName)> {
 }
 
 /// Files and folders of attempts that no attempt record knows, one finding per attempt.
-fn unknown_attempts(run: &RunRecord, labels: &HashMap<&str, &str>) -> Vec<Finding> {
+fn unknown_attempts(run: &RunRecord, labels: &HashMap<&str, &str>, limit: usize) -> Vec<Finding> {
     let numbers: HashSet<(&str, u32)> = run
         .attempts
         .iter()
@@ -137,7 +161,9 @@ fn unknown_attempts(run: &RunRecord, labels: &HashMap<&str, &str>) -> Vec<Findin
         .filter_map(|a| a.stdout.parent()?.file_name())
         .collect();
     // (key, attempt) -> paths; unparsable names under their own name.
+    // At most `limit` attempts (or stray names) kept; the entries of any other counted.
     let mut unknown: BTreeMap<(String, Option<AttemptName>), Vec<PathBuf>> = BTreeMap::new();
+    let mut capped = Capped::new(limit);
     let mut consider = |name: &str, path: PathBuf, parsed: Option<(&str, AttemptName)>| {
         let known = match &parsed {
             // A runner at work makes an attempt's files a moment before it records the attempt.
@@ -151,7 +177,13 @@ fn unknown_attempts(run: &RunRecord, labels: &HashMap<&str, &str>) -> Vec<Findin
                 Some((key, a)) => (key.to_string(), Some(a)),
                 None => (name.to_string(), None),
             };
-            unknown.entry(id).or_default().push(path);
+            if let Some(paths) = unknown.get_mut(&id) {
+                paths.push(path);
+            } else if capped.has_room(unknown.len()) {
+                unknown.insert(id, vec![path]);
+            } else {
+                capped.count_more();
+            }
         }
     };
     for (name, path) in entries(&run.folders.run_dir().join("attempts")) {
@@ -180,9 +212,8 @@ fn unknown_attempts(run: &RunRecord, labels: &HashMap<&str, &str>) -> Vec<Findin
     }
     let tasks: HashMap<&str, &crate::store::TaskRecord> =
         run.tasks.iter().map(|t| (t.key.as_str(), t)).collect();
-    unknown
-        .into_iter()
-        .map(|((key, attempt), paths)| {
+    let found = unknown.into_iter().map(|((key, attempt), mut paths)| {
+            paths.sort();
             let shown = paths
                 .iter()
                 .map(|p| shell_word(p))
@@ -208,8 +239,14 @@ fn unknown_attempts(run: &RunRecord, labels: &HashMap<&str, &str>) -> Vec<Findin
             }
             f.paths = paths;
             f
-        })
-        .collect()
+        });
+    capped.extend(found);
+    capped.finish(
+        FindingKind::UnknownAttemptFiles,
+        &run.id,
+        &run.folders.run_dir().join("attempts"),
+        "entries no attempt record knows",
+    )
 }
 
 /// What the files of attempt `a` are, from their names.

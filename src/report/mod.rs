@@ -19,6 +19,7 @@
 //! | [`runner`] | whether a run's local runner is gone: its `running` tasks are shown interrupted |
 
 pub mod check;
+mod check_capped;
 pub mod check_folders;
 pub mod check_scheduler;
 pub mod events;

@@ -75,7 +75,8 @@ fn attempt_files_no_record_knows_are_a_notice() {
             "notice: run {}: {}",
             exp.run_dir().file_name().unwrap().to_string_lossy(),
             attempts.join(format!("{gate}-2.stderr.log")).display()
-        )) && stdout.contains("(the logs of attempt 2) of task x=gate are known to no attempt record"),
+        )) && stdout
+            .contains("(the logs of attempt 2) of task x=gate are known to no attempt record"),
         "{stdout}"
     );
     // Issue 10 (review): what becomes of them is said, and it is not "delete them" before the
@@ -280,7 +281,13 @@ fn a_run_stopped_before_its_folder_was_made_is_not_a_problem() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "the fault injection stopped it");
-    assert_eq!(exp.run(&["list", "--json"]).stdout().matches("\"id\"").count(), 1);
+    assert_eq!(
+        exp.run(&["list", "--json"])
+            .stdout()
+            .matches("\"id\"")
+            .count(),
+        1
+    );
     let runs = exp.file(".labtrail/runs");
     assert!(
         std::fs::read_dir(&runs).map_or(true, |mut d| d.next().is_none()),
@@ -291,7 +298,11 @@ fn a_run_stopped_before_its_folder_was_made_is_not_a_problem() {
     assert_eq!(report["findings"], serde_json::json!([]), "{report}");
     assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
     let (code, report) = check_json(&exp, &[]);
-    assert_eq!((code, &report["findings"]), (0, &serde_json::json!([])), "{report}");
+    assert_eq!(
+        (code, &report["findings"]),
+        (0, &serde_json::json!([])),
+        "{report}"
+    );
 }
 
 /// Issue 10 (review): a done task that left the plan (its parameter was taken out of the
@@ -304,7 +315,12 @@ fn a_retired_tasks_missing_folder_is_a_notice_with_advice_that_works() {
     exp.write("go", "");
     assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
     let gate = key(&exp, "gate");
-    let run = exp.run_dir().file_name().unwrap().to_string_lossy().into_owned();
+    let run = exp
+        .run_dir()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let both = std::fs::read_to_string(exp.file("exp.toml")).unwrap();
     exp.write("exp.toml", &both.replace(r#"["ok", "gate"]"#, r#"["ok"]"#));
     assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
@@ -325,7 +341,11 @@ fn a_retired_tasks_missing_folder_is_a_notice_with_advice_that_works() {
     assert_eq!(reset.code(), 0, "{}", reset.stderr());
     assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
     let (code, report) = check_json(&exp, &[]);
-    assert_eq!((code, &report["findings"]), (0, &serde_json::json!([])), "{report}");
+    assert_eq!(
+        (code, &report["findings"]),
+        (0, &serde_json::json!([])),
+        "{report}"
+    );
 }
 
 /// Issue 10 (review): a file whose name is not valid UTF-8 in a run's folder. `check --json`
@@ -379,9 +399,11 @@ x = [1, 2, 3, 4]
 "#,
     );
     let runner = exp.spawn(&["run", "exp.toml", "-q", "-j", "4"]);
-    wait_until("every task to run", std::time::Duration::from_secs(60), || {
-        (1..=4).all(|x| exp.file(&format!("started-{x}")).exists())
-    });
+    wait_until(
+        "every task to run",
+        std::time::Duration::from_secs(60),
+        || (1..=4).all(|x| exp.file(&format!("started-{x}")).exists()),
+    );
     // Every check while the tasks run, from the first moment on: none reports their files.
     let mut reports = Vec::new();
     for _ in 0..5 {
@@ -408,10 +430,14 @@ fn a_job_script_no_record_knows_is_called_a_job_script() {
     exp.write("go", "");
     assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
     let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
-    db.execute("UPDATE runs SET executor = 'slurm'", []).unwrap();
+    db.execute("UPDATE runs SET executor = 'slurm'", [])
+        .unwrap();
     drop(db);
     let gate = key(&exp, "gate");
-    let script = exp.run_dir().join("attempts").join(format!("{gate}-2.sbatch"));
+    let script = exp
+        .run_dir()
+        .join("attempts")
+        .join(format!("{gate}-2.sbatch"));
     std::fs::write(&script, "#!/bin/sh\n").unwrap();
     let (code, report) = check_json(&exp, &[]);
     assert_eq!(code, 0, "{report}");
@@ -436,7 +462,8 @@ fn a_wrongly_set_scheduler_command_is_not_an_absent_scheduler() {
     exp.write("go", "");
     assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 0);
     let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
-    db.execute("UPDATE runs SET executor = 'slurm'", []).unwrap();
+    db.execute("UPDATE runs SET executor = 'slurm'", [])
+        .unwrap();
     drop(db);
     // Written by a child process, so that no thread of this test holds it open for writing.
     let made = std::process::Command::new("sh")
@@ -453,9 +480,15 @@ fn a_wrongly_set_scheduler_command_is_not_an_absent_scheduler() {
             .env("LABTRAIL_SQUEUE", squeue)
             .output()
             .unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     };
-    for squeue in [exp.file("no-such-squeue"), exp.file("squeue-without-interpreter")] {
+    for squeue in [
+        exp.file("no-such-squeue"),
+        exp.file("squeue-without-interpreter"),
+    ] {
         let (code, text) = check(&squeue);
         assert_eq!(code, Some(5), "{}: {text}", squeue.display());
         assert!(
@@ -497,7 +530,13 @@ fn thousands_of_stray_files_are_summarised_unless_all() {
     assert_eq!(code, 0);
     let found = findings(&report, "unknown_attempt_files");
     assert_eq!(found.len(), 21, "20 examples and the count");
-    assert_eq!(found.iter().map(|f| f["more"].as_u64().unwrap()).sum::<u64>(), 4980);
+    assert_eq!(
+        found
+            .iter()
+            .map(|f| f["more"].as_u64().unwrap())
+            .sum::<u64>(),
+        4980
+    );
     let (_, all) = check_json(&exp, &["--all"]);
     assert_eq!(findings(&all, "unknown_attempt_files").len(), 5000);
     assert_eq!(exp.run(&["check", "--all"]).stdout().lines().count(), 5001);

@@ -264,7 +264,8 @@ fn a_job_of_another_store_with_the_same_run_id_is_not_this_stores() {
     assert_eq!(report["scheduler"]["jobs"], 1, "{report}");
     assert_eq!(report["scheduler"]["other_stores"], 1, "{report}");
     assert!(
-        !text.contains("scancel") && text.contains("1 more named alike write into another store's folder"),
+        !text.contains("scancel")
+            && text.contains("1 more named alike write into another store's folder"),
         "{text}"
     );
 

@@ -127,7 +127,9 @@ enum Origin {
 /// identity, so that a path reaching it through another mount or a symbolic link is still its.
 fn origin(run: &RunRecord, run_dir: &RunDirId, job: &Job) -> Origin {
     // squeue of SLURM 22 shows `--output`'s `%a` unexpanded: its folder is what counts.
-    let stdout_dir = job.stdout.map(|p| Path::new(p).parent().unwrap_or(Path::new(p)));
+    let stdout_dir = job
+        .stdout
+        .map(|p| Path::new(p).parent().unwrap_or(Path::new(p)));
     let dirs: Vec<&Path> = stdout_dir
         .into_iter()
         .chain(job.workdir.map(Path::new))
@@ -312,9 +314,9 @@ fn unknown_job(run: &RunRecord, job: &Job, key: Option<&str>) -> Finding {
             Some((_, stage)) if run.tasks.iter().any(|t| t.stage == stage) => {
                 format!("an element of the job array of stage {stage}, whose name does not say its task")
             }
-            Some((_, stage)) => format!(
-                "named like a job array of stage {stage}, which the run does not have"
-            ),
+            Some((_, stage)) => {
+                format!("named like a job array of stage {stage}, which the run does not have")
+            }
             None => "named for the run".to_string(),
         },
     };
@@ -412,14 +414,22 @@ mod tests {
         assert_eq!(found.len(), 7, "{found:#?}");
         // Issue 10 (review): an array's name is worded as what it is: a stage the run has, or
         // one it does not.
-        let message = |job: &str| found.iter().find(|f| f.jobs == [job]).unwrap().message.clone();
+        let message = |job: &str| {
+            found
+                .iter()
+                .find(|f| f.jobs == [job])
+                .unwrap()
+                .message
+                .clone()
+        };
         assert!(
             message("901_2").contains("an element of the job array of stage main"),
             "{}",
             message("901_2")
         );
         assert!(
-            message("908").contains("named like a job array of stage nosuch, which the run does not have")
+            message("908")
+                .contains("named like a job array of stage nosuch, which the run does not have")
                 && !message("908").contains("an element"),
             "{}",
             message("908")

@@ -23,9 +23,14 @@ pub enum SchedError {
 
 /// The environment variable that set `program`, if one did.
 fn overridden_by(program: &str) -> Option<&'static str> {
-    ["LABTRAIL_SBATCH", "LABTRAIL_SQUEUE", "LABTRAIL_SACCT", "LABTRAIL_SCANCEL"]
-        .into_iter()
-        .find(|var| std::env::var(var).is_ok_and(|v| v == program))
+    [
+        "LABTRAIL_SBATCH",
+        "LABTRAIL_SQUEUE",
+        "LABTRAIL_SACCT",
+        "LABTRAIL_SCANCEL",
+    ]
+    .into_iter()
+    .find(|var| std::env::var(var).is_ok_and(|v| v == program))
 }
 
 /// The scheduler's command-line tools. Each program can be replaced through an environment

@@ -7,13 +7,13 @@
 //! be known to the store, and no task may have two live jobs.
 
 use super::check::{Finding, FindingKind, Severity};
+use super::check_job_origin::{origin, Origin, RunDirId};
 use crate::exec::slurm::{
     is_finished_state, parse_array_name, parse_job_name, AcctEntry, QueueEntry, SchedError,
     Scheduler,
 };
 use crate::store::{AttemptRecord, RunRecord, TaskState};
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
 /// What came of asking the scheduler.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -111,71 +111,6 @@ pub struct JobCount {
     pub other_stores: usize,
 }
 
-/// Whose a job no attempt record knows is, from where it writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Origin {
-    /// Its output or working directory lies in this store's folder of the run.
-    ThisStore,
-    /// They lie in a folder `runs/RUN/` elsewhere: a run of the same id in another store (two
-    /// copies of an experiment folder, or the same `--id` twice).
-    OtherStore,
-    /// Neither (submitted by hand with other paths, or the scheduler does not say).
-    Unknown,
-}
-
-/// Where job `job`, named for `run`, comes from. `run_dir` is the run's folder with its file
-/// identity, so that a path reaching it through another mount or a symbolic link is still its.
-fn origin(run: &RunRecord, run_dir: &RunDirId, job: &Job) -> Origin {
-    // squeue of SLURM 22 shows `--output`'s `%a` unexpanded: its folder is what counts.
-    let stdout_dir = job
-        .stdout
-        .map(|p| Path::new(p).parent().unwrap_or(Path::new(p)));
-    let dirs: Vec<&Path> = stdout_dir
-        .into_iter()
-        .chain(job.workdir.map(Path::new))
-        .collect();
-    if dirs.iter().any(|d| run_dir.contains(d)) {
-        return Origin::ThisStore;
-    }
-    let of_run = |d: &&Path| {
-        let parts: Vec<&std::ffi::OsStr> = d.iter().collect();
-        parts
-            .windows(2)
-            .any(|w| w[0] == "runs" && w[1] == std::ffi::OsStr::new(&run.id))
-    };
-    if dirs.iter().any(of_run) {
-        Origin::OtherStore
-    } else {
-        Origin::Unknown
-    }
-}
-
-/// A run's folder, by path and by file identity.
-struct RunDirId {
-    path: std::path::PathBuf,
-    id: Option<(u64, u64)>,
-}
-
-impl RunDirId {
-    fn of(run: &RunRecord) -> RunDirId {
-        use std::os::unix::fs::MetadataExt;
-        let path = run.folders.run_dir().to_path_buf();
-        let id = std::fs::metadata(&path).ok().map(|m| (m.dev(), m.ino()));
-        RunDirId { path, id }
-    }
-
-    /// Whether `dir` is this folder or lies inside it.
-    fn contains(&self, dir: &Path) -> bool {
-        use std::os::unix::fs::MetadataExt;
-        if dir.starts_with(&self.path) {
-            return true;
-        }
-        let Some(id) = self.id else { return false };
-        dir.ancestors()
-            .any(|a| std::fs::metadata(a).is_ok_and(|m| (m.dev(), m.ino()) == id))
-    }
-}
-
 /// Compares the jobs squeue and sacct list with the runs' attempts; returns how many jobs are
 /// named for the runs (this store's, and another store's), and the findings. A job no attempt
 /// record knows that writes into another store's folder of the run is not this store's: it is
@@ -241,7 +176,9 @@ pub fn compare_jobs(
             continue; // a run of another store
         };
         let attempt = attempts_by_job[run_id].get(job.id).copied();
-        if attempt.is_none() && origin(run, &dirs[run_id], job) == Origin::OtherStore {
+        if attempt.is_none()
+            && origin(run, &dirs[run_id], job.stdout, job.workdir) == Origin::OtherStore
+        {
             count.other_stores += 1;
             continue;
         }

@@ -21,6 +21,7 @@
 pub mod check;
 mod check_capped;
 pub mod check_folders;
+mod check_job_origin;
 pub mod check_scheduler;
 pub mod events;
 pub mod explain;

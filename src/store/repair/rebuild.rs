@@ -24,6 +24,18 @@ pub struct TableCount {
     pub stopped: Option<String>,
     /// Whether the damaged database lists the table at all (a store of an older version may not).
     pub listed: bool,
+    /// Text values that were not valid UTF-8, kept with U+FFFD in place of the bad bytes.
+    pub bad_text: usize,
+    /// Rows read that the new database refused, and the first reason.
+    pub refused: usize,
+    pub first_refusal: Option<String>,
+}
+
+impl TableCount {
+    fn refuse(&mut self, why: String) {
+        self.refused += 1;
+        self.first_refusal.get_or_insert(why);
+    }
 }
 
 /// What the rebuild did, for the report.
@@ -35,6 +47,10 @@ pub struct Filled {
     pub page_count: u32,
     /// Why SQLite could not read the database at all, if it could not.
     pub unopenable: Option<String>,
+    /// Rows on pages no b-tree reached that fit two or more tables equally well (events and
+    /// records have the same shape), and those tables: left in the kept file, not guessed.
+    pub unplaced: usize,
+    pub unplaced_between: Vec<String>,
 }
 
 /// Copies every readable row of the database at `source` into `new`, whose schema is this
@@ -51,6 +67,9 @@ pub fn fill(source: &Path, new: &Connection) -> rusqlite::Result<Filled> {
             from_wal: 0,
             stopped: None,
             listed: false,
+            bad_text: 0,
+            refused: 0,
+            first_refusal: None,
         })
         .collect();
     let mut unopenable = None;
@@ -59,9 +78,12 @@ pub fn fill(source: &Path, new: &Connection) -> rusqlite::Result<Filled> {
             // Committed transactions still in the WAL belong in the file the page pass reads.
             let _ = old.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
             for c in &mut counts {
-                let (n, err) = salvage(&old, new, &c.table);
-                c.logical = n;
-                c.stopped = err;
+                let got = salvage(&old, new, &c.table);
+                c.logical = got.copied;
+                c.stopped = got.stopped;
+                c.bad_text = got.bad_text;
+                c.refused = got.refused;
+                c.first_refusal = got.first_refusal;
             }
             keep_sequences(&old, new);
             match table_names(&old) {
@@ -78,7 +100,7 @@ pub fn fill(source: &Path, new: &Connection) -> rusqlite::Result<Filled> {
         )
     })?;
     let scan = super::scan::scan(&super::pages::Image::new(bytes));
-    add_pages(new, &shapes, &scan, &mut counts)?;
+    let unplaced = add_pages(new, &shapes, &scan, &mut counts)?;
     let foreign_tables = scan
         .schema
         .iter()
@@ -101,11 +123,19 @@ pub fn fill(source: &Path, new: &Connection) -> rusqlite::Result<Filled> {
         unreadable_pages: scan.unreadable.len(),
         page_count: scan.page_count,
         unopenable,
+        unplaced: unplaced.0,
+        unplaced_between: unplaced.1,
     })
 }
 
 /// Inserts `row` into `shape`'s table unless a copy of it is there already; whether it was new.
-pub(super) fn insert(new: &Connection, shape: &Shape, row: RawRow) -> rusqlite::Result<bool> {
+/// A row the new database refuses is counted in `count`, with the first reason.
+pub(super) fn insert(
+    new: &Connection,
+    shape: &Shape,
+    row: RawRow,
+    count: &mut TableCount,
+) -> rusqlite::Result<bool> {
     let (names, values) = shape.columns_and_values(row);
     let sql = format!(
         "INSERT OR IGNORE INTO {} ({}) VALUES ({})",
@@ -117,26 +147,35 @@ pub(super) fn insert(new: &Connection, shape: &Shape, row: RawRow) -> rusqlite::
             .join(", "),
         vec!["?"; names.len()].join(", ")
     );
-    // A constraint the damaged copy breaks (a NOT NULL, a CHECK) loses that row only.
-    Ok(new
+    // A constraint the damaged copy breaks (a NOT NULL, a CHECK) loses that row only (OR
+    // IGNORE); any other refusal is counted and reported.
+    match new
         .prepare_cached(&sql)?
         .execute(rusqlite::params_from_iter(values))
-        .unwrap_or(0)
-        > 0)
+    {
+        Ok(n) => Ok(n > 0),
+        Err(e) => {
+            count.refuse(e.to_string());
+            Ok(false)
+        }
+    }
 }
 
+/// Adds the rows of the scan; returns how many loose rows were left unplaced (a tie), and
+/// between which tables.
 fn add_pages(
     new: &Connection,
     shapes: &[Shape],
     scan: &Scan,
     counts: &mut [TableCount],
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<(usize, Vec<String>)> {
     for (i, shape) in shapes.iter().enumerate() {
         let Some(rows) = scan.trees.get(&shape.table) else {
             continue;
         };
         for row in rows.iter().filter(|r| shape.fits(r)) {
-            counts[i].from_tree += usize::from(insert(new, shape, copy(row))?);
+            let added = insert(new, shape, copy(row), &mut counts[i])?;
+            counts[i].from_tree += usize::from(added);
         }
     }
     // Loose pages complete only tables whose b-tree is damaged (see `Scan::damaged`), or every
@@ -153,22 +192,40 @@ fn add_pages(
         .enumerate()
         .map(|(i, s)| completes(i, s))
         .collect();
+    let mut unplaced = 0;
+    let mut between: Vec<String> = Vec::new();
     for page in &scan.orphans {
         // All cells of a page belong to one b-tree: the table most of them fit.
-        let best = shapes
+        let fitting: Vec<(usize, usize)> = shapes
             .iter()
             .enumerate()
             .filter(|(i, s)| candidates[*i] && s.rowid_table == page.table_rows)
             .map(|(i, s)| (i, page.rows.iter().filter(|r| s.fits(r)).count()))
             .filter(|(_, n)| *n > 0)
-            // A tie (events and records have the same shape) goes to the table made first.
-            .fold(None, |best: Option<(usize, usize)>, (i, n)| match best {
-                Some((_, m)) if m >= n => best,
-                _ => Some((i, n)),
-            });
-        let Some((i, _)) = best else { continue };
-        for row in page.rows.iter().filter(|r| shapes[i].fits(r)) {
-            counts[i].from_loose_pages += usize::from(insert(new, &shapes[i], copy(row))?);
+            .collect();
+        let Some(most) = fitting.iter().map(|(_, n)| *n).max() else {
+            continue;
+        };
+        let best: Vec<usize> = fitting
+            .iter()
+            .filter(|(_, n)| *n == most)
+            .map(|(i, _)| *i)
+            .collect();
+        // A tie (events and records have the same shape): a guess would put rows in the wrong
+        // table, where they take the ids of that table's real rows. They stay in the kept
+        // file, counted in the report.
+        if let [i] = best[..] {
+            for row in page.rows.iter().filter(|r| shapes[i].fits(r)) {
+                let added = insert(new, &shapes[i], copy(row), &mut counts[i])?;
+                counts[i].from_loose_pages += usize::from(added);
+            }
+        } else {
+            unplaced += most;
+            for i in best {
+                if !between.contains(&shapes[i].table) {
+                    between.push(shapes[i].table.clone());
+                }
+            }
         }
     }
     // AUTOINCREMENT counters found on pages: never hand out an id the damaged file used.
@@ -180,7 +237,7 @@ fn add_pages(
             );
         }
     }
-    Ok(())
+    Ok((unplaced, between))
 }
 
 fn copy(row: &RawRow) -> RawRow {

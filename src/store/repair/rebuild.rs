@@ -206,14 +206,39 @@ fn add_pages(
         let Some(most) = fitting.iter().map(|(_, n)| *n).max() else {
             continue;
         };
-        let best: Vec<usize> = fitting
+        let mut best: Vec<usize> = fitting
             .iter()
             .filter(|(_, n)| *n == most)
             .map(|(i, _)| *i)
             .collect();
-        // A tie (events and records have the same shape): a guess would put rows in the wrong
-        // table, where they take the ids of that table's real rows. They stay in the kept
-        // file, counted in the report.
+        // Of tables of the same shape, the one that holds JSON documents takes a page whose
+        // every row holds one there, the other a page where no row does (see
+        // `Shape::holds_documents`); a page of both kinds stays a tie.
+        if best.len() > 1 {
+            let docs = |i: usize| {
+                let rows = page.rows.iter().filter(|r| shapes[i].fits(r));
+                let n = rows.clone().filter(|r| shapes[i].holds_documents(r)).count();
+                (n, rows.count())
+            };
+            let all: Vec<usize> = best
+                .iter()
+                .copied()
+                .filter(|&i| matches!(docs(i), (n, m) if n == m))
+                .collect();
+            let none_anywhere = best.iter().all(|&i| docs(i).0 == 0);
+            let plain: Vec<usize> = best
+                .iter()
+                .copied()
+                .filter(|&i| !shapes[i].has_documents())
+                .collect();
+            if all.len() == 1 {
+                best = all;
+            } else if none_anywhere && plain.len() == 1 {
+                best = plain;
+            }
+        }
+        // A tie that remains: a guess would put rows in the wrong table, where they take the
+        // ids of that table's real rows. They stay in the kept file, counted in the report.
         if let [i] = best[..] {
             for row in page.rows.iter().filter(|r| shapes[i].fits(r)) {
                 let added = insert(new, &shapes[i], copy(row), &mut counts[i])?;

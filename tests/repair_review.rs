@@ -74,7 +74,10 @@ fn text_that_is_not_utf8_survives_a_repair() {
     assert!(out.stdout().contains("not valid UTF-8"), "{}", out.stdout());
     assert_eq!(count(&exp, "SELECT count(*) FROM events"), events);
     assert_eq!(
-        count(&exp, "SELECT count(*) FROM events WHERE id = 5 AND detail = 'A\u{FFFD}B'"),
+        count(
+            &exp,
+            "SELECT count(*) FROM events WHERE id = 5 AND detail = 'A\u{FFFD}B'"
+        ),
         1
     );
     assert!(store_files(&exp, "labtrail.db.repair-").is_empty());
@@ -91,7 +94,8 @@ fn tasks_whose_run_row_was_lost_are_kept_and_resumed() {
     let exp = finished();
     let run: String = {
         let c = rusqlite::Connection::open(db(&exp)).unwrap();
-        c.query_row("SELECT id FROM runs", [], |r| r.get(0)).unwrap()
+        c.query_row("SELECT id FROM runs", [], |r| r.get(0))
+            .unwrap()
     };
     let (root, size) = {
         let c = rusqlite::Connection::open(db(&exp)).unwrap();
@@ -116,7 +120,10 @@ fn tasks_whose_run_row_was_lost_are_kept_and_resumed() {
         out.stdout()
     );
     assert_eq!(count(&exp, "SELECT count(*) FROM tasks"), 200);
-    assert_eq!(count(&exp, "SELECT count(*) FROM tasks WHERE state = 'done'"), 200);
+    assert_eq!(
+        count(&exp, "SELECT count(*) FROM tasks WHERE state = 'done'"),
+        200
+    );
     exp.run_ok(&["run", "exp.toml", "-q"]);
     let conn = rusqlite::Connection::open(db(&exp)).unwrap();
     let runs: Vec<String> = conn

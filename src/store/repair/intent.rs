@@ -113,10 +113,7 @@ pub(super) fn clean_up(dir: &Path) -> Result<(), StoreError> {
 /// stays.
 pub(super) fn drop_backup_links(dir: &Path, backup: &str) -> Result<(), StoreError> {
     use std::os::unix::fs::MetadataExt;
-    for (live, kept) in with_sides(dir, DB_FILE)
-        .iter()
-        .zip(with_sides(dir, backup))
-    {
+    for (live, kept) in with_sides(dir, DB_FILE).iter().zip(with_sides(dir, backup)) {
         let (Ok(l), Ok(k)) = (live.symlink_metadata(), kept.symlink_metadata()) else {
             continue;
         };

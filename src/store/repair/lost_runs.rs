@@ -11,7 +11,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 fn experiment_of(run: &str) -> String {
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
     let mut parts: Vec<&str> = run.split('-').collect();
-    if parts.len() > 3 && parts.last().is_some_and(|p| p.len() < 6 && digits(p, p.len())) {
+    if parts.len() > 3
+        && parts
+            .last()
+            .is_some_and(|p| p.len() < 6 && digits(p, p.len()))
+    {
         parts.pop();
     }
     match parts.as_slice() {

@@ -217,7 +217,10 @@ fn add_pages(
         if best.len() > 1 {
             let docs = |i: usize| {
                 let rows = page.rows.iter().filter(|r| shapes[i].fits(r));
-                let n = rows.clone().filter(|r| shapes[i].holds_documents(r)).count();
+                let n = rows
+                    .clone()
+                    .filter(|r| shapes[i].holds_documents(r))
+                    .count();
                 (n, rows.count())
             };
             let all: Vec<usize> = best

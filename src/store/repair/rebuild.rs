@@ -274,3 +274,77 @@ fn copy(row: &RawRow) -> RawRow {
         values: row.values.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, kind: &str, last: &str) -> RawRow {
+        RawRow {
+            rowid: Some(id),
+            values: vec![
+                Value::Null,
+                Value::Text("r".into()),
+                Value::Null,
+                Value::Text("2026-11-30T00:00:00Z".into()),
+                Value::Text(kind.into()),
+                Value::Text(last.into()),
+            ],
+        }
+    }
+
+    /// Issue 10 (review), M4: with the schema unreadable, a loose page of rows that fit `events`
+    /// and `records` alike goes to `records` if every row holds a JSON document, to `events` if
+    /// none does, and nowhere (counted) if it mixes both: never a guess.
+    #[test]
+    fn a_tie_between_events_and_records_is_never_guessed() {
+        let new = Connection::open_in_memory().unwrap();
+        for m in crate::store::schema::MIGRATIONS {
+            new.execute_batch(m).unwrap();
+        }
+        let shapes = shapes(&new).unwrap();
+        let page = |rows| super::super::scan::Orphans {
+            free: false,
+            table_rows: true,
+            rows,
+        };
+        let scan = Scan {
+            schema: Vec::new(),
+            trees: Default::default(),
+            orphans: vec![
+                page(vec![
+                    row(1, "sample", r#"{"x":1}"#),
+                    row(2, "sample", "[2]"),
+                ]),
+                page(vec![row(1, "started", "attempt 1, pid 7")]),
+                page(vec![row(3, "mixed", "{}"), row(4, "mixed", "plain")]),
+            ],
+            unreadable: Vec::new(),
+            damaged: Default::default(),
+            page_count: 3,
+        };
+        let mut counts: Vec<TableCount> = shapes
+            .iter()
+            .map(|s| TableCount {
+                table: s.table.clone(),
+                logical: 0,
+                from_tree: 0,
+                from_loose_pages: 0,
+                from_wal: 0,
+                stopped: None,
+                listed: false,
+                bad_text: 0,
+                refused: 0,
+                first_refusal: None,
+            })
+            .collect();
+        let (unplaced, between) = add_pages(&new, &shapes, &scan, &mut counts).unwrap();
+        let n = |sql: &str| new.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(n("SELECT count(*) FROM records WHERE kind = 'sample'"), 2);
+        assert_eq!(n("SELECT count(*) FROM events WHERE kind = 'started'"), 1);
+        assert_eq!(n("SELECT count(*) FROM events WHERE kind <> 'started'"), 0);
+        assert_eq!(n("SELECT count(*) FROM records WHERE kind <> 'sample'"), 0);
+        assert_eq!(unplaced, 2);
+        assert_eq!(between, vec!["events".to_string(), "records".to_string()]);
+    }
+}

@@ -101,12 +101,8 @@ pub enum StoreError {
     RepairRefused { store: PathBuf, holder: String },
 
     /// A repair whose rebuilt database failed the store's own check: nothing was replaced.
-    #[error("the repair of {path} could not build a database that passes the store's own check: {detail}\n  nothing was replaced; the database is as it was, and a copy of it is kept at {backup}\n  help: this is a bug in labtrail's repair; please report it with that copy")]
-    RepairFailed {
-        path: PathBuf,
-        backup: PathBuf,
-        detail: String,
-    },
+    #[error("the repair of {path} could not build a database that passes the store's own check: {detail}\n  nothing was replaced; the database is as it was\n  help: this is a bug in labtrail's repair; please report it with a copy of {path}")]
+    RepairFailed { path: PathBuf, detail: String },
 
     /// A command started while `check --repair` rebuilds the store, and it did not end in time.
     #[error("the store {store} is being repaired (`labtrail check --repair`), still after {waited_s} s\n  help: wait for the repair to end, then run the command again")]

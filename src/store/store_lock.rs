@@ -39,6 +39,14 @@ fn held_elsewhere(e: nix::errno::Errno) -> bool {
     e == nix::errno::Errno::EWOULDBLOCK || e == nix::errno::Errno::EINTR
 }
 
+/// Tells the user, once (only the process that settles it sees the intent), what settling an
+/// interrupted repair did: the store they open is not the one they may expect.
+fn say_settled(what: Option<String>) {
+    if let Some(what) = what {
+        eprintln!("labtrail: {what}");
+    }
+}
+
 /// Takes the store lock shared for an open store, waiting while a repair holds it, and first
 /// finishing (or rolling back) a repair a crash interrupted. `None` for a store folder that does
 /// not exist yet or has no lock file it can open.
@@ -54,14 +62,14 @@ pub(super) fn hold_shared(dir: &Path) -> Result<Option<Flock<File>>, StoreError>
         if super::repair::interrupted(dir) {
             match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
                 Ok(held) => {
-                    super::repair::settle(dir)?;
+                    say_settled(super::repair::settle(dir)?);
                     held.relock(FlockArg::LockShared)
                         .map_err(|e| StoreError::io(&path(dir), e.into()))?;
                     return Ok(Some(held));
                 }
                 // A filesystem without locks: nothing can hold it, so no repair is running.
                 Err((_, e)) if !held_elsewhere(e) => {
-                    super::repair::settle(dir)?;
+                    say_settled(super::repair::settle(dir)?);
                     return Ok(None);
                 }
                 Err((f, _)) => file = f,
@@ -95,7 +103,17 @@ pub(super) fn hold_exclusive(dir: &Path) -> Result<Flock<File>, StoreError> {
     let start = Instant::now();
     loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(held) => return Ok(held),
+            Ok(held) => {
+                // A runner on another host holds its lock where this host cannot see it (see
+                // `lock`): its lock file, emptied by a clean stop, still names it.
+                if let Some(run) = other_host_holders(dir).into_iter().next() {
+                    return Err(StoreError::RepairRefused {
+                        store: dir.to_path_buf(),
+                        holder: run,
+                    });
+                }
+                return Ok(held);
+            }
             Err((_, e)) if !held_elsewhere(e) => {
                 let why = std::io::Error::other(format!("the filesystem refuses file locks ({e}), so a repair cannot make sure that no runner or monitor uses the store; stop them, and repair a copy of the store folder on a local disk"));
                 return Err(StoreError::io(&path(dir), why));
@@ -114,6 +132,44 @@ pub(super) fn hold_exclusive(dir: &Path) -> Result<Flock<File>, StoreError> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The runs whose lock file names a holder on another host that did not stop cleanly, each
+/// said with what to do once it is known not to run there: from here nothing tells whether it
+/// still does (a `run` refuses the same lock without `--force`).
+fn other_host_holders(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir.join("locks")) else {
+        return Vec::new();
+    };
+    let here = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let lock = entry.path();
+        if lock.extension().is_none_or(|e| e != "lock") || lock == path(dir) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&lock) else {
+            continue;
+        };
+        let (pid, host, since) = super::lock::describe(&text);
+        if text.trim().is_empty() || host == "?" || host == here {
+            continue;
+        }
+        let run = lock
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        out.push(format!(
+            "run `{run}` was taken by PID {pid} on host {host} (since {since}) and not released cleanly; from this host nothing tells whether it still runs there\n  help: check on {host}; if it no longer runs, empty {} (`: > {}`) and run `labtrail check --repair` again",
+            lock.display(),
+            lock.display()
+        ));
+    }
+    out.sort();
+    out
 }
 
 /// The runs whose run lock a live process holds, each said as "run R is being run by PID P on

@@ -59,3 +59,12 @@ pub fn restore(path: &Path, wal: bool) -> std::io::Result<bool> {
     f.sync_all()?;
     Ok(true)
 }
+
+/// Whether the (restored) header of the database at `path` says WAL mode (its read and write
+/// versions are 2); a file that cannot be read says no.
+pub fn is_wal(path: &Path) -> bool {
+    let mut head = [0u8; 20];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|_| head[18] == 2)
+}

@@ -61,7 +61,8 @@ pub(crate) fn interrupted(dir: &Path) -> bool {
     path(dir).exists()
 }
 
-fn remove(p: &Path) -> Result<(), StoreError> {
+/// Removes the file `p` if it is there.
+pub(super) fn remove(p: &Path) -> Result<(), StoreError> {
     match std::fs::remove_file(p) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::io(p, e)),
         _ => Ok(()),
@@ -106,6 +107,23 @@ pub(super) fn clean_up(dir: &Path) -> Result<(), StoreError> {
     sync_dir(dir)
 }
 
+/// Removes the names under which a repair that did not replace the database kept it: hard
+/// links to the live files, which would change with them (the kept file's promise is that it
+/// never changes). A kept copy that is not the live file (a filesystem without hard links)
+/// stays.
+pub(super) fn drop_backup_links(dir: &Path, backup: &str) -> Result<(), StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    for (live, kept) in with_sides(dir, DB_FILE).iter().zip(with_sides(dir, backup)) {
+        let (Ok(l), Ok(k)) = (live.symlink_metadata(), kept.symlink_metadata()) else {
+            continue;
+        };
+        if (l.dev(), l.ino()) == (k.dev(), k.ino()) {
+            remove(&kept)?;
+        }
+    }
+    Ok(())
+}
+
 /// Settles a repair a crash interrupted (the caller holds the store lock exclusively): finishes
 /// it if its new database was complete, rolls it back otherwise. Says what it did.
 pub(crate) fn settle(dir: &Path) -> Result<Option<String>, StoreError> {
@@ -117,6 +135,11 @@ pub(crate) fn settle(dir: &Path) -> Result<Option<String>, StoreError> {
     let finish = intent.as_ref().is_some_and(|i| i.phase == Phase::Built);
     if finish && dir.join(NEW_FILE).exists() {
         swap(dir)?;
+    }
+    if !finish {
+        if let Some(i) = intent.as_ref().filter(|i| !i.backup.is_empty()) {
+            drop_backup_links(dir, &i.backup)?;
+        }
     }
     clean_up(dir)?;
     let backup = intent.map(|i| i.backup).unwrap_or_default();

@@ -1,11 +1,14 @@
 //! The logical pass of a repair: every row SQLite can still read, table by table, in the
 //! columns both schemas share.
 
-use rusqlite::{types::Value, Connection};
+use rusqlite::{
+    types::{Value, ValueRef},
+    Connection,
+};
 
 /// The tables of `conn`'s schema, SQLite's own (`sqlite_sequence`, ...) left out: SQLite keeps
-/// those itself. Listed in the order they were made, which only orders the report: the schema
-/// enforces no foreign keys, so any order salvages the same rows.
+/// those itself. Listed in the order they were made, which only orders the report: the rebuild
+/// turns foreign keys off (see `build`), so any order salvages the same rows.
 pub(super) fn table_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut st = conn.prepare(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY rowid",
@@ -28,13 +31,49 @@ fn columns(conn: &Connection, table: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// What the logical pass did with one table.
+#[derive(Default)]
+pub(super) struct Salvaged {
+    /// Rows copied.
+    pub copied: usize,
+    /// Why SQLite's reading stopped, if it did.
+    pub stopped: Option<String>,
+    /// Text values that were not valid UTF-8, kept with U+FFFD in place of the bad bytes.
+    pub bad_text: usize,
+    /// Rows read that the new database refused, and the first reason.
+    pub refused: usize,
+    pub first_refusal: Option<String>,
+}
+
+/// A value as read, owned. Text that is not valid UTF-8 (damage, or a value written by hand)
+/// is kept as text with U+FFFD in place of the bad bytes rather than as a blob: the row
+/// survives and every reader of the column still reads text; the exact bytes stay in the kept
+/// file. (rusqlite's own conversion panics on such text.)
+pub(super) fn owned(value: ValueRef<'_>, bad_text: &mut usize) -> Value {
+    match value {
+        ValueRef::Text(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => Value::Text(text.to_string()),
+            Err(_) => {
+                *bad_text += 1;
+                Value::Text(String::from_utf8_lossy(bytes).into_owned())
+            }
+        },
+        other => Value::from(other),
+    }
+}
+
 /// Copies readable rows of `table` from `old` into `new`, stopping at the first unreadable page.
-pub(super) fn salvage(old: &Connection, new: &Connection, table: &str) -> (usize, Option<String>) {
+pub(super) fn salvage(old: &Connection, new: &Connection, table: &str) -> Salvaged {
+    let mut out = Salvaged::default();
+    let stop = |out: Salvaged, why: String| Salvaged {
+        stopped: Some(why),
+        ..out
+    };
     let wanted = columns(new, table);
     let have = columns(old, table);
     let common: Vec<&String> = wanted.iter().filter(|c| have.contains(c)).collect();
     if common.is_empty() {
-        return (0, Some("table unreadable".into()));
+        return stop(out, "table unreadable".into());
     }
     let list = common
         .iter()
@@ -43,36 +82,39 @@ pub(super) fn salvage(old: &Connection, new: &Connection, table: &str) -> (usize
         .join(", ");
     let table = quoted(table);
     let marks = vec!["?"; common.len()].join(", ");
-    let mut copied = 0;
     let mut st = match old.prepare(&format!("SELECT {list} FROM {table}")) {
         Ok(s) => s,
-        Err(e) => return (0, Some(e.to_string())),
+        Err(e) => return stop(out, e.to_string()),
     };
-    let Ok(mut insert) = new.prepare(&format!(
+    let mut insert = match new.prepare(&format!(
         "INSERT OR IGNORE INTO {table} ({list}) VALUES ({marks})"
-    )) else {
-        return (0, Some("cannot write".into()));
+    )) {
+        Ok(s) => s,
+        Err(e) => return stop(out, format!("cannot write: {e}")),
     };
     let mut rows = match st.query([]) {
         Ok(r) => r,
-        Err(e) => return (0, Some(e.to_string())),
+        Err(e) => return stop(out, e.to_string()),
     };
     loop {
         match rows.next() {
             Ok(Some(row)) => {
                 let values: Vec<Value> = (0..common.len())
-                    .map(|i| row.get::<_, Value>(i).unwrap_or(Value::Null))
+                    .map(|i| {
+                        row.get_ref(i)
+                            .map_or(Value::Null, |v| owned(v, &mut out.bad_text))
+                    })
                     .collect();
-                if insert
-                    .execute(rusqlite::params_from_iter(values))
-                    .unwrap_or(0)
-                    > 0
-                {
-                    copied += 1;
+                match insert.execute(rusqlite::params_from_iter(values)) {
+                    Ok(n) => out.copied += n,
+                    Err(e) => {
+                        out.refused += 1;
+                        out.first_refusal.get_or_insert_with(|| e.to_string());
+                    }
                 }
             }
-            Ok(None) => return (copied, None),
-            Err(e) => return (copied, Some(e.to_string())),
+            Ok(None) => return out,
+            Err(e) => return stop(out, e.to_string()),
         }
     }
 }

@@ -14,6 +14,7 @@ mod fixup;
 mod header;
 mod intent;
 mod logical;
+mod lost_runs;
 mod pages;
 mod rebuild;
 mod record;
@@ -105,8 +106,19 @@ fn build(dir: &Path, backup: &str) -> Result<(rebuild::Filled, Vec<String>, bool
     }
     let restored = header::restore(&source, dir.join(format!("{backup}-wal")).exists())
         .map_err(|e| StoreError::io(&source, e))?;
+    let was_wal = header::is_wal(&source);
+    // A new database an earlier attempt left (a crash before its intent was written) would
+    // make every CREATE TABLE fail: it holds nothing the backup does not.
+    for stale in intent::with_sides(dir, intent::NEW_FILE) {
+        intent::remove(&stale)?;
+    }
     let conn = Connection::open(&new_path).map_err(|e| StoreError::sqlite(&new_path, e))?;
     let sql = |e| StoreError::sqlite(&new_path, e);
+    // The bundled SQLite enforces foreign keys by default (SQLITE_DEFAULT_FOREIGN_KEYS=1): a
+    // task whose run row was lost would be refused. The rows are put back as they were, and a
+    // lost run row is rebuilt after (see `lost_runs`).
+    conn.pragma_update(None, "foreign_keys", "OFF")
+        .map_err(sql)?;
     for migration in super::schema::MIGRATIONS {
         conn.execute_batch(migration).map_err(sql)?;
     }
@@ -117,7 +129,8 @@ fn build(dir: &Path, backup: &str) -> Result<(rebuild::Filled, Vec<String>, bool
     let shapes = shape::shapes(&conn).map_err(sql)?;
     let from_copies =
         wal_copies::add(dir, backup, &source, &conn, &shapes, &mut filled.counts).map_err(sql)?;
-    let mut fixes = report::from_copies(&from_copies);
+    let mut fixes = lost_runs::rebuild(&conn).map_err(sql)?;
+    fixes.extend(report::from_copies(&from_copies));
     fixes.extend(fixup::fix(&conn).map_err(sql)?);
     super::unclean::mark_wal_damage_repaired(&conn).map_err(sql)?;
     crash_point("repair-mid-build");
@@ -132,14 +145,18 @@ fn build(dir: &Path, backup: &str) -> Result<(rebuild::Filled, Vec<String>, bool
     if !problems.is_empty() {
         return Err(StoreError::RepairFailed {
             path: dir.join(DB_FILE),
-            backup: dir.join(backup),
             detail: problems.join("; "),
         });
     }
-    store
-        .conn
-        .pragma_update(None, "journal_mode", "WAL")
-        .map_err(sql)?;
+    // The journal mode the store had (a rollback-mode store on a shared filesystem stays so),
+    // then the one its filesystem allows (see `filesystem`).
+    if was_wal {
+        store
+            .conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+    }
+    super::filesystem::apply_journal_mode(&store.conn, dir).map_err(sql)?;
     drop(store);
     std::fs::File::open(&new_path)
         .and_then(|f| f.sync_all())
@@ -192,6 +209,8 @@ impl Store {
         let (filled, fixes, restored) = match build(dir, &backup) {
             Ok(built) => built,
             Err(e) => {
+                // Nothing was replaced: the kept name is the live database itself.
+                intent::drop_backup_links(dir, &backup)?;
                 intent::clean_up(dir)?;
                 return Err(e);
             }

@@ -66,9 +66,29 @@ pub fn lines(
                 c.from_wal
             );
         }
+        if c.bad_text > 0 {
+            line += &format!(
+                ", {} text value(s) that were not valid UTF-8 kept with U+FFFD in place of the bad bytes",
+                c.bad_text
+            );
+        }
+        if c.refused > 0 {
+            line += &format!(
+                ", {} row(s) read but refused by the new database ({})",
+                c.refused,
+                c.first_refusal.as_deref().unwrap_or("no reason given")
+            );
+        }
         out.push(line);
     }
     out.push(format!("  in all: {total} row(s)"));
+    if filled.unplaced > 0 {
+        out.push(format!(
+            "  {} row(s) on pages no table reaches fit {} equally well; rather than guess, they were left in the kept file",
+            filled.unplaced,
+            filled.unplaced_between.join(" and ")
+        ));
+    }
     for t in &filled.foreign_tables {
         out.push(format!(
             "  {t}: not part of this version's schema; its rows stay in the kept file"

@@ -77,6 +77,26 @@ pub fn shapes(conn: &Connection) -> rusqlite::Result<Vec<Shape>> {
 }
 
 impl Shape {
+    /// Whether the table has a column named `json` (see [`Shape::holds_documents`]).
+    pub fn has_documents(&self) -> bool {
+        self.columns.iter().any(|c| c.name == "json")
+    }
+
+    /// Whether every value `row` holds in a column named `json` is a JSON object or array, as
+    /// the store makes every `records` row (see `store::records`); `false` for a table without
+    /// such a column. Human-readable text (an event's detail) is never one: this tells a page
+    /// of records from a page of events, whose shapes are the same.
+    pub fn holds_documents(&self, row: &RawRow) -> bool {
+        let Some(i) = self.columns.iter().position(|c| c.name == "json") else {
+            return false;
+        };
+        match row.values.get(i) {
+            Some(Value::Text(t)) => serde_json::from_str::<serde_json::Value>(t)
+                .is_ok_and(|v| v.is_object() || v.is_array()),
+            _ => false,
+        }
+    }
+
     /// Whether `row` can be a row of this table.
     pub fn fits(&self, row: &RawRow) -> bool {
         let v = &row.values;

@@ -325,7 +325,7 @@ pub fn add(
                 if per_task && task.as_ref().is_some_and(|t| diverged.contains(t)) {
                     continue;
                 }
-                if insert(new, shape, row)? {
+                if insert(new, shape, row, &mut counts[i])? {
                     counts[i].from_wal += 1;
                     out.rows += 1;
                     touched.extend(task.filter(|_| shape.table == "attempts"));

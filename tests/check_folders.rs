@@ -223,3 +223,43 @@ fn the_scheduler_check_without_slurm_runs_or_without_slurm() {
         "{text}"
     );
 }
+
+/// Issue 10: `check` takes the experiment file, as the reading commands do, and checks (or
+/// repairs) the store next to it from any folder; a file that never ran says so.
+#[test]
+fn check_takes_the_experiment_file_from_any_folder() {
+    let exp = gated();
+    assert_eq!(exp.run(&["run", "exp.toml", "-q"]).code(), 1);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let from_elsewhere = |args: &[&str]| {
+        let mut cmd = exp.cmd(args);
+        cmd.current_dir(elsewhere.path());
+        common::Out(cmd.output().unwrap())
+    };
+    let file = exp.file("exp.toml").display().to_string();
+    let out = from_elsewhere(&["check", &file]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(
+        out.stdout().starts_with(&format!(
+            "ok: {}",
+            exp.file(".labtrail/labtrail.db").display()
+        )),
+        "{}",
+        out.stdout()
+    );
+    let repaired = from_elsewhere(&["check", "--repair", "--yes", &file]);
+    assert_eq!(repaired.code(), 0, "{}", repaired.stderr());
+    exp.write(
+        "never.toml",
+        "[experiment]\nname = \"never\"\ncommand = \"true\"\n",
+    );
+    let never = exp.file("never.toml").display().to_string();
+    std::fs::remove_dir_all(exp.file(".labtrail")).unwrap();
+    let out = from_elsewhere(&["check", &never]);
+    assert_eq!(out.code(), 2, "{}", out.stderr());
+    assert!(
+        out.stderr().contains("has no run in the store"),
+        "{}",
+        out.stderr()
+    );
+}

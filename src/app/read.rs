@@ -41,6 +41,24 @@ pub fn store_to_read(
     Ok(Some(Store::open_with(&dir, access)?))
 }
 
+/// The store folder a command about a whole store (`check`, `check --repair`) works on:
+/// `given` (`--store`), else the `.labtrail` next to the experiment file, as `labtrail run`
+/// finds it, else the nearest one above the current folder. Only the folder: a repair must
+/// reach a store whose database cannot be opened.
+pub fn store_dir(given: Option<&Path>, spec: Option<&Spec>) -> anyhow::Result<std::path::PathBuf> {
+    match (given, spec) {
+        (Some(dir), _) => Ok(dir.to_path_buf()),
+        (None, Some(spec)) => {
+            let dir = spec.base_dir().join(STORE_DIR);
+            if !dir.join(crate::store::DB_FILE).exists() {
+                return Err(not_run_yet(spec, &dir));
+            }
+            Ok(dir)
+        }
+        (None, None) => Ok(Store::discover(&std::env::current_dir()?)?),
+    }
+}
+
 /// Picks the run a reading command reads: `run` (`--run`) if given, else the latest run of the
 /// experiment `spec` if given, else the store's latest run (with a [`ReadTarget::note`] when the
 /// store holds runs of several experiments). A run of another experiment than `spec` is refused.

@@ -50,6 +50,7 @@ use crate::store::{Store, StoreError};
 ///
 /// Examples:
 ///   labtrail check
+///   labtrail check examples/demo/experiment.toml
 ///   labtrail check --scheduler
 ///   labtrail check --json | jq -r '.findings[] | select(.severity == "problem") | .message'
 ///   labtrail check --repair
@@ -57,6 +58,10 @@ use crate::store::{Store, StoreError};
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct CheckArgs {
+    /// The experiment file whose store to check: the `.labtrail` next to it, as `labtrail run`
+    /// finds it (default: the nearest store above the current folder, or --store).
+    #[arg(value_name = "EXPERIMENT.toml")]
+    pub experiment: Option<std::path::PathBuf>,
     /// Rebuild a damaged database from what can still be read.
     #[arg(long)]
     pub repair: bool,
@@ -92,11 +97,7 @@ fn ask_to_rebuild(dir: &std::path::Path, asked: &mut bool) -> bool {
     matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
 }
 
-fn repair(g: &Global, yes: bool) -> anyhow::Result<i32> {
-    let dir = match &g.store {
-        Some(d) => d.clone(),
-        None => Store::discover(&std::env::current_dir()?)?,
-    };
+fn repair(dir: std::path::PathBuf, yes: bool) -> anyhow::Result<i32> {
     let mut asked = false;
     let report = Store::repair(&dir, &mut || yes || ask_to_rebuild(&dir, &mut asked))?;
     match report {
@@ -114,10 +115,16 @@ fn repair(g: &Global, yes: bool) -> anyhow::Result<i32> {
 }
 
 pub fn run(g: &Global, args: CheckArgs) -> anyhow::Result<i32> {
+    let spec = args
+        .experiment
+        .as_deref()
+        .map(crate::spec::Spec::load)
+        .transpose()?;
+    let dir = crate::app::read::store_dir(g.store.as_deref(), spec.as_ref())?;
     if args.repair {
-        return repair(g, args.yes);
+        return repair(dir, args.yes);
     }
-    let store = g.open_store()?;
+    let store = Store::open_with(&dir, crate::store::Access::ReadOnly)?;
     let sched = args.scheduler.then(Scheduler::new);
     let report = CheckReport::load(&store, sched.as_ref(), args.all)?;
     let trouble = matches!(report.scheduler, Some(SchedulerCheck::Unanswered { .. }));

@@ -291,11 +291,27 @@ fn a_run_started_with_nohup_ignores_the_hangup() {
     );
 }
 
-/// Without nohup, a hangup still stops the run (exit 129), as the README says.
+/// Without nohup, a hangup still stops the run (exit 129), as the README says. The runner is
+/// started with SIGHUP's default action whatever the test's own is: a suite run under `nohup`
+/// (as CI scripts sometimes are) hands its ignored SIGHUP down, and labtrail rightly keeps it so.
 #[test]
 fn a_hangup_stops_a_run_started_without_nohup() {
+    use std::os::unix::process::CommandExt;
     let exp = sleeper("");
-    let child = exp.spawn(&["run", "exp.toml", "--no-progress"]);
+    let mut cmd = exp.cmd(&["run", "exp.toml", "--no-progress"]);
+    // SAFETY: only `signal`, which is async-signal-safe, runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn labtrail");
     wait_started(&exp, 2);
     signal(&child, libc::SIGHUP);
     let out = finish(child);

@@ -145,27 +145,30 @@ fn same_copy(dir: &Path, wal: &Path, salts: &str) -> Option<PathBuf> {
 
 /// Copies `from` to `wanted`, or `wanted-2`, `-3`, ... : never over an existing file; synced.
 pub(super) fn unique_copy(from: &Path, wanted: &Path) -> Result<PathBuf, String> {
-    let mut source = std::fs::File::open(from).map_err(|e| format!("{}: {e}", from.display()))?;
     for n in 1..1000 {
         let to = match n {
             1 => wanted.to_path_buf(),
             n => side(wanted, &format!("-{n}")),
         };
-        let mut copy = match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&to)
-        {
-            Ok(f) => f,
+        match copy_to_new_file(from, &to) {
+            Ok(()) => return Ok(to),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(format!("{}: {e}", to.display())),
-        };
-        std::io::copy(&mut source, &mut copy)
-            .and_then(|_| copy.sync_all())
-            .map_err(|e| format!("{}: {e}", to.display()))?;
-        return Ok(to);
+        }
     }
     Err(format!("{}: too many copies already", wanted.display()))
+}
+
+/// Copies `from` to `to`, a file that must not exist yet (`AlreadyExists` otherwise: nothing is
+/// ever written over), and syncs the copy.
+pub(super) fn copy_to_new_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut source = std::fs::File::open(from)?;
+    let mut copy = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)?;
+    std::io::copy(&mut source, &mut copy)?;
+    copy.sync_all()
 }
 
 fn say_damage(f: &WalFinding) {

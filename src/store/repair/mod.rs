@@ -59,15 +59,7 @@ fn keep(from: &Path, to: &Path) -> Result<(), StoreError> {
     if std::fs::hard_link(from, to).is_ok() {
         return Ok(());
     }
-    let mut src = std::fs::File::open(from).map_err(|e| StoreError::io(from, e))?;
-    let mut dst = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(to)
-        .map_err(|e| StoreError::io(to, e))?;
-    std::io::copy(&mut src, &mut dst)
-        .and_then(|_| dst.sync_all())
-        .map_err(|e| StoreError::io(to, e))
+    super::unclean::copy_to_new_file(from, to).map_err(|e| StoreError::io(to, e))
 }
 
 /// The files of database `name` a repair keeps and reads: the database, its WAL and its

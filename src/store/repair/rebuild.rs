@@ -10,6 +10,7 @@ use rusqlite::{types::Value, Connection, OpenFlags};
 use std::path::Path;
 
 /// What the rebuild recovered of one table.
+#[derive(Default)]
 pub struct TableCount {
     pub table: String,
     /// Rows SQLite read.
@@ -32,6 +33,14 @@ pub struct TableCount {
 }
 
 impl TableCount {
+    /// Nothing recovered of `table` yet.
+    fn of(table: &str) -> TableCount {
+        TableCount {
+            table: table.to_string(),
+            ..TableCount::default()
+        }
+    }
+
     fn refuse(&mut self, why: String) {
         self.refused += 1;
         self.first_refusal.get_or_insert(why);
@@ -57,21 +66,7 @@ pub struct Filled {
 /// version's. `source` is a scratch copy: SQLite may replay its WAL into it.
 pub fn fill(source: &Path, new: &Connection) -> rusqlite::Result<Filled> {
     let shapes = shapes(new)?;
-    let mut counts: Vec<TableCount> = shapes
-        .iter()
-        .map(|s| TableCount {
-            table: s.table.clone(),
-            logical: 0,
-            from_tree: 0,
-            from_loose_pages: 0,
-            from_wal: 0,
-            stopped: None,
-            listed: false,
-            bad_text: 0,
-            refused: 0,
-            first_refusal: None,
-        })
-        .collect();
+    let mut counts: Vec<TableCount> = shapes.iter().map(|s| TableCount::of(&s.table)).collect();
     let mut unopenable = None;
     match Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_WRITE) {
         Ok(old) => {
@@ -323,21 +318,7 @@ mod tests {
             damaged: Default::default(),
             page_count: 3,
         };
-        let mut counts: Vec<TableCount> = shapes
-            .iter()
-            .map(|s| TableCount {
-                table: s.table.clone(),
-                logical: 0,
-                from_tree: 0,
-                from_loose_pages: 0,
-                from_wal: 0,
-                stopped: None,
-                listed: false,
-                bad_text: 0,
-                refused: 0,
-                first_refusal: None,
-            })
-            .collect();
+        let mut counts: Vec<TableCount> = shapes.iter().map(|s| TableCount::of(&s.table)).collect();
         let (unplaced, between) = add_pages(&new, &shapes, &scan, &mut counts).unwrap();
         let n = |sql: &str| new.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
         assert_eq!(n("SELECT count(*) FROM records WHERE kind = 'sample'"), 2);

@@ -70,21 +70,10 @@ fn a_runner_waits_out_a_write_lock_held_past_the_busy_timeout() {
 #[test]
 fn the_second_of_two_runners_waits_for_the_first_ones_new_run_paused_by_fault_injection() {
     let exp = Exp::new(&grid(3));
-    let gate = exp.file("gate");
-    let first = exp
-        .cmd(&["run", "exp.toml", "--no-progress"])
-        .env("LABTRAIL_FAULT", "pause:sync-plan")
-        .env("LABTRAIL_FAULT_GATE", &gate)
-        .env("LABTRAIL_TEST_BUSY_TIMEOUT_MS", "200")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until(
-        "the first one creating its run",
-        Duration::from_secs(60),
-        || exp.file("gate.paused").exists(),
+    let (first, gate) = exp.spawn_paused_at(
+        "sync-plan",
+        &["run", "exp.toml", "--no-progress"],
+        &[("LABTRAIL_TEST_BUSY_TIMEOUT_MS", "200")],
     );
     let said = std::fs::File::create(exp.file("second.err")).unwrap();
     let second = exp

@@ -3,8 +3,6 @@
 
 mod common;
 use common::*;
-use std::process::Stdio;
-use std::time::Duration;
 
 /// Three tasks, each appending its number to `ledger.txt` in the experiment folder.
 const GRID: &str = "[experiment]\nname = \"grid\"\ncommand = \"echo {i} >> ledger.txt\"\n[params]\ni = [1, 2, 3]\n[run]\nworkers = 2\n";
@@ -20,19 +18,8 @@ const GRID: &str = "[experiment]\nname = \"grid\"\ncommand = \"echo {i} >> ledge
 #[test]
 fn a_store_moved_while_the_runner_starts_is_not_rebuilt_paused_by_fault_injection() {
     let exp = Exp::new(GRID);
-    let gate = exp.file("gate");
-    let runner = exp
-        .cmd(&["run", "exp.toml", "--no-progress"])
-        .env("LABTRAIL_FAULT", "pause:runner-start")
-        .env("LABTRAIL_FAULT_GATE", &gate)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until("the runner paused", Duration::from_secs(60), || {
-        exp.file("gate.paused").exists()
-    });
+    let (runner, gate) =
+        exp.spawn_paused_at("runner-start", &["run", "exp.toml", "--no-progress"], &[]);
     let moved = exp.file("moved");
     std::fs::rename(exp.file(".labtrail"), &moved).unwrap();
     std::fs::write(&gate, "").unwrap();
@@ -74,19 +61,8 @@ fn a_store_with_runs_but_no_database_is_refused() {
 #[test]
 fn ctrl_c_while_a_run_is_created_stops_it_before_any_task_paused_by_fault_injection() {
     let exp = Exp::new(GRID);
-    let gate = exp.file("gate");
-    let runner = exp
-        .cmd(&["run", "exp.toml", "--no-progress"])
-        .env("LABTRAIL_FAULT", "pause:sync-plan")
-        .env("LABTRAIL_FAULT_GATE", &gate)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until("the run being created", Duration::from_secs(60), || {
-        exp.file("gate.paused").exists()
-    });
+    let (runner, gate) =
+        exp.spawn_paused_at("sync-plan", &["run", "exp.toml", "--no-progress"], &[]);
     let pid = nix::unistd::Pid::from_raw(runner.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
     std::fs::write(&gate, "").unwrap();

@@ -51,6 +51,34 @@ impl Exp {
         out
     }
 
+    /// Starts `labtrail ARGS` (with `env` added) paused at the fault-injection point `point`
+    /// (`LABTRAIL_FAULT=pause:POINT`, debug builds only), and returns once it waits there, with
+    /// the gate file whose creation lets it go on.
+    pub fn spawn_paused_at(
+        &self,
+        point: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (Child, PathBuf) {
+        let gate = self.file("gate");
+        let child = self
+            .cmd(args)
+            .env("LABTRAIL_FAULT", format!("pause:{point}"))
+            .env("LABTRAIL_FAULT_GATE", &gate)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn labtrail");
+        wait_until(
+            &format!("labtrail paused at {point}"),
+            Duration::from_secs(60),
+            || self.file("gate.paused").exists(),
+        );
+        (child, gate)
+    }
+
     /// Starts `labtrail ARGS` in the background.
     pub fn spawn(&self, args: &[&str]) -> Child {
         self.cmd(args)

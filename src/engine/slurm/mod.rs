@@ -9,8 +9,12 @@
 //! never read as a job outcome: the poll decides nothing about the jobs it could not see.
 
 mod classify;
+mod finalize;
+mod log_rules;
 mod logtail;
+mod observe;
 mod poll;
+mod settle;
 mod submit;
 
 pub use poll::PollOutcome;

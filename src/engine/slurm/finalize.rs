@@ -1,0 +1,226 @@
+//! The end of an attempt: its outcome is checked (a success needs its result and marker), the
+//! restart policy decides, and what depended on it is withdrawn or blocked.
+
+use super::poll::Batch;
+use super::Monitor;
+use crate::outcome::Outcome;
+use crate::policy::{decide_slurm, SlurmDecision};
+use crate::protocol::{
+    read_metrics, read_result, METRICS_FILE, RESULT_FILE, STDERR_FILE, STDOUT_FILE,
+};
+use crate::store::{now, Change, StoreError, TaskState, TrackedJob};
+use std::collections::HashSet;
+use std::path::Path;
+
+impl Monitor<'_> {
+    /// Ends attempt `t` as `class` and applies the policy.
+    pub(super) fn finalize(
+        &mut self,
+        t: &TrackedJob,
+        class: Outcome,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+        why: String,
+        b: &mut Batch,
+    ) -> Result<(), StoreError> {
+        b.live.remove(&t.key);
+        let dir = Path::new(&t.stdout)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let (class, why, result) = if class == Outcome::Success {
+            self.check_success(&dir, why)
+        } else {
+            (class, why, None)
+        };
+        if b.outcomes.is_none() {
+            b.outcomes = Some(self.store.outcome_counts(&self.run)?);
+        }
+        let count = {
+            let counts = b.outcomes.as_mut().expect("loaded above");
+            let n = counts.entry((t.key.clone(), class)).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let decision = decide_slurm(
+            class,
+            &self.spec.restart.rule(class),
+            count,
+            (t.time_limit_s, t.mem_mb),
+        );
+        let label = self.label(&t.key);
+        let (state, note) = match &decision {
+            SlurmDecision::Done => (TaskState::Done, "done".to_string()),
+            SlurmDecision::Restart {
+                time_limit_s,
+                mem_mb,
+            } => {
+                if let Some(&i) = self.index.get(&t.key) {
+                    b.restarts.push((i, *time_limit_s, *mem_mb));
+                }
+                let limits = [
+                    time_limit_s.map(|s| {
+                        format!(
+                            "time {}",
+                            crate::spec::format_duration(std::time::Duration::from_secs(s))
+                        )
+                    }),
+                    mem_mb.map(|m| format!("mem {m}M")),
+                ];
+                let limits: Vec<String> = limits.into_iter().flatten().collect();
+                (
+                    TaskState::Pending,
+                    format!(
+                        "restart ({} {count} of {}){}",
+                        class.as_str(),
+                        self.spec.restart.rule(class).max_attempts,
+                        if limits.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" with {}", limits.join(", "))
+                        }
+                    ),
+                )
+            }
+            SlurmDecision::Stop => (TaskState::Failed, "stop".to_string()),
+        };
+        b.lines.push(match state {
+            TaskState::Done => format!("✓ {label} (job {})", t.job_id),
+            _ => format!(
+                "{} {label}: {} ({why}); {note}; log: {}",
+                if state == TaskState::Failed {
+                    "✗"
+                } else {
+                    "↻"
+                },
+                class.as_str(),
+                t.stderr
+            ),
+        });
+        b.states.insert(t.key.clone(), state);
+        let metrics_file = dir.join(METRICS_FILE);
+        let metrics = read_metrics(&metrics_file);
+        let skipped = metrics.warning(&metrics_file);
+        b.changes.push(Change::Finished {
+            key: t.key.clone(),
+            attempt: t.attempt,
+            ended_at: now(),
+            exit_code,
+            signal,
+            outcome: class,
+            reason: Some(if state == TaskState::Done {
+                why
+            } else {
+                format!("{why}; decision: {note}")
+            }),
+            state,
+            result,
+            max_rss_kb: None,
+            user_cpu_s: None,
+            sys_cpu_s: None,
+            metrics: metrics.records,
+        });
+        if let Some(warning) = skipped {
+            b.lines.push(format!("⚠ {label}: {warning}"));
+            b.changes.push(Change::TaskNote {
+                key: t.key.clone(),
+                kind: "task_output_skipped".into(),
+                detail: warning,
+            });
+        }
+        if let Some(&i) = self.index.get(&t.key).filter(|_| state != TaskState::Done) {
+            self.withdraw_dependents(i, &label, b);
+            if state == TaskState::Failed {
+                self.block_downstream(i, &label, b);
+            }
+        }
+        Ok(())
+    }
+
+    /// Upstream task `i` did not succeed. Jobs that wait on it with `afterok` would wait forever,
+    /// so they are cancelled and their tasks go back to pending, to be submitted again against
+    /// the upstream's next job; this is not counted as an outcome of theirs.
+    fn withdraw_dependents(&mut self, i: usize, upstream: &str, b: &mut Batch) {
+        let mut stack = self.dependents[i].clone();
+        while let Some(d) = stack.pop() {
+            let key = self.plan.tasks[d].key.clone();
+            let Some(job) = b.live.get(&key).cloned() else {
+                continue;
+            };
+            let Some((attempt, _)) = b.tracked.get(&key).cloned() else {
+                continue;
+            };
+            let _ = self.sched.scancel(&job);
+            b.live.remove(&key);
+            b.states.insert(key.clone(), TaskState::Pending);
+            b.lines.push(format!(
+                "↺ {}: job {job} withdrawn, its upstream {upstream} did not succeed",
+                self.plan.tasks[d].label(self.spec)
+            ));
+            b.changes.push(Change::Finished {
+                key,
+                attempt,
+                ended_at: now(),
+                exit_code: None,
+                signal: None,
+                outcome: Outcome::Withdrawn,
+                reason: Some(format!(
+                    "upstream {upstream} did not succeed; job {job} cancelled before it started"
+                )),
+                state: TaskState::Pending,
+                result: None,
+                max_rss_kb: None,
+                user_cpu_s: None,
+                sys_cpu_s: None,
+                metrics: Vec::new(),
+            });
+            stack.extend(self.dependents[d].iter().copied());
+        }
+    }
+
+    /// A completed job succeeded only with a readable result and, if configured, the marker.
+    fn check_success(&self, dir: &Path, why: String) -> (Outcome, String, Option<String>) {
+        if let Some(marker) = &self.spec.restart.success_marker {
+            let out = std::fs::read_to_string(dir.join(STDOUT_FILE)).unwrap_or_default();
+            let err = std::fs::read_to_string(dir.join(STDERR_FILE)).unwrap_or_default();
+            if !out.contains(marker.as_str()) && !err.contains(marker.as_str()) {
+                return (
+                    Outcome::Failed,
+                    format!("exited 0 without the success marker `{marker}`"),
+                    None,
+                );
+            }
+        }
+        match read_result(&dir.join(RESULT_FILE)) {
+            Ok(r) => (Outcome::Success, why, r),
+            Err(e) => (Outcome::Failed, e, None),
+        }
+    }
+
+    pub(super) fn block_downstream(&self, i: usize, label: &str, b: &mut Batch) {
+        let mut stack = self.dependents[i].clone();
+        let mut seen = HashSet::new();
+        while let Some(d) = stack.pop() {
+            if !seen.insert(d) {
+                continue;
+            }
+            let key = &self.plan.tasks[d].key;
+            if matches!(
+                b.states.get(key),
+                Some(TaskState::Done | TaskState::Running)
+            ) {
+                continue;
+            }
+            b.states.insert(key.clone(), TaskState::Blocked);
+            b.changes.push(Change::Blocked {
+                key: key.clone(),
+                reason: format!("upstream task {label} failed"),
+            });
+            b.lines.push(format!(
+                "⊘ {}: blocked, upstream {label} failed",
+                self.plan.tasks[d].label(self.spec)
+            ));
+            stack.extend(self.dependents[d].iter().copied());
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Jobs squeue still shows: state changes, requeues (the same job id restarted by SLURM), and
+//! attempts superseded by another job that carries the task's name.
+
+use super::poll::{utc_of_local, Batch};
+use super::Monitor;
+use crate::exec::slurm::script::{attempt_dir, sibling_attempt_dir};
+use crate::exec::slurm::QueueEntry;
+use crate::outcome::Outcome;
+use crate::protocol::{STDERR_FILE, STDOUT_FILE};
+use crate::store::{JobChange, TrackedJob};
+use std::path::Path;
+
+impl Monitor<'_> {
+    /// A tracked job squeue still shows: requeues, state changes, log rules.
+    pub(super) fn observe_live(&mut self, t: &TrackedJob, q: &QueueEntry, b: &mut Batch) {
+        if q.restarts > t.restarts {
+            let reason = format!("requeued by SLURM (restart {}, same job id)", q.restarts);
+            self.supersede(t, &t.job_id, q.restarts, Outcome::Requeued, reason, b);
+            return;
+        }
+        b.live.insert(t.key.clone(), t.job_id.clone());
+        if t.scheduler_state.as_deref() != Some(q.state.as_str()) {
+            b.jobs.push(JobChange::State {
+                key: t.key.clone(),
+                attempt: t.attempt,
+                state: q.state.clone(),
+                node: q.node.clone(),
+                started_at: q
+                    .start
+                    .as_deref()
+                    .filter(|_| q.state == "RUNNING")
+                    .and_then(utc_of_local),
+            });
+        }
+        if q.state == "RUNNING" && !self.spec.restart.log_rules.is_empty() {
+            self.apply_log_rules(t, b);
+        }
+    }
+
+    /// Closes attempt `t` and opens the next one on `job_id` (a requeue or an adopted job).
+    pub(super) fn supersede(
+        &mut self,
+        t: &TrackedJob,
+        job_id: &str,
+        restarts: u32,
+        outcome: Outcome,
+        reason: String,
+        b: &mut Batch,
+    ) {
+        // Next to the attempt it supersedes: a job keeps writing where its script says, and a
+        // script written by labtrail 0.1 says `tasks/KEY/job-ID`.
+        let dir = Path::new(&t.stdout)
+            .parent()
+            .and_then(|prev| sibling_attempt_dir(prev, job_id, restarts))
+            .unwrap_or_else(|| attempt_dir(&self.folders.attempt_prefix(&t.key), job_id, restarts));
+        b.lines.push(format!(
+            "↻ {}: attempt {} {reason}",
+            self.label(&t.key),
+            t.attempt
+        ));
+        b.jobs.push(JobChange::Superseded {
+            key: t.key.clone(),
+            attempt: t.attempt,
+            outcome,
+            reason,
+            job_id: job_id.to_string(),
+            host: self.host.clone(),
+            stdout: dir.join(STDOUT_FILE).display().to_string(),
+            stderr: dir.join(STDERR_FILE).display().to_string(),
+            restarts,
+        });
+        b.live.insert(t.key.clone(), job_id.to_string());
+    }
+}

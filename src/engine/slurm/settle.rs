@@ -1,0 +1,129 @@
+//! Jobs that left the queue: their end is read from sacct, else from the wrapper's exit record,
+//! else they are declared lost after the grace period.
+
+use super::classify::{class_of_exit, class_of_state};
+use super::poll::{utc_of_local, Batch};
+use super::Monitor;
+use crate::exec::slurm::{AcctEntry, SchedError};
+use crate::outcome::Outcome;
+use crate::protocol::read_exit_record;
+use crate::store::{JobChange, StoreError, TrackedJob};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+impl Monitor<'_> {
+    /// sacct for the jobs that left the queue, in one call; an empty answer when accounting is
+    /// not configured (exit records then decide).
+    pub(super) fn accounting_of(
+        &mut self,
+        gone: &[&TrackedJob],
+    ) -> Result<HashMap<String, AcctEntry>, SchedError> {
+        if !self.accounting {
+            return Ok(HashMap::new());
+        }
+        let earliest = gone
+            .iter()
+            .filter_map(|t| t.submitted_at.parse::<jiff::Timestamp>().ok())
+            .min()
+            .unwrap_or_else(jiff::Timestamp::now);
+        let since = (earliest - jiff::SignedDuration::from_secs(600))
+            .to_zoned(jiff::tz::TimeZone::system())
+            .strftime("%Y-%m-%dT%H:%M:%S")
+            .to_string();
+        let ids: Vec<String> = gone.iter().map(|t| t.job_id.clone()).collect();
+        match self.sched.sacct(&ids, &since) {
+            Ok(rows) => Ok(rows.into_iter().map(|a| (a.job_id.clone(), a)).collect()),
+            Err(SchedError::NoAccounting(_)) => {
+                self.accounting = false;
+                Ok(HashMap::new())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A tracked job that squeue no longer shows: finalize it from sacct or its exit record, or
+    /// declare it lost after the grace period.
+    pub(super) fn settle_gone(
+        &mut self,
+        t: &TrackedJob,
+        acct: Option<&AcctEntry>,
+        b: &mut Batch,
+    ) -> Result<(), StoreError> {
+        let dir = Path::new(&t.stdout)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let exit = read_exit_record(&dir);
+        let missing_for = self
+            .missing_since
+            .entry((t.key.clone(), t.attempt))
+            .or_insert_with(Instant::now)
+            .elapsed();
+        let patience_over = missing_for >= self.spec.slurm.lost_after;
+        let verdict = match (
+            acct.and_then(|a| class_of_state(&a.state, a.exit_code).map(|c| (c, a))),
+            exit,
+        ) {
+            // Without cgroups, SLURM enforces --mem by SIGKILL: the job ends FAILED with signal 9.
+            (Some((Outcome::Failed, a)), _) if a.signal == libc::SIGKILL && t.mem_mb.is_some() => {
+                Some((
+                    Outcome::OutOfMemory,
+                    Some(a.exit_code),
+                    Some(a.signal),
+                    format!(
+                        "sacct: {} with signal 9 (SIGKILL) and a memory request of {} MiB",
+                        a.state,
+                        t.mem_mb.unwrap_or(0)
+                    ),
+                ))
+            }
+            (Some((class, a)), _) => Some((
+                class,
+                Some(a.exit_code),
+                (a.signal != 0).then_some(a.signal),
+                format!("sacct: {}", a.state),
+            )),
+            // Success needs no confirmation; a failure waits for sacct's word (it may be a
+            // timeout or a preemption) unless accounting is off or silent for too long.
+            (None, Some(0)) => Some((Outcome::Success, Some(0), None, "exit record".to_string())),
+            (None, Some(code)) if !self.accounting || patience_over => Some((
+                class_of_exit(code),
+                Some(code),
+                None,
+                format!("exit record: exit code {code}"),
+            )),
+            (None, None) if patience_over && acct.is_none() => Some((
+                Outcome::Lost,
+                None,
+                None,
+                format!(
+                    "no trace in squeue, sacct or {} for {}",
+                    dir.display(),
+                    crate::spec::format_duration(missing_for)
+                ),
+            )),
+            _ => None,
+        };
+        match verdict {
+            Some((class, code, signal, why)) => {
+                self.missing_since.remove(&(t.key.clone(), t.attempt));
+                if let Some(a) = acct {
+                    // A job may end between two polls: sacct still knows where and when it ran.
+                    b.jobs.push(JobChange::State {
+                        key: t.key.clone(),
+                        attempt: t.attempt,
+                        state: a.state.clone(),
+                        node: a.node.clone(),
+                        started_at: a.start.as_deref().and_then(utc_of_local),
+                    });
+                }
+                self.finalize(t, class, code, signal, why, b)
+            }
+            None => {
+                b.live.insert(t.key.clone(), t.job_id.clone());
+                Ok(())
+            }
+        }
+    }
+}

@@ -71,8 +71,8 @@ fn main() -> anyhow::Result<()> {
     let sacct: String = (0..FINISHING)
         .map(|i| {
             format!(
-                "{}|lt.bench.x|COMPLETED|0:0|2026-11-23T10:00:00|2026-11-23T10:05:00|node1\n",
-                100_000 + i
+                "{id}|{id}|lt.bench.x|COMPLETED|0:0|2026-11-23T09:59:00|2026-11-23T10:00:00|2026-11-23T10:05:00|node1\n",
+                id = 100_000 + i
             )
         })
         .collect();

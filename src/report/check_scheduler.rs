@@ -322,9 +322,9 @@ mod tests {
             .concat(),
         );
         let acct = parse_sacct(&format!(
-            "900|lt.r1.{k1}|RUNNING|0:0|2026-11-23T11:09:34|Unknown|vm\n\
-             906|lt.r1.{k2}|FAILED|1:0|2026-11-23T11:09:34|2026-11-23T11:10:00|vm\n\
-             907_[0-3]|lt.r1.@main|PENDING|0:0|Unknown|Unknown|None assigned\n",
+            "900|900|lt.r1.{k1}|RUNNING|0:0|2026-11-23T11:09:30|2026-11-23T11:09:34|Unknown|vm\n\
+             906|906|lt.r1.{k2}|FAILED|1:0|2026-11-23T11:09:30|2026-11-23T11:09:34|2026-11-23T11:10:00|vm\n\
+             907_[0-3]|907|lt.r1.@main|PENDING|0:0|2026-11-23T11:09:30|Unknown|Unknown|None assigned\n",
             k1 = k[1],
             k2 = k[2]
         ));

@@ -148,6 +148,18 @@ impl Scheduler {
         self.accounting(&["-j", &ids], since)
     }
 
+    /// One sacct call for every job named one of `names` since `since`, live or ended, with every
+    /// run of a requeued job (`-D`), in the order sacct gives (by job, then by submission).
+    /// Names are how a job is found that the store does not know by id: one submitted just
+    /// before a crash, or resubmitted by hand.
+    pub fn sacct_named(&self, names: &[String], since: &str) -> Result<Vec<AcctEntry>, SchedError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names = names.join(",");
+        self.accounting(&["-D", "--name", &names], since)
+    }
+
     /// One sacct call for every job of the user since `since` (arrays' elements one per line
     /// once they started): what `check --scheduler` compares with the store.
     pub fn sacct_of_user(&self, since: &str) -> Result<Vec<AcctEntry>, SchedError> {

@@ -7,9 +7,10 @@ pub const SEP: char = '\x1f';
 
 /// Fields asked of squeue, each terminated by `SEP` (a suffix also keeps squeue from padding
 /// or truncating the field).
-/// `StdOut` and `WorkDir` come last: `check --scheduler` tells a job of this store from one of
-/// another store's copy of the run by them.
-pub const SQUEUE_FORMAT: &str = "JobArrayID:\x1f,JobID:\x1f,Name:\x1f,State:\x1f,Reason:\x1f,NodeList:\x1f,RestartCnt:\x1f,StartTime:\x1f,Comment:\x1f,StdOut:\x1f,WorkDir:\x1f";
+/// `StdOut` and `WorkDir`: `check --scheduler` tells a job of this store from one of another
+/// store's copy of the run by them. `SubmitTime`: jobs that carry one name are taken in the order
+/// they were submitted.
+pub const SQUEUE_FORMAT: &str = "JobArrayID:\x1f,JobID:\x1f,Name:\x1f,State:\x1f,Reason:\x1f,NodeList:\x1f,RestartCnt:\x1f,StartTime:\x1f,Comment:\x1f,StdOut:\x1f,WorkDir:\x1f,SubmitTime:\x1f";
 
 /// One job as squeue shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,17 +30,25 @@ pub struct QueueEntry {
     pub stdout: Option<String>,
     /// The job's working directory.
     pub workdir: Option<String>,
+    /// When the job was (last) submitted, in the cluster's local time.
+    pub submit: Option<String>,
 }
 
 /// One job as sacct shows it (allocation lines only; `.batch` / `.extern` steps are skipped).
+/// With `-D` (see [`super::Scheduler::sacct_named`]), a requeued job has one entry per run, in
+/// the order of its submissions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcctEntry {
     pub job_id: String,
+    /// The scheduler's own numeric id (for an array element, its unique id).
+    pub raw_id: String,
     pub name: String,
     /// The first word of sacct's state (`CANCELLED by 0` → `CANCELLED`).
     pub state: String,
     pub exit_code: i32,
     pub signal: i32,
+    /// When this run of the job was submitted (a requeue is submitted again), local time.
+    pub submit: Option<String>,
     pub start: Option<String>,
     pub end: Option<String>,
     pub node: Option<String>,
@@ -72,6 +81,7 @@ pub fn parse_squeue(text: &str) -> Vec<QueueEntry> {
                 start: opt(f[7]),
                 stdout: f.get(9).and_then(|s| opt(s)),
                 workdir: f.get(10).and_then(|s| opt(s)),
+                submit: f.get(11).and_then(|s| opt(s)),
             })
         })
         .collect()
@@ -79,27 +89,30 @@ pub fn parse_squeue(text: &str) -> Vec<QueueEntry> {
 
 /// Fields asked of sacct (`--parsable2 --noheader --allocations`).
 /// `WorkDir` comes last, so that a `|` in it does not shift the other fields.
-pub const SACCT_FORMAT: &str = "JobID,JobName,State,ExitCode,Start,End,NodeList,WorkDir";
+pub const SACCT_FORMAT: &str =
+    "JobID,JobIDRaw,JobName,State,ExitCode,Submit,Start,End,NodeList,WorkDir";
 
 /// Parses `sacct -X -n -P -o SACCT_FORMAT` output.
 pub fn parse_sacct(text: &str) -> Vec<AcctEntry> {
     text.lines()
         .filter_map(|line| {
             let f: Vec<&str> = line.split('|').collect();
-            if f.len() < 7 || f[0].contains('.') {
+            if f.len() < 9 || f[0].contains('.') {
                 return None;
             }
-            let (code, signal) = f[3].split_once(':').unwrap_or((f[3], "0"));
+            let (code, signal) = f[4].split_once(':').unwrap_or((f[4], "0"));
             Some(AcctEntry {
                 job_id: f[0].trim().to_string(),
-                name: f[1].trim().to_string(),
-                state: f[2].split_whitespace().next().unwrap_or("").to_string(),
+                raw_id: f[1].trim().to_string(),
+                name: f[2].trim().to_string(),
+                state: f[3].split_whitespace().next().unwrap_or("").to_string(),
                 exit_code: code.trim().parse().unwrap_or(0),
                 signal: signal.trim().parse().unwrap_or(0),
-                start: opt(f[4]),
-                end: opt(f[5]),
-                node: opt(f[6]),
-                workdir: (f.len() > 7).then(|| opt(&f[7..].join("|"))).flatten(),
+                submit: opt(f[5]),
+                start: opt(f[6]),
+                end: opt(f[7]),
+                node: opt(f[8]),
+                workdir: (f.len() > 9).then(|| opt(&f[9..].join("|"))).flatten(),
             })
         })
         .collect()
@@ -129,14 +142,16 @@ mod tests {
 
     #[test]
     fn sacct_rows_skip_steps_and_split_exit_codes() {
-        let text = "39|lt.r.k|CANCELLED by 0|0:15|2026-11-23T11:09:34|2026-11-23T11:10:00|vm\n\
-                    39.batch|batch|CANCELLED|0:15|2026-11-23T11:09:34|2026-11-23T11:10:00|vm\n\
-                    40_2|lt.r.@s|FAILED|3:0|2026-11-23T11:09:34|Unknown|vm\n";
+        let text = "39|39|lt.r.k|CANCELLED by 0|0:15|2026-11-23T11:09:30|2026-11-23T11:09:34|2026-11-23T11:10:00|vm\n\
+                    39.batch|39.batch|batch|CANCELLED|0:15|2026-11-23T11:09:34|2026-11-23T11:09:34|2026-11-23T11:10:00|vm\n\
+                    40_2|43|lt.r.@s|FAILED|3:0|2026-11-23T11:09:30|2026-11-23T11:09:34|Unknown|vm\n";
         let a = parse_sacct(text);
         assert_eq!(a.len(), 2);
         assert_eq!(a[0].state, "CANCELLED");
         assert_eq!(a[0].signal, 15);
         assert_eq!(a[1].exit_code, 3);
+        assert_eq!(a[1].raw_id, "43");
+        assert_eq!(a[1].submit.as_deref(), Some("2026-11-23T11:09:30"));
         assert_eq!(a[1].end, None);
     }
 }

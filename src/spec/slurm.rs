@@ -28,7 +28,8 @@ pub struct Rule {
 /// A pattern in a job's log that decides its outcome or action.
 #[derive(Debug, Clone)]
 pub struct LogRule {
-    pub pattern: regex::Regex,
+    /// Matched against the bytes of each log line: a log need not be UTF-8.
+    pub pattern: regex::bytes::Regex,
     /// Classify the attempt as this outcome when the line appears.
     pub outcome: Option<Outcome>,
     /// Or apply this action directly.
@@ -272,7 +273,7 @@ pub fn restart_policy(
                         .get("pattern")
                         .and_then(|v| v.as_str())
                         .ok_or_else(|| bad("a log rule needs `pattern`".into()))?;
-                    let pattern = regex::Regex::new(pattern)
+                    let pattern = regex::bytes::Regex::new(pattern)
                         .map_err(|e| bad(format!("log rule pattern `{pattern}`: {e}")))?;
                     let outcome = match t.get("outcome").and_then(|v| v.as_str()) {
                         Some(o) => Some(Outcome::parse_rule_name(o).ok_or_else(|| {

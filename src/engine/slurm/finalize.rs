@@ -1,6 +1,7 @@
 //! The end of an attempt: its outcome is checked (a success needs its result and marker), the
 //! restart policy decides, and what depended on it is withdrawn or blocked.
 
+use super::logtail;
 use super::poll::Batch;
 use super::Monitor;
 use crate::outcome::Outcome;
@@ -181,9 +182,22 @@ impl Monitor<'_> {
     /// A completed job succeeded only with a readable result and, if configured, the marker.
     fn check_success(&self, dir: &Path, why: String) -> (Outcome, String, Option<String>) {
         if let Some(marker) = &self.spec.restart.success_marker {
-            let out = std::fs::read_to_string(dir.join(STDOUT_FILE)).unwrap_or_default();
-            let err = std::fs::read_to_string(dir.join(STDERR_FILE)).unwrap_or_default();
-            if !out.contains(marker.as_str()) && !err.contains(marker.as_str()) {
+            // Streamed, as bytes: a log of gigabytes, or one that is not UTF-8, is searched too.
+            let mut found = false;
+            for log in [dir.join(STDOUT_FILE), dir.join(STDERR_FILE)] {
+                match logtail::contains(&log, marker) {
+                    Ok(true) => found = true,
+                    Ok(false) => {}
+                    Err(e) => {
+                        let why = format!("cannot search {} for the success marker: {e}", log.display());
+                        return (Outcome::Failed, why, None);
+                    }
+                }
+                if found {
+                    break;
+                }
+            }
+            if !found {
                 return (
                     Outcome::Failed,
                     format!("exited 0 without the success marker `{marker}`"),

@@ -108,6 +108,8 @@ impl Monitor<'_> {
         match verdict {
             Some((class, code, signal, why)) => {
                 self.missing_since.remove(&(t.key.clone(), t.attempt));
+                // Issue 11: lines a rule matches decide, even if the job ended between polls.
+                let (class, why) = self.apply_log_rules_to_ended(t, class, why, b);
                 if let Some(a) = acct {
                     // A job may end between two polls: sacct still knows where and when it ran.
                     b.jobs.push(JobChange::State {

@@ -89,7 +89,8 @@ fn a_carriage_return_progress_bar_larger_than_the_budget_then_the_rules_line() {
         log.extend_from_slice(format!("\r 45%|#####     | {i}/100000 [00:01<00:10]").as_bytes());
         i += 1;
     }
-    log.extend_from_slice(b"\nRuntimeError: CUDA out of memory\n");
+    // Printed where the bar left the cursor, as a program does that prints after a bar.
+    log.extend_from_slice(b"RuntimeError: CUDA out of memory\n");
     std::fs::write(&p, &log).unwrap();
     let budget = 1 << 20;
     let (mut offset, mut reads) = (0, 0);
@@ -104,7 +105,8 @@ fn a_carriage_return_progress_bar_larger_than_the_budget_then_the_rules_line() {
         }
         assert!(reads < 10, "the tail keeps advancing to the rule's line");
     };
-    assert_eq!(hit, "RuntimeError: CUDA out of memory");
+    assert!(hit.ends_with("]RuntimeError: CUDA out of memory"), "{hit}");
+    assert!(hit.len() < 100, "only the last redraw of the bar is on the rule's line");
     assert_eq!(offset, log.len() as u64);
 }
 

@@ -189,7 +189,10 @@ impl Monitor<'_> {
                     Ok(true) => found = true,
                     Ok(false) => {}
                     Err(e) => {
-                        let why = format!("cannot search {} for the success marker: {e}", log.display());
+                        let why = format!(
+                            "cannot search {} for the success marker: {e}",
+                            log.display()
+                        );
                         return (Outcome::Failed, why, None);
                     }
                 }

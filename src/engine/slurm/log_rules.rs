@@ -72,7 +72,10 @@ impl Monitor<'_> {
             },
             None => logtail::scan(Path::new(&t.stderr), t.err_offset, reach, &matcher),
         };
-        if out.offset != t.log_offset || err.offset != t.err_offset || out.truncated || err.truncated
+        if out.offset != t.log_offset
+            || err.offset != t.err_offset
+            || out.truncated
+            || err.truncated
         {
             b.jobs.push(JobChange::LogOffset {
                 key: t.key.clone(),

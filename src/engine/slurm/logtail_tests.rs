@@ -106,7 +106,10 @@ fn a_carriage_return_progress_bar_larger_than_the_budget_then_the_rules_line() {
         assert!(reads < 10, "the tail keeps advancing to the rule's line");
     };
     assert!(hit.ends_with("]RuntimeError: CUDA out of memory"), "{hit}");
-    assert!(hit.len() < 100, "only the last redraw of the bar is on the rule's line");
+    assert!(
+        hit.len() < 100,
+        "only the last redraw of the bar is on the rule's line"
+    );
     assert_eq!(offset, log.len() as u64);
 }
 
@@ -203,7 +206,10 @@ fn memory_is_bounded_whatever_the_size_of_the_log() {
         ("finalize.rs", include_str!("finalize.rs")),
     ] {
         for whole in ["read_to_end", "read_to_string", "fs::read("] {
-            assert!(!source.contains(whole), "{name} reads a whole file: {whole}");
+            assert!(
+                !source.contains(whole),
+                "{name} reads a whole file: {whole}"
+            );
         }
     }
 }

@@ -58,12 +58,16 @@ fn oom_line_then_exit_between_two_polls_follows_the_rule() {
 }
 
 /// Issue 11: the same with no monitor running while the job prints the line and ends: the
-/// monitor started afterwards reads the whole unread tail and gives the same answer.
+/// monitor started afterwards reads the rest of the log from the offset stored before, and gives
+/// the same answer.
 #[test]
 #[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
 fn oom_line_then_exit_while_the_monitor_is_down_follows_the_rule() {
     require_slurm();
-    let exp = oom_once("oomdown", "while [ ! -e go ]; do sleep 0.2; done; ");
+    let exp = oom_once(
+        "oomdown",
+        "echo loading >&2; while [ ! -e go ]; do sleep 0.2; done; ",
+    );
     let monitor = exp.spawn(&["run", "exp.toml", "--no-progress"]);
     wait_until("the run to exist", Duration::from_secs(30), || {
         exp.run(&["list", "--json"]).stdout().contains("oomdown-")
@@ -74,6 +78,11 @@ fn oom_line_then_exit_while_the_monitor_is_down_follows_the_rule() {
     wait_until("the job to run", Duration::from_secs(60), || {
         jobs_of(&run).iter().any(|l| l.contains("|RUNNING"))
     });
+    wait_until(
+        "the first lines to be read",
+        Duration::from_secs(60),
+        || exp.column::<i64>("SELECT err_offset FROM attempts") == [8],
+    );
     signal(&monitor, libc::SIGKILL);
     finish(monitor);
     exp.write("go", "");

@@ -10,6 +10,11 @@ use std::time::Duration;
 
 /// The README's flagship rule, with a retry that succeeds; `before` runs first in the task.
 fn oom_once(name: &str, before: &str) -> Exp {
+    oom_once_with(name, before, "")
+}
+
+/// [`oom_once`] with more `[slurm]` lines.
+fn oom_once_with(name: &str, before: &str, slurm: &str) -> Exp {
     Exp::new(&format!(
         r#"
 [experiment]
@@ -18,6 +23,7 @@ command = "{before}echo step 1; if [ $LABTRAIL_ATTEMPT = 1 ]; then echo 'Runtime
 [params]
 x = [1]
 {FAST}mem = "100M"
+{slurm}
 [restart]
 log_rules = [ {{ pattern = "CUDA out of memory", outcome = "out_of_memory" }} ]
 "#
@@ -54,6 +60,18 @@ fn oom_line_then_exit_between_two_polls_follows_the_rule() {
     let exp = oom_once("oomexit", "");
     let out = exp.run(&["run", "exp.toml", "--no-progress"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert_rule_decided_once(&exp);
+}
+
+/// Issue 11: the same for an element of a job array.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn oom_line_then_exit_in_a_job_array_follows_the_rule() {
+    require_slurm();
+    let exp = oom_once_with("oomarray", "", "array = true");
+    let out = exp.run(&["run", "exp.toml", "--no-progress"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(out.stderr().contains("job array"), "{}", out.stderr());
     assert_rule_decided_once(&exp);
 }
 

@@ -186,7 +186,10 @@ impl Monitor<'_> {
             let mut found = false;
             for log in [dir.join(STDOUT_FILE), dir.join(STDERR_FILE)] {
                 match logtail::contains(&log, marker) {
-                    Ok(true) => found = true,
+                    Ok(true) => {
+                        found = true;
+                        break;
+                    }
                     Ok(false) => {}
                     Err(e) => {
                         let why = format!(
@@ -195,9 +198,6 @@ impl Monitor<'_> {
                         );
                         return (Outcome::Failed, why, None);
                     }
-                }
-                if found {
-                    break;
                 }
             }
             if !found {

@@ -22,6 +22,35 @@ pub struct TrackedJob {
     pub stderr: String,
     pub time_limit_s: Option<u64>,
     pub mem_mb: Option<u64>,
+    /// The monitor decided to cancel the job (committed before `scancel` ran).
+    pub cancelling: Option<Cancelling>,
+    /// When the job was first submitted: the earliest attempt on its job id (a requeue keeps
+    /// the id), so that accounting is asked about every run of it.
+    pub first_submitted_at: String,
+}
+
+/// A decision to cancel an attempt's job, and what the attempt ends as once the job is gone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cancelling {
+    /// What the attempt ends as ([`Outcome::Withdrawn`] for a dependent withdrawn).
+    pub outcome: Outcome,
+    pub reason: String,
+}
+
+impl Cancelling {
+    fn to_json(&self) -> String {
+        serde_json::json!({"outcome": self.outcome.as_str(), "reason": self.reason}).to_string()
+    }
+
+    /// None for text this build cannot read (a damaged column): the job is then read as
+    /// without a decision, as before the column existed.
+    fn from_json(text: &str) -> Option<Cancelling> {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        Some(Cancelling {
+            outcome: Outcome::parse(v.get("outcome")?.as_str()?)?,
+            reason: v.get("reason")?.as_str()?.to_string(),
+        })
+    }
 }
 
 /// How a job became an attempt of a task; its name is the event's kind.
@@ -89,6 +118,25 @@ pub enum JobChange {
         stderr: String,
         restarts: u32,
     },
+    /// One run of a requeued job ended (seen in accounting): what it left, on its own attempt,
+    /// before [`JobChange::Superseded`] closes it.
+    RunEnded {
+        key: String,
+        attempt: u32,
+        state: String,
+        node: Option<String>,
+        started_at: Option<String>,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+        metrics: Vec<String>,
+    },
+    /// The monitor decided to cancel the attempt's job; committed before `scancel` runs.
+    Cancelling {
+        key: String,
+        attempt: u32,
+        job_id: String,
+        decision: Cancelling,
+    },
 }
 
 fn event(tx: &Transaction, run: &str, key: &str, kind: &str, detail: &str) -> rusqlite::Result<()> {
@@ -145,8 +193,9 @@ impl Store {
 
     /// Every attempt of the run that has a job and no outcome yet.
     pub fn tracked_jobs(&self, run: &str) -> Result<Vec<TrackedJob>, StoreError> {
-        let sql = "SELECT task_key, number, job_id, COALESCE(submitted_at, started_at), scheduler_state, restarts, log_offset, stdout_path, stderr_path, time_limit_s, mem_mb, err_offset
-                   FROM attempts WHERE run_id = ?1 AND outcome IS NULL AND job_id IS NOT NULL ORDER BY task_key";
+        let sql = "SELECT task_key, number, job_id, COALESCE(submitted_at, started_at), scheduler_state, restarts, log_offset, stdout_path, stderr_path, time_limit_s, mem_mb, err_offset, cancelling,
+                          (SELECT MIN(COALESCE(f.submitted_at, f.started_at)) FROM attempts f WHERE f.job_id = a.job_id AND f.run_id = a.run_id)
+                   FROM attempts a WHERE run_id = ?1 AND outcome IS NULL AND job_id IS NOT NULL ORDER BY task_key";
         let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
         let rows = st
             .query_map([run], |r| {
@@ -163,6 +212,11 @@ impl Store {
                     time_limit_s: r.get::<_, Option<i64>>(9)?.map(|v| v as u64),
                     mem_mb: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
                     err_offset: r.get::<_, i64>(11)? as u64,
+                    cancelling: r
+                        .get::<_, Option<String>>(12)?
+                        .as_deref()
+                        .and_then(Cancelling::from_json),
+                    first_submitted_at: r.get(13)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -253,6 +307,20 @@ fn apply_job(tx: &Transaction, run: &str, c: &JobChange, store_dir: &Path) -> ru
             let limits = (limits.0.map(|v| v as u64), limits.1.map(|v| v as u64));
             open_attempt(tx, run, key, attempt + 1, job_id, host, stored(store_dir, stdout), stored(store_dir, stderr), limits, *restarts)?;
             event(tx, run, key, outcome.as_str(), &format!("attempt {attempt} {reason}; attempt {} is job {job_id}", attempt + 1))
+        }
+        JobChange::RunEnded { key, attempt, state, node, started_at, exit_code, signal, metrics } => {
+            tx.prepare_cached("UPDATE attempts SET scheduler_state = ?4, node = COALESCE(?5, node), started_at = COALESCE(?6, started_at), exit_code = ?7, signal = ?8 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
+                .execute(params![run, key, attempt, state, node, started_at, exit_code, signal])?;
+            for (i, line) in metrics.iter().enumerate() {
+                tx.prepare_cached("INSERT OR REPLACE INTO metrics (run_id, task_key, attempt, line, record) VALUES (?1,?2,?3,?4,?5)")?
+                    .execute(params![run, key, attempt, i as i64 + 1, line])?;
+            }
+            Ok(())
+        }
+        JobChange::Cancelling { key, attempt, job_id, decision } => {
+            tx.prepare_cached("UPDATE attempts SET cancelling = ?4 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
+                .execute(params![run, key, attempt, decision.to_json()])?;
+            event(tx, run, key, "cancelling", &format!("attempt {attempt}: job {job_id} to be cancelled, to end as {} ({})", decision.outcome, decision.reason))
         }
     }
 }

@@ -10,7 +10,8 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 /// index of scheduler jobs, and each run's folder layout. Version 5: `records`, an append-only
 /// table of JSON documents by kind, of a run, a task or the whole store (see `store::records`).
 /// Version 6: each run's key scheme (`plan::KeyScheme`), and the digests of declared input files
-/// by path, size, modification time and inode (see `plan::inputs`).
+/// by path, size, modification time and inode (see `plan::inputs`). Version 7: a SLURM
+/// attempt's cancel decision (`attempts.cancelling`), committed before `scancel` runs.
 pub const MIGRATIONS: &[&str] = &[
     // 0 -> 1
     "CREATE TABLE runs (
@@ -124,4 +125,8 @@ pub const MIGRATIONS: &[&str] = &[
         inode INTEGER NOT NULL,
         digest TEXT NOT NULL
     ) WITHOUT ROWID;",
+    // 6 -> 7: the monitor's decision to cancel an attempt's job, as JSON `{"outcome", "reason"}`,
+    // written and committed before `scancel`: a job found ended (CANCELLED) after a crash then
+    // ends as decided, not as "cancelled by someone".
+    "ALTER TABLE attempts ADD COLUMN cancelling TEXT;",
 ];

@@ -140,7 +140,7 @@ impl Monitor<'_> {
 
     /// Upstream task `i` did not succeed. Jobs that wait on it with `afterok` would wait forever,
     /// so they are cancelled and their tasks go back to pending, to be submitted again against
-    /// the upstream's next job; this is not counted as an outcome of theirs.
+    /// the upstream's next job; this is not counted as an outcome of theirs (see `cancel.rs`).
     fn withdraw_dependents(&mut self, i: usize, upstream: &str, b: &mut Batch) {
         let mut stack = self.dependents[i].clone();
         while let Some(d) = stack.pop() {
@@ -151,30 +151,11 @@ impl Monitor<'_> {
             let Some((attempt, _)) = b.tracked.get(&key).cloned() else {
                 continue;
             };
-            let _ = self.sched.scancel(&job);
-            b.live.remove(&key);
-            b.states.insert(key.clone(), TaskState::Pending);
-            b.lines.push(format!(
-                "↺ {}: job {job} withdrawn, its upstream {upstream} did not succeed",
-                self.plan.tasks[d].label(self.spec)
-            ));
-            b.changes.push(Change::Finished {
-                key,
-                attempt,
-                ended_at: now(),
-                exit_code: None,
-                signal: None,
-                outcome: Outcome::Withdrawn,
-                reason: Some(format!(
-                    "upstream {upstream} did not succeed; job {job} cancelled before it started"
-                )),
-                state: TaskState::Pending,
-                result: None,
-                max_rss_kb: None,
-                user_cpu_s: None,
-                sys_cpu_s: None,
-                metrics: Vec::new(),
-            });
+            // The decision is committed before `scancel`; a job that could not be cancelled stays
+            // live (retried at the next poll) and keeps its own dependents.
+            if !self.withdraw_job(&key, attempt, &job, upstream, b) {
+                continue;
+            }
             stack.extend(self.dependents[d].iter().copied());
         }
     }

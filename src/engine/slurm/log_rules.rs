@@ -20,10 +20,8 @@ impl Monitor<'_> {
         let Some((rule, line)) = self.match_new_lines(t, Reach::Budget(POLL_BUDGET), b) else {
             return;
         };
-        let _ = self.sched.scancel(&t.job_id);
         let (class, why) = outcome_of(&rule, &line);
-        b.live.remove(&t.key);
-        let _ = self.finalize(t, class, None, None, why, b);
+        self.end_by_cancel(t, class, why, b);
     }
 
     /// The outcome of a job that ended as `class` for reason `why`: the outcome of the first

@@ -8,12 +8,15 @@
 //! time window) for the tracked jobs that left the queue. A scheduler command that fails is
 //! never read as a job outcome: the poll decides nothing about the jobs it could not see.
 
+mod adopt_named;
+mod cancel;
 mod classify;
 mod finalize;
 mod log_rules;
 mod logtail;
 mod observe;
 mod poll;
+mod requeue;
 mod settle;
 mod submit;
 
@@ -46,6 +49,8 @@ pub struct Monitor<'a> {
     dependents: Vec<Vec<usize>>,
     /// When each tracked attempt was first found missing from squeue and sacct.
     missing_since: HashMap<(String, u32), Instant>,
+    /// When a requeue of each tracked attempt was first seen that accounting did not yet explain.
+    requeue_seen: HashMap<(String, u32), Instant>,
     accounting: bool,
 }
 
@@ -87,6 +92,7 @@ impl<'a> Monitor<'a> {
             index,
             dependents,
             missing_since: HashMap::new(),
+            requeue_seen: HashMap::new(),
             accounting: true,
         })
     }

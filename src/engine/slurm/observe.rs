@@ -1,5 +1,6 @@
-//! Jobs squeue still shows: state changes, requeues (the same job id restarted by SLURM), and
-//! attempts superseded by another job that carries the task's name.
+//! Jobs squeue still shows: state changes, requeues (the same job id restarted by SLURM, see
+//! `requeue.rs`), cancels decided earlier and not yet done, and attempts superseded by another
+//! job that carries the task's name.
 
 use super::poll::{utc_of_local, Batch};
 use super::Monitor;
@@ -7,17 +8,27 @@ use crate::exec::slurm::script::{attempt_dir, sibling_attempt_dir};
 use crate::exec::slurm::QueueEntry;
 use crate::outcome::Outcome;
 use crate::protocol::{STDERR_FILE, STDOUT_FILE};
-use crate::store::{JobChange, TrackedJob};
+use crate::store::{JobChange, StoreError, TrackedJob};
 use std::path::Path;
 
 impl Monitor<'_> {
     /// A tracked job squeue still shows: requeues, state changes, log rules.
-    pub(super) fn observe_live(&mut self, t: &TrackedJob, q: &QueueEntry, b: &mut Batch) {
-        if q.restarts > t.restarts {
-            let reason = format!("requeued by SLURM (restart {}, same job id)", q.restarts);
-            self.supersede(t, &t.job_id, q.restarts, Outcome::Requeued, reason, b);
-            return;
+    pub(super) fn observe_live(
+        &mut self,
+        t: &TrackedJob,
+        q: &QueueEntry,
+        b: &mut Batch,
+    ) -> Result<(), StoreError> {
+        if let Some(decision) = t.cancelling.clone() {
+            // Decided at an earlier poll, and `scancel` failed (or the monitor stopped before
+            // the outcome was committed): cancel again.
+            self.end_by_cancel(t, decision.outcome, decision.reason, b);
+            return Ok(());
         }
+        if q.restarts > t.restarts {
+            return self.requeued(t, q.restarts, b);
+        }
+        self.requeue_seen.remove(&(t.key.clone(), t.attempt));
         b.live.insert(t.key.clone(), t.job_id.clone());
         if t.scheduler_state.as_deref() != Some(q.state.as_str()) {
             b.jobs.push(JobChange::State {
@@ -35,9 +46,11 @@ impl Monitor<'_> {
         if q.state == "RUNNING" && !self.spec.restart.log_rules.is_empty() {
             self.apply_log_rules(t, b);
         }
+        Ok(())
     }
 
-    /// Closes attempt `t` and opens the next one on `job_id` (a requeue or an adopted job).
+    /// Closes attempt `t` and opens the next one on `job_id` (a requeue or an adopted job);
+    /// returns the attempt opened, as the next poll will track it.
     pub(super) fn supersede(
         &mut self,
         t: &TrackedJob,
@@ -46,7 +59,7 @@ impl Monitor<'_> {
         outcome: Outcome,
         reason: String,
         b: &mut Batch,
-    ) {
+    ) -> TrackedJob {
         // Next to the attempt it supersedes: a job keeps writing where its script says, and a
         // script written by labtrail 0.1 says `tasks/KEY/job-ID`.
         let dir = Path::new(&t.stdout)
@@ -70,5 +83,28 @@ impl Monitor<'_> {
             restarts,
         });
         b.live.insert(t.key.clone(), job_id.to_string());
+        b.tracked
+            .insert(t.key.clone(), (t.attempt + 1, job_id.to_string()));
+        if let Some(n) = b.outcomes.as_mut() {
+            *n.entry((t.key.clone(), outcome)).or_insert(0) += 1;
+        }
+        TrackedJob {
+            attempt: t.attempt + 1,
+            job_id: job_id.to_string(),
+            submitted_at: crate::store::now(),
+            scheduler_state: None,
+            restarts,
+            log_offset: 0,
+            err_offset: 0,
+            stdout: dir.join(STDOUT_FILE).display().to_string(),
+            stderr: dir.join(STDERR_FILE).display().to_string(),
+            cancelling: None,
+            first_submitted_at: if job_id == t.job_id {
+                t.first_submitted_at.clone()
+            } else {
+                crate::store::now()
+            },
+            ..t.clone()
+        }
     }
 }

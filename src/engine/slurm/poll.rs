@@ -82,9 +82,17 @@ impl Monitor<'_> {
                 .filter(|q| !is_finished_state(&q.state))
             {
                 self.missing_since.remove(&(t.key.clone(), t.attempt));
-                self.observe_live(t, q, &mut b);
+                self.observe_live(t, q, &mut b)?;
+                // A second live job with the task's name (resubmitted by hand, or by a monitor
+                // that lost track of it): the task keeps the job it tracks.
+                if let Some(other) = by_key
+                    .get(t.key.as_str())
+                    .filter(|_| b.live.get(&t.key) == Some(&t.job_id))
+                {
+                    self.cancel_second_job(t, other, &mut b)?;
+                }
             } else if let Some(q) = by_key.get(t.key.as_str()) {
-                self.supersede(
+                let _ = self.supersede(
                     t,
                     &q.job_id,
                     q.restarts,
@@ -104,7 +112,8 @@ impl Monitor<'_> {
             match self.accounting_of(&gone) {
                 Ok(acct) => {
                     for t in gone {
-                        self.settle_gone(t, acct.get(&t.job_id), &mut b)?;
+                        let runs = acct.get(&t.job_id).map_or(&[][..], Vec::as_slice);
+                        self.settle_gone(t, runs, &mut b)?;
                     }
                 }
                 Err(e) => {

@@ -1,8 +1,11 @@
 //! Jobs that left the queue: their end is read from sacct, else from the wrapper's exit record,
-//! else they are declared lost after the grace period.
+//! else they are declared lost after the grace period. Runs of a requeue that no poll saw are
+//! closed first (each its own attempt), and a job that ended without success gives way to jobs
+//! resubmitted with the task's name after it (see `adopt_named.rs`).
 
 use super::classify::{class_of_exit, class_of_state};
 use super::poll::{utc_of_local, Batch};
+use super::requeue::{runs_in_order, window_start};
 use super::Monitor;
 use crate::exec::slurm::{AcctEntry, SchedError};
 use crate::outcome::Outcome;
@@ -13,27 +16,32 @@ use std::path::Path;
 use std::time::Instant;
 
 impl Monitor<'_> {
-    /// sacct for the jobs that left the queue, in one call; an empty answer when accounting is
-    /// not configured (exit records then decide).
+    /// sacct for the jobs that left the queue, in one call: every run of each (`-D`), oldest
+    /// first; an empty answer when accounting is not configured (exit records then decide).
     pub(super) fn accounting_of(
         &mut self,
         gone: &[&TrackedJob],
-    ) -> Result<HashMap<String, AcctEntry>, SchedError> {
+    ) -> Result<HashMap<String, Vec<AcctEntry>>, SchedError> {
         if !self.accounting {
             return Ok(HashMap::new());
         }
-        let earliest = gone
-            .iter()
-            .filter_map(|t| t.submitted_at.parse::<jiff::Timestamp>().ok())
-            .min()
-            .unwrap_or_else(jiff::Timestamp::now);
-        let since = (earliest - jiff::SignedDuration::from_secs(600))
-            .to_zoned(jiff::tz::TimeZone::system())
-            .strftime("%Y-%m-%dT%H:%M:%S")
-            .to_string();
+        let since = window_start(
+            gone.iter()
+                .filter_map(|t| t.first_submitted_at.parse::<jiff::Timestamp>().ok())
+                .min(),
+        );
         let ids: Vec<String> = gone.iter().map(|t| t.job_id.clone()).collect();
         match self.sched.sacct(&ids, &since) {
-            Ok(rows) => Ok(rows.into_iter().map(|a| (a.job_id.clone(), a)).collect()),
+            Ok(rows) => {
+                let mut by_id: HashMap<String, Vec<AcctEntry>> = HashMap::new();
+                for a in rows {
+                    by_id.entry(a.job_id.clone()).or_default().push(a);
+                }
+                Ok(by_id
+                    .into_iter()
+                    .map(|(id, rows)| (id, runs_in_order(rows)))
+                    .collect())
+            }
             Err(SchedError::NoAccounting(_)) => {
                 self.accounting = false;
                 Ok(HashMap::new())
@@ -42,14 +50,16 @@ impl Monitor<'_> {
         }
     }
 
-    /// A tracked job that squeue no longer shows: finalize it from sacct or its exit record, or
-    /// declare it lost after the grace period.
+    /// A tracked job that squeue no longer shows: finalize it from sacct (`runs`: its rows, one
+    /// per run, oldest first) or its exit record, or declare it lost after the grace period.
     pub(super) fn settle_gone(
         &mut self,
         t: &TrackedJob,
-        acct: Option<&AcctEntry>,
+        runs: &[AcctEntry],
         b: &mut Batch,
     ) -> Result<(), StoreError> {
+        let (last, acct) = self.close_missed_runs(t, runs, b);
+        let (t, acct) = (&last, acct.as_ref());
         let dir = Path::new(&t.stdout)
             .parent()
             .map(Path::to_path_buf)
@@ -119,6 +129,15 @@ impl Monitor<'_> {
                         node: a.node.clone(),
                         started_at: a.start.as_deref().and_then(utc_of_local),
                     });
+                }
+                if class != Outcome::Success {
+                    // The monitor cancelled it, and committed why before: that is its end.
+                    if let Some(decision) = t.cancelling.clone() {
+                        return self.end_as_decided(t, &decision, code, signal, b);
+                    }
+                    if self.adopt_resubmitted(t, acct, b)? {
+                        return Ok(());
+                    }
                 }
                 self.finalize(t, class, code, signal, why, b)
             }

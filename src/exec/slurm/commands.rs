@@ -139,13 +139,14 @@ impl Scheduler {
         Ok(parse_squeue(&out))
     }
 
-    /// One sacct call for the given jobs, with an explicit start of the time window.
+    /// One sacct call for the given jobs, with an explicit start of the time window: every run of
+    /// a requeued job (`-D`), one entry each, in the order of their submissions.
     pub fn sacct(&self, job_ids: &[String], since: &str) -> Result<Vec<AcctEntry>, SchedError> {
         if job_ids.is_empty() {
             return Ok(Vec::new());
         }
         let ids = job_ids.join(",");
-        self.accounting(&["-j", &ids], since)
+        self.accounting(&["-D", "-j", &ids], since)
     }
 
     /// One sacct call for every job named one of `names` since `since`, live or ended, with every

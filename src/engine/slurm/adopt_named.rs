@@ -1,0 +1,115 @@
+//! Jobs resubmitted with the task's name while the monitor was down. A user who finds a job
+//! stuck or failed cancels it and submits its script again with `sbatch` (the seed's failure
+//! modes 2.1 and 2.2); when the new job has already ended by the time the monitor returns, only
+//! accounting still knows it. Before a tracked job that ended without success is finalized,
+//! the jobs with the task's name submitted after it take over, in order of submission: the old
+//! attempt is superseded, each new job is an attempt of its own, and the last one is settled as
+//! any tracked job (finalized from sacct and its own folder, or tracked while it lives).
+
+use super::poll::{utc_of_local, Batch};
+use super::requeue::{run_is_over, runs_in_order, window_start};
+use super::Monitor;
+use crate::exec::slurm::{job_name, AcctEntry, SchedError};
+use crate::outcome::Outcome;
+use crate::store::{StoreError, TrackedJob};
+use std::collections::BTreeMap;
+
+/// A job's number as the scheduler counts them (ids grow with each submission).
+fn raw_number(id: &str) -> Option<u64> {
+    id.parse().ok()
+}
+
+impl Monitor<'_> {
+    /// Attempt `t`'s job ended without success (`own`: its last run in sacct, if known). If
+    /// jobs with the task's name were submitted after it, adopts them and returns true; also
+    /// true when accounting could not be asked (then nothing is decided this poll).
+    pub(super) fn adopt_resubmitted(
+        &mut self,
+        t: &TrackedJob,
+        own: Option<&AcctEntry>,
+        b: &mut Batch,
+    ) -> Result<bool, StoreError> {
+        if !self.accounting {
+            return Ok(false);
+        }
+        let since = window_start(t.first_submitted_at.parse().ok());
+        let rows = match self
+            .sched
+            .sacct_named(&[job_name(&self.run, &t.key)], &since)
+        {
+            Ok(rows) => rows,
+            Err(SchedError::NoAccounting(_)) => {
+                self.accounting = false;
+                return Ok(false);
+            }
+            Err(e) => {
+                b.live.insert(t.key.clone(), t.job_id.clone());
+                b.trouble.get_or_insert_with(|| e.to_string());
+                return Ok(true);
+            }
+        };
+        let after = own
+            .and_then(|a| raw_number(&a.raw_id))
+            .or_else(|| raw_number(&t.job_id));
+        let mut jobs: BTreeMap<u64, Vec<AcctEntry>> = BTreeMap::new();
+        for r in rows {
+            let Some(n) = raw_number(&r.raw_id) else {
+                continue;
+            };
+            if r.job_id == t.job_id
+                || after.is_some_and(|a| n <= a)
+                || self.of_another_store(&[r.workdir.as_deref()])
+            {
+                continue;
+            }
+            jobs.entry(n).or_default().push(r);
+        }
+        if jobs.is_empty() {
+            return Ok(false);
+        }
+        // In order of submission: a job's id grows with each submission (its first run's).
+        let mut order: Vec<Vec<AcctEntry>> = jobs.into_values().map(runs_in_order).collect();
+        order.sort_by_key(|runs| {
+            runs.first()
+                .and_then(|r| r.submit.as_deref().and_then(utc_of_local))
+        });
+        if let Some(a) = own {
+            self.run_ended(t, a, b);
+        }
+        let mut ended_as = own.map_or_else(
+            || "without success".to_string(),
+            |a| format!("as {}", a.state),
+        );
+        let mut cur = t.clone();
+        let count = order.len();
+        for (i, runs) in order.into_iter().enumerate() {
+            let job = runs[0].job_id.clone();
+            let reason = format!(
+                "job {} ended {ended_as}; adopted job {job}, submitted after it with the task's name",
+                cur.job_id
+            );
+            b.lines.push(format!(
+                "⇄ {}: adopted job {job}, resubmitted with the task's name while the monitor was away",
+                self.label(&t.key)
+            ));
+            cur = self.supersede(&cur, &job, 0, Outcome::Superseded, reason, b);
+            let last_run = runs.last().expect("a job has a run");
+            if i + 1 == count {
+                if !run_is_over(&last_run.state) {
+                    // Still running: tracked from the next poll on.
+                    return Ok(true);
+                }
+                self.settle_gone(&cur, &runs, b)?;
+                return Ok(true);
+            }
+            let (closed, last) = self.close_missed_runs(&cur, &runs, b);
+            cur = closed;
+            // Superseded by the next job: what its run left is kept on its attempt.
+            if let Some(r) = last {
+                self.run_ended(&cur, &r, b);
+                ended_as = format!("as {}", r.state);
+            }
+        }
+        Ok(true)
+    }
+}

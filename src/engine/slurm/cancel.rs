@@ -201,14 +201,17 @@ impl Monitor<'_> {
     /// Whether a job's paths say it belongs to another store's run of this id (two copies of an
     /// experiment folder): they lie in a folder `runs/RUN/` that is not this store's.
     pub(super) fn of_another_store(&self, paths: &[Option<&str>]) -> bool {
-        let ours = self.folders.run_dir();
+        // Compared as the file system resolves them: the store may be reached through a
+        // symbolic link or a relative path.
+        let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let ours = real(self.folders.run_dir());
         let theirs = |p: &Path| {
             let parts: Vec<&std::ffi::OsStr> = p.iter().collect();
             parts
                 .windows(2)
                 .any(|w| w[0] == "runs" && w[1] == std::ffi::OsStr::new(&self.run))
         };
-        let known: Vec<&Path> = paths.iter().flatten().map(Path::new).collect();
-        !known.iter().any(|p| p.starts_with(ours)) && known.iter().any(|p| theirs(p))
+        let known: Vec<std::path::PathBuf> = paths.iter().flatten().map(|p| real(Path::new(p))).collect();
+        !known.iter().any(|p| p.starts_with(&ours)) && known.iter().any(|p| theirs(p))
     }
 }

@@ -308,6 +308,7 @@ impl Drop for NodeDown {
     fn drop(&mut self) {
         let _ = std::process::Command::new("scontrol")
             .args(["update", &format!("nodename={}", self.0), "state=resume"])
+            .stderr(std::process::Stdio::null()) // the node may be back already
             .status();
         wait_until("the node to be back", Duration::from_secs(60), || {
             let state = sh(&format!("sinfo -h -n {} -o %t", self.0));
@@ -405,4 +406,111 @@ fn a_node_failure_is_a_node_fail_attempt_counted_against_its_rule() {
         "{a:?}"
     );
     assert_eq!(exp.ledger("starts.txt"), [job.clone(), job]);
+}
+
+/// A fault injector playing a cluster without accounting (`AccountingStorageType=none`): sacct
+/// fails as it does there.
+fn sacct_disabled(exp: &Exp) -> std::path::PathBuf {
+    let path = exp.file("fault-injector-sacct-disabled");
+    exp.write(
+        "fault-injector-sacct-disabled",
+        "#!/bin/sh\necho 'sacct: error: Slurm accounting storage is disabled' >&2\nexit 1\n",
+    );
+    sh(&format!("chmod +x {}", path.display()));
+    path
+}
+
+/// Issue 11, item 4, without accounting: the runs of a requeue that finished while the monitor
+/// was down are found from the wrapper's `-rN` folders.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn without_accounting_a_missed_requeue_is_read_from_its_folders() {
+    require_slurm();
+    let exp = Exp::new(&format!(
+        r#"
+[experiment]
+name = "rq-noacct"
+command = "echo $LABTRAIL_ATTEMPT >> attempts.txt; if [ $LABTRAIL_ATTEMPT = 1 ]; then sleep 300; fi; echo '{{\"run\": '$LABTRAIL_ATTEMPT'}}' > $LABTRAIL_RESULT"
+{FAST}"#
+    ));
+    let sacct = sacct_disabled(&exp);
+    let monitor = exp
+        .cmd(&["run", "exp.toml", "--no-progress"])
+        .env("LABTRAIL_SACCT", &sacct)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = wait_for_run(&exp);
+    let _cleanup = CancelJobsOf(run.clone());
+    wait_until("the first run to start", Duration::from_secs(60), || {
+        exp.ledger("attempts.txt") == ["1"]
+    });
+    signal(&monitor, libc::SIGKILL);
+    finish(monitor);
+    let job = jobs(&run)[0].0.clone();
+    sh(&format!("scontrol requeue {job}"));
+    wait_until(
+        "the requeued run to finish",
+        Duration::from_secs(90),
+        || exp.ledger("attempts.txt") == ["1", "2"] && live_jobs(&run).is_empty(),
+    );
+    let out = exp
+        .cmd(&["monitor", "--no-progress"])
+        .env("LABTRAIL_SACCT", &sacct)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a = exp.attempts("main");
+    let outcomes: Vec<&str> = a.iter().map(|x| x["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["requeued", "success"], "{a:?}");
+    assert_eq!(exp.tasks()[0]["result"], serde_json::json!({"run": 2}));
+}
+
+/// Issue 11, item 3: a second live job with the task's name (the user submitted the job's
+/// script again while it runs) is cancelled, with the reason recorded, and the task keeps its
+/// job.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn a_second_live_job_of_a_task_is_cancelled() {
+    require_slurm();
+    let exp = Exp::new(&format!(
+        r#"
+[experiment]
+name = "rq-twice"
+command = "echo $LABTRAIL_JOB_ID >> starts.txt; while [ ! -e go ]; do sleep 0.2; done"
+{FAST}"#
+    ));
+    let monitor = exp.spawn(&["run", "exp.toml", "--no-progress"]);
+    let run = wait_for_run(&exp);
+    let _cleanup = CancelJobsOf(run.clone());
+    wait_until("the job to run", Duration::from_secs(60), || {
+        exp.ledger("starts.txt").len() == 1
+    });
+    let key = exp.tasks()[0]["key"].as_str().unwrap().to_string();
+    let script = exp.file(&format!(".labtrail/runs/{run}/attempts/{key}-1.sbatch"));
+    let second = sh(&format!("sbatch --parsable {}", script.display()))
+        .trim()
+        .to_string();
+    wait_until("the second job to be cancelled", Duration::from_secs(60), || {
+        sacct_state(&second) == "CANCELLED"
+    });
+    exp.write("go", "");
+    let out = finish(monitor);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(
+        out.stderr().contains(&format!("job {second} carries the task's name")),
+        "{}",
+        out.stderr()
+    );
+    let a = exp.attempts("main");
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0]["outcome"], "success");
+    let events = exp.run(&["events", "--json"]).stdout();
+    assert!(events.contains("second_job_cancelled"), "{events}");
 }

@@ -289,7 +289,7 @@ fn an_older_schema_is_read_without_writing() {
         // Back to version 5: what labtrail 0.3 left (no key scheme, no input digests).
         let c = rusqlite::Connection::open(&db).unwrap();
         c.execute_batch(
-            "ALTER TABLE runs DROP COLUMN key_scheme; DROP TABLE input_digests; PRAGMA user_version = 5; PRAGMA journal_mode = DELETE;",
+            "ALTER TABLE runs DROP COLUMN key_scheme; DROP TABLE input_digests; ALTER TABLE attempts DROP COLUMN cancelling; PRAGMA user_version = 5; PRAGMA journal_mode = DELETE;",
         )
         .unwrap();
     }

@@ -203,3 +203,39 @@ pub(super) fn attempt_folder(t: &TrackedJob) -> std::path::PathBuf {
         .map(Path::to_path_buf)
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(state: &str, submit: &str) -> AcctEntry {
+        AcctEntry {
+            job_id: "7".into(),
+            raw_id: "7".into(),
+            name: "lt.r.k".into(),
+            state: state.into(),
+            exit_code: 0,
+            signal: 0,
+            submit: Some(submit.into()),
+            start: None,
+            end: None,
+            node: None,
+            workdir: None,
+        }
+    }
+
+    #[test]
+    fn runs_are_ordered_by_submission_and_classified_by_their_state() {
+        let runs = runs_in_order(vec![
+            row("COMPLETED", "2026-11-30T02:30:52"),
+            row("NODE_FAIL", "2026-11-30T02:30:48"),
+        ]);
+        let states: Vec<&str> = runs.iter().map(|r| r.state.as_str()).collect();
+        assert_eq!(states, ["NODE_FAIL", "COMPLETED"]);
+        assert_eq!(requeue_outcome("NODE_FAIL"), Outcome::NodeFail);
+        assert_eq!(requeue_outcome("PREEMPTED"), Outcome::Preempted);
+        assert_eq!(requeue_outcome("REQUEUED"), Outcome::Requeued);
+        assert!(run_is_over("REQUEUED") && run_is_over("NODE_FAIL"));
+        assert!(!run_is_over("RUNNING") && !run_is_over("PENDING"));
+    }
+}

@@ -9,10 +9,28 @@
 use super::poll::{utc_of_local, Batch};
 use super::requeue::{run_is_over, runs_in_order, window_start};
 use super::Monitor;
-use crate::exec::slurm::{job_name, AcctEntry, SchedError};
+use crate::exec::slurm::{is_finished_state, job_name, AcctEntry, QueueEntry, SchedError};
 use crate::outcome::Outcome;
 use crate::store::{StoreError, TrackedJob};
 use std::collections::BTreeMap;
+
+/// A job squeue shows, as a row of accounting (squeue has no exit code: a FAILED job reads as
+/// failed, a COMPLETED one as a success).
+fn row_of_queue(q: &QueueEntry) -> AcctEntry {
+    AcctEntry {
+        job_id: q.job_id.clone(),
+        raw_id: q.raw_id.clone(),
+        name: q.name.clone(),
+        state: q.state.clone(),
+        exit_code: i32::from(q.state != "COMPLETED" && is_finished_state(&q.state)),
+        signal: 0,
+        submit: q.submit.clone(),
+        start: q.start.clone(),
+        end: None,
+        node: q.node.clone(),
+        workdir: q.workdir.clone(),
+    }
+}
 
 /// A job's number as the scheduler counts them (ids grow with each submission).
 fn raw_number(id: &str) -> Option<u64> {
@@ -48,6 +66,13 @@ impl Monitor<'_> {
                 return Ok(true);
             }
         };
+        // squeue knows a job the moment it ends; sacct names it a moment later.
+        let mut rows = rows;
+        for q in b.named.get(&t.key).into_iter().flatten() {
+            if !rows.iter().any(|r| r.job_id == q.job_id) {
+                rows.push(row_of_queue(q));
+            }
+        }
         let after = own
             .and_then(|a| raw_number(&a.raw_id))
             .or_else(|| raw_number(&t.job_id));

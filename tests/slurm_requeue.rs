@@ -359,15 +359,18 @@ fn a_node_failure_follows_a_node_fail_rule_that_says_stop() {
     let a = exp.attempts("main");
     assert_eq!(a.len(), 1, "{a:?}");
     assert_eq!(a[0]["outcome"], "node_fail", "{a:?}");
-    assert!(
-        a[0]["reason"].as_str().unwrap().contains("rule"),
-        "{a:?}"
-    );
+    assert!(a[0]["reason"].as_str().unwrap().contains("rule"), "{a:?}");
     assert_eq!(exp.tasks()[0]["state"], "failed");
-    wait_until("the requeued job to be cancelled", Duration::from_secs(30), || {
-        sacct_state(&job) == "CANCELLED"
-    });
-    assert_eq!(exp.ledger("starts.txt"), [job], "the task did not run again");
+    wait_until(
+        "the requeued job to be cancelled",
+        Duration::from_secs(30),
+        || sacct_state(&job) == "CANCELLED",
+    );
+    assert_eq!(
+        exp.ledger("starts.txt"),
+        [job],
+        "the task did not run again"
+    );
 }
 
 /// Issue 11, item 6: with a restart rule, a node failure is recorded as `node_fail` (not a
@@ -376,7 +379,10 @@ fn a_node_failure_follows_a_node_fail_rule_that_says_stop() {
 #[ignore = "needs a SLURM cluster (scripts/slurm-up.sh), as root; takes its node down"]
 fn a_node_failure_is_a_node_fail_attempt_counted_against_its_rule() {
     require_slurm();
-    let exp = node_exp("rq-noderestart", r#"{ action = "restart", max_attempts = 2 }"#);
+    let exp = node_exp(
+        "rq-noderestart",
+        r#"{ action = "restart", max_attempts = 2 }"#,
+    );
     let monitor = exp.spawn(&["run", "exp.toml", "--no-progress"]);
     let run = wait_for_run(&exp);
     let _cleanup = CancelJobsOf(run.clone());
@@ -497,14 +503,17 @@ command = "echo $LABTRAIL_JOB_ID >> starts.txt; while [ ! -e go ]; do sleep 0.2;
     let second = sh(&format!("sbatch --parsable {}", script.display()))
         .trim()
         .to_string();
-    wait_until("the second job to be cancelled", Duration::from_secs(60), || {
-        sacct_state(&second) == "CANCELLED"
-    });
+    wait_until(
+        "the second job to be cancelled",
+        Duration::from_secs(60),
+        || sacct_state(&second) == "CANCELLED",
+    );
     exp.write("go", "");
     let out = finish(monitor);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert!(
-        out.stderr().contains(&format!("job {second} carries the task's name")),
+        out.stderr()
+            .contains(&format!("job {second} carries the task's name")),
         "{}",
         out.stderr()
     );

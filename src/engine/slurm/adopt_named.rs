@@ -7,9 +7,9 @@
 //! any tracked job (finalized from sacct and its own folder, or tracked while it lives).
 
 use super::poll::{utc_of_local, Batch};
-use super::requeue::{run_is_over, runs_in_order, window_start};
+use super::requeue::{run_is_over, runs_in_order};
 use super::Monitor;
-use crate::exec::slurm::{is_finished_state, job_name, AcctEntry, QueueEntry, SchedError};
+use crate::exec::slurm::{is_finished_state, AcctEntry, QueueEntry};
 use crate::outcome::Outcome;
 use crate::store::{StoreError, TrackedJob};
 use std::collections::BTreeMap;
@@ -47,19 +47,10 @@ impl Monitor<'_> {
         own: Option<&AcctEntry>,
         b: &mut Batch,
     ) -> Result<bool, StoreError> {
-        if !self.accounting {
-            return Ok(false);
-        }
-        let since = window_start(t.first_submitted_at.parse().ok());
-        let rows = match self
-            .sched
-            .sacct_named(&[job_name(&self.run, &t.key)], &since)
-        {
-            Ok(rows) => rows,
-            Err(SchedError::NoAccounting(_)) => {
-                self.accounting = false;
-                return Ok(false);
-            }
+        let rows = match self.named_runs(t, &mut b.lookups) {
+            Ok(Some(rows)) => rows,
+            // Without accounting, squeue's ended entries (kept for MinJobAge) are all there is.
+            Ok(None) => Vec::new(),
             Err(e) => {
                 b.live.insert(t.key.clone(), t.job_id.clone());
                 b.trouble.get_or_insert_with(|| e.to_string());
@@ -68,7 +59,7 @@ impl Monitor<'_> {
         };
         // squeue knows a job the moment it ends; sacct names it a moment later.
         let mut rows = rows;
-        for q in b.named.get(&t.key).into_iter().flatten() {
+        for q in b.lookups.named.get(&t.key).into_iter().flatten() {
             if !rows.iter().any(|r| r.job_id == q.job_id) {
                 rows.push(row_of_queue(q));
             }

@@ -66,7 +66,13 @@ impl Monitor<'_> {
 
     /// Ends attempt `t` as `class` by cancelling its job: the decision first, then `scancel`,
     /// then the policy. Also the retry of a decision already recorded.
-    pub(super) fn end_by_cancel(&mut self, t: &TrackedJob, class: Outcome, why: String, b: &mut Batch) {
+    pub(super) fn end_by_cancel(
+        &mut self,
+        t: &TrackedJob,
+        class: Outcome,
+        why: String,
+        b: &mut Batch,
+    ) {
         let decision = Cancelling {
             outcome: class,
             reason: why,
@@ -211,7 +217,8 @@ impl Monitor<'_> {
                 .windows(2)
                 .any(|w| w[0] == "runs" && w[1] == std::ffi::OsStr::new(&self.run))
         };
-        let known: Vec<std::path::PathBuf> = paths.iter().flatten().map(|p| real(Path::new(p))).collect();
+        let known: Vec<std::path::PathBuf> =
+            paths.iter().flatten().map(|p| real(Path::new(p))).collect();
         !known.iter().any(|p| p.starts_with(&ours)) && known.iter().any(|p| theirs(p))
     }
 }

@@ -14,6 +14,7 @@ mod classify;
 mod finalize;
 mod log_rules;
 mod logtail;
+mod lookups;
 mod observe;
 mod poll;
 mod requeue;

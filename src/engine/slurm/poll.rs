@@ -38,9 +38,9 @@ pub(super) struct Batch {
     pub attempts: HashMap<String, u32>,
     /// The attempt each tracked job belongs to, by task key.
     pub tracked: HashMap<String, (u32, String)>,
-    /// Jobs squeue shows with a task's name that no attempt tracks, ended ones included, by
-    /// task key: a job resubmitted by hand that just ended may not be in sacct yet.
-    pub named: HashMap<String, Vec<QueueEntry>>,
+    /// Requeues and resubmissions (see `requeue.rs`, `adopt_named.rs`): what they look up,
+    /// asked of the scheduler at most once per poll.
+    pub lookups: super::lookups::Lookups,
 }
 
 impl Monitor<'_> {
@@ -74,11 +74,7 @@ impl Monitor<'_> {
                     .map(|(_, key)| (key, q))
             })
             .collect();
-        for q in queue.iter().filter(|q| !tracked_ids.contains(q.job_id.as_str())) {
-            if let Some((_, key)) = parse_job_name(&q.name).filter(|(run, _)| *run == self.run) {
-                b.named.entry(key.to_string()).or_default().push(q.clone());
-            }
-        }
+        b.lookups = self.lookups_of(&queue, &tracked);
         b.tracked = tracked
             .iter()
             .map(|t| (t.key.clone(), (t.attempt, t.job_id.clone())))
@@ -117,6 +113,7 @@ impl Monitor<'_> {
         }
         let mut trouble = None;
         if !gone.is_empty() {
+            b.lookups.settling = gone.iter().map(|t| (*t).clone()).collect();
             match self.accounting_of(&gone) {
                 Ok(acct) => {
                     for t in gone {

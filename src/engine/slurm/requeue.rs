@@ -7,7 +7,7 @@
 use super::poll::Batch;
 use super::Monitor;
 use crate::exec::slurm::script::sibling_attempt_dir;
-use crate::exec::slurm::{is_finished_state, AcctEntry, SchedError};
+use crate::exec::slurm::{is_finished_state, AcctEntry};
 use crate::outcome::Outcome;
 use crate::policy::{decide_slurm, SlurmDecision};
 use crate::protocol::{read_exit_record, read_metrics, METRICS_FILE, STARTED_RECORD};
@@ -58,7 +58,7 @@ impl Monitor<'_> {
         restarts_now: u32,
         b: &mut Batch,
     ) -> Result<(), StoreError> {
-        let runs = match self.runs_of(t) {
+        let runs = match self.requeue_runs(t, &mut b.lookups) {
             Ok(runs) => runs,
             Err(e) => {
                 b.live.insert(t.key.clone(), t.job_id.clone());
@@ -119,22 +119,6 @@ impl Monitor<'_> {
         Ok(())
     }
 
-    /// Every run of `t`'s job in accounting, oldest first; none without accounting.
-    pub(super) fn runs_of(&mut self, t: &TrackedJob) -> Result<Vec<AcctEntry>, SchedError> {
-        if !self.accounting {
-            return Ok(Vec::new());
-        }
-        let since = window_start(t.first_submitted_at.parse().ok());
-        match self.sched.sacct(std::slice::from_ref(&t.job_id), &since) {
-            Ok(rows) => Ok(runs_in_order(rows)),
-            Err(SchedError::NoAccounting(_)) => {
-                self.accounting = false;
-                Ok(Vec::new())
-            }
-            Err(e) => Err(e),
-        }
-    }
-
     /// Records what one ended run of attempt `t` left: its state, node and start from
     /// accounting, its exit code and metrics from its own folder.
     pub(super) fn run_ended(&self, t: &TrackedJob, r: &AcctEntry, b: &mut Batch) {
@@ -164,12 +148,18 @@ impl Monitor<'_> {
         b: &mut Batch,
     ) -> (TrackedJob, Option<AcctEntry>) {
         let mut cur = t.clone();
+        if t.cancelling.is_some() {
+            // The monitor decided this attempt's end and cancelled the job (perhaps after SLURM
+            // requeued it): the decision covers every run since.
+            return (cur, runs.last().cloned());
+        }
         if runs.is_empty() {
             if self.accounting {
                 return (cur, None);
             }
-            while let Some(next) = sibling_attempt_dir(&attempt_folder(&cur), &cur.job_id, cur.restarts + 1)
-                .filter(|d| d.join(STARTED_RECORD).exists())
+            while let Some(next) =
+                sibling_attempt_dir(&attempt_folder(&cur), &cur.job_id, cur.restarts + 1)
+                    .filter(|d| d.join(STARTED_RECORD).exists())
             {
                 let reason = format!(
                     "ended, and SLURM ran the job again (restart {}, same job id; seen from its folder {}, accounting is off)",
@@ -190,7 +180,14 @@ impl Monitor<'_> {
                 i + 1
             );
             let job = cur.job_id.clone();
-            cur = self.supersede(&cur, &job, i as u32 + 1, requeue_outcome(&r.state), reason, b);
+            cur = self.supersede(
+                &cur,
+                &job,
+                i as u32 + 1,
+                requeue_outcome(&r.state),
+                reason,
+                b,
+            );
         }
         (cur, runs.last().cloned())
     }

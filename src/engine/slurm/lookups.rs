@@ -8,7 +8,7 @@ use super::Monitor;
 use crate::exec::slurm::SchedError;
 use crate::exec::slurm::{is_finished_state, job_name, parse_job_name, AcctEntry, QueueEntry};
 use crate::store::TrackedJob;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Rows of accounting by job id (or name), each job's runs oldest first; or why they could not
 /// be had.
@@ -35,10 +35,11 @@ impl Monitor<'_> {
     pub(super) fn lookups_of(&self, queue: &[QueueEntry], tracked: &[TrackedJob]) -> Lookups {
         let by_id: HashMap<&str, &QueueEntry> =
             queue.iter().map(|q| (q.job_id.as_str(), q)).collect();
+        let tracked_ids: HashSet<&str> = tracked.iter().map(|t| t.job_id.as_str()).collect();
         let mut named: HashMap<String, Vec<QueueEntry>> = HashMap::new();
         for q in queue
             .iter()
-            .filter(|q| !tracked.iter().any(|t| t.job_id == q.job_id))
+            .filter(|q| !tracked_ids.contains(q.job_id.as_str()))
         {
             if let Some((_, key)) = parse_job_name(&q.name).filter(|(run, _)| *run == self.run) {
                 named.entry(key.to_string()).or_default().push(q.clone());

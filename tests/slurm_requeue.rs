@@ -523,3 +523,57 @@ command = "echo $LABTRAIL_JOB_ID >> starts.txt; while [ ! -e go ]; do sleep 0.2;
     let events = exp.run(&["events", "--json"]).stdout();
     assert!(events.contains("second_job_cancelled"), "{events}");
 }
+
+/// Issue 11, item 3: withdrawing a dependent whose upstream failed cancels its job durably too:
+/// when that `scancel` fails, the dependent keeps its job (tried again at the next poll), and no
+/// job is left waiting for ever on the failed upstream.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn a_failing_scancel_of_a_withdrawn_dependent_is_tried_again() {
+    require_slurm();
+    let exp = Exp::new(&format!(
+        r#"
+[experiment]
+name = "rq-withdraw"
+[params]
+x = [1]
+[[stage]]
+name = "prepare"
+command = "sleep 1; [ $LABTRAIL_ATTEMPT -ge 2 ] && echo prepare >> ledger.txt"
+[[stage]]
+name = "train"
+command = "echo train >> ledger.txt"
+{FAST}
+[restart]
+failed = {{ action = "restart", max_attempts = 2 }}
+"#
+    ));
+    let injector = scancel_failing_once(&exp);
+    let out = exp
+        .cmd(&["run", "exp.toml", "--no-progress"])
+        .env("LABTRAIL_SCANCEL", &injector)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let run = run_id(&exp);
+    let _cleanup = CancelJobsOf(run.clone());
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(exp.file("scancel_failed_once").exists(), "{stderr}");
+    assert!(stderr.contains("was not cancelled"), "{stderr}");
+    assert_eq!(exp.ledger("ledger.txt"), ["prepare", "train"]);
+    assert!(
+        live_jobs(&run).is_empty(),
+        "no job left waiting on the failed upstream: {:?}",
+        jobs(&run)
+    );
+    let a: Vec<serde_json::Value> = serde_json::from_str(
+        &exp.run(&["tasks", "train/x=1", "--attempts", "--json"])
+            .stdout(),
+    )
+    .unwrap();
+    let outcomes: Vec<&str> = a
+        .iter()
+        .map(|a| a["attempt"]["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["withdrawn", "success"], "{a:?}");
+}

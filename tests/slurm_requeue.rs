@@ -559,13 +559,13 @@ failed = {{ action = "restart", max_attempts = 2 }}
     let _cleanup = CancelJobsOf(run.clone());
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(exp.file("scancel_failed_once").exists(), "{stderr}");
-    assert!(stderr.contains("was not cancelled"), "{stderr}");
-    assert_eq!(exp.ledger("ledger.txt"), ["prepare", "train"]);
     assert!(
         live_jobs(&run).is_empty(),
         "no job left waiting on the failed upstream: {:?}",
         jobs(&run)
     );
+    assert_eq!(exp.ledger("ledger.txt"), ["prepare", "train"]);
+    assert!(stderr.contains("was not cancelled"), "{stderr}");
     let a: Vec<serde_json::Value> = serde_json::from_str(
         &exp.run(&["tasks", "train/x=1", "--attempts", "--json"])
             .stdout(),

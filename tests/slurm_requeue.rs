@@ -132,6 +132,11 @@ fn a_failing_scancel_never_leaves_two_live_jobs() {
         "at most one live job at a time (saw {most}): {}",
         out.stderr()
     );
+    let events = exp.run(&["events", "--json"]).stdout();
+    assert!(
+        !events.contains("second_job_cancelled"),
+        "never two live jobs (none had to be cancelled as a second one): {events}"
+    );
     assert!(
         live_jobs(&run).is_empty(),
         "the job of the first attempt was cancelled in the end: {:?}",
@@ -565,6 +570,11 @@ failed = {{ action = "restart", max_attempts = 2 }}
         jobs(&run)
     );
     assert_eq!(exp.ledger("ledger.txt"), ["prepare", "train"]);
+    let events = exp.run(&["events", "--json"]).stdout();
+    assert!(
+        !events.contains("second_job_cancelled"),
+        "train never had two live jobs (none had to be cancelled as a second one): {events}"
+    );
     assert!(stderr.contains("was not cancelled"), "{stderr}");
     let a: Vec<serde_json::Value> = serde_json::from_str(
         &exp.run(&["tasks", "train/x=1", "--attempts", "--json"])

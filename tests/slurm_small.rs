@@ -177,3 +177,74 @@ fn the_table_of_states_is_the_one_slurm_has() {
         .collect();
     assert!(missing.is_empty(), "states Slurm documents that labtrail's table lacks: {missing:?}");
 }
+
+/// Runs `labtrail ARGS` in `dir` as uid 65534 in a mount namespace where that uid has no name
+/// (an `/etc/passwd` without it, NSS from files only): what a container or a directory-service
+/// outage gives. Returns its output.
+fn as_a_user_without_a_name(dir: &Path, args: &[&str]) -> Out {
+    let passwd: String = std::fs::read_to_string("/etc/passwd")
+        .unwrap()
+        .lines()
+        .filter(|l| l.split(':').nth(2) != Some("65534"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let nss: String = std::fs::read_to_string("/etc/nsswitch.conf")
+        .unwrap()
+        .lines()
+        .map(|l| {
+            if l.starts_with("passwd:") {
+                "passwd: files\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let fake = tempfile::tempdir().unwrap();
+    std::fs::write(fake.path().join("passwd"), passwd).unwrap();
+    std::fs::write(fake.path().join("nsswitch.conf"), nss).unwrap();
+    let script = format!(
+        "mount --bind {0}/passwd /etc/passwd && mount --bind {0}/nsswitch.conf /etc/nsswitch.conf && \
+         exec setpriv --reuid 65534 --regid 65534 --clear-groups \"$@\"",
+        fake.path().display()
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["--mount", "sh", "-c", &script, "sh", env!("CARGO_BIN_EXE_labtrail")])
+        .args(args)
+        .current_dir(dir)
+        .env_remove("LABTRAIL_STORE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("unshare");
+    Out(out)
+}
+
+/// Issue 11: squeue was asked for the jobs of the user's name, and of `root` when the name could
+/// not be found: a monitor whose uid has no name read root's queue as its own. Now it asks for
+/// its own uid (`squeue --me`, `sacct -u UID`), and a uid the scheduler's tools cannot resolve
+/// is reported as the scheduler not answering, never read as an empty or another user's queue.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh) and root (a mount namespace)"]
+fn a_user_without_a_name_never_reads_roots_queue() {
+    require_slurm();
+    let exp = Exp::new(&format!(
+        "[experiment]\nname = \"me\"\ncommand = \"echo '{{}}' > $LABTRAIL_RESULT\"\n{FAST}"
+    ));
+    exp.run_ok(&["run", "exp.toml", "--no-progress"]);
+    sh(&format!("chown -R 65534 {}", exp.path().display()));
+    // A job of root's is in the queue while the monitor looks.
+    let root_job = sh("sbatch --parsable -J lt-small-roots-own -o /dev/null --wrap 'sleep 60'");
+    let out = as_a_user_without_a_name(exp.path(), &["monitor", "--once", "--no-progress"]);
+    let check = as_a_user_without_a_name(exp.path(), &["check", "exp.toml", "--scheduler"]);
+    sh(&format!("scancel {}", root_job.trim()));
+    assert!(
+        out.stderr().contains("--me") && out.stderr().contains("Invalid user"),
+        "the monitor tells that squeue cannot resolve its user: {}",
+        out.stderr()
+    );
+    assert!(
+        (check.stdout() + &check.stderr()).contains("Invalid user"),
+        "check tells that the scheduler's tools cannot resolve its user: {}{}",
+        check.stdout(),
+        check.stderr()
+    );
+}

@@ -2,7 +2,7 @@
 //! is told apart from an answer.
 
 use super::parse::{parse_sacct, parse_squeue, AcctEntry, QueueEntry, SACCT_FORMAT, SQUEUE_FORMAT};
-use crate::exec::command::{run_timed, CommandError};
+use crate::exec::command::{run_timed_answer, Answer, CommandError};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -42,7 +42,8 @@ pub struct Scheduler {
     sacct: String,
     scancel: String,
     timeout: Duration,
-    user: String,
+    /// This process's numeric user id, for sacct (22.05's sacct has no `--me`).
+    uid: String,
     /// Scheduler commands run so far (squeue + sacct + sbatch + scancel).
     pub calls: AtomicU64,
 }
@@ -58,11 +59,6 @@ impl Scheduler {
     pub fn new() -> Scheduler {
         let prog =
             |var: &str, default: &str| std::env::var(var).unwrap_or_else(|_| default.to_string());
-        let user = nix::unistd::User::from_uid(nix::unistd::getuid())
-            .ok()
-            .flatten()
-            .map(|u| u.name)
-            .unwrap_or_else(|| "root".into());
         Scheduler {
             sbatch: prog("LABTRAIL_SBATCH", "sbatch"),
             squeue: prog("LABTRAIL_SQUEUE", "squeue"),
@@ -74,14 +70,31 @@ impl Scheduler {
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(30),
             ),
-            user,
+            uid: nix::unistd::getuid().to_string(),
             calls: AtomicU64::new(0),
         }
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Result<String, SchedError> {
+        self.run_answer(program, args).map(|a| a.stdout)
+    }
+
+    /// [`Self::run`] for a tool that may say `error:` and still exit 0 (squeue does for a user it
+    /// cannot resolve, then lists nothing): such an answer is a failure, not an empty one.
+    fn run_strict(&self, program: &str, args: &[&str]) -> Result<String, SchedError> {
+        let a = self.run_answer(program, args)?;
+        match a.stderr.lines().find(|l| l.contains("error:")) {
+            Some(line) => Err(SchedError::Failed {
+                command: format!("{program} {}", args.join(" ")),
+                detail: format!("{} (with exit code 0)", line.trim()),
+            }),
+            None => Ok(a.stdout),
+        }
+    }
+
+    fn run_answer(&self, program: &str, args: &[&str]) -> Result<Answer, SchedError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        run_timed(program, args, self.timeout).map_err(|e| match e {
+        run_timed_answer(program, args, self.timeout).map_err(|e| match e {
             CommandError::NotRun {
                 command,
                 detail,
@@ -130,12 +143,12 @@ impl Scheduler {
         Ok(id)
     }
 
-    /// One squeue call for every job of the user, array elements expanded.
+    /// One squeue call for every job of this process's user, array elements expanded.
+    /// `--me` (Slurm 20.11+) is the user id itself: no name is looked up, so no other user's
+    /// queue is read when the name cannot be found (it fell back to root's); a user squeue cannot
+    /// resolve is its error, not an empty queue (issue 11).
     pub fn squeue(&self) -> Result<Vec<QueueEntry>, SchedError> {
-        let out = self.run(
-            &self.squeue,
-            &["-h", "-r", "-u", &self.user, "-O", SQUEUE_FORMAT],
-        )?;
+        let out = self.run_strict(&self.squeue, &["-h", "-r", "--me", "-O", SQUEUE_FORMAT])?;
         Ok(parse_squeue(&out))
     }
 
@@ -162,8 +175,9 @@ impl Scheduler {
 
     /// One sacct call for every job of the user since `since` (arrays' elements one per line
     /// once they started): what `check --scheduler` compares with the store.
+    /// By numeric user id, as squeue's `--me`.
     pub fn sacct_of_user(&self, since: &str) -> Result<Vec<AcctEntry>, SchedError> {
-        self.accounting(&["-u", &self.user], since)
+        self.accounting(&["-u", &self.uid], since)
     }
 
     fn accounting(&self, which: &[&str], since: &str) -> Result<Vec<AcctEntry>, SchedError> {

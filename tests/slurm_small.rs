@@ -7,6 +7,7 @@ mod slurm_common;
 use common::*;
 use slurm_common::*;
 use std::path::Path;
+use std::time::Duration;
 
 /// A value with every character a shell or a script generator could change.
 const AWKWARD: &str =
@@ -111,7 +112,8 @@ fn states_in_man_page(page: &str) -> Option<Vec<String>> {
             let mut words = l.split_whitespace();
             let (code, name) = (words.next()?, words.next()?);
             let is_code = code.len() <= 3 && code.bytes().all(|b| b.is_ascii_uppercase());
-            let is_name = name.len() >= 4 && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+            let is_name =
+                name.len() >= 4 && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
             (is_code && is_name).then(|| name.to_string())
         })
         .collect();
@@ -155,16 +157,24 @@ fn the_table_of_states_is_the_one_slurm_has() {
                 assert!(names.len() >= 15, "man {page}: only {names:?} found");
                 documented.extend(names);
             }
-            None => assert!(!installed, "man {page} is installed but its states were not found"),
+            None => assert!(
+                !installed,
+                "man {page} is installed but its states were not found"
+            ),
         }
     }
     // Newer Slurm lists its states itself (22.05 has no --helpstate).
-    if let Ok(out) = std::process::Command::new("sacct").arg("--helpstate").output() {
+    if let Ok(out) = std::process::Command::new("sacct")
+        .arg("--helpstate")
+        .output()
+    {
         if out.status.success() {
             documented.extend(
                 String::from_utf8_lossy(&out.stdout)
                     .split_whitespace()
-                    .filter(|w| w.len() >= 4 && w.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+                    .filter(|w| {
+                        w.len() >= 4 && w.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+                    })
                     .map(str::to_string),
             );
         }
@@ -175,7 +185,10 @@ fn the_table_of_states_is_the_one_slurm_has() {
         .iter()
         .filter(|d| !STATES.iter().any(|(name, _)| name == d))
         .collect();
-    assert!(missing.is_empty(), "states Slurm documents that labtrail's table lacks: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "states Slurm documents that labtrail's table lacks: {missing:?}"
+    );
 }
 
 /// Runs `labtrail ARGS` in `dir` as uid 65534 in a mount namespace where that uid has no name
@@ -208,7 +221,14 @@ fn as_a_user_without_a_name(dir: &Path, args: &[&str]) -> Out {
         fake.path().display()
     );
     let out = std::process::Command::new("unshare")
-        .args(["--mount", "sh", "-c", &script, "sh", env!("CARGO_BIN_EXE_labtrail")])
+        .args([
+            "--mount",
+            "sh",
+            "-c",
+            &script,
+            "sh",
+            env!("CARGO_BIN_EXE_labtrail"),
+        ])
         .args(args)
         .current_dir(dir)
         .env_remove("LABTRAIL_STORE")
@@ -247,4 +267,81 @@ fn a_user_without_a_name_never_reads_roots_queue() {
         check.stdout(),
         check.stderr()
     );
+}
+
+/// Issue 11: `labtrail monitor` started from another folder placed a run's working directories
+/// against its own folder when the run was started with a relative path (`run sub/exp.toml`):
+/// the next job could not enter its folder and failed. The run now records its experiment file's
+/// absolute path, so a monitor from anywhere submits into the folder `run` used.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn a_monitor_from_another_folder_submits_into_the_experiments_folder() {
+    require_slurm();
+    // Folder A holds sub/exp.toml; `run` starts in A, the monitor later in folder B.
+    let a = Exp::new("");
+    std::fs::create_dir(a.file("sub")).unwrap();
+    std::fs::write(
+        a.file("sub/exp.toml"),
+        format!(
+            r#"
+[experiment]
+name = "elsewhere"
+command = "pwd -P > $LABTRAIL_TASK_DIR/pwd.txt; sleep 3; echo '{{}}' > $LABTRAIL_RESULT"
+[params]
+x = [1, 2]
+{FAST}max_running = 1
+"#
+        ),
+    )
+    .unwrap();
+    let store = a.file("sub/.labtrail");
+    let attempts = || -> usize {
+        rusqlite::Connection::open(store.join("labtrail.db"))
+            .and_then(|db| db.query_row("SELECT COUNT(*) FROM attempts", [], |r| r.get(0)))
+            .unwrap_or(0)
+    };
+    // `run` submits the first task (one at a time), then is stopped as by Ctrl+C.
+    let run = a.spawn(&["run", "sub/exp.toml", "--no-progress"]);
+    wait_until("the first job is recorded", Duration::from_secs(60), || {
+        attempts() >= 1
+    });
+    signal(&run, libc::SIGINT);
+    let stopped = finish(run);
+    assert_eq!(
+        attempts(),
+        1,
+        "run stopped before the second task: {}",
+        stopped.stderr()
+    );
+    let b = tempfile::tempdir().unwrap();
+    let out = Out(std::process::Command::new(env!("CARGO_BIN_EXE_labtrail"))
+        .current_dir(b.path())
+        .args(["monitor", "--no-progress", "--store"])
+        .arg(&store)
+        .env_remove("LABTRAIL_STORE")
+        .output()
+        .unwrap());
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let sub = std::fs::canonicalize(a.file("sub")).unwrap();
+    let tasks = std::fs::read_dir(
+        std::fs::read_dir(store.join("runs"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path()
+            .join("tasks"),
+    )
+    .unwrap();
+    let mut n = 0;
+    for t in tasks {
+        let pwd = std::fs::read_to_string(t.unwrap().path().join("pwd.txt")).unwrap();
+        assert_eq!(
+            Path::new(pwd.trim()),
+            sub,
+            "each task ran in the experiment's folder"
+        );
+        n += 1;
+    }
+    assert_eq!(n, 2);
 }

@@ -17,10 +17,17 @@ fn a_newline_in_a_slurm_value_is_refused_at_its_line() {
     assert_eq!(e.line_col.map(|(line, _)| line), Some(8), "{e}");
     assert!(e.message.contains("slurm.partition"), "{}", e.message);
     assert!(e.message.contains("a newline"), "{}", e.message);
-    assert!(e.help.as_deref().unwrap_or("").contains("one line"), "{e:?}");
+    assert!(
+        e.help.as_deref().unwrap_or("").contains("one line"),
+        "{e:?}"
+    );
     // A multi-line literal string is a newline too.
     let e = parse("account = '''proj\n'''").unwrap_err();
-    assert!(e.message.contains("slurm.account contains a newline"), "{}", e.message);
+    assert!(
+        e.message.contains("slurm.account contains a newline"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
@@ -46,7 +53,11 @@ fn other_control_characters_and_control_characters_in_names_are_refused() {
 /// a name, gives a spec or an error.
 #[test]
 fn no_slurm_entry_panics() {
-    for c in (0u32..0x110000).step_by(997).chain(0..0x80).filter_map(char::from_u32) {
+    for c in (0u32..0x110000)
+        .step_by(997)
+        .chain(0..0x80)
+        .filter_map(char::from_u32)
+    {
         let esc = format!("\\u{:04X}", c as u32);
         let esc = if c as u32 > 0xFFFF {
             format!("\\U{:08X}", c as u32)

@@ -9,8 +9,8 @@ pub mod script;
 pub mod states;
 
 pub use commands::{SchedError, Scheduler};
-pub use states::is_finished_state;
 pub use parse::{parse_sacct, parse_squeue, AcctEntry, QueueEntry, SQUEUE_FORMAT};
+pub use states::is_finished_state;
 
 /// Job name of a task's jobs: `lt.RUN.KEY`. Names are how a job resubmitted by hand, or by
 /// anything else, is recognised as the task's.

@@ -14,10 +14,12 @@ mod log_rules;
 mod logtail;
 mod observe;
 mod poll;
+mod resources;
 mod settle;
 mod submit;
 
 pub use poll::PollOutcome;
+pub use resources::RESOURCES_RECORD;
 
 use crate::exec::slurm::Scheduler;
 use crate::plan::Plan;

@@ -120,7 +120,11 @@ impl Monitor<'_> {
                         started_at: a.start.as_deref().and_then(utc_of_local),
                     });
                 }
-                self.finalize(t, class, code, signal, why, b)
+                self.finalize(t, class, code, signal, why, b)?;
+                if let Some(a) = acct {
+                    self.record_resources(t, a, b);
+                }
+                Ok(())
             }
             None => {
                 b.live.insert(t.key.clone(), t.job_id.clone());

@@ -152,12 +152,14 @@ impl Scheduler {
         Ok(parse_squeue(&out))
     }
 
-    /// One sacct call for the given jobs, with an explicit start of the time window.
+    /// One sacct call for the given jobs, with an explicit start of the time window; each job's
+    /// steps are folded into it (see [`parse_sacct`]).
     pub fn sacct(&self, job_ids: &[String], since: &str) -> Result<Vec<AcctEntry>, SchedError> {
         if job_ids.is_empty() {
             return Ok(Vec::new());
         }
         let ids = job_ids.join(",");
+        // Without -X: the steps' lines give each job's peak memory (issue 11).
         self.accounting(&["-j", &ids], since)
     }
 
@@ -170,18 +172,18 @@ impl Scheduler {
             return Ok(Vec::new());
         }
         let names = names.join(",");
-        self.accounting(&["-D", "--name", &names], since)
+        self.accounting(&["-X", "-D", "--name", &names], since)
     }
 
     /// One sacct call for every job of the user since `since` (arrays' elements one per line
     /// once they started): what `check --scheduler` compares with the store.
     /// By numeric user id, as squeue's `--me`.
     pub fn sacct_of_user(&self, since: &str) -> Result<Vec<AcctEntry>, SchedError> {
-        self.accounting(&["-u", &self.uid], since)
+        self.accounting(&["-X", "-u", &self.uid], since)
     }
 
     fn accounting(&self, which: &[&str], since: &str) -> Result<Vec<AcctEntry>, SchedError> {
-        let mut args = vec!["-X", "-n", "-P", "-S", since, "-E", "now"];
+        let mut args = vec!["-n", "-P", "-S", since, "-E", "now"];
         args.extend_from_slice(which);
         args.extend_from_slice(&["-o", SACCT_FORMAT]);
         match self.run(&self.sacct, &args) {

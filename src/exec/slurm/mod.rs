@@ -7,6 +7,7 @@ mod commands;
 mod parse;
 pub mod script;
 pub mod states;
+pub mod usage;
 
 pub use commands::{SchedError, Scheduler};
 pub use parse::{parse_sacct, parse_squeue, AcctEntry, QueueEntry, SQUEUE_FORMAT};

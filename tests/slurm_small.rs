@@ -345,3 +345,100 @@ x = [1, 2]
     }
     assert_eq!(n, 2);
 }
+
+/// Issue 11: a job labtrail adopts (one that carries the task's name, here submitted by hand)
+/// got no limits on its attempt, so when SLURM killed it for its memory the restart could not
+/// double the memory (and a SIGKILL without a memory request read as a plain failure → stop).
+/// The adopted attempt now has the job's own time limit and memory from squeue; it ends as
+/// out of memory, and the next attempt asks for twice as much.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn an_adopted_jobs_limits_are_its_own_and_an_out_of_memory_restart_doubles_them() {
+    require_slurm();
+    let exp = Exp::new(&format!(
+        r#"
+[experiment]
+name = "adoptmem"
+command = "[ -e go ] || exit 3; echo '{{}}' > $LABTRAIL_RESULT"
+{FAST}"#
+    ));
+    // The first attempt fails (stop): the task waits for the next `run`.
+    assert_eq!(exp.run(&["run", "exp.toml", "--no-progress"]).code(), 1);
+    exp.write("go", "");
+    let run: Vec<String> = exp.column("SELECT id FROM runs");
+    let key: Vec<String> = exp.column("SELECT key FROM tasks");
+    // Resubmitted by hand with the task's name, 100 MiB and 10 minutes; it outgrows its memory
+    // a few seconds in (SLURM's poller kills it: FAILED with signal 9 here).
+    let job = sh(&format!(
+        "sbatch --parsable -J lt.{}.{} --mem=100M --time=10 -o /dev/null \
+         --wrap 'sleep 6; (head -c 400M /dev/zero; sleep 30) | tail > /dev/null'",
+        run[0], key[0]
+    ));
+    let out = exp.run(&["run", "exp.toml", "--no-progress"]);
+    let _ = std::process::Command::new("scancel")
+        .arg(job.trim())
+        .status();
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let outcomes: Vec<String> =
+        exp.column("SELECT COALESCE(outcome, '-') FROM attempts ORDER BY number");
+    let jobs: Vec<String> = exp.column("SELECT job_id FROM attempts ORDER BY number");
+    let limits: Vec<(Option<i64>, Option<i64>)> = exp
+        .column::<Option<i64>>("SELECT time_limit_s FROM attempts ORDER BY number")
+        .into_iter()
+        .zip(exp.column::<Option<i64>>("SELECT mem_mb FROM attempts ORDER BY number"))
+        .collect();
+    assert_eq!(jobs[1], job.trim(), "the second attempt is the adopted job");
+    assert_eq!(
+        outcomes,
+        ["failed", "out_of_memory", "success"],
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(
+        limits[1],
+        (Some(600), Some(100)),
+        "the adopted job's own limits"
+    );
+    assert_eq!(
+        limits[2],
+        (Some(600), Some(200)),
+        "memory doubled on the restart"
+    );
+}
+
+/// Issue 11: a SLURM attempt recorded no resources. Its peak memory (the largest of its steps'
+/// MaxRSS) and CPU times are now on the attempt, as for a local one, and its elapsed time, total
+/// CPU and allocation (AllocTRES) in a `slurm_resources` record, all from the sacct call that
+/// settles the job.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn a_jobs_memory_and_cpu_time_are_recorded_with_its_attempt() {
+    require_slurm();
+    let exp = Exp::new(&format!(
+        r#"
+[experiment]
+name = "usage"
+command = "(head -c 200M /dev/zero; sleep 5) | tail > /dev/null; timeout 3 sh -c 'while :; do :; done'; echo '{{}}' > $LABTRAIL_RESULT"
+{FAST}mem = "1G"
+"#
+    ));
+    exp.run_ok(&["run", "exp.toml", "--no-progress"]);
+    let out = exp.run_ok(&["tasks", "--attempts", "--json"]);
+    let attempts: Vec<serde_json::Value> = serde_json::from_str(&out.stdout()).unwrap();
+    let a = &attempts[0]["attempt"];
+    let rss = a["max_rss_kb"].as_i64().unwrap_or(0);
+    assert!(rss >= 150 * 1024, "peak memory of the job's steps: {a}");
+    let cpu = a["user_cpu_s"].as_f64().unwrap_or(0.0) + a["sys_cpu_s"].as_f64().unwrap_or(0.0);
+    assert!(cpu >= 1.0, "CPU time of the job: {a}");
+    let records: Vec<String> =
+        exp.column("SELECT json FROM records WHERE kind = 'slurm_resources'");
+    assert_eq!(records.len(), 1, "{records:?}");
+    let r: serde_json::Value = serde_json::from_str(&records[0]).unwrap();
+    assert_eq!(r["attempt"], 1);
+    assert!(r["elapsed_s"].as_u64().unwrap_or(0) >= 5, "{r}");
+    assert!(r["total_cpu_s"].as_f64().unwrap_or(0.0) >= 1.0, "{r}");
+    assert!(
+        r["alloc_tres"].as_str().unwrap_or("").contains("mem=1G"),
+        "{r}"
+    );
+}

@@ -1,6 +1,7 @@
 //! A SLURM run: what `labtrail run` does before the monitor takes over, the monitor in the
 //! foreground, and the monitor detached from the terminal.
 
+use super::recorded::recorded_spec_path;
 use super::{Experiment, LockedRun, UsageError};
 use crate::engine::slurm::{self, Monitor};
 use crate::exec::slurm::Scheduler;
@@ -84,27 +85,6 @@ pub fn stored_spec(store: &Store, run: &str) -> anyhow::Result<Spec> {
         &recorded_spec_path(store.dir(), Path::new(&path)),
         text,
     )?)
-}
-
-/// Where a run's experiment file is, from the path recorded with it. Runs record it absolute
-/// (issue 11). A run made before that recorded it as typed, relative to a folder nobody wrote
-/// down; the best guess is the folder of a store in its default place (`.labtrail` next to the
-/// experiment file) when the file is there, else the current folder, as before.
-pub fn recorded_spec_path(store_dir: &Path, recorded: &Path) -> PathBuf {
-    if recorded.is_absolute() {
-        return recorded.to_path_buf();
-    }
-    let beside_store = store_dir
-        .file_name()
-        .filter(|n| *n == crate::store::STORE_DIR)
-        .and(store_dir.parent())
-        .zip(recorded.file_name())
-        .map(|(folder, file)| folder.join(file))
-        .filter(|p| p.is_file());
-    match beside_store {
-        Some(p) => std::path::absolute(&p).unwrap_or(p),
-        None => recorded.to_path_buf(),
-    }
 }
 
 /// Signal numbers land here; the monitor loop checks it.
@@ -270,33 +250,4 @@ pub fn detach_monitor(store_dir: &Path, run: &str, log: &Path) -> anyhow::Result
 /// Where a detached monitor writes: `runs/RUN/monitor.log`.
 pub fn monitor_log(store: &Store, run: &str) -> PathBuf {
     store.run_dir(run).join("monitor.log")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::recorded_spec_path;
-    use std::path::Path;
-
-    /// Issue 11: a run made before spec paths were recorded absolute (`sub/exp.toml`, typed in
-    /// the folder above) is found next to its store in the default place, from any folder.
-    #[test]
-    fn an_old_relative_spec_path_is_looked_for_next_to_a_default_store() {
-        let top = tempfile::tempdir().unwrap();
-        let sub = top.path().join("sub");
-        std::fs::create_dir_all(sub.join(".labtrail")).unwrap();
-        std::fs::write(sub.join("exp.toml"), "").unwrap();
-        let old = Path::new("sub/exp.toml");
-        assert_eq!(
-            recorded_spec_path(&sub.join(".labtrail"), old),
-            sub.join("exp.toml")
-        );
-        // A store elsewhere (`--store`), or the file gone: the path as recorded, as before.
-        assert_eq!(recorded_spec_path(&top.path().join("store"), old), old);
-        std::fs::remove_file(sub.join("exp.toml")).unwrap();
-        assert_eq!(recorded_spec_path(&sub.join(".labtrail"), old), old);
-        assert_eq!(
-            recorded_spec_path(&sub.join(".labtrail"), Path::new("/x/exp.toml")),
-            Path::new("/x/exp.toml")
-        );
-    }
 }

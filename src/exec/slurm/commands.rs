@@ -79,11 +79,13 @@ impl Scheduler {
         self.run_answer(program, args).map(|a| a.stdout)
     }
 
-    /// [`Self::run`] for a tool that may say `error:` and still exit 0 (squeue does for a user it
-    /// cannot resolve, then lists nothing): such an answer is a failure, not an empty one.
+    /// [`Self::run`] for squeue, which for a user it cannot resolve says `error: Invalid user`,
+    /// lists nothing and exits 0: such an answer is a failure, not an empty queue. Other `error:`
+    /// lines with exit code 0 are left alone: some sites' clients print one on every call (a
+    /// `slurm.conf` key newer than the client) and still answer.
     fn run_strict(&self, program: &str, args: &[&str]) -> Result<String, SchedError> {
         let a = self.run_answer(program, args)?;
-        match a.stderr.lines().find(|l| l.contains("error:")) {
+        match a.stderr.lines().find(|l| l.contains("error: Invalid user")) {
             Some(line) => Err(SchedError::Failed {
                 command: format!("{program} {}", args.join(" ")),
                 detail: format!("{} (with exit code 0)", line.trim()),

@@ -4,7 +4,7 @@
 //! unknown in the other (a job in such a state waited for ever).
 //!
 //! The names are those of Slurm 22.05's man pages (`squeue(1)` and `sacct(1)`, JOB STATE
-//! CODES); `tests/slurm_small.rs` checks them against the real `sacct`.
+//! CODES); `tests/slurm_states.rs` checks them against the real `sacct`.
 
 use crate::outcome::Outcome;
 

@@ -16,7 +16,7 @@ pub const SEP: char = '\x1f';
 pub const SQUEUE_FORMAT: &str = "JobArrayID:\x1f,JobID:\x1f,Name:\x1f,State:\x1f,Reason:\x1f,NodeList:\x1f,RestartCnt:\x1f,StartTime:\x1f,Comment:\x1f,StdOut:\x1f,WorkDir:\x1f,SubmitTime:\x1f,TimeLimit:\x1f,MinMemory:\x1f";
 
 /// One job as squeue shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueEntry {
     /// `123` or, for an array element, `123_4` (the id labtrail stores).
     pub job_id: String,
@@ -44,7 +44,7 @@ pub struct QueueEntry {
 /// One job as sacct shows it (allocation lines only; `.batch` / `.extern` steps are skipped).
 /// With `-D` (see [`super::Scheduler::sacct_named`]), a requeued job has one entry per run, in
 /// the order of its submissions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AcctEntry {
     pub job_id: String,
     /// The scheduler's own numeric id (for an array element, its unique id).

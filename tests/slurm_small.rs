@@ -314,3 +314,40 @@ command = "(head -c 200M /dev/zero; sleep 5) | tail > /dev/null; timeout 3 sh -c
         "{r}"
     );
 }
+
+/// Issue 11: `squeue --me` needs Slurm 20.11; an older squeue (a fake here: this cluster's is
+/// 22.05, and the refusal is the old client's message) is asked for the numeric user id instead.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn a_squeue_older_than_me_is_asked_for_the_user_id() {
+    require_slurm();
+    let exp = Exp::new(&format!(
+        "[experiment]\nname = \"oldsq\"\ncommand = \"echo '{{}}' > $LABTRAIL_RESULT\"\n{FAST}"
+    ));
+    exp.write(
+        "fake-old-squeue",
+        "#!/bin/sh\ncase \" $* \" in *' --me '*) echo \"squeue: unrecognized option '--me'\" >&2; exit 1;; esac\nexec squeue \"$@\"\n",
+    );
+    sh(&format!(
+        "chmod +x {}",
+        exp.file("fake-old-squeue").display()
+    ));
+    let mut child = exp
+        .cmd(&["run", "exp.toml", "--no-progress"])
+        .env("LABTRAIL_SQUEUE", exp.file("fake-old-squeue"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("the run did not end: {}", finish(child).stderr());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = finish(child);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert_eq!(exp.count("done"), 1);
+}

@@ -36,6 +36,7 @@ pub fn run_timed(program: &str, args: &[&str], timeout: Duration) -> Result<Stri
 /// What a command that exited successfully printed.
 #[derive(Debug, Clone)]
 pub struct Answer {
+    /// What it printed on standard output.
     pub stdout: String,
     /// Some tools report an error here and still exit 0 (squeue for a user it cannot resolve).
     pub stderr: String,

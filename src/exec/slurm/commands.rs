@@ -4,7 +4,7 @@
 use super::parse::{parse_sacct, parse_squeue, AcctEntry, QueueEntry, SACCT_FORMAT, SQUEUE_FORMAT};
 use crate::exec::command::{run_timed_answer, Answer, CommandError};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A scheduler command that did not give an answer. Never a job outcome.
@@ -42,8 +42,11 @@ pub struct Scheduler {
     sacct: String,
     scancel: String,
     timeout: Duration,
-    /// This process's numeric user id, for sacct (22.05's sacct has no `--me`).
+    /// This process's numeric user id, for sacct (22.05's sacct has no `--me`), and for a squeue
+    /// older than `--me` (Slurm 20.11).
     uid: String,
+    /// squeue refused `--me`: it is older than Slurm 20.11.
+    squeue_without_me: AtomicBool,
     /// Scheduler commands run so far (squeue + sacct + sbatch + scancel).
     pub calls: AtomicU64,
 }
@@ -71,6 +74,7 @@ impl Scheduler {
                     .unwrap_or(30),
             ),
             uid: nix::unistd::getuid().to_string(),
+            squeue_without_me: AtomicBool::new(false),
             calls: AtomicU64::new(0),
         }
     }
@@ -149,8 +153,22 @@ impl Scheduler {
     /// `--me` (Slurm 20.11+) is the user id itself: no name is looked up, so no other user's
     /// queue is read when the name cannot be found (it fell back to root's); a user squeue cannot
     /// resolve is its error, not an empty queue (issue 11).
+    /// A squeue older than `--me` is asked for the numeric user id instead.
     pub fn squeue(&self) -> Result<Vec<QueueEntry>, SchedError> {
-        let out = self.run_strict(&self.squeue, &["-h", "-r", "--me", "-O", SQUEUE_FORMAT])?;
+        if !self.squeue_without_me.load(Ordering::Relaxed) {
+            match self.run_strict(&self.squeue, &["-h", "-r", "--me", "-O", SQUEUE_FORMAT]) {
+                Err(SchedError::Failed { detail, .. })
+                    if detail.contains("unrecognized option") && detail.contains("--me") =>
+                {
+                    self.squeue_without_me.store(true, Ordering::Relaxed);
+                }
+                answer => return answer.map(|out| parse_squeue(&out)),
+            }
+        }
+        let out = self.run_strict(
+            &self.squeue,
+            &["-h", "-r", "-u", &self.uid, "-O", SQUEUE_FORMAT],
+        )?;
         Ok(parse_squeue(&out))
     }
 

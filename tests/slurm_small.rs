@@ -290,7 +290,7 @@ fn a_jobs_memory_and_cpu_time_are_recorded_with_its_attempt() {
         r#"
 [experiment]
 name = "usage"
-command = "(head -c 200M /dev/zero; sleep 5) | tail > /dev/null; timeout 3 sh -c 'while :; do :; done'; echo '{{}}' > $LABTRAIL_RESULT"
+command = "(head -c 200M /dev/zero; sleep 5) | tail > /dev/null; i=0; while [ $i -lt 700000 ]; do i=$((i+1)); done; echo '{{}}' > $LABTRAIL_RESULT"
 {FAST}mem = "1G"
 "#
     ));
@@ -301,14 +301,15 @@ command = "(head -c 200M /dev/zero; sleep 5) | tail > /dev/null; timeout 3 sh -c
     let rss = a["max_rss_kb"].as_i64().unwrap_or(0);
     assert!(rss >= 150 * 1024, "peak memory of the job's steps: {a}");
     let cpu = a["user_cpu_s"].as_f64().unwrap_or(0.0) + a["sys_cpu_s"].as_f64().unwrap_or(0.0);
-    assert!(cpu >= 1.0, "CPU time of the job: {a}");
+    // A fixed amount of work (about 1.4 s of CPU here), whatever else the machine runs.
+    assert!(cpu >= 0.5, "CPU time of the job: {a}");
     let records: Vec<String> =
         exp.column("SELECT json FROM records WHERE kind = 'slurm_resources'");
     assert_eq!(records.len(), 1, "{records:?}");
     let r: serde_json::Value = serde_json::from_str(&records[0]).unwrap();
     assert_eq!(r["attempt"], 1);
     assert!(r["elapsed_s"].as_u64().unwrap_or(0) >= 5, "{r}");
-    assert!(r["total_cpu_s"].as_f64().unwrap_or(0.0) >= 1.0, "{r}");
+    assert!(r["total_cpu_s"].as_f64().unwrap_or(0.0) >= 0.5, "{r}");
     assert!(
         r["alloc_tres"].as_str().unwrap_or("").contains("mem=1G"),
         "{r}"

@@ -7,11 +7,13 @@
 //! - [`local`]: a run on this machine's worker pool;
 //! - [`slurm`]: a SLURM run: retries, the monitor in the foreground or detached;
 //! - [`reset`]: tasks made pending again;
-//! - [`read`]: the store and run a reading command works on.
+//! - [`read`]: the store and run a reading command works on;
+//! - [`recorded`]: where a run's experiment file is now.
 
 pub mod explain;
 pub mod local;
 pub mod read;
+pub mod recorded;
 pub mod reset;
 pub mod select;
 pub mod slurm;

@@ -1,6 +1,7 @@
 //! A SLURM run: what `labtrail run` does before the monitor takes over, the monitor in the
 //! foreground, and the monitor detached from the terminal.
 
+use super::recorded::recorded_spec_path;
 use super::{Experiment, LockedRun, UsageError};
 use crate::engine::slurm::{self, Monitor};
 use crate::exec::slurm::Scheduler;
@@ -76,10 +77,14 @@ pub fn runs_to_watch(store: &Store, all: bool, run: Option<&str>) -> anyhow::Res
     Ok(vec![run])
 }
 
-/// Rebuilds the spec of a run from the experiment text recorded with it.
+/// Rebuilds the spec of a run from the experiment text recorded with it, at the path recorded
+/// with it (see [`recorded_spec_path`]): the base of its working directories.
 pub fn stored_spec(store: &Store, run: &str) -> anyhow::Result<Spec> {
     let (path, text) = store.run_spec(run)?;
-    Ok(Spec::parse(Path::new(&path), text)?)
+    Ok(Spec::parse(
+        &recorded_spec_path(store.dir(), Path::new(&path)),
+        text,
+    )?)
 }
 
 /// Signal numbers land here; the monitor loop checks it.

@@ -81,7 +81,8 @@ pub fn run(g: &Global, args: ResetArgs) -> anyhow::Result<i32> {
 }
 
 /// The experiment file to name in "`labtrail run FILE` will run them again": the one given, else
-/// the one the run was last started with (as typed then; if that is relative and not found from
+/// the one the run was last started with (recorded absolute, shown from the current folder when
+/// it is below it; a relative one recorded before issue 11 as typed then, or if not found from
 /// here, the file of that name next to the store, where `run` keeps it), else a placeholder.
 fn experiment_file(store: &Store, run: &str, given: Option<&Path>) -> String {
     let path = match given {
@@ -94,9 +95,12 @@ fn experiment_file(store: &Store, run: &str, given: Option<&Path>) -> String {
                     .parent()
                     .zip(recorded.file_name())
                     .map(|(dir, name)| dir.join(name));
+                let below_here = std::env::current_dir()
+                    .ok()
+                    .and_then(|here| recorded.strip_prefix(here).ok().map(Path::to_path_buf));
                 match beside_store {
                     Some(p) if recorded.is_relative() && !recorded.is_file() && p.is_file() => p,
-                    _ => recorded,
+                    _ => below_here.unwrap_or(recorded),
                 }
             }
             _ => return "EXPERIMENT.toml".into(),

@@ -30,6 +30,24 @@ pub enum CommandError {
 /// Runs `program` with `args` (stdin closed), waits at most `timeout` and returns its standard
 /// output. A command past its limit is killed (SIGKILL) and reaped in the background.
 pub fn run_timed(program: &str, args: &[&str], timeout: Duration) -> Result<String, CommandError> {
+    run_timed_answer(program, args, timeout).map(|a| a.stdout)
+}
+
+/// What a command that exited successfully printed.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// What it printed on standard output.
+    pub stdout: String,
+    /// Some tools report an error here and still exit 0 (squeue for a user it cannot resolve).
+    pub stderr: String,
+}
+
+/// [`run_timed`], with the standard error of a successful command too.
+pub fn run_timed_answer(
+    program: &str,
+    args: &[&str],
+    timeout: Duration,
+) -> Result<Answer, CommandError> {
     let command = format!("{program} {}", args.join(" "));
     let child = Command::new(program)
         .args(args)
@@ -77,7 +95,10 @@ pub fn run_timed(program: &str, args: &[&str], timeout: Duration) -> Result<Stri
         };
         return Err(CommandError::Failed { command, stderr });
     }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    Ok(Answer {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    })
 }
 
 /// Whether `program` names a file: a path as it is, a bare name in a folder of `PATH`.

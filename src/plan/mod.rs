@@ -154,7 +154,12 @@ impl Plan {
     /// plan was expanded from. The rows are made as the store reads them.
     pub fn store_rows<'a>(&'a self, spec: &'a Spec) -> PlanRows<'a> {
         PlanRows {
-            spec_path: spec.path.display().to_string(),
+            // Absolute: a run's stored file places its working directories, and a monitor or
+            // reset started from another folder must find them where `run` did (issue 11).
+            spec_path: std::path::absolute(&spec.path)
+                .unwrap_or_else(|_| spec.path.clone())
+                .display()
+                .to_string(),
             spec_text: &spec.source,
             tasks: Box::new(self.tasks.iter().map(move |t| {
                 let stage = &spec.stages[t.stage];

@@ -135,6 +135,39 @@ fn err(path: &Path, source: &str, at: usize, message: String, help: &str) -> Spe
     }
 }
 
+/// A `[slurm]` key or value becomes one `#SBATCH --key=value` line of the job script: a newline
+/// would end that line early (and sbatch would read the rest as the script), and any other
+/// control character reaches sbatch unseen. Refused at the line that has it (issue 11).
+fn refuse_control_characters(
+    path: &Path,
+    source: &str,
+    at: usize,
+    key: &str,
+    text: &str,
+) -> Result<(), SpecError> {
+    let (what, found) = match key.chars().find(|c| c.is_control()) {
+        Some(c) => ("name", c),
+        None => match text.chars().find(|c| c.is_control()) {
+            Some(c) => ("value", c),
+            None => return Ok(()),
+        },
+    };
+    let name = match found {
+        '\n' => "a newline".to_string(),
+        '\r' => "a carriage return".to_string(),
+        '\t' => "a tab".to_string(),
+        c => format!("the control character U+{:04X}", c as u32),
+    };
+    Err(err(
+        path,
+        source,
+        at,
+        format!("the {what} of slurm.{} contains {name}", key.escape_debug()),
+        "each [slurm] entry becomes one `#SBATCH --key=value` line of the job script: write it \
+         on one line, without tabs or other control characters",
+    ))
+}
+
 /// Validates `[slurm]`.
 pub fn slurm_settings(
     path: &Path,
@@ -167,6 +200,7 @@ pub fn slurm_settings(
                 ))
             }
         };
+        refuse_control_characters(path, source, at, key, &text)?;
         let duration = |t: &str| {
             parse_duration(t).map_err(|m| {
                 err(
@@ -333,3 +367,7 @@ pub fn restart_policy(
     }
     Ok(p)
 }
+
+#[cfg(test)]
+#[path = "slurm_tests.rs"]
+mod tests;

@@ -29,6 +29,9 @@ fn row_of_queue(q: &QueueEntry) -> AcctEntry {
         end: None,
         node: q.node.clone(),
         workdir: q.workdir.clone(),
+        time_limit_s: q.time_limit_s,
+        mem_mb: q.mem_mb,
+        ..AcctEntry::default()
     }
 }
 

@@ -18,10 +18,12 @@ mod lookups;
 mod observe;
 mod poll;
 mod requeue;
+mod resources;
 mod settle;
 mod submit;
 
 pub use poll::PollOutcome;
+pub use resources::RESOURCES_RECORD;
 
 use crate::exec::slurm::Scheduler;
 use crate::plan::Plan;

@@ -218,6 +218,7 @@ mod tests {
             end: None,
             node: None,
             workdir: None,
+            ..AcctEntry::default()
         }
     }
 

@@ -133,13 +133,21 @@ impl Monitor<'_> {
                 if class != Outcome::Success {
                     // The monitor cancelled it, and committed why before: that is its end.
                     if let Some(decision) = t.cancelling.clone() {
-                        return self.end_as_decided(t, &decision, code, signal, b);
+                        self.end_as_decided(t, &decision, code, signal, b)?;
+                        if let Some(a) = acct {
+                            self.record_resources(t, a, b);
+                        }
+                        return Ok(());
                     }
                     if self.adopt_resubmitted(t, acct, b)? {
                         return Ok(());
                     }
                 }
-                self.finalize(t, class, code, signal, why, b)
+                self.finalize(t, class, code, signal, why, b)?;
+                if let Some(a) = acct {
+                    self.record_resources(t, a, b);
+                }
+                Ok(())
             }
             None => {
                 b.live.insert(t.key.clone(), t.job_id.clone());

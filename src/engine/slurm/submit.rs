@@ -123,7 +123,8 @@ impl Monitor<'_> {
                     &q.job_id,
                     &self.host,
                     &dir,
-                    (None, None),
+                    // Its own limits, which a restart after it scales (issue 11).
+                    (q.time_limit_s, q.mem_mb),
                     Submission::Adopted,
                 ));
                 b.lines.push(format!(

@@ -2,9 +2,9 @@
 //! is told apart from an answer.
 
 use super::parse::{parse_sacct, parse_squeue, AcctEntry, QueueEntry, SACCT_FORMAT, SQUEUE_FORMAT};
-use crate::exec::command::{run_timed, CommandError};
+use crate::exec::command::{run_timed_answer, Answer, CommandError};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A scheduler command that did not give an answer. Never a job outcome.
@@ -42,7 +42,11 @@ pub struct Scheduler {
     sacct: String,
     scancel: String,
     timeout: Duration,
-    user: String,
+    /// This process's numeric user id, for sacct (22.05's sacct has no `--me`), and for a squeue
+    /// older than `--me` (Slurm 20.11).
+    uid: String,
+    /// squeue refused `--me`: it is older than Slurm 20.11.
+    squeue_without_me: AtomicBool,
     /// Scheduler commands run so far (squeue + sacct + sbatch + scancel).
     pub calls: AtomicU64,
 }
@@ -58,11 +62,6 @@ impl Scheduler {
     pub fn new() -> Scheduler {
         let prog =
             |var: &str, default: &str| std::env::var(var).unwrap_or_else(|_| default.to_string());
-        let user = nix::unistd::User::from_uid(nix::unistd::getuid())
-            .ok()
-            .flatten()
-            .map(|u| u.name)
-            .unwrap_or_else(|| "root".into());
         Scheduler {
             sbatch: prog("LABTRAIL_SBATCH", "sbatch"),
             squeue: prog("LABTRAIL_SQUEUE", "squeue"),
@@ -74,14 +73,34 @@ impl Scheduler {
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(30),
             ),
-            user,
+            uid: nix::unistd::getuid().to_string(),
+            squeue_without_me: AtomicBool::new(false),
             calls: AtomicU64::new(0),
         }
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Result<String, SchedError> {
+        self.run_answer(program, args).map(|a| a.stdout)
+    }
+
+    /// [`Self::run`] for squeue, which for a user it cannot resolve says `error: Invalid user`,
+    /// lists nothing and exits 0: such an answer is a failure, not an empty queue. Other `error:`
+    /// lines with exit code 0 are left alone: some sites' clients print one on every call (a
+    /// `slurm.conf` key newer than the client) and still answer.
+    fn run_strict(&self, program: &str, args: &[&str]) -> Result<String, SchedError> {
+        let a = self.run_answer(program, args)?;
+        match a.stderr.lines().find(|l| l.contains("error: Invalid user")) {
+            Some(line) => Err(SchedError::Failed {
+                command: format!("{program} {}", args.join(" ")),
+                detail: format!("{} (with exit code 0)", line.trim()),
+            }),
+            None => Ok(a.stdout),
+        }
+    }
+
+    fn run_answer(&self, program: &str, args: &[&str]) -> Result<Answer, SchedError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        run_timed(program, args, self.timeout).map_err(|e| match e {
+        run_timed_answer(program, args, self.timeout).map_err(|e| match e {
             CommandError::NotRun {
                 command,
                 detail,
@@ -130,22 +149,38 @@ impl Scheduler {
         Ok(id)
     }
 
-    /// One squeue call for every job of the user, array elements expanded.
+    /// One squeue call for every job of this process's user, array elements expanded.
+    /// `--me` (Slurm 20.11+) is the user id itself: no name is looked up, so no other user's
+    /// queue is read when the name cannot be found (it fell back to root's); a user squeue cannot
+    /// resolve is its error, not an empty queue (issue 11).
+    /// A squeue older than `--me` is asked for the numeric user id instead.
     pub fn squeue(&self) -> Result<Vec<QueueEntry>, SchedError> {
-        let out = self.run(
+        if !self.squeue_without_me.load(Ordering::Relaxed) {
+            match self.run_strict(&self.squeue, &["-h", "-r", "--me", "-O", SQUEUE_FORMAT]) {
+                Err(SchedError::Failed { detail, .. })
+                    if detail.contains("unrecognized option") && detail.contains("--me") =>
+                {
+                    self.squeue_without_me.store(true, Ordering::Relaxed);
+                }
+                answer => return answer.map(|out| parse_squeue(&out)),
+            }
+        }
+        let out = self.run_strict(
             &self.squeue,
-            &["-h", "-r", "-u", &self.user, "-O", SQUEUE_FORMAT],
+            &["-h", "-r", "-u", &self.uid, "-O", SQUEUE_FORMAT],
         )?;
         Ok(parse_squeue(&out))
     }
 
     /// One sacct call for the given jobs, with an explicit start of the time window: every run of
-    /// a requeued job (`-D`), one entry each, in the order of their submissions.
+    /// a requeued job (`-D`), one entry each, in the order of their submissions, each with its
+    /// steps folded into it (see [`parse_sacct`]).
     pub fn sacct(&self, job_ids: &[String], since: &str) -> Result<Vec<AcctEntry>, SchedError> {
         if job_ids.is_empty() {
             return Ok(Vec::new());
         }
         let ids = job_ids.join(",");
+        // Without -X: the steps' lines give each job's peak memory (issue 11).
         self.accounting(&["-D", "-j", &ids], since)
     }
 
@@ -158,17 +193,18 @@ impl Scheduler {
             return Ok(Vec::new());
         }
         let names = names.join(",");
-        self.accounting(&["-D", "--name", &names], since)
+        self.accounting(&["-X", "-D", "--name", &names], since)
     }
 
     /// One sacct call for every job of the user since `since` (arrays' elements one per line
     /// once they started): what `check --scheduler` compares with the store.
+    /// By numeric user id, as squeue's `--me`.
     pub fn sacct_of_user(&self, since: &str) -> Result<Vec<AcctEntry>, SchedError> {
-        self.accounting(&["-u", &self.user], since)
+        self.accounting(&["-X", "-u", &self.uid], since)
     }
 
     fn accounting(&self, which: &[&str], since: &str) -> Result<Vec<AcctEntry>, SchedError> {
-        let mut args = vec!["-X", "-n", "-P", "-S", since, "-E", "now"];
+        let mut args = vec!["-n", "-P", "-S", since, "-E", "now"];
         args.extend_from_slice(which);
         args.extend_from_slice(&["-o", SACCT_FORMAT]);
         match self.run(&self.sacct, &args) {

@@ -6,9 +6,12 @@
 mod commands;
 mod parse;
 pub mod script;
+pub mod states;
+pub mod usage;
 
 pub use commands::{SchedError, Scheduler};
 pub use parse::{parse_sacct, parse_squeue, AcctEntry, QueueEntry, SQUEUE_FORMAT};
+pub use states::is_finished_state;
 
 /// Job name of a task's jobs: `lt.RUN.KEY`. Names are how a job resubmitted by hand, or by
 /// anything else, is recognised as the task's.
@@ -22,25 +25,6 @@ pub fn parse_job_name(name: &str) -> Option<(&str, &str)> {
     let (run, key) = rest.rsplit_once('.')?;
     (key.len() == crate::plan::KEY_LEN && key.bytes().all(|b| b.is_ascii_hexdigit()))
         .then_some((run, key))
-}
-
-/// Whether squeue's `state` is one a job ends in. squeue keeps finished jobs listed for a while
-/// (MinJobAge); such a job is not live.
-pub fn is_finished_state(state: &str) -> bool {
-    matches!(
-        state,
-        "COMPLETED"
-            | "FAILED"
-            | "CANCELLED"
-            | "TIMEOUT"
-            | "OUT_OF_MEMORY"
-            | "NODE_FAIL"
-            | "PREEMPTED"
-            | "BOOT_FAIL"
-            | "DEADLINE"
-            | "SPECIAL_EXIT"
-            | "REVOKED"
-    )
 }
 
 /// Parses the name of a stage's job array, `lt.RUN.@STAGE`, into (run, stage).

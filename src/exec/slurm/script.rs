@@ -181,10 +181,10 @@ pub fn array(h: &Header, tasks: &[TaskJob]) -> String {
     s.push_str("\ncase \"$SLURM_ARRAY_TASK_ID\" in\n");
     for (i, t) in tasks.iter().enumerate() {
         let _ = writeln!(s, "{i})");
-        for line in task_vars(t).lines() {
-            let _ = writeln!(s, "  {line}");
-        }
-        s.push_str("  ;;\n");
+        // Not indented: a quoted value may span lines, and an indent would become part of it.
+        // Each element must get the bytes a single job gets (issue 11).
+        s.push_str(&task_vars(t));
+        s.push_str(";;\n");
     }
     s.push_str("*) echo \"labtrail: no task for array index $SLURM_ARRAY_TASK_ID\" >&2; exit 64 ;;\nesac\n");
     s.push_str(&wrapper());

@@ -29,6 +29,10 @@ pub enum CommandError {
 
 /// Runs `program` with `args` (stdin closed), waits at most `timeout` and returns its standard
 /// output. A command past its limit is killed (SIGKILL) and reaped in the background.
+///
+/// The command runs in a process group of its own: a Ctrl+C at the terminal (SIGINT to the
+/// foreground group) stops labtrail, which then waits for the command's answer, instead of also
+/// killing an `sbatch` whose job SLURM may already have accepted (issue 11).
 pub fn run_timed(program: &str, args: &[&str], timeout: Duration) -> Result<String, CommandError> {
     run_timed_answer(program, args, timeout).map(|a| a.stdout)
 }
@@ -48,9 +52,11 @@ pub fn run_timed_answer(
     args: &[&str],
     timeout: Duration,
 ) -> Result<Answer, CommandError> {
+    use std::os::unix::process::CommandExt;
     let command = format!("{program} {}", args.join(" "));
     let child = Command::new(program)
         .args(args)
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -133,6 +139,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(t.elapsed() < Duration::from_secs(5), "the hang was not cut");
+        // Issue 11: in a process group of its own, out of reach of a terminal's Ctrl+C.
+        let group = run_timed("sh", &["-c", "cut -d' ' -f5 /proc/$$/stat"], long).unwrap();
+        assert_ne!(group.trim(), nix::unistd::getpgrp().to_string());
         assert!(matches!(
             run_timed("/no/such/program", &[], long),
             Err(CommandError::NotRun { absent: true, .. })

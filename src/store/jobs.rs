@@ -260,6 +260,17 @@ impl Store {
         if changes.is_empty() && jobs.is_empty() {
             return Ok(());
         }
+        self.in_batch(run, changes, jobs, |_| Ok(()))
+    }
+
+    /// Task changes, job changes and whatever `more` writes, in one durable transaction.
+    pub(super) fn in_batch(
+        &mut self,
+        run: &str,
+        changes: &[super::Change],
+        jobs: &[JobChange],
+        more: impl FnOnce(&Transaction) -> rusqlite::Result<()>,
+    ) -> Result<(), StoreError> {
         for c in changes {
             if let super::Change::Record { kind, json, .. } = c {
                 super::records::check_json(kind, json)?;
@@ -274,6 +285,7 @@ impl Store {
         for c in changes {
             super::changes::apply_one(&tx, run, c, &dir).map_err(e)?;
         }
+        more(&tx).map_err(e)?;
         tx.execute(
             "UPDATE runs SET updated_at = ?2 WHERE id = ?1",
             params![run, now()],
@@ -285,7 +297,7 @@ impl Store {
 }
 
 /// Writes one job change; attempt file paths are stored relative to `store_dir`.
-fn apply_job(tx: &Transaction, run: &str, c: &JobChange, store_dir: &Path) -> rusqlite::Result<()> {
+pub(super) fn apply_job(tx: &Transaction, run: &str, c: &JobChange, store_dir: &Path) -> rusqlite::Result<()> {
     match c {
         JobChange::Submitted { key, attempt, job_id, host, stdout, stderr, time_limit_s, mem_mb, how } => {
             open_attempt(tx, run, key, *attempt, job_id, host, stored(store_dir, stdout), stored(store_dir, stderr), (*time_limit_s, *mem_mb), 0)?;

@@ -33,6 +33,7 @@ mod reset;
 mod runs;
 pub mod schema;
 mod store_lock;
+mod submissions;
 mod tasks;
 mod unclean;
 pub mod wal;
@@ -50,6 +51,7 @@ pub use open::Access;
 pub use records::RecordRow;
 pub use reset::{MoveSettled, ResetTask, TaskDirFate, TaskDirMove, TaskDirs};
 pub use runs::RunSummary;
+pub use submissions::{SubmissionRow, SubmissionState};
 pub use tasks::{
     AttemptRow, EventRow, NewTask, OpenAttempt, PlanRows, TaskRow, TaskState, INPUTS_RECORD,
 };

@@ -11,7 +11,8 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 /// table of JSON documents by kind, of a run, a task or the whole store (see `store::records`).
 /// Version 6: each run's key scheme (`plan::KeyScheme`), and the digests of declared input files
 /// by path, size, modification time and inode (see `plan::inputs`). Version 7: a SLURM
-/// attempt's cancel decision (`attempts.cancelling`), committed before `scancel` runs.
+/// attempt's cancel decision (`attempts.cancelling`), committed before `scancel` runs, and
+/// `submissions`, the durable intent of every `sbatch` (see `store::submissions`).
 pub const MIGRATIONS: &[&str] = &[
     // 0 -> 1
     "CREATE TABLE runs (
@@ -128,5 +129,23 @@ pub const MIGRATIONS: &[&str] = &[
     // 6 -> 7: the monitor's decision to cancel an attempt's job, as JSON `{"outcome", "reason"}`,
     // written and committed before `scancel`: a job found ended (CANCELLED) after a crash then
     // ends as decided, not as "cancelled by someone".
-    "ALTER TABLE attempts ADD COLUMN cancelling TEXT;",
+    // A SLURM submission is recorded before `sbatch` runs (`intended`), then with its job id
+    // (`submitted`) or as never accepted (`abandoned`): a monitor killed in between finds its
+    // job by `job_name` instead of submitting it again. `tasks` is a JSON array of
+    // `[task_key, attempt]` in array-element order (one element for a single job).
+    "ALTER TABLE attempts ADD COLUMN cancelling TEXT;
+    CREATE TABLE submissions (
+        run_id TEXT NOT NULL,
+        token TEXT NOT NULL,
+        job_name TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        tasks TEXT NOT NULL,
+        time_limit_s INTEGER,
+        mem_mb INTEGER,
+        script TEXT NOT NULL,
+        job_id TEXT,
+        state TEXT NOT NULL DEFAULT 'intended',
+        PRIMARY KEY (run_id, token)
+    ) WITHOUT ROWID;
+    CREATE INDEX submissions_intended ON submissions(run_id) WHERE state = 'intended';",
 ];

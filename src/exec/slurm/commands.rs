@@ -21,6 +21,21 @@ pub enum SchedError {
     Absent { command: String, detail: String },
 }
 
+impl SchedError {
+    /// Whether `sbatch` surely did not submit: it said why and exited non-zero (or could not
+    /// start). A time-out, a kill by a signal or an answer that is not a job id may follow an
+    /// accepted submission, so the job is looked for instead (issue 11).
+    pub fn submission_refused(&self) -> bool {
+        match self {
+            SchedError::Failed { detail, .. } => {
+                !detail.starts_with("unexpected output") && !detail.starts_with("signal:")
+            }
+            SchedError::Absent { .. } => true,
+            SchedError::TimedOut { .. } | SchedError::NoAccounting(_) => false,
+        }
+    }
+}
+
 /// The environment variable that set `program`, if one did.
 fn overridden_by(program: &str) -> Option<&'static str> {
     [

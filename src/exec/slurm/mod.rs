@@ -27,9 +27,34 @@ pub fn parse_job_name(name: &str) -> Option<(&str, &str)> {
         .then_some((run, key))
 }
 
-/// Parses the name of a stage's job array, `lt.RUN.@STAGE`, into (run, stage).
+/// Parses the name of a stage's job array, `lt.RUN.@STAGE.TOKEN` (or, from labtrail 0.5 and
+/// earlier, `lt.RUN.@STAGE`), into (run, stage).
 pub fn parse_array_name(name: &str) -> Option<(&str, &str)> {
-    name.strip_prefix("lt.")?.rsplit_once(".@")
+    let (run, rest) = name.strip_prefix("lt.")?.rsplit_once(".@")?;
+    // A stage name is an identifier: the first dot after it starts the token.
+    Some((run, rest.split_once('.').map_or(rest, |(stage, _)| stage)))
+}
+
+/// The name of one job array of a stage: `lt.RUN.@STAGE.TOKEN`. The token tells this
+/// submission from every other array of the stage, so that an array accepted by `sbatch` but not
+/// yet recorded is found again by its name (issue 11).
+pub fn array_name(run: &str, stage: &str, token: &str) -> String {
+    format!("lt.{run}.@{stage}.{token}")
+}
+
+/// A new submission token: 8 hex digits, unique in practice within a run (and never 16 long,
+/// so that an array's name never reads as a task's, see [`parse_job_name`]).
+pub fn new_token() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let mut h = blake3::Hasher::new();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.update(&nanos.to_le_bytes());
+    h.update(&std::process::id().to_le_bytes());
+    h.update(&COUNT.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    h.finalize().to_hex()[..8].to_string()
 }
 
 #[cfg(test)]
@@ -43,5 +68,21 @@ mod tests {
         );
         assert_eq!(super::parse_job_name("lt.run.short"), None);
         assert_eq!(super::parse_job_name("other"), None);
+    }
+
+    /// Issue 11: an array's name carries its submission's token, and still reads as its stage's.
+    #[test]
+    fn array_names_carry_a_token_and_keep_their_stage() {
+        let token = super::new_token();
+        assert_eq!(token.len(), 8);
+        assert_ne!(token, super::new_token());
+        let n = super::array_name("exp-2026.1", "train", &token);
+        assert_eq!(super::parse_array_name(&n), Some(("exp-2026.1", "train")));
+        assert_eq!(super::parse_job_name(&n), None, "{n} is no task's name");
+        assert_eq!(
+            super::parse_array_name("lt.r.1.@train"),
+            Some(("r.1", "train")),
+            "an array named before tokens"
+        );
     }
 }

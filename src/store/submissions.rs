@@ -119,6 +119,23 @@ impl Store {
             .map_err(|err| super::gone::with_unsaved(e(err), 1 + jobs.len()))
     }
 
+    /// Abandons the submissions `tokens` (never handed to `sbatch`), in one transaction.
+    pub fn abandon_submissions(&mut self, run: &str, tokens: &[String]) -> Result<(), StoreError> {
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let path = self.db_path.clone();
+        let e = |e| StoreError::sqlite(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        for t in tokens {
+            tx.prepare_cached("UPDATE submissions SET state = 'abandoned' WHERE run_id = ?1 AND token = ?2")
+                .and_then(|mut st| st.execute(params![run, t]))
+                .map_err(e)?;
+        }
+        tx.commit()
+            .map_err(|err| super::gone::with_unsaved(e(err), tokens.len()))
+    }
+
     /// The run's submissions in `state`, oldest first.
     pub fn submissions(
         &self,

@@ -12,6 +12,7 @@ mod adopt_named;
 mod cancel;
 mod classify;
 mod finalize;
+mod intents;
 mod log_rules;
 mod logtail;
 mod lookups;
@@ -19,6 +20,7 @@ mod observe;
 mod poll;
 mod requeue;
 mod resources;
+mod sbatch;
 mod settle;
 mod submit;
 
@@ -55,6 +57,8 @@ pub struct Monitor<'a> {
     /// When a requeue of each tracked attempt was first seen that accounting did not yet explain.
     requeue_seen: HashMap<(String, u32), Instant>,
     accounting: bool,
+    /// The stop signal caught, if any (0: none): no `sbatch` starts once it is set.
+    stop: Arc<AtomicUsize>,
 }
 
 impl<'a> Monitor<'a> {
@@ -97,6 +101,7 @@ impl<'a> Monitor<'a> {
             missing_since: HashMap::new(),
             requeue_seen: HashMap::new(),
             accounting: true,
+            stop: Arc::default(),
         })
     }
 
@@ -126,9 +131,14 @@ pub fn watch(
         mon.spec.slurm.poll_max.max(mon.spec.slurm.poll_min),
     );
     let mut interval = min;
+    mon.stop = stop.clone();
     loop {
         let outcome = mon.poll(rep)?;
         rep.counts(mon.counts()?);
+        if outcome.stopped {
+            rep.always("labtrail: monitor stopped; the jobs keep running. Re-attach with `labtrail monitor`.");
+            return Ok(128 + stop.load(Ordering::Relaxed) as i32);
+        }
         if let Some(why) = &outcome.scheduler_trouble {
             interval = (interval * 2).min(max);
             rep.always(&format!("labtrail: the scheduler did not answer ({why}); nothing is decided about unseen jobs; next try in {}", crate::spec::format_duration(interval)));

@@ -16,6 +16,8 @@ pub struct PollOutcome {
     pub idle: bool,
     /// A scheduler command failed; nothing was decided about the jobs it would have shown.
     pub scheduler_trouble: Option<String>,
+    /// A stop signal came while submitting: the submissions not yet made were abandoned.
+    pub stopped: bool,
 }
 
 /// Work collected during a poll, committed in one transaction at its end.
@@ -41,12 +43,17 @@ pub(super) struct Batch {
     /// Requeues and resubmissions (see `requeue.rs`, `adopt_named.rs`): what they look up,
     /// asked of the scheduler at most once per poll.
     pub lookups: super::lookups::Lookups,
+    /// Tasks this poll will submit as single jobs (their ids come with their `sbatch`).
+    pub planned: HashSet<String>,
+    /// Part of the poll was committed already (with its submission intents).
+    pub committed: bool,
+    /// A stop signal ended the submissions.
+    pub stopped: bool,
 }
 
 impl Monitor<'_> {
     /// One poll of the run. Every change it makes is committed before it is reported.
     pub fn poll(&mut self, rep: &Reporter) -> Result<PollOutcome, StoreError> {
-        let tracked = self.store.tracked_jobs(&self.run)?;
         let queue = match self.sched.squeue() {
             Ok(q) => q,
             Err(e) => {
@@ -56,12 +63,22 @@ impl Monitor<'_> {
                 })
             }
         };
+        // Jobs submitted before a crash are recorded first, so that the rest of the poll
+        // tracks them like any other (issue 11).
+        let mut lines = Vec::new();
+        let (held, intent_trouble) = self.reconcile_intents(&queue, &mut lines)?;
+        let tracked = self.store.tracked_jobs(&self.run)?;
         let stored = self.store.task_states(&self.run)?;
         let mut b = Batch {
             states: stored.iter().map(|(k, v)| (k.clone(), v.0)).collect(),
             attempts: stored.into_iter().map(|(k, v)| (k, v.1)).collect(),
+            committed: !lines.is_empty(),
+            lines,
             ..Default::default()
         };
+        for key in held {
+            b.states.insert(key, TaskState::Running);
+        }
         let by_id: HashMap<&str, &QueueEntry> =
             queue.iter().map(|q| (q.job_id.as_str(), q)).collect();
         let tracked_ids: HashSet<&str> = tracked.iter().map(|t| t.job_id.as_str()).collect();
@@ -111,7 +128,7 @@ impl Monitor<'_> {
                 gone.push(t);
             }
         }
-        let mut trouble = None;
+        let mut trouble = intent_trouble;
         if !gone.is_empty() {
             b.lookups.settling = gone.iter().map(|t| (*t).clone()).collect();
             match self.accounting_of(&gone) {
@@ -135,7 +152,7 @@ impl Monitor<'_> {
             0
         };
         trouble = trouble.or(b.trouble.take());
-        let changed = !b.jobs.is_empty() || !b.changes.is_empty();
+        let changed = b.committed || !b.jobs.is_empty() || !b.changes.is_empty();
         self.store.apply_all(&self.run, &b.changes, &b.jobs)?;
         for l in &b.lines {
             rep.line(l);
@@ -143,8 +160,9 @@ impl Monitor<'_> {
         let idle = trouble.is_none() && b.live.is_empty() && submitted == 0;
         Ok(PollOutcome {
             changed,
-            idle,
+            idle: idle && !b.stopped,
             scheduler_trouble: trouble,
+            stopped: b.stopped,
         })
     }
 

@@ -1,28 +1,32 @@
-//! Submission: tasks whose upstream is done (or has live jobs, via `--dependency=afterok`) are
-//! submitted, one job per task or one array per stage; never a second live job for a task.
+//! Submission, planned: tasks whose upstream is done (or has live jobs, via
+//! `--dependency=afterok`) become submissions, one job per task or one array per stage; never a
+//! second live job for a task. Every submission's intent is committed, with the rest of the poll,
+//! before the first `sbatch` (see `sbatch.rs`).
 
 use super::poll::Batch;
+use super::sbatch::{After, Planned};
 use super::Monitor;
-use crate::exec::slurm::script::{self, attempt_dir, Header, TaskJob};
-use crate::exec::slurm::{job_name, QueueEntry};
-use crate::protocol::{self, STDERR_FILE, STDOUT_FILE};
-use crate::store::{JobChange, StoreError, Submission, TaskState};
-use std::collections::HashMap;
+use crate::exec::slurm::script::attempt_dir;
+use crate::exec::slurm::{array_name, job_name, new_token, QueueEntry};
+use crate::protocol::{STDERR_FILE, STDOUT_FILE};
+use crate::store::{JobChange, StoreError, Submission, SubmissionRow, SubmissionState, TaskState};
+use std::collections::{BTreeMap, HashMap};
 
 enum Ready {
-    Now(Vec<String>),
+    Now(Vec<After>),
     Wait,
     Blocked(String),
 }
 
 impl Monitor<'_> {
-    /// Upstream check for task `i`: the job ids to depend on, wait, or blocked.
+    /// Upstream check for task `i`: the jobs to depend on, wait, or blocked.
     fn readiness(&self, i: usize, b: &Batch) -> Ready {
         let mut after = Vec::new();
         for d in &self.plan.tasks[i].deps {
             match (b.states.get(d), b.live.get(d)) {
                 (Some(TaskState::Done), _) => {}
-                (_, Some(job)) => after.push(job.clone()),
+                (_, Some(job)) => after.push(After::Job(job.clone())),
+                _ if b.planned.contains(d) => after.push(After::Task(d.clone())),
                 (Some(TaskState::Failed | TaskState::Blocked), _) => {
                     return Ready::Blocked(self.label(d))
                 }
@@ -30,54 +34,6 @@ impl Monitor<'_> {
             }
         }
         Ready::Now(after)
-    }
-
-    fn task_job(&self, i: usize, attempt: u32) -> Result<TaskJob, StoreError> {
-        let task = &self.plan.tasks[i];
-        let stage = &self.spec.stages[task.stage];
-        let mut env = protocol::task_env(&task.identity(self.spec, &self.run, self.store.dir()));
-        for up in self.plan.upstream(self.spec, i, &self.folders) {
-            let var = up
-                .materialize()
-                .map_err(|e| StoreError::io(&self.folders.run_dir().join("upstream"), e))?;
-            env.push(var);
-        }
-        Ok(TaskJob {
-            key: task.key.clone(),
-            task_dir: self.folders.task_dir(&task.key),
-            attempt_prefix: self.folders.attempt_prefix(&task.key),
-            workdir: protocol::workdir(&self.base, &stage.workdir),
-            command: task.command.clone(),
-            env,
-            attempt,
-        })
-    }
-
-    fn header(
-        &self,
-        name: String,
-        comment: String,
-        log: std::path::PathBuf,
-        limits: (Option<u64>, Option<u64>),
-        after: &[String],
-    ) -> Header {
-        let mut options = self.spec.slurm.options.clone();
-        if !after.is_empty() {
-            options.push((
-                "--dependency".into(),
-                format!("afterok:{}", after.join(":")),
-            ));
-        }
-        Header {
-            name,
-            comment,
-            slurm_log: log,
-            time_limit_s: limits.0,
-            mem_mb: limits.1,
-            signal: self.spec.slurm.signal.clone(),
-            options,
-            array: None,
-        }
     }
 
     /// Submits every task that may go now; returns how many jobs were submitted or adopted.
@@ -98,8 +54,9 @@ impl Monitor<'_> {
             .slurm
             .max_running
             .map_or(usize::MAX, |m| m as usize);
-        let mut submitted = 0;
-        let mut array_groups: HashMap<usize, Vec<(usize, Vec<String>)>> = HashMap::new();
+        let mut adopted = 0;
+        let mut planned: Vec<Planned> = Vec::new();
+        let mut array_groups: BTreeMap<usize, Vec<(usize, u32, Vec<After>)>> = BTreeMap::new();
         for i in 0..self.plan.tasks.len() {
             let key = self.plan.tasks[i].key.clone();
             if b.states.get(&key) != Some(&TaskState::Pending) || b.live.contains_key(&key) {
@@ -134,75 +91,84 @@ impl Monitor<'_> {
                 ));
                 b.live.insert(key.clone(), q.job_id.clone());
                 b.states.insert(key, TaskState::Running);
-                submitted += 1;
+                adopted += 1;
                 continue;
             }
-            if b.live.len() >= max && !self.spec.slurm.array {
+            if b.live.len() + b.planned.len() >= max && !self.spec.slurm.array {
                 break;
             }
             let limits = restarts.get(&i).copied().unwrap_or(initial);
+            b.states.insert(key.clone(), TaskState::Running);
             if self.spec.slurm.array && !restarts.contains_key(&i) {
                 array_groups
                     .entry(self.plan.tasks[i].stage)
                     .or_default()
-                    .push((i, after));
-                b.states.insert(key, TaskState::Running);
+                    .push((i, attempt, after));
                 continue;
             }
-            let job = self.task_job(i, attempt)?;
-            let prefix = job.attempt_prefix.clone();
-            let header = self.header(
-                job_name(&self.run, &key),
-                format!("labtrail:{}:{key}:{attempt}", self.run),
-                script::attempt_file(&prefix, attempt, "slurm.log"),
-                limits,
-                &after,
-            );
-            let path = script::attempt_file(&prefix, attempt, "sbatch");
-            let folder = prefix.parent().expect("an attempt prefix has a folder");
-            // A store moved or deleted since the last commit gets nothing made at its old path
-            // and no job submitted from there (issue 10).
-            self.store.make_dirs(folder)?;
-            std::fs::write(&path, script::single(&header, &job))
-                .map_err(|e| StoreError::io(&path, e))?;
-            self.store.check_still_here()?;
-            match self.sched.sbatch(&path, &[]) {
-                Ok(id) => {
-                    let dir = attempt_dir(&prefix, &id, 0);
-                    b.jobs.push(submitted_change(
-                        &key,
-                        attempt,
-                        &id,
-                        &self.host,
-                        &dir,
-                        limits,
-                        Submission::Submitted,
-                    ));
-                    b.lines.push(format!(
-                        "▶ {} (attempt {attempt}): job {id}{}",
-                        self.label(&key),
-                        if after.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" after {}", after.join(","))
-                        }
-                    ));
-                    b.live.insert(key.clone(), id);
-                    b.states.insert(key, TaskState::Running);
-                    submitted += 1;
-                }
-                Err(e) => {
-                    b.trouble = Some(e.to_string());
-                    break;
-                }
-            }
+            let token = new_token();
+            let prefix = self.folders.attempt_prefix(&key);
+            planned.push(Planned {
+                row: intent(
+                    token.clone(),
+                    job_name(&self.run, &key),
+                    vec![(key.clone(), attempt)],
+                    limits,
+                    crate::exec::slurm::script::attempt_file(&prefix, attempt, "sbatch"),
+                ),
+                tasks: vec![i],
+                after,
+                comment: format!("labtrail:{}:{key}:{attempt}:{token}", self.run),
+                array: None,
+            });
+            b.planned.insert(key);
         }
         for (stage, group) in array_groups {
-            if b.trouble.is_none() {
-                submitted += self.submit_array(stage, group, &attempts, initial, b)?;
-            }
+            planned.push(self.plan_array(stage, group, initial));
         }
-        Ok(submitted)
+        let submitted = self.submit_planned(planned, b)?;
+        Ok(adopted + submitted)
+    }
+
+    /// One job array for a stage's first attempts, throttled by `max_running`.
+    fn plan_array(
+        &self,
+        stage: usize,
+        group: Vec<(usize, u32, Vec<After>)>,
+        limits: (Option<u64>, Option<u64>),
+    ) -> Planned {
+        let mut after: Vec<After> = group.iter().flat_map(|(_, _, a)| a.iter().cloned()).collect();
+        after.sort();
+        after.dedup();
+        let stage_name = &self.spec.stages[stage].name;
+        let token = new_token();
+        let script = self
+            .store
+            .run_dir(&self.run)
+            .join("arrays")
+            .join(format!("{stage_name}-{token}.sbatch"));
+        let throttle = self
+            .spec
+            .slurm
+            .max_running
+            .map(|m| format!("%{m}"))
+            .unwrap_or_default();
+        Planned {
+            row: intent(
+                token.clone(),
+                array_name(&self.run, stage_name, &token),
+                group
+                    .iter()
+                    .map(|(i, attempt, _)| (self.plan.tasks[*i].key.clone(), *attempt))
+                    .collect(),
+                limits,
+                script,
+            ),
+            tasks: group.iter().map(|(i, _, _)| *i).collect(),
+            after,
+            comment: format!("labtrail:{}:@{stage_name}:{token}", self.run),
+            array: Some(format!("0-{}{throttle}", group.len() - 1)),
+        }
     }
 
     fn block_downstream_of_self(&self, i: usize, upstream: &str, b: &mut Batch) {
@@ -217,89 +183,30 @@ impl Monitor<'_> {
             self.plan.tasks[i].label(self.spec)
         ));
     }
+}
 
-    /// One job array for a stage's first attempts, throttled by `max_running`.
-    fn submit_array(
-        &mut self,
-        stage: usize,
-        group: Vec<(usize, Vec<String>)>,
-        attempts: &HashMap<String, u32>,
-        limits: (Option<u64>, Option<u64>),
-        b: &mut Batch,
-    ) -> Result<usize, StoreError> {
-        let jobs: Vec<TaskJob> = group
-            .iter()
-            .map(|(i, _)| {
-                self.task_job(
-                    *i,
-                    attempts.get(&self.plan.tasks[*i].key).copied().unwrap_or(0) + 1,
-                )
-            })
-            .collect::<Result<_, _>>()?;
-        let mut after: Vec<String> = group.iter().flat_map(|(_, a)| a.iter().cloned()).collect();
-        after.sort();
-        after.dedup();
-        let stage_name = &self.spec.stages[stage].name;
-        let dir = self.store.run_dir(&self.run).join("arrays");
-        let stamp = jiff::Timestamp::now().as_millisecond();
-        let mut header = self.header(
-            format!("lt.{}.@{stage_name}", self.run),
-            format!("labtrail:{}:@{stage_name}", self.run),
-            dir.join(format!("{stage_name}-{stamp}-%a.log")),
-            limits,
-            &after,
-        );
-        let throttle = self
-            .spec
-            .slurm
-            .max_running
-            .map(|m| format!("%{m}"))
-            .unwrap_or_default();
-        header.array = Some(format!("0-{}{throttle}", jobs.len() - 1));
-        let path = dir.join(format!("{stage_name}-{stamp}.sbatch"));
-        // As for a single job: nothing made at a moved store's old path, nothing submitted.
-        self.store.make_dirs(&dir)?;
-        std::fs::write(&path, script::array(&header, &jobs))
-            .map_err(|e| StoreError::io(&path, e))?;
-        self.store.check_still_here()?;
-        let id = match self.sched.sbatch(&path, &[]) {
-            Ok(id) => id,
-            Err(e) => {
-                b.trouble = Some(format!("sbatch of the {stage_name} array: {e}"));
-                for j in &jobs {
-                    b.states.insert(j.key.clone(), TaskState::Pending);
-                }
-                return Ok(0);
-            }
-        };
-        for (n, j) in jobs.iter().enumerate() {
-            let element = format!("{id}_{n}");
-            let dir = attempt_dir(&j.attempt_prefix, &element, 0);
-            b.jobs.push(submitted_change(
-                &j.key,
-                j.attempt,
-                &element,
-                &self.host,
-                &dir,
-                limits,
-                Submission::Submitted,
-            ));
-            b.live.insert(j.key.clone(), element);
-        }
-        b.lines.push(format!(
-            "▶ stage {stage_name}: job array {id} with {} tasks{}",
-            jobs.len(),
-            if throttle.is_empty() {
-                String::new()
-            } else {
-                format!(" (at most {} at once)", &throttle[1..])
-            }
-        ));
-        Ok(jobs.len())
+fn intent(
+    token: String,
+    job_name: String,
+    tasks: Vec<(String, u32)>,
+    limits: (Option<u64>, Option<u64>),
+    script: std::path::PathBuf,
+) -> SubmissionRow {
+    SubmissionRow {
+        token,
+        job_name,
+        created_at: crate::store::now(),
+        tasks,
+        time_limit_s: limits.0,
+        mem_mb: limits.1,
+        script: script.display().to_string(),
+        job_id: None,
+        state: SubmissionState::Intended,
     }
 }
 
-fn submitted_change(
+/// The attempt row of a task's job (submitted, adopted, or found again from its intent).
+pub(super) fn submitted_change(
     key: &str,
     attempt: u32,
     job_id: &str,

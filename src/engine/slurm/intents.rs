@@ -17,6 +17,11 @@ use std::path::Path;
 /// and this machine's may differ by that much.
 const CLOCK_MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
+/// How long a submission that may have reached `sbatch` is looked for before it is abandoned:
+/// `squeue` (without `-t all`) no longer shows a job that just ended, and `sacct` may not have it
+/// yet or show it for a moment under the name `allocation` (docs/slurm-notes.md, c).
+const NOT_FOUND_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A job the scheduler shows under a submission's name.
 #[derive(Debug, Clone)]
 pub(super) struct Sighting {
@@ -112,24 +117,46 @@ impl Monitor<'_> {
                 }
             }
         }
+        let mut held = HashSet::new();
         for row in &intents {
             let found = job_of_intent(row, &seen, &known)
                 .map(|s| s.job_id.clone())
                 .or_else(|| (!accounting).then(|| self.started_on_disk(row, &known)).flatten());
+            // Its script is written just before `sbatch`: without it, `sbatch` never ran.
+            let maybe_sent = Path::new(&row.script).exists();
+            let missed_for = self
+                .intent_missing
+                .entry(row.token.clone())
+                .or_insert_with(std::time::Instant::now)
+                .elapsed();
             match found {
-                Some(id) => self.recover(row, &id, lines)?,
+                Some(id) => {
+                    self.intent_missing.remove(&row.token);
+                    self.recover(row, &id, lines)?
+                }
+                None if maybe_sent && missed_for < NOT_FOUND_GRACE => {
+                    held.extend(row.tasks.iter().map(|t| t.0.clone()));
+                }
                 None => {
-                    lines.push(format!(
-                        "· {}: never accepted by SLURM (no job of that name in squeue{}); its tasks may go again",
-                        row.job_name,
-                        if accounting { " or sacct" } else { " nor an attempt folder" }
-                    ));
+                    self.intent_missing.remove(&row.token);
+                    lines.push(if maybe_sent {
+                        format!(
+                            "· {}: no job of that name in squeue{}; never accepted by SLURM, its tasks may go again",
+                            row.job_name,
+                            if accounting { " or sacct" } else { " nor an attempt folder" }
+                        )
+                    } else {
+                        format!(
+                            "· {}: never handed to sbatch (the monitor stopped first); its tasks may go again",
+                            row.job_name
+                        )
+                    });
                     self.store
                         .settle_submission(&self.run, &row.token, None, &[])?;
                 }
             }
         }
-        Ok((HashSet::new(), None))
+        Ok((held, None))
     }
 
     /// Records the tasks of `row` as the attempts of job `id` (element `i` runs task `i`).

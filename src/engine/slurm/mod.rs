@@ -57,6 +57,8 @@ pub struct Monitor<'a> {
     /// When a requeue of each tracked attempt was first seen that accounting did not yet explain.
     requeue_seen: HashMap<(String, u32), Instant>,
     accounting: bool,
+    /// When each intended submission was first looked for in vain (see `intents`).
+    intent_missing: HashMap<String, Instant>,
     /// The stop signal caught, if any (0: none): no `sbatch` starts once it is set.
     stop: Arc<AtomicUsize>,
 }
@@ -101,6 +103,7 @@ impl<'a> Monitor<'a> {
             missing_since: HashMap::new(),
             requeue_seen: HashMap::new(),
             accounting: true,
+            intent_missing: HashMap::new(),
             stop: Arc::default(),
         })
     }

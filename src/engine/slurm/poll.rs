@@ -76,6 +76,7 @@ impl Monitor<'_> {
             lines,
             ..Default::default()
         };
+        let waiting = !held.is_empty();
         for key in held {
             b.states.insert(key, TaskState::Running);
         }
@@ -157,7 +158,7 @@ impl Monitor<'_> {
         for l in &b.lines {
             rep.line(l);
         }
-        let idle = trouble.is_none() && b.live.is_empty() && submitted == 0;
+        let idle = trouble.is_none() && !waiting && b.live.is_empty() && submitted == 0;
         Ok(PollOutcome {
             changed,
             idle: idle && !b.stopped,

@@ -203,15 +203,40 @@ fn below(n: u64) -> u64 {
     (nanos / 1000) % n
 }
 
-/// Issue 11, "Done when": 30 tasks, 10 SIGKILLs of the monitor (every other one at the crash
-/// point right after `sbatch` returns, the others at a random instant), then a monitor left to
-/// finish: job starts equal the store's attempts, and every job SLURM knows for the run is one.
+/// 30 tasks that append `STAGE-X` to the ledger: one stage of 30 single jobs, at most 5 at
+/// once, or three stages of 10 (three job arrays, each after the one before, at most 5 elements
+/// at once), so that submissions go on while the monitor is killed again and again.
+fn torture_exp(array: bool) -> Exp {
+    let xs: Vec<String> = (1..=if array { 10 } else { 30 })
+        .map(|i| format!("\"t{i}\""))
+        .collect();
+    let stages = if array {
+        ["s1", "s2", "s3"]
+            .iter()
+            .map(|s| format!("[[stage]]\nname = \"{s}\"\ncommand = \"echo {s}-{{x}} >> ledger.txt; sleep 3\"\n"))
+            .collect::<String>()
+    } else {
+        "[[stage]]\nname = \"s1\"\ncommand = \"echo s1-{x} >> ledger.txt; sleep 2\"\n".to_string()
+    };
+    Exp::new(&format!(
+        "[experiment]\nname = \"torture{}\"\n[params]\nx = [{}]\n{stages}{FAST}array = {array}\nmax_running = 5\n",
+        if array { "arr" } else { "one" },
+        xs.join(", ")
+    ))
+}
+
+/// Issue 11, "Done when": 30 tasks, at least 8 SIGKILLs of the monitor (every other one at the
+/// crash point right after `sbatch` returns, the others at a random instant), then a monitor
+/// left to finish: job starts equal the store's attempts, and every job SLURM knows for the run
+/// is one of them.
 fn crash_torture(array: bool) {
     require_slurm();
-    const TASKS: usize = 30;
-    let exp = ledgered(if array { "torturearr" } else { "tortureone" }, TASKS, array);
-    let mut kills = 0;
-    for round in 0..10 {
+    let exp = torture_exp(array);
+    let (mut kills, mut after_sbatch) = (0, 0);
+    for round in 0..30 {
+        if kills >= 10 {
+            break;
+        }
         let args: &[&str] = if round == 0 {
             &["run", "exp.toml", "--no-progress"]
         } else {
@@ -219,34 +244,40 @@ fn crash_torture(array: bool) {
         };
         let mut cmd = exp.cmd(args);
         cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        if round % 2 == 0 {
+        let at_sbatch = round % 2 == 0;
+        if at_sbatch {
             cmd.env("LABTRAIL_FAULT", AFTER_SBATCH);
         }
         let mut child = cmd.spawn().unwrap();
-        if round % 2 == 0 {
-            // Dies by itself at its first sbatch (or ends, once nothing is left to submit).
-            wait_until("the monitor to die", Duration::from_secs(60), || {
-                child.try_wait().unwrap().is_some()
-            });
-            let out = finish(child);
-            if out.stderr().contains(AFTER_SBATCH) {
-                kills += 1;
-            }
+        // At its next sbatch, else at a random instant.
+        let deadline = std::time::Instant::now()
+            + Duration::from_millis(if at_sbatch { 2500 } else { 200 + below(1000) });
+        while std::time::Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let alive = child.try_wait().unwrap().is_none();
+        signal(&child, libc::SIGKILL);
+        let out = finish(child);
+        if out.stderr().contains(AFTER_SBATCH) {
+            after_sbatch += 1;
+            kills += 1;
+        } else if alive {
+            kills += 1;
         } else {
-            std::thread::sleep(Duration::from_millis(200 + below(1500)));
-            if child.try_wait().unwrap().is_none() {
-                kills += 1;
-            }
-            signal(&child, libc::SIGKILL);
-            finish(child);
+            assert_eq!(out.code(), 0, "round {round}: {}", out.stderr());
+            break; // the run is over
         }
     }
     assert!(kills >= 8, "only {kills} kills hit a live monitor");
+    assert!(
+        after_sbatch >= 2,
+        "only {after_sbatch} kills right after sbatch returned"
+    );
     let out = exp.run(&["monitor", "--no-progress"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert_nothing_twice_and_nothing_unknown(&exp, TASKS);
+    assert_nothing_twice_and_nothing_unknown(&exp, 30);
 }
 
 #[test]

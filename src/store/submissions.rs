@@ -181,3 +181,82 @@ impl Store {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Submission, TaskState};
+
+    fn store(dir: &std::path::Path) -> Store {
+        let mut store = Store::open(&dir.join(".labtrail"), true).unwrap();
+        store.create_run("r", "exp", "exp.toml", "").unwrap();
+        for key in ["aa", "bb"] {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO tasks (run_id, key, seq, stage, label, params, command, workdir, env, deps) VALUES ('r', ?1, 0, 's', 'l', '{}', 'c', '.', '{}', '[]')",
+                    [key],
+                )
+                .unwrap();
+        }
+        store
+    }
+
+    fn intent(token: &str, tasks: &[(&str, u32)]) -> SubmissionRow {
+        SubmissionRow {
+            token: token.into(),
+            job_name: format!("lt.r.@s.{token}"),
+            created_at: "2026-11-30T10:00:00.000Z".into(),
+            tasks: tasks.iter().map(|(k, a)| (k.to_string(), *a)).collect(),
+            time_limit_s: Some(60),
+            mem_mb: None,
+            script: String::new(),
+            job_id: None,
+            state: SubmissionState::Intended,
+        }
+    }
+
+    fn attempt(key: &str, job_id: &str, dir: &std::path::Path) -> JobChange {
+        JobChange::Submitted {
+            key: key.into(),
+            attempt: 1,
+            job_id: job_id.into(),
+            host: "h".into(),
+            stdout: dir.join("o").display().to_string(),
+            stderr: dir.join("e").display().to_string(),
+            time_limit_s: Some(60),
+            mem_mb: None,
+            how: Submission::Submitted,
+        }
+    }
+
+    /// Issue 11: intents are stored with their tasks in element order and read back; a
+    /// submission settles with its attempts in one step; an abandoned one is no longer intended.
+    #[test]
+    fn intents_are_stored_then_submitted_or_abandoned() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = store(dir.path());
+        let mut a = intent("t1", &[("bb", 1), ("aa", 1)]);
+        a.script = dir.path().join(".labtrail/runs/r/arrays/s-t1.sbatch").display().to_string();
+        let mut b = intent("t2", &[("aa", 2)]);
+        b.script = "/elsewhere/aa-2.sbatch".into();
+        s.apply_with_intents("r", &[], &[], &[a.clone(), b.clone()]).unwrap();
+        let stored = s.submissions("r", SubmissionState::Intended).unwrap();
+        assert_eq!(stored, [a.clone(), b.clone()], "the script path is resolved back");
+        assert!(s.known_job_ids("r").unwrap().is_empty());
+
+        let attempts = [attempt("bb", "41_0", dir.path()), attempt("aa", "41_1", dir.path())];
+        s.settle_submission("r", "t1", Some("41"), &attempts).unwrap();
+        s.abandon_submissions("r", &["t2".to_string()]).unwrap();
+        assert!(s.submissions("r", SubmissionState::Intended).unwrap().is_empty());
+        let done = s.submissions("r", SubmissionState::Submitted).unwrap();
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].job_id.as_deref(), Some("41"));
+        assert_eq!(s.submissions("r", SubmissionState::Abandoned).unwrap()[0].token, "t2");
+        let known = s.known_job_ids("r").unwrap();
+        assert_eq!(known, ["41", "41_0", "41_1"].map(String::from).into());
+        let states = s.task_states("r").unwrap();
+        assert_eq!(states["aa"], (TaskState::Running, 1));
+        assert_eq!(states["bb"], (TaskState::Running, 1));
+    }
+}

@@ -296,3 +296,47 @@ fn crash_torture_single_jobs() {
 fn crash_torture_job_arrays() {
     crash_torture(true);
 }
+
+/// Issue 11 (item 5 of the lane): a job carrying a pending task's name, submitted by hand while
+/// no monitor ran and ended before one came back, is adopted as the task's attempt and decides
+/// it; the task is not run again (before: only live jobs were adopted, and it ran twice).
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn an_ended_job_with_a_pending_tasks_name_is_adopted() {
+    require_slurm();
+    let exp = ledgered("handended", 2, false);
+    let out = exp
+        .cmd(&["run", "exp.toml", "--no-progress"])
+        .env("LABTRAIL_FAULT", AFTER_SBATCH)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains(AFTER_SBATCH));
+    let run = run_id(&exp);
+    // The monitor died at t1's sbatch; t2 is pending. Its job is submitted by hand.
+    let t2 = exp
+        .tasks()
+        .into_iter()
+        .find(|t| t["params"]["x"] == "t2")
+        .unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hand = sh(&format!(
+        "cd {} && sbatch --parsable --job-name=lt.{run}.{t2} --output=/dev/null --wrap 'echo t2 >> ledger.txt'",
+        exp.path().display()
+    ))
+    .trim()
+    .to_string();
+    wait_until("both jobs to end", Duration::from_secs(60), || {
+        exp.ledger("ledger.txt").len() == 2 && nothing_live(&run)
+    });
+    let out = exp.run(&["monitor", "--no-progress"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert_nothing_twice_and_nothing_unknown(&exp, 2);
+    let a = exp.attempts("x=t2");
+    assert!(
+        a[0]["job_id"].as_str() == Some(hand.as_str()),
+        "the hand-submitted job is t2's attempt: {a:?}"
+    );
+}

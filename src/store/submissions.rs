@@ -167,6 +167,13 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
+    /// When the run was created: no job of its names is older.
+    pub fn run_created_at(&self, run: &str) -> Result<String, StoreError> {
+        self.conn
+            .query_row("SELECT created_at FROM runs WHERE id = ?1", [run], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// Every job id the run's attempts and submissions know: a job found by name that is one
     /// of these is not a new one.
     pub fn known_job_ids(&self, run: &str) -> Result<HashSet<String>, StoreError> {

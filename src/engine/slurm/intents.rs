@@ -61,7 +61,8 @@ fn base_id(job_id: &str) -> &str {
     job_id.split('_').next().unwrap_or(job_id)
 }
 
-fn local_time(text: Option<&str>) -> Option<jiff::Timestamp> {
+/// A time squeue or sacct gives (the cluster's local time), if there is one.
+pub(super) fn local_time(text: Option<&str>) -> Option<jiff::Timestamp> {
     utc_of_local(text?)?.parse().ok()
 }
 

@@ -9,6 +9,7 @@
 //! never read as a job outcome: the poll decides nothing about the jobs it could not see.
 
 mod adopt_named;
+mod by_name;
 mod cancel;
 mod classify;
 mod finalize;
@@ -59,6 +60,8 @@ pub struct Monitor<'a> {
     accounting: bool,
     /// When each intended submission was first looked for in vain (see `intents`).
     intent_missing: HashMap<String, Instant>,
+    /// Ended jobs with a pending task's name were looked for (once per monitor).
+    names_checked: bool,
     /// The stop signal caught, if any (0: none): no `sbatch` starts once it is set.
     stop: Arc<AtomicUsize>,
 }
@@ -104,6 +107,7 @@ impl<'a> Monitor<'a> {
             requeue_seen: HashMap::new(),
             accounting: true,
             intent_missing: HashMap::new(),
+            names_checked: false,
             stop: Arc::default(),
         })
     }

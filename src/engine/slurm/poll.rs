@@ -147,6 +147,9 @@ impl Monitor<'_> {
                 }
             }
         }
+        if trouble.is_none() && !self.names_checked {
+            self.adopt_ended_by_name(&mut b)?;
+        }
         let submitted = if trouble.is_none() {
             self.submit_ready(&by_key, &mut b)?
         } else {

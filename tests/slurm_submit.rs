@@ -63,8 +63,7 @@ fn assert_nothing_twice_and_nothing_unknown(exp: &Exp, n: usize) {
     for x in exp.ledger("ledger.txt") {
         *starts.entry(x).or_default() += 1;
     }
-    let attempts: Vec<String> =
-        exp.column("SELECT job_id FROM attempts WHERE job_id IS NOT NULL");
+    let attempts: Vec<String> = exp.column("SELECT job_id FROM attempts WHERE job_id IS NOT NULL");
     let total: usize = starts.values().sum();
     assert_eq!(
         total,
@@ -72,7 +71,10 @@ fn assert_nothing_twice_and_nothing_unknown(exp: &Exp, n: usize) {
         "job starts {starts:?} against attempts {attempts:?}"
     );
     assert_eq!(starts.len(), n, "every task ran: {starts:?}");
-    assert!(starts.values().all(|&c| c == 1), "a task ran twice: {starts:?}");
+    assert!(
+        starts.values().all(|&c| c == 1),
+        "a task ran twice: {starts:?}"
+    );
     assert_eq!(exp.count("done"), n);
     let known: BTreeSet<String> = attempts.into_iter().collect();
     let slurm = slurm_jobs_of(&run);
@@ -85,9 +87,11 @@ fn assert_nothing_twice_and_nothing_unknown(exp: &Exp, n: usize) {
 
 /// No job of the run is pending, running or completing.
 fn nothing_live(run: &str) -> bool {
-    jobs_of(run)
-        .iter()
-        .all(|l| !["|PENDING", "|RUNNING", "|COMPLETING", "|CONFIGURING"].iter().any(|s| l.contains(s)))
+    jobs_of(run).iter().all(|l| {
+        !["|PENDING", "|RUNNING", "|COMPLETING", "|CONFIGURING"]
+            .iter()
+            .any(|s| l.contains(s))
+    })
 }
 
 /// Issue 11, cases 1 and 2: the monitor dies right after `sbatch` accepted a job (an array of

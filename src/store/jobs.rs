@@ -297,7 +297,12 @@ impl Store {
 }
 
 /// Writes one job change; attempt file paths are stored relative to `store_dir`.
-pub(super) fn apply_job(tx: &Transaction, run: &str, c: &JobChange, store_dir: &Path) -> rusqlite::Result<()> {
+pub(super) fn apply_job(
+    tx: &Transaction,
+    run: &str,
+    c: &JobChange,
+    store_dir: &Path,
+) -> rusqlite::Result<()> {
     match c {
         JobChange::Submitted { key, attempt, job_id, host, stdout, stderr, time_limit_s, mem_mb, how } => {
             open_attempt(tx, run, key, *attempt, job_id, host, stored(store_dir, stdout), stored(store_dir, stderr), (*time_limit_s, *mem_mb), 0)?;

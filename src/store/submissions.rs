@@ -52,7 +52,12 @@ pub struct SubmissionRow {
     pub state: SubmissionState,
 }
 
-fn insert(tx: &Transaction, run: &str, s: &SubmissionRow, dir: &std::path::Path) -> rusqlite::Result<()> {
+fn insert(
+    tx: &Transaction,
+    run: &str,
+    s: &SubmissionRow,
+    dir: &std::path::Path,
+) -> rusqlite::Result<()> {
     let tasks = serde_json::to_string(&s.tasks).expect("keys and numbers serialize");
     tx.prepare_cached(
         "INSERT INTO submissions (run_id, token, job_name, created_at, tasks, time_limit_s, mem_mb, script, job_id, state)
@@ -128,9 +133,11 @@ impl Store {
         let e = |e| StoreError::sqlite(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
         for t in tokens {
-            tx.prepare_cached("UPDATE submissions SET state = 'abandoned' WHERE run_id = ?1 AND token = ?2")
-                .and_then(|mut st| st.execute(params![run, t]))
-                .map_err(e)?;
+            tx.prepare_cached(
+                "UPDATE submissions SET state = 'abandoned' WHERE run_id = ?1 AND token = ?2",
+            )
+            .and_then(|mut st| st.execute(params![run, t]))
+            .map_err(e)?;
         }
         tx.commit()
             .map_err(|err| super::gone::with_unsaved(e(err), tokens.len()))
@@ -154,7 +161,11 @@ impl Store {
                     job_name: r.get(1)?,
                     created_at: r.get(2)?,
                     tasks: serde_json::from_str(&tasks).map_err(|e| {
-                        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+                        rusqlite::Error::FromSqlConversionFailure(
+                            3,
+                            rusqlite::types::Type::Text,
+                            Box::new(e),
+                        )
                     })?,
                     time_limit_s: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
                     mem_mb: r.get::<_, Option<i64>>(5)?.map(|v| v as u64),
@@ -170,7 +181,9 @@ impl Store {
     /// When the run was created: no job of its names is older.
     pub fn run_created_at(&self, run: &str) -> Result<String, StoreError> {
         self.conn
-            .query_row("SELECT created_at FROM runs WHERE id = ?1", [run], |r| r.get(0))
+            .query_row("SELECT created_at FROM runs WHERE id = ?1", [run], |r| {
+                r.get(0)
+            })
             .map_err(|e| self.err(e))
     }
 
@@ -181,13 +194,10 @@ impl Store {
             .conn
             .prepare_cached("SELECT job_id FROM attempts WHERE run_id = ?1 AND job_id IS NOT NULL UNION SELECT job_id FROM submissions WHERE run_id = ?1 AND job_id IS NOT NULL")
             .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([run], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
+        let rows = st.query_map([run], |r| r.get(0)).map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -244,22 +254,41 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = store(dir.path());
         let mut a = intent("t1", &[("bb", 1), ("aa", 1)]);
-        a.script = dir.path().join(".labtrail/runs/r/arrays/s-t1.sbatch").display().to_string();
+        a.script = dir
+            .path()
+            .join(".labtrail/runs/r/arrays/s-t1.sbatch")
+            .display()
+            .to_string();
         let mut b = intent("t2", &[("aa", 2)]);
         b.script = "/elsewhere/aa-2.sbatch".into();
-        s.apply_with_intents("r", &[], &[], &[a.clone(), b.clone()]).unwrap();
+        s.apply_with_intents("r", &[], &[], &[a.clone(), b.clone()])
+            .unwrap();
         let stored = s.submissions("r", SubmissionState::Intended).unwrap();
-        assert_eq!(stored, [a.clone(), b.clone()], "the script path is resolved back");
+        assert_eq!(
+            stored,
+            [a.clone(), b.clone()],
+            "the script path is resolved back"
+        );
         assert!(s.known_job_ids("r").unwrap().is_empty());
 
-        let attempts = [attempt("bb", "41_0", dir.path()), attempt("aa", "41_1", dir.path())];
-        s.settle_submission("r", "t1", Some("41"), &attempts).unwrap();
+        let attempts = [
+            attempt("bb", "41_0", dir.path()),
+            attempt("aa", "41_1", dir.path()),
+        ];
+        s.settle_submission("r", "t1", Some("41"), &attempts)
+            .unwrap();
         s.abandon_submissions("r", &["t2".to_string()]).unwrap();
-        assert!(s.submissions("r", SubmissionState::Intended).unwrap().is_empty());
+        assert!(s
+            .submissions("r", SubmissionState::Intended)
+            .unwrap()
+            .is_empty());
         let done = s.submissions("r", SubmissionState::Submitted).unwrap();
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].job_id.as_deref(), Some("41"));
-        assert_eq!(s.submissions("r", SubmissionState::Abandoned).unwrap()[0].token, "t2");
+        assert_eq!(
+            s.submissions("r", SubmissionState::Abandoned).unwrap()[0].token,
+            "t2"
+        );
         let known = s.known_job_ids("r").unwrap();
         assert_eq!(known, ["41", "41_0", "41_1"].map(String::from).into());
         let states = s.task_states("r").unwrap();

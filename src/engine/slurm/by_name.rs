@@ -65,8 +65,13 @@ impl Monitor<'_> {
                 continue;
             }
             let later = last.get(key).is_none_or(|p| {
-                (local_time(p.submit.as_deref()), p.job_id.parse::<u64>().ok())
-                    < (local_time(a.submit.as_deref()), a.job_id.parse::<u64>().ok())
+                (
+                    local_time(p.submit.as_deref()),
+                    p.job_id.parse::<u64>().ok(),
+                ) < (
+                    local_time(a.submit.as_deref()),
+                    a.job_id.parse::<u64>().ok(),
+                )
             });
             if later {
                 last.insert(key, a);

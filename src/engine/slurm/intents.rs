@@ -74,7 +74,9 @@ impl Monitor<'_> {
         queue: &[QueueEntry],
         lines: &mut Vec<String>,
     ) -> Result<(HashSet<String>, Option<String>), StoreError> {
-        let intents = self.store.submissions(&self.run, SubmissionState::Intended)?;
+        let intents = self
+            .store
+            .submissions(&self.run, SubmissionState::Intended)?;
         if intents.is_empty() {
             return Ok((HashSet::new(), None));
         }
@@ -113,7 +115,9 @@ impl Monitor<'_> {
                 }
                 Err(e) => {
                     // Whether SLURM has their jobs is unknown: their tasks wait.
-                    let held = intents.iter().flat_map(|r| r.tasks.iter().map(|t| t.0.clone()));
+                    let held = intents
+                        .iter()
+                        .flat_map(|r| r.tasks.iter().map(|t| t.0.clone()));
                     return Ok((held.collect(), Some(e.to_string())));
                 }
             }
@@ -122,7 +126,11 @@ impl Monitor<'_> {
         for row in &intents {
             let found = job_of_intent(row, &seen, &known)
                 .map(|s| s.job_id.clone())
-                .or_else(|| (!accounting).then(|| self.started_on_disk(row, &known)).flatten());
+                .or_else(|| {
+                    (!accounting)
+                        .then(|| self.started_on_disk(row, &known))
+                        .flatten()
+                });
             // Its script is written just before `sbatch`: without it, `sbatch` never ran.
             let maybe_sent = Path::new(&row.script).exists();
             let missed_for = self
@@ -173,7 +181,11 @@ impl Monitor<'_> {
             .iter()
             .enumerate()
             .map(|(n, (key, attempt))| {
-                let job_id = if array { format!("{id}_{n}") } else { id.to_string() };
+                let job_id = if array {
+                    format!("{id}_{n}")
+                } else {
+                    id.to_string()
+                };
                 let dir = attempt_dir(&self.folders.attempt_prefix(key), &job_id, 0);
                 submitted_change(
                     key,
@@ -283,7 +295,12 @@ mod tests {
         let known: HashSet<String> = ["9".to_string()].into();
         assert_eq!(job_of_intent(&r, &jobs, &known).unwrap().job_id, "12");
         // The scheduler's clock a little behind this machine's.
-        let early = [seen("3", "lt.r.@s.ab12cd34", "2026-11-30T09:59:30Z", Some(true))];
+        let early = [seen(
+            "3",
+            "lt.r.@s.ab12cd34",
+            "2026-11-30T09:59:30Z",
+            Some(true),
+        )];
         assert_eq!(job_of_intent(&r, &early, &none).unwrap().job_id, "3");
         assert!(job_of_intent(&r, &jobs[..2], &none).is_none());
     }

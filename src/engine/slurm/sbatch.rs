@@ -62,7 +62,6 @@ impl Monitor<'_> {
             let path = PathBuf::from(&p.row.script);
             let jobs = self.write_script(&p, &path, b)?;
             self.store.check_still_here()?;
-            fault::fault_injection_pause_point("slurm-before-sbatch");
             let answer = self.sched.sbatch(&path, &[]);
             fault::fault_injection_crash_point("slurm-after-sbatch");
             match answer {

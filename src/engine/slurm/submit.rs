@@ -137,7 +137,10 @@ impl Monitor<'_> {
         group: Vec<(usize, u32, Vec<After>)>,
         limits: (Option<u64>, Option<u64>),
     ) -> Planned {
-        let mut after: Vec<After> = group.iter().flat_map(|(_, _, a)| a.iter().cloned()).collect();
+        let mut after: Vec<After> = group
+            .iter()
+            .flat_map(|(_, _, a)| a.iter().cloned())
+            .collect();
         after.sort();
         after.dedup();
         let stage_name = &self.spec.stages[stage].name;

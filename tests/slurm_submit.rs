@@ -336,9 +336,11 @@ fn an_ended_job_with_a_pending_tasks_name_is_adopted() {
         exp.ledger("ledger.txt").len() == 2 && nothing_live(&run)
     });
     // The monitor comes back once accounting has the ended job (sacct lags it for a moment).
-    wait_until("sacct to know the hand-submitted job", Duration::from_secs(60), || {
-        slurm_jobs_of(&run).contains(&hand)
-    });
+    wait_until(
+        "sacct to know the hand-submitted job",
+        Duration::from_secs(60),
+        || slurm_jobs_of(&run).contains(&hand),
+    );
     let out = exp.run(&["monitor", "--no-progress"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert_nothing_twice_and_nothing_unknown(&exp, 2);

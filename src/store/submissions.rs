@@ -118,6 +118,20 @@ impl Store {
         )
         .map_err(e)?;
         for j in jobs {
+            // An attempt some other path recorded meanwhile is kept as it is: a monitor that
+            // cannot record a submission would stop at every start.
+            if let JobChange::Submitted { key, attempt, .. } = j {
+                let exists: bool = tx
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM attempts WHERE run_id = ?1 AND task_key = ?2 AND number = ?3)",
+                        params![run, key, attempt],
+                        |r| r.get(0),
+                    )
+                    .map_err(e)?;
+                if exists {
+                    continue;
+                }
+            }
             apply_job(&tx, run, j, &dir).map_err(e)?;
         }
         tx.commit()
@@ -294,5 +308,9 @@ mod tests {
         let states = s.task_states("r").unwrap();
         assert_eq!(states["aa"], (TaskState::Running, 1));
         assert_eq!(states["bb"], (TaskState::Running, 1));
+        // Settling again (an attempt already there) keeps the first record and does not fail.
+        s.settle_submission("r", "t1", Some("41"), &attempts)
+            .unwrap();
+        assert_eq!(s.known_job_ids("r").unwrap().len(), 3);
     }
 }

@@ -286,10 +286,11 @@ fn an_older_schema_is_read_without_writing() {
     let exp = finished_exp();
     let db = exp.file(".labtrail/labtrail.db");
     {
-        // Back to version 5: what labtrail 0.3 left (no key scheme, no input digests).
+        // Back to version 5: what labtrail 0.3 left (no key scheme, no input digests, no
+        // submissions).
         let c = rusqlite::Connection::open(&db).unwrap();
         c.execute_batch(
-            "ALTER TABLE runs DROP COLUMN key_scheme; DROP TABLE input_digests; ALTER TABLE attempts DROP COLUMN cancelling; PRAGMA user_version = 5; PRAGMA journal_mode = DELETE;",
+            "DROP TABLE submissions; ALTER TABLE runs DROP COLUMN key_scheme; DROP TABLE input_digests; ALTER TABLE attempts DROP COLUMN cancelling; PRAGMA user_version = 5; PRAGMA journal_mode = DELETE;",
         )
         .unwrap();
     }

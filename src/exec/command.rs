@@ -28,7 +28,8 @@ pub enum CommandError {
 }
 
 /// Runs `program` with `args` (stdin closed), waits at most `timeout` and returns its standard
-/// output. A command past its limit is killed (SIGKILL) and reaped in the background.
+/// output. A command past its limit is killed (SIGKILL, with every process of its group) and
+/// reaped in the background.
 ///
 /// The command runs in a process group of its own: a Ctrl+C at the terminal (SIGINT to the
 /// foreground group) stops labtrail, which then waits for the command's answer, instead of also
@@ -81,7 +82,8 @@ pub fn run_timed_answer(
             absent: false,
         })?,
         Err(_) => {
-            let _ = nix::sys::signal::kill(
+            // The whole group it leads: a site's wrapper script and the program it started.
+            let _ = nix::sys::signal::killpg(
                 nix::unistd::Pid::from_raw(pid as i32),
                 nix::sys::signal::Signal::SIGKILL,
             );
@@ -142,6 +144,21 @@ mod tests {
         // Issue 11: in a process group of its own, out of reach of a terminal's Ctrl+C.
         let group = run_timed("sh", &["-c", "cut -d' ' -f5 /proc/$$/stat"], long).unwrap();
         assert_ne!(group.trim(), nix::unistd::getpgrp().to_string());
+        // Issue 11: a wrapper past its limit goes with the program it started.
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let script = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
+        assert!(matches!(
+            run_timed("sh", &["-c", &script], Duration::from_millis(300)),
+            Err(CommandError::TimedOut { .. })
+        ));
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let stat = format!("/proc/{}/stat", pid.trim());
+        let gone = (0..250).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            std::fs::read_to_string(&stat).map_or(true, |s| s.contains(") Z "))
+        });
+        assert!(gone, "the wrapper's child outlived the time limit");
         assert!(matches!(
             run_timed("/no/such/program", &[], long),
             Err(CommandError::NotRun { absent: true, .. })

@@ -75,6 +75,9 @@ impl Monitor<'_> {
                     if e.submission_refused() {
                         self.store
                             .settle_submission(&self.run, &p.row.token, None, &[])?;
+                        for (key, _) in &p.row.tasks {
+                            b.states.insert(key.clone(), TaskState::Pending);
+                        }
                     }
                     // Else SLURM may have accepted it: the intent stays, and the next poll looks
                     // for its job before its tasks may go again.

@@ -60,7 +60,7 @@ impl Monitor<'_> {
             if run != self.run
                 || !is_finished_state(&a.state)
                 || known.contains(&a.job_id)
-                || self.of_another_store(a.workdir.as_deref())
+                || self.of_another_store(&[a.workdir.as_deref()])
             {
                 continue;
             }
@@ -100,17 +100,5 @@ impl Monitor<'_> {
             b.states.insert(key.to_string(), TaskState::Running);
         }
         Ok(())
-    }
-
-    /// Whether a job working in `workdir` is another store's run of this id: it works in a
-    /// `runs/RUN/` folder that is not this store's (as `check --scheduler` tells them apart). A
-    /// job resubmitted by hand from anywhere else is the task's.
-    fn of_another_store(&self, workdir: Option<&str>) -> bool {
-        let Some(dir) = workdir else { return false };
-        let parts: Vec<&std::ffi::OsStr> = std::path::Path::new(dir).iter().collect();
-        let of_run = parts
-            .windows(2)
-            .any(|w| w[0] == "runs" && w[1] == std::ffi::OsStr::new(&self.run));
-        of_run && self.writes_here(&[Some(dir)]) == Some(false)
     }
 }

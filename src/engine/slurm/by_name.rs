@@ -86,7 +86,8 @@ impl Monitor<'_> {
                 &a.job_id,
                 &self.host,
                 &dir,
-                (None, None),
+                // Its own limits (from sacct), which a restart after it scales.
+                (a.time_limit_s, a.mem_mb),
                 Submission::Adopted,
             ));
             b.lines.push(format!(

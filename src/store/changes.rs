@@ -250,7 +250,7 @@ fn write_end(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::Store;
 
@@ -317,7 +317,9 @@ mod tests {
         out.join("\n")
     }
 
-    fn store_with_tasks(dir: &std::path::Path) -> Store {
+    /// A store in `dir/.labtrail` with run `r` of two tasks, `aa` and `bb`, as unit tests of the
+    /// store's writes need it.
+    pub(crate) fn store_with_tasks(dir: &std::path::Path) -> Store {
         let mut store = Store::open(&dir.join(".labtrail"), true).unwrap();
         store.create_run("r", "t", "exp.toml", "").unwrap();
         for key in ["aa", "bb"] {

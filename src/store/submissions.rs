@@ -216,22 +216,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::changes::tests::store_with_tasks as store;
     use crate::store::{Submission, TaskState};
-
-    fn store(dir: &std::path::Path) -> Store {
-        let mut store = Store::open(&dir.join(".labtrail"), true).unwrap();
-        store.create_run("r", "exp", "exp.toml", "").unwrap();
-        for key in ["aa", "bb"] {
-            store
-                .conn
-                .execute(
-                    "INSERT INTO tasks (run_id, key, seq, stage, label, params, command, workdir, env, deps) VALUES ('r', ?1, 0, 's', 'l', '{}', 'c', '.', '{}', '[]')",
-                    [key],
-                )
-                .unwrap();
-        }
-        store
-    }
 
     fn intent(token: &str, tasks: &[(&str, u32)]) -> SubmissionRow {
         SubmissionRow {

@@ -35,6 +35,19 @@ fn row_of_queue(q: &QueueEntry) -> AcctEntry {
     }
 }
 
+/// What became of a job that ended without success, once jobs resubmitted after it were
+/// looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Resubmitted {
+    /// None was: the job's own verdict stands.
+    None,
+    /// Jobs with the task's name were adopted after it.
+    Adopted,
+    /// Accounting could not be asked: nothing is decided this poll (and nothing may be
+    /// committed that would keep the next poll from deciding the same way).
+    Undecided,
+}
+
 /// A job's number as the scheduler counts them (ids grow with each submission).
 fn raw_number(id: &str) -> Option<u64> {
     id.parse().ok()
@@ -42,14 +55,13 @@ fn raw_number(id: &str) -> Option<u64> {
 
 impl Monitor<'_> {
     /// Attempt `t`'s job ended without success (`own`: its last run in sacct, if known). If
-    /// jobs with the task's name were submitted after it, adopts them and returns true; also
-    /// true when accounting could not be asked (then nothing is decided this poll).
+    /// jobs with the task's name were submitted after it, adopts them.
     pub(super) fn adopt_resubmitted(
         &mut self,
         t: &TrackedJob,
         own: Option<&AcctEntry>,
         b: &mut Batch,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Resubmitted, StoreError> {
         let rows = match self.named_runs(t, &mut b.lookups) {
             Ok(Some(rows)) => rows,
             // Without accounting, squeue's ended entries (kept for MinJobAge) are all there is.
@@ -57,7 +69,7 @@ impl Monitor<'_> {
             Err(e) => {
                 b.live.insert(t.key.clone(), t.job_id.clone());
                 b.trouble.get_or_insert_with(|| e.to_string());
-                return Ok(true);
+                return Ok(Resubmitted::Undecided);
             }
         };
         // squeue knows a job the moment it ends; sacct names it a moment later.
@@ -84,7 +96,7 @@ impl Monitor<'_> {
             jobs.entry(n).or_default().push(r);
         }
         if jobs.is_empty() {
-            return Ok(false);
+            return Ok(Resubmitted::None);
         }
         // In order of submission: a job's id grows with each submission (its first run's).
         let mut order: Vec<Vec<AcctEntry>> = jobs.into_values().map(runs_in_order).collect();
@@ -116,10 +128,10 @@ impl Monitor<'_> {
             if i + 1 == count {
                 if !run_is_over(&last_run.state) {
                     // Still running: tracked from the next poll on.
-                    return Ok(true);
+                    return Ok(Resubmitted::Adopted);
                 }
                 self.settle_gone(&cur, &runs, b)?;
-                return Ok(true);
+                return Ok(Resubmitted::Adopted);
             }
             let (closed, last) = self.close_missed_runs(&cur, &runs, b);
             cur = closed;
@@ -129,6 +141,6 @@ impl Monitor<'_> {
                 ended_as = format!("as {}", r.state);
             }
         }
-        Ok(true)
+        Ok(Resubmitted::Adopted)
     }
 }

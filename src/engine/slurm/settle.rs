@@ -3,6 +3,7 @@
 //! closed first (each its own attempt), and a job that ended without success gives way to jobs
 //! resubmitted with the task's name after it (see `adopt_named.rs`).
 
+use super::adopt_named::Resubmitted;
 use super::classify::{class_of_exit, class_of_state};
 use super::poll::{utc_of_local, Batch};
 use super::requeue::{runs_in_order, window_start};
@@ -117,7 +118,9 @@ impl Monitor<'_> {
         };
         match verdict {
             Some((class, code, signal, why)) => {
-                self.missing_since.remove(&(t.key.clone(), t.attempt));
+                // Undone when nothing is decided this poll: the log offsets move only with
+                // the verdict, or the rule's line would never be read again (issue 11).
+                let mark = b.jobs.len();
                 // Issue 11: lines a rule matches decide, even if the job ended between polls.
                 let (class, why) = self.apply_log_rules_to_ended(t, class, why, b);
                 if let Some(a) = acct {
@@ -133,16 +136,26 @@ impl Monitor<'_> {
                 if class != Outcome::Success {
                     // The monitor cancelled it, and committed why before: that is its end.
                     if let Some(decision) = t.cancelling.clone() {
+                        self.missing_since.remove(&(t.key.clone(), t.attempt));
                         self.end_as_decided(t, &decision, code, signal, b)?;
                         if let Some(a) = acct {
                             self.record_resources(t, a, b);
                         }
                         return Ok(());
                     }
-                    if self.adopt_resubmitted(t, acct, b)? {
-                        return Ok(());
+                    match self.adopt_resubmitted(t, acct, b)? {
+                        Resubmitted::None => {}
+                        Resubmitted::Adopted => {
+                            self.missing_since.remove(&(t.key.clone(), t.attempt));
+                            return Ok(());
+                        }
+                        Resubmitted::Undecided => {
+                            b.jobs.truncate(mark);
+                            return Ok(());
+                        }
                     }
                 }
+                self.missing_since.remove(&(t.key.clone(), t.attempt));
                 self.finalize(t, class, code, signal, why, b)?;
                 if let Some(a) = acct {
                     self.record_resources(t, a, b);

@@ -9,6 +9,56 @@ use common::*;
 use slurm_common::*;
 use std::time::Duration;
 
+fn run_id(exp: &Exp) -> String {
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&exp.run(&["list", "--json"]).stdout()).unwrap();
+    list.last().unwrap()["id"].as_str().unwrap().to_string()
+}
+
+/// Waits for the run to exist and returns its id.
+fn wait_for_run(exp: &Exp) -> String {
+    wait_until("the run to exist", Duration::from_secs(30), || {
+        exp.file(".labtrail/labtrail.db").exists()
+            && exp.run(&["list", "--json"]).stdout().contains("\"id\"")
+    });
+    run_id(exp)
+}
+
+/// (job id, state) of the run's jobs squeue shows.
+fn jobs(run: &str) -> Vec<(String, String)> {
+    jobs_of(run)
+        .iter()
+        .map(|l| {
+            let f: Vec<&str> = l.split('|').collect();
+            (f[0].to_string(), f[2].to_string())
+        })
+        .collect()
+}
+
+fn live_jobs(run: &str) -> Vec<String> {
+    jobs(run)
+        .into_iter()
+        .filter(|(_, s)| {
+            !matches!(
+                s.as_str(),
+                "COMPLETED" | "FAILED" | "CANCELLED" | "TIMEOUT" | "NODE_FAIL" | "OUT_OF_MEMORY"
+            )
+        })
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// Cancels whatever the test's run left in the queue, even when the test fails.
+struct CancelJobsOf(String);
+impl Drop for CancelJobsOf {
+    fn drop(&mut self) {
+        for id in live_jobs(&self.0) {
+            let _ = std::process::Command::new("scancel").arg(&id).status();
+        }
+    }
+}
+
+
 /// A fault injector for a passing outage of accounting: `sacct --name` fails once when the file
 /// `fail-name-once` exists next to it (and removes it); every other call is the real sacct.
 fn sacct_name_fails_once(exp: &Exp) -> std::path::PathBuf {
@@ -19,6 +69,26 @@ fn sacct_name_fails_once(exp: &Exp) -> std::path::PathBuf {
 flag="$(dirname "$0")/fail-name-once"
 case " $* " in
   *" --name"*) if [ -e "$flag" ]; then rm -f "$flag"; echo 'sacct: error: injected: slurmdbd not answering' >&2; exit 1; fi ;;
+esac
+exec sacct "$@"
+"#,
+    );
+    sh(&format!("chmod +x {}", path.display()));
+    path
+}
+
+/// A fault injector for the moment after a job ends when sacct still names it `allocation`
+/// (real, but about a second long, so no test can time it): while the file `name-not-yet`
+/// exists next to it, `sacct --name` finds nothing, as it then does; every other call is the
+/// real sacct.
+fn sacct_names_not_yet(exp: &Exp) -> std::path::PathBuf {
+    let path = exp.file("fault-injector-sacct-allocation");
+    exp.write(
+        "fault-injector-sacct-allocation",
+        r#"#!/bin/sh
+flag="$(dirname "$0")/name-not-yet"
+case " $* " in
+  *" --name"*) if [ -e "$flag" ]; then exit 0; fi ;;
 esac
 exec sacct "$@"
 "#,
@@ -60,4 +130,57 @@ log_rules = [ {{ pattern = "CUDA out of memory", outcome = "out_of_memory" }} ]
     let outcomes: Vec<&str> = a.iter().map(|x| x["outcome"].as_str().unwrap()).collect();
     assert_eq!(outcomes, ["out_of_memory", "success"], "{a:?}\n{stderr}");
     assert_eq!(exp.ledger("ledger.txt"), ["1"]);
+}
+
+/// Issue 11 (review H3): with the monitor stopped, the user cancels the task's job and submits
+/// its script again; the monitor starts the moment the new job ends, while sacct still names it
+/// `allocation` (played by a fault injector for the first polls) and a squeue without `-t all`
+/// no longer lists it. The new job is still the task's: done with its result, not
+/// cancelled → stop.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn a_resubmitted_job_that_ended_just_before_the_poll_is_the_tasks() {
+    require_slurm();
+    let exp = Exp::new(&format!(
+        r#"
+[experiment]
+name = "rv-h3"
+command = "echo $LABTRAIL_JOB_ID >> starts.txt; while [ ! -e go ]; do sleep 0.2; done; echo '{{\"job\": \"'$LABTRAIL_JOB_ID'\"}}' > $LABTRAIL_RESULT"
+{FAST}"#
+    ));
+    let monitor = exp.spawn(&["run", "exp.toml", "--no-progress"]);
+    let run = wait_for_run(&exp);
+    let _cleanup = CancelJobsOf(run.clone());
+    wait_until("the job to start", Duration::from_secs(60), || {
+        exp.ledger("starts.txt").len() == 1
+    });
+    signal(&monitor, libc::SIGKILL);
+    finish(monitor);
+    let old = exp.ledger("starts.txt")[0].clone();
+    sh(&format!("scancel {old}"));
+    let key = exp.tasks()[0]["key"].as_str().unwrap().to_string();
+    let script = exp.file(&format!(".labtrail/runs/{run}/attempts/{key}-1.sbatch"));
+    let new = sh(&format!("sbatch --parsable {}", script.display()))
+        .trim()
+        .to_string();
+    wait_until("the new job to start", Duration::from_secs(60), || {
+        exp.ledger("starts.txt").len() == 2
+    });
+    exp.write("go", "");
+    wait_until("the new job to end", Duration::from_secs(60), || {
+        sh(&format!("squeue -h -t all -j {new},{old} -o '%i %T'"))
+            .contains(&format!("{new} COMPLETED"))
+    });
+    exp.write("name-not-yet", "");
+    let out = exp
+        .cmd(&["monitor", "--no-progress"])
+        .env("LABTRAIL_SACCT", sacct_names_not_yet(&exp))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let task = &exp.tasks()[0];
+    assert_eq!(task["state"], "done", "{task}\n{stderr}");
+    assert_eq!(task["result"], serde_json::json!({"job": new}), "{task}");
+    assert_eq!(exp.ledger("starts.txt"), [old, new], "no third start");
 }

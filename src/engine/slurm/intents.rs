@@ -18,7 +18,7 @@ use std::path::Path;
 const CLOCK_MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
 /// How long a submission that may have reached `sbatch` is looked for before it is abandoned:
-/// `squeue` (without `-t all`) no longer shows a job that just ended, and `sacct` may not have it
+/// `squeue -t all` shows an ended job only until `MinJobAge` purges it, and `sacct` may not have it
 /// yet or show it for a moment under the name `allocation` (docs/slurm-notes.md, c).
 const NOT_FOUND_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 

@@ -169,9 +169,13 @@ impl Scheduler {
     /// queue is read when the name cannot be found (it fell back to root's); a user squeue cannot
     /// resolve is its error, not an empty queue (issue 11).
     /// A squeue older than `--me` is asked for the numeric user id instead.
+    /// `-t all`: ended jobs too, until `MinJobAge` purges them; without it squeue drops a job
+    /// the moment it ends, while sacct may still name it `allocation` for a moment, and a job
+    /// that ended just before a poll would be in neither (issue 11). Every reader treats an
+    /// ended state as not live (`is_finished_state`).
     pub fn squeue(&self) -> Result<Vec<QueueEntry>, SchedError> {
         if !self.squeue_without_me.load(Ordering::Relaxed) {
-            match self.run_strict(&self.squeue, &["-h", "-r", "--me", "-O", SQUEUE_FORMAT]) {
+            match self.run_strict(&self.squeue, &["-h", "-r", "-t", "all", "--me", "-O", SQUEUE_FORMAT]) {
                 Err(SchedError::Failed { detail, .. })
                     if detail.contains("unrecognized option") && detail.contains("--me") =>
                 {
@@ -182,7 +186,7 @@ impl Scheduler {
         }
         let out = self.run_strict(
             &self.squeue,
-            &["-h", "-r", "-u", &self.uid, "-O", SQUEUE_FORMAT],
+            &["-h", "-r", "-t", "all", "-u", &self.uid, "-O", SQUEUE_FORMAT],
         )?;
         Ok(parse_squeue(&out))
     }

@@ -184,3 +184,119 @@ command = "echo $LABTRAIL_JOB_ID >> starts.txt; while [ ! -e go ]; do sleep 0.2;
     assert_eq!(task["result"], serde_json::json!({"job": new}), "{task}");
     assert_eq!(exp.ledger("starts.txt"), [old, new], "no third start");
 }
+
+/// Submits the attempt-1 script of the run's only task again, as a user does; returns the new
+/// job's id.
+fn resubmit_by_hand(exp: &Exp, run: &str) -> String {
+    let key = exp.tasks()[0]["key"].as_str().unwrap().to_string();
+    let script = exp.file(&format!(".labtrail/runs/{run}/attempts/{key}-1.sbatch"));
+    sh(&format!("sbatch --parsable {}", script.display()))
+        .trim()
+        .to_string()
+}
+
+/// Issue 11 (review M2): the task's job ended with a result while the monitor was down, and
+/// the user submitted its script again; the monitor starts while that job runs. The ended job's
+/// success is kept, and the extra job is cancelled with the reason recorded: the task does not
+/// run again.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn a_success_while_down_is_kept_and_a_hand_resubmitted_job_cancelled() {
+    require_slurm();
+    let exp = Exp::new(&format!(
+        r#"
+[experiment]
+name = "rv-m2"
+command = "echo $LABTRAIL_JOB_ID >> starts.txt; while [ ! -e go ]; do sleep 0.2; done; echo '{{\"job\": \"'$LABTRAIL_JOB_ID'\"}}' > $LABTRAIL_RESULT"
+{FAST}"#
+    ));
+    let monitor = exp.spawn(&["run", "exp.toml", "--no-progress"]);
+    let run = wait_for_run(&exp);
+    let _cleanup = CancelJobsOf(run.clone());
+    wait_until("the job to start", Duration::from_secs(60), || {
+        exp.ledger("starts.txt").len() == 1
+    });
+    signal(&monitor, libc::SIGKILL);
+    finish(monitor);
+    let old = exp.ledger("starts.txt")[0].clone();
+    exp.write("go", "");
+    wait_until("the job to end", Duration::from_secs(60), || {
+        !live_jobs(&run).contains(&old)
+    });
+    std::fs::remove_file(exp.file("go")).unwrap();
+    let new = resubmit_by_hand(&exp, &run);
+    wait_until("the new job to start", Duration::from_secs(60), || {
+        exp.ledger("starts.txt").len() == 2
+    });
+    let monitor = exp.spawn(&["monitor", "--no-progress"]);
+    let ended = (0..300).any(|_| {
+        std::thread::sleep(Duration::from_millis(200));
+        !live_jobs(&run).contains(&new)
+    });
+    // Without the fix the extra job is the task's and waits for `go`: let it end.
+    exp.write("go", "");
+    let out = finish(monitor);
+    assert!(ended, "the extra job was cancelled: {}", out.stderr());
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let task = &exp.tasks()[0];
+    assert_eq!(task["state"], "done", "{task}");
+    assert_eq!(task["result"], serde_json::json!({"job": old}), "{task}");
+    let a = exp.attempts("main");
+    let outcomes: Vec<&str> = a.iter().map(|x| x["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["success"], "{a:?}");
+    let events = exp.run(&["events", "--json"]).stdout();
+    assert!(events.contains("second_job_cancelled"), "{events}");
+    assert!(events.contains(&new), "{events}");
+}
+
+/// Issue 11 (review M1): a log rule decided the job's end (out_of_memory) and the monitor was
+/// killed right after its `scancel`; the user then submitted the task's script again. The
+/// decision is honoured (out_of_memory counted, not superseded), and the user's job is the
+/// restart it asked for: no third job.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn a_decided_cancel_is_honoured_when_a_job_with_the_tasks_name_lives() {
+    require_slurm();
+    let exp = Exp::new(&format!(
+        r#"
+[experiment]
+name = "rv-m1"
+command = "echo $LABTRAIL_JOB_ID >> starts.txt; if [ ! -e oom-once ]; then touch oom-once; echo 'RuntimeError: CUDA out of memory' >&2; sleep 300; fi; while [ ! -e go ]; do sleep 0.2; done; echo done"
+{FAST}
+[restart]
+log_rules = [ {{ pattern = "CUDA out of memory", outcome = "out_of_memory" }} ]
+"#
+    ));
+    let out = exp
+        .cmd(&["run", "exp.toml", "--no-progress"])
+        .env("LABTRAIL_FAULT", "slurm-after-scancel")
+        .output()
+        .unwrap();
+    let run = run_id(&exp);
+    let _cleanup = CancelJobsOf(run.clone());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("LABTRAIL_FAULT=slurm-after-scancel"),
+        "the monitor stopped right after scancel: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let old = exp.ledger("starts.txt")[0].clone();
+    wait_until("the job to end", Duration::from_secs(60), || {
+        !live_jobs(&run).contains(&old)
+    });
+    let new = resubmit_by_hand(&exp, &run);
+    wait_until("the new job to start", Duration::from_secs(60), || {
+        exp.ledger("starts.txt").len() == 2
+    });
+    let monitor = exp.spawn(&["monitor", "--no-progress"]);
+    wait_until("a second attempt", Duration::from_secs(60), || {
+        exp.attempts("main").len() >= 2
+    });
+    exp.write("go", "");
+    let out = finish(monitor);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let a = exp.attempts("main");
+    let outcomes: Vec<&str> = a.iter().map(|x| x["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["out_of_memory", "success"], "{a:?}");
+    assert!(a[1]["stdout_path"].as_str().unwrap().contains(&new), "{a:?}");
+    assert_eq!(exp.ledger("starts.txt"), [old, new], "no third job");
+}

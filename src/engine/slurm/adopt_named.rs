@@ -11,7 +11,7 @@ use super::requeue::{run_is_over, runs_in_order};
 use super::Monitor;
 use crate::exec::slurm::{is_finished_state, AcctEntry, QueueEntry};
 use crate::outcome::Outcome;
-use crate::store::{StoreError, TrackedJob};
+use crate::store::{StoreError, TaskState, TrackedJob};
 use std::collections::BTreeMap;
 
 /// A job squeue shows, as a row of accounting (squeue has no exit code: a FAILED job reads as
@@ -142,5 +142,55 @@ impl Monitor<'_> {
             }
         }
         Ok(Resubmitted::Adopted)
+    }
+}
+
+impl Monitor<'_> {
+    /// Attempt `t`'s job left the queue and was settled this poll, and squeue shows `q`, a live
+    /// job with the task's name no attempt tracks (issue 11). The gone job's own verdict comes
+    /// first: with none yet, `q` is the task's from now on; a restart decided for it adopts
+    /// `q` (see `submit_ready`); a task that ended (success kept, or a decision to stop) must
+    /// not run again, so `q` is cancelled, with the reason recorded.
+    pub(super) fn named_after_gone(
+        &mut self,
+        t: &TrackedJob,
+        q: &QueueEntry,
+        b: &mut Batch,
+    ) -> Result<(), StoreError> {
+        match b.live.get(&t.key) {
+            // No verdict yet: the job is gone and another carries the task's name. A job the
+            // monitor cancelled has its verdict decided already: it waits for its end.
+            Some(id) if *id == t.job_id && b.trouble.is_none() && t.cancelling.is_none() => {
+                let _ = self.supersede(
+                    t,
+                    &q.job_id,
+                    q.restarts,
+                    Outcome::Superseded,
+                    format!(
+                        "job {} is gone; adopted job {} that carries the task's name",
+                        t.job_id, q.job_id
+                    ),
+                    b,
+                );
+            }
+            // Asked again at the next poll, or adopted after it (`adopt_resubmitted`).
+            Some(_) => {}
+            None => match b.states.get(&t.key) {
+                Some(TaskState::Pending) | None => {}
+                Some(state) => {
+                    let detail = format!(
+                        "job {} carries the task's name after attempt {} (job {}) ended and left the task {}: cancelled, the task does not run again",
+                        q.job_id,
+                        t.attempt,
+                        t.job_id,
+                        state.as_str()
+                    );
+                    if !self.of_another_store(&[q.stdout.as_deref(), q.workdir.as_deref()]) {
+                        self.cancel_named_job(&t.key, q, detail, b)?;
+                    }
+                }
+            },
+        }
+        Ok(())
     }
 }

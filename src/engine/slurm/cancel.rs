@@ -180,22 +180,34 @@ impl Monitor<'_> {
             "job {} carries the task's name while attempt {} (job {}) is live: cancelled, a task runs once at a time",
             other.job_id, t.attempt, t.job_id
         );
+        self.cancel_named_job(&t.key, other, detail, b)
+    }
+
+    /// Cancels `other`, a live job with the task's name the task must not run, with `detail`
+    /// (why) committed first; a failed scancel is tried again at the next poll.
+    pub(super) fn cancel_named_job(
+        &mut self,
+        key: &str,
+        other: &QueueEntry,
+        detail: String,
+        b: &mut Batch,
+    ) -> Result<(), StoreError> {
         self.store.apply_all(
             &self.run,
             &[Change::TaskNote {
-                key: t.key.clone(),
+                key: key.to_string(),
                 kind: "second_job_cancelled".into(),
                 detail: detail.clone(),
             }],
             &[],
         )?;
-        let label = self.label(&t.key);
+        let label = self.label(key);
         match self.sched.scancel(&other.job_id) {
             Ok(()) => b.lines.push(format!("✂ {label}: {detail}")),
             Err(e) => {
                 b.lines.push(format!(
-                    "⚠ {label}: job {} carries the task's name while job {} is live, and could not be cancelled ({e}); tried again at the next poll",
-                    other.job_id, t.job_id
+                    "⚠ {label}: job {} carries the task's name and could not be cancelled ({e}); tried again at the next poll",
+                    other.job_id
                 ));
                 b.trouble
                     .get_or_insert_with(|| format!("scancel of job {} failed: {e}", other.job_id));

@@ -113,18 +113,6 @@ impl Monitor<'_> {
                 {
                     self.cancel_second_job(t, other, &mut b)?;
                 }
-            } else if let Some(q) = by_key.get(t.key.as_str()) {
-                let _ = self.supersede(
-                    t,
-                    &q.job_id,
-                    q.restarts,
-                    Outcome::Superseded,
-                    format!(
-                        "job {} is gone; adopted job {} that carries the task's name",
-                        t.job_id, q.job_id
-                    ),
-                    &mut b,
-                );
             } else {
                 gone.push(t);
             }
@@ -137,6 +125,9 @@ impl Monitor<'_> {
                     for t in gone {
                         let runs = acct.get(&t.job_id).map_or(&[][..], Vec::as_slice);
                         self.settle_gone(t, runs, &mut b)?;
+                        if let Some(q) = by_key.get(t.key.as_str()) {
+                            self.named_after_gone(t, q, &mut b)?;
+                        }
                     }
                 }
                 Err(e) => {

@@ -300,3 +300,62 @@ log_rules = [ {{ pattern = "CUDA out of memory", outcome = "out_of_memory" }} ]
     assert!(a[1]["stdout_path"].as_str().unwrap().contains(&new), "{a:?}");
     assert_eq!(exp.ledger("starts.txt"), [old, new], "no third job");
 }
+
+/// Issue 11 (review H1): in array mode, with the monitor stopped, the user cancels element 1 and
+/// submits it again with `sbatch --array=1` of the stage's array script (its job carries the
+/// array's name, not the task's); it finishes before the monitor returns. The element's task is
+/// done with that job's result, and runs no third time.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn an_array_element_resubmitted_by_hand_is_its_tasks() {
+    require_slurm();
+    let exp = Exp::new(&format!(
+        r#"
+[experiment]
+name = "rv-h1"
+command = "echo $LABTRAIL_JOB_ID >> starts.txt; while [ ! -e go ]; do sleep 0.2; done; echo '{{\"job\": \"'$LABTRAIL_JOB_ID'\"}}' > $LABTRAIL_RESULT"
+[params]
+x = [0, 1]
+{FAST}array = true
+"#
+    ));
+    let monitor = exp.spawn(&["run", "exp.toml", "--no-progress"]);
+    let run = wait_for_run(&exp);
+    let _cleanup = CancelJobsOf(run.clone());
+    wait_until("both elements to start", Duration::from_secs(60), || {
+        exp.ledger("starts.txt").len() == 2
+    });
+    signal(&monitor, libc::SIGKILL);
+    finish(monitor);
+    let element: Vec<(String, String)> = exp
+        .column::<String>(
+            "SELECT task_key || ' ' || job_id FROM attempts WHERE substr(job_id, -2) = '_1'",
+        )
+        .iter()
+        .map(|l| {
+            let (k, j) = l.split_once(' ').unwrap();
+            (k.to_string(), j.to_string())
+        })
+        .collect();
+    let (key, old) = element[0].clone();
+    sh(&format!("scancel {old}"));
+    let script = sh(&format!("ls {}/.labtrail/runs/{run}/arrays/*.sbatch", exp.path().display()));
+    let script = script.lines().next().unwrap().to_string();
+    exp.write("go", "");
+    let array = sh(&format!("sbatch --parsable --array=1 {script}"))
+        .trim()
+        .to_string();
+    let new = format!("{array}_1");
+    wait_until("the resubmitted element to finish", Duration::from_secs(90), || {
+        exp.ledger("starts.txt").len() == 3 && live_jobs(&run).is_empty()
+    });
+    let out = exp.run(&["monitor", "--no-progress"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let tasks = exp.tasks();
+    let task = tasks.iter().find(|t| t["key"] == key.as_str()).unwrap();
+    assert_eq!(task["state"], "done", "{task}\n{}", out.stderr());
+    assert_eq!(task["result"], serde_json::json!({"job": new}), "{task}");
+    let again = exp.run(&["run", "exp.toml", "--no-progress"]);
+    assert_eq!(again.code(), 0, "{}", again.stderr());
+    assert_eq!(exp.ledger("starts.txt").len(), 3, "no third start of the element's task");
+}

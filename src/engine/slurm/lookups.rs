@@ -6,8 +6,10 @@
 use super::requeue::{runs_in_order, window_start};
 use super::Monitor;
 use crate::exec::slurm::SchedError;
-use crate::exec::slurm::{is_finished_state, job_name, parse_job_name, AcctEntry, QueueEntry};
-use crate::store::TrackedJob;
+use crate::exec::slurm::{
+    is_finished_state, job_name, parse_array_name, parse_job_name, AcctEntry, QueueEntry,
+};
+use crate::store::{StoreError, SubmissionState, TrackedJob};
 use std::collections::{HashMap, HashSet};
 
 /// Rows of accounting by job id (or name), each job's runs oldest first; or why they could not
@@ -26,13 +28,61 @@ pub(super) struct Lookups {
     pub requeue_runs: Option<Asked>,
     /// Tracked jobs that left the queue this poll.
     pub settling: Vec<TrackedJob>,
-    /// Every job with their tasks' names in accounting, by name, once asked.
+    /// Every job with their tasks' names in accounting, by task key, once asked.
     pub named_runs: Option<Asked>,
+    /// The run's job arrays by name (`lt.RUN.@STAGE.TOKEN`), each with the task key of each
+    /// element: an element resubmitted by hand (`sbatch --array=I`) carries the array's name,
+    /// not the task's, and is its task's all the same (issue 11).
+    pub arrays: HashMap<String, Vec<String>>,
+}
+
+impl Lookups {
+    /// The task of this run a job named `name` with id `job_id` runs: by the task's own name,
+    /// or, for an element `ARRAY_I` of one of the run's arrays, the array's element I.
+    pub(super) fn key_of(&self, run: &str, name: &str, job_id: &str) -> Option<String> {
+        if let Some((r, key)) = parse_job_name(name) {
+            return (r == run).then(|| key.to_string());
+        }
+        let element: usize = job_id.split_once('_')?.1.parse().ok()?;
+        self.arrays.get(name)?.get(element).cloned()
+    }
+
+    /// The names jobs of task `key` may carry: its own and those of the arrays it was in.
+    fn names_of(&self, run: &str, key: &str) -> Vec<String> {
+        let mut names = vec![job_name(run, key)];
+        names.extend(
+            self.arrays
+                .iter()
+                .filter(|(_, keys)| keys.iter().any(|k| k == key))
+                .map(|(name, _)| name.clone()),
+        );
+        names
+    }
 }
 
 impl Monitor<'_> {
-    /// The poll's lookups, from its squeue answer.
-    pub(super) fn lookups_of(&self, queue: &[QueueEntry], tracked: &[TrackedJob]) -> Lookups {
+    /// The run's job arrays, by name, with the task of each element.
+    pub(super) fn arrays_of_run(&self) -> Result<HashMap<String, Vec<String>>, StoreError> {
+        Ok(self
+            .store
+            .submissions(&self.run, SubmissionState::Submitted)?
+            .into_iter()
+            .filter(|s| parse_array_name(&s.job_name).is_some())
+            .map(|s| (s.job_name, s.tasks.into_iter().map(|(k, _)| k).collect()))
+            .collect())
+    }
+
+    /// The poll's lookups, from its squeue answer and the run's arrays.
+    pub(super) fn lookups_of(
+        &self,
+        queue: &[QueueEntry],
+        tracked: &[TrackedJob],
+        arrays: HashMap<String, Vec<String>>,
+    ) -> Lookups {
+        let mut l = Lookups {
+            arrays,
+            ..Default::default()
+        };
         let by_id: HashMap<&str, &QueueEntry> =
             queue.iter().map(|q| (q.job_id.as_str(), q)).collect();
         let tracked_ids: HashSet<&str> = tracked.iter().map(|t| t.job_id.as_str()).collect();
@@ -41,8 +91,8 @@ impl Monitor<'_> {
             .iter()
             .filter(|q| !tracked_ids.contains(q.job_id.as_str()))
         {
-            if let Some((_, key)) = parse_job_name(&q.name).filter(|(run, _)| *run == self.run) {
-                named.entry(key.to_string()).or_default().push(q.clone());
+            if let Some(key) = l.key_of(&self.run, &q.name, &q.job_id) {
+                named.entry(key).or_default().push(q.clone());
             }
         }
         let requeued = tracked
@@ -54,11 +104,9 @@ impl Monitor<'_> {
             })
             .cloned()
             .collect();
-        Lookups {
-            named,
-            requeued,
-            ..Default::default()
-        }
+        l.named = named;
+        l.requeued = requeued;
+        l
     }
 
     /// The runs of requeued job `t` in accounting (none without accounting), asked once per poll
@@ -94,7 +142,7 @@ impl Monitor<'_> {
                 .settling
                 .iter()
                 .chain(std::iter::once(t))
-                .map(|s| job_name(&self.run, &s.key))
+                .flat_map(|s| l.names_of(&self.run, &s.key))
                 .collect();
             names.sort();
             names.dedup();
@@ -107,11 +155,13 @@ impl Monitor<'_> {
             );
             l.named_runs = Some(match self.sched.sacct_named(&names, &since) {
                 Ok(rows) => {
-                    let mut by_name: HashMap<String, Vec<AcctEntry>> = HashMap::new();
+                    let mut by_key: HashMap<String, Vec<AcctEntry>> = HashMap::new();
                     for r in rows {
-                        by_name.entry(r.name.clone()).or_default().push(r);
+                        if let Some(key) = l.key_of(&self.run, &r.name, &r.job_id) {
+                            by_key.entry(key).or_default().push(r);
+                        }
                     }
-                    Ok(by_name
+                    Ok(by_key
                         .into_iter()
                         .map(|(n, rows)| (n, runs_in_order(rows)))
                         .collect())
@@ -124,12 +174,7 @@ impl Monitor<'_> {
             });
         }
         match l.named_runs.as_ref().expect("asked above") {
-            Ok(by_name) => Ok(Some(
-                by_name
-                    .get(&job_name(&self.run, &t.key))
-                    .cloned()
-                    .unwrap_or_default(),
-            )),
+            Ok(by_key) => Ok(Some(by_key.get(&t.key).cloned().unwrap_or_default())),
             Err(e) => Err(e.clone()),
         }
     }

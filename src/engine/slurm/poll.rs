@@ -1,7 +1,7 @@
 //! One poll: observe, reconcile, finalize, decide, submit, commit, report.
 
 use super::Monitor;
-use crate::exec::slurm::{is_finished_state, parse_job_name, QueueEntry};
+use crate::exec::slurm::{is_finished_state, QueueEntry};
 use crate::outcome::Outcome;
 use crate::progress::Reporter;
 use crate::store::{Change, JobChange, StoreError, TaskState, TrackedJob};
@@ -83,16 +83,14 @@ impl Monitor<'_> {
         let by_id: HashMap<&str, &QueueEntry> =
             queue.iter().map(|q| (q.job_id.as_str(), q)).collect();
         let tracked_ids: HashSet<&str> = tracked.iter().map(|t| t.job_id.as_str()).collect();
-        let by_key: HashMap<&str, &QueueEntry> = queue
+        b.lookups = self.lookups_of(&queue, &tracked, self.arrays_of_run()?);
+        // Live jobs no attempt tracks, by the task they run (by its name, or as an element of
+        // one of its arrays).
+        let by_key: HashMap<String, &QueueEntry> = queue
             .iter()
             .filter(|q| !tracked_ids.contains(q.job_id.as_str()) && !is_finished_state(&q.state))
-            .filter_map(|q| {
-                parse_job_name(&q.name)
-                    .filter(|(run, _)| *run == self.run)
-                    .map(|(_, key)| (key, q))
-            })
+            .filter_map(|q| Some((b.lookups.key_of(&self.run, &q.name, &q.job_id)?, q)))
             .collect();
-        b.lookups = self.lookups_of(&queue, &tracked);
         b.tracked = tracked
             .iter()
             .map(|t| (t.key.clone(), (t.attempt, t.job_id.clone())))

@@ -39,7 +39,7 @@ impl Monitor<'_> {
     /// Submits every task that may go now; returns how many jobs were submitted or adopted.
     pub(super) fn submit_ready(
         &mut self,
-        unclaimed: &HashMap<&str, &QueueEntry>,
+        unclaimed: &HashMap<String, &QueueEntry>,
         b: &mut Batch,
     ) -> Result<usize, StoreError> {
         let attempts = std::mem::take(&mut b.attempts);

@@ -11,7 +11,6 @@ use crate::exec::slurm::{QueueEntry, SchedError};
 use crate::outcome::Outcome;
 use crate::store::fault::fault_injection_crash_point;
 use crate::store::{now, Cancelling, Change, JobChange, StoreError, TaskState, TrackedJob};
-use std::path::Path;
 
 /// Why a cancel did not happen.
 enum NotCancelled {
@@ -216,21 +215,12 @@ impl Monitor<'_> {
         Ok(())
     }
 
-    /// Whether a job's paths say it belongs to another store's run of this id (two copies of an
-    /// experiment folder): they lie in a folder `runs/RUN/` that is not this store's.
+    /// Whether a job's paths (its output, its working directory) say it is not this store's
+    /// job of the run: some are given and none lies in this store's folder of the run. The one
+    /// rule for "this store's job" ([`Self::writes_here`]), strict: a job with a task's name
+    /// that works elsewhere (another store's copy of the run, or anything else) is never
+    /// adopted, cancelled or taken for an intent's.
     pub(super) fn of_another_store(&self, paths: &[Option<&str>]) -> bool {
-        // Compared as the file system resolves them: the store may be reached through a
-        // symbolic link or a relative path.
-        let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        let ours = real(self.folders.run_dir());
-        let theirs = |p: &Path| {
-            let parts: Vec<&std::ffi::OsStr> = p.iter().collect();
-            parts
-                .windows(2)
-                .any(|w| w[0] == "runs" && w[1] == std::ffi::OsStr::new(&self.run))
-        };
-        let known: Vec<std::path::PathBuf> =
-            paths.iter().flatten().map(|p| real(Path::new(p))).collect();
-        !known.iter().any(|p| p.starts_with(&ours)) && known.iter().any(|p| theirs(p))
+        self.writes_here(paths) == Some(false)
     }
 }

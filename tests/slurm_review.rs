@@ -297,6 +297,9 @@ log_rules = [ {{ pattern = "CUDA out of memory", outcome = "out_of_memory" }} ]
     let a = exp.attempts("main");
     let outcomes: Vec<&str> = a.iter().map(|x| x["outcome"].as_str().unwrap()).collect();
     assert_eq!(outcomes, ["out_of_memory", "success"], "{a:?}");
+    // Cancelled by scancel (sacct `0:0`, or `0:15`): no exit code, which would read as a
+    // clean exit (issue 11, review).
+    assert_eq!(a[0]["exit_code"], serde_json::Value::Null, "{a:?}");
     assert!(a[1]["stdout_path"].as_str().unwrap().contains(&new), "{a:?}");
     assert_eq!(exp.ledger("starts.txt"), [old, new], "no third job");
 }

@@ -131,7 +131,7 @@ impl Monitor<'_> {
             state: r.state.clone(),
             node: r.node.clone(),
             started_at: r.start.as_deref().and_then(super::poll::utc_of_local),
-            exit_code: exit.or((r.exit_code != 0 || r.signal != 0).then_some(r.exit_code)),
+            exit_code: exit.or((r.exit_code != 0 && r.signal == 0).then_some(r.exit_code)),
             signal: (r.signal != 0).then_some(r.signal),
             metrics: metrics.records,
         });

@@ -80,7 +80,7 @@ impl Monitor<'_> {
             (Some((Outcome::Failed, a)), _) if a.signal == libc::SIGKILL && t.mem_mb.is_some() => {
                 Some((
                     Outcome::OutOfMemory,
-                    Some(a.exit_code),
+                    None,
                     Some(a.signal),
                     format!(
                         "sacct: {} with signal 9 (SIGKILL) and a memory request of {} MiB",
@@ -89,9 +89,12 @@ impl Monitor<'_> {
                     ),
                 ))
             }
+            // Killed by a signal (sacct `0:15`), or cancelled with `0:0`: no exit code (a 0
+            // would read as a clean exit); the signal, if sacct has one, says how it ended.
             (Some((class, a)), _) => Some((
                 class,
-                Some(a.exit_code),
+                (a.signal == 0 && (a.exit_code != 0 || class == Outcome::Success))
+                    .then_some(a.exit_code),
                 (a.signal != 0).then_some(a.signal),
                 format!("sacct: {}", a.state),
             )),

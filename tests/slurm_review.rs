@@ -228,6 +228,7 @@ command = "echo $LABTRAIL_JOB_ID >> starts.txt; while [ ! -e go ]; do sleep 0.2;
     wait_until("the new job to start", Duration::from_secs(60), || {
         exp.ledger("starts.txt").len() == 2
     });
+    let monitor_started = sh("date -u +%Y-%m-%dT%H:%M:%S.%3NZ").trim().to_string();
     let monitor = exp.spawn(&["monitor", "--no-progress"]);
     let ended = (0..300).any(|_| {
         std::thread::sleep(Duration::from_millis(200));
@@ -244,6 +245,9 @@ command = "echo $LABTRAIL_JOB_ID >> starts.txt; while [ ! -e go ]; do sleep 0.2;
     let a = exp.attempts("main");
     let outcomes: Vec<&str> = a.iter().map(|x| x["outcome"].as_str().unwrap()).collect();
     assert_eq!(outcomes, ["success"], "{a:?}");
+    // Ended while no monitor watched: dated by sacct's End, not by the monitor's clock.
+    let ended_at = a[0]["ended_at"].as_str().unwrap();
+    assert!(ended_at < monitor_started.as_str(), "{ended_at} {monitor_started}");
     let events = exp.run(&["events", "--json"]).stdout();
     assert!(events.contains("second_job_cancelled"), "{events}");
     assert!(events.contains(&new), "{events}");

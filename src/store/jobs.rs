@@ -128,6 +128,8 @@ pub enum JobChange {
         started_at: Option<String>,
         exit_code: Option<i32>,
         signal: Option<i32>,
+        /// When the run ended, as the scheduler says (UTC), if it does.
+        ended_at: Option<String>,
         metrics: Vec<String>,
     },
     /// The monitor decided to cancel the attempt's job; committed before `scancel` runs.
@@ -317,7 +319,8 @@ pub(super) fn apply_job(
             .execute(params![run, key, attempt, *out as i64, *err as i64])
             .map(|_| ()),
         JobChange::Superseded { key, attempt, outcome, reason, job_id, host, stdout, stderr, restarts } => {
-            tx.prepare_cached("UPDATE attempts SET outcome = ?4, reason = ?5, ended_at = ?6 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
+            // A run that ended before (its end from sacct, `RunEnded`) keeps that time.
+            tx.prepare_cached("UPDATE attempts SET outcome = ?4, reason = ?5, ended_at = COALESCE(ended_at, ?6) WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
                 .execute(params![run, key, attempt, outcome, reason, now()])?;
             let limits: (Option<i64>, Option<i64>) =
                 tx.query_row("SELECT time_limit_s, mem_mb FROM attempts WHERE run_id = ?1 AND task_key = ?2 AND number = ?3", params![run, key, attempt], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -325,9 +328,9 @@ pub(super) fn apply_job(
             open_attempt(tx, run, key, attempt + 1, job_id, host, stored(store_dir, stdout), stored(store_dir, stderr), limits, *restarts)?;
             event(tx, run, key, outcome.as_str(), &format!("attempt {attempt} {reason}; attempt {} is job {job_id}", attempt + 1))
         }
-        JobChange::RunEnded { key, attempt, state, node, started_at, exit_code, signal, metrics } => {
-            tx.prepare_cached("UPDATE attempts SET scheduler_state = ?4, node = COALESCE(?5, node), started_at = COALESCE(?6, started_at), exit_code = ?7, signal = ?8 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
-                .execute(params![run, key, attempt, state, node, started_at, exit_code, signal])?;
+        JobChange::RunEnded { key, attempt, state, node, started_at, exit_code, signal, ended_at, metrics } => {
+            tx.prepare_cached("UPDATE attempts SET scheduler_state = ?4, node = COALESCE(?5, node), started_at = COALESCE(?6, started_at), exit_code = ?7, signal = ?8, ended_at = COALESCE(?9, ended_at) WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
+                .execute(params![run, key, attempt, state, node, started_at, exit_code, signal, ended_at])?;
             for (i, line) in metrics.iter().enumerate() {
                 tx.prepare_cached("INSERT OR REPLACE INTO metrics (run_id, task_key, attempt, line, record) VALUES (?1,?2,?3,?4,?5)")?
                     .execute(params![run, key, attempt, i as i64 + 1, line])?;

@@ -105,7 +105,11 @@ impl Monitor<'_> {
         b.changes.push(Change::Finished {
             key: t.key.clone(),
             attempt: t.attempt,
-            ended_at: now(),
+            ended_at: b
+                .ended_at
+                .get(&(t.key.clone(), t.attempt))
+                .cloned()
+                .unwrap_or_else(now),
             exit_code,
             signal,
             outcome: class,

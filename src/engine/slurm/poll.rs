@@ -45,6 +45,9 @@ pub(super) struct Batch {
     pub lookups: super::lookups::Lookups,
     /// Tasks this poll will submit as single jobs (their ids come with their `sbatch`).
     pub planned: HashSet<String>,
+    /// When sacct says each attempt settled this poll ended (UTC), by (task key, attempt): an
+    /// end found after the fact is dated by the scheduler, not by the monitor's clock.
+    pub ended_at: HashMap<(String, u32), String>,
     /// Part of the poll was committed already (with its submission intents).
     pub committed: bool,
     /// A stop signal ended the submissions.

@@ -133,6 +133,7 @@ impl Monitor<'_> {
             started_at: r.start.as_deref().and_then(super::poll::utc_of_local),
             exit_code: exit.or((r.exit_code != 0 && r.signal == 0).then_some(r.exit_code)),
             signal: (r.signal != 0).then_some(r.signal),
+            ended_at: r.end.as_deref().and_then(super::poll::utc_of_local),
             metrics: metrics.records,
         });
     }

@@ -124,6 +124,9 @@ impl Monitor<'_> {
                 // Undone when nothing is decided this poll: the log offsets move only with
                 // the verdict, or the rule's line would never be read again (issue 11).
                 let mark = b.jobs.len();
+                if let Some(end) = acct.and_then(|a| a.end.as_deref()).and_then(utc_of_local) {
+                    b.ended_at.insert((t.key.clone(), t.attempt), end);
+                }
                 // Issue 11: lines a rule matches decide, even if the job ended between polls.
                 let (class, why) = self.apply_log_rules_to_ended(t, class, why, b);
                 if let Some(a) = acct {

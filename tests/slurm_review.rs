@@ -58,7 +58,6 @@ impl Drop for CancelJobsOf {
     }
 }
 
-
 /// A fault injector for a passing outage of accounting: `sacct --name` fails once when the file
 /// `fail-name-once` exists next to it (and removes it); every other call is the real sacct.
 fn sacct_name_fails_once(exp: &Exp) -> std::path::PathBuf {
@@ -125,7 +124,10 @@ log_rules = [ {{ pattern = "CUDA out of memory", outcome = "out_of_memory" }} ]
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(!exp.file("fail-name-once").exists(), "the fault was injected");
+    assert!(
+        !exp.file("fail-name-once").exists(),
+        "the fault was injected"
+    );
     let a = exp.attempts("x=1");
     let outcomes: Vec<&str> = a.iter().map(|x| x["outcome"].as_str().unwrap()).collect();
     assert_eq!(outcomes, ["out_of_memory", "success"], "{a:?}\n{stderr}");
@@ -247,7 +249,10 @@ command = "echo $LABTRAIL_JOB_ID >> starts.txt; while [ ! -e go ]; do sleep 0.2;
     assert_eq!(outcomes, ["success"], "{a:?}");
     // Ended while no monitor watched: dated by sacct's End, not by the monitor's clock.
     let ended_at = a[0]["ended_at"].as_str().unwrap();
-    assert!(ended_at < monitor_started.as_str(), "{ended_at} {monitor_started}");
+    assert!(
+        ended_at < monitor_started.as_str(),
+        "{ended_at} {monitor_started}"
+    );
     let events = exp.run(&["events", "--json"]).stdout();
     assert!(events.contains("second_job_cancelled"), "{events}");
     assert!(events.contains(&new), "{events}");
@@ -304,7 +309,10 @@ log_rules = [ {{ pattern = "CUDA out of memory", outcome = "out_of_memory" }} ]
     // Cancelled by scancel (sacct `0:0`, or `0:15`): no exit code, which would read as a
     // clean exit (issue 11, review).
     assert_eq!(a[0]["exit_code"], serde_json::Value::Null, "{a:?}");
-    assert!(a[1]["stdout_path"].as_str().unwrap().contains(&new), "{a:?}");
+    assert!(
+        a[1]["stdout_path"].as_str().unwrap().contains(&new),
+        "{a:?}"
+    );
     assert_eq!(exp.ledger("starts.txt"), [old, new], "no third job");
 }
 
@@ -346,16 +354,21 @@ x = [0, 1]
         .collect();
     let (key, old) = element[0].clone();
     sh(&format!("scancel {old}"));
-    let script = sh(&format!("ls {}/.labtrail/runs/{run}/arrays/*.sbatch", exp.path().display()));
+    let script = sh(&format!(
+        "ls {}/.labtrail/runs/{run}/arrays/*.sbatch",
+        exp.path().display()
+    ));
     let script = script.lines().next().unwrap().to_string();
     exp.write("go", "");
     let array = sh(&format!("sbatch --parsable --array=1 {script}"))
         .trim()
         .to_string();
     let new = format!("{array}_1");
-    wait_until("the resubmitted element to finish", Duration::from_secs(90), || {
-        exp.ledger("starts.txt").len() == 3 && live_jobs(&run).is_empty()
-    });
+    wait_until(
+        "the resubmitted element to finish",
+        Duration::from_secs(90),
+        || exp.ledger("starts.txt").len() == 3 && live_jobs(&run).is_empty(),
+    );
     let out = exp.run(&["monitor", "--no-progress"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     let tasks = exp.tasks();
@@ -364,5 +377,9 @@ x = [0, 1]
     assert_eq!(task["result"], serde_json::json!({"job": new}), "{task}");
     let again = exp.run(&["run", "exp.toml", "--no-progress"]);
     assert_eq!(again.code(), 0, "{}", again.stderr());
-    assert_eq!(exp.ledger("starts.txt").len(), 3, "no third start of the element's task");
+    assert_eq!(
+        exp.ledger("starts.txt").len(),
+        3,
+        "no third start of the element's task"
+    );
 }

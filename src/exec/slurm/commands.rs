@@ -175,7 +175,10 @@ impl Scheduler {
     /// ended state as not live (`is_finished_state`).
     pub fn squeue(&self) -> Result<Vec<QueueEntry>, SchedError> {
         if !self.squeue_without_me.load(Ordering::Relaxed) {
-            match self.run_strict(&self.squeue, &["-h", "-r", "-t", "all", "--me", "-O", SQUEUE_FORMAT]) {
+            match self.run_strict(
+                &self.squeue,
+                &["-h", "-r", "-t", "all", "--me", "-O", SQUEUE_FORMAT],
+            ) {
                 Err(SchedError::Failed { detail, .. })
                     if detail.contains("unrecognized option") && detail.contains("--me") =>
                 {
@@ -186,7 +189,16 @@ impl Scheduler {
         }
         let out = self.run_strict(
             &self.squeue,
-            &["-h", "-r", "-t", "all", "-u", &self.uid, "-O", SQUEUE_FORMAT],
+            &[
+                "-h",
+                "-r",
+                "-t",
+                "all",
+                "-u",
+                &self.uid,
+                "-O",
+                SQUEUE_FORMAT,
+            ],
         )?;
         Ok(parse_squeue(&out))
     }

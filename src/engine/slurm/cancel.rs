@@ -214,13 +214,4 @@ impl Monitor<'_> {
         }
         Ok(())
     }
-
-    /// Whether a job's paths (its output, its working directory) say it is not this store's
-    /// job of the run: some are given and none lies in this store's folder of the run. The one
-    /// rule for "this store's job" ([`Self::writes_here`]), strict: a job with a task's name
-    /// that works elsewhere (another store's copy of the run, or anything else) is never
-    /// adopted, cancelled or taken for an intent's.
-    pub(super) fn of_another_store(&self, paths: &[Option<&str>]) -> bool {
-        self.writes_here(paths) == Some(false)
-    }
 }

@@ -87,7 +87,9 @@ impl Monitor<'_> {
                 job_id: base_id(&q.job_id).to_string(),
                 name: q.name.clone(),
                 submitted: local_time(q.submit.as_deref()),
-                ours: self.writes_here(&[q.stdout.as_deref(), q.workdir.as_deref()]),
+                ours: self
+                    .place_of(&[q.stdout.as_deref(), q.workdir.as_deref()])
+                    .is_here(),
             })
             .collect();
         let mut accounting = self.accounting;
@@ -107,7 +109,7 @@ impl Monitor<'_> {
                     job_id: base_id(&a.job_id).to_string(),
                     name: a.name.clone(),
                     submitted: local_time(a.submit.as_deref()),
-                    ours: self.writes_here(&[a.workdir.as_deref()]),
+                    ours: self.place_of(&[a.workdir.as_deref()]).is_here(),
                 })),
                 Err(SchedError::NoAccounting(_)) => {
                     self.accounting = false;
@@ -228,26 +230,6 @@ impl Monitor<'_> {
                     .then(|| id.to_string())
             })
         })
-    }
-
-    /// Whether a job writing in `dirs` (its output file or folder, its working directory)
-    /// writes in this store's folder of the run; `None` when none is given.
-    pub(super) fn writes_here(&self, dirs: &[Option<&str>]) -> Option<bool> {
-        use std::os::unix::fs::MetadataExt;
-        let run_dir = self.folders.run_dir();
-        let id = std::fs::metadata(run_dir).ok().map(|m| (m.dev(), m.ino()));
-        let given: Vec<&Path> = dirs.iter().flatten().map(|d| Path::new(*d)).collect();
-        if given.is_empty() {
-            return None;
-        }
-        // A path reaching the run's folder through another mount or a link is still its.
-        Some(given.iter().any(|d| {
-            d.starts_with(run_dir)
-                || id.is_some_and(|id| {
-                    d.ancestors()
-                        .any(|a| std::fs::metadata(a).is_ok_and(|m| (m.dev(), m.ino()) == id))
-                })
-        }))
     }
 }
 

@@ -18,6 +18,7 @@ mod log_rules;
 mod logtail;
 mod lookups;
 mod observe;
+mod place;
 mod poll;
 mod requeue;
 mod resources;

@@ -8,11 +8,6 @@ use serde_json::Value;
 use slurm_common::*;
 use std::time::Duration;
 
-fn run_id(exp: &Exp) -> String {
-    let list: Vec<Value> = serde_json::from_str(&exp.run(&["list", "--json"]).stdout()).unwrap();
-    list.last().unwrap()["id"].as_str().unwrap().to_string()
-}
-
 fn key_of(exp: &Exp, x: &str) -> String {
     exp.tasks().iter().find(|t| t["params"]["x"] == x).unwrap()["key"]
         .as_str()

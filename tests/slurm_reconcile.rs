@@ -20,12 +20,6 @@ x = ["a", "b", "c", "d"]
     exp
 }
 
-fn run_id(exp: &Exp) -> String {
-    let list: Vec<serde_json::Value> =
-        serde_json::from_str(&exp.run(&["list", "--json"]).stdout()).unwrap();
-    list.last().unwrap()["id"].as_str().unwrap().to_string()
-}
-
 fn running_jobs(run: &str) -> Vec<(String, String)> {
     jobs_of(run)
         .iter()

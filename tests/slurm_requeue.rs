@@ -8,55 +8,6 @@ use common::*;
 use slurm_common::*;
 use std::time::Duration;
 
-fn run_id(exp: &Exp) -> String {
-    let list: Vec<serde_json::Value> =
-        serde_json::from_str(&exp.run(&["list", "--json"]).stdout()).unwrap();
-    list.last().unwrap()["id"].as_str().unwrap().to_string()
-}
-
-/// Waits for the run to exist and returns its id.
-fn wait_for_run(exp: &Exp) -> String {
-    wait_until("the run to exist", Duration::from_secs(30), || {
-        exp.file(".labtrail/labtrail.db").exists()
-            && exp.run(&["list", "--json"]).stdout().contains("\"id\"")
-    });
-    run_id(exp)
-}
-
-/// (job id, state) of the run's jobs squeue shows.
-fn jobs(run: &str) -> Vec<(String, String)> {
-    jobs_of(run)
-        .iter()
-        .map(|l| {
-            let f: Vec<&str> = l.split('|').collect();
-            (f[0].to_string(), f[2].to_string())
-        })
-        .collect()
-}
-
-fn live_jobs(run: &str) -> Vec<String> {
-    jobs(run)
-        .into_iter()
-        .filter(|(_, s)| {
-            !matches!(
-                s.as_str(),
-                "COMPLETED" | "FAILED" | "CANCELLED" | "TIMEOUT" | "NODE_FAIL" | "OUT_OF_MEMORY"
-            )
-        })
-        .map(|(id, _)| id)
-        .collect()
-}
-
-/// Cancels whatever the test's run left in the queue, even when the test fails.
-struct CancelJobsOf(String);
-impl Drop for CancelJobsOf {
-    fn drop(&mut self) {
-        for id in live_jobs(&self.0) {
-            let _ = std::process::Command::new("scancel").arg(&id).status();
-        }
-    }
-}
-
 /// The state sacct gives the last run of job `id`, once it shows the job's name (for a moment
 /// after a job ends, sacct names it `allocation`).
 fn sacct_state(id: &str) -> String {

@@ -1,6 +1,7 @@
 //! Issue 11: labtrail's one table of SLURM job states, checked against the real `sacct` and the
 //! man pages of the installed Slurm.
 
+mod common;
 mod slurm_common;
 use slurm_common::*;
 

@@ -31,12 +31,6 @@ x = [{}]
     ))
 }
 
-fn run_id(exp: &Exp) -> String {
-    let list: Vec<serde_json::Value> =
-        serde_json::from_str(&exp.run(&["list", "--json"]).stdout()).unwrap();
-    list.last().unwrap()["id"].as_str().unwrap().to_string()
-}
-
 /// Job ids SLURM knows for the run (squeue and sacct, by the run's job names), live or ended.
 fn slurm_jobs_of(run: &str) -> BTreeSet<String> {
     let prefix = format!("lt.{run}.");

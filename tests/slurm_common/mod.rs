@@ -3,6 +3,7 @@
 //! `scripts/test.sh` runs them with `--ignored` when the cluster is up.
 #![allow(dead_code)]
 
+use crate::common::{wait_until, Exp};
 use std::process::Command;
 use std::time::Duration;
 
@@ -52,4 +53,55 @@ pub fn jobs_of(run: &str) -> Vec<String> {
 
 pub fn wait_secs(s: u64) {
     std::thread::sleep(Duration::from_secs(s));
+}
+
+/// The id of the store's latest run.
+pub fn run_id(exp: &Exp) -> String {
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&exp.run(&["list", "--json"]).stdout()).unwrap();
+    list.last().unwrap()["id"].as_str().unwrap().to_string()
+}
+
+/// Waits for the run to exist and returns its id.
+pub fn wait_for_run(exp: &Exp) -> String {
+    wait_until("the run to exist", Duration::from_secs(30), || {
+        exp.file(".labtrail/labtrail.db").exists()
+            && exp.run(&["list", "--json"]).stdout().contains("\"id\"")
+    });
+    run_id(exp)
+}
+
+/// (job id, state) of the run's jobs squeue shows.
+pub fn jobs(run: &str) -> Vec<(String, String)> {
+    jobs_of(run)
+        .iter()
+        .map(|l| {
+            let f: Vec<&str> = l.split('|').collect();
+            (f[0].to_string(), f[2].to_string())
+        })
+        .collect()
+}
+
+/// The run's jobs squeue shows that have not ended.
+pub fn live_jobs(run: &str) -> Vec<String> {
+    jobs(run)
+        .into_iter()
+        .filter(|(_, s)| {
+            !matches!(
+                s.as_str(),
+                "COMPLETED" | "FAILED" | "CANCELLED" | "TIMEOUT" | "NODE_FAIL" | "OUT_OF_MEMORY"
+            )
+        })
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// Cancels whatever the test's run left in the queue, even when the test fails.
+pub struct CancelJobsOf(pub String);
+impl Drop for CancelJobsOf {
+    fn drop(&mut self) {
+        for id in live_jobs(&self.0) {
+            let _ = std::process::Command::new("scancel").arg(&id).status();
+        }
+    }
 }

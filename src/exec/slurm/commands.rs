@@ -36,6 +36,14 @@ impl SchedError {
     }
 }
 
+/// The job id in `sbatch --parsable`'s output: its last non-empty line, `ID` or `ID;CLUSTER`.
+/// Warnings (`sbatch: warning: ...`) come on lines before it and are not a failure (issue 11).
+fn parsable_job_id(out: &str) -> String {
+    let last = out.lines().rev().map(str::trim).find(|l| !l.is_empty());
+    let id = last.unwrap_or("").split(';').next().unwrap_or("");
+    id.trim().to_string()
+}
+
 /// The environment variable that set `program`, if one did.
 fn overridden_by(program: &str) -> Option<&'static str> {
     [
@@ -148,13 +156,7 @@ impl Scheduler {
         let path = script.to_string_lossy();
         args.push(&path);
         let out = self.run(&self.sbatch, &args)?;
-        let id = out
-            .trim()
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_string();
+        let id = parsable_job_id(&out);
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(SchedError::Failed {
                 command: format!("{} {}", self.sbatch, args.join(" ")),
@@ -256,5 +258,26 @@ impl Scheduler {
             Err(SchedError::Failed { detail, .. }) if detail.contains("Invalid job id") => Ok(()),
             other => other.map(|_| ()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parsable_job_id;
+
+    /// Issue 11: a warning line before the id is not a failed submission.
+    #[test]
+    fn sbatch_id_is_the_last_non_empty_line() {
+        assert_eq!(parsable_job_id("2816\n"), "2816");
+        assert_eq!(parsable_job_id("2816;cluster\n"), "2816");
+        assert_eq!(
+            parsable_job_id("sbatch: warning: can't honor --ntasks-per-node\n2816\n\n"),
+            "2816"
+        );
+        assert_eq!(
+            parsable_job_id("sbatch: warning: x\r\n2817;c1\r\n"),
+            "2817"
+        );
+        assert_eq!(parsable_job_id(""), "");
     }
 }

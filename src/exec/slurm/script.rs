@@ -118,21 +118,37 @@ fn header(h: &Header) -> String {
     s
 }
 
+/// Sets `$CR` to a carriage return: sbatch refuses a script holding a CR byte ("DOS line
+/// breaks"), so values carry their CRs as `"$CR"` between quoted segments (issue 11).
+const CR_LINE: &str = "CR=$(printf '\\r')\n";
+
+/// `value` as one shell word whose text has no CR byte but which expands to exactly `value`.
+fn script_quote(value: &str) -> String {
+    if !value.contains('\r') {
+        return shell_quote(value).into_owned();
+    }
+    let segments: Vec<String> = value
+        .split('\r')
+        .map(|seg| format!("'{}'", seg.replace('\'', r"'\''")))
+        .collect();
+    segments.join("\"$CR\"")
+}
+
 /// Shell lines that set one task's variables.
 fn task_vars(t: &TaskJob) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "TASK_DIR={}", shell_quote(&t.task_dir.to_string_lossy()));
+    let _ = writeln!(s, "TASK_DIR={}", script_quote(&t.task_dir.to_string_lossy()));
     let _ = writeln!(
         s,
         "ATTEMPT_PREFIX={}",
-        shell_quote(&t.attempt_prefix.to_string_lossy())
+        script_quote(&t.attempt_prefix.to_string_lossy())
     );
-    let _ = writeln!(s, "WORKDIR={}", shell_quote(&t.workdir.to_string_lossy()));
+    let _ = writeln!(s, "WORKDIR={}", script_quote(&t.workdir.to_string_lossy()));
     let _ = writeln!(s, "BASE_ATTEMPT={}", t.attempt);
-    let _ = writeln!(s, "CMD={}", shell_quote(&t.command));
+    let _ = writeln!(s, "CMD={}", script_quote(&t.command));
     let _ = writeln!(s, "PREFIX={}", shell_quote(crate::exec::TASK_SHELL_PREFIX));
     for (k, v) in &t.env {
-        let _ = writeln!(s, "export {k}={}", shell_quote(v));
+        let _ = writeln!(s, "export {k}={}", script_quote(v));
     }
     s
 }
@@ -172,13 +188,15 @@ finish "$code"
 
 /// A script for one task's job.
 pub fn single(h: &Header, t: &TaskJob) -> String {
-    format!("{}\n{}{}", header(h), task_vars(t), wrapper())
+    format!("{}\n{CR_LINE}{}{}", header(h), task_vars(t), wrapper())
 }
 
 /// A script for a job array: element `i` runs `tasks[i]`.
 pub fn array(h: &Header, tasks: &[TaskJob]) -> String {
     let mut s = header(h);
-    s.push_str("\ncase \"$SLURM_ARRAY_TASK_ID\" in\n");
+    s.push('\n');
+    s.push_str(CR_LINE);
+    s.push_str("case \"$SLURM_ARRAY_TASK_ID\" in\n");
     for (i, t) in tasks.iter().enumerate() {
         let _ = writeln!(s, "{i})");
         // Not indented: a quoted value may span lines, and an indent would become part of it.
@@ -252,6 +270,41 @@ mod tests {
         assert!(s.contains("#SBATCH --partition=gpu\n"));
         assert!(s.contains(r#"CMD='echo '\''a b'\''; x'"#));
         assert!(s.contains("export V='x y'"));
+    }
+
+    /// Issue 11: sbatch refuses a script with a CR byte; a value's CRs come from `$CR`, and the
+    /// shell gives the task the value's exact bytes.
+    #[test]
+    fn a_value_with_carriage_returns_leaves_no_cr_in_the_script() {
+        let value = "a\r\nb'c\r";
+        let t = TaskJob {
+            key: "k".into(),
+            task_dir: "/s/t".into(),
+            attempt_prefix: "/s/a".into(),
+            workdir: "/w".into(),
+            command: format!("echo {}", shell_quote(value)),
+            env: vec![("V".into(), value.into())],
+            attempt: 1,
+        };
+        let h = Header {
+            name: "lt.r.k".into(),
+            comment: "c".into(),
+            slurm_log: "/s/slurm.log".into(),
+            time_limit_s: None,
+            mem_mb: None,
+            signal: None,
+            options: vec![],
+            array: None,
+        };
+        for script in [single(&h, &t), array(&h, std::slice::from_ref(&t))] {
+            assert!(!script.contains('\r'), "{script}");
+        }
+        let lines = format!("{CR_LINE}export V={}\nprintf %s \"$V\"", script_quote(value));
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", &lines])
+            .output()
+            .unwrap();
+        assert_eq!(out.stdout, value.as_bytes());
     }
 
     /// The wrapper is assembled from the protocol's pieces; what a job runs is unchanged from

@@ -75,3 +75,53 @@ fn values_with_carriage_returns_reach_the_task_byte_for_byte() {
     assert_eq!(received_with_cr(false), want, "single jobs");
     assert_eq!(received_with_cr(true), want, "a job array");
 }
+
+/// Issue 11: an sbatch that refused a script with a message was reported as "the scheduler did
+/// not answer (…); nothing is decided about unseen jobs". The report now says sbatch refused it,
+/// with sbatch's own message, and that it is tried again at the next poll.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn a_refused_script_is_reported_as_refused_with_sbatchs_message() {
+    require_slurm();
+    let exp = Exp::new(&format!(
+        r#"
+[experiment]
+name = "refused"
+command = "echo '{{}}' > $LABTRAIL_RESULT"
+[params]
+v = [1]
+{FAST}partition = "no-such-partition-i11"
+"#
+    ));
+    let mut monitor = Monitor(Some(exp.spawn(&["run", "exp.toml", "--no-progress"])));
+    wait_until("a job script", Duration::from_secs(60), || {
+        walk_count(&exp.file(".labtrail/runs"), ".sbatch") > 0
+    });
+    // The refusal is reported as soon as sbatch answered; polls come every 2 s at most.
+    wait_secs(4);
+    let child = monitor.0.take().unwrap();
+    signal(&child, libc::SIGINT);
+    let out = finish(child);
+    let err = out.stderr();
+    assert!(err.contains("sbatch refused lt."), "{err}");
+    assert!(err.contains("invalid partition"), "{err}");
+    assert!(err.contains("tried again at the next poll"), "{err}");
+    assert!(!err.contains("did not answer"), "{err}");
+}
+
+/// Files under `dir` whose name ends with `suffix`.
+fn walk_count(dir: &Path, suffix: &str) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                walk_count(&p, suffix)
+            } else {
+                usize::from(p.to_string_lossy().ends_with(suffix))
+            }
+        })
+        .sum()
+}

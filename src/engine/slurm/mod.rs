@@ -147,7 +147,13 @@ pub fn watch(
             rep.always("labtrail: monitor stopped; the jobs keep running. Re-attach with `labtrail monitor`.");
             return Ok(128 + stop.load(Ordering::Relaxed) as i32);
         }
-        if let Some(why) = &outcome.scheduler_trouble {
+        if let Some(refused) = &outcome.sbatch_refused {
+            interval = (interval * 2).min(max);
+            rep.always(&format!(
+                "labtrail: {refused}; tried again at the next poll, in {}",
+                crate::spec::format_duration(interval)
+            ));
+        } else if let Some(why) = &outcome.scheduler_trouble {
             interval = (interval * 2).min(max);
             rep.always(&format!("labtrail: the scheduler did not answer ({why}); nothing is decided about unseen jobs; next try in {}", crate::spec::format_duration(interval)));
         } else if outcome.idle {

@@ -16,6 +16,8 @@ pub struct PollOutcome {
     pub idle: bool,
     /// A scheduler command failed; nothing was decided about the jobs it would have shown.
     pub scheduler_trouble: Option<String>,
+    /// `sbatch` refused a script (it said why): the tasks go again at the next poll.
+    pub sbatch_refused: Option<String>,
     /// A stop signal came while submitting: the submissions not yet made were abandoned.
     pub stopped: bool,
 }
@@ -34,6 +36,8 @@ pub(super) struct Batch {
     pub states: HashMap<String, TaskState>,
     /// A scheduler command that failed during submission.
     pub trouble: Option<String>,
+    /// Why `sbatch` refused a script this poll, for the report (see [`PollOutcome`]).
+    pub refused: Option<String>,
     /// Attempts per (task key, outcome), loaded at the poll's first finalization.
     pub outcomes: Option<HashMap<(String, Outcome), u32>>,
     /// Attempts made so far, by task key.
@@ -158,6 +162,7 @@ impl Monitor<'_> {
             changed,
             idle: idle && !b.stopped,
             scheduler_trouble: trouble,
+            sbatch_refused: b.refused.take(),
             stopped: b.stopped,
         })
     }

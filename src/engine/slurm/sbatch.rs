@@ -10,6 +10,7 @@ use super::Monitor;
 use crate::exec::slurm::parse_array_name;
 use crate::exec::slurm::script::{self, attempt_dir, Header, TaskJob};
 use crate::protocol;
+use crate::exec::slurm::SchedError;
 use crate::store::{fault, JobChange, StoreError, Submission, SubmissionRow, TaskState};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -73,6 +74,11 @@ impl Monitor<'_> {
                     };
                     b.trouble = Some(what);
                     if e.submission_refused() {
+                        let said = match &e {
+                            SchedError::Failed { detail, .. } => detail.trim().to_string(),
+                            other => other.to_string(),
+                        };
+                        b.refused = Some(format!("sbatch refused {} ({}): {said}", p.row.job_name, path.display()));
                         self.store
                             .settle_submission(&self.run, &p.row.token, None, &[])?;
                         for (key, _) in &p.row.tasks {

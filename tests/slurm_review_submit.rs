@@ -125,3 +125,101 @@ fn walk_count(dir: &Path, suffix: &str) -> usize {
         })
         .sum()
 }
+
+/// An experiment of `n` single-job tasks that each append their value to `ledger.txt` in the
+/// experiment's folder, then sleep `secs`.
+fn ledgered(name: &str, n: usize, secs: u32, extra: &str) -> String {
+    let xs: Vec<String> = (1..=n).map(|i| format!("\"t{i}\"")).collect();
+    format!(
+        r#"
+[experiment]
+name = "{name}"
+command = "echo {{x}} >> ledger.txt; sleep {secs}; echo '{{\"ok\": 1}}' > $LABTRAIL_RESULT"
+[params]
+x = [{}]
+{FAST}{extra}
+"#,
+        xs.join(", ")
+    )
+}
+
+fn sorted_ledger(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("ledger.txt")).unwrap_or_default();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+fn all(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("t{i}")).collect()
+}
+
+/// Issue 11: two stores with the same run id (a copied experiment folder, or `--id` reused),
+/// monitored at once: the second adopted the first's live jobs by their names and ended 4/4
+/// done without running anything. Each store now runs its own jobs.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn two_stores_of_one_run_id_each_run_their_own_jobs() {
+    require_slurm();
+    let toml = ledgered("samerun", 4, 4, "max_running = 1");
+    let (a, b) = (Exp::new(&toml), Exp::new(&toml));
+    let id = format!("samerun{}", std::process::id());
+    let args = ["run", "exp.toml", "--id", id.as_str(), "--no-progress"];
+    let first = Monitor(Some(a.spawn(&args)));
+    wait_secs(2);
+    std::thread::sleep(Duration::from_millis(500));
+    let second = Monitor(Some(b.spawn(&args)));
+    let (out_a, out_b) = (first.finish(), second.finish());
+    assert_eq!(out_a.code(), 0, "{}", out_a.stderr());
+    assert_eq!(out_b.code(), 0, "{}", out_b.stderr());
+    assert_eq!(sorted_ledger(a.path()), all(4), "A ran each task once");
+    assert_eq!(
+        sorted_ledger(b.path()),
+        all(4),
+        "B ran its own jobs: {}",
+        out_b.stderr()
+    );
+}
+
+/// Issue 11: a store moved between a crash after `sbatch` and the restart ran that task twice:
+/// the job's folder (the old path) was not the store's, so the intent found "no job of that
+/// name" and submitted again. A job whose folder no longer exists is not another store's.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn a_store_moved_after_a_crash_adopts_its_job_and_runs_each_task_once() {
+    require_slurm();
+    let exp = Exp::new(&ledgered("movedaway", 3, 1, ""));
+    let out = exp
+        .cmd(&["run", "exp.toml", "--no-progress"])
+        .env("LABTRAIL_FAULT", "slurm-after-sbatch")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("slurm-after-sbatch"),
+        "the monitor died at the crash point: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = exp
+        .run_dir()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    wait_until("the accepted job to end", Duration::from_secs(90), || {
+        sorted_ledger(exp.path()).len() == 1 && jobs_of(&run).is_empty()
+    });
+    let elsewhere = tempfile::tempdir().unwrap();
+    let moved = elsewhere.path().join("moved");
+    std::fs::rename(exp.path(), &moved).unwrap();
+    let out = Out(std::process::Command::new(env!("CARGO_BIN_EXE_labtrail"))
+        .current_dir(&moved)
+        .args(["monitor", "--no-progress"])
+        .env_remove("LABTRAIL_STORE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap());
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(!out.stderr().contains("never accepted"), "{}", out.stderr());
+    assert_eq!(sorted_ledger(&moved), all(3), "{}", out.stderr());
+}

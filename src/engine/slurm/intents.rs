@@ -150,7 +150,19 @@ impl Monitor<'_> {
                 }
                 None => {
                     self.intent_missing.remove(&row.token);
-                    lines.push(if maybe_sent {
+                    let others: Vec<&str> = seen
+                        .iter()
+                        .filter(|s| s.name == row.job_name && s.ours == Some(false))
+                        .map(|s| s.job_id.as_str())
+                        .collect();
+                    lines.push(if maybe_sent && !others.is_empty() {
+                        format!(
+                            "· {}: job {} of that name works outside this store's folder of run {} (in a copy of this experiment, or submitted by hand elsewhere), so it is not this store's; no job of this store's was found, its tasks may go again",
+                            row.job_name,
+                            others.join(", "),
+                            self.run
+                        )
+                    } else if maybe_sent {
                         format!(
                             "· {}: no job of that name in squeue{}; never accepted by SLURM, its tasks may go again",
                             row.job_name,

@@ -2,7 +2,8 @@
 //! "this store's job" (issue 11). Finding a submission's job again is strict (only a job that
 //! works here, or does not say where, can be an intent's); adopting or cancelling a job by the
 //! task's name only spares another store's job (a copy of the experiment folder with a run of
-//! the same id), since a user may well submit a job with the task's name from anywhere.
+//! the same id), since a user may well submit a job with the task's name from anywhere. A job
+//! whose `runs/RUN/` folder no longer exists is this store's: the store was moved since.
 
 use super::Monitor;
 use std::path::Path;
@@ -12,8 +13,11 @@ use std::path::Path;
 pub(super) enum Place {
     /// In this store's folder of the run (through any mount or link).
     Here,
-    /// In a folder `runs/RUN/` of this run's id that is not this store's.
+    /// In an existing folder `runs/RUN/` of this run's id that is not this store's (a copy).
     AnotherStore,
+    /// In a folder `runs/RUN/` of this run's id that no longer exists: this store's old place,
+    /// moved since it submitted the job (issue 11).
+    MovedFrom,
     /// Somewhere else (a job submitted by hand from another folder).
     Elsewhere,
     /// Its paths are not known.
@@ -24,7 +28,7 @@ impl Place {
     /// Whether it works here: `None` when the scheduler does not say.
     pub(super) fn is_here(self) -> Option<bool> {
         match self {
-            Place::Here => Some(true),
+            Place::Here | Place::MovedFrom => Some(true),
             Place::Unknown => None,
             Place::AnotherStore | Place::Elsewhere => Some(false),
         }
@@ -49,16 +53,23 @@ impl Monitor<'_> {
                         .any(|a| std::fs::metadata(a).is_ok_and(|m| (m.dev(), m.ino()) == id))
                 })
         });
-        let in_a_run_folder = |p: &Path| {
-            let parts: Vec<&std::ffi::OsStr> = p.iter().collect();
-            parts
-                .windows(2)
-                .any(|w| w[0] == "runs" && w[1] == std::ffi::OsStr::new(&self.run))
+        // The folder `runs/RUN` a path lies in, if any.
+        let run_folder = |p: &Path| -> Option<std::path::PathBuf> {
+            p.ancestors()
+                .find(|a| {
+                    a.file_name() == Some(std::ffi::OsStr::new(&self.run))
+                        && a.parent().and_then(Path::file_name)
+                            == Some(std::ffi::OsStr::new("runs"))
+                })
+                .map(Path::to_path_buf)
         };
+        let folders: Vec<std::path::PathBuf> = given.iter().filter_map(|p| run_folder(p)).collect();
         if here {
             Place::Here
-        } else if given.iter().any(|p| in_a_run_folder(p)) {
+        } else if folders.iter().any(|f| f.is_dir()) {
             Place::AnotherStore
+        } else if !folders.is_empty() {
+            Place::MovedFrom
         } else {
             Place::Elsewhere
         }

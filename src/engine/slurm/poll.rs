@@ -96,6 +96,8 @@ impl Monitor<'_> {
         let by_key: HashMap<String, &QueueEntry> = queue
             .iter()
             .filter(|q| !tracked_ids.contains(q.job_id.as_str()) && !is_finished_state(&q.state))
+            // Another store's run of this id has jobs of the same names (issue 11).
+            .filter(|q| !self.of_another_store(&[q.stdout.as_deref(), q.workdir.as_deref()]))
             .filter_map(|q| Some((b.lookups.key_of(&self.run, &q.name, &q.job_id)?, q)))
             .collect();
         b.tracked = tracked

@@ -9,8 +9,8 @@ use super::submit::submitted_change;
 use super::Monitor;
 use crate::exec::slurm::parse_array_name;
 use crate::exec::slurm::script::{self, attempt_dir, Header, TaskJob};
-use crate::protocol;
 use crate::exec::slurm::SchedError;
+use crate::protocol;
 use crate::store::{fault, JobChange, StoreError, Submission, SubmissionRow, TaskState};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -78,7 +78,11 @@ impl Monitor<'_> {
                             SchedError::Failed { detail, .. } => detail.trim().to_string(),
                             other => other.to_string(),
                         };
-                        b.refused = Some(format!("sbatch refused {} ({}): {said}", p.row.job_name, path.display()));
+                        b.refused = Some(format!(
+                            "sbatch refused {} ({}): {said}",
+                            p.row.job_name,
+                            path.display()
+                        ));
                         self.store
                             .settle_submission(&self.run, &p.row.token, None, &[])?;
                         for (key, _) in &p.row.tasks {

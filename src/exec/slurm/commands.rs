@@ -274,10 +274,7 @@ mod tests {
             parsable_job_id("sbatch: warning: can't honor --ntasks-per-node\n2816\n\n"),
             "2816"
         );
-        assert_eq!(
-            parsable_job_id("sbatch: warning: x\r\n2817;c1\r\n"),
-            "2817"
-        );
+        assert_eq!(parsable_job_id("sbatch: warning: x\r\n2817;c1\r\n"), "2817");
         assert_eq!(parsable_job_id(""), "");
     }
 }

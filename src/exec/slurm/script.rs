@@ -137,7 +137,11 @@ fn script_quote(value: &str) -> String {
 /// Shell lines that set one task's variables.
 fn task_vars(t: &TaskJob) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "TASK_DIR={}", script_quote(&t.task_dir.to_string_lossy()));
+    let _ = writeln!(
+        s,
+        "TASK_DIR={}",
+        script_quote(&t.task_dir.to_string_lossy())
+    );
     let _ = writeln!(
         s,
         "ATTEMPT_PREFIX={}",
@@ -299,7 +303,10 @@ mod tests {
         for script in [single(&h, &t), array(&h, std::slice::from_ref(&t))] {
             assert!(!script.contains('\r'), "{script}");
         }
-        let lines = format!("{CR_LINE}export V={}\nprintf %s \"$V\"", script_quote(value));
+        let lines = format!(
+            "{CR_LINE}export V={}\nprintf %s \"$V\"",
+            script_quote(value)
+        );
         let out = std::process::Command::new("/bin/sh")
             .args(["-c", &lines])
             .output()

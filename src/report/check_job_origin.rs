@@ -10,8 +10,8 @@ use std::path::Path;
 pub(super) enum Origin {
     /// Its output or working directory lies in this store's folder of the run.
     ThisStore,
-    /// They lie in a folder `runs/RUN/` elsewhere: a run of the same id in another store (two
-    /// copies of an experiment folder, or the same `--id` twice).
+    /// They lie in an existing folder `runs/RUN/` elsewhere: a run of the same id in another
+    /// store (two copies of an experiment folder, or the same `--id` twice).
     OtherStore,
     /// Neither (submitted by hand with other paths, or the scheduler does not say).
     Unknown,
@@ -34,11 +34,14 @@ pub(super) fn origin(
     if dirs.iter().any(|d| run_dir.contains(d)) {
         return Origin::ThisStore;
     }
+    // Only a folder that exists is another store's: one that is gone is this store's old place
+    // (moved since it submitted the job), as the monitor rules too (issue 11).
     let of_run = |d: &&Path| {
-        let parts: Vec<&std::ffi::OsStr> = d.iter().collect();
-        parts
-            .windows(2)
-            .any(|w| w[0] == "runs" && w[1] == std::ffi::OsStr::new(&run.id))
+        d.ancestors().any(|a| {
+            a.file_name() == Some(std::ffi::OsStr::new(&run.id))
+                && a.parent().and_then(Path::file_name) == Some(std::ffi::OsStr::new("runs"))
+                && a.is_dir()
+        })
     };
     if dirs.iter().any(of_run) {
         Origin::OtherStore
@@ -89,16 +92,24 @@ mod tests {
         let dir = RunDirId::of(run);
         let ours = run.folders.run_dir().join("attempts/k-1.slurm.log");
         assert_eq!(origin(run, &dir, ours.to_str(), None), Origin::ThisStore);
-        let other = format!(
-            "/elsewhere/.labtrail/runs/{}/attempts/k-1.slurm.log",
-            run.id
-        );
+        let elsewhere = tempfile::tempdir().unwrap();
+        let theirs = elsewhere.path().join(format!(".labtrail/runs/{}", run.id));
+        std::fs::create_dir_all(theirs.join("attempts")).unwrap();
+        let other = theirs.join("attempts/k-1.slurm.log");
+        let other = other.to_str().unwrap();
+        let top = elsewhere.path().to_str().unwrap();
         assert_eq!(
-            origin(run, &dir, Some(&other), Some("/elsewhere")),
+            origin(run, &dir, Some(other), Some(top)),
             Origin::OtherStore
         );
-        let array = format!("/x/.labtrail/runs/{}/arrays", run.id);
-        assert_eq!(origin(run, &dir, None, Some(&array)), Origin::OtherStore);
+        let array = theirs.join("arrays");
+        assert_eq!(
+            origin(run, &dir, None, array.to_str()),
+            Origin::OtherStore
+        );
+        // Issue 11: a folder that no longer exists is this store's old place, not a copy's.
+        let gone = format!("/gone/.labtrail/runs/{}/attempts/k-1.slurm.log", run.id);
+        assert_eq!(origin(run, &dir, Some(&gone), None), Origin::Unknown);
         assert_eq!(
             origin(run, &dir, Some("/dev/null"), Some("/home/u")),
             Origin::Unknown

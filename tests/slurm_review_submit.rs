@@ -223,3 +223,48 @@ fn a_store_moved_after_a_crash_adopts_its_job_and_runs_each_task_once() {
     assert!(!out.stderr().contains("never accepted"), "{}", out.stderr());
     assert_eq!(sorted_ledger(&moved), all(3), "{}", out.stderr());
 }
+
+/// Issue 11: in array mode `max_running` did not limit restarts (they go as single jobs,
+/// outside any array's throttle): 10 tasks whose first attempt asks for a restart had up to 10
+/// restarts live at once. Restarts now wait for a free place among the live jobs.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn restarts_in_array_mode_respect_max_running() {
+    require_slurm();
+    let xs: Vec<String> = (1..=10).map(|i| i.to_string()).collect();
+    let exp = Exp::new(&format!(
+        r#"
+[experiment]
+name = "arrthrottle"
+command = "if [ $LABTRAIL_ATTEMPT = 1 ]; then echo RETRYME; exit 1; fi; sleep 3; echo '{{}}' > $LABTRAIL_RESULT"
+[params]
+x = [{}]
+{FAST}array = true
+max_running = 2
+[restart]
+log_rules = [ {{ pattern = "RETRYME", action = "restart" }} ]
+"#,
+        xs.join(", ")
+    ));
+    let store = exp.file(".labtrail");
+    let monitor = Monitor(Some(exp.spawn(&["run", "exp.toml", "--no-progress"])));
+    wait_until("the run's folder", Duration::from_secs(60), || {
+        exp.file(".labtrail/runs").read_dir().is_ok_and(|mut d| d.next().is_some())
+    });
+    let run = exp
+        .run_dir()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    // Restarts are single jobs, named `lt.RUN.KEY` (an array's name has `.@STAGE.`).
+    let mut most = 0;
+    wait_until("all ten done", Duration::from_secs(240), || {
+        let singles = jobs_of(&run).iter().filter(|l| !l.contains(".@")).count();
+        most = most.max(singles);
+        done_in_db(&store) == 10
+    });
+    let out = monitor.finish();
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(most <= 2, "{most} restarts live at once with max_running = 2");
+}

@@ -94,7 +94,14 @@ impl Monitor<'_> {
                 adopted += 1;
                 continue;
             }
-            if b.live.len() + b.planned.len() >= max && !self.spec.slurm.array {
+            // A job array is throttled by SLURM (`%max_running`); a restart goes as a single
+            // job outside any array, so it waits for a free place among the live jobs, while
+            // later first attempts may still be grouped into arrays (issue 11).
+            let grouped = self.spec.slurm.array && !restarts.contains_key(&i);
+            if !grouped && b.live.len() + b.planned.len() >= max {
+                if self.spec.slurm.array {
+                    continue;
+                }
                 break;
             }
             let limits = restarts.get(&i).copied().unwrap_or(initial);

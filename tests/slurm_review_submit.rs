@@ -1,5 +1,6 @@
 //! Issue 11, review of the submission work, against a real cluster: values with carriage
-//! returns (sbatch refuses a script with a CR byte).
+//! returns (sbatch refuses a script with a CR byte), sbatch's refusal reported, two stores of
+//! one run id, a store moved after a crash, restarts under `max_running` in array mode.
 
 mod common;
 mod slurm_common;

@@ -250,7 +250,9 @@ log_rules = [ {{ pattern = "RETRYME", action = "restart" }} ]
     let store = exp.file(".labtrail");
     let monitor = Monitor(Some(exp.spawn(&["run", "exp.toml", "--no-progress"])));
     wait_until("the run's folder", Duration::from_secs(60), || {
-        exp.file(".labtrail/runs").read_dir().is_ok_and(|mut d| d.next().is_some())
+        exp.file(".labtrail/runs")
+            .read_dir()
+            .is_ok_and(|mut d| d.next().is_some())
     });
     let run = exp
         .run_dir()
@@ -267,5 +269,8 @@ log_rules = [ {{ pattern = "RETRYME", action = "restart" }} ]
     });
     let out = monitor.finish();
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(most <= 2, "{most} restarts live at once with max_running = 2");
+    assert!(
+        most <= 2,
+        "{most} restarts live at once with max_running = 2"
+    );
 }

@@ -103,10 +103,7 @@ mod tests {
             Origin::OtherStore
         );
         let array = theirs.join("arrays");
-        assert_eq!(
-            origin(run, &dir, None, array.to_str()),
-            Origin::OtherStore
-        );
+        assert_eq!(origin(run, &dir, None, array.to_str()), Origin::OtherStore);
         // Issue 11: a folder that no longer exists is this store's old place, not a copy's.
         let gone = format!("/gone/.labtrail/runs/{}/attempts/k-1.slurm.log", run.id);
         assert_eq!(origin(run, &dir, Some(&gone), None), Origin::Unknown);

@@ -56,23 +56,46 @@ fn main() -> anyhow::Result<()> {
 
     // Recorded scheduler output: every job running (poll 1); then FINISHING of them completed,
     // gone from squeue and reported by sacct (poll 2). 2,000 jobs of other users are listed too.
+    // Every field of SQUEUE_FORMAT, as squeue prints them, the job working in the run's folder.
+    let workdir = dir.path().join(".labtrail/runs/bench/attempts");
     let line = |i: usize, state: &str| {
-        format!("{id}\x1f{id}\x1flt.bench.{}\x1f{state}\x1fNone\x1fnode{}\x1f0\x1f2026-11-23T10:00:00\x1flabtrail:bench\x1f", plan.tasks[i].key, i % 64, id = 100_000 + i)
+        format!(
+            "{id}\x1f{id}\x1flt.bench.{key}\x1f{state}\x1fNone\x1fnode{node}\x1f0\x1f2026-11-23T10:00:00\x1flabtrail:bench:{key}:1:0123abcd\x1f{wd}/slurm.log\x1f{wd}\x1f2026-11-23T09:59:00\x1f1:00:00\x1f4G\x1f",
+            key = plan.tasks[i].key,
+            node = i % 64,
+            id = 100_000 + i,
+            wd = workdir.display()
+        )
     };
     let others: String = (0..2_000).map(|i| format!("{id}\x1f{id}\x1fsomeone-else\x1fRUNNING\x1fNone\x1fnodeX\x1f0\x1fN/A\x1f(null)\x1f\n", id = 900_000 + i)).collect();
     let all_running: String = (0..JOBS)
         .map(|i| line(i, "RUNNING") + "\n")
         .collect::<String>()
         + &others;
-    let some_done: String = (FINISHING..JOBS)
-        .map(|i| line(i, "RUNNING") + "\n")
+    // squeue -t all: the jobs that ended are still listed, as COMPLETED, until MinJobAge.
+    let some_done: String = (0..JOBS)
+        .map(|i| {
+            line(
+                i,
+                if i < FINISHING {
+                    "COMPLETED"
+                } else {
+                    "RUNNING"
+                },
+            ) + "\n"
+        })
         .collect::<String>()
         + &others;
     let sacct: String = (0..FINISHING)
         .map(|i| {
+            // The job's line and its two steps' lines (sacct without -X), every SACCT_FORMAT field.
             format!(
-                "{id}|{id}|lt.bench.x|COMPLETED|0:0|2026-11-23T09:59:00|2026-11-23T10:00:00|2026-11-23T10:05:00|node1\n",
-                id = 100_000 + i
+                "{id}|{id}|lt.bench.{key}|COMPLETED|0:0|2026-11-23T09:59:00|2026-11-23T10:00:00|2026-11-23T10:05:00|node1|01:00:00|4G||00:02:01|00:02:00|00:00:01|00:05:00|billing=1,cpu=1,mem=4G,node=1|{wd}\n\
+                 {id}.batch|{id}.batch|batch|COMPLETED|0:0|2026-11-23T10:00:00|2026-11-23T10:00:00|2026-11-23T10:05:00|node1|||812345K|00:02:01|00:02:00|00:00:01|00:05:00|cpu=1,mem=4G,node=1|\n\
+                 {id}.extern|{id}.extern|extern|COMPLETED|0:0|2026-11-23T10:00:00|2026-11-23T10:00:00|2026-11-23T10:05:00|node1|||1024K|00:00:00|00:00:00|00:00:00|00:05:00|billing=1,cpu=1,mem=4G,node=1|\n",
+                id = 100_000 + i,
+                key = plan.tasks[i].key,
+                wd = workdir.display()
             )
         })
         .collect();

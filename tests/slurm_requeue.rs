@@ -150,14 +150,9 @@ name = "rq-missed"
 command = "echo $LABTRAIL_ATTEMPT >> attempts.txt; if [ $LABTRAIL_ATTEMPT = 1 ]; then sleep 300; fi; echo '{{\"run\": '$LABTRAIL_ATTEMPT'}}' > $LABTRAIL_RESULT"
 {FAST}"#
     ));
-    let monitor = exp.spawn(&["run", "exp.toml", "--no-progress"]);
-    let run = wait_for_run(&exp);
-    let _cleanup = CancelJobsOf(run.clone());
-    wait_until("the first run to start", Duration::from_secs(60), || {
+    let (run, _cleanup) = run_then_kill_monitor(&exp, "the first run to start", || {
         exp.ledger("attempts.txt") == ["1"]
     });
-    signal(&monitor, libc::SIGKILL);
-    finish(monitor);
     let job = jobs(&run)[0].0.clone();
     sh(&format!("scontrol requeue {job}"));
     wait_until(
@@ -202,14 +197,9 @@ name = "rq-resub"
 command = "echo $LABTRAIL_JOB_ID >> starts.txt; while [ ! -e go ]; do sleep 0.2; done; echo '{{\"job\": \"'$LABTRAIL_JOB_ID'\"}}' > $LABTRAIL_RESULT"
 {FAST}"#
     ));
-    let monitor = exp.spawn(&["run", "exp.toml", "--no-progress"]);
-    let run = wait_for_run(&exp);
-    let _cleanup = CancelJobsOf(run.clone());
-    wait_until("the job to start", Duration::from_secs(60), || {
+    let (run, _cleanup) = run_then_kill_monitor(&exp, "the job to start", || {
         exp.ledger("starts.txt").len() == 1
     });
-    signal(&monitor, libc::SIGKILL);
-    finish(monitor);
     let old = exp.ledger("starts.txt")[0].clone();
     sh(&format!("scancel {old}"));
     let key = exp.tasks()[0]["key"].as_str().unwrap().to_string();

@@ -101,14 +101,9 @@ name = "rv-h3"
 command = "echo $LABTRAIL_JOB_ID >> starts.txt; while [ ! -e go ]; do sleep 0.2; done; echo '{{\"job\": \"'$LABTRAIL_JOB_ID'\"}}' > $LABTRAIL_RESULT"
 {FAST}"#
     ));
-    let monitor = exp.spawn(&["run", "exp.toml", "--no-progress"]);
-    let run = wait_for_run(&exp);
-    let _cleanup = CancelJobsOf(run.clone());
-    wait_until("the job to start", Duration::from_secs(60), || {
+    let (run, _cleanup) = run_then_kill_monitor(&exp, "the job to start", || {
         exp.ledger("starts.txt").len() == 1
     });
-    signal(&monitor, libc::SIGKILL);
-    finish(monitor);
     let old = exp.ledger("starts.txt")[0].clone();
     sh(&format!("scancel {old}"));
     let key = exp.tasks()[0]["key"].as_str().unwrap().to_string();
@@ -163,14 +158,9 @@ name = "rv-m2"
 command = "echo $LABTRAIL_JOB_ID >> starts.txt; while [ ! -e go ]; do sleep 0.2; done; echo '{{\"job\": \"'$LABTRAIL_JOB_ID'\"}}' > $LABTRAIL_RESULT"
 {FAST}"#
     ));
-    let monitor = exp.spawn(&["run", "exp.toml", "--no-progress"]);
-    let run = wait_for_run(&exp);
-    let _cleanup = CancelJobsOf(run.clone());
-    wait_until("the job to start", Duration::from_secs(60), || {
+    let (run, _cleanup) = run_then_kill_monitor(&exp, "the job to start", || {
         exp.ledger("starts.txt").len() == 1
     });
-    signal(&monitor, libc::SIGKILL);
-    finish(monitor);
     let old = exp.ledger("starts.txt")[0].clone();
     exp.write("go", "");
     wait_until("the job to end", Duration::from_secs(60), || {
@@ -285,14 +275,9 @@ x = [0, 1]
 {FAST}array = true
 "#
     ));
-    let monitor = exp.spawn(&["run", "exp.toml", "--no-progress"]);
-    let run = wait_for_run(&exp);
-    let _cleanup = CancelJobsOf(run.clone());
-    wait_until("both elements to start", Duration::from_secs(60), || {
+    let (run, _cleanup) = run_then_kill_monitor(&exp, "both elements to start", || {
         exp.ledger("starts.txt").len() == 2
     });
-    signal(&monitor, libc::SIGKILL);
-    finish(monitor);
     let element: Vec<(String, String)> = exp
         .column::<String>(
             "SELECT task_key || ' ' || job_id FROM attempts WHERE substr(job_id, -2) = '_1'",

@@ -105,3 +105,20 @@ impl Drop for CancelJobsOf {
         }
     }
 }
+
+/// Starts `labtrail run exp.toml`, waits (up to a minute) until `started` holds, then SIGKILLs
+/// the monitor, so that what follows happens while no monitor watches the run's live jobs.
+/// Returns the run id and a guard that cancels the run's jobs when the test ends.
+pub fn run_then_kill_monitor(
+    exp: &Exp,
+    what: &str,
+    started: impl FnMut() -> bool,
+) -> (String, CancelJobsOf) {
+    let monitor = exp.spawn(&["run", "exp.toml", "--no-progress"]);
+    let run = wait_for_run(exp);
+    let cleanup = CancelJobsOf(run.clone());
+    wait_until(what, Duration::from_secs(60), started);
+    crate::common::signal(&monitor, libc::SIGKILL);
+    crate::common::finish(monitor);
+    (run, cleanup)
+}

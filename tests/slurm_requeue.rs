@@ -23,13 +23,10 @@ fn sacct_state(id: &str) -> String {
 /// A fault injector playing an `scancel` that fails once, as when the controller does not
 /// answer (`Unable to contact slurm controller`), then works.
 fn scancel_failing_once(exp: &Exp) -> std::path::PathBuf {
-    let path = exp.file("fault-injector-scancel");
-    exp.write(
+    exp.write_executable(
         "fault-injector-scancel",
         "#!/bin/sh\nflag=\"$(dirname \"$0\")/scancel_failed_once\"\nif [ ! -e \"$flag\" ]; then touch \"$flag\"; echo \"scancel: error: Kill job error on job id $1: Unable to contact slurm controller (connect failure)\" >&2; exit 8; fi\nexec scancel \"$@\"\n",
-    );
-    sh(&format!("chmod +x {}", path.display()));
-    path
+    )
 }
 
 /// A log rule that restarts: the first attempt prints the line and keeps running.
@@ -363,13 +360,10 @@ fn a_node_failure_is_a_node_fail_attempt_counted_against_its_rule() {
 /// A fault injector playing a cluster without accounting (`AccountingStorageType=none`): sacct
 /// fails as it does there.
 fn sacct_disabled(exp: &Exp) -> std::path::PathBuf {
-    let path = exp.file("fault-injector-sacct-disabled");
-    exp.write(
+    exp.write_executable(
         "fault-injector-sacct-disabled",
         "#!/bin/sh\necho 'sacct: error: Slurm accounting storage is disabled' >&2\nexit 1\n",
-    );
-    sh(&format!("chmod +x {}", path.display()));
-    path
+    )
 }
 
 /// Issue 11, item 4, without accounting: the runs of a requeue that finished while the monitor

@@ -12,8 +12,7 @@ use std::time::Duration;
 /// A fault injector for a passing outage of accounting: `sacct --name` fails once when the file
 /// `fail-name-once` exists next to it (and removes it); every other call is the real sacct.
 fn sacct_name_fails_once(exp: &Exp) -> std::path::PathBuf {
-    let path = exp.file("fault-injector-sacct-name");
-    exp.write(
+    exp.write_executable(
         "fault-injector-sacct-name",
         r#"#!/bin/sh
 flag="$(dirname "$0")/fail-name-once"
@@ -22,9 +21,7 @@ case " $* " in
 esac
 exec sacct "$@"
 "#,
-    );
-    sh(&format!("chmod +x {}", path.display()));
-    path
+    )
 }
 
 /// A fault injector for the moment after a job ends when sacct still names it `allocation`
@@ -32,8 +29,7 @@ exec sacct "$@"
 /// exists next to it, `sacct --name` finds nothing, as it then does; every other call is the
 /// real sacct.
 fn sacct_names_not_yet(exp: &Exp) -> std::path::PathBuf {
-    let path = exp.file("fault-injector-sacct-allocation");
-    exp.write(
+    exp.write_executable(
         "fault-injector-sacct-allocation",
         r#"#!/bin/sh
 flag="$(dirname "$0")/name-not-yet"
@@ -42,9 +38,7 @@ case " $* " in
 esac
 exec sacct "$@"
 "#,
-    );
-    sh(&format!("chmod +x {}", path.display()));
-    path
+    )
 }
 
 /// Issue 11 (review H2): a log rule matched the tail of a job that ended between polls, and the

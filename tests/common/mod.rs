@@ -26,6 +26,16 @@ impl Exp {
         std::fs::write(self.path().join(name), text).expect("write");
     }
 
+    /// Writes an executable script `name` in the experiment folder (a wrapper of a scheduler
+    /// command, a fault injector) and returns its path.
+    pub fn write_executable(&self, name: &str, text: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.file(name);
+        std::fs::write(&path, text).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path
+    }
+
     /// A `labtrail` command run in the experiment folder.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_labtrail"));

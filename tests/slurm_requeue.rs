@@ -199,12 +199,8 @@ command = "echo $LABTRAIL_JOB_ID >> starts.txt; while [ ! -e go ]; do sleep 0.2;
     });
     let old = exp.ledger("starts.txt")[0].clone();
     sh(&format!("scancel {old}"));
-    let key = exp.tasks()[0]["key"].as_str().unwrap().to_string();
-    let script = exp.file(&format!(".labtrail/runs/{run}/attempts/{key}-1.sbatch"));
     exp.write("go", "");
-    let new = sh(&format!("sbatch --parsable {}", script.display()))
-        .trim()
-        .to_string();
+    let new = resubmit_by_hand(&exp, &run);
     wait_until(
         "the resubmitted job to finish",
         Duration::from_secs(90),

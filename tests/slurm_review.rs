@@ -100,11 +100,7 @@ command = "echo $LABTRAIL_JOB_ID >> starts.txt; while [ ! -e go ]; do sleep 0.2;
     });
     let old = exp.ledger("starts.txt")[0].clone();
     sh(&format!("scancel {old}"));
-    let key = exp.tasks()[0]["key"].as_str().unwrap().to_string();
-    let script = exp.file(&format!(".labtrail/runs/{run}/attempts/{key}-1.sbatch"));
-    let new = sh(&format!("sbatch --parsable {}", script.display()))
-        .trim()
-        .to_string();
+    let new = resubmit_by_hand(&exp, &run);
     wait_until("the new job to start", Duration::from_secs(60), || {
         exp.ledger("starts.txt").len() == 2
     });
@@ -125,16 +121,6 @@ command = "echo $LABTRAIL_JOB_ID >> starts.txt; while [ ! -e go ]; do sleep 0.2;
     assert_eq!(task["state"], "done", "{task}\n{stderr}");
     assert_eq!(task["result"], serde_json::json!({"job": new}), "{task}");
     assert_eq!(exp.ledger("starts.txt"), [old, new], "no third start");
-}
-
-/// Submits the attempt-1 script of the run's only task again, as a user does; returns the new
-/// job's id.
-fn resubmit_by_hand(exp: &Exp, run: &str) -> String {
-    let key = exp.tasks()[0]["key"].as_str().unwrap().to_string();
-    let script = exp.file(&format!(".labtrail/runs/{run}/attempts/{key}-1.sbatch"));
-    sh(&format!("sbatch --parsable {}", script.display()))
-        .trim()
-        .to_string()
 }
 
 /// Issue 11 (review M2): the task's job ended with a result while the monitor was down, and

@@ -122,3 +122,13 @@ pub fn run_then_kill_monitor(
     crate::common::finish(monitor);
     (run, cleanup)
 }
+
+/// Submits the attempt-1 script of the run's only task again, as a user does; returns the new
+/// job's id.
+pub fn resubmit_by_hand(exp: &Exp, run: &str) -> String {
+    let key = exp.tasks()[0]["key"].as_str().unwrap().to_string();
+    let script = exp.file(&format!(".labtrail/runs/{run}/attempts/{key}-1.sbatch"));
+    sh(&format!("sbatch --parsable {}", script.display()))
+        .trim()
+        .to_string()
+}

@@ -15,6 +15,7 @@
 //! | [`store`] | every byte of persistent state: the SQLite database and the run folders |
 //! | [`protocol`] | the task contract: the `LABTRAIL_*` environment, result, metrics, exit record |
 //! | [`outcome`] | how an attempt ended: one vocabulary, stored by name |
+//! | [`provenance`] | what a run captures about its code, host, Python, GPUs, data, and what attempts leave |
 //! | [`policy`] | what happens after an attempt (done, retry, restart, stop); no I/O |
 //! | [`exec`] | mechanics only: starting and signalling processes, finding what they leave running, timed commands, SLURM scripts |
 //! | [`engine`] | the two engines, [`engine::local`] and [`engine::slurm`] |
@@ -32,6 +33,7 @@ pub mod plan;
 pub mod policy;
 pub mod progress;
 pub mod protocol;
+pub mod provenance;
 pub mod report;
 pub mod spec;
 pub mod store;

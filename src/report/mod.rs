@@ -4,7 +4,7 @@
 //! Each model is loaded from an open [`Store`](crate::store::Store) and never writes to it. The
 //! models hold the decisions a reader of a run cares about (how tasks are grouped and counted,
 //! why a task will run or be skipped, which CSV columns a set of results has); the CLI decides
-//! only how they look on a terminal. `archive` and `diff` will land here too.
+//! only how they look on a terminal.
 //!
 //! | module | behind |
 //! |---|---|
@@ -16,16 +16,22 @@
 //! | [`runs`] | `labtrail list`: the runs in the store and how far each is |
 //! | [`logs`] | `labtrail logs`: which attempt's files to print, and following them |
 //! | [`check`], [`check_folders`], [`check_scheduler`] | `labtrail check`: the records against the run folders and the scheduler |
+//! | [`archive`] | `labtrail archive`: one run with its provenance, as Markdown, JSON or HTML |
+//! | [`diff`] | `labtrail diff`: what differs between two runs |
+//! | [`metrics`] | `labtrail metrics`: a task's metric stream and its summary per key |
 //! | [`runner`] | whether a run's local runner is gone: its `running` tasks are shown interrupted |
 
+pub mod archive;
 pub mod check;
 mod check_capped;
 pub mod check_folders;
 mod check_job_origin;
 pub mod check_scheduler;
+pub mod diff;
 pub mod events;
 pub mod explain;
 pub mod logs;
+pub mod metrics;
 pub mod results;
 pub mod runner;
 pub mod runs;

@@ -3,6 +3,7 @@
 //! [`Spec::load`] reads a TOML file and returns a validated [`Spec`] or a [`SpecError`] that names
 //! the file, line and column, says what is wrong and what to write instead.
 
+pub mod archive;
 mod duration;
 mod heredoc;
 mod inputs;
@@ -48,6 +49,8 @@ pub struct Spec {
     pub slurm: slurm::SlurmSettings,
     /// `[restart]` policies (used with `executor = "slurm"`).
     pub restart: slurm::RestartPolicy,
+    /// `[archive]`: what provenance capture looks at.
+    pub archive: archive::ArchiveSettings,
 }
 
 /// A grid parameter and its values.
@@ -79,6 +82,9 @@ pub struct Stage {
     /// Declared input files (glob patterns relative to the experiment file's folder): the
     /// experiment's `inputs`, then the stage's own. Their content is part of task identity.
     pub inputs: Vec<String>,
+    /// Files a task of this stage leaves that the archive lists (glob patterns relative to the
+    /// task's folder): referenced, never copied, not part of identity.
+    pub artifacts: Vec<String>,
 }
 
 /// How tasks are executed.

@@ -25,6 +25,8 @@ pub struct RawFile {
     pub slurm: Option<Spanned<SpannedMap>>,
     #[serde(default)]
     pub restart: Option<Spanned<SpannedMap>>,
+    #[serde(default)]
+    pub archive: Option<Spanned<super::archive::RawArchive>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,6 +64,8 @@ pub struct RawStage {
     pub retries: Option<u32>,
     #[serde(default)]
     pub inputs: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub artifacts: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -125,6 +125,7 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
                 timeout: None,
                 retries: None,
                 inputs: None,
+                artifacts: None,
             };
             vec![stage_of(&cx, &stage, &param_names, &[], &exp.env, &default_workdir, &run)?]
         }
@@ -154,6 +155,11 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
             .chain(std::iter::repeat(None)),
     ) {
         let own = super::inputs::patterns(path, source, raw.and_then(|r| r.inputs.as_ref()))?;
+        stage.artifacts = super::archive::artifact_patterns(
+            path,
+            source,
+            raw.and_then(|r| r.artifacts.as_ref()),
+        )?;
         stage.inputs = shared.iter().chain(&own).fold(Vec::new(), |mut all, p| {
             if !all.contains(p) {
                 all.push(p.clone());
@@ -179,6 +185,7 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
             source,
             raw.restart.as_ref().map(|s| s.get_ref()),
         )?,
+        archive: super::archive::archive_settings(path, source, raw.archive.as_ref())?,
     })
 }
 
@@ -554,5 +561,6 @@ fn stage_of(
         },
         retries: raw.retries.unwrap_or(run.retries),
         inputs: Vec::new(),
+        artifacts: Vec::new(),
     })
 }

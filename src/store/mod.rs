@@ -8,6 +8,7 @@
 //! that they work where it cannot be written; a WAL left by an unclean stop is checked for
 //! damage before SQLite replays it (`unclean`, [`wal`]).
 
+mod blobs;
 mod busy;
 mod changes;
 mod create;

@@ -1,0 +1,31 @@
+//! Provenance: what a run captures about the world it ran in (code, host, Python, packages,
+//! GPUs, environment, data) and what each attempt leaves beyond its result (resources, errors,
+//! artifacts). Capture never fails a run: a probe that cannot answer records why
+//! ([`model::Probed::Na`]). Everything is written to the store as records (see
+//! [`crate::store::RecordRow`]); [`crate::report::archive`] reads them back.
+//!
+//! | module | what it owns |
+//! |---|---|
+//! | [`model`] | the captured facts as stored and archived |
+//! | [`redact`] | secrets out of everything captured: names by pattern, values by token shape |
+//! | [`git`] | the code: commit, branch, upstream, remote, dirty files, a patch that replays |
+//! | [`host`] | host, user, OS, kernel, CPU, memory |
+//! | [`python`] | the tasks' interpreter, its environment, installed packages without running it |
+//! | [`gpu`] | NVIDIA GPUs through NVML loaded at run time |
+//! | [`envvars`] | the environment by allowlist |
+//! | [`data`] | `[archive] data` files: counts, lines, blake3, cached by file identity |
+//! | [`capture`] | runs the probes at run start (fast ones first, slow ones in the background) |
+//! | [`stderr`] | a failed attempt's error line, stack and warnings, read from its stderr |
+//! | [`artifacts`] | the files a stage's `artifacts` patterns name, with `last` / `best` tags |
+
+pub mod artifacts;
+pub mod capture;
+pub mod data;
+pub mod envvars;
+pub mod git;
+pub mod gpu;
+pub mod host;
+pub mod model;
+pub mod python;
+pub mod redact;
+pub mod stderr;

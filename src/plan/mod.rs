@@ -160,7 +160,7 @@ impl Plan {
                 .unwrap_or_else(|_| spec.path.clone())
                 .display()
                 .to_string(),
-            spec_text: &spec.source,
+            spec_text: spec.text_to_record(),
             tasks: Box::new(self.tasks.iter().map(move |t| {
                 let stage = &spec.stages[t.stage];
                 NewTask {

@@ -10,6 +10,7 @@ mod inputs;
 mod limits;
 mod quoting;
 mod raw;
+mod recorded;
 pub mod slurm;
 pub mod template;
 mod validate;

@@ -79,8 +79,9 @@ pub struct NewTask<'a> {
 pub struct PlanRows<'a> {
     /// The experiment file's path, as shown to users.
     pub spec_path: String,
-    /// The experiment file's text, kept so that a run can be explained later.
-    pub spec_text: &'a str,
+    /// The experiment file's text, kept so that a run can be explained later (secrets that no
+    /// task runs with redacted: see [`crate::spec::Spec::text_to_record`]).
+    pub spec_text: std::borrow::Cow<'a, str>,
     /// Every task of the plan, in plan order (a task's position is its `seq`). Made one at a
     /// time as they are written, so that a plan of millions of tasks is never held twice.
     pub tasks: Box<dyn Iterator<Item = NewTask<'a>> + 'a>,
@@ -299,7 +300,7 @@ mod tests {
     fn rows(tasks: Vec<NewTask>) -> PlanRows {
         PlanRows {
             spec_path: "exp.toml".into(),
-            spec_text: "text",
+            spec_text: "text".into(),
             tasks: Box::new(tasks.into_iter()),
             inputs: None,
         }

@@ -84,7 +84,7 @@ pub fn run(g: &Global, args: LogsArgs) -> anyhow::Result<i32> {
 
 /// An ambiguous TASK: says so and lists every match (escaped, one per line) on stderr, so that
 /// the asker picks one; exit code 2, as for other bad input.
-fn ask_for_one(query: &str, matches: &[(String, String)]) -> i32 {
+pub(super) fn ask_for_one(query: &str, matches: &[(String, String)]) -> i32 {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(
         err,

@@ -29,6 +29,7 @@ mod check;
 mod events;
 mod list;
 mod logs;
+mod metrics;
 mod monitor;
 mod output;
 mod reset;
@@ -89,6 +90,7 @@ pub enum Command {
     Check(check::CheckArgs),
     Events(events::EventsArgs),
     Monitor(monitor::MonitorArgs),
+    Metrics(metrics::MetricsArgs),
     /// Print a shell completion script.
     ///
     /// Example: `labtrail completions bash > ~/.local/share/bash-completion/completions/labtrail`
@@ -130,6 +132,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Check(a) => check::run(&g, a),
         Command::Events(a) => events::run(&g, a),
         Command::Monitor(a) => monitor::run(&g, a),
+        Command::Metrics(a) => metrics::run(&g, a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

@@ -75,6 +75,18 @@ pub enum QueryError {
         /// How many attempts it has.
         count: usize,
     },
+    /// `--key` names a key the attempt's metrics do not have.
+    #[error("task {label} attempt {attempt} has no metric `{key}`{}", if known.is_empty() { " (it wrote no metrics)".to_string() } else { format!("; its keys: {}", known.join(", ")) })]
+    NoSuchMetric {
+        /// The task label.
+        label: String,
+        /// The attempt shown.
+        attempt: u32,
+        /// The key asked for.
+        key: String,
+        /// The keys it has, in the order they first appear.
+        known: Vec<String>,
+    },
     /// The task has no attempt at all.
     #[error("task {label} has not run yet")]
     NotRunYet {

@@ -129,6 +129,30 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
+    /// Calls `line` with each metric record of one attempt, in the order the task wrote them,
+    /// without collecting them: a stream of 10^6 lines costs one row's memory. Stops at the first
+    /// error `line` returns, and returns it.
+    pub fn each_metric<E: From<StoreError>>(
+        &self,
+        run: &str,
+        key: &str,
+        attempt: u32,
+        mut line: impl FnMut(&str) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT record FROM metrics WHERE run_id = ?1 AND task_key = ?2 AND attempt = ?3 ORDER BY line")
+            .map_err(|e| self.err(e))?;
+        let mut rows = st
+            .query(rusqlite::params![run, key, attempt])
+            .map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let text = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(|e| self.err(e))?;
+            line(text)?;
+        }
+        Ok(())
+    }
+
     /// labtrail's own invariants, as human-readable violations.
     pub(super) fn invariant_violations(&self) -> Result<Vec<String>, StoreError> {
         // Outcomes are read back into an enum: a name outside it would make the attempt history

@@ -178,7 +178,8 @@ pub struct MetricSummary {
     /// The best finite value by `direction`, and its step.
     pub best: Option<f64>,
     pub best_step: Option<f64>,
-    /// `min` or `max`.
+    /// `min` or `max`; `none` when neither the name nor `[archive] minimize` / `maximize` says
+    /// (`lr`, `grad_norm`): such a key has no best.
     pub direction: String,
     /// NaN and infinite values.
     pub nan_count: u64,

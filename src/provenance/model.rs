@@ -305,12 +305,15 @@ pub struct AttemptError {
     pub attempt: u32,
     /// The error line: the last exception line, or the recognised message.
     pub line: Option<String>,
-    /// `cuda_oom`, `nccl`, `killed`, `exception`, `other`.
+    /// `cuda_oom`, `nccl`, `killed`, `exception`, `other` (the last non-empty line).
     pub kind: String,
     /// The last lines of the stack (at most 30).
     pub stack: Vec<String>,
     /// Warning lines counted by kind (`UserWarning`: 3).
     pub warnings: BTreeMap<String, u32>,
+    /// What was redacted in `line` and `stack` (names and kinds only).
+    #[serde(default)]
+    pub redactions: Vec<Redaction>,
 }
 
 /// A file a task left that the experiment names as an artifact (record [`ARTIFACTS_RECORD`]

@@ -17,8 +17,10 @@
 //! | [`capture`] | runs the probes at run start (fast ones first, slow ones in the background) |
 //! | [`stderr`] | a failed attempt's error line, stack and warnings, read from its stderr |
 //! | [`artifacts`] | the files a stage's `artifacts` patterns name, with `last` / `best` tags |
+//! | [`attempt_end`] | the error or artifacts of an ended attempt, as records of its end |
 
 pub mod artifacts;
+pub mod attempt_end;
 pub mod capture;
 pub mod data;
 pub mod envvars;

@@ -8,6 +8,7 @@ use crate::plan::upstream::UpstreamDir;
 use crate::plan::Plan;
 use crate::policy::Outcome;
 use crate::protocol::{self, parse_metrics, parse_result, AttemptFiles};
+use crate::provenance::attempt_end::AttemptFacts;
 use crate::spec::Spec;
 use crate::store::{now, Change};
 use std::fs::File;
@@ -256,6 +257,8 @@ pub struct Output {
     pub metrics: Vec<String>,
     /// What was lost reading them, to record as a warning (metrics lines skipped, ...).
     pub warnings: Vec<String>,
+    /// Its error (failed) or artifacts (done), recorded with its end.
+    pub facts: AttemptFacts,
 }
 
 impl Output {
@@ -265,6 +268,7 @@ impl Output {
             result: Ok(None),
             metrics: Vec::new(),
             warnings: Vec::new(),
+            facts: AttemptFacts::default(),
         }
     }
 
@@ -280,6 +284,7 @@ impl Output {
             },
             warnings: stream.warning(metrics).into_iter().collect(),
             metrics: stream.records,
+            facts: AttemptFacts::default(),
         }
     }
 }

@@ -112,6 +112,7 @@ impl Books<'_> {
             }
         };
         report.ran += 1;
+        let facts = output.facts.changes(&task.key, outcome);
         changes.push(Change::Finished {
             key: task.key.clone(),
             attempt: r.attempt,
@@ -127,6 +128,7 @@ impl Books<'_> {
             sys_cpu_s: Some(exit.sys_cpu_s),
             metrics: output.metrics,
         });
+        changes.extend(facts);
         for warning in output.warnings {
             lines.push(format!("⚠ {label}: {warning}"));
             changes.push(Change::TaskNote {

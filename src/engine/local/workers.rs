@@ -21,6 +21,7 @@ use super::attempt::{self, Context, Output, Request};
 use super::wake::Waker;
 use super::Event;
 use crate::exec::leftovers;
+use crate::provenance::attempt_end::{AttemptFacts, Ended};
 use crate::exec::process::{self, Exit};
 use nix::sys::signal::Signal;
 use std::collections::VecDeque;
@@ -169,6 +170,11 @@ struct Watch {
     pid: u32,
     result: PathBuf,
     metrics: PathBuf,
+    /// For the attempt's error or artifacts (issue 12).
+    index: usize,
+    attempt: u32,
+    stderr: PathBuf,
+    task_dir: PathBuf,
 }
 
 /// One worker: runs attempts from `queue` one at a time until it is closed, and reports each to
@@ -279,12 +285,17 @@ fn start(ctx: &Context, queue: &Queue, job: Request) -> (Option<Watch>, Event) {
             logs => logs,
         },
     };
+    let task_dir = job.task_dir.clone();
     match attempt::launch(ctx, job, logs) {
         Ok(r) => {
             let watch = Watch {
                 pid: r.pid,
                 result: r.files.result.clone(),
                 metrics: r.files.metrics.clone(),
+                index: r.index,
+                attempt: r.attempt,
+                stderr: r.files.stderr.clone(),
+                task_dir,
             };
             (Some(watch), Event::Started(Box::new(r)))
         }
@@ -295,7 +306,19 @@ fn start(ctx: &Context, queue: &Queue, job: Request) -> (Option<Watch>, Event) {
 /// Reads what an ended attempt left: the news of its end. Read here, not in the loop: the loop
 /// stays out of the folders the workers write in.
 fn end(ctx: &Context, watch: Watch, exit: Exit, lingering: bool) -> Event {
-    let output = Output::read(ctx.dir, &watch.result, &watch.metrics, exit.code == Some(0));
+    let mut output = Output::read(ctx.dir, &watch.result, &watch.metrics, exit.code == Some(0));
+    let stage = &ctx.spec.stages[ctx.plan.tasks[watch.index].stage];
+    let result = output.result.as_ref().ok().and_then(|r| r.as_deref());
+    output.facts = AttemptFacts::read(&Ended {
+        stage,
+        archive: &ctx.spec.archive,
+        task_dir: &watch.task_dir,
+        stderr: &watch.stderr,
+        attempt: watch.attempt,
+        succeeded: exit.code == Some(0) && output.result.is_ok(),
+        metrics: &output.metrics,
+        result,
+    });
     Event::Ended {
         pid: watch.pid,
         exit,

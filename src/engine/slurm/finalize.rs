@@ -6,6 +6,7 @@ use super::poll::Batch;
 use super::Monitor;
 use crate::outcome::Outcome;
 use crate::policy::{decide_slurm, SlurmDecision};
+use crate::provenance::attempt_end::{AttemptFacts, Ended};
 use crate::protocol::{
     read_metrics, read_result, METRICS_FILE, RESULT_FILE, STDERR_FILE, STDOUT_FILE,
 };
@@ -102,6 +103,8 @@ impl Monitor<'_> {
         let metrics_file = dir.join(METRICS_FILE);
         let metrics = read_metrics(&metrics_file);
         let skipped = metrics.warning(&metrics_file);
+        let facts =
+            self.attempt_facts(t, class, &dir.join(STDERR_FILE), &metrics.records, result.as_deref());
         b.changes.push(Change::Finished {
             key: t.key.clone(),
             attempt: t.attempt,
@@ -125,6 +128,7 @@ impl Monitor<'_> {
             sys_cpu_s: None,
             metrics: metrics.records,
         });
+        b.changes.extend(facts);
         if let Some(warning) = skipped {
             b.lines.push(format!("⚠ {label}: {warning}"));
             b.changes.push(Change::TaskNote {
@@ -140,6 +144,33 @@ impl Monitor<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The attempt's error (read from the end of its stderr) or its artifacts, as records of
+    /// its end (issue 12).
+    fn attempt_facts(
+        &self,
+        t: &TrackedJob,
+        class: Outcome,
+        stderr: &Path,
+        metrics: &[String],
+        result: Option<&str>,
+    ) -> Vec<Change> {
+        let Some(&i) = self.index.get(&t.key) else {
+            return Vec::new();
+        };
+        let task_dir = self.folders.task_dir(&t.key);
+        AttemptFacts::read(&Ended {
+            stage: &self.spec.stages[self.plan.tasks[i].stage],
+            archive: &self.spec.archive,
+            task_dir: &task_dir,
+            stderr,
+            attempt: t.attempt,
+            succeeded: class == Outcome::Success,
+            metrics,
+            result,
+        })
+        .changes(&t.key, class)
     }
 
     /// Upstream task `i` did not succeed. Jobs that wait on it with `afterok` would wait forever,

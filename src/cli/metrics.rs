@@ -130,6 +130,22 @@ fn width(name: &str, table: bool) -> usize {
     }
 }
 
+/// A number in at most 6 significant digits for the table (CSV and JSON keep every digit);
+/// anything else as it is.
+fn short(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.parse::<f64>() {
+        Ok(v) if v.is_finite() && cell.contains(['.', 'e', 'E']) => {
+            let rounded: f64 = format!("{v:.5e}").parse().unwrap_or(v);
+            if rounded != 0.0 && !(1e-4..1e15).contains(&rounded.abs()) {
+                format!("{rounded:e}").into()
+            } else {
+                rounded.to_string().into()
+            }
+        }
+        _ => cell.into(),
+    }
+}
+
 /// One line of the table (the step column 8 wide, the others `widths`) or of the CSV.
 fn write_row(
     out: &mut impl Write,
@@ -148,7 +164,7 @@ fn write_row(
     let mut line = String::new();
     for (i, c) in cells.iter().enumerate() {
         let w = if i == 0 { 8 } else { widths[i - 1] };
-        let text = escape(c.unwrap_or(""));
+        let text = escape(c.map(short).unwrap_or_default().as_ref()).into_owned();
         if i > 0 {
             line.push_str("  ");
         }

@@ -63,6 +63,11 @@ load("/data/train.jsonl")
         assert!(stack.iter().any(|l| l.contains("in load")), "{stack:?}");
         assert_eq!(e["warnings"]["DeprecationWarning"], 1);
     }
+    let listed = exp.run_ok(&["tasks", "--state", "failed"]).stdout();
+    assert!(
+        listed.contains("exit code 1: FileNotFoundError: no such dataset: /data/train.jsonl"),
+        "{listed}"
+    );
 }
 
 const TRAIN: &str = r#"

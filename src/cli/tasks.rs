@@ -89,16 +89,22 @@ pub fn run(g: &Global, mut args: TasksArgs) -> anyhow::Result<i32> {
         print_json(&selection.tasks)?;
         return Ok(0);
     }
+    let errors = selection.error_lines(&store)?;
     let rows: Vec<Vec<String>> = selection
         .tasks
         .iter()
         .map(|t| {
+            let reason = t.reason.clone().unwrap_or_default();
+            let reason = match errors.get(&t.key) {
+                Some(line) => format!("{reason}: {line}"),
+                None => reason,
+            };
             vec![
                 t.key.clone(),
                 t.state.as_str().to_string(),
                 t.attempts.to_string(),
                 t.label.clone(),
-                t.reason.clone().unwrap_or_default(),
+                reason,
             ]
         })
         .collect();

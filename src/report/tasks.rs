@@ -48,6 +48,36 @@ impl TaskSelection {
         })
     }
 
+    /// The error line of each selected failed task's last failed attempt (issue 12), by key:
+    /// what `labtrail tasks` adds to the reason.
+    pub fn error_lines(
+        &self,
+        store: &Store,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let failed: std::collections::HashSet<&str> = self
+            .tasks
+            .iter()
+            .filter(|t| t.state == TaskState::Failed)
+            .map(|t| t.key.as_str())
+            .collect();
+        let mut lines = std::collections::HashMap::new();
+        if failed.is_empty() {
+            return Ok(lines);
+        }
+        let kind = crate::provenance::model::ATTEMPT_ERROR_RECORD;
+        for r in store.records(&self.run, kind)? {
+            let Some(key) = r.task_key.filter(|k| failed.contains(k.as_str())) else {
+                continue;
+            };
+            let error: Result<crate::provenance::model::AttemptError, _> =
+                serde_json::from_str(&r.json);
+            if let Some(line) = error.ok().and_then(|e| e.line) {
+                lines.insert(key, line); // later records win: the last attempt's
+            }
+        }
+        Ok(lines)
+    }
+
     /// Every attempt of the selected tasks: task by task in plan order, oldest attempt first.
     pub fn attempts(&self, store: &Store) -> Result<Vec<AttemptView>, StoreError> {
         let mut all = Vec::new();

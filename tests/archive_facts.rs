@@ -52,13 +52,25 @@ load("/data/train.jsonl")
     assert_eq!(out.code(), 1, "{}", out.stderr());
     let errors = records(&exp, "attempt_error");
     assert_eq!(errors.len(), 2, "one per failed attempt: {errors:?}");
-    let failed = exp.tasks().into_iter().find(|t| t["state"] == "failed").unwrap();
+    let failed = exp
+        .tasks()
+        .into_iter()
+        .find(|t| t["state"] == "failed")
+        .unwrap();
     for (n, (key, e)) in errors.iter().enumerate() {
         assert_eq!(key, failed["key"].as_str().unwrap());
         assert_eq!(e["attempt"], n as u64 + 1);
         assert_eq!(e["kind"], "exception");
-        assert_eq!(e["line"], "FileNotFoundError: no such dataset: /data/train.jsonl");
-        let stack: Vec<&str> = e["stack"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+        assert_eq!(
+            e["line"],
+            "FileNotFoundError: no such dataset: /data/train.jsonl"
+        );
+        let stack: Vec<&str> = e["stack"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
         assert_eq!(stack[0], "Traceback (most recent call last):");
         assert!(stack.iter().any(|l| l.contains("in load")), "{stack:?}");
         assert_eq!(e["warnings"]["DeprecationWarning"], 1);
@@ -119,14 +131,31 @@ fn checkpoints_are_recorded_with_last_and_best() {
         let named = task["params"]["named"] == "yes";
         let list = list.as_array().unwrap();
         let paths: Vec<&str> = list.iter().map(|a| a["path"].as_str().unwrap()).collect();
-        assert_eq!(paths, ["ckpt/ckpt_1.pt", "ckpt/ckpt_2.pt", "ckpt/ckpt_3.pt"]);
+        assert_eq!(
+            paths,
+            ["ckpt/ckpt_1.pt", "ckpt/ckpt_2.pt", "ckpt/ckpt_3.pt"]
+        );
         assert_eq!(list[1]["bytes"], 200);
         assert_eq!(list[1]["step"], 2);
         let tags: Vec<&Value> = list.iter().map(|a| &a["tags"]).collect();
         if named {
-            assert_eq!(tags, [&Value::Array(vec![]), &Value::Array(vec![]), &serde_json::json!(["last", "best"])]);
+            assert_eq!(
+                tags,
+                [
+                    &Value::Array(vec![]),
+                    &Value::Array(vec![]),
+                    &serde_json::json!(["last", "best"])
+                ]
+            );
         } else {
-            assert_eq!(tags, [&Value::Array(vec![]), &serde_json::json!(["best"]), &serde_json::json!(["last"])]);
+            assert_eq!(
+                tags,
+                [
+                    &Value::Array(vec![]),
+                    &serde_json::json!(["best"]),
+                    &serde_json::json!(["last"])
+                ]
+            );
         }
     }
     assert!(records(&exp, "attempt_error").is_empty());
@@ -154,39 +183,89 @@ fn metrics_in_every_format() {
     let header: Vec<&str> = lines[0].split_whitespace().collect();
     assert_eq!(header, ["step", "time", "loss", "val_loss", "lr"]);
     assert_eq!(lines.len(), 5, "{table}");
-    assert_eq!(lines[2].split_whitespace().collect::<Vec<_>>(), ["2", "102", "0.5", "0.4", "0.1"]);
-    assert_eq!(lines[4].split_whitespace().collect::<Vec<_>>(), ["4", "NaN"]);
+    assert_eq!(
+        lines[2].split_whitespace().collect::<Vec<_>>(),
+        ["2", "102", "0.5", "0.4", "0.1"]
+    );
+    assert_eq!(
+        lines[4].split_whitespace().collect::<Vec<_>>(),
+        ["4", "NaN"]
+    );
 
-    let csv = exp.run_ok(&["metrics", "named=no", "--format", "csv", "--key", "val_loss"]).stdout();
+    let csv = exp
+        .run_ok(&[
+            "metrics", "named=no", "--format", "csv", "--key", "val_loss",
+        ])
+        .stdout();
     assert_eq!(csv, "step,val_loss\n1,0.9\n2,0.4\n3,0.6\n4,\n");
 
-    let json: Value = serde_json::from_str(&exp.run_ok(&["metrics", "named=no", "--format", "json"]).stdout()).unwrap();
+    let json: Value = serde_json::from_str(
+        &exp.run_ok(&["metrics", "named=no", "--format", "json"])
+            .stdout(),
+    )
+    .unwrap();
     assert_eq!(json.as_array().unwrap().len(), 4);
     assert_eq!(json[0]["val_loss"], 0.9);
     assert_eq!(json[3]["loss"], "NaN");
-    let jsonl = exp.run_ok(&["metrics", "named=no", "--format", "jsonl", "--key", "loss"]).stdout();
+    let jsonl = exp
+        .run_ok(&["metrics", "named=no", "--format", "jsonl", "--key", "loss"])
+        .stdout();
     assert_eq!(jsonl.lines().next(), Some(r#"{"step":1,"loss":1.0}"#));
 
     let summary: Value = serde_json::from_str(
-        &exp.run_ok(&["metrics", "named=no", "--summary", "--format", "json"]).stdout(),
+        &exp.run_ok(&["metrics", "named=no", "--summary", "--format", "json"])
+            .stdout(),
     )
     .unwrap();
-    let val = summary.as_array().unwrap().iter().find(|s| s["key"] == "val_loss").unwrap();
-    assert_eq!((val["best"].as_f64(), val["best_step"].as_f64()), (Some(0.4), Some(2.0)));
+    let val = summary
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "val_loss")
+        .unwrap();
+    assert_eq!(
+        (val["best"].as_f64(), val["best_step"].as_f64()),
+        (Some(0.4), Some(2.0))
+    );
     assert_eq!(val["direction"], "min");
     assert_eq!(val["steps_per_s"].as_f64(), Some(1.0));
-    let loss = summary.as_array().unwrap().iter().find(|s| s["key"] == "loss").unwrap();
-    assert_eq!((loss["count"].as_u64(), loss["nan_count"].as_u64()), (Some(4), Some(1)));
+    let loss = summary
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "loss")
+        .unwrap();
+    assert_eq!(
+        (loss["count"].as_u64(), loss["nan_count"].as_u64()),
+        (Some(4), Some(1))
+    );
     let text = exp.run_ok(&["metrics", "named=no", "--summary"]).stdout();
     assert!(text.starts_with("key "), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("val_loss") && l.contains("min")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("val_loss") && l.contains("min")),
+        "{text}"
+    );
 
     let ambiguous = exp.run(&["metrics", "train"]);
     assert_eq!(ambiguous.code(), 2);
-    assert!(ambiguous.stderr().contains("matches 2 tasks"), "{}", ambiguous.stderr());
+    assert!(
+        ambiguous.stderr().contains("matches 2 tasks"),
+        "{}",
+        ambiguous.stderr()
+    );
     let unknown = exp.run(&["metrics", "named=no", "--key", "acc"]);
     assert_eq!(unknown.code(), 2);
-    assert!(unknown.stderr().contains("no metric `acc`; its keys: time, loss, val_loss, lr"), "{}", unknown.stderr());
+    assert!(
+        unknown
+            .stderr()
+            .contains("no metric `acc`; its keys: time, loss, val_loss, lr"),
+        "{}",
+        unknown.stderr()
+    );
     let help = exp.run_ok(&["metrics", "--help"]).stdout();
-    assert!(help.contains("labtrail metrics train/lr=0.1 --summary"), "{help}");
+    assert!(
+        help.contains("labtrail metrics train/lr=0.1 --summary"),
+        "{help}"
+    );
 }

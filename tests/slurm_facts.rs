@@ -23,10 +23,11 @@ name = "work"
 command = "python3 {{dir}}/job.py {{mode}}"
 artifacts = ["ckpt_*.pt"]
 {FAST}"#
-    ))
-    ;
+    ));
     let dir = exp.path().display().to_string();
-    let toml = std::fs::read_to_string(exp.file("exp.toml")).unwrap().replace("{dir}", &dir);
+    let toml = std::fs::read_to_string(exp.file("exp.toml"))
+        .unwrap()
+        .replace("{dir}", &dir);
     exp.write("exp.toml", &toml);
     exp.write(
         "job.py",
@@ -44,8 +45,7 @@ json.dump({"acc": 0.7}, open(os.environ["LABTRAIL_RESULT"], "w"))
     );
     let out = exp.run(&["run", "exp.toml", "--no-progress"]);
     assert_eq!(out.code(), 1, "{}", out.stderr());
-    let errors: Vec<String> =
-        exp.column("SELECT json FROM records WHERE kind = 'attempt_error'");
+    let errors: Vec<String> = exp.column("SELECT json FROM records WHERE kind = 'attempt_error'");
     assert_eq!(errors.len(), 1, "{errors:?}");
     let e: serde_json::Value = serde_json::from_str(&errors[0]).unwrap();
     assert_eq!(e["line"], "RuntimeError: bad shard 7 in slurm job");

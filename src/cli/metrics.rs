@@ -94,7 +94,12 @@ pub fn run(g: &Global, args: MetricsArgs) -> anyhow::Result<i32> {
             let header: Vec<String> = std::iter::once("step".to_string())
                 .chain(columns.iter().cloned())
                 .collect();
-            write_row(&mut out, table, &widths, &header.iter().map(|h| Some(h.as_str())).collect::<Vec<_>>())?;
+            write_row(
+                &mut out,
+                table,
+                &widths,
+                &header.iter().map(|h| Some(h.as_str())).collect::<Vec<_>>(),
+            )?;
             view.rows(&store, &columns, |r: &Row| {
                 let cells: Vec<Option<&str>> = std::iter::once(r.step.as_deref())
                     .chain(r.cells.iter().map(|c| c.as_deref()))
@@ -182,12 +187,22 @@ mod summary {
     use std::io::Write;
 
     const HEADER: [&str; 11] = [
-        "key", "count", "last", "last_step", "best", "best_step", "direction", "nan",
-        "steps_per_s", "step_time_mean_s", "step_time_p95_s",
+        "key",
+        "count",
+        "last",
+        "last_step",
+        "best",
+        "best_step",
+        "direction",
+        "nan",
+        "steps_per_s",
+        "step_time_mean_s",
+        "step_time_p95_s",
     ];
 
     fn num(v: Option<f64>) -> String {
-        v.map(|v| format!("{}", (v * 1e6).round() / 1e6)).unwrap_or_default()
+        v.map(|v| format!("{}", (v * 1e6).round() / 1e6))
+            .unwrap_or_default()
     }
 
     fn cells(s: &MetricSummary) -> [String; 11] {
@@ -207,7 +222,11 @@ mod summary {
     }
 
     /// The summaries as a table, CSV, a JSON array or JSON lines.
-    pub fn write(all: &[MetricSummary], format: Format, out: &mut impl Write) -> anyhow::Result<()> {
+    pub fn write(
+        all: &[MetricSummary],
+        format: Format,
+        out: &mut impl Write,
+    ) -> anyhow::Result<()> {
         match format {
             Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(all)?)?,
             Format::Jsonl => {
@@ -218,8 +237,10 @@ mod summary {
             Format::Csv => {
                 writeln!(out, "{}", HEADER.join(","))?;
                 for s in all {
-                    let row: Vec<String> =
-                        cells(s).into_iter().map(|c| csv_cell(&Value::String(c))).collect();
+                    let row: Vec<String> = cells(s)
+                        .into_iter()
+                        .map(|c| csv_cell(&Value::String(c)))
+                        .collect();
                     writeln!(out, "{}", row.join(","))?;
                 }
             }
@@ -240,7 +261,13 @@ mod summary {
                         .iter()
                         .zip(widths)
                         .enumerate()
-                        .map(|(i, (c, w))| if i == 0 { format!("{c:<w$}") } else { format!("{c:>w$}") })
+                        .map(|(i, (c, w))| {
+                            if i == 0 {
+                                format!("{c:<w$}")
+                            } else {
+                                format!("{c:>w$}")
+                            }
+                        })
                         .collect();
                     writeln!(out, "{}", line.join("  ").trim_end())?;
                 }

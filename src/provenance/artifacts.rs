@@ -108,7 +108,9 @@ fn artifact(task_dir: &Path, path: PathBuf) -> Option<(Artifact, SystemTime)> {
 fn folder_bytes(dir: &Path) -> u64 {
     let (mut total, mut seen, mut stack) = (0, 0, vec![dir.to_path_buf()]);
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             seen += 1;
             if seen > MAX_FOLDER_ENTRIES {
@@ -154,8 +156,13 @@ fn tag_best(artifacts: &mut [Artifact], best_step: Option<f64>, best_name: Optio
 /// The step of the best value of the metric that stands for the task: the first key named in
 /// `[archive] minimize` / `maximize`, else the first evaluation key (`val_loss`) with a known
 /// direction, else the first key with one.
-pub fn best_step(summaries: &[MetricSummary], minimize: &[String], maximize: &[String]) -> Option<f64> {
-    let known = |s: &&MetricSummary| direction(&s.key, minimize, maximize).is_some() && s.best.is_some();
+pub fn best_step(
+    summaries: &[MetricSummary],
+    minimize: &[String],
+    maximize: &[String],
+) -> Option<f64> {
+    let known =
+        |s: &&MetricSummary| direction(&s.key, minimize, maximize).is_some() && s.best.is_some();
     let chosen = minimize
         .iter()
         .chain(maximize)
@@ -183,7 +190,12 @@ mod tests {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, vec![0u8; bytes]).unwrap();
         let t = std::time::SystemTime::now() - std::time::Duration::from_secs(age_s);
-        std::fs::File::options().write(true).open(&p).unwrap().set_modified(t).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
     }
 
     /// Issue 12: sizes, steps from names, `last` by time, `best` by step or by the result's name.
@@ -197,22 +209,46 @@ mod tests {
         touch(d, "ckpt/notes.txt", 1, 0);
         touch(d, "hf/checkpoint-500/model.bin", 7, 5);
         touch(d, "hf/checkpoint-500/sub/opt.bin", 8, 5);
-        let pats = vec!["ckpt/*.pt".to_string(), "hf/checkpoint-*".into(), "ckpt/ckpt_1.pt".into()];
+        let pats = vec![
+            "ckpt/*.pt".to_string(),
+            "hf/checkpoint-*".into(),
+            "ckpt/ckpt_1.pt".into(),
+        ];
         let f = collect(d, &pats, Some(2.0), None);
         let paths: Vec<&str> = f.artifacts.iter().map(|a| a.path.as_str()).collect();
-        assert_eq!(paths, ["ckpt/ckpt_1.pt", "ckpt/ckpt_2.pt", "ckpt/ckpt_10.pt", "hf/checkpoint-500"]);
+        assert_eq!(
+            paths,
+            [
+                "ckpt/ckpt_1.pt",
+                "ckpt/ckpt_2.pt",
+                "ckpt/ckpt_10.pt",
+                "hf/checkpoint-500"
+            ]
+        );
         assert_eq!(f.artifacts[1].bytes, 20);
         assert_eq!(f.artifacts[3].bytes, 15, "a folder's size is its files'");
         assert_eq!(f.artifacts[2].step, Some(10));
         assert_eq!(f.artifacts[1].tags, ["best"]);
         assert_eq!(f.artifacts[3].tags, ["last"]);
-        assert!(f.artifacts[0].mtime.ends_with('Z'), "{}", f.artifacts[0].mtime);
+        assert!(
+            f.artifacts[0].mtime.ends_with('Z'),
+            "{}",
+            f.artifacts[0].mtime
+        );
         assert!(!f.over_cap);
         let named = collect(d, &pats, Some(2.0), Some("ckpt_10.pt"));
         assert_eq!(named.artifacts[2].tags, ["best"]);
         assert!(named.artifacts[1].tags.is_empty());
-        let abs = collect(Path::new("/elsewhere"), &[format!("{}/ckpt/*_1.pt", d.display())], None, None);
-        assert_eq!(abs.artifacts[0].path, format!("{}/ckpt/ckpt_1.pt", d.display()));
+        let abs = collect(
+            Path::new("/elsewhere"),
+            &[format!("{}/ckpt/*_1.pt", d.display())],
+            None,
+            None,
+        );
+        assert_eq!(
+            abs.artifacts[0].path,
+            format!("{}/ckpt/ckpt_1.pt", d.display())
+        );
     }
 
     /// Issue 12: at most 1,000 files are recorded, and the overflow is said.
@@ -230,14 +266,25 @@ mod tests {
     /// Issue 12: steps from names, the metric that stands for the task, the result's choice.
     #[test]
     fn steps_best_metric_and_result_choice() {
-        for (name, step) in [("ckpt_1200", Some(1200)), ("epoch=3-step=500", Some(500)), ("last", None), ("7", Some(7))] {
+        for (name, step) in [
+            ("ckpt_1200", Some(1200)),
+            ("epoch=3-step=500", Some(500)),
+            ("last", None),
+            ("7", Some(7)),
+        ] {
             assert_eq!(last_number(name), step, "{name}");
         }
-        let lines = [r#"{"step":1,"loss":3,"val_loss":2,"acc":0.1}"#, r#"{"step":2,"loss":1,"val_loss":2.5,"acc":0.9}"#];
+        let lines = [
+            r#"{"step":1,"loss":3,"val_loss":2,"acc":0.1}"#,
+            r#"{"step":2,"loss":1,"val_loss":2.5,"acc":0.9}"#,
+        ];
         let s = crate::report::metrics::summarize(lines.into_iter(), &[], &[]);
         assert_eq!(best_step(&s, &[], &[]), Some(1.0), "val_loss first");
         assert_eq!(best_step(&s, &[], &["acc".into()]), Some(2.0));
-        assert_eq!(best_checkpoint(Some(r#"{"archive":{"best_checkpoint":"ckpt_3.pt"}}"#)).as_deref(), Some("ckpt_3.pt"));
+        assert_eq!(
+            best_checkpoint(Some(r#"{"archive":{"best_checkpoint":"ckpt_3.pt"}}"#)).as_deref(),
+            Some("ckpt_3.pt")
+        );
         assert_eq!(best_checkpoint(Some(r#"{"acc":1}"#)), None);
     }
 }

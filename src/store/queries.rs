@@ -147,7 +147,10 @@ impl Store {
             .query(rusqlite::params![run, key, attempt])
             .map_err(|e| self.err(e))?;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            let text = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(|e| self.err(e))?;
+            let text = row
+                .get_ref(0)
+                .and_then(|v| Ok(v.as_str()?))
+                .map_err(|e| self.err(e))?;
             line(text)?;
         }
         Ok(())

@@ -258,7 +258,7 @@ pub struct Output {
     /// What was lost reading them, to record as a warning (metrics lines skipped, ...).
     pub warnings: Vec<String>,
     /// Its error (failed) or artifacts (done), recorded with its end.
-    pub facts: AttemptFacts,
+    pub facts: Box<AttemptFacts>,
 }
 
 impl Output {
@@ -268,7 +268,7 @@ impl Output {
             result: Ok(None),
             metrics: Vec::new(),
             warnings: Vec::new(),
-            facts: AttemptFacts::default(),
+            facts: Box::default(),
         }
     }
 
@@ -284,7 +284,7 @@ impl Output {
             },
             warnings: stream.warning(metrics).into_iter().collect(),
             metrics: stream.records,
-            facts: AttemptFacts::default(),
+            facts: Box::default(),
         }
     }
 }

@@ -112,7 +112,7 @@ impl Books<'_> {
             }
         };
         report.ran += 1;
-        let facts = output.facts.changes(&task.key, outcome);
+        let facts = (*output.facts).changes(&task.key, outcome);
         changes.push(Change::Finished {
             key: task.key.clone(),
             attempt: r.attempt,

@@ -21,8 +21,8 @@ use super::attempt::{self, Context, Output, Request};
 use super::wake::Waker;
 use super::Event;
 use crate::exec::leftovers;
-use crate::provenance::attempt_end::{AttemptFacts, Ended};
 use crate::exec::process::{self, Exit};
+use crate::provenance::attempt_end::{AttemptFacts, Ended};
 use nix::sys::signal::Signal;
 use std::collections::VecDeque;
 use std::io::ErrorKind;
@@ -309,7 +309,7 @@ fn end(ctx: &Context, watch: Watch, exit: Exit, lingering: bool) -> Event {
     let mut output = Output::read(ctx.dir, &watch.result, &watch.metrics, exit.code == Some(0));
     let stage = &ctx.spec.stages[ctx.plan.tasks[watch.index].stage];
     let result = output.result.as_ref().ok().and_then(|r| r.as_deref());
-    output.facts = AttemptFacts::read(&Ended {
+    output.facts = Box::new(AttemptFacts::read(&Ended {
         stage,
         archive: &ctx.spec.archive,
         task_dir: &watch.task_dir,
@@ -318,7 +318,7 @@ fn end(ctx: &Context, watch: Watch, exit: Exit, lingering: bool) -> Event {
         succeeded: exit.code == Some(0) && output.result.is_ok(),
         metrics: &output.metrics,
         result,
-    });
+    }));
     Event::Ended {
         pid: watch.pid,
         exit,

@@ -6,10 +6,10 @@ use super::poll::Batch;
 use super::Monitor;
 use crate::outcome::Outcome;
 use crate::policy::{decide_slurm, SlurmDecision};
-use crate::provenance::attempt_end::{AttemptFacts, Ended};
 use crate::protocol::{
     read_metrics, read_result, METRICS_FILE, RESULT_FILE, STDERR_FILE, STDOUT_FILE,
 };
+use crate::provenance::attempt_end::{AttemptFacts, Ended};
 use crate::store::{now, Change, StoreError, TaskState, TrackedJob};
 use std::collections::HashSet;
 use std::path::Path;
@@ -103,8 +103,13 @@ impl Monitor<'_> {
         let metrics_file = dir.join(METRICS_FILE);
         let metrics = read_metrics(&metrics_file);
         let skipped = metrics.warning(&metrics_file);
-        let facts =
-            self.attempt_facts(t, class, &dir.join(STDERR_FILE), &metrics.records, result.as_deref());
+        let facts = self.attempt_facts(
+            t,
+            class,
+            &dir.join(STDERR_FILE),
+            &metrics.records,
+            result.as_deref(),
+        );
         b.changes.push(Change::Finished {
             key: t.key.clone(),
             attempt: t.attempt,

@@ -46,7 +46,9 @@ fn read_ends(path: &Path) -> std::io::Result<(String, Part)> {
     let size = file.metadata()?.len();
     let tail_from = size.saturating_sub(TAIL_BYTES);
     let mut head = Vec::new();
-    (&mut file).take(HEAD_BYTES.min(tail_from)).read_to_end(&mut head)?;
+    (&mut file)
+        .take(HEAD_BYTES.min(tail_from))
+        .read_to_end(&mut head)?;
     // The head's last line may be cut: dropped (the tail or the next head line has the rest).
     if tail_from > 0 {
         if let Some(nl) = head.iter().rposition(|&b| b == b'\n') {
@@ -111,19 +113,28 @@ fn clean_lines(text: &str, from_start: bool) -> Vec<String> {
 pub fn parse(tail: &str, from_start: bool) -> AttemptError {
     let [exception, cuda_oom, nccl, killed, _, _] = patterns();
     let lines = clean_lines(tail, from_start);
-    let traceback = lines.iter().rposition(|l| l.contains("Traceback (most recent call last)"));
+    let traceback = lines
+        .iter()
+        .rposition(|l| l.contains("Traceback (most recent call last)"));
     // The exception line: the first unindented line after the last traceback's frames.
     let exception_at = match traceback {
         Some(tb) => lines[tb + 1..]
             .iter()
             .position(|l| !l.is_empty() && !l.starts_with([' ', '\t']) && !l.starts_with('^'))
             .map(|i| tb + 1 + i),
-        None => lines.iter().rposition(|l| exception.is_match(l.trim_start())),
+        None => lines
+            .iter()
+            .rposition(|l| exception.is_match(l.trim_start())),
     };
     let killed_at = lines.iter().rposition(|l| killed.is_match(l));
     let last_line = lines.iter().rposition(|l| !l.trim().is_empty());
     let region = traceback.unwrap_or(0);
-    let find = |re: &Regex| lines[region..].iter().rposition(|l| re.is_match(l)).map(|i| region + i);
+    let find = |re: &Regex| {
+        lines[region..]
+            .iter()
+            .rposition(|l| re.is_match(l))
+            .map(|i| region + i)
+    };
     let (kind, at) = match (killed_at, exception_at) {
         // What came last ended it: a kill after a traceback (or with none) is the kill.
         (Some(k), e) if e.is_none_or(|e| k > e) => ("killed", Some(k)),

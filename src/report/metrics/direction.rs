@@ -3,12 +3,32 @@
 
 /// Words that name a metric whose best value is the smallest.
 const MIN_WORDS: &[&str] = &[
-    "loss", "losses", "ppl", "perplexity", "err", "error", "errors", "wer", "cer", "nll", "mse",
-    "mae", "rmse",
+    "loss",
+    "losses",
+    "ppl",
+    "perplexity",
+    "err",
+    "error",
+    "errors",
+    "wer",
+    "cer",
+    "nll",
+    "mse",
+    "mae",
+    "rmse",
 ];
 /// Words that name a metric whose best value is the largest.
 const MAX_WORDS: &[&str] = &[
-    "acc", "accuracy", "f1", "bleu", "rouge", "auc", "auroc", "map", "precision", "recall",
+    "acc",
+    "accuracy",
+    "f1",
+    "bleu",
+    "rouge",
+    "auc",
+    "auroc",
+    "map",
+    "precision",
+    "recall",
 ];
 /// Keys whose value is the record's step, most specific first.
 pub const STEP_KEYS: &[&str] = &["step", "global_step", "_step", "iter", "iteration", "epoch"];
@@ -66,7 +86,12 @@ pub fn direction(key: &str, minimize: &[String], maximize: &[String]) -> Option<
 /// Whether the key names an evaluation metric (`val_loss`, `eval/acc`): preferred to a
 /// training one when one metric must stand for the task (its best checkpoint).
 pub fn is_eval(key: &str) -> bool {
-    words(key).any(|w| matches!(w.as_str(), "val" | "valid" | "validation" | "eval" | "dev" | "test"))
+    words(key).any(|w| {
+        matches!(
+            w.as_str(),
+            "val" | "valid" | "validation" | "eval" | "dev" | "test"
+        )
+    })
 }
 
 /// The lowercase words of a key: split at every non-alphanumeric character and where a

@@ -1,7 +1,9 @@
 use super::*;
 
 fn one<'a>(all: &'a [MetricSummary], key: &str) -> &'a MetricSummary {
-    all.iter().find(|s| s.key == key).unwrap_or_else(|| panic!("no {key}"))
+    all.iter()
+        .find(|s| s.key == key)
+        .unwrap_or_else(|| panic!("no {key}"))
 }
 
 /// Issue 12: last, best by direction and the step of each; axes are not metrics; keys in the
@@ -19,23 +21,40 @@ fn summaries_follow_each_keys_direction() {
     let keys: Vec<&str> = all.iter().map(|s| s.key.as_str()).collect();
     assert_eq!(keys, ["loss", "acc", "lr", "val_loss"]);
     let loss = one(&all, "loss");
-    assert_eq!((loss.count, loss.last, loss.last_step), (3, Some(1.5), Some(3.0)));
+    assert_eq!(
+        (loss.count, loss.last, loss.last_step),
+        (3, Some(1.5), Some(3.0))
+    );
     assert_eq!((loss.best, loss.best_step), (Some(1.0), Some(2.0)));
     assert_eq!(loss.direction, "min");
     let acc = one(&all, "acc");
-    assert_eq!((acc.best, acc.best_step, acc.direction.as_str()), (Some(0.5), Some(2.0), "max"));
+    assert_eq!(
+        (acc.best, acc.best_step, acc.direction.as_str()),
+        (Some(0.5), Some(2.0), "max")
+    );
     let lr = one(&all, "lr");
-    assert_eq!((lr.best, lr.last, lr.direction.as_str()), (None, Some(0.05), "none"));
+    assert_eq!(
+        (lr.best, lr.last, lr.direction.as_str()),
+        (None, Some(0.05), "none")
+    );
     assert_eq!(one(&all, "val_loss").last_step, Some(4.0));
-    assert!(all.iter().all(|s| s.steps_per_s.is_none() && s.step_time_p95_s.is_none()));
+    assert!(all
+        .iter()
+        .all(|s| s.steps_per_s.is_none() && s.step_time_p95_s.is_none()));
 }
 
 /// Issue 12: `[archive] minimize` / `maximize` override the name's direction.
 #[test]
 fn overrides_change_the_best() {
-    let lines = [r#"{"step":1,"loss":1,"reward":5}"#, r#"{"step":2,"loss":3,"reward":2}"#];
+    let lines = [
+        r#"{"step":1,"loss":1,"reward":5}"#,
+        r#"{"step":2,"loss":3,"reward":2}"#,
+    ];
     let all = summarize(lines.into_iter(), &["reward".into()], &["loss".into()]);
-    assert_eq!((one(&all, "loss").best, one(&all, "loss").best_step), (Some(3.0), Some(2.0)));
+    assert_eq!(
+        (one(&all, "loss").best, one(&all, "loss").best_step),
+        (Some(3.0), Some(2.0))
+    );
     assert_eq!(one(&all, "reward").best, Some(2.0));
     assert_eq!(one(&all, "reward").direction, "min");
 }
@@ -52,7 +71,10 @@ fn non_finite_values_are_counted_apart() {
     let all = summarize(lines.into_iter(), &[], &[]);
     let loss = one(&all, "loss");
     assert_eq!((loss.count, loss.nan_count), (4, 3));
-    assert_eq!((loss.last, loss.last_step, loss.best), (Some(1.0), Some(1.0), Some(1.0)));
+    assert_eq!(
+        (loss.last, loss.last_step, loss.best),
+        (Some(1.0), Some(1.0), Some(1.0))
+    );
 }
 
 /// Issue 12: with a time on each record, steps per second and the step time's mean and 95th
@@ -75,10 +97,17 @@ fn throughput_and_step_time_from_a_time_field() {
     assert!((loss.steps_per_s.unwrap() - 990.0 / span).abs() < 1e-9);
     assert!((loss.step_time_mean_s.unwrap() - span / 99.0).abs() < 1e-9);
     assert_eq!(loss.step_time_p95_s, Some(1.0), "4 slow of 99 is under 5 %");
-    let no_step = [r#"{"t":0,"acc":1}"#, r#"{"t":2,"acc":1}"#, r#"{"t":4,"acc":1}"#];
+    let no_step = [
+        r#"{"t":0,"acc":1}"#,
+        r#"{"t":2,"acc":1}"#,
+        r#"{"t":4,"acc":1}"#,
+    ];
     let acc = summarize(no_step.into_iter(), &[], &[]);
     assert_eq!(acc[0].steps_per_s, Some(0.5));
-    assert_eq!((acc[0].last_step, acc[0].step_time_p95_s), (None, Some(2.0)));
+    assert_eq!(
+        (acc[0].last_step, acc[0].step_time_p95_s),
+        (None, Some(2.0))
+    );
 }
 
 /// Issue 12: the 95th percentile stays bounded in memory past the sample size, and the same
@@ -87,7 +116,12 @@ fn throughput_and_step_time_from_a_time_field() {
 fn step_time_p95_is_sampled_deterministically() {
     let n = summary::STEP_TIME_SAMPLE * 5;
     let lines: Vec<String> = (0..n)
-        .map(|i| format!(r#"{{"step":{i},"time":{},"loss":1}}"#, (i * i % 7919) as f64 + i as f64 * 10.0))
+        .map(|i| {
+            format!(
+                r#"{{"step":{i},"time":{},"loss":1}}"#,
+                (i * i % 7919) as f64 + i as f64 * 10.0
+            )
+        })
         .collect();
     let a = summarize(lines.iter().map(String::as_str), &[], &[]);
     let b = summarize(lines.iter().map(String::as_str), &[], &[]);

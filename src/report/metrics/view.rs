@@ -118,10 +118,7 @@ impl MetricsView {
             let Ok(record) = serde_json::from_str::<Map<String, Value>>(line) else {
                 return Ok(());
             };
-            let step = STEP_KEYS
-                .iter()
-                .find_map(|k| record.get(*k))
-                .map(cell);
+            let step = STEP_KEYS.iter().find_map(|k| record.get(*k)).map(cell);
             let cells = columns.iter().map(|c| record.get(c).map(cell)).collect();
             row(&Row { step, cells })
         })

@@ -43,21 +43,27 @@ fn trim_zeros(s: String) -> String {
     }
 }
 
-/// About `want` round tick values (1, 2 or 5 times a power of ten apart) covering `lo..=hi`.
+/// At least `want - 1` round tick values (1, 2 or 5 times a power of ten apart) inside
+/// `lo..=hi`: the widest spacing that still gives that many.
 pub fn nice_ticks(lo: f64, hi: f64, want: usize) -> Vec<f64> {
     if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
         return vec![lo];
     }
-    let raw = (hi - lo) / want.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
-    let first = (lo / step).ceil() as i64;
-    let last = (hi / step).floor() as i64;
-    (first..=last).map(|i| i as f64 * step).collect()
+    let e = ((hi - lo) / want.max(1) as f64).log10().floor() as i32;
+    let ticks = |step: f64| {
+        let (first, last) = ((lo / step).ceil() as i64, (hi / step).floor() as i64);
+        (first..=last).map(|i| i as f64 * step).collect::<Vec<f64>>()
+    };
+    let mut best = ticks(10f64.powi(e - 1));
+    for p in [e - 1, e, e + 1] {
+        for m in [1.0, 2.0, 5.0] {
+            let t = ticks(m * 10f64.powi(p));
+            if t.len() + 1 >= want {
+                best = t;
+            }
+        }
+    }
+    best
 }
 
 /// A tick label: as many decimals as the tick spacing needs, so `0.1 0.2 0.3` and not
@@ -117,4 +123,42 @@ pub fn ordered_counts(counts: &std::collections::BTreeMap<String, u64>) -> Vec<(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 12: numbers have one fixed text whatever their size.
+    #[test]
+    fn numbers_have_fixed_text() {
+        assert_eq!(fmt_num(0.123456), "0.1235");
+        assert_eq!(fmt_num(12.0), "12");
+        assert_eq!(fmt_num(-3.5), "-3.5");
+        assert_eq!(fmt_num(1234.5678), "1235");
+        assert_eq!(fmt_num(0.0001234), "1.234e-4");
+        assert_eq!(fmt_num(123456.0), "1.235e5");
+        assert_eq!(fmt_num(f64::NAN), "NaN");
+    }
+
+    /// Issue 12: 3 to 5 round ticks inside the range, labelled without float noise.
+    #[test]
+    fn ticks_are_round_and_enough() {
+        assert_eq!(nice_ticks(0.07, 0.98, 4), vec![0.2, 0.4, 0.6000000000000001, 0.8]);
+        assert_eq!(nice_ticks(0.0, 5000.0, 4), vec![0.0, 2000.0, 4000.0]);
+        let t = nice_ticks(0.07, 0.98, 4);
+        let labels: Vec<String> = t.iter().map(|v| tick_label(*v, t[1] - t[0])).collect();
+        assert_eq!(labels, ["0.2", "0.4", "0.6", "0.8"]);
+    }
+
+    /// Issue 12: the counts bar has a rect per state with tasks, one failure in 10^4 visible.
+    #[test]
+    fn counts_bar_shows_every_state_with_tasks() {
+        let counts = std::collections::BTreeMap::from([("done".to_string(), 9999), ("failed".to_string(), 1)]);
+        let ordered = ordered_counts(&counts);
+        assert_eq!(ordered.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["done", "failed", "blocked", "pending"]);
+        let bar = counts_bar(&ordered);
+        assert!(bar.contains(r#"<rect class="st-failed" x="1000" width="3""#), "{bar}");
+        assert!(!bar.contains("st-blocked"));
+    }
 }

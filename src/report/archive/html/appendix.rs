@@ -180,7 +180,8 @@ fn packages(out: &mut String, a: &Archive) {
 
 fn data(out: &mut String, a: &Archive) {
     let Probed::Value(p) = &a.provenance else { return };
-    open_section(out, "data", "Data", &format!("{} patterns", p.data.len()), false);
+    let note = format!("{} pattern{}", p.data.len(), if p.data.len() == 1 { "" } else { "s" });
+    open_section(out, "data", "Data", &note, false);
     if p.data.is_empty() {
         out.push_str("<p class=\"na\">n/a (no [archive] data patterns)</p>\n");
     }

@@ -113,14 +113,11 @@ fn changes_body(out: &mut String, c: &Changes) {
     } else {
         out.push_str("<ul class=\"changes\">");
         for line in c.summary.iter().take(5) {
-            let class = if line.contains("worse") {
-                " class=\"worse\""
-            } else if line.contains("better") {
-                " class=\"better\""
-            } else {
-                ""
-            };
-            let _ = write!(out, "<li{class}>{}</li>", esc(&clip(line, 300)));
+            // Escaped text holds no markup, so marking the two words is safe.
+            let text = esc(&clip(line, 300))
+                .replace("better", "<b class=\"better\">better</b>")
+                .replace("worse", "<b class=\"worse\">worse</b>");
+            let _ = write!(out, "<li>{text}</li>");
         }
         out.push_str("</ul>\n");
     }

@@ -20,6 +20,20 @@ if [ "${LABTRAIL_SLURM:-1}" != 0 ]; then
   fi
 fi
 
+# The HTML archive is checked in a real browser (tests/archive_html_browser.rs): Debian's
+# chromium, installed here when missing (as root). With LABTRAIL_REQUIRE_CHROMIUM set, a missing
+# browser fails those tests instead of skipping them.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  for i in 1 2 3; do
+    if DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -q update >/dev/null &&
+       DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -q install -y chromium >/dev/null; then
+      break
+    fi
+    echo "test.sh: installing chromium failed (try $i), retrying in 10 s" >&2; sleep 10
+  done
+fi
+export LABTRAIL_REQUIRE_CHROMIUM=1
+
 cargo test --all-targets "$@"
 if [ "$(id -u)" = 0 ]; then
   # Root-only: mounts a tiny tmpfs to fill the disk under the store.

@@ -11,7 +11,10 @@ use labtrail::report::archive::html::render;
 #[test]
 fn ten_task_page_is_under_200_kb() {
     let html = render(&archive(10, 10, 500, true));
-    eprintln!("10 tasks, 10 curves of 500 points + previous: {} bytes", html.len());
+    eprintln!(
+        "10 tasks, 10 curves of 500 points + previous: {} bytes",
+        html.len()
+    );
     assert!(html.len() <= 200 * 1024, "{} bytes", html.len());
 }
 
@@ -20,7 +23,10 @@ fn ten_task_page_is_under_200_kb() {
 #[test]
 fn ten_thousand_tasks_and_100_curves_are_under_1_mb() {
     let html = render(&archive(10_000, 100, 500, true));
-    eprintln!("10^4 tasks, 100 curves of 500 points + previous: {} bytes", html.len());
+    eprintln!(
+        "10^4 tasks, 100 curves of 500 points + previous: {} bytes",
+        html.len()
+    );
     assert!(html.len() <= 1024 * 1024, "{} bytes", html.len());
     // Every series is drawn: one path per curve and one per previous curve.
     assert_eq!(html.matches("<path class=\"l ").count(), 200);
@@ -31,7 +37,9 @@ fn ten_thousand_tasks_and_100_curves_are_under_1_mb() {
 #[test]
 fn page_is_self_contained() {
     let html = render(&archive(10, 10, 50, true)).to_ascii_lowercase();
-    for needle in ["<script", "src=", "href=", "url(", "@import", "<link", "<iframe", "<img"] {
+    for needle in [
+        "<script", "src=", "href=", "url(", "@import", "<link", "<iframe", "<img",
+    ] {
         assert!(!html.contains(needle), "page contains {needle}");
     }
 }
@@ -43,12 +51,21 @@ fn hostile_values_are_escaped_everywhere() {
     let html = render(&hostile(archive(10, 10, 20, true)));
     let lower = html.to_ascii_lowercase();
     assert!(!lower.contains("<script"), "a value opened a script");
-    assert!(!lower.contains("onmouseover=\""), "a value opened an attribute");
+    assert!(
+        !lower.contains("onmouseover=\""),
+        "a value opened an attribute"
+    );
     assert!(!html.contains(HOSTILE));
     let escaped = "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;";
-    assert!(html.matches(escaped).count() > 20, "the values are still shown, as text");
+    assert!(
+        html.matches(escaped).count() > 20,
+        "the values are still shown, as text"
+    );
     // Every `<pre>` the page opens is closed by the page itself, once.
-    assert_eq!(lower.matches("<pre>").count(), lower.matches("</pre>").count());
+    assert_eq!(
+        lower.matches("<pre>").count(),
+        lower.matches("</pre>").count()
+    );
 }
 
 /// Issue 12: the same archive gives the same bytes; another `generated_at` changes only it.
@@ -102,7 +119,10 @@ fn sections_come_in_order() {
         "CUDA out of memory",
         "last 12 lines of its stack",
     ] {
-        assert!(verdict.contains(needle), "verdict lacks {needle}: {verdict}");
+        assert!(
+            verdict.contains(needle),
+            "verdict lacks {needle}: {verdict}"
+        );
     }
     // Changes: at most 5 lines, better and worse marked.
     let changes = &html[at[1]..at[2]];
@@ -139,9 +159,15 @@ fn task_table_is_capped_failures_first() {
         .skip(1)
         .map(|r| &r[r.find('>').unwrap() + 1..r.find("</td>").unwrap()])
         .collect();
-    assert!(states[..10].iter().all(|s| *s == "failed"), "{:?}", &states[..12]);
+    assert!(
+        states[..10].iter().all(|s| *s == "failed"),
+        "{:?}",
+        &states[..12]
+    );
     assert!(states[10..].iter().all(|s| *s != "failed"));
-    assert!(html.contains("9800 more tasks not shown (showing 200 of 10000); the JSON archive has all of them."));
+    assert!(html.contains(
+        "9800 more tasks not shown (showing 200 of 10000); the JSON archive has all of them."
+    ));
 }
 
 /// Issue 12: up to 8 tasks per panel get a colour each; a grid of 50 is drawn in one colour
@@ -175,10 +201,20 @@ fn missing_facts_say_why() {
 /// Writes the fixture pages to `$LABTRAIL_HTML_OUT` when set (to look at them by hand).
 #[test]
 fn write_pages_when_asked() {
-    let Some(dir) = std::env::var_os("LABTRAIL_HTML_OUT") else { return };
+    let Some(dir) = std::env::var_os("LABTRAIL_HTML_OUT") else {
+        return;
+    };
     let dir = std::path::PathBuf::from(dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("ten.html"), render(&archive(10, 10, 500, true))).unwrap();
-    std::fs::write(dir.join("many.html"), render(&archive(10_000, 100, 500, true))).unwrap();
-    std::fs::write(dir.join("hostile.html"), render(&hostile(archive(10, 10, 50, true)))).unwrap();
+    std::fs::write(
+        dir.join("many.html"),
+        render(&archive(10_000, 100, 500, true)),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("hostile.html"),
+        render(&hostile(archive(10, 10, 50, true))),
+    )
+    .unwrap();
 }

@@ -36,8 +36,17 @@ fn chromium(test: &str) -> Option<PathBuf> {
 /// (generously: a loaded machine is slow to start a browser).
 fn browse(bin: &Path, dir: &Path, page: &Path, args: &[&str]) -> Output {
     let child = Command::new(bin)
-        .args(["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"])
-        .args(["--force-color-profile=srgb", "--no-first-run", "--disable-extensions"])
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .args([
+            "--force-color-profile=srgb",
+            "--no-first-run",
+            "--disable-extensions",
+        ])
         .arg(format!("--user-data-dir={}", dir.join("profile").display()))
         .args(args)
         .arg(format!("file://{}", page.display()))
@@ -82,9 +91,19 @@ impl Shot {
         let channels = info.color_type.samples();
         let rgb = buf[..info.buffer_size()]
             .chunks(channels)
-            .map(|p| if channels >= 3 { [p[0], p[1], p[2]] } else { [p[0]; 3] })
+            .map(|p| {
+                if channels >= 3 {
+                    [p[0], p[1], p[2]]
+                } else {
+                    [p[0]; 3]
+                }
+            })
             .collect();
-        Shot { width: info.width as usize, height: info.height as usize, rgb }
+        Shot {
+            width: info.width as usize,
+            height: info.height as usize,
+            rgb,
+        }
     }
 
     fn is(&self, x: usize, y: usize, colour: [u8; 3], tolerance: u8) -> bool {
@@ -93,7 +112,12 @@ impl Shot {
     }
 
     /// The first row of `rows` holding a run of at least `len` pixels of `colour`.
-    fn row_with_run(&self, colour: [u8; 3], len: usize, rows: std::ops::Range<usize>) -> Option<usize> {
+    fn row_with_run(
+        &self,
+        colour: [u8; 3],
+        len: usize,
+        rows: std::ops::Range<usize>,
+    ) -> Option<usize> {
         rows.into_iter().find(|&y| {
             let mut run = 0;
             (0..self.width).any(|x| {
@@ -154,15 +178,24 @@ fn check_page(bin: &Path, dir: &Path, page: &Path, failed: bool, previous: bool)
     let bar = shot
         .row_with_run(DONE, 60, 0..shot.height)
         .expect("the counts bar's done part is drawn");
-    assert!(bar < 400, "the counts bar is in the first screen (row {bar})");
+    assert!(
+        bar < 400,
+        "the counts bar is in the first screen (row {bar})"
+    );
     if failed {
         // On the bar's own rows (the badge and the verdict's border are red too).
         let row = shot.row_with_run(FAILED, 3, bar..bar + 10);
-        assert!(row.is_some(), "the counts bar's failed part is drawn beside the done part");
+        assert!(
+            row.is_some(),
+            "the counts bar's failed part is drawn beside the done part"
+        );
     }
     let (cols, first) = shot.columns_with(SERIES0, 40, bar + 20);
     assert!(cols >= 150, "a curve spans {cols} columns");
-    assert!(first.unwrap() > bar + 100, "curves come after the first screen");
+    assert!(
+        first.unwrap() > bar + 100,
+        "curves come after the first screen"
+    );
     if previous {
         let (cols, _) = shot.columns_with(PREVIOUS, 8, bar + 20);
         assert!(cols >= 150, "a previous-run curve spans {cols} columns");
@@ -181,13 +214,18 @@ fn dump_dom(bin: &Path, dir: &Path, page: &Path) -> String {
 /// error, and the page parsed to its footer with no script in it.
 #[test]
 fn built_archive_renders_in_chromium() {
-    let Some(bin) = chromium("built_archive_renders_in_chromium") else { return };
+    let Some(bin) = chromium("built_archive_renders_in_chromium") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("archive.html");
     std::fs::write(&page, render(&archive_fixture::archive(10, 10, 500, true))).unwrap();
     check_page(&bin, dir.path(), &page, true, true);
     let dom = dump_dom(&bin, dir.path(), &page);
-    assert!(dom.contains("id=\"verdict\"") && dom.contains("Archived by labtrail"), "{dom}");
+    assert!(
+        dom.contains("id=\"verdict\"") && dom.contains("Archived by labtrail"),
+        "{dom}"
+    );
     assert!(!dom.to_ascii_lowercase().contains("<script"));
 }
 
@@ -195,14 +233,22 @@ fn built_archive_renders_in_chromium() {
 /// built: no script element, no attribute a value opened, and the page still parses to its end.
 #[test]
 fn hostile_values_stay_text_in_chromium() {
-    let Some(bin) = chromium("hostile_values_stay_text_in_chromium") else { return };
+    let Some(bin) = chromium("hostile_values_stay_text_in_chromium") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("hostile.html");
     let a = archive_fixture::hostile(archive_fixture::archive(10, 10, 50, true));
     std::fs::write(&page, render(&a)).unwrap();
     let dom = dump_dom(&bin, dir.path(), &page);
-    assert!(dom.contains("Archived by labtrail"), "the page parsed to its end");
-    assert!(!dom.to_ascii_lowercase().contains("<script"), "a value made a script element");
+    assert!(
+        dom.contains("Archived by labtrail"),
+        "the page parsed to its end"
+    );
+    assert!(
+        !dom.to_ascii_lowercase().contains("<script"),
+        "a value made a script element"
+    );
     // Serialised markup writes `<`, `>` in text and `"`, `<`, `>` in attribute values as
     // entities, so every `<…>` is a real tag and every `"` in it delimits a value: outside the
     // values, no tag may hold the attribute a value tried to open.
@@ -220,7 +266,9 @@ fn hostile_values_stay_text_in_chromium() {
 /// --format html`, is drawn in Chromium (counts bar, curves, no console error).
 #[test]
 fn real_run_archive_renders_in_chromium() {
-    let Some(bin) = chromium("real_run_archive_renders_in_chromium") else { return };
+    let Some(bin) = chromium("real_run_archive_renders_in_chromium") else {
+        return;
+    };
     let exp = example_fixture::example();
     exp.run_ok(&["run", "exp.toml"]);
     if !example_fixture::has_archive_command(&exp) {

@@ -9,8 +9,12 @@ use labtrail::report::archive::model::*;
 use serde_json::json;
 use std::collections::BTreeMap;
 
+mod facts;
+use facts::{changes, provenance};
+
 /// What a hostile value looks like: it tries to close an attribute, a `<pre>` and open a script.
-pub const HOSTILE: &str = "x\"' onmouseover=\"alert(1)\"></pre></code><script>alert('pwned')</script>&amp;";
+pub const HOSTILE: &str =
+    "x\"' onmouseover=\"alert(1)\"></pre></code><script>alert('pwned')</script>&amp;";
 
 /// An archive of a `train` (lr × seed) → `eval` run with `tasks` tasks, `curves` metric curves
 /// of `points` points each (half `loss`, half `acc`, each with the previous run's curve when
@@ -152,9 +156,13 @@ fn task(i: usize, n: usize) -> TaskArchive {
     let errors = if state == "failed" {
         vec![AttemptError {
             attempt: 2,
-            line: Some("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB".into()),
+            line: Some(
+                "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB".into(),
+            ),
             kind: "cuda_oom".into(),
-            stack: (0..40).map(|k| format!("  File \"train.py\", line {k}, in step")).collect(),
+            stack: (0..40)
+                .map(|k| format!("  File \"train.py\", line {k}, in step"))
+                .collect(),
             warnings: BTreeMap::from([("UserWarning".into(), 3)]),
         }]
     } else {
@@ -164,15 +172,21 @@ fn task(i: usize, n: usize) -> TaskArchive {
         key: format!("{:016x}", i as u64 * 0x9e37_79b9 + 1),
         stage: stage.into(),
         label: format!("lr={},seed={}", [0.1, 0.01, 0.001][i % 3], i),
-        params: BTreeMap::from([("lr".into(), json!([0.1, 0.01, 0.001][i % 3])), ("seed".into(), json!(i))]),
+        params: BTreeMap::from([
+            ("lr".into(), json!([0.1, 0.01, 0.001][i % 3])),
+            ("seed".into(), json!(i)),
+        ]),
         command: format!("python3 {stage}.py --lr {{lr}} --seed {{seed}}"),
         state: state.into(),
         attempts: if state == "failed" { 2 } else { 1 },
         started_at: Some("2026-11-30T05:00:01Z".into()),
         finished_at: Some("2026-11-30T05:01:01Z".into()),
-        duration_s: (state != "pending" && state != "blocked").then(|| 30.0 + (i % 97) as f64),
+        duration_s: (state != "pending" && state != "blocked").then_some(30.0 + (i % 97) as f64),
         result: Some(json!({"acc": 0.9})),
-        metrics: vec![summary("loss", 0.2, 0.18, "min"), summary("acc", 0.9, 0.91, "max")],
+        metrics: vec![
+            summary("loss", 0.2, 0.18, "min"),
+            summary("acc", 0.9, 0.91, "max"),
+        ],
         errors,
         resources: TaskResourceView {
             max_rss_kb: Some(900_000 + (i as u64 % 50) * 1000),
@@ -188,7 +202,10 @@ fn task(i: usize, n: usize) -> TaskArchive {
             }],
         },
         artifacts: if train {
-            vec![artifact("checkpoints/ckpt_400.pt", 400, vec!["best"]), artifact("checkpoints/ckpt_500.pt", 500, vec!["last"])]
+            vec![
+                artifact("checkpoints/ckpt_400.pt", 400, vec!["best"]),
+                artifact("checkpoints/ckpt_500.pt", 500, vec!["last"]),
+            ]
         } else {
             vec![]
         },
@@ -221,110 +238,6 @@ fn stage(step_id: u32, name: &str) -> StageArchive {
         retries: 1,
         warnings: BTreeMap::from([("UserWarning".into(), 3)]),
         metrics: vec![summary("loss", 0.2, 0.18, "min")],
-    }
-}
-
-fn provenance() -> Provenance {
-    Provenance {
-        captured_at: "2026-11-30T05:00:00Z".into(),
-        partial: vec![],
-        code: Probed::Value(Code {
-            root: "/home/u/exp".into(),
-            commit: "0123456789abcdef0123456789abcdef01234567".into(),
-            branch: Some("main".into()),
-            describe: Some("v0.3-2-g0123456-dirty".into()),
-            upstream: Some(Upstream { name: "origin/main".into(), ahead: 2, behind: 0 }),
-            remote_url: Some("https://example.org/u/exp.git".into()),
-            on_remote: Some(false),
-            dirty: true,
-            dirty_files: vec![DirtyFile { path: "train.py".into(), change: "M".into() }],
-            tree: "89abcdef0123456789abcdef0123456789abcdef".into(),
-            patch: Patch {
-                blob: Some("b3".repeat(32)),
-                bytes: 12_600,
-                checksum: "b3".repeat(32),
-                diffstat: vec![" train.py | 2 +-".into()],
-                omitted: vec![],
-                over_cap: false,
-            },
-        }),
-        host: Probed::Value(Host {
-            hostname: "node07".into(),
-            user: "u".into(),
-            os: "Debian GNU/Linux 12 (bookworm)".into(),
-            kernel: "6.1.0".into(),
-            arch: "x86_64".into(),
-            cpu_model: "AMD EPYC 7763".into(),
-            cpus: 64,
-            memory_bytes: 512 << 30,
-            slurm: BTreeMap::new(),
-        }),
-        python: Probed::Value(Python {
-            executable: "/home/u/venv/bin/python3".into(),
-            version: Some("3.11.4".into()),
-            venv: Some("/home/u/venv".into()),
-            conda_env: None,
-            site_packages: vec!["/home/u/venv/lib/python3.11/site-packages".into()],
-        }),
-        packages: Probed::Value(Packages {
-            all: (0..200)
-                .map(|k| Package { name: format!("pkg-{k:03}"), version: "1.0".into(), commit: None, source: "dist-info".into() })
-                .collect(),
-            chosen: vec![
-                ChosenPackage { name: "torch".into(), version: "2.3.1".into() },
-                ChosenPackage { name: "vllm".into(), version: "not installed".into() },
-            ],
-        }),
-        gpus: Probed::Value(Gpus {
-            driver: "550.54.15".into(),
-            cuda: "12.4".into(),
-            visible: Some("0,1".into()),
-            devices: (0..2)
-                .map(|k| Gpu { index: k, name: "NVIDIA A100-SXM4-80GB".into(), uuid: format!("GPU-{k}"), memory_bytes: 80 << 30 })
-                .collect(),
-        }),
-        env: Env {
-            vars: BTreeMap::from([("CUDA_VISIBLE_DEVICES".into(), "0,1".into()), ("HF_TOKEN".into(), "<redacted>".into())]),
-            allowlist: vec!["CUDA_*".into(), "HF_TOKEN".into()],
-        },
-        data: vec![DataSnapshot {
-            pattern: "data/*.jsonl".into(),
-            files: 2,
-            bytes: 2048,
-            lines: 20,
-            root: "ab".repeat(32),
-            per_file: Some(vec![DataFile { path: "data/train.jsonl".into(), bytes: 1024, lines: 10, blake3: "cd".repeat(32) }]),
-            partial: None,
-        }],
-        redactions: vec![Redaction { place: "env".into(), what: "HF_TOKEN".into() }],
-    }
-}
-
-fn changes() -> Changes {
-    Changes {
-        previous_run_id: "20261129-2200-cd34".into(),
-        summary: vec![
-            "config: params.lr changed [0.1] → [0.1, 0.01]".into(),
-            "code: 0123456..89abcde (2 commits), patch changed".into(),
-            "packages: torch 2.3.0 → 2.3.1 (upgraded)".into(),
-            "data: data/*.jsonl root changed (1 file)".into(),
-            "metrics: train loss 0.2 (-0.03, -13%) better; acc 0.9 (-0.01) worse".into(),
-            "a sixth line that must not be shown".into(),
-        ],
-        diff: RunDiff {
-            a: "20261129-2200-cd34".into(),
-            b: "20261130-0600-ab12".into(),
-            sections: vec![DiffSection {
-                name: "config".into(),
-                entries: vec![DiffEntry {
-                    key: "params.lr".into(),
-                    change: "changed".into(),
-                    a: Some("[0.1]".into()),
-                    b: Some("[0.1,0.01]".into()),
-                    note: None,
-                }],
-            }],
-        },
     }
 }
 
@@ -371,7 +284,11 @@ pub fn hostile(mut a: Archive) -> Archive {
     }
     a.task_sections.insert(
         HOSTILE.into(),
-        vec![TaskSection { task: HOSTILE.into(), label: HOSTILE.into(), value: json!({ HOSTILE: HOSTILE }) }],
+        vec![TaskSection {
+            task: HOSTILE.into(),
+            label: HOSTILE.into(),
+            value: json!({ HOSTILE: HOSTILE }),
+        }],
     );
     a
 }

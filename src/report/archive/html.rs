@@ -115,6 +115,9 @@ mod tests {
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
         );
         assert_eq!(esc("a\u{1b}[31mb\nc\td"), "a\u{FFFD}[31mb\nc\td");
-        assert!(matches!(esc("plain ünïcode"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            esc("plain ünïcode"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

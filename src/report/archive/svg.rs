@@ -52,7 +52,9 @@ pub fn nice_ticks(lo: f64, hi: f64, want: usize) -> Vec<f64> {
     let e = ((hi - lo) / want.max(1) as f64).log10().floor() as i32;
     let ticks = |step: f64| {
         let (first, last) = ((lo / step).ceil() as i64, (hi / step).floor() as i64);
-        (first..=last).map(|i| i as f64 * step).collect::<Vec<f64>>()
+        (first..=last)
+            .map(|i| i as f64 * step)
+            .collect::<Vec<f64>>()
     };
     let mut best = ticks(10f64.powi(e - 1));
     for p in [e - 1, e, e + 1] {
@@ -78,7 +80,14 @@ fn tick_label(v: f64, step: f64) -> String {
 }
 
 /// Order and class of the states in the counts bar: the four every run has, then others.
-const STATE_ORDER: [&str; 6] = ["done", "failed", "blocked", "running", "interrupted", "pending"];
+const STATE_ORDER: [&str; 6] = [
+    "done",
+    "failed",
+    "blocked",
+    "running",
+    "interrupted",
+    "pending",
+];
 
 /// The verdict line's stacked bar: one `<rect>` per state with tasks, widths proportional to
 /// the counts (a state with any task at least 3 units wide, so one failure in 10^4 shows).
@@ -114,7 +123,9 @@ pub fn counts_bar(counts: &[(String, u64)]) -> String {
 pub fn ordered_counts(counts: &std::collections::BTreeMap<String, u64>) -> Vec<(String, u64)> {
     let mut out: Vec<(String, u64)> = STATE_ORDER
         .iter()
-        .filter(|s| matches!(**s, "done" | "failed" | "blocked" | "pending") || counts.contains_key(**s))
+        .filter(|s| {
+            matches!(**s, "done" | "failed" | "blocked" | "pending") || counts.contains_key(**s)
+        })
         .map(|s| (s.to_string(), counts.get(*s).copied().unwrap_or(0)))
         .collect();
     for (state, n) in counts {
@@ -144,7 +155,10 @@ mod tests {
     /// Issue 12: 3 to 5 round ticks inside the range, labelled without float noise.
     #[test]
     fn ticks_are_round_and_enough() {
-        assert_eq!(nice_ticks(0.07, 0.98, 4), vec![0.2, 0.4, 0.6000000000000001, 0.8]);
+        assert_eq!(
+            nice_ticks(0.07, 0.98, 4),
+            vec![0.2, 0.4, 0.6000000000000001, 0.8]
+        );
         assert_eq!(nice_ticks(0.0, 5000.0, 4), vec![0.0, 2000.0, 4000.0]);
         let t = nice_ticks(0.07, 0.98, 4);
         let labels: Vec<String> = t.iter().map(|v| tick_label(*v, t[1] - t[0])).collect();
@@ -154,11 +168,20 @@ mod tests {
     /// Issue 12: the counts bar has a rect per state with tasks, one failure in 10^4 visible.
     #[test]
     fn counts_bar_shows_every_state_with_tasks() {
-        let counts = std::collections::BTreeMap::from([("done".to_string(), 9999), ("failed".to_string(), 1)]);
+        let counts = std::collections::BTreeMap::from([
+            ("done".to_string(), 9999),
+            ("failed".to_string(), 1),
+        ]);
         let ordered = ordered_counts(&counts);
-        assert_eq!(ordered.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["done", "failed", "blocked", "pending"]);
+        assert_eq!(
+            ordered.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(),
+            ["done", "failed", "blocked", "pending"]
+        );
         let bar = counts_bar(&ordered);
-        assert!(bar.contains(r#"<rect class="st-failed" x="1000" width="3""#), "{bar}");
+        assert!(
+            bar.contains(r#"<rect class="st-failed" x="1000" width="3""#),
+            "{bar}"
+        );
         assert!(!bar.contains("st-blocked"));
     }
 }

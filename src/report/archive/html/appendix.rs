@@ -98,9 +98,17 @@ fn environment(out: &mut String, a: &Archive) {
             out,
             &[
                 ("python", py.executable.clone()),
-                ("version", py.version.clone().unwrap_or_else(|| "n/a (not read)".into())),
+                (
+                    "version",
+                    py.version
+                        .clone()
+                        .unwrap_or_else(|| "n/a (not read)".into()),
+                ),
                 ("venv", py.venv.clone().unwrap_or_else(|| "none".into())),
-                ("conda env", py.conda_env.clone().unwrap_or_else(|| "none".into())),
+                (
+                    "conda env",
+                    py.conda_env.clone().unwrap_or_else(|| "none".into()),
+                ),
                 ("site-packages", py.site_packages.join("\n")),
             ],
         ),
@@ -136,7 +144,12 @@ fn environment(out: &mut String, a: &Archive) {
             let _ = writeln!(out, "<p class=\"na\">GPU: n/a ({})</p>", esc(why));
         }
     }
-    let vars: Vec<(&str, String)> = p.env.vars.iter().map(|(k, v)| (k.as_str(), clip(v, 400))).collect();
+    let vars: Vec<(&str, String)> = p
+        .env
+        .vars
+        .iter()
+        .map(|(k, v)| (k.as_str(), clip(v, 400)))
+        .collect();
     let _ = writeln!(
         out,
         "<h3>Variables</h3><p class=\"note\">captured by allowlist: {}</p>",
@@ -159,8 +172,18 @@ fn packages(out: &mut String, a: &Archive) {
         out.push_str("</details>\n");
         return;
     };
-    open_section(out, "packages", "Packages", &format!("{} installed", pk.all.len()), false);
-    let chosen: Vec<(&str, String)> = pk.chosen.iter().map(|c| (c.name.as_str(), c.version.clone())).collect();
+    open_section(
+        out,
+        "packages",
+        "Packages",
+        &format!("{} installed", pk.all.len()),
+        false,
+    );
+    let chosen: Vec<(&str, String)> = pk
+        .chosen
+        .iter()
+        .map(|c| (c.name.as_str(), c.version.clone()))
+        .collect();
     kv(out, &chosen);
     out.push_str("<table><thead><tr><th>package</th><th>version</th><th>commit</th><th>from</th></tr></thead><tbody>");
     for p in pk.all.iter().take(PACKAGE_ROWS) {
@@ -174,13 +197,24 @@ fn packages(out: &mut String, a: &Archive) {
         );
     }
     out.push_str("</tbody></table>\n");
-    left_out(out, pk.all.len().min(PACKAGE_ROWS), pk.all.len(), "packages");
+    left_out(
+        out,
+        pk.all.len().min(PACKAGE_ROWS),
+        pk.all.len(),
+        "packages",
+    );
     out.push_str("</details>\n");
 }
 
 fn data(out: &mut String, a: &Archive) {
-    let Probed::Value(p) = &a.provenance else { return };
-    let note = format!("{} pattern{}", p.data.len(), if p.data.len() == 1 { "" } else { "s" });
+    let Probed::Value(p) = &a.provenance else {
+        return;
+    };
+    let note = format!(
+        "{} pattern{}",
+        p.data.len(),
+        if p.data.len() == 1 { "" } else { "s" }
+    );
     open_section(out, "data", "Data", &note, false);
     if p.data.is_empty() {
         out.push_str("<p class=\"na\">n/a (no [archive] data patterns)</p>\n");

@@ -17,7 +17,12 @@ const COLOURS: usize = 8;
 
 /// The "Curves" section.
 pub fn section(out: &mut String, a: &Archive) {
-    let stage_pos = |s: &str| a.stages.iter().position(|st| st.name == s).unwrap_or(usize::MAX);
+    let stage_pos = |s: &str| {
+        a.stages
+            .iter()
+            .position(|st| st.name == s)
+            .unwrap_or(usize::MAX)
+    };
     let mut panels: BTreeMap<(usize, &str, &str), Vec<&Curve>> = BTreeMap::new();
     for c in &a.curves {
         panels
@@ -36,7 +41,9 @@ pub fn section(out: &mut String, a: &Archive) {
     };
     open_section(out, "curves", "Curves", &note, true);
     if panels.is_empty() {
-        out.push_str("<p class=\"na\">n/a (no task wrote a metric stream to $LABTRAIL_METRICS)</p>\n");
+        out.push_str(
+            "<p class=\"na\">n/a (no task wrote a metric stream to $LABTRAIL_METRICS)</p>\n",
+        );
     }
     let tasks: BTreeMap<&str, &TaskArchive> = a.tasks.iter().map(|t| (t.key.as_str(), t)).collect();
     out.push_str("<div class=\"panels\">\n");
@@ -52,12 +59,17 @@ fn minimise(key: &str, task: Option<&TaskArchive>) -> bool {
         return m.direction == "min";
     }
     let k = key.to_ascii_lowercase();
-    ["loss", "ppl", "perplexity", "err", "wer", "cer"].iter().any(|w| k.contains(w))
+    ["loss", "ppl", "perplexity", "err", "wer", "cer"]
+        .iter()
+        .any(|w| k.contains(w))
 }
 
 /// A curve's best value: the task's summary's, else the best finite point.
 fn best_of(c: &Curve, min: bool, task: Option<&TaskArchive>) -> Option<f64> {
-    if let Some(b) = task.and_then(|t| t.metrics.iter().find(|m| m.key == c.key)).and_then(|m| m.best) {
+    if let Some(b) = task
+        .and_then(|t| t.metrics.iter().find(|m| m.key == c.key))
+        .and_then(|m| m.best)
+    {
         return Some(b);
     }
     let finite = c.points.iter().map(|p| p.1).filter(|v| v.is_finite());
@@ -68,7 +80,13 @@ fn best_of(c: &Curve, min: bool, task: Option<&TaskArchive>) -> Option<f64> {
     }
 }
 
-fn one_panel(out: &mut String, stage: &str, key: &str, curves: &[&Curve], tasks: &BTreeMap<&str, &TaskArchive>) {
+fn one_panel(
+    out: &mut String,
+    stage: &str,
+    key: &str,
+    curves: &[&Curve],
+    tasks: &BTreeMap<&str, &TaskArchive>,
+) {
     let task = |c: &Curve| tasks.get(c.task.as_str()).copied();
     let min = minimise(key, curves.first().and_then(|c| task(c)));
     let many = curves.len() > COLOURS;
@@ -122,7 +140,11 @@ fn one_panel(out: &mut String, stage: &str, key: &str, curves: &[&Curve], tasks:
     out.push_str(&panel(&previous, &current, &format!("{stage} {key}")));
     out.push_str("<ul class=\"legend\">");
     if many {
-        let _ = write!(out, "<li><i class=\"sw many\"></i>{} tasks</li>", curves.len());
+        let _ = write!(
+            out,
+            "<li><i class=\"sw many\"></i>{} tasks</li>",
+            curves.len()
+        );
         if let Some((i, v)) = best {
             let _ = write!(
                 out,
@@ -139,7 +161,8 @@ fn one_panel(out: &mut String, stage: &str, key: &str, curves: &[&Curve], tasks:
                 "<li><i class=\"sw {}\"></i>{}{}</li>",
                 classes[i % COLOURS],
                 esc(&clip(&c.label, 60)),
-                last.map(|v| format!(" <span class=\"note\">{}</span>", fmt_num(v))).unwrap_or_default()
+                last.map(|v| format!(" <span class=\"note\">{}</span>", fmt_num(v)))
+                    .unwrap_or_default()
             );
         }
     }

@@ -64,9 +64,9 @@ pub fn verdict(out: &mut String, a: &Archive) {
     if let Some(f) = &s.first_failure {
         let task = a.tasks.iter().find(|t| t.key == f.task);
         let stage = task.map(|t| t.stage.as_str()).unwrap_or("");
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<p class=\"failure\"><span class=\"k\">first failure</span> <code>{}{}{}</code> <span class=\"err\">{}</span></p>\n",
+            "<p class=\"failure\"><span class=\"k\">first failure</span> <code>{}{}{}</code> <span class=\"err\">{}</span></p>",
             esc(stage),
             if stage.is_empty() { "" } else { "/" },
             esc(&f.label),
@@ -131,7 +131,11 @@ fn changes_body(out: &mut String, c: &Changes) {
         esc(&clip(&c.diff.a, 40)),
         esc(&clip(&c.diff.b, 40))
     );
-    let rows = c.diff.sections.iter().flat_map(|s| s.entries.iter().map(move |e| (s, e)));
+    let rows = c
+        .diff
+        .sections
+        .iter()
+        .flat_map(|s| s.entries.iter().map(move |e| (s, e)));
     for (s, e) in rows.take(DIFF_ROWS) {
         let cell = |v: &Option<String>| esc(&clip(v.as_deref().unwrap_or("—"), 120)).into_owned();
         let _ = write!(
@@ -161,8 +165,16 @@ pub fn provenance(out: &mut String, a: &Archive) {
         }
     }
     if !a.earlier_commits.is_empty() {
-        let list: Vec<String> = a.earlier_commits.iter().map(|c| esc(&clip(c, 12)).into_owned()).collect();
-        let _ = write!(out, "<li><span class=\"k\">earlier invocations</span> <code>{}</code></li>", list.join(" "));
+        let list: Vec<String> = a
+            .earlier_commits
+            .iter()
+            .map(|c| esc(&clip(c, 12)).into_owned())
+            .collect();
+        let _ = write!(
+            out,
+            "<li><span class=\"k\">earlier invocations</span> <code>{}</code></li>",
+            list.join(" ")
+        );
     }
     out.push_str("</ul>\n</details>\n");
 }
@@ -189,7 +201,11 @@ fn strip(out: &mut String, p: &Provenance) {
                 } else {
                     format!("patch {}", bytes(c.patch.bytes))
                 };
-                let _ = write!(s, " <span class=\"warn\">+{} dirty files, {patch}</span>", c.dirty_files.len());
+                let _ = write!(
+                    s,
+                    " <span class=\"warn\">+{} dirty files, {patch}</span>",
+                    c.dirty_files.len()
+                );
             } else {
                 s.push_str(" clean");
             }
@@ -205,7 +221,13 @@ fn strip(out: &mut String, p: &Provenance) {
     };
     item(out, "code", &code);
     let host = match &p.host {
-        Probed::Value(h) => format!("<b>{}</b> · {} · {} CPUs · {}", esc(&h.hostname), esc(&h.os), h.cpus, bytes(h.memory_bytes)),
+        Probed::Value(h) => format!(
+            "<b>{}</b> · {} · {} CPUs · {}",
+            esc(&h.hostname),
+            esc(&h.os),
+            h.cpus,
+            bytes(h.memory_bytes)
+        ),
         Probed::Na(why) => na(why),
     };
     item(out, "host", &host);
@@ -218,9 +240,19 @@ fn strip(out: &mut String, p: &Provenance) {
                     None => by_name.push((&d.name, 1)),
                 }
             }
-            let list: Vec<String> = by_name.iter().map(|(n, k)| format!("{} × {k}", esc(n))).collect();
-            let gpu = if list.is_empty() { "none visible".to_string() } else { list.join(", ") };
-            (gpu, format!("driver {} / CUDA {}", esc(&g.driver), esc(&g.cuda)))
+            let list: Vec<String> = by_name
+                .iter()
+                .map(|(n, k)| format!("{} × {k}", esc(n)))
+                .collect();
+            let gpu = if list.is_empty() {
+                "none visible".to_string()
+            } else {
+                list.join(", ")
+            };
+            (
+                gpu,
+                format!("driver {} / CUDA {}", esc(&g.driver), esc(&g.cuda)),
+            )
         }
         Probed::Na(why) => (na(why), na(why)),
     };
@@ -232,7 +264,8 @@ fn strip(out: &mut String, p: &Provenance) {
             format!(
                 "{}{}",
                 esc(py.version.as_deref().unwrap_or(&py.executable)),
-                env.map(|e| format!(" ({})", esc(&clip(e, 60)))).unwrap_or_default()
+                env.map(|e| format!(" ({})", esc(&clip(e, 60))))
+                    .unwrap_or_default()
             )
         }
         Probed::Na(why) => na(why),
@@ -244,7 +277,12 @@ fn strip(out: &mut String, p: &Provenance) {
             .iter()
             .find(|c| c.name == "torch")
             .map(|c| c.version.clone())
-            .or_else(|| pk.all.iter().find(|c| c.name == "torch").map(|c| c.version.clone()))
+            .or_else(|| {
+                pk.all
+                    .iter()
+                    .find(|c| c.name == "torch")
+                    .map(|c| c.version.clone())
+            })
             .map(|v| esc(&v).into_owned())
             .unwrap_or_else(|| "not installed".into()),
         Probed::Na(why) => na(why),

@@ -34,11 +34,15 @@ pub fn resources(out: &mut String, a: &Archive) {
         .tasks
         .iter()
         .enumerate()
-        .filter(|(_, t)| peak(t).is_some() || t.resources.cpu_s.is_some() || !t.resources.gpus.is_empty())
+        .filter(|(_, t)| {
+            peak(t).is_some() || t.resources.cpu_s.is_some() || !t.resources.gpus.is_empty()
+        })
         .collect();
     rows.sort_by(|(i, x), (j, y)| peak(y).cmp(&peak(x)).then(i.cmp(j)));
     if rows.is_empty() {
-        out.push_str("<p class=\"na\">n/a (no attempt recorded its resource use)</p>\n</details>\n");
+        out.push_str(
+            "<p class=\"na\">n/a (no attempt recorded its resource use)</p>\n</details>\n",
+        );
         return;
     }
     out.push_str("<table><thead><tr><th>task</th><th>peak RSS (tree)</th><th>largest process</th><th>requested</th><th>used of requested</th><th>CPU</th><th>GPU memory</th><th>GPU util</th></tr></thead><tbody>\n");
@@ -56,8 +60,17 @@ pub fn resources(out: &mut String, a: &Archive) {
             }
             _ => "n/a".into(),
         };
-        let gpu_mem = res.gpus.iter().map(|g| g.peak_memory_bytes).max().map(bytes);
-        let util = res.gpus.iter().filter_map(|g| g.mean_util_pct).reduce(f64::max);
+        let gpu_mem = res
+            .gpus
+            .iter()
+            .map(|g| g.peak_memory_bytes)
+            .max()
+            .map(bytes);
+        let util = res
+            .gpus
+            .iter()
+            .filter_map(|g| g.mean_util_pct)
+            .reduce(f64::max);
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{used}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -112,12 +125,26 @@ fn metric_cell(ms: &[MetricSummary], n: usize) -> String {
 
 /// The stages (seed 004's steps), then the task table.
 pub fn stages_and_tasks(out: &mut String, a: &Archive) {
-    open_section(out, "tasks", "Stages and tasks", "failures first, then the slowest", true);
+    open_section(
+        out,
+        "tasks",
+        "Stages and tasks",
+        "failures first, then the slowest",
+        true,
+    );
     out.push_str("<table><thead><tr><th>#</th><th>stage</th><th>status</th><th>tasks</th><th>time</th><th>retries</th><th>warnings</th><th>best metrics</th><th>command</th></tr></thead><tbody>\n");
     for s in &a.stages {
-        let counts: Vec<String> = s.counts.iter().map(|(k, n)| format!("{n} {}", esc(k))).collect();
+        let counts: Vec<String> = s
+            .counts
+            .iter()
+            .map(|(k, n)| format!("{n} {}", esc(k)))
+            .collect();
         let warnings: u32 = s.warnings.values().sum();
-        let kinds: Vec<String> = s.warnings.iter().map(|(k, n)| format!("{}: {n}", esc(k))).collect();
+        let kinds: Vec<String> = s
+            .warnings
+            .iter()
+            .map(|(k, n)| format!("{}: {n}", esc(k)))
+            .collect();
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td><b>{}</b></td><td class=\"st {}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td title=\"{}\">{warnings}</td><td>{}</td><td><code>{}</code></td></tr>",
@@ -139,7 +166,11 @@ pub fn stages_and_tasks(out: &mut String, a: &Archive) {
     order.sort_by(|(i, x), (j, y)| {
         rank(x)
             .cmp(&rank(y))
-            .then(y.duration_s.unwrap_or(-1.0).total_cmp(&x.duration_s.unwrap_or(-1.0)))
+            .then(
+                y.duration_s
+                    .unwrap_or(-1.0)
+                    .total_cmp(&x.duration_s.unwrap_or(-1.0)),
+            )
             .then(i.cmp(j))
     });
     out.push_str("<table class=\"tasks\"><thead><tr><th>state</th><th>task</th><th>attempts</th><th>time</th><th>metrics</th><th>error / where</th></tr></thead><tbody>\n");

@@ -181,7 +181,13 @@ mod tests {
     /// Issue 12: a series is one path of relative moves; NaN breaks it; a lone point is a dot.
     #[test]
     fn path_data_is_relative_and_breaks_at_non_finite_values() {
-        let pts = [(0.0, 1.0), (1.0, 0.0), (2.0, 1.0), (3.0, f64::NAN), (4.0, 0.5)];
+        let pts = [
+            (0.0, 1.0),
+            (1.0, 0.0),
+            (2.0, 1.0),
+            (3.0, f64::NAN),
+            (4.0, 0.5),
+        ];
         let d = path_data(&pts, (0.0, 4.0), (0.0, 1.0));
         assert_eq!(d, "M0 0l133 292 133-292M532 146l0 0");
     }
@@ -198,8 +204,16 @@ mod tests {
     fn panel_draws_previous_under_current() {
         let a = [(0.0, 1.0), (10.0, 0.1)];
         let b = [(0.0, 1.2), (10.0, 0.3)];
-        let prev = [Series { points: &b, class: "prev", title: "previous".into() }];
-        let cur = [Series { points: &a, class: "s0", title: "lr=<1>".into() }];
+        let prev = [Series {
+            points: &b,
+            class: "prev",
+            title: "previous".into(),
+        }];
+        let cur = [Series {
+            points: &a,
+            class: "s0",
+            title: "lr=<1>".into(),
+        }];
         let svg = panel(&prev, &cur, "train loss");
         assert_eq!(svg.matches("<path class=\"l ").count(), 2);
         assert!(svg.find("l prev").unwrap() < svg.find("l s0").unwrap());

@@ -29,7 +29,10 @@ pub fn patch_in_script(script: &str) -> Option<&str> {
             Some(d) if bare == d => return Some(&script[body_start..start]),
             Some(_) => {}
             None => {
-                let Some(at) = bare.find("git apply").and_then(|i| bare[i..].find("<<").map(|j| i + j)) else {
+                let Some(at) = bare
+                    .find("git apply")
+                    .and_then(|i| bare[i..].find("<<").map(|j| i + j))
+                else {
                     continue;
                 };
                 let rest = bare[at + 2..].trim_start_matches('-').trim_start();
@@ -49,7 +52,9 @@ pub fn patch_in_script(script: &str) -> Option<&str> {
 }
 
 pub fn code(out: &mut String, a: &Archive) {
-    let Probed::Value(p) = &a.provenance else { return };
+    let Probed::Value(p) = &a.provenance else {
+        return;
+    };
     open_section(out, "code", "Code and patch", "", false);
     let c = match &p.code {
         Probed::Value(c) => c,
@@ -64,7 +69,10 @@ pub fn code(out: &mut String, a: &Archive) {
         &[
             ("repository", c.root.clone()),
             ("commit", c.commit.clone()),
-            ("branch", c.branch.clone().unwrap_or_else(|| "(detached)".into())),
+            (
+                "branch",
+                c.branch.clone().unwrap_or_else(|| "(detached)".into()),
+            ),
             ("describe", opt(&c.describe)),
             (
                 "upstream",
@@ -76,7 +84,10 @@ pub fn code(out: &mut String, a: &Archive) {
             ("remote", opt(&c.remote_url)),
             (
                 "on a remote branch",
-                c.on_remote.map(|b| if b { "yes" } else { "no" }).unwrap_or("unknown").into(),
+                c.on_remote
+                    .map(|b| if b { "yes" } else { "no" })
+                    .unwrap_or("unknown")
+                    .into(),
             ),
             ("working tree", c.tree.clone()),
             (
@@ -85,7 +96,11 @@ pub fn code(out: &mut String, a: &Archive) {
                     "{}, checksum {}{}",
                     bytes(c.patch.bytes),
                     c.patch.checksum,
-                    if c.patch.over_cap { ", over the cap: not stored" } else { "" }
+                    if c.patch.over_cap {
+                        ", over the cap: not stored"
+                    } else {
+                        ""
+                    }
                 ),
             ),
         ],
@@ -93,24 +108,51 @@ pub fn code(out: &mut String, a: &Archive) {
     if !c.dirty_files.is_empty() {
         out.push_str("<h3>Dirty files</h3><ul class=\"files\">");
         for f in c.dirty_files.iter().take(FILE_ROWS) {
-            let _ = write!(out, "<li><code>{}</code> {}</li>", esc(&f.change), esc(&f.path));
+            let _ = write!(
+                out,
+                "<li><code>{}</code> {}</li>",
+                esc(&f.change),
+                esc(&f.path)
+            );
         }
         out.push_str("</ul>\n");
-        left_out(out, c.dirty_files.len().min(FILE_ROWS), c.dirty_files.len(), "dirty files");
+        left_out(
+            out,
+            c.dirty_files.len().min(FILE_ROWS),
+            c.dirty_files.len(),
+            "dirty files",
+        );
     }
     if !c.patch.diffstat.is_empty() {
         out.push_str("<h3>Diffstat</h3>");
-        let shown: Vec<&str> = c.patch.diffstat.iter().take(FILE_ROWS).map(String::as_str).collect();
+        let shown: Vec<&str> = c
+            .patch
+            .diffstat
+            .iter()
+            .take(FILE_ROWS)
+            .map(String::as_str)
+            .collect();
         pre(out, &shown.join("\n"), "diffstat");
         left_out(out, shown.len(), c.patch.diffstat.len(), "diffstat lines");
     }
     if !c.patch.omitted.is_empty() {
         out.push_str("<h3>Left out of the patch</h3><ul class=\"files\">");
         for f in c.patch.omitted.iter().take(FILE_ROWS) {
-            let _ = write!(out, "<li>{} ({}): {}</li>", esc(&f.path), bytes(f.bytes), esc(&f.why));
+            let _ = write!(
+                out,
+                "<li>{} ({}): {}</li>",
+                esc(&f.path),
+                bytes(f.bytes),
+                esc(&f.why)
+            );
         }
         out.push_str("</ul>\n");
-        left_out(out, c.patch.omitted.len().min(FILE_ROWS), c.patch.omitted.len(), "omitted files");
+        left_out(
+            out,
+            c.patch.omitted.len().min(FILE_ROWS),
+            c.patch.omitted.len(),
+            "omitted files",
+        );
     }
     if let Some(patch) = patch_in_script(&a.repro.script) {
         out.push_str("<h3>Patch</h3>");
@@ -125,7 +167,13 @@ pub fn task_sections(out: &mut String, a: &Archive) {
         return;
     }
     let names: Vec<&str> = a.task_sections.keys().map(String::as_str).collect();
-    open_section(out, "task-sections", "Sections filled by tasks", &names.join(", "), false);
+    open_section(
+        out,
+        "task-sections",
+        "Sections filled by tasks",
+        &names.join(", "),
+        false,
+    );
     for (name, entries) in &a.task_sections {
         let _ = write!(out, "<h3>{}</h3><table><tbody>", esc(name));
         for e in entries.iter().take(SECTION_ROWS) {
@@ -138,7 +186,12 @@ pub fn task_sections(out: &mut String, a: &Archive) {
             );
         }
         out.push_str("</tbody></table>\n");
-        left_out(out, entries.len().min(SECTION_ROWS), entries.len(), "entries");
+        left_out(
+            out,
+            entries.len().min(SECTION_ROWS),
+            entries.len(),
+            "entries",
+        );
     }
     out.push_str("</details>\n");
 }
@@ -148,9 +201,18 @@ pub fn artifacts(out: &mut String, a: &Archive) {
     if total == 0 {
         return;
     }
-    open_section(out, "artifacts", "Artifacts", &format!("{total} files, referenced, not copied"), false);
+    open_section(
+        out,
+        "artifacts",
+        "Artifacts",
+        &format!("{total} files, referenced, not copied"),
+        false,
+    );
     out.push_str("<table><thead><tr><th>task</th><th>file</th><th>size</th><th>step</th><th>tags</th><th>modified</th></tr></thead><tbody>");
-    let rows = a.tasks.iter().flat_map(|t| t.artifacts.iter().map(move |f| (t, f)));
+    let rows = a
+        .tasks
+        .iter()
+        .flat_map(|t| t.artifacts.iter().map(move |f| (t, f)));
     for (t, f) in rows.take(ARTIFACT_ROWS) {
         let _ = write!(
             out,
@@ -189,7 +251,12 @@ pub fn repro(out: &mut String, a: &Archive) {
             let _ = write!(out, "<li>{}: {}</li>", esc(&x.place), esc(&x.what));
         }
         out.push_str("</ul>\n");
-        left_out(out, r.redactions.len().min(FILE_ROWS), r.redactions.len(), "redactions");
+        left_out(
+            out,
+            r.redactions.len().min(FILE_ROWS),
+            r.redactions.len(),
+            "redactions",
+        );
     }
     out.push_str("</details>\n");
 }

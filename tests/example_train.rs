@@ -14,7 +14,7 @@ fn task_dir(exp: &Exp, key: &str) -> PathBuf {
 }
 
 /// Issue 12: both stages finish; each train task streamed one metric line per step (300) and
-/// left its checkpoints; each eval task read its train task's last checkpoint and wrote seed
+/// left its checkpoints (recorded as artifacts, `last` and `best` tagged); each eval task read its train task's last checkpoint and wrote seed
 /// 004's eval block in its result.
 #[test]
 fn example_train_runs_to_the_end() {
@@ -33,6 +33,19 @@ fn example_train_runs_to_the_end() {
             "SELECT COUNT(*) FROM metrics WHERE task_key = '{key}'"
         ));
         assert_eq!(lines, [300], "one metric line per step for {key}");
+        // The stage's `artifacts` patterns recorded the checkpoints, `last` and `best` tagged.
+        let records: Vec<String> = exp.column(&format!(
+            "SELECT json FROM records WHERE task_key = '{key}' AND kind = 'artifacts'"
+        ));
+        let files: Vec<serde_json::Value> = serde_json::from_str(&records[0]).unwrap();
+        assert_eq!(files.len(), 3, "{files:?}");
+        let tagged = |tag: &str| {
+            files
+                .iter()
+                .filter(|f| f["tags"].as_array().unwrap().iter().any(|t| t == tag))
+                .count()
+        };
+        assert_eq!((tagged("last"), tagged("best")), (1, 1), "{files:?}");
     }
     let out = exp.run_ok(&["results"]);
     let results: Vec<serde_json::Value> = serde_json::from_str(&out.stdout()).unwrap();

@@ -71,15 +71,18 @@ with open(os.environ["LABTRAIL_METRICS"], "a") as metrics:
         if step % 100 == 0 or step == args.steps:
             path = os.path.join(ckpt_dir, f"ckpt_{step}.pt")
             with open(path + ".tmp", "w") as f:
-                json.dump({"step": step, "w": w, "b": b}, f)
+                json.dump({"step": step, "w": w, "b": b, "loss": loss}, f)
             os.replace(path + ".tmp", path)
 
 loss, acc = evaluate(w, b)
+# The best checkpoint is the one saved at the lowest training loss.
+saved = glob.glob(os.path.join(ckpt_dir, "ckpt_*.pt"))
+best = min(saved, key=lambda p: (json.load(open(p))["loss"], step_of(p)))
 print(f"train lr={args.lr} seed={args.seed}: loss {loss:.4f} acc {acc:.3f} after {args.steps} steps")
 result = {
     "final_loss": round(loss, 5),
     "final_acc": round(acc, 4),
     "steps": args.steps,
-    "archive": {"best_checkpoint": f"checkpoints/ckpt_{args.steps}.pt"},
+    "archive": {"best_checkpoint": os.path.relpath(best, task_dir)},
 }
 json.dump(result, open(os.environ["LABTRAIL_RESULT"], "w"))

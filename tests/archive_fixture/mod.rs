@@ -164,6 +164,7 @@ fn task(i: usize, n: usize) -> TaskArchive {
                 .map(|k| format!("  File \"train.py\", line {k}, in step"))
                 .collect(),
             warnings: BTreeMap::from([("UserWarning".into(), 3)]),
+            redactions: vec![],
         }]
     } else {
         vec![]

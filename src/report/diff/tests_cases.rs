@@ -2,6 +2,7 @@
 
 use super::tests::{archive, data_file, metric, package, prov, task};
 use super::*;
+use crate::provenance::model::DirtyFile;
 use crate::report::archive::model::{DiffEntry, RunDiff};
 
 fn entries<'d>(diff: &'d RunDiff, section: &str) -> Vec<&'d DiffEntry> {

@@ -59,14 +59,25 @@ fn different_runs_exit_1_in_every_format() {
     assert_eq!(text.code(), 1, "{}", text.stderr());
     let stdout = text.stdout();
     assert!(stdout.contains("~ params.lr"), "{stdout}");
-    assert!(stdout.contains("~ torch  2.3.0 → 2.4.0  upgraded"), "{stdout}");
+    assert!(
+        stdout.contains("~ torch  2.3.0 → 2.4.0  upgraded"),
+        "{stdout}"
+    );
     assert!(stdout.contains("better"), "{stdout}");
-    assert!(!stdout.contains("environment"), "only what differs: {stdout}");
+    assert!(
+        !stdout.contains("environment"),
+        "only what differs: {stdout}"
+    );
 
     let md = exp.run(&["diff", "a.json", "b.json", "--format", "md"]);
     assert_eq!(md.code(), 1, "{}", md.stderr());
     assert!(md.stdout().contains("### packages"), "{}", md.stdout());
-    assert!(md.stdout().contains("| torch | changed | 2.3.0 | 2.4.0 | upgraded |"), "{}", md.stdout());
+    assert!(
+        md.stdout()
+            .contains("| torch | changed | 2.3.0 | 2.4.0 | upgraded |"),
+        "{}",
+        md.stdout()
+    );
 
     let js = exp.run(&["diff", "a.json", "b.json", "--format", "json"]);
     assert_eq!(js.code(), 1, "{}", js.stderr());
@@ -80,10 +91,22 @@ fn different_runs_exit_1_in_every_format() {
     assert_eq!(names, ["config", "packages", "metrics"]);
     assert_eq!(diff["a"], "a.json");
 
-    let tolerant = exp.run(&["diff", "a.json", "b.json", "--tolerance", "0.1", "--format", "json"]);
+    let tolerant = exp.run(&[
+        "diff",
+        "a.json",
+        "b.json",
+        "--tolerance",
+        "0.1",
+        "--format",
+        "json",
+    ]);
     let diff: Value = serde_json::from_str(&tolerant.stdout()).expect("diff json");
     assert!(
-        !diff["sections"].as_array().expect("sections").iter().any(|s| s["name"] == "metrics"),
+        !diff["sections"]
+            .as_array()
+            .expect("sections")
+            .iter()
+            .any(|s| s["name"] == "metrics"),
         "0.42 → 0.40 is within 10 %: {diff}"
     );
 }
@@ -97,12 +120,21 @@ fn bad_input_exits_2_naming_it() {
     let exp = files(&sample(), &wrong);
     let out = exp.run(&["diff", "a.json", "b.json"]);
     assert_eq!(out.code(), 2, "{}", out.stdout());
-    assert!(out.stderr().contains("b.json has schema `labtrail.archive/9`, not `labtrail.archive/1`"), "{}", out.stderr());
+    assert!(
+        out.stderr()
+            .contains("b.json has schema `labtrail.archive/9`, not `labtrail.archive/1`"),
+        "{}",
+        out.stderr()
+    );
 
     exp.write("c.json", r#"{"results": []}"#);
     let out = exp.run(&["diff", "a.json", "c.json"]);
     assert_eq!(out.code(), 2);
-    assert!(out.stderr().contains("c.json has no `schema` field"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("c.json has no `schema` field"),
+        "{}",
+        out.stderr()
+    );
 
     let out = exp.run(&["diff", "a.json", "missing.json"]);
     assert_eq!(out.code(), 2);
@@ -112,7 +144,10 @@ fn bad_input_exits_2_naming_it() {
     assert_eq!(out.code(), 2);
     assert!(out.stderr().contains("--tolerance"), "{}", out.stderr());
 
-    exp.write("exp.toml", "[experiment]\nname = \"one\"\ncommand = \"true\"\n");
+    exp.write(
+        "exp.toml",
+        "[experiment]\nname = \"one\"\ncommand = \"true\"\n",
+    );
     exp.run_ok(&["run", "exp.toml", "--no-progress"]);
     let out = exp.run(&["diff", "a.json", "no-such-run"]);
     assert_eq!(out.code(), 2, "{}", out.stdout());

@@ -115,9 +115,18 @@ pub fn read_archive(path: &Path) -> anyhow::Result<Archive> {
     let shown = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read archive file {shown}: {e}"))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{shown} is not JSON ({e}): expected a `labtrail archive --format json` file"))?;
-    match value.get("schema").and_then(|s| s.as_str()) {
+    // The schema first (the rest skipped, not built): a file of another schema or none is
+    // named as such, not as a missing field deep inside.
+    #[derive(serde::Deserialize)]
+    struct Head {
+        schema: Option<String>,
+    }
+    let head: Head = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{shown} is not JSON ({e}): expected a `labtrail archive --format json` file"
+        )
+    })?;
+    match head.schema.as_deref() {
         Some(ARCHIVE_SCHEMA) => {}
         Some(other) => anyhow::bail!(
             "{shown} has schema `{other}`, not `{ARCHIVE_SCHEMA}`: this labtrail reads only {ARCHIVE_SCHEMA} archives (write it again with this version's `labtrail archive --format json`)"
@@ -126,6 +135,6 @@ pub fn read_archive(path: &Path) -> anyhow::Result<Archive> {
             "{shown} has no `schema` field: not a labtrail archive (expected `{ARCHIVE_SCHEMA}`, as `labtrail archive --format json` writes)"
         ),
     }
-    serde_json::from_value(value)
+    serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{shown} is not a valid {ARCHIVE_SCHEMA} archive: {e}"))
 }

@@ -29,11 +29,7 @@ pub fn section(a: &Archive, b: &Archive) -> DiffSection {
     ));
     s.entries
         .push(field("dirty", Some(dirty(ca)), Some(dirty(cb))));
-    let mut patch = field(
-        "patch",
-        Some(patch_id(ca)),
-        Some(patch_id(cb)),
-    );
+    let mut patch = field("patch", Some(patch_id(ca)), Some(patch_id(cb)));
     if ca.patch.checksum != cb.patch.checksum && (ca.dirty || cb.dirty) {
         patch.note = Some(format!(
             "patch changed ({} → {} files)",

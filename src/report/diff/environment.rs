@@ -7,6 +7,9 @@ use crate::provenance::model::{Gpus, Host, Provenance, Python};
 use crate::report::archive::model::{Archive, DiffSection};
 use std::collections::BTreeSet;
 
+/// A field of a captured fact: its key and how to read it.
+type Field<T> = (&'static str, fn(&T) -> Option<String>);
+
 /// The `environment` section.
 pub fn section(a: &Archive, b: &Archive) -> DiffSection {
     let mut s = new_section("environment");
@@ -24,17 +27,17 @@ fn host(s: &mut DiffSection, a: &Provenance, b: &Provenance) {
     let Some((x, y)) = both(s, "host", &a.host, &b.host) else {
         return;
     };
-    let fields: [(&str, fn(&Host) -> String); 7] = [
-        ("host", |h| h.hostname.clone()),
-        ("user", |h| h.user.clone()),
-        ("os", |h| h.os.clone()),
-        ("kernel", |h| h.kernel.clone()),
-        ("arch", |h| h.arch.clone()),
-        ("cpu", |h| format!("{} × {}", h.cpus, h.cpu_model)),
-        ("memory", |h| bytes(h.memory_bytes)),
+    let fields: [Field<Host>; 7] = [
+        ("host", |h| Some(h.hostname.clone())),
+        ("user", |h| Some(h.user.clone())),
+        ("os", |h| Some(h.os.clone())),
+        ("kernel", |h| Some(h.kernel.clone())),
+        ("arch", |h| Some(h.arch.clone())),
+        ("cpu", |h| Some(format!("{} × {}", h.cpus, h.cpu_model))),
+        ("memory", |h| Some(bytes(h.memory_bytes))),
     ];
     for (key, get) in fields {
-        s.entries.push(field(key, Some(get(x)), Some(get(y))));
+        s.entries.push(field(key, get(x), get(y)));
     }
 }
 
@@ -42,7 +45,7 @@ fn gpus(s: &mut DiffSection, a: &Provenance, b: &Provenance) {
     let Some((x, y)) = both(s, "gpus", &a.gpus, &b.gpus) else {
         return;
     };
-    let fields: [(&str, fn(&Gpus) -> Option<String>); 4] = [
+    let fields: [Field<Gpus>; 4] = [
         ("gpus", |g| Some(models(g))),
         ("driver", |g| Some(g.driver.clone())),
         ("cuda", |g| Some(g.cuda.clone())),
@@ -73,7 +76,7 @@ fn python(s: &mut DiffSection, a: &Provenance, b: &Provenance) {
     let Some((x, y)) = both(s, "python", &a.python, &b.python) else {
         return;
     };
-    let fields: [(&str, fn(&Python) -> Option<String>); 4] = [
+    let fields: [Field<Python>; 4] = [
         ("python", |p| p.version.clone()),
         ("python_executable", |p| Some(p.executable.clone())),
         ("venv", |p| p.venv.clone()),

@@ -52,7 +52,9 @@ impl Version {
         }
         let mut cursor = Cursor { rest };
         let mut release = vec![cursor.number()?];
-        while cursor.rest.starts_with('.') && cursor.rest[1..].starts_with(|c: char| c.is_ascii_digit()) {
+        while cursor.rest.starts_with('.')
+            && cursor.rest[1..].starts_with(|c: char| c.is_ascii_digit())
+        {
             cursor.rest = &cursor.rest[1..];
             release.push(cursor.number()?);
         }
@@ -69,7 +71,14 @@ impl Version {
             Some(l) => parse_local(l)?,
             None => Vec::new(),
         };
-        Some(Version { epoch, release, pre, post, dev, local })
+        Some(Version {
+            epoch,
+            release,
+            pre,
+            post,
+            dev,
+            local,
+        })
     }
 
     /// The order key of the pre-release part: a dev release of a final version (`1.0.dev1`)
@@ -220,9 +229,22 @@ mod tests {
     #[test]
     fn versions_order_as_pep_440_says() {
         let ordered = [
-            "1.0.dev1", "1.0a1.dev1", "1.0a1", "1.0b2", "1.0rc1", "1.0", "1.0+cu118",
-            "1.0+cu121", "1.0.post1.dev1", "1.0.post1", "1.9", "1.10", "2.3.0rc1", "2.3.0",
-            "2.3.0.post1", "1!0.1",
+            "1.0.dev1",
+            "1.0a1.dev1",
+            "1.0a1",
+            "1.0b2",
+            "1.0rc1",
+            "1.0",
+            "1.0+cu118",
+            "1.0+cu121",
+            "1.0.post1.dev1",
+            "1.0.post1",
+            "1.9",
+            "1.10",
+            "2.3.0rc1",
+            "2.3.0",
+            "2.3.0.post1",
+            "1!0.1",
         ];
         for pair in ordered.windows(2) {
             assert!(v(pair[0]) < v(pair[1]), "{} < {}", pair[0], pair[1]);

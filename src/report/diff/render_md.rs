@@ -18,7 +18,10 @@ pub fn render(diff: &RunDiff) -> String {
     }
     for section in &diff.sections {
         let _ = writeln!(out, "\n### {}\n", cell(&section.name));
-        let _ = writeln!(out, "| key | change | A | B | note |\n|---|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "| key | change | A | B | note |\n|---|---|---|---|---|"
+        );
         for e in &section.entries {
             let side = |v: &Option<String>| v.as_deref().map(cell).unwrap_or_default();
             let _ = writeln!(

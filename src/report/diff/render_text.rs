@@ -17,7 +17,11 @@ pub fn render(diff: &RunDiff) -> String {
     }
     for section in &diff.sections {
         let _ = writeln!(out, "\n{}", escape(&section.name));
-        let keys: Vec<String> = section.entries.iter().map(|e| escape(&e.key).into_owned()).collect();
+        let keys: Vec<String> = section
+            .entries
+            .iter()
+            .map(|e| escape(&e.key).into_owned())
+            .collect();
         let values: Vec<String> = section.entries.iter().map(values).collect();
         let key_width = keys.iter().map(|k| k.chars().count()).max().unwrap_or(0);
         let value_width = values.iter().map(|v| v.chars().count()).max().unwrap_or(0);

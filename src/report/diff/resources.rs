@@ -16,25 +16,53 @@ enum Unit {
     Bytes,
 }
 
+/// A figure of a task: its name, how to read it, how to show it.
+type TaskFigure = (&'static str, fn(&TaskArchive) -> Option<f64>, Unit);
+
 /// The `resources` section: the run's totals, then each matched task's figures.
 pub fn section(a: &Archive, b: &Archive, pairs: &Pairs, options: &DiffOptions) -> DiffSection {
     let mut s = new_section("resources");
     let (ra, rb) = (&a.resources, &b.resources);
     let tol = options.resource_tolerance;
     let run = [
-        ("run: duration", a.summary.duration_s, b.summary.duration_s, Unit::Seconds),
-        ("run: task time", Some(ra.task_time_s), Some(rb.task_time_s), Unit::Seconds),
-        ("run: cpu", Some(ra.cpu_hours), Some(rb.cpu_hours), Unit::Hours),
+        (
+            "run: duration",
+            a.summary.duration_s,
+            b.summary.duration_s,
+            Unit::Seconds,
+        ),
+        (
+            "run: task time",
+            Some(ra.task_time_s),
+            Some(rb.task_time_s),
+            Unit::Seconds,
+        ),
+        (
+            "run: cpu",
+            Some(ra.cpu_hours),
+            Some(rb.cpu_hours),
+            Unit::Hours,
+        ),
         ("run: gpu", ra.gpu_hours, rb.gpu_hours, Unit::Hours),
-        ("run: peak rss", kib(ra.peak_rss_kb), kib(rb.peak_rss_kb), Unit::KiB),
-        ("run: peak vram", by(ra.peak_vram_bytes), by(rb.peak_vram_bytes), Unit::Bytes),
+        (
+            "run: peak rss",
+            kib(ra.peak_rss_kb),
+            kib(rb.peak_rss_kb),
+            Unit::KiB,
+        ),
+        (
+            "run: peak vram",
+            by(ra.peak_vram_bytes),
+            by(rb.peak_vram_bytes),
+            Unit::Bytes,
+        ),
     ];
     for (key, x, y, unit) in run {
         s.entries.push(figure(key.to_string(), x, y, unit, tol));
     }
     for &(i, j) in &pairs.matched {
         let (x, y) = (&a.tasks[i], &b.tasks[j]);
-        let per_task: [(&str, fn(&TaskArchive) -> Option<f64>, Unit); 4] = [
+        let per_task: [TaskFigure; 4] = [
             ("duration", |t| t.duration_s, Unit::Seconds),
             ("cpu", |t| t.resources.cpu_s, Unit::Seconds),
             ("peak rss", peak_rss, Unit::KiB),

@@ -10,8 +10,15 @@ const NAMES: usize = 3;
 const MAX_LINES: usize = 5;
 /// Packages worth naming first when several moved (seed 004's list, and the frameworks).
 const NOTABLE: [&str; 9] = [
-    "torch", "transformers", "megatron-core", "apex", "transformer-engine", "vllm", "jax",
-    "tensorflow", "numpy",
+    "torch",
+    "transformers",
+    "megatron-core",
+    "apex",
+    "transformer-engine",
+    "vllm",
+    "jax",
+    "tensorflow",
+    "numpy",
 ];
 
 /// At most 5 lines for "changes vs previous run": config, code, packages, data, headline
@@ -120,7 +127,12 @@ fn packages(entries: &[&DiffEntry]) -> Option<String> {
         }
     }
     let mut ranked: Vec<&&DiffEntry> = entries.iter().collect();
-    ranked.sort_by_key(|e| NOTABLE.iter().position(|n| *n == e.key).unwrap_or(NOTABLE.len()));
+    ranked.sort_by_key(|e| {
+        NOTABLE
+            .iter()
+            .position(|n| *n == e.key)
+            .unwrap_or(NOTABLE.len())
+    });
     let shown = ranked.iter().map(|e| {
         format!(
             "{} {} → {}",
@@ -131,13 +143,25 @@ fn packages(entries: &[&DiffEntry]) -> Option<String> {
     });
     let shown: Vec<String> = shown.take(NAMES).collect();
     let more = entries.len().saturating_sub(shown.len());
-    let tail = if more > 0 { format!(", … (+{more})") } else { String::new() };
-    Some(format!("packages: {} ({}{tail})", counts.join(", "), shown.join(", ")))
+    let tail = if more > 0 {
+        format!(", … (+{more})")
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "packages: {} ({}{tail})",
+        counts.join(", "),
+        shown.join(", ")
+    ))
 }
 
 fn data(entries: &[&DiffEntry]) -> Option<String> {
     // Per-file entries are `pattern: path`; the line names the patterns.
-    let patterns: Vec<&DiffEntry> = entries.iter().copied().filter(|e| !e.key.contains(": ")).collect();
+    let patterns: Vec<&DiffEntry> = entries
+        .iter()
+        .copied()
+        .filter(|e| !e.key.contains(": "))
+        .collect();
     if patterns.is_empty() {
         return None;
     }
@@ -161,10 +185,14 @@ fn metrics(entries: &[&DiffEntry]) -> Option<String> {
     if entries.is_empty() {
         return None;
     }
-    let better = judged.iter().filter(|e| e.note.as_deref().is_some_and(|n| n.ends_with("better"))).count();
+    let better = judged
+        .iter()
+        .filter(|e| e.note.as_deref().is_some_and(|n| n.ends_with("better")))
+        .count();
     let worse = judged.len() - better;
     // Headlines: the best values first (what a run is judged by), in task order.
-    let mut headline: Vec<&&&DiffEntry> = judged.iter().filter(|e| e.key.ends_with(".best")).collect();
+    let mut headline: Vec<&&&DiffEntry> =
+        judged.iter().filter(|e| e.key.ends_with(".best")).collect();
     if headline.is_empty() {
         headline = judged.iter().collect();
     }

@@ -19,7 +19,10 @@ pub fn task(stage: &str, rep: &str, key: &str) -> TaskArchive {
         finished_at: Some("2026-11-29T10:05:00Z".to_string()),
         duration_s: Some(300.0),
         result: None,
-        metrics: vec![metric("val_loss", "min", 0.5, 0.42), metric("val_acc", "max", 0.8, 0.81)],
+        metrics: vec![
+            metric("val_loss", "min", 0.5, 0.42),
+            metric("val_acc", "max", 0.8, 0.81),
+        ],
         errors: Vec::new(),
         resources: TaskResourceView {
             max_rss_kb: Some(200_000),
@@ -186,7 +189,10 @@ pub fn archive(run_id: &str) -> Archive {
             flat: BTreeMap::from([
                 ("params.lr".to_string(), "0.1".to_string()),
                 ("params.rep".to_string(), "[\"a\",\"b\"]".to_string()),
-                ("stage.train.command".to_string(), "\"python train.py\"".to_string()),
+                (
+                    "stage.train.command".to_string(),
+                    "\"python train.py\"".to_string(),
+                ),
             ]),
         },
         paths: Paths {
@@ -195,7 +201,11 @@ pub fn archive(run_id: &str) -> Archive {
             workdir: "/home/u/proj".to_string(),
         },
         stages: Vec::new(),
-        tasks: vec![task("train", "a", "k1"), task("train", "b", "k2"), task("eval", "a", "k3")],
+        tasks: vec![
+            task("train", "a", "k1"),
+            task("train", "b", "k2"),
+            task("eval", "a", "k3"),
+        ],
         task_sections: BTreeMap::new(),
         curves: Vec::new(),
         resources: ResourcesSummary {

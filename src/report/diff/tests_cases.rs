@@ -46,7 +46,9 @@ fn volatile_fields_never_count() {
     let p = prov(&mut b);
     p.captured_at = "2026-12-01T00:00:00Z".into();
     p.env.vars.insert("SLURM_JOB_ID".into(), "9999".into());
-    p.env.vars.insert("SLURM_JOB_NODELIST".into(), "node77".into());
+    p.env
+        .vars
+        .insert("SLURM_JOB_NODELIST".into(), "node77".into());
     let diff = default_diff(&a, &b);
     assert!(diff.sections.is_empty(), "{diff:#?}");
     assert!(!differs(&diff));
@@ -68,10 +70,15 @@ fn config_keys_added_removed_changed() {
         .collect();
     assert_eq!(
         keys,
-        [("params.lr", CHANGED), ("params.rep", REMOVED), ("params.wd", ADDED)]
+        [
+            ("params.lr", CHANGED),
+            ("params.rep", REMOVED),
+            ("params.wd", ADDED)
+        ]
     );
     assert_eq!(diff.sections.len(), 1, "only config differs");
-    assert!(summary_lines(&diff)[0].starts_with("config: 3 keys changed (params.lr, params.rep, params.wd)"));
+    assert!(summary_lines(&diff)[0]
+        .starts_with("config: 3 keys changed (params.lr, params.rep, params.wd)"));
 }
 
 /// Issue 12: packages up and down in PEP 440's order (rc < final < post, 1.9 < 1.10), added,
@@ -102,9 +109,17 @@ fn packages_upgraded_downgraded_by_pep_440() {
     }
     let diff = default_diff(&a, &b);
     let note = |k: &str| entry(&diff, "packages", k).note.clone();
-    assert_eq!(note("accelerate").as_deref(), Some("upgraded"), "1.9 → 1.10");
+    assert_eq!(
+        note("accelerate").as_deref(),
+        Some("upgraded"),
+        "1.9 → 1.10"
+    );
     assert_eq!(note("torch").as_deref(), Some("upgraded"), "rc1 → final");
-    assert_eq!(note("transformers").as_deref(), Some("downgraded"), "post1 → final");
+    assert_eq!(
+        note("transformers").as_deref(),
+        Some("downgraded"),
+        "post1 → final"
+    );
     assert_eq!(entry(&diff, "packages", "odd").change, CHANGED);
     assert_eq!(note("odd"), None);
     assert_eq!(entry(&diff, "packages", "numpy").change, REMOVED);
@@ -132,11 +147,22 @@ fn tasks_pair_by_stage_and_params_after_a_command_change() {
     let cmd = entry(&diff, "tasks", "train/rep=a: command");
     assert_eq!(cmd.change, CHANGED);
     assert_eq!(cmd.note.as_deref(), Some("matched by stage and parameters"));
-    assert_eq!(entry(&diff, "tasks", "train/rep=b: state").b.as_deref(), Some("failed"));
-    assert_eq!(entry(&diff, "tasks", "eval/rep=a").note.as_deref(), Some("only in A"));
-    assert_eq!(entry(&diff, "tasks", "eval/rep=c").note.as_deref(), Some("only in B"));
+    assert_eq!(
+        entry(&diff, "tasks", "train/rep=b: state").b.as_deref(),
+        Some("failed")
+    );
+    assert_eq!(
+        entry(&diff, "tasks", "eval/rep=a").note.as_deref(),
+        Some("only in A")
+    );
+    assert_eq!(
+        entry(&diff, "tasks", "eval/rep=c").note.as_deref(),
+        Some("only in B")
+    );
     assert!(
-        !entries(&diff, "tasks").iter().any(|e| e.key == "train/rep=a"),
+        !entries(&diff, "tasks")
+            .iter()
+            .any(|e| e.key == "train/rep=a"),
         "the changed task is not reported as only in one run"
     );
     let best = entry(&diff, "metrics", "train/rep=a/val_loss.best");
@@ -149,26 +175,59 @@ fn tasks_pair_by_stage_and_params_after_a_command_change() {
 fn metrics_better_or_worse_by_direction_and_tolerance() {
     let a = archive("r1");
     let mut b = archive("r2");
-    b.tasks[0].metrics = vec![metric("val_loss", "min", 0.5, 0.43), metric("val_acc", "max", 0.8, 0.85)];
-    b.tasks[1].metrics = vec![metric("val_loss", "min", 0.5, 0.40), metric("val_acc", "max", 0.8, 0.78)];
+    b.tasks[0].metrics = vec![
+        metric("val_loss", "min", 0.5, 0.43),
+        metric("val_acc", "max", 0.8, 0.85),
+    ];
+    b.tasks[1].metrics = vec![
+        metric("val_loss", "min", 0.5, 0.40),
+        metric("val_acc", "max", 0.8, 0.78),
+    ];
     let diff = default_diff(&a, &b);
     let note = |k: &str| entry(&diff, "metrics", k).note.clone().unwrap_or_default();
-    assert!(note("train/rep=a/val_loss.best").ends_with("worse"), "loss went up");
-    assert!(note("train/rep=a/val_acc.best").ends_with("better"), "accuracy went up");
-    assert!(note("train/rep=b/val_loss.best").ends_with("better"), "loss went down");
-    assert!(note("train/rep=b/val_acc.best").ends_with("worse"), "accuracy went down");
-    assert!(!entries(&diff, "metrics").iter().any(|e| e.key.ends_with(".last")));
+    assert!(
+        note("train/rep=a/val_loss.best").ends_with("worse"),
+        "loss went up"
+    );
+    assert!(
+        note("train/rep=a/val_acc.best").ends_with("better"),
+        "accuracy went up"
+    );
+    assert!(
+        note("train/rep=b/val_loss.best").ends_with("better"),
+        "loss went down"
+    );
+    assert!(
+        note("train/rep=b/val_acc.best").ends_with("worse"),
+        "accuracy went down"
+    );
+    assert!(!entries(&diff, "metrics")
+        .iter()
+        .any(|e| e.key.ends_with(".last")));
 
-    let loose = DiffOptions { tolerance: 0.03, ..DiffOptions::default() };
+    let loose = DiffOptions {
+        tolerance: 0.03,
+        ..DiffOptions::default()
+    };
     let diff = compare(&a, &b, &loose);
-    let keys: Vec<&str> = entries(&diff, "metrics").iter().map(|e| e.key.as_str()).collect();
+    let keys: Vec<&str> = entries(&diff, "metrics")
+        .iter()
+        .map(|e| e.key.as_str())
+        .collect();
     // 0.42 → 0.43 is +2.4 %, 0.81 → 0.78 is -3.7 %.
     assert_eq!(
         keys,
-        ["train/rep=a/val_acc.best", "train/rep=b/val_loss.best", "train/rep=b/val_acc.best"]
+        [
+            "train/rep=a/val_acc.best",
+            "train/rep=b/val_loss.best",
+            "train/rep=b/val_acc.best"
+        ]
     );
     let line = summary_lines(&diff).pop().expect("a metrics line");
-    assert!(line.starts_with("metrics: 2 better, 1 worse; train/rep=a/val_acc.best 0.81 → 0.85"), "{line}");
+    assert!(
+        line.starts_with("metrics: 2 better, 1 worse; train/rep=a/val_acc.best 0.81 → 0.85"),
+        "{line}"
+    );
 }
 
 /// Issue 12: `--all` keeps every section, in order, and the equal fields, and still says the
@@ -176,10 +235,20 @@ fn metrics_better_or_worse_by_direction_and_tolerance() {
 #[test]
 fn all_keeps_equal_fields_and_every_section() {
     let a = archive("r1");
-    let diff = compare(&a, &archive("r2"), &DiffOptions { all: true, ..DiffOptions::default() });
+    let diff = compare(
+        &a,
+        &archive("r2"),
+        &DiffOptions {
+            all: true,
+            ..DiffOptions::default()
+        },
+    );
     let names: Vec<&str> = diff.sections.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, SECTIONS);
-    assert!(diff.sections.iter().all(|s| !s.entries.is_empty()), "{names:?}");
+    assert!(
+        diff.sections.iter().all(|s| !s.entries.is_empty()),
+        "{names:?}"
+    );
     assert_eq!(entry(&diff, "packages", "torch").change, SAME);
     assert!(!differs(&diff));
 }
@@ -194,7 +263,10 @@ fn code_environment_data_and_resources() {
     if let Probed::Value(c) = &mut p.code {
         c.commit = "b".repeat(40);
         c.dirty = true;
-        c.dirty_files = vec![DirtyFile { path: "train.py".into(), change: "M".into() }];
+        c.dirty_files = vec![DirtyFile {
+            path: "train.py".into(),
+            change: "M".into(),
+        }];
         c.patch.checksum = "c".repeat(64);
     }
     if let Probed::Value(g) = &mut p.gpus {
@@ -202,22 +274,43 @@ fn code_environment_data_and_resources() {
     }
     p.env.vars.insert("OMP_NUM_THREADS".into(), "16".into());
     p.data[0].root = "s".repeat(64);
-    p.data[0].per_file = Some(vec![data_file("data/a.jsonl", "1"), data_file("data/b.jsonl", "9")]);
+    p.data[0].per_file = Some(vec![
+        data_file("data/a.jsonl", "1"),
+        data_file("data/b.jsonl", "9"),
+    ]);
     b.tasks[2].resources.peak_tree_rss_kb = Some(1_600_000);
     let diff = default_diff(&a, &b);
-    assert_eq!(entry(&diff, "code", "commit").note.as_deref(), Some("aaaaaaaa..bbbbbbbb"));
-    assert_eq!(entry(&diff, "code", "patch").note.as_deref(), Some("patch changed (0 → 1 files)"));
-    assert_eq!(entry(&diff, "environment", "driver").b.as_deref(), Some("560.28.03"));
-    assert_eq!(entry(&diff, "environment", "env.OMP_NUM_THREADS").change, CHANGED);
+    assert_eq!(
+        entry(&diff, "code", "commit").note.as_deref(),
+        Some("aaaaaaaa..bbbbbbbb")
+    );
+    assert_eq!(
+        entry(&diff, "code", "patch").note.as_deref(),
+        Some("patch changed (0 → 1 files)")
+    );
+    assert_eq!(
+        entry(&diff, "environment", "driver").b.as_deref(),
+        Some("560.28.03")
+    );
+    assert_eq!(
+        entry(&diff, "environment", "env.OMP_NUM_THREADS").change,
+        CHANGED
+    );
     assert_eq!(entry(&diff, "data", "data/*.jsonl").change, CHANGED);
-    let files: Vec<&str> = entries(&diff, "data").iter().map(|e| e.key.as_str()).collect();
+    let files: Vec<&str> = entries(&diff, "data")
+        .iter()
+        .map(|e| e.key.as_str())
+        .collect();
     assert_eq!(files, ["data/*.jsonl", "data/*.jsonl: data/b.jsonl"]);
     let rss = entry(&diff, "resources", "eval/rep=a: peak rss");
     assert_eq!(rss.note.as_deref(), Some("+100%"));
     let lines = summary_lines(&diff);
     assert!(lines.len() <= 5, "{lines:?}");
     assert_eq!(lines[0], "code: commit aaaaaaaa..bbbbbbbb; dirty clean → dirty (1 files); patch changed (0 → 1 files)");
-    assert!(lines[1].starts_with("data: data/*.jsonl changed (1 files"), "{lines:?}");
+    assert!(
+        lines[1].starts_with("data: data/*.jsonl changed (1 files"),
+        "{lines:?}"
+    );
 }
 
 /// Issue 12: a value of a run never reaches the terminal raw: escapes and line breaks in a
@@ -226,11 +319,19 @@ fn code_environment_data_and_resources() {
 fn renderers_keep_values_inert() {
     let a = archive("r1");
     let mut b = archive("r2");
-    b.config.flat.insert("params.lr".into(), "\u{1b}[2J|x\nok".into());
+    b.config
+        .flat
+        .insert("params.lr".into(), "\u{1b}[2J|x\nok".into());
     let diff = default_diff(&a, &b);
     let text = render_text::render(&diff);
     assert!(!text.contains('\u{1b}'), "{text}");
-    assert!(text.contains("~ params.lr  0.1 → \\u{1b}[2J|x\\nok"), "{text}");
+    assert!(
+        text.contains("~ params.lr  0.1 → \\u{1b}[2J|x\\nok"),
+        "{text}"
+    );
     let md = render_md::render(&diff);
-    assert!(md.contains("| params.lr | changed | 0.1 | \\u{1b}\\[2J\\|x<br>ok |  |"), "{md}");
+    assert!(
+        md.contains("| params.lr | changed | 0.1 | \\u{1b}\\[2J\\|x<br>ok |  |"),
+        "{md}"
+    );
 }

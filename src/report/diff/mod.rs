@@ -168,3 +168,5 @@ pub(crate) fn both<'x, T>(
 mod tests;
 #[cfg(test)]
 mod tests_cases;
+#[cfg(test)]
+mod tests_sections;

@@ -251,3 +251,40 @@ fn all_keeps_equal_fields_and_every_section() {
     assert_eq!(entry(&diff, "packages", "torch").change, SAME);
     assert!(!differs(&diff));
 }
+
+/// Issue 12: with every section changed, "changes vs previous" stays at 5 lines: config, code,
+/// packages, data, metrics (environment and tasks give way).
+#[test]
+fn summary_is_at_most_five_lines_in_order() {
+    let a = archive("r1");
+    let mut b = archive("r2");
+    b.config.flat.insert("params.lr".into(), "0.2".into());
+    b.tasks[1].state = "failed".into();
+    b.tasks[0].metrics[1] = metric("val_acc", "max", 0.8, 0.9);
+    let p = prov(&mut b);
+    if let Probed::Value(c) = &mut p.code {
+        c.commit = "b".repeat(40);
+    }
+    if let Probed::Value(h) = &mut p.host {
+        h.hostname = "gpu02".into();
+    }
+    if let Probed::Value(pk) = &mut p.packages {
+        pk.all[1].version = "2.4.0".into();
+    }
+    p.data[0].root = "s".repeat(64);
+    let lines = summary_lines(&default_diff(&a, &b));
+    let heads: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split(':').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        heads,
+        ["config", "code", "packages", "data", "metrics"],
+        "{lines:#?}"
+    );
+    assert_eq!(lines[2], "packages: 1 up (torch 2.3.0 → 2.4.0)");
+    assert_eq!(
+        lines[4],
+        "metrics: 1 better, 0 worse; train/rep=a/val_acc.best 0.81 → 0.9 +0.09 (+11.1%) better"
+    );
+}

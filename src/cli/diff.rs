@@ -84,6 +84,7 @@ fn compare(g: &Global, args: &DiffArgs) -> anyhow::Result<i32> {
         resource_tolerance: args.resource_tolerance,
     };
     let mut result = diff::compare(&a, &b, &options);
+    diff::code::count_commits(&mut result, &a, &b);
     (result.a, result.b) = (a_name, b_name);
     let text = match args.format {
         Format::Text => diff::render_text::render(&result),

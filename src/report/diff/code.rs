@@ -4,7 +4,7 @@
 use super::values::short;
 use super::{both, field, new_section};
 use crate::provenance::model::Code;
-use crate::report::archive::model::{Archive, DiffSection};
+use crate::report::archive::model::{Archive, DiffSection, RunDiff};
 
 /// The `code` section.
 pub fn section(a: &Archive, b: &Archive) -> DiffSection {
@@ -55,5 +55,53 @@ fn patch_id(code: &Code) -> String {
         short(&code.patch.checksum).to_string()
     } else {
         "none".to_string()
+    }
+}
+
+/// How long counting commits may take: the count is a courtesy, never a wait.
+const COUNT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Adds `(N commits)` to the commit entry of `diff` when both commits are in B's repository on
+/// this machine (`git rev-list --count A..B`, at most 2 s); leaves it as it is otherwise (an
+/// archive copied from elsewhere, a commit not fetched). Kept out of [`super::compare`], which
+/// reads only the archives.
+pub fn count_commits(diff: &mut RunDiff, a: &Archive, b: &Archive) {
+    let (Some(pa), Some(pb)) = (a.provenance.value(), b.provenance.value()) else {
+        return;
+    };
+    let (Some(ca), Some(cb)) = (pa.code.value(), pb.code.value()) else {
+        return;
+    };
+    let hex = |c: &str| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_hexdigit());
+    if ca.commit == cb.commit || !hex(&ca.commit) || !hex(&cb.commit) {
+        return;
+    }
+    if !std::path::Path::new(&cb.root).is_dir() {
+        return;
+    }
+    let range = format!("{}..{}", ca.commit, cb.commit);
+    let args = [
+        "-C",
+        cb.root.as_str(),
+        "rev-list",
+        "--count",
+        range.as_str(),
+    ];
+    let Ok(out) = crate::exec::command::run_timed("git", &args, COUNT_TIMEOUT) else {
+        return;
+    };
+    let Ok(n) = out.trim().parse::<u64>() else {
+        return;
+    };
+    let entry = diff
+        .sections
+        .iter_mut()
+        .filter(|s| s.name == "code")
+        .flat_map(|s| s.entries.iter_mut())
+        .find(|e| e.key == "commit");
+    if let Some(e) = entry {
+        let commits = if n == 1 { "commit" } else { "commits" };
+        let note = e.note.get_or_insert_with(String::new);
+        note.push_str(&format!(" ({n} {commits})"));
     }
 }

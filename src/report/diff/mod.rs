@@ -9,7 +9,7 @@
 //! Each section lives in its own file; [`render_text`] and [`render_md`] write a [`RunDiff`] for
 //! a person, JSON is the value as serde writes it.
 
-mod code;
+pub mod code;
 mod config;
 mod data;
 mod environment;

@@ -88,3 +88,67 @@ fn renderers_keep_values_inert() {
         "{md}"
     );
 }
+
+/// Issue 12: the commit range says how many commits lie between A and B when B's repository
+/// on this machine has both (a real git repository), and nothing when it does not.
+#[test]
+fn commit_range_counts_commits_in_a_local_repository() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let git = |args: &[&str]| -> String {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(repo.path())
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    git(&["init", "-q"]);
+    let mut commits = Vec::new();
+    for i in 0..4 {
+        git(&["commit", "-q", "--allow-empty", "-m", &format!("c{i}")]);
+        commits.push(git(&["rev-parse", "HEAD"]));
+    }
+    let mut a = archive("r1");
+    let mut b = archive("r2");
+    for (archive, commit) in [(&mut a, &commits[0]), (&mut b, &commits[3])] {
+        if let Probed::Value(c) = &mut prov(archive).code {
+            c.root = repo.path().display().to_string();
+            c.commit = commit.clone();
+        }
+    }
+    let mut diff = default_diff(&a, &b);
+    code::count_commits(&mut diff, &a, &b);
+    let note = entry(&diff, "code", "commit")
+        .note
+        .clone()
+        .unwrap_or_default();
+    assert!(note.ends_with(" (3 commits)"), "{note}");
+
+    if let Probed::Value(c) = &mut prov(&mut b).code {
+        c.commit = "f".repeat(40);
+    }
+    let mut diff = default_diff(&a, &b);
+    code::count_commits(&mut diff, &a, &b);
+    let note = entry(&diff, "code", "commit")
+        .note
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        !note.contains("commit"),
+        "an unknown commit is not counted: {note}"
+    );
+}

@@ -19,6 +19,7 @@ fn every_command_has_help_with_an_example() {
         "check",
         "events",
         "monitor",
+        "diff",
         "completions",
     ] {
         let out = exp.run(&[cmd, "--help"]);

@@ -26,6 +26,7 @@ macro_rules! tell {
 }
 
 mod check;
+mod diff;
 mod events;
 mod list;
 mod logs;
@@ -91,6 +92,7 @@ pub enum Command {
     Events(events::EventsArgs),
     Monitor(monitor::MonitorArgs),
     Metrics(metrics::MetricsArgs),
+    Diff(diff::DiffArgs),
     /// Print a shell completion script.
     ///
     /// Example: `labtrail completions bash > ~/.local/share/bash-completion/completions/labtrail`
@@ -133,6 +135,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Events(a) => events::run(&g, a),
         Command::Monitor(a) => monitor::run(&g, a),
         Command::Metrics(a) => metrics::run(&g, a),
+        Command::Diff(a) => diff::run(&g, a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

@@ -5,6 +5,7 @@ use super::{Experiment, LockedRun};
 use crate::engine::local::{self, Recovery, RunConfig, RunReport};
 use crate::exec::process;
 use crate::progress::Reporter;
+use crate::provenance;
 use crate::store::{Change, Store, StoreError, TaskState};
 use anyhow::Context;
 use std::collections::HashMap;
@@ -171,6 +172,9 @@ pub fn execute(
     cfg: &RunConfig,
     rep: &Reporter,
 ) -> anyhow::Result<LocalFinish> {
+    // Provenance before the first task starts; sealed when the engine returns, whatever it
+    // returns (a crash leaves the partial record).
+    let capture = provenance::capture::start(&mut locked.store, &locked.run, &exp.spec);
     let report = local::execute(
         &mut locked.store,
         &locked.run,
@@ -178,7 +182,11 @@ pub fn execute(
         &exp.plan,
         cfg,
         rep,
-    )?;
+    );
+    if let Some(capture) = capture {
+        capture.seal(&mut locked.store);
+    }
+    let report = report?;
     Ok(LocalFinish {
         report,
         states: StateCounts::of(&locked.store, &locked.run)?,

@@ -6,6 +6,7 @@ use super::{Experiment, LockedRun, UsageError};
 use crate::engine::slurm::{self, Monitor};
 use crate::exec::slurm::Scheduler;
 use crate::progress::{Counts, Reporter};
+use crate::provenance::{self, model::PROVENANCE_RECORD};
 use crate::spec::Spec;
 use crate::store::{RunLock, Store, StoreError, TaskState};
 use std::path::{Path, PathBuf};
@@ -126,6 +127,13 @@ pub fn watch(
         .count() as u64;
     let rep = reporter(plan.tasks.len() as u64, done);
     let stop = stop_flag()?;
+    // Provenance of this invocation, before it submits anything: a watch to the end captures;
+    // a single poll (`--once` from cron, `run --detach`) only for a run that has none yet.
+    let capture = if !once || store.records(run, PROVENANCE_RECORD)?.is_empty() {
+        provenance::capture::start(store, run, spec)
+    } else {
+        None
+    };
     let mut mon = Monitor::new(store, run, spec, &plan, &sched, base)?;
     // Ctrl+C while `run` created the run: nothing is submitted (see `signals::early_stop`).
     if let Some(sig) = crate::exec::signals::early_stop() {
@@ -136,18 +144,24 @@ pub fn watch(
         });
     }
     let code = if once {
-        let outcome = mon.poll(&rep)?;
-        if let Some(t) = outcome.scheduler_trouble {
-            rep.always(&format!("labtrail: the scheduler did not answer: {t}"));
-        }
-        0
+        mon.poll(&rep).map(|outcome| {
+            if let Some(t) = outcome.scheduler_trouble {
+                rep.always(&format!("labtrail: the scheduler did not answer: {t}"));
+            }
+            0
+        })
     } else {
-        slurm::watch(&mut mon, &rep, &stop)?
+        slurm::watch(&mut mon, &rep, &stop)
     };
     rep.finish();
+    let counts = mon.counts();
+    drop(mon);
+    if let Some(capture) = capture {
+        capture.seal(store);
+    }
     Ok(Watched {
-        code,
-        counts: mon.counts()?,
+        code: code?,
+        counts: counts?,
     })
 }
 

@@ -10,7 +10,8 @@
 //! | [`redact`] | secrets out of everything captured: names by pattern, values by token shape |
 //! | [`git`] | the code: commit, branch, upstream, remote, dirty files, a patch that replays |
 //! | [`host`] | host, user, OS, kernel, CPU, memory |
-//! | [`python`] | the tasks' interpreter, its environment, installed packages without running it |
+//! | [`python`] | the tasks' interpreter and its environment, found without running it |
+//! | [`packages`] | installed packages from their metadata folders, editable installs' commits |
 //! | [`gpu`] | NVIDIA GPUs through NVML loaded at run time |
 //! | [`envvars`] | the environment by allowlist |
 //! | [`data`] | `[archive] data` files: counts, lines, blake3, cached by file identity |
@@ -28,6 +29,7 @@ pub mod git;
 pub mod gpu;
 pub mod host;
 pub mod model;
+pub mod packages;
 pub mod python;
 pub mod redact;
 pub mod stderr;

@@ -7,8 +7,20 @@ pub const REDACTED: &str = "<redacted>";
 
 /// Whether a variable or key name looks secret (TOKEN, KEY, SECRET, PASS, CREDENTIAL, AUTH, ...).
 pub fn is_secret_name(name: &str) -> bool {
-    let _ = name;
-    false
+    // Stand-in until the code lane's version is merged (theirs replaces this body).
+    let upper = name.to_ascii_uppercase();
+    [
+        "TOKEN",
+        "KEY",
+        "SECRET",
+        "PASS",
+        "CREDENTIAL",
+        "AUTH",
+        "COOKIE",
+        "PRIVATE",
+    ]
+    .iter()
+    .any(|w| upper.contains(w))
 }
 
 /// `text` with every value that looks like a known token (`hf_`, `ghp_`, `sk-`, `AKIA`, PEM

@@ -13,6 +13,7 @@ mod busy;
 mod changes;
 mod create;
 mod damaged_copy;
+mod data_digests;
 mod error;
 pub(crate) mod fault;
 pub mod filesystem;
@@ -41,6 +42,7 @@ pub mod wal;
 
 pub use changes::Change;
 pub use create::{NewRun, RunCreated};
+pub use data_digests::DataDigestRow;
 pub use error::StoreError;
 pub use folders::{AttemptRecord, RunFolders, RunRecord, TaskRecord};
 pub use gone::StoreWatch;

@@ -12,7 +12,9 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 /// Version 6: each run's key scheme (`plan::KeyScheme`), and the digests of declared input files
 /// by path, size, modification time and inode (see `plan::inputs`). Version 7: a SLURM
 /// attempt's cancel decision (`attempts.cancelling`), committed before `scancel` runs, and
-/// `submissions`, the durable intent of every `sbatch` (see `store::submissions`).
+/// `submissions`, the durable intent of every `sbatch` (see `store::submissions`). Version 8:
+/// `data_digests`, remembered hashes of `[archive] data` files by identity (see
+/// `store::data_digests`).
 pub const MIGRATIONS: &[&str] = &[
     // 0 -> 1
     "CREATE TABLE runs (
@@ -148,4 +150,15 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, token)
     ) WITHOUT ROWID;
     CREATE INDEX submissions_intended ON submissions(run_id) WHERE state = 'intended';",
+    // 7 -> 8: a cache of `[archive] data` file hashes and newline counts, valid while the
+    // file's (dev, inode, size, mtime_ns) are those remembered; a lost row costs one read.
+    "CREATE TABLE data_digests (
+        path TEXT PRIMARY KEY,
+        dev INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        blake3 TEXT NOT NULL,
+        lines INTEGER NOT NULL
+    ) WITHOUT ROWID;",
 ];

@@ -140,6 +140,12 @@ fn one(
     }
     if !unreadable.is_empty() {
         let n = unreadable.len();
+        let prefix = format!("{}/", base.display());
+        for u in &mut unreadable {
+            if let Some(rel) = u.strip_prefix(&prefix) {
+                *u = rel.to_string();
+            }
+        }
         unreadable.truncate(5);
         problems.push(format!("{n} unreadable: {}", unreadable.join(", ")));
     }

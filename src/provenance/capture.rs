@@ -193,7 +193,7 @@ pub fn start(store: &mut Store, run: &str, spec: &Spec) -> Option<Capture> {
         let mut store = Store::open(&store_dir, false).ok();
         if !settings.data.is_empty() {
             let t = Instant::now();
-            let snaps = snapshot_data(s, store.as_mut(), &dir, &settings.data, &limits);
+            let snaps = data::snapshot_cached(store.as_mut(), &dir, &settings.data, &limits, &s.cancel);
             s.finish(DATA, t, |b| b.prov.data = snaps);
         }
         let until = {
@@ -237,38 +237,6 @@ fn python_probes(s: &Shared, base: &Path, set: &ArchiveSettings) {
     packages::resolve_commits(&mut listed);
     let with_commits = packages::packages(&listed, &set.packages);
     s.finish(COMMITS, t, |b| b.prov.packages = Probed::Value(with_commits));
-}
-
-/// Data snapshots, through the cache in `store` when it could be opened.
-fn snapshot_data(
-    s: &Shared,
-    mut store: Option<&mut Store>,
-    base: &Path,
-    patterns: &[String],
-    limits: &data::Limits,
-) -> Vec<crate::provenance::model::DataSnapshot> {
-    let mut cache = data::Cache::default();
-    if let Some(store) = store.as_deref() {
-        let mut prefixes: Vec<PathBuf> =
-            patterns.iter().map(|p| data::fixed_prefix(base, p)).collect();
-        prefixes.sort();
-        prefixes.dedup();
-        for prefix in prefixes {
-            for row in store
-                .data_digests_under(&prefix.to_string_lossy())
-                .unwrap_or_default()
-            {
-                cache.known.insert(row.path.clone(), row);
-            }
-        }
-    }
-    let snaps = data::snapshot(base, patterns, limits, &mut cache, &s.cancel);
-    if let Some(store) = store.as_deref_mut() {
-        if let Err(e) = store.remember_data_digests(&cache.fresh) {
-            warn(&format!("data hashes not remembered: {e}"));
-        }
-    }
-    snaps
 }
 
 /// Writes the board as a `provenance` record (and, `sealed`, the capture cost): the partial
@@ -328,7 +296,7 @@ fn record(kind: &str, json: String) -> Change {
     }
 }
 
-fn warn(what: &str) {
+pub(super) fn warn(what: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "labtrail: warning: {what}");
 }

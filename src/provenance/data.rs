@@ -6,7 +6,7 @@
 //! the time budget or the file cap, or cut short, a snapshot says so in its `partial`.
 
 use super::model::{DataFile, DataSnapshot};
-use crate::store::DataDigestRow;
+use crate::store::{DataDigestRow, Store};
 use std::collections::HashMap;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -58,6 +58,38 @@ pub fn fixed_prefix(base: &Path, pattern: &str) -> PathBuf {
         out.push(c);
     }
     std::path::absolute(&out).unwrap_or(out)
+}
+
+/// [`snapshot`] through the digests remembered in `store` (when there is one), remembering the
+/// new ones.
+pub fn snapshot_cached(
+    mut store: Option<&mut Store>,
+    base: &Path,
+    patterns: &[String],
+    limits: &Limits,
+    cancel: &AtomicBool,
+) -> Vec<DataSnapshot> {
+    let mut cache = Cache::default();
+    if let Some(store) = store.as_deref() {
+        let mut prefixes: Vec<PathBuf> = patterns.iter().map(|p| fixed_prefix(base, p)).collect();
+        prefixes.sort();
+        prefixes.dedup();
+        for prefix in prefixes {
+            for row in store
+                .data_digests_under(&prefix.to_string_lossy())
+                .unwrap_or_default()
+            {
+                cache.known.insert(row.path.clone(), row);
+            }
+        }
+    }
+    let snaps = snapshot(base, patterns, limits, &mut cache, cancel);
+    if let Some(store) = store.as_deref_mut() {
+        if let Err(e) = store.remember_data_digests(&cache.fresh) {
+            super::capture::warn(&format!("data hashes not remembered: {e}"));
+        }
+    }
+    snaps
 }
 
 /// Snapshots every pattern; `cancel` stops hashing early (the snapshots then say so).

@@ -14,12 +14,24 @@ fn write_old(dir: &Path, rel: &str, text: &[u8]) {
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(&p, text).unwrap();
     let f = std::fs::File::options().write(true).open(&p).unwrap();
-    f.set_modified(SystemTime::now() - Duration::from_secs(60)).unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(60))
+        .unwrap();
 }
 
-fn snap(store: &mut Store, base: &Path, patterns: &[&str], limits: &Limits) -> Vec<labtrail::provenance::model::DataSnapshot> {
+fn snap(
+    store: &mut Store,
+    base: &Path,
+    patterns: &[&str],
+    limits: &Limits,
+) -> Vec<labtrail::provenance::model::DataSnapshot> {
     let patterns: Vec<String> = patterns.iter().map(|s| s.to_string()).collect();
-    snapshot_cached(Some(store), base, &patterns, limits, &AtomicBool::new(false))
+    snapshot_cached(
+        Some(store),
+        base,
+        &patterns,
+        limits,
+        &AtomicBool::new(false),
+    )
 }
 
 #[test]
@@ -34,7 +46,10 @@ fn snapshot_counts_hashes_and_remembers_by_identity() {
     assert_eq!((s.files, s.bytes, s.lines), (2, 11, 4));
     let files = s.per_file.as_ref().unwrap();
     assert_eq!(files[0].path, "data/a.jsonl");
-    assert_eq!(files[1].blake3, blake3::hash(b"x\ny\nz").to_hex().to_string());
+    assert_eq!(
+        files[1].blake3,
+        blake3::hash(b"x\ny\nz").to_hex().to_string()
+    );
     assert_eq!(s.partial, None);
     let remembered = store
         .data_digests_under(&base.join("data").to_string_lossy())
@@ -47,7 +62,10 @@ fn snapshot_counts_hashes_and_remembers_by_identity() {
     lie.blake3 = "0".repeat(64);
     store.remember_data_digests(&[lie]).unwrap();
     let cached = snap(&mut store, base, &["data"], &Limits::default());
-    assert_eq!(cached[0].per_file.as_ref().unwrap()[0].blake3, "0".repeat(64));
+    assert_eq!(
+        cached[0].per_file.as_ref().unwrap()[0].blake3,
+        "0".repeat(64)
+    );
 
     // A changed file (new size and mtime) is read again; the root changes with it.
     write_old(base, "data/a.jsonl", b"{}\n{}\n{}\n");
@@ -68,7 +86,10 @@ fn a_just_written_file_is_not_remembered() {
     let mut store = Store::open(&base.join(".labtrail"), true).unwrap();
     let s = snap(&mut store, base, &["*.txt"], &Limits::default());
     assert_eq!(s[0].files, 1);
-    assert!(store.data_digests_under(&base.to_string_lossy()).unwrap().is_empty());
+    assert!(store
+        .data_digests_under(&base.to_string_lossy())
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -88,8 +109,22 @@ fn limits_are_said_in_partial() {
     assert_eq!(s.files, 3);
     assert!(s.per_file.is_none());
     let why = s.partial.as_deref().unwrap();
-    assert!(why.contains("file cap: 5 files match") && why.contains("per-file list left out"), "{why}");
-    let none = &snap(&mut store, base, &["d/*.txt"], &Limits { budget: Duration::ZERO, ..Limits::default() })[0];
+    assert!(
+        why.contains("file cap: 5 files match") && why.contains("per-file list left out"),
+        "{why}"
+    );
+    let none = &snap(
+        &mut store,
+        base,
+        &["d/*.txt"],
+        &Limits {
+            budget: Duration::ZERO,
+            ..Limits::default()
+        },
+    )[0];
     assert_eq!(none.files, 0);
-    assert!(none.partial.as_deref().unwrap().contains("time budget"), "{none:?}");
+    assert!(
+        none.partial.as_deref().unwrap().contains("time budget"),
+        "{none:?}"
+    );
 }

@@ -71,7 +71,8 @@ impl Shared {
         if !b.sealed {
             fill(&mut b);
             b.pending.remove(name);
-            b.probe_ms.insert(name, started.elapsed().as_millis() as u64);
+            b.probe_ms
+                .insert(name, started.elapsed().as_millis() as u64);
         }
         drop(b);
         self.changed.notify_all();
@@ -82,7 +83,10 @@ impl Shared {
     fn wait(&self, names: &[&str], until: Instant, or_cancel: bool) -> MutexGuard<'_, Board> {
         let mut b = self.board();
         loop {
-            let busy = b.pending.keys().any(|k| names.is_empty() || names.contains(k));
+            let busy = b
+                .pending
+                .keys()
+                .any(|k| names.is_empty() || names.contains(k));
             let now = Instant::now();
             let cancelled = or_cancel && self.cancel.load(Ordering::Relaxed);
             if !busy || b.sealed || cancelled || now >= until {
@@ -102,7 +106,9 @@ impl Shared {
             .name(format!("capture-{name}"))
             .spawn(move || probe(&me));
         if let Err(e) = spawned {
-            self.finish(name, Instant::now(), |b| b.prov.partial.push(format!("{name}: {e}")));
+            self.finish(name, Instant::now(), |b| {
+                b.prov.partial.push(format!("{name}: {e}"))
+            });
         }
     }
 }
@@ -178,8 +184,9 @@ pub fn start(store: &mut Store, run: &str, spec: &Spec) -> Option<Capture> {
     shared.spawn(PYTHON, move |s| python_probes(s, &dir, &set));
     {
         let mut b = shared.wait(FAST, t0 + FAST_BUDGET, false);
-        b.critical_ms = t0.elapsed().as_millis() as u64;
         write(&mut b, store, run, false);
+        // Up to the partial record's commit: what the first task waited for.
+        b.critical_ms = t0.elapsed().as_millis() as u64;
     }
     let (dir, store_dir) = (base, store.dir().to_path_buf());
     let background = shared.clone();
@@ -193,12 +200,17 @@ pub fn start(store: &mut Store, run: &str, spec: &Spec) -> Option<Capture> {
         let mut store = Store::open(&store_dir, false).ok();
         if !settings.data.is_empty() {
             let t = Instant::now();
-            let snaps = data::snapshot_cached(store.as_mut(), &dir, &settings.data, &limits, &s.cancel);
+            let snaps =
+                data::snapshot_cached(store.as_mut(), &dir, &settings.data, &limits, &s.cancel);
             s.finish(DATA, t, |b| b.prov.data = snaps);
         }
         let until = {
             let b = s.board();
-            b.pending.values().max().copied().unwrap_or_else(Instant::now)
+            b.pending
+                .values()
+                .max()
+                .copied()
+                .unwrap_or_else(Instant::now)
         };
         let mut b = s.wait(&[], until, true);
         if !s.cancel.load(Ordering::Relaxed) || b.pending.is_empty() {
@@ -221,14 +233,19 @@ fn python_probes(s: &Shared, base: &Path, set: &ArchiveSettings) {
     s.finish(PYTHON, t, |b| b.prov.python = py.clone());
     let t = Instant::now();
     let Probed::Value(p) = py else {
-        s.finish(PACKAGES, t, |b| b.prov.packages = Probed::na("no Python found"));
+        s.finish(PACKAGES, t, |b| {
+            b.prov.packages = Probed::na("no Python found")
+        });
         s.finish(COMMITS, t, |_| {});
         return;
     };
     let sites: Vec<PathBuf> = p.site_packages.iter().map(PathBuf::from).collect();
     let conda = p.conda_env.as_ref().map(|_| {
         let exe = Path::new(&p.executable);
-        exe.parent().and_then(Path::parent).unwrap_or(exe).to_path_buf()
+        exe.parent()
+            .and_then(Path::parent)
+            .unwrap_or(exe)
+            .to_path_buf()
     });
     let mut listed = packages::list(&sites, conda.as_deref());
     let names = packages::packages(&listed, &set.packages);
@@ -236,7 +253,9 @@ fn python_probes(s: &Shared, base: &Path, set: &ArchiveSettings) {
     let t = Instant::now();
     packages::resolve_commits(&mut listed);
     let with_commits = packages::packages(&listed, &set.packages);
-    s.finish(COMMITS, t, |b| b.prov.packages = Probed::Value(with_commits));
+    s.finish(COMMITS, t, |b| {
+        b.prov.packages = Probed::Value(with_commits)
+    });
 }
 
 /// Writes the board as a `provenance` record (and, `sealed`, the capture cost): the partial

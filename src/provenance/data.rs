@@ -63,7 +63,7 @@ pub fn fixed_prefix(base: &Path, pattern: &str) -> PathBuf {
 /// [`snapshot`] through the digests remembered in `store` (when there is one), remembering the
 /// new ones.
 pub fn snapshot_cached(
-    mut store: Option<&mut Store>,
+    store: Option<&mut Store>,
     base: &Path,
     patterns: &[String],
     limits: &Limits,
@@ -84,7 +84,7 @@ pub fn snapshot_cached(
         }
     }
     let snaps = snapshot(base, patterns, limits, &mut cache, cancel);
-    if let Some(store) = store.as_deref_mut() {
+    if let Some(store) = store {
         if let Err(e) = store.remember_data_digests(&cache.fresh) {
             super::capture::warn(&format!("data hashes not remembered: {e}"));
         }
@@ -181,6 +181,8 @@ fn one(
         unreadable.truncate(5);
         problems.push(format!("{n} unreadable: {}", unreadable.join(", ")));
     }
+    // By the path as recorded (bytewise), so that anyone can recompute the root from the list.
+    files.sort_by(|a, b| a.path.cmp(&b.path));
     let mut root = blake3::Hasher::new();
     for f in &files {
         root.update(f.path.as_bytes());
@@ -211,20 +213,28 @@ fn one(
 fn collect(p: &Path, out: &mut Vec<PathBuf>, unreadable: &mut Vec<String>) {
     match std::fs::metadata(p) {
         Ok(m) if m.is_file() => out.push(p.to_path_buf()),
-        Ok(m) if m.is_dir() => match std::fs::read_dir(p) {
-            Ok(entries) => {
-                for e in entries {
-                    match e {
-                        Ok(e) => collect(&e.path(), out, unreadable),
-                        Err(err) => unreadable.push(format!("{} ({err})", p.display())),
-                    }
-                }
-            }
-            Err(err) => unreadable.push(format!("{} ({err})", p.display())),
-        },
+        Ok(m) if m.is_dir() => walk(p, out, unreadable),
         // A FIFO or device: reading it could block or never end.
         Ok(_) => {}
         Err(err) => unreadable.push(format!("{} ({err})", p.display())),
+    }
+}
+
+/// Every file under the folder `dir`. The entry's type comes with the listing: only symbolic
+/// links cost a `stat` here (each file gets one in [`digest`]).
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, unreadable: &mut Vec<String>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) => return unreadable.push(format!("{} ({err})", dir.display())),
+    };
+    for e in entries {
+        match e.and_then(|e| Ok((e.file_type()?, e.path()))) {
+            Ok((t, path)) if t.is_file() => out.push(path),
+            Ok((t, path)) if t.is_dir() => walk(&path, out, unreadable),
+            Ok((t, path)) if t.is_symlink() => collect(&path, out, unreadable),
+            Ok(_) => {}
+            Err(err) => unreadable.push(format!("{} ({err})", dir.display())),
+        }
     }
 }
 

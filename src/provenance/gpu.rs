@@ -162,7 +162,11 @@ pub fn inventory(nv: &dyn Nvidia, visible: Option<&str>) -> Probed<Gpus> {
 /// Whether a task given `visible` sees the GPU with this NVML `index` and `uuid`.
 fn sees(visible: Option<&str>, index: u32, uuid: &str) -> bool {
     let Some(v) = visible else { return true };
-    let entries: Vec<&str> = v.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+    let entries: Vec<&str> = v
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
     // CUDA stops at the first invalid entry; `-1` or an empty list hides every GPU.
     let mut out = false;
     for e in entries {

@@ -47,7 +47,11 @@ fn uname() -> Option<(String, String)> {
         return None;
     }
     let field = |f: &[libc::c_char]| {
-        let bytes: Vec<u8> = f.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
         String::from_utf8_lossy(&bytes).into_owned()
     };
     Some((field(&u.release), field(&u.machine)))
@@ -112,10 +116,17 @@ mod tests {
     fn reads_the_files_as_the_kernel_and_distributions_write_them() {
         let os = "NAME=\"Debian GNU/Linux\"\nVERSION=\"12 (bookworm)\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n";
         assert_eq!(os_name(os).unwrap(), "Debian GNU/Linux 12 (bookworm)");
-        assert_eq!(os_name("NAME=Alpine\nVERSION=3.19\n").unwrap(), "Alpine 3.19");
-        let cpu = "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Gold 6230\n";
+        assert_eq!(
+            os_name("NAME=Alpine\nVERSION=3.19\n").unwrap(),
+            "Alpine 3.19"
+        );
+        let cpu =
+            "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Gold 6230\n";
         assert_eq!(cpu_model(cpu).unwrap(), "Intel(R) Xeon(R) Gold 6230");
-        assert_eq!(mem_total("MemTotal:       16318412 kB\n").unwrap(), 16318412 * 1024);
+        assert_eq!(
+            mem_total("MemTotal:       16318412 kB\n").unwrap(),
+            16318412 * 1024
+        );
     }
 
     #[test]

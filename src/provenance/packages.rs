@@ -120,7 +120,10 @@ fn egg_info(path: &Path, stem: &str) -> Option<(String, String)> {
     } else {
         path.to_path_buf()
     };
-    Some((name, pkg_info_version(&meta).unwrap_or_else(|| "unknown".into())))
+    Some((
+        name,
+        pkg_info_version(&meta).unwrap_or_else(|| "unknown".into()),
+    ))
 }
 
 fn pkg_info_version(meta: &Path) -> Option<String> {
@@ -179,7 +182,10 @@ fn direct_url_commit(path: &Path) -> Option<String> {
 /// The commit `HEAD` names in the git repository holding `dir`, read from its files (`.git`
 /// folder or `gitdir:` file, loose ref, `packed-refs`), without starting git.
 pub fn head_commit(dir: &Path) -> Option<String> {
-    let dot_git = dir.ancestors().map(|d| d.join(".git")).find(|g| g.exists())?;
+    let dot_git = dir
+        .ancestors()
+        .map(|d| d.join(".git"))
+        .find(|g| g.exists())?;
     let git_dir = if dot_git.is_file() {
         let text = std::fs::read_to_string(&dot_git).ok()?;
         let target = PathBuf::from(text.trim().strip_prefix("gitdir:")?.trim());

@@ -82,10 +82,9 @@ pub fn describe(exe: &Path, base: &Path) -> Probed<Python> {
     }
     let conda_env = conda.then(|| {
         let name = match prefix.parent().and_then(|p| p.file_name()) {
-            Some(envs) if envs == "envs" => prefix.file_name().map_or_else(
-                || "?".into(),
-                |n| n.to_string_lossy().into_owned(),
-            ),
+            Some(envs) if envs == "envs" => prefix
+                .file_name()
+                .map_or_else(|| "?".into(), |n| n.to_string_lossy().into_owned()),
             _ => "base".to_string(),
         };
         format!("{name} ({})", prefix.display())
@@ -116,15 +115,21 @@ fn pyenv_target(exe: &Path, base: &Path) -> Option<PathBuf> {
         .ok()
         .and_then(|v| first_word(v.replace(':', " ")))
         .or_else(|| {
-            std::path::absolute(base).ok()?.ancestors().find_map(|d| {
-                first_word(std::fs::read_to_string(d.join(".python-version")).ok()?)
-            })
+            std::path::absolute(base)
+                .ok()?
+                .ancestors()
+                .find_map(|d| first_word(std::fs::read_to_string(d.join(".python-version")).ok()?))
         })
         .or_else(|| first_word(std::fs::read_to_string(root.join("version")).ok()?))?;
     if version == "system" {
         return None;
     }
-    Some(root.join("versions").join(version).join("bin").join(exe.file_name()?))
+    Some(
+        root.join("versions")
+            .join(version)
+            .join("bin")
+            .join(exe.file_name()?),
+    )
 }
 
 /// The `python` package's version in a conda environment (`conda-meta/python-3.11.4-h1_0.json`).
@@ -135,7 +140,8 @@ fn conda_python_version(prefix: &Path) -> Option<String> {
         .find_map(|n| {
             let rest = n.strip_prefix("python-")?.strip_suffix(".json")?;
             let v = rest.rsplit_once('-')?.0;
-            v.starts_with(|c: char| c.is_ascii_digit()).then(|| v.to_string())
+            v.starts_with(|c: char| c.is_ascii_digit())
+                .then(|| v.to_string())
         })
 }
 
@@ -143,8 +149,10 @@ fn conda_python_version(prefix: &Path) -> Option<String> {
 fn pyenv_dir_version(prefix: &Path) -> Option<String> {
     let name = prefix.file_name()?.to_str()?;
     let in_versions = prefix.parent()?.file_name()? == "versions";
-    (in_versions && name.split('.').count() == 3 && name.chars().all(|c| c.is_ascii_digit() || c == '.'))
-        .then(|| name.to_string())
+    (in_versions
+        && name.split('.').count() == 3
+        && name.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    .then(|| name.to_string())
 }
 
 /// `3.11` from `python3.11`, following symbolic links (`python3` → `python3.11`).
@@ -196,4 +204,35 @@ pub fn site_dirs(prefix: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 12: a pyenv shim (`~/.pyenv/shims/python3`, a script) stands for the version the
+    /// task's folder selects; that interpreter is described, without running either.
+    #[test]
+    fn a_pyenv_shim_is_resolved_to_its_version() {
+        if std::env::var_os("PYENV_VERSION").is_some() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("pyenv");
+        let bin = root.join("versions/3.9.18/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir_all(root.join("versions/3.9.18/lib/python3.9/site-packages")).unwrap();
+        std::fs::create_dir_all(root.join("shims")).unwrap();
+        std::fs::write(bin.join("python3"), "").unwrap();
+        std::fs::write(root.join("shims/python3"), "#!/bin/sh\nexit 1\n").unwrap();
+        let base = tmp.path().join("exp");
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::write(base.join(".python-version"), "3.9.18\n").unwrap();
+        let Probed::Value(py) = describe(&root.join("shims/python3"), &base) else {
+            panic!("not described");
+        };
+        assert_eq!(py.executable, bin.join("python3").display().to_string());
+        assert_eq!(py.version.as_deref(), Some("3.9.18"));
+        assert_eq!(py.site_packages.len(), 1);
+    }
 }

@@ -12,7 +12,8 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 /// Version 6: each run's key scheme (`plan::KeyScheme`), and the digests of declared input files
 /// by path, size, modification time and inode (see `plan::inputs`). Version 7: a SLURM
 /// attempt's cancel decision (`attempts.cancelling`), committed before `scancel` runs, and
-/// `submissions`, the durable intent of every `sbatch` (see `store::submissions`).
+/// `submissions`, the durable intent of every `sbatch` (see `store::submissions`). Version 8:
+/// `blobs`, content-addressed by blake3 (see `store::blobs`).
 pub const MIGRATIONS: &[&str] = &[
     // 0 -> 1
     "CREATE TABLE runs (
@@ -148,4 +149,12 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, token)
     ) WITHOUT ROWID;
     CREATE INDEX submissions_intended ON submissions(run_id) WHERE state = 'intended';",
+    // 7 -> 8: content-addressed blobs (a dirty code patch, a package list), named by blake3 from
+    // records: stored once whatever the number of runs that share them. A rowid table: its rows
+    // are large, which WITHOUT ROWID tables store badly.
+    "CREATE TABLE blobs (
+        hash TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        bytes BLOB NOT NULL
+    );",
 ];

@@ -19,7 +19,7 @@ fn code(probed: Probed<Code>) -> Code {
 
 /// A repository with every kind of change: staged, unstaged (on top of staged), a new staged
 /// file, a new untracked file, a deleted file, a binary file changed in place (same size, in the
-/// same second as the commit), a Latin-1 file, an ignored file and an untracked file over 1 MiB.
+/// same second as the index's last write), a Latin-1 file, an ignored file and an untracked file over 1 MiB.
 fn dirty_repo() -> Repo {
     let repo = Repo::with(&[
         ("a.txt", b"one\n"),
@@ -29,7 +29,6 @@ fn dirty_repo() -> Repo {
         ("sub/keep.txt", b"kept\n"),
         (".gitignore", b"*.log\n"),
     ]);
-    repo.write("bin.dat", b"x\0z\x01\x02");
     repo.write("a.txt", b"one\ntwo\n");
     repo.git(&["add", "a.txt"]);
     repo.write("a.txt", b"one\ntwo\nthree\n");
@@ -41,6 +40,9 @@ fn dirty_repo() -> Repo {
     repo.write("latin1.txt", b"caf\xe9 cr\xe8me\n");
     repo.write("run.log", b"ignored\n");
     repo.write("big.ckpt", &vec![7u8; (1 << 20) + 1]);
+    // Last, in the second of the index's last write, with the size it had: only the index's
+    // time tells git to look at the content.
+    repo.write("bin.dat", b"x\0z\x01\x02");
     repo
 }
 
@@ -51,6 +53,9 @@ fn dirty_repo() -> Repo {
 fn the_patch_replays_to_the_recorded_tree() {
     let _git = git_allowed();
     let repo = dirty_repo();
+    // Later than the change to bin.dat (as when a run starts a while after an edit): git must
+    // still see that change, made in the second of the commit with the size it had.
+    std::thread::sleep(Duration::from_millis(1100));
     let (probed, bytes) = capture(&repo.file("sub"), CAP, LIMIT);
     let code = code(probed);
     assert_eq!(code.commit, repo.head());

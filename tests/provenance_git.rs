@@ -246,3 +246,49 @@ fn without_git_the_code_is_not_available() {
     assert_eq!(probed, Probed::na("git not found"));
     assert!(bytes.is_none());
 }
+
+/// The capture's time on each repository of `LABTRAIL_BENCH_REPOS` (`:`-separated; this
+/// repository by default), next to a bare `git status` on the same repository, taken in turns.
+/// Run by `bench/capture_git.sh`.
+#[test]
+#[ignore]
+fn capture_time() {
+    let _git = git_allowed();
+    let repos = std::env::var("LABTRAIL_BENCH_REPOS")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+    let rounds: usize = std::env::var("ROUNDS").map_or(15, |r| r.parse().unwrap());
+    for repo in repos.split(':') {
+        let dir = std::path::Path::new(repo);
+        let timed = |f: &dyn Fn()| {
+            let t = std::time::Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1000.0
+        };
+        let capture_once = || {
+            let (probed, _) = capture(dir, CAP, LIMIT);
+            assert!(probed.value().is_some(), "{probed:?}");
+        };
+        let status_once = || {
+            git_in(dir, &["status", "--porcelain"]);
+        };
+        capture_once();
+        status_once();
+        let (mut cap_ms, mut status_ms) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            cap_ms.push(timed(&capture_once));
+            status_ms.push(timed(&status_once));
+        }
+        let files = git_in(dir, &["ls-files"]).lines().count();
+        let code = code(capture(dir, CAP, LIMIT).0);
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(|a, b| a.total_cmp(b));
+            (v[v.len() / 2], v[v.len() * 9 / 10])
+        };
+        let ((c50, c90), (s50, s90)) = (median(&mut cap_ms), median(&mut status_ms));
+        println!(
+            "{repo}: {files} tracked files, {} dirty, patch {} bytes\n  capture    p50 {c50:6.1} ms  p90 {c90:6.1} ms\n  git status p50 {s50:6.1} ms  p90 {s90:6.1} ms  ({rounds} rounds each, in turns)",
+            code.dirty_files.len(),
+            code.patch.bytes
+        );
+    }
+}

@@ -83,7 +83,10 @@ fn the_patch_replays_to_the_recorded_tree() {
     assert_eq!(code.patch.omitted[0].path, "big.ckpt");
     assert_eq!(code.patch.omitted[0].why, "untracked file over 1 MiB");
     assert!(!code.patch.over_cap);
-    assert!(code.patch.diffstat.contains(&"bin.dat | binary".to_string()));
+    assert!(code
+        .patch
+        .diffstat
+        .contains(&"bin.dat | binary".to_string()));
     assert!(code.patch.diffstat.contains(&"a.txt | +2 -0".to_string()));
     let bytes = bytes.expect("a patch under the cap is returned");
     assert_eq!(bytes.len() as u64, code.patch.bytes);
@@ -92,10 +95,7 @@ fn the_patch_replays_to_the_recorded_tree() {
 
     let clone = tempfile::tempdir().unwrap();
     let clone = clone.path().join("clone");
-    git_in(
-        repo.path(),
-        &["clone", "-q", ".", clone.to_str().unwrap()],
-    );
+    git_in(repo.path(), &["clone", "-q", ".", clone.to_str().unwrap()]);
     git_in(&clone, &["checkout", "-q", "--detach", &code.commit]);
     let patch_file = clone.parent().unwrap().join("stored.patch");
     std::fs::write(&patch_file, &bytes).unwrap();
@@ -173,7 +173,10 @@ fn a_clean_clone_knows_its_upstream_and_remote() {
     let holder = tempfile::tempdir().unwrap();
     let clone = holder.path().join("clone");
     let from = origin.path().to_str().unwrap();
-    git_in(holder.path(), &["clone", "-q", from, clone.to_str().unwrap()]);
+    git_in(
+        holder.path(),
+        &["clone", "-q", from, clone.to_str().unwrap()],
+    );
     let (probed, bytes) = capture(&clone, CAP, LIMIT);
     let clean = code(probed);
     assert!(!clean.dirty && clean.dirty_files.is_empty() && bytes.is_none());
@@ -181,7 +184,10 @@ fn a_clean_clone_knows_its_upstream_and_remote() {
     assert_eq!(clean.describe.as_deref(), Some("v1"));
     assert_eq!(clean.on_remote, Some(true));
     let up = clean.upstream.expect("an upstream");
-    assert_eq!((up.name.as_str(), up.ahead, up.behind), ("origin/main", 0, 0));
+    assert_eq!(
+        (up.name.as_str(), up.ahead, up.behind),
+        ("origin/main", 0, 0)
+    );
     assert_eq!(clean.remote_url.as_deref(), Some(from));
 
     std::fs::write(clone.join("b.txt"), "local\n").unwrap();
@@ -189,14 +195,25 @@ fn a_clean_clone_knows_its_upstream_and_remote() {
     git_in(&clone, &["commit", "-q", "-m", "local"]);
     let secret = "https://me:s3cret@example.org/x.git";
     git_in(&clone, &["remote", "set-url", "origin", secret]);
-    std::fs::write(clone.join("a.txt"), "one\nhf_AbCdEfGhIjKlMnOpQrStUvWxYz0123\n").unwrap();
+    std::fs::write(
+        clone.join("a.txt"),
+        "one\nhf_AbCdEfGhIjKlMnOpQrStUvWxYz0123\n",
+    )
+    .unwrap();
     let mut found = Vec::new();
     let (probed, bytes) = capture_redacting(&clone, CAP, LIMIT, &mut found);
     let ahead = code(probed);
-    assert_eq!(ahead.on_remote, Some(false), "the local commit is on no remote");
+    assert_eq!(
+        ahead.on_remote,
+        Some(false),
+        "the local commit is on no remote"
+    );
     assert_eq!(ahead.upstream.unwrap().ahead, 1);
     assert!(ahead.describe.unwrap().ends_with("-dirty"));
-    assert_eq!(ahead.remote_url.as_deref(), Some("https://example.org/x.git"));
+    assert_eq!(
+        ahead.remote_url.as_deref(),
+        Some("https://example.org/x.git")
+    );
     let stored = String::from_utf8(bytes.unwrap()).unwrap();
     assert!(stored.contains("+<redacted>") && !stored.contains("hf_AbC"));
     assert_eq!(found.len(), 1);

@@ -94,11 +94,17 @@ pub(super) fn working_state(git: &Git, head: &Head, cap: u64) -> Result<WorkingS
     let tree = reading.run(&["write-tree", "--missing-ok"])?;
     let tree = String::from_utf8_lossy(&tree).trim().to_string();
 
-    let plain = ["diff-tree", "-r", "--no-renames", "--no-ext-diff", "--no-textconv"];
+    let plain = [
+        "diff-tree",
+        "-r",
+        "--no-renames",
+        "--no-ext-diff",
+        "--no-textconv",
+    ];
     let both = [&head.commit[..], &tree[..]];
     let patch_file = scratch.0.join("patch");
-    let out = std::fs::File::create(&patch_file)
-        .map_err(|e| format!("{}: {e}", patch_file.display()))?;
+    let out =
+        std::fs::File::create(&patch_file).map_err(|e| format!("{}: {e}", patch_file.display()))?;
     let patch_args = ["-p", "--binary", "--full-index", "--no-color"];
     let prefixes = ["--src-prefix=a/", "--dst-prefix=b/"];
     let (listed, patched) = std::thread::scope(|s| {
@@ -144,11 +150,13 @@ pub(super) fn working_state(git: &Git, head: &Head, cap: u64) -> Result<WorkingS
         Some(redact_bytes(&raw, "patch", &mut redactions))
     };
     if over_cap {
-        omitted.extend(changes.status.iter().map(|(path, _)| OmittedFile {
-            path: lossy(path),
-            bytes: std::fs::symlink_metadata(head.root.join(OsStr::from_bytes(path)))
-                .map_or(0, |m| m.len()),
-            why: format!("patch over the {} cap", size(cap)),
+        omitted.extend(changes.status.iter().map(|(path, _)| {
+            OmittedFile {
+                path: lossy(path),
+                bytes: std::fs::symlink_metadata(head.root.join(OsStr::from_bytes(path)))
+                    .map_or(0, |m| m.len()),
+                why: format!("patch over the {} cap", size(cap)),
+            }
         }));
     }
     Ok(WorkingState {
@@ -194,7 +202,8 @@ impl Changes {
                 continue;
             }
             let mut parts = field.splitn(3, |b| *b == b'\t');
-            let (Some(added), Some(deleted), Some(path)) = (parts.next(), parts.next(), parts.next())
+            let (Some(added), Some(deleted), Some(path)) =
+                (parts.next(), parts.next(), parts.next())
             else {
                 continue;
             };
@@ -277,7 +286,10 @@ impl Scratch {
                 Err(e) => return Err(format!("temporary folder in {}: {e}", base.display())),
             }
         }
-        Err(format!("no temporary folder could be made in {}", base.display()))
+        Err(format!(
+            "no temporary folder could be made in {}",
+            base.display()
+        ))
     }
 }
 

@@ -9,6 +9,7 @@
 //! | [`model`] | the captured facts as stored and archived |
 //! | [`redact`] | secrets out of everything captured: names by pattern, values by token shape |
 //! | [`git`] | the code: commit, branch, upstream, remote, dirty files, a patch that replays |
+//! | `git_facts` | describe, upstream and distance, remote URL without credentials, on a remote |
 //! | `git_patch` | the working state: a temporary index, its tree, the patch from `HEAD` to it |
 //! | [`host`] | host, user, OS, kernel, CPU, memory |
 //! | [`python`] | the tasks' interpreter, its environment, installed packages without running it |
@@ -26,6 +27,7 @@ pub mod capture;
 pub mod data;
 pub mod envvars;
 pub mod git;
+mod git_facts;
 mod git_patch;
 pub mod gpu;
 pub mod host;

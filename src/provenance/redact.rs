@@ -67,7 +67,10 @@ const ALWAYS_SECRET_WORDS: &[&str] = &["access", "secret", "api"];
 /// describes a secret (`key_dim`, `HF_TOKEN_PATH`).
 pub fn is_secret_name(name: &str) -> bool {
     let words = words(name);
-    if words.iter().any(|w| SECRET_PIECES.iter().any(|p| w.contains(p))) {
+    if words
+        .iter()
+        .any(|w| SECRET_PIECES.iter().any(|p| w.contains(p)))
+    {
         return true;
     }
     if !words.iter().any(|w| SECRET_WORDS.contains(&w.as_str())) {
@@ -76,7 +79,10 @@ pub fn is_secret_name(name: &str) -> bool {
     let described = words
         .last()
         .is_some_and(|w| DESCRIPTOR_WORDS.contains(&w.as_str()));
-    !described || words.iter().any(|w| ALWAYS_SECRET_WORDS.contains(&w.as_str()))
+    !described
+        || words
+            .iter()
+            .any(|w| ALWAYS_SECRET_WORDS.contains(&w.as_str()))
 }
 
 /// The lowercase words of a name: split at anything not a letter or digit and where a lowercase

@@ -66,11 +66,16 @@ mod tests {
         assert_eq!(rows, 2);
         let size: i64 = store
             .conn
-            .query_row("SELECT size FROM blobs WHERE hash = ?1", [&hash], |r| r.get(0))
+            .query_row("SELECT size FROM blobs WHERE hash = ?1", [&hash], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(size, patch.len() as i64);
         assert_eq!(store.blob(&hash).unwrap(), Some(patch));
-        assert_eq!(store.blob(&other).unwrap().as_deref(), Some(&b"another"[..]));
+        assert_eq!(
+            store.blob(&other).unwrap().as_deref(),
+            Some(&b"another"[..])
+        );
         assert_eq!(store.blob(&"0".repeat(64)).unwrap(), None);
         // Durable: a new connection (another process) reads it.
         drop(store);

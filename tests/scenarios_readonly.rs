@@ -290,7 +290,7 @@ fn an_older_schema_is_read_without_writing() {
         // submissions).
         let c = rusqlite::Connection::open(&db).unwrap();
         c.execute_batch(
-            "DROP TABLE data_digests; DROP TABLE submissions; ALTER TABLE runs DROP COLUMN key_scheme; DROP TABLE input_digests; ALTER TABLE attempts DROP COLUMN cancelling; PRAGMA user_version = 5; PRAGMA journal_mode = DELETE;",
+            "DROP TABLE data_digests; DROP TABLE blobs; DROP TABLE submissions; ALTER TABLE runs DROP COLUMN key_scheme; DROP TABLE input_digests; ALTER TABLE attempts DROP COLUMN cancelling; PRAGMA user_version = 5; PRAGMA journal_mode = DELETE;",
         )
         .unwrap();
     }

@@ -8,7 +8,7 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
     "runs",
     "tasks",
     "attempts",
@@ -16,6 +16,7 @@ const TABLES: [&str; 7] = [
     "metrics",
     "records",
     "input_digests",
+    "blobs",
 ];
 
 /// A finished run of `n` tasks, each with a result and three metric lines, its WAL folded into

@@ -4,7 +4,7 @@
 //! not answer, a `git` waiting on a network filesystem) is killed at its limit, never waited for
 //! without end.
 
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -53,22 +53,45 @@ pub fn run_timed_answer(
     args: &[&str],
     timeout: Duration,
 ) -> Result<Answer, CommandError> {
+    let mut command = Command::new(program);
+    command.args(args);
+    let output = run_timed_command(&mut command, Stdio::piped(), timeout)?;
+    Ok(Answer {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    })
+}
+
+/// [`run_timed`] for a command the caller built (its folder, its environment) whose standard
+/// output goes to `stdout` (a pipe, or a file for an answer too large to hold), kept as bytes: a
+/// `git diff` of a file in Latin-1 must come back byte for byte. The output of a command that
+/// exited successfully.
+pub fn run_timed_command(
+    command: &mut Command,
+    stdout: Stdio,
+    timeout: Duration,
+) -> Result<Output, CommandError> {
     use std::os::unix::process::CommandExt;
-    let command = format!("{program} {}", args.join(" "));
-    let child = Command::new(program)
-        .args(args)
+    let program = command.get_program().to_string_lossy().into_owned();
+    let args: Vec<String> = command
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let command_line = format!("{program} {}", args.join(" "));
+    let child = command
         .process_group(0)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| CommandError::NotRun {
-            command: command.clone(),
+            command: command_line.clone(),
             detail: e.to_string(),
             // ENOENT also comes from a script whose interpreter is missing: absent only when
             // the program itself is not there.
-            absent: e.kind() == std::io::ErrorKind::NotFound && !program_exists(program),
+            absent: e.kind() == std::io::ErrorKind::NotFound && !program_exists(&program),
         })?;
+    let command = command_line;
     let pid = child.id();
     let (tx, rx) = mpsc::channel();
     // A thread waits, so that the caller's wait can have a limit; it also reaps a killed child.
@@ -103,10 +126,7 @@ pub fn run_timed_answer(
         };
         return Err(CommandError::Failed { command, stderr });
     }
-    Ok(Answer {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    })
+    Ok(output)
 }
 
 /// Whether `program` names a file: a path as it is, a bare name in a folder of `PATH`.

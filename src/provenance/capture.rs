@@ -169,10 +169,12 @@ pub fn start(store: &mut Store, run: &str, spec: &Spec) -> Option<Capture> {
     let (dir, cap) = (base.clone(), settings.patch_cap);
     shared.spawn(CODE, move |s| {
         let t = Instant::now();
-        let (code, patch) = git::capture(&dir, cap, PROBE_TIMEOUT);
+        let mut found = Vec::new();
+        let (code, patch) = git::capture_redacting(&dir, cap, PROBE_TIMEOUT, &mut found);
         s.finish(CODE, t, |b| {
             b.prov.code = code;
             b.patch = patch;
+            b.prov.redactions.extend(found);
         });
     });
     shared.spawn(HOST, |s| {

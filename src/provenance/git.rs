@@ -1,13 +1,228 @@
-//! CONTRACT STUB (issue 12): see provenance/mod.rs for what this module owns.
+//! The experiment's code, from the `git` command line (the user's own git: their config,
+//! `safe.directory`, worktrees, sparse checkouts; no library, no C build): commit, branch,
+//! upstream and how far ahead/behind, `describe`, the remote's URL without credentials, whether
+//! a remote has the commit, the dirty files, and the working state as a tree hash plus a patch
+//! that replays it (see [`super::git_patch`]).
+//!
+//! Capture reads the repository and never changes it: every command runs with
+//! `GIT_OPTIONAL_LOCKS=0`, and the working state is staged into a temporary index and a
+//! temporary object folder (the repository's objects only read through
+//! `GIT_ALTERNATE_OBJECT_DIRECTORIES`), so the user's index, its stat data and `.git/objects`
+//! stay as they were. Every command shares one time limit; any failure becomes
+//! [`Probed::Na`] with the reason, never an error of the run.
 
-use super::model::{Code, Probed};
-use std::path::Path;
-use std::time::Duration;
+use super::git_facts::facts;
+use super::git_patch::working_state;
+use super::model::{Code, Probed, Redaction};
+use super::redact::redact_text;
+use crate::exec::command::{run_timed_command, CommandError};
+use std::ffi::OsString;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-/// The git state of the repository holding `dir`, and the patch bytes to store as a blob (at
-/// most `cap` bytes), each git command limited to `timeout`. STUB on the env lane's branch: the
-/// code lane's implementation replaces it at merge.
+pub use super::git_facts::strip_credentials;
+
+/// The code of the repository holding `dir`, and the patch bytes to store (redacted; `None` when
+/// the working state is clean or the patch is over `cap` bytes). The caller stores them with
+/// [`crate::store::Store::put_blob`] and puts the hash in [`super::model::Patch::blob`].
+/// Tokens found in the patch or the remote URL are redacted; [`capture_redacting`] also lists
+/// them.
 pub fn capture(dir: &Path, cap: u64, timeout: Duration) -> (Probed<Code>, Option<Vec<u8>>) {
-    let _ = (dir, cap, timeout);
-    (Probed::na("not captured yet"), None)
+    capture_redacting(dir, cap, timeout, &mut Vec::new())
+}
+
+/// [`capture`], adding what was redacted (place `patch` or `code`) to `found`. A redacted patch
+/// replays to a tree that differs from [`Code::tree`] where the secret was.
+pub fn capture_redacting(
+    dir: &Path,
+    cap: u64,
+    timeout: Duration,
+    found: &mut Vec<Redaction>,
+) -> (Probed<Code>, Option<Vec<u8>>) {
+    let git = Git::new(dir, timeout);
+    let head = match head(&git) {
+        Ok(head) => head,
+        Err(reason) => return (Probed::Na(reason), None),
+    };
+    let git = git.at(&head.root);
+    // The working state (several commands in a row) and the rest, side by side.
+    let (facts, work) = std::thread::scope(|s| {
+        let facts = s.spawn(|| facts(&git, &head));
+        let work = working_state(&git, &head, cap);
+        (facts.join(), work)
+    });
+    let facts = facts.unwrap_or_default();
+    let work = match work {
+        Ok(work) => work,
+        Err(reason) => {
+            let reason = format!("working state at {} not captured: {reason}", head.commit);
+            return (Probed::Na(reason), None);
+        }
+    };
+    let mut remote_url = facts.remote_url;
+    if let Some(url) = &mut remote_url {
+        *url = redact_text(url, "code", found);
+    }
+    for r in work.redactions {
+        if !found.contains(&r) {
+            found.push(r);
+        }
+    }
+    let dirty = !work.dirty_files.is_empty();
+    let code = Code {
+        root: head.root.to_string_lossy().into_owned(),
+        commit: head.commit,
+        branch: head.branch,
+        describe: facts.describe.map(|d| if dirty { d + "-dirty" } else { d }),
+        upstream: facts.upstream,
+        remote_url,
+        on_remote: facts.on_remote,
+        dirty,
+        dirty_files: work.dirty_files,
+        tree: work.tree,
+        patch: work.patch,
+    };
+    (Probed::Value(code), work.bytes)
+}
+
+/// Where `HEAD` is, from one `git rev-parse`.
+pub(super) struct Head {
+    /// The work tree's top folder.
+    pub root: PathBuf,
+    /// The object folder, read by the temporary index's commands.
+    pub objects: PathBuf,
+    /// The user's index, copied (never written).
+    pub index: PathBuf,
+    pub commit: String,
+    pub branch: Option<String>,
+}
+
+fn head(git: &Git) -> Result<Head, String> {
+    let args = [
+        "rev-parse",
+        "--show-toplevel",
+        "--git-path",
+        "objects",
+        "--git-path",
+        "index",
+        "HEAD",
+        "--abbrev-ref",
+        "HEAD",
+    ];
+    let out = match git.run(&args) {
+        Ok(out) => out,
+        // Not a repository, or one without a commit: the second tells which.
+        Err(reason) => {
+            return Err(match git.run(&["rev-parse", "--show-toplevel"]) {
+                Ok(_) if reason.contains("'HEAD'") => "no commits yet".to_string(),
+                Ok(_) => reason,
+                Err(why) if why.contains("not a git repository") => {
+                    "not in a git repository".to_string()
+                }
+                Err(why) => why,
+            });
+        }
+    };
+    let out = String::from_utf8_lossy(&out);
+    let lines: Vec<&str> = out.lines().collect();
+    let [root, objects, index, commit, branch] = lines[..] else {
+        return Err(format!("git rev-parse said {out:?}"));
+    };
+    // --git-path answers relative to the folder it ran in.
+    let near = |p: &str| git.dir.join(p);
+    Ok(Head {
+        root: PathBuf::from(root),
+        objects: near(objects),
+        index: near(index),
+        commit: commit.to_string(),
+        branch: (branch != "HEAD").then(|| branch.to_string()),
+    })
+}
+
+/// How git is run: which program, in which folder, until when, with what environment.
+#[derive(Clone)]
+pub(super) struct Git {
+    pub(super) dir: PathBuf,
+    deadline: Instant,
+    limit: Duration,
+    env: Vec<(&'static str, OsString)>,
+}
+
+impl Git {
+    fn new(dir: &Path, limit: Duration) -> Git {
+        Git {
+            dir: dir.to_path_buf(),
+            deadline: Instant::now() + limit,
+            limit,
+            env: Vec::new(),
+        }
+    }
+
+    /// The same, run in `dir`.
+    fn at(&self, dir: &Path) -> Git {
+        Git {
+            dir: dir.to_path_buf(),
+            ..self.clone()
+        }
+    }
+
+    /// The same, with `name=value` in the environment.
+    pub(super) fn with_env(&self, name: &'static str, value: impl Into<OsString>) -> Git {
+        let mut git = self.clone();
+        git.env.push((name, value.into()));
+        git
+    }
+
+    /// What `git ARGS` printed, or why it did not answer (the `n/a` reason).
+    pub(super) fn run(&self, args: &[&str]) -> Result<Vec<u8>, String> {
+        self.spawn(args, Stdio::piped()).map(|o| o.stdout)
+    }
+
+    /// `git ARGS` with its output written to `out` (a patch may be larger than memory wants).
+    pub(super) fn run_into(&self, args: &[&str], out: File) -> Result<(), String> {
+        self.spawn(args, Stdio::from(out)).map(|_| ())
+    }
+
+    fn spawn(&self, args: &[&str], stdout: Stdio) -> Result<std::process::Output, String> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(self.too_slow());
+        }
+        let mut command = Command::new("git");
+        // Capture writes nothing the user keeps: no automatic gc or maintenance, no shared
+        // index file written next to the user's.
+        let quiet = ["-c", "gc.auto=0", "-c", "maintenance.auto=false"];
+        command
+            .arg("-C")
+            .arg(&self.dir)
+            .args(quiet)
+            .args(["-c", "core.splitIndex=false"])
+            .args(args)
+            .env("GIT_OPTIONAL_LOCKS", "0")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            // A partial clone would fetch a missing blob over the network (git ≥ 2.45).
+            .env("GIT_NO_LAZY_FETCH", "1")
+            .env("LC_ALL", "C");
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        run_timed_command(&mut command, stdout, left).map_err(|e| match e {
+            CommandError::NotRun { absent: true, .. } => "git not found".to_string(),
+            CommandError::NotRun { detail, .. } => format!("git could not start: {detail}"),
+            CommandError::TimedOut { .. } => self.too_slow(),
+            CommandError::Failed { stderr, .. } => {
+                let first = stderr.lines().next().unwrap_or("").trim();
+                format!("git {} failed: {first}", args[0])
+            }
+        })
+    }
+
+    fn too_slow(&self) -> String {
+        format!(
+            "git did not answer within {:.1} s",
+            self.limit.as_secs_f64()
+        )
+    }
 }

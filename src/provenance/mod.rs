@@ -9,6 +9,8 @@
 //! | [`model`] | the captured facts as stored and archived |
 //! | [`redact`] | secrets out of everything captured: names by pattern, values by token shape |
 //! | [`git`] | the code: commit, branch, upstream, remote, dirty files, a patch that replays |
+//! | `git_facts` | describe, upstream and distance, remote URL without credentials, on a remote |
+//! | `git_patch` | the working state: a temporary index, its tree, the patch from `HEAD` to it |
 //! | [`host`] | host, user, OS, kernel, CPU, memory |
 //! | [`python`] | the tasks' interpreter and its environment, found without running it |
 //! | [`packages`] | installed packages from their metadata folders, editable installs' commits |
@@ -26,6 +28,8 @@ pub mod capture;
 pub mod data;
 pub mod envvars;
 pub mod git;
+mod git_facts;
+mod git_patch;
 pub mod gpu;
 pub mod host;
 pub mod model;

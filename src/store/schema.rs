@@ -14,7 +14,7 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 /// attempt's cancel decision (`attempts.cancelling`), committed before `scancel` runs, and
 /// `submissions`, the durable intent of every `sbatch` (see `store::submissions`). Version 8:
 /// `data_digests`, remembered hashes of `[archive] data` files by identity (see
-/// `store::data_digests`).
+/// `store::data_digests`), and `blobs`, content-addressed by blake3 (see `store::blobs`).
 pub const MIGRATIONS: &[&str] = &[
     // 0 -> 1
     "CREATE TABLE runs (
@@ -152,6 +152,9 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX submissions_intended ON submissions(run_id) WHERE state = 'intended';",
     // 7 -> 8: a cache of `[archive] data` file hashes and newline counts, valid while the
     // file's (dev, inode, size, mtime_ns) are those remembered; a lost row costs one read.
+    // Content-addressed blobs (a dirty code patch, a package list), named by blake3 from
+    // records: stored once whatever the number of runs that share them. A rowid table: its rows
+    // are large, which WITHOUT ROWID tables store badly.
     "CREATE TABLE data_digests (
         path TEXT PRIMARY KEY,
         dev INTEGER NOT NULL,
@@ -160,5 +163,10 @@ pub const MIGRATIONS: &[&str] = &[
         mtime_ns INTEGER NOT NULL,
         blake3 TEXT NOT NULL,
         lines INTEGER NOT NULL
-    ) WITHOUT ROWID;",
+    ) WITHOUT ROWID;
+    CREATE TABLE blobs (
+        hash TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        bytes BLOB NOT NULL
+    );",
 ];

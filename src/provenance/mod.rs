@@ -12,6 +12,7 @@
 //! | [`host`] | host, user, OS, kernel, CPU, memory |
 //! | [`python`] | the tasks' interpreter, its environment, installed packages without running it |
 //! | [`gpu`] | NVIDIA GPUs through NVML loaded at run time |
+//! | [`gpu_use`] | per-task GPU memory and utilisation, attributed by the task's PIDs |
 //! | [`envvars`] | the environment by allowlist |
 //! | [`data`] | `[archive] data` files: counts, lines, blake3, cached by file identity |
 //! | [`capture`] | runs the probes at run start (fast ones first, slow ones in the background) |
@@ -26,6 +27,7 @@ pub mod data;
 pub mod envvars;
 pub mod git;
 pub mod gpu;
+pub mod gpu_use;
 pub mod host;
 pub mod model;
 pub mod python;

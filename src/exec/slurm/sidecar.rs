@@ -1,6 +1,7 @@
 //! The job wrapper's resource sampler (issue 12): a background shell function that samples the
-//! task's process group (its session: the task is started with `setsid`) every second with one
-//! `ps`, the GPUs every fifth sample with `nvidia-smi` when the node has it, and writes what it
+//! task's process group (the task is started with `setsid`) every 2 s from `/proc/*/stat` (one
+//! `cat` and one `awk`: ~7 ms of CPU with 120 processes, 0.35 % of one core; `ps` took 9 ms),
+//! the GPUs every third sample (6 s) with `nvidia-smi` when the node has it, and writes what it
 //! saw to `resources.json` in the attempt folder (when a peak grows, and when it is stopped), for
 //! the monitor to read with the job's end. sacct's MaxRSS is the largest single step process;
 //! this is the whole tree. A job in a cgroup of its own (SLURM's cgroup plugins) also has the
@@ -43,7 +44,7 @@ pub fn read_sidecar(dir: &Path) -> Option<Sidecar> {
 /// POSIX sh and awk; `sleep & wait` so that a SIGTERM (the wrapper's at the task's end, SLURM's
 /// at a cancel or time limit) is handled at once: the file is written and the sampler exits.
 pub const SHELL_SAMPLER: &str = r#"sample() {
-  g=$1 n=0 state="0" cgp=
+  g=$1 n=0 state="0" cgp= kb=$(( $(getconf PAGESIZE 2>/dev/null || echo 4096) / 1024 ))
   cg=$(sed -n 's/^0:://p' /proc/self/cgroup 2>/dev/null)
   case "$cg" in */job_*) for r in /sys/fs/cgroup /sys/fs/cgroup/unified; do [ -r "$r$cg/memory.peak" ] && cgp="$r$cg/memory.peak" && break; done ;; esac
   smi=; command -v nvidia-smi >/dev/null 2>&1 && smi=1
@@ -54,18 +55,19 @@ pub const SHELL_SAMPLER: &str = r#"sample() {
   trap 'write; exit 0' TERM
   while kill -0 "$g" 2>/dev/null; do
     n=$((n + 1))
-    new=$( { ps -e -o pgid=,pid=,rss= 2>/dev/null | sed 's/^/P /'
-      if [ -n "$smi" ] && [ $((n % 5)) -eq 1 ]; then nvidia-smi --query-compute-apps=gpu_uuid,pid,used_memory --format=csv,noheader,nounits 2>/dev/null | tr -d ',' | sed 's/^/N /'; fi
-    } | awk -v g="$g" -v st="$state" '
-      $1 == "P" && $2 == g { s += $4; mine[$3] = 1; next }
-      $1 == "N" && ($3 in mine) { use[$2] += $4 * 1048576; next }
+    new=$( { cat /proc/[0-9]*/stat 2>/dev/null; echo --
+      if [ -n "$smi" ] && [ $((n % 3)) -eq 1 ]; then nvidia-smi --query-compute-apps=gpu_uuid,pid,used_memory --format=csv,noheader,nounits 2>/dev/null | tr -d ','; fi
+    } | awk -v g="$g" -v kb="$kb" -v st="$state" '
+      $1 == "--" { gpu = 1; next }
+      !gpu { p = $1; sub(/.*\) /, ""); if ($3 == g) { s += $22 * kb; mine[p] = 1 }; next }
+      ($2 in mine) { use[$1] += $3 * 1048576 }
       END {
         k = split(st, a, " "); peak = a[1] + 0; if (s > peak) peak = s
         for (i = 2; i <= k; i++) { split(a[i], u, "="); if (!(u[1] in use) || use[u[1]] < u[2]) use[u[1]] = u[2] }
         line = peak; for (id in use) line = line " " id "=" use[id]; print line
       }')
     [ -n "$new" ] && [ "$new" != "$state" ] && state=$new && write
-    sleep 1 & wait $!
+    sleep 2 & wait $!
   done
   write
 }

@@ -11,9 +11,7 @@ fn resources(exp: &Exp) -> Vec<(String, serde_json::Value)> {
         .prepare("SELECT task_key, json FROM records WHERE kind = 'task_resources' ORDER BY id")
         .unwrap();
     let rows = q
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
         .unwrap();
     rows.map(|r| {
         let (k, j) = r.unwrap();
@@ -64,7 +62,10 @@ for pid in kids:
     assert_eq!(r["attempt"], 1);
     assert_eq!(r["rss_source"], "sampled", "{r}");
     let peak = r["peak_tree_rss_kb"].as_u64().unwrap();
-    assert!(peak >= 800 * mb as u64, "the whole tree's peak: {peak} KiB; {r}");
+    assert!(
+        peak >= 800 * mb as u64,
+        "the whole tree's peak: {peak} KiB; {r}"
+    );
     assert!(r["samples"].as_u64().unwrap() >= 2, "{r}");
     assert!(r["cpu_s"].as_f64().unwrap() > 0.0, "{r}");
     assert_eq!(r["gpus"], serde_json::json!([]), "no GPU here");
@@ -88,10 +89,16 @@ backoff = "0s"
     let out = exp.run(&["run", "exp.toml", "--no-progress"]);
     assert_eq!(out.code(), 1, "{}", out.stderr());
     let rows = resources(&exp);
-    let attempts: Vec<u64> = rows.iter().map(|(_, r)| r["attempt"].as_u64().unwrap()).collect();
+    let attempts: Vec<u64> = rows
+        .iter()
+        .map(|(_, r)| r["attempt"].as_u64().unwrap())
+        .collect();
     assert_eq!(attempts, [1, 2], "{rows:?}");
     for (_, r) in &rows {
         assert!(r["peak_tree_rss_kb"].as_u64().unwrap() > 0, "{r}");
-        assert!(["wait4", "sampled"].contains(&r["rss_source"].as_str().unwrap()), "{r}");
+        assert!(
+            ["wait4", "sampled"].contains(&r["rss_source"].as_str().unwrap()),
+            "{r}"
+        );
     }
 }

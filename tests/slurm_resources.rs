@@ -18,7 +18,8 @@ fn a_jobs_task_resources_record_has_the_wrappers_tree_peak() {
 [experiment]
 name = "slurmtree"
 command = "python3 fork3.py && echo '{{}}' > $LABTRAIL_RESULT"
-{FAST}"#
+{FAST}mem = "1G"
+"#
     ));
     exp.write(
         "fork3.py",
@@ -35,10 +36,16 @@ for pid in kids:
     os.waitpid(pid, 0)
 "#,
     );
-    exp.run_ok(&["run", "exp.toml", "--no-progress"]);
-    assert_eq!(exp.count("done"), 1);
-    let mb = 1024;
+    let out = exp.run(&["run", "exp.toml", "--no-progress"]);
     let attempts = exp.run_dir().join("attempts");
+    if out.code() != 0 {
+        let logs = sh(&format!(
+            "tail -n 20 {0}/*.log {0}/*/*.log",
+            attempts.display()
+        ));
+        panic!("the run failed: {}\n{logs}", out.stderr());
+    }
+    let mb = 1024;
     let folder = std::fs::read_dir(&attempts)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -51,8 +58,7 @@ for pid in kids:
         sidecar["peak_tree_rss_kb"].as_u64().unwrap() >= 300 * mb,
         "{sidecar}"
     );
-    let records: Vec<String> =
-        exp.column("SELECT json FROM records WHERE kind = 'task_resources'");
+    let records: Vec<String> = exp.column("SELECT json FROM records WHERE kind = 'task_resources'");
     assert_eq!(records.len(), 1, "{records:?}");
     let r: serde_json::Value = serde_json::from_str(&records[0]).unwrap();
     assert_eq!(r["attempt"], 1);

@@ -322,7 +322,11 @@ fn own_cgroup_peak(pgid: u32) -> Option<PathBuf> {
     // The unified hierarchy: at the root on a cgroup v2 system, under `unified` on a hybrid one.
     ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
         .iter()
-        .map(|root| Path::new(root).join(theirs.trim_start_matches('/')).join("memory.peak"))
+        .map(|root| {
+            Path::new(root)
+                .join(theirs.trim_start_matches('/'))
+                .join("memory.peak")
+        })
         .find(|p| p.is_file())
 }
 
@@ -331,7 +335,7 @@ fn visible_devices(pid: u32) -> Option<Vec<String>> {
     let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
     env.split(|&b| b == 0)
         .filter_map(|kv| kv.strip_prefix(b"CUDA_VISIBLE_DEVICES="))
-        .last()
+        .next_back()
         .map(|v| {
             String::from_utf8_lossy(v)
                 .split(',')

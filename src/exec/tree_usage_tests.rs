@@ -79,7 +79,11 @@ fn cost_of_one_sample() {
     let all = std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_str().is_some_and(|n| n.parse::<u32>().is_ok()))
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
         .count();
     let cpu = || {
         let mut u: libc::rusage = unsafe { std::mem::zeroed() };
@@ -90,7 +94,10 @@ fn cost_of_one_sample() {
     let (t0, c0) = (Instant::now(), cpu());
     let mut found = 0;
     for _ in 0..rounds {
-        found = scan(&groups, &mut buf).values().map(Vec::len).sum::<usize>();
+        found = scan(&groups, &mut buf)
+            .values()
+            .map(Vec::len)
+            .sum::<usize>();
     }
     let (wall, used) = (t0.elapsed().as_secs_f64(), cpu() - c0);
     for c in children {

@@ -48,7 +48,9 @@ pub struct NvmlProbe {
 impl NvmlProbe {
     /// The driver's NVML, or `None` when there is no driver (no error: no GPU is sampled).
     pub fn load() -> Option<NvmlProbe> {
-        nvml_wrapper::Nvml::init().ok().map(|nvml| NvmlProbe { nvml })
+        nvml_wrapper::Nvml::init()
+            .ok()
+            .map(|nvml| NvmlProbe { nvml })
     }
 }
 
@@ -132,8 +134,10 @@ pub fn attribute(probe: &dyn GpuProbe, tasks: &[TaskView], since_us: u64) -> Vec
         let utils = probe.process_utilization(d.index, since_us);
         let mut anyone_seen = false;
         for (t, task) in tasks.iter().enumerate() {
-            let mine: Vec<&(u32, u64)> =
-                procs.iter().filter(|(p, _)| task.pids.contains(p)).collect();
+            let mine: Vec<&(u32, u64)> = procs
+                .iter()
+                .filter(|(p, _)| task.pids.contains(p))
+                .collect();
             if mine.is_empty() {
                 continue;
             }
@@ -156,7 +160,10 @@ pub fn attribute(probe: &dyn GpuProbe, tasks: &[TaskView], since_us: u64) -> Vec
         }
         // Nobody's PIDs are on it: its figures go to the one task it is allocated to, if any.
         let allocated_to = |t: &TaskView| t.allocated.map(|a| a.iter().any(|e| names(e, &d)));
-        let mut claimants = tasks.iter().enumerate().filter(|(_, t)| allocated_to(t) != Some(false));
+        let mut claimants = tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| allocated_to(t) != Some(false));
         let (Some((t, task)), None) = (claimants.next(), claimants.next()) else {
             continue;
         };

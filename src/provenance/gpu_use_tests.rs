@@ -3,8 +3,11 @@ use super::*;
 /// A fake NVML: no GPU can be had in the test suite, so the devices, their processes and
 /// figures are given.
 struct FakeNvmlForTests {
-    devices: Vec<(GpuDevice, Vec<(u32, u64)>, Vec<(u32, u32)>, DeviceUsage)>,
+    devices: Vec<FakeDevice>,
 }
+
+/// A device, its processes (pid, bytes), their utilisation (pid, %), its own figures.
+type FakeDevice = (GpuDevice, Vec<(u32, u64)>, Vec<(u32, u32)>, DeviceUsage);
 
 impl FakeNvmlForTests {
     fn one_gpu(procs: Vec<(u32, u64)>, utils: Vec<(u32, u32)>) -> FakeNvmlForTests {

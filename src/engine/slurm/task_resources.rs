@@ -24,7 +24,12 @@ pub(super) fn from_sidecar(t: &TrackedJob, dir: &Path, b: &mut Batch) {
 
 /// Adds sacct's MaxRSS (KiB) and TotalCPU (s) to attempt `t`'s record this poll wrote, or
 /// writes one with them alone.
-pub(super) fn add_sacct(t: &TrackedJob, max_rss_kb: Option<u64>, cpu_s: Option<f64>, b: &mut Batch) {
+pub(super) fn add_sacct(
+    t: &TrackedJob,
+    max_rss_kb: Option<u64>,
+    cpu_s: Option<f64>,
+    b: &mut Batch,
+) {
     let mine = |c: &Change| match c {
         Change::Record {
             task: Some(task),
@@ -114,7 +119,12 @@ mod tests {
     #[test]
     fn the_tree_peak_comes_from_the_best_source() {
         let mut r = TaskResources::default();
-        merge(&mut r, Some(&sidecar(820_000, None)), Some(205_000), Some(12.5));
+        merge(
+            &mut r,
+            Some(&sidecar(820_000, None)),
+            Some(205_000),
+            Some(12.5),
+        );
         assert_eq!(r.peak_tree_rss_kb, Some(820_000));
         assert_eq!(r.rss_source.as_deref(), Some("sampled"));
         assert_eq!(r.cpu_s, Some(12.5));
@@ -123,7 +133,12 @@ mod tests {
         assert_eq!(r.rss_source.as_deref(), Some("sacct"));
         assert_eq!(r.peak_tree_rss_kb, Some(205_000));
         let mut r = TaskResources::default();
-        merge(&mut r, Some(&sidecar(1_000, Some(900_000))), Some(905_000), None);
+        merge(
+            &mut r,
+            Some(&sidecar(1_000, Some(900_000))),
+            Some(905_000),
+            None,
+        );
         assert_eq!(r.rss_source.as_deref(), Some("cgroup"));
         assert_eq!(r.peak_tree_rss_kb, Some(900_000));
     }

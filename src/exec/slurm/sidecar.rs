@@ -110,6 +110,9 @@ mod tests {
             r#"{"peak_tree_rss_kb":5,"samples":2,"cgroup_peak_kb":null,"gpus":[{"uuid":"GPU-1","peak_memory_bytes":7}]}"#,
         )
         .unwrap();
-        assert_eq!(read_sidecar(tmp.path()).unwrap().gpus[0].peak_memory_bytes, 7);
+        assert_eq!(
+            read_sidecar(tmp.path()).unwrap().gpus[0].peak_memory_bytes,
+            7
+        );
     }
 }

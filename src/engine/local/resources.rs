@@ -30,7 +30,7 @@ pub(super) fn record(key: &str, attempt: u32, exit: &Exit, usage: TreeUsage) -> 
     let (peak, source) = match (usage.peak_rss_kb, usage.source) {
         (Some(kb), Some(source)) if kb >= single || source == "cgroup" => (Some(kb), source),
         _ if single > 0 => (Some(single), "wait4"),
-        _ => (None, "none"),
+        _ => (None, ""),
     };
     let waited = exit.user_cpu_s + exit.sys_cpu_s;
     let cpu_s = usage.cpu_s.map_or(waited, |s| s.max(waited));

@@ -99,6 +99,44 @@ mod tests {
         assert!(s.gpus.is_empty());
     }
 
+    /// Issue 12: with `nvidia-smi` on the node, the task's processes' GPU memory is summed per
+    /// GPU; another process on the same GPU is not the task's.
+    #[test]
+    fn gpu_memory_is_the_tasks_processes_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bin = tmp.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        // A fake nvidia-smi: no GPU here. It lists the task's child and a stranger.
+        let fake = bin.join("nvidia-smi");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\nprintf 'GPU-fake-0, %s, 512\\nGPU-fake-0, 999999, 4096\\n' \"$(cat \"$PIDFILE\")\"\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let script = format!(
+            "{SHELL_SAMPLER}\nD=\"$1\"\nsetsid /bin/sh -c 'sleep 3 & echo $! > \"$PIDFILE\"; wait' &\nchild=$!\nsleep 0.3\nsample \"$child\" &\ns=$!\nwait \"$child\"\nkill \"$s\"; wait \"$s\""
+        );
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+        let out = Command::new("/bin/sh")
+            .args(["-c", &script, "sh", tmp.path().to_str().unwrap()])
+            .env("PATH", path)
+            .env("PIDFILE", tmp.path().join("pid"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let s = read_sidecar(tmp.path()).expect("a sidecar");
+        assert_eq!(
+            s.gpus,
+            vec![SidecarGpu {
+                uuid: "GPU-fake-0".into(),
+                peak_memory_bytes: 512 << 20,
+            }],
+            "{s:?}"
+        );
+    }
+
     #[test]
     fn a_missing_or_broken_sidecar_is_none() {
         let tmp = tempfile::tempdir().unwrap();

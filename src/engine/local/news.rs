@@ -35,7 +35,7 @@ impl Loop<'_> {
                 usage,
                 output,
                 lingering,
-            } => self.on_ended(pid, exit, usage, output, lingering),
+            } => self.on_ended(pid, exit, *usage, output, lingering),
             Event::NotStarted(failed) => {
                 let (r, e) = *failed;
                 self.on_not_started(r, e)
@@ -79,7 +79,7 @@ impl Loop<'_> {
         &mut self,
         pid: u32,
         exit: Exit,
-        usage: Box<TreeUsage>,
+        usage: TreeUsage,
         output: Output,
         lingering: bool,
     ) {
@@ -97,7 +97,7 @@ impl Loop<'_> {
         self.books
             .finish(r.index, &r, exit, outcome, reason, output);
         let key = &self.books.plan.tasks[r.index].key;
-        let record = super::resources::record(key, r.attempt, &exit, *usage);
+        let record = super::resources::record(key, r.attempt, &exit, usage);
         self.books.changes.push(record);
     }
 

@@ -1,6 +1,7 @@
 //! Mechanics only: starting, waiting for and signalling task processes ([`process`]), finding
 //! what they leave running ([`leftovers`]), running an external command with a time limit
-//! ([`command`]), a run folder held open ([`run_dir`]),
+//! ([`command`]), a run folder held open ([`run_dir`]), what a task's process tree uses
+//! ([`tree_usage`]),
 //! and SLURM's job scripts and scheduler commands ([`slurm`]). Nothing here decides what
 //! happens next ([`crate::policy`]) or writes the store ([`crate::engine`] does).
 
@@ -9,6 +10,7 @@ pub mod leftovers;
 pub mod process;
 pub mod run_dir;
 pub mod signals;
+pub mod tree_usage;
 
 /// Prepended to every SLURM task command. The task's shell survives warning signals (USR1, USR2)
 /// so they reach the program it runs, whose own handler decides; on TERM, INT or HUP it exits

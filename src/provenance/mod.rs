@@ -15,6 +15,7 @@
 //! | [`python`] | the tasks' interpreter and its environment, found without running it |
 //! | [`packages`] | installed packages from their metadata folders, editable installs' commits |
 //! | [`gpu`] | NVIDIA GPUs through NVML loaded at run time |
+//! | [`gpu_use`] | per-task GPU memory and utilisation, attributed by the task's PIDs |
 //! | [`envvars`] | the environment by allowlist |
 //! | [`data`] | `[archive] data` files: counts, lines, blake3, cached by file identity |
 //! | [`capture`] | runs the probes at run start (fast ones first, slow ones in the background) |
@@ -31,6 +32,7 @@ pub mod git;
 mod git_facts;
 mod git_patch;
 pub mod gpu;
+pub mod gpu_use;
 pub mod host;
 pub mod model;
 pub mod packages;

@@ -93,6 +93,8 @@ pub(super) struct Context<'a> {
     pub devnull: &'a File,
     /// Asked before each start: no task starts once the store was moved or deleted.
     pub watch: crate::store::StoreWatch,
+    /// Samples what each running attempt's process tree uses (one thread for the pool).
+    pub sampler: &'a crate::exec::tree_usage::TreeSampler,
 }
 
 /// What a launch gives back: the attempt in flight, or the attempt that could not start (pid 0)

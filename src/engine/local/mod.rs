@@ -30,6 +30,7 @@ mod graph;
 mod leftovers;
 mod news;
 mod recover;
+mod resources;
 mod turn;
 mod wake;
 mod workers;
@@ -106,6 +107,8 @@ pub(crate) enum Event {
     Ended {
         pid: u32,
         exit: Exit,
+        /// What its process tree used, as sampled (boxed: the event stays small).
+        usage: Box<crate::exec::tree_usage::TreeUsage>,
         output: attempt::Output,
         lingering: bool,
     },
@@ -192,7 +195,10 @@ pub fn execute(
     // The writer thread: commits each batch it is given and says so on the loop's channel.
     let (to_writer, batches) = mpsc::channel::<Vec<Change>>();
     let committed = waker.clone();
+    // One thread samples every running attempt's process tree; stopped when the run is over.
+    let sampler = resources::start_sampler()?;
     let ctx = attempt::Context {
+        sampler: &sampler,
         spec,
         plan,
         run,

@@ -7,6 +7,7 @@ use super::wake::Sleeper;
 use super::Event;
 use super::RunError;
 use crate::exec::process::{self, Exit};
+use crate::exec::tree_usage::TreeUsage;
 use crate::policy::Outcome;
 use crate::spec::format_duration;
 use crate::store::Change;
@@ -31,9 +32,10 @@ impl Loop<'_> {
             Event::Ended {
                 pid,
                 exit,
+                usage,
                 output,
                 lingering,
-            } => self.on_ended(pid, exit, output, lingering),
+            } => self.on_ended(pid, exit, *usage, output, lingering),
             Event::NotStarted(failed) => {
                 let (r, e) = *failed;
                 self.on_not_started(r, e)
@@ -73,7 +75,14 @@ impl Loop<'_> {
         self.running.push(r);
     }
 
-    fn on_ended(&mut self, pid: u32, exit: Exit, output: Output, lingering: bool) {
+    fn on_ended(
+        &mut self,
+        pid: u32,
+        exit: Exit,
+        usage: TreeUsage,
+        output: Output,
+        lingering: bool,
+    ) {
         self.reported();
         // Started always comes first: a worker reports its attempt's start, then its end.
         let Some(k) = self.running.iter().position(|r| r.pid == pid) else {
@@ -87,6 +96,9 @@ impl Loop<'_> {
         let (outcome, reason) = attempt::classify(&r, &exit, self.stopped_at);
         self.books
             .finish(r.index, &r, exit, outcome, reason, output);
+        let key = &self.books.plan.tasks[r.index].key;
+        let record = super::resources::record(key, r.attempt, &exit, usage);
+        self.books.changes.push(record);
     }
 
     fn on_not_started(&mut self, r: Running, e: std::io::Error) {

@@ -22,6 +22,7 @@ use super::wake::Waker;
 use super::Event;
 use crate::exec::leftovers;
 use crate::exec::process::{self, Exit};
+use crate::exec::tree_usage::TreeUsage;
 use crate::provenance::attempt_end::{AttemptFacts, Ended};
 use nix::sys::signal::Signal;
 use std::collections::VecDeque;
@@ -175,6 +176,8 @@ struct Watch {
     attempt: u32,
     stderr: PathBuf,
     task_dir: PathBuf,
+    /// What its process tree used, once it ended.
+    usage: TreeUsage,
 }
 
 /// One worker: runs attempts from `queue` one at a time until it is closed, and reports each to
@@ -211,13 +214,14 @@ fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker) {
         // follows once its files are read.
         let _ = loop_.send([news]);
         let previous = ended.take();
-        let Some(watch) = started else {
+        let Some(mut watch) = started else {
             if let Some((watch, exit, lingering)) = previous {
                 let _ = loop_.send([end(ctx, watch, exit, lingering)]);
             }
             continue;
         };
         queue.watch(watch.pid);
+        ctx.sampler.watch(watch.pid);
         let (exit, lingering) = std::thread::scope(|scope| {
             if let Some(previous) = previous {
                 report_beside(ctx, loop_, scope, previous);
@@ -231,6 +235,7 @@ fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker) {
             (exit, leftovers::group_alive(watch.pid))
         });
         queue.unwatch(watch.pid);
+        watch.usage = ctx.sampler.finish(watch.pid);
         ended = Some((watch, exit, lingering));
     }
 }
@@ -296,6 +301,7 @@ fn start(ctx: &Context, queue: &Queue, job: Request) -> (Option<Watch>, Event) {
                 attempt: r.attempt,
                 stderr: r.files.stderr.clone(),
                 task_dir,
+                usage: TreeUsage::default(),
             };
             (Some(watch), Event::Started(Box::new(r)))
         }
@@ -322,6 +328,7 @@ fn end(ctx: &Context, watch: Watch, exit: Exit, lingering: bool) -> Event {
     Event::Ended {
         pid: watch.pid,
         exit,
+        usage: Box::new(watch.usage),
         output,
         lingering,
     }

@@ -134,6 +134,8 @@ impl Monitor<'_> {
             metrics: metrics.records,
         });
         b.changes.extend(facts);
+        // Issue 12: the whole tree's peak, from the wrapper's sampler (sacct's added after).
+        super::task_resources::from_sidecar(t, &dir, b);
         if let Some(warning) = skipped {
             b.lines.push(format!("⚠ {label}: {warning}"));
             b.changes.push(Change::TaskNote {

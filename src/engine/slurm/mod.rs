@@ -25,6 +25,7 @@ mod resources;
 mod sbatch;
 mod settle;
 mod submit;
+mod task_resources;
 
 pub use poll::PollOutcome;
 pub use resources::RESOURCES_RECORD;

@@ -55,5 +55,6 @@ impl Monitor<'_> {
             kind: RESOURCES_RECORD.to_string(),
             json: json.to_string(),
         });
+        super::task_resources::add_sacct(t, r.max_rss_kb, secs(r.total_cpu_ms), b);
     }
 }

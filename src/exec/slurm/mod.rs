@@ -6,6 +6,7 @@
 mod commands;
 mod parse;
 pub mod script;
+pub mod sidecar;
 pub mod states;
 pub mod usage;
 

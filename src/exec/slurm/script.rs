@@ -159,7 +159,8 @@ fn task_vars(t: &TaskJob) -> String {
 
 /// The wrapper that runs the task in a job: records where and when it started, sets the
 /// attempt's variables (see [`crate::protocol`]), runs the task in its own process group with
-/// signals forwarded, and records how it exited.
+/// signals forwarded and its resources sampled (see [`super::sidecar`]), and records how it
+/// exited.
 fn wrapper() -> String {
     use crate::protocol::{
         shell_attempt_exports, shell_finish_function, STARTED_RECORD, STDERR_FILE, STDOUT_FILE,
@@ -180,13 +181,17 @@ cd "$WORKDIR" || {{ echo "labtrail: cannot enter $WORKDIR" > "$D/{STDERR_FILE}";
 # The task leads its own process group, so a forwarded signal reaches every process of it.
 setsid /bin/sh -c "$PREFIX$CMD" > "$D/{STDOUT_FILE}" 2> "$D/{STDERR_FILE}" &
 child=$!
+{sampler}sample "$child" < /dev/null > /dev/null 2>&1 &
+sampler=$!
 for s in TERM INT USR1 USR2 HUP; do trap "kill -$s -$child 2>/dev/null || kill -$s $child 2>/dev/null" $s; done
 wait "$child"; code=$?
 while kill -0 "$child" 2>/dev/null; do wait "$child"; code=$?; done
+kill "$sampler" 2>/dev/null; wait "$sampler"
 finish "$code"
 "#,
         exports = shell_attempt_exports(),
         finish = shell_finish_function(),
+        sampler = super::sidecar::SHELL_SAMPLER,
     )
 }
 
@@ -336,11 +341,17 @@ cd "$WORKDIR" || { echo "labtrail: cannot enter $WORKDIR" > "$D/stderr.log"; fin
 # The task leads its own process group, so a forwarded signal reaches every process of it.
 setsid /bin/sh -c "$PREFIX$CMD" > "$D/stdout.log" 2> "$D/stderr.log" &
 child=$!
+SAMPLER
+sample "$child" < /dev/null > /dev/null 2>&1 &
+sampler=$!
 for s in TERM INT USR1 USR2 HUP; do trap "kill -$s -$child 2>/dev/null || kill -$s $child 2>/dev/null" $s; done
 wait "$child"; code=$?
 while kill -0 "$child" 2>/dev/null; do wait "$child"; code=$?; done
+kill "$sampler" 2>/dev/null; wait "$sampler"
 finish "$code"
 "#;
+        // Issue 12 added the resource sampler, started beside the task and stopped after it.
+        let before = before.replace("SAMPLER\n", super::super::sidecar::SHELL_SAMPLER);
         assert_eq!(wrapper(), before);
     }
 }

@@ -1,0 +1,104 @@
+//! Issue 12: what a local attempt's whole process tree used is recorded with its end
+//! (`task_resources`), next to `wait4`'s figures for the largest single process.
+
+mod common;
+use common::*;
+
+/// The `task_resources` records stored, parsed, with their task keys.
+fn resources(exp: &Exp) -> Vec<(String, serde_json::Value)> {
+    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    let mut q = db
+        .prepare("SELECT task_key, json FROM records WHERE kind = 'task_resources' ORDER BY id")
+        .unwrap();
+    let rows = q
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .unwrap();
+    rows.map(|r| {
+        let (k, j) = r.unwrap();
+        (k, serde_json::from_str(&j).unwrap())
+    })
+    .collect()
+}
+
+/// Issue 12: a task forking 4 children that each hold 200 MB for 3 s records a tree peak of at
+/// least 800 MB, sampled, while `wait4`'s peak (the largest single process) stays near 200 MB.
+#[test]
+fn a_task_forking_four_200_mb_children_records_the_whole_trees_peak() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "tree"
+command = "python3 fork4.py"
+"#,
+    );
+    exp.write(
+        "fork4.py",
+        r#"import os, time
+kids = []
+for _ in range(4):
+    pid = os.fork()
+    if pid == 0:
+        block = b"x" * (200 << 20)  # written, so every page is resident
+        time.sleep(3)
+        os._exit(0 if len(block) else 1)
+    kids.append(pid)
+for pid in kids:
+    os.waitpid(pid, 0)
+"#,
+    );
+    exp.run_ok(&["run", "exp.toml", "--no-progress"]);
+    let max_rss: Vec<i64> = exp.column("SELECT max_rss_kb FROM attempts");
+    assert_eq!(max_rss.len(), 1);
+    let mb = 1024;
+    assert!(
+        (200 * mb..400 * mb).contains(&max_rss[0]),
+        "wait4 sees the largest single process: {} KiB",
+        max_rss[0]
+    );
+    let rows = resources(&exp);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let (key, r) = &rows[0];
+    assert_eq!(key, exp.tasks()[0]["key"].as_str().unwrap());
+    assert_eq!(r["attempt"], 1);
+    assert_eq!(r["rss_source"], "sampled", "{r}");
+    let peak = r["peak_tree_rss_kb"].as_u64().unwrap();
+    assert!(
+        peak >= 800 * mb as u64,
+        "the whole tree's peak: {peak} KiB; {r}"
+    );
+    assert!(r["samples"].as_u64().unwrap() >= 2, "{r}");
+    assert!(r["cpu_s"].as_f64().unwrap() > 0.0, "{r}");
+    assert_eq!(r["gpus"], serde_json::json!([]), "no GPU here");
+}
+
+/// Issue 12: every attempt gets its record, a failed one too, and one shorter than a sampling
+/// interval has the largest process's peak from `wait4`.
+#[test]
+fn every_attempt_gets_a_record_even_a_short_failed_one() {
+    let exp = Exp::new(
+        r#"
+[experiment]
+name = "short"
+command = "exit 3"
+
+[run]
+retries = 1
+backoff = "0s"
+"#,
+    );
+    let out = exp.run(&["run", "exp.toml", "--no-progress"]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    let rows = resources(&exp);
+    let attempts: Vec<u64> = rows
+        .iter()
+        .map(|(_, r)| r["attempt"].as_u64().unwrap())
+        .collect();
+    assert_eq!(attempts, [1, 2], "{rows:?}");
+    for (_, r) in &rows {
+        assert!(r["peak_tree_rss_kb"].as_u64().unwrap() > 0, "{r}");
+        assert!(
+            ["wait4", "sampled"].contains(&r["rss_source"].as_str().unwrap()),
+            "{r}"
+        );
+    }
+}

@@ -43,3 +43,39 @@ impl Spec {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const TOKEN: &str = "hf_CanaryTokenZz9Qw8Er7Ty6Ui5Op4As3Df";
+
+    fn spec(text: &str) -> Spec {
+        Spec::parse(Path::new("/x/exp.toml"), text.to_string()).unwrap()
+    }
+
+    /// Issue 12: a token in a comment or the description (nothing a task runs with) is not
+    /// recorded in the store.
+    #[test]
+    fn a_token_no_task_runs_with_is_redacted() {
+        let s = spec(&format!(
+            "# hub token {TOKEN}\n[experiment]\nname = \"e\"\ndescription = \"uses {TOKEN}\"\ncommand = \"true\"\n"
+        ));
+        let text = s.text_to_record();
+        assert!(!text.contains(TOKEN), "{text}");
+        assert!(text.contains("[experiment]"));
+    }
+
+    /// Issue 12: a token a task's command or environment holds stays: the SLURM monitor runs
+    /// tasks from the recorded text.
+    #[test]
+    fn a_token_a_task_runs_with_is_kept() {
+        for text in [
+            format!("[experiment]\nname = \"e\"\ncommand = \"login {TOKEN}\"\n"),
+            format!("[experiment]\nname = \"e\"\ncommand = \"true\"\nenv = {{ HF_TOKEN = \"{TOKEN}\" }}\n"),
+        ] {
+            assert_eq!(spec(&text).text_to_record(), text);
+        }
+    }
+}

@@ -25,6 +25,7 @@ macro_rules! tell {
     };
 }
 
+mod archive;
 mod check;
 mod diff;
 mod events;
@@ -93,6 +94,7 @@ pub enum Command {
     Monitor(monitor::MonitorArgs),
     Metrics(metrics::MetricsArgs),
     Diff(diff::DiffArgs),
+    Archive(archive::ArchiveArgs),
     /// Print a shell completion script.
     ///
     /// Example: `labtrail completions bash > ~/.local/share/bash-completion/completions/labtrail`
@@ -136,6 +138,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Monitor(a) => monitor::run(&g, a),
         Command::Metrics(a) => metrics::run(&g, a),
         Command::Diff(a) => diff::run(&g, a),
+        Command::Archive(a) => archive::run(&g, a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

@@ -114,6 +114,12 @@ pub struct StageArchive {
     pub command: String,
     /// The parameters this stage varies over, with their values.
     pub params: BTreeMap<String, Vec<serde_json::Value>>,
+    /// Declared input patterns (the experiment's and the stage's own), seed 004's `inputs`.
+    #[serde(default)]
+    pub inputs: Vec<String>,
+    /// The stage's `artifacts` patterns, seed 004's `outputs`.
+    #[serde(default)]
+    pub outputs: Vec<String>,
     pub counts: BTreeMap<String, u64>,
     pub duration_s: Option<f64>,
     /// Retries over all its tasks (attempts beyond the first).
@@ -133,6 +139,9 @@ pub struct TaskArchive {
     pub params: BTreeMap<String, serde_json::Value>,
     pub command: String,
     pub state: String,
+    /// Why it failed or is blocked, as the store recorded it.
+    #[serde(default)]
+    pub reason: Option<String>,
     pub attempts: u32,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,

@@ -1,0 +1,223 @@
+//! Seed 004's "Steps": one block per stage with its params, training summary, metrics, eval,
+//! logs, warnings, error and retries, then the task table (failures first, capped).
+
+use super::markdown::{cell, na, num, Doc, TABLE_CAP};
+use super::model::{MetricSummary, StageArchive, TaskArchive};
+use std::fmt::Write;
+
+fn metric<'a>(m: &'a [MetricSummary], words: &[&str]) -> Option<&'a MetricSummary> {
+    let mut hits: Vec<&MetricSummary> = m
+        .iter()
+        .filter(|s| words.iter().any(|w| s.key.to_ascii_lowercase().contains(w)))
+        .collect();
+    hits.sort_by(|a, b| a.key.len().cmp(&b.key.len()).then(a.key.cmp(&b.key)));
+    hits.first().copied()
+}
+
+fn opt(x: Option<f64>, why: &str) -> String {
+    x.map(num).unwrap_or_else(|| na(why))
+}
+
+pub(super) fn steps(d: &mut Doc) {
+    d.heading("Steps");
+    let a = d.a;
+    let mut filled = [false; 4];
+    let mut eval_seen = String::new();
+    for st in &a.stages {
+        let tasks: Vec<&TaskArchive> = a.tasks.iter().filter(|t| t.stage == st.name).collect();
+        stage(d, st, &tasks, &mut filled);
+        let eval = eval_block(d, &tasks);
+        if eval_seen.is_empty() {
+            eval_seen = eval;
+        }
+        tail(d, st, &tasks);
+    }
+    if a.stages.is_empty() {
+        d.line("n/a (the run has no stages)");
+    }
+    let names = ["loss", "ppl", "throughput", "step_time"];
+    let training: Vec<String> = names
+        .iter()
+        .zip(filled)
+        .map(|(n, f)| format!("{n}={}", if f { "filled" } else { "n/a" }))
+        .collect();
+    d.check("Steps.training", "loss/ppl/throughput/step_time", "Training curves", &training.join(", "));
+    if eval_seen.is_empty() {
+        eval_seen = na("no task result has an `eval` key");
+    }
+    d.check("Steps.eval", "datasets/results/script", "Eval context", &eval_seen);
+    sections(d);
+    task_table(d);
+}
+
+fn stage(d: &mut Doc, st: &StageArchive, tasks: &[&TaskArchive], filled: &mut [bool; 4]) {
+    d.line("");
+    d.field(0, "step_id", st.step_id.to_string());
+    d.field(2, "name", &st.name);
+    d.field(2, "stage", na("labtrail's stages are the steps; no sub-stage"));
+    d.field(2, "status", &st.status);
+    let counts: Vec<String> = st.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    d.field(2, "tasks", counts.join(", "));
+    d.field(2, "config", format!("{} [stage {}]", d.a.config.spec_path, st.name));
+    d.field(2, "command", format!("`{}`", st.command.replace('`', "'")));
+    list(d, "inputs", &st.inputs, "no inputs declared");
+    list(d, "outputs", &st.outputs, "no `artifacts` patterns declared");
+    if st.params.is_empty() {
+        d.field(2, "params", na("the stage varies over no parameter"));
+    } else {
+        d.field(2, "params", "");
+        for (k, v) in &st.params {
+            let vals = serde_json::to_string(v).unwrap_or_default();
+            let _ = writeln!(d.out, "    {k}: {vals}");
+        }
+    }
+    let m = &st.metrics;
+    if m.is_empty() {
+        d.field(2, "training", na("no metric stream recorded"));
+    } else {
+        d.field(2, "training", "");
+        let curves = d.a.curves.iter().filter(|c| c.stage == st.name).count();
+        d.field(4, "loss_curve", match curves {
+            0 => na("no curve kept for this stage"),
+            n => format!("{n} curves in the JSON archive (`curves`) and the HTML plots"),
+        });
+        let loss = metric(m, &["loss"]);
+        filled[0] |= loss.is_some();
+        d.field(4, "final_loss", opt(loss.and_then(|l| l.last), "no loss metric"));
+        d.field(4, "best_loss", opt(loss.and_then(|l| l.best), "no loss metric"));
+        let ppl = metric(m, &["ppl", "perplexity"]);
+        filled[1] |= ppl.is_some();
+        d.field(4, "ppl", opt(ppl.and_then(|p| p.last), "no ppl metric"));
+        let head = loss.or(m.first());
+        d.field(4, "steps", opt(head.and_then(|h| h.last_step), "no step recorded"));
+        d.field(4, "duration_sec", opt(st.duration_s.map(f64::round), "no attempt ended"));
+        let tok = metric(m, &["tokens_per_sec", "tokens/s", "tok_per_s"]);
+        filled[2] |= tok.is_some() || head.and_then(|h| h.steps_per_s).is_some();
+        d.field(4, "throughput_tokens_per_sec", opt(tok.and_then(|t| t.last), "no tokens/s metric"));
+        d.field(4, "throughput_steps_per_sec", opt(head.and_then(|h| h.steps_per_s), "no time field in the metrics"));
+        let step_time = head.and_then(|h| h.step_time_mean_s);
+        filled[3] |= step_time.is_some();
+        d.field(4, "step_time_sec_avg", opt(step_time, "no time field in the metrics"));
+        d.field(4, "step_time_sec_p95", opt(head.and_then(|h| h.step_time_p95_s), "no time field in the metrics"));
+    }
+    if m.is_empty() {
+        d.field(2, "metrics", na("no metric stream recorded"));
+    } else {
+        d.field(2, "metrics", "");
+        for s in m {
+            let _ = writeln!(
+                d.out,
+                "    {}: last={} best={} ({}, step {}) n={} nan={}",
+                s.key,
+                s.last.map(num).unwrap_or("n/a".into()),
+                s.best.map(num).unwrap_or("n/a".into()),
+                s.direction,
+                s.best_step.map(num).unwrap_or("n/a".into()),
+                s.count,
+                s.nan_count
+            );
+        }
+    }
+    let _ = tasks;
+}
+
+fn list(d: &mut Doc, name: &str, items: &[String], why: &str) {
+    if items.is_empty() {
+        d.field(2, name, na(why));
+    } else {
+        d.field(2, name, "");
+        for i in items {
+            let _ = writeln!(d.out, "    - {i}");
+        }
+    }
+}
+
+/// Seed 004's `eval`: from the first task result of the stage with an `eval` object.
+fn eval_block(d: &mut Doc, tasks: &[&TaskArchive]) -> String {
+    let eval = tasks.iter().find_map(|t| t.result.as_ref()?.get("eval").cloned());
+    let Some(eval) = eval else {
+        d.field(2, "eval", na("no task result of this stage has an `eval` key"));
+        return String::new();
+    };
+    d.field(2, "eval", "");
+    let mut parts = Vec::new();
+    for key in ["datasets", "results", "script"] {
+        let v = eval.get(key).map(|v| v.to_string());
+        parts.push(format!("{key}={}", if v.is_some() { "filled" } else { "n/a" }));
+        let shown = v.unwrap_or_else(|| na(&format!("the result's `eval` has no `{key}`")));
+        d.field(4, key, shown);
+    }
+    parts.join(", ")
+}
+
+fn tail(d: &mut Doc, st: &StageArchive, tasks: &[&TaskArchive]) {
+    d.field(2, "logs", format!("{}/attempts/ (KEY-N.stdout.log, KEY-N.stderr.log)", d.a.paths.run_dir));
+    if st.warnings.is_empty() {
+        d.field(2, "warnings", na("none counted"));
+    } else {
+        d.field(2, "warnings", "");
+        for (k, n) in &st.warnings {
+            let _ = writeln!(d.out, "    - {k}: {n}");
+        }
+    }
+    let failed = tasks.iter().find(|t| t.state == "failed" || !t.errors.is_empty());
+    let err = failed.and_then(|t| t.errors.last().map(|e| (t, e)));
+    let error = match (failed, err) {
+        (_, Some((t, e))) => format!("{}: {}", t.label, e.line.clone().unwrap_or_else(|| e.kind.clone())),
+        (Some(t), None) => format!("{}: {}", t.label, t.reason.clone().unwrap_or_else(|| na("no error record"))),
+        (None, None) => na("no failed attempt"),
+    };
+    d.field(2, "error", error);
+    match err.map(|(_, e)| &e.stack).filter(|s| !s.is_empty()) {
+        Some(stack) => {
+            d.field(2, "error_stack", "|");
+            for l in stack {
+                let _ = writeln!(d.out, "    {l}");
+            }
+        }
+        None => d.field(2, "error_stack", na("no stack recorded")),
+    }
+    d.field(2, "retries", st.retries.to_string());
+}
+
+/// Sections tasks filled themselves, other than Data Copy (shown there).
+fn sections(d: &mut Doc) {
+    let others: Vec<_> = d.a.task_sections.iter().filter(|(k, _)| k.as_str() != "data_copy").collect();
+    if others.is_empty() {
+        return;
+    }
+    d.line("\nSections filled by tasks (`archive.<section>` in their result):");
+    for (name, rows) in others {
+        for r in rows.iter().take(TABLE_CAP) {
+            let _ = writeln!(d.out, "- {name} ({}): {}", r.label, r.value);
+        }
+    }
+}
+
+fn task_table(d: &mut Doc) {
+    let a = d.a;
+    let _ = writeln!(d.out, "\n### Tasks\n");
+    d.line("| task | stage | state | attempts | duration_sec | headline metric | error |");
+    d.line("| --- | --- | --- | --- | --- | --- | --- |");
+    let failing = |t: &&TaskArchive| matches!(t.state.as_str(), "failed" | "blocked" | "interrupted");
+    let mut order: Vec<&TaskArchive> = a.tasks.iter().filter(failing).collect();
+    order.extend(a.tasks.iter().filter(|t| !failing(t)));
+    for t in order.iter().take(TABLE_CAP) {
+        let head = metric(&t.metrics, &["loss", "acc"]).or(t.metrics.first());
+        let head = head.map(|m| format!("{}={}", m.key, m.last.map(num).unwrap_or("n/a".into())));
+        let err = t.errors.last().and_then(|e| e.line.clone()).or_else(|| t.reason.clone());
+        d.line(format!(
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            cell(&t.label),
+            cell(&t.stage),
+            t.state,
+            t.attempts,
+            t.duration_s.map(|x| num(x.round())).unwrap_or("n/a".into()),
+            cell(&head.unwrap_or_else(|| "n/a".into())),
+            cell(&err.unwrap_or_default())
+        ));
+    }
+    if a.tasks.len() > TABLE_CAP {
+        d.line(format!("\n{} more tasks left out (see the JSON archive).", a.tasks.len() - TABLE_CAP));
+    }
+}

@@ -40,8 +40,13 @@ impl Doc<'_> {
         self.out.push_str(text.as_ref());
         self.out.push('\n');
     }
+    /// `- name: value` (a top-level field, or one in a list at `indent`).
     pub fn field(&mut self, indent: usize, name: &str, value: impl AsRef<str>) {
-        let _ = writeln!(self.out, "{}- {name}: {}", " ".repeat(indent), value.as_ref());
+        let _ = writeln!(self.out, "{}- {}", " ".repeat(indent), pair(name, value.as_ref()));
+    }
+    /// `name: value` under a list item (a step's fields).
+    pub fn sub(&mut self, indent: usize, name: &str, value: impl AsRef<str>) {
+        let _ = writeln!(self.out, "{}{}", " ".repeat(indent), pair(name, value.as_ref()));
     }
     pub fn heading(&mut self, name: &str) {
         let _ = write!(self.out, "\n## {name}\n");
@@ -57,6 +62,14 @@ impl Doc<'_> {
             Some(Probed::Na(why)) => na(why),
             Some(Probed::Value(v)) => show(v),
         }
+    }
+}
+
+fn pair(name: &str, value: &str) -> String {
+    if value.is_empty() {
+        format!("{name}:")
+    } else {
+        format!("{name}: {value}")
     }
 }
 
@@ -214,6 +227,10 @@ fn dependencies(d: &mut Doc) {
     if let Some(pk) = d.a.provenance.value().and_then(|p| p.packages.value()) {
         d.line(format!("\n{} packages installed in all (listed in the JSON archive).", pk.all.len()));
     }
-    let deps = shown.join(", ");
+    let deps = match d.a.provenance.value().map(|p| &p.packages) {
+        None => na(NO_PROVENANCE),
+        Some(Probed::Na(why)) => na(why),
+        Some(Probed::Value(_)) => shown.join(", "),
+    };
     d.check("Dependencies", "transformers/megatron/apex/te", "Key versions", &deps);
 }

@@ -53,19 +53,19 @@ pub(super) fn steps(d: &mut Doc) {
 fn stage(d: &mut Doc, st: &StageArchive, tasks: &[&TaskArchive], filled: &mut [bool; 4]) {
     d.line("");
     d.field(0, "step_id", st.step_id.to_string());
-    d.field(2, "name", &st.name);
-    d.field(2, "stage", na("labtrail's stages are the steps; no sub-stage"));
-    d.field(2, "status", &st.status);
+    d.sub(2, "name", &st.name);
+    d.sub(2, "stage", na("labtrail's stages are the steps; no sub-stage"));
+    d.sub(2, "status", &st.status);
     let counts: Vec<String> = st.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    d.field(2, "tasks", counts.join(", "));
-    d.field(2, "config", format!("{} [stage {}]", d.a.config.spec_path, st.name));
-    d.field(2, "command", format!("`{}`", st.command.replace('`', "'")));
+    d.sub(2, "tasks", counts.join(", "));
+    d.sub(2, "config", format!("{} [stage {}]", d.a.config.spec_path, st.name));
+    d.sub(2, "command", format!("`{}`", st.command.replace('`', "'")));
     list(d, "inputs", &st.inputs, "no inputs declared");
     list(d, "outputs", &st.outputs, "no `artifacts` patterns declared");
     if st.params.is_empty() {
-        d.field(2, "params", na("the stage varies over no parameter"));
+        d.sub(2, "params", na("the stage varies over no parameter"));
     } else {
-        d.field(2, "params", "");
+        d.sub(2, "params", "");
         for (k, v) in &st.params {
             let vals = serde_json::to_string(v).unwrap_or_default();
             let _ = writeln!(d.out, "    {k}: {vals}");
@@ -73,37 +73,37 @@ fn stage(d: &mut Doc, st: &StageArchive, tasks: &[&TaskArchive], filled: &mut [b
     }
     let m = &st.metrics;
     if m.is_empty() {
-        d.field(2, "training", na("no metric stream recorded"));
+        d.sub(2, "training", na("no metric stream recorded"));
     } else {
-        d.field(2, "training", "");
+        d.sub(2, "training", "");
         let curves = d.a.curves.iter().filter(|c| c.stage == st.name).count();
-        d.field(4, "loss_curve", match curves {
+        d.sub(4, "loss_curve", match curves {
             0 => na("no curve kept for this stage"),
             n => format!("{n} curves in the JSON archive (`curves`) and the HTML plots"),
         });
         let loss = metric(m, &["loss"]);
         filled[0] |= loss.is_some();
-        d.field(4, "final_loss", opt(loss.and_then(|l| l.last), "no loss metric"));
-        d.field(4, "best_loss", opt(loss.and_then(|l| l.best), "no loss metric"));
+        d.sub(4, "final_loss", opt(loss.and_then(|l| l.last), "no loss metric"));
+        d.sub(4, "best_loss", opt(loss.and_then(|l| l.best), "no loss metric"));
         let ppl = metric(m, &["ppl", "perplexity"]);
         filled[1] |= ppl.is_some();
-        d.field(4, "ppl", opt(ppl.and_then(|p| p.last), "no ppl metric"));
+        d.sub(4, "ppl", opt(ppl.and_then(|p| p.last), "no ppl metric"));
         let head = loss.or(m.first());
-        d.field(4, "steps", opt(head.and_then(|h| h.last_step), "no step recorded"));
-        d.field(4, "duration_sec", opt(st.duration_s.map(f64::round), "no attempt ended"));
+        d.sub(4, "steps", opt(head.and_then(|h| h.last_step), "no step recorded"));
+        d.sub(4, "duration_sec", opt(st.duration_s.map(f64::round), "no attempt ended"));
         let tok = metric(m, &["tokens_per_sec", "tokens/s", "tok_per_s"]);
         filled[2] |= tok.is_some() || head.and_then(|h| h.steps_per_s).is_some();
-        d.field(4, "throughput_tokens_per_sec", opt(tok.and_then(|t| t.last), "no tokens/s metric"));
-        d.field(4, "throughput_steps_per_sec", opt(head.and_then(|h| h.steps_per_s), "no time field in the metrics"));
+        d.sub(4, "throughput_tokens_per_sec", opt(tok.and_then(|t| t.last), "no tokens/s metric"));
+        d.sub(4, "throughput_steps_per_sec", opt(head.and_then(|h| h.steps_per_s), "no time field in the metrics"));
         let step_time = head.and_then(|h| h.step_time_mean_s);
         filled[3] |= step_time.is_some();
-        d.field(4, "step_time_sec_avg", opt(step_time, "no time field in the metrics"));
-        d.field(4, "step_time_sec_p95", opt(head.and_then(|h| h.step_time_p95_s), "no time field in the metrics"));
+        d.sub(4, "step_time_sec_avg", opt(step_time, "no time field in the metrics"));
+        d.sub(4, "step_time_sec_p95", opt(head.and_then(|h| h.step_time_p95_s), "no time field in the metrics"));
     }
     if m.is_empty() {
-        d.field(2, "metrics", na("no metric stream recorded"));
+        d.sub(2, "metrics", na("no metric stream recorded"));
     } else {
-        d.field(2, "metrics", "");
+        d.sub(2, "metrics", "");
         for s in m {
             let _ = writeln!(
                 d.out,
@@ -123,9 +123,9 @@ fn stage(d: &mut Doc, st: &StageArchive, tasks: &[&TaskArchive], filled: &mut [b
 
 fn list(d: &mut Doc, name: &str, items: &[String], why: &str) {
     if items.is_empty() {
-        d.field(2, name, na(why));
+        d.sub(2, name, na(why));
     } else {
-        d.field(2, name, "");
+        d.sub(2, name, "");
         for i in items {
             let _ = writeln!(d.out, "    - {i}");
         }
@@ -136,26 +136,26 @@ fn list(d: &mut Doc, name: &str, items: &[String], why: &str) {
 fn eval_block(d: &mut Doc, tasks: &[&TaskArchive]) -> String {
     let eval = tasks.iter().find_map(|t| t.result.as_ref()?.get("eval").cloned());
     let Some(eval) = eval else {
-        d.field(2, "eval", na("no task result of this stage has an `eval` key"));
+        d.sub(2, "eval", na("no task result of this stage has an `eval` key"));
         return String::new();
     };
-    d.field(2, "eval", "");
+    d.sub(2, "eval", "");
     let mut parts = Vec::new();
     for key in ["datasets", "results", "script"] {
         let v = eval.get(key).map(|v| v.to_string());
         parts.push(format!("{key}={}", if v.is_some() { "filled" } else { "n/a" }));
         let shown = v.unwrap_or_else(|| na(&format!("the result's `eval` has no `{key}`")));
-        d.field(4, key, shown);
+        d.sub(4, key, shown);
     }
     parts.join(", ")
 }
 
 fn tail(d: &mut Doc, st: &StageArchive, tasks: &[&TaskArchive]) {
-    d.field(2, "logs", format!("{}/attempts/ (KEY-N.stdout.log, KEY-N.stderr.log)", d.a.paths.run_dir));
+    d.sub(2, "logs", format!("{}/attempts/ (KEY-N.stdout.log, KEY-N.stderr.log)", d.a.paths.run_dir));
     if st.warnings.is_empty() {
-        d.field(2, "warnings", na("none counted"));
+        d.sub(2, "warnings", na("none counted"));
     } else {
-        d.field(2, "warnings", "");
+        d.sub(2, "warnings", "");
         for (k, n) in &st.warnings {
             let _ = writeln!(d.out, "    - {k}: {n}");
         }
@@ -167,17 +167,17 @@ fn tail(d: &mut Doc, st: &StageArchive, tasks: &[&TaskArchive]) {
         (Some(t), None) => format!("{}: {}", t.label, t.reason.clone().unwrap_or_else(|| na("no error record"))),
         (None, None) => na("no failed attempt"),
     };
-    d.field(2, "error", error);
+    d.sub(2, "error", error);
     match err.map(|(_, e)| &e.stack).filter(|s| !s.is_empty()) {
         Some(stack) => {
-            d.field(2, "error_stack", "|");
+            d.sub(2, "error_stack", "|");
             for l in stack {
                 let _ = writeln!(d.out, "    {l}");
             }
         }
-        None => d.field(2, "error_stack", na("no stack recorded")),
+        None => d.sub(2, "error_stack", na("no stack recorded")),
     }
-    d.field(2, "retries", st.retries.to_string());
+    d.sub(2, "retries", st.retries.to_string());
 }
 
 /// Sections tasks filled themselves, other than Data Copy (shown there).

@@ -139,7 +139,7 @@ pub(super) fn artifacts(d: &mut Doc) {
     let all: Vec<_> = d.a.tasks.iter().flat_map(|t| t.artifacts.iter().map(move |a| (t, a))).collect();
     let mut tags = Vec::new();
     if all.is_empty() {
-        d.field(0, "checkpoints", na("no artifacts recorded (a stage's `artifacts` patterns name them)"));
+        d.field(0, "checkpoints", na("no artifacts recorded; a stage's `artifacts` patterns name them"));
     } else {
         d.field(0, "checkpoints", "");
         for (t, a) in all.iter().take(TABLE_CAP) {
@@ -158,7 +158,7 @@ pub(super) fn artifacts(d: &mut Doc) {
         }
     }
     d.field(0, "hf_models", na("not told apart from other artifacts: listed under checkpoints"));
-    d.field(0, "reports", na("task results are in the JSON archive (`tasks[].result`)"));
+    d.field(0, "reports", na("not told apart: task results are in the JSON archive, `tasks[].result`"));
     let status = if tags.is_empty() { na("no tagged checkpoint") } else { tags.join(", ") };
     d.check("Artifacts", "last/best ckpt", "Checkpoint lineage", &status);
 }

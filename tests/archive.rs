@@ -383,3 +383,32 @@ fn output_refuses_a_folder_and_replaces_a_file() {
     let help = exp.run_ok(&["archive", "--help"]).stdout();
     assert!(help.contains("--format") && help.contains("Examples:"), "{help}");
 }
+
+/// Issue 12: each ended attempt records its metric summaries (so an archive reads one record
+/// per task, not every metric line); an archive of the same run without those records (a run
+/// made before them) is the same, summarised from the lines.
+#[test]
+fn recorded_metric_summaries_give_the_same_archive_as_the_lines() {
+    let exp = two_stage_run();
+    let attempts: Vec<i64> = exp.column("SELECT COUNT(*) FROM attempts");
+    let records: Vec<i64> =
+        exp.column("SELECT COUNT(*) FROM records WHERE kind = 'metric_summary'");
+    assert_eq!(records, attempts, "one per ended attempt");
+    let lines: Vec<i64> = exp.column(
+        "SELECT json_extract(json, '$.lines') FROM records WHERE kind = 'metric_summary' ORDER BY id",
+    );
+    assert!(lines.contains(&40) && lines.contains(&0), "{lines:?}");
+    let with = archive(&exp, &["--format", "json"]);
+    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    db.execute("DELETE FROM records WHERE kind = 'metric_summary'", [])
+        .unwrap();
+    drop(db);
+    let without = archive(&exp, &["--format", "json"]);
+    let strip = |s: &str| -> String {
+        s.lines()
+            .filter(|l| !l.contains("generated_at"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&with), strip(&without));
+}

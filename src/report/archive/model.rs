@@ -199,6 +199,21 @@ pub struct MetricSummary {
     pub step_time_p95_s: Option<f64>,
 }
 
+/// The kind of the record holding an [`AttemptMetrics`] (one per attempt that ended, `task_key`
+/// set): the summaries worked out once when the attempt ended, so an archive of 10^7 metric
+/// lines reads one record per task instead of every line. Runs without them (made before, or
+/// by an engine that does not write them) are summarised from their lines.
+pub const METRIC_SUMMARY_RECORD: &str = "metric_summary";
+
+/// One attempt's metric summaries, as recorded when it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AttemptMetrics {
+    pub attempt: u32,
+    /// Metric lines the attempt left (0: no curve to draw).
+    pub lines: u64,
+    pub metrics: Vec<MetricSummary>,
+}
+
 /// A section a task filled (`archive.<section>` in its result).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TaskSection {

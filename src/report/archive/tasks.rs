@@ -4,7 +4,9 @@
 //! its result, and the curves chosen for the plots.
 
 use super::curves::{self, MAX_CURVES, MAX_POINTS};
-use super::model::{Curve, TaskArchive, TaskResourceView, TaskSection};
+use super::model::{
+    AttemptMetrics, Curve, TaskArchive, TaskResourceView, TaskSection, METRIC_SUMMARY_RECORD,
+};
 use crate::provenance::model::{
     Artifact, AttemptError, Redaction, TaskResources, ARTIFACTS_RECORD, ATTEMPT_ERROR_RECORD,
     TASK_RESOURCES_RECORD,
@@ -64,6 +66,7 @@ pub fn collect(
     let mut resources = records_by_task::<TaskResources>(store, run, TASK_RESOURCES_RECORD)?;
     let mut errors = records_by_task::<AttemptError>(store, run, ATTEMPT_ERROR_RECORD)?;
     let mut artifacts = records_by_task::<Vec<Artifact>>(store, run, ARTIFACTS_RECORD)?;
+    let mut summaries = records_by_task::<AttemptMetrics>(store, run, METRIC_SUMMARY_RECORD)?;
     let quota = (MAX_CURVES / stage_count.max(1)).max(1);
     let mut headline: HashMap<String, Option<String>> = HashMap::new();
     let mut per_stage: HashMap<String, usize> = HashMap::new();
@@ -82,13 +85,25 @@ pub fn collect(
             }
         }
         let last = attempts.last();
-        let lines = match last {
-            Some(a) => store.metrics(run, &task.key, a.number)?,
-            None => Vec::new(),
-        };
-        let metrics = summarize(lines.iter().map(String::as_str), minimize, maximize);
+        let recorded = last.and_then(|a| {
+            let mut all = summaries.remove(&task.key)?;
+            let at = all.iter().rposition(|m| m.attempt == a.number)?;
+            Some(all.swap_remove(at))
+        });
         let taken = per_stage.entry(task.stage.clone()).or_default();
-        if *taken < quota && c.curves.len() < MAX_CURVES && !lines.is_empty() {
+        let wants_curve = *taken < quota
+            && c.curves.len() < MAX_CURVES
+            && recorded.as_ref().is_none_or(|r| r.lines > 0);
+        // The metric lines are read only when no summary was recorded or a curve is wanted.
+        let lines = match last {
+            Some(a) if recorded.is_none() || wants_curve => store.metrics(run, &task.key, a.number)?,
+            _ => Vec::new(),
+        };
+        let metrics = match recorded {
+            Some(r) => r.metrics,
+            None => summarize(lines.iter().map(String::as_str), minimize, maximize),
+        };
+        if wants_curve && !lines.is_empty() {
             let key = headline.entry(task.stage.clone()).or_insert_with(|| {
                 let mut keys: BTreeSet<String> = metrics.iter().map(|m| m.key.clone()).collect();
                 if keys.is_empty() {
@@ -191,5 +206,30 @@ fn task_archive(
         stderr: last.map(|a| a.stderr_path.clone()),
         job_id: last.and_then(|a| a.job_id.clone()),
         node: last.and_then(|a| a.node.clone()),
+    }
+}
+
+/// The [`METRIC_SUMMARY_RECORD`] of an attempt that ended with these metric lines, written by
+/// the engine with the attempt's end (issue 12): summarised once there, so an archive reads
+/// one record per task instead of every metric line.
+pub fn summary_record(
+    task: &str,
+    attempt: u32,
+    lines: &[String],
+    settings: &crate::spec::archive::ArchiveSettings,
+) -> crate::store::Change {
+    let record = AttemptMetrics {
+        attempt,
+        lines: lines.len() as u64,
+        metrics: summarize(
+            lines.iter().map(String::as_str),
+            &settings.minimize,
+            &settings.maximize,
+        ),
+    };
+    crate::store::Change::Record {
+        task: Some(task.to_string()),
+        kind: METRIC_SUMMARY_RECORD.to_string(),
+        json: serde_json::to_string(&record).expect("summaries are plain data"),
     }
 }

@@ -277,33 +277,46 @@ fn a_run_without_provenance_records_archives_with_na() {
     assert!(a.provenance.value().is_none());
     assert_eq!(a.summary.status, "success");
     assert!(a.repro.notes[0].starts_with("code state unknown"));
-    assert!(a.repro.script.contains("\nlabtrail run "), "{}", a.repro.script);
+    assert!(
+        a.repro.script.contains("\nlabtrail run "),
+        "{}",
+        a.repro.script
+    );
 }
 
 /// Issue 12: "changes vs previous" compares with the latest earlier run of the same experiment
 /// file that finished: not a newer run of another experiment, not an unfinished run.
 #[test]
 fn changes_vs_previous_picks_the_latest_earlier_finished_run_of_the_experiment() {
-    let exp = Exp::new("[experiment]\nname = \"e\"\ncommand = \"echo {x}\"\n[params]\nx = [1, 2]\n");
+    let exp =
+        Exp::new("[experiment]\nname = \"e\"\ncommand = \"echo {x}\"\n[params]\nx = [1, 2]\n");
+    // The same experiment name from another file, and another experiment from the same file.
     exp.write(
         "other.toml",
-        "[experiment]\nname = \"o\"\ncommand = \"true\"\n[params]\nx = [1]\n",
+        "[experiment]\nname = \"e\"\ncommand = \"true\"\n[params]\nx = [1]\n",
     );
+    let renamed = "[experiment]\nname = \"o\"\ncommand = \"true\"\n[params]\nx = [1]\n";
     exp.run_ok(&["run", "exp.toml", "--id", "old"]);
     exp.run_ok(&["run", "exp.toml", "--fresh", "--id", "done-earlier"]);
-    exp.run_ok(&["run", "other.toml", "--id", "other-experiment"]);
+    exp.run_ok(&["run", "other.toml", "--id", "other-file"]);
+    std::fs::copy(exp.file("exp.toml"), exp.file("keep.toml")).unwrap();
+    exp.write("exp.toml", renamed);
+    exp.run_ok(&["run", "exp.toml", "--id", "other-experiment"]);
     // An unfinished run of the same experiment: its runner killed while a task works.
     exp.write(
         "slow.toml",
         "[experiment]\nname = \"e\"\ncommand = \"sleep 600\"\n[params]\nx = [1]\n",
     );
-    std::fs::copy(exp.file("exp.toml"), exp.file("keep.toml")).unwrap();
     std::fs::copy(exp.file("slow.toml"), exp.file("exp.toml")).unwrap();
     let child = exp.spawn(&["run", "exp.toml", "--fresh", "--id", "unfinished"]);
-    common::wait_until("the slow task runs", std::time::Duration::from_secs(60), || {
-        exp.column::<String>("SELECT state FROM tasks WHERE run_id = 'unfinished'")
-            == ["running"]
-    });
+    common::wait_until(
+        "the slow task runs",
+        std::time::Duration::from_secs(60),
+        || {
+            exp.column::<String>("SELECT state FROM tasks WHERE run_id = 'unfinished'")
+                == ["running"]
+        },
+    );
     common::signal(&child, libc::SIGKILL);
     common::finish(child);
     for pid in common::processes_of_store(&exp.file(".labtrail")) {
@@ -314,7 +327,10 @@ fn changes_vs_previous_picks_the_latest_earlier_finished_run_of_the_experiment()
     let a = parse(&archive(&exp, &["--run", "now", "--format", "json"]));
     let changes = a.changes.value().expect("a previous run");
     assert_eq!(changes.previous_run_id, "done-earlier");
-    assert_eq!((changes.diff.a.as_str(), changes.diff.b.as_str()), ("done-earlier", "now"));
+    assert_eq!(
+        (changes.diff.a.as_str(), changes.diff.b.as_str()),
+        ("done-earlier", "now")
+    );
     // The first run has none before it.
     let first = parse(&archive(&exp, &["--run", "old", "--format", "json"]));
     assert!(first.changes.value().is_none());
@@ -329,9 +345,11 @@ fn changes_vs_previous_picks_the_latest_earlier_finished_run_of_the_experiment()
 fn the_committed_schema_matches_the_model() {
     let exp = Exp::new("");
     let printed = exp.run_ok(&["archive", "--schema"]).stdout();
-    let committed =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/archive.schema.json"))
-            .expect("docs/archive.schema.json is committed");
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/archive.schema.json"
+    ))
+    .expect("docs/archive.schema.json is committed");
     assert_eq!(
         printed, committed,
         "docs/archive.schema.json drifted: regenerate it with `labtrail archive --schema > docs/archive.schema.json`"
@@ -343,7 +361,15 @@ fn the_committed_schema_matches_the_model() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    for field in ["schema", "generated_at", "summary", "provenance", "stages", "tasks", "repro"] {
+    for field in [
+        "schema",
+        "generated_at",
+        "summary",
+        "provenance",
+        "stages",
+        "tasks",
+        "repro",
+    ] {
         assert!(required.contains(&field), "{field} required: {required:?}");
     }
 }
@@ -381,7 +407,10 @@ fn output_refuses_a_folder_and_replaces_a_file() {
         .collect();
     assert!(leftovers.is_empty(), "no temporary file left");
     let help = exp.run_ok(&["archive", "--help"]).stdout();
-    assert!(help.contains("--format") && help.contains("Examples:"), "{help}");
+    assert!(
+        help.contains("--format") && help.contains("Examples:"),
+        "{help}"
+    );
 }
 
 /// Issue 12: each ended attempt records its metric summaries (so an archive reads one record

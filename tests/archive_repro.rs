@@ -11,16 +11,29 @@ use std::process::Command;
 fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
         .current_dir(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .output()
         .expect("git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn keys(dir: &Path) -> Vec<String> {
     let db = rusqlite::Connection::open(dir.join(".labtrail/labtrail.db")).expect("store");
-    let mut st = db.prepare("SELECT key FROM tasks WHERE in_plan = 1 ORDER BY key").unwrap();
+    let mut st = db
+        .prepare("SELECT key FROM tasks WHERE in_plan = 1 ORDER BY key")
+        .unwrap();
     let rows = st.query_map([], |r| r.get(0)).unwrap();
     rows.map(|r| r.unwrap()).collect()
 }
@@ -53,7 +66,10 @@ fn the_repro_script_rebuilds_the_same_tasks_in_a_fresh_clone() {
 
     let scratch = tempfile::tempdir().unwrap();
     let clone = scratch.path().join("clone");
-    git(scratch.path(), &["clone", "-q", &exp.path().display().to_string(), "clone"]);
+    git(
+        scratch.path(),
+        &["clone", "-q", &exp.path().display().to_string(), "clone"],
+    );
     std::fs::write(scratch.path().join("repro.sh"), &a.repro.script).unwrap();
     let bin = Path::new(env!("CARGO_BIN_EXE_labtrail")).parent().unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
@@ -64,7 +80,11 @@ fn the_repro_script_rebuilds_the_same_tasks_in_a_fresh_clone() {
         .env_remove("LABTRAIL_STORE")
         .output()
         .unwrap();
-    assert!(out.status.success(), "repro: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "repro: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         std::fs::read_to_string(clone.join("data.txt")).unwrap(),
         "changed, not committed\n"

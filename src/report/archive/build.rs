@@ -34,7 +34,8 @@ impl Default for BuildOptions {
 }
 
 /// The reason shown for everything provenance capture would have recorded.
-pub const NO_PROVENANCE: &str = "no provenance recorded: the run was made before capture, or with `[archive] capture = false`";
+pub const NO_PROVENANCE: &str =
+    "no provenance recorded: the run was made before capture, or with `[archive] capture = false`";
 
 /// Builds the archive of `run` (an id, or `latest`).
 pub fn build(store: &Store, run: &str, options: &BuildOptions) -> Result<Archive, QueryError> {
@@ -177,7 +178,10 @@ fn summary(
         executor,
         status: status.into(),
         counts,
-        started_at: c.first_start.clone().unwrap_or_else(|| row.created_at.clone()),
+        started_at: c
+            .first_start
+            .clone()
+            .unwrap_or_else(|| row.created_at.clone()),
         duration_s: c
             .first_start
             .as_deref()
@@ -195,7 +199,8 @@ fn resources(tasks: &[TaskArchive], cpu_s: f64) -> ResourcesSummary {
         cpu_hours: cpu_s / 3600.0,
         ..Default::default()
     };
-    let (mut vram_sum, mut vram_n, mut util_sum, mut util_n, mut gpu_s) = (0u128, 0u64, 0.0, 0u64, 0.0);
+    let (mut vram_sum, mut vram_n, mut util_sum, mut util_n, mut gpu_s) =
+        (0u128, 0u64, 0.0, 0u64, 0.0);
     for t in tasks {
         let d = t.duration_s.unwrap_or(0.0);
         r.task_time_s += d;

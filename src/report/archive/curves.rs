@@ -70,7 +70,11 @@ pub fn points<'a>(lines: impl Iterator<Item = &'a str>, key: &str) -> Vec<(f64, 
 pub fn lttb(points: &[(f64, f64)], threshold: usize) -> Vec<(f64, f64)> {
     let n = points.len();
     if threshold >= n || threshold < 3 {
-        return points.iter().copied().take(threshold.max(n.min(2))).collect();
+        return points
+            .iter()
+            .copied()
+            .take(threshold.max(n.min(2)))
+            .collect();
     }
     let mut out = Vec::with_capacity(threshold);
     out.push(points[0]);

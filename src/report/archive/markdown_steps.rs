@@ -41,11 +41,21 @@ pub(super) fn steps(d: &mut Doc) {
         .zip(filled)
         .map(|(n, f)| format!("{n}={}", if f { "filled" } else { "n/a" }))
         .collect();
-    d.check("Steps.training", "loss/ppl/throughput/step_time", "Training curves", &training.join(", "));
+    d.check(
+        "Steps.training",
+        "loss/ppl/throughput/step_time",
+        "Training curves",
+        &training.join(", "),
+    );
     if eval_seen.is_empty() {
         eval_seen = na("no task result has an `eval` key");
     }
-    d.check("Steps.eval", "datasets/results/script", "Eval context", &eval_seen);
+    d.check(
+        "Steps.eval",
+        "datasets/results/script",
+        "Eval context",
+        &eval_seen,
+    );
     sections(d);
     task_table(d);
 }
@@ -54,14 +64,27 @@ fn stage(d: &mut Doc, st: &StageArchive, tasks: &[&TaskArchive], filled: &mut [b
     d.line("");
     d.field(0, "step_id", st.step_id.to_string());
     d.sub(2, "name", &st.name);
-    d.sub(2, "stage", na("labtrail's stages are the steps; no sub-stage"));
+    d.sub(
+        2,
+        "stage",
+        na("labtrail's stages are the steps; no sub-stage"),
+    );
     d.sub(2, "status", &st.status);
     let counts: Vec<String> = st.counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
     d.sub(2, "tasks", counts.join(", "));
-    d.sub(2, "config", format!("{} [stage {}]", d.a.config.spec_path, st.name));
+    d.sub(
+        2,
+        "config",
+        format!("{} [stage {}]", d.a.config.spec_path, st.name),
+    );
     d.sub(2, "command", format!("`{}`", st.command.replace('`', "'")));
     list(d, "inputs", &st.inputs, "no inputs declared");
-    list(d, "outputs", &st.outputs, "no `artifacts` patterns declared");
+    list(
+        d,
+        "outputs",
+        &st.outputs,
+        "no `artifacts` patterns declared",
+    );
     if st.params.is_empty() {
         d.sub(2, "params", na("the stage varies over no parameter"));
     } else {
@@ -77,28 +100,70 @@ fn stage(d: &mut Doc, st: &StageArchive, tasks: &[&TaskArchive], filled: &mut [b
     } else {
         d.sub(2, "training", "");
         let curves = d.a.curves.iter().filter(|c| c.stage == st.name).count();
-        d.sub(4, "loss_curve", match curves {
-            0 => na("no curve kept for this stage"),
-            n => format!("{n} curves in the JSON archive (`curves`) and the HTML plots"),
-        });
+        d.sub(
+            4,
+            "loss_curve",
+            match curves {
+                0 => na("no curve kept for this stage"),
+                n => format!("{n} curves in the JSON archive (`curves`) and the HTML plots"),
+            },
+        );
         let loss = metric(m, &["loss"]);
         filled[0] |= loss.is_some();
-        d.sub(4, "final_loss", opt(loss.and_then(|l| l.last), "no loss metric"));
-        d.sub(4, "best_loss", opt(loss.and_then(|l| l.best), "no loss metric"));
+        d.sub(
+            4,
+            "final_loss",
+            opt(loss.and_then(|l| l.last), "no loss metric"),
+        );
+        d.sub(
+            4,
+            "best_loss",
+            opt(loss.and_then(|l| l.best), "no loss metric"),
+        );
         let ppl = metric(m, &["ppl", "perplexity"]);
         filled[1] |= ppl.is_some();
         d.sub(4, "ppl", opt(ppl.and_then(|p| p.last), "no ppl metric"));
         let head = loss.or(m.first());
-        d.sub(4, "steps", opt(head.and_then(|h| h.last_step), "no step recorded"));
-        d.sub(4, "duration_sec", opt(st.duration_s.map(f64::round), "no attempt ended"));
+        d.sub(
+            4,
+            "steps",
+            opt(head.and_then(|h| h.last_step), "no step recorded"),
+        );
+        d.sub(
+            4,
+            "duration_sec",
+            opt(st.duration_s.map(f64::round), "no attempt ended"),
+        );
         let tok = metric(m, &["tokens_per_sec", "tokens/s", "tok_per_s"]);
         filled[2] |= tok.is_some() || head.and_then(|h| h.steps_per_s).is_some();
-        d.sub(4, "throughput_tokens_per_sec", opt(tok.and_then(|t| t.last), "no tokens/s metric"));
-        d.sub(4, "throughput_steps_per_sec", opt(head.and_then(|h| h.steps_per_s), "no time field in the metrics"));
+        d.sub(
+            4,
+            "throughput_tokens_per_sec",
+            opt(tok.and_then(|t| t.last), "no tokens/s metric"),
+        );
+        d.sub(
+            4,
+            "throughput_steps_per_sec",
+            opt(
+                head.and_then(|h| h.steps_per_s),
+                "no time field in the metrics",
+            ),
+        );
         let step_time = head.and_then(|h| h.step_time_mean_s);
         filled[3] |= step_time.is_some();
-        d.sub(4, "step_time_sec_avg", opt(step_time, "no time field in the metrics"));
-        d.sub(4, "step_time_sec_p95", opt(head.and_then(|h| h.step_time_p95_s), "no time field in the metrics"));
+        d.sub(
+            4,
+            "step_time_sec_avg",
+            opt(step_time, "no time field in the metrics"),
+        );
+        d.sub(
+            4,
+            "step_time_sec_p95",
+            opt(
+                head.and_then(|h| h.step_time_p95_s),
+                "no time field in the metrics",
+            ),
+        );
     }
     if m.is_empty() {
         d.sub(2, "metrics", na("no metric stream recorded"));
@@ -134,16 +199,25 @@ fn list(d: &mut Doc, name: &str, items: &[String], why: &str) {
 
 /// Seed 004's `eval`: from the first task result of the stage with an `eval` object.
 fn eval_block(d: &mut Doc, tasks: &[&TaskArchive]) -> String {
-    let eval = tasks.iter().find_map(|t| t.result.as_ref()?.get("eval").cloned());
+    let eval = tasks
+        .iter()
+        .find_map(|t| t.result.as_ref()?.get("eval").cloned());
     let Some(eval) = eval else {
-        d.sub(2, "eval", na("no task result of this stage has an `eval` key"));
+        d.sub(
+            2,
+            "eval",
+            na("no task result of this stage has an `eval` key"),
+        );
         return String::new();
     };
     d.sub(2, "eval", "");
     let mut parts = Vec::new();
     for key in ["datasets", "results", "script"] {
         let v = eval.get(key).map(|v| v.to_string());
-        parts.push(format!("{key}={}", if v.is_some() { "filled" } else { "n/a" }));
+        parts.push(format!(
+            "{key}={}",
+            if v.is_some() { "filled" } else { "n/a" }
+        ));
         let shown = v.unwrap_or_else(|| na(&format!("the result's `eval` has no `{key}`")));
         d.sub(4, key, shown);
     }
@@ -151,7 +225,14 @@ fn eval_block(d: &mut Doc, tasks: &[&TaskArchive]) -> String {
 }
 
 fn tail(d: &mut Doc, st: &StageArchive, tasks: &[&TaskArchive]) {
-    d.sub(2, "logs", format!("{}/attempts/ (KEY-N.stdout.log, KEY-N.stderr.log)", d.a.paths.run_dir));
+    d.sub(
+        2,
+        "logs",
+        format!(
+            "{}/attempts/ (KEY-N.stdout.log, KEY-N.stderr.log)",
+            d.a.paths.run_dir
+        ),
+    );
     if st.warnings.is_empty() {
         d.sub(2, "warnings", na("none counted"));
     } else {
@@ -160,11 +241,21 @@ fn tail(d: &mut Doc, st: &StageArchive, tasks: &[&TaskArchive]) {
             let _ = writeln!(d.out, "    - {k}: {n}");
         }
     }
-    let failed = tasks.iter().find(|t| t.state == "failed" || !t.errors.is_empty());
+    let failed = tasks
+        .iter()
+        .find(|t| t.state == "failed" || !t.errors.is_empty());
     let err = failed.and_then(|t| t.errors.last().map(|e| (t, e)));
     let error = match (failed, err) {
-        (_, Some((t, e))) => format!("{}: {}", t.label, e.line.clone().unwrap_or_else(|| e.kind.clone())),
-        (Some(t), None) => format!("{}: {}", t.label, t.reason.clone().unwrap_or_else(|| na("no error record"))),
+        (_, Some((t, e))) => format!(
+            "{}: {}",
+            t.label,
+            e.line.clone().unwrap_or_else(|| e.kind.clone())
+        ),
+        (Some(t), None) => format!(
+            "{}: {}",
+            t.label,
+            t.reason.clone().unwrap_or_else(|| na("no error record"))
+        ),
         (None, None) => na("no failed attempt"),
     };
     d.sub(2, "error", error);
@@ -182,7 +273,11 @@ fn tail(d: &mut Doc, st: &StageArchive, tasks: &[&TaskArchive]) {
 
 /// Sections tasks filled themselves, other than Data Copy (shown there).
 fn sections(d: &mut Doc) {
-    let others: Vec<_> = d.a.task_sections.iter().filter(|(k, _)| k.as_str() != "data_copy").collect();
+    let others: Vec<_> =
+        d.a.task_sections
+            .iter()
+            .filter(|(k, _)| k.as_str() != "data_copy")
+            .collect();
     if others.is_empty() {
         return;
     }
@@ -199,13 +294,18 @@ fn task_table(d: &mut Doc) {
     let _ = writeln!(d.out, "\n### Tasks\n");
     d.line("| task | stage | state | attempts | duration_sec | headline metric | error |");
     d.line("| --- | --- | --- | --- | --- | --- | --- |");
-    let failing = |t: &&TaskArchive| matches!(t.state.as_str(), "failed" | "blocked" | "interrupted");
+    let failing =
+        |t: &&TaskArchive| matches!(t.state.as_str(), "failed" | "blocked" | "interrupted");
     let mut order: Vec<&TaskArchive> = a.tasks.iter().filter(failing).collect();
     order.extend(a.tasks.iter().filter(|t| !failing(t)));
     for t in order.iter().take(TABLE_CAP) {
         let head = metric(&t.metrics, &["loss", "acc"]).or(t.metrics.first());
         let head = head.map(|m| format!("{}={}", m.key, m.last.map(num).unwrap_or("n/a".into())));
-        let err = t.errors.last().and_then(|e| e.line.clone()).or_else(|| t.reason.clone());
+        let err = t
+            .errors
+            .last()
+            .and_then(|e| e.line.clone())
+            .or_else(|| t.reason.clone());
         d.line(format!(
             "| {} | {} | {} | {} | {} | {} | {} |",
             cell(&t.label),
@@ -218,6 +318,9 @@ fn task_table(d: &mut Doc) {
         ));
     }
     if a.tasks.len() > TABLE_CAP {
-        d.line(format!("\n{} more tasks left out (see the JSON archive).", a.tasks.len() - TABLE_CAP));
+        d.line(format!(
+            "\n{} more tasks left out (see the JSON archive).",
+            a.tasks.len() - TABLE_CAP
+        ));
     }
 }

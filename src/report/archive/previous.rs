@@ -71,8 +71,9 @@ pub fn attach(store: &Store, archive: &mut Archive) -> Result<Probed<Changes>, Q
 /// The task of an earlier run that is `task`'s counterpart: the same key, else the same stage
 /// and parameter values (a task whose command changed).
 fn matching<'a>(tasks: &'a [TaskArchive], task: &TaskArchive) -> Option<&'a TaskArchive> {
-    tasks
-        .iter()
-        .find(|t| t.key == task.key)
-        .or_else(|| tasks.iter().find(|t| t.stage == task.stage && t.params == task.params))
+    tasks.iter().find(|t| t.key == task.key).or_else(|| {
+        tasks
+            .iter()
+            .find(|t| t.stage == task.stage && t.params == task.params)
+    })
 }

@@ -54,7 +54,9 @@ pub fn repro(store: &Store, archive: &Archive, mut found: Vec<Redaction>) -> Rep
                 Some(crate::provenance::model::Probed::Na(why)) => why.clone(),
                 _ => super::build::NO_PROVENANCE.to_string(),
             };
-            notes.push(format!("code state unknown ({why}): check out the code the run used by hand"));
+            notes.push(format!(
+                "code state unknown ({why}): check out the code the run used by hand"
+            ));
             spec.display().to_string()
         }
     };
@@ -113,7 +115,9 @@ fn patch(store: &Store, code: &Code, s: &mut String, notes: &mut Vec<String>) {
         Ok(Some(bytes)) => match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(_) => {
-                notes.push(format!("the patch {hash} is not text: apply it from the store by hand"));
+                notes.push(format!(
+                    "the patch {hash} is not text: apply it from the store by hand"
+                ));
                 return;
             }
         },
@@ -143,6 +147,9 @@ fn patch(store: &Store, code: &Code, s: &mut String, notes: &mut Vec<String>) {
     }
     let _ = writeln!(s, "{delim}");
     for o in &p.omitted {
-        notes.push(format!("{} ({} bytes) is not in the patch: {}", o.path, o.bytes, o.why));
+        notes.push(format!(
+            "{} ({} bytes) is not in the patch: {}",
+            o.path, o.bytes, o.why
+        ));
     }
 }

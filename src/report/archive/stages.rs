@@ -14,7 +14,12 @@ pub fn stages(spec: Option<&Spec>, tasks: &[TaskArchive]) -> Vec<StageArchive> {
             .iter()
             .map(|st| {
                 let inputs = st.inputs.clone();
-                (st.name.clone(), st.command_text.clone(), inputs, st.artifacts.clone())
+                (
+                    st.name.clone(),
+                    st.command_text.clone(),
+                    inputs,
+                    st.artifacts.clone(),
+                )
             })
             .collect(),
         None => Vec::new(),

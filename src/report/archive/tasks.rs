@@ -96,7 +96,9 @@ pub fn collect(
             && recorded.as_ref().is_none_or(|r| r.lines > 0);
         // The metric lines are read only when no summary was recorded or a curve is wanted.
         let lines = match last {
-            Some(a) if recorded.is_none() || wants_curve => store.metrics(run, &task.key, a.number)?,
+            Some(a) if recorded.is_none() || wants_curve => {
+                store.metrics(run, &task.key, a.number)?
+            }
             _ => Vec::new(),
         };
         let metrics = match recorded {
@@ -135,16 +137,29 @@ pub fn collect(
             .and_then(|mut v| v.pop())
             .unwrap_or_default();
         let result = task.result.as_ref().map(|r| redact_value(r, found));
-        if let Some(serde_json::Value::Object(sections)) = result.as_ref().and_then(|r| r.get("archive")) {
+        if let Some(serde_json::Value::Object(sections)) =
+            result.as_ref().and_then(|r| r.get("archive"))
+        {
             for (name, value) in sections {
-                c.task_sections.entry(name.clone()).or_default().push(TaskSection {
-                    task: task.key.clone(),
-                    label: task.label.clone(),
-                    value: value.clone(),
-                });
+                c.task_sections
+                    .entry(name.clone())
+                    .or_default()
+                    .push(TaskSection {
+                        task: task.key.clone(),
+                        label: task.label.clone(),
+                        value: value.clone(),
+                    });
             }
         }
-        c.tasks.push(task_archive(task, last, &res, result, metrics, task_errors, arts));
+        c.tasks.push(task_archive(
+            task,
+            last,
+            &res,
+            result,
+            metrics,
+            task_errors,
+            arts,
+        ));
     }
     Ok(c)
 }

@@ -126,15 +126,15 @@ pub fn render(a: &Archive) -> String {
         a.labtrail_version, a.generated_at, a.schema
     );
     summary(&mut d);
-    dependencies(&mut d);
+    super::markdown_deps::dependencies(&mut d);
     super::markdown_tail::config(&mut d);
     super::markdown_tail::paths_and_data(&mut d);
     super::markdown_steps::steps(&mut d);
     super::markdown_tail::repro(&mut d);
     super::markdown_tail::artifacts(&mut d);
-    super::markdown_tail::resources(&mut d);
-    super::markdown_tail::changes(&mut d);
-    super::markdown_tail::checklist(&mut d);
+    super::markdown_cost::resources(&mut d);
+    super::markdown_cost::changes(&mut d);
+    super::markdown_cost::checklist(&mut d);
     d.out
 }
 
@@ -210,9 +210,9 @@ fn summary(d: &mut Doc) {
     let driver = d.prov(|p| &p.gpus, |g| g.driver.clone());
     d.field(0, "cuda_driver", &driver);
     d.check("Environment", "cuda_driver", "Driver version", &driver);
-    let torch = package(d, "torch");
+    let torch = super::markdown_deps::package(d, "torch");
     d.field(0, "torch", torch);
-    let gpus = d.prov(|p| &p.gpus, gpu_line);
+    let gpus = d.prov(|p| &p.gpus, super::markdown_deps::gpu_line);
     d.field(0, "gpus", gpus);
     d.field(0, "cpu_hours", num(s.cpu_hours));
     let gh = s
@@ -223,84 +223,4 @@ fn summary(d: &mut Doc) {
     if let Some(f) = &s.first_failure {
         d.field(0, "first_failure", format!("{}: {}", f.label, f.line));
     }
-}
-
-fn gpu_line(g: &crate::provenance::model::Gpus) -> String {
-    let mut names: Vec<(String, usize)> = Vec::new();
-    for dev in &g.devices {
-        match names.iter_mut().find(|(n, _)| *n == dev.name) {
-            Some((_, c)) => *c += 1,
-            None => names.push((dev.name.clone(), 1)),
-        }
-    }
-    if names.is_empty() {
-        return na("no GPU visible");
-    }
-    names
-        .iter()
-        .map(|(n, c)| format!("{n} x {c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// A chosen package's version, `not installed`, or why packages are unknown.
-pub(super) fn package(d: &Doc, name: &str) -> String {
-    d.prov(
-        |p| &p.packages,
-        |pk| {
-            pk.chosen
-                .iter()
-                .find(|c| c.name == name)
-                .map(|c| c.version.clone())
-                .or_else(|| {
-                    pk.all
-                        .iter()
-                        .find(|p| p.name == name)
-                        .map(|p| p.version.clone())
-                })
-                .unwrap_or_else(|| "not installed".into())
-        },
-    )
-}
-
-fn dependencies(d: &mut Doc) {
-    d.heading("Dependencies (Versions)");
-    d.line("| name | version |");
-    d.line("| --- | --- |");
-    let names: Vec<String> = match d.a.provenance.value().and_then(|p| p.packages.value()) {
-        Some(pk) => pk.chosen.iter().map(|c| c.name.clone()).collect(),
-        None => crate::spec::archive::DEFAULT_PACKAGES
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-    };
-    let mut shown = Vec::new();
-    for name in names.iter().take(TABLE_CAP) {
-        let v = package(d, name);
-        d.line(format!("| {} | {} |", cell(name), cell(&v)));
-        shown.push(format!("{name}={v}"));
-    }
-    if names.len() > TABLE_CAP {
-        d.line(format!(
-            "\n{} more packages left out (see the JSON archive).",
-            names.len() - TABLE_CAP
-        ));
-    }
-    if let Some(pk) = d.a.provenance.value().and_then(|p| p.packages.value()) {
-        d.line(format!(
-            "\n{} packages installed in all (listed in the JSON archive).",
-            pk.all.len()
-        ));
-    }
-    let deps = match d.a.provenance.value().map(|p| &p.packages) {
-        None => na(NO_PROVENANCE),
-        Some(Probed::Na(why)) => na(why),
-        Some(Probed::Value(_)) => shown.join(", "),
-    };
-    d.check(
-        "Dependencies",
-        "transformers/megatron/apex/te",
-        "Key versions",
-        &deps,
-    );
 }

@@ -1,11 +1,11 @@
 //! Seed 004's "Steps": one block per stage with its params, training summary, metrics, eval,
 //! logs, warnings, error and retries, then the task table (failures first, capped).
 
-use super::markdown::{cell, na, num, Doc, TABLE_CAP};
+use super::markdown::{na, num, Doc};
 use super::model::{MetricSummary, StageArchive, TaskArchive};
 use std::fmt::Write;
 
-fn metric<'a>(m: &'a [MetricSummary], words: &[&str]) -> Option<&'a MetricSummary> {
+pub(super) fn metric<'a>(m: &'a [MetricSummary], words: &[&str]) -> Option<&'a MetricSummary> {
     let mut hits: Vec<&MetricSummary> = m
         .iter()
         .filter(|s| words.iter().any(|w| s.key.to_ascii_lowercase().contains(w)))
@@ -56,8 +56,8 @@ pub(super) fn steps(d: &mut Doc) {
         "Eval context",
         &eval_seen,
     );
-    sections(d);
-    task_table(d);
+    super::markdown_tasks::sections(d);
+    super::markdown_tasks::task_table(d);
 }
 
 fn stage(d: &mut Doc, st: &StageArchive, tasks: &[&TaskArchive], filled: &mut [bool; 4]) {
@@ -269,58 +269,4 @@ fn tail(d: &mut Doc, st: &StageArchive, tasks: &[&TaskArchive]) {
         None => d.sub(2, "error_stack", na("no stack recorded")),
     }
     d.sub(2, "retries", st.retries.to_string());
-}
-
-/// Sections tasks filled themselves, other than Data Copy (shown there).
-fn sections(d: &mut Doc) {
-    let others: Vec<_> =
-        d.a.task_sections
-            .iter()
-            .filter(|(k, _)| k.as_str() != "data_copy")
-            .collect();
-    if others.is_empty() {
-        return;
-    }
-    d.line("\nSections filled by tasks (`archive.<section>` in their result):");
-    for (name, rows) in others {
-        for r in rows.iter().take(TABLE_CAP) {
-            let _ = writeln!(d.out, "- {name} ({}): {}", r.label, r.value);
-        }
-    }
-}
-
-fn task_table(d: &mut Doc) {
-    let a = d.a;
-    let _ = writeln!(d.out, "\n### Tasks\n");
-    d.line("| task | stage | state | attempts | duration_sec | headline metric | error |");
-    d.line("| --- | --- | --- | --- | --- | --- | --- |");
-    let failing =
-        |t: &&TaskArchive| matches!(t.state.as_str(), "failed" | "blocked" | "interrupted");
-    let mut order: Vec<&TaskArchive> = a.tasks.iter().filter(failing).collect();
-    order.extend(a.tasks.iter().filter(|t| !failing(t)));
-    for t in order.iter().take(TABLE_CAP) {
-        let head = metric(&t.metrics, &["loss", "acc"]).or(t.metrics.first());
-        let head = head.map(|m| format!("{}={}", m.key, m.last.map(num).unwrap_or("n/a".into())));
-        let err = t
-            .errors
-            .last()
-            .and_then(|e| e.line.clone())
-            .or_else(|| t.reason.clone());
-        d.line(format!(
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            cell(&t.label),
-            cell(&t.stage),
-            t.state,
-            t.attempts,
-            t.duration_s.map(|x| num(x.round())).unwrap_or("n/a".into()),
-            cell(&head.unwrap_or_else(|| "n/a".into())),
-            cell(&err.unwrap_or_default())
-        ));
-    }
-    if a.tasks.len() > TABLE_CAP {
-        d.line(format!(
-            "\n{} more tasks left out (see the JSON archive).",
-            a.tasks.len() - TABLE_CAP
-        ));
-    }
 }

@@ -441,3 +441,24 @@ fn recorded_metric_summaries_give_the_same_archive_as_the_lines() {
     };
     assert_eq!(strip(&with), strip(&without));
 }
+
+/// Issue 12: a curve carries the previous finished run's curve of the same task, for the grey
+/// overlay.
+#[test]
+fn curves_carry_the_previous_runs_curve_of_the_same_task() {
+    let exp = two_stage_run();
+    // The second run's train/a writes another curve: its loss starts from 200.
+    let train = std::fs::read_to_string(exp.file("train.sh")).unwrap();
+    exp.write("train.sh", &train.replace("$((100 - i))", "$((200 - i))"));
+    let out = exp.run(&["run", "exp.toml", "--fresh", "--id", "second"]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    let a = parse(&archive(&exp, &["--run", "second", "--format", "json"]));
+    assert_eq!(a.changes.value().unwrap().previous_run_id, "first");
+    let c = &a.curves[0];
+    assert_eq!(
+        (c.label.as_str(), c.points[0]),
+        ("train/rep=a", (1.0, 199.0))
+    );
+    let previous = c.previous.as_ref().expect("the first run's curve");
+    assert_eq!((previous.len(), previous[0]), (40, (1.0, 99.0)));
+}

@@ -14,6 +14,7 @@ pub fn task(stage: &str, rep: &str, key: &str) -> TaskArchive {
         params: BTreeMap::from([("rep".to_string(), serde_json::json!(rep))]),
         command: format!("python {stage}.py --rep {rep}"),
         state: "done".to_string(),
+        reason: None,
         attempts: 1,
         started_at: Some("2026-11-29T10:00:00Z".to_string()),
         finished_at: Some("2026-11-29T10:05:00Z".to_string()),

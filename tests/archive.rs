@@ -270,7 +270,10 @@ fn archiving_twice_gives_the_same_bytes_but_generated_at() {
 /// why each captured field is missing.
 #[test]
 fn a_run_without_provenance_records_archives_with_na() {
-    let exp = Exp::new("[experiment]\nname = \"old\"\ncommand = \"true\"\n[params]\nx = [1]\n");
+    // `capture = false` leaves a run as runs were before capture existed: no provenance record.
+    let exp = Exp::new(
+        "[experiment]\nname = \"old\"\ncommand = \"true\"\n[params]\nx = [1]\n[archive]\ncapture = false\n",
+    );
     exp.run_ok(&["run", "exp.toml"]);
     let count: Vec<i64> = exp.column("SELECT COUNT(*) FROM records WHERE kind = 'provenance'");
     assert_eq!(count, [0]);

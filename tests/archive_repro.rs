@@ -41,7 +41,6 @@ fn keys(dir: &Path) -> Vec<String> {
 /// Issue 12: a dirty repository (a changed input, a new untracked input), run and archived;
 /// the repro script in a fresh clone rebuilds the same tasks.
 #[test]
-#[ignore = "needs the code lane's git capture (lead: un-ignore at merge)"]
 fn the_repro_script_rebuilds_the_same_tasks_in_a_fresh_clone() {
     let exp = Exp::new(
         "[experiment]\nname = \"r\"\ncommand = \"cat data.txt extra.txt\"\ninputs = [\"data.txt\", \"extra.txt\"]\n[params]\nx = [1, 2]\n",

@@ -1,5 +1,6 @@
-//! What an ended attempt leaves for the archive besides its result: the error of a failed one
-//! (`attempt_error` record), the artifacts of a done one (`artifacts` record). Read by the
+//! What an ended attempt leaves for the archive besides its result: its metric summaries
+//! (`metric_summary` record), the error of a failed one (`attempt_error` record), the artifacts
+//! of a done one (`artifacts` record). Read by the
 //! engine where it reads the attempt's other files, written in the batch that records the
 //! attempt's end.
 
@@ -7,6 +8,7 @@ use super::artifacts;
 use super::model::{Artifact, AttemptError, ARTIFACTS_RECORD, ATTEMPT_ERROR_RECORD};
 use super::stderr::read_attempt_error;
 use crate::outcome::Outcome;
+use crate::report::archive::model::{AttemptMetrics, METRIC_SUMMARY_RECORD};
 use crate::report::metrics::summarize;
 use crate::spec::archive::ArchiveSettings;
 use crate::spec::Stage;
@@ -20,6 +22,9 @@ pub struct AttemptFacts {
     pub error: Option<AttemptError>,
     /// Read when it succeeded and its stage names artifacts; with whether some were left out.
     pub artifacts: Option<(Vec<Artifact>, bool)>,
+    /// Its metric summaries, worked out once here so that an archive reads one record per
+    /// attempt, not every line (`None` only for a default value).
+    pub metrics: Option<AttemptMetrics>,
 }
 
 /// Where an attempt's files are and how it went, for [`AttemptFacts::read`].
@@ -40,27 +45,30 @@ pub struct Ended<'a> {
 impl AttemptFacts {
     /// Reads the error (from the end of stderr) or the artifacts: bounded work either way.
     pub fn read(e: &Ended) -> AttemptFacts {
-        if !e.succeeded {
-            return AttemptFacts {
-                error: Some(read_attempt_error(e.stderr, e.attempt)),
-                artifacts: None,
-            };
-        }
-        if e.stage.artifacts.is_empty() {
-            return AttemptFacts::default();
-        }
         let (min, max) = (&e.archive.minimize, &e.archive.maximize);
-        let summaries = summarize(e.metrics.iter().map(String::as_str), min, max);
-        let found = artifacts::collect(
-            e.task_dir,
-            &e.stage.artifacts,
-            artifacts::best_step(&summaries, min, max),
-            artifacts::best_checkpoint(e.result).as_deref(),
-        );
-        AttemptFacts {
+        let metrics = AttemptMetrics {
+            attempt: e.attempt,
+            lines: e.metrics.len() as u64,
+            metrics: summarize(e.metrics.iter().map(String::as_str), min, max),
+        };
+        let mut facts = AttemptFacts {
             error: None,
-            artifacts: Some((found.artifacts, found.over_cap)),
+            artifacts: None,
+            metrics: None,
+        };
+        if !e.succeeded {
+            facts.error = Some(read_attempt_error(e.stderr, e.attempt));
+        } else if !e.stage.artifacts.is_empty() {
+            let found = artifacts::collect(
+                e.task_dir,
+                &e.stage.artifacts,
+                artifacts::best_step(&metrics.metrics, min, max),
+                artifacts::best_checkpoint(e.result).as_deref(),
+            );
+            facts.artifacts = Some((found.artifacts, found.over_cap));
         }
+        facts.metrics = Some(metrics);
+        facts
     }
 
     /// The records to write with the attempt's end, given the outcome it was recorded with:
@@ -73,6 +81,9 @@ impl AttemptFacts {
             json,
         };
         let mut out = Vec::new();
+        if let Some(metrics) = &self.metrics {
+            out.push(record(METRIC_SUMMARY_RECORD, json(metrics)));
+        }
         let failed = !matches!(
             outcome,
             Outcome::Success

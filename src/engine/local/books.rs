@@ -113,13 +113,6 @@ impl Books<'_> {
         };
         report.ran += 1;
         let facts = (*output.facts).changes(&task.key, outcome);
-        // Summarised once here, so an archive reads one record per task, not every line.
-        changes.push(crate::report::archive::tasks::summary_record(
-            &task.key,
-            r.attempt,
-            &output.metrics,
-            &spec.archive,
-        ));
         changes.push(Change::Finished {
             key: task.key.clone(),
             attempt: r.attempt,

@@ -223,28 +223,3 @@ fn task_archive(
         node: last.and_then(|a| a.node.clone()),
     }
 }
-
-/// The [`METRIC_SUMMARY_RECORD`] of an attempt that ended with these metric lines, written by
-/// the engine with the attempt's end (issue 12): summarised once there, so an archive reads
-/// one record per task instead of every metric line.
-pub fn summary_record(
-    task: &str,
-    attempt: u32,
-    lines: &[String],
-    settings: &crate::spec::archive::ArchiveSettings,
-) -> crate::store::Change {
-    let record = AttemptMetrics {
-        attempt,
-        lines: lines.len() as u64,
-        metrics: summarize(
-            lines.iter().map(String::as_str),
-            &settings.minimize,
-            &settings.maximize,
-        ),
-    };
-    crate::store::Change::Record {
-        task: Some(task.to_string()),
-        kind: METRIC_SUMMARY_RECORD.to_string(),
-        json: serde_json::to_string(&record).expect("summaries are plain data"),
-    }
-}

@@ -23,7 +23,7 @@ pub struct AttemptFacts {
     /// Read when it succeeded and its stage names artifacts; with whether some were left out.
     pub artifacts: Option<(Vec<Artifact>, bool)>,
     /// Its metric summaries, worked out once here so that an archive reads one record per
-    /// attempt, not every line (`None` only for a default value).
+    /// attempt, not every line (`None` when it wrote no metric line).
     pub metrics: Option<AttemptMetrics>,
 }
 
@@ -67,7 +67,8 @@ impl AttemptFacts {
             );
             facts.artifacts = Some((found.artifacts, found.over_cap));
         }
-        facts.metrics = Some(metrics);
+        // An attempt that wrote no metric line has nothing to summarise: no record.
+        facts.metrics = (metrics.lines > 0).then_some(metrics);
         facts
     }
 

@@ -418,6 +418,35 @@ fn output_refuses_a_folder_and_replaces_a_file() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "no temporary file left");
+    // Found in review: `-o .labtrail/labtrail.db` replaced the store's database with the
+    // archive and exited 0; every run was lost.
+    let db_before = std::fs::read(exp.file(".labtrail/labtrail.db")).unwrap();
+    for inside in [
+        ".labtrail/labtrail.db",
+        ".labtrail/new.md",
+        "./.labtrail/../.labtrail/x.md",
+    ] {
+        let out = exp.run(&["archive", "-o", inside]);
+        assert_eq!(out.code(), 2, "-o {inside}: {}", out.stderr());
+        assert!(
+            out.stderr().contains("is inside the store"),
+            "{}",
+            out.stderr()
+        );
+    }
+    assert_eq!(
+        std::fs::read(exp.file(".labtrail/labtrail.db")).unwrap(),
+        db_before
+    );
+    // A file kept private stays private when the archive replaces it.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(exp.file("a.json"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    exp.run_ok(&["archive", "--format", "json", "-o", "a.json"]);
+    let mode = std::fs::metadata(exp.file("a.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
     let help = exp.run_ok(&["archive", "--help"]).stdout();
     assert!(
         help.contains("--format") && help.contains("Examples:"),

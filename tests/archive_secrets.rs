@@ -135,3 +135,45 @@ fn a_canary_token_reaches_no_archive_no_diff_and_not_the_database() {
         }
     }
 }
+
+/// Issue 12 (found in review): secrets the tasks run with (a token in a command, a plain value
+/// under a secret name in the experiment's `env`, a token-shaped parameter value) stay in the
+/// store, which must run the tasks, but reach no archive format and no `diff` output: the
+/// commands, the parameters, the labels and the experiment file's text are redacted there.
+#[test]
+fn secrets_the_tasks_run_with_reach_no_archive_and_no_diff() {
+    const PLAIN: &str = "PlainNamedSecret99";
+    let exp = Exp::new(&format!(
+        r#"[experiment]
+name = "used"
+env = {{ HF_TOKEN = "{PLAIN}" }}
+
+[params]
+ds = ["{CANARY}", "public"]
+
+[[stage]]
+name = "s"
+command = "echo --token ghp_abcdefghijklmnopqrstuvwxyz0123456789 {{ds}} $HF_TOKEN"
+"#
+    ));
+    exp.run_ok(&["run", "exp.toml"]);
+    exp.run_ok(&["run", "exp.toml", "--fresh"]);
+    let runs = exp.column::<String>("SELECT id FROM runs ORDER BY created_at");
+    let mut outputs = Vec::new();
+    for format in ["md", "json", "html"] {
+        outputs.push((
+            format!("archive --format {format}"),
+            exp.run_ok(&["archive", "--format", format]).stdout(),
+        ));
+    }
+    for format in ["text", "md", "json"] {
+        let out = exp.run(&["diff", &runs[0], &runs[1], "--all", "--format", format]);
+        assert!(out.code() <= 1, "{}", out.stderr());
+        outputs.push((format!("diff --format {format}"), out.stdout()));
+    }
+    for (what, text) in outputs {
+        for secret in [PLAIN, CANARY, "ghp_abcdefghijklmnopqrstuvwxyz0123456789"] {
+            assert!(!text.contains(secret), "{what} holds {secret}:\n{text}");
+        }
+    }
+}

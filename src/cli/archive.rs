@@ -65,6 +65,17 @@ pub fn run(g: &Global, args: ArchiveArgs) -> anyhow::Result<i32> {
     if let Some(note) = &t.note {
         tell!("{note}");
     }
+    if let Some(path) = &args.output {
+        if inside(path, t.store.dir()) {
+            return Err(super::UsageError(format!(
+                "-o {} is inside the store {}: writing there could replace its database\n  help: write the archive next to the experiment, e.g. -o archive.{}",
+                path.display(),
+                t.store.dir().display(),
+                extension(args.format)
+            ))
+            .into());
+        }
+    }
     let a = archive::build(&t.store, &t.run, &BuildOptions::default())?;
     let text = match args.format {
         Format::Md => archive::markdown::render(&a),
@@ -79,6 +90,23 @@ pub fn run(g: &Global, args: ArchiveArgs) -> anyhow::Result<i32> {
         Some(path) => write_atomically(path, text.as_bytes())?,
     }
     Ok(0)
+}
+
+/// Whether `path` (which need not exist yet) is in the folder `dir`, links resolved.
+fn inside(path: &Path, dir: &Path) -> bool {
+    let Ok(dir) = std::fs::canonicalize(dir) else {
+        return false;
+    };
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let resolved = match (std::fs::canonicalize(path), std::fs::canonicalize(parent)) {
+        (Ok(p), _) => p,
+        (_, Ok(p)) => p.join(path.file_name().unwrap_or_default()),
+        _ => return false,
+    };
+    resolved.starts_with(&dir)
 }
 
 fn extension(f: Format) -> &'static str {
@@ -109,6 +137,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
             .create_new(true)
             .open(&tmp)?;
         f.write_all(bytes)?;
+        // A file replaced keeps its permissions (an archive kept private stays private).
+        if let Ok(old) = std::fs::metadata(path) {
+            f.set_permissions(old.permissions())?;
+        }
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();

@@ -190,6 +190,9 @@ pub fn redact_bytes(bytes: &[u8], place: &str, found: &mut Vec<Redaction>) -> Ve
 /// A PEM block with each line between `BEGIN` and `END` replaced by [`REDACTED`], the line's
 /// leading diff marker (`+`, `-`, space) and indentation kept.
 fn redact_pem(block: &[u8]) -> Vec<u8> {
+    if !block.contains(&b'\n') {
+        return redact_pem_on_one_line(block);
+    }
     let lines: Vec<&[u8]> = block.split(|b| *b == b'\n').collect();
     let last = lines.len() - 1;
     let ended = lines[last].windows(9).any(|w| w == b"-----END ");
@@ -219,6 +222,27 @@ fn redact_pem(block: &[u8]) -> Vec<u8> {
             }
         }
     }
+    out
+}
+
+/// A PEM block written on one line, its line ends escaped (`\\n` in a JSON string: a cloud
+/// service account's `"private_key"`): everything between the `BEGIN` line and the `END` line
+/// is replaced.
+fn redact_pem_on_one_line(block: &[u8]) -> Vec<u8> {
+    let header_end = block
+        .windows(5)
+        .enumerate()
+        .skip(5)
+        .find(|(_, w)| *w == b"-----")
+        .map_or(block.len(), |(i, _)| i + 5);
+    let footer = block
+        .windows(9)
+        .rposition(|w| w == b"-----END ")
+        .filter(|&i| i >= header_end)
+        .unwrap_or(block.len());
+    let mut out = block[..header_end].to_vec();
+    out.extend_from_slice(REDACTED.as_bytes());
+    out.extend_from_slice(&block[footer..]);
     out
 }
 

@@ -133,6 +133,18 @@ fn a_pem_block_keeps_its_lines() {
     );
 }
 
+/// Issue 12 (found in review): a service account's key file holds its PEM block on one line,
+/// line ends escaped in a JSON string; the key between BEGIN and END goes.
+#[test]
+fn a_pem_block_on_one_line_is_redacted() {
+    let file = "{\n  \"type\": \"service_account\",\n  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\nabcd==\\n-----END PRIVATE KEY-----\\n\",\n  \"client_email\": \"x@y\"\n}\n";
+    let (out, found) = redacted(file);
+    assert!(!out.contains("MIIEvQ") && !out.contains("abcd=="), "{out}");
+    assert!(out.contains("\"private_key\": \"-----BEGIN PRIVATE KEY-----<redacted>-----END PRIVATE KEY-----\\n\""), "{out}");
+    assert!(out.contains("client_email"), "{out}");
+    assert_eq!(found, ["PEM private key"]);
+}
+
 /// Issue 12: each kind is listed once per place, however often it occurs; bytes that are not
 /// UTF-8 around a token are kept as they were.
 #[test]

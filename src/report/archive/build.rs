@@ -50,7 +50,8 @@ pub fn build(store: &Store, run: &str, options: &BuildOptions) -> Result<Archive
     let settings = spec.as_ref().map(|s| s.archive.clone()).unwrap_or_default();
     let (provenance, earlier_commits) = provenance_of(store, &run)?;
     let mut found = Vec::new();
-    let config = config_flat::config(&spec_path, &spec_text, &mut found);
+    let mut secrets = Vec::new();
+    let config = config_flat::config(&spec_path, &spec_text, &mut found, &mut secrets);
     let stage_count = spec.as_ref().map_or(1, |s| s.stages.len());
     let collected = tasks::collect(
         store,
@@ -104,6 +105,13 @@ pub fn build(store: &Store, run: &str, options: &BuildOptions) -> Result<Archive
         Probed::na("not compared (building the previous run itself)")
     };
     archive.repro = repro::repro(store, &archive, found);
+    let mut scrubber = super::scrub::Scrubber::new(secrets);
+    scrubber.archive(&mut archive);
+    for r in scrubber.found {
+        if !archive.repro.redactions.contains(&r) {
+            archive.repro.redactions.push(r);
+        }
+    }
     Ok(archive)
 }
 

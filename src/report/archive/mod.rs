@@ -27,6 +27,7 @@ mod markdown_tasks;
 pub mod model;
 pub mod previous;
 pub mod repro;
+pub mod scrub;
 pub mod stages;
 pub mod svg;
 pub mod tasks;

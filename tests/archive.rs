@@ -508,3 +508,41 @@ fn curves_carry_the_previous_runs_curve_of_the_same_task() {
     let previous = c.previous.as_ref().expect("the first run's curve");
     assert_eq!((previous.len(), previous[0]), (40, (1.0, 99.0)));
 }
+
+/// Issue 12: a runner killed with SIGKILL leaves its tasks `running` in the store; the archive
+/// applies the rule `labtrail status` uses (nobody holds the run's lock: the runner is gone), so
+/// the tasks and the run are interrupted, probes that never finished say why, and the configured
+/// data patterns whose snapshot is missing are reported as partial, not as "no patterns".
+#[test]
+fn a_runner_killed_with_sigkill_is_archived_as_interrupted() {
+    let exp = Exp::new("");
+    exp.write("data/a.txt", "one\ntwo\n");
+    exp.write(
+        "exp.toml",
+        "[experiment]\nname = \"killed\"\ncommand = \"sleep 300\"\n[params]\ni = [1, 2]\n\
+         [run]\nworkers = 2\n[archive]\ndata = [\"data/*.txt\"]\n",
+    );
+    let runner = exp.spawn(&["run", "exp.toml", "--id", "k", "--no-progress"]);
+    common::wait_until(
+        "both tasks running",
+        std::time::Duration::from_secs(30),
+        || exp.count("running") == 2,
+    );
+    common::signal(&runner, libc::SIGKILL);
+    common::finish(runner);
+    let status = exp.run(&["status"]).stdout();
+    assert!(status.contains("interrupted"), "{status}");
+
+    let a = parse(&archive(&exp, &["--format", "json"]));
+    assert_eq!(a.summary.status, "interrupted", "{:?}", a.summary);
+    assert_eq!(a.summary.counts.get("interrupted"), Some(&2), "{:?}", a.summary);
+    assert!(a.tasks.iter().all(|t| t.state == "interrupted"));
+    let md = archive(&exp, &["--format", "md"]);
+    assert!(md.contains("- status: interrupted"), "{md}");
+    assert!(!md.contains("still being captured"), "{md}");
+    assert!(!md.contains("no `[archive] data` patterns"), "{md}");
+    // Leave no `sleep` behind: the dead runner's task shells are orphans.
+    for pid in common::processes_of_store(&exp.file(".labtrail")) {
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    }
+}

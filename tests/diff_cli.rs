@@ -153,3 +153,36 @@ fn bad_input_exits_2_naming_it() {
     assert_eq!(out.code(), 2, "{}", out.stdout());
     assert!(out.stderr().contains("no-such-run"), "{}", out.stderr());
 }
+
+/// Issue 12: two runs of the same trivial experiment are the same, though their sub-second
+/// times differ by far more than 10 % (here: the second run's task waits half a second longer,
+/// the jitter a loaded machine gives): resource figures need an absolute floor (1 s, 16 MiB),
+/// in `labtrail diff` and in the archive's "changes vs previous".
+#[test]
+fn two_runs_of_a_trivial_experiment_differing_only_in_timing_noise_are_the_same() {
+    let exp = Exp::new("");
+    let jitter = "if [ -e jittered ]; then sleep 0.5; else touch jittered; sleep 0.05; fi";
+    exp.write("jitter.sh", jitter);
+    let dir = exp.path().display().to_string();
+    exp.write(
+        "exp.toml",
+        &format!("[experiment]\nname = \"trivial\"\ncommand = \"cd {dir} && sh jitter.sh\"\n"),
+    );
+    exp.run_ok(&["run", "exp.toml", "--id", "one", "--no-progress"]);
+    exp.run_ok(&["run", "exp.toml", "--id", "two", "--no-progress"]);
+    let out = exp.run(&["diff", "one", "two"]);
+    assert_eq!(out.code(), 0, "{}{}", out.stdout(), out.stderr());
+
+    let json = exp.run_ok(&["archive", "--run", "two", "--format", "json"]).stdout();
+    let archive: Value = serde_json::from_str(&json).expect("archive json");
+    let changes = &archive["changes"]["value"];
+    assert_eq!(changes["previous_run_id"], "one", "{archive}");
+    assert!(
+        !changes["diff"]["sections"]
+            .as_array()
+            .expect("sections")
+            .iter()
+            .any(|s| s["name"] == "resources"),
+        "{changes}"
+    );
+}

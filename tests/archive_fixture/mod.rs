@@ -202,6 +202,8 @@ fn task(i: usize, n: usize) -> TaskArchive {
                 max_util_pct: Some(99.0),
                 attribution: "process".into(),
             }],
+            rss_source: Some("cgroup".into()),
+            samples: 24,
         },
         artifacts: if train {
             vec![

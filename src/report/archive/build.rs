@@ -64,6 +64,10 @@ pub fn build(store: &Store, run: &str, options: &BuildOptions) -> Result<Archive
     let stages = stages::stages(spec.as_ref(), &collected.tasks);
     let resources = resources(&collected.tasks, collected.cpu_s);
     let summary = summary(&row, store.executor(&run)?, &collected, &resources);
+    let provenance = match provenance {
+        Probed::Value(p) if summary.status != "running" => Probed::Value(stopped_first(p)),
+        other => other,
+    };
     let folders = store.folders(&run)?;
     let workdir = Path::new(&spec_path)
         .parent()
@@ -138,6 +142,28 @@ fn provenance_of(
         }
     }
     Ok((Probed::Value(last), earlier))
+}
+
+/// What a probe of a partial record says while capture is still at work.
+const STILL_CAPTURING: &str = "still being captured";
+
+/// The reason a probe's value is missing when its invocation ended (or its runner died) before
+/// capture sealed the record.
+pub const STOPPED_FIRST: &str = "capture did not finish: the run stopped first";
+
+/// A partial record of a run that no longer runs: its unfinished probes will never finish.
+fn stopped_first(mut p: Provenance) -> Provenance {
+    fn fix<T>(v: &mut Probed<T>) {
+        if matches!(v, Probed::Na(why) if why == STILL_CAPTURING) {
+            *v = Probed::na(STOPPED_FIRST);
+        }
+    }
+    fix(&mut p.code);
+    fix(&mut p.host);
+    fix(&mut p.python);
+    fix(&mut p.packages);
+    fix(&mut p.gpus);
+    p
 }
 
 fn summary(

@@ -83,8 +83,21 @@ fn pair(name: &str, value: &str) -> String {
     if value.is_empty() {
         format!("{name}:")
     } else {
-        format!("{name}: {value}")
+        format!("{name}: {}", text(value))
     }
+}
+
+/// A value as Markdown text: `&`, `<` and `>` escaped, so a value a task wrote (a result, an
+/// error line) cannot put raw HTML (`<script>`) into a rendered archive. A value that is one
+/// code span (`` `...` ``) is left alone: Markdown shows code spans literally.
+pub fn text(s: &str) -> String {
+    let code_span = s.len() > 1 && s.starts_with('`') && s.ends_with('`') && !s[1..s.len() - 1].contains('`');
+    if code_span {
+        return s.to_string();
+    }
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// `n/a (reason)`.
@@ -103,9 +116,9 @@ pub fn num(x: f64) -> String {
     }
 }
 
-/// A table cell: one line, pipes escaped.
+/// A table cell: one line, pipes and HTML (see [`text`]) escaped.
 pub fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+    text(s).replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// The archive as Markdown.

@@ -48,7 +48,7 @@ pub(super) fn steps(d: &mut Doc) {
         &training.join(", "),
     );
     if eval_seen.is_empty() {
-        eval_seen = na("no task result has an `eval` key");
+        eval_seen = na("no task result has `archive.eval` or `eval`");
     }
     d.check(
         "Steps.eval",
@@ -197,16 +197,25 @@ fn list(d: &mut Doc, name: &str, items: &[String], why: &str) {
     }
 }
 
-/// Seed 004's `eval`: from the first task result of the stage with an `eval` object.
+/// A task result's eval block: `archive.eval` (how a task fills a seed-004 section, as
+/// examples/train/eval.py does), else a top-level `eval` object.
+pub(super) fn eval_of(result: &serde_json::Value) -> Option<&serde_json::Value> {
+    let nested = result.get("archive").and_then(|a| a.get("eval"));
+    nested
+        .or_else(|| result.get("eval"))
+        .filter(|e| e.is_object())
+}
+
+/// Seed 004's `eval`: from the first task result of the stage with an eval block.
 fn eval_block(d: &mut Doc, tasks: &[&TaskArchive]) -> String {
     let eval = tasks
         .iter()
-        .find_map(|t| t.result.as_ref()?.get("eval").cloned());
+        .find_map(|t| eval_of(t.result.as_ref()?).cloned());
     let Some(eval) = eval else {
         d.sub(
             2,
             "eval",
-            na("no task result of this stage has an `eval` key"),
+            na("no task result of this stage has `archive.eval` or `eval`"),
         );
         return String::new();
     };
@@ -218,7 +227,7 @@ fn eval_block(d: &mut Doc, tasks: &[&TaskArchive]) -> String {
             "{key}={}",
             if v.is_some() { "filled" } else { "n/a" }
         ));
-        let shown = v.unwrap_or_else(|| na(&format!("the result's `eval` has no `{key}`")));
+        let shown = v.unwrap_or_else(|| na(&format!("the result's eval block has no `{key}`")));
         d.sub(4, key, shown);
     }
     parts.join(", ")
@@ -263,7 +272,7 @@ fn tail(d: &mut Doc, st: &StageArchive, tasks: &[&TaskArchive]) {
         Some(stack) => {
             d.sub(2, "error_stack", "|");
             for l in stack {
-                let _ = writeln!(d.out, "    {l}");
+                let _ = writeln!(d.out, "    {}", super::markdown::text(l));
             }
         }
         None => d.sub(2, "error_stack", na("no stack recorded")),

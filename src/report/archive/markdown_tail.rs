@@ -58,12 +58,25 @@ pub(super) fn config(d: &mut Doc) {
     }
 }
 
+/// Why a provenance record has no data snapshot: no patterns configured, or the snapshot of the
+/// configured ones had not finished (capture lists the `data` probe as partial then).
+pub fn no_data_snapshot(pr: &crate::provenance::model::Provenance, status: &str) -> String {
+    match pr.partial.iter().find(|p| p.starts_with("data")) {
+        None => "no `[archive] data` patterns".into(),
+        Some(p) if p.len() > "data".len() => format!("data snapshot partial: {p}"),
+        Some(_) if status == "running" => "data snapshot partial: still being captured".into(),
+        Some(_) => "data snapshot partial: patterns are configured, but the snapshot did not \
+                    finish before capture ended or the run stopped"
+            .into(),
+    }
+}
+
 pub(super) fn paths_and_data(d: &mut Doc) {
     let p = &d.a.paths;
     d.heading("Paths");
     let root = match d.a.provenance.value() {
         None => na(super::build::NO_PROVENANCE),
-        Some(pr) if pr.data.is_empty() => na("no `[archive] data` patterns"),
+        Some(pr) if pr.data.is_empty() => na(&no_data_snapshot(pr, &d.a.summary.status)),
         Some(pr) => {
             let patterns: Vec<&str> = pr.data.iter().map(|s| s.pattern.as_str()).collect();
             format!("{} (patterns: {})", p.workdir, patterns.join(", "))
@@ -78,7 +91,7 @@ pub(super) fn paths_and_data(d: &mut Doc) {
     d.heading("Data Snapshot");
     match d.a.provenance.value() {
         None => d.line(na(super::build::NO_PROVENANCE)),
-        Some(pr) if pr.data.is_empty() => d.line(na("no `[archive] data` patterns")),
+        Some(pr) if pr.data.is_empty() => d.line(na(&no_data_snapshot(pr, &d.a.summary.status))),
         Some(pr) => {
             for s in &pr.data {
                 let partial = s

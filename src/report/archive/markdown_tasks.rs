@@ -1,7 +1,7 @@
 //! The end of the Markdown's "Steps": sections tasks filled themselves, and the task table
 //! (failures first, capped).
 
-use super::markdown::{cell, num, Doc, TABLE_CAP};
+use super::markdown::{cell, num, text, Doc, TABLE_CAP};
 use super::markdown_steps::metric;
 use super::model::TaskArchive;
 use std::fmt::Write;
@@ -19,7 +19,13 @@ pub(super) fn sections(d: &mut Doc) {
     d.line("\nSections filled by tasks (`archive.<section>` in their result):");
     for (name, rows) in others {
         for r in rows.iter().take(TABLE_CAP) {
-            let _ = writeln!(d.out, "- {name} ({}): {}", r.label, r.value);
+            let _ = writeln!(
+                d.out,
+                "- {} ({}): {}",
+                text(name),
+                text(&r.label),
+                text(&r.value.to_string())
+            );
         }
     }
 }

@@ -173,6 +173,12 @@ pub struct TaskResourceView {
     /// The memory the task asked for (SLURM), MiB.
     pub requested_mem_mb: Option<u64>,
     pub gpus: Vec<GpuUse>,
+    /// How `peak_tree_rss_kb` was measured: `cgroup`, `sampled`, `sacct`, or `wait4`.
+    #[serde(default)]
+    pub rss_source: Option<String>,
+    /// How many samples the resource sampler took (0: none, or not recorded).
+    #[serde(default)]
+    pub samples: u32,
 }
 
 /// One metric key of one task's stream (or of a stage: the best task's).

@@ -71,7 +71,12 @@ pub fn collect(
     let mut headline: HashMap<String, Option<String>> = HashMap::new();
     let mut per_stage: HashMap<String, usize> = HashMap::new();
     let mut c = Collected::default();
-    for task in store.tasks(run, None)? {
+    // The same rule as `labtrail status`: the running tasks of a runner that is gone (killed
+    // with SIGKILL, say) are shown as interrupted, not as running for ever.
+    let (mut rows, gone) =
+        crate::report::runner::read_with_runner(store, run, || store.tasks(run, None))?;
+    crate::report::runner::as_seen(&mut rows, gone);
+    for task in rows {
         let attempts = store.attempts(run, &task.key)?;
         for a in &attempts {
             c.cpu_s += a.user_cpu_s.unwrap_or(0.0) + a.sys_cpu_s.unwrap_or(0.0);
@@ -215,6 +220,8 @@ fn task_archive(
             cpu_s: recorded.and_then(|r| r.cpu_s).or(wait4_cpu),
             requested_mem_mb: None,
             gpus: recorded.map(|r| r.gpus.clone()).unwrap_or_default(),
+            rss_source: recorded.and_then(|r| r.rss_source.clone()),
+            samples: recorded.map_or(0, |r| r.samples),
         },
         artifacts,
         stdout: last.map(|a| a.stdout_path.clone()),

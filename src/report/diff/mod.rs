@@ -165,7 +165,7 @@ pub(crate) fn both<'x, T>(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod tests_cases;
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Resources: run time, CPU time, peak memory and GPU memory, for the run and per pair of
 //! tasks. They vary between runs of the same code, so a change counts only beyond
-//! [`DiffOptions::resource_tolerance`] (10 % by default).
+//! [`DiffOptions::resource_tolerance`] (10 % by default), and only when the figures differ by
+//! at least an absolute floor ([`Unit::floor`]: 1 s of time, 16 MiB of memory): two runs of a
+//! trivial experiment differ by 30 % in a sub-second duration, which is noise, not a change.
 
 use super::tasks::Pairs;
 use super::values::{bytes, num, percent, within};
@@ -14,6 +16,18 @@ enum Unit {
     Hours,
     KiB,
     Bytes,
+}
+
+impl Unit {
+    /// The smallest difference that can count as a change, in the unit's own measure.
+    fn floor(self) -> f64 {
+        match self {
+            Unit::Seconds => 1.0,
+            Unit::Hours => 1.0 / 3600.0,
+            Unit::KiB => 16.0 * 1024.0,
+            Unit::Bytes => 16.0 * 1024.0 * 1024.0,
+        }
+    }
 }
 
 /// A figure of a task: its name, how to read it, how to show it.
@@ -101,7 +115,7 @@ fn peak_vram(t: &TaskArchive) -> Option<f64> {
 
 fn figure(key: String, a: Option<f64>, b: Option<f64>, unit: Unit, tol: f64) -> DiffEntry {
     let (change, note) = match (a, b) {
-        (Some(x), Some(y)) if within(x, y, tol) => (SAME, None),
+        (Some(x), Some(y)) if within(x, y, tol) || (x - y).abs() < unit.floor() => (SAME, None),
         (Some(x), Some(y)) => (CHANGED, Some(percent(x, y))),
         (None, None) => (SAME, None),
         (None, Some(_)) => (ADDED, None),

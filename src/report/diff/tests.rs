@@ -31,6 +31,8 @@ pub fn task(stage: &str, rep: &str, key: &str) -> TaskArchive {
             cpu_s: Some(250.0),
             requested_mem_mb: None,
             gpus: Vec::new(),
+            rss_source: Some("sampled".to_string()),
+            samples: 12,
         },
         artifacts: Vec::new(),
         stdout: None,

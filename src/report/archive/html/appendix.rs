@@ -217,7 +217,8 @@ fn data(out: &mut String, a: &Archive) {
     );
     open_section(out, "data", "Data", &note, false);
     if p.data.is_empty() {
-        out.push_str("<p class=\"na\">n/a (no [archive] data patterns)</p>\n");
+        let why = crate::report::archive::markdown_tail::no_data_snapshot(p, &a.summary.status);
+        let _ = writeln!(out, "<p class=\"na\">n/a ({})</p>", esc(&why));
     }
     let mut listed = 0;
     let mut total = 0;

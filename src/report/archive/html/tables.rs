@@ -88,14 +88,28 @@ pub fn resources(out: &mut String, a: &Archive) {
     out.push_str("</details>\n");
 }
 
-/// `stage/label`, with the full key on hover.
+/// `stage/label`, with the full key on hover. The label of a staged experiment's task already
+/// starts with its stage (`train/lr=0.1`, or `train` alone): then it is shown as is.
 fn task_name(t: &TaskArchive) -> String {
     format!(
-        "<span title=\"{}\">{}/{}</span>",
+        "<span title=\"{}\">{}</span>",
         esc(&t.key),
-        esc(&t.stage),
-        esc(&clip(&t.label, 80))
+        esc(&clip(&with_stage(t), 80))
     )
+}
+
+/// The task's label, prefixed with its stage unless the label names it already.
+pub fn with_stage(t: &TaskArchive) -> String {
+    let has_stage = t.label == t.stage
+        || t
+            .label
+            .strip_prefix(t.stage.as_str())
+            .is_some_and(|rest| rest.starts_with('/'));
+    if has_stage {
+        t.label.clone()
+    } else {
+        format!("{}/{}", t.stage, t.label)
+    }
 }
 
 /// `loss 0.12 (best 0.1 @ 400)` for up to `n` metrics.

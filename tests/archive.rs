@@ -516,6 +516,7 @@ fn curves_carry_the_previous_runs_curve_of_the_same_task() {
 #[test]
 fn a_runner_killed_with_sigkill_is_archived_as_interrupted() {
     let exp = Exp::new("");
+    std::fs::create_dir_all(exp.file("data")).unwrap();
     exp.write("data/a.txt", "one\ntwo\n");
     exp.write(
         "exp.toml",
@@ -526,7 +527,11 @@ fn a_runner_killed_with_sigkill_is_archived_as_interrupted() {
     common::wait_until(
         "both tasks running",
         std::time::Duration::from_secs(30),
-        || exp.count("running") == 2,
+        || {
+            exp.file(".labtrail/labtrail.db").exists()
+                && exp.column::<String>("SELECT state FROM tasks WHERE run_id = 'k'")
+                    == ["running", "running"]
+        },
     );
     common::signal(&runner, libc::SIGKILL);
     common::finish(runner);

@@ -73,6 +73,16 @@ fn example_train_is_archived_in_every_format() {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("toy_train"), "{format}: {text}");
     }
+    // The eval stage's block comes from its tasks' `archive.eval` (issue 12: it read n/a).
+    let md = std::fs::read_to_string(exp.file("archive.md")).unwrap();
+    assert!(
+        md.contains("    datasets: [\"data/val.jsonl\"]") && md.contains("    script: \"eval.py\""),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Eval context | datasets=filled, results=filled, script=filled |"),
+        "{md}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(exp.file("archive.json")).unwrap()).unwrap();
     assert_eq!(json["schema"], "labtrail.archive/1");

@@ -33,3 +33,5 @@ pub mod svg;
 pub mod tasks;
 
 pub use build::{build, BuildOptions};
+#[cfg(test)]
+mod tests_review;

@@ -37,7 +37,8 @@ fn entry(name: &str, a: Option<&Package>, b: Option<&Package>) -> DiffEntry {
         (Some(x), Some(y)) => match direction(&x.version, &y.version) {
             "same" if x.commit != y.commit => (CHANGED, Some("commit changed".to_string())),
             "same" => (SAME, None),
-            "changed" => (CHANGED, None),
+            // Not PEP 440 (`abc` → `def`): no order, but say it changed.
+            "changed" => (CHANGED, Some("changed".to_string())),
             moved => (CHANGED, Some(moved.to_string())),
         },
         (None, None) => (SAME, None),

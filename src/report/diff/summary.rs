@@ -176,8 +176,38 @@ fn data(entries: &[&DiffEntry]) -> Option<String> {
     Some(line)
 }
 
+/// Tasks by what happened to them: added, removed, changed. A task with several differing
+/// fields (`i=1: command`, `i=1: key`) counts once; the run's `status` entry counts as `status`.
 fn tasks(entries: &[&DiffEntry]) -> Option<String> {
-    listing("tasks", entries)
+    if entries.is_empty() {
+        return None;
+    }
+    let task_of = |e: &DiffEntry| -> String {
+        let key = e.key.as_str();
+        match (e.change.as_str(), key.rsplit_once(": ")) {
+            (ADDED | REMOVED, _) | (_, None) => key.to_string(),
+            (_, Some((task, _))) => task.to_string(),
+        }
+    };
+    let mut parts = Vec::new();
+    for (word, wanted) in [("added", Some(ADDED)), ("removed", Some(REMOVED)), ("changed", None)] {
+        let mut seen: Vec<String> = Vec::new();
+        for e in entries {
+            let hit = match wanted {
+                Some(change) => e.change == change,
+                None => e.change != ADDED && e.change != REMOVED,
+            };
+            let task = task_of(e);
+            if hit && !seen.contains(&task) {
+                seen.push(task);
+            }
+        }
+        if !seen.is_empty() {
+            let shown = names(seen.iter().map(String::as_str), seen.len());
+            parts.push(format!("{} {word} ({shown})", seen.len()));
+        }
+    }
+    Some(format!("tasks: {}", parts.join("; ")))
 }
 
 fn metrics(entries: &[&DiffEntry]) -> Option<String> {

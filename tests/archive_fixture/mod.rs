@@ -63,6 +63,7 @@ pub fn archive(tasks: usize, curves: usize, points: usize, previous: bool) -> Ar
         },
         provenance: Probed::Value(provenance()),
         earlier_commits: vec![],
+        sessions: vec![],
         config: Config {
             spec_path: "/home/u/exp/experiment.toml".into(),
             spec_text: "[experiment]\nname = \"toy_train\"\n\n[params]\nlr = [0.1, 0.01]\nseed = [1, 2]\n".into(),

@@ -48,7 +48,7 @@ pub fn build(store: &Store, run: &str, options: &BuildOptions) -> Result<Archive
     let (spec_path, spec_text) = store.run_spec(&run)?;
     let spec = Spec::parse(Path::new(&spec_path), spec_text.clone()).ok();
     let settings = spec.as_ref().map(|s| s.archive.clone()).unwrap_or_default();
-    let (provenance, earlier_commits) = provenance_of(store, &run)?;
+    let (provenance, earlier_commits, sessions) = provenance_of(store, &run)?;
     let mut found = Vec::new();
     let mut secrets = Vec::new();
     let config = config_flat::config(&spec_path, &spec_text, &mut found, &mut secrets);
@@ -83,6 +83,7 @@ pub fn build(store: &Store, run: &str, options: &BuildOptions) -> Result<Archive
         summary,
         provenance,
         earlier_commits,
+        sessions,
         config,
         paths: Paths {
             store: store.dir().display().to_string(),
@@ -119,30 +120,58 @@ pub fn build(store: &Store, run: &str, options: &BuildOptions) -> Result<Archive
     Ok(archive)
 }
 
-/// The last `provenance` record of the run (a sealed one follows the partial one of the same
-/// invocation), and the commits of earlier invocations that differ from its commit.
-fn provenance_of(
-    store: &Store,
-    run: &str,
-) -> Result<(Probed<Provenance>, Vec<String>), QueryError> {
+/// The provenance of the run: its last invocation's record (a sealed one follows the partial
+/// one of the same invocation), with the code of the latest invocation that has a value when
+/// the last one's code probe has none (timed out); the commits of earlier invocations that
+/// differ from it; and one [`Session`] per invocation.
+fn provenance_of(store: &Store, run: &str) -> Result<ProvenanceOf, QueryError> {
     let records: Vec<Provenance> = store
         .records(run, PROVENANCE_RECORD)?
         .into_iter()
         .filter_map(|r| serde_json::from_str(&r.json).ok())
         .collect();
-    let Some(last) = records.last().cloned() else {
-        return Ok((Probed::na(NO_PROVENANCE), Vec::new()));
+    // One per invocation: the partial and the sealed record share `captured_at`.
+    let mut invocations: Vec<Provenance> = Vec::new();
+    for p in records {
+        match invocations.last_mut() {
+            Some(last) if last.captured_at == p.captured_at => *last = p,
+            _ => invocations.push(p),
+        }
+    }
+    let Some(mut last) = invocations.last().cloned() else {
+        return Ok((Probed::na(NO_PROVENANCE), Vec::new(), Vec::new()));
     };
+    if last.code.value().is_none() {
+        if let Some(code) = invocations.iter().rev().find(|p| p.code.value().is_some()) {
+            last.code = code.code.clone();
+        }
+    }
     let commit_of = |p: &Provenance| p.code.value().map(|c| c.commit.clone());
     let last_commit = commit_of(&last);
     let mut earlier: Vec<String> = Vec::new();
-    for c in records.iter().filter_map(commit_of) {
+    for c in invocations.iter().filter_map(commit_of) {
         if Some(&c) != last_commit.as_ref() && !earlier.contains(&c) {
             earlier.push(c);
         }
     }
-    Ok((Probed::Value(last), earlier))
+    let sessions = invocations
+        .iter()
+        .map(|p| Session {
+            captured_at: p.captured_at.clone(),
+            commit: commit_of(p),
+            patch_checksum: p.code.value().map(|c| c.patch.checksum.clone()),
+            data_roots: p
+                .data
+                .iter()
+                .map(|d| format!("{}={}", d.pattern, d.root))
+                .collect(),
+        })
+        .collect();
+    Ok((Probed::Value(last), earlier, sessions))
 }
+
+/// The run's provenance, the commits of earlier invocations, and every invocation's session.
+type ProvenanceOf = (Probed<Provenance>, Vec<String>, Vec<Session>);
 
 /// What a probe of a partial record says while capture is still at work.
 const STILL_CAPTURING: &str = "still being captured";

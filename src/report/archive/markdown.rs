@@ -100,6 +100,35 @@ pub fn text(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// `the code/data changed during the run: sessions ...` when the invocations of a resumed run
+/// saw different code or data; `None` when they all saw the same.
+pub fn sessions_changed(a: &Archive) -> Option<String> {
+    let first = a.sessions.first()?;
+    if !a.sessions.iter().any(|s| s.differs(first)) {
+        return None;
+    }
+    let shown: Vec<String> = a
+        .sessions
+        .iter()
+        .map(|s| {
+            let commit = s.commit.as_deref().map_or("n/a", |c| &c[..c.len().min(12)]);
+            let patch = s
+                .patch_checksum
+                .as_deref()
+                .map_or("n/a", |c| &c[..c.len().min(12)]);
+            let mut one = format!("{} commit {commit} patch {patch}", s.captured_at);
+            if !s.data_roots.is_empty() {
+                one.push_str(&format!(" data {}", s.data_roots.join(" ")));
+            }
+            one
+        })
+        .collect();
+    Some(format!(
+        "the code/data changed during the run: sessions {}",
+        shown.join("; ")
+    ))
+}
+
 /// `n/a (reason)`.
 pub fn na(reason: &str) -> String {
     format!("n/a ({reason})")
@@ -190,6 +219,9 @@ fn summary(d: &mut Doc) {
     );
     if !d.a.earlier_commits.is_empty() {
         d.field(0, "earlier_commits", d.a.earlier_commits.join(", "));
+    }
+    if let Some(line) = sessions_changed(d.a) {
+        d.field(0, "sessions", line);
     }
     let host = d.prov(|p| &p.host, |h| h.hostname.clone());
     d.field(0, "host", host);

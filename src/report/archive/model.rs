@@ -29,6 +29,10 @@ pub struct Archive {
     pub provenance: Probed<Provenance>,
     /// Commits of earlier invocations of the same run, when they differ from the last one's.
     pub earlier_commits: Vec<String>,
+    /// One per invocation that captured provenance (a resumed run has several), oldest first:
+    /// what each saw of the code and the data, to tell whether they changed during the run.
+    #[serde(default)]
+    pub sessions: Vec<Session>,
     pub config: Config,
     pub paths: Paths,
     /// Seed 004's "Steps": one per stage, in the experiment's order.
@@ -44,6 +48,26 @@ pub struct Archive {
     /// What changed since the latest earlier finished run of the same experiment.
     pub changes: Probed<Changes>,
     pub repro: Repro,
+}
+
+/// What one invocation of a run captured of the code and the data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Session {
+    pub captured_at: String,
+    /// `HEAD`'s commit, `None` when the code probe had no value.
+    pub commit: Option<String>,
+    /// The checksum of the uncommitted changes (the patch).
+    pub patch_checksum: Option<String>,
+    /// Per `[archive] data` pattern: `pattern=root hash`.
+    pub data_roots: Vec<String>,
+}
+
+impl Session {
+    /// Whether two sessions saw different code or data.
+    pub fn differs(&self, other: &Session) -> bool {
+        (&self.commit, &self.patch_checksum, &self.data_roots)
+            != (&other.commit, &other.patch_checksum, &other.data_roots)
+    }
 }
 
 /// Seed 004's "Summary": the verdict.

@@ -98,3 +98,26 @@ fn diff_summary_counts_each_task_once_by_what_happened() {
         .expect("the package differs");
     assert_eq!(entry.note.as_deref(), Some("changed"));
 }
+
+/// Issue 12: a resumed run whose invocations saw different code says so (Markdown and HTML),
+/// listing each session; sessions that all saw the same say nothing.
+#[test]
+fn sessions_that_saw_different_code_are_shown() {
+    let session = |at: &str, commit: &str| super::model::Session {
+        captured_at: at.into(),
+        commit: Some(commit.into()),
+        patch_checksum: Some("p".repeat(64)),
+        data_roots: vec!["data/*=r".into()],
+    };
+    let mut a = archive("r");
+    a.sessions = vec![session("t1", &"a".repeat(40)), session("t2", &"a".repeat(40))];
+    assert!(!super::markdown::render(&a).contains("changed during the run"));
+    a.sessions[1] = session("t2", &"b".repeat(40));
+    let md = super::markdown::render(&a);
+    assert!(
+        md.contains("- sessions: the code/data changed during the run: sessions t1 commit aaaaaaaaaaaa"),
+        "{md}"
+    );
+    assert!(md.contains("t2 commit bbbbbbbbbbbb"), "{md}");
+    assert!(super::html::render(&a).contains("the code/data changed during the run"));
+}

@@ -186,6 +186,7 @@ pub fn archive(run_id: &str) -> Archive {
         },
         provenance: Probed::Value(provenance()),
         earlier_commits: Vec::new(),
+        sessions: Vec::new(),
         config: Config {
             spec_path: "exp.toml".to_string(),
             spec_text: "[params]\nlr = 0.1\n".to_string(),

@@ -176,6 +176,9 @@ pub fn provenance(out: &mut String, a: &Archive) {
             list.join(" ")
         );
     }
+    if let Some(line) = crate::report::archive::markdown::sessions_changed(a) {
+        let _ = write!(out, "<li class=\"warn\">{}</li>", esc(&line));
+    }
     out.push_str("</ul>\n</details>\n");
 }
 

@@ -209,3 +209,40 @@ fn the_repro_script_checks_out_the_recorded_commit_with_hand_written_provenance(
         .collect();
     assert_eq!(omp, ["3\n", "3\n"], "the captured environment was set");
 }
+
+/// Issue 12: a run resumed after a new commit was made: the archive lists both invocations'
+/// sessions (their commits differ) and says the code changed during the run; it showed only the
+/// latest invocation's provenance.
+#[test]
+fn a_run_resumed_on_a_new_commit_says_the_code_changed_during_it() {
+    let exp = Exp::new(
+        "[experiment]\nname = \"s\"\ncommand = \"test -e go || sleep 300\"\n[params]\nx = [1]\n",
+    );
+    exp.write(".gitignore", ".labtrail/\ngo\n");
+    git(exp.path(), &["init", "-q"]);
+    git(exp.path(), &["add", "."]);
+    git(exp.path(), &["commit", "-qm", "first"]);
+    let runner = exp.spawn(&["run", "exp.toml", "--id", "s", "--no-progress", "--grace", "5s"]);
+    common::wait_until(
+        "the task runs",
+        std::time::Duration::from_secs(60),
+        || {
+            exp.file(".labtrail/labtrail.db").exists()
+                && exp.column::<String>("SELECT state FROM tasks WHERE run_id = 's'") == ["running"]
+        },
+    );
+    common::signal(&runner, libc::SIGINT);
+    common::finish(runner);
+    exp.write("notes.txt", "a new commit\n");
+    git(exp.path(), &["add", "."]);
+    git(exp.path(), &["commit", "-qm", "second"]);
+    exp.write("go", "");
+    exp.run_ok(&["run", "exp.toml", "--resume", "s", "--no-progress"]);
+    let json = exp.run_ok(&["archive", "--run", "s", "--format", "json"]).stdout();
+    let a = labtrail::report::archive::json::parse(&json).expect("archive json");
+    assert_eq!(a.sessions.len(), 2, "{:?}", a.sessions);
+    assert_ne!(a.sessions[0].commit, a.sessions[1].commit, "{:?}", a.sessions);
+    assert_eq!(a.sessions[1].commit.as_deref(), Some(head(exp.path()).as_str()));
+    let md = exp.run_ok(&["archive", "--run", "s"]).stdout();
+    assert!(md.contains("the code/data changed during the run"), "{md}");
+}

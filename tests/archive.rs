@@ -540,7 +540,12 @@ fn a_runner_killed_with_sigkill_is_archived_as_interrupted() {
 
     let a = parse(&archive(&exp, &["--format", "json"]));
     assert_eq!(a.summary.status, "interrupted", "{:?}", a.summary);
-    assert_eq!(a.summary.counts.get("interrupted"), Some(&2), "{:?}", a.summary);
+    assert_eq!(
+        a.summary.counts.get("interrupted"),
+        Some(&2),
+        "{:?}",
+        a.summary
+    );
     assert!(a.tasks.iter().all(|t| t.state == "interrupted"));
     let md = archive(&exp, &["--format", "md"]);
     assert!(md.contains("- status: interrupted"), "{md}");

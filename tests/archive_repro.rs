@@ -222,15 +222,19 @@ fn a_run_resumed_on_a_new_commit_says_the_code_changed_during_it() {
     git(exp.path(), &["init", "-q"]);
     git(exp.path(), &["add", "."]);
     git(exp.path(), &["commit", "-qm", "first"]);
-    let runner = exp.spawn(&["run", "exp.toml", "--id", "s", "--no-progress", "--grace", "5s"]);
-    common::wait_until(
-        "the task runs",
-        std::time::Duration::from_secs(60),
-        || {
-            exp.file(".labtrail/labtrail.db").exists()
-                && exp.column::<String>("SELECT state FROM tasks WHERE run_id = 's'") == ["running"]
-        },
-    );
+    let runner = exp.spawn(&[
+        "run",
+        "exp.toml",
+        "--id",
+        "s",
+        "--no-progress",
+        "--grace",
+        "5s",
+    ]);
+    common::wait_until("the task runs", std::time::Duration::from_secs(60), || {
+        exp.file(".labtrail/labtrail.db").exists()
+            && exp.column::<String>("SELECT state FROM tasks WHERE run_id = 's'") == ["running"]
+    });
     common::signal(&runner, libc::SIGINT);
     common::finish(runner);
     exp.write("notes.txt", "a new commit\n");
@@ -238,11 +242,20 @@ fn a_run_resumed_on_a_new_commit_says_the_code_changed_during_it() {
     git(exp.path(), &["commit", "-qm", "second"]);
     exp.write("go", "");
     exp.run_ok(&["run", "exp.toml", "--resume", "s", "--no-progress"]);
-    let json = exp.run_ok(&["archive", "--run", "s", "--format", "json"]).stdout();
+    let json = exp
+        .run_ok(&["archive", "--run", "s", "--format", "json"])
+        .stdout();
     let a = labtrail::report::archive::json::parse(&json).expect("archive json");
     assert_eq!(a.sessions.len(), 2, "{:?}", a.sessions);
-    assert_ne!(a.sessions[0].commit, a.sessions[1].commit, "{:?}", a.sessions);
-    assert_eq!(a.sessions[1].commit.as_deref(), Some(head(exp.path()).as_str()));
+    assert_ne!(
+        a.sessions[0].commit, a.sessions[1].commit,
+        "{:?}",
+        a.sessions
+    );
+    assert_eq!(
+        a.sessions[1].commit.as_deref(),
+        Some(head(exp.path()).as_str())
+    );
     let md = exp.run_ok(&["archive", "--run", "s"]).stdout();
     assert!(md.contains("the code/data changed during the run"), "{md}");
 }

@@ -173,7 +173,9 @@ fn two_runs_of_a_trivial_experiment_differing_only_in_timing_noise_are_the_same(
     let out = exp.run(&["diff", "one", "two"]);
     assert_eq!(out.code(), 0, "{}{}", out.stdout(), out.stderr());
 
-    let json = exp.run_ok(&["archive", "--run", "two", "--format", "json"]).stdout();
+    let json = exp
+        .run_ok(&["archive", "--run", "two", "--format", "json"])
+        .stdout();
     let archive: Value = serde_json::from_str(&json).expect("archive json");
     let changes = &archive["changes"]["value"];
     assert_eq!(changes["previous_run_id"], "one", "{archive}");

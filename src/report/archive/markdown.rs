@@ -91,7 +91,8 @@ fn pair(name: &str, value: &str) -> String {
 /// error line) cannot put raw HTML (`<script>`) into a rendered archive. A value that is one
 /// code span (`` `...` ``) is left alone: Markdown shows code spans literally.
 pub fn text(s: &str) -> String {
-    let code_span = s.len() > 1 && s.starts_with('`') && s.ends_with('`') && !s[1..s.len() - 1].contains('`');
+    let code_span =
+        s.len() > 1 && s.starts_with('`') && s.ends_with('`') && !s[1..s.len() - 1].contains('`');
     if code_span {
         return s.to_string();
     }

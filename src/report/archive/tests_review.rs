@@ -12,13 +12,14 @@ fn markdown_escapes_html_in_values_tasks_wrote() {
     let mut a = archive("r");
     a.tasks[0].state = "failed".into();
     a.tasks[0].reason = Some("<script>alert(1)</script> a|b\nc & d".into());
-    a.task_sections.entry("notes".into()).or_default().push(
-        super::model::TaskSection {
+    a.task_sections
+        .entry("notes".into())
+        .or_default()
+        .push(super::model::TaskSection {
             task: "k1".into(),
             label: "train/rep=a".into(),
             value: serde_json::json!("<img src=x onerror=alert(1)>"),
-        },
-    );
+        });
     let md = super::markdown::render(&a);
     assert!(!md.contains("<script>") && !md.contains("<img"), "{md}");
     assert!(
@@ -57,7 +58,10 @@ fn an_unfinished_data_snapshot_is_partial_not_absent() {
     p.partial = vec!["data".into()];
     let md = super::markdown::render(&a);
     assert!(!md.contains("no `[archive] data` patterns"), "{md}");
-    assert!(md.contains("n/a (data snapshot partial: patterns are configured"), "{md}");
+    assert!(
+        md.contains("n/a (data snapshot partial: patterns are configured"),
+        "{md}"
+    );
     let html = super::html::render(&a);
     assert!(html.contains("data snapshot partial"), "{html}");
     prov(&mut a).partial.clear();
@@ -110,12 +114,17 @@ fn sessions_that_saw_different_code_are_shown() {
         data_roots: vec!["data/*=r".into()],
     };
     let mut a = archive("r");
-    a.sessions = vec![session("t1", &"a".repeat(40)), session("t2", &"a".repeat(40))];
+    a.sessions = vec![
+        session("t1", &"a".repeat(40)),
+        session("t2", &"a".repeat(40)),
+    ];
     assert!(!super::markdown::render(&a).contains("changed during the run"));
     a.sessions[1] = session("t2", &"b".repeat(40));
     let md = super::markdown::render(&a);
     assert!(
-        md.contains("- sessions: the code/data changed during the run: sessions t1 commit aaaaaaaaaaaa"),
+        md.contains(
+            "- sessions: the code/data changed during the run: sessions t1 commit aaaaaaaaaaaa"
+        ),
         "{md}"
     );
     assert!(md.contains("t2 commit bbbbbbbbbbbb"), "{md}");

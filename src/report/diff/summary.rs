@@ -190,7 +190,11 @@ fn tasks(entries: &[&DiffEntry]) -> Option<String> {
         }
     };
     let mut parts = Vec::new();
-    for (word, wanted) in [("added", Some(ADDED)), ("removed", Some(REMOVED)), ("changed", None)] {
+    for (word, wanted) in [
+        ("added", Some(ADDED)),
+        ("removed", Some(REMOVED)),
+        ("changed", None),
+    ] {
         let mut seen: Vec<String> = Vec::new();
         for e in entries {
             let hit = match wanted {

@@ -120,7 +120,11 @@ fn packages_upgraded_downgraded_by_pep_440() {
         "post1 → final"
     );
     assert_eq!(entry(&diff, "packages", "odd").change, CHANGED);
-    assert_eq!(note("odd").as_deref(), Some("changed"), "no PEP 440 order: labelled changed");
+    assert_eq!(
+        note("odd").as_deref(),
+        Some("changed"),
+        "no PEP 440 order: labelled changed"
+    );
     assert_eq!(entry(&diff, "packages", "numpy").change, REMOVED);
     assert_eq!(entry(&diff, "packages", "vllm").change, ADDED);
     let line = summary_lines(&diff).remove(0);

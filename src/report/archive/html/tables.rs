@@ -101,8 +101,7 @@ fn task_name(t: &TaskArchive) -> String {
 /// The task's label, prefixed with its stage unless the label names it already.
 pub fn with_stage(t: &TaskArchive) -> String {
     let has_stage = t.label == t.stage
-        || t
-            .label
+        || t.label
             .strip_prefix(t.stage.as_str())
             .is_some_and(|rest| rest.starts_with('/'));
     if has_stage {

@@ -177,3 +177,34 @@ command = "echo --token ghp_abcdefghijklmnopqrstuvwxyz0123456789 {{ds}} $HF_TOKE
         }
     }
 }
+
+/// Issue 12 (found in review): `labtrail archive` to a terminal (a real one, made by util-linux's
+/// `script`) writes no escape sequence a task wrote (an OSC 52 clipboard write in its error
+/// line); written to a file, the Markdown is exact.
+#[test]
+fn an_archive_on_a_terminal_carries_no_escape_sequence() {
+    let exp = Exp::new(
+        "[experiment]\nname = \"esc\"\ncommand = \"printf 'ValueError: \\\\033]52;c;aGk=\\\\007 bad\\\\n' >&2; exit 1\"\n[run]\nretries = 0\n",
+    );
+    let out = exp.run(&["run", "exp.toml"]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    let line = format!("'{}' archive", env!("CARGO_BIN_EXE_labtrail"));
+    let Ok(shown) = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(exp.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+    else {
+        eprintln!("no `script` (util-linux) here to make a terminal: not tested");
+        return;
+    };
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(shown.contains("ValueError"), "{shown}");
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+        "{shown:?}"
+    );
+    exp.run_ok(&["archive", "-o", "a.md"]);
+    let file = std::fs::read_to_string(exp.file("a.md")).unwrap();
+    assert!(file.contains("ValueError"), "{file}");
+}

@@ -84,7 +84,15 @@ pub fn run(g: &Global, args: ArchiveArgs) -> anyhow::Result<i32> {
     };
     match &args.output {
         None => {
+            use std::io::IsTerminal;
             let mut out = std::io::stdout().lock();
+            // On a terminal, what tasks wrote (an error line with an escape sequence) must not
+            // reach it raw; a file or a pipe gets the document exact (its patch must apply).
+            let text = if out.is_terminal() && matches!(args.format, Format::Md) {
+                std::borrow::Cow::Owned(super::terminal::escape_lines(&text))
+            } else {
+                std::borrow::Cow::Borrowed(text.as_str())
+            };
             super::output::unless_closed(out.write_all(text.as_bytes()), "stdout");
         }
         Some(path) => write_atomically(path, text.as_bytes())?,

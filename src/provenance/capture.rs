@@ -166,11 +166,14 @@ pub fn start(store: &mut Store, run: &str, spec: &Spec) -> Option<Capture> {
         cancel: AtomicBool::new(false),
         run: run.to_string(),
     });
-    let (dir, cap) = (base.clone(), settings.patch_cap);
+    let (dir, cap, store_dir) = (base.clone(), settings.patch_cap, store.dir().to_path_buf());
     shared.spawn(CODE, move |s| {
         let t = Instant::now();
         let mut found = Vec::new();
-        let (code, patch) = git::capture_redacting(&dir, cap, PROBE_TIMEOUT, &mut found);
+        let within = git::Within {
+            store: Some(&store_dir),
+        };
+        let (code, patch) = git::capture_within(&dir, cap, PROBE_TIMEOUT, &within, &mut found);
         s.finish(CODE, t, |b| {
             b.prov.code = code;
             b.patch = patch;

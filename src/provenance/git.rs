@@ -41,11 +41,31 @@ pub fn capture_redacting(
     timeout: Duration,
     found: &mut Vec<Redaction>,
 ) -> (Probed<Code>, Option<Vec<u8>>) {
+    capture_within(dir, cap, timeout, &Within::default(), found)
+}
+
+/// What a run's capture adds to a plain [`capture`].
+#[derive(Default)]
+pub struct Within<'a> {
+    /// The run's store folder: when it is inside the repository, nothing under it is part of
+    /// the working state (its database, logs and results are not the experiment's code).
+    pub store: Option<&'a Path>,
+}
+
+/// [`capture_redacting`] for a run, as `within` says.
+pub fn capture_within(
+    dir: &Path,
+    cap: u64,
+    timeout: Duration,
+    within: &Within,
+    found: &mut Vec<Redaction>,
+) -> (Probed<Code>, Option<Vec<u8>>) {
     let git = Git::new(dir, timeout);
-    let head = match head(&git) {
+    let mut head = match head(&git) {
         Ok(head) => head,
         Err(reason) => return (Probed::Na(reason), None),
     };
+    head.exclude = within.store.and_then(|s| inside(s, &head.root));
     let git = git.at(&head.root);
     // The working state (several commands in a row) and the rest, side by side.
     let (facts, work) = std::thread::scope(|s| {
@@ -97,6 +117,17 @@ pub(super) struct Head {
     pub index: PathBuf,
     pub commit: String,
     pub branch: Option<String>,
+    /// A folder (relative to `root`) left out of the working state: the store's.
+    pub exclude: Option<PathBuf>,
+}
+
+/// `folder` relative to `root` when it is under it (symbolic links resolved); `None` outside
+/// (or when it is the top folder itself, which cannot be left out).
+fn inside(folder: &Path, root: &Path) -> Option<PathBuf> {
+    let folder = folder.canonicalize().ok()?;
+    let root = root.canonicalize().ok()?;
+    let rel = folder.strip_prefix(&root).ok()?;
+    (!rel.as_os_str().is_empty()).then(|| rel.to_path_buf())
 }
 
 fn head(git: &Git) -> Result<Head, String> {
@@ -138,6 +169,7 @@ fn head(git: &Git) -> Result<Head, String> {
         index: near(index),
         commit: commit.to_string(),
         branch: (branch != "HEAD").then(|| branch.to_string()),
+        exclude: None,
     })
 }
 

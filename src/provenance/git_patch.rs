@@ -36,9 +36,19 @@ pub(super) fn working_state(git: &Git, head: &Head, cap: u64) -> Result<WorkingS
     let scratch = Scratch::new()?;
     let index = scratch.0.join("index");
     let objects = scratch.0.join("objects");
+    // Every path but the store's folder (its database and logs are not the experiment's code).
+    let mut specs: Vec<Vec<u8>> = vec![b".".to_vec()];
+    if let Some(store) = &head.exclude {
+        specs.push([&b":(exclude,literal)"[..], store.as_os_str().as_bytes()].concat());
+    }
+    let specs_args: Vec<String> = specs.iter().map(|s| lossy(s)).collect();
     // The untracked files (a walk of the work tree) while the index is copied.
     let (untracked, copied) = std::thread::scope(|s| {
-        let listing = s.spawn(|| git.run(&["ls-files", "-z", "--others", "--exclude-standard"]));
+        let listing = s.spawn(|| {
+            let list = ["ls-files", "-z", "--others", "--exclude-standard", "--"];
+            let specs: Vec<&str> = specs_args.iter().map(String::as_str).collect();
+            git.run(&[&list[..], &specs].concat())
+        });
         let copied = copy_keeping_mtime(&head.index, &index)
             .and_then(|()| std::fs::create_dir(&objects).map_err(|e| format!("{e}")));
         (joined(listing.join()), copied)
@@ -46,7 +56,6 @@ pub(super) fn working_state(git: &Git, head: &Head, cap: u64) -> Result<WorkingS
     let (untracked, ()) = (untracked?, copied?);
     let untracked: BTreeSet<&[u8]> = nul_split(&untracked).collect();
     let mut omitted = Vec::new();
-    let mut leave_out = Vec::new();
     for path in &untracked {
         let meta = std::fs::symlink_metadata(head.root.join(OsStr::from_bytes(path)));
         let bytes = meta.map_or(0, |m| if m.is_file() { m.len() } else { 0 });
@@ -56,21 +65,16 @@ pub(super) fn working_state(git: &Git, head: &Head, cap: u64) -> Result<WorkingS
                 bytes,
                 why: format!("untracked file over {}", size(UNTRACKED_FILE_CAP)),
             });
-            leave_out.push(*path);
+            // Left out before staging, so that a 10 GB checkpoint is never hashed.
+            specs.push([&b":(exclude,literal)"[..], path].concat());
         }
     }
     let mut add = vec!["add".to_string(), "-A".to_string()];
-    if !leave_out.is_empty() {
-        // Left out before staging, so that a 10 GB checkpoint is never hashed.
-        let specs = scratch.0.join("pathspecs");
-        let mut list = b".\0".to_vec();
-        for path in &leave_out {
-            list.extend_from_slice(b":(exclude,literal)");
-            list.extend_from_slice(path);
-            list.push(0);
-        }
-        std::fs::write(&specs, list).map_err(|e| format!("{}: {e}", specs.display()))?;
-        add.push(format!("--pathspec-from-file={}", specs.display()));
+    if specs.len() > 1 {
+        let file = scratch.0.join("pathspecs");
+        let list: Vec<u8> = specs.iter().flat_map(|s| s.iter().chain(&[0])).copied().collect();
+        std::fs::write(&file, list).map_err(|e| format!("{}: {e}", file.display()))?;
+        add.push(format!("--pathspec-from-file={}", file.display()));
         add.push("--pathspec-file-nul".to_string());
     }
     let add: Vec<&str> = add.iter().map(String::as_str).collect();

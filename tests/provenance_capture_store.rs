@@ -71,3 +71,138 @@ fn the_store_folder_is_never_part_of_the_working_state() {
     let blobs = exp.column::<i64>("SELECT count(*) FROM blobs");
     assert_eq!(blobs, [0], "no patch stored");
 }
+
+/// Processes whose environment carries `marker` (a fake git's), zombies left out.
+fn marked(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map_or(true, |s| s.contains(") Z "));
+            !zombie
+                && std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == marker.as_bytes()))
+        })
+        .collect()
+}
+
+/// A fake `git` (a fault no real git gives on demand: a `git add` that hangs, as on a stalled
+/// network filesystem) in its own folder: every command but `add` goes to the real git; `add`
+/// runs `hang` (a shell command) with `marker` in its environment. The folder to put first on
+/// `PATH`.
+fn fake_hanging_git(marker: &str, hang: &str) -> tempfile::TempDir {
+    let real = Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8(real.stdout).unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let script = format!(
+        "#!/bin/sh\ncase \" $* \" in *\" add \"*) export {marker}; {hang};; esac\nexec {} \"$@\"\n",
+        real.trim()
+    );
+    let path = bin.path().join("git");
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+fn path_with(bin: &Path) -> std::ffi::OsString {
+    let mut path = bin.as_os_str().to_os_string();
+    path.push(":");
+    path.push(std::env::var_os("PATH").unwrap());
+    path
+}
+
+/// The names in the store's `tmp/` folder (none when it does not exist).
+fn scratch_folders(exp: &Exp) -> Vec<String> {
+    std::fs::read_dir(exp.path().join(".labtrail/tmp"))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Issue 12 (review): a `git add` that hangs (with a child of its own) past the end of a
+/// short run: once `labtrail run` has returned, no process of the fake git is left and no
+/// temporary folder either; the record says the code probe did not finish.
+#[test]
+fn a_hung_git_leaves_no_process_and_no_folder() {
+    let marker = format!("LABTRAIL_FAKE_GIT_MARKER={}", std::process::id());
+    let bin = fake_hanging_git(&marker, "sleep 300 & wait; exit 1");
+    let exp = Exp::new("[experiment]\nname = \"short\"\ncommand = \"true {x}\"\n[params]\nx = [1]\n");
+    committed(&exp);
+    let child = exp
+        .cmd(&["run", "exp.toml", "--id", "short"])
+        .env("PATH", path_with(bin.path()))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = common::finish(child);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let p = sealed_of(&exp, "short");
+    let code = serde_json::to_string(&p["code"]).unwrap();
+    assert!(code.contains("did not finish"), "the git add hung: {code}");
+    common::wait_until(
+        "the fake git's processes to end",
+        std::time::Duration::from_secs(20),
+        || marked(&marker).is_empty(),
+    );
+    assert_eq!(scratch_folders(&exp), Vec::<String>::new());
+    let prefix = format!("labtrail-git-{pid}-");
+    let in_tmp: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .collect();
+    assert!(in_tmp.is_empty(), "left in the temporary folder: {in_tmp:?}");
+}
+
+/// Issue 12 (review): labtrail killed (SIGKILL) while `git add` runs: the git command dies with
+/// it, and the temporary folder it leaves in the store is removed by the next run.
+#[test]
+fn a_killed_run_leaves_no_git_running_and_the_next_run_removes_its_folder() {
+    let marker = format!("LABTRAIL_FAKE_GIT_MARKER=killed{}", std::process::id());
+    let bin = fake_hanging_git(&marker, "exec sleep 300");
+    let exp = Exp::new("");
+    let hold = exp.path().join("hold");
+    exp.write(
+        "exp.toml",
+        &format!(
+            "[experiment]\nname = \"killed\"\ncommand = \": {{x}}; while [ -e '{}' ]; do sleep 0.1; done\"\n[params]\nx = [1]\n",
+            hold.display()
+        ),
+    );
+    committed(&exp);
+    exp.write("hold", "");
+    let child = exp
+        .cmd(&["run", "exp.toml"])
+        .env("PATH", path_with(bin.path()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    common::wait_until(
+        "the fake git add to hang",
+        std::time::Duration::from_secs(60),
+        || !marked(&marker).is_empty(),
+    );
+    let left = scratch_folders(&exp);
+    assert_eq!(left.len(), 1, "the temporary folder in the store: {left:?}");
+    common::signal(&child, libc::SIGKILL);
+    common::finish(child);
+    common::wait_until(
+        "the fake git to die with labtrail",
+        std::time::Duration::from_secs(20),
+        || marked(&marker).is_empty(),
+    );
+    assert_eq!(scratch_folders(&exp), left, "left by the killed run");
+    std::fs::remove_file(&hold).unwrap();
+    exp.run_ok(&["run", "exp.toml"]);
+    assert_eq!(scratch_folders(&exp), Vec::<String>::new());
+}

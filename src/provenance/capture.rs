@@ -116,6 +116,9 @@ impl Shared {
 /// A capture under way; [`Capture::seal`] it when the engine returns.
 pub struct Capture {
     shared: Arc<Shared>,
+    /// The git commands and temporary folder of the code probe, stopped and removed when the
+    /// capture is dropped: nothing outlives labtrail.
+    git: Arc<git::Leftovers>,
 }
 
 /// Starts capturing for `run` as `spec` says (`None` with `[archive] capture = false`), and
@@ -167,11 +170,14 @@ pub fn start(store: &mut Store, run: &str, spec: &Spec) -> Option<Capture> {
         run: run.to_string(),
     });
     let (dir, cap, store_dir) = (base.clone(), settings.patch_cap, store.dir().to_path_buf());
+    let leftovers = Arc::new(git::Leftovers::new(&store_dir));
+    let git_leftovers = leftovers.clone();
     shared.spawn(CODE, move |s| {
         let t = Instant::now();
         let mut found = Vec::new();
         let within = git::Within {
             store: Some(&store_dir),
+            leftovers: Some(leftovers),
         };
         let (code, patch) = git::capture_within(&dir, cap, PROBE_TIMEOUT, &within, &mut found);
         s.finish(CODE, t, |b| {
@@ -224,7 +230,10 @@ pub fn start(store: &mut Store, run: &str, spec: &Spec) -> Option<Capture> {
             }
         }
     });
-    Some(Capture { shared })
+    Some(Capture {
+        shared,
+        git: git_leftovers,
+    })
 }
 
 /// The Python probe, then the package names in its folders, then their commits.
@@ -335,5 +344,13 @@ impl Capture {
         write(&mut b, store, &self.shared.run, true);
         drop(b);
         self.shared.changed.notify_all();
+    }
+}
+
+impl Drop for Capture {
+    /// After sealing (or when the run ends without it): what the code probe still runs is of
+    /// no use to anyone.
+    fn drop(&mut self) {
+        self.git.clear();
     }
 }

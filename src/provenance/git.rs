@@ -15,14 +15,16 @@ use super::git_facts::facts;
 use super::git_patch::working_state;
 use super::model::{Code, Probed, Redaction};
 use super::redact::redact_text;
-use crate::exec::command::{run_timed_command, CommandError};
+use crate::exec::command::{run_timed_command_in, CommandError};
 use std::ffi::OsString;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use super::git_facts::strip_credentials;
+pub use super::git_scratch::Leftovers;
 
 /// The code of the repository holding `dir`, and the patch bytes to store (redacted; `None` when
 /// the working state is clean or the patch is over `cap` bytes). The caller stores them with
@@ -50,6 +52,10 @@ pub struct Within<'a> {
     /// The run's store folder: when it is inside the repository, nothing under it is part of
     /// the working state (its database, logs and results are not the experiment's code).
     pub store: Option<&'a Path>,
+    /// Where the git commands running and the temporary folder (then under the store's
+    /// `tmp/`) are registered, for the run's end to stop and remove them
+    /// ([`Leftovers::clear`]).
+    pub leftovers: Option<Arc<Leftovers>>,
 }
 
 /// [`capture_redacting`] for a run, as `within` says.
@@ -60,7 +66,8 @@ pub fn capture_within(
     within: &Within,
     found: &mut Vec<Redaction>,
 ) -> (Probed<Code>, Option<Vec<u8>>) {
-    let git = Git::new(dir, timeout);
+    let mut git = Git::new(dir, timeout);
+    git.leftovers = within.leftovers.clone();
     let mut head = match head(&git) {
         Ok(head) => head,
         Err(reason) => return (Probed::Na(reason), None),
@@ -180,6 +187,7 @@ pub(super) struct Git {
     deadline: Instant,
     limit: Duration,
     env: Vec<(&'static str, OsString)>,
+    leftovers: Option<Arc<Leftovers>>,
 }
 
 impl Git {
@@ -189,6 +197,7 @@ impl Git {
             deadline: Instant::now() + limit,
             limit,
             env: Vec::new(),
+            leftovers: None,
         }
     }
 
@@ -198,6 +207,11 @@ impl Git {
             dir: dir.to_path_buf(),
             ..self.clone()
         }
+    }
+
+    /// Where the temporary folder and the running commands are registered, if anywhere.
+    pub(super) fn leftovers(&self) -> Option<&Leftovers> {
+        self.leftovers.as_deref()
     }
 
     /// The same, with `name=value` in the environment.
@@ -222,6 +236,10 @@ impl Git {
         if left.is_zero() {
             return Err(self.too_slow());
         }
+        let groups = self.leftovers().map(|l| &l.groups);
+        if groups.is_some_and(|g| g.killed()) {
+            return Err("stopped: the run ended first".to_string());
+        }
         let mut command = Command::new("git");
         // Capture writes nothing the user keeps: no automatic gc or maintenance, no shared
         // index file written next to the user's.
@@ -240,7 +258,7 @@ impl Git {
         for (name, value) in &self.env {
             command.env(name, value);
         }
-        run_timed_command(&mut command, stdout, left).map_err(|e| match e {
+        run_timed_command_in(&mut command, stdout, left, groups).map_err(|e| match e {
             CommandError::NotRun { absent: true, .. } => "git not found".to_string(),
             CommandError::NotRun { detail, .. } => format!("git could not start: {detail}"),
             CommandError::TimedOut { .. } => self.too_slow(),

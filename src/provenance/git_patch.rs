@@ -10,6 +10,7 @@
 //! commands that must (the diff), so that none of them has its time "freshened" either.
 
 use super::git::{Git, Head};
+use super::git_scratch::Scratch;
 use super::model::{DirtyFile, OmittedFile, Patch, Redaction};
 use super::redact::{redact_bytes, redact_text};
 use crate::spec::archive::UNTRACKED_FILE_CAP;
@@ -17,7 +18,7 @@ use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// What [`working_state`] found.
 pub(super) struct WorkingState {
@@ -33,7 +34,7 @@ pub(super) struct WorkingState {
 /// listed as omitted), writes its tree and the patch from `HEAD` to it; the patch is kept when
 /// it is at most `cap` bytes. The reason on failure.
 pub(super) fn working_state(git: &Git, head: &Head, cap: u64) -> Result<WorkingState, String> {
-    let scratch = Scratch::new()?;
+    let scratch = Scratch::new(git.leftovers())?;
     let index = scratch.0.join("index");
     let objects = scratch.0.join("objects");
     // Every path but the store's folder (its database and logs are not the experiment's code).
@@ -268,37 +269,4 @@ fn copy_keeping_mtime(from: &Path, to: &Path) -> Result<(), String> {
     std::fs::copy(from, to).map_err(why)?;
     let copy = std::fs::File::options().write(true).open(to).map_err(why)?;
     copy.set_modified(modified).map_err(why)
-}
-
-/// A private temporary folder (mode 0700: it holds the patch), removed with everything in it
-/// when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Result<Scratch, String> {
-        use std::os::unix::fs::DirBuilderExt;
-        let base = std::env::temp_dir();
-        let pid = std::process::id();
-        for n in 0..1000u32 {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos());
-            let dir = base.join(format!("labtrail-git-{pid}-{nanos}-{n}"));
-            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-                Ok(()) => return Ok(Scratch(dir)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(format!("temporary folder in {}: {e}", base.display())),
-            }
-        }
-        Err(format!(
-            "no temporary folder could be made in {}",
-            base.display()
-        ))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

@@ -37,6 +37,9 @@ fn sealed_of(exp: &Exp, run: &str) -> Value {
     serde_json::from_str(last).unwrap()
 }
 
+/// One task that ends at once.
+const SHORT: &str = "[experiment]\nname = \"short\"\ncommand = \"true {x}\"\n[params]\nx = [1]\n";
+
 /// Two tasks, each waiting (60 s at most) until its run's capture is sealed.
 const TWO_TASKS: &str = r#"[experiment]
 name = "cap"
@@ -133,8 +136,8 @@ fn scratch_folders(exp: &Exp) -> Vec<String> {
 fn a_hung_git_leaves_no_process_and_no_folder() {
     let marker = format!("LABTRAIL_FAKE_GIT_MARKER={}", std::process::id());
     let bin = fake_hanging_git(&marker, "sleep 300 & wait; exit 1");
-    let exp = Exp::new("[experiment]\nname = \"short\"\ncommand = \"true {x}\"\n[params]\nx = [1]\n");
-    committed(&exp);
+    let exp = Exp::new(SHORT);
+    let commit = committed(&exp);
     let child = exp
         .cmd(&["run", "exp.toml", "--id", "short"])
         .env("PATH", path_with(bin.path()))
@@ -146,8 +149,12 @@ fn a_hung_git_leaves_no_process_and_no_folder() {
     let out = common::finish(child);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     let p = sealed_of(&exp, "short");
-    let code = serde_json::to_string(&p["code"]).unwrap();
-    assert!(code.contains("did not finish"), "the git add hung: {code}");
+    let code = &p["code"]["value"];
+    assert_eq!(code["commit"], commit.as_str(), "{p}");
+    assert_eq!(
+        code["patch"]["missing"], "working state not captured: the run ended first",
+        "the git add hung: {code}"
+    );
     common::wait_until(
         "the fake git's processes to end",
         std::time::Duration::from_secs(20),
@@ -205,4 +212,29 @@ fn a_killed_run_leaves_no_git_running_and_the_next_run_removes_its_folder() {
     std::fs::remove_file(&hold).unwrap();
     exp.run_ok(&["run", "exp.toml"]);
     assert_eq!(scratch_folders(&exp), Vec::<String>::new());
+}
+
+/// Issue 12 (review): a work tree with 20,000 untracked files takes git seconds to stage, longer
+/// than a run whose task ends at once: the archive still gives the commit (and says why the
+/// working state is unknown), not `n/a`.
+#[test]
+fn a_short_run_in_a_large_work_tree_records_the_commit() {
+    let exp = Exp::new(SHORT);
+    let commit = committed(&exp);
+    for folder in 0..100 {
+        let dir = exp.path().join(format!("out/{folder}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for file in 0..200 {
+            std::fs::write(dir.join(format!("{file}.txt")), format!("{folder} {file}\n")).unwrap();
+        }
+    }
+    exp.run_ok(&["run", "exp.toml", "--id", "short"]);
+    let p = sealed_of(&exp, "short");
+    assert_eq!(p["code"]["value"]["commit"], commit.as_str(), "{}", p["code"]);
+    let md = exp.run_ok(&["archive"]).stdout();
+    let line = md
+        .lines()
+        .find(|l| l.contains("git_commit:"))
+        .unwrap_or_else(|| panic!("no git_commit in {md}"));
+    assert!(line.contains(&commit), "{line}");
 }

@@ -8,7 +8,7 @@
 //! fails a run: a probe that cannot answer records why, and a record that cannot be written is
 //! a warning.
 
-use super::model::{Probed, Provenance, PROVENANCE_RECORD};
+use super::model::{Patch, Probed, Provenance, PROVENANCE_RECORD};
 use super::{data, envvars, git, gpu, host, packages, python};
 use crate::spec::archive::ArchiveSettings;
 use crate::spec::Spec;
@@ -175,9 +175,18 @@ pub fn start(store: &mut Store, run: &str, spec: &Spec) -> Option<Capture> {
     shared.spawn(CODE, move |s| {
         let t = Instant::now();
         let mut found = Vec::new();
+        // Commit and branch on the board at once: a short run records them even when the
+        // working state is not captured by its end.
+        let early = |code| {
+            let mut b = s.board();
+            if !b.sealed {
+                b.prov.code = Probed::Value(code);
+            }
+        };
         let within = git::Within {
             store: Some(&store_dir),
             leftovers: Some(leftovers),
+            early: Some(&early),
         };
         let (code, patch) = git::capture_within(&dir, cap, PROBE_TIMEOUT, &within, &mut found);
         s.finish(CODE, t, |b| {
@@ -298,7 +307,14 @@ fn write(b: &mut Board, store: &mut Store, run: &str, sealed: bool) {
         }
         for name in &prov.partial {
             match name.as_str() {
-                CODE => prov.code = gave_up(CODE),
+                CODE => match &mut prov.code {
+                    // The commit and branch came early; the working state did not.
+                    Probed::Value(code) => {
+                        code.patch =
+                            Patch::missing("working state not captured: the run ended first")
+                    }
+                    na => *na = gave_up(CODE),
+                },
                 HOST => prov.host = gave_up(HOST),
                 PYTHON => prov.python = gave_up(PYTHON),
                 PACKAGES => prov.packages = gave_up(PACKAGES),

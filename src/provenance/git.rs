@@ -11,9 +11,9 @@
 //! stay as they were. Every command shares one time limit; any failure becomes
 //! [`Probed::Na`] with the reason, never an error of the run.
 
-use super::git_facts::facts;
-use super::git_patch::working_state;
-use super::model::{Code, Probed, Redaction};
+use super::git_facts::{facts, Facts};
+use super::git_patch::{joined, working_state, WorkingState};
+use super::model::{Code, Patch, Probed, Redaction};
 use super::redact::redact_text;
 use crate::exec::command::{run_timed_command_in, CommandError};
 use std::ffi::OsString;
@@ -56,6 +56,10 @@ pub struct Within<'a> {
     /// `tmp/`) are registered, for the run's end to stop and remove them
     /// ([`Leftovers::clear`]).
     pub leftovers: Option<Arc<Leftovers>>,
+    /// Told the commit, branch and the other cheap facts as soon as they are known, before the
+    /// working state (which may take seconds in a large work tree); its `patch` says why it is
+    /// missing.
+    pub early: Option<&'a (dyn Fn(Code) + Sync)>,
 }
 
 /// [`capture_redacting`] for a run, as `within` says.
@@ -74,44 +78,72 @@ pub fn capture_within(
     };
     head.exclude = within.store.and_then(|s| inside(s, &head.root));
     let git = git.at(&head.root);
-    // The working state (several commands in a row) and the rest, side by side.
+    // The working state (several commands in a row) and the rest, side by side; the rest is
+    // told early (the commit alone is worth recording when the working state takes long).
     let (facts, work) = std::thread::scope(|s| {
-        let facts = s.spawn(|| facts(&git, &head));
-        let work = working_state(&git, &head, cap);
-        (facts.join(), work)
+        let work = s.spawn(|| working_state(&git, &head, cap));
+        let facts = facts(&git, &head);
+        if let Some(early) = within.early {
+            let mut redacted = Vec::new();
+            early(code_of(
+                &head,
+                &facts,
+                None,
+                &mut redacted,
+                "still being captured",
+            ));
+        }
+        (facts, joined(work.join()))
     });
-    let facts = facts.unwrap_or_default();
-    let work = match work {
-        Ok(work) => work,
+    match work {
+        Ok(work) => {
+            for r in &work.redactions {
+                if !found.contains(r) {
+                    found.push(r.clone());
+                }
+            }
+            let bytes = work.bytes.clone();
+            let code = code_of(&head, &facts, Some(work), found, "");
+            (Probed::Value(code), bytes)
+        }
         Err(reason) => {
-            let reason = format!("working state at {} not captured: {reason}", head.commit);
-            return (Probed::Na(reason), None);
+            let why = format!("working state not captured: {reason}");
+            (Probed::Value(code_of(&head, &facts, None, found, &why)), None)
         }
+    }
+}
+
+/// The code record of `head` with `facts` and the working state (`None`: unknown for `why`).
+fn code_of(
+    head: &Head,
+    facts: &Facts,
+    work: Option<WorkingState>,
+    found: &mut Vec<Redaction>,
+    why: &str,
+) -> Code {
+    let remote_url = facts
+        .remote_url
+        .as_ref()
+        .map(|url| redact_text(url, "code", found));
+    let (dirty_files, tree, patch) = match work {
+        Some(w) => (w.dirty_files, w.tree, w.patch),
+        None => (Vec::new(), String::new(), Patch::missing(why)),
     };
-    let mut remote_url = facts.remote_url;
-    if let Some(url) = &mut remote_url {
-        *url = redact_text(url, "code", found);
-    }
-    for r in work.redactions {
-        if !found.contains(&r) {
-            found.push(r);
-        }
-    }
-    let dirty = !work.dirty_files.is_empty();
-    let code = Code {
+    let dirty = !dirty_files.is_empty();
+    Code {
         root: head.root.to_string_lossy().into_owned(),
-        commit: head.commit,
-        branch: head.branch,
-        describe: facts.describe.map(|d| if dirty { d + "-dirty" } else { d }),
-        upstream: facts.upstream,
+        commit: head.commit.clone(),
+        branch: head.branch.clone(),
+        describe: (facts.describe.clone())
+            .map(|d| if dirty { d + "-dirty" } else { d }),
+        upstream: facts.upstream.clone(),
         remote_url,
         on_remote: facts.on_remote,
         dirty,
-        dirty_files: work.dirty_files,
-        tree: work.tree,
-        patch: work.patch,
-    };
-    (Probed::Value(code), work.bytes)
+        dirty_files,
+        tree,
+        patch,
+    }
 }
 
 /// Where `HEAD` is, from one `git rev-parse`.

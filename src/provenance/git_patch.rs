@@ -174,6 +174,7 @@ pub(super) fn working_state(git: &Git, head: &Head, cap: u64) -> Result<WorkingS
             diffstat,
             omitted,
             over_cap,
+            missing: None,
         },
         bytes: stored,
         redactions,
@@ -181,7 +182,7 @@ pub(super) fn working_state(git: &Git, head: &Head, cap: u64) -> Result<WorkingS
 }
 
 /// A thread's answer, or why there is none.
-fn joined<T>(r: std::thread::Result<Result<T, String>>) -> Result<T, String> {
+pub(super) fn joined<T>(r: std::thread::Result<Result<T, String>>) -> Result<T, String> {
     r.unwrap_or_else(|_| Err("a capture thread panicked".to_string()))
 }
 

@@ -33,7 +33,9 @@ fn sealed_of(exp: &Exp, run: &str) -> Value {
     let all = exp.column::<String>(&format!(
         "SELECT json FROM records WHERE kind = 'provenance' AND run_id = '{run}' ORDER BY id"
     ));
-    let last = all.last().unwrap_or_else(|| panic!("no provenance of {run}"));
+    let last = all
+        .last()
+        .unwrap_or_else(|| panic!("no provenance of {run}"));
     serde_json::from_str(last).unwrap()
 }
 
@@ -70,7 +72,10 @@ fn the_store_folder_is_never_part_of_the_working_state() {
     assert_eq!(code["dirty_files"], serde_json::json!([]), "{code}");
     assert_eq!(code["patch"]["blob"], Value::Null, "{code}");
     assert_eq!(code["patch"]["bytes"], 0, "{code}");
-    assert_eq!(first["code"], second["code"], "two runs of one clean commit");
+    assert_eq!(
+        first["code"], second["code"],
+        "two runs of one clean commit"
+    );
     let blobs = exp.column::<i64>("SELECT count(*) FROM blobs");
     assert_eq!(blobs, [0], "no patch stored");
 }
@@ -167,7 +172,10 @@ fn a_hung_git_leaves_no_process_and_no_folder() {
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
         .collect();
-    assert!(in_tmp.is_empty(), "left in the temporary folder: {in_tmp:?}");
+    assert!(
+        in_tmp.is_empty(),
+        "left in the temporary folder: {in_tmp:?}"
+    );
 }
 
 /// Issue 12 (review): labtrail killed (SIGKILL) while `git add` runs: the git command dies with
@@ -225,12 +233,21 @@ fn a_short_run_in_a_large_work_tree_records_the_commit() {
         let dir = exp.path().join(format!("out/{folder}"));
         std::fs::create_dir_all(&dir).unwrap();
         for file in 0..200 {
-            std::fs::write(dir.join(format!("{file}.txt")), format!("{folder} {file}\n")).unwrap();
+            std::fs::write(
+                dir.join(format!("{file}.txt")),
+                format!("{folder} {file}\n"),
+            )
+            .unwrap();
         }
     }
     exp.run_ok(&["run", "exp.toml", "--id", "short"]);
     let p = sealed_of(&exp, "short");
-    assert_eq!(p["code"]["value"]["commit"], commit.as_str(), "{}", p["code"]);
+    assert_eq!(
+        p["code"]["value"]["commit"],
+        commit.as_str(),
+        "{}",
+        p["code"]
+    );
     let md = exp.run_ok(&["archive"]).stdout();
     let line = md
         .lines()

@@ -108,7 +108,10 @@ pub fn capture_within(
         }
         Err(reason) => {
             let why = format!("working state not captured: {reason}");
-            (Probed::Value(code_of(&head, &facts, None, found, &why)), None)
+            (
+                Probed::Value(code_of(&head, &facts, None, found, &why)),
+                None,
+            )
         }
     }
 }
@@ -134,8 +137,7 @@ fn code_of(
         root: head.root.to_string_lossy().into_owned(),
         commit: head.commit.clone(),
         branch: head.branch.clone(),
-        describe: (facts.describe.clone())
-            .map(|d| if dirty { d + "-dirty" } else { d }),
+        describe: (facts.describe.clone()).map(|d| if dirty { d + "-dirty" } else { d }),
         upstream: facts.upstream.clone(),
         remote_url,
         on_remote: facts.on_remote,

@@ -73,7 +73,11 @@ pub(super) fn working_state(git: &Git, head: &Head, cap: u64) -> Result<WorkingS
     let mut add = vec!["add".to_string(), "-A".to_string()];
     if specs.len() > 1 {
         let file = scratch.0.join("pathspecs");
-        let list: Vec<u8> = specs.iter().flat_map(|s| s.iter().chain(&[0])).copied().collect();
+        let list: Vec<u8> = specs
+            .iter()
+            .flat_map(|s| s.iter().chain(&[0]))
+            .copied()
+            .collect();
         std::fs::write(&file, list).map_err(|e| format!("{}: {e}", file.display()))?;
         add.push(format!("--pathspec-from-file={}", file.display()));
         add.push("--pathspec-file-nul".to_string());

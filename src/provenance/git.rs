@@ -76,8 +76,16 @@ pub fn capture_within(
         Ok(head) => head,
         Err(reason) => return (Probed::Na(reason), None),
     };
-    head.exclude = within.store.and_then(|s| inside(s, &head.root));
     let git = git.at(&head.root);
+    // An ignored store is out of the working state already (and `git add` fails on an
+    // exclusion naming an ignored folder).
+    head.exclude = within
+        .store
+        .and_then(|s| inside(s, &head.root))
+        .filter(|rel| {
+            let rel = rel.to_string_lossy();
+            git.run(&["check-ignore", "-q", "--", &rel]).is_err()
+        });
     // The working state (several commands in a row) and the rest, side by side; the rest is
     // told early (the commit alone is worth recording when the working state takes long).
     let (facts, work) = std::thread::scope(|s| {

@@ -4,9 +4,77 @@
 //! not answer, a `git` waiting on a network filesystem) is killed at its limit, never waited for
 //! without end.
 
+use std::collections::BTreeSet;
 use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::time::Duration;
+
+/// The process groups of commands still running for one owner (a run's provenance capture),
+/// so that the owner can kill them when it ends before they do: a command outliving labtrail
+/// would run (or hang) on without anyone waiting for its answer.
+#[derive(Debug)]
+pub struct ProcessGroups {
+    /// The group ids running, or `None` once [`ProcessGroups::kill_all`] was called.
+    running: Mutex<Option<BTreeSet<i32>>>,
+}
+
+impl ProcessGroups {
+    /// A registry with nothing running.
+    pub fn new() -> ProcessGroups {
+        ProcessGroups {
+            running: Mutex::new(Some(BTreeSet::new())),
+        }
+    }
+
+    /// Kills (SIGKILL) every group running, and every one started from now on.
+    pub fn kill_all(&self) {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        for group in running.take().unwrap_or_default() {
+            kill_group(group);
+        }
+    }
+
+    /// Whether [`ProcessGroups::kill_all`] was called.
+    pub fn killed(&self) -> bool {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+    }
+
+    /// Registers `group`; false (and the group killed) when everything was killed already.
+    fn add(&self, group: i32) -> bool {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        match running.as_mut() {
+            Some(set) => set.insert(group),
+            None => {
+                kill_group(group);
+                false
+            }
+        }
+    }
+
+    fn remove(&self, group: i32) {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(set) = running.as_mut() {
+            set.remove(&group);
+        }
+    }
+}
+
+impl Default for ProcessGroups {
+    fn default() -> ProcessGroups {
+        ProcessGroups::new()
+    }
+}
+
+/// SIGKILL to every process of `group`.
+fn kill_group(group: i32) {
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(group),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+}
 
 /// A command that gave no usable answer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -71,7 +139,36 @@ pub fn run_timed_command(
     stdout: Stdio,
     timeout: Duration,
 ) -> Result<Output, CommandError> {
+    run_timed_command_in(command, stdout, timeout, None)
+}
+
+/// [`run_timed_command`] for a probe whose process group is registered in `groups` while it
+/// runs (killed with them), and which dies with labtrail (SIGKILL when the thread that
+/// started it ends, as when labtrail itself is killed): a probe's answer is of no use to
+/// anyone after that.
+pub fn run_timed_command_in(
+    command: &mut Command,
+    stdout: Stdio,
+    timeout: Duration,
+    groups: Option<&ProcessGroups>,
+) -> Result<Output, CommandError> {
     use std::os::unix::process::CommandExt;
+    if groups.is_some() {
+        let parent = std::process::id() as i32;
+        // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // labtrail died before the prctl: nobody would kill this one.
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
+    }
     let program = command.get_program().to_string_lossy().into_owned();
     let args: Vec<String> = command
         .get_args()
@@ -98,6 +195,25 @@ pub fn run_timed_command(
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
+    if let Some(groups) = groups {
+        if !groups.add(pid as i32) {
+            return Err(CommandError::NotRun {
+                command,
+                detail: "stopped: its owner ended".to_string(),
+                absent: false,
+            });
+        }
+    }
+    // Unregistered however this function returns (a group id may be reused once reaped).
+    struct Registered<'a>(Option<&'a ProcessGroups>, i32);
+    impl Drop for Registered<'_> {
+        fn drop(&mut self) {
+            if let Some(groups) = self.0 {
+                groups.remove(self.1);
+            }
+        }
+    }
+    let _registered = Registered(groups, pid as i32);
     let output = match rx.recv_timeout(timeout) {
         Ok(r) => r.map_err(|e| CommandError::NotRun {
             command: command.clone(),
@@ -106,10 +222,7 @@ pub fn run_timed_command(
         })?,
         Err(_) => {
             // The whole group it leads: a site's wrapper script and the program it started.
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pid as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            kill_group(pid as i32);
             return Err(CommandError::TimedOut {
                 command,
                 seconds: timeout.as_secs(),

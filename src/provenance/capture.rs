@@ -8,7 +8,7 @@
 //! fails a run: a probe that cannot answer records why, and a record that cannot be written is
 //! a warning.
 
-use super::model::{Probed, Provenance, PROVENANCE_RECORD};
+use super::model::{Patch, Probed, Provenance, PROVENANCE_RECORD};
 use super::{data, envvars, git, gpu, host, packages, python};
 use crate::spec::archive::ArchiveSettings;
 use crate::spec::Spec;
@@ -116,6 +116,9 @@ impl Shared {
 /// A capture under way; [`Capture::seal`] it when the engine returns.
 pub struct Capture {
     shared: Arc<Shared>,
+    /// The git commands and temporary folder of the code probe, stopped and removed when the
+    /// capture is dropped: nothing outlives labtrail.
+    git: Arc<git::Leftovers>,
 }
 
 /// Starts capturing for `run` as `spec` says (`None` with `[archive] capture = false`), and
@@ -166,11 +169,26 @@ pub fn start(store: &mut Store, run: &str, spec: &Spec) -> Option<Capture> {
         cancel: AtomicBool::new(false),
         run: run.to_string(),
     });
-    let (dir, cap) = (base.clone(), settings.patch_cap);
+    let (dir, cap, store_dir) = (base.clone(), settings.patch_cap, store.dir().to_path_buf());
+    let leftovers = Arc::new(git::Leftovers::new(&store_dir));
+    let git_leftovers = leftovers.clone();
     shared.spawn(CODE, move |s| {
         let t = Instant::now();
         let mut found = Vec::new();
-        let (code, patch) = git::capture_redacting(&dir, cap, PROBE_TIMEOUT, &mut found);
+        // Commit and branch on the board at once: a short run records them even when the
+        // working state is not captured by its end.
+        let early = |code| {
+            let mut b = s.board();
+            if !b.sealed {
+                b.prov.code = Probed::Value(code);
+            }
+        };
+        let within = git::Within {
+            store: Some(&store_dir),
+            leftovers: Some(leftovers),
+            early: Some(&early),
+        };
+        let (code, patch) = git::capture_within(&dir, cap, PROBE_TIMEOUT, &within, &mut found);
         s.finish(CODE, t, |b| {
             b.prov.code = code;
             b.patch = patch;
@@ -221,7 +239,10 @@ pub fn start(store: &mut Store, run: &str, spec: &Spec) -> Option<Capture> {
             }
         }
     });
-    Some(Capture { shared })
+    Some(Capture {
+        shared,
+        git: git_leftovers,
+    })
 }
 
 /// The Python probe, then the package names in its folders, then their commits.
@@ -286,7 +307,14 @@ fn write(b: &mut Board, store: &mut Store, run: &str, sealed: bool) {
         }
         for name in &prov.partial {
             match name.as_str() {
-                CODE => prov.code = gave_up(CODE),
+                CODE => match &mut prov.code {
+                    // The commit and branch came early; the working state did not.
+                    Probed::Value(code) => {
+                        code.patch =
+                            Patch::missing("working state not captured: the run ended first")
+                    }
+                    na => *na = gave_up(CODE),
+                },
                 HOST => prov.host = gave_up(HOST),
                 PYTHON => prov.python = gave_up(PYTHON),
                 PACKAGES => prov.packages = gave_up(PACKAGES),
@@ -332,5 +360,13 @@ impl Capture {
         write(&mut b, store, &self.shared.run, true);
         drop(b);
         self.shared.changed.notify_all();
+    }
+}
+
+impl Drop for Capture {
+    /// After sealing (or when the run ends without it): what the code probe still runs is of
+    /// no use to anyone.
+    fn drop(&mut self) {
+        self.git.clear();
     }
 }

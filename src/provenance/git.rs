@@ -11,18 +11,20 @@
 //! stay as they were. Every command shares one time limit; any failure becomes
 //! [`Probed::Na`] with the reason, never an error of the run.
 
-use super::git_facts::facts;
-use super::git_patch::working_state;
-use super::model::{Code, Probed, Redaction};
+use super::git_facts::{facts, Facts};
+use super::git_patch::{joined, working_state, WorkingState};
+use super::model::{Code, Patch, Probed, Redaction};
 use super::redact::redact_text;
-use crate::exec::command::{run_timed_command, CommandError};
+use crate::exec::command::{run_timed_command_in, CommandError};
 use std::ffi::OsString;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use super::git_facts::strip_credentials;
+pub use super::git_scratch::Leftovers;
 
 /// The code of the repository holding `dir`, and the patch bytes to store (redacted; `None` when
 /// the working state is clean or the patch is over `cap` bytes). The caller stores them with
@@ -41,50 +43,117 @@ pub fn capture_redacting(
     timeout: Duration,
     found: &mut Vec<Redaction>,
 ) -> (Probed<Code>, Option<Vec<u8>>) {
-    let git = Git::new(dir, timeout);
-    let head = match head(&git) {
+    capture_within(dir, cap, timeout, &Within::default(), found)
+}
+
+/// What a run's capture adds to a plain [`capture`].
+#[derive(Default)]
+pub struct Within<'a> {
+    /// The run's store folder: when it is inside the repository, nothing under it is part of
+    /// the working state (its database, logs and results are not the experiment's code).
+    pub store: Option<&'a Path>,
+    /// Where the git commands running and the temporary folder (then under the store's
+    /// `tmp/`) are registered, for the run's end to stop and remove them
+    /// ([`Leftovers::clear`]).
+    pub leftovers: Option<Arc<Leftovers>>,
+    /// Told the commit, branch and the other cheap facts as soon as they are known, before the
+    /// working state (which may take seconds in a large work tree); its `patch` says why it is
+    /// missing.
+    pub early: Option<&'a (dyn Fn(Code) + Sync)>,
+}
+
+/// [`capture_redacting`] for a run, as `within` says.
+pub fn capture_within(
+    dir: &Path,
+    cap: u64,
+    timeout: Duration,
+    within: &Within,
+    found: &mut Vec<Redaction>,
+) -> (Probed<Code>, Option<Vec<u8>>) {
+    let mut git = Git::new(dir, timeout);
+    git.leftovers = within.leftovers.clone();
+    let mut head = match head(&git) {
         Ok(head) => head,
         Err(reason) => return (Probed::Na(reason), None),
     };
     let git = git.at(&head.root);
-    // The working state (several commands in a row) and the rest, side by side.
+    // An ignored store is out of the working state already (and `git add` fails on an
+    // exclusion naming an ignored folder).
+    head.exclude = within
+        .store
+        .and_then(|s| inside(s, &head.root))
+        .filter(|rel| {
+            let rel = rel.to_string_lossy();
+            git.run(&["check-ignore", "-q", "--", &rel]).is_err()
+        });
+    // The working state (several commands in a row) and the rest, side by side; the rest is
+    // told early (the commit alone is worth recording when the working state takes long).
     let (facts, work) = std::thread::scope(|s| {
-        let facts = s.spawn(|| facts(&git, &head));
-        let work = working_state(&git, &head, cap);
-        (facts.join(), work)
+        let work = s.spawn(|| working_state(&git, &head, cap));
+        let facts = facts(&git, &head);
+        if let Some(early) = within.early {
+            let mut redacted = Vec::new();
+            early(code_of(
+                &head,
+                &facts,
+                None,
+                &mut redacted,
+                "still being captured",
+            ));
+        }
+        (facts, joined(work.join()))
     });
-    let facts = facts.unwrap_or_default();
-    let work = match work {
-        Ok(work) => work,
+    match work {
+        Ok(work) => {
+            for r in &work.redactions {
+                if !found.contains(r) {
+                    found.push(r.clone());
+                }
+            }
+            let bytes = work.bytes.clone();
+            let code = code_of(&head, &facts, Some(work), found, "");
+            (Probed::Value(code), bytes)
+        }
         Err(reason) => {
-            let reason = format!("working state at {} not captured: {reason}", head.commit);
-            return (Probed::Na(reason), None);
+            let why = format!("working state not captured: {reason}");
+            (
+                Probed::Value(code_of(&head, &facts, None, found, &why)),
+                None,
+            )
         }
+    }
+}
+
+/// The code record of `head` with `facts` and the working state (`None`: unknown for `why`).
+fn code_of(
+    head: &Head,
+    facts: &Facts,
+    work: Option<WorkingState>,
+    found: &mut Vec<Redaction>,
+    why: &str,
+) -> Code {
+    let remote_url = facts
+        .remote_url
+        .as_ref()
+        .map(|url| redact_text(url, "code", found));
+    let (dirty_files, tree, patch) = match work {
+        Some(w) => (w.dirty_files, w.tree, w.patch),
+        None => (Vec::new(), String::new(), Patch::missing(why)),
     };
-    let mut remote_url = facts.remote_url;
-    if let Some(url) = &mut remote_url {
-        *url = redact_text(url, "code", found);
-    }
-    for r in work.redactions {
-        if !found.contains(&r) {
-            found.push(r);
-        }
-    }
-    let dirty = !work.dirty_files.is_empty();
-    let code = Code {
+    let dirty = !dirty_files.is_empty();
+    Code {
         root: head.root.to_string_lossy().into_owned(),
-        commit: head.commit,
-        branch: head.branch,
-        describe: facts.describe.map(|d| if dirty { d + "-dirty" } else { d }),
-        upstream: facts.upstream,
+        commit: head.commit.clone(),
+        branch: head.branch.clone(),
+        describe: (facts.describe.clone()).map(|d| if dirty { d + "-dirty" } else { d }),
+        upstream: facts.upstream.clone(),
         remote_url,
         on_remote: facts.on_remote,
         dirty,
-        dirty_files: work.dirty_files,
-        tree: work.tree,
-        patch: work.patch,
-    };
-    (Probed::Value(code), work.bytes)
+        dirty_files,
+        tree,
+        patch,
+    }
 }
 
 /// Where `HEAD` is, from one `git rev-parse`.
@@ -97,6 +166,17 @@ pub(super) struct Head {
     pub index: PathBuf,
     pub commit: String,
     pub branch: Option<String>,
+    /// A folder (relative to `root`) left out of the working state: the store's.
+    pub exclude: Option<PathBuf>,
+}
+
+/// `folder` relative to `root` when it is under it (symbolic links resolved); `None` outside
+/// (or when it is the top folder itself, which cannot be left out).
+fn inside(folder: &Path, root: &Path) -> Option<PathBuf> {
+    let folder = folder.canonicalize().ok()?;
+    let root = root.canonicalize().ok()?;
+    let rel = folder.strip_prefix(&root).ok()?;
+    (!rel.as_os_str().is_empty()).then(|| rel.to_path_buf())
 }
 
 fn head(git: &Git) -> Result<Head, String> {
@@ -138,6 +218,7 @@ fn head(git: &Git) -> Result<Head, String> {
         index: near(index),
         commit: commit.to_string(),
         branch: (branch != "HEAD").then(|| branch.to_string()),
+        exclude: None,
     })
 }
 
@@ -148,6 +229,7 @@ pub(super) struct Git {
     deadline: Instant,
     limit: Duration,
     env: Vec<(&'static str, OsString)>,
+    leftovers: Option<Arc<Leftovers>>,
 }
 
 impl Git {
@@ -157,6 +239,7 @@ impl Git {
             deadline: Instant::now() + limit,
             limit,
             env: Vec::new(),
+            leftovers: None,
         }
     }
 
@@ -166,6 +249,11 @@ impl Git {
             dir: dir.to_path_buf(),
             ..self.clone()
         }
+    }
+
+    /// Where the temporary folder and the running commands are registered, if anywhere.
+    pub(super) fn leftovers(&self) -> Option<&Leftovers> {
+        self.leftovers.as_deref()
     }
 
     /// The same, with `name=value` in the environment.
@@ -190,6 +278,10 @@ impl Git {
         if left.is_zero() {
             return Err(self.too_slow());
         }
+        let groups = self.leftovers().map(|l| &l.groups);
+        if groups.is_some_and(|g| g.killed()) {
+            return Err("stopped: the run ended first".to_string());
+        }
         let mut command = Command::new("git");
         // Capture writes nothing the user keeps: no automatic gc or maintenance, no shared
         // index file written next to the user's.
@@ -208,7 +300,7 @@ impl Git {
         for (name, value) in &self.env {
             command.env(name, value);
         }
-        run_timed_command(&mut command, stdout, left).map_err(|e| match e {
+        run_timed_command_in(&mut command, stdout, left, groups).map_err(|e| match e {
             CommandError::NotRun { absent: true, .. } => "git not found".to_string(),
             CommandError::NotRun { detail, .. } => format!("git could not start: {detail}"),
             CommandError::TimedOut { .. } => self.too_slow(),

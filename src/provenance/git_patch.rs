@@ -10,6 +10,7 @@
 //! commands that must (the diff), so that none of them has its time "freshened" either.
 
 use super::git::{Git, Head};
+use super::git_scratch::Scratch;
 use super::model::{DirtyFile, OmittedFile, Patch, Redaction};
 use super::redact::{redact_bytes, redact_text};
 use crate::spec::archive::UNTRACKED_FILE_CAP;
@@ -17,7 +18,7 @@ use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// What [`working_state`] found.
 pub(super) struct WorkingState {
@@ -33,12 +34,22 @@ pub(super) struct WorkingState {
 /// listed as omitted), writes its tree and the patch from `HEAD` to it; the patch is kept when
 /// it is at most `cap` bytes. The reason on failure.
 pub(super) fn working_state(git: &Git, head: &Head, cap: u64) -> Result<WorkingState, String> {
-    let scratch = Scratch::new()?;
+    let scratch = Scratch::new(git.leftovers())?;
     let index = scratch.0.join("index");
     let objects = scratch.0.join("objects");
+    // Every path but the store's folder (its database and logs are not the experiment's code).
+    let mut specs: Vec<Vec<u8>> = vec![b".".to_vec()];
+    if let Some(store) = &head.exclude {
+        specs.push([&b":(exclude,literal)"[..], store.as_os_str().as_bytes()].concat());
+    }
+    let specs_args: Vec<String> = specs.iter().map(|s| lossy(s)).collect();
     // The untracked files (a walk of the work tree) while the index is copied.
     let (untracked, copied) = std::thread::scope(|s| {
-        let listing = s.spawn(|| git.run(&["ls-files", "-z", "--others", "--exclude-standard"]));
+        let listing = s.spawn(|| {
+            let list = ["ls-files", "-z", "--others", "--exclude-standard", "--"];
+            let specs: Vec<&str> = specs_args.iter().map(String::as_str).collect();
+            git.run(&[&list[..], &specs].concat())
+        });
         let copied = copy_keeping_mtime(&head.index, &index)
             .and_then(|()| std::fs::create_dir(&objects).map_err(|e| format!("{e}")));
         (joined(listing.join()), copied)
@@ -46,7 +57,6 @@ pub(super) fn working_state(git: &Git, head: &Head, cap: u64) -> Result<WorkingS
     let (untracked, ()) = (untracked?, copied?);
     let untracked: BTreeSet<&[u8]> = nul_split(&untracked).collect();
     let mut omitted = Vec::new();
-    let mut leave_out = Vec::new();
     for path in &untracked {
         let meta = std::fs::symlink_metadata(head.root.join(OsStr::from_bytes(path)));
         let bytes = meta.map_or(0, |m| if m.is_file() { m.len() } else { 0 });
@@ -56,21 +66,20 @@ pub(super) fn working_state(git: &Git, head: &Head, cap: u64) -> Result<WorkingS
                 bytes,
                 why: format!("untracked file over {}", size(UNTRACKED_FILE_CAP)),
             });
-            leave_out.push(*path);
+            // Left out before staging, so that a 10 GB checkpoint is never hashed.
+            specs.push([&b":(exclude,literal)"[..], path].concat());
         }
     }
     let mut add = vec!["add".to_string(), "-A".to_string()];
-    if !leave_out.is_empty() {
-        // Left out before staging, so that a 10 GB checkpoint is never hashed.
-        let specs = scratch.0.join("pathspecs");
-        let mut list = b".\0".to_vec();
-        for path in &leave_out {
-            list.extend_from_slice(b":(exclude,literal)");
-            list.extend_from_slice(path);
-            list.push(0);
-        }
-        std::fs::write(&specs, list).map_err(|e| format!("{}: {e}", specs.display()))?;
-        add.push(format!("--pathspec-from-file={}", specs.display()));
+    if specs.len() > 1 {
+        let file = scratch.0.join("pathspecs");
+        let list: Vec<u8> = specs
+            .iter()
+            .flat_map(|s| s.iter().chain(&[0]))
+            .copied()
+            .collect();
+        std::fs::write(&file, list).map_err(|e| format!("{}: {e}", file.display()))?;
+        add.push(format!("--pathspec-from-file={}", file.display()));
         add.push("--pathspec-file-nul".to_string());
     }
     let add: Vec<&str> = add.iter().map(String::as_str).collect();
@@ -169,6 +178,7 @@ pub(super) fn working_state(git: &Git, head: &Head, cap: u64) -> Result<WorkingS
             diffstat,
             omitted,
             over_cap,
+            missing: None,
         },
         bytes: stored,
         redactions,
@@ -176,7 +186,7 @@ pub(super) fn working_state(git: &Git, head: &Head, cap: u64) -> Result<WorkingS
 }
 
 /// A thread's answer, or why there is none.
-fn joined<T>(r: std::thread::Result<Result<T, String>>) -> Result<T, String> {
+pub(super) fn joined<T>(r: std::thread::Result<Result<T, String>>) -> Result<T, String> {
     r.unwrap_or_else(|_| Err("a capture thread panicked".to_string()))
 }
 
@@ -264,37 +274,4 @@ fn copy_keeping_mtime(from: &Path, to: &Path) -> Result<(), String> {
     std::fs::copy(from, to).map_err(why)?;
     let copy = std::fs::File::options().write(true).open(to).map_err(why)?;
     copy.set_modified(modified).map_err(why)
-}
-
-/// A private temporary folder (mode 0700: it holds the patch), removed with everything in it
-/// when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Result<Scratch, String> {
-        use std::os::unix::fs::DirBuilderExt;
-        let base = std::env::temp_dir();
-        let pid = std::process::id();
-        for n in 0..1000u32 {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos());
-            let dir = base.join(format!("labtrail-git-{pid}-{nanos}-{n}"));
-            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-                Ok(()) => return Ok(Scratch(dir)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(format!("temporary folder in {}: {e}", base.display())),
-            }
-        }
-        Err(format!(
-            "no temporary folder could be made in {}",
-            base.display()
-        ))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

@@ -31,6 +31,7 @@ pub mod envvars;
 pub mod git;
 mod git_facts;
 mod git_patch;
+mod git_scratch;
 pub mod gpu;
 pub mod gpu_use;
 pub mod host;

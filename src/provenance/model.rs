@@ -132,6 +132,25 @@ pub struct Patch {
     pub omitted: Vec<OmittedFile>,
     /// Whether the whole patch was over the cap and is not stored.
     pub over_cap: bool,
+    /// Why the working state (`dirty`, `dirty_files`, `tree` and this patch) is unknown: still
+    /// being captured (a partial record), or its capture did not finish; `None` when captured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
+}
+
+impl Patch {
+    /// No patch, because the working state is unknown for `why`.
+    pub fn missing(why: impl Into<String>) -> Patch {
+        Patch {
+            blob: None,
+            bytes: 0,
+            checksum: String::new(),
+            diffstat: Vec::new(),
+            omitted: Vec::new(),
+            over_cap: false,
+            missing: Some(why.into()),
+        }
+    }
 }
 
 /// A file left out of the stored patch, and why.

@@ -34,6 +34,7 @@ pub fn provenance() -> Provenance {
                 diffstat: vec![" train.py | 2 +-".into()],
                 omitted: vec![],
                 over_cap: false,
+                missing: None,
             },
         }),
         host: Probed::Value(Host {

@@ -205,9 +205,10 @@ fn summary(d: &mut Doc) {
     let commit = d.prov(|p| &p.code, |c| c.commit.clone());
     let dirty = d.prov(
         |p| &p.code,
-        |c| match c.dirty_files.len() {
-            0 => c.dirty.to_string(),
-            n => format!("{} ({n} files)", c.dirty),
+        |c| match (&c.patch.missing, c.dirty_files.len()) {
+            (Some(why), _) => na(why),
+            (None, 0) => c.dirty.to_string(),
+            (None, n) => format!("{} ({n} files)", c.dirty),
         },
     );
     d.field(0, "git_commit", &commit);

@@ -91,6 +91,7 @@ fn provenance() -> Provenance {
                 diffstat: Vec::new(),
                 omitted: Vec::new(),
                 over_cap: false,
+                missing: None,
             },
         }),
         host: Probed::Value(Host {

@@ -245,11 +245,8 @@ mod tests {
         let pid = start("true", tmp.path(), &out, Vec::new()).unwrap();
         let spawner = own_peak_rss_kb();
         let exit = wait(pid);
-        assert!(
-            exit.max_rss_kb as u64 >= spawner.unwrap(),
-            "the kernel lends the runner's peak: {} < {spawner:?}",
-            exit.max_rss_kb
-        );
+        // `true` is far smaller than this test binary, yet its figure is the binary's peak.
+        assert!(exit.max_rss_kb as u64 <= spawner.unwrap(), "{exit:?}");
         assert_eq!(exit.without_spawner_peak(spawner).max_rss_kb, 0);
         assert_eq!(exit.without_spawner_peak(None).max_rss_kb, 0);
         let big = Exit {

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 /// How often a group's PSS is read again when its resident memory did not grow (its pages can
 /// still turn from shared to private: workers writing their copies).
 const PSS_EVERY: Duration = Duration::from_secs(5);
-/// The CPU time PSS reads may take, a fraction of one core (the `/proc` pass takes ~0.2 %).
-const SHARE_OF_A_CORE: f64 = 0.003;
+/// The CPU time PSS reads may take, a fraction of one core (the `/proc` pass takes ~0.28 %: 0.5 % in all).
+const SHARE_OF_A_CORE: f64 = 0.002;
 /// The most CPU time saved up for a burst: a first read of large trees.
-const MOST_SAVED: Duration = Duration::from_millis(500);
+const MOST_SAVED: Duration = Duration::from_millis(250);
 
 /// The CPU time PSS reads may still take: earned at [`SHARE_OF_A_CORE`] of the time passed, up
 /// to [`MOST_SAVED`]; a read that took more leaves a debt paid before the next.

@@ -170,7 +170,9 @@ for pid in kids:
     exp.run_ok(&["run", "exp.toml", "--no-progress"]);
     let rows = resources(&exp);
     let r = &rows[0].1;
-    assert_eq!(r["rss_source"], "sampled pss", "{r}");
+    // The parent's own RSS (`wait4`) may be a little above the PSS sum: then it is the figure.
+    assert!(["sampled pss", "wait4"].contains(&r["rss_source"].as_str().unwrap()), "{r}");
+    assert!(r["samples"].as_u64().unwrap() >= 2, "seen with its children: {r}");
     let peak = r["peak_tree_rss_kb"].as_u64().unwrap();
     let mb = 1024;
     assert!(

@@ -171,10 +171,13 @@ fn sample_loop(shared: &Shared, memory_every: Duration, gpu_every: Duration, loa
         drop(tasks);
         // Read without the lock: a worker that starts or ends a task does not wait for /proc.
         let seen = scan(&groups, &mut buf);
+        let due = pss_due(&shared.tasks.lock().unwrap_or_else(|e| e.into_inner()), &seen);
+        // PSS too: a pass over large trees takes a while.
+        let pss = read_pss(due, &mut budget);
         let mut tasks = shared.tasks.lock().unwrap_or_else(|e| e.into_inner());
         for (pgid, t) in tasks.by_pgid.iter_mut() {
             let procs = seen.get(pgid).map(Vec::as_slice).unwrap_or_default();
-            t.record(procs, &mut budget);
+            t.record(procs, pss.get(pgid).copied());
         }
         if Instant::now() >= next_gpu {
             next_gpu = Instant::now() + gpu_every;
@@ -192,6 +195,25 @@ fn sample_loop(shared: &Shared, memory_every: Duration, gpu_every: Duration, loa
             }
         }
     }
+}
+
+/// The groups whose PSS is to be read now, with their processes.
+fn pss_due(tasks: &Tasks, seen: &HashMap<u32, Vec<Proc>>) -> Vec<(u32, Vec<u32>)> {
+    let mut due = Vec::new();
+    for (pgid, t) in &tasks.by_pgid {
+        let procs = seen.get(pgid).map(Vec::as_slice).unwrap_or_default();
+        if t.shared.due(procs) {
+            due.push((*pgid, procs.iter().map(|p| p.pid).collect()));
+        }
+    }
+    due
+}
+
+/// PSS sums of the `due` groups, as far as the budget allows.
+fn read_pss(due: Vec<(u32, Vec<u32>)>, budget: &mut pss::Budget) -> HashMap<u32, Option<u64>> {
+    due.into_iter()
+        .filter_map(|(pgid, pids)| Some((pgid, pss::read(&pids, budget)?)))
+        .collect()
 }
 
 fn sample_gpus(probe: &dyn GpuProbe, tasks: &mut Tasks, since_us: u64) {
@@ -218,17 +240,18 @@ fn sample_gpus(probe: &dyn GpuProbe, tasks: &mut Tasks, since_us: u64) {
 
 /// One process as `/proc/PID/stat` shows it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Proc {
-    pub(crate) pid: u32,
+struct Proc {
+    pid: u32,
     ticks: u64,
-    pub(crate) rss_kb: u64,
+    rss_kb: u64,
 }
 
 impl Tally {
-    fn record(&mut self, procs: &[Proc], budget: &mut pss::Budget) {
+    /// Counts a sample of `procs`, with their PSS sum if it was read.
+    fn record(&mut self, procs: &[Proc], pss: Option<Option<u64>>) {
         self.samples += 1;
         if procs.len() > 1 {
-            self.shared.record(procs, budget);
+            self.shared.record(procs, pss);
         } else {
             self.peak_kb = self.peak_kb.max(procs.iter().map(|p| p.rss_kb).sum());
         }

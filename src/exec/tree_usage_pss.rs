@@ -59,27 +59,31 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    pub(super) fn record(&mut self, procs: &[Proc], budget: &mut Budget) {
+    /// Whether PSS is to be read for a group of `procs` now.
+    pub(super) fn due(&self, procs: &[Proc]) -> bool {
+        let rss: u64 = procs.iter().map(|p| p.rss_kb).sum();
+        procs.len() > 1
+            && !self.unreadable
+            && match self.last {
+                None => true,
+                Some((at, then)) => at.elapsed() >= PSS_EVERY || rss > then + then / 10,
+            }
+    }
+
+    /// Counts a moment of `procs`, more than one, with their PSS sum if it was read
+    /// (`Some(None)`: it could not be).
+    pub(super) fn record(&mut self, procs: &[Proc], pss: Option<Option<u64>>) {
         let rss: u64 = procs.iter().map(|p| p.rss_kb).sum();
         self.seen = true;
         self.rss_peak_kb = self.rss_peak_kb.max(rss);
-        let due = match self.last {
-            None => true,
-            Some((at, then)) => at.elapsed() >= PSS_EVERY || rss > then + then / 10,
-        };
-        if !due || self.unreadable || !budget.allows() {
-            return;
-        }
-        let before = thread_cpu_s();
-        let pss = procs.iter().map(|p| pss_kb(p.pid)).sum::<Option<u64>>();
-        budget.spend(thread_cpu_s() - before);
         match pss {
-            Some(kb) => {
+            Some(Some(kb)) => {
                 self.pss_peak_kb = self.pss_peak_kb.max(kb);
                 self.pss_samples += 1;
                 self.last = Some((Instant::now(), rss));
             }
-            None => self.unreadable = true,
+            Some(None) => self.unreadable = true,
+            None => {}
         }
     }
 
@@ -98,6 +102,17 @@ impl Shared {
             (kb, "sampled rss (no PSS within the sampler's budget: shared pages counted per process)")
         }
     }
+}
+
+/// The PSS sum of `pids` if the budget allows a read now (`Some(None)`: unreadable).
+pub(super) fn read(pids: &[u32], budget: &mut Budget) -> Option<Option<u64>> {
+    if !budget.allows() {
+        return None;
+    }
+    let before = thread_cpu_s();
+    let pss = pids.iter().map(|&p| pss_kb(p)).sum::<Option<u64>>();
+    budget.spend(thread_cpu_s() - before);
+    Some(pss)
 }
 
 /// `Pss:` of `/proc/PID/smaps_rollup`, KiB; 0 for a process that ended meanwhile; `None` when

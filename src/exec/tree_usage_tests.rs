@@ -148,8 +148,15 @@ fn cost_with_pss_of_eight_300_mb_trees() {
     let (t0, c0) = (Instant::now(), cpu());
     for _ in 0..30 {
         let seen = scan(&groups, &mut buf);
+        let tasks = Tasks {
+            by_pgid: std::mem::take(&mut tallies),
+            stop: false,
+        };
+        let pss = read_pss(pss_due(&tasks, &seen), &mut budget);
+        tallies = tasks.by_pgid;
         for (g, t) in tallies.iter_mut() {
-            t.record(seen.get(g).map(Vec::as_slice).unwrap_or_default(), &mut budget);
+            let procs = seen.get(g).map(Vec::as_slice).unwrap_or_default();
+            t.record(procs, pss.get(g).copied());
         }
         std::thread::sleep(Duration::from_secs(1));
     }

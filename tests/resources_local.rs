@@ -122,7 +122,10 @@ command = "awk 'BEGIN { print 1 }' > /dev/null; grep VmHWM /proc/$PPID/status > 
     exp.run_ok(&["run", "exp.toml", "--no-progress"]);
     let text = std::fs::read_to_string(exp.file("runner_hwm")).unwrap();
     let runner_kb: i64 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
-    assert!(runner_kb > 15 * 1024, "a runner this small tells nothing: {runner_kb} KiB");
+    assert!(
+        runner_kb > 15 * 1024,
+        "a runner this small tells nothing: {runner_kb} KiB"
+    );
     let runner_kb = runner_kb / 2;
     let max_rss: Vec<Option<i64>> = exp.column("SELECT max_rss_kb FROM attempts");
     assert_eq!(max_rss.len(), 1);
@@ -175,8 +178,14 @@ for pid in kids:
     let rows = resources(&exp);
     let r = &rows[0].1;
     // The parent's own RSS (`wait4`) may be a little above the PSS sum: then it is the figure.
-    assert!(["sampled pss", "wait4"].contains(&r["rss_source"].as_str().unwrap()), "{r}");
-    assert!(r["samples"].as_u64().unwrap() >= 2, "seen with its children: {r}");
+    assert!(
+        ["sampled pss", "wait4"].contains(&r["rss_source"].as_str().unwrap()),
+        "{r}"
+    );
+    assert!(
+        r["samples"].as_u64().unwrap() >= 2,
+        "seen with its children: {r}"
+    );
     let peak = r["peak_tree_rss_kb"].as_u64().unwrap();
     let mb = 1024;
     assert!(

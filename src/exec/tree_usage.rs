@@ -171,7 +171,10 @@ fn sample_loop(shared: &Shared, memory_every: Duration, gpu_every: Duration, loa
         drop(tasks);
         // Read without the lock: a worker that starts or ends a task does not wait for /proc.
         let seen = scan(&groups, &mut buf);
-        let due = pss_due(&shared.tasks.lock().unwrap_or_else(|e| e.into_inner()), &seen);
+        let due = pss_due(
+            &shared.tasks.lock().unwrap_or_else(|e| e.into_inner()),
+            &seen,
+        );
         // PSS too: a pass over large trees takes a while.
         let pss = read_pss(due, &mut budget);
         let mut tasks = shared.tasks.lock().unwrap_or_else(|e| e.into_inner());
@@ -197,16 +200,24 @@ fn sample_loop(shared: &Shared, memory_every: Duration, gpu_every: Duration, loa
     }
 }
 
-/// The groups whose PSS is to be read now, with their processes.
+/// The groups whose PSS is to be read now, with their processes: those never read first (the
+/// budget may not reach them all).
 fn pss_due(tasks: &Tasks, seen: &HashMap<u32, Vec<Proc>>) -> Vec<(u32, Vec<u32>)> {
     let mut due = Vec::new();
     for (pgid, t) in &tasks.by_pgid {
         let procs = seen.get(pgid).map(Vec::as_slice).unwrap_or_default();
         if t.shared.due(procs) {
-            due.push((*pgid, procs.iter().map(|p| p.pid).collect()));
+            due.push((
+                t.shared.was_read(),
+                *pgid,
+                procs.iter().map(|p| p.pid).collect(),
+            ));
         }
     }
-    due
+    due.sort_by_key(|d| d.0);
+    due.into_iter()
+        .map(|(_, pgid, pids)| (pgid, pids))
+        .collect()
 }
 
 /// PSS sums of the `due` groups, as far as the budget allows.

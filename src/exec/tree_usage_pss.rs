@@ -70,6 +70,11 @@ impl Shared {
             }
     }
 
+    /// Whether its PSS was read at least once.
+    pub(super) fn was_read(&self) -> bool {
+        self.pss_samples > 0
+    }
+
     /// Counts a moment of `procs`, more than one, with their PSS sum if it was read
     /// (`Some(None)`: it could not be).
     pub(super) fn record(&mut self, procs: &[Proc], pss: Option<Option<u64>>) {
@@ -96,7 +101,10 @@ impl Shared {
             (single_kb.max(self.pss_peak_kb), "sampled pss")
         } else if self.unreadable {
             let kb = single_kb.max(self.rss_peak_kb);
-            (kb, "sampled rss (smaps_rollup unreadable: shared pages counted per process)")
+            (
+                kb,
+                "sampled rss (smaps_rollup unreadable: shared pages counted per process)",
+            )
         } else {
             let kb = single_kb.max(self.rss_peak_kb);
             (kb, "sampled rss (no PSS within the sampler's budget: shared pages counted per process)")

@@ -132,7 +132,12 @@ fn cost_with_pss_of_eight_300_mb_trees() {
     let groups: HashSet<u32> = children.iter().map(Child::id).collect();
     let mut buf = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while scan(&groups, &mut buf).values().map(Vec::len).sum::<usize>() < 80 {
+    while scan(&groups, &mut buf)
+        .values()
+        .map(Vec::len)
+        .sum::<usize>()
+        < 80
+    {
         assert!(Instant::now() < deadline, "the trees did not start");
         std::thread::sleep(Duration::from_millis(200));
     }

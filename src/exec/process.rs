@@ -57,6 +57,33 @@ impl Exit {
     }
 }
 
+impl Exit {
+    /// `wait4`'s peak with what the runner lent it removed: at `exec` the kernel folds the peak
+    /// resident memory of the memory the process had before into its own (`exec_mmap`), and a
+    /// process `posix_spawn` starts shares the runner's memory until then (a `fork` would copy
+    /// the runner's present pages: the same, a little smaller). So every task's figure is at
+    /// least the runner's peak, and no `exec` after can lower it. A figure at or below
+    /// `spawner_peak_kb` (the runner's peak, read after the spawn) may be only the runner's: it
+    /// becomes 0, unknown (issue 12).
+    pub fn without_spawner_peak(mut self, spawner_peak_kb: Option<u64>) -> Exit {
+        let own = match (u64::try_from(self.max_rss_kb), spawner_peak_kb) {
+            (Ok(kb), Some(spawner)) => kb > spawner,
+            _ => false,
+        };
+        if !own {
+            self.max_rss_kb = 0;
+        }
+        self
+    }
+}
+
+/// This process's peak resident memory so far (`VmHWM` in `/proc/self/status`), KiB.
+pub fn own_peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Starts an attempt and returns its pid, which is also its process group id. The caller waits
 /// for it with [`wait`].
 ///
@@ -207,6 +234,26 @@ mod tests {
         let ignored = text.lines().find(|l| l.starts_with("SigIgn")).unwrap();
         let mask = u64::from_str_radix(ignored.trim_start_matches("SigIgn:\t"), 16).unwrap();
         assert_eq!(mask & (1 << (libc::SIGPIPE - 1)), 0, "{text}");
+    }
+
+    /// Issue 12: a task started by a runner whose peak is larger than the task's own reports the
+    /// runner's peak through `wait4`; that figure is dropped as unknown, a larger one kept.
+    #[test]
+    fn wait4s_peak_at_or_below_the_runners_is_unknown() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = File::create(tmp.path().join("out")).unwrap();
+        let pid = start("true", tmp.path(), &out, Vec::new()).unwrap();
+        let spawner = own_peak_rss_kb();
+        let exit = wait(pid);
+        // `true` is far smaller than this test binary, yet its figure is the binary's peak.
+        assert!(exit.max_rss_kb as u64 <= spawner.unwrap(), "{exit:?}");
+        assert_eq!(exit.without_spawner_peak(spawner).max_rss_kb, 0);
+        assert_eq!(exit.without_spawner_peak(None).max_rss_kb, 0);
+        let big = Exit {
+            max_rss_kb: 1 << 30,
+            ..exit
+        };
+        assert_eq!(big.without_spawner_peak(spawner).max_rss_kb, 1 << 30);
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! What a task's whole process tree uses, sampled (issue 12): `wait4` gives the peak of the
 //! largest single process, so a task forking 4 workers of 200 MB each shows 200 MB there. One
 //! thread samples every running task: each interval it reads `/proc/PID/stat` of every process
-//! once (process group, CPU ticks, resident pages), sums the resident memory per task's process
-//! group (a task leads its own group, its pgid is its pid) and keeps the peak. A task in a cgroup
+//! once (process group, CPU ticks, resident pages) and groups them by task (a task leads its own
+//! group, its pgid is its pid). A group of one process counts its resident memory; a group of
+//! more shares pages (a parent's forked workers: a PyTorch DataLoader), which resident memory
+//! counts once per process, so it counts proportional shares (`Pss:` of `smaps_rollup`) instead,
+//! within a CPU budget ([`pss`]). The peak is kept. A task in a cgroup
 //! of its own (not the runner's: a SLURM step, a systemd scope) has its cgroup v2 `memory.peak`
 //! read instead, exact. GPUs are sampled less often, through [`GpuProbe`], loaded in the thread
 //! on its first GPU turn (no driver: never again).
@@ -51,8 +54,11 @@ struct Tasks {
 
 #[derive(Default)]
 struct Tally {
+    /// The peak of the single-process moments' RSS and of the PSS samples.
     peak_kb: u64,
     samples: u32,
+    /// Moments with more than one process: their PSS, and their RSS sum (the fallback).
+    shared: pss::Shared,
     /// The task's own cgroup's `memory.peak`, if it has one.
     cgroup_peak: Option<PathBuf>,
     cgroup_peak_kb: u64,
@@ -107,7 +113,10 @@ impl TreeSampler {
         };
         let (peak, source) = match t.cgroup_peak {
             Some(_) if t.cgroup_peak_kb > 0 => (Some(t.cgroup_peak_kb), Some("cgroup")),
-            _ if t.samples > 0 => (Some(t.peak_kb), Some("sampled")),
+            _ if t.samples > 0 => {
+                let (kb, source) = t.shared.peak(t.peak_kb);
+                (Some(kb), Some(source))
+            }
             _ => (None, None),
         };
         let ticks: u64 = t.ticks.values().sum();
@@ -137,6 +146,7 @@ fn sample_loop(shared: &Shared, memory_every: Duration, gpu_every: Duration, loa
     let mut next_gpu = Instant::now() + gpu_every;
     let mut last_gpu_us = 0;
     let mut buf = Vec::with_capacity(512);
+    let mut budget = pss::Budget::new();
     loop {
         let mut tasks = shared.tasks.lock().unwrap_or_else(|e| e.into_inner());
         let deadline = Instant::now() + memory_every;
@@ -161,10 +171,16 @@ fn sample_loop(shared: &Shared, memory_every: Duration, gpu_every: Duration, loa
         drop(tasks);
         // Read without the lock: a worker that starts or ends a task does not wait for /proc.
         let seen = scan(&groups, &mut buf);
+        let due = pss_due(
+            &shared.tasks.lock().unwrap_or_else(|e| e.into_inner()),
+            &seen,
+        );
+        // PSS too: a pass over large trees takes a while.
+        let pss = read_pss(due, &mut budget);
         let mut tasks = shared.tasks.lock().unwrap_or_else(|e| e.into_inner());
         for (pgid, t) in tasks.by_pgid.iter_mut() {
             let procs = seen.get(pgid).map(Vec::as_slice).unwrap_or_default();
-            t.record(procs);
+            t.record(procs, pss.get(pgid).copied());
         }
         if Instant::now() >= next_gpu {
             next_gpu = Instant::now() + gpu_every;
@@ -182,6 +198,33 @@ fn sample_loop(shared: &Shared, memory_every: Duration, gpu_every: Duration, loa
             }
         }
     }
+}
+
+/// The groups whose PSS is to be read now, with their processes: those never read first (the
+/// budget may not reach them all).
+fn pss_due(tasks: &Tasks, seen: &HashMap<u32, Vec<Proc>>) -> Vec<(u32, Vec<u32>)> {
+    let mut due = Vec::new();
+    for (pgid, t) in &tasks.by_pgid {
+        let procs = seen.get(pgid).map(Vec::as_slice).unwrap_or_default();
+        if t.shared.due(procs) {
+            due.push((
+                t.shared.was_read(),
+                *pgid,
+                procs.iter().map(|p| p.pid).collect(),
+            ));
+        }
+    }
+    due.sort_by_key(|d| d.0);
+    due.into_iter()
+        .map(|(_, pgid, pids)| (pgid, pids))
+        .collect()
+}
+
+/// PSS sums of the `due` groups, as far as the budget allows.
+fn read_pss(due: Vec<(u32, Vec<u32>)>, budget: &mut pss::Budget) -> HashMap<u32, Option<u64>> {
+    due.into_iter()
+        .filter_map(|(pgid, pids)| Some((pgid, pss::read(&pids, budget)?)))
+        .collect()
 }
 
 fn sample_gpus(probe: &dyn GpuProbe, tasks: &mut Tasks, since_us: u64) {
@@ -215,9 +258,14 @@ struct Proc {
 }
 
 impl Tally {
-    fn record(&mut self, procs: &[Proc]) {
+    /// Counts a sample of `procs`, with their PSS sum if it was read.
+    fn record(&mut self, procs: &[Proc], pss: Option<Option<u64>>) {
         self.samples += 1;
-        self.peak_kb = self.peak_kb.max(procs.iter().map(|p| p.rss_kb).sum());
+        if procs.len() > 1 {
+            self.shared.record(procs, pss);
+        } else {
+            self.peak_kb = self.peak_kb.max(procs.iter().map(|p| p.rss_kb).sum());
+        }
         self.pids = procs.iter().map(|p| p.pid).collect();
         for p in procs {
             self.ticks.insert(p.pid, p.ticks);
@@ -344,6 +392,9 @@ fn visible_devices(pid: u32) -> Option<Vec<String>> {
                 .collect()
         })
 }
+
+#[path = "tree_usage_pss.rs"]
+mod pss;
 
 #[cfg(test)]
 #[path = "tree_usage_tests.rs"]

@@ -297,8 +297,9 @@ pub struct TaskResources {
     pub attempt: u32,
     /// Peak resident memory of the whole process tree (cgroup `memory.peak` or sampled), KiB.
     pub peak_tree_rss_kb: Option<u64>,
-    /// How `peak_tree_rss_kb` was measured: `cgroup`, `sampled`, `sacct`, or `wait4` (the
-    /// largest single process: an attempt shorter than one sample).
+    /// How `peak_tree_rss_kb` was measured: `cgroup`, `sampled rss` (one process), `sampled pss`
+    /// (proportional shares of several), `sampled rss (...)` (several, no PSS: why), `sampled`
+    /// (the SLURM wrapper), `sacct`, `wait4` (the largest single process), or `unknown (...)`.
     pub rss_source: Option<String>,
     /// CPU seconds (user + system) of the whole tree, if known beyond `wait4`.
     pub cpu_s: Option<f64>,

@@ -22,22 +22,24 @@ pub(super) fn start_sampler() -> Result<TreeSampler, RunError> {
         .map_err(|e| RunError::system("its resource sampler thread", e))
 }
 
-/// The `task_resources` record of attempt `attempt` of task `key`: the tree's peak is at least
-/// the largest single process's (`wait4`), which an attempt shorter than one interval has
-/// alone; CPU time likewise at least what `wait4` counted.
+/// The `task_resources` record of attempt `attempt` of task `key`: the tree's peak is what the
+/// sampler saw, or `wait4`'s peak of the largest single process when that is larger (an attempt
+/// shorter than one interval has only that). `exit` carries `wait4`'s figure only when it is the
+/// task's own ([`Exit::without_spawner_peak`]): else the peak is unknown, and said so.
 pub(super) fn record(key: &str, attempt: u32, exit: &Exit, usage: TreeUsage) -> Change {
     let single = u64::try_from(exit.max_rss_kb).unwrap_or(0);
     let (peak, source) = match (usage.peak_rss_kb, usage.source) {
         (Some(kb), Some(source)) if kb >= single || source == "cgroup" => (Some(kb), source),
         _ if single > 0 => (Some(single), "wait4"),
-        _ => (None, ""),
+        _ if usage.samples == 0 => (None, "unknown (shorter than one sample)"),
+        _ => (None, "unknown"),
     };
     let waited = exit.user_cpu_s + exit.sys_cpu_s;
     let cpu_s = usage.cpu_s.map_or(waited, |s| s.max(waited));
     let resources = TaskResources {
         attempt,
         peak_tree_rss_kb: peak,
-        rss_source: peak.map(|_| source.to_string()),
+        rss_source: Some(source.to_string()),
         cpu_s: Some(cpu_s),
         gpus: usage.gpus,
         samples: usage.samples,

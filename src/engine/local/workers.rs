@@ -222,6 +222,8 @@ fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker) {
         };
         queue.watch(watch.pid);
         ctx.sampler.watch(watch.pid);
+        // Read after the spawn: the peak the task's `wait4` figure got from the runner.
+        let spawner_peak = process::own_peak_rss_kb();
         let (exit, lingering) = std::thread::scope(|scope| {
             if let Some(previous) = previous {
                 report_beside(ctx, loop_, scope, previous);
@@ -230,7 +232,7 @@ fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker) {
                 // A failure is found again, and reported, when that attempt starts.
                 let _ = ctx.dir.make_dir(&dir);
             }
-            let exit = process::wait(watch.pid);
+            let exit = process::wait(watch.pid).without_spawner_peak(spawner_peak);
             // Looked at once reaped: a group with processes left keeps its id (issue 9).
             (exit, leftovers::group_alive(watch.pid))
         });

@@ -9,6 +9,7 @@
 //! stage's declared [`inputs`].
 
 mod input_files;
+pub(crate) mod glob_walk;
 pub mod inputs;
 pub mod upstream;
 

@@ -108,7 +108,11 @@ fn a_walk_is_cut_short_and_says_so() {
         std::fs::write(root.join(format!("d{i}/f.pt")), "x").unwrap();
         if i > 0 {
             for l in ["l1", "l2"] {
-                symlink(root.join(format!("d{i}")), root.join(format!("d{}/{l}", i - 1))).unwrap();
+                symlink(
+                    root.join(format!("d{i}")),
+                    root.join(format!("d{}/{l}", i - 1)),
+                )
+                .unwrap();
             }
         }
     }

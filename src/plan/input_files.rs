@@ -5,6 +5,7 @@
 //! changes on every run reruns everything on every run: the store in use and any `.labtrail`
 //! folder, `__pycache__` folders (Python writes them as it imports), `.git`.
 
+use super::glob_walk;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,9 @@ pub(super) enum FindError {
     Pattern(String),
     /// A path could not be read, or is neither a file nor a folder.
     Path(PathBuf, String),
+    /// The search for the pattern's matches gave up (why): too large a tree, or links that
+    /// multiply the paths under it.
+    CutShort(String),
 }
 
 /// Finds files for `inputs` entries, leaving out the store at `store` (canonical) and what
@@ -37,21 +41,21 @@ impl Finder {
         }
     }
 
-    /// The files `pattern` stands for, relative to `base`, sorted; links are followed.
+    /// The files `pattern` stands for, relative to `base`, sorted; links are followed (under
+    /// `**` not into a folder the walk is already in: see [`super::glob_walk`]).
     pub fn files(&mut self, base: &Path, pattern: &str) -> Result<Vec<PathBuf>, FindError> {
         self.left_out_store = false;
         // The folder's own name may hold `[`, `*` or `?`: only the pattern is a pattern.
-        let base_text = glob::Pattern::escape(&base.to_string_lossy());
-        let full = if Path::new(pattern).is_absolute() {
-            pattern.to_string()
-        } else {
-            format!("{}/{pattern}", base_text.trim_end_matches('/'))
-        };
-        let matches = glob::glob(&full).map_err(|e| FindError::Pattern(e.msg.to_string()))?;
+        let found = glob_walk::matches(base, pattern, &glob_walk::Bounds::default())
+            .map_err(|e| FindError::Pattern(e.msg.to_string()))?;
+        if let Some(cut) = found.cut_short {
+            return Err(FindError::CutShort(cut.to_string()));
+        }
+        if let Some((path, e)) = found.unreadable.into_iter().next() {
+            return Err(FindError::Path(path, e.to_string()));
+        }
         let mut out = Vec::new();
-        for m in matches {
-            let m =
-                m.map_err(|e| FindError::Path(e.path().to_path_buf(), e.error().to_string()))?;
+        for m in found.paths {
             self.walk(&m, &mut out, &mut Vec::new())?;
         }
         out.sort();

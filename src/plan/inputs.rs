@@ -139,6 +139,10 @@ fn hash_pattern(
     };
     let files = finder.files(base, pattern).map_err(|e| match e {
         FindError::Pattern(why) => err(format!("`inputs` entry `{pattern}`: {why}"), ""),
+        FindError::CutShort(why) => err(
+            format!("`inputs` entry `{pattern}`: {why} before it was done"),
+            "start the pattern at the folder the inputs are in and avoid `**` over large trees or folders whose links multiply the paths below them; name folders, not every file",
+        ),
         FindError::Path(path, why) => err(
             format!(
                 "`inputs` entry `{pattern}`: cannot read {}: {why}",

@@ -8,8 +8,8 @@
 //! tasks it waits for, so a change upstream reaches every task downstream, and the content of the
 //! stage's declared [`inputs`].
 
-mod input_files;
 pub(crate) mod glob_walk;
+mod input_files;
 pub mod inputs;
 pub mod upstream;
 

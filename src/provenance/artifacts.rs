@@ -4,23 +4,26 @@
 //! its result, `"archive": {"best_checkpoint": "ckpt_3.pt"}`) `best`.
 
 use super::model::Artifact;
+use crate::plan::glob_walk::{self, Bounds};
 use crate::report::archive::model::MetricSummary;
 use crate::report::metrics::direction::{direction, is_eval};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 /// The most files recorded per attempt; more matches are left out (and said so).
 pub const MAX_ARTIFACTS: usize = 1_000;
 /// The most entries summed into a matched folder's size (a Hugging Face `checkpoint-500/`).
 const MAX_FOLDER_ENTRIES: usize = 10_000;
+/// How long the search for an attempt's artifacts may take, all patterns together.
+pub const SEARCH_TIME: Duration = Duration::from_secs(30);
 
 /// What the patterns matched.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Found {
     /// At most [`MAX_ARTIFACTS`], ordered by step (files without one last), then path.
     pub artifacts: Vec<Artifact>,
-    /// Whether more files matched than were recorded.
+    /// Whether more files matched than were recorded, or the search for them was cut short.
     pub over_cap: bool,
 }
 
@@ -35,17 +38,19 @@ pub fn collect(
 ) -> Found {
     let mut paths = BTreeSet::new();
     let mut over_cap = false;
+    // The attempt has ended: its artifacts are looked for in bounded time (a folder of links
+    // back into itself used to keep the worker busy for ever).
+    let bounds = Bounds {
+        deadline: Some(Instant::now() + SEARCH_TIME),
+        ..Bounds::default()
+    };
     'patterns: for p in patterns {
-        let full = if Path::new(p).is_absolute() {
-            p.clone()
-        } else {
-            // The folder's own path is matched literally, whatever characters it holds.
-            format!("{}/{p}", glob::Pattern::escape(&task_dir.to_string_lossy()))
-        };
-        let Ok(matches) = glob::glob(&full) else {
+        // The folder's own path is matched literally, whatever characters it holds.
+        let Ok(found) = glob_walk::matches(task_dir, p, &bounds) else {
             continue; // validated with the experiment file
         };
-        for m in matches.flatten() {
+        over_cap |= found.cut_short.is_some();
+        for m in found.paths {
             if paths.len() == MAX_ARTIFACTS && !paths.contains(&m) {
                 over_cap = true;
                 break 'patterns;

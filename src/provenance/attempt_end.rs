@@ -104,8 +104,10 @@ impl AttemptFacts {
                         key: key.to_string(),
                         kind: "artifacts_capped".into(),
                         detail: format!(
-                            "more than {} files matched the stage's artifacts patterns: the first {0} (by path) are recorded",
-                            artifacts::MAX_ARTIFACTS
+                            "more than {} files matched the stage's artifacts patterns, or their search was cut short (over {} entries or {} s): the files found first (by path) are recorded",
+                            artifacts::MAX_ARTIFACTS,
+                            crate::plan::glob_walk::MAX_ENTRIES,
+                            artifacts::SEARCH_TIME.as_secs()
                         ),
                     });
                 }

@@ -6,6 +6,7 @@
 //! the time budget or the file cap, or cut short, a snapshot says so in its `partial`.
 
 use super::model::{DataFile, DataSnapshot};
+use crate::plan::glob_walk::{self, Bounds};
 use crate::store::{DataDigestRow, Store};
 use std::collections::HashMap;
 use std::io::Read;
@@ -121,14 +122,25 @@ fn one(
     let mut problems: Vec<String> = Vec::new();
     let mut unreadable: Vec<String> = Vec::new();
     let mut paths = Vec::new();
-    let full = base.join(pattern).to_string_lossy().into_owned();
-    match glob::glob(&full) {
+    // Bounded like the hashing: a folder of links back into itself used to keep this thread
+    // busy (and growing) for the whole run, and leave the section empty.
+    let bounds = Bounds {
+        deadline: Some(start + limits.budget),
+        stop: Some(cancel),
+        ..Bounds::default()
+    };
+    match glob_walk::matches(&base, pattern, &bounds) {
         Ok(found) => {
-            for entry in found {
-                match entry {
-                    Ok(p) => collect(&p, &mut paths, &mut unreadable),
-                    Err(e) => unreadable.push(format!("{} ({})", e.path().display(), e.error())),
-                }
+            for p in &found.paths {
+                collect(p, &mut paths, &mut unreadable, &mut Vec::new());
+            }
+            for (p, e) in found.unreadable {
+                unreadable.push(format!("{} ({e})", p.display()));
+            }
+            if let Some(cut) = found.cut_short {
+                problems.push(format!(
+                    "{cut}: only the files found until then are snapshotted"
+                ));
             }
         }
         Err(e) => problems.push(format!("bad pattern: {}", e.msg)),
@@ -209,20 +221,38 @@ fn one(
     }
 }
 
-/// Adds `p` (a file) or every file under `p` (a folder) to `out`.
-fn collect(p: &Path, out: &mut Vec<PathBuf>, unreadable: &mut Vec<String>) {
+/// Adds `p` (a file) or every file under `p` (a folder) to `out`. `in_dirs`: the (device, inode)
+/// of the folders the walk is in, so that a link back into one of them ends the loop.
+fn collect(
+    p: &Path,
+    out: &mut Vec<PathBuf>,
+    unreadable: &mut Vec<String>,
+    in_dirs: &mut Vec<(u64, u64)>,
+) {
     match std::fs::metadata(p) {
         Ok(m) if m.is_file() => out.push(p.to_path_buf()),
-        Ok(m) if m.is_dir() => walk(p, out, unreadable),
+        Ok(m) if m.is_dir() => {
+            let id = (m.dev(), m.ino());
+            if !in_dirs.contains(&id) {
+                in_dirs.push(id);
+                walk(p, out, unreadable, in_dirs);
+                in_dirs.pop();
+            }
+        }
         // A FIFO or device: reading it could block or never end.
         Ok(_) => {}
         Err(err) => unreadable.push(format!("{} ({err})", p.display())),
     }
 }
 
-/// Every file under the folder `dir`. The entry's type comes with the listing: only symbolic
-/// links cost a `stat` here (each file gets one in [`digest`]).
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, unreadable: &mut Vec<String>) {
+/// Every file under the folder `dir`. The entry's type comes with the listing: only folders and
+/// symbolic links cost a `stat` here (each file gets one in [`digest`]).
+fn walk(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    unreadable: &mut Vec<String>,
+    in_dirs: &mut Vec<(u64, u64)>,
+) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) => return unreadable.push(format!("{} ({err})", dir.display())),
@@ -230,8 +260,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, unreadable: &mut Vec<String>) {
     for e in entries {
         match e.and_then(|e| Ok((e.file_type()?, e.path()))) {
             Ok((t, path)) if t.is_file() => out.push(path),
-            Ok((t, path)) if t.is_dir() => walk(&path, out, unreadable),
-            Ok((t, path)) if t.is_symlink() => collect(&path, out, unreadable),
+            Ok((t, path)) if t.is_dir() || t.is_symlink() => {
+                collect(&path, out, unreadable, in_dirs)
+            }
             Ok(_) => {}
             Err(err) => unreadable.push(format!("{} ({err})", dir.display())),
         }

@@ -89,19 +89,22 @@ artifacts = ["ck/**/*.pt"]
     assert_eq!(paths, ["ck/x/m.pt"]);
 }
 
-/// Issue 12: `[archive] data = ["ck/**/*.txt"]` over the loop: the sealed snapshot lists the
-/// real file, whole (no `partial`).
+/// Issue 12: `[archive] data = ["ck/**/*.txt", "ck"]` over the loop (the folder's own walk
+/// followed the links too): each sealed snapshot lists the real file, whole (no `partial`).
 #[test]
 fn data_over_a_link_loop_ends() {
     let exp = Exp::new(
-        "[experiment]\nname = \"g\"\ncommand = \"true\"\n[archive]\ndata = [\"ck/**/*.txt\"]\n",
+        "[experiment]\nname = \"g\"\ncommand = \"true\"\n[archive]\ndata = [\"ck/**/*.txt\", \"ck\"]\n",
     );
     link_loop(exp.path(), "d.txt");
     let out = run_ending(&exp, &["run", "exp.toml", "--no-progress"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     let all = records(&exp, "provenance");
-    let data = &all.last().expect("a provenance record")["data"][0];
-    assert_eq!(data["files"], 1, "{data}");
-    assert_eq!(data["per_file"][0]["path"], "ck/x/d.txt", "{data}");
-    assert!(data["partial"].is_null(), "{data}");
+    let sealed = all.last().expect("a provenance record");
+    for data in sealed["data"].as_array().unwrap() {
+        assert_eq!(data["files"], 1, "{data}");
+        assert_eq!(data["per_file"][0]["path"], "ck/x/d.txt", "{data}");
+        assert!(data["partial"].is_null(), "{data}");
+    }
+    assert_eq!(sealed["data"].as_array().unwrap().len(), 2);
 }

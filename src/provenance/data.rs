@@ -6,7 +6,7 @@
 //! the time budget or the file cap, or cut short, a snapshot says so in its `partial`.
 
 use super::model::{DataFile, DataSnapshot};
-use crate::plan::glob_walk::{self, Bounds};
+use crate::plan::glob_walk::{self, Bounds, CutShort};
 use crate::store::{DataDigestRow, Store};
 use std::collections::HashMap;
 use std::io::Read;
@@ -138,8 +138,15 @@ fn one(
                 unreadable.push(format!("{} ({e})", p.display()));
             }
             if let Some(cut) = found.cut_short {
+                let why = match cut {
+                    CutShort::Deadline => {
+                        format!("time budget of {} s reached", limits.budget.as_secs())
+                    }
+                    CutShort::Stopped => "cut short when the run ended".to_string(),
+                    CutShort::Entries(_) => cut.to_string(),
+                };
                 problems.push(format!(
-                    "{cut}: only the files found until then are snapshotted"
+                    "{why} while searching: only the files found until then are snapshotted"
                 ));
             }
         }

@@ -108,3 +108,34 @@ fn data_over_a_link_loop_ends() {
     }
     assert_eq!(sealed["data"].as_array().unwrap().len(), 2);
 }
+
+/// Issue 12: links that are no loop but double the paths at each level (`d0/l1`, `d0/l2` ->
+/// `d1`, ...) make a `**` search give up at its cap: `run` refuses the entry, names it and says
+/// what to do, instead of walking 2^25 paths.
+#[test]
+fn an_inputs_search_that_gives_up_is_an_error_naming_the_pattern() {
+    let exp =
+        Exp::new("[experiment]\nname = \"g\"\ncommand = \"true\"\ninputs = [\"d0/**/*.py\"]\n");
+    for i in 0..25 {
+        let d = exp.path().join(format!("d{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("m.py"), "x").unwrap();
+        if i > 0 {
+            for l in ["l1", "l2"] {
+                let from = exp.path().join(format!("d{}/{l}", i - 1));
+                std::os::unix::fs::symlink(&d, from).unwrap();
+            }
+        }
+    }
+    let out = run_ending(&exp, &["run", "exp.toml", "--dry-run"]);
+    assert_eq!(out.code(), 2, "{}", out.stderr());
+    let err = out.stderr();
+    assert!(
+        err.contains("`inputs` entry `d0/**/*.py`") && err.contains("1000000 entries"),
+        "{err}"
+    );
+    assert!(
+        err.contains("help: start the pattern at the folder"),
+        "{err}"
+    );
+}

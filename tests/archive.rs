@@ -528,12 +528,8 @@ fn a_runner_killed_with_sigkill_is_archived_as_interrupted() {
         "both tasks running",
         std::time::Duration::from_secs(30),
         || {
-            // The file exists a moment before its tables do.
-            exp.file(".labtrail/labtrail.db").exists()
-                && exp.column::<i64>("SELECT COUNT(*) FROM sqlite_master WHERE name = 'tasks'")
-                    == [1]
-                && exp.column::<String>("SELECT state FROM tasks WHERE run_id = 'k'")
-                    == ["running", "running"]
+            exp.column_once_made::<String>("SELECT state FROM tasks WHERE run_id = 'k'")
+                == ["running", "running"]
         },
     );
     common::signal(&runner, libc::SIGKILL);

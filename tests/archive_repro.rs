@@ -232,8 +232,7 @@ fn a_run_resumed_on_a_new_commit_says_the_code_changed_during_it() {
         "5s",
     ]);
     common::wait_until("the task runs", std::time::Duration::from_secs(60), || {
-        exp.file(".labtrail/labtrail.db").exists()
-            && exp.column::<String>("SELECT state FROM tasks WHERE run_id = 's'") == ["running"]
+        exp.column_once_made::<String>("SELECT state FROM tasks WHERE run_id = 's'") == ["running"]
     });
     common::signal(&runner, libc::SIGINT);
     common::finish(runner);

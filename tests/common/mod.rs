@@ -140,6 +140,22 @@ impl Exp {
         rows.map(|r| r.expect("row")).collect()
     }
 
+    /// [`Exp::column`] for a store that may not be there yet: nothing until its database file
+    /// and its tables exist (a runner just started creates the file a moment before them).
+    pub fn column_once_made<T: rusqlite::types::FromSql>(&self, sql: &str) -> Vec<T> {
+        let path = self.file(".labtrail/labtrail.db");
+        if !path.exists() {
+            return Vec::new();
+        }
+        let read = || -> rusqlite::Result<Vec<T>> {
+            let db = rusqlite::Connection::open(&path)?;
+            let mut st = db.prepare(sql)?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            rows.collect()
+        };
+        read().unwrap_or_default()
+    }
+
     pub fn file(&self, name: &str) -> PathBuf {
         self.path().join(name)
     }

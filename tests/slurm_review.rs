@@ -270,6 +270,13 @@ x = [0, 1]
         .collect();
     let (key, old) = element[0].clone();
     sh(&format!("scancel {old}"));
+    // `scancel` returns before the job is gone: a task still alive then would see `go` and
+    // write its result after the user's new job (a full, loaded run showed it).
+    wait_until(
+        "the cancelled element to leave",
+        Duration::from_secs(90),
+        || !live_jobs(&run).iter().any(|j| j == &old),
+    );
     let script = sh(&format!(
         "ls {}/.labtrail/runs/{run}/arrays/*.sbatch",
         exp.path().display()

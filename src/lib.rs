@@ -21,6 +21,7 @@
 //! | [`engine`] | the two engines, [`engine::local`] and [`engine::slurm`] |
 //! | [`app`] | the application layer: what a `run` or `monitor` invocation does, without the CLI |
 //! | [`report`] | read-only models behind `status`, `results`, `events`, `tasks`, `list`, `logs` |
+//! | [`snapshot`] | `labtrail snapshot`: the snapshot file's format, collecting it (scheduler, flags, disks, stores), writing it, retention rules |
 //! | [`progress`] | what a run shows while it works: a bar or one line per event |
 //! | [`cli`] | parsing arguments and printing; no SQL and no decisions |
 
@@ -35,5 +36,6 @@ pub mod progress;
 pub mod protocol;
 pub mod provenance;
 pub mod report;
+pub mod snapshot;
 pub mod spec;
 pub mod store;

@@ -17,6 +17,9 @@ pub mod recorded;
 pub mod reset;
 pub mod select;
 pub mod slurm;
+pub mod snapshot;
+pub mod snapshots_index;
+pub mod snapshots_prune;
 
 pub use select::{Experiment, LockedRun, RunChoice};
 

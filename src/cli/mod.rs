@@ -37,6 +37,9 @@ mod output;
 mod reset;
 mod results;
 mod run;
+mod snapshot;
+mod snapshots;
+mod snapshots_prune;
 mod status;
 mod tasks;
 pub mod terminal;
@@ -95,6 +98,8 @@ pub enum Command {
     Metrics(metrics::MetricsArgs),
     Diff(diff::DiffArgs),
     Archive(archive::ArchiveArgs),
+    Snapshot(snapshot::SnapshotArgs),
+    Snapshots(snapshots::SnapshotsArgs),
     /// Print a shell completion script.
     ///
     /// Example: `labtrail completions bash > ~/.local/share/bash-completion/completions/labtrail`
@@ -109,7 +114,11 @@ impl Command {
     pub fn is_listing(&self) -> bool {
         !matches!(
             self,
-            Command::Run(_) | Command::Monitor(_) | Command::Reset(_) | Command::Check(_)
+            Command::Run(_)
+                | Command::Monitor(_)
+                | Command::Reset(_)
+                | Command::Check(_)
+                | Command::Snapshot(_)
         )
     }
 }
@@ -139,6 +148,8 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Metrics(a) => metrics::run(&g, a),
         Command::Diff(a) => diff::run(&g, a),
         Command::Archive(a) => archive::run(&g, a),
+        Command::Snapshot(a) => snapshot::run(&g, a),
+        Command::Snapshots(a) => snapshots::run(&g, a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

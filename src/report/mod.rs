@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod results;
 pub mod runner;
 pub mod runs;
+pub mod snapshots;
 pub mod status;
 pub mod tasks;
 

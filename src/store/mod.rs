@@ -34,6 +34,7 @@ mod repair;
 mod reset;
 mod runs;
 pub mod schema;
+pub mod snapshot_index;
 mod store_lock;
 mod submissions;
 mod tasks;

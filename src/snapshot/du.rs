@@ -2,6 +2,19 @@
 //! included, each hard-linked inode once), allocated bytes as `du -s` counts them, file and
 //! folder counts; no crossing into other filesystems unless asked; a time budget after which
 //! the figure is marked partial.
+//!
+//! The figure is the one `du -sb ROOT/` prints (`du -sbx` unless `cross_mounts`): a root that is
+//! a symlink to a directory is measured through the link, because a configured `~/scratch` that
+//! points at `/scratch/$USER` means the folder, not the 20-byte link. Below the root, symlinks
+//! are never followed and count their own size, like `du`. An entry on another filesystem (a
+//! mount point) is skipped whole, mount point included, as `du -x` does. Unreadable entries
+//! (permission denied, vanished during the walk) are counted and the first one by path is named;
+//! a directory that cannot be listed still counts its own size, as in `du`.
+
+mod human;
+mod walk;
+
+pub use human::human;
 
 use std::path::Path;
 use std::time::Duration;
@@ -46,14 +59,7 @@ pub struct DiskFigure {
     pub first_error: Option<String>,
 }
 
-/// Measures `root`. Errs only when `root` itself cannot be read.
+/// Measures `root`. Errs only when `root` itself cannot be read; the error names `root`.
 pub fn measure(root: &Path, opts: &DuOptions) -> std::io::Result<DiskFigure> {
-    let _ = (root, opts);
-    todo!("lane B")
-}
-
-/// `bytes` as `du -h` prints it: `0`, `512`, `1.5K`, `45G` (powers of 1024, one decimal below 10).
-pub fn human(bytes: u64) -> String {
-    let _ = bytes;
-    todo!("lane B")
+    walk::measure(root, opts)
 }

@@ -16,14 +16,17 @@ fn main() -> anyhow::Result<()> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--threads" => {
-                let n = args.next().ok_or_else(|| anyhow::anyhow!("--threads needs a number"))?;
+                let n = args
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("--threads needs a number"))?;
                 opts.threads = n.parse()?;
             }
             "--cross-mounts" => opts.cross_mounts = true,
             _ => root = Some(PathBuf::from(arg)),
         }
     }
-    let root = root.ok_or_else(|| anyhow::anyhow!("usage: du_bench PATH [--threads N] [--cross-mounts]"))?;
+    let root =
+        root.ok_or_else(|| anyhow::anyhow!("usage: du_bench PATH [--threads N] [--cross-mounts]"))?;
     let start = Instant::now();
     let fig = measure(&root, &opts)?;
     let seconds = start.elapsed().as_secs_f64();

@@ -22,12 +22,19 @@ fn du(prefix: &[&str], args: &[&str], path: &Path) -> u64 {
     }
     let out = cmd.args(args).arg(path).output().expect("run du");
     let text = String::from_utf8_lossy(&out.stdout);
-    let first = text.split_whitespace().next().unwrap_or_else(|| panic!("du printed nothing: {out:?}"));
+    let first = text
+        .split_whitespace()
+        .next()
+        .unwrap_or_else(|| panic!("du printed nothing: {out:?}"));
     first.parse().expect("du's number")
 }
 
 fn opts(threads: usize) -> DuOptions {
-    DuOptions { threads, budget: Duration::from_secs(600), cross_mounts: false }
+    DuOptions {
+        threads,
+        budget: Duration::from_secs(600),
+        cross_mounts: false,
+    }
 }
 
 /// The kinds of entries du has rules for, in one tree.
@@ -61,8 +68,14 @@ fn equals_du_on_sparse_files_hard_links_symlinks_empty_and_deep_folders() {
     let want_alloc = du(&[], &["-s", "-B1"], dir.path());
     for threads in [1, 2, 8] {
         let fig = measure(dir.path(), &opts(threads)).unwrap();
-        assert_eq!(fig.bytes, want_bytes, "apparent bytes with {threads} threads: {fig:?}");
-        assert_eq!(fig.allocated_bytes, want_alloc, "allocated bytes with {threads} threads");
+        assert_eq!(
+            fig.bytes, want_bytes,
+            "apparent bytes with {threads} threads: {fig:?}"
+        );
+        assert_eq!(
+            fig.allocated_bytes, want_alloc,
+            "allocated bytes with {threads} threads"
+        );
         // Root, a, b, c, empty, also_empty, deep, deep/d0..d199.
         assert_eq!(fig.dirs, 207, "{fig:?}");
         // data.bin once, sparse.img, three symlinks, bottom.txt.
@@ -129,7 +142,10 @@ fn an_exhausted_budget_gives_a_partial_lower_bound() {
     let dir = tempfile::tempdir().unwrap();
     odd_tree(dir.path());
     let full = measure(dir.path(), &opts(2)).unwrap();
-    let none = DuOptions { budget: Duration::ZERO, ..opts(2) };
+    let none = DuOptions {
+        budget: Duration::ZERO,
+        ..opts(2)
+    };
     let fig = measure(dir.path(), &none).unwrap();
     assert!(fig.partial, "{fig:?}");
     assert!(fig.bytes < full.bytes, "{fig:?} vs {full:?}");
@@ -165,17 +181,29 @@ fn an_unreadable_folder_is_counted_named_and_its_own_size_kept_like_du() {
     odd_tree(dir.path());
     fs::create_dir(dir.path().join("a/locked")).unwrap();
     fs::write(dir.path().join("a/locked/secret.bin"), vec![0u8; 50_000]).unwrap();
-    fs::set_permissions(dir.path().join("a/locked"), fs::Permissions::from_mode(0o700)).unwrap();
+    fs::set_permissions(
+        dir.path().join("a/locked"),
+        fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
     let root = dir.path().to_path_buf();
     let Some(fig) = as_nobody(|| measure(&root, &opts(2)).unwrap()) else {
         eprintln!("SKIPPED: not root, cannot make a folder unreadable to the walk");
         return;
     };
-    let nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+    let nobody = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ];
     assert_eq!(fig.bytes, du(&nobody, &["-sb"], dir.path()), "{fig:?}");
     assert_eq!(fig.unreadable, 1, "{fig:?}");
     let named = fig.first_error.unwrap();
-    assert!(named.contains("a/locked") && named.contains("ermission denied"), "{named}");
+    assert!(
+        named.contains("a/locked") && named.contains("ermission denied"),
+        "{named}"
+    );
 }
 
 /// Unmounts on drop, so a failing assertion does not leave a tmpfs behind.
@@ -192,7 +220,10 @@ fn a_mounted_filesystem_inside_is_skipped_unless_asked() {
     odd_tree(dir.path());
     let point = dir.path().join("a/mnt");
     fs::create_dir(&point).unwrap();
-    let mounted = Command::new("mount").args(["-t", "tmpfs", "labtrail-du-test"]).arg(&point).status();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "labtrail-du-test"])
+        .arg(&point)
+        .status();
     if !mounted.is_ok_and(|s| s.success()) {
         eprintln!("SKIPPED: cannot mount a tmpfs here (not root, or no mount permission)");
         return;
@@ -201,20 +232,52 @@ fn a_mounted_filesystem_inside_is_skipped_unless_asked() {
     fs::write(point.join("big.bin"), vec![3u8; 300_000]).unwrap();
     let same_fs = measure(dir.path(), &opts(2)).unwrap();
     assert_eq!(same_fs.bytes, du(&[], &["-sbx"], dir.path()));
-    let crossing = measure(dir.path(), &DuOptions { cross_mounts: true, ..opts(2) }).unwrap();
+    let crossing = measure(
+        dir.path(),
+        &DuOptions {
+            cross_mounts: true,
+            ..opts(2)
+        },
+    )
+    .unwrap();
     assert_eq!(crossing.bytes, du(&[], &["-sb"], dir.path()));
-    assert!(crossing.bytes >= same_fs.bytes + 300_000, "{crossing:?} vs {same_fs:?}");
+    assert!(
+        crossing.bytes >= same_fs.bytes + 300_000,
+        "{crossing:?} vs {same_fs:?}"
+    );
 }
 
 #[test]
 fn human_reads_like_du_h() {
     let dir = tempfile::tempdir().unwrap();
-    let sizes = [0u64, 1, 1023, 1024, 1025, 1536, 10_239, 10_240, 10_241, 1_048_575, 1_048_577, 5 << 30, (45 << 30) + 1];
+    let sizes = [
+        0u64,
+        1,
+        1023,
+        1024,
+        1025,
+        1536,
+        10_239,
+        10_240,
+        10_241,
+        1_048_575,
+        1_048_577,
+        5 << 30,
+        (45 << 30) + 1,
+    ];
     for size in sizes {
         let path = dir.path().join(format!("f{size}"));
         fs::File::create(&path).unwrap().set_len(size).unwrap();
-        let out = Command::new("du").args(["-h", "--apparent-size"]).arg(&path).output().unwrap();
+        let out = Command::new("du")
+            .args(["-h", "--apparent-size"])
+            .arg(&path)
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(human(size), text.split_whitespace().next().unwrap(), "{size} bytes");
+        assert_eq!(
+            human(size),
+            text.split_whitespace().next().unwrap(),
+            "{size} bytes"
+        );
     }
 }

@@ -103,7 +103,10 @@ pub(super) fn measure(root: &Path, opts: &DuOptions) -> io::Result<DiskFigure> {
     let fd = rustix::fs::open(root, flags, Mode::empty()).map_err(named)?;
     let shared = Shared {
         queue: Mutex::new(Queue {
-            jobs: vec![Job { path: root.to_path_buf(), open: Some(fd) }],
+            jobs: vec![Job {
+                path: root.to_path_buf(),
+                open: Some(fd),
+            }],
             listing: 0,
             done: false,
         }),
@@ -120,7 +123,10 @@ pub(super) fn measure(root: &Path, opts: &DuOptions) -> io::Result<DiskFigure> {
             .collect();
         workers
             .into_iter()
-            .map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
             .collect()
     });
     for t in tallies {
@@ -212,7 +218,10 @@ fn list(shared: &Shared, job: Job, tally: &mut Tally, found: &mut Vec<Job>) {
         if matches!(name.to_bytes(), b"." | b"..") {
             continue;
         }
-        let stat = match dir.fd().and_then(|d| rustix::fs::statat(d.as_fd(), name, AtFlags::SYMLINK_NOFOLLOW)) {
+        let stat = match dir
+            .fd()
+            .and_then(|d| rustix::fs::statat(d.as_fd(), name, AtFlags::SYMLINK_NOFOLLOW))
+        {
             Ok(st) => st,
             Err(e) => {
                 tally.unreadable(job.path.join(OsStr::from_bytes(name.to_bytes())), e);

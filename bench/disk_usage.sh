@@ -9,7 +9,8 @@
 # The tree: N/100 run folders of 100 files each (sizes 0..64 KiB), one hard link and one symlink
 # per folder, a sparse file per 1,000 files. Cold-ish: as root, the kernel's dentry and inode
 # caches are dropped before each cold run (`echo 2 > drop_caches`: metadata only, the page cache
-# other processes use stays); otherwise the cold rows are skipped. Warm: median of ROUNDS runs.
+# other processes use stays); otherwise the cold rows are skipped. Cold and warm: median of ROUNDS
+# runs each.
 set -euo pipefail
 
 N=${N:-100000}
@@ -61,8 +62,13 @@ time_one() {
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 if $can_drop; then
-    drop; cold_du=$(time_one du)
-    drop; cold_lt=$(time_one lt)
+    # Alternating, so neither always runs right after the other's reads.
+    for _ in $(seq "$ROUNDS"); do
+        drop; time_one du >>"$tmp/cold_du"
+        drop; time_one lt >>"$tmp/cold_lt"
+    done
+    cold_du=$(median <"$tmp/cold_du")
+    cold_lt=$(median <"$tmp/cold_lt")
 fi
 for _ in $(seq "$ROUNDS"); do time_one du; done | median >"$tmp/warm_du"
 for _ in $(seq "$ROUNDS"); do time_one lt; done | median >"$tmp/warm_lt"
@@ -75,7 +81,7 @@ echo "files: $N, threads: $THREADS, cores: $(nproc), load: $(cut -d' ' -f1-3 /pr
 echo "bytes: du -sb $bytes_du, labtrail $bytes_lt, difference $((bytes_lt - bytes_du)) bytes"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) b = 1; printf "%.2f", a / b }'; }
 if $can_drop; then
-    echo "cold-ish (dentry+inode caches dropped): du ${cold_du} ms, labtrail ${cold_lt} ms, du/labtrail $(ratio "$cold_du" "$cold_lt")"
+    echo "cold-ish (dentry+inode caches dropped, median of $ROUNDS): du ${cold_du} ms, labtrail ${cold_lt} ms, du/labtrail $(ratio "$cold_du" "$cold_lt")"
 else
     echo "cold-ish: skipped (needs root to drop the dentry and inode caches)"
 fi

@@ -110,6 +110,11 @@ pub fn take_with(opts: &TakeOptions, parts: &Parts) -> Result<TakeOutcome, TakeE
         move |source| TakeError::Folder { path, source }
     };
     std::fs::create_dir_all(dir).map_err(folder_error(dir))?;
+    // The files before the lock: a new one after it was written by a snapshot that ran while
+    // this one waited.
+    let before = write::list(dir).map_err(folder_error(dir))?;
+    // Lets a test start a second snapshot that waits for the first one's lock.
+    crate::store::fault::fault_injection_pause_point("snapshot-started");
     let lock = FolderLock::acquire(dir, LOCK_WAIT).map_err(|e| match e {
         LockError::Held(holder) => TakeError::Locked {
             path: dir.join(LOCK_FILE),
@@ -129,7 +134,8 @@ pub fn take_with(opts: &TakeOptions, parts: &Parts) -> Result<TakeOutcome, TakeE
     write::remove_leftover_temps(dir).map_err(folder_error(dir))?;
     let latest = latest_readable(dir, &mut warnings).map_err(folder_error(dir))?;
     if let Some((path, snap)) = &latest {
-        if slot_taken(path, snap, started, opts.config.slot) {
+        let new = !before.contains(path);
+        if slot_taken(snap, new, started, opts.config.slot) {
             return Ok(TakeOutcome::SlotTaken {
                 latest: path.clone(),
                 host: snap.host.clone(),
@@ -197,25 +203,17 @@ fn latest_readable(
     Ok(None)
 }
 
-/// Whether `latest` (file `path`) already took this slot: it is younger than `slot` and was
-/// taken by another host, or on this host by another process while this one waited for the
-/// lock (its file is newer than this invocation's start). This host's own earlier snapshots
-/// never count: a cron entry every minute with a one-minute slot must not skip every other one.
-fn slot_taken(path: &Path, latest: &Snapshot, started: SystemTime, slot: Duration) -> bool {
+/// Whether `latest` already took this slot: it is younger than `slot` and was taken by another
+/// host, or is `new` (written by another process while this one waited for the lock). This
+/// host's own earlier snapshots never count: a cron entry every minute with a one-minute slot
+/// must not skip every other one.
+fn slot_taken(latest: &Snapshot, new: bool, started: SystemTime, slot: Duration) -> bool {
     let Ok(taken) = latest.snapshot_timestamp.parse::<jiff::Timestamp>() else {
         return false;
     };
     let now = jiff::Timestamp::try_from(started).unwrap_or_else(|_| jiff::Timestamp::now());
     let age = now.duration_since(taken).unsigned_abs();
-    if age >= slot {
-        return false;
-    }
-    if latest.host != crate::exec::process::hostname() {
-        return true;
-    }
-    std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .is_ok_and(|written| written >= started)
+    age < slot && (new || latest.host != crate::exec::process::hostname())
 }
 
 /// Sets what the collector may have left out (when, where, by which labtrail, how long it took)

@@ -314,7 +314,9 @@ fn another_hosts_snapshot_in_this_slot_is_not_written_twice() {
     std::fs::create_dir_all(&dir).unwrap();
     let put = |name: &str, host: &str, ago_s: i64| {
         let mut s = seen(1, &[]);
-        let t = jiff::Zoned::now() - jiff::SignedDuration::from_secs(ago_s);
+        let t = jiff::Zoned::now()
+            .checked_sub(jiff::SignedDuration::from_secs(ago_s))
+            .unwrap();
         s.snapshot_timestamp = labtrail::app::snapshot::rfc3339(&t);
         s.host = host.into();
         std::fs::write(dir.join(name), serde_json::to_string(&s).unwrap()).unwrap();

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-/// How long a snapshot waits for another one being taken in the same folder (a snapshot
-/// takes seconds; a disk walk longer, up to its budget) before it gives up with
-/// [`TakeError::Locked`].
+/// How long a snapshot waits for another one being taken in the same folder, beyond the disk
+/// walks' budget (a snapshot takes seconds, its disk walks up to their budget), before it
+/// gives up with [`TakeError::Locked`].
 pub const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// What one `labtrail snapshot` invocation is asked to do.
@@ -115,7 +115,8 @@ pub fn take_with(opts: &TakeOptions, parts: &Parts) -> Result<TakeOutcome, TakeE
     let before = write::list(dir).map_err(folder_error(dir))?;
     // Lets a test start a second snapshot that waits for the first one's lock.
     crate::store::fault::fault_injection_pause_point("snapshot-started");
-    let lock = FolderLock::acquire(dir, LOCK_WAIT).map_err(|e| match e {
+    let wait = opts.config.disk_budget.saturating_add(LOCK_WAIT);
+    let lock = FolderLock::acquire(dir, wait).map_err(|e| match e {
         LockError::Held(holder) => TakeError::Locked {
             path: dir.join(LOCK_FILE),
             holder,

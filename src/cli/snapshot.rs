@@ -98,10 +98,12 @@ pub fn run(g: &Global, args: SnapshotArgs) -> anyhow::Result<i32> {
                 })
         })
         .transpose()?;
-    let config = SnapshotConfig::load(&args.dir, &overrides(&args))
-        .map_err(|e| UsageError(e.to_string()))?;
+    // Absolute: the config is looked for in its parent, which `snaps` alone does not have.
+    let dir = absolute(&args.dir)?;
+    let config =
+        SnapshotConfig::load(&dir, &overrides(&args)).map_err(|e| UsageError(e.to_string()))?;
     let opts = TakeOptions {
-        dir: absolute(&args.dir)?,
+        dir,
         commit: args.commit,
         config,
     };

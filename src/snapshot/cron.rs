@@ -34,7 +34,7 @@ pub fn schedule(interval_min: u32) -> Result<(String, String), String> {
     match m {
         1..=59 if 60 % m == 0 => Ok((format!("*/{m} * * * *"), format!("*:0/{m}"))),
         60 => Ok(("0 * * * *".into(), "hourly".into())),
-        _ if m % 60 == 0 && m < 1440 && 1440 % m == 0 => {
+        61..=1439 if m % 60 == 0 && 1440 % m == 0 => {
             let h = m / 60;
             Ok((format!("0 */{h} * * *"), format!("*-*-* 0/{h}:00:00")))
         }

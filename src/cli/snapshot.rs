@@ -224,6 +224,9 @@ fn cron(args: &CronArgs) -> anyhow::Result<i32> {
     let exe = std::env::current_exe()?;
     let workdir = std::env::current_dir()?;
     let dir = absolute(&args.dir)?;
+    // The recipes log into the folder: scrontab's `--output` cannot make it.
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| anyhow::anyhow!("cannot create the snapshot folder {}: {e}", dir.display()))?;
     let r = crate::snapshot::cron::recipes(&exe, &workdir, &dir, args.commit, minutes);
     say!("# crontab (crontab -e, then add this line):");
     say!("{}", r.crontab);

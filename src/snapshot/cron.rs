@@ -5,7 +5,9 @@
 //! cron runs a line with `sh`, `PATH=/usr/bin:/bin`, the home folder as the working folder, and
 //! no terminal: so each recipe changes to the work folder, sets a `PATH` that finds labtrail,
 //! git and the SLURM commands as they are found now, and appends the output to a log file in the
-//! snapshot folder (kept out of git by its `.gitignore`).
+//! snapshot folder (kept out of git by its `.gitignore`), which the crontab line makes first (a
+//! redirection into a missing folder fails before labtrail starts; `snapshot cron` makes it too,
+//! for the scrontab entry's `--output`).
 
 use std::path::{Path, PathBuf};
 
@@ -63,8 +65,9 @@ pub fn recipes(
     }
     // cron turns a bare `%` into a new line.
     let crontab = format!(
-        "{cron_when} cd {} && PATH={} {command} >> {} 2>&1",
+        "{cron_when} cd {} && mkdir -p {} && PATH={} {command} >> {} 2>&1",
         sh(workdir),
+        sh(dir),
         sh_str(&path),
         sh(&log)
     )

@@ -82,7 +82,10 @@ fn commit_leaves_the_users_staged_files_staged_and_uncommitted() {
         "print(2)\n"
     );
     // Nothing new in the folder: nothing to commit.
-    assert_eq!(commit_folder(&snaps, "again"), CommitOutcome::NothingToCommit);
+    assert_eq!(
+        commit_folder(&snaps, "again"),
+        CommitOutcome::NothingToCommit
+    );
 }
 
 /// Issue 13: files pruned from the folder are removed in the commit (`prune --apply`).
@@ -91,7 +94,10 @@ fn removed_files_are_committed_as_removed() {
     let tmp = repo();
     let r = tmp.path();
     let snaps = r.join("experiment_snapshots");
-    for n in ["snapshot_20260101_000000.json", "snapshot_20260102_000000.json"] {
+    for n in [
+        "snapshot_20260101_000000.json",
+        "snapshot_20260102_000000.json",
+    ] {
         std::fs::write(snaps.join(n), "{}\n").unwrap();
     }
     assert!(matches!(
@@ -159,7 +165,10 @@ fn an_index_lock_released_during_the_retries_is_waited_for() {
 #[test]
 fn a_folder_outside_git_is_not_a_repository() {
     let tmp = tempfile::tempdir().unwrap();
-    assert_eq!(commit_folder(tmp.path(), "x"), CommitOutcome::NotARepository);
+    assert_eq!(
+        commit_folder(tmp.path(), "x"),
+        CommitOutcome::NotARepository
+    );
 }
 
 /// The child: commits `$SNAP_DIR` in the environment the parent gave it.
@@ -169,7 +178,10 @@ fn child_commit() {
         return;
     }
     let dir = std::env::var("SNAP_DIR").unwrap();
-    println!("OUTCOME {:?}", commit_folder(Path::new(&dir), "snapshot from cron"));
+    println!(
+        "OUTCOME {:?}",
+        commit_folder(Path::new(&dir), "snapshot from cron")
+    );
 }
 
 /// Issue 13: from cron's bare environment, in a repository without a configured identity (no

@@ -166,7 +166,13 @@ fn the_seeds_jq_recipes_work_on_the_file() {
     let dir = tmp.path().join("experiment_snapshots");
     let TakeOutcome::Written { file, running, .. } = take_seeing(
         &dir,
-        seen(3, &["stage_0_setup_complete.flag", "stage_1_data_prep_complete.flag"]),
+        seen(
+            3,
+            &[
+                "stage_0_setup_complete.flag",
+                "stage_1_data_prep_complete.flag",
+            ],
+        ),
     ) else {
         panic!("not written")
     };
@@ -174,7 +180,8 @@ fn the_seeds_jq_recipes_work_on_the_file() {
     let name = file.file_name().unwrap().to_string_lossy().into_owned();
     let today = jiff::Zoned::now().strftime("%Y%m%d").to_string();
     assert!(
-        name.starts_with(&format!("snapshot_{today}_")) && name.len() == "snapshot_20260127_180000.json".len(),
+        name.starts_with(&format!("snapshot_{today}_"))
+            && name.len() == "snapshot_20260127_180000.json".len(),
         "{name}"
     );
     // Read back with serde: the seed's keys, and the additions filled in.
@@ -187,10 +194,21 @@ fn the_seeds_jq_recipes_work_on_the_file() {
         .expect("RFC 3339 with an offset");
     let raw: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    let keys: Vec<&str> = raw.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let keys: Vec<&str> = raw
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
     assert_eq!(
         keys[..5],
-        ["snapshot_timestamp", "user", "running_jobs", "completion_flags", "disk_usage"]
+        [
+            "snapshot_timestamp",
+            "user",
+            "running_jobs",
+            "completion_flags",
+            "disk_usage"
+        ]
     );
     if Command::new("jq").arg("--version").output().is_err() {
         eprintln!("SKIPPED the jq half of this test: jq is not installed");
@@ -233,7 +251,10 @@ fn unchanged_content_writes_no_new_file() {
     assert_eq!(again, TakeOutcome::Unchanged { latest: file });
     assert_eq!(snapshot_files(&dir).len(), 1);
     let changed = take_seeing(&dir, seen(2, &["a.flag", "b.flag"]));
-    assert!(matches!(changed, TakeOutcome::Written { .. }), "{changed:?}");
+    assert!(
+        matches!(changed, TakeOutcome::Written { .. }),
+        "{changed:?}"
+    );
     assert_eq!(snapshot_files(&dir).len(), 2);
     // Two in the same second: the second file gets `-2`, and sorts after the first.
     let names: Vec<String> = snapshot_files(&dir)
@@ -255,7 +276,10 @@ fn the_folder_ignores_its_working_files() {
         "/.snapshot.lock*",
         "/.snapshot-tmp-*",
     ] {
-        assert!(ignore.lines().any(|l| l == pattern), "{pattern} in {ignore}");
+        assert!(
+            ignore.lines().any(|l| l == pattern),
+            "{pattern} in {ignore}"
+        );
     }
     assert!(!dir.join(".snapshot.lock").exists(), "the lock is released");
 }
@@ -279,9 +303,12 @@ fn a_writer_killed_before_its_rename_leaves_no_snapshot_and_the_next_cleans_up()
     let TakeOutcome::Written { file, warnings, .. } = next else {
         panic!("{next:?}")
     };
-    assert!(warnings.iter().any(|w| w.contains("took over")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("took over")),
+        "{warnings:?}"
+    );
     assert!(temp_files(&dir).is_empty(), "{:?}", temp_files(&dir));
-    assert_eq!(snapshot_files(&dir), [file.clone()]);
+    assert_eq!(snapshot_files(&dir), std::slice::from_ref(&file));
     assert_eq!(write::read(&file).unwrap().running_jobs.len(), 4);
 }
 
@@ -347,9 +374,17 @@ fn folder_lock_stale_and_live_holders() {
     let dead_pid = dead.id();
     dead.wait().unwrap();
     let host = labtrail::exec::process::hostname();
-    std::fs::write(&lock, format!("{host}:{dead_pid}:2026-01-27T18:00:00+01:00")).unwrap();
+    std::fs::write(
+        &lock,
+        format!("{host}:{dead_pid}:2026-01-27T18:00:00+01:00"),
+    )
+    .unwrap();
     let held = FolderLock::acquire(dir, Duration::ZERO).expect("a dead holder's lock is taken");
-    assert!(held.taken_over_from.as_deref().unwrap().contains(&dead_pid.to_string()));
+    assert!(held
+        .taken_over_from
+        .as_deref()
+        .unwrap()
+        .contains(&dead_pid.to_string()));
     // Held by a live process (this one, through `held`): named after the wait.
     let Err(LockError::Held(holder)) = FolderLock::acquire(dir, Duration::from_millis(200)) else {
         panic!("taken twice")
@@ -371,7 +406,11 @@ fn folder_lock_stale_and_live_holders() {
         .set_modified(old)
         .unwrap();
     let held = FolderLock::acquire(dir, Duration::ZERO).expect("an old lock of another host");
-    assert!(held.taken_over_from.as_deref().unwrap().starts_with("login2:4242"));
+    assert!(held
+        .taken_over_from
+        .as_deref()
+        .unwrap()
+        .starts_with("login2:4242"));
 }
 
 /// Issue 13: `--every` takes one snapshot per period until stopped, the stop asked between
@@ -415,7 +454,9 @@ fn an_index_failure_is_a_warning() {
     let TakeOutcome::Written { warnings, .. } = out else {
         panic!("{out:?}")
     };
-    assert!(warnings.iter().any(|w| w.contains("disk full") && w.contains("reindex")));
+    assert!(warnings
+        .iter()
+        .any(|w| w.contains("disk full") && w.contains("reindex")));
     assert_eq!(snapshot_files(&dir).len(), 1);
 }
 
@@ -441,5 +482,7 @@ fn the_collector_is_given_the_latest_readable_snapshot() {
     let TakeOutcome::Written { warnings, .. } = out else {
         panic!("{out:?}")
     };
-    assert!(warnings.iter().any(|w| w.contains("snapshot_29991231_235959.json")));
+    assert!(warnings
+        .iter()
+        .any(|w| w.contains("snapshot_29991231_235959.json")));
 }

@@ -37,7 +37,12 @@ fn snapshot(exp: &Exp, args: &[&str]) -> common::Out {
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "git {args:?}");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -112,7 +117,11 @@ fn commit_with_a_held_index_lock_warns_and_exits_0() {
     std::fs::write(exp.file(".git/index.lock"), "").unwrap();
     let out = snapshot(&exp, &["--commit"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(out.stderr().contains("warning:") && out.stderr().contains("index.lock"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("warning:") && out.stderr().contains("index.lock"),
+        "{}",
+        out.stderr()
+    );
     assert_eq!(snapshots(&exp.file("snaps")).len(), 1);
 }
 
@@ -123,14 +132,19 @@ fn commit_with_a_held_index_lock_warns_and_exits_0() {
 fn the_printed_crontab_line_works_from_crons_bare_environment() {
     let exp = Exp::new("");
     git(exp.path(), &["init", "-q"]);
-    let out = exp.run_ok(&["snapshot", "cron", "--dir", "snaps", "--commit", "--every", "15m"]);
+    let out = exp.run_ok(&[
+        "snapshot", "cron", "--dir", "snaps", "--commit", "--every", "15m",
+    ]);
     let text = out.stdout();
     let line = text
         .lines()
         .find(|l| l.starts_with("*/15 * * * * "))
         .unwrap_or_else(|| panic!("no crontab line in {text}"));
     let command = line.splitn(6, ' ').nth(5).unwrap();
-    assert!(text.contains("Persistent=true") && text.contains("#SCRON"), "{text}");
+    assert!(
+        text.contains("Persistent=true") && text.contains("#SCRON"),
+        "{text}"
+    );
     assert!(text.contains("OnCalendar=*:0/15"), "{text}");
     // The folder removed since (`snapshot cron` made it): the line makes it again before its
     // log redirection needs it.
@@ -177,7 +191,12 @@ fn every_writes_several_and_stops_on_sigterm() {
     let leftovers = std::fs::read_dir(&dir)
         .unwrap()
         .filter(|e| {
-            let n = e.as_ref().unwrap().file_name().to_string_lossy().into_owned();
+            let n = e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
             n.starts_with(".snapshot-tmp-") || n == ".snapshot.lock"
         })
         .count();

@@ -162,7 +162,9 @@ fn report(g: &Global, args: &SnapshotArgs, taken: Result<TakeOutcome, TakeError>
                     escape(&file.display().to_string())
                 );
                 match commit {
-                    Some(CommitOutcome::Committed(id)) => say!("committed {}", &id[..id.len().min(12)]),
+                    Some(CommitOutcome::Committed(id)) => {
+                        say!("committed {}", &id[..id.len().min(12)])
+                    }
                     Some(CommitOutcome::NothingToCommit) => say!("nothing to commit"),
                     Some(CommitOutcome::NotARepository) => {
                         tell!("warning: --commit: the snapshot folder is not in a git work tree; nothing committed")

@@ -161,7 +161,10 @@ mod tests {
     #[test]
     fn schedules_cron_can_write() {
         assert_eq!(schedule(60).unwrap().0, "0 * * * *");
-        assert_eq!(schedule(15).unwrap(), ("*/15 * * * *".into(), "*:0/15".into()));
+        assert_eq!(
+            schedule(15).unwrap(),
+            ("*/15 * * * *".into(), "*:0/15".into())
+        );
         assert_eq!(schedule(360).unwrap().0, "0 */6 * * *");
         assert_eq!(schedule(1440).unwrap().1, "daily");
         assert!(schedule(7).unwrap_err().contains("divisor"));

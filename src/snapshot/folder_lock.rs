@@ -86,10 +86,7 @@ fn holder_text() -> String {
 }
 
 fn create(path: &Path) -> std::io::Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
+    let mut f = OpenOptions::new().write(true).create_new(true).open(path)?;
     f.write_all(holder_text().as_bytes())?;
     f.sync_all()
 }

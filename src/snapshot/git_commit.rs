@@ -118,10 +118,9 @@ fn git(dir: &Path, pre: &[String], args: &[&str]) -> Result<String, String> {
         Ok(out) => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
         Err(CommandError::NotRun { absent: true, .. }) => Err("git not found".to_string()),
         Err(CommandError::NotRun { detail, .. }) => Err(format!("git could not start: {detail}")),
-        Err(CommandError::TimedOut { seconds, .. }) => Err(format!(
-            "git {} did not answer within {seconds} s",
-            args[0]
-        )),
+        Err(CommandError::TimedOut { seconds, .. }) => {
+            Err(format!("git {} did not answer within {seconds} s", args[0]))
+        }
         Err(CommandError::Failed { stderr, .. }) => {
             let said = stderr
                 .lines()

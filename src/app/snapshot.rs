@@ -3,8 +3,17 @@
 //! `--every` loop.
 
 use crate::snapshot::config::SnapshotConfig;
-use crate::snapshot::git_commit::CommitOutcome;
-use std::path::PathBuf;
+use crate::snapshot::folder_lock::{FolderLock, LockError, LOCK_FILE};
+use crate::snapshot::git_commit::{commit_folder, CommitOutcome};
+use crate::snapshot::{write, Snapshot};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long a snapshot waits for another one being taken in the same folder, beyond the disk
+/// walks' budget (a snapshot takes seconds, its disk walks up to their budget), before it
+/// gives up with [`TakeError::Locked`].
+pub const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// What one `labtrail snapshot` invocation is asked to do.
 #[derive(Debug, Clone)]
@@ -69,8 +78,191 @@ pub enum TakeError {
     },
 }
 
+/// The parts of taking a snapshot that belong to other modules, as functions: [`take`] uses the
+/// real ones; a test hands its own collector (snapshots it built) to [`take_with`].
+pub struct Parts<'a> {
+    /// Looks at everything (the folder's latest snapshot given): [`crate::snapshot::collect`].
+    pub collect: &'a dyn Fn(&SnapshotConfig, Option<&Snapshot>) -> Snapshot,
+    /// Adds the written file (its name in the folder) to the folder's index.
+    pub index: &'a dyn Fn(&Path, &str, &Snapshot) -> Result<(), super::snapshots_index::IndexError>,
+}
+
 /// Takes one snapshot.
 pub fn take(opts: &TakeOptions) -> Result<TakeOutcome, TakeError> {
-    let _ = opts;
-    todo!("lane A2")
+    let sched = crate::exec::slurm::Scheduler::new();
+    let collect = |cfg: &SnapshotConfig, previous: Option<&Snapshot>| {
+        crate::snapshot::collect::collect(cfg, previous, &sched)
+    };
+    let parts = Parts {
+        collect: &collect,
+        index: &super::snapshots_index::index_file,
+    };
+    take_with(opts, &parts)
+}
+
+/// [`take`] with the collector and the indexer given.
+pub fn take_with(opts: &TakeOptions, parts: &Parts) -> Result<TakeOutcome, TakeError> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let dir = &opts.dir;
+    let folder_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| TakeError::Folder { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(folder_error(dir))?;
+    // The files before the lock: a new one after it was written by a snapshot that ran while
+    // this one waited.
+    let before = write::list(dir).map_err(folder_error(dir))?;
+    // Lets a test start a second snapshot that waits for the first one's lock.
+    crate::store::fault::fault_injection_pause_point("snapshot-started");
+    let wait = opts.config.disk_budget.saturating_add(LOCK_WAIT);
+    let lock = FolderLock::acquire(dir, wait).map_err(|e| match e {
+        LockError::Held(holder) => TakeError::Locked {
+            path: dir.join(LOCK_FILE),
+            holder,
+        },
+        LockError::Io(source) => TakeError::Folder {
+            path: dir.join(LOCK_FILE),
+            source,
+        },
+    })?;
+    let mut warnings = Vec::new();
+    if let Some(holder) = &lock.taken_over_from {
+        warnings.push(format!(
+            "took over the lock of a snapshot that ended without releasing it ({holder})"
+        ));
+    }
+    write::remove_leftover_temps(dir).map_err(folder_error(dir))?;
+    let latest = latest_readable(dir, &mut warnings).map_err(folder_error(dir))?;
+    if let Some((path, snap)) = &latest {
+        let new = !before.contains(path);
+        if slot_taken(snap, new, started, opts.config.slot) {
+            return Ok(TakeOutcome::SlotTaken {
+                latest: path.clone(),
+                host: snap.host.clone(),
+            });
+        }
+    }
+    let mut snap = (parts.collect)(&opts.config, latest.as_ref().map(|(_, s)| s));
+    let time = fill_in(&mut snap, clock);
+    if let Some((path, previous)) = &latest {
+        if previous.content_digest() == snap.content_digest() {
+            return Ok(TakeOutcome::Unchanged {
+                latest: path.clone(),
+            });
+        }
+    }
+    let file = write::write_new(dir, &snap, &time).map_err(folder_error(dir))?;
+    let name = file_name_of(&file);
+    if let Err(e) = (parts.index)(dir, &name, &snap) {
+        warnings.push(e.to_string());
+    }
+    for (name, disk) in &snap.disk {
+        if disk.partial {
+            warnings.push(format!(
+                "the disk usage of {name} is partial: its walk reached the time budget"
+            ));
+        }
+    }
+    let commit = opts.commit.then(|| {
+        let message = format!(
+            "snapshot {} {} running",
+            snap.snapshot_timestamp, snap.counts.running
+        );
+        commit_folder(dir, &message)
+    });
+    if let Some(CommitOutcome::Skipped(why)) = &commit {
+        warnings.push(why.clone());
+    }
+    drop(lock);
+    Ok(TakeOutcome::Written {
+        file,
+        running: snap.counts.running,
+        pending: snap.counts.pending,
+        commit,
+        warnings,
+    })
+}
+
+fn file_name_of(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The newest snapshot in `dir` that can be read; files that cannot are skipped with a warning.
+fn latest_readable(
+    dir: &Path,
+    warnings: &mut Vec<String>,
+) -> std::io::Result<Option<(PathBuf, Snapshot)>> {
+    for path in write::list(dir)?.into_iter().rev() {
+        match write::read(&path) {
+            Ok(snap) => return Ok(Some((path, snap))),
+            Err(e) => warnings.push(format!("{e} (left out)")),
+        }
+    }
+    Ok(None)
+}
+
+/// Whether `latest` already took this slot: it is younger than `slot` and was taken by another
+/// host, or is `new` (written by another process while this one waited for the lock). This
+/// host's own earlier snapshots never count: a cron entry every minute with a one-minute slot
+/// must not skip every other one.
+fn slot_taken(latest: &Snapshot, new: bool, started: SystemTime, slot: Duration) -> bool {
+    let Ok(taken) = latest.snapshot_timestamp.parse::<jiff::Timestamp>() else {
+        return false;
+    };
+    let now = jiff::Timestamp::try_from(started).unwrap_or_else(|_| jiff::Timestamp::now());
+    let age = now.duration_since(taken).unsigned_abs();
+    age < slot && (new || latest.host != crate::exec::process::hostname())
+}
+
+/// Sets what the collector may have left out (when, where, by which labtrail, how long it took)
+/// and returns the local time the file is named by.
+fn fill_in(snap: &mut Snapshot, clock: Instant) -> jiff::Zoned {
+    let tz = jiff::tz::TimeZone::system();
+    let time = match snap.snapshot_timestamp.parse::<jiff::Timestamp>() {
+        Ok(t) => t.to_zoned(tz),
+        Err(_) => {
+            let now = jiff::Zoned::now().with_time_zone(tz);
+            snap.snapshot_timestamp = rfc3339(&now);
+            now
+        }
+    };
+    if snap.host.is_empty() {
+        snap.host = crate::exec::process::hostname();
+    }
+    if snap.schema == 0 {
+        snap.schema = crate::snapshot::model::SNAPSHOT_SCHEMA;
+    }
+    if snap.labtrail_version.is_empty() {
+        snap.labtrail_version = env!("CARGO_PKG_VERSION").to_string();
+    }
+    if snap.took_ms == 0 {
+        snap.took_ms = clock.elapsed().as_millis() as u64;
+    }
+    time
+}
+
+/// `time` as RFC 3339 with its UTC offset, to the second (`2026-01-27T18:00:00+01:00`).
+pub fn rfc3339(time: &jiff::Zoned) -> String {
+    time.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+/// Takes a snapshot every `every` (counted from the start of the previous one; one that took
+/// longer than `every` is followed by the next at once, missed ones are not stacked) until
+/// `stop` is set, which it checks between snapshots and while it waits. `take_one` takes one
+/// and reports it. Returns how many were taken.
+pub fn take_every(every: Duration, stop: &AtomicBool, mut take_one: impl FnMut()) -> u64 {
+    let mut taken = 0;
+    while !stop.load(Ordering::SeqCst) {
+        let start = Instant::now();
+        take_one();
+        taken += 1;
+        while start.elapsed() < every && !stop.load(Ordering::SeqCst) {
+            let left = every.saturating_sub(start.elapsed());
+            std::thread::sleep(left.min(Duration::from_millis(100)));
+        }
+    }
+    taken
 }

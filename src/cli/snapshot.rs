@@ -1,13 +1,44 @@
 //! `labtrail snapshot`: take one snapshot of experiment activity (or one every `--every`), and
 //! `labtrail snapshot cron`: print the recipes that take one on a schedule.
 
-use super::output::Global;
-use std::path::PathBuf;
+use super::output::{print_json, Global, UsageError};
+use super::terminal::escape;
+use crate::app::snapshot::{take, take_every, TakeError, TakeOptions, TakeOutcome};
+use crate::snapshot::config::{ConfigOverrides, SnapshotConfig};
+use crate::snapshot::git_commit::CommitOutcome;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+const SNAPSHOT_EXIT_CODES: &str = "Exit codes:
+  0    a snapshot was written, or none was needed (unchanged; another host took this slot);
+       a commit skipped (index.lock held) is a warning, still 0. With --every: stopped by
+       SIGINT or SIGTERM between snapshots
+  2    bad input: a flag, or [snapshot] in labtrail.toml
+  3    the snapshot folder cannot be created or written
+  4    another snapshot of this folder is being taken (its lock is held) past the wait";
 
 /// Take a snapshot of experiment activity: your SLURM jobs, the completion flags that exist,
 /// disk usage and labtrail's runs, as one JSON file in the snapshot folder.
+///
+/// The file is `DIR/snapshot_YYYYMMDD_HHMMSS.json` (local time), in seed format: `jq` recipes
+/// written for `running_jobs`, `completion_flags` and `disk_usage` keep working. Nothing is
+/// written when nothing changed since the latest snapshot. What to look at comes from
+/// `[snapshot]` in the `labtrail.toml` next to DIR, or flags.
+///
+/// Examples:
+///   labtrail snapshot                                  # into ./experiment_snapshots
+///   labtrail snapshot --dir experiment_snapshots --commit
+///   labtrail snapshot --every 1h                       # for machines without cron
+///   labtrail snapshot cron --every 1h --commit         # print a crontab line, a systemd timer, an scrontab entry
+///   jq '.running_jobs' experiment_snapshots/snapshot_20260127_180000.json
 #[derive(Debug, clap::Args)]
-#[command(verbatim_doc_comment, args_conflicts_with_subcommands = true)]
+#[command(
+    verbatim_doc_comment,
+    args_conflicts_with_subcommands = true,
+    after_help = SNAPSHOT_EXIT_CODES,
+    after_long_help = SNAPSHOT_EXIT_CODES
+)]
 pub struct SnapshotArgs {
     /// The snapshot folder.
     #[arg(long, default_value = "experiment_snapshots", value_name = "DIR")]
@@ -42,10 +73,183 @@ pub struct CronArgs {
     /// Commit each snapshot.
     #[arg(long)]
     pub commit: bool,
+    /// How often: a divisor of an hour (`15m`) or of a day (`6h`), or `1d`.
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub every: String,
 }
 
 /// Runs `labtrail snapshot`.
 pub fn run(g: &Global, args: SnapshotArgs) -> anyhow::Result<i32> {
-    let _ = (g, args);
-    todo!("lane A2")
+    if let Some(SnapshotCommand::Cron(c)) = &args.command {
+        return cron(c);
+    }
+    let every = args
+        .every
+        .as_deref()
+        .map(|text| {
+            crate::spec::parse_duration(text)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    UsageError(format!(
+                        "--every {}: not a duration (examples: 30m, 1h, 1d)",
+                        escape(text)
+                    ))
+                })
+        })
+        .transpose()?;
+    // Absolute: the config is looked for in its parent, which `snaps` alone does not have.
+    let dir = absolute(&args.dir)?;
+    let config =
+        SnapshotConfig::load(&dir, &overrides(&args)).map_err(|e| UsageError(e.to_string()))?;
+    let opts = TakeOptions {
+        dir,
+        commit: args.commit,
+        config,
+    };
+    let Some(every) = every else {
+        return Ok(report(g, &args, take(&opts)));
+    };
+    // A stop signal ends the loop between snapshots; one being taken is finished first.
+    let stop = Arc::new(AtomicBool::new(false));
+    for &sig in crate::exec::signals::stop_signals() {
+        signal_hook::flag::register(sig, stop.clone())?;
+    }
+    // A folder that cannot be written now may be writable at the next tick: keep going.
+    take_every(every, &stop, || {
+        report(g, &args, take(&opts));
+    });
+    if !g.quiet && !args.json {
+        tell!("stopped");
+    }
+    Ok(0)
+}
+
+/// `dir` made absolute against the current folder (the file names printed are the ones to use).
+fn absolute(dir: &Path) -> anyhow::Result<PathBuf> {
+    Ok(std::path::absolute(dir)?)
+}
+
+/// Prints what one snapshot did (or why it failed) and returns its exit code.
+fn report(g: &Global, args: &SnapshotArgs, taken: Result<TakeOutcome, TakeError>) -> i32 {
+    let outcome = match taken {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tell!("error: {}", super::terminal::escape_lines(&e.to_string()));
+            return match e {
+                TakeError::Folder { .. } => 3,
+                TakeError::Locked { .. } => 4,
+            };
+        }
+    };
+    if args.json {
+        let _ = print_json(&outcome_json(&outcome));
+    }
+    match &outcome {
+        TakeOutcome::Written {
+            file,
+            running,
+            pending,
+            commit,
+            warnings,
+        } => {
+            for w in warnings {
+                tell!("warning: {}", super::terminal::escape_lines(w));
+            }
+            if !args.json && !g.quiet {
+                say!(
+                    "wrote {} ({running} running, {pending} pending)",
+                    escape(&file.display().to_string())
+                );
+                match commit {
+                    Some(CommitOutcome::Committed(id)) => {
+                        say!("committed {}", &id[..id.len().min(12)])
+                    }
+                    Some(CommitOutcome::NothingToCommit) => say!("nothing to commit"),
+                    Some(CommitOutcome::NotARepository) => {
+                        tell!("warning: --commit: the snapshot folder is not in a git work tree; nothing committed")
+                    }
+                    _ => {}
+                }
+            }
+        }
+        TakeOutcome::Unchanged { latest } if !args.json && !g.quiet => say!(
+            "unchanged since {}: nothing written",
+            escape(&latest.display().to_string())
+        ),
+        TakeOutcome::SlotTaken { latest, host } if !args.json && !g.quiet => say!(
+            "{} took this slot already ({}): nothing written",
+            escape(host),
+            escape(&latest.display().to_string())
+        ),
+        _ => {}
+    }
+    0
+}
+
+/// What `--json` prints for one snapshot.
+fn outcome_json(outcome: &TakeOutcome) -> serde_json::Value {
+    use serde_json::json;
+    match outcome {
+        TakeOutcome::Written {
+            file,
+            running,
+            pending,
+            commit,
+            warnings,
+        } => {
+            let commit = commit.as_ref().map(|c| match c {
+                CommitOutcome::Committed(id) => json!({"status": "committed", "commit": id}),
+                CommitOutcome::NothingToCommit => json!({"status": "nothing_to_commit"}),
+                CommitOutcome::NotARepository => json!({"status": "not_a_repository"}),
+                CommitOutcome::Skipped(why) => json!({"status": "skipped", "warning": why}),
+            });
+            json!({"outcome": "written", "file": file, "running": running, "pending": pending,
+                   "commit": commit, "warnings": warnings})
+        }
+        TakeOutcome::Unchanged { latest } => json!({"outcome": "unchanged", "latest": latest}),
+        TakeOutcome::SlotTaken { latest, host } => {
+            json!({"outcome": "slot_taken", "latest": latest, "host": host})
+        }
+    }
+}
+
+/// `labtrail snapshot cron`: the three recipes, each with how to install it.
+fn cron(args: &CronArgs) -> anyhow::Result<i32> {
+    let period = crate::spec::parse_duration(&args.every)
+        .map_err(|e| UsageError(format!("--every: {e}")))?;
+    let minutes = u32::try_from(period.as_secs() / 60).unwrap_or(0);
+    if period.as_secs() % 60 != 0 {
+        return Err(UsageError("--every: cron counts whole minutes (e.g. 15m, 1h)".into()).into());
+    }
+    crate::snapshot::cron::schedule(minutes).map_err(|e| UsageError(format!("--every: {e}")))?;
+    let exe = std::env::current_exe()?;
+    let workdir = std::env::current_dir()?;
+    let dir = absolute(&args.dir)?;
+    // The recipes log into the folder: scrontab's `--output` cannot make it.
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| anyhow::anyhow!("cannot create the snapshot folder {}: {e}", dir.display()))?;
+    let r = crate::snapshot::cron::recipes(&exe, &workdir, &dir, args.commit, minutes);
+    say!("# crontab (crontab -e, then add this line):");
+    say!("{}", r.crontab);
+    say!("");
+    say!("# systemd user timer: ~/.config/systemd/user/labtrail-snapshot.service");
+    say!("{}", r.systemd_service);
+    say!("# ~/.config/systemd/user/labtrail-snapshot.timer");
+    say!("{}", r.systemd_timer);
+    say!("# then: systemctl --user daemon-reload && systemctl --user enable --now labtrail-snapshot.timer");
+    say!("# (and `loginctl enable-linger` so that it runs while you are logged out)");
+    say!("");
+    say!("# scrontab (SLURM's cron, where cron is not allowed on login nodes: scrontab -e):");
+    say!("{}", r.scrontab);
+    Ok(0)
+}
+
+// ---- until the collect lane's flags land (it replaces this with the real `overrides`) ----
+
+/// The configuration overrides the command line gives (none yet: the flags come with the
+/// collect lane).
+pub fn overrides(args: &SnapshotArgs) -> ConfigOverrides {
+    let _ = args;
+    ConfigOverrides::default()
 }

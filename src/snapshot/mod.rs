@@ -7,7 +7,8 @@
 //! - [`config`]: `[snapshot]` in `labtrail.toml` next to the snapshot folder;
 //! - [`collect`]: one look at the scheduler, the flags, the disks and the stores;
 //! - [`du`]: disk usage by a parallel walk (`du -sb`'s figure, hard links once);
-//! - [`write`]: the file: atomic, idempotent, named by its time, guarded by the folder's lock;
+//! - [`write`]: the file: atomic, idempotent, named by its time;
+//! - [`folder_lock`]: the folder's lock, which works across the hosts of a shared filesystem;
 //! - [`git_commit`]: `--commit`: the snapshot folder only, never the user's other staged files;
 //! - [`cron`]: the crontab line, systemd timer and scrontab entry `snapshot cron` prints;
 //! - [`retention`]: which snapshots `snapshots prune` keeps (restic's rules, seed 000's policy).
@@ -19,6 +20,7 @@ pub mod collect;
 pub mod config;
 pub mod cron;
 pub mod du;
+pub mod folder_lock;
 pub mod git_commit;
 pub mod model;
 pub mod retention;

@@ -1,0 +1,213 @@
+//! Issue 13: `labtrail snapshot` as users run it: by hand, with `--json`, from the crontab line
+//! `snapshot cron` prints (run under `env -i` with cron's PATH), in a `--every` loop ended by
+//! SIGTERM, killed at the worst moment, and committing next to a held `index.lock`.
+//!
+//! These drive the real binary, so they need the collect lane's `collect` (the scheduler is
+//! made absent with `LABTRAIL_SQUEUE` pointing nowhere, except in the cron test, which runs what
+//! cron would).
+
+mod common;
+use common::{finish, signal, wait_until, Exp};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const NO_SQUEUE: (&str, &str) = ("LABTRAIL_SQUEUE", "/nonexistent/squeue");
+
+fn snapshots(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("snapshot_") && n.ends_with(".json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn snapshot(exp: &Exp, args: &[&str]) -> common::Out {
+    common::Out(
+        exp.cmd(&[&["snapshot", "--dir", "snaps"][..], args].concat())
+            .env(NO_SQUEUE.0, NO_SQUEUE.1)
+            .output()
+            .unwrap(),
+    )
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Issue 13: a snapshot by hand: the file written, said on stdout; again with nothing changed:
+/// nothing written; a new flag: a new file, and `--json` says what was written.
+#[test]
+fn snapshot_by_hand_then_unchanged_then_json() {
+    let exp = Exp::new("");
+    exp.write("stage_0_setup_complete.flag", "");
+    let out = snapshot(&exp, &[]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(out.stdout().starts_with("wrote "), "{}", out.stdout());
+    let dir = exp.file("snaps");
+    let first = snapshots(&dir);
+    assert_eq!(first.len(), 1);
+    let again = snapshot(&exp, &[]);
+    assert!(again.stdout().contains("unchanged"), "{}", again.stdout());
+    assert_eq!(snapshots(&dir), first);
+    exp.write("stage_1_data_prep_complete.flag", "");
+    let out = snapshot(&exp, &["--json"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let said: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
+    assert_eq!(said["outcome"], "written");
+    let file = said["file"].as_str().unwrap();
+    let snap: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    assert_eq!(snap["completion_flags"].as_array().unwrap().len(), 2);
+    assert_eq!(snap["scheduler"]["status"], "absent");
+}
+
+/// Issue 13: killed (SIGKILL) between writing its temporary file and renaming it: no
+/// `snapshot_*.json` at all; the next run removes the temporary file and writes a whole one.
+#[test]
+fn killed_before_the_rename_leaves_no_partial_snapshot() {
+    let exp = Exp::new("");
+    let (mut child, _gate) = exp.spawn_paused_at(
+        "snapshot-before-rename",
+        &["snapshot", "--dir", "snaps"],
+        &[NO_SQUEUE],
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let dir = exp.file("snaps");
+    assert!(snapshots(&dir).is_empty());
+    let temps = || {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".snapshot-tmp-")
+            })
+            .count()
+    };
+    assert_eq!(temps(), 1);
+    let out = snapshot(&exp, &[]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(out.stderr().contains("took over"), "{}", out.stderr());
+    assert_eq!(temps(), 0);
+    assert_eq!(snapshots(&dir).len(), 1);
+}
+
+/// Issue 13: `--commit` while another git holds `index.lock`: the snapshot is written, a
+/// warning says why it was not committed, exit 0.
+#[test]
+fn commit_with_a_held_index_lock_warns_and_exits_0() {
+    let exp = Exp::new("");
+    git(exp.path(), &["init", "-q"]);
+    std::fs::write(exp.file(".git/index.lock"), "").unwrap();
+    let out = snapshot(&exp, &["--commit"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(
+        out.stderr().contains("warning:") && out.stderr().contains("index.lock"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(snapshots(&exp.file("snaps")).len(), 1);
+}
+
+/// Issue 13: the crontab line `snapshot cron` prints, run as cron runs it (`sh -c`, `env -i`
+/// with cron's PATH, from the home folder), writes and commits a snapshot and logs to the file
+/// it names.
+#[test]
+fn the_printed_crontab_line_works_from_crons_bare_environment() {
+    let exp = Exp::new("");
+    git(exp.path(), &["init", "-q"]);
+    let out = exp.run_ok(&[
+        "snapshot", "cron", "--dir", "snaps", "--commit", "--every", "15m",
+    ]);
+    let text = out.stdout();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("*/15 * * * * "))
+        .unwrap_or_else(|| panic!("no crontab line in {text}"));
+    let command = line.splitn(6, ' ').nth(5).unwrap();
+    assert!(
+        text.contains("Persistent=true") && text.contains("#SCRON"),
+        "{text}"
+    );
+    assert!(text.contains("OnCalendar=*:0/15"), "{text}");
+    // The folder removed since (`snapshot cron` made it): the line makes it again before its
+    // log redirection needs it.
+    std::fs::remove_dir_all(exp.file("snaps")).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let ran = Command::new("env")
+        .args(["-i", "PATH=/usr/bin:/bin", "SHELL=/bin/sh"])
+        .arg(format!("HOME={}", home.path().display()))
+        .args(["sh", "-c", command])
+        .current_dir(home.path())
+        .output()
+        .unwrap();
+    let log = std::fs::read_to_string(exp.file("snaps/.snapshot-cron.log")).unwrap_or_default();
+    assert!(ran.status.success(), "{command}\n{log}");
+    assert_eq!(snapshots(&exp.file("snaps")).len(), 1, "{log}");
+    assert!(log.contains("wrote "), "{log}");
+    assert!(git(exp.path(), &["log", "-1", "--format=%s"]).starts_with("snapshot "));
+}
+
+/// Issue 13: `--every 1s` writes one snapshot per second while the content changes (a new
+/// flag each time), and SIGTERM ends it between snapshots, exit 0, no temporary file left.
+#[test]
+fn every_writes_several_and_stops_on_sigterm() {
+    let exp = Exp::new("");
+    let child = exp
+        .cmd(&["snapshot", "--dir", "snaps", "--every", "1s"])
+        .env(NO_SQUEUE.0, NO_SQUEUE.1)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let dir = exp.file("snaps");
+    for n in 1..=3 {
+        wait_until(&format!("snapshot {n}"), Duration::from_secs(60), || {
+            snapshots(&dir).len() >= n
+        });
+        exp.write(&format!("stage_{n}_complete.flag"), "");
+    }
+    signal(&child, libc::SIGTERM);
+    let out = finish(child);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(out.stderr().contains("stopped"), "{}", out.stderr());
+    assert!(snapshots(&dir).len() >= 3);
+    let leftovers = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            let n = e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            n.starts_with(".snapshot-tmp-") || n == ".snapshot.lock"
+        })
+        .count();
+    assert_eq!(leftovers, 0);
+}
+
+/// Issue 13: `snapshot cron` refuses a period cron cannot repeat, saying which ones it can.
+#[test]
+fn cron_refuses_a_period_cron_cannot_write() {
+    let exp = Exp::new("");
+    let out = exp.run(&["snapshot", "cron", "--every", "7m"]);
+    assert_eq!(out.code(), 2, "{}", out.stderr());
+    assert!(out.stderr().contains("divisor"), "{}", out.stderr());
+}

@@ -1,9 +1,12 @@
 //! Keeping the snapshot folder's index in step with its files: each new file indexed as it is
 //! written, files removed by `prune` forgotten, and `snapshots reindex` rebuilding it all from the
-//! JSON files (the source of truth).
+//! JSON files (the source of truth). Queries open it through [`open_current`], which catches up
+//! with files written since (or rebuilds a missing or damaged index) first.
 
+use super::snapshots_index_rows::{read_rows, rows, snapshot_names};
 use crate::snapshot::Snapshot;
-use std::path::Path;
+use crate::store::snapshot_index::{IndexDbError, SnapshotIndex, SnapshotRows, INDEX_FILE};
+use std::path::{Path, PathBuf};
 
 /// Why the index could not be updated (the snapshot file itself stays; `snapshots reindex`
 /// rebuilds the index).
@@ -16,16 +19,40 @@ pub struct IndexError {
     pub detail: String,
 }
 
-/// Adds one written snapshot file (its name in `dir`) to the index.
-pub fn index_file(dir: &Path, file_name: &str, snap: &Snapshot) -> Result<(), IndexError> {
-    let _ = (dir, file_name, snap);
-    todo!("lane C")
+impl IndexError {
+    fn new(dir: &Path, detail: impl std::fmt::Display) -> IndexError {
+        IndexError {
+            dir: dir.display().to_string(),
+            detail: detail.to_string(),
+        }
+    }
 }
 
-/// Removes files (names in `dir`) that prune deleted from the index.
+/// Adds one written snapshot file (its name in `dir`) to the index. A folder without an index
+/// yet, or a file older than the newest indexed one, gets the index rebuilt instead.
+pub fn index_file(dir: &Path, file_name: &str, snap: &Snapshot) -> Result<(), IndexError> {
+    let path = dir.join(INDEX_FILE);
+    if !path.exists() {
+        return reindex(dir).map(|_| ());
+    }
+    let rows = rows(file_name, snap).map_err(|e| IndexError::new(dir, format!("{file_name}: {e}")))?;
+    let mut index = SnapshotIndex::open(&path, false).map_err(|e| IndexError::new(dir, e))?;
+    match index.insert(&rows) {
+        Ok(_) => Ok(()),
+        Err(IndexDbError::OutOfOrder { .. }) => reindex(dir).map(|_| ()),
+        Err(e) => Err(IndexError::new(dir, e)),
+    }
+}
+
+/// Removes files (names in `dir`) that prune deleted from the index. No index: nothing to do.
 pub fn forget_files(dir: &Path, file_names: &[String]) -> Result<(), IndexError> {
-    let _ = (dir, file_names);
-    todo!("lane C")
+    let path = dir.join(INDEX_FILE);
+    if !path.exists() {
+        return Ok(());
+    }
+    let mut index = SnapshotIndex::open(&path, false).map_err(|e| IndexError::new(dir, e))?;
+    index.forget(file_names).map_err(|e| IndexError::new(dir, e))?;
+    Ok(())
 }
 
 /// What `snapshots reindex` did.
@@ -40,6 +67,141 @@ pub struct ReindexSummary {
 /// Rebuilds the index from every snapshot file in `dir` (into a new database, renamed over the
 /// old one: a crash leaves the old index or the new, never half of one).
 pub fn reindex(dir: &Path) -> Result<ReindexSummary, IndexError> {
-    let _ = dir;
-    todo!("lane C")
+    let names = snapshot_names(dir).map_err(|e| IndexError::new(dir, e))?;
+    let temp = dir.join(format!("{INDEX_FILE}.tmp-{}", std::process::id()));
+    let result = fill(dir, &temp, &names);
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    let summary = result?;
+    let fail = |e: std::io::Error| IndexError::new(dir, e);
+    std::fs::File::open(&temp).and_then(|f| f.sync_all()).map_err(fail)?;
+    std::fs::rename(&temp, dir.join(INDEX_FILE)).map_err(fail)?;
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(fail)?;
+    Ok(summary)
+}
+
+/// Fills a new database at `temp` from the files, in time order: by name (which is time
+/// order) unless a timestamp says otherwise, then again sorted by timestamp.
+fn fill(dir: &Path, temp: &Path, names: &[String]) -> Result<ReindexSummary, IndexError> {
+    let fail = |e: IndexDbError| IndexError::new(dir, e);
+    let _ = std::fs::remove_file(temp);
+    let mut index = SnapshotIndex::open(temp, true).map_err(fail)?;
+    index.fast_fill().map_err(fail)?;
+    let mut summary = ReindexSummary::default();
+    let mut order: Vec<(i64, String)> = Vec::with_capacity(names.len());
+    let mut sorted = true;
+    let mut batch: Vec<SnapshotRows> = Vec::new();
+    for name in names {
+        match read_rows(dir, name) {
+            Ok(rows) => {
+                let key = (rows.snapshot.epoch, name.clone());
+                sorted &= order.last().is_none_or(|last| *last <= key);
+                order.push(key);
+                if sorted {
+                    batch.push(rows);
+                    if batch.len() >= 1000 {
+                        summary.indexed += index.insert_batch(&batch).map_err(fail)? as u64;
+                        batch.clear();
+                    }
+                }
+            }
+            Err(why) => {
+                index.record_skipped(name, &why).map_err(fail)?;
+                summary.skipped.push(format!("{}: {why}", dir.join(name).display()));
+            }
+        }
+    }
+    summary.indexed += index.insert_batch(&batch).map_err(fail)? as u64;
+    if !sorted {
+        // A DST fall-back hour or another host's clock: names and instants disagree.
+        order.sort();
+        summary.indexed = 0;
+        drop(index);
+        let mut index = SnapshotIndex::open(temp, false).map_err(fail)?;
+        index.fast_fill().map_err(fail)?;
+        index.clear_snapshots().map_err(fail)?;
+        for chunk in order.chunks(1000) {
+            let mut batch = Vec::with_capacity(chunk.len());
+            for (_, name) in chunk {
+                batch.push(read_rows(dir, name).map_err(|e| IndexError::new(dir, e))?);
+            }
+            summary.indexed += index.insert_batch(&batch).map_err(fail)? as u64;
+        }
+    }
+    Ok(summary)
+}
+
+/// What [`open_current`] had to do before the index answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Freshness {
+    /// The index was missing, damaged or did not match the files, and was rebuilt.
+    pub rebuilt: bool,
+    /// Files written since the index was last updated, added now.
+    pub added: u64,
+    /// Files skipped now (not snapshots), with why.
+    pub skipped: Vec<String>,
+}
+
+/// Opens the folder's index for a query, first catching up with the files: a cheap check (the
+/// number of files and the newest name) decides whether it is current, whether the newer files
+/// are only to be added, or whether it is rebuilt (missing, damaged, files removed or renamed).
+pub fn open_current(dir: &Path) -> Result<(SnapshotIndex, Freshness), IndexError> {
+    if !dir.is_dir() {
+        return Err(IndexError::new(
+            dir,
+            format!(
+                "no snapshot folder {} (take one with `labtrail snapshot --dir {}`)",
+                dir.display(),
+                dir.display()
+            ),
+        ));
+    }
+    let names = snapshot_names(dir).map_err(|e| IndexError::new(dir, e))?;
+    let path = dir.join(INDEX_FILE);
+    let mut fresh = Freshness::default();
+    if path.exists() {
+        if let Ok(Some(index)) = catch_up(dir, &path, &names, &mut fresh) {
+            return Ok((index, fresh));
+        }
+    }
+    let summary = reindex(dir)?;
+    let index = SnapshotIndex::open(&path, false).map_err(|e| IndexError::new(dir, e))?;
+    Ok((
+        index,
+        Freshness {
+            rebuilt: true,
+            added: 0,
+            skipped: summary.skipped,
+        },
+    ))
+}
+
+/// The index brought up to date by adding the newer files; none when only a rebuild will do.
+fn catch_up(
+    dir: &Path,
+    path: &PathBuf,
+    names: &[String],
+    fresh: &mut Freshness,
+) -> Result<Option<SnapshotIndex>, IndexDbError> {
+    let mut index = SnapshotIndex::open(path, false)?;
+    let (known, newest) = index.files_known()?;
+    let known = known as usize;
+    if known > names.len() || (known > 0 && names.get(known - 1) != newest.as_ref()) {
+        return Ok(None);
+    }
+    for name in &names[known..] {
+        match read_rows(dir, name) {
+            Ok(rows) => match index.insert(&rows) {
+                Ok(_) => fresh.added += 1,
+                Err(IndexDbError::OutOfOrder { .. }) => return Ok(None),
+                Err(e) => return Err(e),
+            },
+            Err(why) => {
+                index.record_skipped(name, &why)?;
+                fresh.skipped.push(format!("{}: {why}", dir.join(name).display()));
+            }
+        }
+    }
+    Ok(Some(index))
 }

@@ -206,3 +206,13 @@ fn insert_one(tx: &Transaction, rows: &SnapshotRows) -> Result<bool, IndexDbErro
     .map_err(sql)?;
     Ok(true)
 }
+
+impl SnapshotIndex {
+    /// Empties the snapshots and spans (a rebuild that must start over in another order);
+    /// skipped files stay recorded.
+    pub fn clear_snapshots(&mut self) -> Result<(), IndexDbError> {
+        self.conn
+            .execute_batch("DELETE FROM spans; DELETE FROM snapshots;")
+            .map_err(|e| self.sql(e))
+    }
+}

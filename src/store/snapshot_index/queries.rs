@@ -83,7 +83,8 @@ impl SnapshotIndex {
         self.conn
             .query_row(
                 "SELECT (SELECT count(*) FROM snapshots) + (SELECT count(*) FROM skipped),
-                   max((SELECT max(file) FROM snapshots), (SELECT max(file) FROM skipped))",
+                   nullif(max(coalesce((SELECT max(file) FROM snapshots), ''),
+                              coalesce((SELECT max(file) FROM skipped), '')), '')",
                 [],
                 |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
             )

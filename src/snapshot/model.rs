@@ -203,6 +203,9 @@ pub struct Experiment {
     pub done_flag: Option<bool>,
     /// Its current stage (the labtrail run's), when known.
     pub stage: Option<String>,
+    /// How many stages it has, when known (a labtrail run's stage count, or its rule's): the
+    /// estimated completion's denominator (`snapshots --experiment` shows done of total).
+    pub stages: Option<u64>,
 }
 
 /// Counts for the timeline.

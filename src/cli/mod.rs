@@ -39,6 +39,7 @@ mod results;
 mod run;
 mod snapshot;
 mod snapshots;
+mod snapshots_print;
 mod snapshots_prune;
 mod status;
 mod tasks;

@@ -1,11 +1,28 @@
 //! `labtrail snapshots`: the timeline and questions over the snapshot history; `reindex`;
 //! `prune` (in `snapshots_prune.rs`).
 
-use super::output::Global;
+use super::output::{print_json, Global, UsageError};
+use super::snapshots_print as print;
+use crate::app::snapshots_index::{open_current, reindex};
+use crate::report::snapshots::{self as q, parse_when, Range, SnapshotQueryError};
 use std::path::PathBuf;
 
 /// Query the snapshot history: a timeline, what ran at a time, a job's lifetime, a flag's
 /// arrival, an experiment's course.
+///
+/// The queries read the folder's index (`.snapshot-index.db`), which they first bring up to
+/// date with the snapshot files (rebuilt when missing or damaged). Times are RFC 3339, a local
+/// `2026-01-27 18:00`, a date, `now`, `today 18:00` or `yesterday 18:00`.
+///
+/// Examples:
+///   labtrail snapshots                              # timeline: running, pending, new flags, disk delta
+///   labtrail snapshots --since 2026-01-20 --until 2026-01-27
+///   labtrail snapshots --at "2026-01-27 18:00"      # what ran then (nearest snapshot before)
+///   labtrail snapshots --job 23293371               # first/last seen, states, node, runtime, end
+///   labtrail snapshots --flag stage_1_data_prep_complete.flag
+///   labtrail snapshots --experiment mono_s2s --stages 5   # start, stages, what else ran, ETA
+///   labtrail snapshots --json --at now | jq '.running[].job_id'
+///   labtrail snapshots reindex                      # rebuild the index from the JSON files
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment, args_conflicts_with_subcommands = true)]
 pub struct SnapshotsArgs {
@@ -15,6 +32,31 @@ pub struct SnapshotsArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// What the queue held at TIME (the nearest snapshot at or before it, and how old it was).
+    #[arg(long, value_name = "TIME", group = "query")]
+    pub at: Option<String>,
+    /// A job's lifetime (an array's id: each element's).
+    #[arg(long, value_name = "ID", group = "query")]
+    pub job: Option<String>,
+    /// When a completion flag (path or file name) first appeared.
+    #[arg(long, value_name = "NAME", group = "query")]
+    pub flag: Option<String>,
+    /// An experiment's course: start, duration, stages and when each completed, what else ran,
+    /// failed jobs, and the estimated completion with its basis.
+    #[arg(long, value_name = "NAME", group = "query")]
+    pub experiment: Option<String>,
+    /// The experiment's number of stages, for the estimate (when the snapshots do not say).
+    #[arg(long, value_name = "N", requires = "experiment")]
+    pub stages: Option<u64>,
+    /// Timeline from TIME (inclusive).
+    #[arg(long, value_name = "TIME", conflicts_with = "query")]
+    pub since: Option<String>,
+    /// Timeline up to TIME (a date includes that whole day).
+    #[arg(long, value_name = "TIME", conflicts_with = "query")]
+    pub until: Option<String>,
+    /// Timeline rows to show, newest last (0: all).
+    #[arg(long, default_value_t = 50, value_name = "N", conflicts_with = "query")]
+    pub limit: usize,
     #[command(subcommand)]
     pub command: Option<SnapshotsCommand>,
 }
@@ -34,16 +76,77 @@ pub struct ReindexArgs {
     /// The snapshot folder.
     #[arg(long, default_value = "experiment_snapshots", value_name = "DIR")]
     pub dir: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `labtrail snapshots`.
 pub fn run(g: &Global, args: SnapshotsArgs) -> anyhow::Result<i32> {
     match args.command {
         Some(SnapshotsCommand::Prune(p)) => super::snapshots_prune::run(g, p),
-        Some(SnapshotsCommand::Reindex(r)) => {
-            let _ = r;
-            todo!("lane C")
-        }
-        None => todo!("lane C"),
+        Some(SnapshotsCommand::Reindex(r)) => run_reindex(r),
+        None => query(g, args).map_err(|e| match e.downcast::<SnapshotQueryError>() {
+            Ok(SnapshotQueryError::Index(i)) => anyhow::Error::new(i),
+            Ok(asker) => anyhow::Error::new(UsageError(asker.to_string())),
+            Err(other) => other,
+        }),
     }
+}
+
+fn run_reindex(r: ReindexArgs) -> anyhow::Result<i32> {
+    let summary = reindex(&r.dir)?;
+    for why in &summary.skipped {
+        tell!("warning: skipped {}", super::terminal::escape(why));
+    }
+    if r.json {
+        print_json(&serde_json::json!({
+            "indexed": summary.indexed,
+            "skipped": summary.skipped,
+        }))?;
+    } else {
+        say!(
+            "indexed {} snapshots in {}{}",
+            summary.indexed,
+            super::terminal::escape(&r.dir.display().to_string()),
+            if summary.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} files skipped)", summary.skipped.len())
+            }
+        );
+    }
+    Ok(0)
+}
+
+fn query(g: &Global, a: SnapshotsArgs) -> anyhow::Result<i32> {
+    let (index, fresh) = open_current(&a.dir)?;
+    if !g.quiet && fresh.rebuilt {
+        tell!("(the snapshot index was rebuilt from the files)");
+    }
+    for why in &fresh.skipped {
+        tell!("warning: skipped {}", super::terminal::escape(why));
+    }
+    if let Some(t) = &a.at {
+        let view = q::at(&index, parse_when("--at", t, false)?)?;
+        return print::emit(a.json, &view, print::at);
+    }
+    if let Some(id) = &a.job {
+        let lives = q::job(&index, id)?;
+        return print::emit(a.json, &lives, print::jobs);
+    }
+    if let Some(name) = &a.flag {
+        let flags = q::flag(&index, name)?;
+        return print::emit(a.json, &flags, print::flags);
+    }
+    if let Some(name) = &a.experiment {
+        let course = q::experiment(&index, name, a.stages)?;
+        return print::emit(a.json, &course, print::experiment);
+    }
+    let range = Range {
+        from: a.since.as_deref().map(|t| parse_when("--since", t, false)).transpose()?,
+        to: a.until.as_deref().map(|t| parse_when("--until", t, true)).transpose()?,
+    };
+    let timeline = q::timeline(&index, range, a.limit)?;
+    print::emit(a.json, &timeline, print::timeline)
 }

@@ -74,7 +74,7 @@ fn at_gives_the_nearest_snapshot_before_and_its_age() {
     assert_eq!(v["taken"], ts(18));
     assert_eq!(v["age_s"], 1800);
     let ids: Vec<&str> = v["running"].as_array().unwrap().iter().map(|j| j["job_id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["1002", "2001"]);
+    assert_eq!(ids, ["2001", "1002"], "longest in the queue first");
     assert_eq!(v["flags"].as_array().unwrap().len(), 3);
     let v = json(dir.path(), &["--at", "2026-01-27T02:00:00+00:00"]);
     assert_eq!(v["waiting"][0]["node"], "(Priority)");
@@ -139,5 +139,6 @@ fn experiment_course_answers_the_seeds_use_cases() {
     assert!(text.contains("all 3 stages done"), "{text}");
     assert!(text.contains("running alongside") && !text.contains('\x1b'), "{text}");
     let b = json(dir.path(), &["--experiment", "baseline"]);
-    assert_eq!((b["active"].as_bool(), b["ran_s"].as_i64()), (Some(false), Some(25 * 3600)));
+    assert_eq!((b["active"].as_bool(), b["ran_s"].as_i64()), (Some(false), Some(26 * 3600)));
+    assert_eq!(b["started_basis"], "first job submitted");
 }

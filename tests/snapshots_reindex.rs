@@ -127,8 +127,6 @@ fn non_snapshots_are_skipped_and_new_files_caught_up() {
     let (v, stderr) = json(dir.path(), &["--at", "now"]);
     assert!(!stderr.contains("warning") && !stderr.contains("rebuilt"), "{stderr}");
     assert_eq!(v["taken"], ts(HOURS));
-    let out = labtrail(dir.path(), &[]);
-    let _ = out;
     let reindexed = assert_cmd::Command::cargo_bin("labtrail")
         .unwrap()
         .args(["snapshots", "reindex", "--dir"])

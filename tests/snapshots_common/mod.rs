@@ -78,7 +78,9 @@ pub fn snapshot_at(h: i64) -> Snapshot {
     }
     // baseline: job 2001 runs hours 5-30, with a name that tries to colour the terminal.
     if (5..=30).contains(&h) {
-        s.running_jobs.push(job("2001", "base\x1b[31mline", "baseline", "R", "cpu-7", (h - 5) as u64 * 3600));
+        let mut j = job("2001", "base\x1b[31mline", "baseline", "R", "cpu-7", (h - 5) as u64 * 3600);
+        j.submit_time = Some(ts(4));
+        s.running_jobs.push(j);
     }
     // Stage flags written at hours 3, 7, 11 (mtime), seen by the next snapshot.
     for (i, (stage, at)) in [("stage_0_setup_complete.flag", 3), ("stage_1_data_prep_complete.flag", 7), ("stage_2_train_complete.flag", 11)].iter().enumerate() {

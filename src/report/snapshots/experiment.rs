@@ -147,7 +147,9 @@ fn start(exps: &[SpanRow], jobs: &[SpanRow], runs: &[SpanRow], flags: &[SpanRow]
             candidates.push((t, "first job submitted"));
         }
     }
-    let seen = exps.iter().chain(jobs).chain(runs).chain(flags).map(|s| s.first_epoch).min();
+    // An experiment a rule names is listed, inactive, before it starts: only active sightings.
+    let active_exps = exps.iter().filter(|s| parse::<Experiment>(&s.data).active);
+    let seen = active_exps.chain(jobs).chain(runs).chain(flags).map(|s| s.first_epoch).min();
     if let Some(t) = seen {
         candidates.push((t, "first snapshot that saw it"));
     }

@@ -5,7 +5,7 @@
 
 mod snapshots_common;
 
-use snapshots_common::{file_name, snapshot_at, ts, write, write_history, HOURS, T0};
+use snapshots_common::{ts, write_history, HOURS, T0};
 use std::path::Path;
 
 fn labtrail(dir: &Path, args: &[&str]) -> std::process::Output {

@@ -40,7 +40,11 @@ fn rfc3339(epoch: i64) -> String {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().ok_or("usage: snapshot_history DIR [COUNT]")?);
-    let count: i64 = args.next().map(|c| c.parse()).transpose()?.unwrap_or(100_000);
+    let count: i64 = args
+        .next()
+        .map(|c| c.parse())
+        .transpose()?
+        .unwrap_or(100_000);
     std::fs::create_dir_all(&dir)?;
     let mut index = SnapshotIndex::open(&dir.join(INDEX_FILE), true)?;
     index.fast_fill()?;
@@ -67,7 +71,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             j.elapsed_s += STEP as u64;
             if rng.chance(144) {
-                let state = if rng.chance(10) { "FAILED" } else { "COMPLETED" };
+                let state = if rng.chance(10) {
+                    "FAILED"
+                } else {
+                    "COMPLETED"
+                };
                 ended.push(EndedJob {
                     job_id: j.job_id.clone(),
                     name: j.name.clone(),
@@ -88,7 +96,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let ours = !rng.chance(3);
             queue.push(Job {
                 job_id: next_id.to_string(),
-                name: if ours { format!("{exp}_train") } else { format!("other_{}", next_id % 7) },
+                name: if ours {
+                    format!("{exp}_train")
+                } else {
+                    format!("other_{}", next_id % 7)
+                },
                 state: "PD".into(),
                 time: "0:00".into(),
                 node: "(Priority)".into(),
@@ -113,15 +125,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             user: "bench".into(),
             schema: 1,
             host: "login1".into(),
-            running_jobs: queue.iter().map(|j| Job { time: format!("{}:{:02}:00", j.elapsed_s / 3600, j.elapsed_s / 60 % 60), ..j.clone() }).collect(),
+            running_jobs: queue
+                .iter()
+                .map(|j| Job {
+                    time: format!("{}:{:02}:00", j.elapsed_s / 3600, j.elapsed_s / 60 % 60),
+                    ..j.clone()
+                })
+                .collect(),
             completion_flags: flags.iter().map(|f| f.path.clone()).collect(),
             flags: flags.clone(),
             ended_jobs: ended,
-            experiments: vec![Experiment { name: exp.clone(), source: "rule".into(), active: true, stages: Some(5), ..Experiment::default() }],
+            experiments: vec![Experiment {
+                name: exp.clone(),
+                source: "rule".into(),
+                active: true,
+                stages: Some(5),
+                ..Experiment::default()
+            }],
             ..Snapshot::default()
         };
-        s.disk.insert("work".into(), Disk { path: "work".into(), bytes, ..Disk::default() });
-        s.disk_usage.insert("work".into(), format!("{}G", bytes >> 30));
+        s.disk.insert(
+            "work".into(),
+            Disk {
+                path: "work".into(),
+                bytes,
+                ..Disk::default()
+            },
+        );
+        s.disk_usage
+            .insert("work".into(), format!("{}G", bytes >> 30));
         s.counts = Counts {
             running: s.running_jobs.iter().filter(|j| j.state == "R").count() as u64,
             pending: s.running_jobs.iter().filter(|j| j.state == "PD").count() as u64,
@@ -130,7 +162,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             active_experiments: 1,
             ..Counts::default()
         };
-        let name = jiff::Timestamp::from_second(t)?.strftime("snapshot_%Y%m%d_%H%M%S.json").to_string();
+        let name = jiff::Timestamp::from_second(t)?
+            .strftime("snapshot_%Y%m%d_%H%M%S.json")
+            .to_string();
         std::fs::write(dir.join(&name), serde_json::to_vec(&s)?)?;
         batch.push(rows(&name, &s)?);
         if batch.len() == 5_000 {

@@ -24,7 +24,11 @@ fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
     let out = labtrail(dir, &all);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -49,16 +53,37 @@ fn timeline_collapses_unchanged_snapshots_and_shows_changes() {
     assert_eq!(sum("disk_delta"), 20 * 1_048_576);
     // Job 1001 pending at hours 1 and 2: one row of two snapshots.
     let pending = rows.iter().find(|r| r["pending"] == 1).unwrap();
-    assert_eq!((pending["from"].as_str().unwrap(), pending["snapshots"].as_i64()), (ts(1).as_str(), Some(2)));
+    assert_eq!(
+        (
+            pending["from"].as_str().unwrap(),
+            pending["snapshots"].as_i64()
+        ),
+        (ts(1).as_str(), Some(2))
+    );
     let text = String::from_utf8(labtrail(dir.path(), &["--limit", "3"]).stdout).unwrap();
-    assert!(text.contains("TIME") && text.contains("DISK DELTA") && text.contains("--limit 0 shows all"), "{text}");
+    assert!(
+        text.contains("TIME")
+            && text.contains("DISK DELTA")
+            && text.contains("--limit 0 shows all"),
+        "{text}"
+    );
 }
 
 /// Issue 13: `--since/--until` bound the timeline; a date as `--until` includes its whole day.
 #[test]
 fn since_and_until_bound_the_timeline() {
     let dir = history();
-    let t = json(dir.path(), &["--since", "2026-01-28", "--until", "2026-01-28", "--limit", "0"]);
+    let t = json(
+        dir.path(),
+        &[
+            "--since",
+            "2026-01-28",
+            "--until",
+            "2026-01-28",
+            "--limit",
+            "0",
+        ],
+    );
     assert_eq!(t["snapshots"], 24);
     assert_eq!(t["rows"][0]["from"], ts(24));
     let out = labtrail(dir.path(), &["--since", "2027-01-01"]);
@@ -73,7 +98,12 @@ fn at_gives_the_nearest_snapshot_before_and_its_age() {
     let v = json(dir.path(), &["--at", "2026-01-27 18:30"]);
     assert_eq!(v["taken"], ts(18));
     assert_eq!(v["age_s"], 1800);
-    let ids: Vec<&str> = v["running"].as_array().unwrap().iter().map(|j| j["job_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = v["running"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["job_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["2001", "1002"], "longest in the queue first");
     assert_eq!(v["flags"].as_array().unwrap().len(), 3);
     let v = json(dir.path(), &["--at", "2026-01-27T02:00:00+00:00"]);
@@ -93,16 +123,32 @@ fn job_lifetime_has_states_node_runtime_and_end() {
     let dir = history();
     let v = json(dir.path(), &["--job", "1001"]);
     let life = &v[0];
-    assert_eq!((life["first_seen"].as_str(), life["last_seen"].as_str()), (Some(ts(1).as_str()), Some(ts(12).as_str())));
-    let states: Vec<(&str, &str)> = life["states"].as_array().unwrap().iter().map(|s| (s["state"].as_str().unwrap(), s["node"].as_str().unwrap())).collect();
+    assert_eq!(
+        (life["first_seen"].as_str(), life["last_seen"].as_str()),
+        (Some(ts(1).as_str()), Some(ts(12).as_str()))
+    );
+    let states: Vec<(&str, &str)> = life["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["state"].as_str().unwrap(), s["node"].as_str().unwrap()))
+        .collect();
     assert_eq!(states, [("PD", "(Priority)"), ("R", "gpu-a9")]);
     assert_eq!(life["runtime_s"], 36_000);
     assert_eq!(life["end"]["state"], "COMPLETED");
     assert_eq!(life["in_queue"], false);
     assert_eq!(json(dir.path(), &["--job", "1003"])[0]["in_queue"], true);
     let text = String::from_utf8(labtrail(dir.path(), &["--job", "1002"]).stdout).unwrap();
-    assert!(text.contains("ended FAILED") && text.contains("gpu-b1") && text.contains("runtime 8 h 0 m"), "{text}");
-    assert_eq!(labtrail(dir.path(), &["--job", "100"]).status.code(), Some(2));
+    assert!(
+        text.contains("ended FAILED")
+            && text.contains("gpu-b1")
+            && text.contains("runtime 8 h 0 m"),
+        "{text}"
+    );
+    assert_eq!(
+        labtrail(dir.path(), &["--job", "100"]).status.code(),
+        Some(2)
+    );
 }
 
 /// Issue 13: `--flag` names when a flag first appeared: its mtime and the first snapshot.
@@ -127,18 +173,35 @@ fn experiment_course_answers_the_seeds_use_cases() {
     assert_eq!(c["active"], true);
     assert_eq!(c["ran_s"], 47 * 3600);
     assert_eq!(c["jobs_seen"], 3);
-    let stages: Vec<i64> = c["stages"].as_array().unwrap().iter().map(|s| s["took_s"].as_i64().unwrap()).collect();
+    let stages: Vec<i64> = c["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["took_s"].as_i64().unwrap())
+        .collect();
     assert_eq!(stages, [10_200, 14_401, 14_401]);
-    assert_eq!(c["estimate"]["basis"], "3 of 5 stages, median stage 4 h 0 m");
-    assert_eq!(c["estimate"]["eta_epoch"], T0 + 10 * 3600 + 3002 + 2 * 14_401);
+    assert_eq!(
+        c["estimate"]["basis"],
+        "3 of 5 stages, median stage 4 h 0 m"
+    );
+    assert_eq!(
+        c["estimate"]["eta_epoch"],
+        T0 + 10 * 3600 + 3002 + 2 * 14_401
+    );
     assert_eq!(c["failed_jobs"][0]["job_id"], "1002");
     assert_eq!(c["alongside"][0]["experiment"], "baseline");
     assert_eq!(c["stage"], "after mono_s2s/stage_2_train_complete.flag");
     let out = labtrail(dir.path(), &["--experiment", "mono_s2s", "--stages", "3"]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("all 3 stages done"), "{text}");
-    assert!(text.contains("running alongside") && !text.contains('\x1b'), "{text}");
+    assert!(
+        text.contains("running alongside") && !text.contains('\x1b'),
+        "{text}"
+    );
     let b = json(dir.path(), &["--experiment", "baseline"]);
-    assert_eq!((b["active"].as_bool(), b["ran_s"].as_i64()), (Some(false), Some(26 * 3600)));
+    assert_eq!(
+        (b["active"].as_bool(), b["ran_s"].as_i64()),
+        (Some(false), Some(26 * 3600))
+    );
     assert_eq!(b["started_basis"], "first job submitted");
 }

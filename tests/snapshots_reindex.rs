@@ -86,7 +86,10 @@ fn forgotten_files_trim_the_spans() {
     }
     forget_files(dir.path(), &gone).unwrap();
     let (v, stderr) = json(dir.path(), &["--job", "1001"]);
-    assert!(!stderr.contains("rebuilt"), "forgetting keeps the index current: {stderr}");
+    assert!(
+        !stderr.contains("rebuilt"),
+        "forgetting keeps the index current: {stderr}"
+    );
     assert_eq!(v[0]["states"][1]["from"], ts(5));
     let (t, _) = json(dir.path(), &["--limit", "0"]);
     assert_eq!(t["snapshots"], HOURS - 2);
@@ -103,7 +106,10 @@ fn damaged_or_deleted_index_is_rebuilt() {
     assert!(stderr.contains("rebuilt"), "{stderr}");
     assert_eq!(v[0]["end"]["state"], "FAILED");
     let (_, stderr) = json(dir.path(), &["--job", "1002"]);
-    assert!(!stderr.contains("rebuilt"), "a current index is not rebuilt again: {stderr}");
+    assert!(
+        !stderr.contains("rebuilt"),
+        "a current index is not rebuilt again: {stderr}"
+    );
     std::fs::remove_file(&index).unwrap();
     let (v, stderr) = json(dir.path(), &["--at", "now"]);
     assert!(stderr.contains("rebuilt"), "{stderr}");
@@ -117,15 +123,32 @@ fn damaged_or_deleted_index_is_rebuilt() {
 fn non_snapshots_are_skipped_and_new_files_caught_up() {
     let dir = tempfile::tempdir().unwrap();
     write_history(dir.path());
-    std::fs::write(dir.path().join("snapshot_20260126_000000.json"), "{ half a file").unwrap();
-    std::fs::write(dir.path().join("snapshot_20260126_000001.json"), r#"{"foo": 1}"#).unwrap();
+    std::fs::write(
+        dir.path().join("snapshot_20260126_000000.json"),
+        "{ half a file",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("snapshot_20260126_000001.json"),
+        r#"{"foo": 1}"#,
+    )
+    .unwrap();
     let (t, stderr) = json(dir.path(), &["--limit", "0"]);
     assert_eq!(t["snapshots"], HOURS);
-    assert!(stderr.contains("warning: skipped") && stderr.contains("snapshot_20260126_000000.json"), "{stderr}");
-    assert!(stderr.contains("snapshot_20260126_000001.json: no snapshot_timestamp"), "{stderr}");
+    assert!(
+        stderr.contains("warning: skipped") && stderr.contains("snapshot_20260126_000000.json"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("snapshot_20260126_000001.json: no snapshot_timestamp"),
+        "{stderr}"
+    );
     write(dir.path(), HOURS);
     let (v, stderr) = json(dir.path(), &["--at", "now"]);
-    assert!(!stderr.contains("warning") && !stderr.contains("rebuilt"), "{stderr}");
+    assert!(
+        !stderr.contains("warning") && !stderr.contains("rebuilt"),
+        "{stderr}"
+    );
     assert_eq!(v["taken"], ts(HOURS));
     let reindexed = assert_cmd::Command::cargo_bin("labtrail")
         .unwrap()
@@ -135,7 +158,11 @@ fn non_snapshots_are_skipped_and_new_files_caught_up() {
         .unwrap();
     assert!(reindexed.status.success());
     let said = String::from_utf8_lossy(&reindexed.stdout);
-    assert!(said.contains(&format!("indexed {} snapshots", HOURS + 1)) && said.contains("2 files skipped"), "{said}");
+    assert!(
+        said.contains(&format!("indexed {} snapshots", HOURS + 1))
+            && said.contains("2 files skipped"),
+        "{said}"
+    );
 }
 
 /// Issue 13: seed 000's own file (bare local timestamp, no counts, flags without mtime) is
@@ -159,5 +186,11 @@ fn seed_format_files_are_queried() {
     let (f, _) = json(dir.path(), &["--flag", "stage_0_setup_complete.flag"]);
     assert_eq!(f[0]["first_seen"], "2026-01-27T18:00:00");
     let (t, _) = json(dir.path(), &[]);
-    assert_eq!((t["rows"][0]["running"].as_i64(), t["rows"][0]["disk_bytes"].as_i64()), (Some(1), Some(45 << 30)));
+    assert_eq!(
+        (
+            t["rows"][0]["running"].as_i64(),
+            t["rows"][0]["disk_bytes"].as_i64()
+        ),
+        (Some(1), Some(45 << 30))
+    );
 }

@@ -35,7 +35,8 @@ pub fn index_file(dir: &Path, file_name: &str, snap: &Snapshot) -> Result<(), In
     if !path.exists() {
         return reindex(dir).map(|_| ());
     }
-    let rows = rows(file_name, snap).map_err(|e| IndexError::new(dir, format!("{file_name}: {e}")))?;
+    let rows =
+        rows(file_name, snap).map_err(|e| IndexError::new(dir, format!("{file_name}: {e}")))?;
     let mut index = SnapshotIndex::open(&path, false).map_err(|e| IndexError::new(dir, e))?;
     match index.insert(&rows) {
         Ok(_) => Ok(()),
@@ -51,7 +52,9 @@ pub fn forget_files(dir: &Path, file_names: &[String]) -> Result<(), IndexError>
         return Ok(());
     }
     let mut index = SnapshotIndex::open(&path, false).map_err(|e| IndexError::new(dir, e))?;
-    index.forget(file_names).map_err(|e| IndexError::new(dir, e))?;
+    index
+        .forget(file_names)
+        .map_err(|e| IndexError::new(dir, e))?;
     Ok(())
 }
 
@@ -75,9 +78,13 @@ pub fn reindex(dir: &Path) -> Result<ReindexSummary, IndexError> {
     }
     let summary = result?;
     let fail = |e: std::io::Error| IndexError::new(dir, e);
-    std::fs::File::open(&temp).and_then(|f| f.sync_all()).map_err(fail)?;
+    std::fs::File::open(&temp)
+        .and_then(|f| f.sync_all())
+        .map_err(fail)?;
     std::fs::rename(&temp, dir.join(INDEX_FILE)).map_err(fail)?;
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(fail)?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(fail)?;
     Ok(summary)
 }
 
@@ -108,7 +115,9 @@ fn fill(dir: &Path, temp: &Path, names: &[String]) -> Result<ReindexSummary, Ind
             }
             Err(why) => {
                 index.record_skipped(name, &why).map_err(fail)?;
-                summary.skipped.push(format!("{}: {why}", dir.join(name).display()));
+                summary
+                    .skipped
+                    .push(format!("{}: {why}", dir.join(name).display()));
             }
         }
     }
@@ -199,7 +208,9 @@ fn catch_up(
             },
             Err(why) => {
                 index.record_skipped(name, &why)?;
-                fresh.skipped.push(format!("{}: {why}", dir.join(name).display()));
+                fresh
+                    .skipped
+                    .push(format!("{}: {why}", dir.join(name).display()));
             }
         }
     }

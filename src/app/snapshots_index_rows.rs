@@ -62,7 +62,10 @@ pub fn rows(file: &str, snap: &Snapshot) -> Result<SnapshotRows, String> {
         c.flags = snap.completion_flags.len() as u64;
     }
     let disk_bytes: u64 = if snap.disk.is_empty() {
-        snap.disk_usage.values().filter_map(|h| human_bytes(h)).sum()
+        snap.disk_usage
+            .values()
+            .filter_map(|h| human_bytes(h))
+            .sum()
     } else {
         snap.disk.values().map(|d| d.bytes).sum()
     };
@@ -99,11 +102,23 @@ fn items(snap: &Snapshot) -> Vec<SpanItem> {
     };
     for j in &snap.running_jobs {
         let sig = format!("{}\u{1f}{}", j.state, j.node);
-        push(SpanKind::Job, &j.job_id, sig, j.experiment.as_ref(), json(j));
+        push(
+            SpanKind::Job,
+            &j.job_id,
+            sig,
+            j.experiment.as_ref(),
+            json(j),
+        );
     }
     for e in &snap.ended_jobs {
         let sig = e.state.clone();
-        push(SpanKind::Ended, &e.job_id, sig, e.experiment.as_ref(), json(e));
+        push(
+            SpanKind::Ended,
+            &e.job_id,
+            sig,
+            e.experiment.as_ref(),
+            json(e),
+        );
     }
     if snap.flags.is_empty() {
         for path in &snap.completion_flags {
@@ -136,7 +151,10 @@ fn running(j: &Job) -> bool {
 }
 
 fn pending(j: &Job) -> bool {
-    matches!(j.state.as_str(), "PD" | "CF" | "RQ" | "RH" | "RF" | "RS" | "SE")
+    matches!(
+        j.state.as_str(),
+        "PD" | "CF" | "RQ" | "RH" | "RF" | "RS" | "SE"
+    )
 }
 
 /// Bytes of a `du -h` figure (`45G`, `1.5M`, `512`), for seed files that have no `disk`.
@@ -146,7 +164,11 @@ fn human_bytes(text: &str) -> Option<u64> {
         Some((i, _)) => (&text[..i], &text[i..]),
         None => (text, ""),
     };
-    let power = match unit.trim_end_matches(['B', 'i']).to_ascii_uppercase().as_str() {
+    let power = match unit
+        .trim_end_matches(['B', 'i'])
+        .to_ascii_uppercase()
+        .as_str()
+    {
         "" => 0,
         "K" => 1,
         "M" => 2,
@@ -170,7 +192,10 @@ mod tests {
         assert_eq!(human_bytes("1.5M"), Some(1_572_864));
         assert_eq!(human_bytes("512"), Some(512));
         assert_eq!(human_bytes("lots"), None);
-        assert_eq!(timestamp_epoch("2026-01-27T18:00:00+01:00"), Some(1_769_533_200));
+        assert_eq!(
+            timestamp_epoch("2026-01-27T18:00:00+01:00"),
+            Some(1_769_533_200)
+        );
         assert!(timestamp_epoch("2026-01-27T18:00:00").is_some());
         assert_eq!(timestamp_epoch("yesterday"), None);
     }

@@ -133,19 +133,27 @@ fn query(g: &Global, a: SnapshotsArgs) -> anyhow::Result<i32> {
     }
     if let Some(id) = &a.job {
         let lives = q::job(&index, id)?;
-        return print::emit(a.json, &lives, print::jobs);
+        return print::emit(a.json, &lives, |l: &Vec<_>| print::jobs(l));
     }
     if let Some(name) = &a.flag {
         let flags = q::flag(&index, name)?;
-        return print::emit(a.json, &flags, print::flags);
+        return print::emit(a.json, &flags, |f: &Vec<_>| print::flags(f));
     }
     if let Some(name) = &a.experiment {
         let course = q::experiment(&index, name, a.stages)?;
         return print::emit(a.json, &course, print::experiment);
     }
     let range = Range {
-        from: a.since.as_deref().map(|t| parse_when("--since", t, false)).transpose()?,
-        to: a.until.as_deref().map(|t| parse_when("--until", t, true)).transpose()?,
+        from: a
+            .since
+            .as_deref()
+            .map(|t| parse_when("--since", t, false))
+            .transpose()?,
+        to: a
+            .until
+            .as_deref()
+            .map(|t| parse_when("--until", t, true))
+            .transpose()?,
     };
     let timeline = q::timeline(&index, range, a.limit)?;
     print::emit(a.json, &timeline, print::timeline)

@@ -34,7 +34,12 @@ pub fn timeline(t: &Timeline) {
         .iter()
         .map(|r| {
             let time = if r.snapshots > 1 {
-                format!("{} – {} ({} snapshots)", local_time(r.from_epoch), local_time(r.to_epoch), r.snapshots)
+                format!(
+                    "{} – {} ({} snapshots)",
+                    local_time(r.from_epoch),
+                    local_time(r.to_epoch),
+                    r.snapshots
+                )
             } else {
                 local_time(r.from_epoch)
             };
@@ -47,12 +52,19 @@ pub fn timeline(t: &Timeline) {
                 time,
                 r.running.to_string(),
                 r.pending.to_string(),
-                if r.new_flags > 0 { format!("+{}", r.new_flags) } else { String::new() },
+                if r.new_flags > 0 {
+                    format!("+{}", r.new_flags)
+                } else {
+                    String::new()
+                },
                 delta,
             ]
         })
         .collect();
-    table(&["TIME", "RUNNING", "PENDING", "NEW FLAGS", "DISK DELTA"], &rows);
+    table(
+        &["TIME", "RUNNING", "PENDING", "NEW FLAGS", "DISK DELTA"],
+        &rows,
+    );
     if (t.rows.len() as u64) < t.total_rows {
         say!(
             "(the newest {} of {} rows over {} snapshots; --limit 0 shows all, --since/--until narrow)",
@@ -65,7 +77,15 @@ pub fn timeline(t: &Timeline) {
 
 fn job_rows(jobs: &[Job]) -> Vec<Vec<String>> {
     jobs.iter()
-        .map(|j| vec![j.job_id.clone(), j.name.clone(), j.state.clone(), j.time.clone(), j.node.clone()])
+        .map(|j| {
+            vec![
+                j.job_id.clone(),
+                j.name.clone(),
+                j.state.clone(),
+                j.time.clone(),
+                j.node.clone(),
+            ]
+        })
         .collect()
 }
 
@@ -76,39 +96,82 @@ pub fn at(v: &AtView) {
         escape(&when(&v.taken)),
         v.age
     );
-    say!("running: {}   pending/other: {}   flags: {}", v.running.len(), v.waiting.len(), v.flags.len());
+    say!(
+        "running: {}   pending/other: {}   flags: {}",
+        v.running.len(),
+        v.waiting.len(),
+        v.flags.len()
+    );
     let mut jobs = v.running.clone();
     jobs.extend(v.waiting.iter().cloned());
     if !jobs.is_empty() {
         table(&["JOB", "NAME", "STATE", "TIME", "NODE"], &job_rows(&jobs));
     }
     for e in v.experiments.iter().filter(|e| e.active) {
-        let stage = e.stage.as_deref().map(|s| format!(", stage {s}")).unwrap_or_default();
-        say!("experiment {}: active, {} queued{}", escape(&e.name), e.queued_jobs, escape(&stage));
+        let stage = e
+            .stage
+            .as_deref()
+            .map(|s| format!(", stage {s}"))
+            .unwrap_or_default();
+        say!(
+            "experiment {}: active, {} queued{}",
+            escape(&e.name),
+            e.queued_jobs,
+            escape(&stage)
+        );
     }
 }
 
 /// Jobs' lifetimes.
-pub fn jobs(lives: &Vec<JobLife>) {
+pub fn jobs(lives: &[JobLife]) {
     for (i, l) in lives.iter().enumerate() {
         if i > 0 {
             say!("");
         }
-        let exp = l.experiment.as_deref().map(|e| format!(" (experiment {e})")).unwrap_or_default();
-        say!("job {} {}{}", escape(&l.job_id), escape(&l.name), escape(&exp));
+        let exp = l
+            .experiment
+            .as_deref()
+            .map(|e| format!(" (experiment {e})"))
+            .unwrap_or_default();
+        say!(
+            "job {} {}{}",
+            escape(&l.job_id),
+            escape(&l.name),
+            escape(&exp)
+        );
         if !l.first_seen.is_empty() {
-            say!("  seen {} – {}{}", when(&l.first_seen), when(&l.last_seen), if l.in_queue { " (still in the queue)" } else { "" });
+            say!(
+                "  seen {} – {}{}",
+                when(&l.first_seen),
+                when(&l.last_seen),
+                if l.in_queue {
+                    " (still in the queue)"
+                } else {
+                    ""
+                }
+            );
         }
         for s in &l.states {
-            say!("  {:<3} {}  {} – {}", escape(&s.state), escape(&s.node), when(&s.from), when(&s.to));
+            say!(
+                "  {:<3} {}  {} – {}",
+                escape(&s.state),
+                escape(&s.node),
+                when(&s.from),
+                when(&s.to)
+            );
         }
         say!("  runtime {}", human_duration(l.runtime_s as i64));
         match &l.end {
             Some(e) => say!(
                 "  ended {}{}{}",
                 escape(&e.state),
-                e.end_time.as_deref().map(|t| format!(" at {}", when(t))).unwrap_or_default(),
-                e.exit_code.map(|c| format!(", exit code {c}")).unwrap_or_default()
+                e.end_time
+                    .as_deref()
+                    .map(|t| format!(" at {}", when(t)))
+                    .unwrap_or_default(),
+                e.exit_code
+                    .map(|c| format!(", exit code {c}"))
+                    .unwrap_or_default()
             ),
             None if !l.in_queue => say!("  end state unknown (no snapshot recorded its end)"),
             None => {}
@@ -117,7 +180,7 @@ pub fn jobs(lives: &Vec<JobLife>) {
 }
 
 /// Flags' arrivals.
-pub fn flags(flags: &Vec<FlagArrival>) {
+pub fn flags(flags: &[FlagArrival]) {
     let rows: Vec<Vec<String>> = flags
         .iter()
         .map(|f| {
@@ -125,18 +188,33 @@ pub fn flags(flags: &Vec<FlagArrival>) {
                 f.path.clone(),
                 f.mtime.as_deref().map(when).unwrap_or_else(|| "-".into()),
                 when(&f.first_seen),
-                if f.present { "yes".into() } else { format!("gone after {}", when(&f.last_seen)) },
+                if f.present {
+                    "yes".into()
+                } else {
+                    format!("gone after {}", when(&f.last_seen))
+                },
             ]
         })
         .collect();
-    table(&["FLAG", "WRITTEN (MTIME)", "FIRST SNAPSHOT", "STILL THERE"], &rows);
+    table(
+        &["FLAG", "WRITTEN (MTIME)", "FIRST SNAPSHOT", "STILL THERE"],
+        &rows,
+    );
 }
 
 /// An experiment's course.
 pub fn experiment(c: &ExperimentCourse) {
     say!("experiment {}", escape(&c.name));
-    say!("  started   {} ({})", local_time(c.started_epoch), c.started_basis);
-    say!("  ran       {}{}", ran_text(c), if c.active { " (active)" } else { "" });
+    say!(
+        "  started   {} ({})",
+        local_time(c.started_epoch),
+        c.started_basis
+    );
+    say!(
+        "  ran       {}{}",
+        ran_text(c),
+        if c.active { " (active)" } else { "" }
+    );
     if !c.active {
         say!("  ended     {}", local_time(c.until_epoch));
     }
@@ -152,7 +230,14 @@ pub fn experiment(c: &ExperimentCourse) {
         let rows: Vec<Vec<String>> = c
             .stages
             .iter()
-            .map(|s| vec![s.stage.clone(), local_time(s.completed_epoch), human_duration(s.took_s), s.source.clone()])
+            .map(|s| {
+                vec![
+                    s.stage.clone(),
+                    local_time(s.completed_epoch),
+                    human_duration(s.took_s),
+                    s.source.clone(),
+                ]
+            })
             .collect();
         table(&["STAGE", "COMPLETED", "TOOK", "FROM"], &rows);
     }
@@ -161,7 +246,14 @@ pub fn experiment(c: &ExperimentCourse) {
         let rows: Vec<Vec<String>> = c
             .failed_jobs
             .iter()
-            .map(|e| vec![e.job_id.clone(), e.name.clone(), e.state.clone(), e.end_time.as_deref().map(when).unwrap_or_default()])
+            .map(|e| {
+                vec![
+                    e.job_id.clone(),
+                    e.name.clone(),
+                    e.state.clone(),
+                    e.end_time.as_deref().map(when).unwrap_or_default(),
+                ]
+            })
             .collect();
         table(&["JOB", "NAME", "STATE", "ENDED"], &rows);
     }

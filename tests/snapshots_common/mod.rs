@@ -54,10 +54,33 @@ pub fn snapshot_at(h: i64) -> Snapshot {
     // mono_s2s: job 1001 pending hours 1-2, running 3-12 on gpu-a9, ended COMPLETED at 13;
     // job 1002 runs 13-20 on gpu-b1 and FAILED at 21; job 1003 runs 21 onwards on gpu-a9.
     match h {
-        1..=2 => s.running_jobs.push(job("1001", "mono_s2s", "mono_s2s", "PD", "(Priority)", 0)),
-        3..=12 => s.running_jobs.push(job("1001", "mono_s2s", "mono_s2s", "R", "gpu-a9", (h - 3) as u64 * 3600)),
-        13..=20 => s.running_jobs.push(job("1002", "mono_train", "mono_s2s", "R", "gpu-b1", (h - 13) as u64 * 3600)),
-        _ if h >= 21 => s.running_jobs.push(job("1003", "mono_eval", "mono_s2s", "R", "gpu-a9", (h - 21) as u64 * 3600)),
+        1..=2 => s
+            .running_jobs
+            .push(job("1001", "mono_s2s", "mono_s2s", "PD", "(Priority)", 0)),
+        3..=12 => s.running_jobs.push(job(
+            "1001",
+            "mono_s2s",
+            "mono_s2s",
+            "R",
+            "gpu-a9",
+            (h - 3) as u64 * 3600,
+        )),
+        13..=20 => s.running_jobs.push(job(
+            "1002",
+            "mono_train",
+            "mono_s2s",
+            "R",
+            "gpu-b1",
+            (h - 13) as u64 * 3600,
+        )),
+        _ if h >= 21 => s.running_jobs.push(job(
+            "1003",
+            "mono_eval",
+            "mono_s2s",
+            "R",
+            "gpu-a9",
+            (h - 21) as u64 * 3600,
+        )),
         _ => {}
     }
     let ended = |id: &str, name: &str, state: &str, at: i64, ran: u64| EndedJob {
@@ -71,19 +94,35 @@ pub fn snapshot_at(h: i64) -> Snapshot {
         ..EndedJob::default()
     };
     if h == 13 {
-        s.ended_jobs.push(ended("1001", "mono_s2s", "COMPLETED", 13, 36_000));
+        s.ended_jobs
+            .push(ended("1001", "mono_s2s", "COMPLETED", 13, 36_000));
     }
     if h == 21 {
-        s.ended_jobs.push(ended("1002", "mono_train", "FAILED", 21, 28_800));
+        s.ended_jobs
+            .push(ended("1002", "mono_train", "FAILED", 21, 28_800));
     }
     // baseline: job 2001 runs hours 5-30, with a name that tries to colour the terminal.
     if (5..=30).contains(&h) {
-        let mut j = job("2001", "base\x1b[31mline", "baseline", "R", "cpu-7", (h - 5) as u64 * 3600);
+        let mut j = job(
+            "2001",
+            "base\x1b[31mline",
+            "baseline",
+            "R",
+            "cpu-7",
+            (h - 5) as u64 * 3600,
+        );
         j.submit_time = Some(ts(4));
         s.running_jobs.push(j);
     }
     // Stage flags written at hours 3, 7, 11 (mtime), seen by the next snapshot.
-    for (i, (stage, at)) in [("stage_0_setup_complete.flag", 3), ("stage_1_data_prep_complete.flag", 7), ("stage_2_train_complete.flag", 11)].iter().enumerate() {
+    for (i, (stage, at)) in [
+        ("stage_0_setup_complete.flag", 3),
+        ("stage_1_data_prep_complete.flag", 7),
+        ("stage_2_train_complete.flag", 11),
+    ]
+    .iter()
+    .enumerate()
+    {
         if h > *at {
             let path = format!("mono_s2s/{stage}");
             s.completion_flags.push(path.clone());
@@ -99,14 +138,26 @@ pub fn snapshot_at(h: i64) -> Snapshot {
         }
     }
     let bytes = 1_000_000 + (h.min(20) as u64) * 1_048_576;
-    s.disk_usage.insert("mono_s2s_work".into(), format!("{}M", bytes >> 20));
-    s.disk.insert("mono_s2s_work".into(), Disk { path: "mono_s2s".into(), bytes, ..Disk::default() });
+    s.disk_usage
+        .insert("mono_s2s_work".into(), format!("{}M", bytes >> 20));
+    s.disk.insert(
+        "mono_s2s_work".into(),
+        Disk {
+            path: "mono_s2s".into(),
+            bytes,
+            ..Disk::default()
+        },
+    );
     for (name, active) in [("mono_s2s", true), ("baseline", (5..=30).contains(&h))] {
         s.experiments.push(Experiment {
             name: name.into(),
             source: "rule".into(),
             active,
-            queued_jobs: s.running_jobs.iter().filter(|j| j.experiment.as_deref() == Some(name)).count() as u64,
+            queued_jobs: s
+                .running_jobs
+                .iter()
+                .filter(|j| j.experiment.as_deref() == Some(name))
+                .count() as u64,
             stages: (name == "mono_s2s").then_some(5),
             ..Experiment::default()
         });

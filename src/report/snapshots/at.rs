@@ -33,7 +33,10 @@ pub fn at(index: &SnapshotIndex, epoch: i64) -> Result<AtView, SnapshotQueryErro
     let Some(snap) = index.snapshot_at_or_before(epoch)? else {
         let first = index.first_snapshot()?;
         return Err(SnapshotQueryError::NotFound(match first {
-            Some(f) => format!("no snapshot at or before that time; the first is from {}", f.row.ts),
+            Some(f) => format!(
+                "no snapshot at or before that time; the first is from {}",
+                f.row.ts
+            ),
             None => "no snapshots yet: take one with `labtrail snapshot`".to_string(),
         }));
     };

@@ -74,7 +74,11 @@ pub fn experiment(
         let known = index.keys_with_prefix(SpanKind::Experiment, "", 20)?;
         return Err(SnapshotQueryError::NotFound(format!(
             "no snapshot saw experiment {name}; they saw: {}",
-            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
         )));
     }
     let newest = index.last_snapshot()?.map(|s| s.row.epoch).unwrap_or(0);
@@ -89,7 +93,10 @@ pub fn experiment(
         .max();
     let active = active_until == Some(newest);
     let last_run: Option<Run> = runs.last().map(|s| parse(&s.data));
-    let finished = last_run.as_ref().and_then(|r| r.finished_at.as_deref()).and_then(timestamp_epoch);
+    let finished = last_run
+        .as_ref()
+        .and_then(|r| r.finished_at.as_deref())
+        .and_then(timestamp_epoch);
     let until_epoch = match (active, finished) {
         (true, _) => newest,
         (false, Some(t)) => t,
@@ -137,7 +144,11 @@ fn parse<T: serde::de::DeserializeOwned + Default>(data: &str) -> T {
 fn start(exps: &[SpanRow], jobs: &[SpanRow], runs: &[SpanRow], flags: &[SpanRow]) -> (i64, String) {
     let mut candidates: Vec<(i64, &str)> = Vec::new();
     for r in runs {
-        if let Some(t) = parse::<Run>(&r.data).started_at.as_deref().and_then(timestamp_epoch) {
+        if let Some(t) = parse::<Run>(&r.data)
+            .started_at
+            .as_deref()
+            .and_then(timestamp_epoch)
+        {
             candidates.push((t, "labtrail run created"));
         }
     }
@@ -149,7 +160,12 @@ fn start(exps: &[SpanRow], jobs: &[SpanRow], runs: &[SpanRow], flags: &[SpanRow]
     }
     // An experiment a rule names is listed, inactive, before it starts: only active sightings.
     let active_exps = exps.iter().filter(|s| parse::<Experiment>(&s.data).active);
-    let seen = active_exps.chain(jobs).chain(runs).chain(flags).map(|s| s.first_epoch).min();
+    let seen = active_exps
+        .chain(jobs)
+        .chain(runs)
+        .chain(flags)
+        .map(|s| s.first_epoch)
+        .min();
     if let Some(t) = seen {
         candidates.push((t, "first snapshot that saw it"));
     }
@@ -160,14 +176,21 @@ fn start(exps: &[SpanRow], jobs: &[SpanRow], runs: &[SpanRow], flags: &[SpanRow]
         .unwrap_or_default()
 }
 
-fn alongside(index: &SnapshotIndex, name: &str, from: i64, to: i64) -> Result<Vec<Alongside>, SnapshotQueryError> {
+fn alongside(
+    index: &SnapshotIndex,
+    name: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Alongside>, SnapshotQueryError> {
     let mut by_exp: BTreeMap<String, (BTreeSet<String>, BTreeMap<String, u64>)> = BTreeMap::new();
     for span in index.spans_overlapping(SpanKind::Job, from, to)? {
         if span.experiment.as_deref() == Some(name) {
             continue;
         }
         let job: Job = parse(&span.data);
-        let entry = by_exp.entry(span.experiment.unwrap_or_else(|| "other".into())).or_default();
+        let entry = by_exp
+            .entry(span.experiment.unwrap_or_else(|| "other".into()))
+            .or_default();
         if entry.0.insert(span.key) {
             *entry.1.entry(job.name).or_default() += 1;
         }
@@ -192,5 +215,9 @@ fn alongside(index: &SnapshotIndex, name: &str, from: i64, to: i64) -> Result<Ve
 /// `ran_s` in words, for the table.
 pub fn ran_text(c: &ExperimentCourse) -> String {
     let d = human_duration(c.ran_s);
-    if c.active { format!("{d} so far") } else { d }
+    if c.active {
+        format!("{d} so far")
+    } else {
+        d
+    }
 }

@@ -44,7 +44,9 @@ pub struct JobLife {
 /// The lifetime of job `id`; an array's id gives each element's (up to 1,000).
 pub fn job(index: &SnapshotIndex, id: &str) -> Result<Vec<JobLife>, SnapshotQueryError> {
     let mut keys = vec![id.to_string()];
-    if index.spans_of(SpanKind::Job, id)?.is_empty() && index.spans_of(SpanKind::Ended, id)?.is_empty() {
+    if index.spans_of(SpanKind::Job, id)?.is_empty()
+        && index.spans_of(SpanKind::Ended, id)?.is_empty()
+    {
         keys = index.keys_with_prefix(SpanKind::Job, &format!("{id}_"), 1000)?;
     }
     let newest = index.last_snapshot()?.map(|s| s.row.epoch);
@@ -66,7 +68,10 @@ pub fn job(index: &SnapshotIndex, id: &str) -> Result<Vec<JobLife>, SnapshotQuer
 }
 
 fn life(key: &str, spans: &[SpanRow], end: Option<SpanRow>, newest: Option<i64>) -> JobLife {
-    let jobs: Vec<Job> = spans.iter().map(|s| serde_json::from_str(&s.data).unwrap_or_default()).collect();
+    let jobs: Vec<Job> = spans
+        .iter()
+        .map(|s| serde_json::from_str(&s.data).unwrap_or_default())
+        .collect();
     let end: Option<EndedJob> = end.and_then(|e| serde_json::from_str(&e.data).ok());
     let last = jobs.last().cloned().unwrap_or_default();
     let runtime_s = end
@@ -75,9 +80,19 @@ fn life(key: &str, spans: &[SpanRow], end: Option<SpanRow>, newest: Option<i64>)
         .unwrap_or_else(|| jobs.iter().map(|j| j.elapsed_s).max().unwrap_or(0));
     JobLife {
         job_id: key.to_string(),
-        name: if last.name.is_empty() { end.as_ref().map(|e| e.name.clone()).unwrap_or_default() } else { last.name.clone() },
-        experiment: last.experiment.clone().or_else(|| end.as_ref().and_then(|e| e.experiment.clone())),
-        first_seen: spans.first().map(|s| s.first_ts.clone()).unwrap_or_default(),
+        name: if last.name.is_empty() {
+            end.as_ref().map(|e| e.name.clone()).unwrap_or_default()
+        } else {
+            last.name.clone()
+        },
+        experiment: last
+            .experiment
+            .clone()
+            .or_else(|| end.as_ref().and_then(|e| e.experiment.clone())),
+        first_seen: spans
+            .first()
+            .map(|s| s.first_ts.clone())
+            .unwrap_or_default(),
         last_seen: spans.last().map(|s| s.last_ts.clone()).unwrap_or_default(),
         states: spans
             .iter()
@@ -91,7 +106,10 @@ fn life(key: &str, spans: &[SpanRow], end: Option<SpanRow>, newest: Option<i64>)
             .collect(),
         runtime_s,
         end,
-        in_queue: spans.last().map(|s| Some(s.last_epoch) == newest).unwrap_or(false),
+        in_queue: spans
+            .last()
+            .map(|s| Some(s.last_epoch) == newest)
+            .unwrap_or(false),
     }
 }
 
@@ -116,18 +134,25 @@ pub struct FlagArrival {
 pub fn flag(index: &SnapshotIndex, name: &str) -> Result<Vec<FlagArrival>, SnapshotQueryError> {
     let keys = index.keys_with_prefix(SpanKind::Flag, "", u32::MAX)?;
     let file_name = |k: &str| k.rsplit('/').next().unwrap_or(k).to_string();
-    let mut matching: Vec<&String> = keys.iter().filter(|k| *k == name || file_name(k) == name).collect();
+    let mut matching: Vec<&String> = keys
+        .iter()
+        .filter(|k| *k == name || file_name(k) == name)
+        .collect();
     if matching.is_empty() {
         matching = keys.iter().filter(|k| k.contains(name)).collect();
     }
     if matching.is_empty() {
-        return Err(SnapshotQueryError::NotFound(format!("no snapshot saw a flag named {name}")));
+        return Err(SnapshotQueryError::NotFound(format!(
+            "no snapshot saw a flag named {name}"
+        )));
     }
     let newest = index.last_snapshot()?.map(|s| s.row.epoch);
     let mut found = Vec::new();
     for key in matching {
         let spans = index.spans_of(SpanKind::Flag, key)?;
-        let (Some(first), Some(last)) = (spans.first(), spans.last()) else { continue };
+        let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
+            continue;
+        };
         let flag: Flag = serde_json::from_str(&first.data).unwrap_or_default();
         found.push(FlagArrival {
             path: key.clone(),

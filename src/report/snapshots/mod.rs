@@ -95,7 +95,11 @@ pub fn parse_when(flag: &str, text: &str, end_of_day: bool) -> Result<i64, Snaps
             let time: jiff::civil::Time = time.parse().map_err(|_| bad())?;
             local(date.to_datetime(time))
         }
-        None if end_of_day => local(date.tomorrow().map_err(|_| bad())?.to_datetime(jiff::civil::Time::midnight())),
+        None if end_of_day => local(
+            date.tomorrow()
+                .map_err(|_| bad())?
+                .to_datetime(jiff::civil::Time::midnight()),
+        ),
         None => local(date.to_datetime(jiff::civil::Time::midnight())),
     }
 }
@@ -151,7 +155,10 @@ mod tests {
         let utc = parse_when("--at", "2026-01-27T18:00:00+00:00", false).unwrap();
         assert_eq!(utc, 1_769_536_800);
         let local = parse_when("--at", "2026-01-27 18:00", false).unwrap();
-        assert_eq!(local, parse_when("--at", "2026-01-27T18:00:00", false).unwrap());
+        assert_eq!(
+            local,
+            parse_when("--at", "2026-01-27T18:00:00", false).unwrap()
+        );
         let day = parse_when("--since", "2026-01-27", false).unwrap();
         let end = parse_when("--until", "2026-01-27", true).unwrap();
         assert_eq!(end - day, 86_400);

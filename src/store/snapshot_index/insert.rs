@@ -8,7 +8,8 @@ impl SnapshotIndex {
     /// Adds one snapshot in one transaction. Returns false when its file was already indexed.
     /// A snapshot older than the newest indexed one is refused ([`IndexDbError::OutOfOrder`]).
     pub fn insert(&mut self, rows: &SnapshotRows) -> Result<bool, IndexDbError> {
-        self.insert_batch(std::slice::from_ref(rows)).map(|n| n == 1)
+        self.insert_batch(std::slice::from_ref(rows))
+            .map(|n| n == 1)
     }
 
     /// Adds snapshots, oldest first, in one transaction; returns how many were new.
@@ -142,7 +143,9 @@ fn insert_one(tx: &Transaction, rows: &SnapshotRows) -> Result<bool, IndexDbErro
             .prepare_cached("SELECT id, kind, key, sig FROM spans WHERE last_snap = ?1")
             .map_err(sql)?;
         let found = st
-            .query_map([prev_id], |r| Ok(((r.get(1)?, r.get(2)?), (r.get(0)?, r.get(3)?))))
+            .query_map([prev_id], |r| {
+                Ok(((r.get(1)?, r.get(2)?), (r.get(0)?, r.get(3)?)))
+            })
             .map_err(sql)?;
         for f in found {
             let (k, v) = f.map_err(sql)?;

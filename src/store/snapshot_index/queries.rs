@@ -93,11 +93,9 @@ impl SnapshotIndex {
 
     /// The skipped files with why, by name.
     pub fn skipped(&self) -> Result<Vec<(String, String)>, IndexDbError> {
-        self.all(
-            "SELECT file, reason FROM skipped ORDER BY file",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        self.all("SELECT file, reason FROM skipped ORDER BY file", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
     }
 
     /// Snapshots with `from <= epoch < to`, oldest first.

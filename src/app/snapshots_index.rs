@@ -6,7 +6,7 @@
 use super::snapshots_index_rows::{read_rows, rows, snapshot_names};
 use crate::snapshot::Snapshot;
 use crate::store::snapshot_index::{IndexDbError, SnapshotIndex, SnapshotRows, INDEX_FILE};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Why the index could not be updated (the snapshot file itself stays; `snapshots reindex`
 /// rebuilds the index).
@@ -189,7 +189,7 @@ pub fn open_current(dir: &Path) -> Result<(SnapshotIndex, Freshness), IndexError
 /// The index brought up to date by adding the newer files; none when only a rebuild will do.
 fn catch_up(
     dir: &Path,
-    path: &PathBuf,
+    path: &Path,
     names: &[String],
     fresh: &mut Freshness,
 ) -> Result<Option<SnapshotIndex>, IndexDbError> {

@@ -42,7 +42,12 @@ fn dump(dir: &Path) -> Vec<String> {
         let n = st.column_count();
         let rows = st
             .query_map([], |r| {
-                let cells: Vec<String> = (0..n).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect();
+                let cells: Vec<String> = (0..n)
+                    .map(|i| match r.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                        other => format!("{other:?}"),
+                    })
+                    .collect();
                 Ok(cells.join("|"))
             })
             .unwrap();

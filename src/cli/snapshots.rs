@@ -15,7 +15,7 @@ use std::path::PathBuf;
 /// `2026-01-27 18:00`, a date, `now`, `today 18:00` or `yesterday 18:00`.
 ///
 /// Examples:
-///   labtrail snapshots                              # timeline: running, pending, new flags, disk delta
+///   labtrail snapshots                              # timeline: running, pending, flags, disk
 ///   labtrail snapshots --since 2026-01-20 --until 2026-01-27
 ///   labtrail snapshots --at "2026-01-27 18:00"      # what ran then (nearest snapshot before)
 ///   labtrail snapshots --job 23293371               # first/last seen, states, node, runtime, end

@@ -243,8 +243,16 @@ pub fn experiment(c: &ExperimentCourse) {
     }
     if !c.failed_jobs.is_empty() {
         say!("jobs that did not complete:");
-        let rows: Vec<Vec<String>> = c
-            .failed_jobs
+        // The newest ten: a long history's failures are for --json.
+        let shown = &c.failed_jobs[c.failed_jobs.len().saturating_sub(10)..];
+        if shown.len() < c.failed_jobs.len() {
+            say!(
+                "  (the last {} of {}; --json lists all)",
+                shown.len(),
+                c.failed_jobs.len()
+            );
+        }
+        let rows: Vec<Vec<String>> = shown
             .iter()
             .map(|e| {
                 vec![

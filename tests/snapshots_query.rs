@@ -60,6 +60,15 @@ fn timeline_collapses_unchanged_snapshots_and_shows_changes() {
         ),
         (ts(1).as_str(), Some(2))
     );
+    // A limit reads only the newest snapshots, and gives the same rows as the whole timeline.
+    for limit in [1, 2, 5] {
+        let tail = json(dir.path(), &["--limit", &limit.to_string()]);
+        assert_eq!(
+            tail["rows"].as_array().unwrap()[..],
+            rows[rows.len() - limit..],
+            "--limit {limit}"
+        );
+    }
     let text = String::from_utf8(labtrail(dir.path(), &["--limit", "3"]).stdout).unwrap();
     assert!(
         text.contains("TIME")

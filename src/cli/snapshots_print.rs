@@ -65,11 +65,11 @@ pub fn timeline(t: &Timeline) {
         &["TIME", "RUNNING", "PENDING", "NEW FLAGS", "DISK DELTA"],
         &rows,
     );
-    if (t.rows.len() as u64) < t.total_rows {
+    let all_shown = t.total_rows == Some(t.rows.len() as u64);
+    if !all_shown {
         say!(
-            "(the newest {} of {} rows over {} snapshots; --limit 0 shows all, --since/--until narrow)",
+            "(the newest {} rows, over {} snapshots in all; --limit 0 shows all, --since/--until narrow)",
             t.rows.len(),
-            t.total_rows,
             t.snapshots
         );
     }

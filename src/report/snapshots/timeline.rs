@@ -41,26 +41,64 @@ pub struct TimelineRow {
 pub struct Timeline {
     /// Snapshots in the range.
     pub snapshots: u64,
-    /// Rows after collapsing.
-    pub total_rows: u64,
+    /// Rows after collapsing, when all were read (`--limit 0`, or a range with few snapshots).
+    pub total_rows: Option<u64>,
     /// The rows shown: the newest `limit` (all when the limit is 0), oldest first.
     pub rows: Vec<TimelineRow>,
 }
 
-/// The timeline over `range`, keeping the newest `limit` rows (0: all).
+/// The timeline over `range`, keeping the newest `limit` rows (0: all). With a limit only the
+/// newest snapshots are read: enough of them to fill `limit` whole rows (a row may span many).
 pub fn timeline(
     index: &SnapshotIndex,
     range: Range,
     limit: usize,
 ) -> Result<Timeline, SnapshotQueryError> {
     let (from, to) = range.bounds();
-    let snaps = index.snapshots_between(from, to)?;
-    if snaps.is_empty() {
+    if limit == 0 {
+        let snaps = index.snapshots_between(from, to)?;
+        let rows = collapse(&snaps);
+        return finish(index, snaps.len() as u64, Some(rows.len() as u64), rows);
+    }
+    let total = index.count_between(from, to)?;
+    let mut want = limit as u64 * 20;
+    loop {
+        let snaps = index.newest_between(from, to, want)?;
+        let mut rows = collapse(&snaps);
+        // The oldest row read may have begun before the snapshots read: dropped unless all were.
+        let all_read = snaps.len() as u64 >= total;
+        if all_read || rows.len() > limit {
+            let total_rows = all_read.then_some(rows.len() as u64);
+            if rows.len() > limit {
+                rows.drain(..rows.len() - limit);
+            }
+            return finish(index, total, total_rows, rows);
+        }
+        want *= 4;
+    }
+}
+
+fn finish(
+    index: &SnapshotIndex,
+    snapshots: u64,
+    total_rows: Option<u64>,
+    rows: Vec<TimelineRow>,
+) -> Result<Timeline, SnapshotQueryError> {
+    if rows.is_empty() {
         return Err(SnapshotQueryError::NotFound(empty_message(index)?));
     }
+    Ok(Timeline {
+        snapshots,
+        total_rows,
+        rows,
+    })
+}
+
+/// Consecutive snapshots that saw the same thing as one row each; disk deltas between rows.
+fn collapse(snaps: &[SnapshotInfo]) -> Vec<TimelineRow> {
     let mut rows: Vec<TimelineRow> = Vec::new();
     let mut disk_before: Option<i64> = None;
-    for s in &snaps {
+    for s in snaps {
         match rows.last_mut() {
             Some(last) if same(last, s) => {
                 last.to.clone_from(&s.row.ts);
@@ -91,15 +129,7 @@ pub fn timeline(
         }
         disk_before = Some(s.row.disk_bytes);
     }
-    let total_rows = rows.len();
-    if limit > 0 && rows.len() > limit {
-        rows.drain(..rows.len() - limit);
-    }
-    Ok(Timeline {
-        snapshots: snaps.len() as u64,
-        total_rows: total_rows as u64,
-        rows,
-    })
+    rows
 }
 
 /// A snapshot continues the row when it saw the same counts and no job or flag changed.

@@ -107,6 +107,35 @@ impl SnapshotIndex {
         )
     }
 
+    /// The newest `max` snapshots with `from <= epoch < to`, oldest first (the timeline's
+    /// newest rows without reading the whole history).
+    pub fn newest_between(
+        &self,
+        from: i64,
+        to: i64,
+        max: u64,
+    ) -> Result<Vec<SnapshotInfo>, IndexDbError> {
+        let mut rows = self.all(
+            &format!("SELECT {SNAP_COLUMNS} FROM snapshots WHERE epoch >= ?1 AND epoch < ?2 ORDER BY epoch DESC, file DESC LIMIT ?3"),
+            params![from, to, max as i64],
+            snapshot_info,
+        )?;
+        rows.reverse();
+        Ok(rows)
+    }
+
+    /// How many snapshots have `from <= epoch < to`.
+    pub fn count_between(&self, from: i64, to: i64) -> Result<u64, IndexDbError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM snapshots WHERE epoch >= ?1 AND epoch < ?2",
+                params![from, to],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.sql(e))
+    }
+
     /// The newest snapshot at or before `epoch`.
     pub fn snapshot_at_or_before(&self, epoch: i64) -> Result<Option<SnapshotInfo>, IndexDbError> {
         self.first(

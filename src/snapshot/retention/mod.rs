@@ -3,11 +3,12 @@
 //! - [`restic`]: restic's `forget` rules, exactly (calendar buckets in local time, newest per
 //!   bucket, rules ORed, durations relative to the latest snapshot, future ones never removed
 //!   by a duration, the oldest kept when a rule is short);
-//! - the seed's policy (active experiment: all; completed: one a day; completed more than 6
+//! - [`seed`]: the seed's policy (active experiment: all; completed: one a day; completed more than 6
 //!   months ago: one a month), and the snapshots always kept (each experiment's first and last,
 //!   every one where a state changed).
 
 pub mod restic;
+pub mod seed;
 
 /// Why a snapshot is kept or removed, one line per reason (`daily 2026-01-27`, `last 3`,
 /// `within 2d`, `active experiment mono_s2s`, `first of mono_s2s`, `state change`).

@@ -1,3 +1,258 @@
 //! `labtrail snapshots prune`: decide from the snapshot files which to keep (restic's rules or
 //! the seed's policy, plus the ones always kept), print the decision, and with `--apply` remove
 //! the others in one commit and forget them in the index.
+//!
+//! A file that cannot be read, or whose time cannot be told, is kept (and said so): prune never
+//! removes what it did not understand. Removal is one `unlink` per file, so a crash midway leaves
+//! whole files only, and running the same command again finishes the job.
+
+use super::snapshots_prune_standin::{commit_folder, forget_files, list, read};
+use crate::snapshot::git_commit::CommitOutcome;
+use crate::snapshot::retention::restic::{self, Item, KeepRules};
+use crate::snapshot::retention::seed::{self, SeedItem};
+use crate::snapshot::retention::Decision;
+use crate::snapshot::Snapshot;
+use jiff::tz::TimeZone;
+use jiff::Zoned;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// What to keep: restic's rules, the seed's policy, or both (a snapshot either keeps is kept).
+#[derive(Debug, Clone, Default)]
+pub struct PrunePolicy {
+    /// restic's `--keep-*` rules.
+    pub rules: KeepRules,
+    /// `--policy seed`.
+    pub seed: bool,
+}
+
+impl PrunePolicy {
+    /// Neither a rule nor the seed's policy: refused, as restic refuses an empty policy.
+    pub fn is_empty(&self) -> bool {
+        !self.seed && self.rules.is_empty()
+    }
+
+    /// The policy in words, for the output and the commit message.
+    pub fn describe(&self) -> String {
+        let seed = "seed: active experiments all, completed daily, monthly 6 months after";
+        match (self.seed, self.rules.is_empty()) {
+            (true, true) => seed.to_string(),
+            (true, false) => format!("{seed}; {}", self.rules.describe()),
+            _ => self.rules.describe(),
+        }
+    }
+}
+
+/// One snapshot file and what prune decided for it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileDecision {
+    /// The file's name in the folder.
+    pub file: String,
+    /// When it was taken (RFC 3339, local time); empty when it could not be told.
+    pub time: String,
+    /// Kept.
+    pub keep: bool,
+    /// Why it is kept (empty when removed).
+    pub reasons: Vec<String>,
+}
+
+/// The decision over a whole folder, newest snapshot first.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PrunePlan {
+    /// The snapshot folder.
+    pub dir: PathBuf,
+    /// [`PrunePolicy::describe`].
+    pub policy: String,
+    /// Each snapshot file, newest first (files whose time is unknown last).
+    pub files: Vec<FileDecision>,
+}
+
+impl PrunePlan {
+    /// The files to remove.
+    pub fn removed(&self) -> impl Iterator<Item = &FileDecision> {
+        self.files.iter().filter(|f| !f.keep)
+    }
+
+    /// How many are kept.
+    pub fn kept_count(&self) -> usize {
+        self.files.iter().filter(|f| f.keep).count()
+    }
+}
+
+/// What `--apply` did.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// Files removed.
+    pub removed: usize,
+    /// What committing the folder did.
+    pub commit: CommitOutcome,
+    /// The index could not forget the removed files (a warning: queries rebuild it).
+    pub index_warning: Option<String>,
+}
+
+/// Why prune could not decide or act.
+#[derive(Debug, thiserror::Error)]
+pub enum PruneError {
+    /// No snapshot folder there.
+    #[error("{dir}: no such snapshot folder\n  help: give the folder with --dir (snapshots are written by `labtrail snapshot --dir DIR`)")]
+    NoFolder {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// The folder or a file could not be read or removed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The folder or file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Reads every snapshot file in `dir` and decides which `policy` keeps (nothing is changed).
+pub fn plan(dir: &Path, policy: &PrunePolicy) -> Result<PrunePlan, PruneError> {
+    if !dir.is_dir() {
+        return Err(PruneError::NoFolder {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let io = |source| PruneError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let tz = TimeZone::system();
+    let mut read_ok: Vec<(Item, Snapshot)> = Vec::new();
+    let mut unreadable: Vec<FileDecision> = Vec::new();
+    for path in list(dir).map_err(io)? {
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let snapshot = match read(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                unreadable.push(kept_unknown(file, format!("unreadable, kept: {e}")));
+                continue;
+            }
+        };
+        match snapshot_time(&snapshot, &tz) {
+            Some(time) => read_ok.push((Item { id: file, time }, snapshot)),
+            None => unreadable.push(kept_unknown(
+                file,
+                format!(
+                    "its time `{}` is not RFC 3339, kept",
+                    snapshot.snapshot_timestamp
+                ),
+            )),
+        }
+    }
+    let items: Vec<Item> = read_ok.iter().map(|(i, _)| i.clone()).collect();
+    let mut decisions: Vec<Decision> = if policy.rules.is_empty() {
+        Vec::new()
+    } else {
+        restic::apply(&items, &policy.rules)
+    };
+    if policy.seed {
+        let seed_items: Vec<SeedItem<'_>> = read_ok
+            .iter()
+            .map(|(item, snapshot)| SeedItem {
+                item: item.clone(),
+                snapshot,
+            })
+            .collect();
+        decisions = merge(decisions, seed::apply(&seed_items));
+    }
+    let times: HashMap<&str, String> = items
+        .iter()
+        .map(|i| (i.id.as_str(), i.time.timestamp().to_zoned(tz.clone())))
+        .map(|(id, z)| (id, z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()))
+        .collect();
+    let mut files: Vec<FileDecision> = decisions
+        .into_iter()
+        .map(|d| FileDecision {
+            time: times.get(d.id.as_str()).cloned().unwrap_or_default(),
+            file: d.id,
+            keep: d.keep,
+            reasons: d.reasons,
+        })
+        .collect();
+    files.extend(unreadable);
+    Ok(PrunePlan {
+        dir: dir.to_path_buf(),
+        policy: policy.describe(),
+        files,
+    })
+}
+
+/// Removes the files `plan` does not keep, forgets them in the index, and commits the folder
+/// (`prune: kept N, removed M (policy ...)`) when it is in git.
+pub fn apply(plan: &PrunePlan) -> Result<Applied, PruneError> {
+    let mut removed = Vec::new();
+    for f in plan.removed() {
+        let path = plan.dir.join(&f.file);
+        match std::fs::remove_file(&path) {
+            Ok(()) => removed.push(f.file.clone()),
+            // Removed by an earlier, interrupted prune: this run finishes its work.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => removed.push(f.file.clone()),
+            Err(source) => return Err(PruneError::Io { path, source }),
+        }
+    }
+    // The removals are durable before they are reported or committed.
+    std::fs::File::open(&plan.dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| PruneError::Io {
+            path: plan.dir.clone(),
+            source,
+        })?;
+    let index_warning = forget_files(&plan.dir, &removed)
+        .err()
+        .map(|e| e.to_string());
+    let message = format!(
+        "prune: kept {}, removed {} (policy {})",
+        plan.kept_count(),
+        removed.len(),
+        plan.policy
+    );
+    let commit = commit_folder(&plan.dir, &message);
+    Ok(Applied {
+        removed: removed.len(),
+        commit,
+        index_warning,
+    })
+}
+
+fn kept_unknown(file: String, reason: String) -> FileDecision {
+    FileDecision {
+        file,
+        time: String::new(),
+        keep: true,
+        reasons: vec![reason],
+    }
+}
+
+/// When a snapshot was taken, in `tz` (calendar buckets are local): its RFC 3339
+/// `snapshot_timestamp`, or the seed's bare local form (`2026-01-27T18:00:00`).
+fn snapshot_time(s: &Snapshot, tz: &TimeZone) -> Option<Zoned> {
+    let text = s.snapshot_timestamp.trim();
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Some(t.to_zoned(tz.clone()));
+    }
+    let civil: jiff::civil::DateTime = text.parse().ok()?;
+    civil.to_zoned(tz.clone()).ok()
+}
+
+/// Both decisions over the same snapshots: kept when either keeps, with both reasons.
+fn merge(a: Vec<Decision>, b: Vec<Decision>) -> Vec<Decision> {
+    if a.is_empty() {
+        return b;
+    }
+    let mut extra: HashMap<String, Vec<String>> =
+        b.into_iter().map(|d| (d.id, d.reasons)).collect();
+    a.into_iter()
+        .map(|mut d| {
+            d.reasons.extend(extra.remove(&d.id).unwrap_or_default());
+            d.keep = !d.reasons.is_empty();
+            d
+        })
+        .collect()
+}

@@ -1,9 +1,29 @@
 //! `labtrail snapshots prune`.
 
-use super::output::Global;
+use super::output::{Global, UsageError};
+use super::terminal::escape;
+use crate::app::snapshots_prune::{self, PruneError, PrunePolicy};
+use crate::snapshot::git_commit::CommitOutcome;
+use crate::snapshot::retention::restic::{parse_duration, Count, KeepRules};
 use std::path::PathBuf;
 
 /// Remove old snapshots: restic's rules, or the seed's policy. A dry run unless --apply.
+///
+/// restic's `forget` rules, exactly: calendar buckets (hour, day, ISO week, month, year) in local
+/// time, the newest snapshot of each of the newest N buckets that have one (and the oldest
+/// snapshot while a rule has counts left), rules combined by OR, durations (`2y5m7d3h`) counted
+/// back from the latest snapshot, future snapshots never removed.
+///
+/// `--policy seed`: per experiment, all snapshots while it is active; once completed, the newest
+/// of each day; completed more than 6 months before the latest snapshot, the newest of each
+/// month; always each experiment's first and last snapshot and every snapshot where a job,
+/// a flag or an experiment's state changed.
+///
+/// Examples:
+///   labtrail snapshots prune --policy seed                  # what would go, and why
+///   labtrail snapshots prune --policy seed --apply          # remove them, in one commit
+///   labtrail snapshots prune --keep-daily 7 --keep-monthly unlimited --json
+///   labtrail snapshots prune --keep-within 2m --keep-within-weekly 1y
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct PruneArgs {
@@ -16,10 +36,156 @@ pub struct PruneArgs {
     /// Print the decisions as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The seed's policy (active experiments: all; completed: daily; after 6 months: monthly).
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub policy: Option<NamedPolicy>,
+    /// Keep the N latest snapshots.
+    #[arg(long, value_name = "N|unlimited", value_parser = parse_count)]
+    pub keep_last: Option<Count>,
+    /// Keep the latest snapshot of each of the N latest hours that have one.
+    #[arg(long, value_name = "N|unlimited", value_parser = parse_count)]
+    pub keep_hourly: Option<Count>,
+    /// Keep the latest snapshot of each of the N latest days that have one.
+    #[arg(long, value_name = "N|unlimited", value_parser = parse_count)]
+    pub keep_daily: Option<Count>,
+    /// Keep the latest snapshot of each of the N latest ISO weeks that have one.
+    #[arg(long, value_name = "N|unlimited", value_parser = parse_count)]
+    pub keep_weekly: Option<Count>,
+    /// Keep the latest snapshot of each of the N latest months that have one.
+    #[arg(long, value_name = "N|unlimited", value_parser = parse_count)]
+    pub keep_monthly: Option<Count>,
+    /// Keep the latest snapshot of each of the N latest years that have one.
+    #[arg(long, value_name = "N|unlimited", value_parser = parse_count)]
+    pub keep_yearly: Option<Count>,
+    /// Keep every snapshot within DURATION (`2y5m7d3h`) of the latest one.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub keep_within: Option<jiff::Span>,
+    /// Keep the latest snapshot of each hour within DURATION of the latest one.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub keep_within_hourly: Option<jiff::Span>,
+    /// Keep the latest snapshot of each day within DURATION of the latest one.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub keep_within_daily: Option<jiff::Span>,
+    /// Keep the latest snapshot of each ISO week within DURATION of the latest one.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub keep_within_weekly: Option<jiff::Span>,
+    /// Keep the latest snapshot of each month within DURATION of the latest one.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub keep_within_monthly: Option<jiff::Span>,
+    /// Keep the latest snapshot of each year within DURATION of the latest one.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub keep_within_yearly: Option<jiff::Span>,
+}
+
+/// A named retention policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NamedPolicy {
+    /// Seed 000's: active experiments all, completed daily, monthly 6 months after.
+    Seed,
+}
+
+/// `N` or `unlimited` (restic's `-1` too).
+fn parse_count(text: &str) -> Result<Count, String> {
+    match text.trim() {
+        "unlimited" | "-1" => Ok(Count::Unlimited),
+        n => n
+            .parse::<u32>()
+            .map(Count::N)
+            .map_err(|_| format!("`{n}` is not a count: give a number or `unlimited`")),
+    }
+}
+
+impl PruneArgs {
+    fn policy(&self) -> PrunePolicy {
+        PrunePolicy {
+            seed: self.policy == Some(NamedPolicy::Seed),
+            rules: KeepRules {
+                last: self.keep_last,
+                hourly: self.keep_hourly,
+                daily: self.keep_daily,
+                weekly: self.keep_weekly,
+                monthly: self.keep_monthly,
+                yearly: self.keep_yearly,
+                within: self.keep_within,
+                within_hourly: self.keep_within_hourly,
+                within_daily: self.keep_within_daily,
+                within_weekly: self.keep_within_weekly,
+                within_monthly: self.keep_within_monthly,
+                within_yearly: self.keep_within_yearly,
+            },
+        }
+    }
 }
 
 /// Runs `labtrail snapshots prune`.
 pub fn run(g: &Global, args: PruneArgs) -> anyhow::Result<i32> {
-    let _ = (g, args);
-    todo!("lane D")
+    let policy = args.policy();
+    if policy.is_empty() {
+        return Err(UsageError(
+            "no retention policy given, so nothing would be kept: prune refuses to remove everything\n  help: give --policy seed, or restic's rules such as --keep-daily 7 --keep-monthly unlimited (--keep-last/hourly/daily/weekly/monthly/yearly N|unlimited, --keep-within[-hourly|-daily|...] 2y5m7d3h)".into(),
+        )
+        .into());
+    }
+    let plan = snapshots_prune::plan(&args.dir, &policy).map_err(|e| match e {
+        PruneError::NoFolder { .. } => anyhow::Error::new(UsageError(e.to_string())),
+        other => anyhow::Error::new(other),
+    })?;
+    let applied = if args.apply {
+        Some(snapshots_prune::apply(&plan)?)
+    } else {
+        None
+    };
+    let kept = plan.kept_count();
+    let removed = plan.files.len() - kept;
+    if args.json {
+        let commit = applied.as_ref().map(|a| match &a.commit {
+            CommitOutcome::Committed(id) => {
+                serde_json::json!({"status": "committed", "commit": id})
+            }
+            CommitOutcome::NothingToCommit => serde_json::json!({"status": "nothing"}),
+            CommitOutcome::NotARepository => serde_json::json!({"status": "not_a_repository"}),
+            CommitOutcome::Skipped(w) => serde_json::json!({"status": "skipped", "warning": w}),
+        });
+        let out = serde_json::json!({
+            "dir": plan.dir,
+            "policy": plan.policy,
+            "applied": args.apply,
+            "kept": kept,
+            "removed": removed,
+            "snapshots": plan.files,
+            "commit": commit,
+        });
+        say!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        say!("Policy: {}", plan.policy);
+        for f in &plan.files {
+            let what = if f.keep { "keep  " } else { "remove" };
+            let reasons = f.reasons.join("; ");
+            say!(
+                "{what}  {}  {}  {}",
+                escape(&f.file),
+                f.time,
+                escape(&reasons)
+            );
+        }
+        match &applied {
+            None => say!(
+                "kept {kept}, would remove {removed} (a dry run: nothing was removed; --apply removes them)"
+            ),
+            Some(a) => say!("kept {kept}, removed {}", a.removed),
+        }
+    }
+    if let Some(a) = &applied {
+        if let Some(w) = &a.index_warning {
+            tell!("warning: {w}");
+        }
+        match &a.commit {
+            CommitOutcome::Committed(id) if !args.json && !g.quiet => {
+                tell!("committed {}", &id[..id.len().min(12)])
+            }
+            CommitOutcome::Skipped(w) => tell!("warning: not committed: {}", escape(w)),
+            _ => {}
+        }
+    }
+    Ok(0)
 }

@@ -39,6 +39,14 @@ pub struct PruneArgs {
     /// The seed's policy (active experiments: all; completed: daily; after 6 months: monthly).
     #[arg(long, value_enum, value_name = "NAME")]
     pub policy: Option<NamedPolicy>,
+    /// restic's rules (boxed: they are large, and the other commands' arguments small).
+    #[command(flatten)]
+    pub rules: Box<KeepArgs>,
+}
+
+/// restic's `--keep-*` rules.
+#[derive(Debug, clap::Args)]
+pub struct KeepArgs {
     /// Keep the N latest snapshots.
     #[arg(long, value_name = "N|unlimited", value_parser = parse_count)]
     pub keep_last: Option<Count>,
@@ -97,21 +105,22 @@ fn parse_count(text: &str) -> Result<Count, String> {
 
 impl PruneArgs {
     fn policy(&self) -> PrunePolicy {
+        let r = &self.rules;
         PrunePolicy {
             seed: self.policy == Some(NamedPolicy::Seed),
             rules: KeepRules {
-                last: self.keep_last,
-                hourly: self.keep_hourly,
-                daily: self.keep_daily,
-                weekly: self.keep_weekly,
-                monthly: self.keep_monthly,
-                yearly: self.keep_yearly,
-                within: self.keep_within,
-                within_hourly: self.keep_within_hourly,
-                within_daily: self.keep_within_daily,
-                within_weekly: self.keep_within_weekly,
-                within_monthly: self.keep_within_monthly,
-                within_yearly: self.keep_within_yearly,
+                last: r.keep_last,
+                hourly: r.keep_hourly,
+                daily: r.keep_daily,
+                weekly: r.keep_weekly,
+                monthly: r.keep_monthly,
+                yearly: r.keep_yearly,
+                within: r.keep_within,
+                within_hourly: r.keep_within_hourly,
+                within_daily: r.keep_within_daily,
+                within_weekly: r.keep_within_weekly,
+                within_monthly: r.keep_within_monthly,
+                within_yearly: r.keep_within_yearly,
             },
         }
     }

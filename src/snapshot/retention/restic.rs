@@ -210,7 +210,7 @@ pub fn apply(items: &[Item], rules: &KeepRules) -> Vec<Decision> {
 /// Snapshots taken at the same instant keep their order in `items` (restic's stable sort).
 pub fn apply_at(items: &[Item], rules: &KeepRules, now: Timestamp) -> Vec<Decision> {
     let mut list: Vec<&Item> = items.iter().collect();
-    list.sort_by(|a, b| b.time.timestamp().cmp(&a.time.timestamp()));
+    list.sort_by_key(|i| std::cmp::Reverse(i.time.timestamp()));
     if rules.is_empty() {
         // restic's `forget` refuses an empty policy instead of removing everything.
         return list
@@ -272,7 +272,7 @@ pub fn apply_at(items: &[Item], rules: &KeepRules, now: Timestamp) -> Vec<Decisi
             let Some(span) = span.filter(|s| !span_is_zero(s)) else {
                 continue;
             };
-            if !threshold(&span).is_none_or(|th| t > th) {
+            if threshold(&span).is_some_and(|th| t <= th) {
                 continue;
             }
             let val = bucket.of(&cur.time, nr);

@@ -7,25 +7,27 @@ use crate::snapshot::git_commit::CommitOutcome;
 use crate::snapshot::retention::restic::{parse_duration, Count, KeepRules};
 use std::path::PathBuf;
 
+/// What `prune --help` adds after the options: the rules in full, and examples.
+const PRUNE_HELP: &str =
+    "restic's `forget` rules, exactly: calendar buckets (hour, day, ISO week, month, year) in local
+time, the newest snapshot of each of the newest N buckets that have one (and the oldest
+snapshot while a rule has counts left), rules combined by OR, durations (`2y5m7d3h`) counted
+back from the latest snapshot, future snapshots never removed.
+
+`--policy seed`: per experiment, all snapshots while it is active; once completed, the newest
+of each day; completed more than 6 months before the latest snapshot, the newest of each
+month; always each experiment's first and last snapshot and every snapshot where a job,
+a flag or an experiment's state changed.
+
+Examples:
+  labtrail snapshots prune --policy seed                  # what would go, and why
+  labtrail snapshots prune --policy seed --apply          # remove them, in one commit
+  labtrail snapshots prune --keep-daily 7 --keep-monthly unlimited --json
+  labtrail snapshots prune --keep-within 2m --keep-within-weekly 1y";
+
 /// Remove old snapshots: restic's rules, or the seed's policy. A dry run unless --apply.
-///
-/// restic's `forget` rules, exactly: calendar buckets (hour, day, ISO week, month, year) in local
-/// time, the newest snapshot of each of the newest N buckets that have one (and the oldest
-/// snapshot while a rule has counts left), rules combined by OR, durations (`2y5m7d3h`) counted
-/// back from the latest snapshot, future snapshots never removed.
-///
-/// `--policy seed`: per experiment, all snapshots while it is active; once completed, the newest
-/// of each day; completed more than 6 months before the latest snapshot, the newest of each
-/// month; always each experiment's first and last snapshot and every snapshot where a job,
-/// a flag or an experiment's state changed.
-///
-/// Examples:
-///   labtrail snapshots prune --policy seed                  # what would go, and why
-///   labtrail snapshots prune --policy seed --apply          # remove them, in one commit
-///   labtrail snapshots prune --keep-daily 7 --keep-monthly unlimited --json
-///   labtrail snapshots prune --keep-within 2m --keep-within-weekly 1y
 #[derive(Debug, clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(after_long_help = PRUNE_HELP)]
 pub struct PruneArgs {
     /// The snapshot folder.
     #[arg(long, default_value = "experiment_snapshots", value_name = "DIR")]

@@ -514,3 +514,42 @@ fn durations_parse_like_restic() {
         assert!(e.contains("2y5m7d3h") || e.contains("unit"), "{bad}: {e}");
     }
 }
+
+/// Issue 13: restic's `TestExpireSnapshotOps` (an empty policy is empty) and its policy
+/// description (`ExpirePolicy.String`), which the prune commit's message carries.
+#[test]
+fn empty_policy_and_description_like_restic() {
+    assert!(KeepRules::default().is_empty());
+    assert!(KeepRules {
+        last: n(0),
+        within: d("0d"),
+        ..KeepRules::default()
+    }
+    .is_empty());
+    let rules = KeepRules {
+        daily: n(7),
+        weekly: n(2),
+        monthly: n(3),
+        yearly: n(10),
+        ..KeepRules::default()
+    };
+    assert!(!rules.is_empty());
+    assert_eq!(
+        rules.describe(),
+        "keep 7 daily, 2 weekly, 3 monthly, 10 yearly snapshots"
+    );
+    let rules = KeepRules {
+        last: n(2),
+        monthly: Some(Count::Unlimited),
+        within_daily: d("7d"),
+        within: d("1y2m"),
+        ..KeepRules::default()
+    };
+    assert_eq!(
+        rules.describe(),
+        "keep 2 latest, all monthly snapshots, daily snapshots within 7d and all snapshots within 1y2m of the newest"
+    );
+    // The empty policy keeps everything (restic's forget refuses it; the CLI refuses it too).
+    let items = doc_weekdays();
+    assert!(apply(&items, &KeepRules::default()).iter().all(|d| d.keep));
+}

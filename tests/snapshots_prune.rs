@@ -333,24 +333,35 @@ fn apply_commits_the_folder_only_once() {
     assert_eq!(git(repo, &["log", "--format=%s"]).lines().count(), 2);
 }
 
-/// Issue 13: a prune that stopped midway (some files already unlinked, nothing committed) is
-/// finished by running it again: the same files end up removed, in one commit.
+/// Issue 13: a prune killed midway (a power cut after its first unlink: nothing committed) left
+/// whole snapshot files only, and running it again finishes the job in one commit.
 #[test]
-fn apply_again_finishes_an_interrupted_prune() {
+fn apply_again_finishes_a_crashed_prune() {
     let (tmp, dir) = repo_with_snapshots();
     let repo = tmp.path();
-    let plan = prune(repo, "UTC", &["--keep-last", "3", "--json"]);
-    let doomed: Vec<String> = decisions(&plan)
-        .into_iter()
-        .filter(|d| !d.1)
-        .map(|d| d.0)
-        .collect();
-    for f in &doomed[..4] {
-        std::fs::remove_file(dir.join(f)).unwrap();
+    let crashed = Command::new(BIN)
+        .current_dir(repo)
+        .args(["snapshots", "prune", "--keep-last", "3", "--apply"])
+        .env("TZ", "UTC")
+        .env("HOME", repo)
+        .env("LABTRAIL_FAULT", "prune-after-first-unlink")
+        .output()
+        .unwrap();
+    assert_ne!(crashed.status.code(), Some(0), "{}", stderr(&crashed));
+    let left = files(&dir);
+    assert_eq!(left.len(), 9, "one file removed before the crash");
+    for f in &left {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap();
+        serde_json::from_str::<Snapshot>(&text).expect("a whole snapshot");
     }
+    assert_eq!(git(repo, &["log", "--format=%s"]).lines().count(), 1);
     let out = prune(repo, "UTC", &["--keep-last", "3", "--apply"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(files(&dir).len(), 3);
     let changed = git(repo, &["show", "--name-status", "--format=", "HEAD"]);
     assert_eq!(changed.lines().count(), 7, "{changed}");
+    assert_eq!(
+        git(repo, &["diff", "--cached", "--name-only"]),
+        "notes.txt\n"
+    );
 }

@@ -191,7 +191,10 @@ pub fn apply(plan: &PrunePlan) -> Result<Applied, PruneError> {
     for f in plan.removed() {
         let path = plan.dir.join(&f.file);
         match std::fs::remove_file(&path) {
-            Ok(()) => removed.push(f.file.clone()),
+            Ok(()) => {
+                removed.push(f.file.clone());
+                crate::store::fault::fault_injection_crash_point("prune-after-first-unlink");
+            }
             // Removed by an earlier, interrupted prune: this run finishes its work.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => removed.push(f.file.clone()),
             Err(source) => return Err(PruneError::Io { path, source }),

@@ -6,11 +6,12 @@
 //! removes what it did not understand. Removal is one `unlink` per file, so a crash midway leaves
 //! whole files only, and running the same command again finishes the job.
 
-use super::snapshots_prune_standin::{commit_folder, forget_files, list, read};
-use crate::snapshot::git_commit::CommitOutcome;
+use super::snapshots_prune_standin::forget_files;
+use crate::snapshot::git_commit::{commit_folder, CommitOutcome};
 use crate::snapshot::retention::restic::{self, Item, KeepRules};
 use crate::snapshot::retention::seed::{self, SeedItem};
 use crate::snapshot::retention::Decision;
+use crate::snapshot::write::{list, read};
 use crate::snapshot::Snapshot;
 use jiff::tz::TimeZone;
 use jiff::Zoned;

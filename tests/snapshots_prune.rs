@@ -365,3 +365,27 @@ fn apply_again_finishes_a_crashed_prune() {
         "notes.txt\n"
     );
 }
+
+/// Issue 13: `--apply` makes the index forget the removed files (queries never show them).
+#[test]
+fn apply_forgets_the_removed_files_in_the_index() {
+    use labtrail::store::snapshot_index::{SnapshotIndex, INDEX_FILE};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("experiment_snapshots");
+    let names = hourly(&dir);
+    let reindex = Command::new(BIN)
+        .current_dir(tmp.path())
+        .args(["snapshots", "reindex"])
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    assert_eq!(reindex.status.code(), Some(0), "{}", stderr(&reindex));
+    let known = || {
+        let index = SnapshotIndex::open(&dir.join(INDEX_FILE), false).expect("the index");
+        index.files_known().expect("files known")
+    };
+    assert_eq!(known().0, 10);
+    let out = prune(tmp.path(), "UTC", &["--keep-last", "3", "--apply"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(known(), (3, Some(names[9].clone())));
+}

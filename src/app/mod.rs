@@ -21,7 +21,6 @@ pub mod snapshot;
 pub mod snapshots_index;
 pub mod snapshots_index_rows;
 pub mod snapshots_prune;
-mod snapshots_prune_standin;
 
 pub use select::{Experiment, LockedRun, RunChoice};
 

@@ -6,7 +6,7 @@
 //! removes what it did not understand. Removal is one `unlink` per file, so a crash midway leaves
 //! whole files only, and running the same command again finishes the job.
 
-use super::snapshots_prune_standin::forget_files;
+use super::snapshots_index::forget_files;
 use crate::snapshot::git_commit::{commit_folder, CommitOutcome};
 use crate::snapshot::retention::restic::{self, Item, KeepRules};
 use crate::snapshot::retention::seed::{self, SeedItem};

@@ -1,15 +1,150 @@
 //! One look at everything a snapshot records: one squeue call, at most one sacct call (for the
 //! jobs of `previous` that left the queue), the flags, the disk walks and the stores' runs.
+//!
+//! The disk walks, the slow part, run on their own thread while the scheduler, the stores and
+//! the flags are read.
 
-use super::config::SnapshotConfig;
-use super::model::Snapshot;
+use super::config::{ExperimentRule, SnapshotConfig};
+use super::model::{Counts, Experiment, Flag, Job, Run, Snapshot, SNAPSHOT_SCHEMA};
+use super::{clock, collect_files, collect_jobs, collect_runs};
 use crate::exec::slurm::Scheduler;
+use crate::plan::glob_walk;
+use indexmap::IndexMap;
+use std::time::Instant;
 
 /// Takes the snapshot's contents (everything but writing it). `previous` is the folder's
 /// latest snapshot, whose jobs that are gone are asked of sacct. Never fails: a scheduler that
 /// does not answer, a folder that cannot be read, a store that cannot be opened are recorded in
-/// the snapshot (`scheduler.status`, `disk[..].error`, ...).
+/// the snapshot (`scheduler.status`, `disk[..].error`, `warnings`).
 pub fn collect(cfg: &SnapshotConfig, previous: Option<&Snapshot>, sched: &Scheduler) -> Snapshot {
-    let _ = (cfg, previous, sched);
-    todo!("lane A1")
+    let started = Instant::now();
+    let snapshot_timestamp = clock::now();
+    std::thread::scope(|scope| {
+        let walks = scope.spawn(|| collect_files::disks(cfg));
+        let mut queue = collect_jobs::look(&cfg.jobs, previous, sched);
+        let stores = collect_runs::look(&cfg.stores, &mut queue.jobs);
+        claim_by_rules(&cfg.experiments, &mut queue.jobs);
+        let (flags, mut warnings) = collect_files::flags(cfg);
+        warnings.extend(stores.warnings);
+        let experiments = experiments(cfg, &queue.jobs, &stores.runs);
+        // A walk that panicked loses its figures, not the snapshot.
+        let disks = walks.join().unwrap_or_else(|_| {
+            warnings.push("the disk walk failed (a bug: please report it); no disk usage recorded".into());
+            Vec::new()
+        });
+        let counts = counts(&queue.jobs, queue.ended.len(), &flags, &experiments);
+        Snapshot {
+            snapshot_timestamp,
+            user: user_name(),
+            completion_flags: flags.iter().map(|f| f.path.clone()).collect(),
+            disk_usage: disks.iter().map(|(n, d)| (n.clone(), d.human.clone())).collect(),
+            running_jobs: queue.jobs,
+            schema: SNAPSHOT_SCHEMA,
+            host: nix::unistd::gethostname()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            labtrail_version: env!("CARGO_PKG_VERSION").into(),
+            scheduler: queue.view,
+            ended_jobs: queue.ended,
+            flags,
+            disk: disks.into_iter().collect(),
+            runs: stores.runs,
+            experiments,
+            counts,
+            took_ms: started.elapsed().as_millis() as u64,
+            warnings,
+        }
+    })
+}
+
+/// `$USER`, else the name of this process's user id (cron sets `USER`, `env -i` does not).
+fn user_name() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::getuid())
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+        })
+        .unwrap_or_else(|| nix::unistd::getuid().to_string())
+}
+
+/// Jobs no store claimed get the first rule whose name regex or working folder matches.
+fn claim_by_rules(rules: &[ExperimentRule], jobs: &mut [Job]) {
+    let compiled: Vec<(&ExperimentRule, Option<regex::Regex>)> = rules
+        .iter()
+        .map(|r| (r, r.jobs.as_deref().and_then(|p| regex::Regex::new(p).ok())))
+        .collect();
+    for job in jobs.iter_mut().filter(|j| j.experiment.is_none()) {
+        let rule = compiled.iter().find(|(r, re)| {
+            re.as_ref().is_some_and(|re| re.is_match(&job.name))
+                || r.workdir.as_ref().zip(job.workdir.as_ref()).is_some_and(
+                    |(dir, wd)| std::path::Path::new(wd).starts_with(dir),
+                )
+        });
+        job.experiment = rule.map(|(r, _)| r.name.clone());
+    }
+}
+
+/// The experiments: labtrail's runs', the configured rules', and `other` for jobs nobody claims.
+fn experiments(cfg: &SnapshotConfig, jobs: &[Job], runs: &[Run]) -> Vec<Experiment> {
+    let mut out: IndexMap<String, Experiment> = IndexMap::new();
+    let entry = |out: &mut IndexMap<String, Experiment>, name: &str, source: &str| {
+        out.entry(name.to_string())
+            .or_insert_with(|| Experiment {
+                name: name.to_string(),
+                source: source.to_string(),
+                ..Experiment::default()
+            })
+            .name
+            .clone()
+    };
+    for run in runs {
+        let name = entry(&mut out, &run.experiment, "labtrail");
+        let e = &mut out[&name];
+        // Runs come oldest first: the latest, or an active one, tells the stage.
+        if run.state == "active" || !e.active {
+            e.stage = run.stage.clone();
+        }
+        e.active |= run.state == "active";
+    }
+    for rule in &cfg.experiments {
+        let name = entry(&mut out, &rule.name, "rule");
+        if let Some(pattern) = &rule.done_flag {
+            let found = glob_walk::matches(&cfg.base, pattern, &glob_walk::Bounds::default())
+                .is_ok_and(|m| m.paths.iter().any(|p| p.is_file()));
+            out[&name].done_flag = Some(found);
+            out[&name].active |= !found;
+        }
+    }
+    for job in jobs {
+        let name = match &job.experiment {
+            Some(n) => entry(&mut out, n, "rule"),
+            None => entry(&mut out, "other", "other"),
+        };
+        let e = &mut out[&name];
+        e.queued_jobs += 1;
+        e.active = true;
+    }
+    out.into_values().collect()
+}
+
+/// The timeline's figures.
+fn counts(jobs: &[Job], ended: usize, flags: &[Flag], experiments: &[Experiment]) -> Counts {
+    let mut c = Counts {
+        ended: ended as u64,
+        flags: flags.len() as u64,
+        active_experiments: experiments.iter().filter(|e| e.active).count() as u64,
+        ..Counts::default()
+    };
+    for j in jobs {
+        match j.state.as_str() {
+            "R" | "CG" => c.running += 1,
+            "PD" | "CF" | "RQ" | "RH" | "RF" | "RD" => c.pending += 1,
+            _ => c.other += 1,
+        }
+    }
+    c
 }

@@ -17,6 +17,10 @@
 //! the queries are [`crate::store::snapshot_index`] and [`crate::report::snapshots`].
 
 pub mod collect;
+mod clock;
+mod collect_files;
+mod collect_jobs;
+mod collect_runs;
 pub mod config;
 pub mod cron;
 pub mod du;

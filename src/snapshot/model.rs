@@ -56,6 +56,9 @@ pub struct Snapshot {
     pub counts: Counts,
     /// How long taking it took, in milliseconds (disk walks included).
     pub took_ms: u64,
+    /// What it could not look at (a store that cannot be opened, a flag pattern that ran out of
+    /// time): the rest of the snapshot stands.
+    pub warnings: Vec<String>,
 }
 
 /// One job in the queue.
@@ -174,7 +177,9 @@ pub struct Run {
     pub run_id: String,
     /// The experiment's name.
     pub experiment: String,
-    /// `active` (a task not final, or a runner/monitor holding it), or `finished`.
+    /// `active` (a runner or monitor holds it, a task is running, or a job it submitted is
+    /// queued), `finished` (every task done or failed), or `stopped` (tasks left to do and
+    /// nobody running them: it waits for `labtrail run --resume`).
     pub state: String,
     /// Tasks by state (`done`, `failed`, `running`, `pending`, ...).
     pub counts: IndexMap<String, u64>,

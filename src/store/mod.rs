@@ -33,6 +33,7 @@ mod records;
 mod repair;
 mod reset;
 mod runs;
+mod snapshot_runs;
 pub mod schema;
 pub mod snapshot_index;
 mod store_lock;

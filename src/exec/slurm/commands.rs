@@ -205,6 +205,16 @@ impl Scheduler {
         Ok(parse_squeue(&out))
     }
 
+    /// One squeue call for every user's job, array elements expanded, hidden partitions
+    /// included (`-a`): a snapshot's `jobs = "all"` (issue 13). `-t all` as in [`Self::squeue`].
+    pub fn squeue_all(&self) -> Result<Vec<QueueEntry>, SchedError> {
+        let out = self.run_strict(
+            &self.squeue,
+            &["-h", "-r", "-a", "-t", "all", "-O", SQUEUE_FORMAT],
+        )?;
+        Ok(parse_squeue(&out))
+    }
+
     /// One sacct call for the given jobs, with an explicit start of the time window: every run of
     /// a requeued job (`-D`), one entry each, in the order of their submissions, each with its
     /// steps folded into it (see [`parse_sacct`]).

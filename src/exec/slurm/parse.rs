@@ -12,8 +12,9 @@ pub const SEP: char = '\x1f';
 /// `StdOut` and `WorkDir`: `check --scheduler` tells a job of this store from one of another
 /// store's copy of the run by them. `SubmitTime`: jobs that carry one name are taken in the order
 /// they were submitted. `TimeLimit` and `MinMemory`: the limits of a job labtrail adopts, which
-/// a restart scales (issue 11).
-pub const SQUEUE_FORMAT: &str = "JobArrayID:\x1f,JobID:\x1f,Name:\x1f,State:\x1f,Reason:\x1f,NodeList:\x1f,RestartCnt:\x1f,StartTime:\x1f,Comment:\x1f,StdOut:\x1f,WorkDir:\x1f,SubmitTime:\x1f,TimeLimit:\x1f,MinMemory:\x1f";
+/// a restart scales (issue 11). `Partition` and `TimeUsed`: what a snapshot records of each
+/// job, from the same one call (issue 13).
+pub const SQUEUE_FORMAT: &str = "JobArrayID:\x1f,JobID:\x1f,Name:\x1f,State:\x1f,Reason:\x1f,NodeList:\x1f,RestartCnt:\x1f,StartTime:\x1f,Comment:\x1f,StdOut:\x1f,WorkDir:\x1f,SubmitTime:\x1f,TimeLimit:\x1f,MinMemory:\x1f,Partition:\x1f,TimeUsed:\x1f";
 
 /// One job as squeue shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,6 +40,10 @@ pub struct QueueEntry {
     pub time_limit_s: Option<u64>,
     /// Its memory request in MiB (None: none).
     pub mem_mb: Option<u64>,
+    /// Its partition.
+    pub partition: Option<String>,
+    /// How long it has run, as squeue prints it (`M:SS`, `H:MM:SS`, `D-HH:MM:SS`).
+    pub time_used: Option<String>,
 }
 
 /// One job as sacct shows it (allocation lines only; `.batch` / `.extern` steps are skipped).
@@ -102,6 +107,8 @@ pub fn parse_squeue(text: &str) -> Vec<QueueEntry> {
                 submit: f.get(11).and_then(|s| opt(s)),
                 time_limit_s: f.get(12).and_then(|s| time_limit_s(s)),
                 mem_mb: f.get(13).and_then(|s| request_mb(s)),
+                partition: f.get(14).and_then(|s| opt(s)),
+                time_used: f.get(15).and_then(|s| opt(s)),
             })
         })
         .collect()
@@ -241,6 +248,18 @@ mod tests {
         assert_eq!(a[2].job_id, "51_2");
         assert_eq!((a[2].time_limit_s, a[2].mem_mb), (None, None));
         assert_eq!(a[2].resources.max_rss_kb, None);
+    }
+
+    /// Issue 13: a snapshot's partition and time used come from the same line, after the
+    /// monitor's fields; a line without them (an older recording) reads as none.
+    #[test]
+    fn squeue_gives_partition_and_time_used() {
+        let line = "39|39|n|RUNNING|None|vm|0|t|c|/o|/w|t|1:00:00|2G|debug|1-02:03:04|\n\
+                    40|40|n|PENDING|Priority||0|N/A|c|/o|/w|t|UNLIMITED|0|\n";
+        let q = parse_squeue(&line.replace('|', "\x1f"));
+        assert_eq!(q[0].partition.as_deref(), Some("debug"));
+        assert_eq!(q[0].time_used.as_deref(), Some("1-02:03:04"));
+        assert_eq!((q[1].partition.as_deref(), q[1].time_used.as_deref()), (None, None));
     }
 
     /// Issue 11: an adopted job's limits, from squeue's last two fields.

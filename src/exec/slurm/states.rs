@@ -76,6 +76,45 @@ pub fn is_finished_state(state: &str) -> bool {
     matches!(phase_of(state), Some(Ended(_)))
 }
 
+/// squeue's short code of each state (`%t`, JOB STATE CODES in `squeue(1)`), as the seed's
+/// snapshots record them: `R`, `PD`, `CG`, ...
+const SHORT_CODES: &[(&str, &str)] = &[
+    ("PENDING", "PD"),
+    ("CONFIGURING", "CF"),
+    ("RUNNING", "R"),
+    ("COMPLETING", "CG"),
+    ("SUSPENDED", "S"),
+    ("STOPPED", "ST"),
+    ("SIGNALING", "SI"),
+    ("STAGE_OUT", "SO"),
+    ("RESIZING", "RS"),
+    ("REQUEUED", "RQ"),
+    ("REQUEUE_FED", "RF"),
+    ("REQUEUE_HOLD", "RH"),
+    ("RESV_DEL_HOLD", "RD"),
+    ("COMPLETED", "CD"),
+    ("FAILED", "F"),
+    ("BOOT_FAIL", "BF"),
+    ("DEADLINE", "DL"),
+    ("SPECIAL_EXIT", "SE"),
+    ("TIMEOUT", "TO"),
+    ("PREEMPTED", "PR"),
+    ("NODE_FAIL", "NF"),
+    ("OUT_OF_MEMORY", "OOM"),
+    ("CANCELLED", "CA"),
+    ("REVOKED", "RV"),
+];
+
+/// squeue's short code for `state` (`RUNNING` → `R`); a state Slurm 22.05 does not name is
+/// kept as it is, so nothing is lost.
+pub fn short_code(state: &str) -> String {
+    let word = state.split_whitespace().next().unwrap_or("");
+    SHORT_CODES
+        .iter()
+        .find(|(name, _)| *name == word)
+        .map_or_else(|| word.to_string(), |(_, code)| code.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +140,20 @@ mod tests {
         assert!(is_finished_state("TIMEOUT"));
         assert!(!is_finished_state("COMPLETING"));
         assert!(!is_finished_state("NO_SUCH_STATE"));
+    }
+
+    /// Issue 13: every state has squeue's short code, each code names one state.
+    #[test]
+    fn every_state_has_one_short_code() {
+        for (name, _) in STATES {
+            assert!(SHORT_CODES.iter().any(|(n, _)| n == name), "{name}");
+        }
+        let mut codes: Vec<&str> = SHORT_CODES.iter().map(|(_, c)| *c).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), SHORT_CODES.len());
+        assert_eq!(short_code("PENDING"), "PD");
+        assert_eq!(short_code("CANCELLED by 0"), "CA");
+        assert_eq!(short_code("NEW_STATE"), "NEW_STATE");
     }
 }

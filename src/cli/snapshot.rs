@@ -4,7 +4,7 @@
 use super::output::{print_json, Global, UsageError};
 use super::terminal::escape;
 use crate::app::snapshot::{take, take_every, TakeError, TakeOptions, TakeOutcome};
-use crate::snapshot::config::{ConfigOverrides, SnapshotConfig};
+use crate::snapshot::config::{job_scope, ConfigOverrides, JobScope, SnapshotConfig};
 use crate::snapshot::git_commit::CommitOutcome;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -52,6 +52,20 @@ pub struct SnapshotArgs {
     /// Print what was written as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Completion-flag glob, relative to the folder that holds the snapshot folder (repeat for
+    /// several; replaces `flags` of `[snapshot]` in labtrail.toml; default `*.flag`, `*/*.flag`).
+    #[arg(long = "flags", value_name = "GLOB")]
+    pub flags: Vec<String>,
+    /// A folder whose disk usage is recorded under NAME (repeat for several; replaces
+    /// `measure` of `[snapshot]`).
+    #[arg(long, value_name = "NAME=PATH", value_parser = parse_measure)]
+    pub measure: Vec<(String, PathBuf)>,
+    /// Which jobs: `mine` (default), `all`, or a job-name regex (of your jobs).
+    #[arg(long, value_name = "mine|all|REGEX", value_parser = parse_jobs)]
+    pub jobs: Option<JobScope>,
+    /// Let disk walks cross into other mounted filesystems.
+    #[arg(long)]
+    pub cross_mounts: bool,
     #[command(subcommand)]
     pub command: Option<SnapshotCommand>,
 }
@@ -78,6 +92,36 @@ pub struct CronArgs {
     pub every: String,
 }
 
+/// The command line's part of the configuration, applied over `[snapshot]` in labtrail.toml.
+/// The store is labtrail's global `--store PATH` (one; several are listed in the file's
+/// `stores`): a second `--store` on this command would clash with it.
+pub fn overrides(g: &Global, args: &SnapshotArgs) -> ConfigOverrides {
+    ConfigOverrides {
+        flags: args.flags.clone(),
+        measure: args.measure.clone(),
+        jobs: args.jobs.clone(),
+        stores: g.store.iter().cloned().collect(),
+        cross_mounts: args.cross_mounts,
+    }
+}
+
+/// `--measure NAME=PATH`.
+fn parse_measure(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((name, path)) if !name.trim().is_empty() && !path.is_empty() => {
+            Ok((name.trim().to_string(), PathBuf::from(path)))
+        }
+        _ => Err(format!(
+            "`{text}` is not NAME=PATH; write e.g. `--measure work=/scratch/me/work`"
+        )),
+    }
+}
+
+/// `--jobs mine|all|REGEX`.
+fn parse_jobs(text: &str) -> Result<JobScope, String> {
+    job_scope(text)
+}
+
 /// Runs `labtrail snapshot`.
 pub fn run(g: &Global, args: SnapshotArgs) -> anyhow::Result<i32> {
     if let Some(SnapshotCommand::Cron(c)) = &args.command {
@@ -101,7 +145,7 @@ pub fn run(g: &Global, args: SnapshotArgs) -> anyhow::Result<i32> {
     // Absolute: the config is looked for in its parent, which `snaps` alone does not have.
     let dir = absolute(&args.dir)?;
     let config =
-        SnapshotConfig::load(&dir, &overrides(&args)).map_err(|e| UsageError(e.to_string()))?;
+        SnapshotConfig::load(&dir, &overrides(g, &args)).map_err(|e| UsageError(e.to_string()))?;
     let opts = TakeOptions {
         dir,
         commit: args.commit,
@@ -247,9 +291,32 @@ fn cron(args: &CronArgs) -> anyhow::Result<i32> {
 
 // ---- until the collect lane's flags land (it replaces this with the real `overrides`) ----
 
-/// The configuration overrides the command line gives (none yet: the flags come with the
-/// collect lane).
-pub fn overrides(args: &SnapshotArgs) -> ConfigOverrides {
-    let _ = args;
-    ConfigOverrides::default()
+#[cfg(test)]
+mod tests {
+    use super::super::{Cli, Command};
+    use clap::Parser;
+
+    /// Issue 13: the flags reach the configuration's overrides; the global `--store` is the store.
+    #[test]
+    fn flags_become_overrides() {
+        let cli = Cli::try_parse_from([
+            "labtrail", "--store", "s/.labtrail", "snapshot", "--flags", "w/*.flag", "--measure",
+            "work=/scratch/w", "--jobs", "^mono", "--cross-mounts",
+        ])
+        .unwrap();
+        let g = super::Global::from(&cli);
+        let Command::Snapshot(args) = cli.command else {
+            panic!("not snapshot")
+        };
+        let o = super::overrides(&g, &args);
+        assert_eq!(o.flags, ["w/*.flag"]);
+        assert_eq!(o.measure, [("work".to_string(), "/scratch/w".into())]);
+        assert_eq!(o.jobs, Some(super::JobScope::NamePattern("^mono".into())));
+        assert_eq!(o.stores, [std::path::PathBuf::from("s/.labtrail")]);
+        assert!(o.cross_mounts);
+        let bad = Cli::try_parse_from(["labtrail", "snapshot", "--measure", "nopath"]);
+        assert!(bad.unwrap_err().to_string().contains("is not NAME=PATH"));
+        let bad = Cli::try_parse_from(["labtrail", "snapshot", "--jobs", "(x"]);
+        assert!(bad.unwrap_err().to_string().contains("not `mine`, `all` or a valid"));
+    }
 }

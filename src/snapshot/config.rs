@@ -55,7 +55,8 @@ pub struct ExperimentRule {
 /// What a snapshot looks at, resolved: every path absolute.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnapshotConfig {
-    /// The folder relative paths are taken from: the config file's folder, or the current one.
+    /// The folder relative paths are taken from: the one that holds the snapshot folder (and
+    /// the config file, when there is one).
     pub base: PathBuf,
     /// The config file read, if any.
     pub file: Option<PathBuf>,
@@ -162,7 +163,9 @@ impl SnapshotConfig {
             Err(source) => return Err(ConfigError::Read { path: candidate, source }),
         };
         let (section, text) = section;
-        let base = if file.is_some() { parent } else { cwd.clone() };
+        // The folder that holds the snapshot folder, file or not: `--dir /proj/snaps` from
+        // cron's `$HOME` still looks at /proj.
+        let base = parent;
         let invalid = |message: String| ConfigError::Invalid {
             path: candidate.clone(),
             message,

@@ -111,7 +111,7 @@ fn a_run_and_its_flags_are_recorded_without_slurm() {
     assert!(has_offset(&snap.snapshot_timestamp));
     assert_eq!(snap.counts.flags, 3);
     assert!(snap.warnings.is_empty(), "{:?}", snap.warnings);
-    assert!(snap.user.len() > 0 && snap.host.len() > 0);
+    assert!(!snap.user.is_empty() && !snap.host.is_empty());
 
     // Once the done flag exists, the experiment is complete.
     exp.write("stage_5_complete.flag", "");

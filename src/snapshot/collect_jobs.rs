@@ -171,12 +171,14 @@ fn ended_jobs(
     let seen: HashMap<&str, &&QueueEntry> =
         ended_in_queue.iter().map(|e| (e.job_id.as_str(), e)).collect();
     gone.into_iter()
-        .map(|j| {
+        .filter_map(|j| {
             let found = last
                 .get(j.job_id.as_str())
                 .copied()
                 .or_else(|| in_array_line(&acct, j));
-            match found {
+            Some(match found {
+                // Still live, only out of this snapshot's scope (the scope was changed).
+                Some(a) if !is_finished_state(&a.state) => return None,
                 Some(a) => ended_of_acct(j, a),
                 None => EndedJob {
                     job_id: j.job_id.clone(),
@@ -191,7 +193,7 @@ fn ended_jobs(
                     experiment: j.experiment.clone(),
                     ..EndedJob::default()
                 },
-            }
+            })
         })
         .collect()
 }

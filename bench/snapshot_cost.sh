@@ -2,8 +2,8 @@
 # What one snapshot costs on the scheduler side with 1,000 queued jobs (issue 13; target <= 1 s
 # excluding disk usage): a held array of 1,000 elements is submitted to the real cluster, then
 # `snapshot::collect` (examples/snapshot_collect.rs; no folder measured, no flags) is timed:
-# three snapshots with the array queued (one squeue call each), then the array is cancelled and
-# one more snapshot asks sacct once about its 1,000 gone elements. The array is cancelled on exit.
+# three snapshots with the array queued (one squeue call each), then one more, the array is
+# cancelled, and the next snapshot asks sacct once about its 1,000 gone elements. The array is cancelled on exit.
 #
 #   bash bench/snapshot_cost.sh [JOBS] [PROFILE]     # PROFILE: release (default) or dev
 set -euo pipefail
@@ -28,5 +28,6 @@ echo "queue: $(squeue -h -r -j "$array" | wc -l) elements of the held array $arr
 t0=$(date +%s%N)
 squeue -h -r -t all --me -O 'JobArrayID:|,State:|' > /dev/null
 echo "bare squeue -r of the queue: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
-"$bin" "$dir/experiment_snapshots" --repeat 4 --between "scancel $array; sleep 3" 2>&1 |
-  awk 'NR <= 3 { print "queued:    " $0; next } { print "cancelled: " $0 }'
+"$bin" "$dir/experiment_snapshots" --repeat 3 2>&1 | sed 's/^/queued:    /'
+"$bin" "$dir/experiment_snapshots" --repeat 2 --between "scancel $array; sleep 3" 2>&1 |
+  awk 'NR == 1 { print "queued:    " $0; next } { print "cancelled: " $0 }'

@@ -36,7 +36,9 @@ fn main() -> anyhow::Result<()> {
     let mut previous = None;
     for i in 0..repeat {
         if let (Some(cmd), true) = (&between, i > 0) {
-            std::process::Command::new("sh").args(["-c", cmd]).status()?;
+            std::process::Command::new("sh")
+                .args(["-c", cmd])
+                .status()?;
         }
         let sched = Scheduler::new();
         let started = Instant::now();

@@ -23,12 +23,14 @@ impl Drop for Cancel {
 }
 
 fn sbatch(args: &str) -> String {
-    sh(&format!("sbatch --parsable -o /dev/null -e /dev/null --mem=20M {args}"))
-        .trim()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
+    sh(&format!(
+        "sbatch --parsable -o /dev/null -e /dev/null --mem=20M {args}"
+    ))
+    .trim()
+    .split(';')
+    .next()
+    .unwrap()
+    .to_string()
 }
 
 /// Takes one snapshot; returns it with the scheduler commands it ran.
@@ -39,7 +41,10 @@ fn snap(cfg: &SnapshotConfig, previous: Option<&Snapshot>) -> (Snapshot, u64) {
 }
 
 fn ours<'a>(s: &'a Snapshot, tag: &str) -> Vec<&'a Job> {
-    s.running_jobs.iter().filter(|j| j.name.contains(tag)).collect()
+    s.running_jobs
+        .iter()
+        .filter(|j| j.name.contains(tag))
+        .collect()
 }
 
 /// Issue 13: one squeue per snapshot, and one sacct only when a job of the previous snapshot is
@@ -53,8 +58,11 @@ fn snapshots_of_a_busy_queue() {
     require_slurm();
     let tag = format!("lts{}", std::process::id());
     let exp = common::Exp::new("");
-    std::fs::set_permissions(exp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(
+        exp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     exp.write(
         "labtrail.toml",
         &format!("[snapshot]\n[snapshot.experiments.tagged]\njobs = \"^{tag}_\"\n"),
@@ -62,9 +70,15 @@ fn snapshots_of_a_busy_queue() {
     let dir = exp.path().to_path_buf();
     let d = dir.display();
     let mut cancel = Cancel(Vec::new());
-    cancel.0.push(sbatch(&format!("-J {tag}_run -D {d} --wrap 'sleep 300'")));
-    cancel.0.push(sbatch(&format!("-J other_{tag} -D {d} --wrap 'sleep 300'")));
-    let array = sbatch(&format!("-J {tag}_arr -D {d} -H --array=0-199 --wrap 'sleep 1'"));
+    cancel
+        .0
+        .push(sbatch(&format!("-J {tag}_run -D {d} --wrap 'sleep 300'")));
+    cancel
+        .0
+        .push(sbatch(&format!("-J other_{tag} -D {d} --wrap 'sleep 300'")));
+    let array = sbatch(&format!(
+        "-J {tag}_arr -D {d} -H --array=0-199 --wrap 'sleep 1'"
+    ));
     cancel.0.push(array.clone());
     cancel.0.push(sbatch(&format!(
         "-J {tag}_nobody -D /tmp --uid=65534 --gid=65534 --wrap 'sleep 300'"
@@ -84,7 +98,10 @@ fn snapshots_of_a_busy_queue() {
     let deadline = Instant::now() + Duration::from_secs(120);
     let first = loop {
         let (s, calls) = snap(&mine, None);
-        assert_eq!(calls, 1, "one squeue call, no sacct without a previous snapshot");
+        assert_eq!(
+            calls, 1,
+            "one squeue call, no sacct without a previous snapshot"
+        );
         assert_eq!((s.scheduler.squeue_calls, s.scheduler.sacct_calls), (1, 0));
         let running = |name: &str| {
             ours(&s, &tag)
@@ -94,32 +111,59 @@ fn snapshots_of_a_busy_queue() {
         if running(&format!("{tag}_short")) && running(&format!("{tag}_run")) {
             break s;
         }
-        assert!(Instant::now() < deadline, "jobs did not start: {:?}", ours(&s, &tag));
+        assert!(
+            Instant::now() < deadline,
+            "jobs did not start: {:?}",
+            ours(&s, &tag)
+        );
         std::thread::sleep(Duration::from_millis(500));
     };
     assert_eq!(first.scheduler.status, "slurm");
     assert_eq!(first.scheduler.scope, "mine");
     let jobs = ours(&first, &tag);
-    assert!(!jobs.iter().any(|j| j.name.ends_with("_nobody")), "another user's job");
+    assert!(
+        !jobs.iter().any(|j| j.name.ends_with("_nobody")),
+        "another user's job"
+    );
     let elements: Vec<&&Job> = jobs.iter().filter(|j| j.name.ends_with("_arr")).collect();
     assert_eq!(elements.len(), 200, "each element of the held array");
-    let e = elements.iter().find(|j| j.array_task_id.as_deref() == Some("7")).unwrap();
+    let e = elements
+        .iter()
+        .find(|j| j.array_task_id.as_deref() == Some("7"))
+        .unwrap();
     assert_eq!(e.job_id, format!("{array}_7"));
     assert_eq!(e.array_job_id.as_deref(), Some(array.as_str()));
     assert_eq!((e.state.as_str(), e.state_long.as_str()), ("PD", "PENDING"));
     assert_eq!(e.node, "(JobHeldUser)");
     assert_eq!(e.start_time, None);
     assert!(e.submit_time.is_some());
-    let run = jobs.iter().find(|j| j.name == format!("{tag}_run")).unwrap();
+    let run = jobs
+        .iter()
+        .find(|j| j.name == format!("{tag}_run"))
+        .unwrap();
     assert_eq!(run.node, "vm");
     assert_eq!(run.partition.as_deref(), Some("debug"));
-    assert!(run.start_time.as_deref().is_some_and(|t| t.len() == 25), "{run:?}");
+    assert!(
+        run.start_time.as_deref().is_some_and(|t| t.len() == 25),
+        "{run:?}"
+    );
     assert!(run.time.contains(':'));
     assert_eq!(run.experiment.as_deref(), Some("tagged"));
-    let other = first.running_jobs.iter().find(|j| j.name == format!("other_{tag}")).unwrap();
+    let other = first
+        .running_jobs
+        .iter()
+        .find(|j| j.name == format!("other_{tag}"))
+        .unwrap();
     assert_eq!(other.experiment, None);
-    assert!(first.experiments.iter().any(|x| x.name == "other" && x.active));
-    let tagged = first.experiments.iter().find(|x| x.name == "tagged").unwrap();
+    assert!(first
+        .experiments
+        .iter()
+        .any(|x| x.name == "other" && x.active));
+    let tagged = first
+        .experiments
+        .iter()
+        .find(|x| x.name == "tagged")
+        .unwrap();
     assert_eq!(tagged.queued_jobs, 202);
     assert!(first.counts.pending >= 200 && first.counts.running >= 3);
 
@@ -127,9 +171,16 @@ fn snapshots_of_a_busy_queue() {
     wait_until_gone(&short);
     let (second, calls) = snap(&mine, Some(&first));
     assert_eq!(calls, 2, "one squeue and one sacct");
-    assert_eq!((second.scheduler.squeue_calls, second.scheduler.sacct_calls), (1, 1));
+    assert_eq!(
+        (second.scheduler.squeue_calls, second.scheduler.sacct_calls),
+        (1, 1)
+    );
     assert!(second.scheduler.accounting);
-    let ended = second.ended_jobs.iter().find(|j| j.job_id == short).unwrap();
+    let ended = second
+        .ended_jobs
+        .iter()
+        .find(|j| j.job_id == short)
+        .unwrap();
     assert_eq!(ended.state, "FAILED");
     assert_eq!(ended.exit_code, Some(3));
     assert_eq!(ended.experiment.as_deref(), Some("tagged"));
@@ -138,7 +189,12 @@ fn snapshots_of_a_busy_queue() {
     // Nothing else left: no sacct call at all.
     let (third, calls) = snap(&mine, Some(&second));
     let left_since = third.ended_jobs.len();
-    assert_eq!(calls, 1 + u64::from(left_since > 0), "{:?}", third.ended_jobs);
+    assert_eq!(
+        calls,
+        1 + u64::from(left_since > 0),
+        "{:?}",
+        third.ended_jobs
+    );
 
     // Scopes: `all` has the other user's job, a pattern only the names it matches.
     let (all, calls) = snap(&load(Some(JobScope::All)), None);
@@ -148,12 +204,18 @@ fn snapshots_of_a_busy_queue() {
     let (named, calls) = snap(&load(Some(JobScope::NamePattern(pattern.clone()))), None);
     assert_eq!(calls, 1);
     assert_eq!(named.scheduler.scope, format!("name:{pattern}"));
-    assert_eq!(named.running_jobs.len(), 201, "the run job and the 200 elements");
+    assert_eq!(
+        named.running_jobs.len(),
+        201,
+        "the run job and the 200 elements"
+    );
 }
 
 fn wait_until_gone(job: &str) {
     common::wait_until("the short job ended", Duration::from_secs(120), || {
-        let state = sh(&format!("squeue -h -t all -j {job} -o %T 2>/dev/null || true"));
+        let state = sh(&format!(
+            "squeue -h -t all -j {job} -o %T 2>/dev/null || true"
+        ));
         let state = state.trim();
         state.is_empty() || !matches!(state, "PENDING" | "RUNNING" | "COMPLETING" | "CONFIGURING")
     });

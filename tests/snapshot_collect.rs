@@ -37,8 +37,11 @@ fn collect_without_slurm(cfg: &SnapshotConfig, previous: Option<&Snapshot>) -> S
 }
 
 fn load(exp: &Exp) -> SnapshotConfig {
-    SnapshotConfig::load(&exp.file("experiment_snapshots"), &ConfigOverrides::default())
-        .expect("config")
+    SnapshotConfig::load(
+        &exp.file("experiment_snapshots"),
+        &ConfigOverrides::default(),
+    )
+    .expect("config")
 }
 
 /// Two stages; the flag of stage 1 is written by its tasks; stage 2 fails for seed 2.
@@ -84,14 +87,21 @@ fn a_run_and_its_flags_are_recorded_without_slurm() {
     assert!(snap.running_jobs.is_empty() && snap.ended_jobs.is_empty());
     assert_eq!(
         snap.completion_flags,
-        ["stage_1_1_complete.flag", "stage_1_2_complete.flag", "sub/stage_0_complete.flag"]
+        [
+            "stage_1_1_complete.flag",
+            "stage_1_2_complete.flag",
+            "sub/stage_0_complete.flag"
+        ]
     );
     let sub = &snap.flags[2];
     assert_eq!(sub.name, "stage_0_complete.flag");
     let mtime: jiff::Timestamp = sub.mtime.parse().expect("RFC 3339");
     assert_eq!(mtime.as_second(), 1_769_533_200);
     assert!(has_offset(&sub.mtime), "{}", sub.mtime);
-    assert!(snap.flags.iter().all(|f| f.experiment.as_deref() == Some("mono_s2s")));
+    assert!(snap
+        .flags
+        .iter()
+        .all(|f| f.experiment.as_deref() == Some("mono_s2s")));
 
     assert_eq!(snap.runs.len(), 1, "{:?}", snap.runs);
     let run = &snap.runs[0];
@@ -104,7 +114,10 @@ fn a_run_and_its_flags_are_recorded_without_slurm() {
     assert!(run.finished_at.as_deref().is_some_and(has_offset));
 
     let e = &snap.experiments[0];
-    assert_eq!((e.name.as_str(), e.source.as_str()), ("mono_s2s", "labtrail"));
+    assert_eq!(
+        (e.name.as_str(), e.source.as_str()),
+        ("mono_s2s", "labtrail")
+    );
     assert_eq!(e.done_flag, Some(false));
     assert!(e.active, "its done_flag does not exist yet");
     assert_eq!(e.stage.as_deref(), Some("train"));
@@ -157,14 +170,24 @@ fn a_running_run_is_active_and_its_lock_is_left_alone() {
 fn a_store_that_cannot_be_opened_is_a_warning() {
     let _env = env_lock();
     let exp = Exp::new("");
-    exp.write("labtrail.toml", "[snapshot]\nstores = [\"broken/.labtrail\"]\n");
+    exp.write(
+        "labtrail.toml",
+        "[snapshot]\nstores = [\"broken/.labtrail\"]\n",
+    );
     std::fs::create_dir_all(exp.file("broken/.labtrail")).unwrap();
-    exp.write("broken/.labtrail/labtrail.db", "this is not a database, it is text");
+    exp.write(
+        "broken/.labtrail/labtrail.db",
+        "this is not a database, it is text",
+    );
     exp.write("a.flag", "");
     let snap = collect_without_slurm(&load(&exp), None);
     assert!(snap.runs.is_empty());
     assert_eq!(snap.warnings.len(), 1, "{:?}", snap.warnings);
-    assert!(snap.warnings[0].contains("broken/.labtrail"), "{}", snap.warnings[0]);
+    assert!(
+        snap.warnings[0].contains("broken/.labtrail"),
+        "{}",
+        snap.warnings[0]
+    );
     assert_eq!(snap.completion_flags, ["a.flag"], "the rest is recorded");
 }
 
@@ -174,21 +197,46 @@ fn a_store_that_cannot_be_opened_is_a_warning() {
 fn config_errors_name_the_file_line_and_key() {
     let _env = env_lock();
     let cases = [
-        ("[snapshot]\nflags = [\"*.flag\"]\nflag = 1\n", "line 3", "unknown field `flag`, expected one of"),
-        ("[other]\nx = 1\n\n[snapshot]\njobs = \"(unclosed\"\n", "line 5", "`jobs`"),
+        (
+            "[snapshot]\nflags = [\"*.flag\"]\nflag = 1\n",
+            "line 3",
+            "unknown field `flag`, expected one of",
+        ),
+        (
+            "[other]\nx = 1\n\n[snapshot]\njobs = \"(unclosed\"\n",
+            "line 5",
+            "`jobs`",
+        ),
         ("[snapshot]\nslot = \"soon\"\n", "line 2", "`slot`"),
-        ("[snapshot]\n\n[snapshot.experiments.a]\njobs = \"^a\"\ndone = \"x\"\n", "line 5", "unknown field `done`"),
-        ("[snapshot]\nflags = \"*.flag\"\n", "line 2", "expected a sequence"),
+        (
+            "[snapshot]\n\n[snapshot.experiments.a]\njobs = \"^a\"\ndone = \"x\"\n",
+            "line 5",
+            "unknown field `done`",
+        ),
+        (
+            "[snapshot]\nflags = \"*.flag\"\n",
+            "line 2",
+            "expected a sequence",
+        ),
     ];
     for (text, line, what) in cases {
         let exp = Exp::new("");
         exp.write("labtrail.toml", text);
-        let err = SnapshotConfig::load(&exp.file("experiment_snapshots"), &ConfigOverrides::default())
-            .expect_err(text);
+        let err = SnapshotConfig::load(
+            &exp.file("experiment_snapshots"),
+            &ConfigOverrides::default(),
+        )
+        .expect_err(text);
         let shown = err.to_string();
         assert!(matches!(err, ConfigError::Invalid { .. }));
-        assert!(shown.contains(&exp.file("labtrail.toml").display().to_string()), "{shown}");
-        assert!(shown.contains(line) && shown.contains(what), "{text:?}: {shown}");
+        assert!(
+            shown.contains(&exp.file("labtrail.toml").display().to_string()),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(line) && shown.contains(what),
+            "{text:?}: {shown}"
+        );
     }
     let exp = Exp::new("");
     exp.write("labtrail.toml", "[snapshot]\nflag = 1\n");
@@ -211,7 +259,11 @@ fn defaults_and_overrides() {
     assert_eq!(cfg.flags, ["*.flag", "*/*.flag"]);
     assert_eq!(cfg.jobs, JobScope::Mine);
     assert!(cfg.stores.is_empty() && cfg.measure.is_empty());
-    assert_eq!(cfg.base, exp.path(), "the folder that holds the snapshot folder");
+    assert_eq!(
+        cfg.base,
+        exp.path(),
+        "the folder that holds the snapshot folder"
+    );
 
     exp.write(
         "labtrail.toml",
@@ -248,7 +300,12 @@ fn a_failing_squeue_is_recorded_as_failed() {
         collect(&load(&exp), Some(&previous), &Scheduler::new())
     });
     assert_eq!(snap.scheduler.status, "failed");
-    assert!(snap.scheduler.detail.as_deref().unwrap().contains("Unable to contact"));
+    assert!(snap
+        .scheduler
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("Unable to contact"));
     assert!(snap.ended_jobs.is_empty());
     assert_eq!(snap.scheduler.sacct_calls, 0);
 }
@@ -266,11 +323,15 @@ fn fake_sacct_without_accounting_leaves_the_end_state_unknown() {
         "#!/bin/sh\necho 'sacct: error: Slurm accounting storage is disabled' >&2\nexit 1\n",
     );
     let previous = snapshot_with_job("42");
-    let snap = with_env(&[("LABTRAIL_SQUEUE", &squeue), ("LABTRAIL_SACCT", &sacct)], || {
-        collect(&load(&exp), Some(&previous), &Scheduler::new())
-    });
+    let snap = with_env(
+        &[("LABTRAIL_SQUEUE", &squeue), ("LABTRAIL_SACCT", &sacct)],
+        || collect(&load(&exp), Some(&previous), &Scheduler::new()),
+    );
     assert_eq!(snap.scheduler.status, "slurm");
-    assert_eq!((snap.scheduler.squeue_calls, snap.scheduler.sacct_calls), (1, 1));
+    assert_eq!(
+        (snap.scheduler.squeue_calls, snap.scheduler.sacct_calls),
+        (1, 1)
+    );
     assert!(!snap.scheduler.accounting);
     assert_eq!(snap.ended_jobs.len(), 1);
     assert_eq!(snap.ended_jobs[0].job_id, "42");

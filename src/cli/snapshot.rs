@@ -300,8 +300,17 @@ mod tests {
     #[test]
     fn flags_become_overrides() {
         let cli = Cli::try_parse_from([
-            "labtrail", "--store", "s/.labtrail", "snapshot", "--flags", "w/*.flag", "--measure",
-            "work=/scratch/w", "--jobs", "^mono", "--cross-mounts",
+            "labtrail",
+            "--store",
+            "s/.labtrail",
+            "snapshot",
+            "--flags",
+            "w/*.flag",
+            "--measure",
+            "work=/scratch/w",
+            "--jobs",
+            "^mono",
+            "--cross-mounts",
         ])
         .unwrap();
         let g = super::Global::from(&cli);
@@ -317,6 +326,9 @@ mod tests {
         let bad = Cli::try_parse_from(["labtrail", "snapshot", "--measure", "nopath"]);
         assert!(bad.unwrap_err().to_string().contains("is not NAME=PATH"));
         let bad = Cli::try_parse_from(["labtrail", "snapshot", "--jobs", "(x"]);
-        assert!(bad.unwrap_err().to_string().contains("not `mine`, `all` or a valid"));
+        assert!(bad
+            .unwrap_err()
+            .to_string()
+            .contains("not `mine`, `all` or a valid"));
     }
 }

@@ -52,6 +52,9 @@ mod tests {
         assert_eq!(super::format(&z), "2026-01-27T18:00:00+01:00");
         assert_eq!(super::local_from_civil("N/A"), None);
         let back = super::civil_of("2026-01-27T17:00:00Z").unwrap();
-        assert_eq!(super::local_from_civil(&back.to_string()).and_then(|s| super::civil_of(&s)), Some(back));
+        assert_eq!(
+            super::local_from_civil(&back.to_string()).and_then(|s| super::civil_of(&s)),
+            Some(back)
+        );
     }
 }

@@ -29,7 +29,9 @@ pub fn collect(cfg: &SnapshotConfig, previous: Option<&Snapshot>, sched: &Schedu
         let experiments = experiments(cfg, &queue.jobs, &stores.runs);
         // A walk that panicked loses its figures, not the snapshot.
         let disks = walks.join().unwrap_or_else(|_| {
-            warnings.push("the disk walk failed (a bug: please report it); no disk usage recorded".into());
+            warnings.push(
+                "the disk walk failed (a bug: please report it); no disk usage recorded".into(),
+            );
             Vec::new()
         });
         let counts = counts(&queue.jobs, queue.ended.len(), &flags, &experiments);
@@ -37,7 +39,10 @@ pub fn collect(cfg: &SnapshotConfig, previous: Option<&Snapshot>, sched: &Schedu
             snapshot_timestamp,
             user: user_name(),
             completion_flags: flags.iter().map(|f| f.path.clone()).collect(),
-            disk_usage: disks.iter().map(|(n, d)| (n.clone(), d.human.clone())).collect(),
+            disk_usage: disks
+                .iter()
+                .map(|(n, d)| (n.clone(), d.human.clone()))
+                .collect(),
             running_jobs: queue.jobs,
             schema: SNAPSHOT_SCHEMA,
             host: nix::unistd::gethostname()
@@ -80,9 +85,10 @@ fn claim_by_rules(rules: &[ExperimentRule], jobs: &mut [Job]) {
     for job in jobs.iter_mut().filter(|j| j.experiment.is_none()) {
         let rule = compiled.iter().find(|(r, re)| {
             re.as_ref().is_some_and(|re| re.is_match(&job.name))
-                || r.workdir.as_ref().zip(job.workdir.as_ref()).is_some_and(
-                    |(dir, wd)| std::path::Path::new(wd).starts_with(dir),
-                )
+                || r.workdir
+                    .as_ref()
+                    .zip(job.workdir.as_ref())
+                    .is_some_and(|(dir, wd)| std::path::Path::new(wd).starts_with(dir))
         });
         job.experiment = rule.map(|(r, _)| r.name.clone());
     }

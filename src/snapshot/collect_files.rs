@@ -31,7 +31,9 @@ pub(crate) fn flags(cfg: &SnapshotConfig) -> (Vec<Flag>, Vec<String>) {
             }
         };
         if let Some(cut) = m.cut_short {
-            warnings.push(format!("flag pattern `{pattern}`: {cut}; the flags found until then are recorded"));
+            warnings.push(format!(
+                "flag pattern `{pattern}`: {cut}; the flags found until then are recorded"
+            ));
         }
         for p in m.paths.into_iter().filter(|p| p.is_file()) {
             found.insert(relative(&cfg.base, &p), p);
@@ -71,9 +73,8 @@ pub(crate) fn rule_of_flag(rules: &[ExperimentRule], rel: &str) -> Option<String
         .iter()
         .find(|r| {
             r.done_flag.iter().chain(&r.flags).any(|p| {
-                glob::Pattern::new(p).is_ok_and(|g| {
-                    g.matches(rel) || (!p.contains('/') && g.matches(name))
-                })
+                glob::Pattern::new(p)
+                    .is_ok_and(|g| g.matches(rel) || (!p.contains('/') && g.matches(name)))
             })
         })
         .map(|r| r.name.clone())
@@ -92,17 +93,16 @@ pub(crate) fn disks(cfg: &SnapshotConfig) -> Vec<(String, Disk)> {
             let started = Instant::now();
             let figure = du::measure(path, &opts);
             let took_ms = started.elapsed().as_millis() as u64;
-            (name.clone(), disk_of(relative(&cfg.base, path), figure, took_ms))
+            (
+                name.clone(),
+                disk_of(relative(&cfg.base, path), figure, took_ms),
+            )
         })
         .collect()
 }
 
 /// One walk's figure as recorded; a folder that cannot be read has its error and no size.
-pub(crate) fn disk_of(
-    path: String,
-    figure: std::io::Result<du::DiskFigure>,
-    took_ms: u64,
-) -> Disk {
+pub(crate) fn disk_of(path: String, figure: std::io::Result<du::DiskFigure>, took_ms: u64) -> Disk {
     match figure {
         Ok(f) => Disk {
             path,

@@ -91,10 +91,7 @@ fn job_of(e: &QueueEntry) -> Job {
         job_id: e.job_id.clone(),
         name: e.name.clone(),
         state: short_code(&e.state),
-        time: e
-            .time_used
-            .clone()
-            .unwrap_or_else(|| slurm_time(elapsed_s)),
+        time: e.time_used.clone().unwrap_or_else(|| slurm_time(elapsed_s)),
         node: match (&e.node, &reason) {
             (Some(n), _) => n.clone(),
             (None, Some(r)) => format!("({r})"),
@@ -144,7 +141,8 @@ fn ended_jobs(
         .filter(|j| !live_ids.contains(j.job_id.as_str()))
         .collect();
     // Not asked this time: what the last answer said.
-    view.accounting = previous.is_none_or(|p| p.scheduler.accounting || p.scheduler.status != "slurm");
+    view.accounting =
+        previous.is_none_or(|p| p.scheduler.accounting || p.scheduler.status != "slurm");
     if gone.is_empty() {
         return Vec::new();
     }
@@ -168,8 +166,10 @@ fn ended_jobs(
     for a in &acct {
         last.insert(a.job_id.as_str(), a);
     }
-    let seen: HashMap<&str, &&QueueEntry> =
-        ended_in_queue.iter().map(|e| (e.job_id.as_str(), e)).collect();
+    let seen: HashMap<&str, &&QueueEntry> = ended_in_queue
+        .iter()
+        .map(|e| (e.job_id.as_str(), e))
+        .collect();
     gone.into_iter()
         .filter_map(|j| {
             let found = last
@@ -187,8 +187,7 @@ fn ended_jobs(
                     state: seen
                         .get(j.job_id.as_str())
                         .map_or_else(|| "unknown".into(), |e| e.state.clone()),
-                    node: (!j.node.starts_with('(') && !j.node.is_empty())
-                        .then(|| j.node.clone()),
+                    node: (!j.node.starts_with('(') && !j.node.is_empty()).then(|| j.node.clone()),
                     start_time: j.start_time.clone(),
                     experiment: j.experiment.clone(),
                     ..EndedJob::default()
@@ -216,7 +215,9 @@ fn in_array_line<'a>(acct: &'a [AcctEntry], j: &Job) -> Option<&'a AcctEntry> {
 fn range_holds(ranges: &str, index: u64) -> bool {
     let ranges = ranges.split('%').next().unwrap_or("");
     ranges.split(',').any(|r| match r.split_once('-') {
-        Some((a, b)) => a.parse().is_ok_and(|a: u64| a <= index) && b.parse().is_ok_and(|b: u64| index <= b),
+        Some((a, b)) => {
+            a.parse().is_ok_and(|a: u64| a <= index) && b.parse().is_ok_and(|b: u64| index <= b)
+        }
         None => r.parse() == Ok(index),
     })
 }
@@ -287,7 +288,10 @@ mod tests {
             ..Job::default()
         };
         let acct = [line];
-        assert_eq!(in_array_line(&acct, &job).map(|a| a.state.as_str()), Some("CANCELLED"));
+        assert_eq!(
+            in_array_line(&acct, &job).map(|a| a.state.as_str()),
+            Some("CANCELLED")
+        );
     }
 
     /// Issue 13: a pending job's node is its `(Reason)`, its estimated start is not recorded.

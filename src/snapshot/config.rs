@@ -159,8 +159,15 @@ impl SnapshotConfig {
         let candidate = parent.join(CONFIG_FILE);
         let (file, section) = match std::fs::read_to_string(&candidate) {
             Ok(text) => (Some(candidate.clone()), parse_file(&candidate, &text)?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, (FileSection::default(), String::new())),
-            Err(source) => return Err(ConfigError::Read { path: candidate, source }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                (None, (FileSection::default(), String::new()))
+            }
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: candidate,
+                    source,
+                })
+            }
         };
         let (section, text) = section;
         // The folder that holds the snapshot folder, file or not: `--dir /proj/snaps` from
@@ -236,7 +243,11 @@ impl SnapshotConfig {
             self.flags = o.flags.clone();
         }
         if !o.measure.is_empty() {
-            self.measure = o.measure.iter().map(|(n, p)| (n.clone(), cwd.join(p))).collect();
+            self.measure = o
+                .measure
+                .iter()
+                .map(|(n, p)| (n.clone(), cwd.join(p)))
+                .collect();
         }
         if let Some(j) = &o.jobs {
             self.jobs = j.clone();
@@ -256,9 +267,7 @@ pub fn job_scope(text: &str) -> Result<JobScope, String> {
         "all" => Ok(JobScope::All),
         re => regex::Regex::new(re)
             .map(|_| JobScope::NamePattern(re.to_string()))
-            .map_err(|e| {
-                format!("`{re}` is not `mine`, `all` or a valid job-name regex: {e}")
-            }),
+            .map_err(|e| format!("`{re}` is not `mine`, `all` or a valid job-name regex: {e}")),
     }
 }
 

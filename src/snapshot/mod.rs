@@ -16,8 +16,8 @@
 //! Taking one (lock, collect, write, index, commit) is [`crate::app::snapshot`]; the index and
 //! the queries are [`crate::store::snapshot_index`] and [`crate::report::snapshots`].
 
-pub mod collect;
 mod clock;
+pub mod collect;
 mod collect_files;
 mod collect_jobs;
 mod collect_runs;

@@ -259,7 +259,10 @@ mod tests {
         let q = parse_squeue(&line.replace('|', "\x1f"));
         assert_eq!(q[0].partition.as_deref(), Some("debug"));
         assert_eq!(q[0].time_used.as_deref(), Some("1-02:03:04"));
-        assert_eq!((q[1].partition.as_deref(), q[1].time_used.as_deref()), (None, None));
+        assert_eq!(
+            (q[1].partition.as_deref(), q[1].time_used.as_deref()),
+            (None, None)
+        );
     }
 
     /// Issue 11: an adopted job's limits, from squeue's last two fields.

@@ -2,9 +2,10 @@
 //! `snapshot cron` prints (run under `env -i` with cron's PATH), in a `--every` loop ended by
 //! SIGTERM, killed at the worst moment, and committing next to a held `index.lock`.
 //!
-//! These drive the real binary, so they need the collect lane's `collect` (the scheduler is
-//! made absent with `LABTRAIL_SQUEUE` pointing nowhere, except in the cron test, which runs what
-//! cron would).
+//! These drive the real binary, so they need the collect lane's `collect` (the cluster is kept
+//! out with `LABTRAIL_SQUEUE` pointing nowhere, which the snapshot records as a `failed`
+//! scheduler naming the variable: a program set by hand that is not there is a mistake, not a
+//! machine without SLURM; except in the cron test, which runs what cron would).
 
 mod common;
 use common::{finish, signal, wait_until, Exp};
@@ -71,7 +72,9 @@ fn snapshot_by_hand_then_unchanged_then_json() {
     let snap: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
     assert_eq!(snap["completion_flags"].as_array().unwrap().len(), 2);
-    assert_eq!(snap["scheduler"]["status"], "absent");
+    assert_eq!(snap["scheduler"]["status"], "failed");
+    let detail = snap["scheduler"]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("LABTRAIL_SQUEUE"), "{detail}");
 }
 
 /// Issue 13: killed (SIGKILL) between writing its temporary file and renaming it: no

@@ -370,3 +370,58 @@ fn with_env<T>(vars: &[(&str, &Path)], f: impl FnOnce() -> T) -> T {
     }
     out
 }
+
+/// Issue 13: a measured folder gets `du -sb`'s figure, in bytes and in `du -h`'s form under the
+/// seed's `disk_usage`, by its configured name; a folder that is not there is recorded with its
+/// error, and the rest of the snapshot stands.
+#[test]
+fn measured_folders_have_dus_figure() {
+    let _env = env_lock();
+    let exp = Exp::new("");
+    std::fs::create_dir_all(exp.file("work/a/b")).unwrap();
+    exp.write("work/a/one.bin", &"x".repeat(5000));
+    exp.write("work/a/b/two.bin", &"y".repeat(123_456));
+    exp.write(
+        "labtrail.toml",
+        "[snapshot]\nmeasure = { work = \"work\", gone = \"missing\" }\n",
+    );
+    let snap = collect_without_slurm(&load(&exp), None);
+    let du = std::process::Command::new("du")
+        .arg("-sb")
+        .arg(exp.file("work"))
+        .output()
+        .unwrap();
+    let du_bytes: u64 = String::from_utf8_lossy(&du.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let work = &snap.disk["work"];
+    assert_eq!((work.path.as_str(), work.bytes), ("work", du_bytes));
+    assert_eq!((work.files, work.dirs, work.partial), (2, 3, false));
+    assert_eq!(snap.disk_usage["work"], work.human);
+    let du_h = std::process::Command::new("du")
+        .args(["-sh", "--apparent-size"])
+        .arg(exp.file("work"))
+        .output()
+        .unwrap();
+    let du_h = String::from_utf8_lossy(&du_h.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(work.human, du_h, "du -h's form of {du_bytes}");
+    let gone = &snap.disk["gone"];
+    assert!(
+        gone.error
+            .as_deref()
+            .is_some_and(|e| e.contains("cannot be measured")),
+        "{gone:?}"
+    );
+    assert_eq!(
+        snap.disk.keys().collect::<Vec<_>>(),
+        ["work", "gone"],
+        "the file's order"
+    );
+}

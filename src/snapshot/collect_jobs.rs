@@ -70,7 +70,13 @@ pub(crate) fn look(scope: &JobScope, previous: Option<&Snapshot>, sched: &Schedu
         .filter(in_scope)
         .partition(|e| is_finished_state(&e.state));
     let jobs: Vec<Job> = live.into_iter().map(job_of).collect();
-    let ended = ended_jobs(previous, &jobs, &ended_in_queue, sched, &mut view);
+    // A job live but out of the name pattern (the scope was changed) has not ended.
+    let live_ids: HashSet<&str> = entries
+        .iter()
+        .filter(|e| !is_finished_state(&e.state))
+        .map(|e| e.job_id.as_str())
+        .collect();
+    let ended = ended_jobs(previous, &live_ids, &ended_in_queue, sched, &mut view);
     QueueLook { jobs, ended, view }
 }
 
@@ -128,12 +134,11 @@ pub(crate) fn slurm_time(s: u64) -> String {
 /// The previous snapshot's jobs that are not live now, with their end from one sacct call.
 fn ended_jobs(
     previous: Option<&Snapshot>,
-    live: &[Job],
+    live_ids: &HashSet<&str>,
     ended_in_queue: &[&QueueEntry],
     sched: &Scheduler,
     view: &mut SchedulerView,
 ) -> Vec<EndedJob> {
-    let live_ids: HashSet<&str> = live.iter().map(|j| j.job_id.as_str()).collect();
     let gone: Vec<&Job> = previous
         .map(|p| p.running_jobs.iter())
         .into_iter()
@@ -171,28 +176,36 @@ fn ended_jobs(
         .map(|e| (e.job_id.as_str(), e))
         .collect();
     gone.into_iter()
-        .filter_map(|j| {
+        .map(|j| {
             let found = last
                 .get(j.job_id.as_str())
                 .copied()
                 .or_else(|| in_array_line(&acct, j));
-            Some(match found {
-                // Still live, only out of this snapshot's scope (the scope was changed).
-                Some(a) if !is_finished_state(&a.state) => return None,
-                Some(a) => ended_of_acct(j, a),
+            let in_queue = seen.get(j.job_id.as_str());
+            match found {
+                Some(a) => {
+                    let mut e = ended_of_acct(j, a);
+                    // squeue saw the end before the accounting database did.
+                    // The exit code is not known until it has.
+                    if !is_finished_state(&a.state) {
+                        e.exit_code = None;
+                        if let Some(q) = in_queue {
+                            e.state.clone_from(&q.state);
+                        }
+                    }
+                    e
+                }
                 None => EndedJob {
                     job_id: j.job_id.clone(),
                     name: j.name.clone(),
                     // squeue still listed it as ended (within MinJobAge): its state, no code.
-                    state: seen
-                        .get(j.job_id.as_str())
-                        .map_or_else(|| "unknown".into(), |e| e.state.clone()),
+                    state: in_queue.map_or_else(|| "unknown".into(), |e| e.state.clone()),
                     node: (!j.node.starts_with('(') && !j.node.is_empty()).then(|| j.node.clone()),
                     start_time: j.start_time.clone(),
                     experiment: j.experiment.clone(),
                     ..EndedJob::default()
                 },
-            })
+            }
         })
         .collect()
 }

@@ -57,12 +57,14 @@ pub(crate) fn flags(cfg: &SnapshotConfig) -> (Vec<Flag>, Vec<String>) {
     (flags, warnings)
 }
 
-/// `path` relative to `base` when it is under it, else as it is.
+/// `path` relative to `base` when it is under it (`.` for the base itself), else as it is.
 fn relative(base: &Path, path: &Path) -> String {
-    path.strip_prefix(base)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .into_owned()
+    let rel = path.strip_prefix(base).unwrap_or(path).to_string_lossy();
+    if rel.is_empty() {
+        ".".into()
+    } else {
+        rel.into_owned()
+    }
 }
 
 /// The first rule whose `done_flag` or `flags` names the flag: by its whole relative path, or,

@@ -20,6 +20,10 @@ fn every_command_has_help_with_an_example() {
         "events",
         "monitor",
         "diff",
+        "archive",
+        "metrics",
+        "snapshot",
+        "snapshots",
         "completions",
     ] {
         let out = exp.run(&[cmd, "--help"]);

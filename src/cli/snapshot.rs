@@ -80,6 +80,9 @@ pub enum SnapshotCommand {
 
 /// `labtrail snapshot cron`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Paths in the recipes are absolute, taken from where this is run, so that they work from cron's bare environment. Install one of them: the crontab line with `crontab -e`, the systemd units under ~/.config/systemd/user/ then `systemctl --user enable --now labtrail-snapshot.timer`, or the scrontab entry with `scrontab -e` (sites that forbid cron on login nodes).\n\nExamples:\n  labtrail snapshot cron                          # hourly\n  labtrail snapshot cron --every 1d --commit      # daily, committed to git\n  labtrail snapshot cron --every 15m --dir /proj/experiment_snapshots"
+)]
 pub struct CronArgs {
     /// The snapshot folder.
     #[arg(long, default_value = "experiment_snapshots", value_name = "DIR")]

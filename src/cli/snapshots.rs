@@ -72,6 +72,9 @@ pub enum SnapshotsCommand {
 
 /// `labtrail snapshots reindex`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The index (.snapshot-index.db in the folder) is derived from the snapshot files, which stay the source of truth; queries catch up with new files by themselves. Rebuild it by hand after editing files, or to check that every file still reads.\n\nExamples:\n  labtrail snapshots reindex\n  labtrail snapshots reindex --dir /proj/experiment_snapshots --json"
+)]
 pub struct ReindexArgs {
     /// The snapshot folder.
     #[arg(long, default_value = "experiment_snapshots", value_name = "DIR")]

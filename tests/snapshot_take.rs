@@ -248,7 +248,13 @@ fn unchanged_content_writes_no_new_file() {
         panic!("{first:?}")
     };
     let again = take_seeing(&dir, seen(2, &["a.flag"]));
-    assert_eq!(again, TakeOutcome::Unchanged { latest: file });
+    assert_eq!(
+        again,
+        TakeOutcome::Unchanged {
+            latest: file,
+            commit: None
+        }
+    );
     assert_eq!(snapshot_files(&dir).len(), 1);
     let changed = take_seeing(&dir, seen(2, &["a.flag", "b.flag"]));
     assert!(

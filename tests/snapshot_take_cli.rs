@@ -112,7 +112,8 @@ fn killed_before_the_rename_leaves_no_partial_snapshot() {
 }
 
 /// Issue 13: `--commit` while another git holds `index.lock`: the snapshot is written, a
-/// warning says why it was not committed, exit 0.
+/// warning says why it was not committed, exit 0; the next `--commit` commits it, even when
+/// nothing changed since and no new file is written.
 #[test]
 fn commit_with_a_held_index_lock_warns_and_exits_0() {
     let exp = Exp::new("");
@@ -126,6 +127,15 @@ fn commit_with_a_held_index_lock_warns_and_exits_0() {
         out.stderr()
     );
     assert_eq!(snapshots(&exp.file("snaps")).len(), 1);
+    // The lock released, the next `--commit` commits that snapshot even though nothing changed
+    // since (no new file to write).
+    std::fs::remove_file(exp.file(".git/index.lock")).unwrap();
+    let out = snapshot(&exp, &["--commit"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(out.stdout().contains("unchanged since"), "{}", out.stdout());
+    assert_eq!(snapshots(&exp.file("snaps")).len(), 1);
+    let committed = git(exp.path(), &["ls-files", "snaps"]);
+    assert!(committed.contains("snapshot_"), "{committed}");
 }
 
 /// Issue 13: the crontab line `snapshot cron` prints, run as cron runs it (`sh -c`, `env -i`

@@ -46,6 +46,9 @@ pub enum TakeOutcome {
     Unchanged {
         /// The latest snapshot, which still says it all.
         latest: PathBuf,
+        /// What `--commit` did (None without it): an earlier snapshot whose commit was skipped
+        /// (a held `index.lock`) is committed now, even when nothing new was written.
+        commit: Option<CommitOutcome>,
     },
     /// Another host (or process) took a snapshot within this slot: nothing written.
     SlotTaken {
@@ -147,8 +150,16 @@ pub fn take_with(opts: &TakeOptions, parts: &Parts) -> Result<TakeOutcome, TakeE
     let time = fill_in(&mut snap, clock);
     if let Some((path, previous)) = &latest {
         if previous.content_digest() == snap.content_digest() {
+            let commit = opts.commit.then(|| {
+                let message = format!(
+                    "snapshot {} {} running",
+                    previous.snapshot_timestamp, previous.counts.running
+                );
+                commit_folder(dir, &message)
+            });
             return Ok(TakeOutcome::Unchanged {
                 latest: path.clone(),
+                commit,
             });
         }
     }

@@ -220,10 +220,20 @@ fn report(g: &Global, args: &SnapshotArgs, taken: Result<TakeOutcome, TakeError>
                 }
             }
         }
-        TakeOutcome::Unchanged { latest } if !args.json && !g.quiet => say!(
-            "unchanged since {}: nothing written",
-            escape(&latest.display().to_string())
-        ),
+        TakeOutcome::Unchanged { latest, commit } => {
+            if let Some(CommitOutcome::Skipped(why)) = commit {
+                tell!("warning: {}", super::terminal::escape_lines(why));
+            }
+            if !args.json && !g.quiet {
+                say!(
+                    "unchanged since {}: nothing written",
+                    escape(&latest.display().to_string())
+                );
+                if let Some(CommitOutcome::Committed(id)) = commit {
+                    say!("committed {} (earlier snapshots)", &id[..id.len().min(12)]);
+                }
+            }
+        }
         TakeOutcome::SlotTaken { latest, host } if !args.json && !g.quiet => say!(
             "{} took this slot already ({}): nothing written",
             escape(host),
@@ -245,19 +255,26 @@ fn outcome_json(outcome: &TakeOutcome) -> serde_json::Value {
             commit,
             warnings,
         } => {
-            let commit = commit.as_ref().map(|c| match c {
-                CommitOutcome::Committed(id) => json!({"status": "committed", "commit": id}),
-                CommitOutcome::NothingToCommit => json!({"status": "nothing_to_commit"}),
-                CommitOutcome::NotARepository => json!({"status": "not_a_repository"}),
-                CommitOutcome::Skipped(why) => json!({"status": "skipped", "warning": why}),
-            });
             json!({"outcome": "written", "file": file, "running": running, "pending": pending,
-                   "commit": commit, "warnings": warnings})
+                   "commit": commit.as_ref().map(commit_json), "warnings": warnings})
         }
-        TakeOutcome::Unchanged { latest } => json!({"outcome": "unchanged", "latest": latest}),
+        TakeOutcome::Unchanged { latest, commit } => {
+            json!({"outcome": "unchanged", "latest": latest, "commit": commit.as_ref().map(commit_json)})
+        }
         TakeOutcome::SlotTaken { latest, host } => {
             json!({"outcome": "slot_taken", "latest": latest, "host": host})
         }
+    }
+}
+
+/// What `--json` says of a commit.
+fn commit_json(commit: &CommitOutcome) -> serde_json::Value {
+    use serde_json::json;
+    match commit {
+        CommitOutcome::Committed(id) => json!({"status": "committed", "commit": id}),
+        CommitOutcome::NothingToCommit => json!({"status": "nothing_to_commit"}),
+        CommitOutcome::NotARepository => json!({"status": "not_a_repository"}),
+        CommitOutcome::Skipped(why) => json!({"status": "skipped", "warning": why}),
     }
 }
 

@@ -252,7 +252,8 @@ fn unchanged_content_writes_no_new_file() {
         again,
         TakeOutcome::Unchanged {
             latest: file,
-            commit: None
+            commit: None,
+            warnings: Vec::new()
         }
     );
     assert_eq!(snapshot_files(&dir).len(), 1);

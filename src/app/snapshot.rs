@@ -49,6 +49,9 @@ pub enum TakeOutcome {
         /// What `--commit` did (None without it): an earlier snapshot whose commit was skipped
         /// (a held `index.lock`) is committed now, even when nothing new was written.
         commit: Option<CommitOutcome>,
+        /// Warnings to print: the same as the latest snapshot's (a scheduler that still does
+        /// not answer, a flag pattern that is still wrong), and this run's own.
+        warnings: Vec<String>,
     },
     /// Another host (or process) took a snapshot within this slot: nothing written.
     SlotTaken {
@@ -136,7 +139,7 @@ pub fn take_with(opts: &TakeOptions, parts: &Parts) -> Result<TakeOutcome, TakeE
         ));
     }
     write::remove_leftover_temps(dir).map_err(folder_error(dir))?;
-    let latest = latest_readable(dir, &mut warnings).map_err(folder_error(dir))?;
+    let (latest, answered) = latest_readable(dir, &mut warnings).map_err(folder_error(dir))?;
     if let Some((path, snap)) = &latest {
         let new = !before.contains(path);
         if slot_taken(snap, new, started, opts.config.slot) {
@@ -146,20 +149,25 @@ pub fn take_with(opts: &TakeOptions, parts: &Parts) -> Result<TakeOutcome, TakeE
             });
         }
     }
-    let mut snap = (parts.collect)(&opts.config, latest.as_ref().map(|(_, s)| s));
+    // Which jobs ended is judged against the latest snapshot whose scheduler answered: one that
+    // failed knows no jobs, and would make every job look gone (issue 13, review r3 #2).
+    let mut snap = (parts.collect)(&opts.config, answered.as_ref());
     let time = fill_in(&mut snap, clock);
+    // The collector's warnings (a scheduler that did not answer, a flag pattern that is wrong, a
+    // store that cannot be opened) are printed, not only recorded (review r1 M5, r3 #3).
+    let mut warnings: Vec<String> = snap.warnings.iter().cloned().chain(warnings).collect();
     if let Some((path, previous)) = &latest {
         if previous.content_digest() == snap.content_digest() {
-            let commit = opts.commit.then(|| {
-                let message = format!(
-                    "snapshot {} {} running",
-                    previous.snapshot_timestamp, previous.counts.running
-                );
-                commit_folder(dir, &message)
-            });
+            let commit = opts
+                .commit
+                .then(|| commit_folder(dir, &commit_message(previous)));
+            if let Some(CommitOutcome::Skipped(why)) = &commit {
+                warnings.push(why.clone());
+            }
             return Ok(TakeOutcome::Unchanged {
                 latest: path.clone(),
                 commit,
+                warnings,
             });
         }
     }
@@ -175,13 +183,7 @@ pub fn take_with(opts: &TakeOptions, parts: &Parts) -> Result<TakeOutcome, TakeE
             ));
         }
     }
-    let commit = opts.commit.then(|| {
-        let message = format!(
-            "snapshot {} {} running",
-            snap.snapshot_timestamp, snap.counts.running
-        );
-        commit_folder(dir, &message)
-    });
+    let commit = opts.commit.then(|| commit_folder(dir, &commit_message(&snap)));
     if let Some(CommitOutcome::Skipped(why)) = &commit {
         warnings.push(why.clone());
     }
@@ -201,18 +203,41 @@ fn file_name_of(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// The newest snapshot in `dir` that can be read; files that cannot are skipped with a warning.
-fn latest_readable(
-    dir: &Path,
-    warnings: &mut Vec<String>,
-) -> std::io::Result<Option<(PathBuf, Snapshot)>> {
+/// `--commit`'s message: when, and how many jobs ran, or that the scheduler did not answer
+/// (its `0 running` would be a false figure).
+fn commit_message(snap: &Snapshot) -> String {
+    if snap.scheduler.status == "failed" {
+        format!("snapshot {} scheduler failed", snap.snapshot_timestamp)
+    } else {
+        format!(
+            "snapshot {} {} running",
+            snap.snapshot_timestamp, snap.counts.running
+        )
+    }
+}
+
+/// The latest readable snapshot and the latest one whose scheduler answered (`slurm` or
+/// `absent`; the same one unless the latest failed). Files that cannot be read are skipped
+/// with a warning.
+type Latest = (Option<(PathBuf, Snapshot)>, Option<Snapshot>);
+
+/// The newest snapshot in `dir` that can be read, and the newest whose scheduler answered.
+fn latest_readable(dir: &Path, warnings: &mut Vec<String>) -> std::io::Result<Latest> {
+    let mut latest = None;
     for path in write::list(dir)?.into_iter().rev() {
         match write::read(&path) {
-            Ok(snap) => return Ok(Some((path, snap))),
-            Err(e) => warnings.push(format!("{e} (left out)")),
+            Ok(snap) if snap.scheduler.status != "failed" => {
+                let answered = Some(snap.clone());
+                return Ok((latest.or(Some((path, snap))), answered));
+            }
+            Ok(snap) => {
+                latest = latest.or(Some((path, snap)));
+            }
+            Err(e) if latest.is_none() => warnings.push(format!("{e} (left out)")),
+            Err(_) => {}
         }
     }
-    Ok(None)
+    Ok((latest, None))
 }
 
 /// Whether `latest` already took this slot: it is younger than `slot` and was taken by another

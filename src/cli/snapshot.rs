@@ -12,11 +12,17 @@ use std::sync::Arc;
 
 const SNAPSHOT_EXIT_CODES: &str = "Exit codes:
   0    a snapshot was written, or none was needed (unchanged; another host took this slot);
-       a commit skipped (index.lock held) is a warning, still 0. With --every: stopped by
-       SIGINT or SIGTERM between snapshots
+       a commit skipped (index.lock held) is a warning, still 0; so is a scheduler that did
+       not answer (squeue failed or timed out: the snapshot is written with
+       scheduler.status \"failed\", records no jobs, and keeps each experiment's state from
+       the latest snapshot that saw the queue). With --every: stopped by SIGINT or SIGTERM
+       between snapshots
   2    bad input: a flag, or [snapshot] in labtrail.toml
   3    the snapshot folder cannot be created or written
-  4    another snapshot of this folder is being taken (its lock is held) past the wait";
+  4    another snapshot of this folder is being taken (its lock is held) past the wait
+
+Environment: LABTRAIL_SCHED_TIMEOUT=SECONDS (default 30) bounds each squeue and sacct call;
+LABTRAIL_SQUEUE / LABTRAIL_SACCT name other programs to run instead (site wrappers).";
 
 /// Take a snapshot of experiment activity: your SLURM jobs, the completion flags that exist,
 /// disk usage and labtrail's runs, as one JSON file in the snapshot folder.
@@ -220,9 +226,13 @@ fn report(g: &Global, args: &SnapshotArgs, taken: Result<TakeOutcome, TakeError>
                 }
             }
         }
-        TakeOutcome::Unchanged { latest, commit } => {
-            if let Some(CommitOutcome::Skipped(why)) = commit {
-                tell!("warning: {}", super::terminal::escape_lines(why));
+        TakeOutcome::Unchanged {
+            latest,
+            commit,
+            warnings,
+        } => {
+            for w in warnings {
+                tell!("warning: {}", super::terminal::escape_lines(w));
             }
             if !args.json && !g.quiet {
                 say!(
@@ -258,8 +268,13 @@ fn outcome_json(outcome: &TakeOutcome) -> serde_json::Value {
             json!({"outcome": "written", "file": file, "running": running, "pending": pending,
                    "commit": commit.as_ref().map(commit_json), "warnings": warnings})
         }
-        TakeOutcome::Unchanged { latest, commit } => {
-            json!({"outcome": "unchanged", "latest": latest, "commit": commit.as_ref().map(commit_json)})
+        TakeOutcome::Unchanged {
+            latest,
+            commit,
+            warnings,
+        } => {
+            json!({"outcome": "unchanged", "latest": latest, "commit": commit.as_ref().map(commit_json),
+                   "warnings": warnings})
         }
         TakeOutcome::SlotTaken { latest, host } => {
             json!({"outcome": "slot_taken", "latest": latest, "host": host})

@@ -5,7 +5,9 @@
 //! the flags are read.
 
 use super::config::{ExperimentRule, SnapshotConfig};
-use super::model::{Counts, Experiment, Flag, Job, Run, Snapshot, SNAPSHOT_SCHEMA};
+use super::model::{
+    Counts, Experiment, Flag, Job, Run, SchedulerView, Snapshot, SNAPSHOT_SCHEMA,
+};
 use super::{clock, collect_files, collect_jobs, collect_runs};
 use crate::exec::slurm::Scheduler;
 use crate::plan::glob_walk;
@@ -13,7 +15,8 @@ use indexmap::IndexMap;
 use std::time::Instant;
 
 /// Takes the snapshot's contents (everything but writing it). `previous` is the folder's
-/// latest snapshot, whose jobs that are gone are asked of sacct. Never fails: a scheduler that
+/// latest snapshot whose scheduler answered (not one whose squeue failed: that one knows no
+/// jobs), whose jobs that are gone are asked of sacct. Never fails: a scheduler that
 /// does not answer, a folder that cannot be read, a store that cannot be opened are recorded in
 /// the snapshot (`scheduler.status`, `disk[..].error`, `warnings`).
 pub fn collect(cfg: &SnapshotConfig, previous: Option<&Snapshot>, sched: &Scheduler) -> Snapshot {
@@ -26,7 +29,8 @@ pub fn collect(cfg: &SnapshotConfig, previous: Option<&Snapshot>, sched: &Schedu
         claim_by_rules(&cfg.experiments, &mut queue.jobs);
         let (flags, mut warnings) = collect_files::flags(cfg);
         warnings.extend(stores.warnings);
-        let experiments = experiments(cfg, &queue.jobs, &stores.runs);
+        let mut experiments = experiments(cfg, &queue.jobs, &stores.runs);
+        scheduler_warnings(&queue.view, previous, &mut experiments, &mut warnings);
         // A walk that panicked loses its figures, not the snapshot.
         let disks = walks.join().unwrap_or_else(|_| {
             warnings.push(
@@ -135,6 +139,54 @@ fn experiments(cfg: &SnapshotConfig, jobs: &[Job], runs: &[Run]) -> Vec<Experime
         e.active = true;
     }
     out.into_values().collect()
+}
+
+/// A scheduler that did not answer is said in `warnings` (and printed); a snapshot without its
+/// answer keeps each experiment's queued jobs from `previous` (the latest that saw the queue),
+/// marked `carried_forward`, so that retention and the queries do not take an experiment whose
+/// jobs were still queued for a completed one (review r3 #1). A sacct that failed is said too.
+fn scheduler_warnings(
+    view: &SchedulerView,
+    previous: Option<&Snapshot>,
+    experiments: &mut Vec<Experiment>,
+    warnings: &mut Vec<String>,
+) {
+    let detail = view.detail.as_deref().unwrap_or("no reason given");
+    if view.status != "failed" {
+        if let Some(sacct) = view.detail.as_deref() {
+            warnings.insert(0, format!("{sacct}; the ended jobs of this snapshot have no exit code (their state is squeue's, or `unknown`)"));
+        }
+        return;
+    }
+    let Some(previous) = previous else {
+        warnings.insert(0, format!("the scheduler did not answer ({detail}): no jobs are recorded in this snapshot"));
+        return;
+    };
+    for before in previous.experiments.iter().filter(|e| e.queued_jobs > 0) {
+        let now = match experiments.iter().position(|e| e.name == before.name) {
+            Some(i) => &mut experiments[i],
+            None => {
+                experiments.push(Experiment {
+                    name: before.name.clone(),
+                    source: before.source.clone(),
+                    ..Experiment::default()
+                });
+                experiments.last_mut().expect("just pushed")
+            }
+        };
+        now.queued_jobs = before.queued_jobs;
+        now.active = true;
+        now.stage = now.stage.take().or_else(|| before.stage.clone());
+        now.carried_forward = true;
+    }
+    warnings.insert(
+        0,
+        format!(
+            "the scheduler did not answer ({detail}): no jobs are recorded in this snapshot; \
+             experiments keep the queued jobs of the snapshot of {} (carried_forward)",
+            previous.snapshot_timestamp
+        ),
+    );
 }
 
 /// The timeline's figures.

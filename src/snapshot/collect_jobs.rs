@@ -6,7 +6,9 @@ use super::config::JobScope;
 use super::model::{EndedJob, Job, SchedulerView, Snapshot};
 use crate::exec::slurm::states::short_code;
 use crate::exec::slurm::usage::duration_ms;
-use crate::exec::slurm::{is_finished_state, AcctEntry, QueueEntry, SchedError, Scheduler};
+use crate::exec::slurm::{
+    is_finished_state, AcctEntry, QueueEntry, SchedError, Scheduler, SQUEUE_FORMAT,
+};
 use std::collections::{HashMap, HashSet};
 
 /// What the scheduler said.
@@ -49,8 +51,11 @@ pub(crate) fn look(scope: &JobScope, previous: Option<&Snapshot>, sched: &Schedu
             } else {
                 "failed".into()
             };
-            view.detail = (view.status == "failed").then(|| e.to_string());
-            // Without an answer nobody knows which jobs left: ended jobs wait for the next one.
+            // squeue's field list (with its separators) says nothing to a reader.
+            view.detail = (view.status == "failed")
+                .then(|| e.to_string().replace(SQUEUE_FORMAT, "<fields>"));
+            // Without an answer nobody knows which jobs left: the next snapshot judges against
+            // the latest one that had an answer, not this one.
             return QueueLook {
                 jobs: Vec::new(),
                 ended: Vec::new(),

@@ -211,6 +211,10 @@ pub struct Experiment {
     /// How many stages it has, when known (a labtrail run's stage count, or its rule's): the
     /// estimated completion's denominator (`snapshots --experiment` shows done of total).
     pub stages: Option<u64>,
+    /// The scheduler did not answer this snapshot: `queued_jobs` and `active` are those of the
+    /// latest snapshot that saw the queue, not a fresh look (left out of the file when false).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub carried_forward: bool,
 }
 
 /// Counts for the timeline.

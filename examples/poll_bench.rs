@@ -60,14 +60,14 @@ fn main() -> anyhow::Result<()> {
     let workdir = dir.path().join(".labtrail/runs/bench/attempts");
     let line = |i: usize, state: &str| {
         format!(
-            "{id}\x1f{id}\x1flt.bench.{key}\x1f{state}\x1fNone\x1fnode{node}\x1f0\x1f2026-11-23T10:00:00\x1flabtrail:bench:{key}:1:0123abcd\x1f{wd}/slurm.log\x1f{wd}\x1f2026-11-23T09:59:00\x1f1:00:00\x1f4G\x1f",
+            "{id}\x1f{id}\x1flt.bench.{key}\x1f{state}\x1fNone\x1fnode{node}\x1f0\x1f2026-11-23T10:00:00\x1flabtrail:bench:{key}:1:0123abcd\x1f{wd}/slurm.log\x1f{wd}\x1f2026-11-23T09:59:00\x1f1:00:00\x1f4G\x1fdebug\x1f1:00\x1fbench\x1f",
             key = plan.tasks[i].key,
             node = i % 64,
             id = 100_000 + i,
             wd = workdir.display()
         )
     };
-    let others: String = (0..2_000).map(|i| format!("{id}\x1f{id}\x1fsomeone-else\x1fRUNNING\x1fNone\x1fnodeX\x1f0\x1fN/A\x1f(null)\x1f\n", id = 900_000 + i)).collect();
+    let others: String = (0..2_000).map(|i| format!("{id}\x1f{id}\x1fsomeone-else\x1fRUNNING\x1fNone\x1fnodeX\x1f0\x1fN/A\x1f(null)\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1fother\x1f\n", id = 900_000 + i)).collect();
     let all_running: String = (0..JOBS)
         .map(|i| line(i, "RUNNING") + "\n")
         .collect::<String>()

@@ -6,7 +6,7 @@
 
 use super::config::{ExperimentRule, SnapshotConfig};
 use super::model::{
-    Counts, Experiment, Flag, Job, Run, SchedulerView, Snapshot, SNAPSHOT_SCHEMA,
+    Counts, EndedJob, Experiment, Flag, Job, Run, SchedulerView, Snapshot, SNAPSHOT_SCHEMA,
 };
 use super::{clock, collect_files, collect_jobs, collect_runs};
 use crate::exec::slurm::Scheduler;
@@ -27,7 +27,15 @@ pub fn collect(cfg: &SnapshotConfig, previous: Option<&Snapshot>, sched: &Schedu
         let mut queue = collect_jobs::look(&cfg.jobs, previous, sched);
         let stores = collect_runs::look(&cfg.stores, &mut queue.jobs);
         claim_by_rules(&cfg.experiments, &mut queue.jobs);
+        claim_ended_by_rules(&cfg.experiments, &mut queue.ended);
         let (flags, mut warnings) = collect_files::flags(cfg);
+        if queue.dropped_lines > 0 {
+            warnings.push(format!(
+                "{} line(s) of squeue's answer were left out: not one whole job each (a job name, \
+                 comment or path with a newline or a \\x1f in it); those jobs are not recorded",
+                queue.dropped_lines
+            ));
+        }
         warnings.extend(stores.warnings);
         let mut experiments = experiments(cfg, &queue.jobs, &stores.runs);
         scheduler_warnings(&queue.view, previous, &mut experiments, &mut warnings);
@@ -95,6 +103,23 @@ fn claim_by_rules(rules: &[ExperimentRule], jobs: &mut [Job]) {
                     .is_some_and(|(dir, wd)| std::path::Path::new(wd).starts_with(dir))
         });
         job.experiment = rule.map(|(r, _)| r.name.clone());
+    }
+}
+
+/// Ended jobs no snapshot saw queued (they started and ended between two) get their
+/// experiment from the rules' name patterns.
+fn claim_ended_by_rules(rules: &[ExperimentRule], ended: &mut [EndedJob]) {
+    let mut as_jobs: Vec<Job> = ended
+        .iter()
+        .map(|e| Job {
+            name: e.name.clone(),
+            experiment: e.experiment.clone(),
+            ..Job::default()
+        })
+        .collect();
+    claim_by_rules(rules, &mut as_jobs);
+    for (e, j) in ended.iter_mut().zip(as_jobs) {
+        e.experiment = j.experiment;
     }
 }
 

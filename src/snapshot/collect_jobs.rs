@@ -19,6 +19,8 @@ pub(crate) struct QueueLook {
     pub ended: Vec<EndedJob>,
     /// The scheduler's status and what it cost.
     pub view: SchedulerView,
+    /// Lines of squeue's answer left out: not one whole record each (a job name with a newline).
+    pub dropped_lines: usize,
 }
 
 /// The scope as recorded: `mine`, `all` or `name:<pattern>`.
@@ -41,10 +43,10 @@ pub(crate) fn look(scope: &JobScope, previous: Option<&Snapshot>, sched: &Schedu
     };
     let answer = match scope {
         JobScope::All => sched.squeue_all(),
-        JobScope::Mine | JobScope::NamePattern(_) => sched.squeue(),
+        JobScope::Mine | JobScope::NamePattern(_) => sched.squeue_answer(),
     };
-    let entries = match answer {
-        Ok(entries) => entries,
+    let (entries, dropped_lines) = match answer {
+        Ok(a) => (a.entries, a.dropped),
         Err(e) => {
             view.status = if matches!(e, SchedError::Absent { .. }) {
                 "absent".into()
@@ -60,6 +62,7 @@ pub(crate) fn look(scope: &JobScope, previous: Option<&Snapshot>, sched: &Schedu
                 jobs: Vec::new(),
                 ended: Vec::new(),
                 view,
+                dropped_lines: 0,
             };
         }
     };
@@ -81,8 +84,56 @@ pub(crate) fn look(scope: &JobScope, previous: Option<&Snapshot>, sched: &Schedu
         .filter(|e| !is_finished_state(&e.state))
         .map(|e| e.job_id.as_str())
         .collect();
-    let ended = ended_jobs(previous, &live_ids, &ended_in_queue, sched, &mut view);
-    QueueLook { jobs, ended, view }
+    let in_scope_now = |j: &Job| match scope {
+        JobScope::All => true,
+        JobScope::Mine => is_mine(j),
+        JobScope::NamePattern(_) => {
+            is_mine(j) && pattern.as_ref().is_none_or(|re| re.is_match(&j.name))
+        }
+    };
+    let ended = ended_jobs(
+        previous,
+        &Answered {
+            live_ids: &live_ids,
+            ended_in_queue: &ended_in_queue,
+            in_scope_now: &in_scope_now,
+        },
+        sched,
+        &mut view,
+    );
+    QueueLook {
+        jobs,
+        ended,
+        view,
+        dropped_lines,
+    }
+}
+
+/// Whether a job recorded earlier is this process's user's (one recorded before jobs had a
+/// user is taken as such: it was in the scope it was recorded in).
+fn is_mine(j: &Job) -> bool {
+    static ME: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let me = ME.get_or_init(|| {
+        nix::unistd::User::from_uid(nix::unistd::getuid())
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+    });
+    match (&j.user, me) {
+        (Some(user), Some(me)) => user == me,
+        _ => true,
+    }
+}
+
+/// What this snapshot's squeue answer says about the jobs of the previous one.
+struct Answered<'a> {
+    /// Jobs that are live now (in any scope squeue answered for).
+    live_ids: &'a HashSet<&'a str>,
+    /// Jobs of the scope that squeue still lists as ended (within MinJobAge).
+    ended_in_queue: &'a [&'a QueueEntry],
+    /// Whether a job recorded earlier is in this snapshot's scope: one that is not (the scope
+    /// went from `all` to `mine`) has not ended, it is out of sight.
+    in_scope_now: &'a dyn Fn(&Job) -> bool,
 }
 
 /// One queue entry as a snapshot records it.
@@ -123,6 +174,7 @@ fn job_of(e: &QueueEntry) -> Job {
         workdir: e.workdir.clone(),
         experiment: None,
         run_id: None,
+        user: e.user.clone(),
     }
 }
 
@@ -136,29 +188,62 @@ pub(crate) fn slurm_time(s: u64) -> String {
     }
 }
 
-/// The previous snapshot's jobs that are not live now, with their end from one sacct call.
+/// The previous snapshot's jobs that are not live now, and the jobs squeue lists as ended that
+/// were submitted after the previous snapshot (they started and ended in between, review r3
+/// #6), with their end from one sacct call.
 fn ended_jobs(
     previous: Option<&Snapshot>,
-    live_ids: &HashSet<&str>,
-    ended_in_queue: &[&QueueEntry],
+    answered: &Answered,
     sched: &Scheduler,
     view: &mut SchedulerView,
 ) -> Vec<EndedJob> {
-    let gone: Vec<&Job> = previous
-        .map(|p| p.running_jobs.iter())
-        .into_iter()
-        .flatten()
-        .filter(|j| !live_ids.contains(j.job_id.as_str()))
+    let Some(previous) = previous else {
+        view.accounting = true;
+        return Vec::new();
+    };
+    let mut gone: Vec<Job> = previous
+        .running_jobs
+        .iter()
+        .filter(|j| !answered.live_ids.contains(j.job_id.as_str()) && (answered.in_scope_now)(j))
+        .cloned()
         .collect();
+    let known: HashSet<&str> = previous
+        .running_jobs
+        .iter()
+        .map(|j| j.job_id.as_str())
+        .chain(previous.ended_jobs.iter().map(|j| j.job_id.as_str()))
+        .collect();
+    let taken = previous.snapshot_timestamp.parse::<jiff::Timestamp>().ok();
+    let quick: Vec<Job> = answered
+        .ended_in_queue
+        .iter()
+        .filter(|e| !known.contains(e.job_id.as_str()))
+        .map(|e| job_of(e))
+        .filter(|j| {
+            let submitted = j.submit_time.as_deref();
+            let submitted = submitted.and_then(|t| t.parse::<jiff::Timestamp>().ok());
+            submitted.zip(taken).is_some_and(|(s, t)| s > t)
+        })
+        .collect();
+    gone.extend(quick);
     // Not asked this time: what the last answer said.
-    view.accounting =
-        previous.is_none_or(|p| p.scheduler.accounting || p.scheduler.status != "slurm");
+    view.accounting = previous.scheduler.accounting || previous.scheduler.status != "slurm";
     if gone.is_empty() {
         return Vec::new();
     }
-    let ids: Vec<String> = gone.iter().map(|j| j.job_id.clone()).collect();
+    // An array element that never started is known to sacct only through its array's id, as
+    // one line for the range (`5475_[20-999]`); `-j 5475_20` finds nothing (review r3 #4).
+    let mut ids: Vec<String> = Vec::new();
+    for j in &gone {
+        for id in [Some(&j.job_id), j.array_job_id.as_ref()].into_iter().flatten() {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+    }
+    let gone_refs: Vec<&Job> = gone.iter().collect();
     view.sacct_calls = 1;
-    let acct = match sched.sacct(&ids, &since(&gone, previous)) {
+    let acct = match sched.sacct(&ids, &since(&gone_refs, Some(previous))) {
         Ok(entries) => {
             view.accounting = true;
             entries
@@ -176,18 +261,22 @@ fn ended_jobs(
     for a in &acct {
         last.insert(a.job_id.as_str(), a);
     }
-    let seen: HashMap<&str, &&QueueEntry> = ended_in_queue
+    let seen: HashMap<&str, &&QueueEntry> = answered
+        .ended_in_queue
         .iter()
         .map(|e| (e.job_id.as_str(), e))
         .collect();
-    gone.into_iter()
-        .map(|j| {
+    gone.iter()
+        .filter_map(|j| {
             let found = last
                 .get(j.job_id.as_str())
                 .copied()
                 .or_else(|| in_array_line(&acct, j));
             let in_queue = seen.get(j.job_id.as_str());
-            match found {
+            Some(match found {
+                // Neither squeue (in any scope it answered for) nor sacct says it ended: it
+                // left the scope, it did not end (review r3 #7).
+                Some(a) if !is_finished_state(&a.state) && in_queue.is_none() => return None,
                 Some(a) => {
                     let mut e = ended_of_acct(j, a);
                     // squeue saw the end before the accounting database did.
@@ -208,9 +297,10 @@ fn ended_jobs(
                     node: (!j.node.starts_with('(') && !j.node.is_empty()).then(|| j.node.clone()),
                     start_time: j.start_time.clone(),
                     experiment: j.experiment.clone(),
+                    user: j.user.clone(),
                     ..EndedJob::default()
                 },
-            }
+            })
         })
         .collect()
 }
@@ -254,6 +344,7 @@ fn ended_of_acct(j: &Job, a: &AcctEntry) -> EndedJob {
         end_time,
         node: a.node.clone().filter(|n| n != "None assigned"),
         experiment: j.experiment.clone(),
+        user: j.user.clone(),
     }
 }
 

@@ -100,6 +100,9 @@ pub struct Job {
     pub experiment: Option<String>,
     /// The labtrail run that submitted it, when a configured store knows the job.
     pub run_id: Option<String>,
+    /// Whose job it is (squeue's user name): with `jobs = "all"` not always the snapshot's
+    /// `user`.
+    pub user: Option<String>,
 }
 
 /// A job that left the queue since the previous snapshot.
@@ -127,6 +130,8 @@ pub struct EndedJob {
     pub node: Option<String>,
     /// As in [`Job::experiment`].
     pub experiment: Option<String>,
+    /// As in [`Job::user`].
+    pub user: Option<String>,
 }
 
 /// A completion flag that exists.

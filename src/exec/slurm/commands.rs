@@ -1,7 +1,10 @@
 //! The scheduler's commands, each run with a time limit ([`crate::exec::command`]); a failure
 //! is told apart from an answer.
 
-use super::parse::{parse_sacct, parse_squeue, AcctEntry, QueueEntry, SACCT_FORMAT, SQUEUE_FORMAT};
+use super::parse::{
+    parse_sacct, parse_squeue_checked, AcctEntry, QueueAnswer, QueueEntry, SACCT_FORMAT,
+    SQUEUE_FORMAT,
+};
 use crate::exec::command::{run_timed_answer, Answer, CommandError};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -176,6 +179,12 @@ impl Scheduler {
     /// that ended just before a poll would be in neither (issue 11). Every reader treats an
     /// ended state as not live (`is_finished_state`).
     pub fn squeue(&self) -> Result<Vec<QueueEntry>, SchedError> {
+        self.squeue_answer().map(|a| a.entries)
+    }
+
+    /// [`Self::squeue`] with how many lines of its answer were not whole records (a job name
+    /// with a newline in it; see [`parse_squeue_checked`]), which a snapshot records.
+    pub fn squeue_answer(&self) -> Result<QueueAnswer, SchedError> {
         if !self.squeue_without_me.load(Ordering::Relaxed) {
             match self.run_strict(
                 &self.squeue,
@@ -186,7 +195,7 @@ impl Scheduler {
                 {
                     self.squeue_without_me.store(true, Ordering::Relaxed);
                 }
-                answer => return answer.map(|out| parse_squeue(&out)),
+                answer => return answer.map(|out| parse_squeue_checked(&out)),
             }
         }
         let out = self.run_strict(
@@ -202,17 +211,17 @@ impl Scheduler {
                 SQUEUE_FORMAT,
             ],
         )?;
-        Ok(parse_squeue(&out))
+        Ok(parse_squeue_checked(&out))
     }
 
     /// One squeue call for every user's job, array elements expanded, hidden partitions
     /// included (`-a`): a snapshot's `jobs = "all"` (issue 13). `-t all` as in [`Self::squeue`].
-    pub fn squeue_all(&self) -> Result<Vec<QueueEntry>, SchedError> {
+    pub fn squeue_all(&self) -> Result<QueueAnswer, SchedError> {
         let out = self.run_strict(
             &self.squeue,
             &["-h", "-r", "-a", "-t", "all", "-O", SQUEUE_FORMAT],
         )?;
-        Ok(parse_squeue(&out))
+        Ok(parse_squeue_checked(&out))
     }
 
     /// One sacct call for the given jobs, with an explicit start of the time window: every run of

@@ -11,7 +11,10 @@ pub mod states;
 pub mod usage;
 
 pub use commands::{SchedError, Scheduler};
-pub use parse::{parse_sacct, parse_squeue, AcctEntry, QueueEntry, SQUEUE_FORMAT};
+pub use parse::{
+    parse_sacct, parse_squeue, parse_squeue_checked, AcctEntry, QueueAnswer, QueueEntry,
+    SQUEUE_FORMAT,
+};
 pub use states::is_finished_state;
 
 /// Job name of a task's jobs: `lt.RUN.KEY`. Names are how a job resubmitted by hand, or by

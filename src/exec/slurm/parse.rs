@@ -13,8 +13,12 @@ pub const SEP: char = '\x1f';
 /// store's copy of the run by them. `SubmitTime`: jobs that carry one name are taken in the order
 /// they were submitted. `TimeLimit` and `MinMemory`: the limits of a job labtrail adopts, which
 /// a restart scales (issue 11). `Partition` and `TimeUsed`: what a snapshot records of each
-/// job, from the same one call (issue 13).
-pub const SQUEUE_FORMAT: &str = "JobArrayID:\x1f,JobID:\x1f,Name:\x1f,State:\x1f,Reason:\x1f,NodeList:\x1f,RestartCnt:\x1f,StartTime:\x1f,Comment:\x1f,StdOut:\x1f,WorkDir:\x1f,SubmitTime:\x1f,TimeLimit:\x1f,MinMemory:\x1f,Partition:\x1f,TimeUsed:\x1f";
+/// job, from the same one call (issue 13). `UserName`: whose job it is, for a snapshot of every
+/// user's jobs (issue 13, review r3 #9).
+pub const SQUEUE_FORMAT: &str = "JobArrayID:\x1f,JobID:\x1f,Name:\x1f,State:\x1f,Reason:\x1f,NodeList:\x1f,RestartCnt:\x1f,StartTime:\x1f,Comment:\x1f,StdOut:\x1f,WorkDir:\x1f,SubmitTime:\x1f,TimeLimit:\x1f,MinMemory:\x1f,Partition:\x1f,TimeUsed:\x1f,UserName:\x1f";
+
+/// How many fields a line of [`SQUEUE_FORMAT`] has (each ends with [`SEP`]).
+const SQUEUE_FIELDS: usize = 17;
 
 /// One job as squeue shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,6 +48,18 @@ pub struct QueueEntry {
     pub partition: Option<String>,
     /// How long it has run, as squeue prints it (`M:SS`, `H:MM:SS`, `D-HH:MM:SS`).
     pub time_used: Option<String>,
+    /// Whose job it is (the user name).
+    pub user: Option<String>,
+}
+
+/// squeue's answer: its jobs, and how many lines were left out because they were not one whole
+/// record each (a job name, comment or path with a newline or [`SEP`] in it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueAnswer {
+    /// The jobs, in squeue's order.
+    pub entries: Vec<QueueEntry>,
+    /// Lines left out.
+    pub dropped: usize,
 }
 
 /// One job as sacct shows it (allocation lines only; `.batch` / `.extern` steps are skipped).
@@ -85,33 +101,72 @@ fn opt(s: &str) -> Option<String> {
         .then(|| s.to_string())
 }
 
-/// Parses `squeue -h -r -O SQUEUE_FORMAT` output. Lines that do not have every field are skipped.
+/// Parses `squeue -h -r -O SQUEUE_FORMAT` output (see [`parse_squeue_checked`]).
 pub fn parse_squeue(text: &str) -> Vec<QueueEntry> {
-    text.lines()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split(SEP).map(str::trim).collect();
-            if f.len() < 9 || f[0].is_empty() {
-                return None;
+    parse_squeue_checked(text).entries
+}
+
+/// Parses `squeue -h -r -O SQUEUE_FORMAT` output, keeping only lines that are one whole record:
+/// exactly [`SQUEUE_FIELDS`] fields, each ended by [`SEP`], and job ids of digits (`123`,
+/// `123_4`). A user can put a newline into a job name (and its comment and paths): that splits
+/// the job's record into a first line that does not end with `SEP` and a last line that does,
+/// and every line between them is the user's own text, which may look like a whole record of a
+/// job that does not exist. So every line from such a first line to the next line that ends a
+/// record is left out, whole-looking or not; a line that ends with `SEP` but has too many or
+/// too few fields (a `SEP` in a name) is left out alone (issue 13, review r1 H3).
+///
+/// What this cannot tell: a name that holds both newlines and `SEP`s laid out so that each of
+/// its lines looks whole. squeue does not escape its fields; only `squeue --json` would.
+pub fn parse_squeue_checked(text: &str) -> QueueAnswer {
+    let mut answer = QueueAnswer::default();
+    let mut inside_broken = false;
+    for line in text.lines() {
+        let ends_record = line.ends_with(SEP);
+        let entry = (ends_record && line.matches(SEP).count() == SQUEUE_FIELDS)
+            .then(|| entry_of(line))
+            .flatten();
+        match entry {
+            Some(e) if !inside_broken => answer.entries.push(e),
+            Some(_) => answer.dropped += 1,
+            None => {
+                answer.dropped += 1;
+                // The end of a split record, or a record that is malformed on its own line.
+                inside_broken = !ends_record;
             }
-            Some(QueueEntry {
-                job_id: f[0].to_string(),
-                raw_id: f[1].to_string(),
-                name: f[2].to_string(),
-                state: f[3].to_string(),
-                reason: f[4].to_string(),
-                node: opt(f[5]),
-                restarts: f[6].parse().unwrap_or(0),
-                start: opt(f[7]),
-                stdout: f.get(9).and_then(|s| opt(s)),
-                workdir: f.get(10).and_then(|s| opt(s)),
-                submit: f.get(11).and_then(|s| opt(s)),
-                time_limit_s: f.get(12).and_then(|s| time_limit_s(s)),
-                mem_mb: f.get(13).and_then(|s| request_mb(s)),
-                partition: f.get(14).and_then(|s| opt(s)),
-                time_used: f.get(15).and_then(|s| opt(s)),
-            })
-        })
-        .collect()
+        }
+    }
+    answer
+}
+
+/// One whole line of [`SQUEUE_FORMAT`]; None when its job ids are not ids.
+fn entry_of(line: &str) -> Option<QueueEntry> {
+    let f: Vec<&str> = line.split(SEP).map(str::trim).collect();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let id_ok = match f[0].split_once('_') {
+        Some((array, index)) => digits(array) && digits(index),
+        None => digits(f[0]),
+    };
+    if !id_ok || !digits(f[1]) {
+        return None;
+    }
+    Some(QueueEntry {
+        job_id: f[0].to_string(),
+        raw_id: f[1].to_string(),
+        name: f[2].to_string(),
+        state: f[3].to_string(),
+        reason: f[4].to_string(),
+        node: opt(f[5]),
+        restarts: f[6].parse().unwrap_or(0),
+        start: opt(f[7]),
+        stdout: opt(f[9]),
+        workdir: opt(f[10]),
+        submit: opt(f[11]),
+        time_limit_s: time_limit_s(f[12]),
+        mem_mb: request_mb(f[13]),
+        partition: opt(f[14]),
+        time_used: opt(f[15]),
+        user: opt(f[16]),
+    })
 }
 
 /// Fields asked of sacct (`--parsable2 --noheader`, with or without `--allocations`).
@@ -188,8 +243,8 @@ mod tests {
 
     #[test]
     fn squeue_rows_with_arrays_and_empty_fields() {
-        let text = "39|39|lt.r.0123456789abcdef|RUNNING|None|vm|0|2026-11-23T11:09:34|labtrail:r:0123456789abcdef:1|\n\
-                    41_3|44|lt.r.@train|PENDING|JobArrayTaskLimit||1|N/A|a | in a comment|\n";
+        let text = "39|39|lt.r.0123456789abcdef|RUNNING|None|vm|0|2026-11-23T11:09:34|labtrail:r:0123456789abcdef:1||||||||u|\n\
+                    41_3|44|lt.r.@train|PENDING|JobArrayTaskLimit||1|N/A|a | in a comment||||||||u|\n";
         let q = parse_squeue(&text.replace('|', "\x1f").replace("a \x1f in", "a | in"));
         assert_eq!(q.len(), 2);
         assert_eq!(q[0].node.as_deref(), Some("vm"));
@@ -250,26 +305,58 @@ mod tests {
         assert_eq!(a[2].resources.max_rss_kb, None);
     }
 
-    /// Issue 13: a snapshot's partition and time used come from the same line, after the
-    /// monitor's fields; a line without them (an older recording) reads as none.
+    /// Issue 13: a snapshot's partition, time used and user come from the same line, after
+    /// the monitor's fields.
     #[test]
-    fn squeue_gives_partition_and_time_used() {
-        let line = "39|39|n|RUNNING|None|vm|0|t|c|/o|/w|t|1:00:00|2G|debug|1-02:03:04|\n\
-                    40|40|n|PENDING|Priority||0|N/A|c|/o|/w|t|UNLIMITED|0|\n";
+    fn squeue_gives_partition_time_used_and_user() {
+        let line = "39|39|n|RUNNING|None|vm|0|t|c|/o|/w|t|1:00:00|2G|debug|1-02:03:04|ann|\n";
         let q = parse_squeue(&line.replace('|', "\x1f"));
         assert_eq!(q[0].partition.as_deref(), Some("debug"));
         assert_eq!(q[0].time_used.as_deref(), Some("1-02:03:04"));
-        assert_eq!(
-            (q[1].partition.as_deref(), q[1].time_used.as_deref()),
-            (None, None)
-        );
+        assert_eq!(q[0].user.as_deref(), Some("ann"));
+    }
+
+    /// A whole line of [`SQUEUE_FORMAT`] for job `id` named `name` (`|` for the separator).
+    fn line(id: &str, name: &str) -> String {
+        format!("{id}|{id}|{name}|RUNNING|None|vm|0|t|c|/o|/w|t|1:00:00|2G|debug|1:00|ann|\n")
+    }
+
+    /// Issue 13 (review r1 H3): a job name with a newline in it splits its record in two short
+    /// lines; whatever sits between them (a whole-looking line of a job that does not exist) is
+    /// left out with them, and the jobs around are kept. A name with the separator in it (one
+    /// line with too many fields) is left out alone. Every line left out is counted.
+    #[test]
+    fn a_name_with_a_newline_neither_hides_nor_forges_jobs() {
+        let forged = line("77777", "FAKE").replace('\n', "");
+        let crafted = line("41", &format!("x\n{forged}\nmore\ny"));
+        let text = [line("40", "before"), crafted, line("42", "after")].concat();
+        let a = parse_squeue_checked(&text.replace('|', "\x1f"));
+        let ids: Vec<&str> = a.entries.iter().map(|e| e.job_id.as_str()).collect();
+        assert_eq!(ids, ["40", "42"]);
+        assert_eq!(a.dropped, 4);
+        // The reviewer's form: the forged record's fields run on into the real ones.
+        let runs_on = line("41", &format!("x\n{}", forged.trim_end_matches('|')));
+        let text = [runs_on, line("42", "after")].concat();
+        let a = parse_squeue_checked(&text.replace('|', "\x1f"));
+        assert_eq!(a.entries.len(), 1);
+        assert_eq!((a.entries[0].job_id.as_str(), a.dropped), ("42", 2));
+        // A separator in a name: that line only.
+        let text = [line("43", "a|sep"), line("44", "fine")].concat();
+        let a = parse_squeue_checked(&text.replace('|', "\x1f"));
+        assert_eq!(a.entries.len(), 1);
+        assert_eq!((a.entries[0].job_id.as_str(), a.dropped), ("44", 1));
+        // A name ending in a newline: its two parts only.
+        let text = [line("45", "nl\n"), line("46", "fine")].concat();
+        let a = parse_squeue_checked(&text.replace('|', "\x1f"));
+        assert_eq!(a.entries.len(), 1);
+        assert_eq!((a.entries[0].job_id.as_str(), a.dropped), ("46", 2));
     }
 
     /// Issue 11: an adopted job's limits, from squeue's last two fields.
     #[test]
     fn squeue_gives_a_jobs_limits() {
-        let line = "39|39|lt.r.0123456789abcdef|RUNNING|None|vm|0|t|c|/o|/w|t|1:00:00|2G|\n\
-                    40|40|lt.r.0123456789abcdee|RUNNING|None|vm|0|t|c|/o|/w|t|UNLIMITED|0|\n";
+        let line = "39|39|lt.r.0123456789abcdef|RUNNING|None|vm|0|t|c|/o|/w|t|1:00:00|2G|p|0:01|u|\n\
+                    40|40|lt.r.0123456789abcdee|RUNNING|None|vm|0|t|c|/o|/w|t|UNLIMITED|0|p|0:01|u|\n";
         let q = parse_squeue(&line.replace('|', "\x1f"));
         assert_eq!((q[0].time_limit_s, q[0].mem_mb), (Some(3600), Some(2048)));
         assert_eq!((q[1].time_limit_s, q[1].mem_mb), (None, None));

@@ -224,3 +224,107 @@ fn cron_refuses_a_period_cron_cannot_write() {
     assert_eq!(out.code(), 2, "{}", out.stderr());
     assert!(out.stderr().contains("divisor"), "{}", out.stderr());
 }
+
+/// Issue 13 (review r3 #1, #2, #3, r1 M5): a squeue that fails between two snapshots. The
+/// failed snapshot is written and says so on stderr (exit 0), keeps the experiment whose job
+/// was queued active with its queued job (`carried_forward`), and `--commit` says `scheduler
+/// failed`, not `0 running`. The next snapshot judges ended jobs against the one before the
+/// failure, so the job that ended meanwhile is in its `ended_jobs` with sacct's exit code.
+/// Every warning of the snapshot (here a flag glob that does not parse) is printed. squeue and
+/// sacct are stand-ins (scripts printing recorded answers): a controller that does not answer
+/// cannot be made for a test.
+#[test]
+fn fake_squeue_failing_once_neither_completes_experiments_nor_loses_ended_jobs() {
+    let exp = Exp::new("");
+    let user = Command::new("id").arg("-un").output().unwrap().stdout;
+    let user = String::from_utf8_lossy(&user).trim().to_string();
+    exp.write(
+        "labtrail.toml",
+        "[snapshot]\n[snapshot.experiments.rev3y]\njobs = \"^rev3\"\n",
+    );
+    let d = exp.path().display().to_string();
+    let squeue = exp.write_executable(
+        "squeue",
+        &format!(
+            "#!/bin/sh\nif [ -f '{d}/down' ]; then echo 'squeue: error: Unable to contact slurm controller (connect failure)' >&2; exit 1; fi\ncat '{d}/queue.txt'\n"
+        ),
+    );
+    let sacct = exp.write_executable("sacct", &format!("#!/bin/sh\ncat '{d}/acct.txt'\n"));
+    let job = format!(
+        "5455|5455|rev3-b-short|RUNNING|None|vm|0|2026-11-30T09:00:00|(null)|/o|/w|2026-11-30T08:59:00|1:00:00|20M|debug|0:05|{user}|\n"
+    )
+    .replace('|', "\x1f");
+    exp.write("queue.txt", &job);
+    exp.write("acct.txt", "");
+    git(exp.path(), &["init", "-q"]);
+    git(exp.path(), &["config", "user.name", "t"]);
+    git(exp.path(), &["config", "user.email", "t@t"]);
+    let take = |args: &[&str]| {
+        common::Out(
+            exp.cmd(&[&["snapshot", "--dir", "snaps", "--flags", "["][..], args].concat())
+                .env("LABTRAIL_SQUEUE", &squeue)
+                .env("LABTRAIL_SACCT", &sacct)
+                .output()
+                .unwrap(),
+        )
+    };
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(exp.file("snaps").join(name)).unwrap())
+            .unwrap()
+    };
+    let rev3y = |snap: &serde_json::Value| {
+        snap["experiments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "rev3y")
+            .cloned()
+            .unwrap()
+    };
+
+    let out = take(&[]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(out.stdout().contains("(1 running, 0 pending)"), "{}", out.stdout());
+    assert!(
+        out.stderr().contains("warning: flag pattern `[` is not a valid glob"),
+        "{}",
+        out.stderr()
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    exp.write("down", "");
+    let out = take(&["--commit"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(
+        out.stderr().contains("warning: the scheduler did not answer")
+            && out.stderr().contains("Unable to contact slurm controller"),
+        "{}",
+        out.stderr()
+    );
+    let subject = git(exp.path(), &["log", "-1", "--format=%s"]);
+    assert!(subject.contains("scheduler failed"), "{subject}");
+    let files = snapshots(&exp.file("snaps"));
+    assert_eq!(files.len(), 2);
+    let failed = read(&files[1]);
+    assert_eq!(failed["scheduler"]["status"], "failed");
+    let e = rev3y(&failed);
+    assert_eq!((&e["active"], &e["queued_jobs"]), (&true.into(), &1.into()), "{e}");
+    assert_eq!(e["carried_forward"], true);
+
+    // The job ended meanwhile (FAILED, exit 5): squeue answers again.
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::remove_file(exp.file("down")).unwrap();
+    exp.write("queue.txt", "");
+    exp.write(
+        "acct.txt",
+        "5455|5455|rev3-b-short|FAILED|5:0|2026-11-30T08:59:00|2026-11-30T09:00:00|2026-11-30T09:00:12|vm\n",
+    );
+    let out = take(&[]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let files = snapshots(&exp.file("snaps"));
+    assert_eq!(files.len(), 3);
+    let after = read(&files[2]);
+    let ended = &after["ended_jobs"][0];
+    assert_eq!((&ended["job_id"], &ended["state"]), (&"5455".into(), &"FAILED".into()), "{after}");
+    assert_eq!(ended["exit_code"], 5);
+    assert_eq!(after["scheduler"]["sacct_calls"], 1);
+}

@@ -233,3 +233,130 @@ fn wait_until_gone(job: &str) {
         state.is_empty() || !matches!(state, "PENDING" | "RUNNING" | "COMPLETING" | "CONFIGURING")
     });
 }
+
+/// Submits with `name` passed as it is (no shell), held; returns the job id.
+fn sbatch_named(name: &str, dir: &std::path::Path) -> String {
+    let out = std::process::Command::new("sbatch")
+        .args(["--parsable", "-o", "/dev/null", "--mem=20M", "-H", "-D"])
+        .arg(dir)
+        .args(["-J", name, "--wrap", "sleep 1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Issue 13 (review r1 H3, r3 #4, #6, #7, #9), on the real cluster:
+/// - a job named with a newline and a whole forged squeue line inside neither forges a job nor
+///   hides the others, and the snapshot warns of the lines it left out;
+/// - a job that started and ended between two snapshots (squeue `-t all` still lists it) is in
+///   the second one's `ended_jobs` with sacct's state and exit code, from the one sacct call;
+/// - the elements of an array cancelled before they started, purged from the queue
+///   (MinJobAge) before the next snapshot, end `CANCELLED` (sacct's range line, asked by the
+///   array's id), not `unknown`;
+/// - each job records its user, and going from `all` to `mine` does not end another user's job.
+#[test]
+#[ignore]
+fn forged_names_quick_jobs_purged_arrays_and_scopes() {
+    require_slurm();
+    let tag = format!("ltf{}", std::process::id());
+    let exp = common::Exp::new("");
+    std::fs::set_permissions(
+        exp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let dir = exp.path().to_path_buf();
+    let d = dir.display();
+    let mut cancel = Cancel(Vec::new());
+    let ok = sbatch(&format!("-J {tag}_ok -D {d} -H --wrap 'sleep 1'"));
+    cancel.0.push(ok.clone());
+    let s = '\x1f';
+    let forged = format!(
+        "77777{s}77777{s}{tag}_FAKE{s}RUNNING{s}None{s}node9{s}0{s}2026-11-30T09:00:00{s}{s}/x.out{s}/home/victim{s}2026-11-30T08:00:00{s}UNLIMITED{s}1M{s}debug{s}46:00{s}victim{s}"
+    );
+    cancel
+        .0
+        .push(sbatch_named(&format!("{tag}_x\n{forged}\nend"), &dir));
+    let nobody = sbatch(&format!(
+        "-J {tag}_nobody -D /tmp --uid=65534 --gid=65534 --wrap 'sleep 300'"
+    ));
+    cancel.0.push(nobody.clone());
+    let array = sbatch(&format!("-J {tag}_arr -D {d} --array=0-20%1 --wrap 'sleep 300'"));
+    cancel.0.push(array.clone());
+    let load = |jobs: Option<JobScope>| {
+        let o = ConfigOverrides {
+            jobs,
+            ..ConfigOverrides::default()
+        };
+        SnapshotConfig::load(&dir.join("experiment_snapshots"), &o).unwrap()
+    };
+    let mine = load(None);
+
+    let (first, _) = snap(&mine, None);
+    let jobs = ours(&first, &tag);
+    assert!(jobs.iter().any(|j| j.job_id == ok), "{jobs:?}");
+    assert!(
+        !first.running_jobs.iter().any(|j| j.job_id == "77777" || j.name.contains("FAKE")),
+        "a forged job: {:?}",
+        first.running_jobs
+    );
+    assert!(
+        first.warnings.iter().any(|w| w.contains("line(s) of squeue's answer were left out")),
+        "{:?}",
+        first.warnings
+    );
+    assert_eq!(jobs.iter().filter(|j| j.name.ends_with("_arr")).count(), 21);
+    let me = sh("id -un").trim().to_string();
+    assert!(jobs.iter().all(|j| j.user.as_deref() == Some(me.as_str())));
+
+    // A job that starts and ends before the next snapshot.
+    let quick = sbatch(&format!("-J {tag}_quick -D {d} --wrap 'sleep 1; exit 7'"));
+    cancel.0.push(quick.clone());
+    common::wait_until("the quick job ended in squeue", Duration::from_secs(120), || {
+        sh(&format!("squeue -h -t all -j {quick} -o %T 2>/dev/null || true")).trim() == "FAILED"
+    });
+    common::wait_until("sacct knows the end", Duration::from_secs(60), || {
+        sh(&format!("sacct -n -X -j {quick} -o State")).trim() == "FAILED"
+    });
+    let (second, calls) = snap(&mine, Some(&first));
+    assert_eq!(calls, 2, "one squeue and one sacct");
+    let ended = second
+        .ended_jobs
+        .iter()
+        .find(|j| j.job_id == quick)
+        .unwrap_or_else(|| panic!("{:?}", second.ended_jobs));
+    assert_eq!((ended.state.as_str(), ended.exit_code), ("FAILED", Some(7)));
+
+    // The array is cancelled; its elements leave the queue for good before the next snapshot.
+    sh(&format!("scancel {array}"));
+    common::wait_until("the array purged", Duration::from_secs(300), || {
+        sh(&format!("squeue -h -t all -j {array} -o %i 2>/dev/null || true"))
+            .trim()
+            .is_empty()
+    });
+    let (third, calls) = snap(&mine, Some(&second));
+    assert_eq!(calls, 2, "one squeue and one sacct");
+    let elements: Vec<_> = third
+        .ended_jobs
+        .iter()
+        .filter(|j| j.name.ends_with("_arr"))
+        .collect();
+    assert_eq!(elements.len(), 21, "{:?}", third.ended_jobs);
+    assert!(
+        elements.iter().all(|j| j.state == "CANCELLED"),
+        "{elements:?}"
+    );
+    assert!(!third.ended_jobs.iter().any(|j| j.job_id == quick), "recorded twice");
+
+    // Another user's job: recorded with its user under `all`, not ended under `mine`.
+    let (all, _) = snap(&load(Some(JobScope::All)), Some(&third));
+    let theirs = all.running_jobs.iter().find(|j| j.job_id == nobody).unwrap();
+    assert_eq!(theirs.user.as_deref(), Some("nobody"));
+    let (back, _) = snap(&mine, Some(&all));
+    assert!(
+        !back.ended_jobs.iter().any(|j| j.job_id == nobody),
+        "{:?}",
+        back.ended_jobs
+    );
+}

@@ -222,7 +222,8 @@ fn ended_jobs(
         .filter(|j| {
             let submitted = j.submit_time.as_deref();
             let submitted = submitted.and_then(|t| t.parse::<jiff::Timestamp>().ok());
-            submitted.zip(taken).is_some_and(|(s, t)| s > t)
+            // Both to the second: one submitted in the second the snapshot was taken is after it.
+            submitted.zip(taken).is_some_and(|(s, t)| s >= t)
         })
         .collect();
     gone.extend(quick);

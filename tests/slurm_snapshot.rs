@@ -282,7 +282,9 @@ fn forged_names_quick_jobs_purged_arrays_and_scopes() {
         "-J {tag}_nobody -D /tmp --uid=65534 --gid=65534 --wrap 'sleep 300'"
     ));
     cancel.0.push(nobody.clone());
-    let array = sbatch(&format!("-J {tag}_arr -D {d} --array=0-20%1 --wrap 'sleep 300'"));
+    let array = sbatch(&format!(
+        "-J {tag}_arr -D {d} --array=0-20%1 --wrap 'sleep 300'"
+    ));
     cancel.0.push(array.clone());
     let load = |jobs: Option<JobScope>| {
         let o = ConfigOverrides {
@@ -297,12 +299,18 @@ fn forged_names_quick_jobs_purged_arrays_and_scopes() {
     let jobs = ours(&first, &tag);
     assert!(jobs.iter().any(|j| j.job_id == ok), "{jobs:?}");
     assert!(
-        !first.running_jobs.iter().any(|j| j.job_id == "77777" || j.name.contains("FAKE")),
+        !first
+            .running_jobs
+            .iter()
+            .any(|j| j.job_id == "77777" || j.name.contains("FAKE")),
         "a forged job: {:?}",
         first.running_jobs
     );
     assert!(
-        first.warnings.iter().any(|w| w.contains("line(s) of squeue's answer were left out")),
+        first
+            .warnings
+            .iter()
+            .any(|w| w.contains("line(s) of squeue's answer were left out")),
         "{:?}",
         first.warnings
     );
@@ -313,9 +321,17 @@ fn forged_names_quick_jobs_purged_arrays_and_scopes() {
     // A job that starts and ends before the next snapshot.
     let quick = sbatch(&format!("-J {tag}_quick -D {d} --wrap 'sleep 1; exit 7'"));
     cancel.0.push(quick.clone());
-    common::wait_until("the quick job ended in squeue", Duration::from_secs(120), || {
-        sh(&format!("squeue -h -t all -j {quick} -o %T 2>/dev/null || true")).trim() == "FAILED"
-    });
+    common::wait_until(
+        "the quick job ended in squeue",
+        Duration::from_secs(120),
+        || {
+            sh(&format!(
+                "squeue -h -t all -j {quick} -o %T 2>/dev/null || true"
+            ))
+            .trim()
+                == "FAILED"
+        },
+    );
     common::wait_until("sacct knows the end", Duration::from_secs(60), || {
         sh(&format!("sacct -n -X -j {quick} -o State")).trim() == "FAILED"
     });
@@ -331,9 +347,11 @@ fn forged_names_quick_jobs_purged_arrays_and_scopes() {
     // The array is cancelled; its elements leave the queue for good before the next snapshot.
     sh(&format!("scancel {array}"));
     common::wait_until("the array purged", Duration::from_secs(300), || {
-        sh(&format!("squeue -h -t all -j {array} -o %i 2>/dev/null || true"))
-            .trim()
-            .is_empty()
+        sh(&format!(
+            "squeue -h -t all -j {array} -o %i 2>/dev/null || true"
+        ))
+        .trim()
+        .is_empty()
     });
     let (third, calls) = snap(&mine, Some(&second));
     assert_eq!(calls, 2, "one squeue and one sacct");
@@ -347,11 +365,18 @@ fn forged_names_quick_jobs_purged_arrays_and_scopes() {
         elements.iter().all(|j| j.state == "CANCELLED"),
         "{elements:?}"
     );
-    assert!(!third.ended_jobs.iter().any(|j| j.job_id == quick), "recorded twice");
+    assert!(
+        !third.ended_jobs.iter().any(|j| j.job_id == quick),
+        "recorded twice"
+    );
 
     // Another user's job: recorded with its user under `all`, not ended under `mine`.
     let (all, _) = snap(&load(Some(JobScope::All)), Some(&third));
-    let theirs = all.running_jobs.iter().find(|j| j.job_id == nobody).unwrap();
+    let theirs = all
+        .running_jobs
+        .iter()
+        .find(|j| j.job_id == nobody)
+        .unwrap();
     assert_eq!(theirs.user.as_deref(), Some("nobody"));
     let (back, _) = snap(&mine, Some(&all));
     assert!(

@@ -284,9 +284,14 @@ fn fake_squeue_failing_once_neither_completes_experiments_nor_loses_ended_jobs()
 
     let out = take(&[]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(out.stdout().contains("(1 running, 0 pending)"), "{}", out.stdout());
     assert!(
-        out.stderr().contains("warning: flag pattern `[` is not a valid glob"),
+        out.stdout().contains("(1 running, 0 pending)"),
+        "{}",
+        out.stdout()
+    );
+    assert!(
+        out.stderr()
+            .contains("warning: flag pattern `[` is not a valid glob"),
         "{}",
         out.stderr()
     );
@@ -295,7 +300,8 @@ fn fake_squeue_failing_once_neither_completes_experiments_nor_loses_ended_jobs()
     let out = take(&["--commit"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert!(
-        out.stderr().contains("warning: the scheduler did not answer")
+        out.stderr()
+            .contains("warning: the scheduler did not answer")
             && out.stderr().contains("Unable to contact slurm controller"),
         "{}",
         out.stderr()
@@ -307,7 +313,11 @@ fn fake_squeue_failing_once_neither_completes_experiments_nor_loses_ended_jobs()
     let failed = read(&files[1]);
     assert_eq!(failed["scheduler"]["status"], "failed");
     let e = rev3y(&failed);
-    assert_eq!((&e["active"], &e["queued_jobs"]), (&true.into(), &1.into()), "{e}");
+    assert_eq!(
+        (&e["active"], &e["queued_jobs"]),
+        (&true.into(), &1.into()),
+        "{e}"
+    );
     assert_eq!(e["carried_forward"], true);
 
     // The job ended meanwhile (FAILED, exit 5): squeue answers again.
@@ -324,7 +334,11 @@ fn fake_squeue_failing_once_neither_completes_experiments_nor_loses_ended_jobs()
     assert_eq!(files.len(), 3);
     let after = read(&files[2]);
     let ended = &after["ended_jobs"][0];
-    assert_eq!((&ended["job_id"], &ended["state"]), (&"5455".into(), &"FAILED".into()), "{after}");
+    assert_eq!(
+        (&ended["job_id"], &ended["state"]),
+        (&"5455".into(), &"FAILED".into()),
+        "{after}"
+    );
     assert_eq!(ended["exit_code"], 5);
     assert_eq!(after["scheduler"]["sacct_calls"], 1);
 }

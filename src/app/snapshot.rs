@@ -183,7 +183,9 @@ pub fn take_with(opts: &TakeOptions, parts: &Parts) -> Result<TakeOutcome, TakeE
             ));
         }
     }
-    let commit = opts.commit.then(|| commit_folder(dir, &commit_message(&snap)));
+    let commit = opts
+        .commit
+        .then(|| commit_folder(dir, &commit_message(&snap)));
     if let Some(CommitOutcome::Skipped(why)) = &commit {
         warnings.push(why.clone());
     }

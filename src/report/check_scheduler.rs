@@ -307,7 +307,11 @@ mod tests {
         let k = fx.keys();
         fx.finish(&k[0], TaskState::Done, None);
         let row = |id: &str, name: &str, state: &str| {
-            format!("{id}|{raw}|{name}|{state}|None|vm|0|N/A|c||||||||u|\n", raw = id.replace('_', "")).replace('|', "\x1f")
+            format!(
+                "{id}|{raw}|{name}|{state}|None|vm|0|N/A|c||||||||u|\n",
+                raw = id.replace('_', "")
+            )
+            .replace('|', "\x1f")
         };
         let queue = parse_squeue(
             &[

@@ -184,7 +184,12 @@ fn scheduler_warnings(
         return;
     }
     let Some(previous) = previous else {
-        warnings.insert(0, format!("the scheduler did not answer ({detail}): no jobs are recorded in this snapshot"));
+        warnings.insert(
+            0,
+            format!(
+                "the scheduler did not answer ({detail}): no jobs are recorded in this snapshot"
+            ),
+        );
         return;
     };
     for before in previous.experiments.iter().filter(|e| e.queued_jobs > 0) {

@@ -54,8 +54,8 @@ pub(crate) fn look(scope: &JobScope, previous: Option<&Snapshot>, sched: &Schedu
                 "failed".into()
             };
             // squeue's field list (with its separators) says nothing to a reader.
-            view.detail = (view.status == "failed")
-                .then(|| e.to_string().replace(SQUEUE_FORMAT, "<fields>"));
+            view.detail =
+                (view.status == "failed").then(|| e.to_string().replace(SQUEUE_FORMAT, "<fields>"));
             // Without an answer nobody knows which jobs left: the next snapshot judges against
             // the latest one that had an answer, not this one.
             return QueueLook {
@@ -236,7 +236,10 @@ fn ended_jobs(
     // one line for the range (`5475_[20-999]`); `-j 5475_20` finds nothing (review r3 #4).
     let mut ids: Vec<String> = Vec::new();
     for j in &gone {
-        for id in [Some(&j.job_id), j.array_job_id.as_ref()].into_iter().flatten() {
+        for id in [Some(&j.job_id), j.array_job_id.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             if !ids.contains(id) {
                 ids.push(id.clone());
             }

@@ -199,3 +199,23 @@ fn seed_format_files_are_queried() {
         (Some(1), Some(45 << 30))
     );
 }
+
+/// Issue 13 (review r2 F2): forgetting snapshots that held a whole span (a job seen only in
+/// the removed files, the normal case in a prune) keeps the index current instead of failing
+/// on a NOT NULL column and leaving the next query a full rebuild.
+#[test]
+fn forgetting_whole_spans_keeps_the_index_current() {
+    let dir = tempfile::tempdir().unwrap();
+    write_history(dir.path());
+    reindex(dir.path()).unwrap();
+    // Hours 1-2 hold job 1001's whole pending span.
+    let gone: Vec<String> = [1, 2].iter().map(|h| file_name(*h)).collect();
+    for g in &gone {
+        std::fs::remove_file(dir.path().join(g)).unwrap();
+    }
+    forget_files(dir.path(), &gone).unwrap();
+    let (v, stderr) = json(dir.path(), &["--job", "1001"]);
+    assert!(!stderr.contains("rebuilt"), "{stderr}");
+    assert_eq!(v[0]["states"][0]["state"], "R");
+    assert_eq!(v[0]["first_seen"], ts(3));
+}

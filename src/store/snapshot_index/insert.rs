@@ -69,14 +69,18 @@ impl SnapshotIndex {
 
 /// Spans whose first or last snapshot is gone move to the nearest remaining one inside them.
 fn trim_spans(tx: &Transaction) -> rusqlite::Result<()> {
+    // Spans none of whose snapshots remain go first: the updates below would set their ends
+    // to NULL, which the NOT NULL columns refuse (and a prune removing whole spans is the
+    // normal case).
     tx.execute_batch(
-        "UPDATE spans SET
+        "DELETE FROM spans WHERE NOT EXISTS (SELECT 1 FROM snapshots s
+           WHERE s.epoch BETWEEN spans.first_epoch AND spans.last_epoch);
+         UPDATE spans SET
            first_snap = (SELECT s.id FROM snapshots s WHERE s.epoch BETWEEN spans.first_epoch AND spans.last_epoch ORDER BY s.epoch, s.file LIMIT 1)
          WHERE first_snap NOT IN (SELECT id FROM snapshots);
          UPDATE spans SET
            last_snap = (SELECT s.id FROM snapshots s WHERE s.epoch BETWEEN spans.first_epoch AND spans.last_epoch ORDER BY s.epoch DESC, s.file DESC LIMIT 1)
          WHERE last_snap NOT IN (SELECT id FROM snapshots);
-         DELETE FROM spans WHERE first_snap IS NULL OR last_snap IS NULL;
          UPDATE spans SET
            first_epoch = (SELECT epoch FROM snapshots WHERE id = first_snap),
            first_ts = (SELECT ts FROM snapshots WHERE id = first_snap),

@@ -166,7 +166,8 @@ fn insert_one(tx: &Transaction, rows: &SnapshotRows) -> Result<bool, IndexDbErro
     let mut start = tx
         .prepare_cached(
             "INSERT INTO spans(kind, key, sig, experiment, first_snap, last_snap, first_epoch,
-               last_epoch, first_ts, last_ts, data) VALUES (?1,?2,?3,?4,?5,?5,?6,?6,?7,?7,?8)",
+               last_epoch, first_ts, last_ts, data, first_data)
+               VALUES (?1,?2,?3,?4,?5,?5,?6,?6,?7,?7,?8,?8)",
         )
         .map_err(sql)?;
     for item in &rows.items {

@@ -35,11 +35,13 @@ pub struct SpanRow {
     pub last_epoch: i64,
     /// The latest sighting as JSON.
     pub data: String,
+    /// The first sighting as JSON (what the span's first snapshot saw).
+    pub first_data: String,
 }
 
 const SNAP_COLUMNS: &str = "file, ts, epoch, host, scheduler, running, pending, other, ended, flags, active_experiments, disk_bytes, new_flags, job_changes";
 const SPAN_COLUMNS: &str =
-    "kind, key, sig, experiment, first_ts, first_epoch, last_ts, last_epoch, data";
+    "kind, key, sig, experiment, first_ts, first_epoch, last_ts, last_epoch, data, first_data";
 
 fn snapshot_info(r: &Row) -> rusqlite::Result<SnapshotInfo> {
     Ok(SnapshotInfo {
@@ -73,6 +75,7 @@ fn span_row(r: &Row) -> rusqlite::Result<SpanRow> {
         last_ts: r.get(6)?,
         last_epoch: r.get(7)?,
         data: r.get(8)?,
+        first_data: r.get(9)?,
     })
 }
 

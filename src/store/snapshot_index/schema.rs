@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The schema version, stored in `PRAGMA user_version`.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -38,7 +38,9 @@ CREATE TABLE IF NOT EXISTS spans (
     last_epoch INTEGER NOT NULL,
     first_ts TEXT NOT NULL,
     last_ts TEXT NOT NULL,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    -- the first sighting, for what a snapshot inside the span saw (`--at`): `data` is the last
+    first_data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS spans_key ON spans(kind, key, first_epoch);
 CREATE INDEX IF NOT EXISTS spans_last_snap ON spans(last_snap);

@@ -5,7 +5,7 @@
 
 use crate::snapshot::model::{Job, Snapshot};
 use crate::snapshot::write::is_snapshot_file;
-use crate::store::snapshot_index::{SnapshotRow, SnapshotRows, SpanItem, SpanKind};
+use crate::store::snapshot_index::{FileStamp, SnapshotRow, SnapshotRows, SpanItem, SpanKind};
 use std::path::Path;
 
 /// Unix seconds of a snapshot's timestamp: RFC 3339 with its offset, or (seed 000's files) a
@@ -32,6 +32,41 @@ pub fn snapshot_names(dir: &Path) -> std::io::Result<Vec<String>> {
     }
     names.sort();
     Ok(names)
+}
+
+/// The snapshot files in `dir` by name, each with its size and mtime (what the freshness
+/// check compares with what the index read).
+pub fn file_stamps(dir: &Path) -> std::io::Result<Vec<FileStamp>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if !is_snapshot_file(&name) {
+            continue;
+        }
+        // A file removed between the listing and its stat is simply not there.
+        if let Ok(meta) = entry.metadata() {
+            files.push((name, meta.len(), mtime_ns(&meta)));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// One file's stamp; none when it is gone.
+pub fn file_stamp(dir: &Path, name: &str) -> Option<FileStamp> {
+    let meta = std::fs::metadata(dir.join(name)).ok()?;
+    Some((name.to_string(), meta.len(), mtime_ns(&meta)))
+}
+
+/// A file's (or folder's) mtime in nanoseconds since the epoch.
+pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    meta.mtime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(meta.mtime_nsec())
 }
 
 /// Reads one file into the index's rows; the error says what is wrong with it (the caller

@@ -23,9 +23,11 @@ CREATE TABLE IF NOT EXISTS snapshots (
     disk_bytes INTEGER NOT NULL,
     -- spans this snapshot opened (kind flag) and jobs that started, ended or changed in it
     new_flags INTEGER NOT NULL DEFAULT 0,
-    job_changes INTEGER NOT NULL DEFAULT 0
+    job_changes INTEGER NOT NULL DEFAULT 0,
+    -- the file name as it sorts among files of the same second (`-2` after the plain one)
+    ord TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS snapshots_epoch ON snapshots(epoch, file);
+CREATE INDEX IF NOT EXISTS snapshots_epoch ON snapshots(epoch, ord);
 CREATE TABLE IF NOT EXISTS spans (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -52,6 +54,18 @@ CREATE INDEX IF NOT EXISTS spans_experiment ON spans(experiment, kind, first_epo
 CREATE TABLE IF NOT EXISTS skipped (
     file TEXT PRIMARY KEY,
     reason TEXT NOT NULL
+);
+-- every file indexed or skipped, with its size and mtime when it was read: a file renamed,
+-- removed, rewritten or fixed since is seen by comparing the folder's listing with this
+CREATE TABLE IF NOT EXISTS files (
+    file TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL
+);
+-- the folder's mtime when the files were last found to match (the cheap check)
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
 );
 ";
 

@@ -93,30 +93,35 @@ pub fn rows(file: &str, snap: &Snapshot) -> Result<SnapshotRows, String> {
         // Seed 000's files have no counts: count the lists.
         c.running = snap.running_jobs.iter().filter(|j| running(j)).count() as u64;
         c.pending = snap.running_jobs.iter().filter(|j| pending(j)).count() as u64;
-        c.other = snap.running_jobs.len() as u64 - c.running - c.pending;
+        c.other = (snap.running_jobs.len() as u64).saturating_sub(c.running + c.pending);
         c.flags = snap.completion_flags.len() as u64;
     }
+    // Saturating: a file's numbers are whatever it says, and must not panic a query.
     let disk_bytes: u64 = if snap.disk.is_empty() {
         snap.disk_usage
             .values()
             .filter_map(|h| human_bytes(h))
-            .sum()
+            .fold(0u64, u64::saturating_add)
     } else {
-        snap.disk.values().map(|d| d.bytes).sum()
+        snap.disk
+            .values()
+            .map(|d| d.bytes)
+            .fold(0, u64::saturating_add)
     };
+    let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     let snapshot = SnapshotRow {
         file: file.to_string(),
         ts: snap.snapshot_timestamp.clone(),
         epoch,
         host: snap.host.clone(),
         scheduler: snap.scheduler.status.clone(),
-        running: c.running as i64,
-        pending: c.pending as i64,
-        other: c.other as i64,
+        running: int(c.running),
+        pending: int(c.pending),
+        other: int(c.other),
         ended: snap.ended_jobs.len() as i64,
-        flags: c.flags as i64,
-        active_experiments: c.active_experiments as i64,
-        disk_bytes: disk_bytes as i64,
+        flags: int(c.flags),
+        active_experiments: int(c.active_experiments),
+        disk_bytes: int(disk_bytes),
     };
     Ok(SnapshotRows {
         snapshot,

@@ -26,6 +26,8 @@ pub struct AtView {
     pub flags: Vec<String>,
     /// The experiments it saw.
     pub experiments: Vec<Experiment>,
+    /// The scheduler did not answer at that snapshot: the jobs are the previous snapshot's.
+    pub scheduler_failed: bool,
 }
 
 /// The nearest snapshot at or before `epoch`; an error says when the first one was.
@@ -100,5 +102,6 @@ pub fn at(index: &SnapshotIndex, epoch: i64) -> Result<AtView, SnapshotQueryErro
         waiting,
         flags,
         experiments,
+        scheduler_failed: snap.row.scheduler == "failed",
     })
 }

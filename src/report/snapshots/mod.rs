@@ -12,7 +12,7 @@ mod job;
 mod timeline;
 
 pub use at::{at, AtView};
-pub use experiment::{experiment, ran_text, Alongside, ExperimentCourse};
+pub use experiment::{experiment, ran_text, Alongside, ExperimentCourse, UNKNOWN_START};
 pub use experiment_stages::{describe, Estimate, StageDone};
 pub use job::{flag, job, FlagArrival, JobLife, StateSpan};
 pub use timeline::{timeline, Timeline, TimelineRow};

@@ -175,7 +175,28 @@ fn insert_one(tx: &Transaction, rows: &SnapshotRows) -> Result<bool, IndexDbErro
                VALUES (?1,?2,?3,?4,?5,?5,?6,?6,?7,?7,?8,?8)",
         )
         .map_err(sql)?;
+    // A snapshot whose scheduler did not answer knows nothing of the queue: the jobs and
+    // experiments of the one before continue through it, unchanged.
+    let blind = s.scheduler == "failed";
+    if blind {
+        let mut carry = tx
+            .prepare_cached(
+                "UPDATE spans SET last_snap = ?2, last_epoch = ?3, last_ts = ?4 WHERE id = ?1",
+            )
+            .map_err(sql)?;
+        for ((kind, key), (span, _)) in &open {
+            if kind == SpanKind::Job.as_str() || kind == SpanKind::Experiment.as_str() {
+                carry
+                    .execute(params![span, id, s.epoch, s.ts])
+                    .map_err(sql)?;
+                seen.insert((kind.clone(), key.clone()));
+            }
+        }
+    }
     for item in &rows.items {
+        if blind && matches!(item.kind, SpanKind::Job | SpanKind::Experiment) {
+            continue;
+        }
         let key = (item.kind.as_str().to_string(), item.key.clone());
         if !seen.insert(key.clone()) {
             continue; // the same job twice in one squeue answer: the first one counts

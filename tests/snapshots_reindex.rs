@@ -199,3 +199,91 @@ fn seed_format_files_are_queried() {
         (Some(1), Some(45 << 30))
     );
 }
+
+/// Issue 13 (review r2 F2): forgetting snapshots that held a whole span (a job seen only in
+/// the removed files, the normal case in a prune) keeps the index current instead of failing
+/// on a NOT NULL column and leaving the next query a full rebuild.
+#[test]
+fn forgetting_whole_spans_keeps_the_index_current() {
+    let dir = tempfile::tempdir().unwrap();
+    write_history(dir.path());
+    reindex(dir.path()).unwrap();
+    // Hours 1-2 hold job 1001's whole pending span.
+    let gone: Vec<String> = [1, 2].iter().map(|h| file_name(*h)).collect();
+    for g in &gone {
+        std::fs::remove_file(dir.path().join(g)).unwrap();
+    }
+    forget_files(dir.path(), &gone).unwrap();
+    let (v, stderr) = json(dir.path(), &["--job", "1001"]);
+    assert!(!stderr.contains("rebuilt"), "{stderr}");
+    assert_eq!(v[0]["states"][0]["state"], "R");
+    assert_eq!(v[0]["first_seen"], ts(3));
+}
+
+fn seed_file(dir: &Path, name: &str, ts: &str, jobs: &str) {
+    let text = format!(
+        r#"{{"snapshot_timestamp": "{ts}", "user": "paco", "running_jobs": [{jobs}],
+           "completion_flags": [], "disk_usage": {{"w": "45G"}}}}"#
+    );
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+/// Issue 13 (review r2 F3, F9): `--at` shows what the answering snapshot saw, not a later
+/// one of the same span (a running job's time, an experiment's queued count), and a seed
+/// file's job (squeue's `time` text only) has its runtime.
+#[test]
+fn at_shows_values_as_of_that_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = |t: &str| {
+        format!(
+            r#"{{"job_id": "23293371", "name": "mono_s2s", "state": "R", "time": "{t}", "node": "c3"}}"#
+        )
+    };
+    seed_file(
+        dir.path(),
+        "snapshot_20260126_180000.json",
+        "2026-01-26T18:00:00",
+        &job("1:38:04"),
+    );
+    seed_file(
+        dir.path(),
+        "snapshot_20260127_180000.json",
+        "2026-01-27T18:00:00",
+        &job("1-01:38:04"),
+    );
+    seed_file(
+        dir.path(),
+        "snapshot_20260128_180000.json",
+        "2026-01-28T18:00:00",
+        "",
+    );
+    let (v, _) = json(dir.path(), &["--at", "2026-01-26 18:00"]);
+    assert_eq!(v["running"][0]["time"], "1:38:04");
+    let (v, _) = json(dir.path(), &["--at", "2026-01-27 18:00"]);
+    assert_eq!(v["running"][0]["time"], "1-01:38:04");
+    let (j, _) = json(dir.path(), &["--job", "23293371"]);
+    assert_eq!(j[0]["runtime_s"], 86_400 + 5884); // 1-01:38:04
+                                                  // Labtrail's own files: job 1001 runs from hour 3 with elapsed_s growing hourly; the
+                                                  // experiment's queued count is that snapshot's.
+    let lab = tempfile::tempdir().unwrap();
+    write_history(lab.path());
+    let (v, _) = json(lab.path(), &["--at", &ts(5)]);
+    let job = v["running"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["job_id"] == "1001")
+        .unwrap()
+        .clone();
+    assert_eq!(job["elapsed_s"], 2 * 3600);
+    for e in v["experiments"].as_array().unwrap() {
+        let own = v["running"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(v["waiting"].as_array().unwrap())
+            .filter(|j| j["experiment"] == e["name"])
+            .count();
+        assert_eq!(e["queued_jobs"], own as u64, "{e}");
+    }
+}

@@ -19,6 +19,7 @@ pub mod select;
 pub mod slurm;
 pub mod snapshot;
 pub mod snapshots_index;
+pub mod snapshots_index_fresh;
 pub mod snapshots_index_rows;
 pub mod snapshots_prune;
 

@@ -3,9 +3,12 @@
 //! JSON files (the source of truth). Queries open it through [`open_current`], which catches up
 //! with files written since (or rebuilds a missing or damaged index) first.
 
-use super::snapshots_index_rows::{read_rows, rows, snapshot_names};
+pub use super::snapshots_index_fresh::{open_current, Freshness};
+use super::snapshots_index_rows::{file_stamp, file_stamps, read_rows, rows};
 use crate::snapshot::Snapshot;
-use crate::store::snapshot_index::{IndexDbError, SnapshotIndex, SnapshotRows, INDEX_FILE};
+use crate::store::snapshot_index::{
+    name_order, FileStamp, IndexDbError, SnapshotIndex, SnapshotRows, INDEX_FILE,
+};
 use std::path::Path;
 
 /// Why the index could not be updated (the snapshot file itself stays; `snapshots reindex`
@@ -39,7 +42,12 @@ pub fn index_file(dir: &Path, file_name: &str, snap: &Snapshot) -> Result<(), In
         rows(file_name, snap).map_err(|e| IndexError::new(dir, format!("{file_name}: {e}")))?;
     let mut index = SnapshotIndex::open(&path, false).map_err(|e| IndexError::new(dir, e))?;
     match index.insert(&rows) {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            let stamp = file_stamp(dir, file_name).into_iter().collect::<Vec<_>>();
+            index
+                .record_files(&stamp)
+                .map_err(|e| IndexError::new(dir, e))
+        }
         Err(IndexDbError::OutOfOrder { .. }) => reindex(dir).map(|_| ()),
         Err(e) => Err(IndexError::new(dir, e)),
     }
@@ -70,18 +78,21 @@ pub struct ReindexSummary {
 /// Rebuilds the index from every snapshot file in `dir` (into a new database, renamed over the
 /// old one: a crash leaves the old index or the new, never half of one).
 pub fn reindex(dir: &Path) -> Result<ReindexSummary, IndexError> {
-    let names = snapshot_names(dir).map_err(|e| IndexError::new(dir, e))?;
+    let stamps = file_stamps(dir).map_err(|e| IndexError::new(dir, e))?;
     let temp = dir.join(format!("{INDEX_FILE}.tmp-{}", std::process::id()));
-    let result = fill(dir, &temp, &names);
+    let result = fill(dir, &temp, &stamps);
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
     let summary = result?;
     let fail = |e: std::io::Error| IndexError::new(dir, e);
-    std::fs::File::open(&temp)
+    let placed = std::fs::File::open(&temp)
         .and_then(|f| f.sync_all())
-        .map_err(fail)?;
-    std::fs::rename(&temp, dir.join(INDEX_FILE)).map_err(fail)?;
+        .and_then(|_| std::fs::rename(&temp, dir.join(INDEX_FILE)));
+    if let Err(e) = placed {
+        let _ = std::fs::remove_file(&temp);
+        return Err(fail(e));
+    }
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(fail)?;
@@ -90,19 +101,24 @@ pub fn reindex(dir: &Path) -> Result<ReindexSummary, IndexError> {
 
 /// Fills a new database at `temp` from the files, in time order: by name (which is time
 /// order) unless a timestamp says otherwise, then again sorted by timestamp.
-fn fill(dir: &Path, temp: &Path, names: &[String]) -> Result<ReindexSummary, IndexError> {
+pub(super) fn fill(
+    dir: &Path,
+    temp: &Path,
+    stamps: &[FileStamp],
+) -> Result<ReindexSummary, IndexError> {
     let fail = |e: IndexDbError| IndexError::new(dir, e);
     let _ = std::fs::remove_file(temp);
     let mut index = SnapshotIndex::open(temp, true).map_err(fail)?;
     index.fast_fill().map_err(fail)?;
+    index.record_files(stamps).map_err(fail)?;
     let mut summary = ReindexSummary::default();
-    let mut order: Vec<(i64, String)> = Vec::with_capacity(names.len());
+    let mut order: Vec<(i64, String, String)> = Vec::with_capacity(stamps.len());
     let mut sorted = true;
     let mut batch: Vec<SnapshotRows> = Vec::new();
-    for name in names {
+    for (name, _, _) in stamps {
         match read_rows(dir, name) {
             Ok(rows) => {
-                let key = (rows.snapshot.epoch, name.clone());
+                let key = (rows.snapshot.epoch, name_order(name), name.clone());
                 sorted &= order.last().is_none_or(|last| *last <= key);
                 order.push(key);
                 if sorted {
@@ -132,87 +148,11 @@ fn fill(dir: &Path, temp: &Path, names: &[String]) -> Result<ReindexSummary, Ind
         index.clear_snapshots().map_err(fail)?;
         for chunk in order.chunks(1000) {
             let mut batch = Vec::with_capacity(chunk.len());
-            for (_, name) in chunk {
+            for (_, _, name) in chunk {
                 batch.push(read_rows(dir, name).map_err(|e| IndexError::new(dir, e))?);
             }
             summary.indexed += index.insert_batch(&batch).map_err(fail)? as u64;
         }
     }
     Ok(summary)
-}
-
-/// What [`open_current`] had to do before the index answered.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Freshness {
-    /// The index was missing, damaged or did not match the files, and was rebuilt.
-    pub rebuilt: bool,
-    /// Files written since the index was last updated, added now.
-    pub added: u64,
-    /// Files skipped now (not snapshots), with why.
-    pub skipped: Vec<String>,
-}
-
-/// Opens the folder's index for a query, first catching up with the files: a cheap check (the
-/// number of files and the newest name) decides whether it is current, whether the newer files
-/// are only to be added, or whether it is rebuilt (missing, damaged, files removed or renamed).
-pub fn open_current(dir: &Path) -> Result<(SnapshotIndex, Freshness), IndexError> {
-    if !dir.is_dir() {
-        return Err(IndexError::new(
-            dir,
-            format!(
-                "no snapshot folder {} (take one with `labtrail snapshot --dir {}`)",
-                dir.display(),
-                dir.display()
-            ),
-        ));
-    }
-    let names = snapshot_names(dir).map_err(|e| IndexError::new(dir, e))?;
-    let path = dir.join(INDEX_FILE);
-    let mut fresh = Freshness::default();
-    if path.exists() {
-        if let Ok(Some(index)) = catch_up(dir, &path, &names, &mut fresh) {
-            return Ok((index, fresh));
-        }
-    }
-    let summary = reindex(dir)?;
-    let index = SnapshotIndex::open(&path, false).map_err(|e| IndexError::new(dir, e))?;
-    Ok((
-        index,
-        Freshness {
-            rebuilt: true,
-            added: 0,
-            skipped: summary.skipped,
-        },
-    ))
-}
-
-/// The index brought up to date by adding the newer files; none when only a rebuild will do.
-fn catch_up(
-    dir: &Path,
-    path: &Path,
-    names: &[String],
-    fresh: &mut Freshness,
-) -> Result<Option<SnapshotIndex>, IndexDbError> {
-    let mut index = SnapshotIndex::open(path, false)?;
-    let (known, newest) = index.files_known()?;
-    let known = known as usize;
-    if known > names.len() || (known > 0 && names.get(known - 1) != newest.as_ref()) {
-        return Ok(None);
-    }
-    for name in &names[known..] {
-        match read_rows(dir, name) {
-            Ok(rows) => match index.insert(&rows) {
-                Ok(_) => fresh.added += 1,
-                Err(IndexDbError::OutOfOrder { .. }) => return Ok(None),
-                Err(e) => return Err(e),
-            },
-            Err(why) => {
-                index.record_skipped(name, &why)?;
-                fresh
-                    .skipped
-                    .push(format!("{}: {why}", dir.join(name).display()));
-            }
-        }
-    }
-    Ok(Some(index))
 }

@@ -5,7 +5,7 @@
 
 use crate::snapshot::model::{Job, Snapshot};
 use crate::snapshot::write::is_snapshot_file;
-use crate::store::snapshot_index::{SnapshotRow, SnapshotRows, SpanItem, SpanKind};
+use crate::store::snapshot_index::{FileStamp, SnapshotRow, SnapshotRows, SpanItem, SpanKind};
 use std::path::Path;
 
 /// Unix seconds of a snapshot's timestamp: RFC 3339 with its offset, or (seed 000's files) a
@@ -34,6 +34,41 @@ pub fn snapshot_names(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(names)
 }
 
+/// The snapshot files in `dir` by name, each with its size and mtime (what the freshness
+/// check compares with what the index read).
+pub fn file_stamps(dir: &Path) -> std::io::Result<Vec<FileStamp>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if !is_snapshot_file(&name) {
+            continue;
+        }
+        // A file removed between the listing and its stat is simply not there.
+        if let Ok(meta) = entry.metadata() {
+            files.push((name, meta.len(), mtime_ns(&meta)));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// One file's stamp; none when it is gone.
+pub fn file_stamp(dir: &Path, name: &str) -> Option<FileStamp> {
+    let meta = std::fs::metadata(dir.join(name)).ok()?;
+    Some((name.to_string(), meta.len(), mtime_ns(&meta)))
+}
+
+/// A file's (or folder's) mtime in nanoseconds since the epoch.
+pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    meta.mtime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(meta.mtime_nsec())
+}
+
 /// Reads one file into the index's rows; the error says what is wrong with it (the caller
 /// names the file).
 pub fn read_rows(dir: &Path, name: &str) -> Result<SnapshotRows, String> {
@@ -58,30 +93,35 @@ pub fn rows(file: &str, snap: &Snapshot) -> Result<SnapshotRows, String> {
         // Seed 000's files have no counts: count the lists.
         c.running = snap.running_jobs.iter().filter(|j| running(j)).count() as u64;
         c.pending = snap.running_jobs.iter().filter(|j| pending(j)).count() as u64;
-        c.other = snap.running_jobs.len() as u64 - c.running - c.pending;
+        c.other = (snap.running_jobs.len() as u64).saturating_sub(c.running + c.pending);
         c.flags = snap.completion_flags.len() as u64;
     }
+    // Saturating: a file's numbers are whatever it says, and must not panic a query.
     let disk_bytes: u64 = if snap.disk.is_empty() {
         snap.disk_usage
             .values()
             .filter_map(|h| human_bytes(h))
-            .sum()
+            .fold(0u64, u64::saturating_add)
     } else {
-        snap.disk.values().map(|d| d.bytes).sum()
+        snap.disk
+            .values()
+            .map(|d| d.bytes)
+            .fold(0, u64::saturating_add)
     };
+    let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     let snapshot = SnapshotRow {
         file: file.to_string(),
         ts: snap.snapshot_timestamp.clone(),
         epoch,
         host: snap.host.clone(),
         scheduler: snap.scheduler.status.clone(),
-        running: c.running as i64,
-        pending: c.pending as i64,
-        other: c.other as i64,
+        running: int(c.running),
+        pending: int(c.pending),
+        other: int(c.other),
         ended: snap.ended_jobs.len() as i64,
-        flags: c.flags as i64,
-        active_experiments: c.active_experiments as i64,
-        disk_bytes: disk_bytes as i64,
+        flags: int(c.flags),
+        active_experiments: int(c.active_experiments),
+        disk_bytes: int(disk_bytes),
     };
     Ok(SnapshotRows {
         snapshot,

@@ -3,8 +3,10 @@
 
 use super::output::{print_json, Global, UsageError};
 use super::snapshots_print as print;
-use crate::app::snapshots_index::{open_current, reindex};
+use crate::app::snapshots_index::{open_current, reindex, Freshness};
+use crate::app::snapshots_index_fresh::{folder_writable, rebuild};
 use crate::report::snapshots::{self as q, parse_when, Range, SnapshotQueryError};
+use crate::store::snapshot_index::{IndexDbError, SnapshotIndex};
 use std::path::PathBuf;
 
 /// Query the snapshot history: a timeline, what ran at a time, a job's lifetime, a flag's
@@ -98,6 +100,12 @@ pub fn run(g: &Global, args: SnapshotsArgs) -> anyhow::Result<i32> {
 }
 
 fn run_reindex(r: ReindexArgs) -> anyhow::Result<i32> {
+    if r.dir.is_dir() && !folder_writable(&r.dir) {
+        return Err(anyhow::Error::new(UsageError(format!(
+            "{} is not writable, so its index cannot be kept there; queries still answer (each builds a temporary index)",
+            super::terminal::escape(&r.dir.display().to_string())
+        ))));
+    }
     let summary = reindex(&r.dir)?;
     for why in &summary.skipped {
         tell!("warning: skipped {}", super::terminal::escape(why));
@@ -124,26 +132,61 @@ fn run_reindex(r: ReindexArgs) -> anyhow::Result<i32> {
 
 fn query(g: &Global, a: SnapshotsArgs) -> anyhow::Result<i32> {
     let (index, fresh) = open_current(&a.dir)?;
-    if !g.quiet && fresh.rebuilt {
+    let (index, fresh) = match answer(&index, &a) {
+        // Damage the freshness check cannot see (a corrupt page in a table it does not read)
+        // shows only now: rebuild from the files once and ask again.
+        Err(e) if is_damaged(&e) => {
+            drop(index);
+            rebuild(&a.dir, Freshness::default())?
+        }
+        done => {
+            tell_fresh(g, &fresh);
+            return done;
+        }
+    };
+    tell_fresh(g, &fresh);
+    answer(&index, &a)
+}
+
+fn is_damaged(e: &anyhow::Error) -> bool {
+    let code = match e.downcast_ref::<SnapshotQueryError>() {
+        Some(SnapshotQueryError::Index(IndexDbError::Sql { source, .. })) => {
+            source.sqlite_error_code()
+        }
+        _ => None,
+    };
+    matches!(
+        code,
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
+fn tell_fresh(g: &Global, fresh: &Freshness) {
+    if !g.quiet && fresh.temporary {
+        tell!("(the snapshot folder is not writable: its index was built in a temporary place for this query)");
+    } else if !g.quiet && fresh.rebuilt {
         tell!("(the snapshot index was rebuilt from the files)");
     }
     for why in &fresh.skipped {
         tell!("warning: skipped {}", super::terminal::escape(why));
     }
+}
+
+fn answer(index: &SnapshotIndex, a: &SnapshotsArgs) -> anyhow::Result<i32> {
     if let Some(t) = &a.at {
-        let view = q::at(&index, parse_when("--at", t, false)?)?;
+        let view = q::at(index, parse_when("--at", t, false)?)?;
         return print::emit(a.json, &view, print::at);
     }
     if let Some(id) = &a.job {
-        let lives = q::job(&index, id)?;
+        let lives = q::job(index, id)?;
         return print::emit(a.json, &lives, |l: &Vec<_>| print::jobs(l));
     }
     if let Some(name) = &a.flag {
-        let flags = q::flag(&index, name)?;
+        let flags = q::flag(index, name)?;
         return print::emit(a.json, &flags, |f: &Vec<_>| print::flags(f));
     }
     if let Some(name) = &a.experiment {
-        let course = q::experiment(&index, name, a.stages)?;
+        let course = q::experiment(index, name, a.stages)?;
         return print::emit(a.json, &course, print::experiment);
     }
     let range = Range {
@@ -158,6 +201,6 @@ fn query(g: &Global, a: SnapshotsArgs) -> anyhow::Result<i32> {
             .map(|t| parse_when("--until", t, true))
             .transpose()?,
     };
-    let timeline = q::timeline(&index, range, a.limit)?;
+    let timeline = q::timeline(index, range, a.limit)?;
     print::emit(a.json, &timeline, print::timeline)
 }

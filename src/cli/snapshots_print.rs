@@ -6,7 +6,7 @@ use super::output::{print_json, table};
 use super::terminal::escape;
 use crate::report::snapshots::{
     describe, human_bytes, human_duration, local_time, ran_text, AtView, ExperimentCourse,
-    FlagArrival, JobLife, Timeline,
+    FlagArrival, JobLife, Timeline, UNKNOWN_START,
 };
 use crate::snapshot::model::Job;
 
@@ -24,7 +24,8 @@ pub fn emit<T: serde::Serialize>(json: bool, value: &T, human: fn(&T)) -> anyhow
 fn when(ts: &str) -> String {
     crate::app::snapshots_index_rows::timestamp_epoch(ts)
         .map(local_time)
-        .unwrap_or_else(|| ts.to_string())
+        // Not a time: printed as it is written, so escaped like every other value.
+        .unwrap_or_else(|| escape(ts).into_owned())
 }
 
 /// The timeline table.
@@ -48,10 +49,15 @@ pub fn timeline(t: &Timeline) {
                 d if d > 0 => format!("+{}", human_bytes(d)),
                 d => human_bytes(d),
             };
+            let (running, pending) = if r.scheduler_failed {
+                ("?".to_string(), "?".to_string())
+            } else {
+                (r.running.to_string(), r.pending.to_string())
+            };
             vec![
                 time,
-                r.running.to_string(),
-                r.pending.to_string(),
+                running,
+                pending,
                 if r.new_flags > 0 {
                     format!("+{}", r.new_flags)
                 } else {
@@ -65,6 +71,9 @@ pub fn timeline(t: &Timeline) {
         &["TIME", "RUNNING", "PENDING", "NEW FLAGS", "DISK DELTA"],
         &rows,
     );
+    if t.rows.iter().any(|r| r.scheduler_failed) {
+        say!("(?: the scheduler did not answer at those snapshots)");
+    }
     let all_shown = t.total_rows == Some(t.rows.len() as u64);
     if !all_shown {
         say!(
@@ -96,6 +105,9 @@ pub fn at(v: &AtView) {
         escape(&when(&v.taken)),
         v.age
     );
+    if v.scheduler_failed {
+        say!("the scheduler did not answer at that snapshot: the jobs below are the last ones it reported");
+    }
     say!(
         "running: {}   pending/other: {}   flags: {}",
         v.running.len(),
@@ -160,7 +172,10 @@ pub fn jobs(lives: &[JobLife]) {
                 when(&s.to)
             );
         }
-        say!("  runtime {}", human_duration(l.runtime_s as i64));
+        say!(
+            "  runtime {}",
+            human_duration(i64::try_from(l.runtime_s).unwrap_or(i64::MAX))
+        );
         match &l.end {
             Some(e) => say!(
                 "  ended {}{}{}",
@@ -205,16 +220,20 @@ pub fn flags(flags: &[FlagArrival]) {
 /// An experiment's course.
 pub fn experiment(c: &ExperimentCourse) {
     say!("experiment {}", escape(&c.name));
-    say!(
-        "  started   {} ({})",
-        local_time(c.started_epoch),
-        c.started_basis
-    );
-    say!(
-        "  ran       {}{}",
-        ran_text(c),
-        if c.active { " (active)" } else { "" }
-    );
+    if c.started_basis == UNKNOWN_START {
+        say!("  started   unknown (no job, run, flag or active sighting of it)");
+    } else {
+        say!(
+            "  started   {} ({})",
+            local_time(c.started_epoch),
+            c.started_basis
+        );
+        say!(
+            "  ran       {}{}",
+            ran_text(c),
+            if c.active { " (active)" } else { "" }
+        );
+    }
     if !c.active {
         say!("  ended     {}", local_time(c.until_epoch));
     }

@@ -1,6 +1,6 @@
 //! `--at TIME`: what the nearest snapshot at or before a time saw, and how old it was then.
 
-use super::{human_duration, SnapshotQueryError};
+use super::{human_duration, job_elapsed, squeue_time, SnapshotQueryError};
 use crate::snapshot::model::{Experiment, Job};
 use crate::store::snapshot_index::{SnapshotIndex, SpanKind};
 use serde::Serialize;
@@ -26,6 +26,8 @@ pub struct AtView {
     pub flags: Vec<String>,
     /// The experiments it saw.
     pub experiments: Vec<Experiment>,
+    /// The scheduler did not answer at that snapshot: the jobs are the previous snapshot's.
+    pub scheduler_failed: bool,
 }
 
 /// The nearest snapshot at or before `epoch`; an error says when the first one was.
@@ -41,10 +43,26 @@ pub fn at(index: &SnapshotIndex, epoch: i64) -> Result<AtView, SnapshotQueryErro
         }));
     };
     let t = snap.row.epoch;
-    let parse = |data: &str| serde_json::from_str::<Job>(data).unwrap_or_default();
     let (mut running, mut waiting) = (Vec::new(), Vec::new());
+    let mut queued: std::collections::HashMap<String, u64> = Default::default();
     for span in index.spans_at(SpanKind::Job, t)? {
-        let job = parse(&span.data);
+        // A span keeps its first and last sighting; what this snapshot saw is the first one
+        // moved on by the time since (a running job's clock runs with the wall clock).
+        // At the span's last snapshot that sighting is exact.
+        let seen = if t == span.last_epoch {
+            &span.data
+        } else {
+            &span.first_data
+        };
+        let mut job = serde_json::from_str::<Job>(seen).unwrap_or_default();
+        let since = t.saturating_sub(span.first_epoch).max(0) as u64;
+        if t != span.last_epoch && since > 0 && matches!(job.state.as_str(), "R" | "CG") {
+            let first = job_elapsed(&job);
+            job.elapsed_s = first.saturating_add(since);
+            job.time = squeue_time(job.elapsed_s);
+        }
+        let exp = job.experiment.clone().unwrap_or_else(|| "other".into());
+        *queued.entry(exp).or_default() += 1;
         if matches!(job.state.as_str(), "R" | "CG") {
             running.push(job);
         } else {
@@ -59,7 +77,19 @@ pub fn at(index: &SnapshotIndex, epoch: i64) -> Result<AtView, SnapshotQueryErro
     let experiments = index
         .spans_at(SpanKind::Experiment, t)?
         .into_iter()
-        .filter_map(|s| serde_json::from_str(&s.data).ok())
+        .filter_map(|s| {
+            let seen = if t == s.last_epoch {
+                &s.data
+            } else {
+                &s.first_data
+            };
+            serde_json::from_str::<Experiment>(seen).ok()
+        })
+        .map(|mut e| {
+            // The queued count changes inside a span: count this snapshot's own jobs.
+            e.queued_jobs = queued.get(&e.name).copied().unwrap_or(0);
+            e
+        })
         .collect();
     let age_s = epoch.saturating_sub(t);
     Ok(AtView {
@@ -72,5 +102,6 @@ pub fn at(index: &SnapshotIndex, epoch: i64) -> Result<AtView, SnapshotQueryErro
         waiting,
         flags,
         experiments,
+        scheduler_failed: snap.row.scheduler == "failed",
     })
 }

@@ -83,6 +83,7 @@ pub fn experiment(
     }
     let newest = index.last_snapshot()?.map(|s| s.row.epoch).unwrap_or(0);
     let (started_epoch, started_basis) = start(&exps, &jobs, &runs, &flags);
+    let start_known = started_basis != UNKNOWN_START;
     let exp_data: Vec<Experiment> = exps.iter().map(|s| parse(&s.data)).collect();
     let active_until = exps
         .iter()
@@ -97,10 +98,18 @@ pub fn experiment(
         .as_ref()
         .and_then(|r| r.finished_at.as_deref())
         .and_then(timestamp_epoch);
+    // Its jobs' recorded ends date the end better than the last snapshot that saw one queued.
+    let jobs_ended = ended
+        .iter()
+        .filter_map(|s| parse::<EndedJob>(&s.data).end_time)
+        .filter_map(|t| timestamp_epoch(&t))
+        .max()
+        .map(|t| t.min(newest));
     let until_epoch = match (active, finished) {
         (true, _) => newest,
         (false, Some(t)) => t,
         (false, None) => active_until
+            .max(jobs_ended)
             .or_else(|| flags.iter().map(|f| f.first_epoch).max())
             .unwrap_or(newest),
     };
@@ -126,13 +135,26 @@ pub fn experiment(
         started_basis,
         until_epoch,
         active,
-        ran_s: until_epoch - started_epoch,
+        ran_s: if start_known {
+            until_epoch.saturating_sub(started_epoch)
+        } else {
+            0
+        },
         stage,
         jobs_seen,
         failed_jobs,
         estimate: estimate(&stages, total, active),
         stages,
-        alongside: alongside(index, name, started_epoch, until_epoch)?,
+        alongside: alongside(
+            index,
+            name,
+            if start_known {
+                started_epoch
+            } else {
+                exps.first().map(|s| s.first_epoch).unwrap_or(until_epoch)
+            },
+            until_epoch,
+        )?,
     })
 }
 
@@ -173,8 +195,11 @@ fn start(exps: &[SpanRow], jobs: &[SpanRow], runs: &[SpanRow], flags: &[SpanRow]
         .into_iter()
         .min_by_key(|c| c.0)
         .map(|(t, why)| (t, why.to_string()))
-        .unwrap_or_default()
+        .unwrap_or_else(|| (0, UNKNOWN_START.to_string()))
 }
+
+/// The start basis of an experiment no evidence dates (only ever listed inactive).
+pub const UNKNOWN_START: &str = "unknown";
 
 fn alongside(
     index: &SnapshotIndex,

@@ -99,19 +99,22 @@ pub(super) fn estimate(stages: &[StageDone], total: Option<u64>, active: bool) -
     let median = if took.len() % 2 == 1 {
         took[took.len() / 2]
     } else {
-        (took[took.len() / 2 - 1] + took[took.len() / 2]) / 2
+        took[took.len() / 2 - 1].saturating_add(took[took.len() / 2]) / 2
     };
     let done = stages.len() as u64;
     let median_text = human_duration(median);
     let (eta_epoch, basis) = match total {
         Some(total) if done >= total => (None, format!("all {total} stages done")),
         Some(total) => {
-            let eta = last.completed_epoch + median * (total - done) as i64;
+            let left = i64::try_from(total - done).unwrap_or(i64::MAX);
+            let eta = last
+                .completed_epoch
+                .saturating_add(median.saturating_mul(left));
             (Some(eta), format!("{done} of {total} stages, median stage {median_text}"))
         }
         None if !active => (None, format!("{done} stages done, median stage {median_text}; no longer active")),
         None => (
-            Some(last.completed_epoch + median),
+            Some(last.completed_epoch.saturating_add(median)),
             format!(
                 "{done} stages done, median stage {median_text}; the total is unknown, so this is the next stage's (--stages N gives the whole)"
             ),

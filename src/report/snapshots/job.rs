@@ -77,7 +77,7 @@ fn life(key: &str, spans: &[SpanRow], end: Option<SpanRow>, newest: Option<i64>)
     let runtime_s = end
         .as_ref()
         .and_then(|e| e.elapsed_s)
-        .unwrap_or_else(|| jobs.iter().map(|j| j.elapsed_s).max().unwrap_or(0));
+        .unwrap_or_else(|| jobs.iter().map(super::job_elapsed).max().unwrap_or(0));
     JobLife {
         job_id: key.to_string(),
         name: if last.name.is_empty() {

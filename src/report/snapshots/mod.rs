@@ -12,7 +12,7 @@ mod job;
 mod timeline;
 
 pub use at::{at, AtView};
-pub use experiment::{experiment, ran_text, Alongside, ExperimentCourse};
+pub use experiment::{experiment, ran_text, Alongside, ExperimentCourse, UNKNOWN_START};
 pub use experiment_stages::{describe, Estimate, StageDone};
 pub use job::{flag, job, FlagArrival, JobLife, StateSpan};
 pub use timeline::{timeline, Timeline, TimelineRow};
@@ -104,6 +104,49 @@ pub fn parse_when(flag: &str, text: &str, end_of_day: bool) -> Result<i64, Snaps
     }
 }
 
+/// A job's seconds of run time as a snapshot recorded them: `elapsed_s`, or (seed 000's files,
+/// which have only squeue's text) its `time` read back.
+pub fn job_elapsed(job: &crate::snapshot::model::Job) -> u64 {
+    if job.elapsed_s > 0 {
+        return job.elapsed_s;
+    }
+    parse_squeue_time(&job.time).unwrap_or(0)
+}
+
+/// squeue's `%M` text (`M:SS`, `H:MM:SS`, `D-HH:MM:SS`) in seconds; none when it is not one.
+pub fn parse_squeue_time(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (days, clock) = match text.split_once('-') {
+        Some((d, rest)) => (d.parse::<u64>().ok()?, rest),
+        None => (0, text),
+    };
+    let mut secs: u64 = 0;
+    let parts: Vec<&str> = clock.split(':').collect();
+    if parts.len() < 2 || parts.len() > 3 {
+        return None;
+    }
+    for part in parts {
+        let n: u64 = part.parse().ok()?;
+        secs = secs.checked_mul(60)?.checked_add(n)?;
+    }
+    days.checked_mul(86_400)?.checked_add(secs)
+}
+
+/// Seconds as squeue prints them (`M:SS`, `H:MM:SS`, `D-HH:MM:SS`).
+pub fn squeue_time(secs: u64) -> String {
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
+    match (d, h) {
+        (0, 0) => format!("{m}:{s:02}"),
+        (0, _) => format!("{h}:{m:02}:{s:02}"),
+        _ => format!("{d}-{h:02}:{m:02}:{s:02}"),
+    }
+}
+
 /// Unix seconds as local `YYYY-MM-DD HH:MM`.
 pub fn local_time(epoch: i64) -> String {
     jiff::Timestamp::from_second(epoch)
@@ -166,5 +209,17 @@ mod tests {
         assert!(parse_when("--at", "someday", false).is_err());
         assert_eq!(human_duration(15_000), "4 h 10 m");
         assert_eq!(human_bytes(-1536), "-1.5K");
+    }
+
+    /// Issue 13 (review r2 F9): squeue's time text read back and written again.
+    #[test]
+    fn squeue_times_round_trip() {
+        assert_eq!(parse_squeue_time("1-01:38:04"), Some(92_284));
+        assert_eq!(parse_squeue_time("1:38:04"), Some(5884));
+        assert_eq!(parse_squeue_time("0:05"), Some(5));
+        assert_eq!(parse_squeue_time("INVALID"), None);
+        for s in [5, 5884, 92_284] {
+            assert_eq!(parse_squeue_time(&squeue_time(s)), Some(s));
+        }
     }
 }

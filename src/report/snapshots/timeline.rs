@@ -34,6 +34,8 @@ pub struct TimelineRow {
     pub disk_bytes: i64,
     /// Change of measured bytes since the previous row (0 for the first).
     pub disk_delta: i64,
+    /// The scheduler did not answer at these snapshots: their job counts say nothing.
+    pub scheduler_failed: bool,
 }
 
 /// The timeline of a range.
@@ -104,8 +106,10 @@ fn collapse(snaps: &[SnapshotInfo]) -> Vec<TimelineRow> {
                 last.to.clone_from(&s.row.ts);
                 last.to_epoch = s.row.epoch;
                 last.snapshots += 1;
-                last.ended += s.row.ended;
-                last.disk_delta += s.row.disk_bytes - last.disk_bytes;
+                last.ended = last.ended.saturating_add(s.row.ended);
+                last.disk_delta = last
+                    .disk_delta
+                    .saturating_add(s.row.disk_bytes.saturating_sub(last.disk_bytes));
                 last.disk_bytes = s.row.disk_bytes;
             }
             _ => {
@@ -123,7 +127,8 @@ fn collapse(snaps: &[SnapshotInfo]) -> Vec<TimelineRow> {
                     flags: s.row.flags,
                     new_flags: s.new_flags,
                     disk_bytes: s.row.disk_bytes,
-                    disk_delta: s.row.disk_bytes - before,
+                    disk_delta: s.row.disk_bytes.saturating_sub(before),
+                    scheduler_failed: s.row.scheduler == "failed",
                 });
             }
         }
@@ -136,6 +141,7 @@ fn collapse(snaps: &[SnapshotInfo]) -> Vec<TimelineRow> {
 fn same(row: &TimelineRow, s: &SnapshotInfo) -> bool {
     s.job_changes == 0
         && s.new_flags == 0
+        && row.scheduler_failed == (s.row.scheduler == "failed")
         && row.running == s.row.running
         && row.pending == s.row.pending
         && row.other == s.row.other

@@ -1,6 +1,6 @@
 //! Adding snapshots (spans continue or open) and forgetting them (spans trimmed to what is left).
 
-use super::{IndexDbError, SnapshotIndex, SnapshotRows, SpanKind};
+use super::{name_order, IndexDbError, SnapshotIndex, SnapshotRows, SpanKind};
 use rusqlite::{params, OptionalExtension, Transaction};
 use std::collections::{HashMap, HashSet};
 
@@ -58,6 +58,8 @@ impl SnapshotIndex {
                 .map_err(sql)?;
             tx.execute("DELETE FROM skipped WHERE file = ?1", [file])
                 .map_err(sql)?;
+            tx.execute("DELETE FROM files WHERE file = ?1", [file])
+                .map_err(sql)?;
         }
         if gone > 0 {
             trim_spans(&tx).map_err(sql)?;
@@ -69,14 +71,18 @@ impl SnapshotIndex {
 
 /// Spans whose first or last snapshot is gone move to the nearest remaining one inside them.
 fn trim_spans(tx: &Transaction) -> rusqlite::Result<()> {
+    // Spans none of whose snapshots remain go first: the updates below would set their ends
+    // to NULL, which the NOT NULL columns refuse (and a prune removing whole spans is the
+    // normal case).
     tx.execute_batch(
-        "UPDATE spans SET
-           first_snap = (SELECT s.id FROM snapshots s WHERE s.epoch BETWEEN spans.first_epoch AND spans.last_epoch ORDER BY s.epoch, s.file LIMIT 1)
+        "DELETE FROM spans WHERE NOT EXISTS (SELECT 1 FROM snapshots s
+           WHERE s.epoch BETWEEN spans.first_epoch AND spans.last_epoch);
+         UPDATE spans SET
+           first_snap = (SELECT s.id FROM snapshots s WHERE s.epoch BETWEEN spans.first_epoch AND spans.last_epoch ORDER BY s.epoch, s.ord LIMIT 1)
          WHERE first_snap NOT IN (SELECT id FROM snapshots);
          UPDATE spans SET
-           last_snap = (SELECT s.id FROM snapshots s WHERE s.epoch BETWEEN spans.first_epoch AND spans.last_epoch ORDER BY s.epoch DESC, s.file DESC LIMIT 1)
+           last_snap = (SELECT s.id FROM snapshots s WHERE s.epoch BETWEEN spans.first_epoch AND spans.last_epoch ORDER BY s.epoch DESC, s.ord DESC LIMIT 1)
          WHERE last_snap NOT IN (SELECT id FROM snapshots);
-         DELETE FROM spans WHERE first_snap IS NULL OR last_snap IS NULL;
          UPDATE spans SET
            first_epoch = (SELECT epoch FROM snapshots WHERE id = first_snap),
            first_ts = (SELECT ts FROM snapshots WHERE id = first_snap),
@@ -100,16 +106,17 @@ fn insert_one(tx: &Transaction, rows: &SnapshotRows) -> Result<bool, IndexDbErro
     if known.is_some() {
         return Ok(false);
     }
-    let prev: Option<(i64, i64, String)> = tx
+    let prev: Option<(i64, i64, String, String)> = tx
         .query_row(
-            "SELECT id, epoch, file FROM snapshots ORDER BY epoch DESC, file DESC LIMIT 1",
+            "SELECT id, epoch, file, ord FROM snapshots ORDER BY epoch DESC, ord DESC LIMIT 1",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()
         .map_err(sql)?;
-    if let Some((_, epoch, file)) = &prev {
-        if (*epoch, file.as_str()) > (s.epoch, s.file.as_str()) {
+    let ord = name_order(&s.file);
+    if let Some((_, epoch, file, prev_ord)) = &prev {
+        if (*epoch, prev_ord.as_str()) > (s.epoch, ord.as_str()) {
             return Err(IndexDbError::OutOfOrder {
                 file: s.file.clone(),
                 newest: file.clone(),
@@ -118,7 +125,8 @@ fn insert_one(tx: &Transaction, rows: &SnapshotRows) -> Result<bool, IndexDbErro
     }
     tx.execute(
         "INSERT INTO snapshots(file, ts, epoch, host, scheduler, running, pending, other, ended,
-           flags, active_experiments, disk_bytes) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+           flags, active_experiments, disk_bytes, ord)
+           VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
         params![
             s.file,
             s.ts,
@@ -131,14 +139,15 @@ fn insert_one(tx: &Transaction, rows: &SnapshotRows) -> Result<bool, IndexDbErro
             s.ended,
             s.flags,
             s.active_experiments,
-            s.disk_bytes
+            s.disk_bytes,
+            ord
         ],
     )
     .map_err(sql)?;
     let id = tx.last_insert_rowid();
     // The spans the previous snapshot ended with are the ones this one may continue.
     let mut open: HashMap<(String, String), (i64, String)> = HashMap::new();
-    if let Some((prev_id, _, _)) = prev {
+    if let Some((prev_id, _, _, _)) = prev {
         let mut st = tx
             .prepare_cached("SELECT id, kind, key, sig FROM spans WHERE last_snap = ?1")
             .map_err(sql)?;
@@ -162,10 +171,32 @@ fn insert_one(tx: &Transaction, rows: &SnapshotRows) -> Result<bool, IndexDbErro
     let mut start = tx
         .prepare_cached(
             "INSERT INTO spans(kind, key, sig, experiment, first_snap, last_snap, first_epoch,
-               last_epoch, first_ts, last_ts, data) VALUES (?1,?2,?3,?4,?5,?5,?6,?6,?7,?7,?8)",
+               last_epoch, first_ts, last_ts, data, first_data)
+               VALUES (?1,?2,?3,?4,?5,?5,?6,?6,?7,?7,?8,?8)",
         )
         .map_err(sql)?;
+    // A snapshot whose scheduler did not answer knows nothing of the queue: the jobs and
+    // experiments of the one before continue through it, unchanged.
+    let blind = s.scheduler == "failed";
+    if blind {
+        let mut carry = tx
+            .prepare_cached(
+                "UPDATE spans SET last_snap = ?2, last_epoch = ?3, last_ts = ?4 WHERE id = ?1",
+            )
+            .map_err(sql)?;
+        for ((kind, key), (span, _)) in &open {
+            if kind == SpanKind::Job.as_str() || kind == SpanKind::Experiment.as_str() {
+                carry
+                    .execute(params![span, id, s.epoch, s.ts])
+                    .map_err(sql)?;
+                seen.insert((kind.clone(), key.clone()));
+            }
+        }
+    }
     for item in &rows.items {
+        if blind && matches!(item.kind, SpanKind::Job | SpanKind::Experiment) {
+            continue;
+        }
         let key = (item.kind.as_str().to_string(), item.key.clone());
         if !seen.insert(key.clone()) {
             continue; // the same job twice in one squeue answer: the first one counts
@@ -215,7 +246,7 @@ impl SnapshotIndex {
     /// skipped files stay recorded.
     pub fn clear_snapshots(&mut self) -> Result<(), IndexDbError> {
         self.conn
-            .execute_batch("DELETE FROM spans; DELETE FROM snapshots;")
+            .execute_batch("DELETE FROM spans; DELETE FROM snapshots; DELETE FROM meta;")
             .map_err(|e| self.sql(e))
     }
 }

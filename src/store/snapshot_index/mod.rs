@@ -10,6 +10,7 @@
 //! sightings but only a few thousand spans, and every question ("what ran at T", "a job's
 //! lifetime", "when did this flag appear") is an indexed range over spans.
 
+mod files;
 mod insert;
 mod queries;
 mod schema;
@@ -18,6 +19,23 @@ pub use queries::{SnapshotInfo, SpanRow};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// How a file name sorts among the files of the same instant: the plain name first, then its
+/// `-2`, `-3`... (byte order would put `-2` before `.json`).
+pub fn name_order(name: &str) -> String {
+    let stem = name.strip_suffix(".json").unwrap_or(name);
+    match stem.rsplit_once('-') {
+        Some((base, n))
+            if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && n.len() < 10 =>
+        {
+            format!("{base}\u{1}{n:0>10}")
+        }
+        _ => format!("{stem}\u{1}{:0>10}", 1),
+    }
+}
+
+/// A file of the folder as the freshness check sees it: name, size, mtime in nanoseconds.
+pub type FileStamp = (String, u64, i64);
 
 /// The index database's file name in the snapshot folder.
 pub const INDEX_FILE: &str = ".snapshot-index.db";
@@ -146,6 +164,9 @@ impl SnapshotIndex {
         }
         let conn = Connection::open_with_flags(path, flags).map_err(err)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
+        // The journal file stays (emptied) between writes, so that writing the index does not
+        // move the folder's mtime, which the freshness check compares.
+        let _ = conn.query_row("PRAGMA journal_mode = TRUNCATE", [], |_| Ok(()));
         schema::ensure(&conn).map_err(err)?;
         Ok(SnapshotIndex {
             conn,

@@ -35,11 +35,13 @@ pub struct SpanRow {
     pub last_epoch: i64,
     /// The latest sighting as JSON.
     pub data: String,
+    /// The first sighting as JSON (what the span's first snapshot saw).
+    pub first_data: String,
 }
 
 const SNAP_COLUMNS: &str = "file, ts, epoch, host, scheduler, running, pending, other, ended, flags, active_experiments, disk_bytes, new_flags, job_changes";
 const SPAN_COLUMNS: &str =
-    "kind, key, sig, experiment, first_ts, first_epoch, last_ts, last_epoch, data";
+    "kind, key, sig, experiment, first_ts, first_epoch, last_ts, last_epoch, data, first_data";
 
 fn snapshot_info(r: &Row) -> rusqlite::Result<SnapshotInfo> {
     Ok(SnapshotInfo {
@@ -73,6 +75,7 @@ fn span_row(r: &Row) -> rusqlite::Result<SpanRow> {
         last_ts: r.get(6)?,
         last_epoch: r.get(7)?,
         data: r.get(8)?,
+        first_data: r.get(9)?,
     })
 }
 
@@ -101,7 +104,7 @@ impl SnapshotIndex {
     /// Snapshots with `from <= epoch < to`, oldest first.
     pub fn snapshots_between(&self, from: i64, to: i64) -> Result<Vec<SnapshotInfo>, IndexDbError> {
         self.all(
-            &format!("SELECT {SNAP_COLUMNS} FROM snapshots WHERE epoch >= ?1 AND epoch < ?2 ORDER BY epoch, file"),
+            &format!("SELECT {SNAP_COLUMNS} FROM snapshots WHERE epoch >= ?1 AND epoch < ?2 ORDER BY epoch, ord"),
             params![from, to],
             snapshot_info,
         )
@@ -116,7 +119,7 @@ impl SnapshotIndex {
         max: u64,
     ) -> Result<Vec<SnapshotInfo>, IndexDbError> {
         let mut rows = self.all(
-            &format!("SELECT {SNAP_COLUMNS} FROM snapshots WHERE epoch >= ?1 AND epoch < ?2 ORDER BY epoch DESC, file DESC LIMIT ?3"),
+            &format!("SELECT {SNAP_COLUMNS} FROM snapshots WHERE epoch >= ?1 AND epoch < ?2 ORDER BY epoch DESC, ord DESC LIMIT ?3"),
             params![from, to, max as i64],
             snapshot_info,
         )?;
@@ -139,7 +142,7 @@ impl SnapshotIndex {
     /// The newest snapshot at or before `epoch`.
     pub fn snapshot_at_or_before(&self, epoch: i64) -> Result<Option<SnapshotInfo>, IndexDbError> {
         self.first(
-            &format!("SELECT {SNAP_COLUMNS} FROM snapshots WHERE epoch <= ?1 ORDER BY epoch DESC, file DESC LIMIT 1"),
+            &format!("SELECT {SNAP_COLUMNS} FROM snapshots WHERE epoch <= ?1 ORDER BY epoch DESC, ord DESC LIMIT 1"),
             params![epoch],
             snapshot_info,
         )
@@ -148,7 +151,7 @@ impl SnapshotIndex {
     /// The oldest snapshot.
     pub fn first_snapshot(&self) -> Result<Option<SnapshotInfo>, IndexDbError> {
         self.first(
-            &format!("SELECT {SNAP_COLUMNS} FROM snapshots ORDER BY epoch, file LIMIT 1"),
+            &format!("SELECT {SNAP_COLUMNS} FROM snapshots ORDER BY epoch, ord LIMIT 1"),
             [],
             snapshot_info,
         )
@@ -220,7 +223,7 @@ impl SnapshotIndex {
         )
     }
 
-    fn all<T, P: rusqlite::Params>(
+    pub(super) fn all<T, P: rusqlite::Params>(
         &self,
         sql: &str,
         params: P,

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The schema version, stored in `PRAGMA user_version`.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -23,9 +23,11 @@ CREATE TABLE IF NOT EXISTS snapshots (
     disk_bytes INTEGER NOT NULL,
     -- spans this snapshot opened (kind flag) and jobs that started, ended or changed in it
     new_flags INTEGER NOT NULL DEFAULT 0,
-    job_changes INTEGER NOT NULL DEFAULT 0
+    job_changes INTEGER NOT NULL DEFAULT 0,
+    -- the file name as it sorts among files of the same second (`-2` after the plain one)
+    ord TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS snapshots_epoch ON snapshots(epoch, file);
+CREATE INDEX IF NOT EXISTS snapshots_epoch ON snapshots(epoch, ord);
 CREATE TABLE IF NOT EXISTS spans (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -38,7 +40,9 @@ CREATE TABLE IF NOT EXISTS spans (
     last_epoch INTEGER NOT NULL,
     first_ts TEXT NOT NULL,
     last_ts TEXT NOT NULL,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    -- the first sighting, for what a snapshot inside the span saw (`--at`): `data` is the last
+    first_data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS spans_key ON spans(kind, key, first_epoch);
 CREATE INDEX IF NOT EXISTS spans_last_snap ON spans(last_snap);
@@ -50,6 +54,18 @@ CREATE INDEX IF NOT EXISTS spans_experiment ON spans(experiment, kind, first_epo
 CREATE TABLE IF NOT EXISTS skipped (
     file TEXT PRIMARY KEY,
     reason TEXT NOT NULL
+);
+-- every file indexed or skipped, with its size and mtime when it was read: a file renamed,
+-- removed, rewritten or fixed since is seen by comparing the folder's listing with this
+CREATE TABLE IF NOT EXISTS files (
+    file TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL
+);
+-- the folder's mtime when the files were last found to match (the cheap check)
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
 );
 ";
 

@@ -36,6 +36,7 @@ fn period(
                 vec![Job {
                     job_id: format!("{}", 100 + days),
                     state: "R".into(),
+                    experiment: name.map(String::from),
                     ..Job::default()
                 }]
             } else {
@@ -114,19 +115,24 @@ fn seed_policy_on_a_generated_year() {
     want.sort();
     assert_eq!(kept_of(&recent), want);
     assert!(decided[&n(&recent, 7)].contains(&"daily snapshot of completed recent_c".to_string()));
-    assert!(decided[&n(&recent, 40)].contains(&"state change (jobs, experiments)".to_string()));
-    assert!(decided[&n(&recent, 79)].contains(&"last of recent_c".to_string()));
+    assert!(
+        decided[&n(&recent, 40)].contains(&"state change of recent_c (jobs, active)".to_string())
+    );
+    assert!(decided[&n(&recent, 39)].contains(&"last of recent_c".to_string()));
 
     // Completed 8 months before: the newest of each month, plus first and state change.
     let mut want = vec![
         n(&old, 0),   // first of old_b (and restic's oldest monthly)
+        n(&old, 119), // last of old_b: its last snapshot with its job queued
         n(&old, 120), // 31 January 00:00: its job left
         n(&old, 123), // newest of January
         n(&old, 159), // newest of February, last of old_b
     ];
     want.sort();
     assert_eq!(kept_of(&old), want);
-    assert!(decided[&n(&old, 123)].contains(&"monthly snapshot of completed old_b".to_string()));
+    assert!(decided[&n(&old, 119)].contains(&"monthly snapshot of completed old_b".to_string()));
+    // After it: no experiment is in those snapshots, so they are `other`'s, by their own age.
+    assert!(decided[&n(&old, 123)].contains(&"monthly snapshot of other".to_string()));
 
     // No experiment: the `other` group by its own age (older than 6 months: monthly).
     assert_eq!(kept_of(&other), [n(&other, 0), n(&other, 19)]);

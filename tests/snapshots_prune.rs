@@ -214,29 +214,59 @@ fn bad_input_is_refused_with_help() {
     assert_eq!(files(&tmp.path().join("experiment_snapshots")).len(), 10);
 }
 
-/// Issue 13: days are local days: 23:30 UTC is already the next day in Berlin.
+/// Issue 13 (review r2 F15): calendar buckets are each snapshot's own offset, as restic's (Go
+/// keeps the offset a time was written with), whatever `TZ` prune runs under: three snapshots
+/// written in Berlin on 1 January (one at 00:30+01:00, still 31 December in UTC) are one day.
+/// Real restic 0.14 and restic's `ApplyPolicy` keep `c` and the oldest `a` with
+/// `--keep-daily 2`; bucketing in UTC kept `b` as 31 December's.
 #[test]
-fn calendar_buckets_are_local_time() {
+fn calendar_buckets_are_each_snapshots_own_offset() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("experiment_snapshots");
-    let names: Vec<String> = [
-        "2025-05-01T10:00:00Z",
-        "2025-05-01T23:30:00Z",
-        "2025-05-02T10:00:00Z",
-    ]
-    .iter()
-    .map(|t| write(&dir, &snapshot(t, vec![], vec![])))
-    .collect();
-    let utc = prune(tmp.path(), "UTC", &["--keep-daily", "2", "--json"]);
-    assert_eq!(kept(&utc), [names[1].clone(), names[2].clone()]);
-    let berlin = prune(
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, t) in [
+        ("a", "2026-01-01T00:30:00+01:00"),
+        ("b", "2026-01-01T00:40:00+01:00"),
+        ("c", "2026-01-01T12:00:00+01:00"),
+    ] {
+        let s = format!("{{\"snapshot_timestamp\":\"{t}\"}}");
+        std::fs::write(dir.join(format!("snapshot_20260101_{name}.json")), s).unwrap();
+    }
+    for tz in ["UTC", "Europe/Berlin", "America/New_York"] {
+        let out = prune(tmp.path(), tz, &["--keep-daily", "2", "--json"]);
+        assert_eq!(
+            kept(&out),
+            ["snapshot_20260101_a.json", "snapshot_20260101_c.json"],
+            "TZ={tz}"
+        );
+    }
+    // Shown in local time all the same.
+    let text = stdout(&prune(tmp.path(), "UTC", &["--keep-daily", "2"]));
+    assert!(text.contains("2025-12-31T23:30:00+00:00"), "{text}");
+    // Seed 000's bare local times have no offset: those are taken in TZ.
+    let bare = tmp.path().join("bare");
+    std::fs::create_dir_all(&bare).unwrap();
+    for (name, t) in [("a", "2026-01-01T00:30:00"), ("b", "2026-01-01T23:30:00")] {
+        let s = format!("{{\"snapshot_timestamp\":\"{t}\"}}");
+        std::fs::write(bare.join(format!("snapshot_2026_{name}.json")), s).unwrap();
+    }
+    let out = prune(
         tmp.path(),
         "Europe/Berlin",
-        &["--keep-daily", "2", "--json"],
+        &["--dir", "bare", "--keep-daily", "1", "--json"],
     );
-    assert_eq!(kept(&berlin), [names[0].clone(), names[2].clone()]);
-    let text = stdout(&prune(tmp.path(), "Europe/Berlin", &["--keep-daily", "2"]));
-    assert!(text.contains("2025-05-02T01:30:00+02:00"), "{text}");
+    assert_eq!(kept(&out), ["snapshot_2026_b.json"]);
+}
+
+/// Issue 13 (review r2 F16): restic's `-1` for unlimited is accepted as restic spells it.
+#[test]
+fn minus_one_means_unlimited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("experiment_snapshots");
+    let names = hourly(&dir);
+    let out = prune(tmp.path(), "UTC", &["--keep-hourly", "-1", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(kept(&out), names);
 }
 
 /// Issue 13: a file that is not a snapshot is kept, said so, and never removed.
@@ -348,7 +378,10 @@ fn apply_again_finishes_a_crashed_prune() {
         .output()
         .unwrap();
     assert_ne!(crashed.status.code(), Some(0), "{}", stderr(&crashed));
-    let left = files(&dir);
+    let left: Vec<String> = files(&dir)
+        .into_iter()
+        .filter(|f| f.starts_with("snapshot_"))
+        .collect();
     assert_eq!(left.len(), 9, "one file removed before the crash");
     for f in &left {
         let text = std::fs::read_to_string(dir.join(f)).unwrap();
@@ -357,9 +390,15 @@ fn apply_again_finishes_a_crashed_prune() {
     assert_eq!(git(repo, &["log", "--format=%s"]).lines().count(), 1);
     let out = prune(repo, "UTC", &["--keep-last", "3", "--apply"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(files(&dir).len(), 3);
+    // The crashed run's lock (its pid is dead) was taken over, and is gone again.
+    assert_eq!(files(&dir).len(), 3, "{:?}", files(&dir));
     let changed = git(repo, &["show", "--name-status", "--format=", "HEAD"]);
     assert_eq!(changed.lines().count(), 7, "{changed}");
+    // Issue 13 (review r2 F17): the message counts the commit's removals, the crashed run's too.
+    assert_eq!(
+        git(repo, &["log", "-1", "--format=%s"]).trim(),
+        "prune: kept 3, removed 7 (policy keep 3 latest snapshots)"
+    );
     assert_eq!(
         git(repo, &["diff", "--cached", "--name-only"]),
         "notes.txt\n"

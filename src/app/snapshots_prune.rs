@@ -7,7 +7,8 @@
 //! whole files only, and running the same command again finishes the job.
 
 use super::snapshots_index::forget_files;
-use crate::snapshot::git_commit::{commit_folder, CommitOutcome};
+use crate::snapshot::folder_lock::{FolderLock, LockError, LOCK_FILE, STALE_ELSEWHERE};
+use crate::snapshot::git_commit::{commit_folder, removed_since_commit, CommitOutcome};
 use crate::snapshot::retention::restic::{self, Item, KeepRules};
 use crate::snapshot::retention::seed::{self, SeedItem};
 use crate::snapshot::retention::Decision;
@@ -100,6 +101,14 @@ pub enum PruneError {
         /// The folder.
         dir: PathBuf,
     },
+    /// A snapshot (or another prune) holds the folder's lock past the wait.
+    #[error("{path}: the snapshot folder is locked by {holder}\n  help: wait for that snapshot or prune to finish, then run this again (a lock of a dead process is taken over by itself)")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// host:pid:since.
+        holder: String,
+    },
     /// The folder or a file could not be read or removed.
     #[error("{path}: {source}")]
     Io {
@@ -187,7 +196,22 @@ pub fn plan(dir: &Path, policy: &PrunePolicy) -> Result<PrunePlan, PruneError> {
 
 /// Removes the files `plan` does not keep, forgets them in the index, and commits the folder
 /// (`prune: kept N, removed M (policy ...)`) when it is in git.
+///
+/// Holds the folder's lock (as `labtrail snapshot` does) while it removes and commits, so a
+/// prune and a snapshot never interleave.
 pub fn apply(plan: &PrunePlan) -> Result<Applied, PruneError> {
+    let lock_path = plan.dir.join(LOCK_FILE);
+    let _lock = FolderLock::acquire(&plan.dir, STALE_ELSEWHERE).map_err(|e| match e {
+        LockError::Held(holder) => PruneError::Locked {
+            path: lock_path.clone(),
+            holder,
+        },
+        LockError::Io(source) => PruneError::Io {
+            path: lock_path.clone(),
+            source,
+        },
+    })?;
+    crate::store::fault::fault_injection_pause_point("prune-locked");
     let mut removed = Vec::new();
     for f in plan.removed() {
         let path = plan.dir.join(&f.file);
@@ -211,10 +235,13 @@ pub fn apply(plan: &PrunePlan) -> Result<Applied, PruneError> {
     let index_warning = forget_files(&plan.dir, &removed)
         .err()
         .map(|e| e.to_string());
+    // After an interrupted prune the commit also holds the files that run removed: count
+    // what the commit removes, not only this run's unlinks.
+    let committed_removals = removed_since_commit(&plan.dir).max(removed.len());
     let message = format!(
         "prune: kept {}, removed {} (policy {})",
         plan.kept_count(),
-        removed.len(),
+        committed_removals,
         plan.policy
     );
     let commit = commit_folder(&plan.dir, &message);
@@ -226,7 +253,8 @@ pub fn apply(plan: &PrunePlan) -> Result<Applied, PruneError> {
 }
 
 /// What the decision needs of a snapshot (10^5 whole snapshots took 375 MB): nothing for
-/// restic's rules; the jobs' ids and states, the flags and the experiments for the seed's.
+/// restic's rules; for the seed's, the jobs' ids, states, names and experiments, the flags, the
+/// runs' experiments and states, the experiments and whether the scheduler answered.
 fn slim(s: Snapshot, seed: bool) -> Snapshot {
     if !seed {
         return Snapshot::default();
@@ -237,11 +265,35 @@ fn slim(s: Snapshot, seed: bool) -> Snapshot {
             .into_iter()
             .map(|j| crate::snapshot::model::Job {
                 job_id: j.job_id,
+                name: j.name,
                 state: j.state,
+                experiment: j.experiment,
                 ..Default::default()
             })
             .collect(),
         completion_flags: s.completion_flags,
+        flags: s
+            .flags
+            .into_iter()
+            .map(|f| crate::snapshot::model::Flag {
+                path: f.path,
+                experiment: f.experiment,
+                ..Default::default()
+            })
+            .collect(),
+        runs: s
+            .runs
+            .into_iter()
+            .map(|r| crate::snapshot::model::Run {
+                experiment: r.experiment,
+                state: r.state,
+                ..Default::default()
+            })
+            .collect(),
+        scheduler: crate::snapshot::model::SchedulerView {
+            status: s.scheduler.status,
+            ..Default::default()
+        },
         experiments: s.experiments,
         ..Snapshot::default()
     }
@@ -256,15 +308,26 @@ fn kept_unknown(file: String, reason: String) -> FileDecision {
     }
 }
 
-/// When a snapshot was taken, in `tz` (calendar buckets are local): its RFC 3339
-/// `snapshot_timestamp`, or the seed's bare local form (`2026-01-27T18:00:00`).
+/// When a snapshot was taken, in its own UTC offset (restic buckets by the offset each
+/// snapshot was written with, so days and months are the writer's, whatever `TZ` prune runs
+/// under): its RFC 3339 `snapshot_timestamp`, or the seed's bare local form
+/// (`2026-01-27T18:00:00`, no offset: taken in `tz`).
 fn snapshot_time(s: &Snapshot, tz: &TimeZone) -> Option<Zoned> {
     let text = s.snapshot_timestamp.trim();
+    let civil = text.parse::<jiff::civil::DateTime>();
     if let Ok(t) = text.parse::<jiff::Timestamp>() {
-        return Some(t.to_zoned(tz.clone()));
+        // The offset it was written with: its wall clock minus the instant (`Z`: UTC).
+        let offset = match civil {
+            Ok(c) => {
+                let wall = c.to_zoned(TimeZone::UTC).ok()?.timestamp();
+                let seconds = wall.as_second() - t.as_second();
+                jiff::tz::Offset::from_seconds(i32::try_from(seconds).ok()?).ok()?
+            }
+            Err(_) => jiff::tz::Offset::UTC,
+        };
+        return Some(t.to_zoned(TimeZone::fixed(offset)));
     }
-    let civil: jiff::civil::DateTime = text.parse().ok()?;
-    civil.to_zoned(tz.clone()).ok()
+    civil.ok()?.to_zoned(tz.clone()).ok()
 }
 
 /// Both decisions over the same snapshots: kept when either keeps, with both reasons.

@@ -9,15 +9,17 @@ use std::path::PathBuf;
 
 /// What `prune --help` adds after the options: the rules in full, and examples.
 const PRUNE_HELP: &str =
-    "restic's `forget` rules, exactly: calendar buckets (hour, day, ISO week, month, year) in local
-time, the newest snapshot of each of the newest N buckets that have one (and the oldest
-snapshot while a rule has counts left), rules combined by OR, durations (`2y5m7d3h`) counted
-back from the latest snapshot, future snapshots never removed.
+    "restic's `forget` rules, exactly: calendar buckets (hour, day, ISO week, month, year) in each
+snapshot's own UTC offset, the newest snapshot of each of the newest N buckets that have one
+(and the oldest snapshot while a rule has counts left), rules combined by OR, durations
+(`2y5m7d3h`) counted back from the latest snapshot not in the future, so future snapshots are
+never removed by a duration; `-1` means unlimited.
 
 `--policy seed`: per experiment, all snapshots while it is active; once completed, the newest
 of each day; completed more than 6 months before the latest snapshot, the newest of each
-month; always each experiment's first and last snapshot and every snapshot where a job,
-a flag or an experiment's state changed.
+month; always each experiment's first and last snapshot and every snapshot where its jobs,
+flags, activity or stage changed. A snapshot whose squeue failed never makes an experiment
+completed; in seed 000's own files each job name is an experiment.
 
 Examples:
   labtrail snapshots prune --policy seed                  # what would go, and why
@@ -50,22 +52,22 @@ pub struct PruneArgs {
 #[derive(Debug, clap::Args)]
 pub struct KeepArgs {
     /// Keep the N latest snapshots.
-    #[arg(long, value_name = "N|unlimited", value_parser = parse_count)]
+    #[arg(long, value_name = "N|unlimited", value_parser = parse_count, allow_negative_numbers = true)]
     pub keep_last: Option<Count>,
     /// Keep the latest snapshot of each of the N latest hours that have one.
-    #[arg(long, value_name = "N|unlimited", value_parser = parse_count)]
+    #[arg(long, value_name = "N|unlimited", value_parser = parse_count, allow_negative_numbers = true)]
     pub keep_hourly: Option<Count>,
     /// Keep the latest snapshot of each of the N latest days that have one.
-    #[arg(long, value_name = "N|unlimited", value_parser = parse_count)]
+    #[arg(long, value_name = "N|unlimited", value_parser = parse_count, allow_negative_numbers = true)]
     pub keep_daily: Option<Count>,
     /// Keep the latest snapshot of each of the N latest ISO weeks that have one.
-    #[arg(long, value_name = "N|unlimited", value_parser = parse_count)]
+    #[arg(long, value_name = "N|unlimited", value_parser = parse_count, allow_negative_numbers = true)]
     pub keep_weekly: Option<Count>,
     /// Keep the latest snapshot of each of the N latest months that have one.
-    #[arg(long, value_name = "N|unlimited", value_parser = parse_count)]
+    #[arg(long, value_name = "N|unlimited", value_parser = parse_count, allow_negative_numbers = true)]
     pub keep_monthly: Option<Count>,
     /// Keep the latest snapshot of each of the N latest years that have one.
-    #[arg(long, value_name = "N|unlimited", value_parser = parse_count)]
+    #[arg(long, value_name = "N|unlimited", value_parser = parse_count, allow_negative_numbers = true)]
     pub keep_yearly: Option<Count>,
     /// Keep every snapshot within DURATION (`2y5m7d3h`) of the latest one.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]

@@ -64,11 +64,39 @@ pub fn commit_folder(dir: &Path, message: &str) -> CommitOutcome {
     ))
 }
 
+/// How many snapshot files (`snapshot_*.json`) of `dir` the last commit has and the folder no
+/// longer does (0 outside git): what a commit of the folder removes, including the removals of
+/// an earlier, interrupted prune.
+pub fn removed_since_commit(dir: &Path) -> usize {
+    let args = [
+        "diff",
+        "--no-renames",
+        "--name-only",
+        "--diff-filter=D",
+        "HEAD",
+        "--",
+        ".",
+    ];
+    git(dir, &[], &args).map_or(0, |out| {
+        out.lines()
+            .filter_map(|l| l.rsplit('/').next())
+            .filter(|name| name.starts_with("snapshot_") && name.ends_with(".json"))
+            .count()
+    })
+}
+
 /// One try: stage the folder's changes, then commit only the folder.
 fn attempt(dir: &Path, identity: &[String], message: &str) -> Result<CommitOutcome, String> {
     // `.`: the folder (git runs in it), whatever its path in the work tree.
-    git(dir, &[], &["add", "-A", "--", "."])?;
-    let staged = git(dir, &[], &["diff", "--cached", "--name-only", "--", "."])?;
+    // The folder's lock is held while committing (a prune holds it throughout): never staged,
+    // even in a folder without labtrail's `.gitignore` (seed 000's own).
+    let unlocked = format!(":(exclude){}", super::folder_lock::LOCK_FILE);
+    git(dir, &[], &["add", "-A", "--", ".", &unlocked])?;
+    let staged = git(
+        dir,
+        &[],
+        &["diff", "--cached", "--name-only", "--", ".", &unlocked],
+    )?;
     if staged.trim().is_empty() {
         return Ok(CommitOutcome::NothingToCommit);
     }

@@ -58,7 +58,8 @@ pub struct KeepRules {
 pub struct Item {
     /// Its id (file name).
     pub id: String,
-    /// When it was taken, in the time zone its buckets are taken in (local time).
+    /// When it was taken, in the time zone its buckets are taken in (the offset it was written
+    /// with, as restic's).
     pub time: jiff::Zoned,
 }
 

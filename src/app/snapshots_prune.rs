@@ -271,16 +271,13 @@ fn slim(s: Snapshot, seed: bool) -> Snapshot {
                 ..Default::default()
             })
             .collect(),
-        completion_flags: s.completion_flags,
-        flags: s
-            .flags
+        // Only whether an experiment's set of flags changed matters: one digest per experiment
+        // (flags stay on disk, so every snapshot lists all of them: 10^5 snapshots' full lists
+        // took gigabytes).
+        completion_flags: flag_digest(s.completion_flags.iter().map(String::as_str))
             .into_iter()
-            .map(|f| crate::snapshot::model::Flag {
-                path: f.path,
-                experiment: f.experiment,
-                ..Default::default()
-            })
             .collect(),
+        flags: flag_digests(s.flags),
         runs: s
             .runs
             .into_iter()
@@ -297,6 +294,41 @@ fn slim(s: Snapshot, seed: bool) -> Snapshot {
         experiments: s.experiments,
         ..Snapshot::default()
     }
+}
+
+/// One [`Flag`](crate::snapshot::model::Flag) per experiment whose path is the digest of the
+/// experiment's flag paths.
+fn flag_digests(flags: Vec<crate::snapshot::model::Flag>) -> Vec<crate::snapshot::model::Flag> {
+    let mut by_experiment: std::collections::BTreeMap<Option<String>, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for f in flags {
+        by_experiment.entry(f.experiment).or_default().push(f.path);
+    }
+    by_experiment
+        .into_iter()
+        .filter_map(|(experiment, paths)| {
+            let path = flag_digest(paths.iter().map(String::as_str))?;
+            Some(crate::snapshot::model::Flag {
+                path,
+                experiment,
+                ..Default::default()
+            })
+        })
+        .collect()
+}
+
+/// A digest of a set of flag paths (order-free); None for no flags.
+fn flag_digest<'a>(paths: impl Iterator<Item = &'a str>) -> Option<String> {
+    use std::hash::{Hash, Hasher};
+    let mut sorted: Vec<&str> = paths.collect();
+    if sorted.is_empty() {
+        return None;
+    }
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    sorted.hash(&mut h);
+    Some(format!("{} flags {:016x}", sorted.len(), h.finish()))
 }
 
 fn kept_unknown(file: String, reason: String) -> FileDecision {

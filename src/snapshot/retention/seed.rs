@@ -174,20 +174,27 @@ pub fn apply_at(items: &[SeedItem<'_>], now: Timestamp) -> Vec<Decision> {
                 }
             }
         }
+        // Only experiments with something in their state are remembered: the names ever seen
+        // grow with the history, the live ones do not.
         let names: BTreeSet<String> = previous.keys().chain(v.states.keys()).cloned().collect();
         let mut changes = Vec::new();
         for name in names {
-            let before = previous.get(&name).cloned().unwrap_or_default();
+            let default = ExpState::default();
+            let before = previous.get(&name).unwrap_or(&default);
             let mut now_state = v.states.get(&name).cloned().unwrap_or_default();
             if !v.answered {
                 // Nothing is known of the queue: it stays as it was.
                 now_state.jobs = before.jobs.clone();
                 now_state.active = before.active;
             }
-            if let Some(what) = change(&name, &before, &now_state, v.answered) {
+            if let Some(what) = change(&name, before, &now_state, v.answered) {
                 changes.push(format!("state change of {name} ({what})"));
             }
-            previous.insert(name, now_state);
+            if now_state == default {
+                previous.remove(&name);
+            } else {
+                previous.insert(name, now_state);
+            }
         }
         reasons[i].extend(changes);
     }

@@ -152,6 +152,28 @@ pub fn run_timed_command_in(
     timeout: Duration,
     groups: Option<&ProcessGroups>,
 ) -> Result<Output, CommandError> {
+    run_timed_inner(command, stdout, timeout, groups, None)
+}
+
+/// [`run_timed_command`] for a command that must be let clean up when it is past its limit
+/// (`git`, which removes its `index.lock` on SIGTERM but cannot on SIGKILL): its group gets
+/// SIGTERM first, and SIGKILL only when it is still there `grace` later.
+pub fn run_timed_command_gently(
+    command: &mut Command,
+    stdout: Stdio,
+    timeout: Duration,
+    grace: Duration,
+) -> Result<Output, CommandError> {
+    run_timed_inner(command, stdout, timeout, None, Some(grace))
+}
+
+fn run_timed_inner(
+    command: &mut Command,
+    stdout: Stdio,
+    timeout: Duration,
+    groups: Option<&ProcessGroups>,
+    grace: Option<Duration>,
+) -> Result<Output, CommandError> {
     use std::os::unix::process::CommandExt;
     if groups.is_some() {
         let parent = std::process::id() as i32;
@@ -221,6 +243,18 @@ pub fn run_timed_command_in(
             absent: false,
         })?,
         Err(_) => {
+            if let Some(grace) = grace {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+                if rx.recv_timeout(grace).is_ok() {
+                    return Err(CommandError::TimedOut {
+                        command,
+                        seconds: timeout.as_secs(),
+                    });
+                }
+            }
             // The whole group it leads: a site's wrapper script and the program it started.
             kill_group(pid as i32);
             return Err(CommandError::TimedOut {

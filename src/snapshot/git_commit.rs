@@ -1,12 +1,12 @@
-//! `snapshot --commit` and `snapshots prune --apply`: one commit of the snapshot folder only
-//! (pathspec + `--only`), never the user's other staged files; a held `index.lock` is retried,
+//! `snapshot --commit` and `snapshots prune --apply`: one commit of the snapshot files only
+//! (explicit pathspecs + `--only`), never the user's other files, staged or not; a held `index.lock` is retried,
 //! then skipped with a warning (the snapshot itself is already written).
 //!
 //! The user's own `git` runs (their config, hooks and signing), each command with a time limit.
 //! From cron there may be no identity (no `user.name`, a host name git cannot make an e-mail
 //! of): then, and only then, one is given on the command line.
 
-use crate::exec::command::{run_timed_command, CommandError};
+use crate::exec::command::{run_timed_command_gently, CommandError};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -24,8 +24,12 @@ pub enum CommitOutcome {
     Skipped(String),
 }
 
-/// Each git command's time limit (a hook or a slow network filesystem may take a while).
+/// Each git command's time limit (a hook or a slow network filesystem may take a while);
+/// `LABTRAIL_SNAPSHOT_GIT_TIMEOUT` (a duration, `2s`) changes it (tests, very slow hooks).
 const GIT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long git has, after SIGTERM at its time limit, to remove its lock files and end.
+const GIT_GRACE: Duration = Duration::from_secs(10);
 
 /// How long to wait before each new try while another git holds `index.lock`: ~5 s in all.
 const LOCK_RETRIES: [Duration; 5] = [
@@ -36,18 +40,44 @@ const LOCK_RETRIES: [Duration; 5] = [
     Duration::from_millis(2000),
 ];
 
-/// Commits every change (added, modified, removed files) under `dir` and nothing else, with
-/// `message`.
+/// The snapshot files, by git's glob (`*` stops at `/`): relative to the folder git runs in.
+const SNAPSHOT_PATHSPEC: &str = ":(glob)snapshot_*.json";
+
+/// Commits the snapshot files of `dir` (added, modified, removed `snapshot_*.json`, and the
+/// folder's `.gitignore` when it is the one labtrail writes) and nothing else, with `message`.
+/// Never anything else of the folder: it may be the work tree's root, or hold the index
+/// database. Skipped with a warning on a detached HEAD or while a rebase, merge, cherry-pick,
+/// revert or bisect is under way (the commit would land in the user's rewritten history or on
+/// no branch). A commit that fails leaves nothing of ours staged.
 pub fn commit_folder(dir: &Path, message: &str) -> CommitOutcome {
     match git(dir, &[], &["rev-parse", "--is-inside-work-tree"]) {
         Ok(out) if out.trim() == "true" => {}
+        // git refuses a repository owned by someone else: its word says what to do.
+        Err(why) if why.contains("dubious ownership") || why.contains("safe.directory") => {
+            return CommitOutcome::Skipped(format!(
+                "the snapshot folder {} was not committed: {why}",
+                dir.display()
+            ))
+        }
         _ => return CommitOutcome::NotARepository,
+    }
+    if let Some(why) = busy(dir) {
+        return CommitOutcome::Skipped(format!(
+            "the snapshot folder {} was not committed: {why}; the next `--commit` commits it",
+            dir.display()
+        ));
+    }
+    let mut paths = vec![SNAPSHOT_PATHSPEC.to_string()];
+    let ours = std::fs::read_to_string(dir.join(".gitignore"))
+        .is_ok_and(|text| text == super::write::GITIGNORE);
+    if ours {
+        paths.push(":(literal).gitignore".to_string());
     }
     let identity = fallback_identity(dir);
     let mut last = String::new();
     for wait in std::iter::once(Duration::ZERO).chain(LOCK_RETRIES) {
         std::thread::sleep(wait);
-        match attempt(dir, &identity, message) {
+        match attempt(dir, &paths, &identity, message) {
             Ok(outcome) => return outcome,
             Err(why) if why.contains("index.lock") => last = why,
             Err(why) => {
@@ -85,28 +115,65 @@ pub fn removed_since_commit(dir: &Path) -> usize {
     })
 }
 
-/// One try: stage the folder's changes, then commit only the folder.
-fn attempt(dir: &Path, identity: &[String], message: &str) -> Result<CommitOutcome, String> {
-    // `.`: the folder (git runs in it), whatever its path in the work tree.
-    // The folder's lock is held while committing (a prune holds it throughout): never staged,
-    // even in a folder without labtrail's `.gitignore` (seed 000's own).
-    let unlocked = format!(":(exclude){}", super::folder_lock::LOCK_FILE);
-    git(dir, &[], &["add", "-A", "--", ".", &unlocked])?;
-    let staged = git(
-        dir,
-        &[],
-        &["diff", "--cached", "--name-only", "--", ".", &unlocked],
-    )?;
+/// Why the repository is in no state for a commit of ours (detached HEAD, an operation under
+/// way), or None.
+fn busy(dir: &Path) -> Option<String> {
+    if git(dir, &[], &["symbolic-ref", "-q", "HEAD"]).is_err() {
+        return Some("HEAD is detached (no branch is checked out)".to_string());
+    }
+    let states = [
+        ("rebase-merge", "a rebase"),
+        ("rebase-apply", "a rebase or `git am`"),
+        ("MERGE_HEAD", "a merge"),
+        ("CHERRY_PICK_HEAD", "a cherry-pick"),
+        ("REVERT_HEAD", "a revert"),
+        ("BISECT_LOG", "a bisect"),
+    ];
+    for (name, what) in states {
+        let Ok(path) = git(dir, &[], &["rev-parse", "--git-path", name]) else {
+            continue;
+        };
+        // Relative to the folder git ran in.
+        if dir.join(path.trim_end_matches('\n')).exists() {
+            return Some(format!("{what} is under way in the repository"));
+        }
+    }
+    None
+}
+
+/// One try: stage the snapshot files' changes, then commit only them; a failed commit unstages
+/// them again (the user's next own commit must not carry them).
+fn attempt(
+    dir: &Path,
+    paths: &[String],
+    identity: &[String],
+    message: &str,
+) -> Result<CommitOutcome, String> {
+    let with = |args: &[&str]| -> Vec<String> {
+        args.iter()
+            .map(|a| a.to_string())
+            .chain(std::iter::once("--".to_string()))
+            .chain(paths.iter().cloned())
+            .collect()
+    };
+    // A pathspec that matches nothing (no snapshot yet, nothing tracked) is nothing to commit.
+    let tracked = git_owned(dir, &[], &with(&["ls-files"]))?;
+    let present = super::write::list(dir).map_err(|e| e.to_string())?;
+    if tracked.trim().is_empty() && present.is_empty() {
+        return Ok(CommitOutcome::NothingToCommit);
+    }
+    git_owned(dir, &[], &with(&["add", "-A"]))?;
+    let staged = git_owned(dir, &[], &with(&["diff", "--cached", "--name-only"]))?;
     if staged.trim().is_empty() {
         return Ok(CommitOutcome::NothingToCommit);
     }
-    // `--only` with a pathspec commits the folder alone; the user's other staged files stay
+    // `--only` with a pathspec commits these files alone; the user's other staged files stay
     // staged in their index, uncommitted.
-    git(
-        dir,
-        identity,
-        &["commit", "--only", "--quiet", "-m", message, "--", "."],
-    )?;
+    let commit = with(&["commit", "--only", "--quiet", "-m", message]);
+    if let Err(why) = git_owned(dir, identity, &commit) {
+        let _ = git_owned(dir, &[], &with(&["reset", "-q"]));
+        return Err(why);
+    }
     let id = git(dir, &[], &["rev-parse", "HEAD"])?;
     Ok(CommitOutcome::Committed(id.trim().to_string()))
 }
@@ -132,7 +199,23 @@ fn fallback_identity(dir: &Path) -> Vec<String> {
     args
 }
 
+fn git_owned(dir: &Path, pre: &[String], args: &[String]) -> Result<String, String> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    git(dir, pre, &args)
+}
+
+/// The time limit of each git command.
+fn git_timeout() -> Duration {
+    std::env::var("LABTRAIL_SNAPSHOT_GIT_TIMEOUT")
+        .ok()
+        .and_then(|t| crate::spec::parse_duration(&t).ok())
+        .filter(|d| !d.is_zero())
+        .unwrap_or(GIT_TIMEOUT)
+}
+
 /// What `git [PRE] ARGS` run in `dir` printed, or why it failed (its first line of stderr).
+/// Past its time limit git gets SIGTERM (it removes its lock files) and only later SIGKILL;
+/// it runs in a process group of its own, so a Ctrl+C meant for labtrail lets it finish.
 fn git(dir: &Path, pre: &[String], args: &[&str]) -> Result<String, String> {
     let mut command = Command::new("git");
     command
@@ -142,7 +225,7 @@ fn git(dir: &Path, pre: &[String], args: &[&str]) -> Result<String, String> {
         .args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("LC_ALL", "C");
-    match run_timed_command(&mut command, Stdio::piped(), GIT_TIMEOUT) {
+    match run_timed_command_gently(&mut command, Stdio::piped(), git_timeout(), GIT_GRACE) {
         Ok(out) => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
         Err(CommandError::NotRun { absent: true, .. }) => Err("git not found".to_string()),
         Err(CommandError::NotRun { detail, .. }) => Err(format!("git could not start: {detail}")),

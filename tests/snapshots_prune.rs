@@ -428,3 +428,31 @@ fn apply_forgets_the_removed_files_in_the_index() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(known(), (3, Some(names[9].clone())));
 }
+
+/// Issue 13 (review r2 F1): in a seed-style folder (no `.gitignore` of labtrail's), the index
+/// database a query made is never committed by `--apply`: only the removals are.
+#[test]
+fn apply_never_commits_the_index_database() {
+    let (tmp, dir) = repo_with_snapshots();
+    let repo = tmp.path();
+    let query = Command::new(BIN)
+        .current_dir(repo)
+        .args(["snapshots", "--limit", "3"])
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    assert_eq!(query.status.code(), Some(0), "{}", stderr(&query));
+    assert!(dir.join(".snapshot-index.db").exists());
+    let out = prune(repo, "UTC", &["--keep-last", "3", "--apply"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tracked = git(repo, &["ls-files"]);
+    assert!(!tracked.contains(".snapshot-index"), "{tracked}");
+    let changed = git(repo, &["show", "--name-status", "--format=", "HEAD"]);
+    assert!(
+        changed
+            .lines()
+            .all(|l| l.starts_with("D\texperiment_snapshots/snapshot_")),
+        "{changed}"
+    );
+    assert_eq!(git(repo, &["status", "--porcelain", "--", "notes.txt"]), "A  notes.txt\n");
+}

@@ -170,3 +170,41 @@ fn a_merge_under_way_is_left_alone() {
     assert!(out.stderr().contains("a merge is under way"), "{}", out.stderr());
     assert_eq!(git(r, &["diff", "--cached", "--name-only"]), "a.txt\n");
 }
+
+/// Issue 13 (review r1 H1): SIGTERM (systemd's stop, `timeout`) or Ctrl+C while git commits
+/// (a slow pre-commit hook that still prints): the commit is let finish, then labtrail ends by
+/// the signal; the repository is not locked, nothing of ours is left staged.
+#[test]
+fn a_stop_signal_during_the_commit_lets_git_finish() {
+    use std::os::unix::process::CommandExt;
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        let exp = repo();
+        let r = exp.path();
+        let marker = r.join("hook-started");
+        hook(
+            &exp,
+            &format!(
+                "#!/bin/sh\ntouch '{}'\nsleep 2\necho hook done >&2\n",
+                marker.display()
+            ),
+        );
+        let mut c = exp.cmd(&["snapshot", "--dir", "snaps", "--commit"]);
+        c.env(NO_SQUEUE.0, NO_SQUEUE.1).process_group(0);
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = c.spawn().unwrap();
+        common::wait_until("the hook runs", std::time::Duration::from_secs(60), || {
+            marker.exists()
+        });
+        // What a terminal's Ctrl+C or a service manager does: the signal to labtrail's group.
+        unsafe { libc::kill(-(child.id() as i32), sig) };
+        let out = child.wait_with_output().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(sig), "{out:?}");
+        assert!(!r.join(".git/index.lock").exists());
+        assert!(!r.join("snaps/.snapshot.lock").exists());
+        assert_eq!(git(r, &["diff", "--cached", "--name-only"]), "");
+        let committed = git(r, &["show", "--name-only", "--format=", "HEAD"]);
+        assert!(committed.contains("snaps/snapshot_"), "{committed}");
+    }
+}

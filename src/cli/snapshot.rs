@@ -161,7 +161,11 @@ pub fn run(g: &Global, args: SnapshotArgs) -> anyhow::Result<i32> {
         config,
     };
     let Some(every) = every else {
-        return Ok(report(g, &args, take(&opts)));
+        let code = report(g, &args, take(&opts));
+        // A Ctrl+C or SIGTERM held while git committed ends the process now: the commit is
+        // done (or undone), the folder's lock released, what happened said.
+        crate::snapshot::git_commit::act_on_held_signal();
+        return Ok(code);
     };
     // A stop signal ends the loop between snapshots; one being taken is finished first.
     let stop = Arc::new(AtomicBool::new(false));

@@ -200,5 +200,7 @@ pub fn run(g: &Global, args: PruneArgs) -> anyhow::Result<i32> {
             _ => {}
         }
     }
+    // A Ctrl+C held while git committed ends the process now, all said.
+    crate::snapshot::git_commit::act_on_held_signal();
     Ok(0)
 }

@@ -9,6 +9,8 @@
 use crate::exec::command::{run_timed_command_gently, CommandError};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// What a commit attempt did.
@@ -74,6 +76,10 @@ pub fn commit_folder(dir: &Path, message: &str) -> CommitOutcome {
         paths.push(":(literal).gitignore".to_string());
     }
     let identity = fallback_identity(dir);
+    // A Ctrl+C or SIGTERM now would leave git's hook writing into a closed pipe (the commit
+    // fails) and our files staged with nobody to unstage them: the signal waits until the
+    // commit is done or undone; `act_on_held_signal` then acts on it.
+    let _hold = HoldStop::new();
     let mut last = String::new();
     for wait in std::iter::once(Duration::ZERO).chain(LOCK_RETRIES) {
         std::thread::sleep(wait);
@@ -113,6 +119,61 @@ pub fn removed_since_commit(dir: &Path) -> usize {
             .filter(|name| name.starts_with("snapshot_") && name.ends_with(".json"))
             .count()
     })
+}
+
+/// Whether a stop signal may end the process at once (no commit under way), and which one
+/// came while it could not (0: none); the handlers are installed once, for the signals that had
+/// their default action then.
+fn stop_state() -> &'static (Arc<AtomicBool>, Arc<AtomicUsize>) {
+    static STATE: OnceLock<(Arc<AtomicBool>, Arc<AtomicUsize>)> = OnceLock::new();
+    STATE.get_or_init(|| {
+        let free = Arc::new(AtomicBool::new(true));
+        let held = Arc::new(AtomicUsize::new(0));
+        for &sig in crate::exec::signals::stop_signals() {
+            if default_disposition(sig) {
+                let _ = signal_hook::flag::register_conditional_default(sig, free.clone());
+                let _ = signal_hook::flag::register_usize(sig, held.clone(), sig as usize);
+            }
+        }
+        (free, held)
+    })
+}
+
+/// While alive, SIGINT/SIGTERM/SIGHUP of a process that had no handler for them (a plain
+/// `labtrail snapshot`, `snapshots prune`) are held instead of ending it at once. A process with
+/// its own handler (the `--every` loop) gets them as before: its flag is set, and it stops
+/// between snapshots.
+struct HoldStop;
+
+impl HoldStop {
+    fn new() -> HoldStop {
+        stop_state().0.store(false, Ordering::SeqCst);
+        HoldStop
+    }
+}
+
+impl Drop for HoldStop {
+    fn drop(&mut self) {
+        stop_state().0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Whether `sig` has its default action in this process now.
+fn default_disposition(sig: libc::c_int) -> bool {
+    // SAFETY: a query (no new action); `old` is plain data the call fills.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
+    r == 0 && old.sa_sigaction == libc::SIG_DFL
+}
+
+/// Ends the process as the stop signal held during a commit would have (exit by that signal),
+/// once the caller has released what it held (the folder's lock) and said what it did; nothing
+/// when none came.
+pub fn act_on_held_signal() {
+    let sig = stop_state().1.swap(0, Ordering::SeqCst);
+    if sig != 0 {
+        let _ = signal_hook::low_level::emulate_default_handler(sig as i32);
+    }
 }
 
 /// Why the repository is in no state for a commit of ours (detached HEAD, an operation under

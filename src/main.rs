@@ -13,7 +13,7 @@ fn main() {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    let code = match labtrail::cli::main(cli) {
+    let mut code = match labtrail::cli::main(cli) {
         Ok(code) => code,
         Err(err) => {
             // Errors name values (labels, paths): escaped, their own line breaks kept.
@@ -23,5 +23,12 @@ fn main() {
             labtrail::cli::exit_code_for(&err)
         }
     };
+    if let Some(why) = labtrail::cli::output_failure() {
+        // A full disk under the log the output goes to: not the success it would say.
+        let _ = writeln!(std::io::stderr(), "error: {why}");
+        if code == 0 {
+            code = 3;
+        }
+    }
     std::process::exit(code);
 }

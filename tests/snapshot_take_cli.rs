@@ -341,4 +341,43 @@ fn fake_squeue_failing_once_neither_completes_experiments_nor_loses_ended_jobs()
     );
     assert_eq!(ended["exit_code"], 5);
     assert_eq!(after["scheduler"]["sacct_calls"], 1);
+/// Issue 13 (review r1 H4): `--json` with a snapshot folder whose path is not UTF-8 (a Latin-1
+/// named share): the path printed lossily, exit 0, no panic after the file was written.
+#[test]
+fn json_with_a_folder_path_that_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let exp = Exp::new("");
+    let name = std::ffi::OsStr::from_bytes(b"j\xffson");
+    let out = common::Out(
+        exp.cmd(&["snapshot", "--json", "--dir"])
+            .arg(name)
+            .env(NO_SQUEUE.0, NO_SQUEUE.1)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let v: serde_json::Value = serde_json::from_str(&out.stdout()).expect("one JSON document");
+    assert_eq!(v["outcome"], "written");
+    assert!(v["file"].as_str().unwrap().contains("j\u{fffd}son"), "{v}");
+    assert_eq!(snapshots(&exp.path().join(name)).len(), 1);
+}
+
+/// Issue 13 (review r1 H5): output to a full disk (`>/dev/full`; the crontab recipe appends to
+/// a log on the snapshot folder's filesystem): exit 3 with the reason on stderr, not a panic.
+#[test]
+fn output_to_a_full_disk_is_exit_3_not_a_panic() {
+    let exp = Exp::new("");
+    let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    for args in [&["snapshot", "cron"][..], &["snapshot", "--dir", "snaps"][..]] {
+        let out = common::Out(
+            exp.cmd(args)
+                .env(NO_SQUEUE.0, NO_SQUEUE.1)
+                .stdout(full())
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(out.code(), 3, "{args:?}: {}", out.stderr());
+        assert!(out.stderr().contains("No space left on device"), "{}", out.stderr());
+        assert!(!out.stderr().contains("panicked"), "{}", out.stderr());
+    }
 }

@@ -3,7 +3,8 @@
 // What the CLI prints goes through these two, never `println!`/`eprintln!`, which panic (exit
 // 101) when the reader went away: `labtrail run exp.toml 2>&1 | head -1` must leave the run
 // running, recording, and exiting with its own code (issue 9). Listings end quietly before that,
-// on SIGPIPE (see main.rs). Any other write error (a full disk) still panics, as before.
+// on SIGPIPE (see main.rs). Any other write error (a full disk) is remembered and ends the
+// binary with exit code 3 once the command is done (`output_failure`).
 
 /// `println!` that ignores a closed stdout (EPIPE).
 macro_rules! say {
@@ -48,7 +49,7 @@ pub mod terminal;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-pub use output::{exit_code_for, UsageError};
+pub use output::{exit_code_for, output_failure, UsageError};
 
 pub(crate) const EXIT_CODES: &str = "Exit codes:
   0    success (for `run`: every task is done)

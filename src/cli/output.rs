@@ -197,13 +197,28 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
 }
 
 /// What [`say!`] and [`tell!`] do with a write's outcome: a reader gone (EPIPE) is not an
-/// error, the output has nowhere to go; any other failure panics, as `println!` does.
+/// error, the output has nowhere to go. Any other failure (a full disk or quota under a log
+/// file the output is appended to) is remembered, not a panic: the command goes on (a runner
+/// keeps recording its run), and the binary exits 3 at its end, saying so ([`output_failure`]).
 pub fn unless_closed(written: std::io::Result<()>, stream: &str) {
     match written {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        Err(e) => panic!("failed printing to {stream}: {e}"),
+        Err(e) => {
+            let _ = OUTPUT_FAILURE.set(format!(
+                "could not print to {stream}: {e}; what this command printed is incomplete"
+            ));
+        }
     }
+}
+
+/// The first failure to print (other than a closed reader), if one happened.
+static OUTPUT_FAILURE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Why some output could not be printed (a full disk under the log), if it could not: the
+/// binary then ends with exit code 3 instead of success.
+pub fn output_failure() -> Option<&'static str> {
+    OUTPUT_FAILURE.get().map(String::as_str)
 }
 
 /// Prints a value as pretty JSON on stdout.

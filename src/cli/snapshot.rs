@@ -18,7 +18,8 @@ const SNAPSHOT_EXIT_CODES: &str = "Exit codes:
        the latest snapshot that saw the queue). With --every: stopped by SIGINT or SIGTERM
        between snapshots
   2    bad input: a flag, or [snapshot] in labtrail.toml
-  3    the snapshot folder cannot be created or written
+  3    the snapshot folder cannot be created or written, or what was to be printed could not
+       be (a full disk under the log the output is appended to)
   4    another snapshot of this folder is being taken (its lock is held) past the wait
 
 Environment: LABTRAIL_SCHED_TIMEOUT=SECONDS (default 30) bounds each squeue and sacct call;
@@ -269,7 +270,9 @@ fn outcome_json(outcome: &TakeOutcome) -> serde_json::Value {
             commit,
             warnings,
         } => {
-            json!({"outcome": "written", "file": file, "running": running, "pending": pending,
+            // Paths as text (lossy): serde refuses a path that is not UTF-8, and `json!` would
+            // panic after the file was written.
+            json!({"outcome": "written", "file": file.to_string_lossy(), "running": running, "pending": pending,
                    "commit": commit.as_ref().map(commit_json), "warnings": warnings})
         }
         TakeOutcome::Unchanged {
@@ -277,11 +280,11 @@ fn outcome_json(outcome: &TakeOutcome) -> serde_json::Value {
             commit,
             warnings,
         } => {
-            json!({"outcome": "unchanged", "latest": latest, "commit": commit.as_ref().map(commit_json),
+            json!({"outcome": "unchanged", "latest": latest.to_string_lossy(), "commit": commit.as_ref().map(commit_json),
                    "warnings": warnings})
         }
         TakeOutcome::SlotTaken { latest, host } => {
-            json!({"outcome": "slot_taken", "latest": latest, "host": host})
+            json!({"outcome": "slot_taken", "latest": latest.to_string_lossy(), "host": host})
         }
     }
 }

@@ -69,6 +69,7 @@ fn options(dir: &Path) -> TakeOptions {
         dir: dir.to_path_buf(),
         commit: false,
         config: config(dir.parent().unwrap()),
+        stop: None,
     }
 }
 

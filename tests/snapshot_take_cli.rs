@@ -177,13 +177,14 @@ fn the_printed_crontab_line_works_from_crons_bare_environment() {
     assert!(git(exp.path(), &["log", "-1", "--format=%s"]).starts_with("snapshot "));
 }
 
-/// Issue 13: `--every 1s` writes one snapshot per second while the content changes (a new
-/// flag each time), and SIGTERM ends it between snapshots, exit 0, no temporary file left.
+/// Issue 13: `--every 10s` (the shortest) writes one snapshot per period while the content
+/// changes (a new flag each time), and SIGTERM ends it between snapshots, exit 0, no temporary
+/// file left.
 #[test]
 fn every_writes_several_and_stops_on_sigterm() {
     let exp = Exp::new("");
     let child = exp
-        .cmd(&["snapshot", "--dir", "snaps", "--every", "1s"])
+        .cmd(&["snapshot", "--dir", "snaps", "--every", "10s"])
         .env(NO_SQUEUE.0, NO_SQUEUE.1)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -380,4 +381,42 @@ fn output_to_a_full_disk_is_exit_3_not_a_panic() {
         assert!(out.stderr().contains("No space left on device"), "{}", out.stderr());
         assert!(!out.stderr().contains("panicked"), "{}", out.stderr());
     }
+}
+
+/// Issue 13 (review r1 M9): `--every` under 10 s is refused (each snapshot runs squeue): exit 2
+/// with the reason, nothing taken.
+#[test]
+fn every_under_ten_seconds_is_refused() {
+    let exp = Exp::new("");
+    for period in ["1ms", "1s", "9s"] {
+        let out = snapshot(&exp, &["--every", period]);
+        assert_eq!(out.code(), 2, "{period}: {}", out.stderr());
+        assert!(out.stderr().contains("at most every 10 s"), "{}", out.stderr());
+    }
+    assert!(snapshots(&exp.file("snaps")).is_empty());
+}
+
+/// Issue 13 (review r1 M8): SIGTERM to an `--every` loop waiting for a lock another host holds
+/// ends it at once (exit 0, "stopped"), not after the lock wait (90 s by default, past
+/// systemd's stop timeout).
+#[test]
+fn every_waiting_for_a_held_lock_stops_on_sigterm() {
+    let exp = Exp::new("");
+    std::fs::create_dir(exp.file("snaps")).unwrap();
+    exp.write("snaps/.snapshot.lock", "otherhost:5:2026-01-01T00:00:00+00:00");
+    let (child, gate) = exp.spawn_paused_at(
+        "snapshot-started",
+        &["snapshot", "--dir", "snaps", "--every", "1m"],
+        &[NO_SQUEUE],
+    );
+    signal(&child, libc::SIGTERM);
+    std::fs::write(&gate, "").unwrap();
+    let mut child = child;
+    wait_until("the loop to end", Duration::from_secs(30), || {
+        child.try_wait().unwrap().is_some()
+    });
+    let out = finish(child);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(out.stderr().contains("stopped"), "{}", out.stderr());
+    assert!(!out.stderr().contains("error"), "{}", out.stderr());
 }

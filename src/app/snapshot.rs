@@ -8,6 +8,7 @@ use crate::snapshot::git_commit::{commit_folder, CommitOutcome};
 use crate::snapshot::{write, Snapshot};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// How long a snapshot waits for another one being taken in the same folder, beyond the disk
@@ -24,6 +25,8 @@ pub struct TakeOptions {
     pub commit: bool,
     /// What to look at.
     pub config: SnapshotConfig,
+    /// Set by SIGINT/SIGTERM in an `--every` loop: a wait for the folder's lock ends at once.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// What it did.
@@ -82,6 +85,9 @@ pub enum TakeError {
         /// host:pid and since when.
         holder: String,
     },
+    /// Stopped (SIGINT/SIGTERM of an `--every` loop) while waiting for the folder's lock.
+    #[error("stopped while waiting for the snapshot folder's lock")]
+    Stopped,
 }
 
 /// The parts of taking a snapshot that belong to other modules, as functions: [`take`] uses the
@@ -122,7 +128,7 @@ pub fn take_with(opts: &TakeOptions, parts: &Parts) -> Result<TakeOutcome, TakeE
     // Lets a test start a second snapshot that waits for the first one's lock.
     crate::store::fault::fault_injection_pause_point("snapshot-started");
     let wait = opts.config.disk_budget.saturating_add(LOCK_WAIT);
-    let lock = FolderLock::acquire(dir, wait).map_err(|e| match e {
+    let lock = FolderLock::acquire_unless(dir, wait, opts.stop.as_deref()).map_err(|e| match e {
         LockError::Held(holder) => TakeError::Locked {
             path: dir.join(LOCK_FILE),
             holder,
@@ -131,6 +137,7 @@ pub fn take_with(opts: &TakeOptions, parts: &Parts) -> Result<TakeOutcome, TakeE
             path: dir.join(LOCK_FILE),
             source,
         },
+        LockError::Stopped => TakeError::Stopped,
     })?;
     let mut warnings = Vec::new();
     if let Some(holder) = &lock.taken_over_from {

@@ -137,29 +137,19 @@ pub fn run(g: &Global, args: SnapshotArgs) -> anyhow::Result<i32> {
     if let Some(SnapshotCommand::Cron(c)) = &args.command {
         return cron(c);
     }
-    let every = args
-        .every
-        .as_deref()
-        .map(|text| {
-            crate::spec::parse_duration(text)
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| {
-                    UsageError(format!(
-                        "--every {}: not a duration (examples: 30m, 1h, 1d)",
-                        escape(text)
-                    ))
-                })
-        })
-        .transpose()?;
+    let every = args.every.as_deref().map(every_period).transpose()?;
     // Absolute: the config is looked for in its parent, which `snaps` alone does not have.
     let dir = absolute(&args.dir)?;
     let config =
         SnapshotConfig::load(&dir, &overrides(g, &args)).map_err(|e| UsageError(e.to_string()))?;
+    // A stop signal ends the `--every` loop between snapshots (one being taken is finished
+    // first) and a wait for the folder's lock at once.
+    let stop = Arc::new(AtomicBool::new(false));
     let opts = TakeOptions {
         dir,
         commit: args.commit,
         config,
+        stop: every.is_some().then(|| stop.clone()),
     };
     let Some(every) = every else {
         let code = report(g, &args, take(&opts));
@@ -168,8 +158,6 @@ pub fn run(g: &Global, args: SnapshotArgs) -> anyhow::Result<i32> {
         crate::snapshot::git_commit::act_on_held_signal();
         return Ok(code);
     };
-    // A stop signal ends the loop between snapshots; one being taken is finished first.
-    let stop = Arc::new(AtomicBool::new(false));
     for &sig in crate::exec::signals::stop_signals() {
         signal_hook::flag::register(sig, stop.clone())?;
     }
@@ -183,6 +171,23 @@ pub fn run(g: &Global, args: SnapshotArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// The shortest `--every`: each snapshot runs squeue (and sacct), which a shorter period
+/// would hammer from a login node.
+const MIN_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `--every DURATION`, at least [`MIN_EVERY`].
+fn every_period(text: &str) -> Result<std::time::Duration, UsageError> {
+    let period = crate::spec::parse_duration(text)
+        .map_err(|e| UsageError(format!("--every {}: {e} (examples: 30m, 1h, 1d)", escape(text))))?;
+    if period < MIN_EVERY {
+        return Err(UsageError(format!(
+            "--every {}: shorter than 10s; each snapshot asks the scheduler (squeue, sacct), so take one at most every 10 s (e.g. --every 1m)",
+            escape(text)
+        )));
+    }
+    Ok(period)
+}
+
 /// `dir` made absolute against the current folder (the file names printed are the ones to use).
 fn absolute(dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(std::path::absolute(dir)?)
@@ -192,11 +197,14 @@ fn absolute(dir: &Path) -> anyhow::Result<PathBuf> {
 fn report(g: &Global, args: &SnapshotArgs, taken: Result<TakeOutcome, TakeError>) -> i32 {
     let outcome = match taken {
         Ok(outcome) => outcome,
+        // The loop says "stopped".
+        Err(TakeError::Stopped) => return 0,
         Err(e) => {
             tell!("error: {}", super::terminal::escape_lines(&e.to_string()));
             return match e {
                 TakeError::Folder { .. } => 3,
                 TakeError::Locked { .. } => 4,
+                TakeError::Stopped => 0,
             };
         }
     };

@@ -8,6 +8,7 @@
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 /// The lock file's name in the snapshot folder.
@@ -35,11 +36,23 @@ pub enum LockError {
     Held(String),
     /// The folder cannot be written.
     Io(std::io::Error),
+    /// The wait was stopped (SIGINT/SIGTERM to an `--every` loop).
+    Stopped,
 }
 
 impl FolderLock {
     /// Takes the lock of `dir`, waiting up to `wait` for a live holder to let go.
     pub fn acquire(dir: &Path, wait: Duration) -> Result<FolderLock, LockError> {
+        FolderLock::acquire_unless(dir, wait, None)
+    }
+
+    /// [`FolderLock::acquire`] that gives up with [`LockError::Stopped`] as soon as `stop` is
+    /// set: an `--every` loop told to end must not first wait out another holder.
+    pub fn acquire_unless(
+        dir: &Path,
+        wait: Duration,
+        stop: Option<&AtomicBool>,
+    ) -> Result<FolderLock, LockError> {
         let path = dir.join(LOCK_FILE);
         let deadline = std::time::Instant::now() + wait;
         let mut taken_over_from = None;
@@ -60,6 +73,9 @@ impl FolderLock {
                     taken_over_from = Some(holder);
                 }
                 continue;
+            }
+            if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+                return Err(LockError::Stopped);
             }
             if std::time::Instant::now() >= deadline {
                 return Err(LockError::Held(holder));

@@ -74,19 +74,21 @@ pub fn recipes(
     .replace('%', r"\%");
     let systemd_service = format!(
         "[Unit]\nDescription=labtrail snapshot of {dir}\n\n[Service]\nType=oneshot\nWorkingDirectory={work}\nEnvironment={env}\nExecStart={exec}\n",
-        dir = dir.display(),
-        exec = command.replace('%', "%%"),
-        work = workdir.display(),
+        // systemd expands `%` specifiers in every one of these, and `$` in ExecStart.
+        dir = dir.display().to_string().replace('%', "%%"),
+        exec = command.replace('%', "%%").replace('$', "$$"),
+        work = workdir.display().to_string().replace('%', "%%"),
         env = systemd_quote(&format!("PATH={path}")),
     );
     let systemd_timer = format!(
         "[Unit]\nDescription=labtrail snapshot of {dir} ({calendar})\n\n[Timer]\nOnCalendar={calendar}\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n",
-        dir = dir.display(),
+        dir = dir.display().to_string().replace('%', "%%"),
     );
     let scrontab = format!(
-        "#SCRON --job-name=labtrail-snapshot --time=00:15:00 --chdir={} --output={} --open-mode=append\n{cron_when} PATH={} {command}",
+        "#SCRON --job-name=labtrail-snapshot --time=00:15:00 --chdir=\"{}\" --output=\"{}\" --open-mode=append\n{cron_when} PATH={} {command}",
+        // Quoted (a space would end the option); `%` in --output is a Slurm file-name pattern.
         workdir.display(),
-        log.display(),
+        log.display().to_string().replace('%', "%%"),
         sh_str(&path),
     );
     CronRecipes {
@@ -184,6 +186,16 @@ mod tests {
         );
         assert!(r.crontab.contains(r"cd '/data/100\%'"), "{}", r.crontab);
         assert!(r.systemd_service.contains("/data/100%%/snaps"));
+        // Issue 13 (review r1 M6, M7): every systemd field escapes `%`; scrontab quotes its
+        // options and doubles `%` in --output.
+        assert!(r.systemd_service.contains("WorkingDirectory=/data/100%%\n"));
+        assert!(r.systemd_service.contains("Description=labtrail snapshot of /data/100%%/snaps\n"));
+        assert!(r.systemd_timer.contains("of /data/100%%/snaps"));
+        assert!(
+            r.scrontab.contains("--chdir=\"/data/100%\" --output=\"/data/100%%/snaps/.snapshot-cron.log\""),
+            "{}",
+            r.scrontab
+        );
         assert_eq!(sh_str("/plain/path"), "/plain/path");
     }
 }

@@ -362,6 +362,8 @@ fn another_hosts_snapshot_in_this_slot_is_not_written_twice() {
         matches!(&out, TakeOutcome::SlotTaken { host, .. } if host == "login2"),
         "{out:?}"
     );
+    // Replaced by one older than the slot (by its time; names are the writer's local time).
+    std::fs::remove_file(dir.join("snapshot_20000101_000000.json")).unwrap();
     put("snapshot_20000101_000001.json", "login2", 120);
     let out = take_seeing(&dir, seen(2, &[]));
     assert!(matches!(out, TakeOutcome::Written { .. }), "{out:?}");
@@ -493,4 +495,43 @@ fn the_collector_is_given_the_latest_readable_snapshot() {
     assert!(warnings
         .iter()
         .any(|w| w.contains("snapshot_29991231_235959.json")));
+}
+
+/// Issue 13 (review r1 M3): "latest" is the newest by the time inside the files, not by name:
+/// a file named in UTC+1 (the shell's time zone) sorts after a newer one named in UTC (cron's);
+/// a snapshot with the newer one's content is unchanged, not written again.
+#[test]
+fn the_latest_is_the_newest_by_time_not_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snaps");
+    std::fs::create_dir(&dir).unwrap();
+    let mut older = seen(1, &[]);
+    older.snapshot_timestamp = "2026-01-01T09:40:23+01:00".into();
+    let mut newer = seen(2, &[]);
+    newer.snapshot_timestamp = "2026-01-01T09:40:23+00:00".into();
+    // A stray file whose time does not parse never counts as the latest.
+    let mut stray = seen(3, &[]);
+    stray.snapshot_timestamp = "garbage".into();
+    for (name, snap) in [
+        ("snapshot_20260101_094023.json", &older),
+        ("snapshot_20260101_094023-2.json", &newer),
+        ("snapshot_99999999_999997.json", &stray),
+    ] {
+        // As labtrail writes them (what `take` fills in is part of the content).
+        let mut snap = snap.clone();
+        snap.schema = labtrail::snapshot::model::SNAPSHOT_SCHEMA;
+        snap.labtrail_version = env!("CARGO_PKG_VERSION").into();
+        std::fs::write(dir.join(name), serde_json::to_vec_pretty(&snap).unwrap()).unwrap();
+    }
+    std::fs::rename(
+        dir.join("snapshot_20260101_094023.json"),
+        dir.join("snapshot_20260101_104023.json"),
+    )
+    .unwrap();
+    let out = take_seeing(&dir, seen(2, &[]));
+    let TakeOutcome::Unchanged { latest, .. } = out else {
+        panic!("{out:?}")
+    };
+    assert!(latest.ends_with("snapshot_20260101_094023-2.json"), "{latest:?}");
+    assert_eq!(snapshot_files(&dir).len(), 3);
 }

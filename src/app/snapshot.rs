@@ -233,7 +233,7 @@ type Latest = (Option<(PathBuf, Snapshot)>, Option<Snapshot>);
 /// The newest snapshot in `dir` that can be read, and the newest whose scheduler answered.
 fn latest_readable(dir: &Path, warnings: &mut Vec<String>) -> std::io::Result<Latest> {
     let mut latest = None;
-    for path in write::list(dir)?.into_iter().rev() {
+    for path in write::newest_first(dir)? {
         match write::read(&path) {
             Ok(snap) if snap.scheduler.status != "failed" => {
                 let answered = Some(snap.clone());

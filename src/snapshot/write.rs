@@ -53,6 +53,68 @@ pub fn list(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(names.into_iter().map(|n| dir.join(n)).collect())
 }
 
+/// How far apart a file's name (its writer's local time) and its true time can be: UTC offsets
+/// run from -12 h to +14 h, plus a DST hour.
+const NAME_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_hours(27);
+
+/// The snapshot files in `dir`, newest first by the time written inside them
+/// (`snapshot_timestamp`), not by name: names are each writer's local time, so after the
+/// clocks go back, or with cron in another time zone than the shell, or two hosts in one
+/// folder, the last name is not the newest snapshot. Only the files named within a day of the
+/// last name can be newer than it, and only their first bytes are read; a file whose time does
+/// not parse comes after every one whose time does. The rest follow by name.
+pub fn newest_first(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = list(dir)?;
+    files.reverse();
+    let newest_name = files.iter().find_map(|p| name_time(p));
+    let split = match newest_name {
+        Some(newest) => files
+            .iter()
+            .position(|p| name_time(p).is_some_and(|t| t < newest - NAME_SKEW))
+            .unwrap_or(files.len()),
+        None => files.len(),
+    };
+    let rest = files.split_off(split);
+    let mut keyed: Vec<(Option<jiff::Timestamp>, usize, PathBuf)> = files
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| (head_time(&p), i, p))
+        .collect();
+    // Newest time first; equal times (and no time) keep the name order, newest name first.
+    keyed.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    Ok(keyed.into_iter().map(|(_, _, p)| p).chain(rest).collect())
+}
+
+/// The local time a file's name says (`snapshot_YYYYMMDD_HHMMSS...`), if it says one.
+fn name_time(path: &Path) -> Option<jiff::civil::DateTime> {
+    let name = path.file_name()?.to_str()?;
+    let stamp = name.strip_prefix(FILE_PREFIX)?.get(..15)?;
+    jiff::civil::DateTime::strptime("%Y%m%d_%H%M%S", stamp).ok()
+}
+
+/// The `snapshot_timestamp` of a file, read from its first bytes (the key comes first in the
+/// files labtrail writes; others are parsed whole). A time without an offset (the seed's files)
+/// is local time.
+fn head_time(path: &Path) -> Option<jiff::Timestamp> {
+    use std::io::Read;
+    let mut head = vec![0; 4096];
+    let n = File::open(path).and_then(|mut f| f.read(&mut head)).ok()?;
+    let text = String::from_utf8_lossy(&head[..n]);
+    let value = match text.find("\"snapshot_timestamp\"") {
+        Some(at) => {
+            let after = &text[at + "\"snapshot_timestamp\"".len()..];
+            let after = after.trim_start().strip_prefix(':')?.trim_start();
+            let inner = after.strip_prefix('"')?;
+            inner[..inner.find('"')?].to_string()
+        }
+        None => read(path).ok()?.snapshot_timestamp,
+    };
+    value.parse::<jiff::Timestamp>().ok().or_else(|| {
+        let civil: jiff::civil::DateTime = value.parse().ok()?;
+        civil.to_zoned(jiff::tz::TimeZone::system()).ok().map(|z| z.timestamp())
+    })
+}
+
 /// Reads one snapshot file; the error names the file.
 pub fn read(path: &Path) -> Result<Snapshot, SnapshotFileError> {
     let text = std::fs::read(path).map_err(|source| SnapshotFileError::Io {

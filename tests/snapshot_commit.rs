@@ -53,7 +53,11 @@ fn commit_leaves_the_users_staged_files_staged_and_uncommitted() {
     std::fs::write(r.join("notes.md"), "wip\n").unwrap();
     git(r, &["add", "code.py", "notes.md"]);
     std::fs::write(snaps.join("snapshot_20260127_180000.json"), "{}\n").unwrap();
-    std::fs::write(snaps.join(".gitignore"), labtrail::snapshot::write::GITIGNORE).unwrap();
+    std::fs::write(
+        snaps.join(".gitignore"),
+        labtrail::snapshot::write::GITIGNORE,
+    )
+    .unwrap();
     std::fs::write(snaps.join(".snapshot.lock"), "ignored").unwrap();
     let out = commit_folder(&snaps, "snapshot 2026-01-27T18:00:00+01:00 3 running");
     let CommitOutcome::Committed(id) = out else {

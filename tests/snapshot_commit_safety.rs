@@ -108,9 +108,20 @@ fn a_hook_past_the_time_limit_leaves_the_repository_unlocked() {
     hook(&exp, "#!/bin/sh\nsleep 60\n");
     let out = snapshot(&exp, "snaps", &[("LABTRAIL_SNAPSHOT_GIT_TIMEOUT", "1s")]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(out.stderr().contains("did not answer within"), "{}", out.stderr());
-    assert!(!r.join(".git/index.lock").exists(), "the repository is left locked");
-    assert_eq!(git(r, &["diff", "--cached", "--name-only"]), "", "left staged");
+    assert!(
+        out.stderr().contains("did not answer within"),
+        "{}",
+        out.stderr()
+    );
+    assert!(
+        !r.join(".git/index.lock").exists(),
+        "the repository is left locked"
+    );
+    assert_eq!(
+        git(r, &["diff", "--cached", "--name-only"]),
+        "",
+        "left staged"
+    );
     exp.write("f.txt", "x\n");
     git(r, &["add", "f.txt"]);
 }
@@ -124,7 +135,11 @@ fn a_failed_commit_leaves_nothing_staged() {
     hook(&exp, "#!/bin/sh\necho no >&2\nexit 1\n");
     let out = snapshot(&exp, "snaps", &[]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(out.stderr().contains("was not committed"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("was not committed"),
+        "{}",
+        out.stderr()
+    );
     assert_eq!(git(r, &["diff", "--cached", "--name-only"]), "");
     assert_eq!(git(r, &["rev-list", "--count", "HEAD"]).trim(), "1");
 }
@@ -140,7 +155,11 @@ fn a_detached_head_is_not_committed_to() {
     let head = git(r, &["rev-parse", "HEAD"]);
     let out = snapshot(&exp, "snaps", &[]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(out.stderr().contains("HEAD is detached"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("HEAD is detached"),
+        "{}",
+        out.stderr()
+    );
     assert_eq!(git(r, &["rev-parse", "HEAD"]), head);
     assert_eq!(git(r, &["diff", "--cached", "--name-only"]), "");
     assert!(std::fs::read_dir(r.join("snaps")).unwrap().count() > 0);
@@ -167,7 +186,11 @@ fn a_merge_under_way_is_left_alone() {
     assert!(!merge.status.success(), "a conflict was expected");
     let out = snapshot(&exp, "snaps", &[]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(out.stderr().contains("a merge is under way"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("a merge is under way"),
+        "{}",
+        out.stderr()
+    );
     assert_eq!(git(r, &["diff", "--cached", "--name-only"]), "a.txt\n");
 }
 

@@ -532,6 +532,9 @@ fn the_latest_is_the_newest_by_time_not_by_name() {
     let TakeOutcome::Unchanged { latest, .. } = out else {
         panic!("{out:?}")
     };
-    assert!(latest.ends_with("snapshot_20260101_094023-2.json"), "{latest:?}");
+    assert!(
+        latest.ends_with("snapshot_20260101_094023-2.json"),
+        "{latest:?}"
+    );
     assert_eq!(snapshot_files(&dir).len(), 3);
 }

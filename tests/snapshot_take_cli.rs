@@ -368,8 +368,16 @@ fn json_with_a_folder_path_that_is_not_utf8() {
 #[test]
 fn output_to_a_full_disk_is_exit_3_not_a_panic() {
     let exp = Exp::new("");
-    let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
-    for args in [&["snapshot", "cron"][..], &["snapshot", "--dir", "snaps"][..]] {
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    for args in [
+        &["snapshot", "cron"][..],
+        &["snapshot", "--dir", "snaps"][..],
+    ] {
         let out = common::Out(
             exp.cmd(args)
                 .env(NO_SQUEUE.0, NO_SQUEUE.1)
@@ -378,7 +386,11 @@ fn output_to_a_full_disk_is_exit_3_not_a_panic() {
                 .unwrap(),
         );
         assert_eq!(out.code(), 3, "{args:?}: {}", out.stderr());
-        assert!(out.stderr().contains("No space left on device"), "{}", out.stderr());
+        assert!(
+            out.stderr().contains("No space left on device"),
+            "{}",
+            out.stderr()
+        );
         assert!(!out.stderr().contains("panicked"), "{}", out.stderr());
     }
 }
@@ -391,7 +403,11 @@ fn every_under_ten_seconds_is_refused() {
     for period in ["1ms", "1s", "9s"] {
         let out = snapshot(&exp, &["--every", period]);
         assert_eq!(out.code(), 2, "{period}: {}", out.stderr());
-        assert!(out.stderr().contains("at most every 10 s"), "{}", out.stderr());
+        assert!(
+            out.stderr().contains("at most every 10 s"),
+            "{}",
+            out.stderr()
+        );
     }
     assert!(snapshots(&exp.file("snaps")).is_empty());
 }
@@ -403,7 +419,10 @@ fn every_under_ten_seconds_is_refused() {
 fn every_waiting_for_a_held_lock_stops_on_sigterm() {
     let exp = Exp::new("");
     std::fs::create_dir(exp.file("snaps")).unwrap();
-    exp.write("snaps/.snapshot.lock", "otherhost:5:2026-01-01T00:00:00+00:00");
+    exp.write(
+        "snaps/.snapshot.lock",
+        "otherhost:5:2026-01-01T00:00:00+00:00",
+    );
     let (child, gate) = exp.spawn_paused_at(
         "snapshot-started",
         &["snapshot", "--dir", "snaps", "--every", "1m"],

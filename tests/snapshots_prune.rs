@@ -454,5 +454,8 @@ fn apply_never_commits_the_index_database() {
             .all(|l| l.starts_with("D\texperiment_snapshots/snapshot_")),
         "{changed}"
     );
-    assert_eq!(git(repo, &["status", "--porcelain", "--", "notes.txt"]), "A  notes.txt\n");
+    assert_eq!(
+        git(repo, &["status", "--porcelain", "--", "notes.txt"]),
+        "A  notes.txt\n"
+    );
 }

@@ -128,17 +128,18 @@ pub fn take_with(opts: &TakeOptions, parts: &Parts) -> Result<TakeOutcome, TakeE
     // Lets a test start a second snapshot that waits for the first one's lock.
     crate::store::fault::fault_injection_pause_point("snapshot-started");
     let wait = opts.config.disk_budget.saturating_add(LOCK_WAIT);
-    let lock = FolderLock::acquire_unless(dir, wait, opts.stop.as_deref()).map_err(|e| match e {
-        LockError::Held(holder) => TakeError::Locked {
-            path: dir.join(LOCK_FILE),
-            holder,
-        },
-        LockError::Io(source) => TakeError::Folder {
-            path: dir.join(LOCK_FILE),
-            source,
-        },
-        LockError::Stopped => TakeError::Stopped,
-    })?;
+    let lock =
+        FolderLock::acquire_unless(dir, wait, opts.stop.as_deref()).map_err(|e| match e {
+            LockError::Held(holder) => TakeError::Locked {
+                path: dir.join(LOCK_FILE),
+                holder,
+            },
+            LockError::Io(source) => TakeError::Folder {
+                path: dir.join(LOCK_FILE),
+                source,
+            },
+            LockError::Stopped => TakeError::Stopped,
+        })?;
     let mut warnings = Vec::new();
     if let Some(holder) = &lock.taken_over_from {
         warnings.push(format!(

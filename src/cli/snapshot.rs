@@ -177,8 +177,12 @@ const MIN_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `--every DURATION`, at least [`MIN_EVERY`].
 fn every_period(text: &str) -> Result<std::time::Duration, UsageError> {
-    let period = crate::spec::parse_duration(text)
-        .map_err(|e| UsageError(format!("--every {}: {e} (examples: 30m, 1h, 1d)", escape(text))))?;
+    let period = crate::spec::parse_duration(text).map_err(|e| {
+        UsageError(format!(
+            "--every {}: {e} (examples: 30m, 1h, 1d)",
+            escape(text)
+        ))
+    })?;
     if period < MIN_EVERY {
         return Err(UsageError(format!(
             "--every {}: shorter than 10s; each snapshot asks the scheduler (squeue, sacct), so take one at most every 10 s (e.g. --every 1m)",

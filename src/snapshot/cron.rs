@@ -189,10 +189,14 @@ mod tests {
         // Issue 13 (review r1 M6, M7): every systemd field escapes `%`; scrontab quotes its
         // options and doubles `%` in --output.
         assert!(r.systemd_service.contains("WorkingDirectory=/data/100%%\n"));
-        assert!(r.systemd_service.contains("Description=labtrail snapshot of /data/100%%/snaps\n"));
+        assert!(r
+            .systemd_service
+            .contains("Description=labtrail snapshot of /data/100%%/snaps\n"));
         assert!(r.systemd_timer.contains("of /data/100%%/snaps"));
         assert!(
-            r.scrontab.contains("--chdir=\"/data/100%\" --output=\"/data/100%%/snaps/.snapshot-cron.log\""),
+            r.scrontab.contains(
+                "--chdir=\"/data/100%\" --output=\"/data/100%%/snaps/.snapshot-cron.log\""
+            ),
             "{}",
             r.scrontab
         );

@@ -111,7 +111,10 @@ fn head_time(path: &Path) -> Option<jiff::Timestamp> {
     };
     value.parse::<jiff::Timestamp>().ok().or_else(|| {
         let civil: jiff::civil::DateTime = value.parse().ok()?;
-        civil.to_zoned(jiff::tz::TimeZone::system()).ok().map(|z| z.timestamp())
+        civil
+            .to_zoned(jiff::tz::TimeZone::system())
+            .ok()
+            .map(|z| z.timestamp())
     })
 }
 

@@ -538,3 +538,20 @@ fn the_latest_is_the_newest_by_time_not_by_name() {
     );
     assert_eq!(snapshot_files(&dir).len(), 3);
 }
+
+/// Issue 13 (review r1 M4): a lock of this host naming a live pid that is another process (pid
+/// reused after a reboot: its start time and boot differ from the lock's) is stale, taken over.
+#[test]
+fn a_lock_naming_a_reused_pid_is_taken_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let host = labtrail::exec::process::hostname();
+    std::fs::write(
+        tmp.path().join(".snapshot.lock"),
+        format!("{host}:1:2026-01-01T00:00:00+00:00 start=1@another-boot"),
+    )
+    .unwrap();
+    let held =
+        labtrail::snapshot::folder_lock::FolderLock::acquire(tmp.path(), Duration::from_secs(2))
+            .expect("the reused pid's lock is stale");
+    assert!(held.taken_over_from.is_some());
+}

@@ -91,14 +91,30 @@ impl Drop for FolderLock {
     }
 }
 
-/// The text a lock file holds: `host:pid:since` (RFC 3339).
+/// The text a lock file holds: `host:pid:since` (RFC 3339), then ` start=TICKS@BOOT_ID`: the
+/// process's start time since boot and the boot's id, so that a pid reused after a reboot or
+/// a crash (another, live process) is not taken for the holder.
 fn holder_text() -> String {
-    format!(
+    let mut text = format!(
         "{}:{}:{}",
         crate::exec::process::hostname(),
         std::process::id(),
         jiff::Zoned::now().strftime("%Y-%m-%dT%H:%M:%S%:z")
-    )
+    );
+    if let Some(start) = process_start(std::process::id() as i32) {
+        text.push_str(&format!(" start={start}"));
+    }
+    text
+}
+
+/// `TICKS@BOOT_ID` of process `pid` (field 22 of /proc/PID/stat, and this boot's id).
+fn process_start(pid: i32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count after its last `)`.
+    let after = &stat[stat.rfind(')')? + 1..];
+    let ticks = after.split_whitespace().nth(19)?;
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    Some(format!("{ticks}@{}", boot.trim()))
 }
 
 fn create(path: &Path) -> std::io::Result<()> {
@@ -124,7 +140,11 @@ fn judge(path: &Path) -> (String, bool) {
     };
     let stale = match pid.parse::<i32>() {
         Err(_) => age > STALE_EMPTY,
-        Ok(pid) if host == crate::exec::process::hostname() => !alive(pid),
+        Ok(pid) if host == crate::exec::process::hostname() => {
+            // A live pid that is another process than the one that wrote the lock: stale.
+            let recorded = text.split_once(" start=").map(|(_, s)| s.trim());
+            !alive(pid) || recorded.is_some_and(|r| process_start(pid).is_some_and(|now| now != r))
+        }
         Ok(_) => age > STALE_ELSEWHERE,
     };
     (shown, stale)

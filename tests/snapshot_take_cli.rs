@@ -342,6 +342,8 @@ fn fake_squeue_failing_once_neither_completes_experiments_nor_loses_ended_jobs()
     );
     assert_eq!(ended["exit_code"], 5);
     assert_eq!(after["scheduler"]["sacct_calls"], 1);
+}
+
 /// Issue 13 (review r1 H4): `--json` with a snapshot folder whose path is not UTF-8 (a Latin-1
 /// named share): the path printed lossily, exit 0, no panic after the file was written.
 #[test]

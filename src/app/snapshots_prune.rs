@@ -210,6 +210,11 @@ pub fn apply(plan: &PrunePlan) -> Result<Applied, PruneError> {
             path: lock_path.clone(),
             source,
         },
+        // Only a wait given a stop flag ends so; this one has none.
+        LockError::Stopped => PruneError::Locked {
+            path: lock_path.clone(),
+            holder: "(stopped)".to_string(),
+        },
     })?;
     crate::store::fault::fault_injection_pause_point("prune-locked");
     let mut removed = Vec::new();

@@ -7,29 +7,8 @@ mod snapshots_common;
 
 use labtrail::app::snapshots_index::reindex;
 use labtrail::store::snapshot_index::INDEX_FILE;
-use snapshots_common::{write_history, HOURS};
+use snapshots_common::{json, write_history, HOURS};
 use std::path::Path;
-
-fn labtrail(dir: &Path, args: &[&str]) -> std::process::Output {
-    assert_cmd::Command::cargo_bin("labtrail")
-        .unwrap()
-        .env("TZ", "UTC")
-        .arg("snapshots")
-        .arg("--dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn json(dir: &Path, args: &[&str]) -> (serde_json::Value, String) {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let out = labtrail(dir, &all);
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{stderr}");
-    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
-}
 
 /// A labtrail-format snapshot file with running jobs (`id` on `node`).
 fn snap(dir: &Path, name: &str, ts: &str, jobs: &[&str], scheduler: &str) {

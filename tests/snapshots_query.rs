@@ -5,20 +5,8 @@
 
 mod snapshots_common;
 
-use snapshots_common::{ts, write_history, HOURS, T0};
+use snapshots_common::{labtrail, ts, write_history, HOURS, T0};
 use std::path::Path;
-
-fn labtrail(dir: &Path, args: &[&str]) -> std::process::Output {
-    assert_cmd::Command::cargo_bin("labtrail")
-        .unwrap()
-        .env("TZ", "UTC")
-        .arg("snapshots")
-        .arg("--dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
     let mut all = vec!["--json"];

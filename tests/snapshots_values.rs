@@ -2,19 +2,10 @@
 //! files say: escaped end times, an unknown start said as such, huge numbers without a panic,
 //! a snapshot whose scheduler failed said as such, an experiment's end from its jobs' ends.
 
-use std::path::Path;
+mod snapshots_common;
 
-fn labtrail(dir: &Path, args: &[&str]) -> std::process::Output {
-    assert_cmd::Command::cargo_bin("labtrail")
-        .unwrap()
-        .env("TZ", "UTC")
-        .arg("snapshots")
-        .arg("--dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
+use snapshots_common::labtrail;
+use std::path::Path;
 
 fn ok(dir: &Path, args: &[&str]) -> String {
     let out = labtrail(dir, args);

@@ -187,3 +187,26 @@ pub fn write_history(dir: &Path) {
         write(dir, h);
     }
 }
+
+/// `labtrail snapshots --dir DIR ARGS...` run by the built binary, in UTC.
+pub fn labtrail(dir: &Path, args: &[&str]) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("labtrail")
+        .unwrap()
+        .env("TZ", "UTC")
+        .arg("snapshots")
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// [`labtrail`] with `--json`: the parsed answer and stderr; the command must succeed.
+pub fn json(dir: &Path, args: &[&str]) -> (serde_json::Value, String) {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = labtrail(dir, &all);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
+}

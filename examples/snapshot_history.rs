@@ -174,6 +174,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     index.insert_batch(&batch)?;
+    // The listing a query's freshness check compares the folder with: without it the first
+    // query would read every file again.
+    index.record_files(&labtrail::app::snapshots_index_rows::file_stamps(&dir)?)?;
     eprintln!("\r{count} snapshots in {}", dir.display());
     Ok(())
 }

@@ -30,7 +30,7 @@ time_ms() {
   # the best of 3 runs (the first warms the page cache), in ms, and the output's size
   local best=999999 t0 t1 ms
   for _ in 1 2 3; do
-    t0=$(date +%s%N); lt "$@" >"$work/out" 2>"$work/err"; t1=$(date +%s%N)
+    t0=$(date +%s%N); lt "$@" >"$work/out" 2>"$work/err" || { echo "  snapshots $*: exit $? ($(head -1 "$work/err"))"; return 0; }; t1=$(date +%s%N)
     ms=$(( (t1 - t0) / 1000000 )); (( ms < best )) && best=$ms
   done
   grep -q rebuilt "$work/err" && echo "  (rebuilt: the index was not current!)"

@@ -223,24 +223,13 @@ fn report(g: &Global, args: &SnapshotArgs, taken: Result<TakeOutcome, TakeError>
             commit,
             warnings,
         } => {
-            for w in warnings {
-                tell!("warning: {}", super::terminal::escape_lines(w));
-            }
+            print_warnings(warnings);
             if !args.json && !g.quiet {
                 say!(
                     "wrote {} ({running} running, {pending} pending)",
                     escape(&file.display().to_string())
                 );
-                match commit {
-                    Some(CommitOutcome::Committed(id)) => {
-                        say!("committed {}", &id[..id.len().min(12)])
-                    }
-                    Some(CommitOutcome::NothingToCommit) => say!("nothing to commit"),
-                    Some(CommitOutcome::NotARepository) => {
-                        tell!("warning: --commit: the snapshot folder is not in a git work tree; nothing committed")
-                    }
-                    _ => {}
-                }
+                print_commit(commit, "", true);
             }
         }
         TakeOutcome::Unchanged {
@@ -248,17 +237,13 @@ fn report(g: &Global, args: &SnapshotArgs, taken: Result<TakeOutcome, TakeError>
             commit,
             warnings,
         } => {
-            for w in warnings {
-                tell!("warning: {}", super::terminal::escape_lines(w));
-            }
+            print_warnings(warnings);
             if !args.json && !g.quiet {
                 say!(
                     "unchanged since {}: nothing written",
                     escape(&latest.display().to_string())
                 );
-                if let Some(CommitOutcome::Committed(id)) = commit {
-                    say!("committed {} (earlier snapshots)", &id[..id.len().min(12)]);
-                }
+                print_commit(commit, " (earlier snapshots)", false);
             }
         }
         TakeOutcome::SlotTaken { latest, host } if !args.json && !g.quiet => say!(
@@ -269,6 +254,26 @@ fn report(g: &Global, args: &SnapshotArgs, taken: Result<TakeOutcome, TakeError>
         _ => {}
     }
     0
+}
+
+/// A snapshot's warnings, one `warning:` line each on stderr.
+fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        tell!("warning: {}", super::terminal::escape_lines(w));
+    }
+}
+
+/// What `--commit` did, for a person; `all`: also when nothing was committed and why (a snapshot
+/// found unchanged says only a commit it made).
+fn print_commit(commit: &Option<CommitOutcome>, what: &str, all: bool) {
+    match commit {
+        Some(CommitOutcome::Committed(id)) => say!("committed {}{what}", &id[..id.len().min(12)]),
+        Some(CommitOutcome::NothingToCommit) if all => say!("nothing to commit"),
+        Some(CommitOutcome::NotARepository) if all => {
+            tell!("warning: --commit: the snapshot folder is not in a git work tree; nothing committed")
+        }
+        _ => {}
+    }
 }
 
 /// What `--json` prints for one snapshot.

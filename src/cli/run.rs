@@ -75,6 +75,26 @@ pub struct RunArgs {
     /// Only once that runner no longer runs there.
     #[arg(long)]
     pub force: bool,
+
+    /// Replace a parameter's values for this run, as if the file said so: `--set lr=0.1,0.01`,
+    /// `--set 'seed={range=[0,5]}'` (repeatable). The tasks get new identities, and the run's
+    /// recorded experiment file carries the values.
+    #[arg(long = "set", value_name = "PARAM=VALUES")]
+    pub set: Vec<String>,
+
+    /// Run only the tasks matching this filter (`rep=stats`, `train/rep=stats`, a stage name;
+    /// repeatable: a task matching any of them), and the upstream tasks they need that are not
+    /// done. The other tasks of the run are left as they are.
+    #[arg(long, value_name = "FILTER")]
+    pub only: Vec<String>,
+
+    /// Leave out the tasks matching this filter (repeatable), and what waits for them.
+    #[arg(long = "exclude", value_name = "FILTER")]
+    pub exclude: Vec<String>,
+
+    /// The GPUs the workers share out (`0,1,2,3` or `auto`); overrides `[run] gpus`.
+    #[arg(long, value_name = "LIST|auto")]
+    pub gpus: Option<String>,
 }
 
 pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {

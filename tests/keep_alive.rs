@@ -97,10 +97,16 @@ fn runner_alive(exp: &Exp) -> bool {
 /// Waits until every task of the run is done, or fails naming what the store says.
 fn wait_all_done(exp: &Exp) {
     let store = exp.file(".labtrail");
-    wait_until("the run to finish every task", Duration::from_secs(60), || {
-        done_in_db(&store) == 3
-    });
-    assert_eq!(exp.ledger("ledger.txt").len(), 3, "every task ran to its end");
+    wait_until(
+        "the run to finish every task",
+        Duration::from_secs(60),
+        || done_in_db(&store) == 3,
+    );
+    assert_eq!(
+        exp.ledger("ledger.txt").len(),
+        3,
+        "every task ran to its end"
+    );
 }
 
 /// The run was stopped by the hangup: its three tasks are interrupted, nothing is lost, and the
@@ -113,9 +119,11 @@ fn stopped_then_resumed(exp: &Exp) {
     );
     let status = exp.run(&["status"]).stdout();
     assert!(status.contains("3 interrupted"), "{status}");
-    wait_until("the stopped runner to exit", Duration::from_secs(60), || {
-        !runner_alive(exp)
-    });
+    wait_until(
+        "the stopped runner to exit",
+        Duration::from_secs(60),
+        || !runner_alive(exp),
+    );
     let out = exp.run(&["run", "exp.toml", "--no-progress"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert_eq!(exp.count("done"), 3);

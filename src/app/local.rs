@@ -163,6 +163,8 @@ pub struct LocalFinish {
     pub report: RunReport,
     /// The run's tasks by state at the end.
     pub states: StateCounts,
+    /// The slice's tasks by state at the end, if the invocation ran a slice.
+    pub slice_states: Option<StateCounts>,
 }
 
 /// Runs every task of the plan that is not done, reporting through `rep`.
@@ -172,23 +174,49 @@ pub fn execute(
     cfg: &RunConfig,
     rep: &Reporter,
 ) -> anyhow::Result<LocalFinish> {
+    execute_slice(locked, exp, cfg, rep, None)
+}
+
+/// Runs every task of `slice` (`None`: the plan) that is not done, reporting through `rep`;
+/// the other tasks of the run are left as they are.
+pub fn execute_slice(
+    locked: &mut LockedRun,
+    exp: &Experiment,
+    cfg: &RunConfig,
+    rep: &Reporter,
+    slice: Option<&super::slice::Slice>,
+) -> anyhow::Result<LocalFinish> {
     // Provenance before the first task starts; sealed when the engine returns, whatever it
     // returns (a crash leaves the partial record).
     let capture = provenance::capture::start(&mut locked.store, &locked.run, &exp.spec);
-    let report = local::execute(
+    let within = slice.map(|s| s.within.as_slice());
+    let report = local::execute_within(
         &mut locked.store,
         &locked.run,
         &exp.spec,
         &exp.plan,
         cfg,
         rep,
+        within,
     );
     if let Some(capture) = capture {
         capture.seal(&mut locked.store);
     }
     let report = report?;
+    let states = locked.store.task_states(&locked.run)?;
+    let slice_states = within.map(|w| {
+        let of_slice = exp
+            .plan
+            .tasks
+            .iter()
+            .zip(w)
+            .filter(|(_, &inside)| inside)
+            .filter_map(|(t, _)| states.get(&t.key));
+        StateCounts::count(of_slice)
+    });
     Ok(LocalFinish {
         report,
-        states: StateCounts::of(&locked.store, &locked.run)?,
+        states: StateCounts::count(states.values()),
+        slice_states,
     })
 }

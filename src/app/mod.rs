@@ -5,6 +5,7 @@
 //!
 //! - [`select`]: the experiment, the run to work on (new, latest, named), its lock;
 //! - [`local`]: a run on this machine's worker pool;
+//! - [`slice`]: the tasks `run --only` / `--exclude` work on;
 //! - [`slurm`]: a SLURM run: retries, the monitor in the foreground or detached;
 //! - [`reset`]: tasks made pending again;
 //! - [`read`]: the store and run a reading command works on;
@@ -16,6 +17,7 @@ pub mod read;
 pub mod recorded;
 pub mod reset;
 pub mod select;
+pub mod slice;
 pub mod slurm;
 pub mod snapshot;
 pub mod snapshots_index;

@@ -108,12 +108,17 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     // Before anything runs (a dry run included): a missing folder would fail every task.
     spec.check_workdirs()?;
     let store_dir = app::select::store_dir_of(&spec, g.store.as_deref());
+    let sliced = !args.only.is_empty() || !args.exclude.is_empty();
+    if sliced && spec.run.executor == crate::spec::Executor::Slurm {
+        return Err(super::run_slice::slurm_refused(&spec).into());
+    }
     if args.dry_run {
         // A dry run writes nothing: no store made, no digest remembered; it reads the store as
         // `status --explain FILE` does.
         if !store_dir.join(crate::store::DB_FILE).exists() {
             let exp = Experiment::expand(spec, None)?;
-            return super::status::explain_fresh(&exp.spec, &exp.plan);
+            let picked = app::slice::pick(&exp.spec, &exp.plan, &args.only, &args.exclude)?;
+            return super::status::explain_fresh(&exp.spec, &exp.plan, picked.as_ref());
         }
         let store = app::read::store_to_read(
             Some(&store_dir),
@@ -122,6 +127,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         )?
         .expect("a store that exists is opened or refused");
         let mut exp = Experiment::expand(spec, Some(&store))?;
+        let picked = app::slice::pick(&exp.spec, &exp.plan, &args.only, &args.exclude)?;
         // What the same command without --dry-run would work on: --fresh, or an --id not in
         // the store, makes a new run, in which every task runs (issue 10, review).
         let id_taken = match &args.id {
@@ -134,10 +140,15 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
             ));
         }
         if args.resume.is_none() && (args.fresh || (args.id.is_some() && !id_taken)) {
-            return super::status::explain_new_run(&exp.spec, &exp.plan, args.id.as_deref());
+            return super::status::explain_new_run(
+                &exp.spec,
+                &exp.plan,
+                args.id.as_deref(),
+                picked.as_ref(),
+            );
         }
         let run = args.resume.as_deref().or(args.id.as_deref());
-        return super::status::explain(&store, &mut exp, run);
+        return super::status::explain(&store, &mut exp, run, picked.as_ref());
     }
     // From here on a Ctrl+C stops the run before its first task, even one that comes while a
     // large run is being created (issue 10, review).
@@ -145,6 +156,8 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     let mut store = Store::open(&store_dir, true)?;
     let mut exp = Experiment::expand(spec, Some(&store))?;
     exp.remember_digests(&mut store)?;
+    // A filter that names no task is refused before a run is made or locked.
+    app::slice::pick(&exp.spec, &exp.plan, &args.only, &args.exclude)?;
     let spec = &exp.spec;
     let grace = match &args.grace {
         Some(t) => parse_duration(t).map_err(|e| UsageError(format!("--grace: {e}")))?,
@@ -164,6 +177,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     let mut locked = app::select::select_and_lock(store, &exp, &choice)?;
     let run_id = locked.run.clone();
     let legacy = exp.adopt_scheme(&locked.store, &run_id)?;
+    let picked = app::slice::pick(&exp.spec, &exp.plan, &args.only, &args.exclude)?;
     let (spec, plan) = (&exp.spec, &exp.plan);
     // Narration carries labels and paths: escaped, one line each.
     let rep_line = |s: &str| {
@@ -216,15 +230,24 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
             start.recovery.orphans_stopped
         );
     }
+    let slice = picked.map(|p| super::run_slice::of_start(&p, plan, &start));
     let total = plan.tasks.len();
     let done = start.done.len();
-    let workers = start.workers(&exp, workers);
+    let (to_run, slice_done) = super::run_slice::to_run(slice.as_ref(), &start, total);
+    let workers = crate::engine::local::workers_for(workers, to_run);
     use crate::store::TaskState as S;
     if locked.created {
         rep_line(&format!(
             "Starting run {run_id}: {total} tasks, {workers} workers (store: {})",
             locked.store.dir().display()
         ));
+        if let Some(s) = &slice {
+            rep_line(&s.describe());
+            if to_run == 0 {
+                rep_line(&super::run_slice::nothing_to_run(s, done, &args.experiment));
+                return Ok(0);
+            }
+        }
     } else {
         rep_line(&format!(
             "Resuming run {run_id}: found {done} of {total} tasks done"
@@ -262,17 +285,29 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         if start.recovery.interrupted > 0 {
             rep_line(&format!("  {} attempt(s) were still running when the last runner stopped: recorded as interrupted", start.recovery.interrupted));
         }
+        if let Some(s) = &slice {
+            rep_line(&s.describe());
+            if to_run == 0 {
+                rep_line(&super::run_slice::nothing_to_run(s, done, &args.experiment));
+                return Ok(0);
+            }
+        }
         if start.all_done(&exp) {
             rep_line(&format!("All {total} tasks are done; nothing to run. (`labtrail results` shows them; --fresh starts a new run.)"));
             return Ok(0);
         }
         rep_line(&format!(
-            "Will run {} remaining task(s) with {workers} workers",
-            total - done
+            "Will run {to_run} remaining task(s) with {workers} workers"
         ));
     }
-    let reporter = Reporter::new(g.progress, g.quiet, total as u64, done as u64);
-    let finish = app::local::execute(&mut locked, &exp, &RunConfig { workers, grace }, &reporter)?;
+    let reporter = Reporter::new(
+        g.progress,
+        g.quiet,
+        (to_run + slice_done) as u64,
+        slice_done as u64,
+    );
+    let cfg = RunConfig { workers, grace };
+    let finish = app::local::execute_slice(&mut locked, &exp, &cfg, &reporter, slice.as_ref())?;
     let n = |st| finish.states.get(st);
     let mut summary = format!("run {run_id}: {}/{total} done", n(S::Done));
     for (st, name) in [
@@ -285,7 +320,16 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
             summary.push_str(&format!(", {} {name}", n(st)));
         }
     }
-    tell!("{summary}");
+    match &finish.slice_states {
+        Some(of_slice) => {
+            let (done, exp_file) = (n(S::Done), &args.experiment);
+            let lines = super::run_slice::summary(of_slice, &run_id, &summary, done, total, exp_file);
+            for line in lines {
+                tell!("{line}");
+            }
+        }
+        None => tell!("{summary}"),
+    }
     if finish.report.stopped_by.is_some() {
         tell!(
             "Run the same command again to resume: `labtrail run {}`",

@@ -3,6 +3,7 @@
 use super::output::{print_json, Global};
 use super::terminal::escape;
 use crate::app;
+use crate::app::slice::Picked;
 use crate::plan::Plan;
 use crate::report;
 use crate::report::explain::{ExplainRow, Explanation, Subject};
@@ -58,7 +59,7 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
                     app::read::store_to_read(g.store.as_deref(), Some(&spec), Access::ReadOnly)?
                 else {
                     let exp = crate::app::Experiment::expand(spec, None)?;
-                    return explain_fresh(&exp.spec, &exp.plan);
+                    return explain_fresh(&exp.spec, &exp.plan, None);
                 };
                 // Read-only: input digests are not remembered by a status command.
                 let mut exp = crate::app::Experiment::expand(spec, Some(&store))?;
@@ -162,6 +163,24 @@ fn print_buffered(e: &Explanation) -> anyhow::Result<i32> {
     print_rows(&heading(&e.subject), e.rows.iter())
 }
 
+/// Prints the rows of `rows` (one per task of `plan`, in plan order) that are in the slice
+/// `picked` makes of it: a task the explanation skips is done.
+fn print_sliced(
+    heading: &str,
+    plan: &Plan,
+    rows: Vec<ExplainRow>,
+    picked: &Picked,
+) -> anyhow::Result<i32> {
+    let slice = picked.slice(plan, |i| rows[i].verb == report::explain::Verb::Skip);
+    let heading = format!("{heading}
+{}", slice.describe());
+    let inside = rows
+        .into_iter()
+        .zip(&slice.within)
+        .filter_map(|(r, &inside)| inside.then_some(r));
+    print_rows(&heading, inside)
+}
+
 fn print_rows<R: std::borrow::Borrow<ExplainRow>>(
     heading: &str,
     rows: impl Iterator<Item = R>,
@@ -175,22 +194,35 @@ fn print_rows<R: std::borrow::Borrow<ExplainRow>>(
     Ok(0)
 }
 
-/// Explains a plan that has no run yet: every task would run. (`run --dry-run` calls this.)
-pub fn explain_fresh(spec: &Spec, plan: &Plan) -> anyhow::Result<i32> {
+/// Explains a plan that has no run yet: every task would run, or every task of the slice
+/// `picked` makes of it. (`run --dry-run` calls this.)
+pub fn explain_fresh(spec: &Spec, plan: &Plan, picked: Option<&Picked>) -> anyhow::Result<i32> {
     use report::explain::{fresh_rows, fresh_subject};
-    print_rows(&heading(&fresh_subject(spec, plan)), fresh_rows(spec, plan))
+    let heading = heading(&fresh_subject(spec, plan));
+    match picked {
+        Some(p) => print_sliced(&heading, plan, fresh_rows(spec, plan).collect(), p),
+        None => print_rows(&heading, fresh_rows(spec, plan)),
+    }
 }
 
 /// Explains a plan that `run --fresh` or `run --id NEW` would start a new run with, `id` if it
 /// is named: every task would run, whatever runs the store has. (`run --dry-run` calls this.)
-pub fn explain_new_run(spec: &Spec, plan: &Plan, id: Option<&str>) -> anyhow::Result<i32> {
+pub fn explain_new_run(
+    spec: &Spec,
+    plan: &Plan,
+    id: Option<&str>,
+    picked: Option<&Picked>,
+) -> anyhow::Result<i32> {
     let named = id.map(|id| format!(" {}", escape(id))).unwrap_or_default();
     let tasks = plan.tasks.len();
     let heading = format!(
         "a new run{named} of experiment `{}`: all {tasks} tasks would run",
         escape(&spec.name)
     );
-    print_rows(&heading, report::explain::fresh_rows(spec, plan))
+    match picked {
+        Some(p) => print_sliced(&heading, plan, report::explain::fresh_rows(spec, plan).collect(), p),
+        None => print_rows(&heading, report::explain::fresh_rows(spec, plan)),
+    }
 }
 
 /// Explains, for each task of `plan`, what `labtrail run` would do with it and why.
@@ -199,6 +231,11 @@ pub fn explain(
     store: &Store,
     exp: &mut crate::app::Experiment,
     run: Option<&str>,
+    picked: Option<&Picked>,
 ) -> anyhow::Result<i32> {
-    print_buffered(&crate::app::explain::against_run(store, exp, run)?)
+    let e = crate::app::explain::against_run(store, exp, run)?;
+    match picked {
+        Some(p) => print_sliced(&heading(&e.subject), &exp.plan, e.rows, p),
+        None => print_buffered(&e),
+    }
 }

@@ -8,6 +8,7 @@
 //! tasks it waits for, so a change upstream reaches every task downstream, and the content of the
 //! stage's declared [`inputs`].
 
+pub mod filter;
 pub(crate) mod glob_walk;
 mod input_files;
 pub mod inputs;

@@ -189,53 +189,27 @@ impl Store {
     }
 }
 
-/// The tasks of `all` that `query` names (see [`Store::find_tasks`]). Names the user chose come
-/// first: a label, then a stage name, then a key prefix (a stage called `beef` is that stage, not
-/// the keys that start with `beef`), then filters.
+/// The tasks of `all` that `query` names (see [`crate::plan::filter::matching`], which `run
+/// --only` uses too).
 fn match_tasks(all: Vec<TaskRow>, query: &str) -> Vec<TaskRow> {
-    if let Some(t) = all.iter().find(|t| t.label == query) {
-        return vec![t.clone()];
+    let found = crate::plan::filter::matching(&all, query);
+    let mut all: Vec<Option<TaskRow>> = all.into_iter().map(Some).collect();
+    found.into_iter().filter_map(|i| all[i].take()).collect()
+}
+
+impl crate::plan::filter::TaskFacts for TaskRow {
+    fn key(&self) -> &str {
+        &self.key
     }
-    let of_stage: Vec<TaskRow> = all.iter().filter(|t| t.stage == query).cloned().collect();
-    if !of_stage.is_empty() {
-        return of_stage;
+    fn stage(&self) -> &str {
+        &self.stage
     }
-    let by_key: Vec<TaskRow> = all
-        .iter()
-        .filter(|t| t.key.starts_with(query) && query.len() >= 4)
-        .cloned()
-        .collect();
-    if !by_key.is_empty() {
-        return by_key;
+    fn label(&self) -> &str {
+        &self.label
     }
-    // `train/lr=0.1`: a stage before the `/`, if it is one (`data=a/b.csv` is a filter whose
-    // value holds a `/`).
-    let (stage, filters) = match query.split_once('/') {
-        Some((s, f)) if !s.contains('=') && all.iter().any(|t| t.stage == s) => (Some(s), f),
-        _ => (None, query),
-    };
-    // Every part is `name=value`: one that is not matches nothing, rather than being dropped
-    // and widening the selection.
-    let pairs: Option<Vec<(&str, &str)>> = filters.split(',').map(|p| p.split_once('=')).collect();
-    let Some(pairs) = pairs.filter(|p| !p.is_empty()) else {
-        return Vec::new();
-    };
-    // `stage=NAME` names the stage, unless a parameter is called `stage`: the experiment's own
-    // name wins, and the bare stage name still selects the stage.
-    let stage_is_param = all.iter().any(|t| t.params.get("stage").is_some());
-    all.into_iter()
-        .filter(|t| stage.is_none_or(|s| s == t.stage))
-        .filter(|t| {
-            pairs.iter().all(|(k, v)| match t.params.get(*k) {
-                _ if *k == "stage" && !stage_is_param => t.stage == *v,
-                Some(serde_json::Value::String(s)) => s == v,
-                Some(other) => {
-                    serde_json::from_str::<serde_json::Value>(v).ok().as_ref() == Some(other)
-                }
-                None => false,
-            })
-        })
-        .collect()
+    fn param(&self, name: &str) -> Option<&serde_json::Value> {
+        self.params.get(name)
+    }
 }
 
 #[cfg(test)]

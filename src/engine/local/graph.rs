@@ -15,9 +15,14 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// Builds the graph; tasks already done are not scheduled. Returns the graph and the number of
-    /// tasks skipped as done.
-    pub fn new(plan: &Plan, state: impl Fn(&str) -> TaskState) -> (Graph, usize) {
+    /// Builds the graph; tasks already done are not scheduled, nor tasks outside `within` (a
+    /// slice of the plan, `run --only`: it holds every upstream task its tasks need that is not
+    /// done). Returns the graph and the number of tasks of the slice skipped as done.
+    pub fn new(
+        plan: &Plan,
+        state: impl Fn(&str) -> TaskState,
+        within: Option<&[bool]>,
+    ) -> (Graph, usize) {
         let index: HashMap<&str, usize> = plan
             .tasks
             .iter()
@@ -30,6 +35,9 @@ impl Graph {
         let mut ready = VecDeque::new();
         let mut skipped = 0;
         for (i, t) in plan.tasks.iter().enumerate() {
+            if within.is_some_and(|w| !w[i]) {
+                continue;
+            }
             if state(&t.key) == TaskState::Done {
                 skipped += 1;
                 continue;

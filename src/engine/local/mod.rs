@@ -132,11 +132,26 @@ pub fn execute(
     cfg: &RunConfig,
     rep: &Reporter,
 ) -> Result<RunReport, RunError> {
+    execute_within(store, run, spec, plan, cfg, rep, None)
+}
+
+/// Runs every task of `plan` that is in `within` (`None`: all; see [`Graph::new`]) and is not
+/// done, in run `run`; the report counts the tasks of `within` only.
+pub fn execute_within(
+    store: &mut Store,
+    run: &str,
+    spec: &Spec,
+    plan: &Plan,
+    cfg: &RunConfig,
+    rep: &Reporter,
+    within: Option<&[bool]>,
+) -> Result<RunReport, RunError> {
     let states = store.task_states(run)?;
     let state_of = |k: &str| states.get(k).map_or(TaskState::Pending, |s| s.0);
-    let (graph, skipped) = Graph::new(plan, state_of);
+    let (graph, skipped) = Graph::new(plan, state_of, within);
+    let total = within.map_or(plan.tasks.len(), |w| w.iter().filter(|&&x| x).count());
     let cfg = &RunConfig {
-        workers: workers_for(cfg.workers, plan.tasks.len() - skipped),
+        workers: workers_for(cfg.workers, total - skipped),
         grace: cfg.grace,
     };
     let attempts: Vec<u32> = plan
@@ -152,7 +167,7 @@ pub fn execute(
         .map_err(|e| RunError::system("its signal handlers", e))?;
 
     let mut report = RunReport {
-        total: plan.tasks.len() as u64,
+        total: total as u64,
         skipped: skipped as u64,
         ..Default::default()
     };

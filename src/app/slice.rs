@@ -1,0 +1,187 @@
+//! `run --only` / `--exclude`: the slice of a run's plan one invocation works on, and the
+//! upstream tasks it needs that are not done. The other tasks of the run are left as they are.
+
+use super::UsageError;
+use crate::plan::filter::{matching, plan_facts, PlanFacts};
+use crate::plan::Plan;
+use crate::spec::Spec;
+use indexmap::IndexMap;
+use std::collections::HashMap;
+
+/// The tasks the filters pick, before the store says which are done.
+#[derive(Debug, Clone)]
+pub struct Picked {
+    /// Per plan task: matched by an `--only` filter (all tasks without one) and not left out by
+    /// `--exclude` (a matching task or a task downstream of one).
+    chosen: Vec<bool>,
+}
+
+/// The tasks one invocation runs: those picked, and the upstream tasks they need that are not
+/// done.
+#[derive(Debug, Clone)]
+pub struct Slice {
+    /// Per plan task: in the slice.
+    pub within: Vec<bool>,
+    /// Tasks the filters picked (done or not).
+    pub chosen: usize,
+    /// Tasks added because a picked task needs them and they are not done.
+    pub upstream: usize,
+    /// Tasks of the plan.
+    pub total: usize,
+}
+
+impl Slice {
+    /// Tasks in the slice.
+    pub fn len(&self) -> usize {
+        self.chosen + self.upstream
+    }
+
+    /// Whether the slice has no task (never, once picked: a filter that matches nothing is an
+    /// error, but `--exclude` may leave nothing).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The line a run prints: `slice: 4 of 24 tasks (2 upstream)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "slice: {} of {} tasks ({} upstream)",
+            self.chosen, self.total, self.upstream
+        )
+    }
+}
+
+/// Picks the tasks of `plan` the filters name; `None` when there is no filter (the whole plan).
+/// A filter that matches no task is a [`UsageError`] that names it and lists the stages,
+/// parameters and values a filter can use.
+pub fn pick(
+    spec: &Spec,
+    plan: &Plan,
+    only: &[String],
+    exclude: &[String],
+) -> anyhow::Result<Option<Picked>> {
+    if only.is_empty() && exclude.is_empty() {
+        return Ok(None);
+    }
+    let facts = plan_facts(spec, plan);
+    let matched = |flag: &str, filter: &String| -> anyhow::Result<Vec<usize>> {
+        let found = matching(&facts, filter);
+        if found.is_empty() {
+            return Err(no_match(flag, filter, spec, &facts).into());
+        }
+        Ok(found)
+    };
+    let n = plan.tasks.len();
+    let mut chosen = vec![only.is_empty(); n];
+    for filter in only {
+        for i in matched("--only", filter)? {
+            chosen[i] = true;
+        }
+    }
+    let mut out = vec![false; n];
+    for filter in exclude {
+        for i in matched("--exclude", filter)? {
+            out[i] = true;
+        }
+    }
+    // What waits for a task left out cannot run either: it is left out too.
+    let index = key_index(plan);
+    let mut dependents = vec![Vec::new(); n];
+    for (i, t) in plan.tasks.iter().enumerate() {
+        for d in &t.deps {
+            if let Some(&j) = index.get(d.as_str()) {
+                dependents[j].push(i);
+            }
+        }
+    }
+    let mut stack: Vec<usize> = (0..n).filter(|&i| out[i]).collect();
+    while let Some(j) = stack.pop() {
+        for &i in &dependents[j] {
+            if !std::mem::replace(&mut out[i], true) {
+                stack.push(i);
+            }
+        }
+    }
+    for (c, o) in chosen.iter_mut().zip(&out) {
+        *c &= !o;
+    }
+    Ok(Some(Picked { chosen }))
+}
+
+impl Picked {
+    /// The slice: the picked tasks and, transitively, their upstream tasks that are not done
+    /// (`done(i)`: plan task `i` is done). A done upstream task is not run again, and what is
+    /// upstream of it is not needed.
+    pub fn slice(&self, plan: &Plan, done: impl Fn(usize) -> bool) -> Slice {
+        let index = key_index(plan);
+        let mut within = self.chosen.clone();
+        let mut stack: Vec<usize> = (0..within.len())
+            .filter(|&i| within[i] && !done(i))
+            .collect();
+        let mut upstream = 0;
+        while let Some(i) = stack.pop() {
+            for d in &plan.tasks[i].deps {
+                let Some(&j) = index.get(d.as_str()) else {
+                    continue;
+                };
+                if !within[j] && !done(j) {
+                    within[j] = true;
+                    upstream += 1;
+                    stack.push(j);
+                }
+            }
+        }
+        Slice {
+            within,
+            chosen: self.chosen.iter().filter(|&&c| c).count(),
+            upstream,
+            total: plan.tasks.len(),
+        }
+    }
+}
+
+fn key_index(plan: &Plan) -> HashMap<&str, usize> {
+    plan.tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.key.as_str(), i))
+        .collect()
+}
+
+/// Values of a parameter listed in an error before `…`.
+const VALUES_SHOWN: usize = 8;
+
+/// The error of a filter that matches no task: what a filter can name instead.
+fn no_match(flag: &str, filter: &str, spec: &Spec, facts: &[PlanFacts]) -> UsageError {
+    let mut values: IndexMap<&str, Vec<String>> = IndexMap::new();
+    for t in facts {
+        for (k, v) in &t.params {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let seen = values.entry(k.as_str()).or_default();
+            if !seen.contains(&text) {
+                seen.push(text);
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    if spec.is_staged() {
+        let stages: Vec<&str> = spec.stages.iter().map(|s| s.name.as_str()).collect();
+        lines.push(format!("  stages: {}", stages.join(", ")));
+    }
+    for (name, vs) in &values {
+        let shown: Vec<&str> = vs.iter().take(VALUES_SHOWN).map(String::as_str).collect();
+        let more = match vs.len().saturating_sub(VALUES_SHOWN) {
+            0 => String::new(),
+            k => format!(", … and {k} more"),
+        };
+        lines.push(format!("  {name} = {}{more}", shown.join(", ")));
+    }
+    UsageError(format!(
+        "{flag} {filter}: matches no task of experiment `{}`; a filter names a stage, NAME=VALUE (comma-separated: all must match) or STAGE/NAME=VALUE, as `labtrail tasks` takes it. The experiment has:\n{}",
+        spec.name,
+        lines.join("\n")
+    ))
+}

@@ -7,7 +7,8 @@ use crate::app::slice::Picked;
 use crate::plan::Plan;
 use crate::report;
 use crate::report::explain::{ExplainRow, Explanation, Subject};
-use crate::report::status::StatusModel;
+use crate::report::status::{StatusModel, MAX_GROUP_VALUES};
+use crate::report::status_end::Ending;
 use crate::spec::Spec;
 use crate::store::{Access, Store};
 use std::io::Write;
@@ -16,7 +17,12 @@ use std::path::PathBuf;
 /// Show a run's progress, grouped by stage and parameter.
 ///
 /// Groups: by stage when the experiment has stages, and by the parameter with the fewest values
-/// (more than one) unless --by names others.
+/// (more than one, at most 20: a seed sweep of 10^5 values is not 10^5 lines) unless --by names
+/// others; at most 20 groups are listed, then how many more there are (--json has them all).
+///
+/// --watch refreshes until the run has come to an end: nothing is running, and either no task
+/// is left to run or no runner holds the run (it stopped, or ran a slice that is done). Exit
+/// code 0 when every task is done, 1 otherwise (tasks failed, blocked or left not done).
 ///
 /// Examples:
 ///   labtrail status                      # the latest run
@@ -41,7 +47,7 @@ pub struct StatusArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
-    /// Refresh every N seconds (default 2) until interrupted.
+    /// Refresh every N seconds (default 2) until the run has ended (exit 0: all done; 1: not).
     #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "2")]
     pub watch: Option<f64>,
     /// For each task: will it be skipped or run, and why.
@@ -85,6 +91,8 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
     }
     let t = g.read_target(args.experiment.as_deref(), args.run.as_deref())?;
     loop {
+        // Before the counts are read: a runner that ends in between is seen on the next turn.
+        let held = args.watch.is_some() && t.store.run_lock_is_held(&t.run);
         let m = StatusModel::load(&t.store, Some(&t.run), &args.by)?;
         if args.json {
             print_json(&m)?;
@@ -103,19 +111,44 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
                 say!("  stage {:<20} {}", escape(s), c.describe());
             }
         }
-        let groups: Vec<_> = m.groups.iter().map(|(k, c)| (escape(k), c)).collect();
-        let width = groups
-            .iter()
-            .map(|(k, _)| k.chars().count())
-            .max()
-            .unwrap_or(0);
-        for (k, c) in &groups {
-            say!("  {k:<width$}  {}", c.describe());
+        print_groups(&m);
+        let Some(secs) = args.watch else {
+            return Ok(0);
+        };
+        if let Some(end) = Ending::of(&m.counts, held) {
+            say!("{}", end.describe(&run));
+            return Ok(end.exit_code());
         }
-        match args.watch {
-            Some(secs) => std::thread::sleep(std::time::Duration::from_secs_f64(secs.max(0.2))),
-            None => return Ok(0),
-        }
+        std::thread::sleep(std::time::Duration::from_secs_f64(secs.max(0.2)));
+    }
+}
+
+/// Groups listed before `… and K more groups`.
+const GROUPS_SHOWN: usize = 20;
+
+/// The group lines: at most [`GROUPS_SHOWN`], aligned.
+fn print_groups(m: &StatusModel) {
+    let groups: Vec<_> = m
+        .groups
+        .iter()
+        .take(GROUPS_SHOWN)
+        .map(|(k, c)| (escape(k), c))
+        .collect();
+    let width = groups
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (k, c) in &groups {
+        say!("  {k:<width$}  {}", c.describe());
+    }
+    if m.groups.len() > GROUPS_SHOWN {
+        let more = m.groups.len() - GROUPS_SHOWN;
+        say!("  … and {more} more groups (`--json` lists them all)");
+    }
+    if m.group_by.is_empty() && !m.too_many_values.is_empty() {
+        let names = m.too_many_values.join(", ");
+        say!("  (not grouped by {}: more than {MAX_GROUP_VALUES} values; --by PARAM groups by one)", escape(&names));
     }
 }
 

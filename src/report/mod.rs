@@ -9,6 +9,7 @@
 //! | module | behind |
 //! |---|---|
 //! | [`status`] | `labtrail status`: counts overall, per stage and per group |
+//! | [`status_end`] | `labtrail status --watch`: whether the run has come to an end |
 //! | [`explain`] | `labtrail status --explain` and `labtrail run --dry-run`: why each task runs |
 //! | [`results`] | `labtrail results`: one record per done task, and a writer per format |
 //! | [`events`] | `labtrail events`: the run's append-only event log |
@@ -37,6 +38,7 @@ pub mod runner;
 pub mod runs;
 pub mod snapshots;
 pub mod status;
+pub mod status_end;
 pub mod tasks;
 
 #[cfg(test)]

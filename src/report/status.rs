@@ -79,7 +79,15 @@ pub struct StatusModel {
     pub groups: IndexMap<String, Counts>,
     /// The parameters the groups are made of: those asked for, or [`default_grouping`]'s.
     pub group_by: Vec<String>,
+    /// With no `--by`: the parameters left out of the default grouping for having more than
+    /// [`MAX_GROUP_VALUES`] values (not in `--json`, whose shape stays).
+    #[serde(skip)]
+    pub too_many_values: Vec<String>,
 }
+
+/// The most values a parameter may have for `status` to group by it unasked: more would print
+/// a line per value (10^5 lines for a seed sweep) instead of a summary.
+pub const MAX_GROUP_VALUES: usize = 20;
 
 impl StatusModel {
     /// Loads the progress of `run` (`None`: the latest run), grouped by the parameters `by`
@@ -94,10 +102,10 @@ impl StatusModel {
 
     /// Counts `tasks` (in plan order) of `run`; see [`StatusModel::load`].
     pub fn from_tasks(run: String, tasks: &[TaskRow], by: &[String]) -> Self {
-        let group_by = if by.is_empty() {
+        let (group_by, too_many_values) = if by.is_empty() {
             default_grouping(tasks)
         } else {
-            by.to_vec()
+            (by.to_vec(), Vec::new())
         };
         let mut counts = Counts::default();
         let mut stages: IndexMap<String, Counts> = IndexMap::new();
@@ -119,6 +127,7 @@ impl StatusModel {
             stages,
             groups,
             group_by,
+            too_many_values,
         }
     }
 
@@ -130,23 +139,34 @@ impl StatusModel {
 }
 
 /// The grouping `status` uses when none is asked for: the parameter with the fewest distinct
-/// values, as long as it has more than one (one value would make one group, which says nothing).
-/// Ties go to the parameter seen first in plan order; no such parameter means no groups.
-pub fn default_grouping(tasks: &[TaskRow]) -> Vec<String> {
+/// values, as long as it has more than one (one value would make one group, which says nothing)
+/// and at most [`MAX_GROUP_VALUES`]. Ties go to the parameter seen first in plan order; no such
+/// parameter means no groups. Also returns the parameters left out for having too many values.
+pub fn default_grouping(tasks: &[TaskRow]) -> (Vec<String>, Vec<String>) {
+    // A parameter's values are counted up to one past the cap: a 10^5-value seed costs little.
     let mut distinct: IndexMap<String, HashSet<String>> = IndexMap::new();
     for t in tasks {
         if let Some(obj) = t.params.as_object() {
             for (k, v) in obj {
-                distinct.entry(k.clone()).or_default().insert(param_text(v));
+                let seen = distinct.entry(k.clone()).or_default();
+                if seen.len() <= MAX_GROUP_VALUES {
+                    seen.insert(param_text(v));
+                }
             }
         }
     }
-    distinct
+    let too_many = distinct
         .iter()
-        .filter(|(_, vs)| vs.len() > 1)
+        .filter(|(_, vs)| vs.len() > MAX_GROUP_VALUES)
+        .map(|(k, _)| k.clone())
+        .collect();
+    let by = distinct
+        .iter()
+        .filter(|(_, vs)| vs.len() > 1 && vs.len() <= MAX_GROUP_VALUES)
         .min_by_key(|(_, vs)| vs.len())
         .map(|(k, _)| vec![k.clone()])
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (by, too_many)
 }
 
 /// A parameter value as a group name shows it: strings without their JSON quotes.

@@ -48,13 +48,19 @@ fn only_runs_the_slice_and_its_missing_upstream_and_nothing_else() {
     let exp = Exp::new(PIPELINE);
     let out = run(&exp, &["--only", "train/rep=stats,seed=1"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert_eq!(exp.ledger("ledger.txt"), ["features-stats", "train-stats-1"]);
+    assert_eq!(
+        exp.ledger("ledger.txt"),
+        ["features-stats", "train-stats-1"]
+    );
     let err = out.stderr();
     assert!(err.contains("slice: 1 of 10 tasks (1 upstream)"), "{err}");
     assert!(err.contains("slice of run abl-"), "{err}");
     assert!(err.contains(": 2/2 done"), "{err}");
     assert!(err.contains("2/10 done, 8 pending"), "{err}");
-    assert!(err.contains("The run is not finished: 8 of its 10 tasks"), "{err}");
+    assert!(
+        err.contains("The run is not finished: 8 of its 10 tasks"),
+        "{err}"
+    );
     assert_eq!(exp.count("pending"), 8, "the rest of the run is untouched");
 
     // The second slice needs train-stats-2 (not done) and nothing done again.
@@ -72,7 +78,10 @@ fn only_runs_the_slice_and_its_missing_upstream_and_nothing_else() {
     assert_eq!(state_of(&exp, "eval/rep=spectral,seed=1"), "pending");
 
     // Results of tasks outside the next slice stay visible while it runs another one.
-    let out = run(&exp, &["--only", "features/rep=spectral", "--only", "features"]);
+    let out = run(
+        &exp,
+        &["--only", "features/rep=spectral", "--only", "features"],
+    );
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert!(out.stderr().contains("slice: 2 of 10 tasks (0 upstream)"));
     let results = exp.run_ok(&["results", "--format", "jsonl"]).stdout();
@@ -125,7 +134,10 @@ fn a_filter_that_matches_nothing_is_refused_with_the_values() {
         let out = run(&exp, &[flag, "rep=stat"]);
         assert_eq!(out.code(), 2, "{}", out.stderr());
         let err = out.stderr();
-        assert!(err.contains(&format!("{flag} rep=stat: matches no task")), "{err}");
+        assert!(
+            err.contains(&format!("{flag} rep=stat: matches no task")),
+            "{err}"
+        );
         assert!(err.contains("stages: features, train, eval"), "{err}");
         assert!(err.contains("rep = stats, spectral"), "{err}");
         assert!(err.contains("seed = 1, 2"), "{err}");
@@ -139,7 +151,13 @@ fn a_filter_that_matches_nothing_is_refused_with_the_values() {
 #[test]
 fn dry_run_honours_the_slice() {
     let exp = Exp::new(PIPELINE);
-    let out = exp.run_ok(&["run", "exp.toml", "--dry-run", "--only", "eval/rep=stats,seed=2"]);
+    let out = exp.run_ok(&[
+        "run",
+        "exp.toml",
+        "--dry-run",
+        "--only",
+        "eval/rep=stats,seed=2",
+    ]);
     let text = out.stdout();
     assert!(text.contains("slice: 1 of 10 tasks (2 upstream)"), "{text}");
     let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("  run")).collect();
@@ -147,11 +165,23 @@ fn dry_run_honours_the_slice() {
     assert!(text.contains("features/rep=stats") && !text.contains("rep=spectral"));
 
     run(&exp, &["--only", "features"]);
-    let out = exp.run_ok(&["run", "exp.toml", "--dry-run", "--only", "eval/rep=stats,seed=2"]);
+    let out = exp.run_ok(&[
+        "run",
+        "exp.toml",
+        "--dry-run",
+        "--only",
+        "eval/rep=stats,seed=2",
+    ]);
     let text = out.stdout();
     assert!(text.contains("slice: 1 of 10 tasks (1 upstream)"), "{text}");
-    assert!(!text.contains("features/"), "done upstream is not needed: {text}");
-    assert_eq!(exp.ledger("ledger.txt"), ["features-stats", "features-spectral"]);
+    assert!(
+        !text.contains("features/"),
+        "done upstream is not needed: {text}"
+    );
+    assert_eq!(
+        exp.ledger("ledger.txt"),
+        ["features-stats", "features-spectral"]
+    );
 }
 
 /// Issue 14: the SLURM monitor does not keep a slice, so a SLURM run refuses one, saying so.
@@ -161,7 +191,8 @@ fn a_slurm_run_refuses_a_slice() {
     let out = run(&exp, &["--only", "rep=stats"]);
     assert_eq!(out.code(), 2, "{}", out.stderr());
     assert!(
-        out.stderr().contains("a slice works with the local executor only"),
+        out.stderr()
+            .contains("a slice works with the local executor only"),
         "{}",
         out.stderr()
     );

@@ -24,12 +24,21 @@ seed = [{seeds}]
 fn a_parameter_with_many_values_is_summarised() {
     let exp = grid(10_000);
     // A real run of the whole grid, of which one task ran (a slice): the rest is pending.
-    exp.run_ok(&["run", "exp.toml", "--no-progress", "--only", "rep=stats,seed=7"]);
+    exp.run_ok(&[
+        "run",
+        "exp.toml",
+        "--no-progress",
+        "--only",
+        "rep=stats,seed=7",
+    ]);
     let out = exp.run_ok(&["status"]).stdout();
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines.len() <= 5, "{} lines:\n{out}", lines.len());
     assert!(lines[0].contains("1/20000 done, 19999 pending"), "{out}");
-    assert!(out.contains("rep=stats     1/10000 done, 9999 pending"), "{out}");
+    assert!(
+        out.contains("rep=stats     1/10000 done, 9999 pending"),
+        "{out}"
+    );
 
     let out = exp.run_ok(&["status", "--by", "seed"]).stdout();
     let lines: Vec<&str> = out.lines().collect();
@@ -59,5 +68,8 @@ fn a_single_parameter_with_many_values_is_not_grouped_by() {
     let out = exp.run_ok(&["status"]).stdout();
     assert_eq!(out.lines().count(), 2, "{out}");
     assert!(out.contains("1/10000 done, 9999 pending"), "{out}");
-    assert!(out.contains("not grouped by seed: more than 20 values"), "{out}");
+    assert!(
+        out.contains("not grouped by seed: more than 20 values"),
+        "{out}"
+    );
 }

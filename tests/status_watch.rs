@@ -84,8 +84,5 @@ fn watch_exits_1_at_once_on_a_run_with_no_runner() {
     let watch = exp.spawn(&["status", "--watch", "0.2"]);
     let (code, out) = exits_by_itself(watch);
     assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains("is not running: 2 task(s) not done"),
-        "{out}"
-    );
+    assert!(out.contains("is not running: 2 task(s) not done"), "{out}");
 }

@@ -323,7 +323,8 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     match &finish.slice_states {
         Some(of_slice) => {
             let (done, exp_file) = (n(S::Done), &args.experiment);
-            let lines = super::run_slice::summary(of_slice, &run_id, &summary, done, total, exp_file);
+            let lines =
+                super::run_slice::summary(of_slice, &run_id, &summary, done, total, exp_file);
             for line in lines {
                 tell!("{line}");
             }

@@ -29,7 +29,7 @@ use std::path::PathBuf;
 ///   labtrail status exp.toml             # the latest run of this experiment
 ///   labtrail status --by rep --by layers # group by these parameters
 ///   labtrail status --json | jq .counts
-///   labtrail status --watch              # refresh every 2 s until Ctrl+C
+///   labtrail status --watch              # refresh every 2 s until the run ends
 ///   labtrail status --explain            # why each task will be skipped or run
 ///   labtrail status --explain exp.toml   # ... against the experiment file as it is now
 #[derive(Debug, clap::Args)]
@@ -148,7 +148,10 @@ fn print_groups(m: &StatusModel) {
     }
     if m.group_by.is_empty() && !m.too_many_values.is_empty() {
         let names = m.too_many_values.join(", ");
-        say!("  (not grouped by {}: more than {MAX_GROUP_VALUES} values; --by PARAM groups by one)", escape(&names));
+        say!(
+            "  (not grouped by {}: more than {MAX_GROUP_VALUES} values; --by PARAM groups by one)",
+            escape(&names)
+        );
     }
 }
 
@@ -205,8 +208,11 @@ fn print_sliced(
     picked: &Picked,
 ) -> anyhow::Result<i32> {
     let slice = picked.slice(plan, |i| rows[i].verb == report::explain::Verb::Skip);
-    let heading = format!("{heading}
-{}", slice.describe());
+    let heading = format!(
+        "{heading}
+{}",
+        slice.describe()
+    );
     let inside = rows
         .into_iter()
         .zip(&slice.within)
@@ -253,7 +259,12 @@ pub fn explain_new_run(
         escape(&spec.name)
     );
     match picked {
-        Some(p) => print_sliced(&heading, plan, report::explain::fresh_rows(spec, plan).collect(), p),
+        Some(p) => print_sliced(
+            &heading,
+            plan,
+            report::explain::fresh_rows(spec, plan).collect(),
+            p,
+        ),
         None => print_rows(&heading, report::explain::fresh_rows(spec, plan)),
     }
 }

@@ -84,7 +84,10 @@ mod tests {
         assert_eq!(stopped, Ending::Stopped { left: 2 });
         assert_eq!(stopped.exit_code(), 1);
         let done = Ending::of(&counts(3, 0, 0, 0), true).unwrap();
-        assert_eq!((done.clone(), done.exit_code()), (Ending::AllDone { total: 3 }, 0));
+        assert_eq!(
+            (done.clone(), done.exit_code()),
+            (Ending::AllDone { total: 3 }, 0)
+        );
         let failed = Ending::of(&counts(2, 0, 0, 1), true).unwrap();
         assert_eq!(failed.exit_code(), 1);
         assert!(failed.describe("r").contains("1 failed"));

@@ -18,7 +18,7 @@ params = ["rep"]
 command = "echo features-{rep} >> ledger.txt"
 [[stage]]
 name = "train"
-command = "echo train-{rep}-{seed} >> ledger.txt && echo '{\"acc\": {seed}}' > $LABTRAIL_RESULT"
+command = "test ! -f FAIL-{rep}-{seed} && echo train-{rep}-{seed} >> ledger.txt && echo '{\"acc\": {seed}}' > $LABTRAIL_RESULT"
 [[stage]]
 name = "eval"
 command = "echo eval-{rep}-{seed} >> ledger.txt"
@@ -123,6 +123,25 @@ fn exclude_leaves_out_the_matching_tasks_and_their_downstream() {
     let out = run(&exp, &["--only", "rep=spectral", "--exclude", "eval"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert_eq!(exp.ledger("ledger.txt")[6..], ["train-spectral-2"]);
+}
+
+/// Issue 14: a failure in the slice blocks what waits for it in the slice, and the exit code
+/// says so; tasks outside the slice that wait for it are left pending, untouched.
+#[test]
+fn a_failure_in_the_slice_blocks_its_downstream_in_the_slice_only() {
+    let exp = Exp::new(PIPELINE);
+    exp.write("FAIL-stats-1", "");
+    let out = run(&exp, &["--only", "eval/rep=stats,seed=1"]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    assert!(
+        out.stderr().contains(": 1/3 done, 1 failed, 1 blocked"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(state_of(&exp, "train/rep=stats,seed=1"), "failed");
+    assert_eq!(state_of(&exp, "eval/rep=stats,seed=1"), "blocked");
+    assert_eq!(state_of(&exp, "eval/rep=spectral,seed=1"), "pending");
+    assert_eq!(exp.count("pending"), 7);
 }
 
 /// Issue 14: a filter that names no task is a usage error (exit 2) that names it and lists what

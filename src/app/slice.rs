@@ -186,3 +186,82 @@ fn no_match(flag: &str, filter: &str, spec: &Spec, facts: &[PlanFacts]) -> Usage
         lines.join("\n")
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// prep → train (per a, b) → eval (per a): a diamond-free pipeline with a fan-in.
+    const EXP: &str = r#"
+[experiment]
+name = "s"
+[params]
+a = [1, 2]
+b = ["x", "y"]
+[[stage]]
+name = "prep"
+params = ["a"]
+command = "true {a}"
+[[stage]]
+name = "train"
+command = "true {a} {b}"
+[[stage]]
+name = "eval"
+params = ["a"]
+command = "true {a}"
+"#;
+
+    fn plan() -> (Spec, Plan) {
+        let spec = Spec::parse(std::path::Path::new("s.toml"), EXP.into()).unwrap();
+        let plan = crate::plan::expand(&spec);
+        (spec, plan)
+    }
+
+    fn labels(spec: &Spec, plan: &Plan, s: &Slice) -> Vec<String> {
+        (0..plan.tasks.len())
+            .filter(|&i| s.within[i])
+            .map(|i| plan.tasks[i].label(spec))
+            .collect()
+    }
+
+    /// Issue 14: upstream tasks not done join the slice, transitively; a done one stops the walk.
+    #[test]
+    fn upstream_not_done_joins_the_slice_and_done_upstream_stops_it() {
+        let (spec, plan) = plan();
+        let only = ["eval/a=1".to_string()];
+        let picked = pick(&spec, &plan, &only, &[]).unwrap().unwrap();
+        let s = picked.slice(&plan, |_| false);
+        assert_eq!((s.chosen, s.upstream, s.total), (1, 3, 8));
+        assert_eq!(
+            labels(&spec, &plan, &s),
+            ["prep/a=1", "train/a=1,b=x", "train/a=1,b=y", "eval/a=1"]
+        );
+        let done_train = |i: usize| plan.tasks[i].label(&spec) == "train/a=1,b=x";
+        let s = picked.slice(&plan, done_train);
+        assert_eq!(
+            labels(&spec, &plan, &s),
+            ["prep/a=1", "train/a=1,b=y", "eval/a=1"],
+            "prep is still needed by the train task not done"
+        );
+        assert!(pick(&spec, &plan, &[], &[]).unwrap().is_none());
+    }
+
+    /// Issue 14: `--exclude` takes what waits for the excluded tasks with them.
+    #[test]
+    fn exclude_carries_down_and_a_filter_that_matches_nothing_is_an_error() {
+        let (spec, plan) = plan();
+        let exclude = ["prep/a=2".to_string()];
+        let s = pick(&spec, &plan, &[], &exclude)
+            .unwrap()
+            .unwrap()
+            .slice(&plan, |_| false);
+        assert_eq!(
+            labels(&spec, &plan, &s),
+            ["prep/a=1", "train/a=1,b=x", "train/a=1,b=y", "eval/a=1"]
+        );
+        let err = pick(&spec, &plan, &["b=z".to_string()], &[]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("--only b=z: matches no task"), "{text}");
+        assert!(text.contains("stages: prep, train, eval") && text.contains("b = x, y"));
+    }
+}

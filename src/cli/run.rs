@@ -104,7 +104,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
             UsageError("-j 0: a run needs at least one worker; give -j 1 or more".into()).into(),
         );
     }
-    let spec = Spec::load(&args.experiment)?;
+    let spec = load_with_sets(g, &args)?;
     // Before anything runs (a dry run included): a missing folder would fail every task.
     spec.check_workdirs()?;
     let store_dir = app::select::store_dir_of(&spec, g.store.as_deref());
@@ -341,4 +341,17 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     }
     locked.release();
     Ok(finish.report.exit_code())
+}
+
+/// The experiment file with `--set` applied; the overrides are said once, on stderr.
+fn load_with_sets(g: &Global, args: &RunArgs) -> anyhow::Result<Spec> {
+    use crate::spec::set::SetError;
+    let spec = Spec::load_with(&args.experiment, &args.set).map_err(|e| match e {
+        SetError::Spec(e) => anyhow::Error::from(e),
+        other => UsageError(other.to_string()).into(),
+    })?;
+    for set in args.set.iter().filter(|_| !g.quiet) {
+        tell!("labtrail: --set {}: the run records the file with these values", super::terminal::escape(set));
+    }
+    Ok(spec)
 }

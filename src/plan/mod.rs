@@ -8,10 +8,12 @@
 //! tasks it waits for, so a change upstream reaches every task downstream, and the content of the
 //! stage's declared [`inputs`].
 
+mod axes;
 pub mod filter;
 pub(crate) mod glob_walk;
 mod input_files;
 pub mod inputs;
+pub mod sample;
 pub mod upstream;
 
 use crate::spec::{Spec, Stage, Value};
@@ -97,13 +99,16 @@ pub struct Plan {
 }
 
 impl Task {
-    /// A readable name: `rep=stats,layers=all` or `train/rep=stats` when the experiment has stages.
+    /// A readable name: `rep=stats,layers=all` or `train/rep=stats` when the experiment has
+    /// stages. Parameters with one value in the whole experiment are left out (they tell no two
+    /// tasks apart); when none is left, the stage's name (`main` without stages).
     pub fn label(&self, spec: &Spec) -> String {
         let stage = &spec.stages[self.stage];
         let params: Vec<String> = stage
             .params
             .iter()
             .zip(&self.values)
+            .filter(|(n, _)| !spec.single_valued.contains(n))
             .map(|(n, v)| format!("{n}={v}"))
             .collect();
         match (spec.is_staged(), params.is_empty()) {
@@ -188,19 +193,15 @@ struct ValueTable {
     values: Vec<Vec<Value>>,
     text: Vec<Vec<String>>,
     json: Vec<Vec<String>>,
-    /// How many values of each parameter belong to the grid (the rest come from includes).
-    grid: Vec<usize>,
 }
 
 impl ValueTable {
     fn new(spec: &Spec) -> ValueTable {
         let values: Vec<Vec<Value>> = spec.params.iter().map(|p| p.values.clone()).collect();
-        let grid = values.iter().map(Vec::len).collect();
         let mut t = ValueTable {
             values: Vec::new(),
             text: Vec::new(),
             json: Vec::new(),
-            grid,
         };
         for vs in values {
             t.text.push(vs.iter().map(|v| v.to_string()).collect());
@@ -226,29 +227,6 @@ impl ValueTable {
 /// For one upstream stage: the grid positions of the parameters it shares with a stage, and its
 /// tasks by their value indices of those parameters.
 type UpstreamIndex = (Vec<usize>, HashMap<Vec<u32>, Vec<usize>>);
-
-/// Calls `f` with every combination of the grid (as value indices) in odometer order, skipping
-/// excluded ones.
-fn for_each_grid_combo(
-    sizes: &[usize],
-    excluded: impl Fn(&[u32]) -> bool,
-    mut f: impl FnMut(&[u32]),
-) {
-    let total: usize = sizes.iter().product();
-    let mut odo = vec![0u32; sizes.len()];
-    for _ in 0..total {
-        if !excluded(&odo) {
-            f(&odo);
-        }
-        for i in (0..odo.len()).rev() {
-            odo[i] += 1;
-            if (odo[i] as usize) < sizes[i] {
-                break;
-            }
-            odo[i] = 0;
-        }
-    }
-}
 
 /// Expands `spec` into a [`Plan`] with the keys of new runs, for an experiment that declares no
 /// `inputs` (those of one that does are hashed as an empty list: use [`expand_with`]).
@@ -291,8 +269,21 @@ pub fn expand_with(spec: &Spec, identity: &Identity) -> Plan {
         })
         .collect();
     let excluded = |c: &[u32]| rules.iter().any(|r| r.iter().all(|&(p, i)| c[p] == i));
-    let in_grid =
-        |c: &[u32]| c.iter().zip(&table.grid).all(|(&i, &n)| (i as usize) < n) && !excluded(c);
+    let axes = axes::Axes::new(spec);
+    let picked = picked_combinations(spec, &axes, &excluded);
+    let picked_set: Option<HashSet<Vec<u32>>> = picked.as_ref().map(|p| {
+        let mut combo = vec![0u32; spec.params.len()];
+        p.iter()
+            .map(|&i| {
+                axes.decode(i, &mut combo);
+                combo.clone()
+            })
+            .collect()
+    });
+    let in_grid = |c: &[u32]| match &picked_set {
+        Some(set) => set.contains(c),
+        None => axes.contains(c) && !excluded(c),
+    };
     // Includes that repeat a grid combination, or each other, add nothing.
     let mut extra: Vec<&Vec<u32>> = Vec::new();
     for inc in &includes {
@@ -358,7 +349,7 @@ pub fn expand_with(spec: &Spec, identity: &Identity) -> Plan {
                 indices.push(proj);
             }
         };
-        for_each_grid_combo(&table.grid, excluded, &mut emit);
+        axes.for_each(excluded, picked.as_deref(), &mut emit);
         for inc in &extra {
             emit(inc);
         }
@@ -378,6 +369,25 @@ pub fn expand_with(spec: &Spec, identity: &Identity) -> Plan {
         inputs: identity.inputs.clone(),
         key_index: std::sync::OnceLock::new(),
     }
+}
+
+/// The combinations `[grid] sample` picks, as odometer positions; `None` without a sample, or
+/// when it asks for the whole grid.
+fn picked_combinations(
+    spec: &Spec,
+    axes: &axes::Axes,
+    excluded: &impl Fn(&[u32]) -> bool,
+) -> Option<Vec<u64>> {
+    let s = spec.sample?;
+    let total = axes.total();
+    if s.count >= total {
+        return None;
+    }
+    let mut combo = vec![0u32; spec.params.len()];
+    Some(sample::pick(total, s.count, s.seed, |i| {
+        axes.decode(i, &mut combo);
+        excluded(&combo)
+    }))
 }
 
 /// The key of a task whose own key is `own`: with its stage's input digests and, under

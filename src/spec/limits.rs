@@ -2,7 +2,7 @@
 //! Each is documented in the README's experiment file reference ("Limits").
 
 use super::validate::Ctx;
-use super::{Param, SpecError, Stage, Value};
+use super::{Link, Param, Sample, SpecError, Stage, Value};
 
 /// An experiment file larger than this is refused before it is read (1 MiB).
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -47,31 +47,33 @@ pub fn value_problem(text: &str) -> Option<(String, String)> {
     None
 }
 
-/// An upper bound on the tasks of an experiment: for each stage, the combinations of the values
-/// of the parameters it varies over, plus one per `[[include]]`; `None` if the count overflows.
-/// Only counts are multiplied, so a grid of 10^18 combinations costs nothing to refuse.
-pub fn task_bound(params: &[Param], stages: &[Vec<String>], includes: usize) -> Option<u64> {
-    let size = |name: &String| {
-        params
-            .iter()
-            .find(|p| &p.name == name)
-            .map_or(1, |p| p.values.len() as u64)
-    };
+/// An upper bound on the tasks of an experiment: for each stage, the combinations of the rows
+/// of the axes it varies over (at most `grid`, the grid's own count), plus one per
+/// `[[include]]`; `None` if the count overflows. Only counts are multiplied, so a grid of 10^18
+/// combinations costs nothing to refuse.
+pub fn task_bound(
+    params: &[Param],
+    axes: &[Vec<usize>],
+    grid: u64,
+    stages: &[Vec<String>],
+    includes: usize,
+) -> Option<u64> {
     stages.iter().try_fold(0u64, |total, stage_params| {
-        let combos = stage_params
+        let combos = axes
             .iter()
-            .try_fold(1u64, |acc, p| acc.checked_mul(size(p)))?;
+            .filter(|a| a.iter().any(|&p| stage_params.contains(&params[p].name)))
+            .try_fold(1u64, |acc, a| acc.checked_mul(params[a[0]].values.len() as u64))
+            .map_or(grid, |c| c.min(grid));
         total.checked_add(combos)?.checked_add(includes as u64)
     })
 }
 
 /// The number of combinations of the whole grid (`None` if it overflows), as written in
-/// messages: `a × b × c`.
-pub fn grid_size(params: &[Param]) -> (Option<u64>, String) {
-    let product = params
-        .iter()
-        .try_fold(1u64, |acc, p| acc.checked_mul(p.values.len() as u64));
-    let factors: Vec<String> = params.iter().map(|p| p.values.len().to_string()).collect();
+/// messages: `a × b × c`, one factor per axis.
+pub fn grid_size(params: &[Param], axes: &[Vec<usize>]) -> (Option<u64>, String) {
+    let sizes = super::grid::axis_sizes(params, axes);
+    let product = sizes.iter().try_fold(1u64, |acc, n| acc.checked_mul(*n));
+    let factors: Vec<String> = sizes.iter().map(u64::to_string).collect();
     (product, factors.join(" × "))
 }
 
@@ -108,12 +110,21 @@ pub(super) fn check_size(
     cx: &Ctx,
     params_at: usize,
     params: &[Param],
+    links: &[Link],
+    sample: Option<Sample>,
     include: &[Vec<(String, Value)>],
     stages: &[Stage],
 ) -> Result<(), SpecError> {
     let limit = MAX_TASKS;
-    let help = "split the experiment into several files (e.g. one per value of a parameter), or list fewer values";
-    let (grid, factors) = grid_size(params);
+    let help = "split the experiment into several files (e.g. one per value of a parameter), list fewer values, or run a random part: [grid] sample = 1000";
+    let axes = super::grid::axes(params, links);
+    let (grid, factors) = grid_size(params, &axes);
+    // A sample picks indices of the grid, so the grid may be larger than the limit; the
+    // indices are 64-bit numbers.
+    let grid = match (grid, sample) {
+        (Some(g), Some(s)) => Some(g.min(s.count)),
+        (g, _) => g,
+    };
     if grid.is_none_or(|g| g > limit) {
         let count = grid.map_or("more than 18446744073709551615".into(), |g| g.to_string());
         return Err(cx.err(
@@ -125,7 +136,7 @@ pub(super) fn check_size(
         ));
     }
     let per_stage: Vec<Vec<String>> = stages.iter().map(|s| s.params.clone()).collect();
-    let tasks = task_bound(params, &per_stage, include.len());
+    let tasks = task_bound(params, &axes, grid.unwrap_or(u64::MAX), &per_stage, include.len());
     if tasks.is_none_or(|t| t > limit) {
         let count = tasks.map_or("too many".into(), |t| t.to_string());
         return Err(cx.err(params_at,

@@ -5,12 +5,16 @@
 
 pub mod archive;
 mod duration;
+mod generate;
+mod grid;
 mod heredoc;
 mod inputs;
 mod limits;
+mod params;
 mod quoting;
 mod raw;
 mod recorded;
+pub mod set;
 pub mod slurm;
 pub mod template;
 mod validate;
@@ -36,8 +40,16 @@ pub struct Spec {
     pub name: String,
     /// `[experiment] description`, free text.
     pub description: Option<String>,
-    /// Grid parameters in declaration order; the grid is their cartesian product.
+    /// Grid parameters in declaration order. The grid is the cartesian product of its axes
+    /// ([`Spec::axes`]): a plain parameter is an axis of its own, a [`Link`] one axis.
     pub params: Vec<Param>,
+    /// Parameters that vary together (`model = [{ arch = "a", lr = 0.1 }, ...]`).
+    pub links: Vec<Link>,
+    /// `[grid] sample`: run this many combinations of the grid, picked at random.
+    pub sample: Option<grid::Sample>,
+    /// Parameters with one value over the grid and the `[[include]]` tables: task labels leave
+    /// them out (`epochs=25` on every line says nothing).
+    pub single_valued: Vec<String>,
     /// Partial combinations to drop from the grid.
     pub exclude: Vec<Vec<(String, Value)>>,
     /// Extra full combinations to add after the grid.
@@ -60,6 +72,18 @@ pub struct Param {
     pub name: String,
     pub values: Vec<Value>,
 }
+
+/// Parameters that vary together: row `r` of the group is value `r` of each member, and the
+/// group is one axis of the grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    /// The group's name in `[params]` (names no parameter of its own).
+    pub name: String,
+    /// The members, in the order of the group's first table.
+    pub params: Vec<String>,
+}
+
+pub use grid::Sample;
 
 /// A stage of an experiment: one command over (a subset of) the grid.
 #[derive(Debug, Clone)]
@@ -209,6 +233,20 @@ impl Spec {
         let source = String::from_utf8(bytes)
             .map_err(|e| cannot_read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
         Spec::parse(path, source)
+    }
+
+    /// Reads an experiment file and applies `--set` overrides to its text (see [`set`]); with
+    /// none, the same as [`Spec::load`].
+    pub fn load_with(path: &Path, sets: &[String]) -> Result<Spec, set::SetError> {
+        if sets.is_empty() {
+            return Ok(Spec::load(path)?);
+        }
+        let source = Spec::load(path)?.source;
+        let text = set::apply(path, &source, sets)?;
+        Spec::parse(path, text).map_err(|e| set::SetError::Invalid {
+            sets: sets.join(" "),
+            error: e,
+        })
     }
 
     /// Validates experiment-file text; `path` is used for messages and relative folders.

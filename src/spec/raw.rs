@@ -18,6 +18,8 @@ pub struct RawFile {
     #[serde(default)]
     pub include: Vec<Spanned<SpannedMap>>,
     #[serde(default)]
+    pub grid: Option<Spanned<RawGrid>>,
+    #[serde(default)]
     pub stage: Vec<Spanned<RawStage>>,
     #[serde(default)]
     pub run: RawRun,
@@ -83,4 +85,14 @@ pub struct RawRun {
     pub grace: Option<Spanned<String>>,
     #[serde(default)]
     pub executor: Option<Spanned<String>>,
+}
+
+/// `[grid]`: how the product of `[params]` is walked.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrid {
+    #[serde(default)]
+    pub sample: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub sample_seed: Option<Spanned<i64>>,
 }

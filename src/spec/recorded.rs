@@ -32,6 +32,8 @@ impl Spec {
             (
                 &self.name,
                 &self.params,
+                &self.links,
+                &self.sample,
                 &self.exclude,
                 &self.include,
                 &self.stages,

@@ -55,7 +55,7 @@ impl Ctx<'_> {
 
 /// The text of a TOML date or time (`2024-01-01`), which the TOML reader hands over as a table
 /// with one private key; `None` for any other value.
-fn toml_date(v: &toml::Value) -> Option<String> {
+pub(super) fn toml_date(v: &toml::Value) -> Option<String> {
     match v {
         toml::Value::Datetime(d) => Some(d.to_string()),
         toml::Value::Table(t) if t.len() == 1 => t
@@ -66,7 +66,7 @@ fn toml_date(v: &toml::Value) -> Option<String> {
     }
 }
 
-fn is_ident(s: &str) -> bool {
+pub(super) fn is_ident(s: &str) -> bool {
     let mut c = s.chars();
     matches!(c.next(), Some(x) if x.is_ascii_alphabetic() || x == '_')
         && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
@@ -92,7 +92,8 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
             "use letters, digits, `.`, `_` and `-` (it names runs and folders)",
         ));
     }
-    let params = grid_params(&cx, raw.params.as_ref())?;
+    let (params, links) = super::params::grid_params(&cx, raw.params.as_ref())?;
+    let sample = super::grid::sample(&cx, raw.grid.as_ref())?;
     let param_names: Vec<String> = params.iter().map(|p| p.name.clone()).collect();
     let exclude = raw
         .exclude
@@ -168,13 +169,17 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
         });
     }
     let params_at = raw.params.as_ref().map_or(0, |p| p.span().start);
-    limits::check_size(&cx, params_at, &params, &include, &stages)?;
+    limits::check_size(&cx, params_at, &params, &links, sample, &include, &stages)?;
+    let single_valued = super::grid::single_valued(&params, &include);
     Ok(Spec {
         path: path.to_path_buf(),
         source: String::new(),
         name,
         description: exp.description.clone(),
         params,
+        links,
+        sample,
+        single_valued,
         exclude,
         include,
         stages,
@@ -206,71 +211,6 @@ fn check_workdir(cx: &Ctx, w: &Spanned<String>) -> Result<(), SpecError> {
             format!("give one folder for all tasks and change into a per-task one in the command: command = \"cd {{{p}}} && ...\"")));
     }
     Ok(())
-}
-
-fn grid_params(cx: &Ctx, raw: Option<&Spanned<SpannedMap>>) -> Result<Vec<Param>, SpecError> {
-    let Some(table) = raw else {
-        return Ok(Vec::new());
-    };
-    let mut params = Vec::new();
-    for (name, value) in table.get_ref() {
-        let at = value.span().start;
-        if !is_ident(name) {
-            return Err(cx.err(at, format!("parameter name `{name}` is not an identifier"),
-                "use letters, digits and `_`, starting with a letter, so it can be written {name} in a command"));
-        }
-        // Each parameter reaches the task as LABTRAIL_PARAM_<NAME>: two names may not share one.
-        if let Some(other) = params
-            .iter()
-            .find(|p: &&Param| p.name.eq_ignore_ascii_case(name))
-        {
-            return Err(cx.err(at,
-                format!("parameters `{}` and `{name}` differ only in case: both would be the variable {}{}", other.name, crate::protocol::PARAM_PREFIX, name.to_uppercase()),
-                "rename one of them"));
-        }
-        let items: Vec<toml::Value> = match value.get_ref() {
-            toml::Value::Array(a) => a.clone(),
-            scalar => vec![scalar.clone()],
-        };
-        if items.is_empty() {
-            return Err(cx.err(at, format!("parameter `{name}` has no values, so the grid would be empty"),
-                format!("give at least one value, e.g. {name} = [\"a\", \"b\"], or remove the parameter")));
-        }
-        let mut values: Vec<Value> = Vec::with_capacity(items.len());
-        // A value reaches commands, labels and the environment as text, so two values with one
-        // text (2 and "2", 1 and 1.0) would be two tasks that nobody can tell apart; a set keeps
-        // this linear.
-        let mut seen: std::collections::HashMap<String, &toml::Value> =
-            std::collections::HashMap::with_capacity(items.len());
-        for item in &items {
-            let v = Value::from_toml(item).ok_or_else(|| match toml_date(item) {
-                Some(date) => cx.err(at,
-                    format!("parameter `{name}` has a date, {date}, which is not a string, number or boolean"),
-                    format!("quote it to use it as text: \"{date}\"")),
-                None => cx.err(at,
-                    format!("parameter `{name}` has a value that is not a string, number or boolean: {item}"),
-                    "grid values are scalars; to vary a group of settings together, use [[include]] tables".to_string()),
-            })?;
-            let text = v.to_string();
-            if let Some((message, help)) = limits::value_problem(&text) {
-                return Err(cx.err(at, format!("a value of parameter `{name}` {message}"), help));
-            }
-            if let Some(first) = seen.insert(text, item) {
-                let message = if first == item {
-                    format!("parameter `{name}` lists the value `{v}` twice")
-                } else {
-                    format!("parameter `{name}` lists {first} and {item}, which are the same value `{v}` to commands, labels and the environment")
-                };
-                return Err(cx.err(at, message, "remove the duplicate"));
-            }
-            values.push(v);
-        }
-        params.push(Param {
-            name: name.clone(),
-            values,
-        });
-    }
-    Ok(params)
 }
 
 fn combination(

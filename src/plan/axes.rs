@@ -1,0 +1,121 @@
+//! The grid as a product of axes: a plain parameter is an axis of one, a linked group one axis
+//! whose rows give a value to each member. Combinations are walked in odometer order (the first
+//! axis changes slowest), or only those `[grid] sample` picks.
+
+use crate::spec::Spec;
+use std::collections::HashMap;
+
+/// Each axis's rows as value indices of its members. A value index is the first position of the
+/// value in its parameter's list, so that a value a linked column repeats has one index (and a
+/// stage varying over that column alone gets one task for it).
+pub(super) struct Axes {
+    members: Vec<Vec<usize>>,
+    /// Per axis, row after row: the value index of each member.
+    rows: Vec<Vec<u32>>,
+    sizes: Vec<u64>,
+    params: usize,
+}
+
+impl Axes {
+    pub(super) fn new(spec: &Spec) -> Axes {
+        let members = spec.axes();
+        let rows: Vec<Vec<u32>> = members
+            .iter()
+            .map(|m| {
+                let first: Vec<HashMap<String, u32>> = m
+                    .iter()
+                    .map(|&p| {
+                        let mut seen = HashMap::new();
+                        for (i, v) in spec.params[p].values.iter().enumerate() {
+                            seen.entry(v.to_json().to_string()).or_insert(i as u32);
+                        }
+                        seen
+                    })
+                    .collect();
+                let n = spec.params[m[0]].values.len();
+                (0..n)
+                    .flat_map(|r| {
+                        m.iter().zip(&first).map(move |(&p, seen)| {
+                            seen[&spec.params[p].values[r].to_json().to_string()]
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let sizes = members
+            .iter()
+            .map(|m| spec.params[m[0]].values.len() as u64)
+            .collect();
+        Axes {
+            members,
+            rows,
+            sizes,
+            params: spec.params.len(),
+        }
+    }
+
+    /// The number of combinations (it fits: the spec refused larger grids).
+    pub(super) fn total(&self) -> u64 {
+        self.sizes.iter().product()
+    }
+
+    /// Combination `index` (its place in odometer order) as value indices of every parameter.
+    pub(super) fn decode(&self, mut index: u64, out: &mut [u32]) {
+        for a in (0..self.sizes.len()).rev() {
+            self.fill(a, (index % self.sizes[a]) as usize, out);
+            index /= self.sizes[a];
+        }
+    }
+
+    fn fill(&self, axis: usize, row: usize, out: &mut [u32]) {
+        let m = &self.members[axis];
+        for (k, &p) in m.iter().enumerate() {
+            out[p] = self.rows[axis][row * m.len() + k];
+        }
+    }
+
+    /// Calls `f` with every combination not `excluded` in odometer order, or, with `picked`,
+    /// those combinations (already free of excluded ones, in increasing order).
+    pub(super) fn for_each(
+        &self,
+        excluded: impl Fn(&[u32]) -> bool,
+        picked: Option<&[u64]>,
+        mut f: impl FnMut(&[u32]),
+    ) {
+        let mut combo = vec![0u32; self.params];
+        if let Some(picked) = picked {
+            for &i in picked {
+                self.decode(i, &mut combo);
+                f(&combo);
+            }
+            return;
+        }
+        let mut odo = vec![0usize; self.sizes.len()];
+        for a in 0..odo.len() {
+            self.fill(a, 0, &mut combo);
+        }
+        for _ in 0..self.total() {
+            if !excluded(&combo) {
+                f(&combo);
+            }
+            for a in (0..odo.len()).rev() {
+                odo[a] += 1;
+                if (odo[a] as u64) < self.sizes[a] {
+                    self.fill(a, odo[a], &mut combo);
+                    break;
+                }
+                odo[a] = 0;
+                self.fill(a, 0, &mut combo);
+            }
+        }
+    }
+
+    /// Whether `combo` (value indices) is a combination of the grid: on each axis, one row
+    /// gives all its members' values.
+    pub(super) fn contains(&self, combo: &[u32]) -> bool {
+        self.members.iter().zip(&self.rows).all(|(m, rows)| {
+            rows.chunks(m.len())
+                .any(|row| m.iter().zip(row).all(|(&p, &i)| combo[p] == i))
+        })
+    }
+}

@@ -243,9 +243,16 @@ impl Spec {
         }
         let source = Spec::load(path)?.source;
         let text = set::apply(path, &source, sets)?;
-        Spec::parse(path, text).map_err(|e| set::SetError::Invalid {
-            sets: sets.join(" "),
-            error: e,
+        Spec::parse(path, text).map_err(|mut e| {
+            // The text begins with a comment line per override: places are given in the file
+            // as the user wrote it.
+            if let Some((line, col)) = e.line_col.filter(|(l, _)| *l > sets.len()) {
+                e.line_col = Some((line - sets.len(), col));
+            }
+            set::SetError::Invalid {
+                sets: sets.join(" "),
+                error: e,
+            }
         })
     }
 

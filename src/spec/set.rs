@@ -72,7 +72,14 @@ pub fn apply(path: &Path, source: &str, sets: &[String]) -> Result<String, SetEr
             arg: arg.clone(),
             message,
         })?;
-        let was = item.to_string();
+        let was = match item.as_value() {
+            Some(old) => {
+                let mut old = old.clone();
+                old.decor_mut().clear();
+                old.to_string()
+            }
+            None => item.to_string(),
+        };
         if let Some(old) = item.as_value() {
             // Keeps a comment written after the old value on its line.
             *value.decor_mut() = old.decor().clone();

@@ -45,7 +45,7 @@ fn ranges_and_spaces_expand_to_the_values_written() {
 #[test]
 fn grid_syntax_errors_name_the_place_and_the_fix() {
     let cases = [
-        ("seed = { range = [5, 5] }", "exp.toml:5:8: parameter `seed`: range = [5, 5] is empty: as in Python's range, the stop value is left out"),
+        ("seed = { range = [5, 5] }", "exp.toml:6:8: parameter `seed`: range = [5, 5] is empty: as in Python's range, the stop value is left out"),
         ("seed = { range = [0, 5, 0] }", "has a step of 0"),
         ("seed = { range = [0, 5], stop = 3 }", "unknown key `stop` with `range`"),
         ("seed = { linspace = [0, 1] }", "`linspace` needs `num`"),

@@ -15,7 +15,8 @@ fn set_runs_the_overridden_values_and_resumes_them() {
     let before: Vec<String> = exp.tasks().iter().map(|t| t["key"].as_str().unwrap().into()).collect();
     let args = ["run", "exp.toml", "--set", "lr=0.5,1e-3", "--set", "epochs=5"];
     let dry = exp.run_ok(&[&args[..], &["--dry-run"]].concat());
-    let listed: Vec<&str> = dry.stdout().lines().filter(|l| l.starts_with("  run")).map(|l| l.split_whitespace().nth(2).unwrap()).collect::<Vec<_>>();
+    let stdout = dry.stdout();
+    let listed: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  run")).map(|l| l.split_whitespace().nth(2).unwrap()).collect::<Vec<_>>();
     assert_eq!(listed, ["lr=0.5", "lr=0.001"], "{}", dry.stdout());
     assert!(dry.stdout().contains("new task"), "{}", dry.stdout());
     let out = exp.run_ok(&args);

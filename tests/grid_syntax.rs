@@ -127,3 +127,32 @@ fn raising_the_sample_resumes_the_tasks_already_done() {
     assert_eq!(&eight[..5], &five[..]);
     assert!(eight.iter().all(|l| !l.ends_with("-0")), "{eight:?}");
 }
+
+/// Issue 14: an experiment that uses none of the new syntax keeps its task keys (they hash
+/// parameters by name and value): these were listed by labtrail before the grid syntax existed.
+/// Only the labels lose the single-valued `epochs`.
+#[test]
+fn keys_of_an_existing_experiment_do_not_change() {
+    let exp = Exp::new("[experiment]\nname = \"pin\"\n\n[params]\nrep = [\"stats\", \"spectral\"]\nlr = [0.1, 0.01]\nepochs = [25]\n\n[[exclude]]\nrep = \"spectral\"\nlr = 0.01\n\n[[include]]\nrep = \"raw\"\nlr = 0.5\nepochs = 25\n\n[[stage]]\nname = \"prep\"\ncommand = \"echo prep {rep}\"\nparams = [\"rep\"]\n\n[[stage]]\nname = \"train\"\ncommand = \"echo train {rep} {lr} {epochs}\"\n");
+    let out = exp.run_ok(&["run", "exp.toml", "--dry-run"]);
+    let rows: Vec<(String, String)> = out
+        .stdout()
+        .lines()
+        .filter(|l| l.starts_with("  run"))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (w[1].to_string(), w[2].to_string())
+        })
+        .collect();
+    let expected = [
+        ("147dd9fae45077e7", "prep/rep=stats"),
+        ("241886c5bf3640dc", "prep/rep=spectral"),
+        ("d569d985db601505", "prep/rep=raw"),
+        ("d9745152227786df", "train/rep=stats,lr=0.1"),
+        ("848e49bff1af5a1e", "train/rep=stats,lr=0.01"),
+        ("ac1498cc478f4d8a", "train/rep=spectral,lr=0.1"),
+        ("ff2b576d87314a67", "train/rep=raw,lr=0.5"),
+    ];
+    let expected: Vec<(String, String)> = expected.iter().map(|(k, l)| (k.to_string(), l.to_string())).collect();
+    assert_eq!(rows, expected);
+}

@@ -26,8 +26,15 @@ fn ranges_and_spaces_expand_to_the_values_written() {
     assert_eq!(
         dry_labels(&exp),
         [
-            "seed=0,x=0.1", "seed=0,x=0.2", "seed=0,x=0.3", "seed=20,x=0.1", "seed=20,x=0.2",
-            "seed=20,x=0.3", "seed=40,x=0.1", "seed=40,x=0.2", "seed=40,x=0.3"
+            "seed=0,x=0.1",
+            "seed=0,x=0.2",
+            "seed=0,x=0.3",
+            "seed=20,x=0.1",
+            "seed=20,x=0.2",
+            "seed=20,x=0.3",
+            "seed=40,x=0.1",
+            "seed=40,x=0.2",
+            "seed=40,x=0.3"
         ]
     );
     let exp = Exp::new(&format!(
@@ -35,9 +42,16 @@ fn ranges_and_spaces_expand_to_the_values_written() {
     ));
     let labels = dry_labels(&exp);
     assert_eq!(labels.len(), 12);
-    let lrs: Vec<&str> = labels.iter().step_by(3).map(|l| &l[3..l.find(',').unwrap()]).collect();
+    let lrs: Vec<&str> = labels
+        .iter()
+        .step_by(3)
+        .map(|l| &l[3..l.find(',').unwrap()])
+        .collect();
     assert_eq!(lrs, ["0.0001", "0.001", "0.01", "0.1"]);
-    assert_eq!(&labels[..3], ["lr=0.0001,w=0", "lr=0.0001,w=0.5", "lr=0.0001,w=1"]);
+    assert_eq!(
+        &labels[..3],
+        ["lr=0.0001,w=0", "lr=0.0001,w=0.5", "lr=0.0001,w=1"]
+    );
 }
 
 /// Issue 14: a mistake in the grid syntax names file:line:col, says what is wrong and what to
@@ -71,23 +85,46 @@ fn grid_syntax_errors_name_the_place_and_the_fix() {
 /// per distinct value.
 #[test]
 fn linked_parameters_vary_together() {
-    let exp = Exp::new(&format!(
-        "[experiment]\nname = \"g\"\n[params]\nseed = [1, 2]\nmodel = [{{ arch = \"resnet18\", lr = 0.1 }}, {{ arch = \"vit\", lr = 0.001 }}, {{ arch = \"mlp\", lr = 0.1 }}]\n\n[[stage]]\nname = \"train\"\ncommand = \"echo {{arch}} {{lr}} {{seed}} >> ledger.txt\"\n\n[[stage]]\nname = \"sweep\"\nparams = [\"lr\"]\ncommand = \"echo lr {{lr}} >> ledger.txt\"\n"
-    ));
+    let exp = Exp::new(
+        "[experiment]\nname = \"g\"\n[params]\nseed = [1, 2]\nmodel = [{ arch = \"resnet18\", lr = 0.1 }, { arch = \"vit\", lr = 0.001 }, { arch = \"mlp\", lr = 0.1 }]\n\n[[stage]]\nname = \"train\"\ncommand = \"echo {arch} {lr} {seed} >> ledger.txt\"\n\n[[stage]]\nname = \"sweep\"\nparams = [\"lr\"]\ncommand = \"echo lr {lr} >> ledger.txt\"\n"
+    );
     exp.run_ok(&["run", "exp.toml", "-q"]);
     let mut ledger = exp.ledger("ledger.txt");
     ledger.sort();
     assert_eq!(
         ledger,
         [
-            "lr 0.001", "lr 0.1", "mlp 0.1 1", "mlp 0.1 2", "resnet18 0.1 1", "resnet18 0.1 2",
-            "vit 0.001 1", "vit 0.001 2"
+            "lr 0.001",
+            "lr 0.1",
+            "mlp 0.1 1",
+            "mlp 0.1 2",
+            "resnet18 0.1 1",
+            "resnet18 0.1 2",
+            "vit 0.001 1",
+            "vit 0.001 2"
         ]
     );
-    let labels: Vec<String> = exp.tasks().iter().map(|t| t["label"].as_str().unwrap().to_string()).collect();
-    assert_eq!(&labels[..3], ["train/seed=1,arch=resnet18,lr=0.1", "train/seed=1,arch=vit,lr=0.001", "train/seed=1,arch=mlp,lr=0.1"]);
+    let labels: Vec<String> = exp
+        .tasks()
+        .iter()
+        .map(|t| t["label"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        &labels[..3],
+        [
+            "train/seed=1,arch=resnet18,lr=0.1",
+            "train/seed=1,arch=vit,lr=0.001",
+            "train/seed=1,arch=mlp,lr=0.1"
+        ]
+    );
     // A member's values still filter tasks.
-    assert_eq!(exp.run_ok(&["tasks", "arch=vit", "--json"]).stdout().matches("\"key\"").count(), 2);
+    assert_eq!(
+        exp.run_ok(&["tasks", "arch=vit", "--json"])
+            .stdout()
+            .matches("\"key\"")
+            .count(),
+        2
+    );
 }
 
 /// Issue 14: `[grid] sample = N` picks N combinations of a grid too large to list (10^12),
@@ -95,17 +132,26 @@ fn linked_parameters_vary_together() {
 #[test]
 fn a_sample_of_a_huge_grid_is_picked_without_listing_it() {
     let big = "[params]\na = { range = [0, 1000] }\nb = { range = [0, 1000] }\nc = { range = [0, 1000] }\nd = { range = [0, 1000] }\n";
-    let exp = Exp::new(&format!("{HEAD}command = \"echo {{a}}\"\n{big}[grid]\nsample = 50\nsample_seed = 3\n"));
+    let exp = Exp::new(&format!(
+        "{HEAD}command = \"echo {{a}}\"\n{big}[grid]\nsample = 50\nsample_seed = 3\n"
+    ));
     let first = dry_labels(&exp);
     assert_eq!(first.len(), 50);
     assert_eq!(dry_labels(&exp), first);
     let a = |l: &String| l[2..l.find(',').unwrap()].parse::<u32>().unwrap();
-    assert!(first.windows(2).all(|w| a(&w[0]) <= a(&w[1])), "odometer order: {first:?}");
+    assert!(
+        first.windows(2).all(|w| a(&w[0]) <= a(&w[1])),
+        "odometer order: {first:?}"
+    );
     // Without sample the grid is refused, naming the way out.
     let exp = Exp::new(&format!("{HEAD}command = \"echo {{a}}\"\n{big}"));
     let out = exp.run(&["run", "exp.toml", "--dry-run"]);
     assert_eq!(out.code(), 2);
-    assert!(out.stderr().contains("1000000000000 combinations") && out.stderr().contains("sample"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("1000000000000 combinations") && out.stderr().contains("sample"),
+        "{}",
+        out.stderr()
+    );
 }
 
 /// Issue 14: a larger sample keeps the tasks of a smaller one, so raising `sample` and
@@ -121,7 +167,11 @@ fn raising_the_sample_resumes_the_tasks_already_done() {
     assert_eq!(five.len(), 5);
     exp.write("exp.toml", &text(8));
     let out = exp.run_ok(&["run", "exp.toml"]);
-    assert!(out.stderr().contains("found 5 of 8 tasks done"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("found 5 of 8 tasks done"),
+        "{}",
+        out.stderr()
+    );
     let eight = exp.ledger("ledger.txt");
     assert_eq!(eight.len(), 8, "only the 3 new tasks ran: {eight:?}");
     assert_eq!(&eight[..5], &five[..]);
@@ -153,6 +203,9 @@ fn keys_of_an_existing_experiment_do_not_change() {
         ("ac1498cc478f4d8a", "train/rep=spectral,lr=0.1"),
         ("ff2b576d87314a67", "train/rep=raw,lr=0.5"),
     ];
-    let expected: Vec<(String, String)> = expected.iter().map(|(k, l)| (k.to_string(), l.to_string())).collect();
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(k, l)| (k.to_string(), l.to_string()))
+        .collect();
     assert_eq!(rows, expected);
 }

@@ -20,12 +20,15 @@ fn single_valued_parameters_are_left_out_of_labels() {
     assert!(out.stderr().contains("✓ lr=0.1"), "{}", out.stderr());
     assert!(!out.stderr().contains("epochs="), "{}", out.stderr());
     assert_eq!(labels(&exp), ["lr=0.1", "lr=0.2"]);
-    let found = exp.run_ok(&["tasks", "epochs=25,opt=adam", "--json"]).stdout();
+    let found = exp
+        .run_ok(&["tasks", "epochs=25,opt=adam", "--json"])
+        .stdout();
     assert_eq!(found.matches("\"key\"").count(), 2, "{found}");
     let logs = exp.run_ok(&["logs", "epochs=25,lr=0.2"]);
     assert!(logs.stdout().contains("0.2 25 adam"), "{}", logs.stdout());
 
-    let one = Exp::new("[experiment]\nname = \"l\"\ncommand = \"echo {lr}\"\n[params]\nlr = [0.1]\n");
+    let one =
+        Exp::new("[experiment]\nname = \"l\"\ncommand = \"echo {lr}\"\n[params]\nlr = [0.1]\n");
     one.run_ok(&["run", "exp.toml", "-q"]);
     assert_eq!(labels(&one), ["main"]);
     let staged = Exp::new("[experiment]\nname = \"l\"\n[params]\nlr = [0.1]\nseed = [1, 2]\n[[stage]]\nname = \"prep\"\nparams = [\"lr\"]\ncommand = \"echo {lr}\"\n[[stage]]\nname = \"train\"\ncommand = \"echo {lr} {seed}\"\n");
@@ -38,12 +41,21 @@ fn single_valued_parameters_are_left_out_of_labels() {
 /// labels they were recorded with, and the new tasks say their value.
 #[test]
 fn a_second_value_brings_the_parameter_back() {
-    let text = |epochs: &str| format!("[experiment]\nname = \"l\"\ncommand = \"echo {{lr}} {{epochs}}\"\n[params]\nlr = [0.1, 0.2]\nepochs = {epochs}\n");
+    let text = |epochs: &str| {
+        format!("[experiment]\nname = \"l\"\ncommand = \"echo {{lr}} {{epochs}}\"\n[params]\nlr = [0.1, 0.2]\nepochs = {epochs}\n")
+    };
     let exp = Exp::new(&text("[25]"));
     exp.run_ok(&["run", "exp.toml", "-q"]);
-    exp.write("exp.toml", &format!("{}\n[[include]]\nlr = 0.3\nepochs = 50\n", text("[25]")));
+    exp.write(
+        "exp.toml",
+        &format!("{}\n[[include]]\nlr = 0.3\nepochs = 50\n", text("[25]")),
+    );
     let out = exp.run_ok(&["run", "exp.toml"]);
-    assert!(out.stderr().contains("found 2 of 3 tasks done"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("found 2 of 3 tasks done"),
+        "{}",
+        out.stderr()
+    );
     assert_eq!(labels(&exp), ["lr=0.1", "lr=0.2", "lr=0.3,epochs=50"]);
     exp.write("exp.toml", &text("[25, 50]"));
     exp.run_ok(&["run", "exp.toml", "-q"]);

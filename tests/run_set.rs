@@ -12,22 +12,56 @@ const FILE: &str = "[experiment]\nname = \"s\"\ncommand = \"echo {lr} {epochs} >
 fn set_runs_the_overridden_values_and_resumes_them() {
     let exp = Exp::new(FILE);
     exp.run_ok(&["run", "exp.toml", "-q"]);
-    let before: Vec<String> = exp.tasks().iter().map(|t| t["key"].as_str().unwrap().into()).collect();
-    let args = ["run", "exp.toml", "--set", "lr=0.5,1e-3", "--set", "epochs=5"];
+    let before: Vec<String> = exp
+        .tasks()
+        .iter()
+        .map(|t| t["key"].as_str().unwrap().into())
+        .collect();
+    let args = [
+        "run",
+        "exp.toml",
+        "--set",
+        "lr=0.5,1e-3",
+        "--set",
+        "epochs=5",
+    ];
     let dry = exp.run_ok(&[&args[..], &["--dry-run"]].concat());
     let stdout = dry.stdout();
-    let listed: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  run")).map(|l| l.split_whitespace().nth(2).unwrap()).collect::<Vec<_>>();
+    let listed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("  run"))
+        .map(|l| l.split_whitespace().nth(2).unwrap())
+        .collect::<Vec<_>>();
     assert_eq!(listed, ["lr=0.5", "lr=0.001"], "{}", dry.stdout());
     assert!(dry.stdout().contains("new task"), "{}", dry.stdout());
     let out = exp.run_ok(&args);
-    assert!(out.stderr().contains("--set lr=0.5,1e-3: the run records the file with these values"), "{}", out.stderr());
+    assert!(
+        out.stderr()
+            .contains("--set lr=0.5,1e-3: the run records the file with these values"),
+        "{}",
+        out.stderr()
+    );
     let mut ledger = exp.ledger("ledger.txt");
     ledger.sort();
     assert_eq!(ledger, ["0.001 5", "0.1 25", "0.2 25", "0.5 5"]);
-    let now: Vec<serde_json::Value> = exp.tasks().into_iter().filter(|t| t["state"] == "done").collect();
-    assert!(now.iter().all(|t| !before.contains(&t["key"].as_str().unwrap().to_string())), "new keys");
+    let now: Vec<serde_json::Value> = exp
+        .tasks()
+        .into_iter()
+        .filter(|t| t["state"] == "done")
+        .collect();
+    assert!(
+        now.iter()
+            .all(|t| !before.contains(&t["key"].as_str().unwrap().to_string())),
+        "new keys"
+    );
     let again = exp.run_ok(&args);
-    assert!(again.stderr().contains("All 2 tasks are done; nothing to run"), "{}", again.stderr());
+    assert!(
+        again
+            .stderr()
+            .contains("All 2 tasks are done; nothing to run"),
+        "{}",
+        again.stderr()
+    );
     assert_eq!(exp.ledger("ledger.txt").len(), 4);
 }
 
@@ -39,7 +73,12 @@ fn the_recorded_file_carries_the_overrides() {
     exp.run_ok(&["run", "exp.toml", "-q", "--set", "lr={ range = [1, 3] }"]);
     let recorded: Vec<String> = exp.column("SELECT spec_text FROM runs");
     let text = &recorded[0];
-    assert!(text.starts_with("# labtrail run --set lr={ range = [1, 3] } (the file said lr = [0.1, 0.2])\n"), "{text}");
+    assert!(
+        text.starts_with(
+            "# labtrail run --set lr={ range = [1, 3] } (the file said lr = [0.1, 0.2])\n"
+        ),
+        "{text}"
+    );
     assert!(text.contains("lr = { range = [1, 3] }  # rates"), "{text}");
     assert_eq!(std::fs::read_to_string(exp.file("exp.toml")).unwrap(), FILE);
     let mut ledger = exp.ledger("ledger.txt");
@@ -53,15 +92,25 @@ fn the_recorded_file_carries_the_overrides() {
 fn bad_overrides_are_usage_errors() {
     let exp = Exp::new(FILE);
     let cases: [(&[&str], &str); 4] = [
-        (&["--set", "seed=1"], "exp.toml has no parameter `seed`\n  help: its parameters are: lr, epochs"),
+        (
+            &["--set", "seed=1"],
+            "exp.toml has no parameter `seed`\n  help: its parameters are: lr, epochs",
+        ),
         (&["--set", "lr"], "write PARAM=VALUES"),
         (&["--set", "lr=[1,"], "is not a TOML value"),
-        (&["--set", "lr={range=[3,3]}"], "exp.toml:6:6: parameter `lr`: range = [3, 3] is empty"),
+        (
+            &["--set", "lr={range=[3,3]}"],
+            "exp.toml:6:6: parameter `lr`: range = [3, 3] is empty",
+        ),
     ];
     for (set, expected) in cases {
         let out = exp.run(&[&["run", "exp.toml"][..], set].concat());
         assert_eq!(out.code(), 2, "{set:?}: {}", out.stderr());
-        assert!(out.stderr().contains(expected), "{set:?}:\n{}", out.stderr());
+        assert!(
+            out.stderr().contains(expected),
+            "{set:?}:\n{}",
+            out.stderr()
+        );
     }
     assert!(exp.ledger("ledger.txt").is_empty());
 }

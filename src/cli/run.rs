@@ -351,7 +351,10 @@ fn load_with_sets(g: &Global, args: &RunArgs) -> anyhow::Result<Spec> {
         other => UsageError(other.to_string()).into(),
     })?;
     for set in args.set.iter().filter(|_| !g.quiet) {
-        tell!("labtrail: --set {}: the run records the file with these values", super::terminal::escape(set));
+        tell!(
+            "labtrail: --set {}: the run records the file with these values",
+            super::terminal::escape(set)
+        );
     }
     Ok(spec)
 }

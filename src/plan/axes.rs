@@ -132,18 +132,30 @@ mod tests {
         plan.tasks.iter().map(|t| t.label(&spec)).collect()
     }
 
-    const LINKED: &str = "seed = [1, 2]\nmodel = [{ arch = \"r\", lr = 0.1 }, { arch = \"v\", lr = 0.1 }]";
+    const LINKED: &str =
+        "seed = [1, 2]\nmodel = [{ arch = \"r\", lr = 0.1 }, { arch = \"v\", lr = 0.1 }]";
 
     /// Issue 14: an `[[include]]` that is a row of a linked group adds nothing; one that mixes
     /// two rows is a combination of its own, added after the grid.
     #[test]
     fn includes_are_matched_against_whole_rows() {
         let grid = labels(LINKED, "");
-        assert_eq!(grid, ["seed=1,arch=r", "seed=1,arch=v", "seed=2,arch=r", "seed=2,arch=v"]);
+        assert_eq!(
+            grid,
+            [
+                "seed=1,arch=r",
+                "seed=1,arch=v",
+                "seed=2,arch=r",
+                "seed=2,arch=v"
+            ]
+        );
         let same = "[[include]]\nseed = 2\narch = \"v\"\nlr = 0.1\n";
         assert_eq!(labels(LINKED, same), grid);
         let mixed = "[[include]]\nseed = 2\narch = \"v\"\nlr = 0.5\n";
-        assert_eq!(labels(LINKED, mixed).last().unwrap(), "seed=2,arch=v,lr=0.5");
+        assert_eq!(
+            labels(LINKED, mixed).last().unwrap(),
+            "seed=2,arch=v,lr=0.5"
+        );
         assert_eq!(labels(LINKED, mixed).len(), 5);
     }
 
@@ -155,7 +167,11 @@ mod tests {
         let rest = "[[exclude]]\narch = \"v\"\n[[include]]\nseed = 7\narch = \"v\"\nlr = 0.1\n[grid]\nsample = 10\n";
         let l = labels(params, rest);
         assert_eq!(l.len(), 11, "{l:?}");
-        assert_eq!(l.iter().filter(|x| x.ends_with("arch=v")).count(), 1, "{l:?}");
+        assert_eq!(
+            l.iter().filter(|x| x.ends_with("arch=v")).count(),
+            1,
+            "{l:?}"
+        );
         assert_eq!(l.last().unwrap(), "seed=7,arch=v");
     }
 }

@@ -54,8 +54,18 @@ pub(super) fn values(cx: &Ctx, at: usize, name: &str, t: &Table) -> Result<Vec<V
         let mut r = ends("range", &[2, 3])?;
         match (t.get("step"), r.len()) {
             (Some(s), 2) if is_number(s) => r.push(s.clone()),
-            (Some(_), 2) => return Err(err("`step` must be a number".into(), "e.g. step = 10".into())),
-            (Some(_), _) => return Err(err("the step is given twice: in `range` and as `step`".into(), "keep one".into())),
+            (Some(_), 2) => {
+                return Err(err(
+                    "`step` must be a number".into(),
+                    "e.g. step = 10".into(),
+                ))
+            }
+            (Some(_), _) => {
+                return Err(err(
+                    "the step is given twice: in `range` and as `step`".into(),
+                    "keep one".into(),
+                ))
+            }
             (None, _) => {}
         }
         return range(&r).map_err(|(m, h)| err(m, h));
@@ -63,8 +73,21 @@ pub(super) fn values(cx: &Ctx, at: usize, name: &str, t: &Table) -> Result<Vec<V
     let ab = ends(kinds[0], &[2])?;
     let num = match t.get("num") {
         Some(toml::Value::Integer(n)) if *n >= 1 && *n as u64 <= MAX_TASKS => *n as usize,
-        Some(_) => return Err(err(format!("`num` must be a whole number from 1 to {MAX_TASKS}"), "e.g. num = 5".into())),
-        None => return Err(err(format!("`{}` needs `num`, the number of values", kinds[0]), format!("write {name} = {{ {} = [{}, {}], num = 5 }}", kinds[0], ab[0], ab[1]))),
+        Some(_) => {
+            return Err(err(
+                format!("`num` must be a whole number from 1 to {MAX_TASKS}"),
+                "e.g. num = 5".into(),
+            ))
+        }
+        None => {
+            return Err(err(
+                format!("`{}` needs `num`, the number of values", kinds[0]),
+                format!(
+                    "write {name} = {{ {} = [{}, {}], num = 5 }}",
+                    kinds[0], ab[0], ab[1]
+                ),
+            ))
+        }
     };
     let (a, b) = (float(&ab[0]), float(&ab[1]));
     if kinds[0] == "logspace" && !(a > 0.0 && b > 0.0) {
@@ -89,8 +112,7 @@ pub(super) fn values(cx: &Ctx, at: usize, name: &str, t: &Table) -> Result<Vec<V
 }
 
 fn is_number(v: &toml::Value) -> bool {
-    matches!(v, toml::Value::Integer(_))
-        || matches!(v, toml::Value::Float(f) if f.is_finite())
+    matches!(v, toml::Value::Integer(_)) || matches!(v, toml::Value::Float(f) if f.is_finite())
 }
 
 fn float(v: &toml::Value) -> f64 {
@@ -118,7 +140,10 @@ type Problem = (String, String);
 fn range(r: &[toml::Value]) -> Result<Vec<Value>, Problem> {
     let written = format!(
         "range = [{}]",
-        r.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+        r.iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let too_many = |n: f64| -> Problem {
         (
@@ -143,7 +168,11 @@ fn range(r: &[toml::Value]) -> Result<Vec<Value>, Problem> {
                 return Err(zero_step(&written));
             }
             let (a, b, s) = (*a as i128, *b as i128, step as i128);
-            let n = if s > 0 { (b - a + s - 1) / s } else { (a - b - s - 1) / -s };
+            let n = if s > 0 {
+                (b - a + s - 1) / s
+            } else {
+                (a - b - s - 1) / -s
+            };
             if n <= 0 {
                 return Err(empty());
             }

@@ -48,12 +48,19 @@ pub(crate) fn axis_sizes(params: &[Param], axes: &[Vec<usize>]) -> Vec<u64> {
 }
 
 /// `[grid]`, checked.
-pub(super) fn sample(cx: &Ctx, raw: Option<&Spanned<RawGrid>>) -> Result<Option<Sample>, SpecError> {
+pub(super) fn sample(
+    cx: &Ctx,
+    raw: Option<&Spanned<RawGrid>>,
+) -> Result<Option<Sample>, SpecError> {
     let Some(raw) = raw else { return Ok(None) };
     let g = raw.get_ref();
     let seed = match &g.sample_seed {
         Some(s) if *s.get_ref() < 0 => {
-            return Err(cx.err(s.span().start, "grid.sample_seed must be 0 or more", "e.g. sample_seed = 0"))
+            return Err(cx.err(
+                s.span().start,
+                "grid.sample_seed must be 0 or more",
+                "e.g. sample_seed = 0",
+            ))
         }
         Some(s) => *s.get_ref() as u64,
         None => 0,

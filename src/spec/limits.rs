@@ -62,7 +62,9 @@ pub fn task_bound(
         let combos = axes
             .iter()
             .filter(|a| a.iter().any(|&p| stage_params.contains(&params[p].name)))
-            .try_fold(1u64, |acc, a| acc.checked_mul(params[a[0]].values.len() as u64))
+            .try_fold(1u64, |acc, a| {
+                acc.checked_mul(params[a[0]].values.len() as u64)
+            })
             .map_or(grid, |c| c.min(grid));
         total.checked_add(combos)?.checked_add(includes as u64)
     })
@@ -136,7 +138,13 @@ pub(super) fn check_size(
         ));
     }
     let per_stage: Vec<Vec<String>> = stages.iter().map(|s| s.params.clone()).collect();
-    let tasks = task_bound(params, &axes, grid.unwrap_or(u64::MAX), &per_stage, include.len());
+    let tasks = task_bound(
+        params,
+        &axes,
+        grid.unwrap_or(u64::MAX),
+        &per_stage,
+        include.len(),
+    );
     if tasks.is_none_or(|t| t > limit) {
         let count = tasks.map_or("too many".into(), |t| t.to_string());
         return Err(cx.err(params_at,

@@ -146,11 +146,7 @@ fn linked(
     let mut rows: HashMap<Vec<String>, usize> = HashMap::new();
     for (i, t) in tables.iter().enumerate() {
         let Some(t) = t.as_table().filter(|_| toml_date(t).is_none()) else {
-            return Err(cx.err(
-                at,
-                format!("{} is not a table: {t}", ordinal(i)),
-                help,
-            ));
+            return Err(cx.err(at, format!("{} is not a table: {t}", ordinal(i)), help));
         };
         if i == 0 {
             if t.is_empty() {
@@ -167,15 +163,24 @@ fn linked(
             }
         }
         if let Some(extra) = t.keys().find(|k| !members.iter().any(|m| &m.name == *k)) {
-            return Err(cx.err(at, format!("{} names `{extra}`, which table 1 does not", ordinal(i)),
-                format!("every table of `{group}` gives the same parameters: {}", names(&members))));
+            return Err(cx.err(
+                at,
+                format!("{} names `{extra}`, which table 1 does not", ordinal(i)),
+                format!(
+                    "every table of `{group}` gives the same parameters: {}",
+                    names(&members)
+                ),
+            ));
         }
         let mut row = Vec::with_capacity(members.len());
         let all = names(&members);
         for m in &mut members {
             let Some(item) = t.get(&m.name) else {
-                return Err(cx.err(at, format!("{} does not give `{}`", ordinal(i), m.name),
-                    format!("every table of `{group}` gives the same parameters: {all}")));
+                return Err(cx.err(
+                    at,
+                    format!("{} does not give `{}`", ordinal(i), m.name),
+                    format!("every table of `{group}` gives the same parameters: {all}"),
+                ));
             };
             let v = scalar(cx, at, &m.name, item)?;
             row.push(v.to_string());

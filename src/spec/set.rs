@@ -29,12 +29,13 @@ pub enum SetError {
 /// `source` with each `PARAM=VALUES` of `sets` applied to its `[params]`, and a comment line
 /// per override at its top.
 pub fn apply(path: &Path, source: &str, sets: &[String]) -> Result<String, SetError> {
-    let mut doc: DocumentMut = source.parse().map_err(|e: toml_edit::TomlError| {
-        SetError::Value {
-            arg: sets.join(" "),
-            message: format!("{} cannot be read as TOML: {}", path.display(), e.message()),
-        }
-    })?;
+    let mut doc: DocumentMut =
+        source
+            .parse()
+            .map_err(|e: toml_edit::TomlError| SetError::Value {
+                arg: sets.join(" "),
+                message: format!("{} cannot be read as TOML: {}", path.display(), e.message()),
+            })?;
     let mut notes = Vec::new();
     let mut done: Vec<String> = Vec::new();
     for arg in sets {
@@ -89,7 +90,9 @@ pub fn apply(path: &Path, source: &str, sets: &[String]) -> Result<String, SetEr
         if was.chars().count() > 120 {
             was = was.chars().take(117).chain("...".chars()).collect();
         }
-        notes.push(format!("# labtrail run --set {arg} (the file said {name} = {was})\n"));
+        notes.push(format!(
+            "# labtrail run --set {arg} (the file said {name} = {was})\n"
+        ));
         done.push(name.to_string());
     }
     Ok(notes.concat() + &doc.to_string())
@@ -136,10 +139,14 @@ fn parse_values(text: &str) -> Result<Value, String> {
     for piece in text.split(',') {
         let piece = piece.trim();
         if piece.is_empty() {
-            return Err(format!("`{text}` has an empty value; separate values with single commas: 0.1,0.01"));
+            return Err(format!(
+                "`{text}` has an empty value; separate values with single commas: 0.1,0.01"
+            ));
         }
         let scalar = match piece.parse::<Value>() {
-            Ok(v @ (Value::String(_) | Value::Integer(_) | Value::Float(_) | Value::Boolean(_))) => v,
+            Ok(
+                v @ (Value::String(_) | Value::Integer(_) | Value::Float(_) | Value::Boolean(_)),
+            ) => v,
             _ => Value::from(piece),
         };
         items.push(scalar);
@@ -166,9 +173,15 @@ mod tests {
     #[test]
     fn values_are_toml_scalars_or_words() {
         let text = set(&["lr=0.5,1e-3", "rep=stats"]).unwrap();
-        assert!(text.contains("lr = [0.5, 1e-3]  # learning rates"), "{text}");
+        assert!(
+            text.contains("lr = [0.5, 1e-3]  # learning rates"),
+            "{text}"
+        );
         assert!(text.contains("rep = \"stats\"\n"), "{text}");
-        assert!(text.starts_with("# labtrail run --set lr=0.5,1e-3 (the file said lr = [0.1, 0.2])\n"), "{text}");
+        assert!(
+            text.starts_with("# labtrail run --set lr=0.5,1e-3 (the file said lr = [0.1, 0.2])\n"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -180,7 +193,10 @@ mod tests {
     #[test]
     fn unknown_parameters_are_listed() {
         let e = set(&["seed=1"]).unwrap_err().to_string();
-        assert!(e.contains("no parameter `seed`") && e.contains("lr, rep"), "{e}");
+        assert!(
+            e.contains("no parameter `seed`") && e.contains("lr, rep"),
+            "{e}"
+        );
         assert!(matches!(set(&["lr"]), Err(SetError::Syntax { .. })));
     }
 }

@@ -205,3 +205,73 @@ fn names(members: &[Param]) -> String {
     let v: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
     v.join(", ")
 }
+
+/// An `[[exclude]]` (partial) or `[[include]]` (`full`) table as (parameter, value) pairs; an
+/// included combination in grid order.
+pub(super) fn combination(
+    cx: &Ctx,
+    entry: &Spanned<SpannedMap>,
+    params: &[Param],
+    what: &str,
+    full: bool,
+) -> Result<Vec<(String, Value)>, SpecError> {
+    let known: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+    let mut out = Vec::new();
+    for (name, value) in entry.get_ref() {
+        if !known.contains(&name.as_str()) {
+            return Err(cx.err(
+                value.span().start,
+                format!("[[{what}]] names `{name}`, which is not a parameter"),
+                format!("parameters are: {}", known.join(", ")),
+            ));
+        }
+        let at = value.span().start;
+        let v = Value::from_toml(value.get_ref()).ok_or_else(|| {
+            cx.err(
+                at,
+                format!("[[{what}]] value for `{name}` must be a string, number or boolean"),
+                "",
+            )
+        })?;
+        let text = v.to_string();
+        if let Some((message, help)) = limits::value_problem(&text) {
+            return Err(cx.err(at, format!("[[{what}]] value for `{name}` {message}"), help));
+        }
+        let grid = params.iter().find(|p| &p.name == name).expect("known");
+        if let Some(same) = grid
+            .values
+            .iter()
+            .find(|g| **g != v && g.to_string() == text)
+        {
+            return Err(cx.err(
+                at,
+                format!(
+                    "[[{what}]] gives `{name}` the value {}, but [params] lists it as {}",
+                    v.to_json(),
+                    same.to_json()
+                ),
+                format!("write it as in [params]: {name} = {}", same.to_json()),
+            ));
+        }
+        out.push((name.clone(), v));
+    }
+    if out.is_empty() {
+        return Err(cx.err(
+            entry.span().start,
+            format!("an empty [[{what}]] table"),
+            "name at least one parameter and its value",
+        ));
+    }
+    if full {
+        if let Some(missing) = known.iter().find(|k| !out.iter().any(|(n, _)| n == *k)) {
+            return Err(cx.err(
+                entry.span().start,
+                format!("[[include]] does not give a value for `{missing}`"),
+                "an included combination must set every parameter",
+            ));
+        }
+        // Keep grid order so included tasks look like grid tasks.
+        out.sort_by_key(|(n, _)| known.iter().position(|k| k == n));
+    }
+    Ok(out)
+}

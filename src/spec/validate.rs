@@ -1,9 +1,9 @@
 //! Turns a [`RawFile`] into a [`Spec`], rejecting everything that would make a wrong or empty plan.
 
-use super::raw::{RawFile, RawStage, SpannedMap};
+use super::raw::{RawFile, RawStage};
 use super::{
-    limits, line_col, parse_duration, Executor, Param, RunSettings, Spec, SpecError, Stage,
-    Template, Value,
+    limits, line_col, parse_duration, Executor, RunSettings, Spec, SpecError, Stage, Template,
+    Value,
 };
 use indexmap::IndexMap;
 use std::path::Path;
@@ -98,12 +98,12 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
     let exclude = raw
         .exclude
         .iter()
-        .map(|e| combination(&cx, e, &params, "exclude", false))
+        .map(|e| super::params::combination(&cx, e, &params, "exclude", false))
         .collect::<Result<_, _>>()?;
     let include: Vec<Vec<(String, Value)>> = raw
         .include
         .iter()
-        .map(|e| combination(&cx, e, &params, "include", true))
+        .map(|e| super::params::combination(&cx, e, &params, "include", true))
         .collect::<Result<_, _>>()?;
 
     if let Some(w) = &exp.workdir {
@@ -211,74 +211,6 @@ fn check_workdir(cx: &Ctx, w: &Spanned<String>) -> Result<(), SpecError> {
             format!("give one folder for all tasks and change into a per-task one in the command: command = \"cd {{{p}}} && ...\"")));
     }
     Ok(())
-}
-
-fn combination(
-    cx: &Ctx,
-    entry: &Spanned<SpannedMap>,
-    params: &[Param],
-    what: &str,
-    full: bool,
-) -> Result<Vec<(String, Value)>, SpecError> {
-    let known: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-    let mut out = Vec::new();
-    for (name, value) in entry.get_ref() {
-        if !known.contains(&name.as_str()) {
-            return Err(cx.err(
-                value.span().start,
-                format!("[[{what}]] names `{name}`, which is not a parameter"),
-                format!("parameters are: {}", known.join(", ")),
-            ));
-        }
-        let at = value.span().start;
-        let v = Value::from_toml(value.get_ref()).ok_or_else(|| {
-            cx.err(
-                at,
-                format!("[[{what}]] value for `{name}` must be a string, number or boolean"),
-                "",
-            )
-        })?;
-        let text = v.to_string();
-        if let Some((message, help)) = limits::value_problem(&text) {
-            return Err(cx.err(at, format!("[[{what}]] value for `{name}` {message}"), help));
-        }
-        let grid = params.iter().find(|p| &p.name == name).expect("known");
-        if let Some(same) = grid
-            .values
-            .iter()
-            .find(|g| **g != v && g.to_string() == text)
-        {
-            return Err(cx.err(
-                at,
-                format!(
-                    "[[{what}]] gives `{name}` the value {}, but [params] lists it as {}",
-                    v.to_json(),
-                    same.to_json()
-                ),
-                format!("write it as in [params]: {name} = {}", same.to_json()),
-            ));
-        }
-        out.push((name.clone(), v));
-    }
-    if out.is_empty() {
-        return Err(cx.err(
-            entry.span().start,
-            format!("an empty [[{what}]] table"),
-            "name at least one parameter and its value",
-        ));
-    }
-    if full {
-        if let Some(missing) = known.iter().find(|k| !out.iter().any(|(n, _)| n == *k)) {
-            return Err(cx.err(
-                entry.span().start,
-                format!("[[include]] does not give a value for `{missing}`"),
-                "an included combination must set every parameter",
-            ));
-        }
-        // Keep grid order so included tasks look like grid tasks.
-        out.sort_by_key(|(n, _)| known.iter().position(|k| k == n));
-    }
-    Ok(out)
 }
 
 fn run_settings(cx: &Ctx, raw: &super::raw::RawRun) -> Result<RunSettings, SpecError> {

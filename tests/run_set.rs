@@ -54,6 +54,21 @@ fn set_runs_the_overridden_values_and_resumes_them() {
             .all(|t| !before.contains(&t["key"].as_str().unwrap().to_string())),
         "new keys"
     );
+    // `status --explain FILE --set` compares the run with the file as `--set` changes it.
+    let explain = exp.run_ok(&[
+        "status",
+        "--explain",
+        "exp.toml",
+        "--set",
+        "lr=0.5,1e-3",
+        "--set",
+        "epochs=5",
+    ]);
+    assert!(
+        explain.stdout().contains("skip") && !explain.stdout().contains("  run "),
+        "{}",
+        explain.stdout()
+    );
     let again = exp.run_ok(&args);
     assert!(
         again

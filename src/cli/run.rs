@@ -345,11 +345,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
 
 /// The experiment file with `--set` applied; the overrides are said once, on stderr.
 fn load_with_sets(g: &Global, args: &RunArgs) -> anyhow::Result<Spec> {
-    use crate::spec::set::SetError;
-    let spec = Spec::load_with(&args.experiment, &args.set).map_err(|e| match e {
-        SetError::Spec(e) => anyhow::Error::from(e),
-        other => UsageError(other.to_string()).into(),
-    })?;
+    let spec = spec_with_sets(&args.experiment, &args.set)?;
     for set in args.set.iter().filter(|_| !g.quiet) {
         tell!(
             "labtrail: --set {}: the run records the file with these values",
@@ -357,4 +353,13 @@ fn load_with_sets(g: &Global, args: &RunArgs) -> anyhow::Result<Spec> {
         );
     }
     Ok(spec)
+}
+
+/// The experiment file at `path` with `--set` overrides applied; a bad override is a usage error.
+pub(super) fn spec_with_sets(path: &std::path::Path, sets: &[String]) -> anyhow::Result<Spec> {
+    use crate::spec::set::SetError;
+    Spec::load_with(path, sets).map_err(|e| match e {
+        SetError::Spec(e) => anyhow::Error::from(e),
+        other => UsageError(other.to_string()).into(),
+    })
 }

@@ -32,6 +32,7 @@ use std::path::PathBuf;
 ///   labtrail status --watch              # refresh every 2 s until the run ends
 ///   labtrail status --explain            # why each task will be skipped or run
 ///   labtrail status --explain exp.toml   # ... against the experiment file as it is now
+///   labtrail status --explain exp.toml --set lr=0.1  # ... as `run --set lr=0.1` would change it
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct StatusArgs {
@@ -53,13 +54,16 @@ pub struct StatusArgs {
     /// For each task: will it be skipped or run, and why.
     #[arg(long)]
     pub explain: bool,
+    /// With --explain FILE: the file as `run --set PARAM=VALUES` would change it (repeatable).
+    #[arg(long = "set", value_name = "PARAM=VALUES", requires_all = ["experiment", "explain"])]
+    pub set: Vec<String>,
 }
 
 pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
     if args.explain {
         return match &args.experiment {
             Some(path) => {
-                let spec = Spec::load(path)?;
+                let spec = super::run::spec_with_sets(path, &args.set)?;
                 // The store next to the file, as `run` finds it; none yet: everything would run.
                 let Some(store) =
                     app::read::store_to_read(g.store.as_deref(), Some(&spec), Access::ReadOnly)?

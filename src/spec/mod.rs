@@ -267,7 +267,7 @@ impl Spec {
             message: e.message().trim().to_string(),
             help: Some(
                 "see the experiment file reference in the README (sections: [experiment], \
-                 [params], [[exclude]], [[include]], [[stage]], [run])"
+                 [params], [grid], [[exclude]], [[include]], [[stage]], [run])"
                     .into(),
             ),
         })?;

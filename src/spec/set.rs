@@ -60,7 +60,7 @@ pub fn apply(path: &Path, source: &str, sets: &[String]) -> Result<String, SetEr
             let known: Vec<String> = params.iter().flat_map(|(k, v)| names(k, v)).collect();
             if let Some(group) = params
                 .iter()
-                .find(|(k, v)| names(k, v).len() > 1 && names(k, v).iter().any(|n| n == name))
+                .find(|(_, v)| is_group(v) && names("", v).iter().any(|n| n == name))
             {
                 return Err(SetError::Value {
                     arg: arg.clone(),
@@ -96,6 +96,13 @@ pub fn apply(path: &Path, source: &str, sets: &[String]) -> Result<String, SetEr
         done.push(name.to_string());
     }
     Ok(notes.concat() + &doc.to_string())
+}
+
+/// Whether an entry of `[params]` is a linked group (a list of tables).
+fn is_group(item: &Item) -> bool {
+    item.as_array()
+        .and_then(|a| a.get(0))
+        .is_some_and(Value::is_inline_table)
 }
 
 /// The parameters an entry of `[params]` defines: its own name, or the members of a linked group.

@@ -206,4 +206,19 @@ mod tests {
         );
         assert!(matches!(set(&["lr"]), Err(SetError::Syntax { .. })));
     }
+
+    /// Issue 14: a member of a linked group cannot be set alone: its rows go with the others.
+    #[test]
+    fn a_linked_member_asks_for_its_group() {
+        let text = "[experiment]\nname = \"e\"\ncommand = \"true\"\n[params]\nmodel = [{ arch = \"a\" }]\n";
+        let e = apply(Path::new("exp.toml"), text, &["arch=b".to_string()]).unwrap_err();
+        assert!(e.to_string().contains("`arch` is linked in `model`"), "{e}");
+        let ok = apply(
+            Path::new("exp.toml"),
+            text,
+            &["model=[{arch=\"b\"}]".to_string()],
+        )
+        .unwrap();
+        assert!(ok.contains("model = [{arch=\"b\"}]"), "{ok}");
+    }
 }

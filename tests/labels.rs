@@ -56,7 +56,10 @@ fn a_second_value_brings_the_parameter_back() {
         "{}",
         out.stderr()
     );
-    assert_eq!(labels(&exp), ["lr=0.1", "lr=0.2", "lr=0.3,epochs=50"]);
+    assert_eq!(
+        labels(&exp),
+        ["lr=0.1,epochs=25", "lr=0.2,epochs=25", "lr=0.3,epochs=50"]
+    );
     exp.write("exp.toml", &text("[25, 50]"));
     exp.run_ok(&["run", "exp.toml", "-q"]);
     let epochs25 = exp.run_ok(&["tasks", "epochs=25", "--json"]).stdout();

@@ -114,15 +114,17 @@ pub(super) fn write_plan(
     let (mut added, mut total) = (0, 0);
     {
         let mut insert = tx.prepare("INSERT INTO tasks (run_id, key, seq, stage, label, params, command, workdir, env, deps) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)")?;
+        // The label too: it leaves out parameters with one value in the plan, so a value added
+        // to one brings it back into the labels of the tasks already there (issue 14).
         let mut update = tx.prepare(
-            "UPDATE tasks SET seq = ?3, deps = ?4, in_plan = 1 WHERE run_id = ?1 AND key = ?2",
+            "UPDATE tasks SET seq = ?3, deps = ?4, label = ?5, in_plan = 1 WHERE run_id = ?1 AND key = ?2",
         )?;
         tx.execute("UPDATE tasks SET in_plan = 0 WHERE run_id = ?1", [run])?;
         for (seq, t) in tasks.enumerate() {
             total += 1;
             let deps = serde_json::to_string(t.deps).expect("strings serialize");
             if existing.contains_key(t.key) {
-                update.execute(params![run, t.key, seq as i64, deps])?;
+                update.execute(params![run, t.key, seq as i64, deps, t.label])?;
                 continue;
             }
             let env: serde_json::Map<String, serde_json::Value> = t

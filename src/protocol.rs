@@ -40,6 +40,12 @@ pub const RESULT: &str = "LABTRAIL_RESULT";
 pub const METRICS: &str = "LABTRAIL_METRICS";
 /// SLURM: the job id (`123`, or `123_4` for an array element).
 pub const JOB_ID: &str = "LABTRAIL_JOB_ID";
+/// Local: the worker slot running the attempt, 1 to the number of workers (GNU parallel's
+/// `{%}`); no two attempts running at once share one. A command's `{slot}` is the same number.
+pub const SLOT: &str = "LABTRAIL_SLOT";
+/// Set to `1` for every task unless the experiment's `env` or labtrail's own environment sets
+/// it: Python then writes its output as it comes, and `logs --follow` shows it (issue 14).
+pub const PYTHON_UNBUFFERED: &str = "PYTHONUNBUFFERED";
 /// Prefix of one variable per parameter; the name follows, upper-cased.
 pub const PARAM_PREFIX: &str = "LABTRAIL_PARAM_";
 /// Prefix of one variable per upstream stage; the stage's name follows, upper-cased (see
@@ -47,8 +53,8 @@ pub const PARAM_PREFIX: &str = "LABTRAIL_PARAM_";
 pub const UPSTREAM_PREFIX: &str = "LABTRAIL_UPSTREAM_";
 
 /// Every variable a task may read, in the README's order (parameters aside).
-pub const VARIABLES: [&str; 10] = [
-    RESULT, METRICS, TASK_DIR, ATTEMPT, RUN_ID, TASK_KEY, TASK_LABEL, STAGE, STORE, JOB_ID,
+pub const VARIABLES: [&str; 11] = [
+    RESULT, METRICS, TASK_DIR, ATTEMPT, RUN_ID, TASK_KEY, TASK_LABEL, STAGE, STORE, JOB_ID, SLOT,
 ];
 
 /// In a SLURM attempt folder: the result file.
@@ -79,10 +85,14 @@ pub struct TaskIdentity<'a> {
     pub declared: &'a [(String, String)],
 }
 
-/// The task's environment: the declared variables, then labtrail's identity variables and one
-/// `LABTRAIL_PARAM_<NAME>` per parameter (a later name replaces an earlier one).
+/// The task's environment: `PYTHONUNBUFFERED=1` (see [`unbuffered`]), the declared variables,
+/// then labtrail's identity variables and one `LABTRAIL_PARAM_<NAME>` per parameter (a later
+/// name replaces an earlier one).
 pub fn task_env(t: &TaskIdentity) -> Vec<(String, String)> {
-    let mut env = Vec::with_capacity(t.declared.len() + 5 + t.params.len() + 4);
+    let mut env = Vec::with_capacity(t.declared.len() + 6 + t.params.len() + 4);
+    if unbuffered(t.declared, inherited_unbuffered()) {
+        env.push((PYTHON_UNBUFFERED.to_string(), "1".to_string()));
+    }
     env.extend_from_slice(t.declared);
     env.extend([
         (RUN_ID.to_string(), t.run.to_string()),
@@ -98,6 +108,26 @@ pub fn task_env(t: &TaskIdentity) -> Vec<(String, String)> {
         ));
     }
     env
+}
+
+/// Whether a task gets `PYTHONUNBUFFERED=1`: not when the experiment declares the variable (its
+/// value wins, `""` included, which turns buffering back on), nor when labtrail's own
+/// environment has it (`inherited`): the task inherits that value, the user's choice. Never part
+/// of a task's identity: it is not a declared variable.
+pub fn unbuffered(declared: &[(String, String)], inherited: bool) -> bool {
+    !inherited && !declared.iter().any(|(k, _)| k == PYTHON_UNBUFFERED)
+}
+
+/// Whether labtrail's own environment sets `PYTHONUNBUFFERED`; read once (it does not change
+/// while labtrail runs, and tasks start by the thousand).
+fn inherited_unbuffered() -> bool {
+    static INHERITED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *INHERITED.get_or_init(|| std::env::var_os(PYTHON_UNBUFFERED).is_some())
+}
+
+/// A local attempt's worker slot, as its variable (see [`SLOT`]).
+pub fn slot_env(slot: usize) -> (String, String) {
+    (SLOT.to_string(), slot.to_string())
 }
 
 /// One attempt's own variables (the local engine; a SLURM job sets them in its wrapper).
@@ -200,8 +230,9 @@ mod tests {
                 Path::new("/r"),
                 Path::new("/m"),
             ))
+            .chain([slot_env(1)])
             .map(|(k, _)| k)
-            .filter(|k| !k.starts_with(PARAM_PREFIX))
+            .filter(|k| !k.starts_with(PARAM_PREFIX) && k != PYTHON_UNBUFFERED)
             .collect();
         set.push(JOB_ID.into());
         set.sort();
@@ -281,6 +312,10 @@ mod tests {
             params: vec![("lr", "0.1".into())],
             declared: &declared,
         });
+        let env: Vec<_> = env
+            .into_iter()
+            .filter(|(k, _)| k != PYTHON_UNBUFFERED)
+            .collect();
         assert_eq!(env[0], declared[0]);
         assert!(env.contains(&("LABTRAIL_PARAM_LR".into(), "0.1".into())));
         for (name, value) in [
@@ -296,6 +331,17 @@ mod tests {
             );
         }
         assert_eq!(env.len(), 7, "{env:?}");
-        assert_eq!(identity_env().len(), 6);
+        let extra = usize::from(!inherited_unbuffered());
+        assert_eq!(identity_env().len(), 6 + extra);
+    }
+
+    /// Issue 14: `PYTHONUNBUFFERED=1` unless the experiment or labtrail's environment sets it.
+    #[test]
+    fn python_is_unbuffered_unless_someone_said_otherwise() {
+        let declared = |v: &str| vec![(PYTHON_UNBUFFERED.to_string(), v.to_string())];
+        assert!(unbuffered(&[], false));
+        assert!(!unbuffered(&[], true));
+        assert!(!unbuffered(&declared(""), false));
+        assert!(!unbuffered(&declared("1"), false));
     }
 }

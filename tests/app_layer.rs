@@ -31,6 +31,7 @@ fn cfg() -> RunConfig {
     RunConfig {
         workers: 2,
         grace: Duration::from_secs(1),
+        devices: None,
     }
 }
 

@@ -150,6 +150,8 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         let run = args.resume.as_deref().or(args.id.as_deref());
         return super::status::explain(&store, &mut exp, run, picked.as_ref());
     }
+    // The GPUs the workers share out, found and checked before anything runs (issue 14).
+    let devices = crate::engine::local::gpus::resolve(&spec, args.gpus.as_deref())?;
     // From here on a Ctrl+C stops the run before its first task, even one that comes while a
     // large run is being created (issue 10, review).
     crate::exec::signals::catch_early_stop()?;
@@ -166,6 +168,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     let workers = args
         .workers
         .or(spec.run.workers)
+        .or(devices.as_ref().and_then(|d| d.default_workers()))
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let choice = RunChoice {
@@ -306,7 +309,11 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         (to_run + slice_done) as u64,
         slice_done as u64,
     );
-    let cfg = RunConfig { workers, grace };
+    let cfg = RunConfig {
+        workers,
+        grace,
+        devices,
+    };
     let finish = app::local::execute_slice(&mut locked, &exp, &cfg, &reporter, slice.as_ref())?;
     let n = |st| finish.states.get(st);
     let mut summary = format!("run {run_id}: {}/{total} done", n(S::Done));

@@ -4,6 +4,7 @@
 //! the file, line and column, says what is wrong and what to write instead.
 
 pub mod archive;
+pub mod devices;
 mod duration;
 mod generate;
 mod grid;
@@ -64,6 +65,8 @@ pub struct Spec {
     pub restart: slurm::RestartPolicy,
     /// `[archive]`: what provenance capture looks at.
     pub archive: archive::ArchiveSettings,
+    /// `gpus` and `gpus_per_task`: the GPUs local workers share out (issue 14).
+    pub devices: devices::DeviceSettings,
 }
 
 /// A grid parameter and its values.

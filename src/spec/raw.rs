@@ -68,6 +68,9 @@ pub struct RawStage {
     pub inputs: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     pub artifacts: Option<Spanned<Vec<String>>>,
+    /// GPUs each task of this stage gets (issue 14; see `devices.rs`).
+    #[serde(default)]
+    pub gpus_per_task: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -85,6 +88,12 @@ pub struct RawRun {
     pub grace: Option<Spanned<String>>,
     #[serde(default)]
     pub executor: Option<Spanned<String>>,
+    /// The GPUs the workers share out: a list, or `"auto"` (issue 14; see `devices.rs`).
+    #[serde(default)]
+    pub gpus: Option<Spanned<toml::Value>>,
+    /// GPUs each task gets, unless its stage says otherwise.
+    #[serde(default)]
+    pub gpus_per_task: Option<Spanned<i64>>,
 }
 
 /// `[grid]`: how the product of `[params]` is walked.

@@ -127,6 +127,7 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
                 retries: None,
                 inputs: None,
                 artifacts: None,
+                gpus_per_task: None,
             };
             vec![stage_of(&cx, &stage, &param_names, &[], &exp.env, &default_workdir, &run)?]
         }
@@ -171,6 +172,7 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
     let params_at = raw.params.as_ref().map_or(0, |p| p.span().start);
     limits::check_size(&cx, params_at, &params, &links, sample, &include, &stages)?;
     let single_valued = super::grid::single_valued(&params, &include);
+    let devices = super::devices::device_settings(&cx, &raw.run, &raw.stage, run.executor)?;
     Ok(Spec {
         path: path.to_path_buf(),
         source: String::new(),
@@ -191,6 +193,7 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
             raw.restart.as_ref().map(|s| s.get_ref()),
         )?,
         archive: super::archive::archive_settings(path, source, raw.archive.as_ref())?,
+        devices,
     })
 }
 
@@ -387,6 +390,12 @@ fn stage_of(
                 continue;
             }
             let at = placeholder_in_source(cx.source, text, p, offset);
+            if p == super::devices::SLOT && !grid.iter().any(|g| g == p) {
+                match super::devices::slot_placeholder(what, run.executor) {
+                    Ok(()) => continue,
+                    Err((message, help)) => return Err(cx.err(at, message, help)),
+                }
+            }
             let help = if grid.iter().any(|g| g == p) {
                 format!("stage `{name}` does not vary over `{p}`: add it to the stage's params")
             } else {

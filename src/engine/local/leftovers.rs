@@ -23,7 +23,7 @@ pub(super) const LEAK_TIMEOUT: Duration = Duration::from_secs(1);
 const POLL: Duration = Duration::from_millis(100);
 /// How long a group is still watched after its SIGKILL: a process in uninterruptible sleep
 /// (a hung network filesystem) dies late, and the run does not wait for it for ever.
-const AFTER_KILL: Duration = Duration::from_secs(5);
+pub(super) const AFTER_KILL: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Step {

@@ -25,7 +25,9 @@
 
 pub(crate) mod attempt;
 mod books;
+mod devices;
 mod error;
+pub mod gpus;
 mod graph;
 mod leftovers;
 mod news;
@@ -59,6 +61,8 @@ const COMMIT_WINDOW: Duration = Duration::from_millis(50);
 pub struct RunConfig {
     pub workers: usize,
     pub grace: Duration,
+    /// The GPUs the workers share out (see [`gpus::resolve`]); `None`: none are handed out.
+    pub devices: Option<gpus::Devices>,
 }
 
 /// What one invocation did.
@@ -153,6 +157,7 @@ pub fn execute_within(
     let cfg = &RunConfig {
         workers: workers_for(cfg.workers, total - skipped),
         grace: cfg.grace,
+        devices: cfg.devices.clone(),
     };
     let attempts: Vec<u32> = plan
         .tasks
@@ -223,7 +228,10 @@ pub fn execute_within(
         devnull: &devnull,
         watch: store.watch(),
     };
-    let queue = workers::Queue::default();
+    // A lingering group keeps its devices as long as the leak schedule may take to end it.
+    let lingering_limit = leftovers::LEAK_TIMEOUT + cfg.grace + leftovers::AFTER_KILL;
+    let pool = (cfg.devices.clone()).map(|d| devices::Pool::new(d, lingering_limit));
+    let queue = workers::Queue::new(pool);
     // The writer's own borrow of the store, over when the threads are.
     let writer = &mut *store;
     let outcome = std::thread::scope(|scope| {
@@ -249,7 +257,7 @@ pub fn execute_within(
             let (ctx, queue, waker) = (&ctx, &queue, waker.clone());
             std::thread::Builder::new()
                 .name(format!("worker-{n}"))
-                .spawn_scoped(scope, move || workers::work(ctx, queue, &waker))
+                .spawn_scoped(scope, move || workers::work(ctx, queue, &waker, n + 1))
                 .map_err(|e| RunError::system("a worker thread", e))?;
         }
         let mut lp = turn::Loop::new(books, cfg, rep, attempts, folders, to_writer, &queue);

@@ -17,7 +17,8 @@
 //! ended, not started, handed back (the run is stopping), or its number already taken. That
 //! count, not the threads, says when the run is drained.
 
-use super::attempt::{self, Context, Output, Request};
+use super::attempt::{self, Context, Output, Placement, Request};
+use super::devices::{Grant, Pool};
 use super::wake::Waker;
 use super::Event;
 use crate::exec::leftovers;
@@ -41,6 +42,8 @@ pub(super) struct Queue {
     /// The processes the workers wait for, and whether the run was aborted (a thread panicked):
     /// then they are killed, so that no worker waits for ever.
     children: Mutex<(Vec<u32>, bool)>,
+    /// The GPUs the workers share out, if the run hands out any (issue 14).
+    devices: Option<Pool>,
 }
 
 #[derive(Default)]
@@ -52,6 +55,14 @@ struct State {
 }
 
 impl Queue {
+    /// An empty queue; its workers share out `devices`, if given.
+    pub fn new(devices: Option<Pool>) -> Queue {
+        Queue {
+            devices,
+            ..Queue::default()
+        }
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // A worker never panics while holding the lock; if one did, the queue is still whole.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -74,6 +85,10 @@ impl Queue {
     /// ones they took and have not started.
     pub fn take_back(&self) -> Vec<Request> {
         self.stopping.store(true, Ordering::SeqCst);
+        if let Some(pool) = &self.devices {
+            // A worker waiting for devices hands its attempt back too.
+            pool.wake_all();
+        }
         let mut s = self.state();
         s.prepared = 0;
         s.jobs.drain(..).collect()
@@ -89,6 +104,9 @@ impl Queue {
         }
         drop(children);
         self.stopping.store(true, Ordering::SeqCst);
+        if let Some(pool) = &self.devices {
+            pool.wake_all();
+        }
         self.close();
     }
 
@@ -178,21 +196,25 @@ struct Watch {
     task_dir: PathBuf,
     /// What its process tree used, once it ended.
     usage: TreeUsage,
+    /// The GPUs it holds, given back once its process is reaped.
+    devices: Option<Grant>,
 }
 
 /// One worker: runs attempts from `queue` one at a time until it is closed, and reports each to
 /// the loop. Reports cannot fail while the loop runs (it holds the receiving end). If the worker
 /// panics, the run is aborted (its attempt could never be reported, and the loop would wait).
-pub(super) fn work(ctx: &Context, queue: &Queue, loop_: &Waker) {
-    let worked =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work_on(ctx, queue, loop_)));
+/// `slot` is the worker's slot, 1 to the number of workers ([`crate::protocol::SLOT`]).
+pub(super) fn work(ctx: &Context, queue: &Queue, loop_: &Waker, slot: usize) {
+    let worked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        work_on(ctx, queue, loop_, slot)
+    }));
     if worked.is_err() {
         queue.abort();
         let _ = loop_.send([Event::Broken("worker")]);
     }
 }
 
-fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker) {
+fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker, slot: usize) {
     // The attempt that ended last, reported once the next one has started.
     let mut ended: Option<(Watch, Exit, bool)> = None;
     loop {
@@ -209,7 +231,13 @@ fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker) {
                 }
             }
         };
-        let (started, news) = start(ctx, queue, job);
+        if queue.devices.is_some() && ended.as_ref().is_some_and(|e| e.2) {
+            // Reported before this attempt may wait for devices: an end goes to the loop, whose
+            // leak schedule is what ends the lingering group holding them.
+            let (watch, exit, lingering) = ended.take().expect("checked");
+            let _ = loop_.send([end(ctx, watch, exit, lingering)]);
+        }
+        let (started, news) = start(ctx, queue, job, slot);
         // The start is news at once (a stop or a time limit may concern it); the previous end
         // follows once its files are read.
         let _ = loop_.send([news]);
@@ -237,6 +265,9 @@ fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker) {
             (exit, leftovers::group_alive(watch.pid))
         });
         queue.unwatch(watch.pid);
+        if let (Some(pool), Some(grant)) = (&queue.devices, watch.devices.take()) {
+            pool.give_back(grant, lingering.then_some(watch.pid));
+        }
         watch.usage = ctx.sampler.finish(watch.pid);
         ended = Some((watch, exit, lingering));
     }
@@ -276,11 +307,42 @@ fn report_beside<'scope, 'env>(
     let _ = loop_.send([end(ctx, watch, exit, lingering)]);
 }
 
-/// Starts `job`, unless the run is stopping or its number is taken; the news for the loop.
-fn start(ctx: &Context, queue: &Queue, job: Request) -> (Option<Watch>, Event) {
+/// Starts `job` in worker slot `slot`, with the devices it needs, unless the run is stopping or
+/// its number is taken; the news for the loop.
+fn start(ctx: &Context, queue: &Queue, job: Request, slot: usize) -> (Option<Watch>, Event) {
     if queue.stopping.load(Ordering::SeqCst) {
         return (None, Event::Returned(Box::new(job)));
     }
+    let grant = match &queue.devices {
+        None => None,
+        Some(pool) => match pool.take(ctx.plan.tasks[job.index].stage, &queue.stopping) {
+            Some(grant) => Some(grant),
+            None => return (None, Event::Returned(Box::new(job))),
+        },
+    };
+    let (watch, news) = start_with(ctx, job, slot, grant.as_ref());
+    match (&queue.devices, grant) {
+        (Some(pool), Some(grant)) => match watch {
+            Some(mut watch) => {
+                pool.started(watch.pid);
+                watch.devices = Some(grant);
+                (Some(watch), news)
+            }
+            None => {
+                pool.give_back(grant, None);
+                (None, news)
+            }
+        },
+        _ => (watch, news),
+    }
+}
+
+fn start_with(
+    ctx: &Context,
+    job: Request,
+    slot: usize,
+    grant: Option<&Grant>,
+) -> (Option<Watch>, Event) {
     // The store moved or deleted since it was opened: the attempt does not start (a launch
     // without logs fails), and its record, which the store refuses, ends the run.
     let logs = match ctx.watch.check() {
@@ -293,7 +355,11 @@ fn start(ctx: &Context, queue: &Queue, job: Request) -> (Option<Watch>, Event) {
         },
     };
     let task_dir = job.task_dir.clone();
-    match attempt::launch(ctx, job, logs) {
+    let placement = Placement {
+        slot,
+        devices: grant.map(|g| g.visible.as_str()),
+    };
+    match attempt::launch(ctx, job, logs, &placement) {
         Ok(r) => {
             let watch = Watch {
                 pid: r.pid,
@@ -304,6 +370,7 @@ fn start(ctx: &Context, queue: &Queue, job: Request) -> (Option<Watch>, Event) {
                 stderr: r.files.stderr.clone(),
                 task_dir,
                 usage: TreeUsage::default(),
+                devices: None,
             };
             (Some(watch), Event::Started(Box::new(r)))
         }

@@ -65,32 +65,21 @@ impl Pool {
         self.holders.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The devices an attempt of stage `stage` needs, if they are free now (lowest first).
+    pub fn try_take(&self, stage: usize) -> Option<Grant> {
+        self.grab(&mut self.holders(), stage)
+    }
+
     /// The devices an attempt of stage `stage` needs, lowest free first, once they are free;
     /// `None` if the run stops (`stopping`) meanwhile.
     pub fn take(&self, stage: usize, stopping: &AtomicBool) -> Option<Grant> {
-        let needs = self.devices.per_stage.get(stage).copied().unwrap_or(1) as usize;
-        if needs == 0 {
-            return Some(Grant::default());
-        }
         let mut holders = self.holders();
         loop {
             if stopping.load(Ordering::SeqCst) {
                 return None;
             }
-            self.reclaim(&mut holders);
-            let free: Vec<usize> = (0..holders.len())
-                .filter(|&i| holders[i] == Holder::Free)
-                .take(needs)
-                .collect();
-            if free.len() == needs {
-                for &i in &free {
-                    holders[i] = Holder::Running;
-                }
-                let ids: Vec<&str> = free.iter().map(|&i| self.devices.ids[i].as_str()).collect();
-                return Some(Grant {
-                    visible: ids.join(","),
-                    held: free,
-                });
+            if let Some(grant) = self.grab(&mut holders, stage) {
+                return Some(grant);
             }
             let lingering = holders
                 .iter()
@@ -104,6 +93,30 @@ impl Pool {
                 self.changed.wait(holders).unwrap_or_else(|e| e.into_inner())
             };
         }
+    }
+
+    /// Takes what stage `stage` needs if it is free, all or nothing.
+    fn grab(&self, holders: &mut [Holder], stage: usize) -> Option<Grant> {
+        let needs = self.devices.per_stage.get(stage).copied().unwrap_or(1) as usize;
+        if needs == 0 {
+            return Some(Grant::default());
+        }
+        self.reclaim(holders);
+        let free: Vec<usize> = (0..holders.len())
+            .filter(|&i| holders[i] == Holder::Free)
+            .take(needs)
+            .collect();
+        if free.len() < needs {
+            return None;
+        }
+        for &i in &free {
+            holders[i] = Holder::Running;
+        }
+        let ids: Vec<&str> = free.iter().map(|&i| self.devices.ids[i].as_str()).collect();
+        Some(Grant {
+            visible: ids.join(","),
+            held: free,
+        })
     }
 
     /// Gives `grant` back: free at once, or held until the process group `lingering` is gone.

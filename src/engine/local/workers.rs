@@ -231,13 +231,28 @@ fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker, slot: usize) {
                 }
             }
         };
-        if queue.devices.is_some() && ended.as_ref().is_some_and(|e| e.2) {
-            // Reported before this attempt may wait for devices: an end goes to the loop, whose
-            // leak schedule is what ends the lingering group holding them.
-            let (watch, exit, lingering) = ended.take().expect("checked");
-            let _ = loop_.send([end(ctx, watch, exit, lingering)]);
-        }
-        let (started, news) = start(ctx, queue, job, slot);
+        // The devices it needs. When they are not free at once, the end not reported yet goes
+        // first: it would wait as long as the devices do (and the loop needs a lingering
+        // group's end to put it on the leak schedule, which frees the devices it holds).
+        let grant = match &queue.devices {
+            None => None,
+            Some(pool) => {
+                let stage = ctx.plan.tasks[job.index].stage;
+                let grant = pool.try_take(stage).or_else(|| {
+                    if let Some((watch, exit, lingering)) = ended.take() {
+                        let _ = loop_.send([end(ctx, watch, exit, lingering)]);
+                    }
+                    pool.take(stage, &queue.stopping)
+                });
+                if grant.is_none() {
+                    // The run is stopping.
+                    let _ = loop_.send([Event::Returned(Box::new(job))]);
+                    continue;
+                }
+                grant
+            }
+        };
+        let (started, news) = start(ctx, queue, job, slot, grant);
         // The start is news at once (a stop or a time limit may concern it); the previous end
         // follows once its files are read.
         let _ = loop_.send([news]);
@@ -307,20 +322,20 @@ fn report_beside<'scope, 'env>(
     let _ = loop_.send([end(ctx, watch, exit, lingering)]);
 }
 
-/// Starts `job` in worker slot `slot`, with the devices it needs, unless the run is stopping or
+/// Starts `job` in worker slot `slot`, with the devices granted, unless the run is stopping or
 /// its number is taken; the news for the loop.
-fn start(ctx: &Context, queue: &Queue, job: Request, slot: usize) -> (Option<Watch>, Event) {
-    if queue.stopping.load(Ordering::SeqCst) {
-        return (None, Event::Returned(Box::new(job)));
-    }
-    let grant = match &queue.devices {
-        None => None,
-        Some(pool) => match pool.take(ctx.plan.tasks[job.index].stage, &queue.stopping) {
-            Some(grant) => Some(grant),
-            None => return (None, Event::Returned(Box::new(job))),
-        },
+fn start(
+    ctx: &Context,
+    queue: &Queue,
+    job: Request,
+    slot: usize,
+    grant: Option<Grant>,
+) -> (Option<Watch>, Event) {
+    let (watch, news) = if queue.stopping.load(Ordering::SeqCst) {
+        (None, Event::Returned(Box::new(job)))
+    } else {
+        start_with(ctx, job, slot, grant.as_ref())
     };
-    let (watch, news) = start_with(ctx, job, slot, grant.as_ref());
     match (&queue.devices, grant) {
         (Some(pool), Some(grant)) => match watch {
             Some(mut watch) => {

@@ -269,16 +269,25 @@ grace = "5s"
 }
 
 /// Issue 14: a worker that waits for devices first reports the attempt it ran before: that
-/// attempt is recorded done while the others run, not once devices come back (hours later).
+/// attempt (a CPU task here) is recorded done while a GPU task runs, not once the devices come
+/// back (hours later).
 #[test]
 fn an_end_is_recorded_while_its_worker_waits_for_devices() {
     let exp = Exp::new(
         r#"
 [experiment]
 name = "wait"
-command = "mkdir first 2>/dev/null && exit 0; while [ ! -f gate ]; do sleep 0.05; done"
 [params]
-i = [1, 2, 3]
+i = [1, 2]
+[[stage]]
+name = "prep"
+params = []
+command = "true"
+gpus_per_task = 0
+[[stage]]
+name = "train"
+after = []
+command = "while [ ! -f gate ]; do sleep 0.05; done"
 [run]
 gpus = [0]
 workers = 2
@@ -287,12 +296,14 @@ workers = 2
     let child = exp.spawn(&["run", "exp.toml", "-q"]);
     let store = exp.file(".labtrail");
     let recorded = std::panic::catch_unwind(|| {
-        wait_until("the first task recorded done", std::time::Duration::from_secs(30), || {
-            done_in_db(&store) == 1
-        })
+        wait_until(
+            "the CPU task recorded done",
+            std::time::Duration::from_secs(30),
+            || done_in_db(&store) == 1,
+        )
     });
     std::fs::write(exp.file("gate"), "").unwrap();
     let out = finish(child);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(recorded.is_ok(), "the first task's end waited for the devices");
+    assert!(recorded.is_ok(), "the CPU task's end waited for the devices");
 }

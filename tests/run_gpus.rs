@@ -83,9 +83,16 @@ fn more_workers_than_devices_never_share_one() {
     let seen = ledger(&exp);
     assert_eq!(seen.len(), 24);
     assert_never_shared(&seen);
-    let devices: BTreeSet<&str> = seen.iter().flat_map(|s| &s.devices).map(|d| d.as_str()).collect();
+    let devices: BTreeSet<&str> = seen
+        .iter()
+        .flat_map(|s| &s.devices)
+        .map(|d| d.as_str())
+        .collect();
     assert!(seen.iter().all(|s| s.devices.len() == 1), "{seen:?}");
-    assert!(devices.iter().all(|d| ["0", "1", "2", "3"].contains(d)), "{devices:?}");
+    assert!(
+        devices.iter().all(|d| ["0", "1", "2", "3"].contains(d)),
+        "{devices:?}"
+    );
     let slots: BTreeSet<u32> = seen.iter().map(|s| s.slot.parse().unwrap()).collect();
     assert!(slots.iter().all(|s| (1..=6).contains(s)), "{slots:?}");
     // Which devices each attempt had is recorded.
@@ -120,7 +127,11 @@ gpus_per_task = 2
     );
     exp.write("task.sh", TASK);
     let out = exp.run_ok(&["run", "exp.toml", "--no-progress"]);
-    assert!(out.stderr().contains("12 tasks, 2 workers"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("12 tasks, 2 workers"),
+        "{}",
+        out.stderr()
+    );
     let seen = ledger(&exp);
     assert_eq!(seen.len(), 12);
     assert_never_shared(&seen);
@@ -131,7 +142,11 @@ gpus_per_task = 2
         assert!(["0,1", "2,3", "0,2", "0,3", "1,2", "1,3"].contains(&s.devices.join(",").as_str()));
     }
     let lines = exp.ledger("ledger.txt");
-    assert_eq!(lines.iter().filter(|l| l.contains(" unset ")).count(), 0, "{lines:?}");
+    assert_eq!(
+        lines.iter().filter(|l| l.contains(" unset ")).count(),
+        0,
+        "{lines:?}"
+    );
 }
 
 /// Issue 14: `gpus = "auto"` takes `CUDA_VISIBLE_DEVICES` from labtrail's environment, its
@@ -146,11 +161,18 @@ fn auto_takes_cuda_visible_devices_as_written() {
         .unwrap();
     let out = Out(out);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(out.stderr().contains("6 tasks, 2 workers"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("6 tasks, 2 workers"),
+        "{}",
+        out.stderr()
+    );
     let seen = ledger(&exp);
     assert_never_shared(&seen);
     for s in &seen {
-        assert!(["GPU-aaaa-1", "GPU-bbbb-2"].contains(&s.devices[0].as_str()), "{s:?}");
+        assert!(
+            ["GPU-aaaa-1", "GPU-bbbb-2"].contains(&s.devices[0].as_str()),
+            "{s:?}"
+        );
     }
 }
 
@@ -184,7 +206,11 @@ fn auto_asks_nvidia_smi_and_the_flag_overrides_the_file() {
     assert!(out.stderr().contains("2 workers"), "{}", out.stderr());
     let seen = ledger(&exp);
     assert_eq!(seen.len(), 6);
-    assert!(seen.iter().all(|s| ["0", "1"].contains(&s.devices[0].as_str())), "{seen:?}");
+    assert!(
+        seen.iter()
+            .all(|s| ["0", "1"].contains(&s.devices[0].as_str())),
+        "{seen:?}"
+    );
 }
 
 /// Issue 14: what cannot be handed out is an error before anything runs, that says what to
@@ -201,7 +227,12 @@ fn devices_that_cannot_be_handed_out_are_errors_before_anything_runs() {
         .output()
         .unwrap());
     assert_ne!(out.code(), 0);
-    for says in ["found no GPU", "CUDA_VISIBLE_DEVICES is not set", "nvidia-smi", "gpus = [0, 1]"] {
+    for says in [
+        "found no GPU",
+        "CUDA_VISIBLE_DEVICES is not set",
+        "nvidia-smi",
+        "gpus = [0, 1]",
+    ] {
         assert!(out.stderr().contains(says), "{says}: {}", out.stderr());
     }
     let out = Out(exp
@@ -214,18 +245,31 @@ fn devices_that_cannot_be_handed_out_are_errors_before_anything_runs() {
     let exp2 = experiment("gpus = [0]\ngpus_per_task = 2", 2);
     let out = exp2.run(&["run", "exp.toml"]);
     assert_ne!(out.code(), 0);
-    assert!(out.stderr().contains("stage `main` asks for 2 GPU(s) per task, but the run has 1"), "{}", out.stderr());
+    assert!(
+        out.stderr()
+            .contains("stage `main` asks for 2 GPU(s) per task, but the run has 1"),
+        "{}",
+        out.stderr()
+    );
     let out = exp2.run(&["run", "exp.toml", "--gpus", "0,,1"]);
     assert!(out.stderr().contains("--gpus 0,,1"), "{}", out.stderr());
 
     let exp3 = experiment("gpus_per_task = 1", 2);
     let out = exp3.run(&["run", "exp.toml"]);
-    assert!(out.stderr().contains("has none to hand out"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("has none to hand out"),
+        "{}",
+        out.stderr()
+    );
 
     let exp4 = experiment("executor = \"slurm\"\ngpus = [0, 1]", 2);
     let out = exp4.run(&["run", "exp.toml"]);
     assert_ne!(out.code(), 0);
-    assert!(out.stderr().contains("exp.toml:") && out.stderr().contains("gres"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("exp.toml:") && out.stderr().contains("gres"),
+        "{}",
+        out.stderr()
+    );
     for e in [&exp, &exp2, &exp3, &exp4] {
         assert!(e.ledger("ledger.txt").is_empty(), "a task ran");
     }
@@ -305,5 +349,8 @@ workers = 2
     std::fs::write(exp.file("gate"), "").unwrap();
     let out = finish(child);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(recorded.is_ok(), "the CPU task's end waited for the devices");
+    assert!(
+        recorded.is_ok(),
+        "the CPU task's end waited for the devices"
+    );
 }

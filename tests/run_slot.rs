@@ -27,12 +27,19 @@ d = [1, 2]
         let f: Vec<&str> = l.split(' ').collect();
         assert_eq!(f[0], f[1], "{{slot}} and LABTRAIL_SLOT differ: {l}");
         assert!(["1", "2", "3"].contains(&f[0]), "{l}");
-        assert_eq!(f[2], "{slot}", "a written-out {{{{slot}}}} stays literal: {l}");
+        assert_eq!(
+            f[2], "{slot}",
+            "a written-out {{{{slot}}}} stays literal: {l}"
+        );
     }
     let commands = exp.run_ok(&["tasks", "--json"]).stdout();
     assert!(commands.contains("echo {slot} "), "{commands}");
     let again = exp.run_ok(&["run", "exp.toml", "-j", "1"]);
-    assert!(again.stderr().contains("nothing to run"), "{}", again.stderr());
+    assert!(
+        again.stderr().contains("nothing to run"),
+        "{}",
+        again.stderr()
+    );
 }
 
 /// Issue 14: a parameter named `slot` keeps its meaning; on SLURM `{slot}` is refused, and in
@@ -58,11 +65,14 @@ slot = ["a", "b"]
     );
     let out = slurm.run(&["run", "exp.toml"]);
     assert_ne!(out.code(), 0);
-    assert!(out.stderr().contains("exp.toml:3:") && out.stderr().contains("executor = \"slurm\""), "{}", out.stderr());
-
-    let env = Exp::new(
-        "[experiment]\nname = \"e\"\ncommand = \"true\"\nenv = { GPU = \"{slot}\" }\n",
+    assert!(
+        out.stderr().contains("exp.toml:3:") && out.stderr().contains("executor = \"slurm\""),
+        "{}",
+        out.stderr()
     );
+
+    let env =
+        Exp::new("[experiment]\nname = \"e\"\ncommand = \"true\"\nenv = { GPU = \"{slot}\" }\n");
     let out = env.run(&["run", "exp.toml"]);
     assert_ne!(out.code(), 0);
     assert!(out.stderr().contains("LABTRAIL_SLOT"), "{}", out.stderr());
@@ -111,5 +121,8 @@ command = "python3 -c 'import os, time\nprint(\"epoch 1 done\")\nwhile not os.pa
     std::fs::write(exp.file("gate"), "").unwrap();
     let out = finish(child);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(seen.is_ok(), "the task's print was not in its log while it ran");
+    assert!(
+        seen.is_ok(),
+        "the task's print was not in its log while it ran"
+    );
 }

@@ -207,10 +207,14 @@ fn with_slot(stage: &crate::spec::Stage, task: &crate::plan::Task, slot: usize) 
     }
     let texts: Vec<String> = task.values.iter().map(|v| v.to_string()).collect();
     let slot = slot.to_string();
-    Some(stage.command.render(|name| match stage.params.iter().position(|p| p == name) {
-        Some(i) => Some(texts[i].as_str()),
-        None => (name == SLOT).then_some(slot.as_str()),
-    }))
+    Some(
+        stage
+            .command
+            .render(|name| match stage.params.iter().position(|p| p == name) {
+                Some(i) => Some(texts[i].as_str()),
+                None => (name == SLOT).then_some(slot.as_str()),
+            }),
+    )
 }
 
 /// The records of an attempt an earlier runner started but never recorded: the runner records a

@@ -28,7 +28,10 @@ enum Holder {
     /// Held by a running attempt.
     Running,
     /// Held by the process group `pgid` of an attempt that ended, since `since`.
-    Lingering { pgid: u32, since: Instant },
+    Lingering {
+        pgid: u32,
+        since: Instant,
+    },
 }
 
 /// The devices of one run and who holds each.
@@ -85,12 +88,13 @@ impl Pool {
                 .iter()
                 .any(|h| matches!(h, Holder::Lingering { .. }));
             holders = if lingering {
-                self.changed.wait_timeout(holders, POLL).map_or_else(
-                    |e| e.into_inner().0,
-                    |(h, _)| h,
-                )
+                self.changed
+                    .wait_timeout(holders, POLL)
+                    .map_or_else(|e| e.into_inner().0, |(h, _)| h)
             } else {
-                self.changed.wait(holders).unwrap_or_else(|e| e.into_inner())
+                self.changed
+                    .wait(holders)
+                    .unwrap_or_else(|e| e.into_inner())
             };
         }
     }

@@ -40,7 +40,9 @@ impl Devices {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DeviceError {
     /// `--gpus` is neither `auto` nor a list of devices.
-    #[error("--gpus {value}: {why}\n  help: write --gpus 0,1,2,3 (device ids or UUIDs) or --gpus auto")]
+    #[error(
+        "--gpus {value}: {why}\n  help: write --gpus 0,1,2,3 (device ids or UUIDs) or --gpus auto"
+    )]
     BadFlag { value: String, why: String },
     /// `gpus = "auto"` found no device.
     #[error("{file}: gpus = \"auto\" found no GPU: {tried}\n  help: list the devices, e.g. [run] gpus = [0, 1] or --gpus 0,1, or set CUDA_VISIBLE_DEVICES; remove gpus to run without handing out GPUs")]
@@ -164,9 +166,7 @@ fn detect() -> Result<(Vec<String>, String), String> {
         }
         Err(e) => e.to_string(),
     };
-    Err(format!(
-        "CUDA_VISIBLE_DEVICES is not set; {nvml}; {smi}"
-    ))
+    Err(format!("CUDA_VISIBLE_DEVICES is not set; {nvml}; {smi}"))
 }
 
 /// The indices of the `GPU 0: NVIDIA A100 (UUID: GPU-…)` lines of `nvidia-smi -L` (MIG lines,

@@ -1,5 +1,6 @@
 //! One attempt of one task: its environment, its files, how its end is read.
 
+use super::placement::Placement;
 use super::wake::Waker;
 use super::Event;
 use crate::exec::process::{self, Exit, Launch, Logs};
@@ -48,30 +49,6 @@ impl Running {
             stderr: self.files.stderr.display().to_string(),
         }
     }
-
-    /// The task note that records which GPUs the attempt had (issue 14), when the run hands
-    /// out GPUs: `labtrail events` shows it. A note, not a column: devices are not part of what
-    /// a task is, and most runs hand out none.
-    pub fn devices_note(&self, key: &str) -> Option<Change> {
-        let devices = self.devices.as_ref()?;
-        Some(Change::TaskNote {
-            key: key.to_string(),
-            kind: "devices".into(),
-            detail: format!(
-                "attempt {}: CUDA_VISIBLE_DEVICES={devices} (worker slot {})",
-                self.attempt, self.slot
-            ),
-        })
-    }
-}
-
-/// Where a worker starts an attempt: its slot and the devices it took for it.
-pub(super) struct Placement<'a> {
-    /// 1 to the number of workers.
-    pub slot: usize,
-    /// `CUDA_VISIBLE_DEVICES` (`""`: none, for a stage with `gpus_per_task = 0`); `None` when
-    /// the run hands out no GPUs.
-    pub devices: Option<&'a str>,
 }
 
 /// One attempt to start.
@@ -173,13 +150,9 @@ pub(super) fn launch(
         &r.files.result,
         &r.files.metrics,
     ));
-    env.push(protocol::slot_env(at.slot));
-    if let Some(devices) = at.devices {
-        // After the declared variables: the devices handed out win over a declared value.
-        env.push(("CUDA_VISIBLE_DEVICES".into(), devices.to_string()));
-    }
+    at.add_env(&mut env);
     let workdir = protocol::workdir(ctx.base, &stage.workdir);
-    let command = with_slot(stage, task, at.slot);
+    let command = at.command(stage, task);
     let launch = Launch {
         command: command.as_deref().unwrap_or(&task.command),
         workdir: &workdir,
@@ -194,27 +167,6 @@ pub(super) fn launch(
         }
         Err(e) => Err(Box::new((r, e))),
     }
-}
-
-/// The command of `task` with `{slot}` replaced by `slot`, if its stage's command has that
-/// placeholder and no parameter of that name. Rendered again from the template, not replaced
-/// in the planned command: there `{slot}` may also be a value's text, or `{{slot}}` written out.
-fn with_slot(stage: &crate::spec::Stage, task: &crate::plan::Task, slot: usize) -> Option<String> {
-    use crate::spec::devices::SLOT;
-    let slot_param = |name: &str| name == SLOT && !stage.params.iter().any(|p| p == SLOT);
-    if !stage.command.params().any(|(name, _)| slot_param(name)) {
-        return None;
-    }
-    let texts: Vec<String> = task.values.iter().map(|v| v.to_string()).collect();
-    let slot = slot.to_string();
-    Some(
-        stage
-            .command
-            .render(|name| match stage.params.iter().position(|p| p == name) {
-                Some(i) => Some(texts[i].as_str()),
-                None => (name == SLOT).then_some(slot.as_str()),
-            }),
-    )
 }
 
 /// The records of an attempt an earlier runner started but never recorded: the runner records a

@@ -31,6 +31,7 @@ pub mod gpus;
 mod graph;
 mod leftovers;
 mod news;
+mod placement;
 mod recover;
 mod resources;
 mod turn;

@@ -61,7 +61,9 @@ impl Loop<'_> {
         self.forget_group(r.pid);
         let (spec, task) = (self.books.spec, &self.books.plan.tasks[r.index]);
         self.books.changes.push(r.started_change(&task.key));
-        self.books.changes.extend(r.devices_note(&task.key));
+        self.books
+            .changes
+            .extend(super::placement::devices_note(&r, &task.key));
         if self.rep.wants_start_lines() {
             let line = format!("▶ {} (attempt {})", task.label(spec), r.attempt);
             self.books.lines.push(line);

@@ -17,8 +17,9 @@
 //! ended, not started, handed back (the run is stopping), or its number already taken. That
 //! count, not the threads, says when the run is drained.
 
-use super::attempt::{self, Context, Output, Placement, Request};
+use super::attempt::{self, Context, Output, Request};
 use super::devices::{Grant, Pool};
+use super::placement::Placement;
 use super::wake::Waker;
 use super::Event;
 use crate::exec::leftovers;

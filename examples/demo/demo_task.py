@@ -20,6 +20,8 @@ with open(os.environ["LABTRAIL_METRICS"], "a") as metrics:
         time.sleep(0.1)
         metrics.write(json.dumps({"step": step, "loss": round(1 / step + rng.random() / 10, 4)}) + "\n")
         json.dump({"step": step}, open(ckpt, "w"))
-print(f"{stage} {args} finished after {step} steps (attempt {os.environ['LABTRAIL_ATTEMPT']})")
+devices = os.environ.get("CUDA_VISIBLE_DEVICES", "unset")
+print(f"{stage} {args} finished after {step} steps (attempt {os.environ['LABTRAIL_ATTEMPT']}, "
+      f"CUDA_VISIBLE_DEVICES={devices!r}, worker slot {os.environ.get('LABTRAIL_SLOT')})")
 result = {"steps": step, "val_acc": round(0.6 + rng.random() / 5, 4)}
 json.dump(result, open(os.environ["LABTRAIL_RESULT"], "w"))

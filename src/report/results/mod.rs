@@ -1,9 +1,17 @@
-//! The merged results of a run: one record per done task, and one writer per output format
-//! ([`json`], [`jsonl`], [`csv`]), each writing to any [`std::io::Write`].
+//! The merged results of a run: one record per done task, grouped or not ([`aggregate`]), and
+//! one writer per output format ([`text`], [`markdown`], [`csv`], [`json`], [`jsonl`]), each
+//! writing to any [`std::io::Write`]; [`view`] picks what to write.
 
+pub mod aggregate;
+pub mod cell;
 pub mod csv;
 pub mod json;
 pub mod jsonl;
+pub mod markdown;
+pub mod stats;
+pub mod table;
+pub mod text;
+pub mod view;
 
 use crate::store::{Store, StoreError, TaskState};
 use serde_json::Value;
@@ -55,5 +63,10 @@ impl Results {
             })
             .collect();
         Ok(Results { run, records })
+    }
+
+    /// Keeps only the records of stage `stage`.
+    pub fn only_stage(&mut self, stage: &str) {
+        self.records.retain(|r| r.stage == stage);
     }
 }

@@ -2,6 +2,7 @@
 //! (4 significant digits, for a terminal or a Markdown table), so that a table is easy to read
 //! and an export loses nothing.
 
+use crate::protocol::NON_FINITE;
 use serde_json::Value;
 use std::cmp::Ordering;
 
@@ -58,6 +59,13 @@ impl Cell {
     pub fn of(value: Option<&Value>) -> Cell {
         match value {
             None | Some(Value::Null) => Cell::Missing,
+            // What labtrail reads back from a bare `NaN` or `Infinity` (see
+            // `protocol::standard_json`): a number that is not finite, shown as written.
+            Some(Value::String(s)) if NON_FINITE.contains(&s.as_str()) => Cell::Num(Num {
+                value: if s == "NaN" { f64::NAN } else if s.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY },
+                exact: s.clone(),
+                integer: false,
+            }),
             Some(Value::String(s)) => Cell::Text(s.clone()),
             Some(Value::Number(n)) => Cell::Num(Num {
                 value: n.as_f64().unwrap_or(f64::NAN),
@@ -82,7 +90,7 @@ impl Cell {
         match self {
             Cell::Missing => "-".into(),
             Cell::Text(s) => s.clone(),
-            Cell::Num(n) if n.integer => n.exact.clone(),
+            Cell::Num(n) if n.integer || !n.value.is_finite() => n.exact.clone(),
             Cell::Num(n) => significant(n.value, SIGNIFICANT_DIGITS),
         }
     }
@@ -92,14 +100,18 @@ impl Cell {
         matches!(self, Cell::Num(_))
     }
 
-    /// Sort order: numbers by value, then texts, then missing cells. `desc` reverses numbers
-    /// and texts among themselves; missing cells stay last either way.
+    /// Sort order: numbers by value, then `NaN`, then texts, then missing cells. `desc` reverses
+    /// numbers and texts among themselves; `NaN` and missing cells stay last either way.
     pub fn order(&self, other: &Cell, desc: bool) -> Ordering {
         let rank = |c: &Cell| match c {
+            Cell::Num(n) if n.value.is_nan() => 1,
             Cell::Num(_) => 0,
-            Cell::Text(_) => 1,
-            Cell::Missing => 2,
+            Cell::Text(_) => 2,
+            Cell::Missing => 3,
         };
+        if rank(self) != rank(other) || rank(self) == 1 {
+            return rank(self).cmp(&rank(other));
+        }
         let by_value = match (self, other) {
             (Cell::Num(a), Cell::Num(b)) => a.value.total_cmp(&b.value),
             (Cell::Text(a), Cell::Text(b)) => a.cmp(b),
@@ -122,9 +134,15 @@ pub fn significant(x: f64, digits: usize) -> String {
     if x == 0.0 {
         return "0".into();
     }
-    let exponent = x.abs().log10().floor() as i32;
+    // The exponent after rounding: 0.00099999 is 1.000e-3, shown as 0.001000, not 0.0010000.
+    let scientific = format!("{:.*e}", digits.saturating_sub(1), x);
+    let exponent: i32 = scientific
+        .rsplit('e')
+        .next()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
     if !(-4..6).contains(&exponent) {
-        return format!("{:.*e}", digits.saturating_sub(1), x);
+        return scientific;
     }
     let decimals = (digits as i32 - 1 - exponent).max(0) as usize;
     format!("{x:.decimals$}")
@@ -147,6 +165,8 @@ mod tests {
         assert_eq!(s(0.0000123), "1.230e-5");
         assert_eq!(s(12345678.0), "1.235e7");
         assert_eq!(s(0.0), "0");
+        assert_eq!(s(0.0009999999999999731), "0.001000");
+        assert_eq!(s(9.99996), "10.00");
     }
 
     #[test]
@@ -161,7 +181,9 @@ mod tests {
 
     #[test]
     fn missing_cells_sort_last_both_ways() {
-        let cells = [Cell::Missing, Cell::Num(Num::of(2.0)), Cell::Text("a".into()), Cell::Num(Num::of(1.0))];
+        let nan = Cell::of(Some(&json!("NaN")));
+        assert_eq!(nan.short(), "NaN");
+        let cells = [Cell::Missing, nan, Cell::Num(Num::of(2.0)), Cell::Text("a".into()), Cell::Num(Num::of(1.0))];
         for desc in [false, true] {
             let mut v = cells.to_vec();
             v.sort_by(|a, b| a.order(b, desc));

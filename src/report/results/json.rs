@@ -13,7 +13,7 @@ pub fn write(results: &Results, out: &mut impl Write) -> io::Result<()> {
 }
 
 /// One group as JSON: `{"stage", "group": {PARAM: value}, "tasks", "results": {KEY: {AGG:
-/// value, "nonfinite": n, "missing": n}}}`, every aggregated key present; an undefined
+/// value, "nonfinite": n, "missing": n}}}`, every aggregated key some task of the group has; an undefined
 /// statistic is `null`. `nonfinite` counts the `NaN` and infinite values left out of the
 /// statistics, `missing` the tasks without a number for the key.
 pub fn group_value(grouped: &Grouped, group: &Group, aggs: &[Agg]) -> Value {
@@ -26,8 +26,10 @@ pub fn group_value(grouped: &Grouped, group: &Group, aggs: &[Agg]) -> Value {
     let results: Map<String, Value> = grouped
         .numeric
         .iter()
+        // A key no task of the group has (another stage's) is left out.
+        .filter(|key| group.stats.contains_key(*key))
         .map(|key| {
-            let stats = group.stats.get(key).cloned().unwrap_or_default();
+            let stats = group.stats[key].clone();
             let mut o = Map::new();
             for &agg in aggs {
                 let v = match agg {

@@ -14,6 +14,9 @@ fn md_cell(text: &str) -> String {
 
 /// Writes `table` as a Markdown table.
 pub fn write(table: &Table, out: &mut impl Write) -> io::Result<()> {
+    if table.header.is_empty() {
+        return Ok(()); // no done task: nothing to show, not even an empty line
+    }
     let row = |cells: Vec<String>| format!("| {} |", cells.join(" | "));
     writeln!(out, "{}", row(table.header.iter().map(|h| md_cell(h)).collect()))?;
     let align = (0..table.header.len()).map(|c| {

@@ -18,6 +18,9 @@ const GAP: usize = 2;
 
 /// Writes `table` aligned, fitting it into `width` characters when given.
 pub fn write(table: &Table, width: Option<usize>, out: &mut impl Write) -> io::Result<()> {
+    if table.header.is_empty() {
+        return Ok(()); // no done task: nothing to show, not even an empty line
+    }
     let header: Vec<String> = table.header.iter().map(|h| escape(h).into_owned()).collect();
     let rows: Vec<Vec<String>> = table
         .rows
@@ -26,8 +29,10 @@ pub fn write(table: &Table, width: Option<usize>, out: &mut impl Write) -> io::R
         .collect();
     let numeric: Vec<bool> = (0..header.len())
         .map(|c| {
-            table.rows.iter().any(|r| r[c].is_num())
-                && table.rows.iter().all(|r| matches!(r[c], Cell::Num(_) | Cell::Missing))
+            table
+                .rows
+                .iter()
+                .all(|r| matches!(r[c], Cell::Num(_) | Cell::Missing))
         })
         .collect();
     let len = |s: &str| s.chars().count();

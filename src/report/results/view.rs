@@ -92,6 +92,12 @@ pub fn write(
     };
     table.reorder(&order);
     let mut notes = Vec::new();
+    if grouped.several_stages() {
+        notes.push(format!(
+            "groups are per stage ({}): --stage STAGE shows one",
+            grouped.stages.join(", ")
+        ));
+    }
     if !grouped.not_numeric.is_empty() {
         notes.push(format!(
             "not aggregated (no numbers): {}",

@@ -35,8 +35,16 @@ stats     low        1   0.8200     1  ok|stats     x
 fn a_terminal_gets_a_grouped_table_cut_to_its_width() {
     let exp = ran();
     let args = [
-        "results", "--group-by", "rep,layers", "--stage", "train", "--agg", "mean,std",
-        "--sort", "val_acc", "--desc",
+        "results",
+        "--group-by",
+        "rep,layers",
+        "--stage",
+        "train",
+        "--agg",
+        "mean,std",
+        "--sort",
+        "val_acc",
+        "--desc",
     ];
     let (text, code) = on_terminal(&exp, &args, &[]);
     assert_eq!(code, 0, "{text}");
@@ -55,17 +63,22 @@ spectral  low         3        0.6000            0                  0      1.000
     );
     let first = narrow.lines().nth(1).unwrap();
     assert_eq!(first, "spectral  low        0   0.6000     0  ok|spec…  x");
-    assert!(narrow.lines().take(13).all(|l| l.chars().count() <= 52), "{narrow}");
+    assert!(
+        narrow.lines().take(13).all(|l| l.chars().count() <= 52),
+        "{narrow}"
+    );
 }
 
 /// Issue 14: values reach the terminal escaped: a result holding an escape sequence cannot
 /// clear the screen or forge a line.
 #[test]
 fn terminal_cells_are_escaped() {
-    let exp = Exp::new(
-        "[experiment]\nname = \"esc\"\ncommand = \"sh t.sh\"\n[params]\nx = [1, 2]\n",
+    let exp =
+        Exp::new("[experiment]\nname = \"esc\"\ncommand = \"sh t.sh\"\n[params]\nx = [1, 2]\n");
+    exp.write(
+        "t.sh",
+        "printf '{\"note\": \"a\\\\u001b[2J\\\\nb\"}' > \"$LABTRAIL_RESULT\"\n",
     );
-    exp.write("t.sh", "printf '{\"note\": \"a\\\\u001b[2J\\\\nb\"}' > \"$LABTRAIL_RESULT\"\n");
     exp.run_ok(&["run", "exp.toml", "--no-progress"]);
     let (text, _) = on_terminal(&exp, &["results"], &[]);
     assert!(!text.contains('\u{1b}'), "{text:?}");
@@ -84,10 +97,21 @@ fn a_pipe_gets_todays_json() {
     let fields: Vec<&str> = records[0].keys().map(String::as_str).collect();
     assert_eq!(
         fields,
-        ["key", "stage", "label", "params", "result", "attempts", "finished_at"]
+        [
+            "key",
+            "stage",
+            "label",
+            "params",
+            "result",
+            "attempts",
+            "finished_at"
+        ]
     );
     assert_eq!(records[11]["result"]["val_acc"], "NaN");
-    assert!(piped.starts_with("[\n  {\n    \"key\": \""), "pretty-printed as before");
+    assert!(
+        piped.starts_with("[\n  {\n    \"key\": \""),
+        "pretty-printed as before"
+    );
 }
 
 /// Issue 14: `--format md` is a GitHub table: a header, an alignment row (numbers to the
@@ -96,7 +120,17 @@ fn a_pipe_gets_todays_json() {
 fn markdown_renders_and_escapes_pipes() {
     let exp = ran();
     let md = exp
-        .run_ok(&["results", "--group-by", "rep", "--stage", "train", "--agg", "mean,count", "--format", "md"])
+        .run_ok(&[
+            "results",
+            "--group-by",
+            "rep",
+            "--stage",
+            "train",
+            "--agg",
+            "mean,count",
+            "--format",
+            "md",
+        ])
         .stdout();
     assert_eq!(
         md,
@@ -107,8 +141,13 @@ fn markdown_renders_and_escapes_pipes() {
 | spectral | 6 | 0.7280 | 5 | 1 | 1.000 | 6 | - | 0 |
 "
     );
-    let rows = exp.run_ok(&["results", "--stage", "train", "--format", "md"]).stdout();
-    assert!(rows.contains("| stats | low | 0 | 0.8000 | 0 | ok\\|stats | 7 |"), "{rows}");
+    let rows = exp
+        .run_ok(&["results", "--stage", "train", "--format", "md"])
+        .stdout();
+    assert!(
+        rows.contains("| stats | low | 0 | 0.8000 | 0 | ok\\|stats | 7 |"),
+        "{rows}"
+    );
 }
 
 /// Issue 14: grouped CSV and JSON lines carry full precision (a table to read rounds); each
@@ -117,14 +156,38 @@ fn markdown_renders_and_escapes_pipes() {
 fn grouped_csv_and_jsonl_keep_full_precision() {
     let exp = ran();
     let csv = exp
-        .run_ok(&["results", "--group-by", "rep,layers", "--stage", "train", "--agg", "std", "--format", "csv"])
+        .run_ok(&[
+            "results",
+            "--group-by",
+            "rep,layers",
+            "--stage",
+            "train",
+            "--agg",
+            "std",
+            "--format",
+            "csv",
+        ])
         .stdout();
     let spectral_all = csv.lines().nth(4).unwrap();
-    assert!(spectral_all.starts_with("spectral,all,3,0.02828427124746"), "{csv}");
+    assert!(
+        spectral_all.starts_with("spectral,all,3,0.02828427124746"),
+        "{csv}"
+    );
     let jsonl = exp
-        .run_ok(&["results", "--group-by", "rep", "--stage", "train", "--format", "jsonl"])
+        .run_ok(&[
+            "results",
+            "--group-by",
+            "rep",
+            "--stage",
+            "train",
+            "--format",
+            "jsonl",
+        ])
         .stdout();
-    let groups: Vec<Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let groups: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(groups.len(), 2);
     assert_eq!(groups[1]["group"], serde_json::json!({"rep": "spectral"}));
     assert_eq!(groups[1]["results"]["val_acc"]["mean"], 0.728);

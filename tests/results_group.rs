@@ -23,7 +23,15 @@ fn groups_aggregate_over_the_remaining_parameters() {
     let exp = ran();
     let groups = json_of(
         &exp,
-        &["results", "--group-by", "rep,layers", "--stage", "train", "--format", "json"],
+        &[
+            "results",
+            "--group-by",
+            "rep,layers",
+            "--stage",
+            "train",
+            "--format",
+            "json",
+        ],
     );
     let groups = groups.as_array().unwrap();
     let keys: Vec<&Value> = groups.iter().map(|g| &g["group"]).collect();
@@ -42,13 +50,19 @@ fn groups_aggregate_over_the_remaining_parameters() {
     assert_eq!((&acc["count"], &groups[0]["tasks"]), (&json!(3), &json!(3)));
     assert_eq!(groups[0]["stage"], "train");
     let loss = &groups[2]["results"]["loss"];
-    assert!(close(&loss["mean"], 1.0) && close(&loss["std"], 1.0), "{loss}");
+    assert!(
+        close(&loss["mean"], 1.0) && close(&loss["std"], 1.0),
+        "{loss}"
+    );
     // Text is not a number: `note` is not aggregated; `tag` (one number, two strings) is, over
     // the one number, the strings counted as missing.
     assert!(groups[0]["results"].get("note").is_none());
     let tag = &groups[0]["results"]["tag"];
     assert_eq!((&tag["count"], &tag["missing"]), (&json!(1), &json!(2)));
-    assert!(tag["std"].is_null(), "the std of one value is undefined: {tag}");
+    assert!(
+        tag["std"].is_null(),
+        "the std of one value is undefined: {tag}"
+    );
 }
 
 /// Issue 14: a diverged seed's `NaN` is not averaged in (that would make the mean NaN and hide
@@ -59,24 +73,49 @@ fn nan_values_are_counted_apart_not_averaged() {
     let exp = ran();
     let groups = json_of(
         &exp,
-        &["results", "--group-by", "rep,layers", "--stage", "train", "--format", "json"],
+        &[
+            "results",
+            "--group-by",
+            "rep,layers",
+            "--stage",
+            "train",
+            "--format",
+            "json",
+        ],
     );
     let acc = &groups[3]["results"]["val_acc"];
     assert!(close(&acc["mean"], 0.92), "{acc}");
     assert_eq!((&acc["count"], &acc["nonfinite"]), (&json!(2), &json!(1)));
-    let out = exp.run_ok(&["results", "--group-by", "rep,layers", "--stage", "train", "--format", "csv"]);
+    let out = exp.run_ok(&[
+        "results",
+        "--group-by",
+        "rep,layers",
+        "--stage",
+        "train",
+        "--format",
+        "csv",
+    ]);
     let header = out.stdout().lines().next().unwrap().to_string();
     assert_eq!(
         header,
         "rep,layers,tasks,val_acc:mean,val_acc:std,val_acc:count,val_acc:nonfinite,loss:mean,loss:std,loss:count,tag:mean,tag:std,tag:count"
     );
-    assert!(out.stdout().lines().nth(4).unwrap().contains(",2,1,"), "{}", out.stdout());
     assert!(
-        out.stderr().contains("val_acc: 1 NaN or infinite value(s) left out"),
+        out.stdout().lines().nth(4).unwrap().contains(",2,1,"),
+        "{}",
+        out.stdout()
+    );
+    assert!(
+        out.stderr()
+            .contains("val_acc: 1 NaN or infinite value(s) left out"),
         "{}",
         out.stderr()
     );
-    assert!(out.stderr().contains("not aggregated (no numbers): note"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("not aggregated (no numbers): note"),
+        "{}",
+        out.stderr()
+    );
 }
 
 /// Issue 14: without `--stage`, tasks of different stages are never in one group: each stage
@@ -94,11 +133,35 @@ fn stages_are_never_mixed() {
         .collect();
     assert_eq!(
         firsts,
-        ["train,stats,6", "train,spectral,6", "report,stats,1", "report,spectral,1"]
+        [
+            "train,stats,6",
+            "train,spectral,6",
+            "report,stats,1",
+            "report,spectral,1"
+        ]
     );
-    assert!(out.stderr().contains("groups are per stage (train, report)"), "{}", out.stderr());
-    let report = json_of(&exp, &["results", "--group-by", "rep", "--stage", "report", "--format", "json"]);
-    assert_eq!(report[0]["results"], json!({"pages": {"mean": 2.0, "std": null, "count": 1, "nonfinite": 0, "missing": 0}}));
+    assert!(
+        out.stderr()
+            .contains("groups are per stage (train, report)"),
+        "{}",
+        out.stderr()
+    );
+    let report = json_of(
+        &exp,
+        &[
+            "results",
+            "--group-by",
+            "rep",
+            "--stage",
+            "report",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        report[0]["results"],
+        json!({"pages": {"mean": 2.0, "std": null, "count": 1, "nonfinite": 0, "missing": 0}})
+    );
 }
 
 /// Issue 14: `--sort val_acc --desc` sorts groups by the mean (`val_acc:std` by the std), a
@@ -106,7 +169,15 @@ fn stages_are_never_mixed() {
 #[test]
 fn sort_by_a_statistic_and_choose_the_statistics() {
     let exp = ran();
-    let args = ["results", "--group-by", "rep,layers", "--stage", "train", "--format", "csv"];
+    let args = [
+        "results",
+        "--group-by",
+        "rep,layers",
+        "--stage",
+        "train",
+        "--format",
+        "csv",
+    ];
     let first_columns = |extra: &[&str]| -> Vec<String> {
         let out = exp.run_ok(&[&args[..], extra].concat());
         out.stdout()
@@ -116,16 +187,32 @@ fn sort_by_a_statistic_and_choose_the_statistics() {
     };
     assert_eq!(
         first_columns(&["--sort", "val_acc", "--desc"]),
-        ["rep/layers", "spectral/all", "stats/low", "stats/all", "spectral/low"]
+        [
+            "rep/layers",
+            "spectral/all",
+            "stats/low",
+            "stats/all",
+            "spectral/low"
+        ]
     );
     assert_eq!(
         first_columns(&["--sort", "val_acc:std"]),
-        ["rep/layers", "spectral/low", "stats/all", "stats/low", "spectral/all"]
+        [
+            "rep/layers",
+            "spectral/low",
+            "stats/all",
+            "stats/low",
+            "spectral/all"
+        ]
     );
     let out = exp.run_ok(&[&args[..], &["--agg", "min,max,count", "--sort", "rep"]].concat());
     let stdout = out.stdout();
     let lines: Vec<&str> = stdout.lines().collect();
-    assert!(lines[0].starts_with("rep,layers,tasks,val_acc:min,val_acc:max,val_acc:count,"), "{}", lines[0]);
+    assert!(
+        lines[0].starts_with("rep,layers,tasks,val_acc:min,val_acc:max,val_acc:count,"),
+        "{}",
+        lines[0]
+    );
     assert_eq!(lines[1], "spectral,low,3,0.6,0.6,3,0,0.0,2.0,3,,,0");
     assert_eq!(lines[3], "stats,low,3,0.8,0.84,3,0,0.0,2.0,3,7.0,7.0,1");
 }
@@ -143,7 +230,10 @@ fn unknown_names_are_refused_with_what_there_is() {
         &["results", "--group-by", "rep,lr"],
         "--group-by lr: no done task of run",
     );
-    refused(&["results", "--group-by", "lr"], "parameters: rep, layers, seed, epochs");
+    refused(
+        &["results", "--group-by", "lr"],
+        "parameters: rep, layers, seed, epochs",
+    );
     refused(
         &["results", "--group-by", "rep", "--sort", "acc"],
         "--sort acc: no such column; sort by one of: stage, rep, tasks, val_acc:mean",
@@ -151,5 +241,8 @@ fn unknown_names_are_refused_with_what_there_is() {
     refused(&["results", "--stage", "eval"], "its stages: train, report");
     refused(&["results", "--agg", "mean"], "--agg needs --group-by");
     refused(&["results", "--desc"], "--sort");
-    refused(&["results", "--group-by", "rep", "--agg", "median"], "possible values: mean, std, sem, min, max, count");
+    refused(
+        &["results", "--group-by", "rep", "--agg", "median"],
+        "possible values: mean, std, sem, min, max, count",
+    );
 }

@@ -69,7 +69,11 @@ fn run_by_hand(snippet: &str) {
         .spawn()
         .unwrap();
     use std::io::Write;
-    sh.stdin.take().unwrap().write_all(snippet.as_bytes()).unwrap();
+    sh.stdin
+        .take()
+        .unwrap()
+        .write_all(snippet.as_bytes())
+        .unwrap();
     assert!(sh.wait().unwrap().success(), "{snippet}");
 }
 
@@ -118,7 +122,10 @@ fn the_snippet_of_a_fan_in_task_sees_its_upstream_tasks() {
     std::fs::remove_file(dir.join("seen.txt")).unwrap();
     let seen_before = exp.run_ok(&["tasks", "summary", "--command"]).stdout();
     run_by_hand(&seen_before);
-    assert_eq!(std::fs::read_to_string(dir.join("upstream.txt")).unwrap(), before);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("upstream.txt")).unwrap(),
+        before
+    );
     assert!(std::fs::read_to_string(dir.join("seen.txt"))
         .unwrap()
         .contains("LABTRAIL_UPSTREAM_TRAIN="));
@@ -131,12 +138,24 @@ fn several_matches_or_none_are_refused() {
     let exp = ran();
     let out = exp.run(&["tasks", "train", "--command"]);
     assert_eq!(out.code(), 2, "{}", out.stderr());
-    assert!(out.stderr().contains("`train` matches 2 tasks"), "{}", out.stderr());
-    assert!(out.stderr().contains("train/lr=0.1\n") && out.stderr().contains("train/lr=0.01\n"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("`train` matches 2 tasks"),
+        "{}",
+        out.stderr()
+    );
+    assert!(
+        out.stderr().contains("train/lr=0.1\n") && out.stderr().contains("train/lr=0.01\n"),
+        "{}",
+        out.stderr()
+    );
     assert_eq!(out.stdout(), "");
     let out = exp.run(&["tasks", "--command"]);
     assert_eq!(out.code(), 2);
-    assert!(out.stderr().contains("--command needs TASK"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("--command needs TASK"),
+        "{}",
+        out.stderr()
+    );
 
     let never = Exp::new(
         "[experiment]\nname = \"n\"\n[[stage]]\nname = \"a\"\ncommand = \"exit 3\"\n\
@@ -144,5 +163,9 @@ fn several_matches_or_none_are_refused() {
     );
     assert_eq!(never.run(&["run", "exp.toml", "--no-progress"]).code(), 1);
     let out = never.run(&["tasks", "b", "--command"]);
-    assert!(out.code() == 2 && out.stderr().contains("has not run yet"), "{}", out.stderr());
+    assert!(
+        out.code() == 2 && out.stderr().contains("has not run yet"),
+        "{}",
+        out.stderr()
+    );
 }

@@ -76,7 +76,10 @@ pub enum Format {
 
 pub fn run(g: &Global, args: ResultsArgs) -> anyhow::Result<i32> {
     if !args.agg.is_empty() && args.group_by.is_empty() {
-        return Err(UsageError("--agg needs --group-by: statistics are over groups of tasks".into()).into());
+        return Err(UsageError(
+            "--agg needs --group-by: statistics are over groups of tasks".into(),
+        )
+        .into());
     }
     let t = g.read_target(args.experiment.as_deref(), args.run.as_deref())?;
     let mut results = Results::load(&t.store, Some(&t.run))?;
@@ -120,7 +123,10 @@ pub fn run(g: &Global, args: ResultsArgs) -> anyhow::Result<i32> {
         Err(e) => return Err(UsageError(e.to_string()).into()),
         Ok(notes) => notes,
     };
-    if results.records.is_empty() && matches!(layout, Layout::Table(_) | Layout::Markdown) && !g.quiet {
+    if results.records.is_empty()
+        && matches!(layout, Layout::Table(_) | Layout::Markdown)
+        && !g.quiet
+    {
         tell!("no done task in run {} yet", escape(&t.run));
     }
     if !g.quiet {
@@ -134,7 +140,10 @@ pub fn run(g: &Global, args: ResultsArgs) -> anyhow::Result<i32> {
 /// The width of the terminal stdout is: `COLUMNS` when set (as `ls` reads it), else the
 /// terminal's own size; `None` when neither is known.
 fn terminal_width() -> Option<usize> {
-    if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse().ok()) {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+    {
         return Some(n).filter(|&n| n > 0);
     }
     // SAFETY: TIOCGWINSZ fills a plain `winsize` struct; a failure leaves it zeroed.

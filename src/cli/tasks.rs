@@ -2,8 +2,8 @@
 
 use super::output::{is_experiment_file, print_json, table, Global, UsageError};
 use super::terminal::escape_lines;
-use std::io::IsTerminal;
 use crate::report::tasks::TaskSelection;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// List a run's tasks, or show one task's attempt history.
@@ -139,8 +139,10 @@ fn print_command(
         [one] => one,
         [] => return Err(UsageError(format!("no task `{query}` in that state")).into()),
         many => {
-            let matches: Vec<(String, String)> =
-                many.iter().map(|t| (t.key.clone(), t.label.clone())).collect();
+            let matches: Vec<(String, String)> = many
+                .iter()
+                .map(|t| (t.key.clone(), t.label.clone()))
+                .collect();
             return Ok(super::logs::ask_for_one(query, &matches));
         }
     };

@@ -164,9 +164,17 @@ mod tests {
     #[test]
     fn groups_within_stages_in_first_appearance_order() {
         let records = [
-            record("train", json!({"rep": "a", "seed": 0}), json!({"acc": 0.5, "note": "x"})),
+            record(
+                "train",
+                json!({"rep": "a", "seed": 0}),
+                json!({"acc": 0.5, "note": "x"}),
+            ),
             record("train", json!({"rep": "b", "seed": 0}), json!({"acc": 0.7})),
-            record("train", json!({"rep": "a", "seed": 1}), json!({"acc": "NaN"})),
+            record(
+                "train",
+                json!({"rep": "a", "seed": 1}),
+                json!({"acc": "NaN"}),
+            ),
             record("eval", json!({"rep": "a"}), json!(3)),
         ];
         let g = Grouped::of(vec!["rep".into()], &records);

@@ -62,7 +62,13 @@ impl Cell {
             // What labtrail reads back from a bare `NaN` or `Infinity` (see
             // `protocol::standard_json`): a number that is not finite, shown as written.
             Some(Value::String(s)) if NON_FINITE.contains(&s.as_str()) => Cell::Num(Num {
-                value: if s == "NaN" { f64::NAN } else if s.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY },
+                value: if s == "NaN" {
+                    f64::NAN
+                } else if s.starts_with('-') {
+                    f64::NEG_INFINITY
+                } else {
+                    f64::INFINITY
+                },
                 exact: s.clone(),
                 integer: false,
             }),
@@ -183,7 +189,13 @@ mod tests {
     fn missing_cells_sort_last_both_ways() {
         let nan = Cell::of(Some(&json!("NaN")));
         assert_eq!(nan.short(), "NaN");
-        let cells = [Cell::Missing, nan, Cell::Num(Num::of(2.0)), Cell::Text("a".into()), Cell::Num(Num::of(1.0))];
+        let cells = [
+            Cell::Missing,
+            nan,
+            Cell::Num(Num::of(2.0)),
+            Cell::Text("a".into()),
+            Cell::Num(Num::of(1.0)),
+        ];
         for desc in [false, true] {
             let mut v = cells.to_vec();
             v.sort_by(|a, b| a.order(b, desc));

@@ -143,7 +143,10 @@ pub fn write(results: &Results, out: &mut impl Write) -> io::Result<()> {
 /// statistic as an empty cell.
 pub fn write_table(table: &Table, out: &mut impl Write) -> io::Result<()> {
     let line = |cells: Vec<String>| cells.join(",");
-    let header = table.header.iter().map(|h| csv_cell(&Value::String(h.clone())));
+    let header = table
+        .header
+        .iter()
+        .map(|h| csv_cell(&Value::String(h.clone())));
     writeln!(out, "{}", line(header.collect()))?;
     for r in &table.rows {
         let cells = r.iter().map(|c| match c {

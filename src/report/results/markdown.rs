@@ -18,7 +18,11 @@ pub fn write(table: &Table, out: &mut impl Write) -> io::Result<()> {
         return Ok(()); // no done task: nothing to show, not even an empty line
     }
     let row = |cells: Vec<String>| format!("| {} |", cells.join(" | "));
-    writeln!(out, "{}", row(table.header.iter().map(|h| md_cell(h)).collect()))?;
+    writeln!(
+        out,
+        "{}",
+        row(table.header.iter().map(|h| md_cell(h)).collect())
+    )?;
     let align = (0..table.header.len()).map(|c| {
         if table.rows.iter().any(|r| r[c].is_num()) {
             "---:".to_string()
@@ -28,7 +32,11 @@ pub fn write(table: &Table, out: &mut impl Write) -> io::Result<()> {
     });
     writeln!(out, "{}", row(align.collect()))?;
     for r in &table.rows {
-        writeln!(out, "{}", row(r.iter().map(|c| md_cell(&c.short())).collect()))?;
+        writeln!(
+            out,
+            "{}",
+            row(r.iter().map(|c| md_cell(&c.short())).collect())
+        )?;
     }
     Ok(())
 }
@@ -42,7 +50,10 @@ mod tests {
     fn pipes_and_line_breaks_are_escaped_numbers_right_aligned() {
         let t = Table {
             header: vec!["rep".into(), "acc".into()],
-            rows: vec![vec![Cell::Text("a|b\nc".into()), Cell::Num(Num::of(0.123456))]],
+            rows: vec![vec![
+                Cell::Text("a|b\nc".into()),
+                Cell::Num(Num::of(0.123456)),
+            ]],
             is_param: vec![true, false],
         };
         let mut out = Vec::new();

@@ -119,7 +119,14 @@ mod tests {
     #[test]
     fn sample_std_and_nonfinite_values_kept_apart() {
         let mut s = Stats::default();
-        for v in [json!(2), json!(4), json!("NaN"), json!(4), json!("x"), json!(5.0)] {
+        for v in [
+            json!(2),
+            json!(4),
+            json!("NaN"),
+            json!(4),
+            json!("x"),
+            json!(5.0),
+        ] {
             s.add(&v);
         }
         s.add(&json!(7)); // 2 4 4 5 7: mean 4.4

@@ -117,9 +117,11 @@ impl Table {
                 columns.push((key, None));
             }
         }
-        header.extend(columns.iter().map(|(key, agg)| {
-            format!("{key}:{}", agg.map_or("nonfinite", Agg::name))
-        }));
+        header.extend(
+            columns
+                .iter()
+                .map(|(key, agg)| format!("{key}:{}", agg.map_or("nonfinite", Agg::name))),
+        );
         let rows = grouped
             .groups
             .iter()
@@ -135,7 +137,9 @@ impl Table {
                     row.push(match agg {
                         None => Cell::Num(Num::count(stats.nonfinite)),
                         Some(Agg::Count) => Cell::Num(Num::count(stats.count)),
-                        Some(a) => stats.get(*a).map_or(Cell::Missing, |x| Cell::Num(Num::of(x))),
+                        Some(a) => stats
+                            .get(*a)
+                            .map_or(Cell::Missing, |x| Cell::Num(Num::of(x))),
                     });
                 }
                 row
@@ -154,7 +158,10 @@ impl Table {
     pub fn column(&self, name: &str) -> Result<usize, UnknownColumn> {
         let exact = self.header.iter().position(|h| h == name);
         let prefix = format!("{name}:");
-        let mean = self.header.iter().position(|h| *h == format!("{name}:mean"));
+        let mean = self
+            .header
+            .iter()
+            .position(|h| *h == format!("{name}:mean"));
         let first = self.header.iter().position(|h| h.starts_with(&prefix));
         exact.or(mean).or(first).ok_or_else(|| UnknownColumn {
             name: name.to_string(),
@@ -173,7 +180,10 @@ impl Table {
 
     /// The rows in `order` (from [`Table::order_by`]).
     pub fn reorder(&mut self, order: &[usize]) {
-        let mut rows: Vec<Option<Vec<Cell>>> = std::mem::take(&mut self.rows).into_iter().map(Some).collect();
+        let mut rows: Vec<Option<Vec<Cell>>> = std::mem::take(&mut self.rows)
+            .into_iter()
+            .map(Some)
+            .collect();
         self.rows = order.iter().filter_map(|&i| rows[i].take()).collect();
     }
 

@@ -21,7 +21,11 @@ pub fn write(table: &Table, width: Option<usize>, out: &mut impl Write) -> io::R
     if table.header.is_empty() {
         return Ok(()); // no done task: nothing to show, not even an empty line
     }
-    let header: Vec<String> = table.header.iter().map(|h| escape(h).into_owned()).collect();
+    let header: Vec<String> = table
+        .header
+        .iter()
+        .map(|h| escape(h).into_owned())
+        .collect();
     let rows: Vec<Vec<String>> = table
         .rows
         .iter()
@@ -118,7 +122,11 @@ mod tests {
                     Cell::Text("a\u{1b}[2Jvery long note indeed".into()),
                     Cell::Num(Num::of(0.912345)),
                 ],
-                vec![Cell::Text("x".into()), Cell::Missing, Cell::Num(Num::of(12.0))],
+                vec![
+                    Cell::Text("x".into()),
+                    Cell::Missing,
+                    Cell::Num(Num::of(12.0)),
+                ],
             ],
             is_param: vec![true, false, false],
         };

@@ -105,7 +105,12 @@ pub fn write(
         ));
     }
     for key in &grouped.numeric {
-        let skipped: u64 = grouped.groups.iter().filter_map(|g| g.stats.get(key)).map(|s| s.nonfinite).sum();
+        let skipped: u64 = grouped
+            .groups
+            .iter()
+            .filter_map(|g| g.stats.get(key))
+            .map(|s| s.nonfinite)
+            .sum();
         if skipped > 0 {
             notes.push(format!(
                 "{key}: {skipped} NaN or infinite value(s) left out of the statistics (column {key}:nonfinite)"

@@ -246,3 +246,52 @@ fn unknown_names_are_refused_with_what_there_is() {
         "possible values: mean, std, sem, min, max, count",
     );
 }
+
+/// Issue 14: every example of `results --help` works on the demo (its own comment's
+/// `--group-by rep,layers` among them), and the demo's 2 seeds make one group per rep and
+/// layer set.
+#[test]
+fn help_examples_work_on_the_demo() {
+    let exp = Exp::new("");
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo");
+    for f in ["experiment.toml", "demo_task.py"] {
+        std::fs::copy(demo.join(f), exp.file(f)).unwrap();
+    }
+    exp.run_ok(&["run", "experiment.toml", "--no-progress"]);
+    let help = exp.run_ok(&["results", "--help"]).stdout();
+    let examples: Vec<&str> = help
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("labtrail results"))
+        .map(|l| l.split(['#', '>', '|']).next().unwrap().trim())
+        .collect();
+    assert!(examples.len() >= 5, "{help}");
+    for e in examples {
+        let e = e.replace("exp.toml", "experiment.toml");
+        let mut args = vec!["results"];
+        args.extend(e.split_whitespace());
+        let out = exp.run(&args);
+        assert_eq!(out.code(), 0, "`labtrail results {e}`: {}", out.stderr());
+        assert!(
+            !out.stdout().is_empty(),
+            "`labtrail results {e}` printed nothing"
+        );
+    }
+    let groups = json_of(
+        &exp,
+        &[
+            "results",
+            "experiment.toml",
+            "--group-by",
+            "rep,layers",
+            "--stage",
+            "train",
+        ],
+    );
+    let counts: Vec<&Value> = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| &g["results"]["val_acc"]["count"])
+        .collect();
+    assert_eq!(counts, [&json!(2); 4]);
+}

@@ -6,7 +6,7 @@ use super::terminal::escape;
 use crate::app::UsageError;
 use crate::report::results::stats::Agg;
 use crate::report::results::view::{self, Layout, Query, ViewError};
-use crate::report::results::Results;
+use crate::report::results::{Results, UnknownStage};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -84,22 +84,10 @@ pub fn run(g: &Global, args: ResultsArgs) -> anyhow::Result<i32> {
     let t = g.read_target(args.experiment.as_deref(), args.run.as_deref())?;
     let mut results = Results::load(&t.store, Some(&t.run))?;
     if let Some(stage) = &args.stage {
-        results.only_stage(stage);
-        if results.records.is_empty() {
-            let mut stages: Vec<String> = Vec::new();
-            for task in t.store.tasks(&t.run, None)? {
-                if !stages.contains(&task.stage) {
-                    stages.push(task.stage);
-                }
-            }
-            if !stages.contains(stage) {
-                return Err(UsageError(format!(
-                    "--stage {stage}: run {} has no such stage; its stages: {}",
-                    t.run,
-                    stages.join(", ")
-                ))
-                .into());
-            }
+        match results.only_stage(&t.store, stage) {
+            Err(UnknownStage::Store(e)) => return Err(e.into()),
+            Err(e) => return Err(UsageError(e.to_string()).into()),
+            Ok(()) => {}
         }
     }
     let stdout = std::io::stdout();

@@ -65,8 +65,44 @@ impl Results {
         Ok(Results { run, records })
     }
 
-    /// Keeps only the records of stage `stage`.
-    pub fn only_stage(&mut self, stage: &str) {
+    /// Keeps only the records of stage `stage`. When none is left, checks that the run has such
+    /// a stage at all: an unknown one is an error listing the run's stages (in plan order).
+    pub fn only_stage(&mut self, store: &Store, stage: &str) -> Result<(), UnknownStage> {
         self.records.retain(|r| r.stage == stage);
+        if !self.records.is_empty() {
+            return Ok(());
+        }
+        let mut stages: Vec<String> = Vec::new();
+        for task in store.tasks(&self.run, None)? {
+            if !stages.contains(&task.stage) {
+                stages.push(task.stage);
+            }
+        }
+        if stages.iter().any(|s| s == stage) {
+            return Ok(());
+        }
+        Err(UnknownStage::NoSuchStage {
+            run: self.run.clone(),
+            stage: stage.to_string(),
+            stages,
+        })
     }
+}
+
+/// `--stage` names no stage of the run.
+#[derive(Debug, thiserror::Error)]
+pub enum UnknownStage {
+    /// The store could not list the run's tasks.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No task of the run is of this stage.
+    #[error("--stage {stage}: run {run} has no such stage; its stages: {}", stages.join(", "))]
+    NoSuchStage {
+        /// The run.
+        run: String,
+        /// What was asked.
+        stage: String,
+        /// The run's stages.
+        stages: Vec<String>,
+    },
 }

@@ -14,6 +14,7 @@
 //! | [`results`] | `labtrail results`: one record per done task, and a writer per format |
 //! | [`events`] | `labtrail events`: the run's append-only event log |
 //! | [`tasks`] | `labtrail tasks`: selected tasks and their attempt histories |
+//! | [`task_command`] | `labtrail tasks TASK --command`: a shell snippet that runs a task again |
 //! | [`runs`] | `labtrail list`: the runs in the store and how far each is |
 //! | [`logs`] | `labtrail logs`: which attempt's files to print, and following them |
 //! | [`check`], [`check_folders`], [`check_scheduler`] | `labtrail check`: the records against the run folders and the scheduler |
@@ -39,6 +40,7 @@ pub mod runs;
 pub mod snapshots;
 pub mod status;
 pub mod status_end;
+pub mod task_command;
 pub mod tasks;
 
 #[cfg(test)]

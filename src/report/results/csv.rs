@@ -5,7 +5,11 @@
 //! top-level field of an object result in order of first appearance (named `result.FIELD` when a
 //! parameter has the same name), and a last column `result` when some task wrote a result that
 //! is not an object (a number, a list, ...).
+//!
+//! Grouped results ([`write_table`]) have the grouped table's columns, at full precision.
 
+use super::cell::Cell;
+use super::table::Table;
 use super::{ResultRecord, Results};
 use serde_json::{Map, Value};
 use std::io::{self, Write};
@@ -131,6 +135,25 @@ pub fn write(results: &Results, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "{}", header.join(","))?;
     for r in &results.records {
         writeln!(out, "{}", columns.row(r).join(","))?;
+    }
+    Ok(())
+}
+
+/// Writes a [`Table`] (grouped results) as CSV: numbers at full precision, an undefined
+/// statistic as an empty cell.
+pub fn write_table(table: &Table, out: &mut impl Write) -> io::Result<()> {
+    let line = |cells: Vec<String>| cells.join(",");
+    let header = table
+        .header
+        .iter()
+        .map(|h| csv_cell(&Value::String(h.clone())));
+    writeln!(out, "{}", line(header.collect()))?;
+    for r in &table.rows {
+        let cells = r.iter().map(|c| match c {
+            Cell::Text(t) => csv_cell(&Value::String(t.clone())),
+            other => other.exact().to_string(),
+        });
+        writeln!(out, "{}", line(cells.collect()))?;
     }
     Ok(())
 }

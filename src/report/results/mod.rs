@@ -1,9 +1,17 @@
-//! The merged results of a run: one record per done task, and one writer per output format
-//! ([`json`], [`jsonl`], [`csv`]), each writing to any [`std::io::Write`].
+//! The merged results of a run: one record per done task, grouped or not ([`aggregate`]), and
+//! one writer per output format ([`text`], [`markdown`], [`csv`], [`json`], [`jsonl`]), each
+//! writing to any [`std::io::Write`]; [`view`] picks what to write.
 
+pub mod aggregate;
+pub mod cell;
 pub mod csv;
 pub mod json;
 pub mod jsonl;
+pub mod markdown;
+pub mod stats;
+pub mod table;
+pub mod text;
+pub mod view;
 
 use crate::store::{Store, StoreError, TaskState};
 use serde_json::Value;
@@ -56,4 +64,45 @@ impl Results {
             .collect();
         Ok(Results { run, records })
     }
+
+    /// Keeps only the records of stage `stage`. When none is left, checks that the run has such
+    /// a stage at all: an unknown one is an error listing the run's stages (in plan order).
+    pub fn only_stage(&mut self, store: &Store, stage: &str) -> Result<(), UnknownStage> {
+        self.records.retain(|r| r.stage == stage);
+        if !self.records.is_empty() {
+            return Ok(());
+        }
+        let mut stages: Vec<String> = Vec::new();
+        for task in store.tasks(&self.run, None)? {
+            if !stages.contains(&task.stage) {
+                stages.push(task.stage);
+            }
+        }
+        if stages.iter().any(|s| s == stage) {
+            return Ok(());
+        }
+        Err(UnknownStage::NoSuchStage {
+            run: self.run.clone(),
+            stage: stage.to_string(),
+            stages,
+        })
+    }
+}
+
+/// `--stage` names no stage of the run.
+#[derive(Debug, thiserror::Error)]
+pub enum UnknownStage {
+    /// The store could not list the run's tasks.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No task of the run is of this stage.
+    #[error("--stage {stage}: run {run} has no such stage; its stages: {}", stages.join(", "))]
+    NoSuchStage {
+        /// The run.
+        run: String,
+        /// What was asked.
+        stage: String,
+        /// The run's stages.
+        stages: Vec<String>,
+    },
 }

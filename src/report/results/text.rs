@@ -1,0 +1,148 @@
+//! `labtrail results` on a terminal: an aligned table, numbers right-aligned to 4 significant
+//! digits, every value escaped for the terminal ([`crate::cli::terminal::escape`]).
+//!
+//! A table wider than the terminal has its text columns cut, widest first, down to
+//! [`MIN_CUT_WIDTH`] characters, each cut cell ending in `…`; numbers are never cut (a cut
+//! number reads as another number). What still does not fit wraps: `--format csv` has it all.
+
+use super::cell::Cell;
+use super::table::Table;
+use crate::cli::terminal::escape;
+use std::io::{self, Write};
+
+/// A text column is never cut narrower than this.
+pub const MIN_CUT_WIDTH: usize = 8;
+
+/// Between two columns.
+const GAP: usize = 2;
+
+/// Writes `table` aligned, fitting it into `width` characters when given.
+pub fn write(table: &Table, width: Option<usize>, out: &mut impl Write) -> io::Result<()> {
+    if table.header.is_empty() {
+        return Ok(()); // no done task: nothing to show, not even an empty line
+    }
+    let header: Vec<String> = table
+        .header
+        .iter()
+        .map(|h| escape(h).into_owned())
+        .collect();
+    let rows: Vec<Vec<String>> = table
+        .rows
+        .iter()
+        .map(|r| r.iter().map(|c| escape(&c.short()).into_owned()).collect())
+        .collect();
+    let numeric: Vec<bool> = (0..header.len())
+        .map(|c| {
+            table
+                .rows
+                .iter()
+                .all(|r| matches!(r[c], Cell::Num(_) | Cell::Missing))
+        })
+        .collect();
+    let len = |s: &str| s.chars().count();
+    let mut widths: Vec<usize> = header.iter().map(|h| len(h)).collect();
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(len(c));
+        }
+    }
+    if let Some(limit) = width {
+        fit(&mut widths, &numeric, limit);
+    }
+    let line = |cells: &[String], out: &mut dyn Write| -> io::Result<()> {
+        let mut text = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                text.push_str(&" ".repeat(GAP));
+            }
+            let c = cut(c, widths[i]);
+            let pad = widths[i].saturating_sub(len(&c));
+            if numeric[i] {
+                text.push_str(&" ".repeat(pad));
+                text.push_str(&c);
+            } else {
+                text.push_str(&c);
+                text.push_str(&" ".repeat(pad));
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
+    };
+    line(&header, out)?;
+    for r in &rows {
+        line(r, out)?;
+    }
+    Ok(())
+}
+
+/// Narrows the widest text column by one character until the table fits in `limit` or no
+/// text column can be narrowed further.
+fn fit(widths: &mut [usize], numeric: &[bool], limit: usize) {
+    let total = |w: &[usize]| w.iter().sum::<usize>() + GAP * w.len().saturating_sub(1);
+    while total(widths) > limit {
+        let widest = (0..widths.len())
+            .filter(|&i| !numeric[i] && widths[i] > MIN_CUT_WIDTH)
+            .max_by_key(|&i| (widths[i], std::cmp::Reverse(i)));
+        match widest {
+            Some(i) => widths[i] -= 1,
+            None => return,
+        }
+    }
+}
+
+/// `s` cut to `width` characters, its last one `…` when cut.
+fn cut(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
+    t.push('…');
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::results::cell::Num;
+
+    fn text(t: &Table, width: Option<usize>) -> String {
+        let mut out = Vec::new();
+        write(t, width, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Numbers right-aligned to 4 significant digits, text left-aligned and escaped, a long
+    /// text cut with `…` to fit the width while numbers stay whole.
+    #[test]
+    fn aligned_escaped_and_cut_to_the_width() {
+        let t = Table {
+            header: vec!["rep".into(), "note".into(), "acc".into()],
+            rows: vec![
+                vec![
+                    Cell::Text("stats".into()),
+                    Cell::Text("a\u{1b}[2Jvery long note indeed".into()),
+                    Cell::Num(Num::of(0.912345)),
+                ],
+                vec![
+                    Cell::Text("x".into()),
+                    Cell::Missing,
+                    Cell::Num(Num::of(12.0)),
+                ],
+            ],
+            is_param: vec![true, false, false],
+        };
+        assert_eq!(
+            text(&t, None),
+            format!(
+                "rep    note{}acc\nstats  a\\u{{1b}}[2Jvery long note indeed  0.9123\nx      -{}12.00\n",
+                " ".repeat(32),
+                " ".repeat(33)
+            )
+        );
+        assert_eq!(
+            text(&t, Some(30)),
+            "rep    note                acc\n\
+             stats  a\\u{1b}[2Jvery…  0.9123\n\
+             x      -                 12.00\n"
+        );
+    }
+}

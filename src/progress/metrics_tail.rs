@@ -67,7 +67,7 @@ fn find_loss(record: &Map<String, Value>) -> Option<(&String, &Value)> {
 }
 
 /// A value as the live area shows it: integers whole, other numbers to 4 significant digits
-/// (scientific when very large or small), strings (`NaN`) as they are.
+/// at most (scientific when very large or small), strings (`NaN`) as they are.
 fn shown(v: &Value) -> String {
     match v {
         Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
@@ -85,7 +85,12 @@ fn compact(f: f64) -> String {
         format!("{f:.3e}")
     } else {
         let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
-        format!("{f:.decimals$}")
+        let text = format!("{f:.decimals$}");
+        // 0.25, not 0.2500: zeros the value does not have are noise in a line that changes.
+        match text.contains('.') {
+            true => text.trim_end_matches('0').trim_end_matches('.').to_string(),
+            false => text,
+        }
     }
 }
 
@@ -104,7 +109,7 @@ mod tests {
         );
         assert_eq!(
             s(r#"{"epoch": 3.0, "iter": 9, "val_loss": 12.5, "train_loss": 1}"#).as_deref(),
-            Some("epoch 3  val_loss 12.50")
+            Some("epoch 3  val_loss 12.5")
         );
         assert_eq!(
             s(r#"{"iter": 7, "loss": NaN}"#).as_deref(),
@@ -133,7 +138,7 @@ mod tests {
             big.push_str(&format!("{{\"step\": {i}, \"loss\": 0.5}}\n"));
         }
         std::fs::write(f.path(), big).unwrap();
-        assert_eq!(latest(f.path()).as_deref(), Some("step 4999  loss 0.5000"));
+        assert_eq!(latest(f.path()).as_deref(), Some("step 4999  loss 0.5"));
         assert_eq!(latest(Path::new("/nonexistent/metrics.jsonl")), None);
     }
 }

@@ -150,7 +150,7 @@ impl OnTerminal {
     }
 
     /// Waits for the end; returns the exit code and the final screen.
-    fn finish(mut self) -> (i32, Vec<String>) {
+    fn finish(&mut self) -> (i32, Vec<String>) {
         let mut code = None;
         wait_until("labtrail on the terminal to exit", Duration::from_secs(120), || {
             code = self.child.try_wait().unwrap();
@@ -159,6 +159,21 @@ impl OnTerminal {
         // The reader thread gets the last bytes when the pipe closes.
         std::thread::sleep(Duration::from_millis(200));
         (code.unwrap().code().unwrap_or(-1), self.screen().text())
+    }
+}
+
+/// A test that fails before letting its tasks go must not leave them waiting: labtrail is
+/// stopped (SIGTERM, which stops its tasks), then `script`.
+impl Drop for OnTerminal {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        let script = self.child.id().to_string();
+        let _ = Command::new("pkill")
+            .args(["-TERM", "-P", &script])
+            .status();
+        let _ = self.child.wait();
     }
 }
 
@@ -223,7 +238,7 @@ const FAILED_LINE: &str =
 #[test]
 fn live_area_shows_running_tasks_with_step_and_loss() {
     let exp = waiting_tasks("1, 2, 9", 3);
-    let term = OnTerminal::start(&exp, "run exp.toml", 100, 30);
+    let mut term = OnTerminal::start(&exp, "run exp.toml", 100, 30);
     let running = Regex::new(r"^ +([1-9]\d*s|\d+m\d\ds)  x=[12]  step 7  loss 0.25$").unwrap();
     let shown = term.wait_for("two running tasks past their first second, and the failure", |l| {
         l.iter().filter(|l| running.is_match(l)).count() == 2 && l.iter().any(|l| l.starts_with('✗'))
@@ -264,7 +279,7 @@ fn live_area_shows_running_tasks_with_step_and_loss() {
 #[test]
 fn more_running_tasks_than_fit_show_how_many_more() {
     let exp = waiting_tasks("1, 2, 3, 4, 5, 6", 6);
-    let term = OnTerminal::start(&exp, "run exp.toml", 100, 8);
+    let mut term = OnTerminal::start(&exp, "run exp.toml", 100, 8);
     let shown = term.wait_for("the running tasks that fit, and the rest counted", |l| {
         l.iter().any(|l| l.contains("6 running")) && l.iter().filter(|l| l.contains("step 7")).count() == 3
     });
@@ -284,7 +299,7 @@ fn more_running_tasks_than_fit_show_how_many_more() {
 #[test]
 fn quiet_on_a_terminal_keeps_one_status_line() {
     let exp = waiting_tasks("1, 2, 9", 3);
-    let term = OnTerminal::start(&exp, "-q run exp.toml", 100, 30);
+    let mut term = OnTerminal::start(&exp, "-q run exp.toml", 100, 30);
     let shown = term.wait_for("the bar with the failure counted", |l| {
         l.iter().any(|l| l.contains("1 failed · 2 running"))
     });
@@ -329,7 +344,7 @@ fn pipes_and_no_progress_keep_plain_lines() {
             "See why: `labtrail tasks --state failed` and `labtrail logs TASK`; fix, then run the same command again to retry only those.",
         ]
     );
-    let term = OnTerminal::start(&exp, "--no-progress run exp.toml --fresh", 100, 30);
+    let mut term = OnTerminal::start(&exp, "--no-progress run exp.toml --fresh", 100, 30);
     let raw = Arc::clone(&term.out);
     let (code, end) = term.finish();
     assert_eq!(code, 1);

@@ -69,7 +69,10 @@ fn a_failed_attempt_shows_the_stderr_tail_first() {
         shown(&exp, &["logs", "x=1", "--stderr"]),
         format!("{}{traceback}", lines("warning", 1..=37))
     );
-    assert_eq!(shown(&exp, &["logs", "x=1", "--stdout"]), lines("out", 1..=50));
+    assert_eq!(
+        shown(&exp, &["logs", "x=1", "--stdout"]),
+        lines("out", 1..=50)
+    );
 }
 
 /// Issue 14: a stderr of 20 lines or fewer comes whole, before stdout (its last line, without a

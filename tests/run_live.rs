@@ -145,17 +145,25 @@ impl OnTerminal {
                 false
             }
         });
-        assert!(found, "{name}: not shown within 120 s; the screen:\n{}", last.join("\n"));
+        assert!(
+            found,
+            "{name}: not shown within 120 s; the screen:\n{}",
+            last.join("\n")
+        );
         last
     }
 
     /// Waits for the end; returns the exit code and the final screen.
     fn finish(&mut self) -> (i32, Vec<String>) {
         let mut code = None;
-        wait_until("labtrail on the terminal to exit", Duration::from_secs(120), || {
-            code = self.child.try_wait().unwrap();
-            code.is_some()
-        });
+        wait_until(
+            "labtrail on the terminal to exit",
+            Duration::from_secs(120),
+            || {
+                code = self.child.try_wait().unwrap();
+                code.is_some()
+            },
+        );
         // The reader thread gets the last bytes when the pipe closes.
         std::thread::sleep(Duration::from_millis(200));
         (code.unwrap().code().unwrap_or(-1), self.screen().text())
@@ -215,7 +223,10 @@ fn normalized(lines: &[String]) -> Vec<String> {
         (r"^\S \d\d:\d\d:\d\d \[[=> ]+\] ", "[bar] "),
         (r"^ +\d+s  ", "  Ns  "),
         (r"\(\d+(\.\d+)?m?s\)", "(T)"),
-        (r"log: /\S+/attempts/[0-9a-f]{16}-1\.stderr\.log$", "log: LOG"),
+        (
+            r"log: /\S+/attempts/[0-9a-f]{16}-1\.stderr\.log$",
+            "log: LOG",
+        ),
         (r"live-\d{8}-\d{6}[^:\s]*", "RUN"),
         (r"\(store: .*\)$", "(store: S)"),
     ];
@@ -240,9 +251,13 @@ fn live_area_shows_running_tasks_with_step_and_loss() {
     let exp = waiting_tasks("1, 2, 9", 3);
     let mut term = OnTerminal::start(&exp, "run exp.toml", 100, 30);
     let running = Regex::new(r"^ +([1-9]\d*s|\d+m\d\ds)  x=[12]  step 7  loss 0.25$").unwrap();
-    let shown = term.wait_for("two running tasks past their first second, and the failure", |l| {
-        l.iter().filter(|l| running.is_match(l)).count() == 2 && l.iter().any(|l| l.starts_with('✗'))
-    });
+    let shown = term.wait_for(
+        "two running tasks past their first second, and the failure",
+        |l| {
+            l.iter().filter(|l| running.is_match(l)).count() == 2
+                && l.iter().any(|l| l.starts_with('✗'))
+        },
+    );
     let mut snapshot = normalized(&shown);
     snapshot[3..].sort();
     assert_eq!(
@@ -281,12 +296,16 @@ fn more_running_tasks_than_fit_show_how_many_more() {
     let exp = waiting_tasks("1, 2, 3, 4, 5, 6", 6);
     let mut term = OnTerminal::start(&exp, "run exp.toml", 100, 8);
     let shown = term.wait_for("the running tasks that fit, and the rest counted", |l| {
-        l.iter().any(|l| l.contains("6 running")) && l.iter().filter(|l| l.contains("step 7")).count() == 3
+        l.iter().any(|l| l.contains("6 running"))
+            && l.iter().filter(|l| l.contains("step 7")).count() == 3
     });
     let area = &normalized(&shown)[1..];
     assert_eq!(area[0], "[bar] 0/6 0 done · 6 running (ETA —)");
     assert_eq!(area.len(), 5, "{shown:#?}");
-    assert!(area[1..4].iter().all(|l| l.ends_with("step 7  loss 0.25")), "{area:#?}");
+    assert!(
+        area[1..4].iter().all(|l| l.ends_with("step 7  loss 0.25")),
+        "{area:#?}"
+    );
     assert_eq!(area[4], "  … and 3 more");
     exp.write("gate", "");
     let (code, end) = term.finish();

@@ -58,7 +58,9 @@ impl Live {
         };
         let mut out = Vec::with_capacity(shown + 1);
         for t in &mut self.tasks[..shown] {
-            if t.read_at.is_none_or(|at| now.duration_since(at) >= METRICS_EVERY) {
+            if t.read_at
+                .is_none_or(|at| now.duration_since(at) >= METRICS_EVERY)
+            {
                 t.read_at = Some(now);
                 t.progress = metrics_tail::latest(&t.metrics).map(|p| escape(&p).into_owned());
             }

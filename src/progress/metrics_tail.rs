@@ -129,7 +129,11 @@ mod tests {
     fn reads_the_last_complete_line_only() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         assert_eq!(latest(f.path()), None, "empty");
-        write!(f, "{{\"step\": 1, \"loss\": 2}}\n{{\"step\": 2, \"loss\": 1}}\n{{\"step\": 3, \"lo").unwrap();
+        write!(
+            f,
+            "{{\"step\": 1, \"loss\": 2}}\n{{\"step\": 2, \"loss\": 1}}\n{{\"step\": 3, \"lo"
+        )
+        .unwrap();
         f.flush().unwrap();
         assert_eq!(latest(f.path()).as_deref(), Some("step 2  loss 1"));
         // A long file: only its tail is read, and its last line is found.

@@ -190,4 +190,3 @@ impl Reporter {
         !self.quiet && self.bar.is_none()
     }
 }
-

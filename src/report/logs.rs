@@ -291,11 +291,17 @@ mod tests {
         assert_eq!(last_lines(&path, 3).unwrap(), (b"a\nb\nc\n".to_vec(), true));
         assert_eq!(last_lines(&path, 2).unwrap(), (b"b\nc\n".to_vec(), false));
         std::fs::write(&p, "a\nb\nno newline").unwrap();
-        assert_eq!(last_lines(&path, 1).unwrap(), (b"no newline".to_vec(), false));
+        assert_eq!(
+            last_lines(&path, 1).unwrap(),
+            (b"no newline".to_vec(), false)
+        );
         let long: String = (0..10_000).map(|i| format!("line {i}\n")).collect();
         std::fs::write(&p, long).unwrap();
         let (tail, whole) = last_lines(&path, 2).unwrap();
-        assert_eq!((tail.as_slice(), whole), (&b"line 9998\nline 9999\n"[..], false));
+        assert_eq!(
+            (tail.as_slice(), whole),
+            (&b"line 9998\nline 9999\n"[..], false)
+        );
     }
 
     /// A tail copies only what is new, and starts over on a file that was truncated.

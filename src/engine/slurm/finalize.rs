@@ -6,10 +6,10 @@ use super::poll::Batch;
 use super::Monitor;
 use crate::outcome::Outcome;
 use crate::policy::{decide_slurm, SlurmDecision};
+use crate::progress::error_part;
 use crate::protocol::{
     read_metrics, read_result, METRICS_FILE, RESULT_FILE, STDERR_FILE, STDOUT_FILE,
 };
-use crate::progress::error_part;
 use crate::provenance::attempt_end::{AttemptFacts, Ended};
 use crate::store::{now, Change, StoreError, TaskState, TrackedJob};
 use std::collections::HashSet;

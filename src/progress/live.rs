@@ -41,6 +41,20 @@ impl Live {
         });
     }
 
+    /// The attempts running now are `tasks` (id, label, metrics file, start), as a scheduler's
+    /// queue shows them: the others' lines go; one that stays keeps its start and its last
+    /// metrics read (read again only when a second old).
+    pub fn replace(&mut self, tasks: Vec<(u32, String, PathBuf, Instant)>) {
+        self.tasks
+            .retain(|t| tasks.iter().any(|(id, ..)| *id == t.id));
+        for (id, label, metrics, started) in tasks {
+            if !self.tasks.iter().any(|t| t.id == id) {
+                self.start(id, &label, metrics, started);
+            }
+        }
+        self.tasks.sort_by_key(|t| t.started);
+    }
+
     /// Attempt `id` ended: its line goes (its ✓ or ✗ line scrolls above once recorded).
     pub fn end(&mut self, id: u32) {
         self.tasks.retain(|t| t.id != id);
@@ -151,5 +165,14 @@ mod tests {
         assert_eq!(lines[5], "  … and 5 more");
         live.end(0);
         assert_eq!(live.lines(now, 80, 40).len(), 9, "all fit");
+
+        // A scheduler's view: the list as it is now, oldest first, starts kept.
+        let earlier = now - Duration::from_secs(30);
+        live.replace(vec![
+            (3, "t3".into(), PathBuf::from("/nonexistent"), earlier),
+            (42, "new".into(), PathBuf::from("/nonexistent"), earlier),
+        ]);
+        let lines = live.lines(now, 80, 40);
+        assert_eq!(lines, ["     30s  new", "      0s  t3"]);
     }
 }

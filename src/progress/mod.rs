@@ -177,6 +177,14 @@ impl Reporter {
         }
     }
 
+    /// The attempts running now, for an engine that sees them all at once (the SLURM monitor,
+    /// at each poll): `(id, label, metrics file, start)`.
+    pub fn running_now(&self, tasks: Vec<(u32, String, PathBuf, Instant)>) {
+        if let Some(Ok(mut live)) = self.live.as_ref().map(|l| l.lock()) {
+            live.replace(tasks);
+        }
+    }
+
     /// Attempt `id` ended: its line leaves the live area.
     pub fn task_ended(&self, id: u32) {
         if let Some(Ok(mut live)) = self.live.as_ref().map(|l| l.lock()) {

@@ -198,3 +198,20 @@ impl Reporter {
         !self.quiet && self.bar.is_none()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 14: the error part of a failure line: trimmed, cut to a sane width, absent without
+    /// an error line.
+    #[test]
+    fn error_part_is_short_or_absent() {
+        assert_eq!(error_part(Some("  KeyError: 'x' ")), "; stderr: KeyError: 'x'");
+        assert_eq!(error_part(Some("   ")), "");
+        assert_eq!(error_part(None), "");
+        let long = error_part(Some(&"e".repeat(500)));
+        assert_eq!(long.chars().count(), "; stderr: ".len() + ERROR_LINE_CHARS);
+        assert!(long.ends_with('…'));
+    }
+}

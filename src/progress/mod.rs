@@ -207,7 +207,10 @@ mod tests {
     /// an error line.
     #[test]
     fn error_part_is_short_or_absent() {
-        assert_eq!(error_part(Some("  KeyError: 'x' ")), "; stderr: KeyError: 'x'");
+        assert_eq!(
+            error_part(Some("  KeyError: 'x' ")),
+            "; stderr: KeyError: 'x'"
+        );
         assert_eq!(error_part(Some("   ")), "");
         assert_eq!(error_part(None), "");
         let long = error_part(Some(&"e".repeat(500)));

@@ -29,6 +29,8 @@ x = [1, 2]
         .replace("{dir}", &dir);
     exp.write("exp.toml", &toml);
     let mut term = OnTerminal::start(&exp, "run exp.toml", 120, 30);
+    // The jobs wait for the gate: a failing test must not leave them waiting.
+    let _cancel = CancelJobsOf(wait_for_run(&exp));
     let line = regex::Regex::new(r"^ +\d+s  x=[12]  step 7  loss 0.25$").unwrap();
     let shown = term.wait_for("both running jobs with their step and loss", |l| {
         l.iter().filter(|l| line.is_match(l)).count() == 2

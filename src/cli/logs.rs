@@ -2,12 +2,17 @@
 
 use super::output::{is_experiment_file, Global};
 use super::terminal::escape;
-use crate::report::logs::{LogSelection, Tail};
+use crate::report::logs::{Body, LogSelection, Tail};
 use crate::report::QueryError;
 use std::io::Write;
 use std::path::PathBuf;
 
 /// Print a task's stdout and stderr (the latest attempt unless --attempt).
+///
+/// For an attempt that failed (or timed out, was killed, ...), the end of its stderr comes
+/// first, where the error is: its last 20 lines under a header saying how the attempt ended,
+/// then stdout, then the whole stderr (a stderr of 20 lines or fewer comes whole, before
+/// stdout). Otherwise stdout, then stderr. Each part under a `==> FILE <==` line.
 ///
 /// TASK must name one task: a filter that matches several is refused with the list of them
 /// (exit 2). (The examples name tasks of the demo, examples/demo/experiment.toml.)
@@ -33,7 +38,8 @@ pub struct LogsArgs {
     /// Only stderr.
     #[arg(long)]
     pub stderr: bool,
-    /// Keep printing new output until the attempt ends.
+    /// Keep printing new output until the attempt ends (stdout and stderr as they grow; an
+    /// attempt that has ended is shown as without --follow).
     #[arg(long, short)]
     pub follow: bool,
     /// The run (default: the latest).
@@ -55,21 +61,32 @@ pub fn run(g: &Global, args: LogsArgs) -> anyhow::Result<i32> {
         Err(QueryError::Ambiguous { query, matches }) => return Ok(ask_for_one(&query, &matches)),
         chosen => chosen?,
     };
-    let paths = chosen.paths(args.stdout, args.stderr);
     let mut out = std::io::stdout().lock();
-    if !args.follow {
-        for p in &paths {
-            if paths.len() > 1 {
-                writeln!(out, "==> {} <==", escape(p))?;
+    // An attempt that has ended writes nothing more: following it is showing it.
+    if !args.follow || chosen.has_ended(&store)? {
+        let sections = chosen.sections(args.stdout, args.stderr);
+        let mut open_line = false;
+        for s in &sections {
+            if sections.len() > 1 {
+                // A part whose last line has no newline does not swallow the next header.
+                if open_line {
+                    writeln!(out)?;
+                }
+                writeln!(out, "==> {} <==", escape(&s.header))?;
             }
-            match std::fs::read(p) {
-                Ok(bytes) => out.write_all(&bytes)?,
-                Err(e) => writeln!(out, "(cannot read {}: {e})", escape(p))?,
-            }
+            let bytes = match &s.body {
+                Body::Lines(bytes) => bytes.clone(),
+                Body::File(p) => match std::fs::read(p) {
+                    Ok(bytes) => bytes,
+                    Err(e) => format!("(cannot read {}: {e})\n", escape(p)).into_bytes(),
+                },
+            };
+            out.write_all(&bytes)?;
+            open_line = bytes.last().is_some_and(|&b| b != b'\n');
         }
         return Ok(0);
     }
-    let mut tail = Tail::new(paths);
+    let mut tail = Tail::new(chosen.paths(args.stdout, args.stderr));
     loop {
         // Asked before copying: what the files hold once the attempt has ended is complete.
         let ended = chosen.has_ended(&store)?;

@@ -1,8 +1,31 @@
 //! Which attempt's output files to show, and following them as they grow: behind `labtrail logs`.
 
 use super::QueryError;
+use crate::outcome::Outcome;
 use crate::store::{AttemptRow, Store, StoreError, TaskRow};
 use std::io::{self, Read, Seek, SeekFrom, Write};
+
+/// How many lines of stderr come first for an attempt that did not succeed.
+pub const STDERR_TAIL_LINES: usize = 20;
+/// How much of the end of stderr is read for them (longer lines: fewer of them).
+const STDERR_TAIL_BYTES: u64 = 64 << 10;
+
+/// One part of what `labtrail logs` prints: a header, then a file or the lines read from one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    /// What follows, for the `==> … <==` line (unescaped).
+    pub header: String,
+    pub body: Body,
+}
+
+/// What a [`Section`] shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// The whole file at this path.
+    File(String),
+    /// The last lines of a file, as read.
+    Lines(Vec<u8>),
+}
 
 /// One attempt of one task, chosen by a task query and an optional attempt number.
 #[derive(Debug, Clone)]
@@ -69,6 +92,65 @@ impl LogSelection {
         paths
     }
 
+    /// What to show, in order. By default stdout then stderr; for an attempt that ended
+    /// without success and wrote to stderr, stderr's end comes first, where the error is: its
+    /// last [`STDERR_TAIL_LINES`] lines, then stdout and the whole stderr (or, when stderr is no
+    /// longer than that, stderr whole then stdout). `--stdout`/`--stderr` show that file alone.
+    pub fn sections(&self, only_stdout: bool, only_stderr: bool) -> Vec<Section> {
+        let a = &self.attempt;
+        let file = |p: &str| Section {
+            header: p.to_string(),
+            body: Body::File(p.to_string()),
+        };
+        let plain = || -> Vec<Section> {
+            self.paths(only_stdout, only_stderr)
+                .iter()
+                .map(|p| file(p))
+                .collect()
+        };
+        let failed = a.outcome.is_some_and(|o| o != Outcome::Success);
+        if !failed || only_stdout || only_stderr {
+            return plain();
+        }
+        let Ok((tail, whole)) = last_lines(&a.stderr_path, STDERR_TAIL_LINES) else {
+            return plain();
+        };
+        if tail.iter().all(u8::is_ascii_whitespace) {
+            return plain();
+        }
+        let why = self.ending();
+        if whole {
+            return vec![
+                Section {
+                    header: format!("{} ({why})", a.stderr_path),
+                    body: Body::File(a.stderr_path.clone()),
+                },
+                file(&a.stdout_path),
+            ];
+        }
+        vec![
+            Section {
+                header: format!(
+                    "{}: last {STDERR_TAIL_LINES} lines ({why}; the whole file follows stdout)",
+                    a.stderr_path
+                ),
+                body: Body::Lines(tail),
+            },
+            file(&a.stdout_path),
+            file(&a.stderr_path),
+        ]
+    }
+
+    /// How the attempt ended, for a header: `attempt 2 failed: exit code 1`.
+    fn ending(&self) -> String {
+        let a = &self.attempt;
+        let outcome = a.outcome.map_or("ended", |o| o.as_str());
+        match &a.reason {
+            Some(r) if !r.is_empty() => format!("attempt {} {outcome}: {r}", a.number),
+            _ => format!("attempt {} {outcome}", a.number),
+        }
+    }
+
     /// Whether the attempt has ended by now (has an outcome), read afresh from the store; an
     /// attempt whose runner is gone ([`super::runner`]) will not write more either.
     pub fn has_ended(&self, store: &Store) -> Result<bool, StoreError> {
@@ -83,6 +165,35 @@ impl LogSelection {
         })?;
         Ok(ended || gone)
     }
+}
+
+/// The last `n` lines of the file at `path` (from its last [`STDERR_TAIL_BYTES`] at most), and
+/// whether they are the whole file.
+pub fn last_lines(path: &str, n: usize) -> io::Result<(Vec<u8>, bool)> {
+    let mut f = std::fs::File::open(path)?;
+    let size = f.metadata()?.len();
+    let from = size.saturating_sub(STDERR_TAIL_BYTES);
+    f.seek(SeekFrom::Start(from))?;
+    let mut buf = Vec::new();
+    f.take(STDERR_TAIL_BYTES).read_to_end(&mut buf)?;
+    // A last line without its newline is a line too; a final newline does not start one.
+    let body = buf.strip_suffix(b"\n").unwrap_or(&buf);
+    let cut = body
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|&(_, &b)| b == b'\n')
+        .nth(n.saturating_sub(1))
+        .map(|(i, _)| i + 1);
+    Ok(match cut {
+        Some(at) => (buf[at..].to_vec(), false),
+        None if from == 0 => (buf, true),
+        // Fewer lines than asked in the bytes read, the first of them cut by the read.
+        None => {
+            let at = buf.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+            (buf[at..].to_vec(), false)
+        }
+    })
 }
 
 /// Follows files like `tail -f`: each call copies what was appended since the last one.
@@ -168,6 +279,29 @@ mod tests {
         };
         let labels: Vec<&str> = matches.iter().map(|(_, l)| l.as_str()).collect();
         assert_eq!(labels, ["x=1,y=a", "x=1,y=b"], "every match, in plan order");
+    }
+
+    /// Issue 14: the last lines of a file, and whether they are all of it.
+    #[test]
+    fn last_lines_of_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("e");
+        let path = p.display().to_string();
+        std::fs::write(&p, "a\nb\nc\n").unwrap();
+        assert_eq!(last_lines(&path, 3).unwrap(), (b"a\nb\nc\n".to_vec(), true));
+        assert_eq!(last_lines(&path, 2).unwrap(), (b"b\nc\n".to_vec(), false));
+        std::fs::write(&p, "a\nb\nno newline").unwrap();
+        assert_eq!(
+            last_lines(&path, 1).unwrap(),
+            (b"no newline".to_vec(), false)
+        );
+        let long: String = (0..10_000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&p, long).unwrap();
+        let (tail, whole) = last_lines(&path, 2).unwrap();
+        assert_eq!(
+            (tail.as_slice(), whole),
+            (&b"line 9998\nline 9999\n"[..], false)
+        );
     }
 
     /// A tail copies only what is new, and starts over on a file that was truncated.

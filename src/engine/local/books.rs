@@ -6,7 +6,7 @@ use super::RunReport;
 use crate::exec::process::Exit;
 use crate::plan::Plan;
 use crate::policy::{self, Decision, Outcome};
-use crate::progress::Counts;
+use crate::progress::{error_part, Counts};
 use crate::spec::{format_duration, Spec};
 use crate::store::{format_time, Change, TaskState};
 use std::collections::BTreeMap;
@@ -63,6 +63,7 @@ impl Books<'_> {
         let label = task.label(spec);
         let took = format_duration(exit.at.saturating_duration_since(r.started));
         let why = reason.clone().unwrap_or_default();
+        let error = error_part(output.facts.error.as_ref().and_then(|e| e.line.as_deref()));
         let state = match &decision {
             Decision::Done => {
                 graph.done(i);
@@ -74,7 +75,7 @@ impl Books<'_> {
             Decision::Retry(after) => {
                 delayed.insert((Instant::now() + *after, i), ());
                 lines.push(format!(
-                    "↻ {label}: {why} (attempt {}); retry {} of {} in {}; log: {}",
+                    "↻ {label}: {why} (attempt {}){error}; retry {} of {} in {}; log: {}",
                     r.attempt,
                     tries[i],
                     stage.retries,
@@ -87,7 +88,7 @@ impl Books<'_> {
                 report.failed += 1;
                 counts.failed += 1;
                 lines.push(format!(
-                    "✗ {label}: {why} (attempt {}); log: {}",
+                    "✗ {label}: {why} (attempt {}){error}; log: {}",
                     r.attempt,
                     r.files.stderr.display()
                 ));

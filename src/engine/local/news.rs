@@ -64,8 +64,13 @@ impl Loop<'_> {
         self.books
             .changes
             .extend(super::placement::devices_note(&r, &task.key));
+        let label = task.label(spec);
+        // The live area shows what runs now, before its start is committed: it states no
+        // record, and a line that waited for the commit would lag behind the process.
+        self.rep
+            .task_started(r.pid, &label, r.files.metrics.clone(), r.started);
         if self.rep.wants_start_lines() {
-            let line = format!("▶ {} (attempt {})", task.label(spec), r.attempt);
+            let line = format!("▶ {label} (attempt {})", r.attempt);
             self.books.lines.push(line);
         }
         if self.killing {
@@ -87,6 +92,7 @@ impl Loop<'_> {
         lingering: bool,
     ) {
         self.reported();
+        self.rep.task_ended(pid);
         // Started always comes first: a worker reports its attempt's start, then its end.
         let Some(k) = self.running.iter().position(|r| r.pid == pid) else {
             debug_assert!(false, "an end reported for pid {pid}, which never started");
@@ -229,6 +235,7 @@ impl Loop<'_> {
                             process::signal_group(pid, Signal::SIGKILL);
                         }
                         self.reported();
+                        self.rep.task_ended(pid);
                         self.running.retain(|r| r.pid != pid);
                     }
                     Event::NotStarted(_) | Event::Taken(_) | Event::Returned(_) => self.reported(),

@@ -6,6 +6,7 @@ use super::poll::Batch;
 use super::Monitor;
 use crate::outcome::Outcome;
 use crate::policy::{decide_slurm, SlurmDecision};
+use crate::progress::error_part;
 use crate::protocol::{
     read_metrics, read_result, METRICS_FILE, RESULT_FILE, STDERR_FILE, STDOUT_FILE,
 };
@@ -86,19 +87,6 @@ impl Monitor<'_> {
             }
             SlurmDecision::Stop => (TaskState::Failed, "stop".to_string()),
         };
-        b.lines.push(match state {
-            TaskState::Done => format!("✓ {label} (job {})", t.job_id),
-            _ => format!(
-                "{} {label}: {} ({why}); {note}; log: {}",
-                if state == TaskState::Failed {
-                    "✗"
-                } else {
-                    "↻"
-                },
-                class.as_str(),
-                t.stderr
-            ),
-        });
         b.states.insert(t.key.clone(), state);
         let metrics_file = dir.join(METRICS_FILE);
         let metrics = read_metrics(&metrics_file);
@@ -110,6 +98,26 @@ impl Monitor<'_> {
             &metrics.records,
             result.as_deref(),
         );
+        // Issue 14: the failure line shows the error read for the archive, not read again.
+        let error = facts
+            .as_ref()
+            .and_then(|f| f.error.as_ref())
+            .and_then(|e| e.line.as_deref());
+        b.lines.push(match state {
+            TaskState::Done => format!("✓ {label} (job {})", t.job_id),
+            _ => format!(
+                "{} {label}: {} ({why}){}; {note}; log: {}",
+                if state == TaskState::Failed {
+                    "✗"
+                } else {
+                    "↻"
+                },
+                class.as_str(),
+                error_part(error),
+                t.stderr
+            ),
+        });
+        let facts = facts.map_or_else(Vec::new, |f| f.changes(&t.key, class));
         b.changes.push(Change::Finished {
             key: t.key.clone(),
             attempt: t.attempt,
@@ -153,8 +161,8 @@ impl Monitor<'_> {
         Ok(())
     }
 
-    /// The attempt's error (read from the end of its stderr) or its artifacts, as records of
-    /// its end (issue 12).
+    /// The attempt's error (read from the end of its stderr) or its artifacts, for the records
+    /// of its end (issue 12) and its failure line (issue 14); `None` for a task not in the plan.
     fn attempt_facts(
         &self,
         t: &TrackedJob,
@@ -162,12 +170,10 @@ impl Monitor<'_> {
         stderr: &Path,
         metrics: &[String],
         result: Option<&str>,
-    ) -> Vec<Change> {
-        let Some(&i) = self.index.get(&t.key) else {
-            return Vec::new();
-        };
+    ) -> Option<AttemptFacts> {
+        let &i = self.index.get(&t.key)?;
         let task_dir = self.folders.task_dir(&t.key);
-        AttemptFacts::read(&Ended {
+        Some(AttemptFacts::read(&Ended {
             stage: &self.spec.stages[self.plan.tasks[i].stage],
             archive: &self.spec.archive,
             task_dir: &task_dir,
@@ -176,8 +182,7 @@ impl Monitor<'_> {
             succeeded: class == Outcome::Success,
             metrics,
             result,
-        })
-        .changes(&t.key, class)
+        }))
     }
 
     /// Upstream task `i` did not succeed. Jobs that wait on it with `afterok` would wait forever,

@@ -1,9 +1,11 @@
 //! One poll: observe, reconcile, finalize, decide, submit, commit, report.
 
 use super::Monitor;
+use crate::exec::slurm::usage::duration_ms;
 use crate::exec::slurm::{is_finished_state, QueueEntry};
 use crate::outcome::Outcome;
 use crate::progress::Reporter;
+use crate::protocol::METRICS_FILE;
 use crate::store::{Change, JobChange, StoreError, TaskState, TrackedJob};
 use std::collections::{HashMap, HashSet};
 
@@ -159,6 +161,7 @@ impl Monitor<'_> {
         for l in &b.lines {
             rep.line(l);
         }
+        rep.running_now(self.running_jobs(&tracked, &by_id, &b));
         let idle = trouble.is_none() && !waiting && b.live.is_empty() && submitted == 0;
         Ok(PollOutcome {
             changed,
@@ -167,6 +170,37 @@ impl Monitor<'_> {
             sbatch_refused: b.refused.take(),
             stopped: b.stopped,
         })
+    }
+
+    /// The jobs squeue shows RUNNING that this poll leaves live, for the live area (issue 14):
+    /// started as long ago as squeue says they have run.
+    fn running_jobs(
+        &self,
+        tracked: &[TrackedJob],
+        by_id: &HashMap<&str, &QueueEntry>,
+        b: &Batch,
+    ) -> Vec<(u32, String, std::path::PathBuf, std::time::Instant)> {
+        let now = std::time::Instant::now();
+        let running = |t: &&TrackedJob| {
+            b.live.get(&t.key) == Some(&t.job_id)
+                && by_id
+                    .get(t.job_id.as_str())
+                    .is_some_and(|q| q.state == "RUNNING")
+        };
+        tracked
+            .iter()
+            .filter(running)
+            .filter_map(|t| {
+                let &i = self.index.get(&t.key)?;
+                let q = by_id.get(t.job_id.as_str())?;
+                let ran = q.time_used.as_deref().and_then(duration_ms).unwrap_or(0);
+                let started = now
+                    .checked_sub(std::time::Duration::from_millis(ran))
+                    .unwrap_or(now);
+                let metrics = std::path::Path::new(&t.stdout).with_file_name(METRICS_FILE);
+                Some((i as u32, self.label(&t.key), metrics, started))
+            })
+            .collect()
     }
 
     pub(super) fn label(&self, key: &str) -> String {

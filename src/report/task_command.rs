@@ -85,7 +85,24 @@ pub fn snippet(
     if let Some(job) = &attempt.job_id {
         env.push((protocol::JOB_ID.to_string(), job.clone()));
     }
+    // As the engines set it, whatever the shell that asks for the snippet has.
+    if protocol::unbuffered(&planned.env, false) && !has(&env, protocol::PYTHON_UNBUFFERED) {
+        env.insert(0, (protocol::PYTHON_UNBUFFERED.to_string(), "1".to_string()));
+    }
     let stage = &spec.stages[planned.stage];
+    let place = if attempt.job_id.is_none() {
+        Placed::find(store, run, &task.key, attempt.number)?
+    } else {
+        None
+    };
+    let command = match &place {
+        Some(p) => crate::spec::devices::command_in_slot(stage, &planned.values, p.slot),
+        None => None,
+    };
+    let command = command.as_deref().unwrap_or(&task.command);
+    if let Some(p) = &place {
+        p.add_env(&mut env);
+    }
     let base = std::path::absolute(spec.base_dir()).unwrap_or_else(|_| spec.base_dir());
     // `dir/.` as `dir`: the same folder, as a person would write it.
     let workdir: PathBuf = protocol::workdir(&base, &stage.workdir)
@@ -106,16 +123,98 @@ pub fn snippet(
         "# Run it with sh: its output comes here, not to the attempt's logs; it writes that\n\
          # attempt's result and metrics files again (the store keeps what the attempt wrote)."
     );
+    match &place {
+        Some(p) => p.explain(&mut s),
+        None if attempt.job_id.is_none() => {
+            let _ = writeln!(
+                s,
+                "# LABTRAIL_SLOT: the attempt's worker slot was not recorded (the run hands out no\n\
+                 # GPUs and its command has no {{slot}}); 1 here, the first worker's."
+            );
+            env.push(protocol::slot_env(1));
+        }
+        None => {}
+    }
     let _ = writeln!(s, "cd {} || exit 1", quote_path(&workdir));
     for (name, value) in &env {
         let _ = writeln!(s, "export {name}={}", shell_quote(value));
     }
-    s.push_str(&task.command);
-    if !task.command.ends_with('\n') {
+    s.push_str(command);
+    if !command.ends_with('\n') {
         s.push('\n');
     }
     Ok(s)
 }
+
+fn has(env: &[(String, String)], name: &str) -> bool {
+    env.iter().any(|(k, _)| k == name)
+}
+
+/// Where a local attempt ran, from its task note (see `engine::local::placement`): its worker
+/// slot, and the GPUs it had when the run handed some out (`Some("")`: none, for a CPU stage).
+struct Placed {
+    slot: usize,
+    devices: Option<String>,
+}
+
+impl Placed {
+    /// The note of attempt `number` of task `key`, if one was written.
+    fn find(store: &Store, run: &str, key: &str, number: u32) -> Result<Option<Placed>, StoreError> {
+        let head = format!("attempt {number}: ");
+        let found = store.events(run)?.into_iter().rev().find_map(|e| {
+            if e.task_key.as_deref() != Some(key) || !matches!(e.kind.as_str(), "devices" | "slot") {
+                return None;
+            }
+            Placed::parse(e.detail?.strip_prefix(&head)?)
+        });
+        Ok(found)
+    }
+
+    /// `CUDA_VISIBLE_DEVICES=0,1 (worker slot 2)` or `worker slot 2`. Device ids hold no space
+    /// nor parenthesis (see [`crate::spec::devices::valid_id`]).
+    fn parse(detail: &str) -> Option<Placed> {
+        let (devices, slot) = match detail.strip_prefix("CUDA_VISIBLE_DEVICES=") {
+            Some(rest) => {
+                let (devices, slot) = rest.rsplit_once(" (worker slot ")?;
+                (Some(devices.to_string()), slot.strip_suffix(')')?)
+            }
+            None => (None, detail.strip_prefix("worker slot ")?),
+        };
+        Some(Placed {
+            slot: slot.parse().ok()?,
+            devices,
+        })
+    }
+
+    /// After the declared variables, as the engine adds them: the devices handed out win over
+    /// a declared `CUDA_VISIBLE_DEVICES`.
+    fn add_env(&self, env: &mut Vec<(String, String)>) {
+        env.push(protocol::slot_env(self.slot));
+        if let Some(devices) = &self.devices {
+            env.retain(|(k, _)| k != CUDA_VISIBLE_DEVICES);
+            env.push((CUDA_VISIBLE_DEVICES.to_string(), devices.clone()));
+        }
+    }
+
+    fn explain(&self, s: &mut String) {
+        let _ = match &self.devices {
+            Some(d) if d.is_empty() => writeln!(
+                s,
+                "# Worker slot {} and no GPU (CUDA_VISIBLE_DEVICES=\"\"), as the attempt had them.",
+                self.slot
+            ),
+            Some(d) => writeln!(
+                s,
+                "# Worker slot {} and CUDA_VISIBLE_DEVICES={d:?}, as the attempt had them (`labtrail events`):\n\
+                 # another task may hold those GPUs now; change the value to run elsewhere.",
+                self.slot
+            ),
+            None => writeln!(s, "# Worker slot {}, as the attempt had it.", self.slot),
+        };
+    }
+}
+
+const CUDA_VISIBLE_DEVICES: &str = "CUDA_VISIBLE_DEVICES";
 
 /// The attempt's result and metrics files: beside its stdout log, named alike by both engines
 /// (`attempts/KEY-N.stdout.log` locally, `…/stdout.log` in a SLURM attempt folder); from the

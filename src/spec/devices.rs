@@ -144,6 +144,36 @@ fn gpu_setting(cx: &Ctx, g: &Spanned<toml::Value>) -> Result<GpuSetting, SpecErr
 /// its meaning: `{slot}` is then the parameter's value.
 pub const SLOT: &str = "slot";
 
+/// The command of a task of `stage` (its values `values`) as the attempt in worker slot `slot`
+/// runs it: `{slot}` replaced by the slot, if the stage's command has that placeholder and no
+/// parameter of that name; `None` otherwise (the planned command as it is). Rendered again from
+/// the template, not replaced in the planned command: there `{slot}` may also be a value's text,
+/// or `{{slot}}` written out. The local engine at launch and `tasks --command` share it.
+pub fn command_in_slot(
+    stage: &super::Stage,
+    values: &[super::Value],
+    slot: usize,
+) -> Option<String> {
+    if !uses_slot(stage) {
+        return None;
+    }
+    let texts: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+    let slot = slot.to_string();
+    Some(
+        stage
+            .command
+            .render(|name| match stage.params.iter().position(|p| p == name) {
+                Some(i) => Some(texts[i].as_str()),
+                None => (name == SLOT).then_some(slot.as_str()),
+            }),
+    )
+}
+
+/// Whether `stage`'s command has the `{slot}` placeholder (not a parameter named `slot`).
+pub fn uses_slot(stage: &super::Stage) -> bool {
+    !stage.params.iter().any(|p| p == SLOT) && stage.command.params().any(|(name, _)| name == SLOT)
+}
+
 /// Whether `{slot}` may stand in `what` (`command`, `env.NAME`): only in a local command. A
 /// SLURM job has no worker slot (jobs are not bound to a pool), so it is refused rather than
 /// given a value that means something else.

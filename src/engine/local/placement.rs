@@ -28,38 +28,36 @@ impl Placement<'_> {
     }
 
     /// The command of `task` with `{slot}` replaced by the slot, if its stage's command has that
-    /// placeholder and no parameter of that name. Rendered again from the template, not replaced
-    /// in the planned command: there `{slot}` may also be a value's text, or `{{slot}}` written out.
+    /// placeholder (see [`crate::spec::devices::command_in_slot`]).
     pub fn command(&self, stage: &Stage, task: &Task) -> Option<String> {
-        use crate::spec::devices::SLOT;
-        let slot_param = |name: &str| name == SLOT && !stage.params.iter().any(|p| p == SLOT);
-        if !stage.command.params().any(|(name, _)| slot_param(name)) {
-            return None;
-        }
-        let texts: Vec<String> = task.values.iter().map(|v| v.to_string()).collect();
-        let slot = self.slot.to_string();
-        Some(
-            stage
-                .command
-                .render(|name| match stage.params.iter().position(|p| p == name) {
-                    Some(i) => Some(texts[i].as_str()),
-                    None => (name == SLOT).then_some(slot.as_str()),
-                }),
-        )
+        crate::spec::devices::command_in_slot(stage, &task.values, self.slot)
     }
 }
 
-/// The task note that records which GPUs the attempt had (issue 14), when the run hands
-/// out GPUs: `labtrail events` shows it. A note, not a column: devices are not part of what
-/// a task is, and most runs hand out none.
-pub(super) fn devices_note(r: &Running, key: &str) -> Option<Change> {
-    let devices = r.devices.as_ref()?;
+/// The task note that records where the attempt ran (issue 14), so that `tasks --command`
+/// can reproduce it and `labtrail events` shows it: of kind `devices` with the GPUs it had,
+/// when the run hands out GPUs; of kind `slot` with only its worker slot when it has none but
+/// its command has `{slot}` (the command it ran depends on it). None otherwise: a note per
+/// attempt that nothing reads would double the event log. A note, not a column: devices are
+/// not part of what a task is, and most runs hand out none.
+pub(super) fn devices_note(r: &Running, key: &str, stage: &Stage) -> Option<Change> {
+    let (kind, detail) = match &r.devices {
+        Some(devices) => (
+            "devices",
+            format!(
+                "attempt {}: CUDA_VISIBLE_DEVICES={devices} (worker slot {})",
+                r.attempt, r.slot
+            ),
+        ),
+        None if crate::spec::devices::uses_slot(stage) => (
+            "slot",
+            format!("attempt {}: worker slot {}", r.attempt, r.slot),
+        ),
+        None => return None,
+    };
     Some(Change::TaskNote {
         key: key.to_string(),
-        kind: "devices".into(),
-        detail: format!(
-            "attempt {}: CUDA_VISIBLE_DEVICES={devices} (worker slot {})",
-            r.attempt, r.slot
-        ),
+        kind: kind.into(),
+        detail,
     })
 }

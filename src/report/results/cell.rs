@@ -16,8 +16,10 @@ pub struct Num {
     pub value: f64,
     /// The exact text: what the task wrote, or the shortest text that reads back as `value`.
     pub exact: String,
-    /// Whether it is an integer as written (a count, a seed): shown whole, never rounded.
-    pub integer: bool,
+    /// Whether it is shown as written, never rounded: an integer (a count, a seed), or a
+    /// parameter's value, which names tasks (`lr=0.001` is typed in `--only`; 4 digits would
+    /// show `0.001000`, and make two values that differ further on look alike).
+    pub as_written: bool,
 }
 
 impl Num {
@@ -28,7 +30,7 @@ impl Num {
         Num {
             value,
             exact,
-            integer: false,
+            as_written: false,
         }
     }
 
@@ -37,7 +39,7 @@ impl Num {
         Num {
             value: n as f64,
             exact: n.to_string(),
-            integer: true,
+            as_written: true,
         }
     }
 }
@@ -70,15 +72,26 @@ impl Cell {
                     f64::INFINITY
                 },
                 exact: s.clone(),
-                integer: false,
+                as_written: false,
             }),
             Some(Value::String(s)) => Cell::Text(s.clone()),
             Some(Value::Number(n)) => Cell::Num(Num {
                 value: n.as_f64().unwrap_or(f64::NAN),
                 exact: n.to_string(),
-                integer: n.is_i64() || n.is_u64(),
+                as_written: n.is_i64() || n.is_u64(),
             }),
             Some(other) => Cell::Text(other.to_string()),
+        }
+    }
+
+    /// The cell of a parameter's value: a number is shown as written (see [`Num::as_written`]).
+    pub fn param(value: Option<&Value>) -> Cell {
+        match Cell::of(value) {
+            Cell::Num(n) => Cell::Num(Num {
+                as_written: true,
+                ..n
+            }),
+            other => other,
         }
     }
 
@@ -96,7 +109,7 @@ impl Cell {
         match self {
             Cell::Missing => "-".into(),
             Cell::Text(s) => s.clone(),
-            Cell::Num(n) if n.integer || !n.value.is_finite() => n.exact.clone(),
+            Cell::Num(n) if n.as_written || !n.value.is_finite() => n.exact.clone(),
             Cell::Num(n) => significant(n.value, SIGNIFICANT_DIGITS),
         }
     }

@@ -78,7 +78,7 @@ impl Table {
                 if with_stage {
                     row.push(Cell::Text(r.stage.clone()));
                 }
-                row.extend(params.iter().map(|k| Cell::of(p.get(k))));
+                row.extend(params.iter().map(|k| Cell::param(p.get(k))));
                 row.extend(fields.iter().map(|k| Cell::of(result.get(k))));
                 row
             })
@@ -130,7 +130,7 @@ impl Table {
                 if with_stage {
                     row.push(Cell::Text(g.stage.clone()));
                 }
-                row.extend(g.values.iter().map(|v| Cell::of(v.as_ref())));
+                row.extend(g.values.iter().map(|v| Cell::param(v.as_ref())));
                 row.push(Cell::Num(Num::count(g.tasks)));
                 for (key, agg) in &columns {
                     let stats = g.stats.get(*key).cloned().unwrap_or_default();

@@ -39,7 +39,8 @@ pub struct TasksArgs {
     #[arg(long)]
     pub json: bool,
     /// Print a shell snippet that runs TASK's latest attempt again by hand: `cd` to its
-    /// working directory, `export` of every variable it was given, then its exact command.
+    /// working directory, `export` of every variable it was given (its worker slot and GPUs
+    /// included), then its exact command.
     #[arg(long, conflicts_with_all = ["attempts", "json"])]
     pub command: bool,
 }

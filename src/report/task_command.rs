@@ -6,7 +6,9 @@
 //! The variables are worked out again from the run's recorded experiment and plan, the way the
 //! engines work them out at each launch ([`crate::protocol::task_env`]), and the attempt's own
 //! files from the attempt's stored log path, which both engines name alike (`…stdout.log`
-//! beside `…result.json`): nothing is written, no folder is made.
+//! beside `…result.json`): nothing is written, no folder is made. Where a local attempt ran (its
+//! worker slot, its GPUs) comes from the note the engine wrote when it started it (see
+//! `engine::local::placement`), as does `{slot}` in its command.
 
 use crate::plan::Plan;
 use crate::protocol::{self, AttemptFiles};

@@ -2,13 +2,15 @@
 //! digits, every value escaped for the terminal ([`crate::cli::terminal::escape`]).
 //!
 //! A table wider than the terminal has its text columns cut, widest first, down to
-//! [`MIN_CUT_WIDTH`] characters, each cut cell ending in `…`; numbers are never cut (a cut
+//! [`MIN_CUT_WIDTH`] columns, each cut cell ending in `…`; numbers are never cut (a cut
 //! number reads as another number). What still does not fit wraps: `--format csv` has it all.
+//! Widths are terminal columns, not characters: a CJK character or an emoji takes two.
 
 use super::cell::Cell;
 use super::table::Table;
 use crate::cli::terminal::escape;
 use std::io::{self, Write};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// A text column is never cut narrower than this.
 pub const MIN_CUT_WIDTH: usize = 8;
@@ -39,7 +41,7 @@ pub fn write(table: &Table, width: Option<usize>, out: &mut impl Write) -> io::R
                 .all(|r| matches!(r[c], Cell::Num(_) | Cell::Missing))
         })
         .collect();
-    let len = |s: &str| s.chars().count();
+    let len = |s: &str| s.width();
     let mut widths: Vec<usize> = header.iter().map(|h| len(h)).collect();
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -89,12 +91,21 @@ fn fit(widths: &mut [usize], numeric: &[bool], limit: usize) {
     }
 }
 
-/// `s` cut to `width` characters, its last one `…` when cut.
+/// `s` cut to `width` terminal columns, its last one `…` when cut.
 fn cut(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
+    if s.width() <= width {
         return s.to_string();
     }
-    let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
+    let mut t = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width.saturating_sub(1) {
+            break;
+        }
+        used += w;
+        t.push(c);
+    }
     t.push('…');
     t
 }
@@ -143,6 +154,33 @@ mod tests {
             "rep    note                acc\n\
              stats  a\\u{1b}[2Jvery…  0.9123\n\
              x      -                 12.00\n"
+        );
+    }
+
+    /// Issue 14 (review): a double-width value (CJK, emoji) is aligned and cut by the columns it
+    /// takes on the terminal, not by its characters.
+    #[test]
+    fn wide_characters_are_aligned_by_their_columns() {
+        let t = Table {
+            header: vec!["rep".into(), "acc".into()],
+            rows: vec![
+                vec![Cell::Text("日本語".into()), Cell::Num(Num::of(0.5))],
+                vec![Cell::Text("abc".into()), Cell::Num(Num::of(0.25))],
+                vec![Cell::Text("表現学習の比較実験".into()), Cell::Num(Num::of(1.0))],
+            ],
+            is_param: vec![true, false],
+        };
+        assert_eq!(
+            text(&t, None),
+            "rep                    acc\n\
+             日本語              0.5000\n\
+             abc                 0.2500\n\
+             表現学習の比較実験  1.000\n"
+                .replace("1.000\n", " 1.000\n")
+        );
+        assert_eq!(
+            text(&t, Some(18)),
+            "rep            acc\n日本語      0.5000\nabc         0.2500\n表現学習…    1.000\n"
         );
     }
 }

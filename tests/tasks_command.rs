@@ -29,7 +29,8 @@ retries = 1
 backoff = "0s"
 "#;
 
-/// `LABTRAIL_SLOT` is the worker's, not the task's: a reproduction by hand has no worker.
+/// `LABTRAIL_SLOT` is left out: this run has no GPUs and no `{slot}`, so the attempt's slot is
+/// not recorded and the snippet says 1 (see tasks_command_placement.rs).
 const TASK: &str = r#"
 if [ "$LABTRAIL_STAGE" = train ] && [ "$LABTRAIL_ATTEMPT" = 1 ]; then exit 3; fi
 { pwd; env | grep -E '^(LABTRAIL_|MY_)' | grep -v '^LABTRAIL_SLOT=' | sort; } > "$LABTRAIL_TASK_DIR/seen.txt"

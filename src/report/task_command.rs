@@ -130,8 +130,8 @@ pub fn snippet(
         None if attempt.job_id.is_none() => {
             let _ = writeln!(
                 s,
-                "# LABTRAIL_SLOT: the attempt's worker slot was not recorded (the run hands out no\n\
-                 # GPUs and its command has no {{slot}}); 1 here, the first worker's."
+                "# LABTRAIL_SLOT=1 here, the first worker's: the attempt's slot was not recorded (it\n\
+                 # is when the run hands out GPUs, or when the command has {{slot}})."
             );
             env.push(protocol::slot_env(1));
         }

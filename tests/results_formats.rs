@@ -227,3 +227,37 @@ fn numeric_parameters_are_shown_as_written() {
         "{grouped}"
     );
 }
+
+/// Issue 14 (review): `--sort` keeps each stage's rows together, stages in plan order, in every
+/// format: sorted across stages, a `report` group landed between two `train` groups.
+#[test]
+fn sorting_keeps_the_stages_apart() {
+    let exp = ran();
+    let csv = exp
+        .run_ok(&[
+            "results", "--group-by", "rep", "--sort", "rep", "--desc", "--format", "csv",
+        ])
+        .stdout();
+    let firsts: Vec<String> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').take(2).collect::<Vec<_>>().join("/"))
+        .collect();
+    assert_eq!(
+        firsts,
+        ["train/stats", "train/spectral", "report/stats", "report/spectral"],
+        "{csv}"
+    );
+    let records = exp
+        .run_ok(&["results", "--sort", "rep", "--format", "jsonl"])
+        .stdout();
+    let stages: Vec<String> = records
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["stage"].to_string())
+        .collect();
+    let report_from = stages.iter().position(|s| s.contains("report")).unwrap();
+    assert!(
+        stages[report_from..].iter().all(|s| s.contains("report")),
+        "{stages:?}"
+    );
+}

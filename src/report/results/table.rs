@@ -14,7 +14,7 @@ pub struct Table {
     pub header: Vec<String>,
     /// Rows, each as long as the header.
     pub rows: Vec<Vec<Cell>>,
-    /// Which columns hold a task's parameter (in a table of records): the only columns
+    /// Which columns hold a parameter (a task's, or a group's): the only columns
     /// [`Table::drop_constant_columns`] may drop.
     pub is_param: Vec<bool>,
 }
@@ -145,7 +145,9 @@ impl Table {
                 row
             })
             .collect();
-        let is_param = vec![false; header.len()];
+        let mut is_param = vec![false; header.len()];
+        let first = usize::from(with_stage);
+        is_param[first..first + grouped.by.len()].fill(true);
         Table {
             header,
             rows,
@@ -170,12 +172,39 @@ impl Table {
     }
 
     /// The row order that sorts by column `name` (stable: ties keep their order; missing values
-    /// last, in either direction).
+    /// last, in either direction). With several stages, each stage's rows stay together, stages
+    /// in the order they come: the same key means another measure in another stage, and sorted
+    /// together a `prepare` row would land between two `train` rows.
     pub fn order_by(&self, name: &str, desc: bool) -> Result<Vec<usize>, UnknownColumn> {
         let c = self.column(name)?;
+        let stage_rank = self.stage_ranks();
         let mut order: Vec<usize> = (0..self.rows.len()).collect();
-        order.sort_by(|&a, &b| self.rows[a][c].order(&self.rows[b][c], desc));
+        order.sort_by(|&a, &b| {
+            stage_rank[a]
+                .cmp(&stage_rank[b])
+                .then_with(|| self.rows[a][c].order(&self.rows[b][c], desc))
+        });
         Ok(order)
+    }
+
+    /// Per row, the rank of its stage by first appearance (all 0 without a stage column).
+    fn stage_ranks(&self) -> Vec<usize> {
+        let has_stage = self.header.first().is_some_and(|h| h == "stage")
+            && self.is_param.first() == Some(&false);
+        if !has_stage {
+            return vec![0; self.rows.len()];
+        }
+        let mut seen: Vec<&Cell> = Vec::new();
+        self.rows
+            .iter()
+            .map(|r| match seen.iter().position(|s| **s == r[0]) {
+                Some(i) => i,
+                None => {
+                    seen.push(&r[0]);
+                    seen.len() - 1
+                }
+            })
+            .collect()
     }
 
     /// The rows in `order` (from [`Table::order_by`]).

@@ -34,9 +34,7 @@ fn gpu_attempts(exp: &Exp) -> Vec<(String, String, String, String)> {
             // KEY attempt N: CUDA_VISIBLE_DEVICES=D (worker slot S) STARTED ENDED
             let f: Vec<&str> = r.split(' ').collect();
             let device = f[3].strip_prefix("CUDA_VISIBLE_DEVICES=").unwrap();
-            (!device.is_empty()).then(|| {
-                (f[0].into(), device.into(), f[7].into(), f[8].into())
-            })
+            (!device.is_empty()).then(|| (f[0].into(), device.into(), f[7].into(), f[8].into()))
         })
         .collect()
 }
@@ -55,7 +53,11 @@ fn the_demo_runs_as_its_header_says() {
         "experiment.toml",
     );
     assert!(commands.len() >= 4, "{commands:?}");
-    assert_eq!(commands[0][..3], ["run", "experiment.toml", "--only"], "{commands:?}");
+    assert_eq!(
+        commands[0][..3],
+        ["run", "experiment.toml", "--only"],
+        "{commands:?}"
+    );
     assert_eq!(commands[1], ["run", "experiment.toml"]);
 
     let slice: Vec<&str> = commands[0].iter().map(String::as_str).collect();
@@ -67,21 +69,35 @@ fn the_demo_runs_as_its_header_says() {
         .map(|t| t["label"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(done.len(), 6, "{done:?}");
-    assert_eq!(done.iter().filter(|l| l.contains("rep=spectral")).count(), 4);
+    assert_eq!(
+        done.iter().filter(|l| l.contains("rep=spectral")).count(),
+        4
+    );
     let trained = gpu_attempts(&exp);
-    assert_eq!(trained.len(), 4, "every training attempt had a GPU: {trained:?}");
+    assert_eq!(
+        trained.len(),
+        4,
+        "every training attempt had a GPU: {trained:?}"
+    );
     for (i, a) in trained.iter().enumerate() {
         assert!(["0", "1"].contains(&a.1.as_str()), "{a:?}");
         for b in &trained[i + 1..] {
             let overlap = a.2 < b.3 && b.2 < a.3;
-            assert!(a.1 != b.1 || !overlap, "GPU {} held by two at once: {a:?} {b:?}", a.1);
+            assert!(
+                a.1 != b.1 || !overlap,
+                "GPU {} held by two at once: {a:?} {b:?}",
+                a.1
+            );
         }
     }
 
     for command in &commands[1..] {
         let args: Vec<&str> = command.iter().map(String::as_str).collect();
         let out = exp.run_ok(&args);
-        assert!(!out.stdout().is_empty() || args[0] == "run", "{args:?} printed nothing");
+        assert!(
+            !out.stdout().is_empty() || args[0] == "run",
+            "{args:?} printed nothing"
+        );
     }
     assert_eq!(exp.count("done"), 10);
     let attempts: Vec<i64> = exp.column("SELECT COUNT(*) FROM attempts");
@@ -112,7 +128,13 @@ fn the_train_example_runs_as_its_header_says() {
     let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/train");
     let to = root.path().join("examples/train");
     std::fs::create_dir_all(to.join("data")).unwrap();
-    for f in ["experiment.toml", "train.py", "eval.py", "data/train.jsonl", "data/val.jsonl"] {
+    for f in [
+        "experiment.toml",
+        "train.py",
+        "eval.py",
+        "data/train.jsonl",
+        "data/val.jsonl",
+    ] {
         std::fs::copy(from.join(f), to.join(f)).unwrap();
     }
     let toml = std::fs::read_to_string(to.join("experiment.toml")).unwrap();

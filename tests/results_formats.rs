@@ -235,7 +235,14 @@ fn sorting_keeps_the_stages_apart() {
     let exp = ran();
     let csv = exp
         .run_ok(&[
-            "results", "--group-by", "rep", "--sort", "rep", "--desc", "--format", "csv",
+            "results",
+            "--group-by",
+            "rep",
+            "--sort",
+            "rep",
+            "--desc",
+            "--format",
+            "csv",
         ])
         .stdout();
     let firsts: Vec<String> = csv
@@ -245,7 +252,12 @@ fn sorting_keeps_the_stages_apart() {
         .collect();
     assert_eq!(
         firsts,
-        ["train/stats", "train/spectral", "report/stats", "report/spectral"],
+        [
+            "train/stats",
+            "train/spectral",
+            "report/stats",
+            "report/spectral"
+        ],
         "{csv}"
     );
     let records = exp

@@ -89,7 +89,10 @@ pub fn snippet(
     }
     // As the engines set it, whatever the shell that asks for the snippet has.
     if protocol::unbuffered(&planned.env, false) && !has(&env, protocol::PYTHON_UNBUFFERED) {
-        env.insert(0, (protocol::PYTHON_UNBUFFERED.to_string(), "1".to_string()));
+        env.insert(
+            0,
+            (protocol::PYTHON_UNBUFFERED.to_string(), "1".to_string()),
+        );
     }
     let stage = &spec.stages[planned.stage];
     let place = if attempt.job_id.is_none() {
@@ -161,10 +164,16 @@ struct Placed {
 
 impl Placed {
     /// The note of attempt `number` of task `key`, if one was written.
-    fn find(store: &Store, run: &str, key: &str, number: u32) -> Result<Option<Placed>, StoreError> {
+    fn find(
+        store: &Store,
+        run: &str,
+        key: &str,
+        number: u32,
+    ) -> Result<Option<Placed>, StoreError> {
         let head = format!("attempt {number}: ");
         let found = store.events(run)?.into_iter().rev().find_map(|e| {
-            if e.task_key.as_deref() != Some(key) || !matches!(e.kind.as_str(), "devices" | "slot") {
+            if e.task_key.as_deref() != Some(key) || !matches!(e.kind.as_str(), "devices" | "slot")
+            {
                 return None;
             }
             Placed::parse(e.detail?.strip_prefix(&head)?)

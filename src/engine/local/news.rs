@@ -61,9 +61,11 @@ impl Loop<'_> {
         self.forget_group(r.pid);
         let (spec, task) = (self.books.spec, &self.books.plan.tasks[r.index]);
         self.books.changes.push(r.started_change(&task.key));
-        self.books
-            .changes
-            .extend(super::placement::devices_note(&r, &task.key, &spec.stages[task.stage]));
+        self.books.changes.extend(super::placement::devices_note(
+            &r,
+            &task.key,
+            &spec.stages[task.stage],
+        ));
         let label = task.label(spec);
         // The live area shows what runs now, before its start is committed: it states no
         // record, and a line that waited for the commit would lag behind the process.

@@ -166,7 +166,10 @@ mod tests {
             rows: vec![
                 vec![Cell::Text("日本語".into()), Cell::Num(Num::of(0.5))],
                 vec![Cell::Text("abc".into()), Cell::Num(Num::of(0.25))],
-                vec![Cell::Text("表現学習の比較実験".into()), Cell::Num(Num::of(1.0))],
+                vec![
+                    Cell::Text("表現学習の比較実験".into()),
+                    Cell::Num(Num::of(1.0)),
+                ],
             ],
             is_param: vec![true, false],
         };

@@ -273,3 +273,21 @@ fn sorting_keeps_the_stages_apart() {
         "{stages:?}"
     );
 }
+
+/// Issue 14 (review): with no done task, a grouped table or Markdown table prints nothing (not
+/// a lone header), as the ungrouped one does, and stderr says why.
+#[test]
+fn no_done_task_prints_no_lone_header() {
+    let exp = Exp::new(
+        "[experiment]\nname = \"f\"\ncommand = \"exit 1\"\n[params]\nseed = [1, 2]\n[run]\nretries = 0\n",
+    );
+    assert_eq!(exp.run(&["run", "exp.toml", "--no-progress"]).code(), 1);
+    for args in [
+        &["results", "--group-by", "seed", "--format", "md"][..],
+        &["results", "--group-by", "seed", "--format", "table"][..],
+    ] {
+        let out = exp.run_ok(args);
+        assert_eq!(out.stdout(), "", "{args:?}");
+        assert!(out.stderr().contains("no done task"), "{}", out.stderr());
+    }
+}

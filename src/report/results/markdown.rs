@@ -14,8 +14,8 @@ fn md_cell(text: &str) -> String {
 
 /// Writes `table` as a Markdown table.
 pub fn write(table: &Table, out: &mut impl Write) -> io::Result<()> {
-    if table.header.is_empty() {
-        return Ok(()); // no done task: nothing to show, not even an empty line
+    if table.rows.is_empty() {
+        return Ok(()); // no done task: nothing to show, not even a header (stderr says so)
     }
     let row = |cells: Vec<String>| format!("| {} |", cells.join(" | "));
     writeln!(

@@ -20,8 +20,8 @@ const GAP: usize = 2;
 
 /// Writes `table` aligned, fitting it into `width` characters when given.
 pub fn write(table: &Table, width: Option<usize>, out: &mut impl Write) -> io::Result<()> {
-    if table.header.is_empty() {
-        return Ok(()); // no done task: nothing to show, not even an empty line
+    if table.rows.is_empty() {
+        return Ok(()); // no done task: nothing to show, not even a header (stderr says so)
     }
     let header: Vec<String> = table
         .header

@@ -201,13 +201,14 @@ fn grouped_csv_and_jsonl_keep_full_precision() {
 
 /// Issue 14 (review): a numeric parameter is shown as written in a table to read, as a user
 /// types it in `--only lr=0.001`: not rounded to 4 digits (`0.001000`), which would also make
-/// two learning rates that differ further on look alike. Result values are still rounded.
+/// two learning rates that differ further on look alike; in the text of the labels (`1000000`,
+/// not JSON's `1000000.0`). Result values are still rounded.
 #[test]
 fn numeric_parameters_are_shown_as_written() {
     let exp = Exp::new(
         "[experiment]\nname = \"lr\"\n\
          command = \"echo '{\\\"acc\\\": 0.123456}' > \\\"$LABTRAIL_RESULT\\\"\"\n\
-         [params]\nlr = [0.1, 0.001, 0.00012341, 0.00012344]\nseed = [1, 2]\n",
+         [params]\nlr = [0.1, 0.001, 0.00012341, 0.00012344, 1e6]\nseed = [1, 2]\n",
     );
     exp.run_ok(&["run", "exp.toml", "--no-progress"]);
     let md = exp.run_ok(&["results", "--format", "md"]).stdout();
@@ -216,6 +217,7 @@ fn numeric_parameters_are_shown_as_written() {
         "| 0.001 | 2 | 0.1235 |",
         "| 0.00012341 | 1 | 0.1235 |",
         "| 0.00012344 | 1 | 0.1235 |",
+        "| 1000000 | 1 | 0.1235 |",
     ] {
         assert!(md.contains(row), "{row} in\n{md}");
     }

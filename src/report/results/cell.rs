@@ -84,10 +84,17 @@ impl Cell {
         }
     }
 
-    /// The cell of a parameter's value: a number is shown as written (see [`Num::as_written`]).
+    /// The cell of a parameter's value: a number is shown as written (see [`Num::as_written`]),
+    /// in the text of the task's label (`lr=1000000`, `lr=0.00001`; JSON would say `1000000.0`).
     pub fn param(value: Option<&Value>) -> Cell {
         match Cell::of(value) {
             Cell::Num(n) => Cell::Num(Num {
+                exact: if n.as_written || !n.value.is_finite() {
+                    n.exact
+                } else {
+                    // As `spec::Value` writes a float into labels and commands.
+                    n.value.to_string()
+                },
                 as_written: true,
                 ..n
             }),

@@ -14,9 +14,9 @@ use std::path::PathBuf;
 /// $LABTRAIL_RESULT.
 ///
 /// On a terminal: an aligned table, one column per parameter (those that vary) and per result
-/// key, numbers to 4 significant digits. Piped or redirected: JSON, as before (`--format`
-/// chooses). CSV has one column per parameter and one per top-level result field (nested values
-/// are written as JSON).
+/// key, result numbers to 4 significant digits, parameters as written. Piped or redirected:
+/// JSON, as before (`--format` chooses). CSV has one column per parameter and one per top-level
+/// result field (nested values are written as JSON).
 ///
 /// --group-by aggregates each numeric result key over the tasks that share the given parameters
 /// (the seeds, say): mean, sample std (n-1), count by default. Values that are NaN or infinite
@@ -48,7 +48,7 @@ pub struct ResultsArgs {
     #[arg(long)]
     pub stage: Option<String>,
     /// Sort by a parameter or result key; in a grouped table also `KEY:AGG` (KEY alone: its
-    /// mean). Missing values go last.
+    /// mean). Missing values go last; each stage's rows stay together.
     #[arg(long, value_name = "COLUMN")]
     pub sort: Option<String>,
     /// Sort largest first.

@@ -118,3 +118,28 @@ i = [1, 2, 3, 4]
     let events = exp.run_ok(&["events"]).stdout();
     assert!(events.contains("attempt 1: worker slot "), "{events}");
 }
+
+/// Issue 14 (review): an attempt with no slot note (a run of a labtrail that wrote none; the
+/// notes are deleted here to stand for one) gets slot 1 in both `LABTRAIL_SLOT` and `{slot}`,
+/// and the snippet says so: never a `{slot}` left for `sh` to run.
+#[test]
+fn an_attempt_without_a_slot_note_gets_slot_one() {
+    let exp = ran(r#"
+[experiment]
+name = "old"
+command = "sh ../task.sh slot{slot}"
+workdir = "code"
+[params]
+i = [1, 2]
+"#);
+    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    db.execute("DELETE FROM events WHERE kind = 'slot'", []).unwrap();
+    drop(db);
+    for task in exp.tasks() {
+        let key = task["key"].as_str().unwrap();
+        let snippet = exp.run_ok(&["tasks", key, "--command"]).stdout();
+        assert!(snippet.ends_with("\nsh ../task.sh slot1\n"), "{snippet}");
+        assert!(snippet.contains("\nexport LABTRAIL_SLOT=1\n"), "{snippet}");
+        assert!(snippet.contains("was not recorded"), "{snippet}");
+    }
+}

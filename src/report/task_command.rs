@@ -100,9 +100,12 @@ pub fn snippet(
     } else {
         None
     };
-    let command = match &place {
-        Some(p) => crate::spec::devices::command_in_slot(stage, &planned.values, p.slot),
-        None => None,
+    // A slot not recorded (an attempt of an older labtrail, or one whose start was never
+    // recorded) is 1, as the snippet's LABTRAIL_SLOT says: never a `{slot}` left for sh.
+    let command = match (&place, &attempt.job_id) {
+        (Some(p), _) => crate::spec::devices::command_in_slot(stage, &planned.values, p.slot),
+        (None, None) => crate::spec::devices::command_in_slot(stage, &planned.values, 1),
+        (None, Some(_)) => None,
     };
     let command = command.as_deref().unwrap_or(&task.command);
     if let Some(p) = &place {

@@ -133,7 +133,8 @@ workdir = "code"
 i = [1, 2]
 "#);
     let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
-    db.execute("DELETE FROM events WHERE kind = 'slot'", []).unwrap();
+    db.execute("DELETE FROM events WHERE kind = 'slot'", [])
+        .unwrap();
     drop(db);
     for task in exp.tasks() {
         let key = task["key"].as_str().unwrap();

@@ -144,3 +144,23 @@ i = [1, 2]
         assert!(snippet.contains("was not recorded"), "{snippet}");
     }
 }
+
+/// Issue 14 (review): the snippet of an attempt still running says so (its pid) at its top:
+/// run beside it, the copy would write the same result and metrics files at once.
+#[test]
+fn the_snippet_of_a_running_attempt_says_it_runs() {
+    let exp = Exp::new(
+        "[experiment]\nname = \"busy\"\ncommand = \"touch started; sleep 30\"\n[params]\ni = [1]\n",
+    );
+    let mut runner = exp.spawn(&["run", "exp.toml", "--no-progress"]);
+    wait_until("the task runs", std::time::Duration::from_secs(60), || {
+        exp.file("started").exists() && exp.count("running") == 1
+    });
+    let snippet = exp.run_ok(&["tasks", "i=1", "--command"]).stdout();
+    signal(&runner, libc::SIGTERM);
+    let _ = runner.wait();
+    assert!(
+        snippet.contains("# That attempt has not ended (pid "),
+        "{snippet}"
+    );
+}

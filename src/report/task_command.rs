@@ -131,6 +131,18 @@ pub fn snippet(
         "# Run it with sh: its output comes here, not to the attempt's logs; it writes that\n\
          # attempt's result and metrics files again (the store keeps what the attempt wrote)."
     );
+    if attempt.ended_at.is_none() {
+        // Two copies would write the same result and metrics files at once.
+        let which = match (&attempt.job_id, attempt.pid) {
+            (Some(job), _) => format!("job {}", one_line(job)),
+            (None, Some(pid)) => format!("pid {pid} on {}", one_line(&attempt.host)),
+            (None, None) => format!("on {}", one_line(&attempt.host)),
+        };
+        let _ = writeln!(
+            s,
+            "# That attempt has not ended ({which}): wait for it, or stop it, first."
+        );
+    }
     match &place {
         Some(p) => p.explain(&mut s),
         None if attempt.job_id.is_none() => {

@@ -48,12 +48,13 @@ fn a_terminal_gets_a_grouped_table_cut_to_its_width() {
     ];
     let (text, code) = on_terminal(&exp, &args, &[]);
     assert_eq!(code, 0, "{text}");
-    let expected = "\
-rep       layers  tasks  val_acc:mean  val_acc:std  val_acc:nonfinite  loss:mean  loss:std  tag:mean  tag:std
-spectral  all         3        0.9200      0.02828                  1      1.000     1.000         -        -
-stats     low         3        0.8200      0.02000                  0      1.000     1.000     7.000        -
-stats     all         3        0.7100      0.01000                  0      1.000     1.000         -        -
-spectral  low         3        0.6000            0                  0      1.000     1.000         -        -
+    // No `\` line continuation: it would eat the first line's leading spaces.
+    let expected = "                         val_acc                     loss          tag
+rep       layers  tasks    mean      std  nonfinite   mean    std   mean  std
+spectral  all         3  0.9200  0.02828          1  1.000  1.000      -    -
+stats     low         3  0.8200  0.02000          0  1.000  1.000  7.000    -
+stats     all         3  0.7100  0.01000          0  1.000  1.000      -    -
+spectral  low         3  0.6000        0          0  1.000  1.000      -    -
 ";
     assert!(text.starts_with(expected), "{text}");
     let (narrow, _) = on_terminal(

@@ -55,6 +55,7 @@ mod tests {
                 Cell::Num(Num::of(0.123456)),
             ]],
             is_param: vec![true, false],
+            grouped: false,
         };
         let mut out = Vec::new();
         write(&t, &mut out).unwrap();

@@ -17,6 +17,9 @@ pub struct Table {
     /// Which columns hold a parameter (a task's, or a group's): the only columns
     /// [`Table::drop_constant_columns`] may drop.
     pub is_param: Vec<bool>,
+    /// One row per group: the columns that are not parameters (nor `stage`, `tasks`) are
+    /// named `KEY:AGG`.
+    pub grouped: bool,
 }
 
 /// A `--sort` that names no column.
@@ -90,6 +93,7 @@ impl Table {
             header,
             rows,
             is_param,
+            grouped: false,
         }
     }
 
@@ -152,6 +156,7 @@ impl Table {
             header,
             rows,
             is_param,
+            grouped: true,
         }
     }
 

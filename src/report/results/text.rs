@@ -23,11 +23,7 @@ pub fn write(table: &Table, width: Option<usize>, out: &mut impl Write) -> io::R
     if table.rows.is_empty() {
         return Ok(()); // no done task: nothing to show, not even a header (stderr says so)
     }
-    let header: Vec<String> = table
-        .header
-        .iter()
-        .map(|h| escape(h).into_owned())
-        .collect();
+    let (top, header) = two_line_header(table);
     let rows: Vec<Vec<String>> = table
         .rows
         .iter()
@@ -48,6 +44,7 @@ pub fn write(table: &Table, width: Option<usize>, out: &mut impl Write) -> io::R
             *w = (*w).max(len(c));
         }
     }
+    widen_for_spans(&top, &mut widths);
     if let Some(limit) = width {
         fit(&mut widths, &numeric, limit);
     }
@@ -69,11 +66,70 @@ pub fn write(table: &Table, width: Option<usize>, out: &mut impl Write) -> io::R
         }
         writeln!(out, "{}", text.trim_end())
     };
+    if top.iter().any(Option::is_some) {
+        writeln!(out, "{}", span_line(&top, &widths).trim_end())?;
+    }
     line(&header, out)?;
     for r in &rows {
         line(r, out)?;
     }
     Ok(())
+}
+
+/// The header of a grouped table on two lines: a key above the statistics of it (`val_acc`
+/// over `mean  std  count`), so that a column is as wide as its numbers, not as `val_acc:mean`,
+/// and the parameters that name each group keep their room. Other tables: one line (`None`
+/// above every column). Escaped for the terminal.
+fn two_line_header(table: &Table) -> (Vec<Option<String>>, Vec<String>) {
+    table
+        .header
+        .iter()
+        .zip(&table.is_param)
+        .map(|(h, &param)| match h.rsplit_once(':') {
+            Some((key, agg)) if table.grouped && !param => {
+                (Some(escape(key).into_owned()), escape(agg).into_owned())
+            }
+            _ => (None, escape(h).into_owned()),
+        })
+        .unzip()
+}
+
+/// The runs of columns under one key: (first column, last column, key).
+fn spans(top: &[Option<String>]) -> Vec<(usize, usize, &str)> {
+    let mut out: Vec<(usize, usize, &str)> = Vec::new();
+    for (i, t) in top.iter().enumerate() {
+        let Some(t) = t else { continue };
+        match out.last_mut() {
+            Some((_, end, key)) if *end + 1 == i && *key == t.as_str() => *end = i,
+            _ => out.push((i, i, t)),
+        }
+    }
+    out
+}
+
+/// Widens the last column of a span whose key is wider than its columns.
+fn widen_for_spans(top: &[Option<String>], widths: &mut [usize]) {
+    for (first, last, key) in spans(top) {
+        let room: usize = widths[first..=last].iter().sum::<usize>() + GAP * (last - first);
+        widths[last] += key.width().saturating_sub(room);
+    }
+}
+
+/// The line of keys above their statistics.
+fn span_line(top: &[Option<String>], widths: &[usize]) -> String {
+    let mut text = String::new();
+    let mut i = 0;
+    for (first, last, key) in spans(top) {
+        while i < first {
+            text.push_str(&" ".repeat(widths[i] + GAP));
+            i += 1;
+        }
+        let room: usize = widths[first..=last].iter().sum::<usize>() + GAP * (last - first);
+        text.push_str(key);
+        text.push_str(&" ".repeat(room.saturating_sub(key.width()) + GAP));
+        i = last + 1;
+    }
+    text
 }
 
 /// Narrows the widest text column by one character until the table fits in `limit` or no
@@ -140,6 +196,7 @@ mod tests {
                 ],
             ],
             is_param: vec![true, false, false],
+            grouped: false,
         };
         assert_eq!(
             text(&t, None),
@@ -172,6 +229,7 @@ mod tests {
                 ],
             ],
             is_param: vec![true, false],
+            grouped: false,
         };
         assert_eq!(
             text(&t, None),
@@ -184,6 +242,37 @@ mod tests {
         assert_eq!(
             text(&t, Some(18)),
             "rep            acc\n日本語      0.5000\nabc         0.2500\n表現学習…    1.000\n"
+        );
+    }
+
+    /// Issue 14: a grouped table puts each key above its statistics, so that the statistic
+    /// columns are as wide as their numbers and the group's parameters are not cut to make room
+    /// for `val_acc:count` headers.
+    #[test]
+    fn grouped_keys_stand_above_their_statistics() {
+        let t = Table {
+            header: vec![
+                "rep".into(),
+                "tasks".into(),
+                "val_acc:mean".into(),
+                "val_acc:count".into(),
+                "a_very_long_key_name:mean".into(),
+            ],
+            rows: vec![vec![
+                Cell::Text("simple_stats".into()),
+                Cell::Num(Num::count(2)),
+                Cell::Num(Num::of(0.6731)),
+                Cell::Num(Num::count(2)),
+                Cell::Num(Num::of(1.5)),
+            ]],
+            is_param: vec![true, false, false, false, false],
+            grouped: true,
+        };
+        assert_eq!(
+            text(&t, Some(60)),
+            "                     val_acc        a_very_long_key_name\n\
+             rep           tasks    mean  count                  mean\n\
+             simple_stats      2  0.6731      2                 1.500\n"
         );
     }
 }

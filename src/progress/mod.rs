@@ -8,11 +8,13 @@
 //! each redraw clear exactly what was drawn, and it already owns the terminal for the bar. A
 //! `MultiProgress` with a bar per task would redraw the same way with more to keep in step.
 
+mod echo;
 mod eta;
 mod live;
 mod metrics_tail;
 
 pub use eta::{Eta, ETA_MIN_ELAPSED, ETA_MIN_FINISHED};
+use echo::EchoOff;
 use live::Live;
 
 use crate::cli::terminal::escape;
@@ -61,6 +63,8 @@ pub struct Reporter {
     eta: Arc<Mutex<Eta>>,
     /// When this invocation's display started: the clock of [`Eta`].
     started: Instant,
+    /// The terminal's echo, off while the bar is drawn (see [`echo`]); back on when dropped.
+    _echo: Option<EchoOff>,
 }
 
 impl Reporter {
@@ -104,12 +108,14 @@ impl Reporter {
             bar.enable_steady_tick(std::time::Duration::from_millis(200));
             bar
         });
+        let _echo = bar.as_ref().and_then(|_| EchoOff::on_stderr());
         Reporter {
             bar,
             quiet,
             live,
             eta,
             started,
+            _echo,
         }
     }
 

@@ -1,0 +1,72 @@
+//! Issue 14 (review): the live area against what a terminal does around it: keys typed while it
+//! is drawn (Enter, Ctrl+C to stop the run), a terminal that cannot move the cursor
+//! (`TERM=dumb`), a narrow window. A real pseudo-terminal (util-linux `script`): the keys go
+//! through its line discipline, which turns Ctrl+C into SIGINT and echoes what is typed.
+
+mod common;
+mod live_common;
+
+use common::{wait_until, Exp};
+use live_common::OnTerminal;
+use regex::Regex;
+use std::time::Duration;
+
+/// Tasks `x=…` that write a metrics line, then wait for the file `gate` (a SIGTERM ends them).
+fn waiting_tasks(xs: &str) -> Exp {
+    let exp = Exp::new(&format!(
+        r#"[experiment]
+name = "keys"
+command = "sh task.sh {{x}}"
+
+[params]
+x = [{xs}]
+
+[run]
+workers = 3
+"#
+    ));
+    exp.write(
+        "task.sh",
+        r#"printf '{"step": 7, "loss": 0.25}\n' >> "$LABTRAIL_METRICS"
+while [ ! -e gate ]; do sleep 0.05; done
+"#,
+    );
+    exp
+}
+
+/// A line of the bar: `⠒ 00:00:02 [=====>    ] 1/3 …`.
+fn bar() -> Regex {
+    Regex::new(r"\d\d:\d\d:\d\d \[[=> ]*\] \d+/\d+").unwrap()
+}
+
+/// Issue 14 (review): Enter, then Ctrl+C, typed while the live area is drawn: the run stops as
+/// Ctrl+C asks, and no copy of the bar is left on the screen (the terminal's echo of the keys
+/// used to move the cursor behind the area's back, and each redraw then left its top line).
+#[test]
+fn keys_typed_on_the_live_area_leave_no_stale_bar() {
+    let exp = waiting_tasks("1, 2, 3, 4");
+    let mut term = OnTerminal::typing(&exp, "run exp.toml", 100, 30, &[]);
+    term.wait_for("three running tasks with their step", |l| {
+        l.iter().filter(|l| l.ends_with("step 7  loss 0.25")).count() == 3
+    });
+    let before = term.out.lock().unwrap().len();
+    term.type_keys(b"\r");
+    wait_until("two redraws after Enter", Duration::from_secs(60), || {
+        let out = term.out.lock().unwrap();
+        String::from_utf8_lossy(&out[before..]).matches("(ETA").count() >= 2
+    });
+    term.type_keys(b"\x03");
+    let (code, _) = term.finish();
+    assert_eq!(code, 130, "stopped by Ctrl+C");
+    let screen = term.wrapped_screen().text();
+    assert!(
+        screen.iter().any(|l| l.contains("SIGINT received")),
+        "{screen:#?}"
+    );
+    let stale: Vec<&String> = screen.iter().filter(|l| bar().is_match(l)).collect();
+    assert!(stale.is_empty(), "bar lines left: {stale:#?}\n{screen:#?}");
+    assert!(
+        screen.last().unwrap().starts_with("Run the same command again to resume"),
+        "{screen:#?}"
+    );
+}

@@ -70,3 +70,21 @@ fn keys_typed_on_the_live_area_leave_no_stale_bar() {
         "{screen:#?}"
     );
 }
+
+/// Issue 14 (review): a terminal that cannot move its cursor (`TERM=dumb`: Emacs `M-x shell`)
+/// gets the plain line per event of a pipe, not the live area's redraws printed one after the
+/// other.
+#[test]
+fn a_dumb_terminal_gets_plain_lines() {
+    let exp = waiting_tasks("1, 2");
+    exp.write("gate", "");
+    let mut term = OnTerminal::typing(&exp, "run exp.toml", 100, 30, &[("TERM", "dumb")]);
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen:#?}");
+    assert!(
+        !term.out.lock().unwrap().contains(&0x1b),
+        "no escape sequence: {screen:#?}"
+    );
+    assert!(screen.iter().any(|l| l == "▶ x=1 (attempt 1)"), "{screen:#?}");
+    assert!(screen.iter().all(|l| !bar().is_match(l)), "{screen:#?}");
+}

@@ -6,7 +6,6 @@ use crate::engine::local::RunError;
 use crate::report::QueryError;
 use crate::spec::{Spec, SpecError};
 use crate::store::{Access, Store, StoreError};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// Options every subcommand sees.
@@ -20,7 +19,7 @@ impl From<&super::Cli> for Global {
     fn from(cli: &super::Cli) -> Global {
         Global {
             store: cli.store.clone(),
-            progress: !cli.no_progress && std::io::stderr().is_terminal(),
+            progress: !cli.no_progress && crate::progress::can_draw(),
             quiet: cli.quiet,
         }
     }

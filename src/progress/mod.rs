@@ -44,6 +44,14 @@ pub fn error_part(error: Option<&str>) -> String {
     }
 }
 
+/// Whether the live area can be drawn: stderr is a terminal that moves its cursor as told. A
+/// `TERM=dumb` one (Emacs `M-x shell`, some CI pseudo-terminals) prints the cursor movements of
+/// every redraw as they come, so it gets the plain lines of a pipe, as cargo does.
+pub fn can_draw() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+}
+
 /// Counts shown in the progress display.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Counts {

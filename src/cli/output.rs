@@ -2,6 +2,7 @@
 
 use super::terminal::escape;
 use crate::app::read::ReadTarget;
+use crate::engine::local::gpus::DeviceError;
 use crate::engine::local::RunError;
 use crate::report::QueryError;
 use crate::spec::{Spec, SpecError};
@@ -112,7 +113,11 @@ pub const EXIT_INTERNAL: i32 = 5;
 
 /// Maps an error to the documented exit code (the table in `labtrail --help` and the README).
 pub fn exit_code_for(err: &anyhow::Error) -> i32 {
-    if err.downcast_ref::<SpecError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
+    // Devices that cannot be handed out are a setting to correct, like the file's.
+    if err.downcast_ref::<SpecError>().is_some()
+        || err.downcast_ref::<UsageError>().is_some()
+        || err.downcast_ref::<DeviceError>().is_some()
+    {
         return 2;
     }
     let store_error = err

@@ -124,7 +124,9 @@ fn parse_flag(value: &str) -> Result<GpuSetting, DeviceError> {
     let mut ids: Vec<String> = Vec::new();
     for id in value.split(',').map(str::trim) {
         if !valid_id(id) {
-            return Err(bad(format!("`{id}` is not a device id or UUID")));
+            return Err(bad(format!(
+                "`{id}` is not a device index or a GPU-/MIG- UUID"
+            )));
         }
         if ids.iter().any(|i| i == id) {
             return Err(bad(format!("device {id} is listed twice")));
@@ -147,7 +149,7 @@ fn detect() -> Result<(Vec<String>, String), String> {
             .collect();
         return match ids.iter().find(|id| !valid_id(id)) {
             _ if ids.is_empty() => Err(format!("CUDA_VISIBLE_DEVICES is set to `{visible}`, which hides every GPU (unset it to let labtrail look for GPUs)")),
-            Some(bad) => Err(format!("CUDA_VISIBLE_DEVICES lists `{bad}`, which is not a device id or UUID")),
+            Some(bad) => Err(format!("CUDA_VISIBLE_DEVICES lists `{bad}`, which is not a device index or a GPU-/MIG- UUID: CUDA shows no GPU from there on (unset it, or list the devices to share out)")),
             None => Ok((ids, "CUDA_VISIBLE_DEVICES".into())),
         };
     }
@@ -200,5 +202,6 @@ mod tests {
         );
         assert!(parse_flag("0,0").is_err());
         assert!(parse_flag("0,,1").is_err());
+        assert!(parse_flag("-1").is_err(), "CUDA's way of showing no GPU");
     }
 }

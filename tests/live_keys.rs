@@ -88,3 +88,21 @@ fn a_dumb_terminal_gets_plain_lines() {
     assert!(screen.iter().any(|l| l == "▶ x=1 (attempt 1)"), "{screen:#?}");
     assert!(screen.iter().all(|l| !bar().is_match(l)), "{screen:#?}");
 }
+
+/// Issue 14 (review): `-q` keeps one status line on a terminal narrower than the bar's line
+/// (60 columns here; the bar was 30 characters whatever the width, and the line wrapped): the
+/// bar narrows or goes so that the line fits.
+#[test]
+fn quiet_keeps_one_status_line_on_a_narrow_terminal() {
+    let exp = waiting_tasks("1, 2, 3, 4");
+    let mut term = OnTerminal::typing(&exp, "-q run exp.toml", 60, 10, &[]);
+    term.wait_for("the status line with three running", |l| {
+        l.iter().any(|l| l.contains("3 running"))
+    });
+    let shown = term.wrapped_screen().text();
+    assert_eq!(shown.len(), 1, "one line: {shown:#?}");
+    assert!(shown[0].contains("0/4 0 done · 3 running (ETA —)"), "{shown:#?}");
+    exp.write("gate", "");
+    let (code, _) = term.finish();
+    assert_eq!(code, 0);
+}

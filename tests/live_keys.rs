@@ -47,13 +47,19 @@ fn keys_typed_on_the_live_area_leave_no_stale_bar() {
     let exp = waiting_tasks("1, 2, 3, 4");
     let mut term = OnTerminal::typing(&exp, "run exp.toml", 100, 30, &[]);
     term.wait_for("three running tasks with their step", |l| {
-        l.iter().filter(|l| l.ends_with("step 7  loss 0.25")).count() == 3
+        l.iter()
+            .filter(|l| l.ends_with("step 7  loss 0.25"))
+            .count()
+            == 3
     });
     let before = term.out.lock().unwrap().len();
     term.type_keys(b"\r");
     wait_until("two redraws after Enter", Duration::from_secs(60), || {
         let out = term.out.lock().unwrap();
-        String::from_utf8_lossy(&out[before..]).matches("(ETA").count() >= 2
+        String::from_utf8_lossy(&out[before..])
+            .matches("(ETA")
+            .count()
+            >= 2
     });
     term.type_keys(b"\x03");
     let (code, _) = term.finish();
@@ -66,7 +72,10 @@ fn keys_typed_on_the_live_area_leave_no_stale_bar() {
     let stale: Vec<&String> = screen.iter().filter(|l| bar().is_match(l)).collect();
     assert!(stale.is_empty(), "bar lines left: {stale:#?}\n{screen:#?}");
     assert!(
-        screen.last().unwrap().starts_with("Run the same command again to resume"),
+        screen
+            .last()
+            .unwrap()
+            .starts_with("Run the same command again to resume"),
         "{screen:#?}"
     );
 }
@@ -85,7 +94,10 @@ fn a_dumb_terminal_gets_plain_lines() {
         !term.out.lock().unwrap().contains(&0x1b),
         "no escape sequence: {screen:#?}"
     );
-    assert!(screen.iter().any(|l| l == "▶ x=1 (attempt 1)"), "{screen:#?}");
+    assert!(
+        screen.iter().any(|l| l == "▶ x=1 (attempt 1)"),
+        "{screen:#?}"
+    );
     assert!(screen.iter().all(|l| !bar().is_match(l)), "{screen:#?}");
 }
 
@@ -101,7 +113,10 @@ fn quiet_keeps_one_status_line_on_a_narrow_terminal() {
     });
     let shown = term.wrapped_screen().text();
     assert_eq!(shown.len(), 1, "one line: {shown:#?}");
-    assert!(shown[0].contains("0/4 0 done · 3 running (ETA —)"), "{shown:#?}");
+    assert!(
+        shown[0].contains("0/4 0 done · 3 running (ETA —)"),
+        "{shown:#?}"
+    );
     exp.write("gate", "");
     let (code, _) = term.finish();
     assert_eq!(code, 0);

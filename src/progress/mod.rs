@@ -14,8 +14,8 @@ mod live;
 mod metrics_tail;
 mod status;
 
-pub use eta::{Eta, ETA_MIN_ELAPSED, ETA_MIN_FINISHED};
 use echo::EchoOff;
+pub use eta::{Eta, ETA_MIN_ELAPSED, ETA_MIN_FINISHED};
 use live::Live;
 
 use crate::cli::terminal::escape;

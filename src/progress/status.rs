@@ -34,10 +34,7 @@ impl Status<'_> {
         // Everything but the bar: the clock, ` [`, `] `, the tally and the ETA.
         let bar = room.saturating_sub(clock.len() + 4 + width(&with_eta));
         if bar >= BAR_MIN {
-            return format!(
-                "{clock} [{}] {with_eta}",
-                self.bar(bar.min(BAR_MAX))
-            );
+            return format!("{clock} [{}] {with_eta}", self.bar(bar.min(BAR_MAX)));
         }
         [format!("{clock} {with_eta}"), with_eta, tally]
             .into_iter()
@@ -101,7 +98,10 @@ mod tests {
         let wide = s.line(120);
         assert_eq!(
             wide,
-            format!("00:01:03 [===>{}] 120/1200 {counts} (ETA 1h02m)", " ".repeat(26))
+            format!(
+                "00:01:03 [===>{}] 120/1200 {counts} (ETA 1h02m)",
+                " ".repeat(26)
+            )
         );
         for cols in [100, 80, 60, 50, 40, 30, 20] {
             let line = s.line(cols);
@@ -113,9 +113,15 @@ mod tests {
         }
         assert_eq!(
             s.line(80),
-            format!("00:01:03 [=>{}] 120/1200 {counts} (ETA 1h02m)", " ".repeat(9))
+            format!(
+                "00:01:03 [=>{}] 120/1200 {counts} (ETA 1h02m)",
+                " ".repeat(9)
+            )
         );
-        assert_eq!(s.line(66), format!("00:01:03 120/1200 {counts} (ETA 1h02m)"));
+        assert_eq!(
+            s.line(66),
+            format!("00:01:03 120/1200 {counts} (ETA 1h02m)")
+        );
         assert_eq!(s.line(60), format!("120/1200 {counts} (ETA 1h02m)"));
         assert_eq!(s.line(50), format!("120/1200 {counts}"));
         assert_eq!(s.line(20), "120/1200 100 don…");

@@ -128,13 +128,7 @@ impl OnTerminal {
 
     /// As [`OnTerminal::start`], with `env` set, and keys to type ([`OnTerminal::type_keys`]):
     /// the terminal turns them into signals and echoes them as a real one does.
-    pub fn typing(
-        exp: &Exp,
-        args: &str,
-        cols: u16,
-        rows: u16,
-        env: &[(&str, &str)],
-    ) -> OnTerminal {
+    pub fn typing(exp: &Exp, args: &str, cols: u16, rows: u16, env: &[(&str, &str)]) -> OnTerminal {
         OnTerminal::launch(exp, args, cols, rows, true, env)
     }
 

@@ -63,7 +63,7 @@ impl Status<'_> {
 }
 
 fn width(text: &str) -> usize {
-    text.chars().count()
+    super::live::columns(text)
 }
 
 /// `text` in `room` characters, its end replaced by `…` when cut.

@@ -1,7 +1,8 @@
-//! Issue 14 (review): a device list that hides every GPU from CUDA. CUDA reads
-//! `CUDA_VISIBLE_DEVICES` up to its first entry that is neither an index nor a GPU-/MIG- UUID:
-//! `-1` (the usual way to hide GPUs) and `NoDevFiles` (what some schedulers set when a job got
-//! none) mean no GPU. Handed out as a device, every task would run on the CPU, unseen.
+//! Issue 14 (review): device lists that leave GPUs out, unseen. One that hides every GPU: CUDA
+//! reads `CUDA_VISIBLE_DEVICES` up to its first entry that is neither an index nor a GPU-/MIG-
+//! UUID, so `-1` (the usual way to hide GPUs) and `NoDevFiles` (what some schedulers set when a
+//! job got none) mean no GPU: handed out as a device, every task would run on the CPU. And one
+//! that `gpus_per_task` does not divide: the devices left over never run anything.
 
 mod common;
 use common::*;
@@ -60,4 +61,22 @@ fn a_list_that_hides_every_gpu_is_refused_before_anything_runs() {
     let mut seen = exp.ledger("ledger.txt");
     seen.sort();
     assert_eq!(seen, ["3", "MIG-GPU-aa11/1/0"]);
+}
+
+/// Issue 14 (review): 3 devices, 2 per task: the third is never handed out (the lowest free go
+/// first), and the run says so before it starts, rather than leaving a GPU idle unseen.
+#[test]
+fn devices_left_over_by_gpus_per_task_are_named() {
+    let exp = experiment("gpus = [0, 1, 2]\ngpus_per_task = 2");
+    let out = exp.run(&["run", "exp.toml", "--no-progress", "-q"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(
+        out.stderr().contains("labtrail: warning: device 2 of [run] gpus never used: each task takes 2 GPUs and 3 devices make 1 set(s) of 2"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(exp.ledger("ledger.txt"), ["0,1", "0,1"]);
+    let exp = experiment("gpus = [0, 1, 2, 3]\ngpus_per_task = 2");
+    let out = exp.run(&["run", "exp.toml", "--no-progress"]);
+    assert!(!out.stderr().contains("never used"), "{}", out.stderr());
 }

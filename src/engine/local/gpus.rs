@@ -34,6 +34,27 @@ impl Devices {
     pub fn default_workers(&self) -> Option<usize> {
         (self.per_task > 0).then(|| (self.ids.len() / self.per_task as usize).max(1))
     }
+
+    /// A warning when some devices can never be handed out: every stage that takes GPUs takes
+    /// `k` of them, and the list is not a multiple of `k` (3 devices, 2 per task: the lowest
+    /// free are taken first, so the third waits for a partner that never comes free).
+    pub fn idle_warning(&self) -> Option<String> {
+        let mut takes = self.per_stage.iter().filter(|&&n| n > 0);
+        let k = *takes.next()? as usize;
+        let left = self.ids.len() % k;
+        if left == 0 || takes.any(|&n| n as usize != k) {
+            return None;
+        }
+        let idle = &self.ids[self.ids.len() - left..];
+        Some(format!(
+            "labtrail: warning: {} {} of {} never used: each task takes {k} GPUs and {} devices make {} set(s) of {k}",
+            if left == 1 { "device" } else { "devices" },
+            idle.join(","),
+            self.source,
+            self.ids.len(),
+            self.ids.len() / k
+        ))
+    }
 }
 
 /// Devices that cannot be handed out.

@@ -2,11 +2,11 @@
 
 use super::terminal::escape;
 use crate::app::read::ReadTarget;
+use crate::engine::local::gpus::DeviceError;
 use crate::engine::local::RunError;
 use crate::report::QueryError;
 use crate::spec::{Spec, SpecError};
 use crate::store::{Access, Store, StoreError};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// Options every subcommand sees.
@@ -20,7 +20,7 @@ impl From<&super::Cli> for Global {
     fn from(cli: &super::Cli) -> Global {
         Global {
             store: cli.store.clone(),
-            progress: !cli.no_progress && std::io::stderr().is_terminal(),
+            progress: !cli.no_progress && crate::progress::can_draw(),
             quiet: cli.quiet,
         }
     }
@@ -113,7 +113,11 @@ pub const EXIT_INTERNAL: i32 = 5;
 
 /// Maps an error to the documented exit code (the table in `labtrail --help` and the README).
 pub fn exit_code_for(err: &anyhow::Error) -> i32 {
-    if err.downcast_ref::<SpecError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
+    // Devices that cannot be handed out are a setting to correct, like the file's.
+    if err.downcast_ref::<SpecError>().is_some()
+        || err.downcast_ref::<UsageError>().is_some()
+        || err.downcast_ref::<DeviceError>().is_some()
+    {
         return 2;
     }
     let store_error = err

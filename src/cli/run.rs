@@ -152,6 +152,9 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     }
     // The GPUs the workers share out, found and checked before anything runs (issue 14).
     let devices = crate::engine::local::gpus::resolve(&spec, args.gpus.as_deref())?;
+    if let Some(warning) = devices.as_ref().and_then(|d| d.idle_warning()) {
+        tell!("{warning}");
+    }
     // From here on a Ctrl+C stops the run before its first task, even one that comes while a
     // large run is being created (issue 10, review).
     crate::exec::signals::catch_early_stop()?;

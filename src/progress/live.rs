@@ -88,27 +88,42 @@ impl Live {
     }
 }
 
-/// `  ELAPSED  LABEL  PROGRESS`, cut to `cols` characters: the label gives way first (its end
-/// replaced by `…`), so that the elapsed time and the progress stay in view.
+/// `  ELAPSED  LABEL  PROGRESS`, cut to `cols` columns: the label gives way first (its end
+/// replaced by `…`), so that the elapsed time and the progress stay in view. Measured in terminal
+/// columns: a CJK character or an emoji takes two, and a line counted in characters would wrap.
 pub fn line(label: &str, took: Duration, progress: Option<&str>, cols: usize) -> String {
     let head = format!("  {:>6}  ", elapsed(took));
     let tail = progress.map(|p| format!("  {p}")).unwrap_or_default();
-    let fixed = head.chars().count() + tail.chars().count();
+    let fixed = columns(&head) + columns(&tail);
     let room = cols.saturating_sub(fixed + 1);
-    let text = if label.chars().count() <= room {
+    let text = if columns(label) <= room {
         format!("{head}{label}{tail}")
     } else if room >= 8 {
-        let cut: String = label.chars().take(room - 1).collect();
-        format!("{head}{cut}…{tail}")
+        format!("{head}{}…{tail}", first_columns(label, room - 1))
     } else {
         format!("{head}{label}{tail}")
     };
     // Too narrow even for that: the whole line is cut, as the terminal would wrap it.
-    if text.chars().count() >= cols {
-        let cut: String = text.chars().take(cols.saturating_sub(2)).collect();
-        return format!("{cut}…");
+    if columns(&text) >= cols {
+        return format!("{}…", first_columns(&text, cols.saturating_sub(2)));
     }
     text
+}
+
+/// The terminal columns `text` takes.
+pub fn columns(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// The longest start of `text` that takes at most `n` columns.
+fn first_columns(text: &str, n: usize) -> String {
+    let mut used = 0;
+    text.chars()
+        .take_while(|c| {
+            used += unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
+            used <= n
+        })
+        .collect()
 }
 
 /// A running time that ticks by whole seconds: `9s`, `1m05s`, `2h03m`.
@@ -153,6 +168,15 @@ mod tests {
         assert_eq!(l, format!("   1m05s  {}…  step 3", "x".repeat(20)));
         assert!(l.chars().count() < 40);
         assert_eq!(elapsed(Duration::from_secs(7384)), "2h03m");
+        // Issue 14 (review): wide characters count two columns: the line still fits.
+        let wide = line(
+            &format!("model={}", "日本語".repeat(10)),
+            took,
+            Some("step 3"),
+            40,
+        );
+        assert_eq!(wide, "   1m05s  model=日本語日本語日…  step 3");
+        assert!(columns(&wide) < 40, "{} columns", columns(&wide));
 
         let mut live = Live::default();
         let now = Instant::now();

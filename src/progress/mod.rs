@@ -8,10 +8,13 @@
 //! each redraw clear exactly what was drawn, and it already owns the terminal for the bar. A
 //! `MultiProgress` with a bar per task would redraw the same way with more to keep in step.
 
+mod echo;
 mod eta;
 mod live;
 mod metrics_tail;
+mod status;
 
+use echo::EchoOff;
 pub use eta::{Eta, ETA_MIN_ELAPSED, ETA_MIN_FINISHED};
 use live::Live;
 
@@ -42,6 +45,14 @@ pub fn error_part(error: Option<&str>) -> String {
     }
 }
 
+/// Whether the live area can be drawn: stderr is a terminal that moves its cursor as told. A
+/// `TERM=dumb` one (Emacs `M-x shell`, some CI pseudo-terminals) prints the cursor movements of
+/// every redraw as they come, so it gets the plain lines of a pipe, as cargo does.
+pub fn can_draw() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+}
+
 /// Counts shown in the progress display.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Counts {
@@ -59,8 +70,12 @@ pub struct Reporter {
     live: Option<Arc<Mutex<Live>>>,
     /// The estimate the bar shows, fed by [`Reporter::counts`].
     eta: Arc<Mutex<Eta>>,
+    /// `3 done · 1 failed · 2 running`, as the status line shows it.
+    counts: Arc<Mutex<String>>,
     /// When this invocation's display started: the clock of [`Eta`].
     started: Instant,
+    /// The terminal's echo, off while the bar is drawn (see [`echo`]); back on when dropped.
+    _echo: Option<EchoOff>,
 }
 
 impl Reporter {
@@ -70,16 +85,25 @@ impl Reporter {
         let eta = Arc::new(Mutex::new(Eta::new(already_done)));
         let started = Instant::now();
         let live = (progress && !quiet).then(|| Arc::new(Mutex::new(Live::default())));
+        let counts = Arc::new(Mutex::new(String::new()));
         let bar = progress.then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-            let shown = Arc::clone(&eta);
-            let left = move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
-                let now = started.elapsed().as_secs_f64();
-                let text = match shown.lock().map(|e| e.at(now)) {
+            let (shown, tally) = (Arc::clone(&eta), Arc::clone(&counts));
+            let status = move |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let elapsed = started.elapsed();
+                let eta = match shown.lock().map(|e| e.at(elapsed.as_secs_f64())) {
                     Ok(Some(secs)) => format_duration(Duration::from_secs(secs.round() as u64)),
                     _ => "—".to_string(),
                 };
-                let _ = w.write_str(&text);
+                let Ok(counts) = tally.lock() else { return };
+                let line = status::Status {
+                    elapsed,
+                    pos: state.pos(),
+                    len: state.len().unwrap_or(0),
+                    counts: &counts,
+                    eta: &eta,
+                };
+                let _ = w.write_str(&line.line(live::terminal_size().0));
             };
             let tasks = live.clone();
             let running = move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
@@ -93,23 +117,25 @@ impl Reporter {
                 }
             };
             bar.set_style(
-                ProgressStyle::with_template("{spinner:.green} {elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} {msg} (ETA {left}){running}")
+                ProgressStyle::with_template("{spinner:.green} {status}{running}")
                     .expect("valid template")
-                    .with_key("left", left)
-                    .with_key("running", running)
-                    .progress_chars("=> "),
+                    .with_key("status", status)
+                    .with_key("running", running),
             );
             bar.set_position(already_done);
             bar.reset_eta();
             bar.enable_steady_tick(std::time::Duration::from_millis(200));
             bar
         });
+        let _echo = bar.as_ref().and_then(|_| EchoOff::on_stderr());
         Reporter {
             bar,
             quiet,
             live,
             eta,
+            counts,
             started,
+            _echo,
         }
     }
 
@@ -156,7 +182,12 @@ impl Reporter {
             } else {
                 String::new()
             };
-            bar.set_message(format!("{} done{failed} · {} running", c.done, c.running));
+            let text = format!("{} done{failed} · {} running", c.done, c.running);
+            if let Ok(mut shown) = self.counts.lock() {
+                shown.clone_from(&text);
+            }
+            // Not drawn (the status line is), but a new message redraws the bar at once.
+            bar.set_message(text);
         }
     }
 

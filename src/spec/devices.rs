@@ -191,12 +191,21 @@ pub(super) fn slot_placeholder(what: &str, executor: Executor) -> Result<(), (St
     }
 }
 
-/// A device as `CUDA_VISIBLE_DEVICES` takes it: no comma (the list separator), no space.
+/// A device as `CUDA_VISIBLE_DEVICES` takes it: an index, or a UUID (`GPU-…`, `MIG-…`). CUDA
+/// stops reading the list at the first entry that is neither (`-1`, `NoDevFiles`, which
+/// schedulers set to hide every GPU): a task given one would run without a GPU, unseen.
 pub fn valid_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 100
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.' | b'/'))
+    let index = !s.is_empty() && s.len() <= 9 && s.bytes().all(|b| b.is_ascii_digit());
+    let uuid = ["GPU-", "MIG-"].iter().any(|prefix| {
+        s.strip_prefix(prefix).is_some_and(|rest| {
+            !rest.is_empty()
+                && rest.len() <= 96
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'/'))
+        })
+    });
+    index || uuid
 }
 
 fn count(cx: &Ctx, n: &Spanned<i64>, field: &str) -> Result<u32, SpecError> {
@@ -248,6 +257,9 @@ mod tests {
             ("gpus = \"all\"", "\"auto\""),
             ("gpus = [\"0,1\"]", "not a device id"),
             ("gpus = [-1]", "not a device id"),
+            ("gpus = [\"-1\"]", "not a device id"),
+            ("gpus = [\"NoDevFiles\"]", "not a device id"),
+            ("gpus = [\"GPU-\"]", "not a device id"),
             ("gpus_per_task = -1", "between 0 and 1024"),
             ("executor = \"slurm\"\ngpus = [0]", "gres"),
         ] {

@@ -4,8 +4,8 @@
 #![allow(dead_code)]
 
 use crate::common::{wait_until, Exp};
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,12 +17,26 @@ pub struct Screen {
     lines: Vec<Vec<char>>,
     row: usize,
     col: usize,
+    /// The terminal's width when the screen wraps lines as a terminal does ([`Screen::wrapped`]).
+    cols: Option<usize>,
 }
 
 impl Screen {
     pub fn of(bytes: &[u8]) -> Screen {
+        Screen::build(bytes, None)
+    }
+
+    /// As [`Screen::of`], on a terminal `cols` wide: a character written past the last column
+    /// goes to the start of the next line (after the cursor was left at the right edge too, as
+    /// indicatif leaves it), as a terminal wraps.
+    pub fn wrapped(bytes: &[u8], cols: usize) -> Screen {
+        Screen::build(bytes, Some(cols))
+    }
+
+    fn build(bytes: &[u8], cols: Option<usize>) -> Screen {
         let mut s = Screen {
             lines: vec![Vec::new()],
+            cols,
             ..Screen::default()
         };
         let text = String::from_utf8_lossy(bytes);
@@ -43,6 +57,10 @@ impl Screen {
                         params.push(c);
                     }
                     let n: usize = params.parse().unwrap_or(1).max(1);
+                    // A cursor movement leaves a pending wrap in the last column.
+                    if let Some(cols) = s.cols {
+                        s.col = s.col.min(cols - 1);
+                    }
                     match (last, params.as_str()) {
                         ('A', _) => s.row = s.row.saturating_sub(n),
                         ('B', _) => s.down(n),
@@ -57,6 +75,10 @@ impl Screen {
                 }
                 c if c.is_control() => {}
                 c => {
+                    if s.cols.is_some_and(|cols| s.col >= cols) {
+                        s.col = 0;
+                        s.down(1);
+                    }
                     let line = &mut s.lines[s.row];
                     while line.len() < s.col {
                         line.push(' ');
@@ -94,21 +116,47 @@ impl Screen {
 pub struct OnTerminal {
     pub child: Child,
     pub out: Arc<Mutex<Vec<u8>>>,
+    /// The keyboard: what is written here is typed on the terminal ([`OnTerminal::typing`]).
+    keys: Option<ChildStdin>,
+    cols: usize,
 }
 
 impl OnTerminal {
     pub fn start(exp: &Exp, args: &str, cols: u16, rows: u16) -> OnTerminal {
+        OnTerminal::launch(exp, args, cols, rows, false, &[])
+    }
+
+    /// As [`OnTerminal::start`], with `env` set, and keys to type ([`OnTerminal::type_keys`]):
+    /// the terminal turns them into signals and echoes them as a real one does.
+    pub fn typing(exp: &Exp, args: &str, cols: u16, rows: u16, env: &[(&str, &str)]) -> OnTerminal {
+        OnTerminal::launch(exp, args, cols, rows, true, env)
+    }
+
+    fn launch(
+        exp: &Exp,
+        args: &str,
+        cols: u16,
+        rows: u16,
+        keyboard: bool,
+        env: &[(&str, &str)],
+    ) -> OnTerminal {
         let bin = env!("CARGO_BIN_EXE_labtrail");
         let inner = format!("stty cols {cols} rows {rows}; exec {bin} {args}");
-        let mut child = Command::new("script")
+        let mut command = Command::new("script");
+        command
             .args(["-qfec", &inner, "/dev/null"])
             .current_dir(exp.path())
             .env_remove("LABTRAIL_STORE")
-            .stdin(Stdio::null())
+            .envs(env.iter().copied())
+            .stdin(if keyboard {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("util-linux script runs");
+            .stderr(Stdio::null());
+        let mut child = command.spawn().expect("util-linux script runs");
+        let keys = child.stdin.take();
         let mut pipe = child.stdout.take().unwrap();
         let out = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&out);
@@ -121,11 +169,28 @@ impl OnTerminal {
                 sink.lock().unwrap().extend_from_slice(&buf[..n]);
             }
         });
-        OnTerminal { child, out }
+        OnTerminal {
+            child,
+            out,
+            keys,
+            cols: cols.into(),
+        }
     }
 
     pub fn screen(&self) -> Screen {
         Screen::of(&self.out.lock().unwrap())
+    }
+
+    /// The screen with its lines wrapped at the terminal's width, as the terminal shows them.
+    pub fn wrapped_screen(&self) -> Screen {
+        Screen::wrapped(&self.out.lock().unwrap(), self.cols)
+    }
+
+    /// Types `keys` on the terminal (`\x03` is Ctrl+C, `\r` is Enter).
+    pub fn type_keys(&mut self, keys: &[u8]) {
+        let keyboard = self.keys.as_mut().expect("started with OnTerminal::typing");
+        keyboard.write_all(keys).unwrap();
+        keyboard.flush().unwrap();
     }
 
     /// Waits until the screen's lines satisfy `what`, and returns them.

@@ -1,6 +1,7 @@
 //! The runner's books: what the loop keeps between turns, and what an ended attempt changes.
 
-use super::attempt::{Output, Running};
+use super::attempt::Running;
+use super::ending::Output;
 use super::graph::Graph;
 use super::RunReport;
 use crate::exec::process::Exit;

@@ -34,6 +34,27 @@ impl Devices {
     pub fn default_workers(&self) -> Option<usize> {
         (self.per_task > 0).then(|| (self.ids.len() / self.per_task as usize).max(1))
     }
+
+    /// A warning when some devices can never be handed out: every stage that takes GPUs takes
+    /// `k` of them, and the list is not a multiple of `k` (3 devices, 2 per task: the lowest
+    /// free are taken first, so the third waits for a partner that never comes free).
+    pub fn idle_warning(&self) -> Option<String> {
+        let mut takes = self.per_stage.iter().filter(|&&n| n > 0);
+        let k = *takes.next()? as usize;
+        let left = self.ids.len() % k;
+        if left == 0 || takes.any(|&n| n as usize != k) {
+            return None;
+        }
+        let idle = &self.ids[self.ids.len() - left..];
+        Some(format!(
+            "labtrail: warning: {} {} of {} never used: each task takes {k} GPUs and {} devices make {} set(s) of {k}",
+            if left == 1 { "device" } else { "devices" },
+            idle.join(","),
+            self.source,
+            self.ids.len(),
+            self.ids.len() / k
+        ))
+    }
 }
 
 /// Devices that cannot be handed out.
@@ -124,7 +145,9 @@ fn parse_flag(value: &str) -> Result<GpuSetting, DeviceError> {
     let mut ids: Vec<String> = Vec::new();
     for id in value.split(',').map(str::trim) {
         if !valid_id(id) {
-            return Err(bad(format!("`{id}` is not a device id or UUID")));
+            return Err(bad(format!(
+                "`{id}` is not a device index or a GPU-/MIG- UUID"
+            )));
         }
         if ids.iter().any(|i| i == id) {
             return Err(bad(format!("device {id} is listed twice")));
@@ -147,7 +170,7 @@ fn detect() -> Result<(Vec<String>, String), String> {
             .collect();
         return match ids.iter().find(|id| !valid_id(id)) {
             _ if ids.is_empty() => Err(format!("CUDA_VISIBLE_DEVICES is set to `{visible}`, which hides every GPU (unset it to let labtrail look for GPUs)")),
-            Some(bad) => Err(format!("CUDA_VISIBLE_DEVICES lists `{bad}`, which is not a device id or UUID")),
+            Some(bad) => Err(format!("CUDA_VISIBLE_DEVICES lists `{bad}`, which is not a device index or a GPU-/MIG- UUID: CUDA shows no GPU from there on (unset it, or list the devices to share out)")),
             None => Ok((ids, "CUDA_VISIBLE_DEVICES".into())),
         };
     }
@@ -200,5 +223,6 @@ mod tests {
         );
         assert!(parse_flag("0,0").is_err());
         assert!(parse_flag("0,,1").is_err());
+        assert!(parse_flag("-1").is_err(), "CUDA's way of showing no GPU");
     }
 }

@@ -26,12 +26,14 @@
 pub(crate) mod attempt;
 mod books;
 mod devices;
+mod ending;
 mod error;
 pub mod gpus;
 mod graph;
 mod leftovers;
 mod news;
 mod placement;
+mod queue;
 mod recover;
 mod resources;
 mod turn;
@@ -114,7 +116,7 @@ pub(crate) enum Event {
         exit: Exit,
         /// What its process tree used, as sampled (boxed: the event stays small).
         usage: Box<crate::exec::tree_usage::TreeUsage>,
-        output: attempt::Output,
+        output: ending::Output,
         lingering: bool,
     },
     /// An attempt could not start: its record (pid 0) and why.
@@ -232,7 +234,7 @@ pub fn execute_within(
     // A lingering group keeps its devices as long as the leak schedule may take to end it.
     let lingering_limit = leftovers::LEAK_TIMEOUT + cfg.grace + leftovers::AFTER_KILL;
     let pool = (cfg.devices.clone()).map(|d| devices::Pool::new(d, lingering_limit));
-    let queue = workers::Queue::new(pool);
+    let queue = queue::Queue::new(pool);
     // The writer's own borrow of the store, over when the threads are.
     let writer = &mut *store;
     let outcome = std::thread::scope(|scope| {
@@ -253,7 +255,7 @@ pub fn execute_within(
             })
             .map_err(|e| RunError::system("a commit thread", e))?;
         // Before the workers start: however this closure ends, they are let go.
-        let _release = workers::Release(&queue);
+        let _release = queue::Release(&queue);
         for n in 0..cfg.workers {
             let (ctx, queue, waker) = (&ctx, &queue, waker.clone());
             std::thread::Builder::new()

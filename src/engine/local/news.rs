@@ -1,7 +1,8 @@
 //! What the loop does with each piece of news: a commit done, a stop signal, an attempt a
 //! worker started, ended, could not start, or found already taken.
 
-use super::attempt::{self, Output, Request, Running};
+use super::attempt::{Request, Running};
+use super::ending::{self, Output};
 use super::turn::Loop;
 use super::wake::Sleeper;
 use super::Event;
@@ -104,7 +105,7 @@ impl Loop<'_> {
         if lingering {
             self.left_behind(&r);
         }
-        let (outcome, reason) = attempt::classify(&r, &exit, self.stopped_at);
+        let (outcome, reason) = ending::classify(&r, &exit, self.stopped_at);
         self.books
             .finish(r.index, &r, exit, outcome, reason, output);
         let key = &self.books.plan.tasks[r.index].key;

@@ -4,8 +4,8 @@
 use super::attempt::{self, Request, Running};
 use super::books::Books;
 use super::leftovers::Leftover;
+use super::queue::Queue;
 use super::wake::Sleeper;
-use super::workers::Queue;
 use super::RunError;
 use super::{RunConfig, COMMIT_WINDOW};
 use crate::exec::process;

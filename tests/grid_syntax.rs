@@ -209,3 +209,39 @@ fn keys_of_an_existing_experiment_do_not_change() {
         .collect();
     assert_eq!(rows, expected);
 }
+
+/// Issue 14 (review): `nan`, `inf` and `-inf` are refused where they are written (a list, an
+/// `[[include]]`, a `--set`, a linspace between huge ends): they all became JSON `null` in
+/// task keys, so `x = [nan, inf, -inf]` made three tasks with one key and the run died on the
+/// store's unique key.
+#[test]
+fn values_that_are_not_finite_numbers_are_refused() {
+    let exp = Exp::new(&format!(
+        "{HEAD}command = \"echo {{x}}\"\n[params]\nx = [nan, inf, -inf, 1]\n"
+    ));
+    let out = exp.run(&["run", "exp.toml"]);
+    assert_eq!(out.code(), 2, "{}", out.stderr());
+    assert!(
+        out.stderr()
+            .contains("exp.toml:5:5: parameter `x` has the value NaN, which is not a finite number"),
+        "{}",
+        out.stderr()
+    );
+    assert!(out.stderr().contains("help: quote it"), "{}", out.stderr());
+    let exp = Exp::new(&format!(
+        "{HEAD}command = \"echo {{x}}\"\n[params]\nx = [1.5, 2.5]\n[[include]]\nx = inf\n"
+    ));
+    let out = exp.run(&["run", "exp.toml"]);
+    assert_eq!(out.code(), 2, "{}", out.stderr());
+    assert!(out.stderr().contains("[[include]] value for `x` has the value inf"));
+    let out = exp.run(&["run", "exp.toml", "--set", "x=1.5,inf"]);
+    assert_eq!(out.code(), 2, "{}", out.stderr());
+    assert!(out.stderr().contains("has the value inf"), "{}", out.stderr());
+    let exp = Exp::new(&format!(
+        "{HEAD}command = \"echo {{x}}\"\n[params]\nx = {{ linspace = [-1.7e308, 1.7e308], num = 3 }}\n"
+    ));
+    let out = exp.run(&["run", "exp.toml", "--dry-run"]);
+    assert_eq!(out.code(), 2, "{}", out.stderr());
+    assert!(out.stderr().contains("beyond the largest number"), "{}", out.stderr());
+    assert!(!exp.path().join(".labtrail").exists(), "nothing was run");
+}

@@ -98,17 +98,23 @@ pub(super) fn values(cx: &Ctx, at: usize, name: &str, t: &Table) -> Result<Vec<V
         ));
     }
     let last = (num - 1).max(1) as f64;
-    Ok((0..num)
-        .map(|i| {
-            let x = match (i, kinds[0]) {
-                (0, _) => a,
-                (i, _) if i == num - 1 => b,
-                (i, "linspace") => a + (b - a) * (i as f64 / last),
-                (i, _) => a * (b / a).powf(i as f64 / last),
-            };
-            Value::Float(round12(x))
+    let values: Vec<f64> = (0..num)
+        .map(|i| match (i, kinds[0]) {
+            (0, _) => a,
+            (i, _) if i == num - 1 => b,
+            (i, "linspace") => a + (b - a) * (i as f64 / last),
+            (i, _) => a * (b / a).powf(i as f64 / last),
         })
-        .collect())
+        .map(round12)
+        .collect();
+    if values.iter().any(|x| !x.is_finite()) {
+        // Between two huge ends of opposite signs, `b - a` overflows (issue 14, review).
+        return Err(err(
+            format!("{} = [{a:e}, {b:e}] gives values beyond the largest number", kinds[0]),
+            "use ends whose difference is below 1.7e308".into(),
+        ));
+    }
+    Ok(values.into_iter().map(Value::Float).collect())
 }
 
 fn is_number(v: &toml::Value) -> bool {

@@ -98,7 +98,22 @@ fn scalar(cx: &Ctx, at: usize, name: &str, item: &toml::Value) -> Result<Value, 
     if let Some((message, help)) = limits::value_problem(&v.to_string()) {
         return Err(cx.err(at, format!("a value of parameter `{name}` {message}"), help));
     }
+    if let Some((message, help)) = not_finite(&v) {
+        return Err(cx.err(at, format!("parameter `{name}` {message}"), help));
+    }
     Ok(v)
+}
+
+/// A float that is not a finite number: `nan`, `inf` and `-inf` all become JSON `null` in task
+/// keys and results, so they would be one task under three names (issue 14, review).
+pub(super) fn not_finite(v: &Value) -> Option<(String, String)> {
+    match v {
+        Value::Float(f) if !f.is_finite() => Some((
+            format!("has the value {f}, which is not a finite number (it cannot make a task key)"),
+            format!("quote it to pass the text to the command: \"{f}\""),
+        )),
+        _ => None,
+    }
 }
 
 /// The parameter, refused if two of its values have one text: they reach commands, labels and
@@ -234,7 +249,7 @@ pub(super) fn combination(
             )
         })?;
         let text = v.to_string();
-        if let Some((message, help)) = limits::value_problem(&text) {
+        if let Some((message, help)) = limits::value_problem(&text).or_else(|| not_finite(&v)) {
             return Err(cx.err(at, format!("[[{what}]] value for `{name}` {message}"), help));
         }
         let grid = params.iter().find(|p| &p.name == name).expect("known");

@@ -129,3 +129,58 @@ fn bad_overrides_are_usage_errors() {
     }
     assert!(exp.ledger("ledger.txt").is_empty());
 }
+
+/// The command between the backticks of the line of `text` that contains `marker`.
+fn hinted(text: &str, marker: &str) -> String {
+    let line = text.lines().find(|l| l.contains(marker)).expect(marker);
+    line.split('`').nth(1).expect("a command in backticks").to_string()
+}
+
+/// Runs `command` as a user pasting it into a shell would, with the built binary on PATH.
+fn paste(exp: &Exp, command: &str) -> common::Out {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_labtrail"));
+    let path = format!("{}:{}", bin.parent().unwrap().display(), std::env::var("PATH").unwrap());
+    let out = std::process::Command::new("sh")
+        .args(["-c", command])
+        .current_dir(exp.path())
+        .env("PATH", path)
+        .env_remove("LABTRAIL_STORE")
+        .output()
+        .expect("sh");
+    common::Out(out)
+}
+
+/// Issue 14 (review): the commands the hints give keep the `--set` overrides. "`labtrail run
+/// exp.toml` runs what is left" after a slice of an overridden run, and "run the same command
+/// again" after Ctrl+C, left the `--set` out: pasted, they went back to the file's values.
+#[test]
+fn hints_keep_the_overrides() {
+    let exp = Exp::new("[experiment]\nname = \"s\"\ncommand = \"while [ -f hold ]; do sleep 0.05; done; echo {lr} {rep} >> ledger.txt\"\n\n[params]\nlr = [0.1, 0.2]\nrep = [\"a\", \"b\"]\n");
+    let set = ["--set", "lr={ range = [1, 3] }"];
+    let out = exp.run_ok(&[&["run", "exp.toml", "-q", "--only", "rep=a"][..], &set].concat());
+    let rest = hinted(&out.stderr(), "runs what is left");
+    assert_eq!(rest, "labtrail run exp.toml --set 'lr={ range = [1, 3] }'");
+    let pasted = paste(&exp, &rest);
+    assert_eq!(pasted.code(), 0, "{}", pasted.stderr());
+    let mut ledger = exp.ledger("ledger.txt");
+    ledger.sort();
+    assert_eq!(ledger, ["1 a", "1 b", "2 a", "2 b"], "only the overridden grid ran");
+
+    exp.write("hold", "");
+    let args = [&["run", "exp.toml", "--fresh", "--exclude", "rep=b"][..], &set].concat();
+    let runner = exp.spawn(&args);
+    common::wait_until("a running task", std::time::Duration::from_secs(60), || {
+        exp.tasks().iter().any(|t| t["state"] == "running")
+    });
+    common::signal(&runner, libc::SIGINT);
+    let stopped = common::finish(runner);
+    let again = hinted(&stopped.stderr(), "Run the same command again");
+    assert_eq!(
+        again,
+        "labtrail run exp.toml --set 'lr={ range = [1, 3] }' --exclude rep=b"
+    );
+    std::fs::remove_file(exp.file("hold")).unwrap();
+    let resumed = paste(&exp, &again);
+    assert!(resumed.stderr().contains("Resuming run"), "{}", resumed.stderr());
+    assert_eq!(exp.ledger("ledger.txt").len(), 6, "the slice of the override ran");
+}

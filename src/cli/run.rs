@@ -237,6 +237,8 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         );
     }
     let slice = picked.map(|p| super::run_slice::of_start(&p, plan, &start));
+    // What a hint tells the user to type keeps the `--set` overrides (issue 14, review).
+    let rest_again = super::run_slice::command_again(&args, false);
     let total = plan.tasks.len();
     let done = start.done.len();
     let (to_run, slice_done) = super::run_slice::to_run(slice.as_ref(), &start, total);
@@ -250,7 +252,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         if let Some(s) = &slice {
             rep_line(&s.describe());
             if to_run == 0 {
-                rep_line(&super::run_slice::nothing_to_run(s, done, &args.experiment));
+                rep_line(&super::run_slice::nothing_to_run(s, done, &rest_again));
                 return Ok(0);
             }
         }
@@ -294,7 +296,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         if let Some(s) = &slice {
             rep_line(&s.describe());
             if to_run == 0 {
-                rep_line(&super::run_slice::nothing_to_run(s, done, &args.experiment));
+                rep_line(&super::run_slice::nothing_to_run(s, done, &rest_again));
                 return Ok(0);
             }
         }
@@ -332,9 +334,9 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     }
     match &finish.slice_states {
         Some(of_slice) => {
-            let (done, exp_file) = (n(S::Done), &args.experiment);
+            let done = n(S::Done);
             let lines =
-                super::run_slice::summary(of_slice, &run_id, &summary, done, total, exp_file);
+                super::run_slice::summary(of_slice, &run_id, &summary, done, total, &rest_again);
             for line in lines {
                 tell!("{line}");
             }
@@ -343,8 +345,8 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
     }
     if finish.report.stopped_by.is_some() {
         tell!(
-            "Run the same command again to resume: `labtrail run {}`",
-            super::terminal::escape(&args.experiment.display().to_string())
+            "Run the same command again to resume: `{}`",
+            super::run_slice::command_again(&args, true)
         );
     } else if n(S::Failed) > 0 {
         tell!("See why: `labtrail tasks --state failed` and `labtrail logs TASK`; fix, then run the same command again to retry only those.");

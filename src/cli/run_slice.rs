@@ -8,7 +8,25 @@ use crate::app::slice::{Picked, Slice};
 use crate::plan::Plan;
 use crate::spec::Spec;
 use crate::store::TaskState as S;
-use std::path::Path;
+
+/// `labtrail run FILE` with the invocation's `--set` overrides and, `with_slice`, its
+/// `--only`/`--exclude` filters: the command a hint tells the user to type. Without the `--set`,
+/// a run goes back to the file's values and would not run what is left (issue 14, review).
+pub fn command_again(args: &super::run::RunArgs, with_slice: bool) -> String {
+    use crate::spec::shell_quote;
+    let mut words = vec![
+        "labtrail run".to_string(),
+        shell_quote(&args.experiment.display().to_string()).into_owned(),
+    ];
+    let filters = [("--only", &args.only), ("--exclude", &args.exclude)];
+    let slice = filters.iter().filter(|_| with_slice);
+    for (flag, values) in [("--set", &args.set)].iter().chain(slice) {
+        for v in values.iter() {
+            words.push(format!("{flag} {}", shell_quote(v)));
+        }
+    }
+    escape(&words.join(" ")).into_owned()
+}
 
 /// `--only`/`--exclude` with the SLURM executor: refused, see [`crate::app::slice`].
 pub fn slurm_refused(spec: &Spec) -> UsageError {
@@ -40,25 +58,26 @@ pub fn to_run(slice: Option<&Slice>, start: &LocalStart, total: usize) -> (usize
 }
 
 /// The line of a slice with nothing to run; the run is not called finished unless it is.
-pub fn nothing_to_run(s: &Slice, run_done: usize, experiment: &Path) -> String {
+/// `again`: the command that runs the rest ([`command_again`]).
+pub fn nothing_to_run(s: &Slice, run_done: usize, again: &str) -> String {
     let rest = s.total - run_done;
-    let file = escape(&experiment.display().to_string()).into_owned();
     match (s.len(), rest) {
         (0, _) => format!("The filters leave no task to run; nothing to run. ({rest} of the run's {} tasks are not done.)", s.total),
         (n, 0) => format!("All {n} tasks of the slice are done, and so is the run; nothing to run."),
-        (n, _) => format!("All {n} tasks of the slice are done; nothing to run. The run is not finished: {rest} of its {} tasks are not done (`labtrail run {file}` runs them).", s.total),
+        (n, _) => format!("All {n} tasks of the slice are done; nothing to run. The run is not finished: {rest} of its {} tasks are not done (`{again}` runs them).", s.total),
     }
 }
 
 /// The final lines of a slice: its counts (what the exit code is about), then the run's
-/// (`run_line`), said to be unfinished while any of its `run_total` tasks is not done.
+/// (`run_line`), said to be unfinished while any of its `run_total` tasks is not done (`again`
+/// runs them).
 pub fn summary(
     of_slice: &StateCounts,
     run: &str,
     run_line: &str,
     run_done: usize,
     run_total: usize,
-    experiment: &Path,
+    again: &str,
 ) -> Vec<String> {
     let n = |st| of_slice.get(st);
     let states = [
@@ -77,9 +96,8 @@ pub fn summary(
     }
     let mut lines = vec![line, run_line.to_string()];
     if run_done < run_total {
-        let file = escape(&experiment.display().to_string()).into_owned();
         lines.push(format!(
-            "The run is not finished: {} of its {run_total} tasks are not done (`labtrail run {file}` runs what is left).",
+            "The run is not finished: {} of its {run_total} tasks are not done (`{again}` runs what is left).",
             run_total - run_done
         ));
     }

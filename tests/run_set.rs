@@ -184,3 +184,23 @@ fn hints_keep_the_overrides() {
     assert!(resumed.stderr().contains("Resuming run"), "{}", resumed.stderr());
     assert_eq!(exp.ledger("ledger.txt").len(), 6, "the slice of the override ran");
 }
+
+/// Issue 14 (review): a `--set` value with a newline or an escape code runs, and the comment
+/// line that records it in the run's file writes them out. Written raw, the escape code made
+/// the recorded file unreadable (`error: exp.toml:1:27: ` with no message) and a newline ended
+/// the comment, turning the rest of the value into TOML.
+#[test]
+fn control_characters_in_an_override_are_written_out_in_its_comment() {
+    let exp = Exp::new(FILE);
+    let out = exp.run(&["run", "exp.toml", "-q", "--set", "epochs=a\u{1b}[1mb", "--set", "lr=x\n[run]"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let recorded: Vec<String> = exp.column("SELECT spec_text FROM runs");
+    assert!(
+        recorded[0].starts_with("# labtrail run --set epochs=a\\u{1b}[1mb (the file said epochs = 25)\n# labtrail run --set lr=x\\n[run] (the file said lr = [0.1, 0.2])\n"),
+        "{}",
+        recorded[0]
+    );
+    assert_eq!(exp.ledger("ledger.txt"), ["x", "[run] a\u{1b}[1mb"]);
+    // The recorded file is read again by later commands.
+    exp.run_ok(&["reset", "--all"]);
+}

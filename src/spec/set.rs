@@ -91,11 +91,30 @@ pub fn apply(path: &Path, source: &str, sets: &[String]) -> Result<String, SetEr
             was = was.chars().take(117).chain("...".chars()).collect();
         }
         notes.push(format!(
-            "# labtrail run --set {arg} (the file said {name} = {was})\n"
+            "# labtrail run --set {} (the file said {name} = {})\n",
+            in_comment(arg),
+            in_comment(&was)
         ));
         done.push(name.to_string());
     }
     Ok(notes.concat() + &doc.to_string())
+}
+
+/// `text` as a TOML comment may hold it: a comment ends at a newline and may hold no other
+/// control character, so an override's `\n` or escape code written raw would end the comment
+/// early or make the recorded file unreadable (issue 14, review). They are written out.
+fn in_comment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push('\t'),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Whether an entry of `[params]` is a linked group (a list of tables).

@@ -86,3 +86,21 @@ fn watch_exits_1_at_once_on_a_run_with_no_runner() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("is not running: 2 task(s) not done"), "{out}");
 }
+
+/// Issue 14 (review): `--watch inf` (or `1e30`, `nan`) is a usage error; it used to panic at its
+/// first sleep on a run under way.
+#[test]
+fn a_watch_interval_that_is_no_number_of_seconds_is_refused() {
+    let exp = Exp::new(EXP);
+    let runner = exp.spawn(&["run", "exp.toml", "--no-progress"]);
+    wait_until("three running tasks", Duration::from_secs(60), || {
+        exp.ledger("started.txt").len() == 3
+    });
+    for secs in ["inf", "1e30", "nan", "-1"] {
+        let out = exp.run(&["status", &format!("--watch={secs}")]);
+        assert_eq!(out.code(), 2, "--watch {secs}: {}", out.stderr());
+        assert!(out.stderr().contains("give the seconds between refreshes"), "{}", out.stderr());
+    }
+    exp.write("go", "");
+    assert_eq!(common::finish(runner).code(), 0);
+}

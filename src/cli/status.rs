@@ -49,7 +49,7 @@ pub struct StatusArgs {
     #[arg(long)]
     pub json: bool,
     /// Refresh every N seconds (default 2) until the run has ended (exit 0: all done; 1: not).
-    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "2")]
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "2", value_parser = watch_secs)]
     pub watch: Option<f64>,
     /// For each task: will it be skipped or run, and why.
     #[arg(long)]
@@ -124,6 +124,20 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
             return Ok(end.exit_code());
         }
         std::thread::sleep(std::time::Duration::from_secs_f64(secs.max(0.2)));
+    }
+}
+
+/// The longest `--watch` interval: a day.
+const MAX_WATCH_SECS: f64 = 86_400.0;
+
+/// `--watch SECS`: a number of seconds up to a day. `inf` or `1e30` made the sleep panic, and
+/// `nan` meant 0.2 without a word (issue 14, review).
+fn watch_secs(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if (0.0..=MAX_WATCH_SECS).contains(&secs) => Ok(secs),
+        _ => Err(format!(
+            "give the seconds between refreshes, from 0 to {MAX_WATCH_SECS} (below 0.2 counts as 0.2), e.g. --watch 5"
+        )),
     }
 }
 

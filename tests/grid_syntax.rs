@@ -222,8 +222,9 @@ fn values_that_are_not_finite_numbers_are_refused() {
     let out = exp.run(&["run", "exp.toml"]);
     assert_eq!(out.code(), 2, "{}", out.stderr());
     assert!(
-        out.stderr()
-            .contains("exp.toml:5:5: parameter `x` has the value NaN, which is not a finite number"),
+        out.stderr().contains(
+            "exp.toml:5:5: parameter `x` has the value NaN, which is not a finite number"
+        ),
         "{}",
         out.stderr()
     );
@@ -233,15 +234,49 @@ fn values_that_are_not_finite_numbers_are_refused() {
     ));
     let out = exp.run(&["run", "exp.toml"]);
     assert_eq!(out.code(), 2, "{}", out.stderr());
-    assert!(out.stderr().contains("[[include]] value for `x` has the value inf"));
+    assert!(out
+        .stderr()
+        .contains("[[include]] value for `x` has the value inf"));
     let out = exp.run(&["run", "exp.toml", "--set", "x=1.5,inf"]);
     assert_eq!(out.code(), 2, "{}", out.stderr());
-    assert!(out.stderr().contains("has the value inf"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("has the value inf"),
+        "{}",
+        out.stderr()
+    );
     let exp = Exp::new(&format!(
         "{HEAD}command = \"echo {{x}}\"\n[params]\nx = {{ linspace = [-1.7e308, 1.7e308], num = 3 }}\n"
     ));
     let out = exp.run(&["run", "exp.toml", "--dry-run"]);
     assert_eq!(out.code(), 2, "{}", out.stderr());
-    assert!(out.stderr().contains("beyond the largest number"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("beyond the largest number"),
+        "{}",
+        out.stderr()
+    );
     assert!(!exp.path().join(".labtrail").exists(), "nothing was run");
+}
+
+/// Issue 14 (review): a sample over the task limit is said to be the sample's fault, and a grid
+/// too large to sample says so; both used to report "the grid has 2000000 combinations" and
+/// advise `[grid] sample = 1000` to a user who had written a sample.
+#[test]
+fn a_sample_too_large_is_named_as_the_sample() {
+    let params = "a = { range = [0, 1000000] }\nb = { range = [0, 1000000] }";
+    let cases = [
+        (format!("{params}\n[grid]\nsample = 2000000\n"), "[grid] sample = 2000000 asks for more than the limit of 1000000 tasks (the grid has 1000000000000 combinations)", "give sample = 1000000 or less"),
+        (format!("{params}\nc = {{ range = [0, 1000000] }}\nd = {{ range = [0, 1000000] }}\n[grid]\nsample = 5\n"), "more than [grid] sample can pick from", "list fewer values"),
+    ];
+    for (grid, message, help) in cases {
+        let exp = Exp::new(&format!("{HEAD}command = \"echo {{a}}\"\n[params]\n{grid}"));
+        let out = exp.run(&["run", "exp.toml", "--dry-run"]);
+        assert_eq!(out.code(), 2, "{}", out.stderr());
+        assert!(out.stderr().contains(message), "{}", out.stderr());
+        assert!(out.stderr().contains(help), "{}", out.stderr());
+        assert!(
+            !out.stderr().contains("sample = 1000\n"),
+            "{}",
+            out.stderr()
+        );
+    }
 }

@@ -133,13 +133,20 @@ fn bad_overrides_are_usage_errors() {
 /// The command between the backticks of the line of `text` that contains `marker`.
 fn hinted(text: &str, marker: &str) -> String {
     let line = text.lines().find(|l| l.contains(marker)).expect(marker);
-    line.split('`').nth(1).expect("a command in backticks").to_string()
+    line.split('`')
+        .nth(1)
+        .expect("a command in backticks")
+        .to_string()
 }
 
 /// Runs `command` as a user pasting it into a shell would, with the built binary on PATH.
 fn paste(exp: &Exp, command: &str) -> common::Out {
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_labtrail"));
-    let path = format!("{}:{}", bin.parent().unwrap().display(), std::env::var("PATH").unwrap());
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap()
+    );
     let out = std::process::Command::new("sh")
         .args(["-c", command])
         .current_dir(exp.path())
@@ -164,10 +171,18 @@ fn hints_keep_the_overrides() {
     assert_eq!(pasted.code(), 0, "{}", pasted.stderr());
     let mut ledger = exp.ledger("ledger.txt");
     ledger.sort();
-    assert_eq!(ledger, ["1 a", "1 b", "2 a", "2 b"], "only the overridden grid ran");
+    assert_eq!(
+        ledger,
+        ["1 a", "1 b", "2 a", "2 b"],
+        "only the overridden grid ran"
+    );
 
     exp.write("hold", "");
-    let args = [&["run", "exp.toml", "--fresh", "--exclude", "rep=b"][..], &set].concat();
+    let args = [
+        &["run", "exp.toml", "--fresh", "--exclude", "rep=b"][..],
+        &set,
+    ]
+    .concat();
     let runner = exp.spawn(&args);
     common::wait_until("a running task", std::time::Duration::from_secs(60), || {
         exp.tasks().iter().any(|t| t["state"] == "running")
@@ -181,8 +196,16 @@ fn hints_keep_the_overrides() {
     );
     std::fs::remove_file(exp.file("hold")).unwrap();
     let resumed = paste(&exp, &again);
-    assert!(resumed.stderr().contains("Resuming run"), "{}", resumed.stderr());
-    assert_eq!(exp.ledger("ledger.txt").len(), 6, "the slice of the override ran");
+    assert!(
+        resumed.stderr().contains("Resuming run"),
+        "{}",
+        resumed.stderr()
+    );
+    assert_eq!(
+        exp.ledger("ledger.txt").len(),
+        6,
+        "the slice of the override ran"
+    );
 }
 
 /// Issue 14 (review): a `--set` value with a newline or an escape code runs, and the comment
@@ -192,7 +215,15 @@ fn hints_keep_the_overrides() {
 #[test]
 fn control_characters_in_an_override_are_written_out_in_its_comment() {
     let exp = Exp::new(FILE);
-    let out = exp.run(&["run", "exp.toml", "-q", "--set", "epochs=a\u{1b}[1mb", "--set", "lr=x\n[run]"]);
+    let out = exp.run(&[
+        "run",
+        "exp.toml",
+        "-q",
+        "--set",
+        "epochs=a\u{1b}[1mb",
+        "--set",
+        "lr=x\n[run]",
+    ]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     let recorded: Vec<String> = exp.column("SELECT spec_text FROM runs");
     assert!(

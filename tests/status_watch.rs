@@ -99,7 +99,11 @@ fn a_watch_interval_that_is_no_number_of_seconds_is_refused() {
     for secs in ["inf", "1e30", "nan", "-1"] {
         let out = exp.run(&["status", &format!("--watch={secs}")]);
         assert_eq!(out.code(), 2, "--watch {secs}: {}", out.stderr());
-        assert!(out.stderr().contains("give the seconds between refreshes"), "{}", out.stderr());
+        assert!(
+            out.stderr().contains("give the seconds between refreshes"),
+            "{}",
+            out.stderr()
+        );
     }
     exp.write("go", "");
     assert_eq!(common::finish(runner).code(), 0);

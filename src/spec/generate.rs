@@ -110,7 +110,10 @@ pub(super) fn values(cx: &Ctx, at: usize, name: &str, t: &Table) -> Result<Vec<V
     if values.iter().any(|x| !x.is_finite()) {
         // Between two huge ends of opposite signs, `b - a` overflows (issue 14, review).
         return Err(err(
-            format!("{} = [{a:e}, {b:e}] gives values beyond the largest number", kinds[0]),
+            format!(
+                "{} = [{a:e}, {b:e}] gives values beyond the largest number",
+                kinds[0]
+            ),
             "use ends whose difference is below 1.7e308".into(),
         ));
     }

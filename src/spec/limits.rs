@@ -121,6 +121,18 @@ pub(super) fn check_size(
     let help = "split the experiment into several files (e.g. one per value of a parameter), list fewer values, or run a random part: [grid] sample = 1000";
     let axes = super::grid::axes(params, links);
     let (grid, factors) = grid_size(params, &axes);
+    if let Some(s) = sample {
+        // Said of the sample, not of the grid, whose size is fine when sampled (issue 14, review).
+        match grid {
+            None => return Err(cx.err(params_at,
+                format!("the grid has more than 18446744073709551615 combinations ({factors}), more than [grid] sample can pick from"),
+                "list fewer values, or split the experiment into several files (e.g. one per value of a parameter)")),
+            Some(g) if g > limit && s.count > limit => return Err(cx.err(params_at,
+                format!("[grid] sample = {} asks for more than the limit of {limit} tasks (the grid has {g} combinations)", s.count),
+                format!("give sample = {limit} or less"))),
+            _ => {}
+        }
+    }
     // A sample picks indices of the grid, so the grid may be larger than the limit; the
     // indices are 64-bit numbers.
     let grid = match (grid, sample) {

@@ -73,3 +73,25 @@ fn a_single_parameter_with_many_values_is_not_grouped_by() {
         "{out}"
     );
 }
+
+/// Issue 14 (review): `--by` with a parameter no task has is a usage error listing the
+/// parameters (it printed no group and said nothing); `--by rep --by rep` groups once (it made
+/// groups named `rep=stats rep=stats`); `--watch` into a pipe writes no clear-screen codes.
+#[test]
+fn by_names_a_parameter_once_and_a_typo_is_refused() {
+    let exp = grid(3);
+    exp.run_ok(&["run", "exp.toml", "--no-progress"]);
+    let out = exp.run(&["status", "--by", "reps"]);
+    assert_eq!(out.code(), 2, "{}", out.stderr());
+    assert!(
+        out.stderr().contains("--by reps: no task of run big-")
+            && out.stderr().contains("help: its parameters are: rep, seed"),
+        "{}",
+        out.stderr()
+    );
+    let out = exp.run_ok(&["status", "--by", "rep", "--by", "rep"]).stdout();
+    assert!(out.contains("  rep=stats     3/3 done\n"), "{out}");
+    let out = exp.run_ok(&["status", "--watch", "0.2"]).stdout();
+    assert!(out.contains("has finished: all 6 tasks done"), "{out}");
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+}

@@ -1,6 +1,6 @@
 //! `labtrail status`: how far a run is, grouped; `--explain` says why each task runs or not.
 
-use super::output::{print_json, Global};
+use super::output::{print_json, Global, UsageError};
 use super::terminal::escape;
 use crate::app;
 use crate::app::slice::Picked;
@@ -98,11 +98,25 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
         // Before the counts are read: a runner that ends in between is seen on the next turn.
         let held = args.watch.is_some() && t.store.run_lock_is_held(&t.run);
         let m = StatusModel::load(&t.store, Some(&t.run), &args.by)?;
+        if let Some(p) = m.unknown_by.first() {
+            // A typo grouped nothing, without a word (issue 14, review).
+            let known = match m.parameters.is_empty() {
+                true => "none".to_string(),
+                false => m.parameters.join(", "),
+            };
+            return Err(UsageError(format!(
+                "--by {}: no task of run {} has the parameter `{}`\n  help: its parameters are: {}",
+                escape(p), escape(&m.run), escape(p), escape(&known)
+            ))
+            .into());
+        }
         if args.json {
             print_json(&m)?;
             return Ok(0);
         }
-        if args.watch.is_some() {
+        // Clearing the screen is for a terminal: a log file or a pipe gets the refreshes one
+        // after the other, without escape codes (issue 14, review).
+        if args.watch.is_some() && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
             super::output::unless_closed(
                 std::io::Write::write_all(&mut std::io::stdout(), b"\x1b[2J\x1b[H"),
                 "stdout",

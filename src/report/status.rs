@@ -83,6 +83,13 @@ pub struct StatusModel {
     /// [`MAX_GROUP_VALUES`] values (not in `--json`, whose shape stays).
     #[serde(skip)]
     pub too_many_values: Vec<String>,
+    /// `--by` parameters no task of the run has (a typo): they would group nothing, silently
+    /// (not in `--json`).
+    #[serde(skip)]
+    pub unknown_by: Vec<String>,
+    /// The parameters the run's tasks have, in plan order: what `--by` can name.
+    #[serde(skip)]
+    pub parameters: Vec<String>,
 }
 
 /// The most values a parameter may have for `status` to group by it unasked: more would print
@@ -105,8 +112,21 @@ impl StatusModel {
         let (group_by, too_many_values) = if by.is_empty() {
             default_grouping(tasks)
         } else {
-            (by.to_vec(), Vec::new())
+            // `--by x --by x` would make groups named `x=1 x=1`.
+            let mut once: Vec<String> = Vec::new();
+            for p in by.iter().filter(|p| !p.is_empty()) {
+                if !once.contains(p) {
+                    once.push(p.clone());
+                }
+            }
+            (once, Vec::new())
         };
+        let parameters = parameters(tasks);
+        let unknown_by = group_by
+            .iter()
+            .filter(|p| !parameters.contains(p))
+            .cloned()
+            .collect();
         let mut counts = Counts::default();
         let mut stages: IndexMap<String, Counts> = IndexMap::new();
         let mut groups: IndexMap<String, Counts> = IndexMap::new();
@@ -128,6 +148,8 @@ impl StatusModel {
             groups,
             group_by,
             too_many_values,
+            unknown_by,
+            parameters,
         }
     }
 
@@ -167,6 +189,17 @@ pub fn default_grouping(tasks: &[TaskRow]) -> (Vec<String>, Vec<String>) {
         .map(|(k, _)| vec![k.clone()])
         .unwrap_or_default();
     (by, too_many)
+}
+
+/// The parameters of `tasks`, in plan order.
+fn parameters(tasks: &[TaskRow]) -> Vec<String> {
+    let mut names: IndexMap<&str, ()> = IndexMap::new();
+    for t in tasks {
+        for k in t.params.as_object().into_iter().flat_map(|o| o.keys()) {
+            names.entry(k.as_str()).or_default();
+        }
+    }
+    names.keys().map(|k| k.to_string()).collect()
 }
 
 /// A parameter value as a group name shows it: strings without their JSON quotes.

@@ -216,3 +216,29 @@ fn a_slurm_run_refuses_a_slice() {
         out.stderr()
     );
 }
+
+/// Issue 14 (review): a resumed slice lists as skipped only the done tasks of the slice; it
+/// listed the run's done tasks outside it (`✓ train/rep=stats,seed=1 (skipped, already done)`
+/// for `--only rep=spectral`) as if this invocation were about them.
+#[test]
+fn a_resumed_slice_lists_only_its_own_done_tasks() {
+    let exp = Exp::new(PIPELINE);
+    run(&exp, &["--only", "rep=stats"]);
+    run(&exp, &["--only", "eval/rep=spectral,seed=1"]);
+    let out = run(&exp, &["--only", "rep=spectral"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let err = out.stderr();
+    let skipped: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("skipped, already done"))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            "  ✓ features/rep=spectral (skipped, already done)",
+            "  ✓ train/rep=spectral,seed=1 (skipped, already done)",
+            "  ✓ eval/rep=spectral,seed=1 (skipped, already done)"
+        ],
+        "{err}"
+    );
+}

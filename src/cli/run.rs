@@ -260,14 +260,8 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         rep_line(&format!(
             "Resuming run {run_id}: found {done} of {total} tasks done"
         ));
-        for &i in start.done.iter().take(10) {
-            rep_line(&format!(
-                "  ✓ {} (skipped, already done)",
-                plan.tasks[i].label(spec)
-            ));
-        }
-        if done > 10 {
-            rep_line(&format!("  ... and {} more done tasks", done - 10));
+        for line in super::run_slice::skipped_lines(slice.as_ref(), &start, plan, spec) {
+            rep_line(&line);
         }
         let again = [
             (S::Interrupted, "interrupted"),

@@ -57,6 +57,31 @@ pub fn to_run(slice: Option<&Slice>, start: &LocalStart, total: usize) -> (usize
     }
 }
 
+/// The done tasks a resume skips, the first 10 by label: of the slice when there is one, as
+/// the tasks outside it are not this invocation's business (issue 14, review).
+pub fn skipped_lines(
+    slice: Option<&Slice>,
+    start: &LocalStart,
+    plan: &Plan,
+    spec: &Spec,
+) -> Vec<String> {
+    let done: Vec<usize> = start
+        .done
+        .iter()
+        .copied()
+        .filter(|&i| slice.is_none_or(|s| s.within[i]))
+        .collect();
+    let mut lines: Vec<String> = done
+        .iter()
+        .take(10)
+        .map(|&i| format!("  ✓ {} (skipped, already done)", plan.tasks[i].label(spec)))
+        .collect();
+    if done.len() > 10 {
+        lines.push(format!("  ... and {} more done tasks", done.len() - 10));
+    }
+    lines
+}
+
 /// The line of a slice with nothing to run; the run is not called finished unless it is.
 /// `again`: the command that runs the rest ([`command_again`]).
 pub fn nothing_to_run(s: &Slice, run_done: usize, again: &str) -> String {

@@ -106,7 +106,10 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
             };
             return Err(UsageError(format!(
                 "--by {}: no task of run {} has the parameter `{}`\n  help: its parameters are: {}",
-                escape(p), escape(&m.run), escape(p), escape(&known)
+                escape(p),
+                escape(&m.run),
+                escape(p),
+                escape(&known)
             ))
             .into());
         }

@@ -120,6 +120,25 @@ impl Axes {
     }
 }
 
+/// The combinations `[grid] sample` picks, as odometer positions; `None` without a sample, or
+/// when it asks for the whole grid.
+pub(super) fn picked_combinations(
+    spec: &Spec,
+    axes: &Axes,
+    excluded: &impl Fn(&[u32]) -> bool,
+) -> Option<Vec<u64>> {
+    let s = spec.sample?;
+    let total = axes.total();
+    if s.count >= total {
+        return None;
+    }
+    let mut combo = vec![0u32; spec.params.len()];
+    Some(super::sample::pick(total, s.count, s.seed, |i| {
+        axes.decode(i, &mut combo);
+        excluded(&combo)
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use crate::spec::Spec;

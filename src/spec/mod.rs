@@ -17,6 +17,7 @@ mod raw;
 mod recorded;
 pub mod set;
 pub mod slurm;
+mod stage;
 pub mod template;
 mod validate;
 mod value;

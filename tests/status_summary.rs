@@ -89,7 +89,9 @@ fn by_names_a_parameter_once_and_a_typo_is_refused() {
         "{}",
         out.stderr()
     );
-    let out = exp.run_ok(&["status", "--by", "rep", "--by", "rep"]).stdout();
+    let out = exp
+        .run_ok(&["status", "--by", "rep", "--by", "rep"])
+        .stdout();
     assert!(out.contains("  rep=stats     3/3 done\n"), "{out}");
     let out = exp.run_ok(&["status", "--watch", "0.2"]).stdout();
     assert!(out.contains("has finished: all 6 tasks done"), "{out}");

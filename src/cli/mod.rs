@@ -38,6 +38,7 @@ mod output;
 mod reset;
 mod results;
 mod run;
+mod run_dry;
 mod run_slice;
 mod snapshot;
 mod snapshots;

@@ -113,42 +113,7 @@ pub fn run(g: &Global, args: RunArgs) -> anyhow::Result<i32> {
         return Err(super::run_slice::slurm_refused(&spec).into());
     }
     if args.dry_run {
-        // A dry run writes nothing: no store made, no digest remembered; it reads the store as
-        // `status --explain FILE` does.
-        if !store_dir.join(crate::store::DB_FILE).exists() {
-            let exp = Experiment::expand(spec, None)?;
-            let picked = app::slice::pick(&exp.spec, &exp.plan, &args.only, &args.exclude)?;
-            return super::status::explain_fresh(&exp.spec, &exp.plan, picked.as_ref());
-        }
-        let store = app::read::store_to_read(
-            Some(&store_dir),
-            Some(&spec),
-            crate::store::Access::ReadOnly,
-        )?
-        .expect("a store that exists is opened or refused");
-        let mut exp = Experiment::expand(spec, Some(&store))?;
-        let picked = app::slice::pick(&exp.spec, &exp.plan, &args.only, &args.exclude)?;
-        // What the same command without --dry-run would work on: --fresh, or an --id not in
-        // the store, makes a new run, in which every task runs (issue 10, review).
-        let id_taken = match &args.id {
-            Some(id) => store.run_exists(id)?,
-            None => false,
-        };
-        if args.fresh && id_taken {
-            return Err(app::select::fresh_id_taken(
-                args.id.as_deref().unwrap_or_default(),
-            ));
-        }
-        if args.resume.is_none() && (args.fresh || (args.id.is_some() && !id_taken)) {
-            return super::status::explain_new_run(
-                &exp.spec,
-                &exp.plan,
-                args.id.as_deref(),
-                picked.as_ref(),
-            );
-        }
-        let run = args.resume.as_deref().or(args.id.as_deref());
-        return super::status::explain(&store, &mut exp, run, picked.as_ref());
+        return super::run_dry::dry_run(&args, spec, &store_dir);
     }
     // The GPUs the workers share out, found and checked before anything runs (issue 14).
     let devices = crate::engine::local::gpus::resolve(&spec, args.gpus.as_deref())?;

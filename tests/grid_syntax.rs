@@ -280,3 +280,20 @@ fn a_sample_too_large_is_named_as_the_sample() {
         );
     }
 }
+
+/// Issue 14 (review): a stage's `params` that names a linked group says so and lists the
+/// members to write; it said "`model` is not a parameter" and listed `arch, lr` without a word
+/// on the group.
+#[test]
+fn a_stage_over_a_linked_group_is_told_to_name_its_members() {
+    let exp = Exp::new(&format!(
+        "{HEAD}[params]\nseed = [1, 2]\nmodel = [{{ arch = \"r\", lr = 0.1 }}, {{ arch = \"v\", lr = 0.01 }}]\n[[stage]]\nname = \"prep\"\nparams = [\"model\"]\ncommand = \"echo {{arch}}\"\n"
+    ));
+    let out = exp.run(&["run", "exp.toml", "--dry-run"]);
+    assert_eq!(out.code(), 2, "{}", out.stderr());
+    assert!(
+        out.stderr().contains("exp.toml:8:10: stage `prep` varies over `model`, which is a linked group, not a parameter\n  help: name its parameters: params = [\"arch\", \"lr\"]"),
+        "{}",
+        out.stderr()
+    );
+}

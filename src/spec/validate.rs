@@ -2,7 +2,7 @@
 
 use super::raw::{RawFile, RawStage};
 use super::{
-    limits, line_col, parse_duration, Executor, RunSettings, Spec, SpecError, Stage, Value,
+    limits, line_col, parse_duration, Executor, Link, RunSettings, Spec, SpecError, Stage, Value,
 };
 use indexmap::IndexMap;
 use std::path::Path;
@@ -141,6 +141,7 @@ pub(super) fn validate(path: &Path, source: &str, raw: RawFile) -> Result<Spec, 
         (None, false) => {
             let mut stages: Vec<Stage> = Vec::new();
             for s in &raw.stage {
+                group_in_stage_params(&cx, s.get_ref(), &links)?;
                 let st = super::stage::stage_of(&cx, s.get_ref(), &param_names, &stages, &exp.env, &default_workdir, &run)?;
                 stages.push(st);
             }
@@ -252,4 +253,26 @@ fn run_settings(cx: &Ctx, raw: &super::raw::RawRun) -> Result<RunSettings, SpecE
             .unwrap_or(Duration::from_secs(30)),
         executor,
     })
+}
+
+/// A stage's `params` naming a linked group rather than its members: said as such, with the
+/// members to write (it was "`model` is not a parameter", issue 14, review).
+fn group_in_stage_params(cx: &Ctx, raw: &RawStage, links: &[Link]) -> Result<(), SpecError> {
+    let Some(list) = &raw.params else {
+        return Ok(());
+    };
+    for p in list.get_ref() {
+        if let Some(link) = links.iter().find(|l| &l.name == p) {
+            let members: Vec<String> = link.params.iter().map(|m| format!("\"{m}\"")).collect();
+            return Err(cx.err(
+                list.span().start,
+                format!(
+                    "stage `{}` varies over `{p}`, which is a linked group, not a parameter",
+                    raw.name.get_ref()
+                ),
+                format!("name its parameters: params = [{}]", members.join(", ")),
+            ));
+        }
+    }
+    Ok(())
 }

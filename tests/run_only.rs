@@ -242,3 +242,30 @@ fn a_resumed_slice_lists_only_its_own_done_tasks() {
         "{err}"
     );
 }
+
+/// Issue 14 (review): a float with no fraction is named as labels write it: `--only w=1` picks
+/// the tasks labelled `w=1` (of `linspace = [0, 1]`), where it matched no task and the error
+/// listed `w = 0.0, 0.5, 1.0`; `status --by w` groups say `w=1` too.
+#[test]
+fn a_whole_float_is_named_as_its_label_writes_it() {
+    let exp = Exp::new(
+        "[experiment]\nname = \"f\"\ncommand = \"echo {w} {s}\"\n[params]\nw = { linspace = [0, 1], num = 3 }\ns = [1, 2]\n",
+    );
+    let out = run(&exp, &["--only", "w=1"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(
+        out.stderr().contains("slice: 2 of 6 tasks"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(state_of(&exp, "w=1,s=2"), "done");
+    let out = run(&exp, &["--only", "w=2"]);
+    assert_eq!(out.code(), 2);
+    assert!(
+        out.stderr().contains("  w = 0, 0.5, 1\n"),
+        "{}",
+        out.stderr()
+    );
+    let status = exp.run_ok(&["status", "--by", "w"]).stdout();
+    assert!(status.contains("  w=1    2/2 done"), "{status}");
+}

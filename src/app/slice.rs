@@ -157,10 +157,7 @@ fn no_match(flag: &str, filter: &str, spec: &Spec, facts: &[PlanFacts]) -> Usage
     let mut values: IndexMap<&str, (Vec<String>, HashSet<String>)> = IndexMap::new();
     for t in facts {
         for (k, v) in &t.params {
-            let text = match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
+            let text = crate::plan::filter::value_text(v);
             let (list, seen) = values.entry(k.as_str()).or_default();
             if seen.insert(text.clone()) {
                 list.push(text);

@@ -99,8 +99,32 @@ pub fn matching<T: TaskFacts>(all: &[T], query: &str) -> Vec<usize> {
             && pairs.iter().all(|(k, v)| match t.param(k) {
                 _ if *k == "stage" && !stage_is_param => t.stage() == *v,
                 Some(Value::String(s)) => s == v,
-                Some(other) => serde_json::from_str::<Value>(v).ok().as_ref() == Some(other),
+                Some(other) => same_value(serde_json::from_str::<Value>(v).ok(), other),
                 None => false,
             })
     })
+}
+
+/// Whether a filter's value (parsed as JSON) names `value`. Numbers compare by value: a float
+/// with no fraction is written `1` in labels and commands, so `w=1` names the float 1.0 (it
+/// matched no task, issue 14, review); two integers compare exactly.
+fn same_value(typed: Option<Value>, value: &Value) -> bool {
+    match (typed, value) {
+        (Some(Value::Number(a)), Value::Number(b)) if a.is_f64() || b.is_f64() => {
+            a.as_f64() == b.as_f64()
+        }
+        (typed, value) => typed.as_ref() == Some(value),
+    }
+}
+
+/// A parameter value as labels, commands and filters write it: a string without its JSON
+/// quotes, a float with no fraction without `.0` (`1`, as labels say, not `1.0`).
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) if n.is_f64() => {
+            n.as_f64().map_or_else(|| n.to_string(), |f| f.to_string())
+        }
+        other => other.to_string(),
+    }
 }

@@ -202,12 +202,9 @@ fn parameters(tasks: &[TaskRow]) -> Vec<String> {
     names.keys().map(|k| k.to_string()).collect()
 }
 
-/// A parameter value as a group name shows it: strings without their JSON quotes.
+/// A parameter value as a group name shows it: as labels write it (`rep=stats`, `w=1`).
 fn param_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+    crate::plan::filter::value_text(v)
 }
 
 #[cfg(test)]

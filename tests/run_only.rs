@@ -53,7 +53,10 @@ fn only_runs_the_slice_and_its_missing_upstream_and_nothing_else() {
         ["features-stats", "train-stats-1"]
     );
     let err = out.stderr();
-    assert!(err.contains("slice: 1 of 10 tasks (1 upstream)"), "{err}");
+    assert!(
+        err.contains("slice: 2 of 10 tasks (1 picked + 1 upstream)"),
+        "{err}"
+    );
     assert!(err.contains("slice of run abl-"), "{err}");
     assert!(err.contains(": 2/2 done"), "{err}");
     assert!(err.contains("2/10 done, 8 pending"), "{err}");
@@ -67,7 +70,8 @@ fn only_runs_the_slice_and_its_missing_upstream_and_nothing_else() {
     let out = run(&exp, &["--only", "eval/rep=stats"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert!(
-        out.stderr().contains("slice: 2 of 10 tasks (1 upstream)"),
+        out.stderr()
+            .contains("slice: 3 of 10 tasks (2 picked + 1 upstream)"),
         "{}",
         out.stderr()
     );
@@ -83,7 +87,9 @@ fn only_runs_the_slice_and_its_missing_upstream_and_nothing_else() {
         &["--only", "features/rep=spectral", "--only", "features"],
     );
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(out.stderr().contains("slice: 2 of 10 tasks (0 upstream)"));
+    assert!(out
+        .stderr()
+        .contains("slice: 2 of 10 tasks (2 picked + 0 upstream)"));
     let results = exp.run_ok(&["results", "--format", "jsonl"]).stdout();
     assert!(results.contains("train/rep=stats,seed=2"), "{results}");
     let status = exp.run_ok(&["status"]).stdout();
@@ -106,7 +112,9 @@ fn exclude_leaves_out_the_matching_tasks_and_their_downstream() {
     let exp = Exp::new(PIPELINE);
     let out = run(&exp, &["--exclude", "train/seed=2"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert!(out.stderr().contains("slice: 6 of 10 tasks (0 upstream)"));
+    assert!(out
+        .stderr()
+        .contains("slice: 6 of 10 tasks (6 picked + 0 upstream)"));
     assert_eq!(
         exp.ledger("ledger.txt"),
         [
@@ -178,7 +186,10 @@ fn dry_run_honours_the_slice() {
         "eval/rep=stats,seed=2",
     ]);
     let text = out.stdout();
-    assert!(text.contains("slice: 1 of 10 tasks (2 upstream)"), "{text}");
+    assert!(
+        text.contains("slice: 3 of 10 tasks (1 picked + 2 upstream)"),
+        "{text}"
+    );
     let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("  run")).collect();
     assert_eq!(rows.len(), 3, "{text}");
     assert!(text.contains("features/rep=stats") && !text.contains("rep=spectral"));
@@ -192,7 +203,10 @@ fn dry_run_honours_the_slice() {
         "eval/rep=stats,seed=2",
     ]);
     let text = out.stdout();
-    assert!(text.contains("slice: 1 of 10 tasks (1 upstream)"), "{text}");
+    assert!(
+        text.contains("slice: 2 of 10 tasks (1 picked + 1 upstream)"),
+        "{text}"
+    );
     assert!(
         !text.contains("features/"),
         "done upstream is not needed: {text}"

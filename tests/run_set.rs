@@ -235,3 +235,19 @@ fn control_characters_in_an_override_are_written_out_in_its_comment() {
     // The recorded file is read again by later commands.
     exp.run_ok(&["reset", "--all"]);
 }
+
+/// Issue 14 (review): after `reset` of a run made with `--set`, the hint to run the tasks again
+/// keeps the overrides: pasted, it reruns the reset task with the run's values, not the file's.
+#[test]
+fn reset_hint_keeps_the_overrides() {
+    let exp = Exp::new("[experiment]\nname = \"s\"\ncommand = \"echo {lr} >> ledger.txt\"\n\n[params]\nlr = [0.1, 0.2]\n");
+    exp.run_ok(&["run", "exp.toml", "-q", "--set", "lr=7,8"]);
+    let reset = exp.run_ok(&["reset", "lr=7"]);
+    let again = hinted(&reset.stdout(), "will run them again");
+    assert_eq!(again, "labtrail run exp.toml --set lr=7,8");
+    let pasted = paste(&exp, &again);
+    assert_eq!(pasted.code(), 0, "{}", pasted.stderr());
+    let mut ledger = exp.ledger("ledger.txt");
+    ledger.sort();
+    assert_eq!(ledger, ["7", "7", "8"], "only the reset task ran again");
+}

@@ -42,11 +42,15 @@ impl Slice {
         self.len() == 0
     }
 
-    /// The line a run prints: `slice: 4 of 24 tasks (2 upstream)`.
+    /// The line a run prints: `slice: 6 of 24 tasks (4 picked + 2 upstream)`: the slice's
+    /// size first, as the final `slice of run …: 6/6 done` counts it (issue 14, review).
     pub fn describe(&self) -> String {
         format!(
-            "slice: {} of {} tasks ({} upstream)",
-            self.chosen, self.total, self.upstream
+            "slice: {} of {} tasks ({} picked + {} upstream)",
+            self.len(),
+            self.total,
+            self.chosen,
+            self.upstream
         )
     }
 }

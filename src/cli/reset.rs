@@ -72,12 +72,26 @@ pub fn run(g: &Global, args: ResetArgs) -> anyhow::Result<i32> {
     };
     let report = app::reset::reset(&mut store, &run, &request)?;
     if !g.quiet {
-        let file = experiment_file(&store, &run, experiment.as_deref());
+        let file = experiment_file(&store, &run, experiment.as_deref()) + &overrides(&store, &run);
         for line in describe(&report, &run, &file) {
             say!("{}", escape(&line));
         }
     }
     Ok(0)
+}
+
+/// The run's `--set` overrides, as ` --set ARG` each (shell-quoted): without them, the hint would
+/// run the file's values, not the run's (issue 14, review).
+fn overrides(store: &Store, run: &str) -> String {
+    store
+        .run_spec(run)
+        .map(|(_, text)| {
+            crate::spec::set::recorded(&text)
+                .iter()
+                .map(|a| format!(" --set {}", shell_quote(a)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The experiment file to name in "`labtrail run FILE` will run them again": the one given, else

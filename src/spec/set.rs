@@ -117,6 +117,19 @@ fn in_comment(text: &str) -> String {
     out
 }
 
+/// The `--set` arguments a recorded experiment text was made with, from the comment lines
+/// [`apply`] puts at its top, so that a hint to run the experiment again can repeat them (an
+/// argument with a control character comes back as the comment writes it, escaped).
+pub fn recorded(text: &str) -> Vec<String> {
+    text.lines()
+        .map_while(|l| l.strip_prefix("# labtrail run --set "))
+        .filter_map(|rest| {
+            rest.rsplit_once(" (the file said ")
+                .map(|(arg, _)| arg.to_string())
+        })
+        .collect()
+}
+
 /// Whether an entry of `[params]` is a linked group (a list of tables).
 fn is_group(item: &Item) -> bool {
     item.as_array()

@@ -77,8 +77,10 @@ fn patterns() -> &'static [Regex; 6] {
             Regex::new(r"NCCL error|nccl(Internal|System|UnhandledCuda|Remote|InvalidUsage|InvalidArgument)Error").unwrap(),
             // bash: `line 1: 4242 Killed  python train.py`; or a bare `Killed`; SLURM's OOM kill.
             Regex::new(r"(^|\d+\s+)Killed(\s|$)|oom[-_]kill").unwrap(),
-            // ANSI colour and cursor sequences, and torchrun's `[rank1]: ` line prefix.
-            Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]|^\[(default)?(rank)?\d+\]: ?").unwrap(),
+            // ANSI sequences (colour and cursor (CSI), a window title or link (OSC, ended by BEL
+            // or ST, or cut by the line's end), charset and keypad switches), and torchrun's
+            // `[rank1]: ` line prefix.
+            Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)?|\x1b[()#][0-9A-Za-z]|\x1b[=>78DEHMc]|^\[(default)?(rank)?\d+\]: ?").unwrap(),
             Regex::new(r"\b([A-Z]\w*Warning):|\bWARNING\b").unwrap(),
         ]
     })

@@ -97,6 +97,9 @@ fn recognised_failures() {
     // A progress bar's carriage returns and colours: the line as a terminal shows it.
     let bar = "\x1b[31mfailed\x1b[0m\r 10%|#   |\rFatal: disk full\n";
     assert_eq!(parse(bar, true).line.as_deref(), Some("Fatal: disk full"));
+    // Issue 14 (review): a window title (OSC, ended by BEL or ST) and a charset switch go too.
+    let titled = "Err\x1b]0;TITLE\x07or: bad \x1b]8;;http://x\x1b\\link\x1b(B\n";
+    assert_eq!(parse(titled, true).line.as_deref(), Some("Error: bad link"));
 }
 
 /// Issue 12: bytes that are not UTF-8 are replaced, never an error.

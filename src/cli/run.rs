@@ -36,6 +36,12 @@ use std::path::PathBuf;
 ///   labtrail run ablation.toml --fresh         # a new run, even if one is unfinished
 ///   labtrail run ablation.toml --id seed-sweep # a run with a name of your choice
 ///   labtrail run ablation.toml --resume latest # resume; fail if there is nothing to resume
+///   labtrail run ablation.toml --only rep=spectral       # a slice, and the upstream tasks it needs
+///   labtrail run ablation.toml --set layers=all_layers   # other values, the file unchanged
+///   labtrail run ablation.toml --gpus 0,1                # one GPU per task ([run] gpus)
+///
+/// Grids: `seed = { range = [0, 10] }`, `lr = { logspace = [1e-4, 1e-1], num = 4 }`, linked
+/// parameters as a list of tables, `[grid] sample = 50`: see the README's experiment file.
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct RunArgs {

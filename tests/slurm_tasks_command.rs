@@ -6,7 +6,6 @@ mod common;
 mod slurm_common;
 use common::*;
 use slurm_common::*;
-use std::process::{Command, Stdio};
 
 /// `LABTRAIL_SLOT` is a worker's, not the task's: a reproduction by hand has no worker.
 const TASK: &str = r#"
@@ -47,22 +46,7 @@ fn the_snippet_of_a_slurm_task_does_what_the_job_did() {
     );
     std::fs::remove_file(&seen).unwrap();
     std::fs::remove_file(&result).unwrap();
-    let elsewhere = tempfile::tempdir().unwrap();
-    let mut shell = Command::new("sh")
-        .current_dir(elsewhere.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    shell
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(snippet.as_bytes())
-        .unwrap();
-    assert!(shell.wait().unwrap().success(), "{snippet}");
+    run_by_hand(&snippet);
     let after = (
         std::fs::read_to_string(&seen).unwrap(),
         std::fs::read_to_string(&result).unwrap(),

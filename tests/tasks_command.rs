@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// A `train` stage that fails its first attempt and a fan-in `summary` after it; each task
 /// records its working folder and the variables it got, then writes a result from them. The
@@ -57,25 +57,6 @@ fn exported(snippet: &str, name: &str) -> String {
         .output()
         .unwrap();
     String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs `snippet` with `sh` from another folder, with nothing of this environment but PATH.
-fn run_by_hand(snippet: &str) {
-    let elsewhere = tempfile::tempdir().unwrap();
-    let mut sh = Command::new("sh")
-        .current_dir(elsewhere.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    sh.stdin
-        .take()
-        .unwrap()
-        .write_all(snippet.as_bytes())
-        .unwrap();
-    assert!(sh.wait().unwrap().success(), "{snippet}");
 }
 
 /// Issue 14: the snippet of a task's latest attempt (the second: the first failed), run with

@@ -4,7 +4,6 @@
 
 mod common;
 use common::*;
-use std::process::{Command, Stdio};
 
 /// Each task writes what it got, from its command line and its environment, in its own folder.
 const TASK: &str = r#"
@@ -40,21 +39,7 @@ fn each_reproduced(exp: &Exp) -> Vec<String> {
         let file = exp.run_dir().join("tasks").join(key).join("seen.txt");
         let before = std::fs::read_to_string(&file).unwrap();
         std::fs::remove_file(&file).unwrap();
-        let elsewhere = tempfile::tempdir().unwrap();
-        let mut sh = Command::new("sh")
-            .current_dir(elsewhere.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap())
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        sh.stdin
-            .take()
-            .unwrap()
-            .write_all(snippet.as_bytes())
-            .unwrap();
-        assert!(sh.wait().unwrap().success(), "{snippet}");
+        run_by_hand(&snippet);
         assert_eq!(std::fs::read_to_string(&file).unwrap(), before, "{snippet}");
         seen.push(before);
     }

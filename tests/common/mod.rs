@@ -247,3 +247,23 @@ pub fn processes_of_store(store: &Path) -> Vec<u32> {
         })
         .collect()
 }
+
+/// Runs a `tasks --command` `snippet` with `sh` from another folder, with nothing of this
+/// environment but PATH, as a user pasting it would; panics unless it succeeds.
+pub fn run_by_hand(snippet: &str) {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut sh = std::process::Command::new("sh")
+        .current_dir(elsewhere.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    sh.stdin
+        .take()
+        .unwrap()
+        .write_all(snippet.as_bytes())
+        .unwrap();
+    assert!(sh.wait().unwrap().success(), "{snippet}");
+}

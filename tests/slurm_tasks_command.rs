@@ -9,7 +9,7 @@ use slurm_common::*;
 
 /// `LABTRAIL_SLOT` is a worker's, not the task's: a reproduction by hand has no worker.
 const TASK: &str = r#"
-{ pwd; env | grep -E '^(LABTRAIL_|MY_)' | grep -v '^LABTRAIL_SLOT=' | sort; } > "$LABTRAIL_TASK_DIR/seen.txt"
+{ pwd; env | grep -E '^(LABTRAIL_|MY_)' | grep -v -E '^LABTRAIL_(SLOT|REQUIRE_CHROMIUM)=' | sort; } > "$LABTRAIL_TASK_DIR/seen.txt"
 printf '{"x": %s, "job": "%s"}\n' "$LABTRAIL_PARAM_X" "$LABTRAIL_JOB_ID" > "$LABTRAIL_RESULT"
 "#;
 

@@ -30,10 +30,12 @@ backoff = "0s"
 "#;
 
 /// `LABTRAIL_SLOT` is left out: this run has no GPUs and no `{slot}`, so the attempt's slot is
-/// not recorded and the snippet says 1 (see tasks_command_placement.rs).
+/// not recorded and the snippet says 1 (see tasks_command_placement.rs). So is
+/// `LABTRAIL_REQUIRE_CHROMIUM`: scripts/test.sh exports it, the task inherits it from the runner,
+/// and it is not labtrail's (a snippet run by hand in another shell would not have it either).
 const TASK: &str = r#"
 if [ "$LABTRAIL_STAGE" = train ] && [ "$LABTRAIL_ATTEMPT" = 1 ]; then exit 3; fi
-{ pwd; env | grep -E '^(LABTRAIL_|MY_)' | grep -v '^LABTRAIL_SLOT=' | sort; } > "$LABTRAIL_TASK_DIR/seen.txt"
+{ pwd; env | grep -E '^(LABTRAIL_|MY_)' | grep -v -E '^LABTRAIL_(SLOT|REQUIRE_CHROMIUM)=' | sort; } > "$LABTRAIL_TASK_DIR/seen.txt"
 ls "${LABTRAIL_UPSTREAM_TRAIN:-/nonexistent}" > "$LABTRAIL_TASK_DIR/upstream.txt" 2>/dev/null
 printf '{"arg": "%s", "attempt": %s}\n' "$1" "$LABTRAIL_ATTEMPT" > "$LABTRAIL_RESULT"
 "#;

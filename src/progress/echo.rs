@@ -6,35 +6,38 @@
 //! stops the run (the signal does not depend on the echo), and keys typed meanwhile still
 //! reach the shell afterwards, which shows them as it reads them.
 
-use std::os::fd::RawFd;
+use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
+use nix::unistd::{getpgrp, tcgetpgrp};
+use std::io::{IsTerminal, Stderr};
 
 /// The echo flags this turns off: the echo of typed keys, and of control keys as `^C`.
-const ECHO_FLAGS: libc::tcflag_t = libc::ECHO | libc::ECHOCTL;
+const ECHO_FLAGS: LocalFlags = LocalFlags::ECHO.union(LocalFlags::ECHOCTL);
 
-/// The terminal on `fd` with its echo off until dropped, when the flags that were on are put
-/// back. Does nothing when `fd` is not a terminal, or when labtrail is not in its foreground
+/// The terminal on stderr with its echo off until dropped, when the flags that were on are put
+/// back. Does nothing when stderr is not a terminal, or when labtrail is not in its foreground
 /// (a background job that changed the terminal's modes would be stopped by SIGTTOU, and the
 /// terminal is not its to change).
 pub struct EchoOff {
-    fd: RawFd,
+    terminal: Stderr,
     /// The echo flags that were on, and are put back on drop.
-    were_on: libc::tcflag_t,
+    were_on: LocalFlags,
 }
 
 impl EchoOff {
     /// Turns the echo of the terminal on stderr off; `None` when there is nothing to turn off.
     pub fn on_stderr() -> Option<EchoOff> {
-        let fd = libc::STDERR_FILENO;
-        if !in_foreground(fd) {
+        let terminal = std::io::stderr();
+        if !in_foreground(&terminal) {
             return None;
         }
-        let mut modes = modes(fd)?;
-        let were_on = modes.c_lflag & ECHO_FLAGS;
-        if were_on == 0 {
+        let mut modes = tcgetattr(&terminal).ok()?;
+        let were_on = modes.local_flags & ECHO_FLAGS;
+        if were_on.is_empty() {
             return None;
         }
-        modes.c_lflag &= !ECHO_FLAGS;
-        set_modes(fd, &modes).then_some(EchoOff { fd, were_on })
+        modes.local_flags.remove(ECHO_FLAGS);
+        tcsetattr(&terminal, SetArg::TCSANOW, &modes).ok()?;
+        Some(EchoOff { terminal, were_on })
     }
 }
 
@@ -42,30 +45,17 @@ impl Drop for EchoOff {
     /// Puts back only the flags it turned off, on the modes as they are now: a change made
     /// meanwhile by someone else stays.
     fn drop(&mut self) {
-        if !in_foreground(self.fd) {
+        if !in_foreground(&self.terminal) {
             return;
         }
-        if let Some(mut modes) = modes(self.fd) {
-            modes.c_lflag |= self.were_on;
-            set_modes(self.fd, &modes);
+        if let Ok(mut modes) = tcgetattr(&self.terminal) {
+            modes.local_flags.insert(self.were_on);
+            let _ = tcsetattr(&self.terminal, SetArg::TCSANOW, &modes);
         }
     }
 }
 
 /// Whether this process's group is the terminal's foreground group.
-fn in_foreground(fd: RawFd) -> bool {
-    // SAFETY: plain calls on a descriptor number; an invalid one makes them fail (-1).
-    unsafe { libc::isatty(fd) == 1 && libc::tcgetpgrp(fd) == libc::getpgrp() }
-}
-
-fn modes(fd: RawFd) -> Option<libc::termios> {
-    // SAFETY: tcgetattr fills the struct given, which lives across the call; on error the
-    // zeroes are not used.
-    let mut modes: libc::termios = unsafe { std::mem::zeroed() };
-    (unsafe { libc::tcgetattr(fd, &mut modes) } == 0).then_some(modes)
-}
-
-fn set_modes(fd: RawFd, modes: &libc::termios) -> bool {
-    // SAFETY: tcsetattr reads the struct given, which lives across the call.
-    unsafe { libc::tcsetattr(fd, libc::TCSANOW, modes) == 0 }
+fn in_foreground(terminal: &Stderr) -> bool {
+    terminal.is_terminal() && tcgetpgrp(terminal).is_ok_and(|g| g == getpgrp())
 }

@@ -134,8 +134,7 @@ fn terminal_width() -> Option<usize> {
     {
         return Some(n).filter(|&n| n > 0);
     }
-    // SAFETY: TIOCGWINSZ fills a plain `winsize` struct; a failure leaves it zeroed.
-    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
-    (ok && size.ws_col > 0).then_some(size.ws_col as usize)
+    terminal_size::terminal_size_of(std::io::stdout())
+        .map(|(terminal_size::Width(w), _)| w as usize)
+        .filter(|&w| w > 0)
 }

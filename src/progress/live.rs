@@ -139,14 +139,11 @@ fn elapsed(d: Duration) -> String {
 /// The size of the terminal on stderr, as (columns, rows); 80 × 24 when it cannot be asked.
 /// Asked at each draw, so that a resized window is followed.
 pub fn terminal_size() -> (usize, usize) {
-    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct given, which lives across the
-    // call; on error it writes nothing and the zeroes are ignored.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
-    if ok && ws.ws_col > 0 && ws.ws_row > 0 {
-        (ws.ws_col as usize, ws.ws_row as usize)
-    } else {
-        (80, 24)
+    match terminal_size::terminal_size_of(std::io::stderr()) {
+        Some((terminal_size::Width(w), terminal_size::Height(h))) if w > 0 && h > 0 => {
+            (w as usize, h as usize)
+        }
+        _ => (80, 24),
     }
 }
 

@@ -115,10 +115,13 @@ impl Monitor<'_> {
                 self.missing_since.remove(&(t.key.clone(), t.attempt));
                 self.observe_live(t, q, &mut b)?;
                 // A second live job with the task's name (resubmitted by hand, or by a monitor
-                // that lost track of it): the task keeps the job it tracks.
+                // that lost track of it): the task keeps the job it tracks. Unless the tracked
+                // job is COMPLETING: cancelled by the user, who resubmitted its script at once,
+                // it is on its way out (for up to KillWait), and once gone the other is adopted.
                 if let Some(other) = by_key
                     .get(t.key.as_str())
                     .filter(|_| b.live.get(&t.key) == Some(&t.job_id))
+                    .filter(|_| q.state != "COMPLETING")
                 {
                     self.cancel_second_job(t, other, &mut b)?;
                 }

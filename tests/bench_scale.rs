@@ -54,6 +54,7 @@ fn scale_bench_quick_mode_prints_every_row() {
     for row in rows {
         let line = stdout
             .lines()
+            .map(str::trim_start)
             .find(|l| l.starts_with(row))
             .unwrap_or_else(|| panic!("no row {row:?} in:\n{stdout}"));
         let needs = match row {

@@ -94,7 +94,7 @@ met() { if [ "$1" = - ]; then echo -; else awk -v v="$1" -v l="$2" 'BEGIN { prin
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # Runs "$@", stdout to $tmp/out, stderr to $tmp/err; sets WALL (ns), RSS (peak kB or -), CODE
-# and LOAD (the 1-minute load average just before).
+# and LOAD (the 1-minute load average before-after: after a long step it tells the step's own).
 measure() {
     local t0 t1
     LOAD=$(load)
@@ -108,6 +108,7 @@ measure() {
     fi
     t1=$(ns)
     WALL=$((t1 - t0))
+    LOAD=$LOAD-$(load)
 }
 # Stops the benchmark when the last command failed: a figure of a failed command is no figure.
 expect_ok() {
@@ -227,9 +228,9 @@ fi
 {
     echo
     echo "issue 15 scale benchmark: N=$N trivial tasks (true {i}), $WORKERS workers, $(nproc) cores, labtrail $("$bin" --version | awk '{ print $2 }')"
-    echo "targets are for 10^6 tasks; load = 1-minute load average before the step"
+    echo "targets are for 10^6 tasks; load = 1-minute load average before-after the step"
     echo
-    f='%-40s %10s %9s %10s %7s %9s %-22s %4s %5s\n'
+    f='%-40s %10s %9s %10s %7s %9s %-22s %4s %9s\n'
     printf "$f" "run" "wall (s)" "ms/task" "RSS (MB)" "B/task" "vs xargs" "target" "met" "load"
     vs=- vs_met=-
     if [ "$xargs_wall" != - ]; then vs=$(ratio "$run_wall" "$xargs_wall") vs_met=$(met "$vs" "$T_XARGS"); fi
@@ -246,7 +247,7 @@ fi
         "$(b_per "$(kb_to_b "$resume_rss")" "$N")" "" "<= $T_RESUME_S s" \
         "$(met "$(s_of "$resume_wall")" "$T_RESUME_S")" "$resume_load"
     echo
-    f='%-40s %10s %8s %5s %10s %8s %5s %10s %5s\n'
+    f='%-40s %10s %8s %5s %10s %8s %5s %10s %9s\n'
     printf "$f" "query (median of $REPEAT)" "wall (s)" "target" "met" "RSS (MB)" "target" "met" "lines" "load"
     while IFS=$'\t' read -r label wall rss target lines qload; do
         wall_s=$(s_of "$wall")
@@ -273,7 +274,7 @@ fi
         done <"$tmp/dbstat"
     fi
     echo
-    f='%-40s %10s %8s %5s %10s %8s %5s %5s\n'
+    f='%-40s %10s %8s %5s %10s %8s %5s %9s\n'
     printf "$f" "plan" "wall (s)" "target" "met" "RSS (MB)" "target" "met" "load"
     plan_mb=$(mb "$plan_rss")
     printf "$f" "run --dry-run, $grid combinations" "$(s_of "$plan_wall")" "<= $T_PLAN_S" \

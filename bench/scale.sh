@@ -4,7 +4,7 @@
 # and peak RSS), the files and bytes the run left, the plan of a GRID_SIDE^3 grid, and on request
 # the SLURM monitor's poll. Each figure is printed with its target (the issue's, for 10^6 tasks).
 #
-#   bash bench/scale.sh                    # N=1000000: ~30 min on 2 cores, ~9 GB and 4M inodes free
+#   bash bench/scale.sh                    # N=1000000: ~45 min on 2 cores (0.9.0: 7 GB, 3M inodes)
 #   N=20000 bash bench/scale.sh            # a quick look (~1 min)
 #   N=100000 POLL=1 bash bench/scale.sh    # ... plus examples/poll_bench's table
 #

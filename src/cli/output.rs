@@ -169,34 +169,49 @@ fn store_exit_code(err: &StoreError) -> i32 {
 /// Prints rows as aligned columns (the last column is not padded). Every cell is escaped
 /// ([`super::terminal::escape`]): cells hold values.
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.iter().map(|c| escape(c).into_owned()).collect())
-        .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
+    let mut widths = Widths::of(header);
+    rows.iter().for_each(|r| widths.fit(r));
+    say!("{}", widths.line(header));
+    for r in rows {
+        say!("{}", widths.line(r));
+    }
+}
+
+/// The column widths of a [`table`], fitted to rows one at a time: a table whose rows are
+/// read twice (widths, then lines) holds one row, not all of them (issue 15).
+#[derive(Debug, Clone)]
+pub struct Widths(Vec<usize>);
+
+impl Widths {
+    /// The widths of the header alone.
+    pub fn of(header: &[&str]) -> Widths {
+        Widths(header.iter().map(|h| h.chars().count()).collect())
+    }
+
+    /// Widens the columns to fit `row`'s cells, escaped.
+    pub fn fit<S: AsRef<str>>(&mut self, row: &[S]) {
+        for (w, c) in self.0.iter_mut().zip(row) {
+            *w = (*w).max(escape(c.as_ref()).chars().count());
         }
     }
-    let line = |cells: Vec<&str>| {
+
+    /// One line of the table: the cells escaped, padded to the widths but the last, joined by
+    /// two spaces, without trailing blanks.
+    pub fn line<S: AsRef<str>>(&self, cells: &[S]) -> String {
         let n = cells.len();
         let parts: Vec<String> = cells
             .iter()
             .enumerate()
             .map(|(i, c)| {
+                let c = escape(c.as_ref());
                 if i + 1 == n {
-                    c.to_string()
+                    c.into_owned()
                 } else {
-                    format!("{c:<w$}", w = widths[i])
+                    format!("{c:<w$}", w = self.0[i])
                 }
             })
             .collect();
-        say!("{}", parts.join("  ").trim_end());
-    };
-    line(header.to_vec());
-    for r in &rows {
-        line(r.iter().map(|s| s.as_str()).collect());
+        parts.join("  ").trim_end().to_string()
     }
 }
 

@@ -6,7 +6,7 @@ use super::terminal::escape;
 use crate::app::UsageError;
 use crate::report::results::stats::Agg;
 use crate::report::results::view::{self, Layout, Query, ViewError};
-use crate::report::results::{Results, UnknownStage};
+use crate::report::results::{ResultSource, UnknownStage};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -82,9 +82,9 @@ pub fn run(g: &Global, args: ResultsArgs) -> anyhow::Result<i32> {
         .into());
     }
     let t = g.read_target(args.experiment.as_deref(), args.run.as_deref())?;
-    let mut results = Results::load(&t.store, Some(&t.run))?;
+    let mut source = ResultSource::open(&t.store, Some(&t.run))?;
     if let Some(stage) = &args.stage {
-        match results.only_stage(&t.store, stage) {
+        match source.only_stage(stage) {
             Err(UnknownStage::Store(e)) => return Err(e.into()),
             Err(e) => return Err(UsageError(e.to_string()).into()),
             Ok(()) => {}
@@ -105,13 +105,19 @@ pub fn run(g: &Global, args: ResultsArgs) -> anyhow::Result<i32> {
         sort: args.sort,
         desc: args.desc,
     };
-    let mut out = stdout.lock();
-    let notes = match view::write(&results, &query, layout, &mut out) {
+    // Buffered: rows are written as they are read, a line at a time would be a write call each.
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = view::write_source(&source, &query, layout, &mut out).and_then(|w| {
+        std::io::Write::flush(&mut out)?;
+        Ok(w)
+    });
+    let view::Written { notes, none } = match written {
         Err(ViewError::Io(e)) => return Err(e.into()),
+        Err(ViewError::Store(e)) => return Err(e.into()),
         Err(e) => return Err(UsageError(e.to_string()).into()),
-        Ok(notes) => notes,
+        Ok(w) => w,
     };
-    if results.records.is_empty()
+    if none
         && matches!(layout, Layout::Table(_) | Layout::Markdown)
         && !g.quiet
     {

@@ -1,8 +1,13 @@
 //! `labtrail tasks`: the tasks of a run, and the attempt history of one task.
 
-use super::output::{is_experiment_file, print_json, table, Global, UsageError};
+use super::output::{is_experiment_file, print_json, table, Global, UsageError, Widths};
 use super::terminal::escape_lines;
+use crate::report;
+use crate::report::results::json::PrettyArray;
 use crate::report::tasks::TaskSelection;
+use crate::report::QueryError;
+use crate::store::{Store, StoreError, TaskRow, TaskSet, TaskState};
+use std::io::Write;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -57,6 +62,9 @@ pub fn run(g: &Global, mut args: TasksArgs) -> anyhow::Result<i32> {
         return print_command(&t, args.task.as_deref(), args.state.as_deref());
     }
     let store = t.store;
+    if args.task.is_none() && !args.attempts {
+        return print_all(&store, &t.run, args.state.as_deref(), args.json);
+    }
     let selection = TaskSelection::load(
         &store,
         Some(&t.run),
@@ -125,6 +133,82 @@ pub fn run(g: &Global, mut args: TasksArgs) -> anyhow::Result<i32> {
 
 /// `--command`: the snippet of the one task `query` names; several matches are refused with
 /// their list, as `logs` does.
+/// Why a streamed listing stopped.
+enum Stop {
+    Store(StoreError),
+    Write(std::io::Error),
+}
+
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Self {
+        Stop::Store(e)
+    }
+}
+
+/// `labtrail tasks [--state S] [--json]`: every task of the run, written as it is read (issue
+/// 15): JSON in one pass, the aligned table in two over one snapshot (the widths, then the
+/// lines), so that 10^6 tasks hold one row in memory. Prints what the selection printed.
+fn print_all(store: &Store, run: &str, state: Option<&str>, json: bool) -> anyhow::Result<i32> {
+    let state = match state {
+        Some(s) => Some(TaskState::parse(s).ok_or_else(|| QueryError::UnknownState(s.into()))?),
+        None => None,
+    };
+    // A running task of a gone runner is shown interrupted: `--state interrupted` reads them too.
+    let stored = TaskSet::InPlan(state.filter(|s| *s != TaskState::Interrupted));
+    let read = |gone: bool| {
+        let each = |each: &mut dyn FnMut(TaskRow) -> Result<(), Stop>| {
+            store.each_task(run, stored, |mut t| {
+                report::runner::task_as_seen(&mut t, gone);
+                match state.is_none_or(|s| t.state == s) {
+                    true => each(t),
+                    false => Ok(()),
+                }
+            })
+        };
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        if json {
+            let mut array = PrettyArray::new(&mut out);
+            each(&mut |t| array.item(&t).map_err(Stop::Write))?;
+            array.end().map_err(Stop::Write)?;
+            return out.flush().map_err(Stop::Write);
+        }
+        let errors = TaskSelection::all_error_lines(store, run)?;
+        let cells = |t: &TaskRow| {
+            let reason = t.reason.clone().unwrap_or_default();
+            let reason = match errors.get(&t.key).filter(|_| t.state == TaskState::Failed) {
+                Some(line) => format!("{reason}: {line}"),
+                None => reason,
+            };
+            [
+                t.key.clone(),
+                t.state.as_str().to_string(),
+                t.attempts.to_string(),
+                t.label.clone(),
+                reason,
+            ]
+        };
+        let header = ["KEY", "STATE", "ATTEMPTS", "LABEL", "REASON"];
+        let mut widths = Widths::of(&header);
+        each(&mut |t| {
+            widths.fit(&cells(&t));
+            Ok(())
+        })?;
+        let mut line = |text: String| writeln!(out, "{text}").map_err(Stop::Write);
+        line(widths.line(&header))?;
+        each(&mut |t| line(widths.line(&cells(&t))))?;
+        out.flush().map_err(Stop::Write)
+    };
+    match report::runner::read_snapshot_with_runner(store, run, read) {
+        Ok(()) => Ok(0),
+        Err(Stop::Store(e)) => Err(e.into()),
+        // As `say!` has it: a reader gone is no error, another failure the exit code says.
+        Err(Stop::Write(e)) => {
+            super::output::unless_closed(Err(e), "stdout");
+            Ok(0)
+        }
+    }
+}
+
 fn print_command(
     t: &crate::app::read::ReadTarget,
     query: Option<&str>,

@@ -9,6 +9,7 @@
 //! | module | behind |
 //! |---|---|
 //! | [`status`] | `labtrail status`: counts overall, per stage and per group |
+//! | [`status_groups`] | `labtrail status`: the counts per group of parameter values, in one pass |
 //! | [`status_end`] | `labtrail status --watch`: whether the run has come to an end |
 //! | [`explain`] | `labtrail status --explain` and `labtrail run --dry-run`: why each task runs |
 //! | [`results`] | `labtrail results`: one record per done task, and a writer per format |
@@ -40,6 +41,7 @@ pub mod runs;
 pub mod snapshots;
 pub mod status;
 pub mod status_end;
+pub mod status_groups;
 pub mod task_command;
 pub mod tasks;
 

@@ -32,6 +32,30 @@ pub fn read_with_runner<T, E: From<StoreError>>(
     Ok((value, gone))
 }
 
+/// Runs `read` on one snapshot of the store ([`Store::read_snapshot`]), telling it whether the
+/// run's local runner is gone: rows can then be shown as they are read (issue 15), where
+/// [`read_with_runner`] knows only after the read. The lock is probed before and after the
+/// snapshot is taken: free at both, no runner held the run when the snapshot was taken.
+pub fn read_snapshot_with_runner<T, E: From<StoreError>>(
+    store: &Store,
+    run: &str,
+    read: impl FnOnce(bool) -> Result<T, E>,
+) -> Result<T, E> {
+    if store.executor(run)? == "slurm" {
+        return store.read_snapshot(|| read(false));
+    }
+    let free_before = !store.run_lock_is_held(run);
+    store.read_snapshot(|| {
+        let gone = free_before && !store.run_lock_is_held(run) && all_opened_here(store, run)?;
+        read(gone)
+    })
+}
+
+/// Shows one task as [`as_seen`] shows it.
+pub fn task_as_seen(task: &mut TaskRow, runner_gone: bool) {
+    as_seen(std::slice::from_mut(task), runner_gone);
+}
+
 /// Whether every attempt left open in `run` was opened on this host. A free lock says nothing
 /// about a runner on another host (its file system may not share locks with this one), and
 /// `labtrail run` does not take its attempts over without `--force`: they are not shown as gone.

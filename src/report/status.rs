@@ -1,8 +1,9 @@
 //! How far a run is: task counts overall, per stage and per group of parameter values.
 
-use crate::store::{Store, StoreError, TaskRow, TaskState};
+use super::status_groups::{GroupCounter, Grouping};
+use crate::store::{Store, StoreError, TaskState};
 use indexmap::IndexMap;
-use std::collections::HashSet;
+use serde_json::{Map, Value};
 
 /// Task counts by state. Serialises as `status --json` shows it, fields in this order.
 #[derive(Debug, serde::Serialize, Default, Clone, PartialEq, Eq)]
@@ -26,15 +27,26 @@ pub struct Counts {
 impl Counts {
     /// Counts one more task in state `s`.
     pub fn add(&mut self, s: TaskState) {
-        self.total += 1;
-        match s {
-            TaskState::Done => self.done += 1,
-            TaskState::Running => self.running += 1,
-            TaskState::Pending => self.pending += 1,
-            TaskState::Failed => self.failed += 1,
-            TaskState::Interrupted => self.interrupted += 1,
-            TaskState::Blocked => self.blocked += 1,
-        }
+        self.add_many(s, 1);
+    }
+
+    /// Counts `n` more tasks in state `s`.
+    pub fn add_many(&mut self, s: TaskState, n: usize) {
+        self.total += n;
+        *match s {
+            TaskState::Done => &mut self.done,
+            TaskState::Running => &mut self.running,
+            TaskState::Pending => &mut self.pending,
+            TaskState::Failed => &mut self.failed,
+            TaskState::Interrupted => &mut self.interrupted,
+            TaskState::Blocked => &mut self.blocked,
+        } += n;
+    }
+
+    /// Counts the running tasks of a run whose runner is gone as interrupted, as
+    /// [`super::runner::as_seen`] shows each of them.
+    pub fn runner_gone(&mut self) {
+        self.interrupted += std::mem::take(&mut self.running);
     }
 
     /// One line for people: `3/8 done, 1 running, 2 failed`. States with no task are left out;
@@ -98,50 +110,49 @@ pub const MAX_GROUP_VALUES: usize = 20;
 
 impl StatusModel {
     /// Loads the progress of `run` (`None`: the latest run), grouped by the parameters `by`
-    /// (empty: [`default_grouping`]).
+    /// (empty: the parameter with fewest values, see [`GroupCounter`]). The counts per stage and
+    /// state are SQLite's (`GROUP BY`); the groups come from one pass over the tasks'
+    /// parameters: nothing here grows with the number of tasks (issue 15).
     pub fn load(store: &Store, run: Option<&str>, by: &[String]) -> Result<Self, StoreError> {
         let run = store.resolve_run(run)?;
-        let (mut tasks, gone) =
-            super::runner::read_with_runner(store, &run, || store.tasks(&run, None))?;
-        super::runner::as_seen(&mut tasks, gone);
-        Ok(Self::from_tasks(run, &tasks, by))
-    }
-
-    /// Counts `tasks` (in plan order) of `run`; see [`StatusModel::load`].
-    pub fn from_tasks(run: String, tasks: &[TaskRow], by: &[String]) -> Self {
-        let (group_by, too_many_values) = if by.is_empty() {
-            default_grouping(tasks)
-        } else {
-            // `--by x --by x` would make groups named `x=1 x=1`.
-            let mut once: Vec<String> = Vec::new();
-            for p in by.iter().filter(|p| !p.is_empty()) {
-                if !once.contains(p) {
-                    once.push(p.clone());
-                }
-            }
-            (once, Vec::new())
+        let read = || {
+            let by_stage = store.stage_state_counts(&run)?;
+            let mut counter = GroupCounter::new(by);
+            store.each_task_params(&run, |state, params| {
+                // Parameters are a JSON object as stored; anything else has none.
+                let params: Map<String, Value> = serde_json::from_str(params).unwrap_or_default();
+                counter.add(state, &params);
+                Ok::<_, StoreError>(())
+            })?;
+            Ok::<_, StoreError>((by_stage, counter.finish()))
         };
-        let parameters = parameters(tasks);
+        // One snapshot: the groups count the tasks the counts count.
+        let ((by_stage, grouping), gone) =
+            super::runner::read_with_runner(store, &run, || store.read_snapshot(read))?;
+        let mut counts = Counts::default();
+        let mut stages: IndexMap<String, Counts> = IndexMap::new();
+        for c in by_stage {
+            let stage = stages.entry(c.stage).or_default();
+            stage.add_many(c.state, c.tasks);
+            counts.add_many(c.state, c.tasks);
+        }
+        let Grouping {
+            group_by,
+            mut groups,
+            too_many_values,
+            parameters,
+        } = grouping;
+        if gone {
+            counts.runner_gone();
+            stages.values_mut().for_each(Counts::runner_gone);
+            groups.values_mut().for_each(Counts::runner_gone);
+        }
         let unknown_by = group_by
             .iter()
             .filter(|p| !parameters.contains(p))
             .cloned()
             .collect();
-        let mut counts = Counts::default();
-        let mut stages: IndexMap<String, Counts> = IndexMap::new();
-        let mut groups: IndexMap<String, Counts> = IndexMap::new();
-        for t in tasks {
-            counts.add(t.state);
-            stages.entry(t.stage.clone()).or_default().add(t.state);
-            let key: Vec<String> = group_by
-                .iter()
-                .filter_map(|p| t.params.get(p).map(|v| format!("{p}={}", param_text(v))))
-                .collect();
-            if !key.is_empty() {
-                groups.entry(key.join(" ")).or_default().add(t.state);
-            }
-        }
-        StatusModel {
+        Ok(StatusModel {
             run,
             counts,
             stages,
@@ -150,7 +161,7 @@ impl StatusModel {
             too_many_values,
             unknown_by,
             parameters,
-        }
+        })
     }
 
     /// Whether per-stage counts say anything: an experiment without `[[stage]]` has the one
@@ -158,53 +169,6 @@ impl StatusModel {
     pub fn has_stages(&self) -> bool {
         self.stages.len() > 1 || self.stages.keys().any(|s| s != "main")
     }
-}
-
-/// The grouping `status` uses when none is asked for: the parameter with the fewest distinct
-/// values, as long as it has more than one (one value would make one group, which says nothing)
-/// and at most [`MAX_GROUP_VALUES`]. Ties go to the parameter seen first in plan order; no such
-/// parameter means no groups. Also returns the parameters left out for having too many values.
-pub fn default_grouping(tasks: &[TaskRow]) -> (Vec<String>, Vec<String>) {
-    // A parameter's values are counted up to one past the cap: a 10^5-value seed costs little.
-    let mut distinct: IndexMap<String, HashSet<String>> = IndexMap::new();
-    for t in tasks {
-        if let Some(obj) = t.params.as_object() {
-            for (k, v) in obj {
-                let seen = distinct.entry(k.clone()).or_default();
-                if seen.len() <= MAX_GROUP_VALUES {
-                    seen.insert(param_text(v));
-                }
-            }
-        }
-    }
-    let too_many = distinct
-        .iter()
-        .filter(|(_, vs)| vs.len() > MAX_GROUP_VALUES)
-        .map(|(k, _)| k.clone())
-        .collect();
-    let by = distinct
-        .iter()
-        .filter(|(_, vs)| vs.len() > 1 && vs.len() <= MAX_GROUP_VALUES)
-        .min_by_key(|(_, vs)| vs.len())
-        .map(|(k, _)| vec![k.clone()])
-        .unwrap_or_default();
-    (by, too_many)
-}
-
-/// The parameters of `tasks`, in plan order.
-fn parameters(tasks: &[TaskRow]) -> Vec<String> {
-    let mut names: IndexMap<&str, ()> = IndexMap::new();
-    for t in tasks {
-        for k in t.params.as_object().into_iter().flat_map(|o| o.keys()) {
-            names.entry(k.as_str()).or_default();
-        }
-    }
-    names.keys().map(|k| k.to_string()).collect()
-}
-
-/// A parameter value as a group name shows it: as labels write it (`rep=stats`, `w=1`).
-fn param_text(v: &serde_json::Value) -> String {
-    crate::plan::filter::value_text(v)
 }
 
 #[cfg(test)]

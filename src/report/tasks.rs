@@ -78,6 +78,26 @@ impl TaskSelection {
         Ok(lines)
     }
 
+    /// The last attempt's error line of every task of `run` whose attempts recorded one, by
+    /// key: what [`TaskSelection::error_lines`] finds, without a selection (held per recorded
+    /// error, not per task). Shown for failed tasks only.
+    pub fn all_error_lines(
+        store: &Store,
+        run: &str,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let mut lines = std::collections::HashMap::new();
+        let kind = crate::provenance::model::ATTEMPT_ERROR_RECORD;
+        for r in store.records(run, kind)? {
+            let Some(key) = r.task_key else { continue };
+            let error: Result<crate::provenance::model::AttemptError, _> =
+                serde_json::from_str(&r.json);
+            if let Some(line) = error.ok().and_then(|e| e.line) {
+                lines.insert(key, line); // later records win: the last attempt's
+            }
+        }
+        Ok(lines)
+    }
+
     /// Every attempt of the selected tasks: task by task in plan order, oldest attempt first.
     pub fn attempts(&self, store: &Store) -> Result<Vec<AttemptView>, StoreError> {
         let mut all = Vec::new();

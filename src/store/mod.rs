@@ -37,6 +37,7 @@ pub mod schema;
 pub mod snapshot_index;
 mod snapshot_runs;
 mod store_lock;
+mod stream;
 mod submissions;
 mod tasks;
 mod unclean;
@@ -56,6 +57,7 @@ pub use open::Access;
 pub use records::RecordRow;
 pub use reset::{MoveSettled, ResetTask, TaskDirFate, TaskDirMove, TaskDirs};
 pub use runs::RunSummary;
+pub use stream::{StageStateCount, TaskSet};
 pub use submissions::{SubmissionRow, SubmissionState};
 pub use tasks::{
     AttemptRow, EventRow, NewTask, OpenAttempt, PlanRows, TaskRow, TaskState, INPUTS_RECORD,

@@ -1,54 +1,9 @@
 //! Read-only queries behind `status`, `tasks`, `logs`, `results`, `events` and `check`.
 
 use super::paths::resolve;
-use super::{AttemptRow, EventRow, Store, StoreError, TaskRow, TaskState};
-use rusqlite::Row;
-
-const TASK_COLUMNS: &str = "key, seq, stage, label, params, command, workdir, deps, state, attempts, result, reason, finished_at";
-
-fn task_row(r: &Row) -> rusqlite::Result<TaskRow> {
-    let json = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
-    let state: String = r.get(8)?;
-    Ok(TaskRow {
-        key: r.get(0)?,
-        seq: r.get(1)?,
-        stage: r.get(2)?,
-        label: r.get(3)?,
-        params: json(r.get(4)?).unwrap_or(serde_json::Value::Null),
-        command: r.get(5)?,
-        workdir: r.get(6)?,
-        deps: json(r.get(7)?)
-            .and_then(|v: serde_json::Value| serde_json::from_value(v).ok())
-            .unwrap_or_default(),
-        state: TaskState::parse(&state).unwrap_or(TaskState::Pending),
-        attempts: r.get(9)?,
-        result: json(r.get(10)?),
-        reason: r.get(11)?,
-        finished_at: r.get(12)?,
-    })
-}
+use super::{AttemptRow, EventRow, Store, StoreError, TaskRow};
 
 impl Store {
-    /// Tasks of the run's current plan in plan order, optionally only those in `state`.
-    pub fn tasks(&self, run: &str, state: Option<TaskState>) -> Result<Vec<TaskRow>, StoreError> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE run_id = ?1 AND in_plan = 1 AND (?2 IS NULL OR state = ?2) ORDER BY seq");
-        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map(rusqlite::params![run, state.map(|s| s.as_str())], task_row)
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
-    }
-
-    /// Tasks of the run that are no longer in its plan (earlier configurations).
-    pub fn retired_tasks(&self, run: &str) -> Result<Vec<TaskRow>, StoreError> {
-        let sql = format!(
-            "SELECT {TASK_COLUMNS} FROM tasks WHERE run_id = ?1 AND in_plan = 0 ORDER BY seq"
-        );
-        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = st.query_map([run], task_row).map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
-    }
-
     /// Finds tasks by exact label, stage name (every task of that stage), key or key prefix (at
     /// least 4 characters), or `name=value` filters (comma-separated, all must match, optionally
     /// after `stage/`; `stage=NAME` is the stage unless the run has a parameter named `stage`).
@@ -215,6 +170,7 @@ impl crate::plan::filter::TaskFacts for TaskRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::TaskState;
     use serde_json::json as j;
 
     fn task(key: &str, stage: &str, label: &str, params: serde_json::Value) -> TaskRow {

@@ -10,7 +10,8 @@
 
 use super::cell::Cell;
 use super::table::Table;
-use super::{ResultRecord, Results};
+use super::view::ViewError;
+use super::{ResultRecord, ResultSource, Results};
 use serde_json::{Map, Value};
 use std::io::{self, Write};
 
@@ -29,43 +30,9 @@ pub struct Columns {
 impl Columns {
     /// Derives the columns from every record.
     pub fn of(results: &Results) -> Columns {
-        let mut params: Vec<String> = Vec::new();
-        let mut fields: Vec<String> = Vec::new();
-        for r in &results.records {
-            for k in r.params.as_object().into_iter().flat_map(|o| o.keys()) {
-                if !params.contains(k) {
-                    params.push(k.clone());
-                }
-            }
-            if let Some(Value::Object(o)) = &r.result {
-                for k in o.keys() {
-                    if !fields.contains(k) {
-                        fields.push(k.clone());
-                    }
-                }
-            }
-        }
-        let mut header = vec!["key".to_string(), "stage".to_string()];
-        header.extend(params.iter().cloned());
-        header.extend(fields.iter().map(|f| {
-            if params.contains(f) {
-                format!("result.{f}")
-            } else {
-                f.clone()
-            }
-        }));
-        if results
-            .records
-            .iter()
-            .any(|r| matches!(&r.result, Some(v) if !v.is_object()))
-        {
-            header.push("result".into());
-        }
-        Columns {
-            params,
-            fields,
-            header,
-        }
+        let mut seen = ColumnsSeen::default();
+        results.records.iter().for_each(|r| seen.add(r));
+        seen.columns()
     }
 
     /// Whether rows end with a cell for results that are not objects.
@@ -109,6 +76,63 @@ impl Columns {
     }
 }
 
+/// The columns seen so far, one record at a time: what [`Columns::of`] derives, without holding
+/// the records (a first pass over a streamed run).
+#[derive(Debug, Default)]
+pub struct ColumnsSeen {
+    params: Vec<String>,
+    fields: Vec<String>,
+    not_object: bool,
+}
+
+impl ColumnsSeen {
+    /// Takes in one record's parameter names and result fields.
+    pub fn add(&mut self, r: &ResultRecord) {
+        for k in r.params.as_object().into_iter().flat_map(|o| o.keys()) {
+            if !self.params.contains(k) {
+                self.params.push(k.clone());
+            }
+        }
+        match &r.result {
+            Some(Value::Object(o)) => {
+                for k in o.keys() {
+                    if !self.fields.contains(k) {
+                        self.fields.push(k.clone());
+                    }
+                }
+            }
+            Some(_) => self.not_object = true,
+            None => {}
+        }
+    }
+
+    /// The columns of every record added.
+    pub fn columns(self) -> Columns {
+        let ColumnsSeen {
+            params,
+            fields,
+            not_object,
+        } = self;
+        let mut header = vec!["key".to_string(), "stage".to_string()];
+        header.extend(params.iter().cloned());
+        header.extend(fields.iter().map(|f| {
+            if params.contains(f) {
+                format!("result.{f}")
+            } else {
+                f.clone()
+            }
+        }));
+        if not_object {
+            header.push("result".into());
+        }
+        Columns {
+            params,
+            fields,
+            header,
+        }
+    }
+}
+
 /// One CSV cell: null is empty, a string is its text, anything else its JSON; quoted (with `"`
 /// doubled) when it holds a comma, a quote or a line break.
 pub fn csv_cell(v: &Value) -> String {
@@ -127,16 +151,33 @@ pub fn csv_cell(v: &Value) -> String {
 /// Writes the header and one row per record, lines ending in `\n`.
 pub fn write(results: &Results, out: &mut impl Write) -> io::Result<()> {
     let columns = Columns::of(results);
+    write_header(&columns, out)?;
+    for r in &results.records {
+        writeln!(out, "{}", columns.row(r).join(","))?;
+    }
+    Ok(())
+}
+
+/// Writes what [`write`] writes, reading the run twice: once for the columns, once for the rows
+/// (issue 15: one record in memory at a time, whatever the run's size).
+pub fn write_source(source: &ResultSource, out: &mut impl Write) -> Result<(), ViewError> {
+    let mut seen = ColumnsSeen::default();
+    source.each(|r| {
+        seen.add(&r);
+        Ok::<_, ViewError>(())
+    })?;
+    let columns = seen.columns();
+    write_header(&columns, out)?;
+    source.each(|r| Ok::<_, ViewError>(writeln!(out, "{}", columns.row(&r).join(","))?))
+}
+
+fn write_header(columns: &Columns, out: &mut impl Write) -> io::Result<()> {
     let header: Vec<String> = columns
         .header
         .iter()
         .map(|h| csv_cell(&Value::String(h.clone())))
         .collect();
-    writeln!(out, "{}", header.join(","))?;
-    for r in &results.records {
-        writeln!(out, "{}", columns.row(r).join(","))?;
-    }
-    Ok(())
+    writeln!(out, "{}", header.join(","))
 }
 
 /// Writes a [`Table`] (grouped results) as CSV: numbers at full precision, an undefined

@@ -3,13 +3,54 @@
 
 use super::aggregate::{Group, Grouped};
 use super::stats::Agg;
-use super::Results;
+use super::view::ViewError;
+use super::{ResultSource, Results};
 use serde_json::{json, Map, Value};
 use std::io::{self, Write};
 
 /// Writes the records as one indented JSON array and a newline.
 pub fn write(results: &Results, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "{}", serde_json::to_string_pretty(&results.records)?)
+}
+
+/// Writes what [`write`] writes, one record at a time as it is read (issue 15): `[`, each
+/// record indented as `serde_json` indents an array's items, `]`.
+pub fn write_source(source: &ResultSource, out: &mut impl Write) -> Result<(), ViewError> {
+    let mut array = PrettyArray::new(out);
+    source.each(|r| Ok::<_, ViewError>(array.item(&r)?))?;
+    Ok(array.end()?)
+}
+
+/// One indented JSON array written item by item, byte for byte what
+/// `serde_json::to_string_pretty` makes of the whole array, and a newline.
+pub struct PrettyArray<'w, W: Write> {
+    out: &'w mut W,
+    items: usize,
+}
+
+impl<'w, W: Write> PrettyArray<'w, W> {
+    /// An array to be written to `out`; nothing is written before the first item or the end.
+    pub fn new(out: &'w mut W) -> Self {
+        PrettyArray { out, items: 0 }
+    }
+
+    /// Writes one item.
+    pub fn item(&mut self, value: &impl serde::Serialize) -> io::Result<()> {
+        let text = serde_json::to_string_pretty(value)?;
+        let open = if self.items == 0 { "[\n" } else { ",\n" };
+        self.items += 1;
+        // A pretty-printed value has line breaks only between its tokens (a string's own are
+        // escaped), so each line is indented one level more than the array's.
+        write!(self.out, "{open}  {}", text.replace('\n', "\n  "))
+    }
+
+    /// Ends the array (`[]` when it has no item) and the line.
+    pub fn end(self) -> io::Result<()> {
+        match self.items {
+            0 => writeln!(self.out, "[]"),
+            _ => writeln!(self.out, "\n]"),
+        }
+    }
 }
 
 /// One group as JSON: `{"stage", "group": {PARAM: value}, "tasks", "results": {KEY: {AGG:

@@ -3,7 +3,8 @@
 
 use super::aggregate::Grouped;
 use super::stats::Agg;
-use super::Results;
+use super::view::ViewError;
+use super::{ResultSource, Results};
 use std::io::{self, Write};
 
 /// Writes each record as one line of compact JSON.
@@ -12,6 +13,14 @@ pub fn write(results: &Results, out: &mut impl Write) -> io::Result<()> {
         writeln!(out, "{}", serde_json::to_string(r)?)?;
     }
     Ok(())
+}
+
+/// Writes what [`write`] writes, one record at a time as it is read (issue 15).
+pub fn write_source(source: &ResultSource, out: &mut impl Write) -> Result<(), ViewError> {
+    source.each(|r| {
+        let line = serde_json::to_string(&r).map_err(io::Error::from)?;
+        Ok::<_, ViewError>(writeln!(out, "{line}")?)
+    })
 }
 
 /// Writes each group, in `order`, as one line of compact JSON (see [`super::json::group_value`]).

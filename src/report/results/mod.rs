@@ -13,7 +13,7 @@ pub mod table;
 pub mod text;
 pub mod view;
 
-use crate::store::{Store, StoreError, TaskState};
+use crate::store::{Store, StoreError, TaskRow, TaskSet, TaskState};
 use serde_json::Value;
 
 /// One done task: what it was run with and what it wrote to `$LABTRAIL_RESULT`. Serialises as
@@ -45,24 +45,34 @@ pub struct Results {
     pub records: Vec<ResultRecord>,
 }
 
+impl ResultRecord {
+    /// The record of a done task.
+    pub fn of(t: TaskRow) -> ResultRecord {
+        ResultRecord {
+            key: t.key,
+            stage: t.stage,
+            label: t.label,
+            params: t.params,
+            result: t.result,
+            attempts: t.attempts,
+            finished_at: t.finished_at,
+        }
+    }
+}
+
 impl Results {
     /// Loads the results of `run` (`None`: the latest run).
     pub fn load(store: &Store, run: Option<&str>) -> Result<Results, StoreError> {
-        let run = store.resolve_run(run)?;
-        let records = store
-            .tasks(&run, Some(TaskState::Done))?
-            .into_iter()
-            .map(|t| ResultRecord {
-                key: t.key,
-                stage: t.stage,
-                label: t.label,
-                params: t.params,
-                result: t.result,
-                attempts: t.attempts,
-                finished_at: t.finished_at,
-            })
-            .collect();
-        Ok(Results { run, records })
+        let source = ResultSource::open(store, run)?;
+        let mut records = Vec::new();
+        source.each(|r| {
+            records.push(r);
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(Results {
+            run: source.run,
+            records,
+        })
     }
 
     /// Keeps only the records of stage `stage`. When none is left, checks that the run has such
@@ -72,21 +82,85 @@ impl Results {
         if !self.records.is_empty() {
             return Ok(());
         }
-        let mut stages: Vec<String> = Vec::new();
-        for task in store.tasks(&self.run, None)? {
-            if !stages.contains(&task.stage) {
-                stages.push(task.stage);
-            }
-        }
-        if stages.iter().any(|s| s == stage) {
-            return Ok(());
-        }
-        Err(UnknownStage::NoSuchStage {
-            run: self.run.clone(),
-            stage: stage.to_string(),
-            stages,
+        check_stage(store, &self.run, stage)
+    }
+}
+
+/// The results of a run's done tasks, read from the store one record at a time (issue 15): a
+/// writer that needs each record once holds one, not the run. Read twice when a writer needs
+/// the columns first (CSV).
+pub struct ResultSource<'a> {
+    store: &'a Store,
+    /// The run id.
+    pub run: String,
+    /// Only the records of this stage (`--stage`).
+    stage: Option<String>,
+}
+
+impl<'a> ResultSource<'a> {
+    /// The results of `run` (`None`: the latest run), every stage.
+    pub fn open(store: &'a Store, run: Option<&str>) -> Result<ResultSource<'a>, StoreError> {
+        Ok(ResultSource {
+            store,
+            run: store.resolve_run(run)?,
+            stage: None,
         })
     }
+
+    /// Only the records of stage `stage` from now on; a stage the run does not have is an error
+    /// listing the run's stages (in plan order).
+    pub fn only_stage(&mut self, stage: &str) -> Result<(), UnknownStage> {
+        check_stage(self.store, &self.run, stage)?;
+        self.stage = Some(stage.to_string());
+        Ok(())
+    }
+
+    /// Calls `each` with every record, in plan order.
+    pub fn each<E: From<StoreError>>(
+        &self,
+        mut each: impl FnMut(ResultRecord) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let set = TaskSet::InPlan(Some(TaskState::Done));
+        self.store.each_task(&self.run, set, |t| {
+            match &self.stage {
+                Some(s) if *s != t.stage => Ok(()),
+                _ => each(ResultRecord::of(t)),
+            }
+        })
+    }
+
+    /// Every record, in plan order, held at once: for the writers that cannot stream (the
+    /// aligned table and Markdown, which size columns to every row, and `--sort`).
+    pub fn collect(&self) -> Result<Results, StoreError> {
+        let mut records = Vec::new();
+        self.each(|r| {
+            records.push(r);
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(Results {
+            run: self.run.clone(),
+            records,
+        })
+    }
+}
+
+/// Checks that `run` has a task (in its plan) of stage `stage`, counted in SQL.
+fn check_stage(store: &Store, run: &str, stage: &str) -> Result<(), UnknownStage> {
+    let mut stages: Vec<String> = Vec::new();
+    // Ordered by each (stage, state)'s first task: a stage first appears at its first task.
+    for c in store.stage_state_counts(run)? {
+        if !stages.contains(&c.stage) {
+            stages.push(c.stage);
+        }
+    }
+    if stages.iter().any(|s| s == stage) {
+        return Ok(());
+    }
+    Err(UnknownStage::NoSuchStage {
+        run: run.to_string(),
+        stage: stage.to_string(),
+        stages,
+    })
 }
 
 /// `--stage` names no stage of the run.

@@ -2,10 +2,11 @@
 //! grouped or not, sorted or not, in one format. The CLI parses the flags and prints the
 //! notes; the decisions are here.
 
-use super::aggregate::Grouped;
+use super::aggregate::{Aggregator, Grouped};
 use super::stats::Agg;
 use super::table::{Table, UnknownColumn};
-use super::Results;
+use super::{ResultSource, Results};
+use crate::store::StoreError;
 use std::io::{self, Write};
 
 /// How the results are written.
@@ -58,6 +59,65 @@ pub enum ViewError {
     /// Writing failed.
     #[error(transparent)]
     Io(#[from] io::Error),
+    /// Reading the results failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What [`write_source`] wrote.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// Notes for the reader (on stderr): what a table left out and why.
+    pub notes: Vec<String>,
+    /// Whether no record was there to write (known for the table and Markdown, which say so).
+    pub none: bool,
+}
+
+/// Writes the results `source` reads as asked (issue 15): CSV, JSON and JSON lines of tasks
+/// stream (one record in memory), grouped results hold one entry per group; the aligned table,
+/// Markdown and `--sort` of tasks hold every record, as they size or order rows by all of them.
+pub fn write_source(
+    source: &ResultSource,
+    query: &Query,
+    layout: Layout,
+    out: &mut impl Write,
+) -> Result<Written, ViewError> {
+    // One snapshot: CSV's second pass has the rows its first pass made the columns for.
+    source
+        .store
+        .read_snapshot(|| write_snapshot(source, query, layout, out))
+}
+
+fn write_snapshot(
+    source: &ResultSource,
+    query: &Query,
+    layout: Layout,
+    out: &mut impl Write,
+) -> Result<Written, ViewError> {
+    if !query.group_by.is_empty() {
+        let mut fold = Aggregator::new(query.group_by.clone());
+        source.each(|r| {
+            fold.add(&r);
+            Ok::<_, ViewError>(())
+        })?;
+        let grouped = fold.finish();
+        let none = grouped.groups.is_empty();
+        let notes = write_grouped(&source.run, &grouped, query, layout, out)?;
+        return Ok(Written { notes, none });
+    }
+    let streamed = match (layout, &query.sort) {
+        (Layout::Csv, None) => super::csv::write_source(source, out),
+        (Layout::Json, None) => super::json::write_source(source, out),
+        (Layout::Jsonl, None) => super::jsonl::write_source(source, out),
+        _ => {
+            let results = source.collect()?;
+            let notes = write_records(&results, query, layout, out)?;
+            let none = results.records.is_empty();
+            return Ok(Written { notes, none });
+        }
+    };
+    streamed?;
+    Ok(Written::default())
 }
 
 /// Writes `results` as asked and returns notes for the reader (on stderr): what a table left
@@ -71,21 +131,32 @@ pub fn write(
     if query.group_by.is_empty() {
         return write_records(results, query, layout, out);
     }
+    let grouped = Grouped::of(query.group_by.clone(), &results.records);
+    write_grouped(&results.run, &grouped, query, layout, out)
+}
+
+/// One row per group of `run`'s tasks.
+fn write_grouped(
+    run: &str,
+    grouped: &Grouped,
+    query: &Query,
+    layout: Layout,
+    out: &mut impl Write,
+) -> Result<Vec<String>, ViewError> {
     let aggs: &[Agg] = if query.aggs.is_empty() {
         &DEFAULT_AGGS
     } else {
         &query.aggs
     };
-    let grouped = Grouped::of(query.group_by.clone(), &results.records);
     let unknown = grouped.unknown_params();
-    if !unknown.is_empty() && !results.records.is_empty() {
+    if !unknown.is_empty() && !grouped.groups.is_empty() {
         return Err(ViewError::UnknownParam {
-            run: results.run.clone(),
+            run: run.to_string(),
             unknown: unknown.iter().map(|s| s.to_string()).collect(),
             params: grouped.params.clone(),
         });
     }
-    let mut table = Table::of_groups(&grouped, aggs);
+    let mut table = Table::of_groups(grouped, aggs);
     let order = match &query.sort {
         Some(name) => table.order_by(name, query.desc)?,
         None => (0..table.rows.len()).collect(),
@@ -121,8 +192,8 @@ pub fn write(
         Layout::Table(width) => super::text::write(&table, width, out)?,
         Layout::Markdown => super::markdown::write(&table, out)?,
         Layout::Csv => super::csv::write_table(&table, out)?,
-        Layout::Json => super::json::write_groups(&grouped, aggs, &order, out)?,
-        Layout::Jsonl => super::jsonl::write_groups(&grouped, aggs, &order, out)?,
+        Layout::Json => super::json::write_groups(grouped, aggs, &order, out)?,
+        Layout::Jsonl => super::jsonl::write_groups(grouped, aggs, &order, out)?,
     }
     Ok(notes)
 }

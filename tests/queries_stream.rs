@@ -25,7 +25,8 @@ params = ["opt"]
 command = "echo '{\"pages\": 2}' > \"$LABTRAIL_RESULT\""
 "#;
 
-/// Results of every shape: an object (with text that CSV quotes), a number, `null`, nothing;
+/// Results of every shape: an object (with text that CSV quotes, a field named like a
+/// parameter), a number, `null`, nothing;
 /// sgd/6 fails (its report is blocked).
 const TRAIN: &str = r#"
 case "$1-$2" in
@@ -33,7 +34,7 @@ sgd-6) echo "diverged at step 3" >&2; exit 1 ;;
 *-5) echo 3 > "$LABTRAIL_RESULT" ;;
 *-4) echo null > "$LABTRAIL_RESULT" ;;
 *-3) ;;
-*) printf '{"acc": 0.%s, "note": "a,\\"%s\\"\\nz", "%s": 1}\n' "$2" "$1" "$1" > "$LABTRAIL_RESULT" ;;
+*) printf '{"acc": 0.%s, "note": "a,\\"%s\\"\\nz", "%s": 1, "seed": "s"}\n' "$2" "$1" "$1" > "$LABTRAIL_RESULT" ;;
 esac
 "#;
 
@@ -85,7 +86,7 @@ fn results_stream_what_the_loaded_path_writes() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("key,stage,opt,seed,acc,note,adam,sgd,rms,result.opt,pages,result")
+        Some("key,stage,opt,seed,acc,note,adam,result.seed,sgd,rms,pages,result")
     );
     assert!(csv.contains(",\"a,\"\"sgd\"\"\nz\","), "{csv}");
     let json = exp.run_ok(&["results"]).stdout();

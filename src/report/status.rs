@@ -89,7 +89,8 @@ pub struct StatusModel {
     /// Per group (`name=value name=value`), in the order groups first appear in the plan. Tasks
     /// that have none of the `group_by` parameters (e.g. a fan-in stage) are in no group.
     pub groups: IndexMap<String, Counts>,
-    /// The parameters the groups are made of: those asked for, or [`default_grouping`]'s.
+    /// The parameters the groups are made of: those asked for, or the default grouping's
+    /// ([`GroupCounter`]).
     pub group_by: Vec<String>,
     /// With no `--by`: the parameters left out of the default grouping for having more than
     /// [`MAX_GROUP_VALUES`] values (not in `--json`, whose shape stays).

@@ -107,6 +107,34 @@ impl Store {
         Ok(())
     }
 
+    /// Calls `each` with the plan position, stage, parameters and result (each as stored: JSON
+    /// text) of every done task of the run's current plan, in no particular order: a pass
+    /// that only looks at the shape of the results (their columns) needs no sort, where plan
+    /// order costs SQLite one.
+    pub fn each_done_unordered<E: From<StoreError>>(
+        &self,
+        run: &str,
+        mut each: impl FnMut(i64, &str, &str, Option<&str>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, stage, params, result FROM tasks WHERE run_id = ?1 AND in_plan = 1 AND state = 'done'",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = st.query([run]).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let text = |i| {
+                row.get_ref(i)
+                    .and_then(|v| Ok(v.as_str_or_null()?))
+                    .map_err(|e| self.err(e))
+            };
+            let seq = row.get(0).map_err(|e| self.err(e))?;
+            each(seq, text(1)?.unwrap_or(""), text(2)?.unwrap_or(""), text(3)?)?;
+        }
+        Ok(())
+    }
+
     /// How many tasks of the run's current plan are in each stored state, per stage: counted by
     /// SQLite (`GROUP BY`), one row per stage and state, never a row per task.
     pub fn stage_state_counts(&self, run: &str) -> Result<Vec<StageStateCount>, StoreError> {

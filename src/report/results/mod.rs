@@ -129,6 +129,21 @@ impl<'a> ResultSource<'a> {
         })
     }
 
+    /// Calls `each` with the plan position, parameters and result (as stored: JSON text) of
+    /// every record, in no particular order: for a first pass that only needs the columns.
+    pub fn each_shape<E: From<StoreError>>(
+        &self,
+        mut each: impl FnMut(i64, &str, Option<&str>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.store
+            .each_done_unordered(&self.run, |seq, stage, params, result| {
+                match &self.stage {
+                    Some(s) if s != stage => Ok(()),
+                    _ => each(seq, params, result),
+                }
+            })
+    }
+
     /// Every record, in plan order, held at once: for the writers that cannot stream (the
     /// aligned table and Markdown, which size columns to every row, and `--sort`).
     pub fn collect(&self) -> Result<Results, StoreError> {

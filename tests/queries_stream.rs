@@ -75,7 +75,11 @@ fn results_stream_what_the_loaded_path_writes() {
         (&["--format", "csv"], None, Layout::Csv),
         (&["--format", "json"], None, Layout::Json),
         (&["--format", "jsonl"], None, Layout::Jsonl),
-        (&["--format", "csv", "--stage", "report"], Some("report"), Layout::Csv),
+        (
+            &["--format", "csv", "--stage", "report"],
+            Some("report"),
+            Layout::Csv,
+        ),
         (&["--stage", "train"], Some("train"), Layout::Json),
     ];
     for (args, stage, layout) in cases {
@@ -97,7 +101,11 @@ fn results_stream_what_the_loaded_path_writes() {
         group_by: vec!["opt".into()],
         ..Query::default()
     };
-    for (format, layout) in [("json", Layout::Json), ("csv", Layout::Csv), ("jsonl", Layout::Jsonl)] {
+    for (format, layout) in [
+        ("json", Layout::Json),
+        ("csv", Layout::Csv),
+        ("jsonl", Layout::Jsonl),
+    ] {
         let args = ["results", "--group-by", "opt", "--format", format];
         let out = exp.run_ok(&args).stdout();
         assert_eq!(out, loaded(&exp, None, &grouped, layout), "{args:?}");
@@ -111,7 +119,10 @@ fn results_of_no_done_task_are_an_empty_array_and_a_header() {
     exp.write("train.sh", "exit 1");
     assert_eq!(exp.run(&["run", "exp.toml", "--no-progress"]).code(), 1);
     assert_eq!(exp.run_ok(&["results"]).stdout(), "[]\n");
-    assert_eq!(exp.run_ok(&["results", "--format", "csv"]).stdout(), "key,stage\n");
+    assert_eq!(
+        exp.run_ok(&["results", "--format", "csv"]).stdout(),
+        "key,stage\n"
+    );
     assert_eq!(exp.run_ok(&["results", "--format", "jsonl"]).stdout(), "");
 }
 
@@ -122,11 +133,20 @@ fn tasks_stream_what_the_loaded_path_writes() {
     let exp = ran();
     let store = store(&exp);
     let run = store.resolve_run(None).unwrap();
-    for state in [None, Some(TaskState::Failed), Some(TaskState::Done), Some(TaskState::Blocked)] {
+    for state in [
+        None,
+        Some(TaskState::Failed),
+        Some(TaskState::Done),
+        Some(TaskState::Blocked),
+    ] {
         let mut args = vec!["tasks", "--json"];
         args.extend(state.iter().flat_map(|s| ["--state", s.as_str()]));
         let expected = serde_json::to_string_pretty(&store.tasks(&run, state).unwrap()).unwrap();
-        assert_eq!(exp.run_ok(&args).stdout(), format!("{expected}\n"), "{args:?}");
+        assert_eq!(
+            exp.run_ok(&args).stdout(),
+            format!("{expected}\n"),
+            "{args:?}"
+        );
     }
 
     let tasks = store.tasks(&run, None).unwrap();
@@ -138,7 +158,13 @@ fn tasks_stream_what_the_loaded_path_writes() {
             if t.state == TaskState::Failed {
                 reason = format!("{reason}: diverged at step 3");
             }
-            let row = [&t.key, t.state.as_str(), &t.attempts.to_string(), &t.label, &reason];
+            let row = [
+                &t.key,
+                t.state.as_str(),
+                &t.attempts.to_string(),
+                &t.label,
+                &reason,
+            ];
             row.map(|c| c.to_string())
         })
         .collect();
@@ -149,8 +175,13 @@ fn tasks_stream_what_the_loaded_path_writes() {
     };
     let widths: Vec<usize> = (0..4).map(width).collect();
     let line = |r: &[String; 5]| {
-        let padded: Vec<String> = (0..4).map(|c| format!("{:<w$}", r[c], w = widths[c])).collect();
-        format!("{}  {}", padded.join("  "), r[4]).trim_end().to_string() + "\n"
+        let padded: Vec<String> = (0..4)
+            .map(|c| format!("{:<w$}", r[c], w = widths[c]))
+            .collect();
+        format!("{}  {}", padded.join("  "), r[4])
+            .trim_end()
+            .to_string()
+            + "\n"
     };
     let expected: String = std::iter::once(&header).chain(&rows).map(line).collect();
     assert_eq!(exp.run_ok(&["tasks"]).stdout(), expected);
@@ -179,14 +210,23 @@ fn status_counts_states_stages_and_groups_of_the_plan() {
     assert_eq!(stages["report"], counts(3, 2, 0, 1));
     assert_eq!(json["group_by"], serde_json::json!(["opt"]));
     let groups = json["groups"].as_object().unwrap();
-    assert_eq!(groups.keys().collect::<Vec<_>>(), ["opt=adam", "opt=sgd", "opt=rms"]);
+    assert_eq!(
+        groups.keys().collect::<Vec<_>>(),
+        ["opt=adam", "opt=sgd", "opt=rms"]
+    );
     assert_eq!(groups["opt=sgd"], counts(8, 6, 1, 1));
     assert_eq!(groups["opt=adam"], counts(8, 8, 0, 0));
 
-    let by_seed = exp.run_ok(&["status", "--by", "seed", "--by", "opt", "--json"]).stdout();
+    let by_seed = exp
+        .run_ok(&["status", "--by", "seed", "--by", "opt", "--json"])
+        .stdout();
     let by_seed: serde_json::Value = serde_json::from_str(&by_seed).unwrap();
     let groups = by_seed["groups"].as_object().unwrap();
-    assert_eq!(groups.len(), 3 * 7 + 3, "train tasks by seed and opt, reports by opt");
+    assert_eq!(
+        groups.len(),
+        3 * 7 + 3,
+        "train tasks by seed and opt, reports by opt"
+    );
     assert_eq!(groups["seed=6 opt=sgd"], counts(1, 0, 1, 0));
     assert_eq!(groups["opt=sgd"], counts(1, 0, 0, 1));
 
@@ -196,5 +236,8 @@ fn status_counts_states_stages_and_groups_of_the_plan() {
         "{text}"
     );
     assert!(text.contains("  stage train"), "{text}");
-    assert!(text.contains("  opt=sgd   6/8 done, 1 failed, 1 blocked\n"), "{text}");
+    assert!(
+        text.contains("  opt=sgd   6/8 done, 1 failed, 1 blocked\n"),
+        "{text}"
+    );
 }

@@ -117,10 +117,7 @@ pub fn run(g: &Global, args: ResultsArgs) -> anyhow::Result<i32> {
         Err(e) => return Err(UsageError(e.to_string()).into()),
         Ok(w) => w,
     };
-    if none
-        && matches!(layout, Layout::Table(_) | Layout::Markdown)
-        && !g.quiet
-    {
+    if none && matches!(layout, Layout::Table(_) | Layout::Markdown) && !g.quiet {
         tell!("no done task in run {} yet", escape(&t.run));
     }
     if !g.quiet {

@@ -7,8 +7,8 @@ use crate::report::results::json::PrettyArray;
 use crate::report::tasks::TaskSelection;
 use crate::report::QueryError;
 use crate::store::{Store, StoreError, TaskRow, TaskSet, TaskState};
-use std::io::Write;
 use std::io::IsTerminal;
+use std::io::Write;
 use std::path::PathBuf;
 
 /// List a run's tasks, or show one task's attempt history.

@@ -56,7 +56,10 @@ impl GroupCounter {
         for (name, value) in params {
             let values = match self.params.get_mut(name) {
                 Some(values) => values,
-                None => self.params.entry(name.clone()).or_insert(Some(IndexMap::new())),
+                None => self
+                    .params
+                    .entry(name.clone())
+                    .or_insert(Some(IndexMap::new())),
             };
             let Some(counts) = values.as_mut().filter(|_| default) else {
                 continue;

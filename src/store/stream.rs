@@ -130,7 +130,12 @@ impl Store {
                     .map_err(|e| self.err(e))
             };
             let seq = row.get(0).map_err(|e| self.err(e))?;
-            each(seq, text(1)?.unwrap_or(""), text(2)?.unwrap_or(""), text(3)?)?;
+            each(
+                seq,
+                text(1)?.unwrap_or(""),
+                text(2)?.unwrap_or(""),
+                text(3)?,
+            )?;
         }
         Ok(())
     }

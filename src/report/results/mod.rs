@@ -121,11 +121,9 @@ impl<'a> ResultSource<'a> {
         mut each: impl FnMut(ResultRecord) -> Result<(), E>,
     ) -> Result<(), E> {
         let set = TaskSet::InPlan(Some(TaskState::Done));
-        self.store.each_task(&self.run, set, |t| {
-            match &self.stage {
-                Some(s) if *s != t.stage => Ok(()),
-                _ => each(ResultRecord::of(t)),
-            }
+        self.store.each_task(&self.run, set, |t| match &self.stage {
+            Some(s) if *s != t.stage => Ok(()),
+            _ => each(ResultRecord::of(t)),
         })
     }
 
@@ -136,11 +134,9 @@ impl<'a> ResultSource<'a> {
         mut each: impl FnMut(i64, &str, Option<&str>) -> Result<(), E>,
     ) -> Result<(), E> {
         self.store
-            .each_done_unordered(&self.run, |seq, stage, params, result| {
-                match &self.stage {
-                    Some(s) if s != stage => Ok(()),
-                    _ => each(seq, params, result),
-                }
+            .each_done_unordered(&self.run, |seq, stage, params, result| match &self.stage {
+                Some(s) if s != stage => Ok(()),
+                _ => each(seq, params, result),
             })
     }
 

@@ -5,6 +5,7 @@
 pub mod aggregate;
 pub mod cell;
 pub mod csv;
+pub mod csv_columns;
 pub mod json;
 pub mod jsonl;
 pub mod markdown;

@@ -119,10 +119,10 @@ impl StatusModel {
         let read = || {
             let by_stage = store.stage_state_counts(&run)?;
             let mut counter = GroupCounter::new(by);
-            store.each_task_params(&run, |state, params| {
+            store.each_task_params(&run, |seq, state, params| {
                 // Parameters are a JSON object as stored; anything else has none.
                 let params: Map<String, Value> = serde_json::from_str(params).unwrap_or_default();
-                counter.add(state, &params);
+                counter.add(seq, state, &params);
                 Ok::<_, StoreError>(())
             })?;
             Ok::<_, StoreError>((by_stage, counter.finish()))

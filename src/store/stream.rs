@@ -80,18 +80,18 @@ impl Store {
         Ok(())
     }
 
-    /// Calls `each` with the stored state and the parameters (as stored: a JSON object's text)
-    /// of every task of the run's current plan, in plan order: what `status` groups by, without
-    /// decoding the other columns.
+    /// Calls `each` with the plan position, stored state and parameters (as stored: a JSON
+    /// object's text) of every task of the run's current plan, in no particular order: what
+    /// `status` groups by, without decoding the other columns or sorting the tasks.
     pub fn each_task_params<E: From<StoreError>>(
         &self,
         run: &str,
-        mut each: impl FnMut(TaskState, &str) -> Result<(), E>,
+        mut each: impl FnMut(i64, TaskState, &str) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT state, params FROM tasks WHERE run_id = ?1 AND in_plan = 1 ORDER BY seq",
+                "SELECT seq, state, params FROM tasks WHERE run_id = ?1 AND in_plan = 1",
             )
             .map_err(|e| self.err(e))?;
         let mut rows = st.query([run]).map_err(|e| self.err(e))?;
@@ -101,8 +101,9 @@ impl Store {
                     .and_then(|v| Ok(v.as_str_or_null()?.unwrap_or("")))
                     .map_err(|e| self.err(e))
             };
-            let state = TaskState::parse(text(0)?).unwrap_or(TaskState::Pending);
-            each(state, text(1)?)?;
+            let seq = row.get(0).map_err(|e| self.err(e))?;
+            let state = TaskState::parse(text(1)?).unwrap_or(TaskState::Pending);
+            each(seq, state, text(2)?)?;
         }
         Ok(())
     }

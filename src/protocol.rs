@@ -82,7 +82,7 @@ pub struct TaskIdentity<'a> {
     /// Parameter names and their values' texts (unquoted).
     pub params: Vec<(&'a str, String)>,
     /// The environment the experiment declares for the task, resolved.
-    pub declared: &'a [(String, String)],
+    pub declared: Vec<(String, String)>,
 }
 
 /// The task's environment: `PYTHONUNBUFFERED=1` (see [`unbuffered`]), the declared variables,
@@ -90,10 +90,10 @@ pub struct TaskIdentity<'a> {
 /// name replaces an earlier one).
 pub fn task_env(t: &TaskIdentity) -> Vec<(String, String)> {
     let mut env = Vec::with_capacity(t.declared.len() + 6 + t.params.len() + 4);
-    if unbuffered(t.declared, inherited_unbuffered()) {
+    if unbuffered(&t.declared, inherited_unbuffered()) {
         env.push((PYTHON_UNBUFFERED.to_string(), "1".to_string()));
     }
-    env.extend_from_slice(t.declared);
+    env.extend_from_slice(&t.declared);
     env.extend([
         (RUN_ID.to_string(), t.run.to_string()),
         (STORE.to_string(), t.store_dir.display().to_string()),
@@ -215,7 +215,7 @@ mod tests {
             label: "lr=0.1".into(),
             stage: "main",
             params: vec![("lr", "0.1".into())],
-            declared: &[],
+            declared: Vec::new(),
         })
     }
 
@@ -310,7 +310,7 @@ mod tests {
             label: "lr=0.1".into(),
             stage: "main",
             params: vec![("lr", "0.1".into())],
-            declared: &declared,
+            declared: declared.to_vec(),
         });
         let env: Vec<_> = env
             .into_iter()

@@ -1,7 +1,7 @@
 //! Plan expansion: odometer order, content-derived keys, exclude/include, stage dependencies,
 //! shell quoting and a million-task grid.
 
-use labtrail::plan::{expand, Plan, Task};
+use labtrail::plan::{expand, Plan};
 use labtrail::spec::Spec;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -12,18 +12,19 @@ fn spec(text: &str) -> Spec {
 }
 
 fn labels(spec: &Spec, plan: &Plan) -> Vec<String> {
-    plan.tasks.iter().map(|t| t.label(spec)).collect()
+    (0..plan.len()).map(|i| plan.label(i, spec)).collect()
 }
 
 fn keys(plan: &Plan) -> HashSet<String> {
-    plan.tasks.iter().map(|t| t.key.clone()).collect()
+    plan.tasks.iter().map(|t| t.key.to_string()).collect()
 }
 
 /// Label -> key.
 fn key_by_label(spec: &Spec, plan: &Plan) -> HashMap<String, String> {
     plan.tasks
         .iter()
-        .map(|t| (t.label(spec), t.key.clone()))
+        .enumerate()
+        .map(|(i, t)| (plan.label(i, spec), t.key.to_string()))
         .collect()
 }
 
@@ -45,11 +46,16 @@ fn changed_labels(a: (&Spec, &Plan), b: (&Spec, &Plan)) -> Vec<String> {
     out
 }
 
-fn task<'a>(spec: &Spec, plan: &'a Plan, label: &str) -> &'a Task {
-    plan.tasks
-        .iter()
-        .find(|t| t.label(spec) == label)
+/// The plan position of the task labelled `label`.
+fn task(spec: &Spec, plan: &Plan, label: &str) -> usize {
+    (0..plan.len())
+        .find(|&i| plan.label(i, spec) == label)
         .unwrap_or_else(|| panic!("no task `{label}` in {:?}", labels(spec, plan)))
+}
+
+/// The keys of the tasks task `i` waits for.
+fn deps(plan: &Plan, i: usize) -> Vec<String> {
+    plan.dep_keys(i).map(|k| k.to_string()).collect()
 }
 
 #[test]
@@ -69,13 +75,13 @@ b = ["x", "y", "z"]
         labels(&s, &plan),
         ["a=1,b=x", "a=1,b=y", "a=1,b=z", "a=2,b=x", "a=2,b=y", "a=2,b=z"]
     );
-    assert_eq!(plan.tasks[0].command, "echo 1 x");
-    assert_eq!(plan.tasks[5].command, "echo 2 z");
+    assert_eq!(plan.command(0, &s), "echo 1 x");
+    assert_eq!(plan.command(5, &s), "echo 2 z");
     assert_eq!(keys(&plan).len(), 6, "keys are unique");
-    for t in &plan.tasks {
+    for (i, t) in plan.tasks.iter().enumerate() {
         assert_eq!(t.key.len(), labtrail::plan::KEY_LEN);
         assert!(t.key.bytes().all(|b| b.is_ascii_hexdigit()), "{}", t.key);
-        assert!(t.deps.is_empty());
+        assert!(plan.deps(i).is_empty());
     }
 
     // Three parameters: the last one changes fastest.
@@ -155,13 +161,14 @@ a = [2, 1]
     // The order differs, so the order itself is not what makes keys equal.
     assert_ne!(p1.tasks[0].key, p2.tasks[0].key);
     // Each key still means the same command.
-    let cmd2: HashMap<&str, &str> = p2
+    let cmd2: HashMap<&str, String> = p2
         .tasks
         .iter()
-        .map(|t| (t.key.as_str(), t.command.as_str()))
+        .enumerate()
+        .map(|(i, t)| (t.key.as_str(), p2.command(i, &reordered)))
         .collect();
-    for t in &p1.tasks {
-        assert_eq!(cmd2[t.key.as_str()], t.command);
+    for (i, t) in p1.tasks.iter().enumerate() {
+        assert_eq!(cmd2[t.key.as_str()], p1.command(i, &original));
     }
 }
 
@@ -171,7 +178,7 @@ fn keys_distinguish_value_types() {
     let ints = spec("[experiment]\nname = \"t\"\ncommand = \"echo {a}\"\n[params]\na = [1]\n");
     let strs = spec("[experiment]\nname = \"t\"\ncommand = \"echo {a}\"\n[params]\na = [\"1\"]\n");
     let (p1, p2) = (expand(&ints), expand(&strs));
-    assert_eq!(p1.tasks[0].command, p2.tasks[0].command);
+    assert_eq!(p1.command(0, &ints), p2.command(0, &strs));
     assert_ne!(p1.tasks[0].key, p2.tasks[0].key);
 }
 
@@ -312,7 +319,7 @@ env = { SEED = "{seed}" }
         "{changed:?}"
     );
     let t = task(&b, &pb, "train/layers=all,seed=2");
-    assert_eq!(t.env, [("SEED".to_string(), "s2".to_string())]);
+    assert_eq!(pb.env(t, &b), [("SEED".to_string(), "s2".to_string())]);
 }
 
 #[test]
@@ -364,8 +371,7 @@ c = true
         ]
     );
     // The include's values are in grid order whatever order the table gives them.
-    let inc = plan.tasks.last().unwrap();
-    assert_eq!(inc.command, "echo 3 w true");
+    assert_eq!(plan.command(plan.len() - 1, &s), "echo 3 w true");
     assert_eq!(keys(&plan).len(), plan.tasks.len());
 }
 
@@ -421,55 +427,46 @@ after = ["train"]
     );
     let plan = expand(&s);
     assert_eq!(plan.tasks.len(), 3 + 6 + 1);
-    let by_key: HashMap<&str, &Task> = plan.tasks.iter().map(|t| (t.key.as_str(), t)).collect();
-    let stage_name = |t: &Task| s.stages[t.stage].name.clone();
+    let stage_name = |i: usize| s.stages[plan.tasks[i].stage].name.clone();
 
-    let prepares: Vec<&Task> = plan
-        .tasks
-        .iter()
-        .filter(|t| stage_name(t) == "prepare")
+    let prepares: Vec<usize> = (0..plan.len())
+        .filter(|&i| stage_name(i) == "prepare")
         .collect();
     assert_eq!(prepares.len(), 3, "one prepare per layers value");
-    assert!(prepares.iter().all(|t| t.deps.is_empty()));
+    assert!(prepares.iter().all(|&i| plan.deps(i).is_empty()));
 
-    let trains: Vec<&Task> = plan
-        .tasks
-        .iter()
-        .filter(|t| stage_name(t) == "train")
+    let trains: Vec<usize> = (0..plan.len())
+        .filter(|&i| stage_name(i) == "train")
         .collect();
     assert_eq!(trains.len(), 6);
-    for t in &trains {
-        let layers = &t.values[0];
+    for &t in &trains {
+        let layers = plan.value_list(t)[0].clone();
         let expected = task(&s, &plan, &format!("prepare/layers={layers}"));
         assert_eq!(
-            t.deps,
-            std::slice::from_ref(&expected.key),
+            deps(&plan, t),
+            [plan.tasks[expected].key.to_string()],
             "{} should wait for exactly {}",
-            t.label(&s),
-            expected.label(&s)
+            plan.label(t, &s),
+            plan.label(expected, &s)
         );
     }
 
     let report = task(&s, &plan, "report");
-    let mut deps = report.deps.clone();
-    deps.sort();
-    let mut want: Vec<String> = trains.iter().map(|t| t.key.clone()).collect();
-    want.sort();
-    assert_eq!(deps, want, "report waits for every train task");
-    // Every dependency is a task of the plan that comes earlier.
-    let pos: HashMap<&str, usize> = plan
-        .tasks
+    let mut got = deps(&plan, report);
+    got.sort();
+    let mut want: Vec<String> = trains
         .iter()
-        .enumerate()
-        .map(|(i, t)| (t.key.as_str(), i))
+        .map(|&t| plan.tasks[t].key.to_string())
         .collect();
-    for (i, t) in plan.tasks.iter().enumerate() {
-        for d in &t.deps {
-            assert!(by_key.contains_key(d.as_str()));
+    want.sort();
+    assert_eq!(got, want, "report waits for every train task");
+    // Every dependency is a task of the plan that comes earlier.
+    for i in 0..plan.len() {
+        for &d in plan.deps(i) {
             assert!(
-                pos[d.as_str()] < i,
+                (d as usize) < i,
                 "{} depends on a later task",
-                t.label(&s)
+                plan.label(i, &s)
             );
         }
     }
@@ -513,14 +510,14 @@ command = "report {layers}"
     );
     let k = key_by_label(&s, &plan);
     assert_eq!(
-        task(&s, &plan, "report/layers=all").deps,
+        deps(&plan, task(&s, &plan, "report/layers=all")),
         [
             k["train/layers=all,seed=1"].clone(),
             k["train/layers=all,seed=2"].clone()
         ]
     );
     assert_eq!(
-        task(&s, &plan, "report/layers=visual").deps,
+        deps(&plan, task(&s, &plan, "report/layers=visual")),
         [k["train/layers=visual,seed=1"].clone()]
     );
 }
@@ -538,7 +535,7 @@ v = ["x; rm -rf ~", "it's", "$(whoami)", "plain-1.5"]
 "#,
     );
     let plan = expand(&s);
-    let cmds: Vec<&str> = plan.tasks.iter().map(|t| t.command.as_str()).collect();
+    let cmds: Vec<String> = (0..plan.len()).map(|i| plan.command(i, &s)).collect();
     assert_eq!(
         cmds,
         [
@@ -549,9 +546,9 @@ v = ["x; rm -rf ~", "it's", "$(whoami)", "plain-1.5"]
         ]
     );
     // Environment values are not shell text: they stay unquoted.
-    assert_eq!(plan.tasks[0].env, [("V".into(), "x; rm -rf ~".into())]);
+    assert_eq!(plan.env(0, &s), [("V".into(), "x; rm -rf ~".into())]);
     // The label shows the value as written.
-    assert_eq!(plan.tasks[0].label(&s), "v=x; rm -rf ~");
+    assert_eq!(plan.label(0, &s), "v=x; rm -rf ~");
 }
 
 #[test]
@@ -571,8 +568,8 @@ fn a_million_combinations() {
     assert_eq!(plan.tasks.len(), 1_000_000);
     let unique: HashSet<&str> = plan.tasks.iter().map(|t| t.key.as_str()).collect();
     assert_eq!(unique.len(), 1_000_000, "keys are unique");
-    assert_eq!(plan.tasks[0].label(&s), "a=0,b=p,c=0,d=0.5");
-    assert_eq!(plan.tasks[1].label(&s), "a=0,b=p,c=0,d=1.5");
-    assert_eq!(plan.tasks[100].label(&s), "a=0,b=p,c=1,d=0.5");
-    assert_eq!(plan.tasks[999_999].command, "run 9 y 99 99.5");
+    assert_eq!(plan.label(0, &s), "a=0,b=p,c=0,d=0.5");
+    assert_eq!(plan.label(1, &s), "a=0,b=p,c=0,d=1.5");
+    assert_eq!(plan.label(100, &s), "a=0,b=p,c=1,d=0.5");
+    assert_eq!(plan.command(999_999, &s), "run 9 y 99 99.5");
 }

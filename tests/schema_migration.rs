@@ -534,7 +534,7 @@ fn truncated_database_is_reported_as_corrupt() {
                     RUN,
                     &[
                         Change::Started {
-                            key: t.key.clone(),
+                            key: t.key.to_string(),
                             attempt: 1,
                             host: "h".into(),
                             pid: 1000 + i as u32,
@@ -543,7 +543,7 @@ fn truncated_database_is_reported_as_corrupt() {
                             stderr: "e".into(),
                         },
                         Change::Finished {
-                            key: t.key.clone(),
+                            key: t.key.to_string(),
                             attempt: 1,
                             ended_at: at,
                             exit_code: Some(0),

@@ -483,7 +483,7 @@ rep = ["a", "b"]
     let plan = labtrail::plan::expand(&spec);
     assert_eq!(plan.tasks.len(), 2);
     assert_eq!(
-        plan.tasks[0].command,
+        plan.command(0, &spec),
         "echo {literal} a | awk '{print $1}' && echo ${HOME}"
     );
 }

@@ -114,7 +114,7 @@ pub fn prepare(
     let done = (0..exp.plan.tasks.len())
         .filter(|&i| {
             states
-                .get(&exp.plan.tasks[i].key)
+                .get(exp.plan.tasks[i].key.as_str())
                 .is_some_and(|s| s.0 == TaskState::Done)
         })
         .collect();
@@ -211,7 +211,7 @@ pub fn execute_slice(
             .iter()
             .zip(w)
             .filter(|(_, &inside)| inside)
-            .filter_map(|(t, _)| states.get(&t.key));
+            .filter_map(|(t, _)| states.get(t.key.as_str()));
         StateCounts::count(of_slice)
     });
     Ok(LocalFinish {

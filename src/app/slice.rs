@@ -6,7 +6,7 @@ use crate::plan::filter::{matching, plan_facts, PlanFacts};
 use crate::plan::Plan;
 use crate::spec::Spec;
 use indexmap::IndexMap;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// The tasks the filters pick, before the store says which are done.
 #[derive(Debug, Clone)]
@@ -89,13 +89,10 @@ pub fn pick(
         }
     }
     // What waits for a task left out cannot run either: it is left out too.
-    let index = key_index(plan);
     let mut dependents = vec![Vec::new(); n];
-    for (i, t) in plan.tasks.iter().enumerate() {
-        for d in &t.deps {
-            if let Some(&j) = index.get(d.as_str()) {
-                dependents[j].push(i);
-            }
+    for i in 0..n {
+        for &j in plan.deps(i) {
+            dependents[j as usize].push(i);
         }
     }
     let mut stack: Vec<usize> = (0..n).filter(|&i| out[i]).collect();
@@ -117,17 +114,14 @@ impl Picked {
     /// (`done(i)`: plan task `i` is done). A done upstream task is not run again, and what is
     /// upstream of it is not needed.
     pub fn slice(&self, plan: &Plan, done: impl Fn(usize) -> bool) -> Slice {
-        let index = key_index(plan);
         let mut within = self.chosen.clone();
         let mut stack: Vec<usize> = (0..within.len())
             .filter(|&i| within[i] && !done(i))
             .collect();
         let mut upstream = 0;
         while let Some(i) = stack.pop() {
-            for d in &plan.tasks[i].deps {
-                let Some(&j) = index.get(d.as_str()) else {
-                    continue;
-                };
+            for &j in plan.deps(i) {
+                let j = j as usize;
                 if !within[j] && !done(j) {
                     within[j] = true;
                     upstream += 1;
@@ -142,14 +136,6 @@ impl Picked {
             total: plan.tasks.len(),
         }
     }
-}
-
-fn key_index(plan: &Plan) -> HashMap<&str, usize> {
-    plan.tasks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.key.as_str(), i))
-        .collect()
 }
 
 /// Values of a parameter listed in an error before `…`.
@@ -221,7 +207,7 @@ command = "true {a}"
     fn labels(spec: &Spec, plan: &Plan, s: &Slice) -> Vec<String> {
         (0..plan.tasks.len())
             .filter(|&i| s.within[i])
-            .map(|i| plan.tasks[i].label(spec))
+            .map(|i| plan.label(i, spec))
             .collect()
     }
 
@@ -237,7 +223,7 @@ command = "true {a}"
             labels(&spec, &plan, &s),
             ["prep/a=1", "train/a=1,b=x", "train/a=1,b=y", "eval/a=1"]
         );
-        let done_train = |i: usize| plan.tasks[i].label(&spec) == "train/a=1,b=x";
+        let done_train = |i: usize| plan.label(i, &spec) == "train/a=1,b=x";
         let s = picked.slice(&plan, done_train);
         assert_eq!(
             labels(&spec, &plan, &s),

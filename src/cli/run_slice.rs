@@ -74,7 +74,7 @@ pub fn skipped_lines(
     let mut lines: Vec<String> = done
         .iter()
         .take(10)
-        .map(|&i| format!("  ✓ {} (skipped, already done)", plan.tasks[i].label(spec)))
+        .map(|&i| format!("  ✓ {} (skipped, already done)", plan.label(i, spec)))
         .collect();
     if done.len() > 10 {
         lines.push(format!("  ... and {} more done tasks", done.len() - 10));

@@ -148,7 +148,7 @@ mod tests {
         let text = format!("[experiment]\nname = \"a\"\ncommand = \"echo {{arch}} {{lr}} {{seed}}\"\n[params]\n{params}\n{rest}");
         let spec = Spec::parse(Path::new("exp.toml"), text).unwrap();
         let plan = crate::plan::expand(&spec);
-        plan.tasks.iter().map(|t| t.label(&spec)).collect()
+        (0..plan.len()).map(|i| plan.label(i, &spec)).collect()
     }
 
     const LINKED: &str =

@@ -48,11 +48,12 @@ impl TaskFacts for PlanFacts {
 pub fn plan_facts(spec: &Spec, plan: &Plan) -> Vec<PlanFacts> {
     plan.tasks
         .iter()
-        .map(|t| PlanFacts {
-            key: t.key.clone(),
+        .enumerate()
+        .map(|(i, t)| PlanFacts {
+            key: t.key.to_string(),
             stage: spec.stages[t.stage].name.clone(),
-            label: t.label(spec),
-            params: t.params_json(spec),
+            label: plan.label(i, spec),
+            params: plan.params_json(i, spec),
         })
         .collect()
 }

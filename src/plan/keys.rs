@@ -2,15 +2,16 @@
 //! working directory, declared environment) hashed with blake3, then folded with its stage's
 //! input digests and, under [`KeyScheme::Lineage`], its upstream keys.
 
-use super::{Identity, KeyScheme, Task, KEY_LEN};
+use super::{Identity, Key, KeyScheme};
 use crate::spec::{Spec, Stage, Value};
 
 /// Parameter values with their texts computed once, not once per task: as text (commands, which
 /// quote it for each placeholder's place; env; labels) and typed JSON (keys). Values named only by `[[include]]` tables are
 /// appended after the grid's own.
+#[derive(Debug)]
 pub(super) struct ValueTable {
-    values: Vec<Vec<Value>>,
-    text: Vec<Vec<String>>,
+    pub(super) values: Vec<Vec<Value>>,
+    pub(super) text: Vec<Vec<String>>,
     json: Vec<Vec<String>>,
 }
 
@@ -47,12 +48,7 @@ impl ValueTable {
 /// [`KeyScheme::Lineage`], its upstream keys (sorted, so that the order of `after` does not
 /// matter). A task with neither keeps its own key, so experiments without stages or inputs keep
 /// the keys they had before lineage existed.
-pub(super) fn fold_lineage(
-    own: String,
-    identity: &Identity,
-    stage: usize,
-    deps: &[String],
-) -> String {
+pub(super) fn fold_lineage(own: Key, identity: &Identity, stage: usize, deps: &[Key]) -> Key {
     let inputs = identity.inputs.of_stage(stage);
     let deps = match identity.scheme {
         KeyScheme::Lineage => deps,
@@ -70,13 +66,13 @@ pub(super) fn fold_lineage(
         h.update(b"=");
         h.update(digest.as_bytes());
     }
-    let mut sorted: Vec<&String> = deps.iter().collect();
+    let mut sorted: Vec<&Key> = deps.iter().collect();
     sorted.sort();
     for d in sorted {
         h.update(b"\0after\0");
         h.update(d.as_bytes());
     }
-    h.finalize().to_hex()[..KEY_LEN].to_string()
+    Key::from_digest(&h.finalize())
 }
 
 /// Positions in `stage.params`, ordered by parameter name: keys hash parameters by name, so that
@@ -87,30 +83,55 @@ pub(super) fn sorted_by_name(stage: &Stage) -> Vec<usize> {
     order
 }
 
-/// One task of `stage`: `params` are the grid positions of its parameters, `proj` their value
-/// indices.
-pub(super) fn resolve(
-    table: &ValueTable,
-    si: usize,
+/// The text of the value a task of `stage` gives the placeholder `name`: `params` are the grid
+/// positions of the stage's parameters, `proj` the task's value indices of them.
+fn text_of<'t>(
+    table: &'t ValueTable,
     stage: &Stage,
     params: &[usize],
     proj: &[u32],
-    by_name: &[usize],
-) -> Task {
-    let lookup = |name: &str| stage.params.iter().position(|p| p == name);
-    let command = stage
+    name: &str,
+) -> Option<&'t str> {
+    let i = stage.params.iter().position(|p| p == name)?;
+    Some(table.text[params[i]][proj[i] as usize].as_str())
+}
+
+/// The command of one task of `stage`, placeholders substituted (see [`text_of`]).
+pub(super) fn command(table: &ValueTable, stage: &Stage, params: &[usize], proj: &[u32]) -> String {
+    stage
         .command
-        .render(|n| lookup(n).map(|i| table.text[params[i]][proj[i] as usize].as_str()));
-    let env: Vec<(String, String)> = stage
+        .render(|n| text_of(table, stage, params, proj, n))
+}
+
+/// The declared environment of one task of `stage`, resolved (see [`text_of`]).
+pub(super) fn env(
+    table: &ValueTable,
+    stage: &Stage,
+    params: &[usize],
+    proj: &[u32],
+) -> Vec<(String, String)> {
+    stage
         .env
         .iter()
         .map(|(k, t)| {
             (
                 k.clone(),
-                t.render(|n| lookup(n).map(|i| table.text[params[i]][proj[i] as usize].as_str())),
+                t.render(|n| text_of(table, stage, params, proj, n)),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// The own key of one task of `stage` (see [`text_of`]): what the command, environment and
+/// parameters the plan renders for it when it runs hash to.
+pub(super) fn own_key(
+    table: &ValueTable,
+    stage: &Stage,
+    params: &[usize],
+    proj: &[u32],
+    by_name: &[usize],
+) -> Key {
+    let command = command(table, stage, params, proj);
     let mut h = blake3::Hasher::new();
     for part in [
         stage.name.as_str(),
@@ -126,22 +147,13 @@ pub(super) fn resolve(
         h.update(table.json[params[i]][proj[i] as usize].as_bytes());
         h.update(b"\0");
     }
-    for (k, v) in &env {
-        h.update(k.as_bytes());
-        h.update(b"=");
-        h.update(v.as_bytes());
-        h.update(b"\0");
+    if !stage.env.is_empty() {
+        for (k, v) in &env(table, stage, params, proj) {
+            h.update(k.as_bytes());
+            h.update(b"=");
+            h.update(v.as_bytes());
+            h.update(b"\0");
+        }
     }
-    Task {
-        key: h.finalize().to_hex()[..KEY_LEN].to_string(),
-        stage: si,
-        values: params
-            .iter()
-            .zip(proj)
-            .map(|(&p, &i)| table.values[p][i as usize].clone())
-            .collect(),
-        command,
-        env,
-        deps: Vec::new(),
-    }
+    Key::from_digest(&h.finalize())
 }

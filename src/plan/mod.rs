@@ -13,34 +13,22 @@ pub mod filter;
 pub(crate) mod glob_walk;
 mod input_files;
 pub mod inputs;
+mod key;
 mod keys;
 pub mod sample;
+mod task;
 pub mod upstream;
 
-use crate::spec::{Spec, Value};
+use crate::spec::Spec;
 use crate::store::{NewTask, PlanRows};
 pub use inputs::Inputs;
-use keys::{fold_lineage, resolve, sorted_by_name, ValueTable};
+pub use key::Key;
+use keys::{fold_lineage, own_key, sorted_by_name, ValueTable};
 use std::collections::{HashMap, HashSet};
+pub use task::Task;
 
 /// Length in hex digits of a task key (64 bits: collisions are negligible below 10^8 tasks).
 pub const KEY_LEN: usize = 16;
-
-/// One unit of work: a stage's command for one combination of parameters.
-#[derive(Debug, Clone)]
-pub struct Task {
-    pub key: String,
-    /// Index into [`Spec::stages`].
-    pub stage: usize,
-    /// Values of the stage's parameters, aligned with [`Stage::params`].
-    pub values: Vec<Value>,
-    /// The command with placeholders substituted (each value quoted for where its placeholder stands).
-    pub command: String,
-    /// Environment declared by the experiment, resolved.
-    pub env: Vec<(String, String)>,
-    /// Keys of the tasks this one waits for.
-    pub deps: Vec<String>,
-}
 
 /// What task keys cover beyond a task's own configuration. A run keeps the scheme it was made
 /// with (the store records it), so upgrading labtrail never changes the keys of a run's tasks.
@@ -96,65 +84,8 @@ pub struct Plan {
     pub scheme: KeyScheme,
     /// The declared inputs' digests the keys cover (none when the experiment declares none).
     pub inputs: Inputs,
-    /// Task positions by key, made the first time a task's upstream tasks are looked up.
-    key_index: std::sync::OnceLock<HashMap<String, usize>>,
-}
-
-impl Task {
-    /// A readable name: `rep=stats,layers=all` or `train/rep=stats` when the experiment has
-    /// stages. Parameters with one value in the whole experiment are left out (they tell no two
-    /// tasks apart); when none is left, the stage's name (`main` without stages).
-    pub fn label(&self, spec: &Spec) -> String {
-        let stage = &spec.stages[self.stage];
-        let params: Vec<String> = stage
-            .params
-            .iter()
-            .zip(&self.values)
-            .filter(|(n, _)| !spec.single_valued.contains(n))
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect();
-        match (spec.is_staged(), params.is_empty()) {
-            (true, true) => stage.name.clone(),
-            (true, false) => format!("{}/{}", stage.name, params.join(",")),
-            (false, true) => "main".to_string(),
-            (false, false) => params.join(","),
-        }
-    }
-
-    /// Who the task is, as the task protocol tells every attempt of it (both engines).
-    pub fn identity<'a>(
-        &'a self,
-        spec: &'a Spec,
-        run: &'a str,
-        store_dir: &'a std::path::Path,
-    ) -> crate::protocol::TaskIdentity<'a> {
-        let stage = &spec.stages[self.stage];
-        crate::protocol::TaskIdentity {
-            run,
-            store_dir,
-            key: &self.key,
-            label: self.label(spec),
-            stage: &stage.name,
-            params: stage
-                .params
-                .iter()
-                .zip(&self.values)
-                .map(|(n, v)| (n.as_str(), v.to_string()))
-                .collect(),
-            declared: &self.env,
-        }
-    }
-
-    /// Parameters as a JSON object, in grid order.
-    pub fn params_json(&self, spec: &Spec) -> serde_json::Map<String, serde_json::Value> {
-        let stage = &spec.stages[self.stage];
-        stage
-            .params
-            .iter()
-            .zip(&self.values)
-            .map(|(n, v)| (n.clone(), v.to_json()))
-            .collect()
-    }
+    /// The tasks' value indices and upstream tasks, and the values they index.
+    arrays: task::Arrays,
 }
 
 impl Plan {
@@ -170,17 +101,17 @@ impl Plan {
                 .display()
                 .to_string(),
             spec_text: spec.text_to_record(),
-            tasks: Box::new(self.tasks.iter().map(move |t| {
+            tasks: Box::new(self.tasks.iter().enumerate().map(move |(i, t)| {
                 let stage = &spec.stages[t.stage];
                 NewTask {
                     key: &t.key,
                     stage: &stage.name,
-                    label: t.label(spec),
-                    params: t.params_json(spec),
-                    command: &t.command,
+                    label: self.label(i, spec),
+                    params: self.params_json(i, spec),
+                    command: self.command(i, spec),
                     workdir: &stage.workdir,
-                    env: &t.env,
-                    deps: &t.deps,
+                    env: self.env(i, spec),
+                    deps: self.dep_keys(i).map(|k| k.as_str()).collect(),
                 }
             })),
             inputs: self.inputs.to_json(spec),
@@ -255,12 +186,23 @@ pub fn expand_with(spec: &Spec, identity: &Identity) -> Plan {
             extra.push(inc);
         }
     }
-    let keep_indices = spec.stages.len() > 1;
+    let mut arrays = task::Arrays {
+        table,
+        stage_params: spec
+            .stages
+            .iter()
+            .map(|s| s.params.iter().map(|p| position(p)).collect())
+            .collect(),
+        values: Vec::new(),
+        deps: Vec::new(),
+    };
     let mut tasks: Vec<Task> = Vec::new();
-    let mut indices: Vec<Vec<u32>> = Vec::new();
     let mut by_stage: Vec<Vec<usize>> = vec![Vec::new(); spec.stages.len()];
+    let mut deps: Vec<u32> = Vec::new();
+    let mut dep_keys: Vec<Key> = Vec::new();
+    let mut h = blake3::Hasher::new();
     for (si, stage) in spec.stages.iter().enumerate() {
-        let params: Vec<usize> = stage.params.iter().map(|p| position(p)).collect();
+        let params = arrays.stage_params[si].clone();
         let full = params.len() == spec.params.len();
         // For each upstream stage: which of this stage's parameters it shares, and its tasks by
         // their values of those parameters.
@@ -280,13 +222,15 @@ pub fn expand_with(spec: &Spec, identity: &Identity) -> Plan {
                     .filter(|p| up.params.contains(p))
                     .map(|p| position(p))
                     .collect();
-                let up_pos: Vec<usize> = up.params.iter().map(|p| position(p)).collect();
+                let up_pos = &arrays.stage_params[ui];
+                let at: Vec<usize> = shared
+                    .iter()
+                    .map(|g| up_pos.iter().position(|x| x == g).expect("shared"))
+                    .collect();
                 let mut map: HashMap<Vec<u32>, Vec<usize>> = HashMap::new();
                 for &ti in &by_stage[ui] {
-                    let proj = shared
-                        .iter()
-                        .map(|g| indices[ti][up_pos.iter().position(|x| x == g).expect("shared")])
-                        .collect();
+                    let start = tasks[ti].values_at();
+                    let proj = at.iter().map(|&k| arrays.values[start + k]).collect();
                     map.entry(proj).or_default().push(ti);
                 }
                 (shared, map)
@@ -294,43 +238,45 @@ pub fn expand_with(spec: &Spec, identity: &Identity) -> Plan {
             .collect();
         let by_name = sorted_by_name(stage);
         let mut seen: HashSet<Vec<u32>> = HashSet::new();
+        let mut proj: Vec<u32> = Vec::with_capacity(params.len());
         let mut emit = |combo: &[u32]| {
-            let proj: Vec<u32> = params.iter().map(|&p| combo[p]).collect();
+            proj.clear();
+            proj.extend(params.iter().map(|&p| combo[p]));
             if !full && !seen.insert(proj.clone()) {
                 return;
             }
-            let mut task = resolve(&table, si, stage, &params, &proj, &by_name);
+            let own = own_key(&arrays.table, stage, &params, &proj, &by_name);
+            deps.clear();
             for (shared, map) in &upstream {
                 let key: Vec<u32> = shared.iter().map(|&g| combo[g]).collect();
                 if let Some(up) = map.get(&key) {
-                    task.deps.extend(up.iter().map(|&ti| tasks[ti].key.clone()));
+                    deps.extend(up.iter().map(|&ti| ti as u32));
                 }
             }
-            task.key = fold_lineage(task.key, identity, si, &task.deps);
-            by_stage[si].push(tasks.len());
-            tasks.push(task);
-            if keep_indices {
-                indices.push(proj);
+            dep_keys.clear();
+            dep_keys.extend(deps.iter().map(|&d| tasks[d as usize].key));
+            let key = fold_lineage(own, identity, si, &dep_keys);
+            // Hash of every key and dependency, in plan order.
+            h.update(key.as_bytes());
+            for d in &dep_keys {
+                h.update(d.as_bytes());
             }
+            h.update(b"\n");
+            if spec.stages.len() > 1 {
+                by_stage[si].push(tasks.len());
+            }
+            tasks.push(arrays.push(key, si, &proj, &deps));
         };
         axes.for_each(excluded, picked.as_deref(), &mut emit);
         for inc in &extra {
             emit(inc);
         }
     }
-    let mut h = blake3::Hasher::new();
-    for t in &tasks {
-        h.update(t.key.as_bytes());
-        for d in &t.deps {
-            h.update(d.as_bytes());
-        }
-        h.update(b"\n");
-    }
     Plan {
         tasks,
         hash: h.finalize().to_hex()[..32].to_string(),
         scheme: identity.scheme,
         inputs: identity.inputs.clone(),
-        key_index: std::sync::OnceLock::new(),
+        arrays,
     }
 }

@@ -15,7 +15,6 @@ use super::Plan;
 use crate::protocol::UPSTREAM_PREFIX;
 use crate::spec::Spec;
 use crate::store::RunFolders;
-use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -61,16 +60,9 @@ impl Plan {
     /// The upstream variables of task `i`, one per stage its stage runs after, in `after` order.
     pub fn upstream(&self, spec: &Spec, i: usize, folders: &RunFolders) -> Vec<UpstreamDir> {
         let task = &self.tasks[i];
-        if task.deps.is_empty() {
+        if self.deps(i).is_empty() {
             return Vec::new();
         }
-        let index = self.key_index.get_or_init(|| {
-            self.tasks
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (t.key.clone(), i))
-                .collect::<HashMap<_, _>>()
-        });
         let stage = &spec.stages[task.stage];
         stage
             .after
@@ -79,10 +71,10 @@ impl Plan {
                 let si = spec.stages.iter().position(|s| &s.name == name)?;
                 let up = &spec.stages[si];
                 let var = format!("{UPSTREAM_PREFIX}{}", name.to_uppercase());
-                let tasks: Vec<usize> = task
-                    .deps
+                let tasks: Vec<usize> = self
+                    .deps(i)
                     .iter()
-                    .filter_map(|d| index.get(d).copied())
+                    .map(|&d| d as usize)
                     .filter(|&u| self.tasks[u].stage == si)
                     .collect();
                 if up.params.iter().all(|p| stage.params.contains(p)) {
@@ -100,7 +92,7 @@ impl Plan {
                         let name: Vec<String> = up
                             .params
                             .iter()
-                            .zip(&t.values)
+                            .zip(self.values(u))
                             .filter(|(p, _)| !stage.params.contains(p))
                             .map(|(p, v)| format!("{p}={}", link_safe(&v.to_string())))
                             .collect();

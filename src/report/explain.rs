@@ -5,7 +5,7 @@
 //! experiment file as it is now) compared with a stored run. Each gives one [`ExplainRow`] per
 //! task, in order; the CLI prints them.
 
-use crate::plan::{Inputs, Plan, Task};
+use crate::plan::{Inputs, Plan};
 use crate::spec::Spec;
 use crate::store::{Store, StoreError, TaskRow, TaskState, INPUTS_RECORD};
 use std::collections::HashMap;
@@ -125,10 +125,10 @@ pub fn fresh_subject(spec: &Spec, plan: &Plan) -> Subject {
 /// The rows of [`fresh`], one at a time: a dry run of a 10^6-task plan prints them without
 /// holding them all.
 pub fn fresh_rows<'a>(spec: &'a Spec, plan: &'a Plan) -> impl Iterator<Item = ExplainRow> + 'a {
-    plan.tasks.iter().map(|t| ExplainRow {
+    plan.tasks.iter().enumerate().map(|(i, t)| ExplainRow {
         verb: Verb::Run,
-        key: t.key.clone(),
-        label: t.label(spec),
+        key: t.key.to_string(),
+        label: plan.label(i, spec),
         why: "never run".into(),
     })
 }
@@ -171,18 +171,18 @@ pub fn compared(
         .last()
         .and_then(|r| Inputs::from_json(spec, &r.json))
         .unwrap_or_default();
-    let labels: HashMap<&str, &Task> = plan.tasks.iter().map(|t| (t.key.as_str(), t)).collect();
     let rows = plan
         .tasks
         .iter()
-        .map(|t| {
-            let label = t.label(spec);
+        .enumerate()
+        .map(|(i, t)| {
+            let label = plan.label(i, spec);
             let (verb, why) = match stored.get(t.key.as_str()) {
                 Some(row) => stored_reason(row),
                 None => match by_label.get(label.as_str()) {
                     Some(old) => {
                         let what =
-                            what_changed(spec, plan, t, old, &recorded, &labels, &by_label);
+                            what_changed(spec, plan, i, old, &recorded, &by_label);
                         (
                             Verb::Run,
                             format!("new configuration: {what}; the earlier result is kept but not reused"),
@@ -193,7 +193,7 @@ pub fn compared(
             };
             ExplainRow {
                 verb,
-                key: t.key.clone(),
+                key: t.key.to_string(),
                 label,
                 why,
             }
@@ -209,20 +209,20 @@ pub fn compared(
     })
 }
 
-/// Why task `t` of `plan` has a new key where the run had `old` with the same label: the first of
+/// Why task `i` of `plan` has a new key where the run had `old` with the same label: the first of
 /// its command, working directory, declared inputs (against `recorded`, those the run's plan was
 /// synced with), upstream tasks, or else its environment (the only part of the key not stored).
 fn what_changed(
     spec: &Spec,
     plan: &Plan,
-    t: &Task,
+    i: usize,
     old: &TaskRow,
     recorded: &Inputs,
-    by_key: &HashMap<&str, &Task>,
     stored_labels: &HashMap<&str, &TaskRow>,
 ) -> String {
+    let t = &plan.tasks[i];
     let stage = &spec.stages[t.stage];
-    if old.command != t.command {
+    if old.command != plan.command(i, spec) {
         return format!("the command changed (was: {})", old.command);
     }
     if old.workdir != stage.workdir {
@@ -232,12 +232,11 @@ fn what_changed(
         return change;
     }
     // Upstream tasks it did not wait for before: changed ones (the run had their label) first.
-    let mut changed: Vec<(bool, String)> = t
-        .deps
+    let mut changed: Vec<(bool, String)> = plan
+        .deps(i)
         .iter()
-        .filter(|d| !old.deps.contains(d))
-        .filter_map(|d| by_key.get(d.as_str()))
-        .map(|u| u.label(spec))
+        .filter(|&&d| !old.deps.iter().any(|k| plan.tasks[d as usize].key == *k))
+        .map(|&d| plan.label(d as usize, spec))
         .map(|l| (!stored_labels.contains_key(l.as_str()), l))
         .collect();
     changed.sort();
@@ -246,7 +245,7 @@ fn what_changed(
         n => format!(" (and {} more)", n - 1),
     };
     match changed.first() {
-        None if t.deps.len() != old.deps.len() => "its upstream tasks changed".to_string(),
+        None if plan.deps(i).len() != old.deps.len() => "its upstream tasks changed".to_string(),
         None => "its environment changed".to_string(),
         Some((false, label)) => format!("upstream {label} changed{more}"),
         Some((true, label)) => format!("upstream {label} is new{more}"),

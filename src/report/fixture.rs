@@ -58,7 +58,7 @@ impl Fixture {
 
     /// The plan's task keys, in plan order.
     pub fn keys(&self) -> Vec<String> {
-        self.plan.tasks.iter().map(|t| t.key.clone()).collect()
+        self.plan.tasks.iter().map(|t| t.key.to_string()).collect()
     }
 
     /// Releases the run's lock, as the kernel does when a runner is killed: its attempts stay

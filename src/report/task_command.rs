@@ -68,7 +68,7 @@ pub fn snippet(
     let planned = &plan.tasks[index];
     let folders = store.folders(run)?;
     let store_dir = std::path::absolute(store.dir()).unwrap_or_else(|_| store.dir().to_path_buf());
-    let mut env = protocol::task_env(&planned.identity(spec, run, &store_dir));
+    let mut env = protocol::task_env(&plan.identity(index, spec, run, &store_dir));
     for up in plan.upstream(spec, index, &folders) {
         env.push(match up {
             crate::plan::upstream::UpstreamDir::Task { var, dir }
@@ -88,7 +88,9 @@ pub fn snippet(
         env.push((protocol::JOB_ID.to_string(), job.clone()));
     }
     // As the engines set it, whatever the shell that asks for the snippet has.
-    if protocol::unbuffered(&planned.env, false) && !has(&env, protocol::PYTHON_UNBUFFERED) {
+    if protocol::unbuffered(&plan.env(index, spec), false)
+        && !has(&env, protocol::PYTHON_UNBUFFERED)
+    {
         env.insert(
             0,
             (protocol::PYTHON_UNBUFFERED.to_string(), "1".to_string()),
@@ -103,8 +105,10 @@ pub fn snippet(
     // A slot not recorded (an attempt of an older labtrail, or one whose start was never
     // recorded) is 1, as the snippet's LABTRAIL_SLOT says: never a `{slot}` left for sh.
     let command = match (&place, &attempt.job_id) {
-        (Some(p), _) => crate::spec::devices::command_in_slot(stage, &planned.values, p.slot),
-        (None, None) => crate::spec::devices::command_in_slot(stage, &planned.values, 1),
+        (Some(p), _) => {
+            crate::spec::devices::command_in_slot(stage, &plan.value_list(index), p.slot)
+        }
+        (None, None) => crate::spec::devices::command_in_slot(stage, &plan.value_list(index), 1),
         (None, Some(_)) => None,
     };
     let command = command.as_deref().unwrap_or(&task.command);

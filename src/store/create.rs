@@ -122,7 +122,7 @@ pub(super) fn write_plan(
         tx.execute("UPDATE tasks SET in_plan = 0 WHERE run_id = ?1", [run])?;
         for (seq, t) in tasks.enumerate() {
             total += 1;
-            let deps = serde_json::to_string(t.deps).expect("strings serialize");
+            let deps = serde_json::to_string(&t.deps).expect("strings serialize");
             if existing.contains_key(t.key) {
                 update.execute(params![run, t.key, seq as i64, deps, t.label])?;
                 continue;

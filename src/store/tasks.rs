@@ -66,13 +66,13 @@ pub struct NewTask<'a> {
     /// Parameter values by name, in grid order.
     pub params: serde_json::Map<String, serde_json::Value>,
     /// The command, placeholders substituted.
-    pub command: &'a str,
+    pub command: String,
     /// The stage's working directory, as the experiment file gives it.
     pub workdir: &'a str,
     /// The environment the experiment declares for this task, resolved, in declared order.
-    pub env: &'a [(String, String)],
+    pub env: Vec<(String, String)>,
     /// Keys of the tasks this one waits for.
-    pub deps: &'a [String],
+    pub deps: Vec<&'a str>,
 }
 
 /// A whole plan as the store records it: the experiment file it came from and its tasks.
@@ -282,18 +282,16 @@ fn open_attempts(conn: &rusqlite::Connection, run: &str) -> rusqlite::Result<Vec
 mod tests {
     use super::*;
 
-    const ENV: &[(String, String)] = &[];
-
     fn row<'a>(key: &'a str, deps: &'a [String]) -> NewTask<'a> {
         NewTask {
             key,
             stage: "main",
             label: format!("k={key}"),
             params: serde_json::json!({ "k": key }).as_object().unwrap().clone(),
-            command: "echo",
+            command: "echo".into(),
             workdir: ".",
-            env: ENV,
-            deps,
+            env: Vec::new(),
+            deps: deps.iter().map(String::as_str).collect(),
         }
     }
 

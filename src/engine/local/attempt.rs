@@ -137,7 +137,7 @@ pub(super) fn launch(
     if let Err(e) = ctx.dir.make_dir(&req.task_dir) {
         return Err(Box::new((r, naming(&req.task_dir, e))));
     }
-    let mut env = protocol::task_env(&task.identity(spec, ctx.run, ctx.store_dir));
+    let mut env = protocol::task_env(&ctx.plan.identity(req.index, spec, ctx.run, ctx.store_dir));
     for up in &req.upstream {
         match up.materialize() {
             Ok(var) => env.push(var),
@@ -152,9 +152,12 @@ pub(super) fn launch(
     ));
     at.add_env(&mut env);
     let workdir = protocol::workdir(ctx.base, &stage.workdir);
-    let command = at.command(stage, task);
+    // Rendered now, not held by the plan for every task (issue 15).
+    let command = at
+        .command(stage, &ctx.plan.value_list(req.index))
+        .unwrap_or_else(|| ctx.plan.command(req.index, spec));
     let launch = Launch {
-        command: command.as_deref().unwrap_or(&task.command),
+        command: &command,
         workdir: &workdir,
         env,
         stdin,

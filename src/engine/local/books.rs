@@ -61,7 +61,7 @@ impl Books<'_> {
             other => (other, reason, None),
         };
         let decision = policy::decide(outcome, tries[i], stage.retries, spec.run.backoff);
-        let label = task.label(spec);
+        let label = plan.label(i, spec);
         let took = format_duration(exit.at.saturating_duration_since(r.started));
         let why = reason.clone().unwrap_or_default();
         let error = error_part(output.facts.error.as_ref().and_then(|e| e.line.as_deref()));
@@ -96,13 +96,13 @@ impl Books<'_> {
                 for d in graph.downstream(i) {
                     let reason = format!("upstream task {} failed", label);
                     changes.push(Change::Blocked {
-                        key: plan.tasks[d].key.clone(),
+                        key: plan.tasks[d].key.to_string(),
                         reason,
                     });
                     report.blocked += 1;
                     lines.push(format!(
                         "⊘ {}: blocked, upstream {label} failed",
-                        plan.tasks[d].label(spec)
+                        plan.label(d, spec)
                     ));
                 }
                 TaskState::Failed
@@ -116,7 +116,7 @@ impl Books<'_> {
         report.ran += 1;
         let facts = (*output.facts).changes(&task.key, outcome);
         changes.push(Change::Finished {
-            key: task.key.clone(),
+            key: task.key.to_string(),
             attempt: r.attempt,
             ended_at: format_time(exit.at_wall),
             exit_code: exit.code,
@@ -134,7 +134,7 @@ impl Books<'_> {
         for warning in output.warnings {
             lines.push(format!("⚠ {label}: {warning}"));
             changes.push(Change::TaskNote {
-                key: task.key.clone(),
+                key: task.key.to_string(),
                 kind: "task_output_skipped".into(),
                 detail: warning,
             });

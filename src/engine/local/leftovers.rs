@@ -152,11 +152,12 @@ impl Loop<'_> {
             pids.join(", ")
         );
         let (spec, task) = (self.books.spec, &self.books.plan.tasks[l.index]);
-        self.books
-            .lines
-            .push(format!("⚠ {}: {detail}", task.label(spec)));
+        self.books.lines.push(format!(
+            "⚠ {}: {detail}",
+            self.books.plan.label(l.index, spec)
+        ));
         self.books.changes.push(Change::TaskNote {
-            key: task.key.clone(),
+            key: task.key.to_string(),
             kind: "leaked".into(),
             detail,
         });

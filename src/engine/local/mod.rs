@@ -165,7 +165,7 @@ pub fn execute_within(
     let attempts: Vec<u32> = plan
         .tasks
         .iter()
-        .map(|t| states.get(&t.key).map_or(0, |s| s.1))
+        .map(|t| states.get(t.key.as_str()).map_or(0, |s| s.1))
         .collect();
     drop(states);
     let base = std::fs::canonicalize(spec.base_dir()).unwrap_or_else(|_| spec.base_dir());

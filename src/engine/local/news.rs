@@ -67,7 +67,7 @@ impl Loop<'_> {
             &task.key,
             &spec.stages[task.stage],
         ));
-        let label = task.label(spec);
+        let label = self.books.plan.label(r.index, spec);
         // The live area shows what runs now, before its start is committed: it states no
         // record, and a line that waited for the commit would lag behind the process.
         self.rep

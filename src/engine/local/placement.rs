@@ -3,9 +3,8 @@
 //! them.
 
 use super::attempt::Running;
-use crate::plan::Task;
 use crate::protocol;
-use crate::spec::Stage;
+use crate::spec::{Stage, Value};
 use crate::store::Change;
 
 /// Where a worker starts an attempt: its slot and the devices it took for it.
@@ -29,8 +28,8 @@ impl Placement<'_> {
 
     /// The command of `task` with `{slot}` replaced by the slot, if its stage's command has that
     /// placeholder (see [`crate::spec::devices::command_in_slot`]).
-    pub fn command(&self, stage: &Stage, task: &Task) -> Option<String> {
-        crate::spec::devices::command_in_slot(stage, &task.values, self.slot)
+    pub fn command(&self, stage: &Stage, values: &[Value]) -> Option<String> {
+        crate::spec::devices::command_in_slot(stage, values, self.slot)
     }
 }
 

@@ -149,7 +149,8 @@ impl<'a> Loop<'a> {
     /// Attempt `n` of task `i` was started by a runner that died before recording it: records
     /// it as interrupted, and moves the task's attempt numbers past it.
     pub(super) fn skip_taken(&mut self, i: usize, n: u32) {
-        let (spec, task) = (self.books.spec, &self.books.plan.tasks[i]);
+        let (spec, plan) = (self.books.spec, self.books.plan);
+        let task = &plan.tasks[i];
         let prefix = self.folders.attempt_prefix(&task.key);
         let books = &mut self.books;
         books
@@ -157,7 +158,7 @@ impl<'a> Loop<'a> {
             .extend(attempt::unrecorded_start(&task.key, &prefix, n));
         books.lines.push(format!(
             "⏸ {}: attempt {n} was started by a runner that stopped before recording it; counted as interrupted",
-            task.label(spec)
+            plan.label(i, spec)
         ));
         self.attempts[i] = n + 1;
     }

@@ -191,7 +191,7 @@ impl Monitor<'_> {
     fn withdraw_dependents(&mut self, i: usize, upstream: &str, b: &mut Batch) {
         let mut stack = self.dependents[i].clone();
         while let Some(d) = stack.pop() {
-            let key = self.plan.tasks[d].key.clone();
+            let key = self.plan.tasks[d].key.to_string();
             let Some(job) = b.live.get(&key).cloned() else {
                 continue;
             };
@@ -249,7 +249,7 @@ impl Monitor<'_> {
             if !seen.insert(d) {
                 continue;
             }
-            let key = &self.plan.tasks[d].key;
+            let key = &self.plan.tasks[d].key.to_string();
             if matches!(
                 b.states.get(key),
                 Some(TaskState::Done | TaskState::Running)
@@ -263,7 +263,7 @@ impl Monitor<'_> {
             });
             b.lines.push(format!(
                 "⊘ {}: blocked, upstream {label} failed",
-                self.plan.tasks[d].label(self.spec)
+                self.plan.label(d, self.spec)
             ));
             stack.extend(self.dependents[d].iter().copied());
         }

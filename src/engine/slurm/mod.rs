@@ -82,14 +82,12 @@ impl<'a> Monitor<'a> {
             .tasks
             .iter()
             .enumerate()
-            .map(|(i, t)| (t.key.clone(), i))
+            .map(|(i, t)| (t.key.to_string(), i))
             .collect();
         let mut dependents = vec![Vec::new(); plan.tasks.len()];
-        for (i, t) in plan.tasks.iter().enumerate() {
-            for d in &t.deps {
-                if let Some(&j) = index.get(d) {
-                    dependents[j].push(i);
-                }
+        for i in 0..plan.tasks.len() {
+            for &j in plan.deps(i) {
+                dependents[j as usize].push(i);
             }
         }
         let host = crate::exec::process::hostname();

@@ -209,7 +209,7 @@ impl Monitor<'_> {
     pub(super) fn label(&self, key: &str) -> String {
         self.index
             .get(key)
-            .map_or_else(|| key.to_string(), |&i| self.plan.tasks[i].label(self.spec))
+            .map_or_else(|| key.to_string(), |&i| self.plan.label(i, self.spec))
     }
 }
 

@@ -205,7 +205,12 @@ impl Monitor<'_> {
     pub(super) fn task_job(&self, i: usize, attempt: u32) -> Result<TaskJob, StoreError> {
         let task = &self.plan.tasks[i];
         let stage = &self.spec.stages[task.stage];
-        let mut env = protocol::task_env(&task.identity(self.spec, &self.run, self.store.dir()));
+        let mut env = protocol::task_env(&self.plan.identity(
+            i,
+            self.spec,
+            &self.run,
+            self.store.dir(),
+        ));
         for up in self.plan.upstream(self.spec, i, &self.folders) {
             let var = up
                 .materialize()
@@ -213,11 +218,11 @@ impl Monitor<'_> {
             env.push(var);
         }
         Ok(TaskJob {
-            key: task.key.clone(),
+            key: task.key.to_string(),
             task_dir: self.folders.task_dir(&task.key),
             attempt_prefix: self.folders.attempt_prefix(&task.key),
             workdir: protocol::workdir(&self.base, &stage.workdir),
-            command: task.command.clone(),
+            command: self.plan.command(i, self.spec),
             env,
             attempt,
         })

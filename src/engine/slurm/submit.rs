@@ -22,11 +22,12 @@ impl Monitor<'_> {
     /// Upstream check for task `i`: the jobs to depend on, wait, or blocked.
     fn readiness(&self, i: usize, b: &Batch) -> Ready {
         let mut after = Vec::new();
-        for d in &self.plan.tasks[i].deps {
+        for d in self.plan.dep_keys(i) {
+            let d = d.as_str();
             match (b.states.get(d), b.live.get(d)) {
                 (Some(TaskState::Done), _) => {}
                 (_, Some(job)) => after.push(After::Job(job.clone())),
-                _ if b.planned.contains(d) => after.push(After::Task(d.clone())),
+                _ if b.planned.contains(d) => after.push(After::Task(d.to_string())),
                 (Some(TaskState::Failed | TaskState::Blocked), _) => {
                     return Ready::Blocked(self.label(d))
                 }
@@ -58,7 +59,7 @@ impl Monitor<'_> {
         let mut planned: Vec<Planned> = Vec::new();
         let mut array_groups: BTreeMap<usize, Vec<(usize, u32, Vec<After>)>> = BTreeMap::new();
         for i in 0..self.plan.tasks.len() {
-            let key = self.plan.tasks[i].key.clone();
+            let key = self.plan.tasks[i].key.to_string();
             if b.states.get(&key) != Some(&TaskState::Pending) || b.live.contains_key(&key) {
                 continue;
             }
@@ -169,7 +170,7 @@ impl Monitor<'_> {
                 array_name(&self.run, stage_name, &token),
                 group
                     .iter()
-                    .map(|(i, attempt, _)| (self.plan.tasks[*i].key.clone(), *attempt))
+                    .map(|(i, attempt, _)| (self.plan.tasks[*i].key.to_string(), *attempt))
                     .collect(),
                 limits,
                 script,
@@ -182,7 +183,7 @@ impl Monitor<'_> {
     }
 
     fn block_downstream_of_self(&self, i: usize, upstream: &str, b: &mut Batch) {
-        let key = self.plan.tasks[i].key.clone();
+        let key = self.plan.tasks[i].key.to_string();
         b.states.insert(key.clone(), TaskState::Blocked);
         b.changes.push(crate::store::Change::Blocked {
             key,
@@ -190,7 +191,7 @@ impl Monitor<'_> {
         });
         b.lines.push(format!(
             "⊘ {}: blocked, upstream {upstream} failed",
-            self.plan.tasks[i].label(self.spec)
+            self.plan.label(i, self.spec)
         ));
     }
 }

@@ -33,7 +33,7 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .enumerate()
         .map(|(i, t)| JobChange::Submitted {
-            key: t.key.clone(),
+            key: t.key.to_string(),
             attempt: 1,
             job_id: (100_000 + i).to_string(),
             host: "login".into(),

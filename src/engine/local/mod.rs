@@ -49,7 +49,7 @@ use crate::plan::Plan;
 use crate::progress::{Counts, Reporter};
 use crate::spec::Spec;
 use crate::store::fault::{fault_injection_crash_point, fault_injection_pause_point};
-use crate::store::{Change, Store, TaskState};
+use crate::store::{Store, TaskState};
 use books::Books;
 use graph::Graph;
 use std::collections::BTreeMap;

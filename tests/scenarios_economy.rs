@@ -50,7 +50,10 @@ fn trivial_tasks_leave_no_file_or_folder() {
     assert_eq!(names(&exp, "tasks"), Vec::<String>::new());
     assert_eq!(names(&exp, "attempts"), Vec::<String>::new());
     let used = inodes(&exp.file(".labtrail"));
-    assert!(used <= 12, "{used} inodes in .labtrail after 200 silent tasks");
+    assert!(
+        used <= 12,
+        "{used} inodes in .labtrail after 200 silent tasks"
+    );
     let check = exp.run(&["check"]);
     assert_eq!(check.code(), 0, "{}{}", check.stdout(), check.stderr());
 }
@@ -62,14 +65,20 @@ fn a_task_writing_only_stderr_keeps_only_stderr() {
     exp.run_ok(&["run", "exp.toml", "-q", "--no-progress"]);
     let kept = names(&exp, "attempts");
     assert_eq!(kept.len(), 2, "{kept:?}");
-    assert!(kept.iter().all(|n| n.ends_with("-1.stderr.log")), "{kept:?}");
+    assert!(
+        kept.iter().all(|n| n.ends_with("-1.stderr.log")),
+        "{kept:?}"
+    );
     let logs = exp.run(&["logs", "i=1"]);
     assert_eq!(logs.code(), 0, "{}", logs.stderr());
     let out = logs.stdout();
     let [first, second, third, fourth] = out.lines().collect::<Vec<_>>()[..] else {
         panic!("{out}")
     };
-    assert!(first.starts_with("==> ") && first.ends_with(".stdout.log <=="), "{out}");
+    assert!(
+        first.starts_with("==> ") && first.ends_with(".stdout.log <=="),
+        "{out}"
+    );
     assert_eq!(second, "(no output)", "{out}");
     assert!(third.ends_with(".stderr.log <=="), "{out}");
     assert_eq!(fourth, "oops 1", "{out}");
@@ -87,7 +96,11 @@ fn logs_of_a_silent_task_say_no_output() {
     let out = logs.stdout();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 4, "{out}");
-    assert_eq!((lines[1], lines[3]), ("(no output)", "(no output)"), "{out}");
+    assert_eq!(
+        (lines[1], lines[3]),
+        ("(no output)", "(no output)"),
+        "{out}"
+    );
     assert!(!out.contains("cannot read"), "{out}");
     let alone = exp.run(&["logs", "i=0", "--stdout"]);
     assert_eq!((alone.code(), alone.stdout()), (0, String::new()));
@@ -162,7 +175,10 @@ fn a_resume_after_a_kill_during_silent_tasks_stays_correct() {
     });
     signal(&runner, libc::SIGKILL);
     finish(runner);
-    assert!(done_in_db(&store) < 300, "the kill came too late to test anything");
+    assert!(
+        done_in_db(&store) < 300,
+        "the kill came too late to test anything"
+    );
     let out = exp.run(&["run", "exp.toml", "-q", "--no-progress", "-j2"]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert_eq!(exp.count("done"), 300);

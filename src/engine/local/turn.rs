@@ -189,8 +189,7 @@ impl<'a> Loop<'a> {
                 std::mem::take(&mut books.changes),
                 std::mem::take(&mut self.logs_to_tidy),
             );
-            if self.to_writer.send(batch).is_err()
-            {
+            if self.to_writer.send(batch).is_err() {
                 // The writer only stops after reporting an error, which ends the loop first.
                 unreachable!("the writer thread stopped without reporting why");
             }

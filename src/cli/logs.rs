@@ -12,7 +12,8 @@ use std::path::PathBuf;
 /// For an attempt that failed (or timed out, was killed, ...), the end of its stderr comes
 /// first, where the error is: its last 20 lines under a header saying how the attempt ended,
 /// then stdout, then the whole stderr (a stderr of 20 lines or fewer comes whole, before
-/// stdout). Otherwise stdout, then stderr. Each part under a `==> FILE <==` line.
+/// stdout). Otherwise stdout, then stderr. Each part under a `==> FILE <==` line; a part the
+/// attempt wrote nothing to reads `(no output)`: labtrail keeps no empty log.
 ///
 /// TASK must name one task: a filter that matches several is refused with the list of them
 /// (exit 2). (The examples name tasks of the demo, examples/demo/experiment.toml.)
@@ -77,7 +78,12 @@ pub fn run(g: &Global, args: LogsArgs) -> anyhow::Result<i32> {
             let bytes = match &s.body {
                 Body::Lines(bytes) => bytes.clone(),
                 Body::File(p) => match std::fs::read(p) {
-                    Ok(bytes) => bytes,
+                    Ok(bytes) if !bytes.is_empty() => bytes,
+                    // The attempt wrote nothing there (labtrail keeps no empty log, issue 15).
+                    Ok(_) => no_output(sections.len(), p)?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        no_output(sections.len(), p)?
+                    }
                     Err(e) => format!("(cannot read {}: {e})\n", escape(p)).into_bytes(),
                 },
             };
@@ -98,6 +104,20 @@ pub fn run(g: &Global, args: LogsArgs) -> anyhow::Result<i32> {
         std::thread::sleep(std::time::Duration::from_millis(250));
     }
 }
+
+/// What stands for a log its attempt wrote nothing to: `(no output)` under its header; shown
+/// alone (`--stdout`, `--stderr`), nothing, and the note on stderr, so that a file the output
+/// is redirected to holds only what the task wrote.
+fn no_output(sections: usize, path: &str) -> std::io::Result<Vec<u8>> {
+    if sections > 1 {
+        return Ok(NO_OUTPUT.as_bytes().to_vec());
+    }
+    writeln!(std::io::stderr(), "labtrail: no output: {}", escape(path))?;
+    Ok(Vec::new())
+}
+
+/// The body shown for a log the attempt wrote nothing to.
+pub const NO_OUTPUT: &str = "(no output)\n";
 
 /// An ambiguous TASK: says so and lists every match (escaped, one per line) on stderr, so that
 /// the asker picks one; exit code 2, as for other bad input.

@@ -78,6 +78,30 @@ impl RunDir {
         self.open_file(path, OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC)
     }
 
+    /// Removes the file `path` if it is empty (a log its attempt wrote nothing to); true if it
+    /// was removed. A missing file, or any error, leaves things as they are: an empty log left
+    /// behind is harmless.
+    pub fn remove_if_empty(&self, path: &Path) -> bool {
+        let rel = self.rel(path);
+        match rustix::fs::statat(&self.fd, rel, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if st.st_size == 0 && FileType::from_raw_mode(st.st_mode).is_file() => {
+                rustix::fs::unlinkat(&self.fd, rel, AtFlags::empty()).is_ok()
+            }
+            _ => false,
+        }
+    }
+
+    /// Removes the folder `path` if it is empty (`rmdir`: atomic, refused for a folder that holds
+    /// anything). `Ok(true)`: removed; `Ok(false)`: it holds something and stays; a missing
+    /// folder counts as removed.
+    pub fn remove_dir_if_empty(&self, path: &Path) -> io::Result<bool> {
+        match rustix::fs::unlinkat(&self.fd, self.rel(path), AtFlags::REMOVEDIR) {
+            Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(true),
+            Err(rustix::io::Errno::NOTEMPTY | rustix::io::Errno::EXIST) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The regular file `path`, opened for reading. Anything else a task may have left there
     /// (a FIFO, a folder, a device) is refused unopened, with an error that says what it is:
     /// opening a FIFO for reading waits for a writer, for ever, and a device may never end.

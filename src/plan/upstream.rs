@@ -32,11 +32,16 @@ pub enum UpstreamDir {
 }
 
 impl UpstreamDir {
-    /// Makes what the variable points to (the links folder, anew; nothing for a task folder,
-    /// which its own task made) and returns the variable. An error names the path.
+    /// Makes what the variable points to (the links folder, anew) and returns the variable. An
+    /// upstream task's folder is made again if it is missing: a task that kept nothing there
+    /// leaves none (issue 15), and the task after it still finds a folder, empty. An error
+    /// names the path.
     pub fn materialize(&self) -> io::Result<(String, String)> {
         match self {
-            UpstreamDir::Task { var, dir } => Ok((var.clone(), dir.display().to_string())),
+            UpstreamDir::Task { var, dir } => {
+                made_again(dir)?;
+                Ok((var.clone(), dir.display().to_string()))
+            }
             UpstreamDir::Links { var, dir, links } => {
                 let named = |e: io::Error, path: &Path| {
                     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
@@ -48,11 +53,22 @@ impl UpstreamDir {
                 std::fs::create_dir_all(dir).map_err(|e| named(e, dir))?;
                 for (name, target) in links {
                     let link = dir.join(name);
+                    made_again(&dir.join(target))?;
                     std::os::unix::fs::symlink(target, &link).map_err(|e| named(e, &link))?;
                 }
                 Ok((var.clone(), dir.display().to_string()))
             }
         }
+    }
+}
+
+/// Makes the folder `dir` unless it exists (one lookup when it does). An error names the path.
+fn made_again(dir: &Path) -> io::Result<()> {
+    match std::fs::create_dir(dir) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+            Err(io::Error::new(e.kind(), format!("{}: {e}", dir.display())))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -74,9 +74,10 @@ fn compare_run(run: &RunRecord, limit: usize) -> Vec<Finding> {
         .iter()
         .map(|t| (t.key.as_str(), t.label.as_str()))
         .collect();
+    let last_attempt = last_attempts(run);
     for t in run.tasks.iter().filter(|t| t.state == TaskState::Done) {
         let task_dir = run.folders.task_dir(&t.key);
-        if !task_dir.is_dir() {
+        if !task_dir.is_dir() && folder_expected(run, &last_attempt, &t.key) {
             // A retired task is reached by no `reset` or `run` while it is out of the plan: its
             // folder is missed only if a change of the experiment file brings it back.
             let (severity, message) = if t.in_plan {
@@ -121,6 +122,28 @@ fn compare_run(run: &RunRecord, limit: usize) -> Vec<Finding> {
     ));
     out.extend(unknown_attempts(run, &labels, limit));
     out
+}
+
+/// The number of each task's last attempt.
+fn last_attempts(run: &RunRecord) -> HashMap<&str, u32> {
+    let mut last = HashMap::new();
+    for a in &run.attempts {
+        let n = last.entry(a.key.as_str()).or_insert(a.number);
+        *n = (*n).max(a.number);
+    }
+    last
+}
+
+/// Whether a done task's folder must exist: always in runs that keep every task's folder, and
+/// those of SLURM runs; in a run that removes empty ones (layout 3, issue 15), only when the
+/// task's last attempt left something in it (a [`crate::store::KEPT_TASK_DIR`] record). A
+/// folder removed because it was empty is no loss.
+fn folder_expected(run: &RunRecord, last: &HashMap<&str, u32>, key: &str) -> bool {
+    if !run.folders.removes_empty_task_dirs() || run.executor != "local" {
+        return true;
+    }
+    last.get(key)
+        .is_some_and(|&n| run.kept_task_dirs.contains(&(key.to_string(), n)))
 }
 
 /// Which attempt a file or folder in `attempts/` belongs to, from its name.

@@ -8,6 +8,12 @@
 //!   prefix (see [`crate::protocol::AttemptFiles`], [`crate::exec::slurm::script::attempt_dir`]);
 //! - `runs/RUN/upstream/KEY/STAGE/`: a fan-in task's links to its upstream tasks' folders.
 //!
+//! Layout 3 (issue 15) is layout 2 with files only when used: a task's folder exists while it
+//! runs, and after an attempt only if it holds something (an empty one is removed with `rmdir`,
+//! and made again when an attempt or a fan-in task needs it); a `task_dir_kept` record
+//! ([`KEPT_TASK_DIR`]) names the attempt after which it held something, so that `check` knows
+//! which missing folders are losses. Runs of layout 2 keep every task's folder, as before.
+//!
 //! Layout 1 (runs made by labtrail 0.1) gave the task `tasks/KEY/work/` and kept each attempt in
 //! `tasks/KEY/attempt-N/`. A resumed layout-1 run keeps its tasks' folders, so they find their
 //! checkpoints; its new attempts' files go where layout 2 puts them.
@@ -16,10 +22,15 @@
 //! store.
 
 use super::{Store, StoreError};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// The layout of runs this version creates.
-pub const LAYOUT: u32 = 2;
+pub const LAYOUT: u32 = 3;
+
+/// The kind of record saying that a task's folder held something after attempt `{"attempt": N}`
+/// (layout 3): then its folder missing is a loss, not a folder removed because empty.
+pub const KEPT_TASK_DIR: &str = "task_dir_kept";
 
 /// The folders of one run.
 #[derive(Debug, Clone)]
@@ -45,6 +56,11 @@ impl RunFolders {
     pub fn attempt_prefix(&self, key: &str) -> PathBuf {
         debug_assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
         self.run_dir.join("attempts").join(key)
+    }
+
+    /// Whether an attempt's empty task folder is removed once the attempt is over (layout 3 on).
+    pub fn removes_empty_task_dirs(&self) -> bool {
+        self.layout >= 3
     }
 
     /// The folder a layout-1 runner made for attempt `number` of a local task, if this run is
@@ -108,6 +124,8 @@ pub struct RunRecord {
     pub tasks: Vec<TaskRecord>,
     /// Every attempt of the run.
     pub attempts: Vec<AttemptRecord>,
+    /// (task key, attempt) after which the task's folder held something ([`KEPT_TASK_DIR`]).
+    pub kept_task_dirs: HashSet<(String, u32)>,
     /// Whether a runner or monitor held the run when it was read ([`Store::run_lock_is_held`]):
     /// then files of attempts it has begun and not yet recorded are expected.
     pub in_progress: bool,
@@ -189,8 +207,15 @@ impl Store {
                 .map_err(|e| self.err(e))?
                 .collect::<Result<_, _>>()
                 .map_err(|e| self.err(e))?;
+            let folders = self.folders(&id)?;
+            let kept_task_dirs = if folders.removes_empty_task_dirs() {
+                self.kept_task_dirs(&id)?
+            } else {
+                HashSet::new()
+            };
             out.push(RunRecord {
-                folders: self.folders(&id)?,
+                folders,
+                kept_task_dirs,
                 in_progress: self.run_lock_is_held(&id),
                 id,
                 executor,
@@ -200,6 +225,20 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// (task key, attempt) of every [`KEPT_TASK_DIR`] record of run `run`.
+    fn kept_task_dirs(&self, run: &str) -> Result<HashSet<(String, u32)>, StoreError> {
+        let mut kept = HashSet::new();
+        for r in self.records(run, KEPT_TASK_DIR)? {
+            let attempt = serde_json::from_str::<serde_json::Value>(&r.json)
+                .ok()
+                .and_then(|v| v["attempt"].as_u64());
+            if let (Some(key), Some(n)) = (r.task_key, attempt) {
+                kept.insert((key, n as u32));
+            }
+        }
+        Ok(kept)
     }
 
     /// The folders of run `run`.

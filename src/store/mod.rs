@@ -47,7 +47,7 @@ pub use changes::Change;
 pub use create::{NewRun, RunCreated};
 pub use data_digests::DataDigestRow;
 pub use error::StoreError;
-pub use folders::{AttemptRecord, RunFolders, RunRecord, TaskRecord};
+pub use folders::{AttemptRecord, RunFolders, RunRecord, TaskRecord, KEPT_TASK_DIR};
 pub use gone::StoreWatch;
 pub use inputs::InputDigestRow;
 pub use jobs::{Cancelling, JobChange, Submission, TrackedJob};

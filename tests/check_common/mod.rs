@@ -31,12 +31,14 @@ pub fn gated() -> Exp {
 }
 
 /// The tasks `xs` (a TOML list): `gate` fails until the file `go` exists, the others succeed.
+/// Each keeps a file in its folder (`LABTRAIL_TASK_DIR`), so that the folder stays (a task
+/// that keeps nothing there leaves no folder, issue 15).
 pub fn gated_tasks(xs: &str) -> Exp {
     Exp::new(&format!(
         r#"
 [experiment]
 name = "chk"
-command = "test {{x}} != gate || test -e go || exit 3; echo '{{\"ok\": 1}}' > $LABTRAIL_RESULT"
+command = "touch $LABTRAIL_TASK_DIR/kept; test {{x}} != gate || test -e go || exit 3; echo '{{\"ok\": 1}}' > $LABTRAIL_RESULT"
 [params]
 x = {xs}
 "#

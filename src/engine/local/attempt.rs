@@ -97,6 +97,9 @@ pub(super) struct Context<'a> {
     pub devnull: &'a File,
     /// Asked before each start: no task starts once the store was moved or deleted.
     pub watch: crate::store::StoreWatch,
+    /// Whether an ended attempt's empty task folder is removed (see
+    /// [`crate::store::RunFolders::removes_empty_task_dirs`]).
+    pub tidy_task_dirs: bool,
     /// Samples what each running attempt's process tree uses (one thread for the pool).
     pub sampler: &'a crate::exec::tree_usage::TreeSampler,
 }

@@ -7,7 +7,7 @@ use crate::exec::run_dir::RunDir;
 use crate::policy::Outcome;
 use crate::protocol::{parse_metrics, parse_result};
 use crate::provenance::attempt_end::AttemptFacts;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Reads how an attempt ended. `stopped_at`: when labtrail began stopping the run, if it did.
@@ -80,6 +80,12 @@ pub struct Output {
     pub warnings: Vec<String>,
     /// Its error (failed) or artifacts (done), recorded with its end.
     pub facts: Box<AttemptFacts>,
+    /// Its logs, to remove if empty once its end is durable (none while processes it left may
+    /// still write to them).
+    pub logs_to_tidy: Vec<PathBuf>,
+    /// Its task's folder held something after it (layout 3): recorded, so that `check` knows
+    /// the folder is expected.
+    pub kept_task_dir: bool,
 }
 
 impl Output {
@@ -90,6 +96,8 @@ impl Output {
             metrics: Vec::new(),
             warnings: Vec::new(),
             facts: Box::default(),
+            logs_to_tidy: Vec::new(),
+            kept_task_dir: false,
         }
     }
 
@@ -106,6 +114,8 @@ impl Output {
             warnings: stream.warning(metrics).into_iter().collect(),
             metrics: stream.records,
             facts: Box::default(),
+            logs_to_tidy: Vec::new(),
+            kept_task_dir: false,
         }
     }
 }

@@ -49,7 +49,7 @@ use crate::plan::Plan;
 use crate::progress::{Counts, Reporter};
 use crate::spec::Spec;
 use crate::store::fault::{fault_injection_crash_point, fault_injection_pause_point};
-use crate::store::{Change, Store, TaskState};
+use crate::store::{Store, TaskState};
 use books::Books;
 use graph::Graph;
 use std::collections::BTreeMap;
@@ -216,12 +216,13 @@ pub fn execute_within(
         counts,
     };
     // The writer thread: commits each batch it is given and says so on the loop's channel.
-    let (to_writer, batches) = mpsc::channel::<Vec<Change>>();
+    let (to_writer, batches) = mpsc::channel::<turn::Batch>();
     let committed = waker.clone();
     // One thread samples every running attempt's process tree; stopped when the run is over.
     let sampler = resources::start_sampler()?;
     let ctx = attempt::Context {
         sampler: &sampler,
+        tidy_task_dirs: folders.removes_empty_task_dirs(),
         spec,
         plan,
         run,
@@ -237,17 +238,25 @@ pub fn execute_within(
     let queue = queue::Queue::new(pool);
     // The writer's own borrow of the store, over when the threads are.
     let writer = &mut *store;
+    let tidy_dir = &dir;
     let outcome = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("commit".into())
             .spawn_scoped(scope, move || {
-                for changes in batches {
+                for (changes, logs) in batches {
                     // A panic must still end the loop (which waits for this answer), as an error.
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         writer.apply(run, &changes).map_err(RunError::from)
                     }))
                     .unwrap_or(Err(RunError::Panicked { thread: "commit" }));
                     let failed = r.is_err();
+                    if !failed {
+                        // Empty logs go once their attempts' records are durable: until then
+                        // the stdout log is the trace of an attempt begun (issue 15).
+                        for log in &logs {
+                            tidy_dir.remove_if_empty(log);
+                        }
+                    }
                     if committed.send([Event::Committed(r)]).is_err() || failed {
                         break;
                     }

@@ -91,7 +91,7 @@ impl Loop<'_> {
         pid: u32,
         exit: Exit,
         usage: TreeUsage,
-        output: Output,
+        mut output: Output,
         lingering: bool,
     ) {
         self.reported();
@@ -106,9 +106,18 @@ impl Loop<'_> {
             self.left_behind(&r);
         }
         let (outcome, reason) = ending::classify(&r, &exit, self.stopped_at);
+        self.logs_to_tidy.append(&mut output.logs_to_tidy);
+        let kept = output.kept_task_dir;
         self.books
             .finish(r.index, &r, exit, outcome, reason, output);
         let key = &self.books.plan.tasks[r.index].key;
+        if kept {
+            self.books.changes.push(Change::Record {
+                task: Some(key.clone()),
+                kind: crate::store::KEPT_TASK_DIR.into(),
+                json: format!("{{\"attempt\":{}}}", r.attempt),
+            });
+        }
         let record = super::resources::record(key, r.attempt, &exit, usage);
         self.books.changes.push(record);
     }
@@ -117,6 +126,9 @@ impl Loop<'_> {
         self.reported();
         let task = &self.books.plan.tasks[r.index];
         self.books.changes.push(r.started_change(&task.key));
+        // Its logs were made (unless that is what failed), and nothing wrote to them.
+        self.logs_to_tidy
+            .extend([r.files.stdout.clone(), r.files.stderr.clone()]);
         let exit = Exit::never_started();
         let reason = format!("could not start: {e}");
         self.books.finish(

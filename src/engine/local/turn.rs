@@ -16,6 +16,10 @@ use nix::sys::signal::Signal;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
+/// What the writer thread is handed: changes to commit, and logs to remove if empty once they
+/// are committed.
+pub(super) type Batch = (Vec<Change>, Vec<std::path::PathBuf>);
+
 /// A batch the writer thread is committing: what to report once it is durable.
 pub(super) struct InFlight {
     pub(super) lines: Vec<String>,
@@ -31,7 +35,9 @@ pub(super) struct Loop<'a> {
     /// Attempt numbers used so far, per task (across invocations).
     pub(super) attempts: Vec<u32>,
     pub(super) folders: RunFolders,
-    to_writer: Sender<Vec<Change>>,
+    to_writer: Sender<Batch>,
+    /// Logs of ended attempts, handed to the writer with the batch that records their end.
+    pub(super) logs_to_tidy: Vec<std::path::PathBuf>,
     pub(super) queue: &'a Queue,
     /// Attempts handed to the workers that they have not reported over yet: queued, starting,
     /// running, or ended and not yet reported (a worker reports an end after its next start).
@@ -56,7 +62,7 @@ impl<'a> Loop<'a> {
         rep: &'a Reporter,
         attempts: Vec<u32>,
         folders: RunFolders,
-        to_writer: Sender<Vec<Change>>,
+        to_writer: Sender<Batch>,
         queue: &'a Queue,
     ) -> Loop<'a> {
         Loop {
@@ -66,6 +72,7 @@ impl<'a> Loop<'a> {
             attempts,
             folders,
             to_writer,
+            logs_to_tidy: Vec::new(),
             queue,
             handed: 0,
             running: Vec::new(),
@@ -179,11 +186,11 @@ impl<'a> Loop<'a> {
                 lines: std::mem::take(&mut books.lines),
                 counts: books.counts,
             });
-            if self
-                .to_writer
-                .send(std::mem::take(&mut books.changes))
-                .is_err()
-            {
+            let batch = (
+                std::mem::take(&mut books.changes),
+                std::mem::take(&mut self.logs_to_tidy),
+            );
+            if self.to_writer.send(batch).is_err() {
                 // The writer only stops after reporting an error, which ends the loop first.
                 unreachable!("the writer thread stopped without reporting why");
             }

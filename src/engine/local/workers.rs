@@ -41,6 +41,7 @@ struct Watch {
     /// For the attempt's error or artifacts (issue 12).
     index: usize,
     attempt: u32,
+    stdout: PathBuf,
     stderr: PathBuf,
     task_dir: PathBuf,
     /// What its process tree used, once it ended.
@@ -231,6 +232,7 @@ fn start_with(
                 metrics: r.files.metrics.clone(),
                 index: r.index,
                 attempt: r.attempt,
+                stdout: r.files.stdout.clone(),
                 stderr: r.files.stderr.clone(),
                 task_dir,
                 usage: TreeUsage::default(),
@@ -240,6 +242,14 @@ fn start_with(
         }
         Err(failed) => (None, Event::NotStarted(failed)),
     }
+}
+
+/// Removes the ended attempt's task folder if it is empty and the run removes empty ones (issue
+/// 15: a task that keeps nothing leaves no folder). Whether the folder stays because it holds
+/// something, which the run records. The removal needs no record first: a folder removed just
+/// before a crash was empty, and the next attempt makes it again.
+fn tidy_task_dir(ctx: &Context, task_dir: &std::path::Path) -> bool {
+    ctx.tidy_task_dirs && !ctx.dir.remove_dir_if_empty(task_dir).unwrap_or(true)
 }
 
 /// Reads what an ended attempt left: the news of its end. Read here, not in the loop: the loop
@@ -258,6 +268,11 @@ fn end(ctx: &Context, watch: Watch, exit: Exit, lingering: bool) -> Event {
         metrics: &output.metrics,
         result,
     }));
+    // What the attempt leaves is tidied only when nothing it started is left to write there.
+    if !lingering {
+        output.logs_to_tidy = vec![watch.stdout, watch.stderr];
+        output.kept_task_dir = tidy_task_dir(ctx, &watch.task_dir);
+    }
     Event::Ended {
         pid: watch.pid,
         exit,

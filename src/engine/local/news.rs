@@ -113,7 +113,7 @@ impl Loop<'_> {
         let key = &self.books.plan.tasks[r.index].key;
         if kept {
             self.books.changes.push(Change::Record {
-                task: Some(key.clone()),
+                task: Some(key.to_string()),
                 kind: crate::store::KEPT_TASK_DIR.into(),
                 json: format!("{{\"attempt\":{}}}", r.attempt),
             });

@@ -44,11 +44,13 @@ impl Live {
     /// The attempts running now are `tasks` (id, label, metrics file, start), as a scheduler's
     /// queue shows them: the others' lines go; one that stays keeps its start and its last
     /// metrics read (read again only when a second old).
+    /// By sets of ids: a SLURM run may have 10^5 jobs running (issue 15).
     pub fn replace(&mut self, tasks: Vec<(u32, String, PathBuf, Instant)>) {
-        self.tasks
-            .retain(|t| tasks.iter().any(|(id, ..)| *id == t.id));
+        let now: std::collections::HashSet<u32> = tasks.iter().map(|(id, ..)| *id).collect();
+        self.tasks.retain(|t| now.contains(&t.id));
+        let shown: std::collections::HashSet<u32> = self.tasks.iter().map(|t| t.id).collect();
         for (id, label, metrics, started) in tasks {
-            if !self.tasks.iter().any(|t| t.id == id) {
+            if !shown.contains(&id) {
                 self.start(id, &label, metrics, started);
             }
         }

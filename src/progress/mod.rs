@@ -208,6 +208,12 @@ impl Reporter {
         }
     }
 
+    /// Whether running tasks are shown (a live area under the bar): when not, a SLURM poll
+    /// spares itself listing them (issue 15).
+    pub fn shows_running(&self) -> bool {
+        self.live.is_some()
+    }
+
     /// The attempts running now, for an engine that sees them all at once (the SLURM monitor,
     /// at each poll): `(id, label, metrics file, start)`.
     pub fn running_now(&self, tasks: Vec<(u32, String, PathBuf, Instant)>) {

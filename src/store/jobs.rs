@@ -195,8 +195,11 @@ impl Store {
 
     /// Every attempt of the run that has a job and no outcome yet.
     pub fn tracked_jobs(&self, run: &str) -> Result<Vec<TrackedJob>, StoreError> {
+        // Only a later attempt can share its job id with an earlier one (a requeue keeps the
+        // id): a first attempt is its job's first submission, and is spared the lookup per row
+        // that cost more than the rest of the query at 10^5 tracked jobs (issue 15).
         let sql = "SELECT task_key, number, job_id, COALESCE(submitted_at, started_at), scheduler_state, restarts, log_offset, stdout_path, stderr_path, time_limit_s, mem_mb, err_offset, cancelling,
-                          (SELECT MIN(COALESCE(f.submitted_at, f.started_at)) FROM attempts f WHERE f.job_id = a.job_id AND f.run_id = a.run_id)
+                          CASE WHEN a.number = 1 THEN COALESCE(a.submitted_at, a.started_at) ELSE (SELECT MIN(COALESCE(f.submitted_at, f.started_at)) FROM attempts f WHERE f.job_id = a.job_id AND f.run_id = a.run_id) END
                    FROM attempts a WHERE run_id = ?1 AND outcome IS NULL AND job_id IS NOT NULL ORDER BY task_key";
         let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
         let rows = st

@@ -164,7 +164,9 @@ impl Monitor<'_> {
         for l in &b.lines {
             rep.line(l);
         }
-        rep.running_now(self.running_jobs(&tracked, &by_id, &b));
+        if rep.shows_running() {
+            rep.running_now(self.running_jobs(&tracked, &by_id, &b));
+        }
         let idle = trouble.is_none() && !waiting && b.live.is_empty() && submitted == 0;
         Ok(PollOutcome {
             changed,

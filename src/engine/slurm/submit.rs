@@ -1,16 +1,21 @@
 //! Submission, planned: tasks whose upstream is done (or has live jobs, via
-//! `--dependency=afterok`) become submissions, one job per task or one array per stage; never a
+//! `--dependency=afterok`) become submissions, one job per task or job arrays per stage; never a
 //! second live job for a task. Every submission's intent is committed, with the rest of the poll,
 //! before the first `sbatch` (see `sbatch.rs`).
+//!
+//! A stage's arrays are chunks of at most the cluster's `MaxArraySize` elements, each its own
+//! submission (issue 15). With `max_running`, each array carries the throttle `%max_running`,
+//! so a stage has one array at a time: its next chunk goes once none of its tasks has a job.
 
 use super::poll::Batch;
 use super::sbatch::{After, Planned};
 use super::Monitor;
+use crate::exec::slurm::config::DEFAULT_MAX_ARRAY_SIZE;
 use crate::exec::slurm::script::attempt_dir;
 use crate::exec::slurm::{array_name, job_name, new_token, QueueEntry};
 use crate::protocol::{STDERR_FILE, STDOUT_FILE};
 use crate::store::{JobChange, StoreError, Submission, SubmissionRow, SubmissionState, TaskState};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 enum Ready {
     Now(Vec<After>),
@@ -58,6 +63,21 @@ impl Monitor<'_> {
         let mut adopted = 0;
         let mut planned: Vec<Planned> = Vec::new();
         let mut array_groups: BTreeMap<usize, Vec<(usize, u32, Vec<After>)>> = BTreeMap::new();
+        // Asked of the scheduler once, when the first task would go into an array.
+        let mut array_size: Option<usize> = None;
+        let throttled_arrays = self.spec.slurm.array && self.spec.slurm.max_running.is_some();
+        let busy_stages: HashSet<usize> = if throttled_arrays {
+            let running =
+                |t: &&crate::plan::Task| b.states.get(&t.key) == Some(&TaskState::Running);
+            self.plan
+                .tasks
+                .iter()
+                .filter(running)
+                .map(|t| t.stage)
+                .collect()
+        } else {
+            HashSet::new()
+        };
         for i in 0..self.plan.tasks.len() {
             let key = self.plan.tasks[i].key.to_string();
             if b.states.get(&key) != Some(&TaskState::Pending) || b.live.contains_key(&key) {
@@ -98,7 +118,10 @@ impl Monitor<'_> {
             // A job array is throttled by SLURM (`%max_running`); a restart goes as a single
             // job outside any array, so it waits for a free place among the live jobs, while
             // later first attempts may still be grouped into arrays (issue 11).
-            let grouped = self.spec.slurm.array && !restarts.contains_key(&i);
+            // A cluster whose `MaxArraySize` is 0 has arrays disabled: single jobs then.
+            let grouped = self.spec.slurm.array
+                && !restarts.contains_key(&i)
+                && *array_size.get_or_insert_with(|| self.sched.max_array_size()) > 0;
             if !grouped && b.live.len() + b.planned.len() >= max {
                 if self.spec.slurm.array {
                     continue;
@@ -106,14 +129,18 @@ impl Monitor<'_> {
                 break;
             }
             let limits = restarts.get(&i).copied().unwrap_or(initial);
-            b.states.insert(key.clone(), TaskState::Running);
-            if self.spec.slurm.array && !restarts.contains_key(&i) {
-                array_groups
-                    .entry(self.plan.tasks[i].stage)
-                    .or_default()
-                    .push((i, attempt, after));
+            if grouped {
+                let stage = self.plan.tasks[i].stage;
+                let group = array_groups.entry(stage).or_default();
+                let chunk = array_size.unwrap_or(DEFAULT_MAX_ARRAY_SIZE);
+                if throttled_arrays && (busy_stages.contains(&stage) || group.len() >= chunk) {
+                    continue;
+                }
+                b.states.insert(key.clone(), TaskState::Running);
+                group.push((i, attempt, after));
                 continue;
             }
+            b.states.insert(key.clone(), TaskState::Running);
             let token = new_token();
             let prefix = self.folders.attempt_prefix(&key);
             planned.push(Planned {
@@ -131,18 +158,22 @@ impl Monitor<'_> {
             });
             b.planned.insert(key);
         }
+        let chunk = array_size.unwrap_or(DEFAULT_MAX_ARRAY_SIZE).max(1);
         for (stage, group) in array_groups {
-            planned.push(self.plan_array(stage, group, initial));
+            for part in group.chunks(chunk) {
+                planned.push(self.plan_array(stage, part, initial));
+            }
         }
         let submitted = self.submit_planned(planned, b)?;
         Ok(adopted + submitted)
     }
 
-    /// One job array for a stage's first attempts, throttled by `max_running`.
+    /// One job array for first attempts of a stage (at most `MaxArraySize` of them), throttled
+    /// by `max_running`.
     fn plan_array(
         &self,
         stage: usize,
-        group: Vec<(usize, u32, Vec<After>)>,
+        group: &[(usize, u32, Vec<After>)],
         limits: (Option<u64>, Option<u64>),
     ) -> Planned {
         let mut after: Vec<After> = group

@@ -1,6 +1,7 @@
 //! The scheduler's commands, each run with a time limit ([`crate::exec::command`]); a failure
 //! is told apart from an answer.
 
+use super::config::{parse_max_array_size, DEFAULT_MAX_ARRAY_SIZE};
 use super::parse::{
     parse_sacct, parse_squeue_checked, AcctEntry, QueueAnswer, QueueEntry, SACCT_FORMAT,
     SQUEUE_FORMAT,
@@ -8,6 +9,7 @@ use super::parse::{
 use crate::exec::command::{run_timed_answer, Answer, CommandError};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// A scheduler command that did not give an answer. Never a job outcome.
@@ -54,27 +56,34 @@ fn overridden_by(program: &str) -> Option<&'static str> {
         "LABTRAIL_SQUEUE",
         "LABTRAIL_SACCT",
         "LABTRAIL_SCANCEL",
+        "LABTRAIL_SCONTROL",
     ]
     .into_iter()
     .find(|var| std::env::var(var).is_ok_and(|v| v == program))
 }
 
 /// The scheduler's command-line tools. Each program can be replaced through an environment
-/// variable (`LABTRAIL_SBATCH`, `LABTRAIL_SQUEUE`, `LABTRAIL_SACCT`, `LABTRAIL_SCANCEL`), for
-/// sites that wrap them and for fault-injection tests.
+/// variable (`LABTRAIL_SBATCH`, `LABTRAIL_SQUEUE`, `LABTRAIL_SACCT`, `LABTRAIL_SCANCEL`,
+/// `LABTRAIL_SCONTROL`), for sites that wrap them and for fault-injection tests.
 pub struct Scheduler {
     sbatch: String,
     squeue: String,
     sacct: String,
     scancel: String,
+    scontrol: String,
     timeout: Duration,
     /// This process's numeric user id, for sacct (22.05's sacct has no `--me`), and for a squeue
     /// older than `--me` (Slurm 20.11).
     uid: String,
     /// squeue refused `--me`: it is older than Slurm 20.11.
     squeue_without_me: AtomicBool,
-    /// Scheduler commands run so far (squeue + sacct + sbatch + scancel).
+    /// The cluster's `MaxArraySize`, asked once (see [`Self::max_array_size`]).
+    max_array_size: OnceLock<usize>,
+    /// Scheduler commands run so far (squeue + sacct + sbatch + scancel + scontrol).
     pub calls: AtomicU64,
+    /// Microseconds spent waiting for those commands, so that a benchmark can tell labtrail's
+    /// own time from the scheduler's.
+    pub waited_us: AtomicU64,
 }
 
 impl Default for Scheduler {
@@ -93,6 +102,7 @@ impl Scheduler {
             squeue: prog("LABTRAIL_SQUEUE", "squeue"),
             sacct: prog("LABTRAIL_SACCT", "sacct"),
             scancel: prog("LABTRAIL_SCANCEL", "scancel"),
+            scontrol: prog("LABTRAIL_SCONTROL", "scontrol"),
             timeout: Duration::from_secs(
                 std::env::var("LABTRAIL_SCHED_TIMEOUT")
                     .ok()
@@ -101,7 +111,9 @@ impl Scheduler {
             ),
             uid: nix::unistd::getuid().to_string(),
             squeue_without_me: AtomicBool::new(false),
+            max_array_size: OnceLock::new(),
             calls: AtomicU64::new(0),
+            waited_us: AtomicU64::new(0),
         }
     }
 
@@ -126,7 +138,11 @@ impl Scheduler {
 
     fn run_answer(&self, program: &str, args: &[&str]) -> Result<Answer, SchedError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        run_timed_answer(program, args, self.timeout).map_err(|e| match e {
+        let started = std::time::Instant::now();
+        let answer = run_timed_answer(program, args, self.timeout);
+        let waited = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.waited_us.fetch_add(waited, Ordering::Relaxed);
+        answer.map_err(|e| match e {
             CommandError::NotRun {
                 command,
                 detail,
@@ -269,6 +285,20 @@ impl Scheduler {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The cluster's `MaxArraySize` (an array has at most that many elements, indices from 0),
+    /// from `scontrol show config`, asked once per scheduler (one per monitor): the limit
+    /// changes only when the administrator restarts slurmctld with a new one. Without an answer
+    /// (no scontrol, a failure, no such line) SLURM's default, [`DEFAULT_MAX_ARRAY_SIZE`]: a
+    /// cluster with a lower limit refuses the first array with a message that says so.
+    pub fn max_array_size(&self) -> usize {
+        *self.max_array_size.get_or_init(|| {
+            self.run(&self.scontrol, &["show", "config"])
+                .ok()
+                .and_then(|out| parse_max_array_size(&out))
+                .unwrap_or(DEFAULT_MAX_ARRAY_SIZE)
+        })
     }
 
     /// Cancels a job. A job that is already gone is not an error.

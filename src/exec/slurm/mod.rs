@@ -1,9 +1,11 @@
-//! SLURM execution: job scripts, and the scheduler commands (sbatch, squeue, sacct, scancel).
+//! SLURM execution: job scripts, and the scheduler commands (sbatch, squeue, sacct, scancel,
+//! scontrol).
 //!
 //! Every command runs with a time limit; a command that fails or hangs is reported as
 //! [`SchedError`], which callers must never read as a job outcome.
 
 mod commands;
+pub mod config;
 mod parse;
 pub mod script;
 pub mod sidecar;

@@ -68,7 +68,7 @@ impl Monitor<'_> {
         let throttled_arrays = self.spec.slurm.array && self.spec.slurm.max_running.is_some();
         let busy_stages: HashSet<usize> = if throttled_arrays {
             let running =
-                |t: &&crate::plan::Task| b.states.get(&t.key) == Some(&TaskState::Running);
+                |t: &&crate::plan::Task| b.states.get(t.key.as_str()) == Some(&TaskState::Running);
             self.plan
                 .tasks
                 .iter()

@@ -3,7 +3,7 @@
 use crate::store::{EventRow, Store, StoreError};
 
 /// The event log of one run, read as a stream: a log of millions of lines is never held.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EventLog<'a> {
     store: &'a Store,
     /// The run id.

@@ -205,7 +205,7 @@ fn write_end(
     };
     let done = *state == TaskState::Done;
     // An ordinary end's `finished` line is said by the attempt's row: only its id is kept.
-    let end_id = match is_ordinary_end(*outcome, reason.as_deref(), *state) {
+    let mut end_id = match is_ordinary_end(*outcome, reason.as_deref(), *state) {
         true => Some(reserve_event_id(tx)?),
         false => None,
     };
@@ -229,8 +229,12 @@ fn write_end(
                 .execute(params![run, key, state.as_str(), reason, done, result, ended_at, attempt])?;
         }
         _ => {
-            tx.prepare_cached("UPDATE attempts SET ended_at = ?4, exit_code = ?5, signal = ?6, outcome = ?7, reason = ?8, result = ?9, max_rss_kb = ?10, user_cpu_s = ?11, sys_cpu_s = ?12, finished_event = ?13 - COALESCE(started_event, 0) WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
+            let updated = tx.prepare_cached("UPDATE attempts SET ended_at = ?4, exit_code = ?5, signal = ?6, outcome = ?7, reason = ?8, result = ?9, max_rss_kb = ?10, user_cpu_s = ?11, sys_cpu_s = ?12, finished_event = ?13 - COALESCE(started_event, 0) WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
                 .execute(params![run, key, attempt, ended_at, exit_code, signal, outcome, reason, result, max_rss_kb, user_cpu_s, sys_cpu_s, end_id])?;
+            // An end with no attempt to keep its id (no runner sends one) is still logged.
+            if updated == 0 {
+                end_id = None;
+            }
             tx.prepare_cached("UPDATE tasks SET state = ?3, reason = ?4, result = CASE WHEN ?5 THEN ?6 ELSE result END, finished_at = CASE WHEN ?5 THEN ?7 ELSE finished_at END WHERE run_id = ?1 AND key = ?2")?
                 .execute(params![run, key, state.as_str(), reason, done, result, ended_at])?;
         }
@@ -311,7 +315,7 @@ pub(crate) mod tests {
             "SELECT key, state, attempts, result, reason, finished_at FROM tasks ORDER BY key",
         ));
         // The log as read, rows and the lines attempts say, with their ids.
-        out.extend(store.events("r").unwrap().into_iter().map(|e| {
+        out.extend(store.events("r").unwrap().into_iter().filter(|e| e.task_key.is_some()).map(|e| {
             let key = e.task_key.unwrap_or_default();
             let detail = e.detail.unwrap_or_default();
             format!("{}|{key}|{}|{}|{detail}", e.id, e.at, e.kind)

@@ -52,7 +52,7 @@ fn masked(line: &str) -> String {
 #[test]
 fn a_trivial_task_writes_only_its_rows() {
     let exp = Exp::new(&grid(20));
-    exp.run_ok(&["run", "-q", "--no-progress", "-j2"]);
+    exp.run_ok(&["run", "-q", "--no-progress", "-j2", "exp.toml"]);
     let kinds: Vec<String> = exp.column("SELECT DISTINCT kind FROM events ORDER BY kind");
     assert_eq!(kinds, ["plan_synced", "run_created"]);
     let resources: Vec<i64> =
@@ -93,7 +93,7 @@ fn a_trivial_task_writes_only_its_rows() {
 #[test]
 fn events_of_retries_failures_and_kills_read_as_before() {
     let exp = Exp::new(&fixture("exp.toml"));
-    exp.run(&["run", "-q", "--no-progress", "-j1"]);
+    exp.run(&["run", "-q", "--no-progress", "-j1", "exp.toml"]);
     let now = exp.run_ok(&["events"]).stdout();
     let before = fixture("events.txt");
     let sorted = |text: &str| {
@@ -118,11 +118,11 @@ fn a_v8_store_migrates_and_reads_the_same() {
     let dir = exp.path().display().to_string();
     // A write (a retry of the failed tasks) migrates it; read it before and after.
     for pass in ["before", "after"] {
-        assert_eq!(
-            exp.run_ok(&["events"]).stdout(),
-            fixture("events.txt"),
-            "{pass}"
-        );
+        let text = exp.run_ok(&["events"]).stdout();
+        match pass {
+            "before" => assert_eq!(text, fixture("events.txt")),
+            _ => assert!(text.starts_with(&fixture("events.txt")), "{text}"),
+        }
         let json = exp.run_ok(&["events", "--json"]).stdout();
         if pass == "before" {
             assert_eq!(json, fixture("events.json"));
@@ -136,7 +136,7 @@ fn a_v8_store_migrates_and_reads_the_same() {
                 exp.run_ok(&["results", "--format", "csv"]).stdout(),
                 fixture("results.csv")
             );
-            exp.run(&["run", "-q", "--no-progress", "-j1"]);
+            exp.run(&["run", "-q", "--no-progress", "-j1", "exp.toml"]);
         } else {
             assert!(json.starts_with(fixture("events.json").trim_end_matches("\n]\n")));
         }
@@ -154,7 +154,7 @@ fn a_v8_store_migrates_and_reads_the_same() {
 fn bytes_per_trivial_task() {
     let n = 2000;
     let exp = Exp::new(&grid(n));
-    exp.run_ok(&["run", "-q", "--no-progress", "-j2"]);
+    exp.run_ok(&["run", "-q", "--no-progress", "-j2", "exp.toml"]);
     let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
     db.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")
         .unwrap();

@@ -65,7 +65,11 @@ fn a_trivial_task_writes_only_its_rows() {
     let out = exp.run_ok(&["events", "--json"]);
     let events: Vec<serde_json::Value> = serde_json::from_str(&out.stdout()).unwrap();
     let ids: Vec<i64> = events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
-    assert_eq!(ids, (1..=42).collect::<Vec<_>>(), "every line, once, in order");
+    assert_eq!(
+        ids,
+        (1..=42).collect::<Vec<_>>(),
+        "every line, once, in order"
+    );
     let count = |kind: &str| events.iter().filter(|e| e["kind"] == kind).count();
     assert_eq!((count("started"), count("finished")), (20, 20));
     let pids: Vec<i64> = exp.column("SELECT pid FROM attempts ORDER BY started_event");
@@ -84,7 +88,9 @@ fn a_trivial_task_writes_only_its_rows() {
     let key = exp.tasks()[3]["key"].as_str().unwrap().to_string();
     let want = run.join(format!("attempts/{key}-1.stdout.log"));
     assert_eq!(attempts.len(), 1);
-    let shown = exp.run_ok(&["tasks", "i=3", "--attempts", "--json"]).stdout();
+    let shown = exp
+        .run_ok(&["tasks", "i=3", "--attempts", "--json"])
+        .stdout();
     assert!(shown.contains(&want.display().to_string()), "{shown}");
 }
 
@@ -145,7 +151,10 @@ fn a_v8_store_migrates_and_reads_the_same() {
     assert_eq!(version, [9]);
     let indexes: Vec<String> =
         exp.column("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tasks'");
-    assert!(indexes.contains(&"tasks_not_done".to_string()), "{indexes:?}");
+    assert!(
+        indexes.contains(&"tasks_not_done".to_string()),
+        "{indexes:?}"
+    );
 }
 
 /// Issue 15: bytes of database per trivial task over 2,000 tasks, by table and index (dbstat),

@@ -1,7 +1,7 @@
 //! State changes and how they are written: each batch is one transaction.
 
-use super::paths::stored_logs;
 use super::event_log::{is_ordinary_end, reserve_event_id};
+use super::paths::stored_logs;
 use super::records::{check_json, insert_record};
 use super::{now, Store, StoreError, TaskState};
 use crate::outcome::Outcome;
@@ -315,11 +315,18 @@ pub(crate) mod tests {
             "SELECT key, state, attempts, result, reason, finished_at FROM tasks ORDER BY key",
         ));
         // The log as read, rows and the lines attempts say, with their ids.
-        out.extend(store.events("r").unwrap().into_iter().filter(|e| e.task_key.is_some()).map(|e| {
-            let key = e.task_key.unwrap_or_default();
-            let detail = e.detail.unwrap_or_default();
-            format!("{}|{key}|{}|{}|{detail}", e.id, e.at, e.kind)
-        }));
+        out.extend(
+            store
+                .events("r")
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.task_key.is_some())
+                .map(|e| {
+                    let key = e.task_key.unwrap_or_default();
+                    let detail = e.detail.unwrap_or_default();
+                    format!("{}|{key}|{}|{}|{detail}", e.id, e.at, e.kind)
+                }),
+        );
         out.extend(rows("SELECT * FROM metrics"));
         out.join("\n")
     }

@@ -39,11 +39,10 @@ pub(super) fn reserve_event_id(conn: &Connection) -> rusqlite::Result<i64> {
         // No event was ever written in this store (every run writes one when it is created, so
         // only a store made by hand): the sequence starts here.
         Err(rusqlite::Error::QueryReturnedNoRows) => {
-            let first: i64 = conn.query_row(
-                "SELECT COALESCE(MAX(id), 0) + 1 FROM events",
-                [],
-                |r| r.get(0),
-            )?;
+            let first: i64 =
+                conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM events", [], |r| {
+                    r.get(0)
+                })?;
             conn.execute(
                 "INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?1)",
                 [first],
@@ -74,10 +73,7 @@ impl Store {
         run: &str,
         mut each: impl FnMut(EventRow) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut st = self
-            .conn
-            .prepare_cached(MERGED)
-            .map_err(|e| self.err(e))?;
+        let mut st = self.conn.prepare_cached(MERGED).map_err(|e| self.err(e))?;
         let mut rows = st
             .query(params![run, ORDINARY_END])
             .map_err(|e| self.err(e))?;

@@ -197,7 +197,8 @@ impl Store {
             let attempts = attempts
                 .query_map([&id], |r| {
                     let (key, number): (String, u32) = (r.get(0)?, r.get(1)?);
-                    let stdout = super::paths::attempt_log(&self.dir, &id, &key, number, 0, r.get(4)?);
+                    let stdout =
+                        super::paths::attempt_log(&self.dir, &id, &key, number, 0, r.get(4)?);
                     Ok(AttemptRecord {
                         key,
                         number,

@@ -29,7 +29,16 @@ impl Store {
         let rows = st
             .query_map([run, key], |r| {
                 let number = r.get(1)?;
-                let log = |which, i| Ok::<_, rusqlite::Error>(attempt_log(&self.dir, run, key, number, which, r.get(i)?));
+                let log = |which, i| {
+                    Ok::<_, rusqlite::Error>(attempt_log(
+                        &self.dir,
+                        run,
+                        key,
+                        number,
+                        which,
+                        r.get(i)?,
+                    ))
+                };
                 Ok(AttemptRow {
                     task_key: r.get(0)?,
                     number,

@@ -291,14 +291,15 @@ fn version_4_gains_records_and_keeps_every_row() {
     let mut store = Store::open(&dir, false).expect("a version-4 store opens");
     assert_eq!(user_version(&db), schema::CURRENT_VERSION);
     // Version 6 gives every run made before it key scheme 1, the keys it was made with;
-    // version 7 gives every attempt no cancel decision.
+    // version 7 gives every attempt no cancel decision; version 9 no event ids (its events
+    // stay rows).
     let kept: Vec<String> = before
         .iter()
         .map(|row| {
             if row.starts_with("runs: ") {
                 format!("{row}|Integer(1)")
             } else if row.starts_with("attempts: ") {
-                format!("{row}|Null")
+                format!("{row}|Null|Null|Null")
             } else {
                 row.clone()
             }

@@ -2,22 +2,30 @@
 
 use crate::store::{EventRow, Store, StoreError};
 
-/// The event log of one run, oldest first.
-#[derive(Debug, Clone)]
-pub struct EventLog {
+/// The event log of one run, read as a stream: a log of millions of lines is never held.
+#[derive(Clone)]
+pub struct EventLog<'a> {
+    store: &'a Store,
     /// The run id.
     pub run: String,
-    /// Every event, in the order the store wrote them: the order the changes were applied,
-    /// which the log's ids keep (timestamps come from several clocks and processes).
-    pub events: Vec<EventRow>,
 }
 
-impl EventLog {
-    /// Loads the event log of `run` (`None`: the latest run).
-    pub fn load(store: &Store, run: Option<&str>) -> Result<EventLog, StoreError> {
+impl<'a> EventLog<'a> {
+    /// The event log of `run` (`None`: the latest run).
+    pub fn load(store: &'a Store, run: Option<&str>) -> Result<EventLog<'a>, StoreError> {
         let run = store.resolve_run(run)?;
-        let events = store.events(&run)?;
-        Ok(EventLog { run, events })
+        Ok(EventLog { store, run })
+    }
+
+    /// Calls `each` with every event in the order the store wrote them: the order the changes
+    /// were applied, which the log's ids keep (timestamps come from several clocks and
+    /// processes). Stops at the first error `each` returns. Each call reads the log again, so a
+    /// caller that needs two passes (column widths, then lines) holds no more than one row.
+    pub fn each<E: From<StoreError>>(
+        &self,
+        each: impl FnMut(EventRow) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.store.each_event(&self.run, each)
     }
 }
 
@@ -37,8 +45,13 @@ mod tests {
         f.finish(&k[1], TaskState::Done, None);
         f.finish(&k[0], TaskState::Failed, None);
         let log = EventLog::load(&f.store, Some("r1")).unwrap();
-        let seen: Vec<(&str, Option<&str>)> = log
-            .events
+        let mut events = Vec::new();
+        log.each::<StoreError>(|e| {
+            events.push(e);
+            Ok(())
+        })
+        .unwrap();
+        let seen: Vec<(&str, Option<&str>)> = events
             .iter()
             .map(|e| (e.kind.as_str(), e.task_key.as_deref()))
             .collect();
@@ -54,7 +67,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            log.events[5].detail.as_deref(),
+            events[5].detail.as_deref(),
             Some("attempt 1: failed (exit code 1) -> failed")
         );
     }

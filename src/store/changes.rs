@@ -1,6 +1,7 @@
 //! State changes and how they are written: each batch is one transaction.
 
-use super::paths::stored;
+use super::event_log::{is_ordinary_end, reserve_event_id};
+use super::paths::stored_logs;
 use super::records::{check_json, insert_record};
 use super::{now, Store, StoreError, TaskState};
 use crate::outcome::Outcome;
@@ -91,8 +92,8 @@ impl Store {
         let e = |e| StoreError::sqlite(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
         // An attempt that starts and ends within the batch (a short task) is written once, whole:
-        // one attempt insert and one task update instead of two of each. Its two events are still
-        // logged, each in its place.
+        // one attempt insert and one task update instead of two of each. Its two event ids are
+        // still taken, each in its place.
         let ends: HashMap<(&str, u32), usize> = changes
             .iter()
             .enumerate()
@@ -101,21 +102,17 @@ impl Store {
                 _ => None,
             })
             .collect();
-        let mut starts: HashMap<(&str, u32), &Change> = HashMap::new();
+        let mut starts: HashMap<(&str, u32), (&Change, i64)> = HashMap::new();
         for (i, c) in changes.iter().enumerate() {
             match c {
-                Change::Started {
-                    key,
-                    attempt,
-                    pid,
-                    started_at,
-                    ..
-                } if ends
-                    .get(&(key.as_str(), *attempt))
-                    .is_some_and(|&end| end > i) =>
+                Change::Started { key, attempt, .. }
+                    if ends
+                        .get(&(key.as_str(), *attempt))
+                        .is_some_and(|&end| end > i) =>
                 {
-                    starts.insert((key.as_str(), *attempt), c);
-                    started_event(&tx, run, key, *attempt, *pid, started_at).map_err(e)?;
+                    // Its `started` line's id is taken now, in its place among the batch's events.
+                    let id = reserve_event_id(&tx).map_err(e)?;
+                    starts.insert((key.as_str(), *attempt), (c, id));
                 }
                 Change::Finished { key, attempt, .. } => {
                     let start = starts.remove(&(key.as_str(), *attempt));
@@ -152,11 +149,13 @@ pub(super) fn apply_one(
             stdout,
             stderr,
         } => {
-            tx.prepare_cached("INSERT INTO attempts (run_id, task_key, number, host, pid, started_at, stdout_path, stderr_path) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?
-                .execute(params![run, key, attempt, host, pid, started_at, stored(store_dir, stdout), stored(store_dir, stderr)])?;
+            let id = reserve_event_id(tx)?;
+            let [stdout, stderr] = stored_logs(store_dir, run, key, *attempt, [stdout, stderr]);
+            tx.prepare_cached("INSERT INTO attempts (run_id, task_key, number, host, pid, started_at, stdout_path, stderr_path, started_event) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")?
+                .execute(params![run, key, attempt, host, pid, started_at, stdout, stderr, id])?;
             tx.prepare_cached("UPDATE tasks SET state = 'running', attempts = ?3, reason = NULL WHERE run_id = ?1 AND key = ?2")?
-                .execute(params![run, key, attempt])?;
-            started_event(tx, run, key, *attempt, *pid, started_at)
+                .execute(params![run, key, attempt])
+                .map(|_| ())
         }
         Change::Finished { .. } => write_end(tx, run, c, None, store_dir),
         Change::Blocked { key, reason } => {
@@ -176,26 +175,14 @@ pub(super) fn apply_one(
     }
 }
 
-fn started_event(
-    tx: &Transaction,
-    run: &str,
-    key: &str,
-    attempt: u32,
-    pid: u32,
-    started_at: &str,
-) -> rusqlite::Result<()> {
-    let detail = format!("attempt {attempt}, pid {pid}");
-    event(tx, run, Some(key), started_at, "started", Some(&detail))
-}
-
 /// Writes an attempt's end (`end` is a [`Change::Finished`]). With `start`, the attempt's
 /// [`Change::Started`] from the same batch, whose rows were not written: the attempt is inserted
-/// whole.
+/// whole, with the id its `started` line was given.
 fn write_end(
     tx: &Transaction,
     run: &str,
     end: &Change,
-    start: Option<&Change>,
+    start: Option<(&Change, i64)>,
     store_dir: &Path,
 ) -> rusqlite::Result<()> {
     let Change::Finished {
@@ -217,23 +204,37 @@ fn write_end(
         unreachable!("write_end is given a Finished change");
     };
     let done = *state == TaskState::Done;
+    // An ordinary end's `finished` line is said by the attempt's row: only its id is kept.
+    let mut end_id = match is_ordinary_end(*outcome, reason.as_deref(), *state) {
+        true => Some(reserve_event_id(tx)?),
+        false => None,
+    };
     match start {
-        Some(Change::Started {
-            host,
-            pid,
-            started_at,
-            stdout,
-            stderr,
-            ..
-        }) => {
-            tx.prepare_cached("INSERT INTO attempts (run_id, task_key, number, host, pid, started_at, stdout_path, stderr_path, ended_at, exit_code, signal, outcome, reason, result, max_rss_kb, user_cpu_s, sys_cpu_s) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)")?
-                .execute(params![run, key, attempt, host, pid, started_at, stored(store_dir, stdout), stored(store_dir, stderr), ended_at, exit_code, signal, outcome, reason, result, max_rss_kb, user_cpu_s, sys_cpu_s])?;
+        Some((
+            Change::Started {
+                host,
+                pid,
+                started_at,
+                stdout,
+                stderr,
+                ..
+            },
+            start_id,
+        )) => {
+            let end_id = end_id.map(|id| id - start_id);
+            let [stdout, stderr] = stored_logs(store_dir, run, key, *attempt, [stdout, stderr]);
+            tx.prepare_cached("INSERT INTO attempts (run_id, task_key, number, host, pid, started_at, stdout_path, stderr_path, ended_at, exit_code, signal, outcome, reason, result, max_rss_kb, user_cpu_s, sys_cpu_s, started_event, finished_event) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)")?
+                .execute(params![run, key, attempt, host, pid, started_at, stdout, stderr, ended_at, exit_code, signal, outcome, reason, result, max_rss_kb, user_cpu_s, sys_cpu_s, start_id, end_id])?;
             tx.prepare_cached("UPDATE tasks SET state = ?3, attempts = ?8, reason = ?4, result = CASE WHEN ?5 THEN ?6 ELSE result END, finished_at = CASE WHEN ?5 THEN ?7 ELSE finished_at END WHERE run_id = ?1 AND key = ?2")?
                 .execute(params![run, key, state.as_str(), reason, done, result, ended_at, attempt])?;
         }
         _ => {
-            tx.prepare_cached("UPDATE attempts SET ended_at = ?4, exit_code = ?5, signal = ?6, outcome = ?7, reason = ?8, result = ?9, max_rss_kb = ?10, user_cpu_s = ?11, sys_cpu_s = ?12 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
-                .execute(params![run, key, attempt, ended_at, exit_code, signal, outcome, reason, result, max_rss_kb, user_cpu_s, sys_cpu_s])?;
+            let updated = tx.prepare_cached("UPDATE attempts SET ended_at = ?4, exit_code = ?5, signal = ?6, outcome = ?7, reason = ?8, result = ?9, max_rss_kb = ?10, user_cpu_s = ?11, sys_cpu_s = ?12, finished_event = ?13 - COALESCE(started_event, 0) WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
+                .execute(params![run, key, attempt, ended_at, exit_code, signal, outcome, reason, result, max_rss_kb, user_cpu_s, sys_cpu_s, end_id])?;
+            // An end with no attempt to keep its id (no runner sends one) is still logged.
+            if updated == 0 {
+                end_id = None;
+            }
             tx.prepare_cached("UPDATE tasks SET state = ?3, reason = ?4, result = CASE WHEN ?5 THEN ?6 ELSE result END, finished_at = CASE WHEN ?5 THEN ?7 ELSE finished_at END WHERE run_id = ?1 AND key = ?2")?
                 .execute(params![run, key, state.as_str(), reason, done, result, ended_at])?;
         }
@@ -241,6 +242,9 @@ fn write_end(
     for (i, line) in metrics.iter().enumerate() {
         tx.prepare_cached("INSERT OR REPLACE INTO metrics (run_id, task_key, attempt, line, record) VALUES (?1,?2,?3,?4,?5)")?
             .execute(params![run, key, attempt, i as i64 + 1, line])?;
+    }
+    if end_id.is_some() {
+        return Ok(());
     }
     let detail = match reason {
         Some(r) => format!("attempt {attempt}: {outcome} ({r}) -> {}", state.as_str()),
@@ -310,9 +314,19 @@ pub(crate) mod tests {
         out.extend(rows(
             "SELECT key, state, attempts, result, reason, finished_at FROM tasks ORDER BY key",
         ));
-        out.extend(rows(
-            "SELECT task_key, at, kind, detail FROM events WHERE task_key IS NOT NULL ORDER BY id",
-        ));
+        // The log as read, rows and the lines attempts say, with their ids.
+        out.extend(
+            store
+                .events("r")
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.task_key.is_some())
+                .map(|e| {
+                    let key = e.task_key.unwrap_or_default();
+                    let detail = e.detail.unwrap_or_default();
+                    format!("{}|{key}|{}|{}|{detail}", e.id, e.at, e.kind)
+                }),
+        );
         out.extend(rows("SELECT * FROM metrics"));
         out.join("\n")
     }

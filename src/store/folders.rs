@@ -196,12 +196,15 @@ impl Store {
                 .map_err(|e| self.err(e))?;
             let attempts = attempts
                 .query_map([&id], |r| {
+                    let (key, number): (String, u32) = (r.get(0)?, r.get(1)?);
+                    let stdout =
+                        super::paths::attempt_log(&self.dir, &id, &key, number, 0, r.get(4)?);
                     Ok(AttemptRecord {
-                        key: r.get(0)?,
-                        number: r.get(1)?,
+                        key,
+                        number,
                         job_id: r.get(2)?,
                         ended: r.get(3)?,
-                        stdout: PathBuf::from(super::paths::resolve(&self.dir, r.get(4)?)),
+                        stdout: PathBuf::from(stdout),
                     })
                 })
                 .map_err(|e| self.err(e))?

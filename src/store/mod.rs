@@ -15,6 +15,7 @@ mod create;
 mod damaged_copy;
 mod data_digests;
 mod error;
+mod event_log;
 pub(crate) mod fault;
 pub mod filesystem;
 mod folders;

@@ -16,6 +16,52 @@ pub(super) fn stored<'a>(store_dir: &Path, path: &'a str) -> &'a str {
     }
 }
 
+/// The log names a local attempt is given (`runs/RUN/attempts/KEY-N.stdout.log`, see
+/// [`crate::protocol::AttemptFiles`]), relative to the store folder, stdout's then stderr's.
+fn default_logs(run: &str, key: &str, attempt: u32) -> [String; 2] {
+    let prefix = Path::new("runs").join(run).join("attempts").join(key);
+    let files = crate::protocol::AttemptFiles::new(&prefix, attempt);
+    [files.stdout, files.stderr].map(|p| p.display().to_string())
+}
+
+/// The texts to store for an attempt's two logs (see [`stored`]): empty for the name the
+/// attempt gets by default (issue 15: 70 bytes per task), which [`attempt_log`] gives back.
+pub(super) fn stored_logs<'a>(
+    store_dir: &Path,
+    run: &str,
+    key: &str,
+    attempt: u32,
+    logs: [&'a str; 2],
+) -> [&'a str; 2] {
+    let defaults = default_logs(run, key, attempt);
+    let mut out = logs.map(|p| stored(store_dir, p));
+    for (text, default) in out.iter_mut().zip(&defaults) {
+        if text == default {
+            *text = "";
+        }
+    }
+    out
+}
+
+/// The path of an attempt's log (`which`: 0 for stdout, 1 for stderr) whose stored text is
+/// `stored`: the default name when it is empty (see [`stored_logs`]), else as [`resolve`] says.
+/// Every reader of `attempts.stdout_path` and `stderr_path` decodes them here.
+pub(super) fn attempt_log(
+    store_dir: &Path,
+    run: &str,
+    key: &str,
+    attempt: u32,
+    which: usize,
+    stored: String,
+) -> String {
+    if stored.is_empty() {
+        let [stdout, stderr] = default_logs(run, key, attempt);
+        let default = if which == 0 { stdout } else { stderr };
+        return store_dir.join(default).display().to_string();
+    }
+    resolve(store_dir, stored)
+}
+
 /// The path a stored attempt file path stands for now: see the module documentation.
 pub(super) fn resolve(store_dir: &Path, stored: String) -> String {
     let path = Path::new(&stored);

@@ -1,7 +1,7 @@
 //! Read-only queries behind `status`, `tasks`, `logs`, `results`, `events` and `check`.
 
-use super::paths::resolve;
-use super::{AttemptRow, EventRow, Store, StoreError, TaskRow};
+use super::paths::attempt_log;
+use super::{AttemptRow, Store, StoreError, TaskRow};
 
 impl Store {
     /// Finds tasks by exact label, stage name (every task of that stage), key or key prefix (at
@@ -22,14 +22,26 @@ impl Store {
 
     /// Every attempt of a task, oldest first.
     pub fn attempts(&self, run: &str, key: &str) -> Result<Vec<AttemptRow>, StoreError> {
-        let sql = "SELECT task_key, number, host, pid, started_at, ended_at, exit_code, signal, outcome, reason, stdout_path, stderr_path, max_rss_kb, user_cpu_s, sys_cpu_s, job_id, node, scheduler_state, submitted_at
+        let sql = "SELECT task_key, number, host, pid, started_at, ended_at, exit_code, signal, outcome, reason, stdout_path, stderr_path, max_rss_kb, user_cpu_s, sys_cpu_s, job_id, node, scheduler_state, submitted_at,
+                   started_event IS NOT NULL AND pid > 0 AND user_cpu_s IS NOT NULL AND job_id IS NULL
                    FROM attempts WHERE run_id = ?1 AND task_key = ?2 ORDER BY number";
         let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let rows = st
             .query_map([run, key], |r| {
+                let number = r.get(1)?;
+                let log = |which, i| {
+                    Ok::<_, rusqlite::Error>(attempt_log(
+                        &self.dir,
+                        run,
+                        key,
+                        number,
+                        which,
+                        r.get(i)?,
+                    ))
+                };
                 Ok(AttemptRow {
                     task_key: r.get(0)?,
-                    number: r.get(1)?,
+                    number,
                     host: r.get(2)?,
                     pid: r.get(3)?,
                     started_at: r.get(4)?,
@@ -38,8 +50,8 @@ impl Store {
                     signal: r.get(7)?,
                     outcome: r.get(8)?,
                     reason: r.get(9)?,
-                    stdout_path: resolve(&self.dir, r.get(10)?),
-                    stderr_path: resolve(&self.dir, r.get(11)?),
+                    stdout_path: log(0, 10)?,
+                    stderr_path: log(1, 11)?,
                     max_rss_kb: r.get(12)?,
                     user_cpu_s: r.get(13)?,
                     sys_cpu_s: r.get(14)?,
@@ -47,28 +59,7 @@ impl Store {
                     node: r.get(16)?,
                     scheduler_state: r.get(17)?,
                     submitted_at: r.get(18)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
-    }
-
-    /// The run's event log, oldest first.
-    pub fn events(&self, run: &str) -> Result<Vec<EventRow>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT id, task_key, at, kind, detail FROM events WHERE run_id = ?1 ORDER BY id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([run], |r| {
-                Ok(EventRow {
-                    id: r.get(0)?,
-                    task_key: r.get(1)?,
-                    at: r.get(2)?,
-                    kind: r.get(3)?,
-                    detail: r.get(4)?,
+                    resources_in_row: r.get(19)?,
                 })
             })
             .map_err(|e| self.err(e))?;

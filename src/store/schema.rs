@@ -15,6 +15,10 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 /// `submissions`, the durable intent of every `sbatch` (see `store::submissions`). Version 8:
 /// `data_digests`, remembered hashes of `[archive] data` files by identity (see
 /// `store::data_digests`), and `blobs`, content-addressed by blake3 (see `store::blobs`).
+/// Version 9 (issue 15, a small store): an attempt's ordinary `started` and `finished` events
+/// are no longer rows of `events` but event ids kept on the attempt, and the default log names
+/// are stored empty (see `store::event_log`, `store::paths`); `tasks_by_state` indexes only the
+/// tasks that are not done.
 pub const MIGRATIONS: &[&str] = &[
     // 0 -> 1
     "CREATE TABLE runs (
@@ -169,4 +173,14 @@ pub const MIGRATIONS: &[&str] = &[
         size INTEGER NOT NULL,
         bytes BLOB NOT NULL
     );",
+    // 8 -> 9: `started_event` is the event id reserved for the attempt's `started` line (which
+    // `events` no longer holds); `finished_event` that of its `finished` line when the attempt
+    // ended ordinarily (success, the task done), counted from `started_event` (from 0 when that
+    // is NULL), so that a start and end of one commit (ids N and N + 1) cost no byte. Existing
+    // rows keep their events as rows: they read the same. The state index leaves out done tasks,
+    // almost all of a finished run: what is not done is what the runner and `status` look for.
+    "ALTER TABLE attempts ADD COLUMN started_event INTEGER;
+    ALTER TABLE attempts ADD COLUMN finished_event INTEGER;
+    DROP INDEX tasks_by_state;
+    CREATE INDEX tasks_not_done ON tasks(run_id, in_plan, state) WHERE state <> 'done';",
 ];

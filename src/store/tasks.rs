@@ -138,6 +138,11 @@ pub struct AttemptRow {
     pub scheduler_state: Option<String>,
     /// SLURM: when the job was submitted.
     pub submitted_at: Option<String>,
+    /// Whether the row says all of the attempt's resource use (a local attempt `wait4` measured,
+    /// recorded by schema 9 or later): no `task_resources` record was written for it when the
+    /// sampler saw nothing more, so a reader that finds none uses `max_rss_kb` and the CPU times.
+    #[serde(skip)]
+    pub resources_in_row: bool,
 }
 
 /// One entry of the append-only event log.

@@ -118,8 +118,9 @@ impl Loop<'_> {
                 json: format!("{{\"attempt\":{}}}", r.attempt),
             });
         }
-        let record = super::resources::record(key, r.attempt, &exit, usage);
-        self.books.changes.push(record);
+        if let Some(record) = super::resources::record(key, r.attempt, &exit, usage) {
+            self.books.changes.push(record);
+        }
     }
 
     fn on_not_started(&mut self, r: Running, e: std::io::Error) {

@@ -26,7 +26,19 @@ pub(super) fn start_sampler() -> Result<TreeSampler, RunError> {
 /// sampler saw, or `wait4`'s peak of the largest single process when that is larger (an attempt
 /// shorter than one interval has only that). `exit` carries `wait4`'s figure only when it is the
 /// task's own ([`Exit::without_spawner_peak`]): else the peak is unknown, and said so.
-pub(super) fn record(key: &str, attempt: u32, exit: &Exit, usage: TreeUsage) -> Change {
+///
+/// `None` when the record would say no more than the attempt's row (issue 15: 216 bytes per
+/// trivial task): no sample, no GPU, no CPU time beyond `wait4`'s. The archive then reads the
+/// same figures from the row (see [`crate::store::AttemptRow::resources_in_row`]).
+pub(super) fn record(key: &str, attempt: u32, exit: &Exit, usage: TreeUsage) -> Option<Change> {
+    let waited = exit.user_cpu_s + exit.sys_cpu_s;
+    let plain = usage.peak_rss_kb.is_none()
+        && usage.samples == 0
+        && usage.gpus.is_empty()
+        && usage.cpu_s.is_none_or(|s| s <= waited);
+    if plain {
+        return None;
+    }
     let single = u64::try_from(exit.max_rss_kb).unwrap_or(0);
     let (peak, source) = match (usage.peak_rss_kb, usage.source) {
         (Some(kb), Some(source)) if kb >= single || source == "cgroup" => (Some(kb), source),
@@ -34,7 +46,6 @@ pub(super) fn record(key: &str, attempt: u32, exit: &Exit, usage: TreeUsage) -> 
         _ if usage.samples == 0 => (None, "unknown (shorter than one sample)"),
         _ => (None, "unknown"),
     };
-    let waited = exit.user_cpu_s + exit.sys_cpu_s;
     let cpu_s = usage.cpu_s.map_or(waited, |s| s.max(waited));
     let resources = TaskResources {
         attempt,
@@ -44,9 +55,9 @@ pub(super) fn record(key: &str, attempt: u32, exit: &Exit, usage: TreeUsage) -> 
         gpus: usage.gpus,
         samples: usage.samples,
     };
-    Change::Record {
+    Some(Change::Record {
         task: Some(key.to_string()),
         kind: TASK_RESOURCES_RECORD.to_string(),
         json: serde_json::to_string(&resources).unwrap_or_else(|_| "{}".into()),
-    }
+    })
 }

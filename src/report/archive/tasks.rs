@@ -188,7 +188,12 @@ fn task_archive(
     errors: Vec<AttemptError>,
     artifacts: Vec<Artifact>,
 ) -> TaskArchive {
-    let recorded = last.and_then(|a| resources.iter().rev().find(|r| r.attempt == a.number));
+    let found = last.and_then(|a| resources.iter().rev().find(|r| r.attempt == a.number));
+    let from_row = match (found, last) {
+        (None, Some(a)) if a.resources_in_row => Some(resources_from_row(a)),
+        _ => None,
+    };
+    let recorded = found.or(from_row.as_ref());
     let wait4_cpu = last.and_then(|a| match (a.user_cpu_s, a.sys_cpu_s) {
         (None, None) => None,
         (u, s) => Some(u.unwrap_or(0.0) + s.unwrap_or(0.0)),
@@ -228,5 +233,22 @@ fn task_archive(
         stderr: last.map(|a| a.stderr_path.clone()),
         job_id: last.and_then(|a| a.job_id.clone()),
         node: last.and_then(|a| a.node.clone()),
+    }
+}
+
+/// The `task_resources` record the local engine leaves out when it would say no more than the
+/// attempt's row (issue 15): `wait4`'s peak, or unknown, and its CPU time; no sample, no GPU.
+fn resources_from_row(a: &AttemptRow) -> TaskResources {
+    let (peak, source) = match a.max_rss_kb {
+        Some(kb) if kb > 0 => (Some(kb as u64), "wait4"),
+        _ => (None, "unknown (shorter than one sample)"),
+    };
+    TaskResources {
+        attempt: a.number,
+        peak_tree_rss_kb: peak,
+        rss_source: Some(source.to_string()),
+        cpu_s: Some(a.user_cpu_s.unwrap_or(0.0) + a.sys_cpu_s.unwrap_or(0.0)),
+        gpus: Vec::new(),
+        samples: 0,
     }
 }

@@ -125,6 +125,17 @@ fn build(dir: &Path, backup: &str) -> Result<(rebuild::Filled, Vec<String>, bool
     fixes.extend(report::from_copies(&from_copies));
     fixes.extend(fixup::fix(&conn).map_err(sql)?);
     super::unclean::mark_wal_damage_repaired(&conn).map_err(sql)?;
+    // Attempts keep event ids that are not rows (schema 9): the log's sequence must stay past
+    // them, or a later event would take one again.
+    conn.execute_batch(
+        "INSERT OR IGNORE INTO sqlite_sequence (name, seq) SELECT 'events', 0
+           WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events');
+         UPDATE sqlite_sequence SET seq = MAX(seq,
+           (SELECT COALESCE(MAX(MAX(COALESCE(started_event, 0)),
+                                MAX(COALESCE(started_event, 0) + COALESCE(finished_event, 0))), 0)
+              FROM attempts)) WHERE name = 'events';",
+    )
+    .map_err(sql)?;
     crash_point("repair-mid-build");
     conn.execute_batch("COMMIT").map_err(sql)?;
     let store = Store::wrap(

@@ -199,11 +199,15 @@ x = [1, 2]
     let key2 = exp.tasks()[1]["key"].as_str().unwrap().to_string();
     let changed = db
         .execute(
-            "UPDATE attempts SET stdout_path = ?1 || '/' || stdout_path, stderr_path = ?1 || '/' || stderr_path WHERE task_key = ?2 AND stdout_path NOT LIKE '/%'",
+            // Since issue 15 a default log name is stored as '' (labtrail 0.3 stored it whole).
+            "UPDATE attempts SET
+                stdout_path = ?1 || '/runs/' || run_id || '/attempts/' || task_key || '-' || number || '.stdout.log',
+                stderr_path = ?1 || '/runs/' || run_id || '/attempts/' || task_key || '-' || number || '.stderr.log'
+             WHERE task_key = ?2 AND stdout_path = ''",
             rusqlite::params![store, key2],
         )
         .unwrap();
-    assert!(changed <= 1);
+    assert_eq!(changed, 1);
     drop(db);
 
     let moved = exp.path().with_file_name(format!(

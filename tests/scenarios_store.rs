@@ -235,6 +235,22 @@ fn damaged_store_keeps_its_records_through_repair() {
     let exp = finished_exp();
     let before = add_records(&exp);
     let db = exp.file(".labtrail/labtrail.db");
+    {
+        // Since issue 15 an ordinary run writes two event rows, not four per task; a store
+        // that labtrail 0.9.0 began keeps its `started` and `finished` rows (migration leaves
+        // them), and those are what make the table span several pages here.
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            "INSERT INTO events (run_id, task_key, at, kind, detail)
+                 SELECT run_id, key, '2026-11-01T00:00:00.000Z', 'started', 'attempt 1, pid 7'
+                 FROM tasks;
+             INSERT INTO events (run_id, task_key, at, kind, detail)
+                 SELECT run_id, key, '2026-11-01T00:00:01.000Z', 'finished', 'attempt 1: success (exit 0) -> done'
+                 FROM tasks;
+             PRAGMA wal_checkpoint(TRUNCATE);",
+        )
+        .unwrap();
+    }
     let (page_size, events_root): (u64, u64) = {
         let c = rusqlite::Connection::open(&db).unwrap();
         let size = c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();

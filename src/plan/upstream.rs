@@ -62,9 +62,11 @@ impl UpstreamDir {
     }
 }
 
-/// Makes the folder `dir` unless it exists (one lookup when it does). An error names the path.
+/// Makes the folder `dir` unless it exists (one lookup when it does), and its parents: a SLURM
+/// run submits a downstream task before any upstream task ran, so the run's `tasks` folder may
+/// not exist yet. An error names the path.
 fn made_again(dir: &Path) -> io::Result<()> {
-    match std::fs::create_dir(dir) {
+    match std::fs::create_dir_all(dir) {
         Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
             Err(io::Error::new(e.kind(), format!("{}: {e}", dir.display())))
         }

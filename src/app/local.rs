@@ -110,13 +110,9 @@ pub fn prepare(
         store.sync_plan(run, &exp.plan.hash, || exp.plan.store_rows(&exp.spec))?;
     // A run this invocation created came with its whole plan, all of it new.
     let added = added + created_tasks;
-    let states = store.task_states(run)?;
-    let done = (0..exp.plan.tasks.len())
-        .filter(|&i| {
-            states
-                .get(exp.plan.tasks[i].key.as_str())
-                .is_some_and(|s| s.0 == TaskState::Done)
-        })
+    let states = plan_states(store, run, &exp.plan)?;
+    let done = (0..states.len())
+        .filter(|&i| states[i].0 == TaskState::Done)
         .collect();
     Ok(LocalStart {
         recovery,
@@ -124,7 +120,7 @@ pub fn prepare(
         added,
         retired,
         done,
-        states: StateCounts::count(states.values()),
+        states: StateCounts::count(states.iter()),
     })
 }
 
@@ -203,20 +199,23 @@ pub fn execute_slice(
         capture.seal(&mut locked.store);
     }
     let report = report?;
-    let states = locked.store.task_states(&locked.run)?;
+    let states = plan_states(&locked.store, &locked.run, &exp.plan)?;
     let slice_states = within.map(|w| {
-        let of_slice = exp
-            .plan
-            .tasks
-            .iter()
-            .zip(w)
-            .filter(|(_, &inside)| inside)
-            .filter_map(|(t, _)| states.get(t.key.as_str()));
-        StateCounts::count(of_slice)
+        let of_slice = states.iter().zip(w).filter(|(_, &inside)| inside);
+        StateCounts::count(of_slice.map(|(s, _)| s))
     });
     Ok(LocalFinish {
         report,
-        states: StateCounts::count(states.values()),
+        states: StateCounts::count(states.iter()),
         slice_states,
     })
+}
+
+/// State and attempt count of each task of `plan`, synced in `run`, by plan position.
+pub(crate) fn plan_states(
+    store: &Store,
+    run: &str,
+    plan: &crate::plan::Plan,
+) -> Result<Vec<(TaskState, u32)>, StoreError> {
+    store.plan_task_states(run, plan.tasks.len(), |i| plan.tasks[i].key.as_str())
 }

@@ -20,10 +20,11 @@ pub struct Graph {
 impl Graph {
     /// Builds the graph; tasks already done are not scheduled, nor tasks outside `within` (a
     /// slice of the plan, `run --only`: it holds every upstream task its tasks need that is not
-    /// done). Returns the graph and the number of tasks of the slice skipped as done.
+    /// done); `state` gives a task's state by plan position. Returns the graph and the number of
+    /// tasks of the slice skipped as done.
     pub fn new(
         plan: &Plan,
-        state: impl Fn(&str) -> TaskState,
+        state: impl Fn(usize) -> TaskState,
         within: Option<&[bool]>,
     ) -> (Graph, usize) {
         let n = plan.tasks.len();
@@ -33,17 +34,17 @@ impl Graph {
         // The tasks to schedule, and per upstream task how many of them wait for it.
         let mut scheduled = vec![false; n];
         let mut counts = vec![0u32; n + 1];
-        for (i, t) in plan.tasks.iter().enumerate() {
+        for i in 0..n {
             if within.is_some_and(|w| !w[i]) {
                 continue;
             }
-            if state(&t.key) == TaskState::Done {
+            if state(i) == TaskState::Done {
                 skipped += 1;
                 continue;
             }
             scheduled[i] = true;
             for &j in plan.deps(i) {
-                if state(&plan.tasks[j as usize].key) != TaskState::Done {
+                if state(j as usize) != TaskState::Done {
                     unmet[i] += 1;
                     counts[j as usize + 1] += 1;
                 }
@@ -60,7 +61,7 @@ impl Graph {
         let mut filled = starts.clone();
         for i in (0..n).filter(|&i| scheduled[i] && unmet[i] > 0) {
             for &j in plan.deps(i) {
-                if state(&plan.tasks[j as usize].key) != TaskState::Done {
+                if state(j as usize) != TaskState::Done {
                     downstream[filled[j as usize] as usize] = i as u32;
                     filled[j as usize] += 1;
                 }

@@ -49,7 +49,7 @@ use crate::plan::Plan;
 use crate::progress::{Counts, Reporter};
 use crate::spec::Spec;
 use crate::store::fault::{fault_injection_crash_point, fault_injection_pause_point};
-use crate::store::{Store, TaskState};
+use crate::store::Store;
 use books::Books;
 use graph::Graph;
 use std::collections::BTreeMap;
@@ -153,20 +153,15 @@ pub fn execute_within(
     rep: &Reporter,
     within: Option<&[bool]>,
 ) -> Result<RunReport, RunError> {
-    let states = store.task_states(run)?;
-    let state_of = |k: &str| states.get(k).map_or(TaskState::Pending, |s| s.0);
-    let (graph, skipped) = Graph::new(plan, state_of, within);
+    let states = store.plan_task_states(run, plan.tasks.len(), |i| plan.tasks[i].key.as_str())?;
+    let (graph, skipped) = Graph::new(plan, |i| states[i].0, within);
     let total = within.map_or(plan.tasks.len(), |w| w.iter().filter(|&&x| x).count());
     let cfg = &RunConfig {
         workers: workers_for(cfg.workers, total - skipped),
         grace: cfg.grace,
         devices: cfg.devices.clone(),
     };
-    let attempts: Vec<u32> = plan
-        .tasks
-        .iter()
-        .map(|t| states.get(t.key.as_str()).map_or(0, |s| s.1))
-        .collect();
+    let attempts: Vec<u32> = states.iter().map(|s| s.1).collect();
     drop(states);
     let base = std::fs::canonicalize(spec.base_dir()).unwrap_or_else(|_| spec.base_dir());
     let (sleeper, waker) =

@@ -396,4 +396,29 @@ mod tests {
         assert_eq!(keys, ["cc", "aa"]);
         assert_eq!(store.retired_tasks("r").unwrap()[0].key, "bb");
     }
+
+    /// Issue 15: states come by plan position; a retired task is not among them, a task the
+    /// store lacks is pending, and a row whose position is not the plan's is placed by its key.
+    #[test]
+    fn plan_task_states_come_by_plan_position() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&tmp.path().join(".labtrail"), true).unwrap();
+        store.create_run("r", "exp", "exp.toml", "").unwrap();
+        let first = || rows(vec![row("aa", &[]), row("bb", &[]), row("cc", &[])]);
+        store.sync_plan("r", "h1", first).unwrap();
+        store
+            .conn
+            .execute("UPDATE tasks SET state = 'done', attempts = 2 WHERE key = 'cc'", [])
+            .unwrap();
+        let second = || rows(vec![row("cc", &[]), row("aa", &[])]);
+        store.sync_plan("r", "h2", second).unwrap();
+        let plan = ["cc", "aa", "dd"];
+        let states = store.plan_task_states("r", 3, |i| plan[i]).unwrap();
+        use TaskState::*;
+        assert_eq!(states, [(Done, 2), (Pending, 0), (Pending, 0)]);
+        // The plan before the sync: its positions are not the stored ones.
+        let unsynced = ["bb", "aa", "cc"];
+        let states = store.plan_task_states("r", 3, |i| unsynced[i]).unwrap();
+        assert_eq!(states, [(Pending, 0), (Pending, 0), (Done, 2)]);
+    }
 }

@@ -86,7 +86,7 @@ pub fn run(g: &Global, args: StatusArgs) -> anyhow::Result<i32> {
                 // of that case does not change.
                 let e = report::explain::stored(&t.store, Some(&t.run))?;
                 say!("{}", heading(&e.subject));
-                for line in e.rows.iter().map(row_line) {
+                for line in e.rows.iter().map(RowLine) {
                     say!("{line}");
                 }
                 Ok(0)
@@ -217,15 +217,22 @@ fn heading(subject: &Subject) -> String {
     }
 }
 
-/// One task's line: verb, key, label, why (values escaped: one task, one line).
-fn row_line(r: &ExplainRow) -> String {
-    format!(
-        "  {:<4}  {}  {}  {}",
-        r.verb.as_str(),
-        escape(&r.key),
-        escape(&r.label),
-        escape(&r.why)
-    )
+/// One task's line: verb, key, label, why (values escaped: one task, one line). Written where
+/// it goes, no `String` made: a dry run of a million tasks prints a million (issue 15).
+struct RowLine<'a>(&'a ExplainRow);
+
+impl std::fmt::Display for RowLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = self.0;
+        write!(
+            f,
+            "  {:<4}  {}  {}  {}",
+            r.verb.as_str(),
+            escape(&r.key),
+            escape(&r.label),
+            escape(&r.why)
+        )
+    }
 }
 
 /// Prints an explanation through one buffer. A write error is returned rather than a panic:
@@ -262,7 +269,7 @@ fn print_rows<R: std::borrow::Borrow<ExplainRow>>(
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     writeln!(out, "{heading}")?;
     for r in rows {
-        writeln!(out, "{}", row_line(r.borrow()))?;
+        writeln!(out, "{}", RowLine(r.borrow()))?;
     }
     out.flush()?;
     Ok(0)

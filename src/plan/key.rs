@@ -13,9 +13,13 @@ pub struct Key([u8; KEY_LEN]);
 impl Key {
     /// The key a blake3 digest makes: its first [`KEY_LEN`] hex digits.
     pub fn from_digest(digest: &blake3::Hash) -> Key {
-        let hex = digest.to_hex();
+        // Only the digits kept are written: `to_hex` wrote all 64 (issue 15).
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut bytes = [0u8; KEY_LEN];
-        bytes.copy_from_slice(&hex.as_bytes()[..KEY_LEN]);
+        for (pair, b) in bytes.chunks_exact_mut(2).zip(digest.as_bytes()) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 0xf)];
+        }
         Key(bytes)
     }
 

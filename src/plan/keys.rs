@@ -123,15 +123,20 @@ pub(super) fn env(
 }
 
 /// The own key of one task of `stage` (see [`text_of`]): what the command, environment and
-/// parameters the plan renders for it when it runs hash to.
+/// parameters the plan renders for it when it runs hash to. `buf` is scratch space, reused from
+/// task to task (issue 15: a plan of a million tasks allocated a command for each).
 pub(super) fn own_key(
     table: &ValueTable,
     stage: &Stage,
-    params: &[usize],
-    proj: &[u32],
+    (params, proj): (&[usize], &[u32]),
     by_name: &[usize],
+    buf: &mut String,
 ) -> Key {
-    let command = command(table, stage, params, proj);
+    buf.clear();
+    stage
+        .command
+        .render_into(buf, |n| text_of(table, stage, params, proj, n));
+    let command = &*buf;
     let mut h = blake3::Hasher::new();
     for part in [
         stage.name.as_str(),

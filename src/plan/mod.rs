@@ -239,13 +239,14 @@ pub fn expand_with(spec: &Spec, identity: &Identity) -> Plan {
         let by_name = sorted_by_name(stage);
         let mut seen: HashSet<Vec<u32>> = HashSet::new();
         let mut proj: Vec<u32> = Vec::with_capacity(params.len());
+        let mut command = String::new();
         let mut emit = |combo: &[u32]| {
             proj.clear();
             proj.extend(params.iter().map(|&p| combo[p]));
             if !full && !seen.insert(proj.clone()) {
                 return;
             }
-            let own = own_key(&arrays.table, stage, &params, &proj, &by_name);
+            let own = own_key(&arrays.table, stage, (&params, &proj), &by_name, &mut command);
             deps.clear();
             for (shared, map) in &upstream {
                 let key: Vec<u32> = shared.iter().map(|&g| combo[g]).collect();

@@ -109,13 +109,20 @@ impl Template {
     /// Renders the template; `value` returns a placeholder's value as text, which is quoted as
     /// the placeholder's place needs. Placeholders `value` does not know are kept verbatim
     /// (validation rejects them before any rendering happens).
-    pub fn render<'a>(&self, mut value: impl FnMut(&str) -> Option<&'a str>) -> String {
+    pub fn render<'a>(&self, value: impl FnMut(&str) -> Option<&'a str>) -> String {
         let mut out = String::with_capacity(64);
+        self.render_into(&mut out, value);
+        out
+    }
+
+    /// Renders the template at the end of `out` (see [`Template::render`]): a caller rendering
+    /// a million commands reuses one buffer.
+    pub fn render_into<'a>(&self, out: &mut String, mut value: impl FnMut(&str) -> Option<&'a str>) {
         for piece in &self.pieces {
             match piece {
                 Piece::Literal(s) => out.push_str(s),
                 Piece::Param { name, quoting, .. } => match value(name) {
-                    Some(v) => quote_into(&mut out, v, *quoting),
+                    Some(v) => quote_into(out, v, *quoting),
                     None => {
                         out.push('{');
                         out.push_str(name);
@@ -124,7 +131,6 @@ impl Template {
                 },
             }
         }
-        out
     }
 }
 

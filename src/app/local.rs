@@ -217,5 +217,5 @@ pub(crate) fn plan_states(
     run: &str,
     plan: &crate::plan::Plan,
 ) -> Result<Vec<(TaskState, u32)>, StoreError> {
-    store.plan_task_states(run, plan.tasks.len(), |i| plan.tasks[i].key.as_str())
+    store.plan_task_states(run, plan.tasks.len(), |i| plan.tasks[i].key.as_bytes())
 }

@@ -2,7 +2,7 @@
 //! whose rows give a value to each member. Combinations are walked in odometer order (the first
 //! axis changes slowest), or only those `[grid] sample` picks.
 
-use crate::spec::Spec;
+use crate::spec::{Spec, Value};
 use std::collections::HashMap;
 
 /// Each axis's rows as value indices of its members. A value index is the first position of the
@@ -16,29 +16,52 @@ pub(super) struct Axes {
     params: usize,
 }
 
+/// A value as its JSON text tells it apart, without writing that text for each value (issue 15:
+/// a range of a million values wrote two texts each): strings, integers and booleans by what
+/// they hold; floats, whose text the JSON writer decides (NaN and infinities are `null`), by it.
+/// No two variants share a text: strings are quoted, a float's text has a `.`, an `e` or is `null`.
+#[derive(PartialEq, Eq, Hash)]
+enum Ident<'a> {
+    Str(&'a str),
+    Int(i64),
+    Bool(bool),
+    Json(String),
+}
+
+impl<'a> Ident<'a> {
+    fn of(v: &'a Value) -> Ident<'a> {
+        match v {
+            Value::Str(s) => Ident::Str(s),
+            Value::Int(i) => Ident::Int(*i),
+            Value::Bool(b) => Ident::Bool(*b),
+            Value::Float(_) => Ident::Json(v.to_json().to_string()),
+        }
+    }
+}
+
+/// For each value, the position of the first value with its JSON text.
+fn first_indices(values: &[Value]) -> Vec<u32> {
+    let mut seen: HashMap<Ident, u32> = HashMap::with_capacity(values.len());
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| *seen.entry(Ident::of(v)).or_insert(i as u32))
+        .collect()
+}
+
 impl Axes {
     pub(super) fn new(spec: &Spec) -> Axes {
         let members = spec.axes();
         let rows: Vec<Vec<u32>> = members
             .iter()
             .map(|m| {
-                let first: Vec<HashMap<String, u32>> = m
+                let firsts: Vec<Vec<u32>> = m
                     .iter()
-                    .map(|&p| {
-                        let mut seen = HashMap::new();
-                        for (i, v) in spec.params[p].values.iter().enumerate() {
-                            seen.entry(v.to_json().to_string()).or_insert(i as u32);
-                        }
-                        seen
-                    })
+                    .map(|&p| first_indices(&spec.params[p].values))
                     .collect();
                 let n = spec.params[m[0]].values.len();
                 (0..n)
-                    .flat_map(|r| {
-                        m.iter().zip(&first).map(move |(&p, seen)| {
-                            seen[&spec.params[p].values[r].to_json().to_string()]
-                        })
-                    })
+                    .flat_map(|r| firsts.iter().map(move |first| first[r]))
                     .collect()
             })
             .collect();
@@ -192,5 +215,38 @@ mod tests {
             "{l:?}"
         );
         assert_eq!(l.last().unwrap(), "seed=7,arch=v");
+    }
+
+    /// Issue 15: values are told apart as their JSON texts tell them apart, without the texts.
+    #[test]
+    fn first_indices_follow_the_json_texts() {
+        use crate::spec::Value::*;
+        let values = [
+            Int(1),
+            Str("1".into()),
+            Float(1.0),
+            Int(1),
+            Float(f64::NAN),
+            Float(f64::INFINITY),
+            Str("1".into()),
+            Bool(true),
+            Str("true".into()),
+            Float(1.0),
+            Float(-0.0),
+            Float(0.0),
+            Int(0),
+        ];
+        let by_text: Vec<u32> = values
+            .iter()
+            .map(|v| {
+                let text = v.to_json().to_string();
+                values
+                    .iter()
+                    .position(|w| w.to_json().to_string() == text)
+                    .unwrap() as u32
+            })
+            .collect();
+        assert_eq!(super::first_indices(&values), by_text);
+        assert_eq!(by_text, [0, 1, 2, 0, 4, 4, 1, 7, 8, 2, 10, 11, 12]);
     }
 }

@@ -246,7 +246,13 @@ pub fn expand_with(spec: &Spec, identity: &Identity) -> Plan {
             if !full && !seen.insert(proj.clone()) {
                 return;
             }
-            let own = own_key(&arrays.table, stage, (&params, &proj), &by_name, &mut command);
+            let own = own_key(
+                &arrays.table,
+                stage,
+                (&params, &proj),
+                &by_name,
+                &mut command,
+            );
             deps.clear();
             for (shared, map) in &upstream {
                 let key: Vec<u32> = shared.iter().map(|&g| combo[g]).collect();

@@ -117,7 +117,11 @@ impl Template {
 
     /// Renders the template at the end of `out` (see [`Template::render`]): a caller rendering
     /// a million commands reuses one buffer.
-    pub fn render_into<'a>(&self, out: &mut String, mut value: impl FnMut(&str) -> Option<&'a str>) {
+    pub fn render_into<'a>(
+        &self,
+        out: &mut String,
+        mut value: impl FnMut(&str) -> Option<&'a str>,
+    ) {
         for piece in &self.pieces {
             match piece {
                 Piece::Literal(s) => out.push_str(s),

@@ -227,7 +227,7 @@ impl Store {
     }
 
     /// State and attempt count of each task of a plan of `len` tasks whose key at position `i`
-    /// is `key_at(i)`, by plan position: 8 bytes a task, no key held (issue 15: the map of
+    /// is `key_at(i)` (its text's bytes), by plan position: 8 bytes a task, no key held (issue 15: the map of
     /// [`Store::task_states`] took ~100 bytes a task, and a runner built it twice). A task the
     /// store does not have is pending with no attempt.
     ///
@@ -238,16 +238,18 @@ impl Store {
         &self,
         run: &str,
         len: usize,
-        key_at: impl Fn(usize) -> &'k str,
+        key_at: impl Fn(usize) -> &'k [u8],
     ) -> Result<Vec<(TaskState, u32)>, StoreError> {
         // A scan of the primary key is cheaper than the state index plus a lookup per task.
         let mut st = self
             .conn
-            .prepare_cached("SELECT seq, key, state, attempts, in_plan FROM tasks WHERE run_id = ?1")
+            .prepare_cached(
+                "SELECT seq, key, state, attempts, in_plan FROM tasks WHERE run_id = ?1",
+            )
             .map_err(|e| self.err(e))?;
         let mut rows = st.query([run]).map_err(|e| self.err(e))?;
         let mut out = vec![(TaskState::Pending, 0); len];
-        let mut misplaced: Vec<(String, (TaskState, u32))> = Vec::new();
+        let mut misplaced: Vec<(Vec<u8>, (TaskState, u32))> = Vec::new();
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             if !r.get::<_, bool>(4).map_err(|e| self.err(e))? {
                 continue;
@@ -258,16 +260,19 @@ impl Store {
             );
             let seq = r.get::<_, i64>(0).map_err(|e| self.err(e))?;
             let key = r.get_ref(1).map_err(|e| self.err(e))?;
-            let key = key.as_str().unwrap_or_default();
-            match usize::try_from(seq).ok().filter(|&i| i < len && key_at(i) == key) {
+            let key = key.as_bytes().unwrap_or_default();
+            match usize::try_from(seq)
+                .ok()
+                .filter(|&i| i < len && key_at(i) == key)
+            {
                 Some(i) => out[i] = standing,
-                None => misplaced.push((key.to_string(), standing)),
+                None => misplaced.push((key.to_vec(), standing)),
             }
         }
         if !misplaced.is_empty() {
-            let position: HashMap<&str, usize> = (0..len).map(|i| (key_at(i), i)).collect();
+            let position: HashMap<&[u8], usize> = (0..len).map(|i| (key_at(i), i)).collect();
             for (key, standing) in misplaced {
-                if let Some(&i) = position.get(key.as_str()) {
+                if let Some(&i) = position.get(key.as_slice()) {
                     out[i] = standing;
                 }
             }
@@ -408,17 +413,24 @@ mod tests {
         store.sync_plan("r", "h1", first).unwrap();
         store
             .conn
-            .execute("UPDATE tasks SET state = 'done', attempts = 2 WHERE key = 'cc'", [])
+            .execute(
+                "UPDATE tasks SET state = 'done', attempts = 2 WHERE key = 'cc'",
+                [],
+            )
             .unwrap();
         let second = || rows(vec![row("cc", &[]), row("aa", &[])]);
         store.sync_plan("r", "h2", second).unwrap();
         let plan = ["cc", "aa", "dd"];
-        let states = store.plan_task_states("r", 3, |i| plan[i]).unwrap();
+        let states = store
+            .plan_task_states("r", 3, |i| plan[i].as_bytes())
+            .unwrap();
         use TaskState::*;
         assert_eq!(states, [(Done, 2), (Pending, 0), (Pending, 0)]);
         // The plan before the sync: its positions are not the stored ones.
         let unsynced = ["bb", "aa", "cc"];
-        let states = store.plan_task_states("r", 3, |i| unsynced[i]).unwrap();
+        let states = store
+            .plan_task_states("r", 3, |i| unsynced[i].as_bytes())
+            .unwrap();
         assert_eq!(states, [(Pending, 0), (Pending, 0), (Done, 2)]);
     }
 }

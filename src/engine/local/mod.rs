@@ -153,7 +153,7 @@ pub fn execute_within(
     rep: &Reporter,
     within: Option<&[bool]>,
 ) -> Result<RunReport, RunError> {
-    let states = store.plan_task_states(run, plan.tasks.len(), |i| plan.tasks[i].key.as_str())?;
+    let states = store.plan_task_states(run, plan.tasks.len(), |i| plan.tasks[i].key.as_bytes())?;
     let (graph, skipped) = Graph::new(plan, |i| states[i].0, within);
     let total = within.map_or(plan.tasks.len(), |w| w.iter().filter(|&&x| x).count());
     let cfg = &RunConfig {

@@ -236,15 +236,10 @@ mod tests {
             Float(0.0),
             Int(0),
         ];
-        let by_text: Vec<u32> = values
+        let texts: Vec<String> = values.iter().map(|v| v.to_json().to_string()).collect();
+        let by_text: Vec<u32> = texts
             .iter()
-            .map(|v| {
-                let text = v.to_json().to_string();
-                values
-                    .iter()
-                    .position(|w| w.to_json().to_string() == text)
-                    .unwrap() as u32
-            })
+            .map(|t| texts.iter().position(|w| w == t).unwrap() as u32)
             .collect();
         assert_eq!(super::first_indices(&values), by_text);
         assert_eq!(by_text, [0, 1, 2, 0, 4, 4, 1, 7, 8, 2, 10, 11, 12]);

@@ -132,3 +132,21 @@ fn stores_of_schema_8_and_9_upgrade_with_exact_counts() {
         assert_eq!(exp.run_ok(&["status", "--json"]).stdout(), before, "{fixture}");
     }
 }
+
+/// Issue 15: counts that differ from the tasks (a store edited by hand, a bug) are a problem
+/// `labtrail check` names, with the figures.
+#[test]
+fn check_names_counts_that_drifted() {
+    let exp = Exp::new(
+        "[experiment]\nname = \"drift\"\ncommand = \"true {i}\"\n[params]\ni = [1, 2, 3]\n",
+    );
+    exp.run_ok(&["run", "exp.toml", "--no-progress", "-q"]);
+    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    db.execute("UPDATE task_counts SET n = n + 1", []).unwrap();
+    drop(db);
+    let out = exp.run(&["check"]);
+    let said = format!("{}{}", out.stdout(), out.stderr());
+    assert_ne!(out.code(), 0, "{said}");
+    assert!(said.contains("task counts of run drift"), "{said}");
+    assert!(said.contains("stage main, state done: kept 4, counted 3"), "{said}");
+}

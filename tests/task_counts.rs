@@ -62,8 +62,14 @@ fn counts_follow_failures_retries_stages_reset_and_a_grid_edit() {
     let exp = two_stages();
     exp.run(&["run", "exp.toml", "--no-progress", "-q"]);
     let kept = assert_exact(&exp);
-    assert!(kept.iter().any(|r| r.ends_with("train 1 failed 2")), "{kept:?}");
-    assert!(kept.iter().any(|r| r.ends_with("eval 1 blocked 2")), "{kept:?}");
+    assert!(
+        kept.iter().any(|r| r.ends_with("train 1 failed 2")),
+        "{kept:?}"
+    );
+    assert!(
+        kept.iter().any(|r| r.ends_with("eval 1 blocked 2")),
+        "{kept:?}"
+    );
     let status = status_json(&exp);
     assert_eq!(status["counts"]["done"], 8, "{status}");
     assert_eq!(status["counts"]["failed"], 2, "{status}");
@@ -71,13 +77,18 @@ fn counts_follow_failures_retries_stages_reset_and_a_grid_edit() {
     assert_eq!(stages, ["train", "eval"], "plan order");
 
     assert_eq!(exp.run(&["reset", "rep=a"]).code(), 0);
-    assert!(assert_exact(&exp).iter().any(|r| r.ends_with("train 1 pending 2")));
+    assert!(assert_exact(&exp)
+        .iter()
+        .any(|r| r.ends_with("train 1 pending 2")));
 
     let toml = std::fs::read_to_string(exp.file("exp.toml")).unwrap();
     exp.write("exp.toml", &toml.replace("lr = [1, 2]", "lr = [2, 3]"));
     exp.run(&["run", "exp.toml", "--no-progress", "-q"]);
     let kept = assert_exact(&exp);
-    assert!(kept.iter().any(|r| r.contains(" 0 ")), "tasks left the plan: {kept:?}");
+    assert!(
+        kept.iter().any(|r| r.contains(" 0 ")),
+        "tasks left the plan: {kept:?}"
+    );
     let status = status_json(&exp);
     assert_eq!(status["counts"]["total"], 12, "{status}");
     let list: serde_json::Value =
@@ -102,7 +113,9 @@ fn counts_survive_a_sigkilled_runner() {
     });
     signal(&runner, libc::SIGKILL);
     common::finish(runner);
-    assert!(assert_exact(&exp).iter().any(|r| r.ends_with("main 1 running 2")));
+    assert!(assert_exact(&exp)
+        .iter()
+        .any(|r| r.ends_with("main 1 running 2")));
     let status = status_json(&exp);
     assert_eq!(status["counts"]["interrupted"], 2, "{status}");
     let edited = std::fs::read_to_string(exp.file("exp.toml"))
@@ -120,16 +133,26 @@ fn counts_survive_a_sigkilled_runner() {
 #[test]
 fn stores_of_schema_8_and_9_upgrade_with_exact_counts() {
     for fixture in ["v8_store", "v9_store"] {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(fixture);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(fixture);
         let exp = Exp::new(&std::fs::read_to_string(dir.join("exp.toml")).unwrap());
         std::fs::create_dir_all(exp.file(".labtrail")).unwrap();
         std::fs::copy(dir.join("labtrail.db"), exp.file(".labtrail/labtrail.db")).unwrap();
         let before = exp.run_ok(&["status", "--json"]).stdout();
         drop(labtrail::store::Store::open(&exp.file(".labtrail"), false).unwrap());
         let version: Vec<u32> = exp.column("SELECT user_version FROM pragma_user_version");
-        assert_eq!(version, [labtrail::store::schema::CURRENT_VERSION], "{fixture}");
+        assert_eq!(
+            version,
+            [labtrail::store::schema::CURRENT_VERSION],
+            "{fixture}"
+        );
         assert!(!assert_exact(&exp).is_empty(), "{fixture}");
-        assert_eq!(exp.run_ok(&["status", "--json"]).stdout(), before, "{fixture}");
+        assert_eq!(
+            exp.run_ok(&["status", "--json"]).stdout(),
+            before,
+            "{fixture}"
+        );
     }
 }
 
@@ -148,5 +171,8 @@ fn check_names_counts_that_drifted() {
     let said = format!("{}{}", out.stdout(), out.stderr());
     assert_ne!(out.code(), 0, "{said}");
     assert!(said.contains("task counts of run drift"), "{said}");
-    assert!(said.contains("stage main, state done: kept 4, counted 3"), "{said}");
+    assert!(
+        said.contains("stage main, state done: kept 4, counted 3"),
+        "{said}"
+    );
 }

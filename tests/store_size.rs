@@ -148,7 +148,7 @@ fn a_v8_store_migrates_and_reads_the_same() {
         }
     }
     let version: Vec<i64> = exp.column("PRAGMA user_version");
-    assert_eq!(version, [9]);
+    assert_eq!(version, [labtrail::store::schema::CURRENT_VERSION as i64]);
     let indexes: Vec<String> =
         exp.column("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tasks'");
     assert!(

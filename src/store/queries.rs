@@ -131,7 +131,25 @@ impl Store {
                 out.push(format!("task {} {what}", r.map_err(|e| self.err(e))?));
             }
         }
+        out.extend(self.count_drift()?);
         Ok(out)
+    }
+
+    /// Where `task_counts` (schema 10, kept by triggers) differs from the tasks themselves: the
+    /// counts `status` and `list` show would be wrong. A repair of a damaged store counts again.
+    fn count_drift(&self) -> Result<Vec<String>, StoreError> {
+        let sql =
+            "SELECT 'task counts of run ' || run_id || ', stage ' || stage || ', state ' || state
+                || CASE in_plan WHEN 1 THEN '' ELSE ' (out of the plan)' END
+                || ': kept ' || SUM(kept) || ', counted ' || SUM(counted)
+            FROM (SELECT run_id, stage, in_plan, state, n AS kept, 0 AS counted FROM task_counts
+                  UNION ALL SELECT run_id, stage, in_plan, state, 0, 1 FROM tasks)
+            GROUP BY run_id, stage, in_plan, state HAVING SUM(kept) != SUM(counted)";
+        let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 }
 

@@ -126,14 +126,15 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Every run, oldest first, with task counts of its current plan.
+    /// Every run, oldest first, with task counts of its current plan, from `task_counts` (a row
+    /// per stage and state, not per task: issue 15).
     pub fn list_runs(&self) -> Result<Vec<RunSummary>, StoreError> {
         let sql = "SELECT r.id, r.experiment, r.spec_path, r.created_at, r.updated_at,
-                COUNT(t.key),
-                COALESCE(SUM(t.state = 'done'), 0), COALESCE(SUM(t.state = 'failed'), 0),
-                COALESCE(SUM(t.state = 'running'), 0), COALESCE(SUM(t.state = 'interrupted'), 0),
-                COALESCE(SUM(t.state = 'blocked'), 0), COALESCE(SUM(t.state = 'pending'), 0)
-            FROM runs r LEFT JOIN tasks t ON t.run_id = r.id AND t.in_plan = 1
+                COALESCE(SUM(c.n), 0),
+                COALESCE(SUM((c.state = 'done') * c.n), 0), COALESCE(SUM((c.state = 'failed') * c.n), 0),
+                COALESCE(SUM((c.state = 'running') * c.n), 0), COALESCE(SUM((c.state = 'interrupted') * c.n), 0),
+                COALESCE(SUM((c.state = 'blocked') * c.n), 0), COALESCE(SUM((c.state = 'pending') * c.n), 0)
+            FROM runs r LEFT JOIN task_counts c ON c.run_id = r.id AND c.in_plan = 1
             GROUP BY r.id ORDER BY r.created_at, r.rowid";
         let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let rows = st

@@ -15,7 +15,8 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 /// `submissions`, the durable intent of every `sbatch` (see `store::submissions`). Version 8:
 /// `data_digests`, remembered hashes of `[archive] data` files by identity (see
 /// `store::data_digests`), and `blobs`, content-addressed by blake3 (see `store::blobs`).
-/// Version 9 (issue 15, a small store): an attempt's ordinary `started` and `finished` events
+/// Version 10 (issue 15): `task_counts`, the tasks per run, stage, plan membership and state,
+/// kept by triggers. Version 9 (issue 15, a small store): an attempt's ordinary `started` and `finished` events
 /// are no longer rows of `events` but event ids kept on the attempt, and the default log names
 /// are stored empty (see `store::event_log`, `store::paths`); `tasks_by_state` indexes only the
 /// tasks that are not done.
@@ -183,4 +184,46 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE attempts ADD COLUMN finished_event INTEGER;
     DROP INDEX tasks_by_state;
     CREATE INDEX tasks_not_done ON tasks(run_id, in_plan, state) WHERE state <> 'done';",
+    // 9 -> 10: `task_counts`, how many tasks each (run, stage, in plan, state) has, kept exact by
+    // triggers on `tasks` (see `RECOUNT_TASKS` and `store::stream`). `status` and `list` read a
+    // row per stage and state instead of every task (issue 15). The triggers run inside the
+    // writer's transaction: the counts are exactly as durable as the rows they count. A row whose
+    // count falls to 0 stays (readers skip it): deleting it would cost every write a statement.
+    "CREATE TABLE task_counts (
+        run_id TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        in_plan INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (run_id, stage, in_plan, state)
+    ) WITHOUT ROWID;
+    INSERT INTO task_counts (run_id, stage, in_plan, state, n)
+        SELECT run_id, stage, in_plan, state, COUNT(*) FROM tasks WHERE true
+        GROUP BY run_id, stage, in_plan, state;
+    CREATE TRIGGER task_counts_insert AFTER INSERT ON tasks BEGIN
+        INSERT INTO task_counts (run_id, stage, in_plan, state, n)
+            VALUES (NEW.run_id, NEW.stage, NEW.in_plan, NEW.state, 1)
+            ON CONFLICT DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER task_counts_delete AFTER DELETE ON tasks BEGIN
+        UPDATE task_counts SET n = n - 1 WHERE run_id = OLD.run_id AND stage = OLD.stage
+            AND in_plan = OLD.in_plan AND state = OLD.state;
+    END;
+    CREATE TRIGGER task_counts_update AFTER UPDATE OF run_id, stage, in_plan, state ON tasks
+    WHEN OLD.run_id IS NOT NEW.run_id OR OLD.stage IS NOT NEW.stage
+        OR OLD.in_plan IS NOT NEW.in_plan OR OLD.state IS NOT NEW.state
+    BEGIN
+        UPDATE task_counts SET n = n - 1 WHERE run_id = OLD.run_id AND stage = OLD.stage
+            AND in_plan = OLD.in_plan AND state = OLD.state;
+        INSERT INTO task_counts (run_id, stage, in_plan, state, n)
+            VALUES (NEW.run_id, NEW.stage, NEW.in_plan, NEW.state, 1)
+            ON CONFLICT DO UPDATE SET n = n + 1;
+    END;",
 ];
+
+/// Makes `task_counts` again from the tasks themselves: what a repair runs once it has put the
+/// rows back (the salvaged counts may not match the salvaged tasks), and what `check` compares.
+pub const RECOUNT_TASKS: &str = "DELETE FROM task_counts;
+    INSERT INTO task_counts (run_id, stage, in_plan, state, n)
+        SELECT run_id, stage, in_plan, state, COUNT(*) FROM tasks WHERE true
+        GROUP BY run_id, stage, in_plan, state;";

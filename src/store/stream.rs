@@ -6,6 +6,7 @@
 
 use super::{Store, StoreError, TaskRow, TaskState};
 use rusqlite::Row;
+use std::collections::HashMap;
 
 /// The columns [`task_row`] decodes, in its order.
 const TASK_COLUMNS: &str = "key, seq, stage, label, params, command, workdir, deps, state, attempts, result, reason, finished_at";
@@ -51,8 +52,8 @@ pub struct StageStateCount {
     pub state: TaskState,
     /// How many tasks of the current plan.
     pub tasks: usize,
-    /// The plan position of the stage's first task in this state: stages are shown in plan
-    /// order, which is the order of their smallest position.
+    /// The plan position of the stage's first task (0 when the run has one stage): stages are
+    /// shown in plan order, which is the order of their smallest position.
     pub first_seq: i64,
 }
 
@@ -141,25 +142,50 @@ impl Store {
         Ok(())
     }
 
-    /// How many tasks of the run's current plan are in each stored state, per stage: counted by
-    /// SQLite (`GROUP BY`), one row per stage and state, never a row per task.
+    /// How many tasks of the run's current plan are in each stored state, per stage, stages in
+    /// plan order: read from `task_counts` (schema 10), a row per stage and state, never a row
+    /// per task (issue 15). Only a run of several stages reads its tasks, for their order.
     pub fn stage_state_counts(&self, run: &str) -> Result<Vec<StageStateCount>, StoreError> {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT stage, state, COUNT(*), MIN(seq) FROM tasks WHERE run_id = ?1 AND in_plan = 1 GROUP BY stage, state ORDER BY MIN(seq)",
+                "SELECT stage, state, n FROM task_counts WHERE run_id = ?1 AND in_plan = 1 AND n > 0 ORDER BY stage, state",
             )
             .map_err(|e| self.err(e))?;
-        let rows = st
+        let mut counts: Vec<StageStateCount> = st
             .query_map([run], |r| {
                 let state: String = r.get(1)?;
                 Ok(StageStateCount {
                     stage: r.get(0)?,
                     state: TaskState::parse(&state).unwrap_or(TaskState::Pending),
                     tasks: r.get::<_, i64>(2)? as usize,
-                    first_seq: r.get(3)?,
+                    first_seq: 0,
                 })
             })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        if counts.iter().any(|c| c.stage != counts[0].stage) {
+            let firsts = self.stage_first_seqs(run)?;
+            for c in &mut counts {
+                c.first_seq = firsts.get(&c.stage).copied().unwrap_or(i64::MAX);
+            }
+            counts.sort_by_key(|c| c.first_seq);
+        }
+        Ok(counts)
+    }
+
+    /// Each stage's first plan position: a pass over the run's tasks (no index orders them by
+    /// stage), which only a run of several stages pays.
+    fn stage_first_seqs(&self, run: &str) -> Result<HashMap<String, i64>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT stage, MIN(seq) FROM tasks WHERE run_id = ?1 AND in_plan = 1 GROUP BY stage",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([run], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }

@@ -125,6 +125,9 @@ fn build(dir: &Path, backup: &str) -> Result<(rebuild::Filled, Vec<String>, bool
     fixes.extend(report::from_copies(&from_copies));
     fixes.extend(fixup::fix(&conn).map_err(sql)?);
     super::unclean::mark_wal_damage_repaired(&conn).map_err(sql)?;
+    // The tasks' triggers counted the rows put back, and the copy added the old counts on top.
+    conn.execute_batch(super::schema::RECOUNT_TASKS)
+        .map_err(sql)?;
     // Attempts keep event ids that are not rows (schema 9): the log's sequence must stay past
     // them, or a later event would take one again.
     conn.execute_batch(

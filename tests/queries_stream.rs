@@ -112,6 +112,41 @@ fn results_stream_what_the_loaded_path_writes() {
     }
 }
 
+/// Issue 15: the per-task table (`--format table`, cut to `COLUMNS` or not) and Markdown,
+/// of every stage and of one, are written in two passes (the columns and their widths, then
+/// the rows) and are what the loaded path writes: same columns, widths, alignment and cuts
+/// (tests/results_formats.rs pins the constant parameters left out and named on stderr).
+#[test]
+fn the_task_table_and_markdown_stream_what_the_loaded_path_writes() {
+    let exp = ran();
+    let plain = Query::default();
+    for stage in [None, Some("train"), Some("report")] {
+        let only: Vec<&str> = stage.iter().flat_map(|s| ["--stage", *s]).collect();
+        for (format, layout, columns) in [
+            ("md", Layout::Markdown, None),
+            ("table", Layout::Table(None), None),
+            ("table", Layout::Table(Some(40)), Some("40")),
+        ] {
+            let args = [&["results", "--format", format][..], &only].concat();
+            let mut cmd = exp.cmd(&args);
+            match columns {
+                Some(c) => cmd.env("COLUMNS", c),
+                None => cmd.env_remove("COLUMNS"),
+            };
+            let out = cmd.output().unwrap();
+            assert!(out.status.success(), "{args:?}");
+            let stdout = String::from_utf8(out.stdout).unwrap();
+            assert_eq!(stdout, loaded(&exp, stage, &plain, layout), "{args:?}");
+        }
+    }
+    let md = exp.run_ok(&["results", "--format", "md", "--stage", "train"]);
+    assert!(
+        md.stdout().starts_with("| opt | seed | acc | note | adam | result.seed | sgd | rms | result |\n| --- | ---: | ---: |"),
+        "{}",
+        md.stdout()
+    );
+}
+
 /// Issue 15: a run with no done task streams what the loaded path wrote: `[]`, a bare header.
 #[test]
 fn results_of_no_done_task_are_an_empty_array_and_a_header() {

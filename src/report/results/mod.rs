@@ -9,6 +9,7 @@ pub mod csv_columns;
 pub mod json;
 pub mod jsonl;
 pub mod markdown;
+pub mod record_table;
 pub mod stats;
 pub mod table;
 pub mod text;

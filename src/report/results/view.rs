@@ -73,9 +73,10 @@ pub struct Written {
     pub none: bool,
 }
 
-/// Writes the results `source` reads as asked (issue 15): CSV, JSON and JSON lines of tasks
-/// stream (one record in memory), grouped results hold one entry per group; the aligned table,
-/// Markdown and `--sort` of tasks hold every record, as they size or order rows by all of them.
+/// Writes the results `source` reads as asked (issue 15): CSV, JSON, JSON lines, the aligned
+/// table and Markdown of tasks stream (one record in memory; the table and CSV read the run
+/// twice, the columns first), grouped results hold one entry per group; `--sort` of tasks holds
+/// every record, as it orders rows by all of them.
 pub fn write_source(
     source: &ResultSource,
     query: &Query,
@@ -109,6 +110,14 @@ fn write_snapshot(
         (Layout::Csv, None) => super::csv::write_source(source, out),
         (Layout::Json, None) => super::json::write_source(source, out),
         (Layout::Jsonl, None) => super::jsonl::write_source(source, out),
+        (Layout::Table(width), None) => {
+            let (notes, none) = super::record_table::write(source, Some(width), out)?;
+            return Ok(Written { notes, none });
+        }
+        (Layout::Markdown, None) => {
+            let (notes, none) = super::record_table::write(source, None, out)?;
+            return Ok(Written { notes, none });
+        }
         _ => {
             let results = source.collect()?;
             let notes = write_records(&results, query, layout, out)?;

@@ -26,7 +26,7 @@ command = "echo '{\"pages\": 2}' > \"$LABTRAIL_RESULT\""
 "#;
 
 /// Results of every shape: an object (with text that CSV quotes, a field named like a
-/// parameter), a number, `null`, nothing;
+/// parameter), a number, `null`, nothing, a `NaN`;
 /// sgd/6 fails (its report is blocked).
 const TRAIN: &str = r#"
 case "$1-$2" in
@@ -34,6 +34,7 @@ sgd-6) echo "diverged at step 3" >&2; exit 1 ;;
 *-5) echo 3 > "$LABTRAIL_RESULT" ;;
 *-4) echo null > "$LABTRAIL_RESULT" ;;
 *-3) ;;
+rms-2) echo '{"acc": NaN, "note": "nan"}' > "$LABTRAIL_RESULT" ;;
 *) printf '{"acc": 0.%s, "note": "a,\\"%s\\"\\nz", "%s": 1, "seed": "s"}\n' "$2" "$1" "$1" > "$LABTRAIL_RESULT" ;;
 esac
 "#;
@@ -145,6 +146,49 @@ fn the_task_table_and_markdown_stream_what_the_loaded_path_writes() {
         "{}",
         md.stdout()
     );
+}
+
+/// Issue 15: `--sort` without `--group-by` reads the records back in sorted order instead of
+/// holding them, and writes in every format what the loaded path writes: numbers by value,
+/// ties in plan order, `NaN` after the numbers, texts after them, missing values last (both
+/// ways), each stage's rows together, `result.KEY` and the stage as columns.
+#[test]
+fn sorted_results_stream_what_the_loaded_path_writes() {
+    let exp = ran();
+    let formats = [
+        ("csv", Layout::Csv),
+        ("json", Layout::Json),
+        ("jsonl", Layout::Jsonl),
+        ("md", Layout::Markdown),
+        ("table", Layout::Table(None)),
+    ];
+    for column in ["acc", "note", "seed", "result.seed", "result", "stage", "opt"] {
+        for desc in [false, true] {
+            for stage in [None, Some("train")] {
+                for (format, layout) in formats {
+                    let mut args = vec!["results", "--format", format, "--sort", column];
+                    args.extend(desc.then_some("--desc"));
+                    args.extend(stage.iter().flat_map(|s| ["--stage", *s]));
+                    let out = exp.cmd(&args).env_remove("COLUMNS").output().unwrap();
+                    let query = Query {
+                        sort: Some(column.to_string()),
+                        desc,
+                        ..Query::default()
+                    };
+                    if column == "stage" && stage.is_some() {
+                        assert_eq!(out.status.code(), Some(2), "{args:?}: one stage, no column");
+                        continue;
+                    }
+                    assert!(out.status.success(), "{args:?}");
+                    let stdout = String::from_utf8(out.stdout).unwrap();
+                    assert_eq!(stdout, loaded(&exp, stage, &query, layout), "{args:?}");
+                }
+            }
+        }
+    }
+    let out = exp.run(&["results", "--sort", "nope"]);
+    assert_eq!(out.code(), 2);
+    assert!(out.stderr().contains("--sort nope: no such column"), "{}", out.stderr());
 }
 
 /// Issue 15: a run with no done task streams what the loaded path wrote: `[]`, a bare header.

@@ -80,6 +80,17 @@ impl Store {
         Ok(())
     }
 
+    /// The task `key` of `run` (in its plan or not), if there is one: one primary-key lookup,
+    /// for a report that ordered the tasks itself and reads them back one at a time.
+    pub fn task_by_key(&self, run: &str, key: &str) -> Result<Option<TaskRow>, StoreError> {
+        use rusqlite::OptionalExtension;
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE run_id = ?1 AND key = ?2");
+        let mut st = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        st.query_row([run, key], task_row)
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     /// Calls `each` with the plan position, stored state and parameters (as stored: a JSON
     /// object's text) of every task of the run's current plan, in no particular order: what
     /// `status` groups by, without decoding the other columns or sorting the tasks.

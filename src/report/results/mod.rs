@@ -10,6 +10,7 @@ pub mod json;
 pub mod jsonl;
 pub mod markdown;
 pub mod record_table;
+pub mod sort;
 pub mod stats;
 pub mod table;
 pub mod text;
@@ -97,6 +98,8 @@ pub struct ResultSource<'a> {
     pub run: String,
     /// Only the records of this stage (`--stage`).
     stage: Option<String>,
+    /// The keys of the records in the order to read them (`--sort`), when not plan order.
+    order: Option<Vec<String>>,
 }
 
 impl<'a> ResultSource<'a> {
@@ -106,6 +109,7 @@ impl<'a> ResultSource<'a> {
             store,
             run: store.resolve_run(run)?,
             stage: None,
+            order: None,
         })
     }
 
@@ -117,11 +121,36 @@ impl<'a> ResultSource<'a> {
         Ok(())
     }
 
-    /// Calls `each` with every record, in plan order.
+    /// The same records read in the order of `keys` (which [`sort::sorted_keys`] gives): one
+    /// lookup each, so that a writer streams sorted rows as it streams them in plan order.
+    pub fn in_order(&self, keys: Vec<String>) -> ResultSource<'a> {
+        ResultSource {
+            store: self.store,
+            run: self.run.clone(),
+            stage: self.stage.clone(),
+            order: Some(keys),
+        }
+    }
+
+    /// Whether the records come in an order of their own ([`ResultSource::in_order`]).
+    pub fn is_reordered(&self) -> bool {
+        self.order.is_some()
+    }
+
+    /// Calls `each` with every record, in plan order (or the order given to
+    /// [`ResultSource::in_order`]).
     pub fn each<E: From<StoreError>>(
         &self,
         mut each: impl FnMut(ResultRecord) -> Result<(), E>,
     ) -> Result<(), E> {
+        if let Some(keys) = &self.order {
+            for key in keys {
+                if let Some(t) = self.store.task_by_key(&self.run, key)? {
+                    each(ResultRecord::of(t))?;
+                }
+            }
+            return Ok(());
+        }
         let set = TaskSet::InPlan(Some(TaskState::Done));
         self.store.each_task(&self.run, set, |t| match &self.stage {
             Some(s) if *s != t.stage => Ok(()),

@@ -140,11 +140,13 @@ impl Column<'_> {
     }
 }
 
-/// Writes one row per done task `source` reads, as an aligned table cut to `width` (`Some`
-/// layout) or as Markdown (`None`), and returns the notes for the reader and whether there was
-/// no row. Reads the run twice: call it inside one read snapshot.
+/// Writes one row per done task, as an aligned table cut to `width` (`Some` layout) or as
+/// Markdown (`None`), and returns the notes for the reader and whether there was no row. The
+/// columns come from `source` read in plan order, the rows from `rows` (the same records,
+/// sorted or not). Reads the run twice: call it inside one read snapshot.
 pub fn write(
     source: &ResultSource,
+    rows: &ResultSource,
     aligned_to: Option<Option<usize>>,
     out: &mut impl Write,
 ) -> Result<(Vec<String>, bool), ViewError> {
@@ -186,7 +188,7 @@ pub fn write(
             let numeric = columns.iter().map(|(_, c)| !c.seen().not_numeric);
             let aligned = Aligned::new(widths.collect(), numeric.collect(), limit);
             aligned.line(&header, out)?;
-            source.each(|r| {
+            rows.each(|r| {
                 let row: Vec<String> = row_of(&r)
                     .iter()
                     .map(|c| escape(&c.short()).into_owned())
@@ -198,7 +200,7 @@ pub fn write(
             let header: Vec<String> = columns.iter().map(|(h, _)| h.clone()).collect();
             let any_num: Vec<bool> = columns.iter().map(|(_, c)| c.seen().any_num).collect();
             write_head(&header, &any_num, out)?;
-            source.each(|r| {
+            rows.each(|r| {
                 let row = row_of(&r);
                 Ok::<_, ViewError>(write_row(row.iter().map(|c| md_cell(&c.short())), out)?)
             })?;

@@ -142,7 +142,7 @@ fn the_task_table_and_markdown_stream_what_the_loaded_path_writes() {
     }
     let md = exp.run_ok(&["results", "--format", "md", "--stage", "train"]);
     assert!(
-        md.stdout().starts_with("| opt | seed | acc | note | adam | result.seed | sgd | rms | result |\n| --- | ---: | ---: |"),
+        md.stdout().starts_with("| opt | seed | acc | note | adam | result.seed | result | sgd | rms |\n| --- | ---: | ---: | --- |"),
         "{}",
         md.stdout()
     );

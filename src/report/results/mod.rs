@@ -16,7 +16,7 @@ pub mod table;
 pub mod text;
 pub mod view;
 
-use crate::store::{Store, StoreError, TaskRow, TaskSet, TaskState};
+use crate::store::{DoneRow, Store, StoreError, TaskRow};
 use serde_json::Value;
 
 /// One done task: what it was run with and what it wrote to `$LABTRAIL_RESULT`. Serialises as
@@ -59,6 +59,22 @@ impl ResultRecord {
             result: t.result,
             attempts: t.attempts,
             finished_at: t.finished_at,
+        }
+    }
+}
+
+impl ResultRecord {
+    /// The record of a done task read as stored, decoded as [`Store::each_task`] decodes a
+    /// task: parameters that are not JSON are `null`, a result that is not JSON is none.
+    pub fn stored(t: &DoneRow) -> ResultRecord {
+        ResultRecord {
+            key: t.key.to_string(),
+            stage: t.stage.to_string(),
+            label: t.label.to_string(),
+            params: serde_json::from_str(t.params).unwrap_or(Value::Null),
+            result: t.result.and_then(|r| serde_json::from_str(r).ok()),
+            attempts: t.attempts,
+            finished_at: t.finished_at.map(str::to_string),
         }
     }
 }
@@ -151,10 +167,9 @@ impl<'a> ResultSource<'a> {
             }
             return Ok(());
         }
-        let set = TaskSet::InPlan(Some(TaskState::Done));
-        self.store.each_task(&self.run, set, |t| match &self.stage {
-            Some(s) if *s != t.stage => Ok(()),
-            _ => each(ResultRecord::of(t)),
+        self.store.each_done(&self.run, |t| match &self.stage {
+            Some(s) if s != t.stage => Ok(()),
+            _ => each(ResultRecord::stored(&t)),
         })
     }
 

@@ -162,7 +162,15 @@ fn sorted_results_stream_what_the_loaded_path_writes() {
         ("md", Layout::Markdown),
         ("table", Layout::Table(None)),
     ];
-    for column in ["acc", "note", "seed", "result.seed", "result", "stage", "opt"] {
+    for column in [
+        "acc",
+        "note",
+        "seed",
+        "result.seed",
+        "result",
+        "stage",
+        "opt",
+    ] {
         for desc in [false, true] {
             for stage in [None, Some("train")] {
                 for (format, layout) in formats {
@@ -188,7 +196,11 @@ fn sorted_results_stream_what_the_loaded_path_writes() {
     }
     let out = exp.run(&["results", "--sort", "nope"]);
     assert_eq!(out.code(), 2);
-    assert!(out.stderr().contains("--sort nope: no such column"), "{}", out.stderr());
+    assert!(
+        out.stderr().contains("--sort nope: no such column"),
+        "{}",
+        out.stderr()
+    );
 }
 
 /// Issue 15: a run with no done task streams what the loaded path wrote: `[]`, a bare header.

@@ -255,8 +255,7 @@ fn open_read_only(db: &Path) -> Result<Connection, Failure> {
     // connection's mutex, a tenth of what reading 10^6 results costs (issue 15).
     let read_only = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let flags = read_only | OpenFlags::SQLITE_OPEN_URI;
-    let plain = Connection::open_with_flags(db, read_only)
-        .map_err(|e| judge(db, e))?;
+    let plain = Connection::open_with_flags(db, read_only).map_err(|e| judge(db, e))?;
     let wal_len = std::fs::metadata(unclean::side(db, "-wal")).map_or(0, |m| m.len());
     match plain.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0)) {
         // A writer stopped mid-commit: roll its change back (a recovery, see `journal`), never

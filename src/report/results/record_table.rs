@@ -53,8 +53,11 @@ impl ColumnSeen {
     }
 }
 
+/// Cells by the name of their column (a parameter's, a result field's), in the record's order.
+type Named<'r> = Vec<(&'r str, Cell)>;
+
 /// The cells of one record's row, by column: its stage, each parameter, each result field.
-fn cells(r: &ResultRecord) -> (Cell, Vec<(&str, Cell)>, Vec<(&str, Cell)>) {
+fn cells(r: &ResultRecord) -> (Cell, Named<'_>, Named<'_>) {
     let params = r.params.as_object().into_iter().flatten();
     let params = params.map(|(k, v)| (k.as_str(), Cell::param(Some(v))));
     let fields = result_fields(&r.result).into_iter();

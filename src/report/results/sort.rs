@@ -57,7 +57,11 @@ pub fn sorted_keys(
     }
     for f in &fields {
         let clash = params.contains(f) || (with_stage && f == "stage");
-        header.push(if clash { format!("result.{f}") } else { f.clone() });
+        header.push(if clash {
+            format!("result.{f}")
+        } else {
+            f.clone()
+        });
         sources.push(Source::Field(f.clone()));
     }
     let table = Table {

@@ -117,9 +117,18 @@ fn write_snapshot(
     let (notes, none) = match layout {
         Layout::Table(width) => super::record_table::write(source, rows, Some(width), out)?,
         Layout::Markdown => super::record_table::write(source, rows, None, out)?,
-        Layout::Csv => (super::csv::write_source(rows, out).map(|()| Vec::new())?, false),
-        Layout::Json => (super::json::write_source(rows, out).map(|()| Vec::new())?, false),
-        Layout::Jsonl => (super::jsonl::write_source(rows, out).map(|()| Vec::new())?, false),
+        Layout::Csv => (
+            super::csv::write_source(rows, out).map(|()| Vec::new())?,
+            false,
+        ),
+        Layout::Json => (
+            super::json::write_source(rows, out).map(|()| Vec::new())?,
+            false,
+        ),
+        Layout::Jsonl => (
+            super::jsonl::write_source(rows, out).map(|()| Vec::new())?,
+            false,
+        ),
     };
     Ok(Written { notes, none })
 }

@@ -58,7 +58,7 @@ pub use open::Access;
 pub use records::RecordRow;
 pub use reset::{MoveSettled, ResetTask, TaskDirFate, TaskDirMove, TaskDirs};
 pub use runs::RunSummary;
-pub use stream::{StageStateCount, TaskSet};
+pub use stream::{DoneRow, StageStateCount, TaskSet};
 pub use submissions::{SubmissionRow, SubmissionState};
 pub use tasks::{
     AttemptRow, EventRow, NewTask, OpenAttempt, PlanRows, TaskRow, TaskState, INPUTS_RECORD,

@@ -108,10 +108,20 @@ pub fn write(results: &Results, out: &mut impl Write) -> io::Result<()> {
 /// (issue 15: one record in memory at a time, whatever the run's size).
 pub fn write_source(source: &ResultSource, out: &mut impl Write) -> Result<(), ViewError> {
     let mut seen = ColumnsSeen::default();
-    source.each_shape(|seq, params, result| {
-        seen.add_stored(seq, params, result);
-        Ok::<_, ViewError>(())
-    })?;
+    if source.is_reordered() {
+        // Sorted rows: the columns in order of first appearance in the rows as written.
+        let mut at = 0;
+        source.each(|r| {
+            seen.add(at, &r);
+            at += 1;
+            Ok::<_, ViewError>(())
+        })?;
+    } else {
+        source.each_shape(|seq, params, result| {
+            seen.add_stored(seq, params, result);
+            Ok::<_, ViewError>(())
+        })?;
+    }
     let columns = seen.columns();
     write_header(&columns, out)?;
     source.each(|r| Ok::<_, ViewError>(writeln!(out, "{}", columns.row(&r).join(","))?))

@@ -7,7 +7,7 @@ use crate::cli::terminal::escape;
 use std::io::{self, Write};
 
 /// One cell's Markdown text.
-fn md_cell(text: &str) -> String {
+pub fn md_cell(text: &str) -> String {
     let one_line = text.replace("\r\n", "\n").replace('\n', "<br>");
     escape(&one_line).replace('|', "\\|")
 }
@@ -17,28 +17,29 @@ pub fn write(table: &Table, out: &mut impl Write) -> io::Result<()> {
     if table.rows.is_empty() {
         return Ok(()); // no done task: nothing to show, not even a header (stderr says so)
     }
-    let row = |cells: Vec<String>| format!("| {} |", cells.join(" | "));
-    writeln!(
-        out,
-        "{}",
-        row(table.header.iter().map(|h| md_cell(h)).collect())
-    )?;
-    let align = (0..table.header.len()).map(|c| {
-        if table.rows.iter().any(|r| r[c].is_num()) {
-            "---:".to_string()
-        } else {
-            "---".to_string()
-        }
-    });
-    writeln!(out, "{}", row(align.collect()))?;
+    let any_num: Vec<bool> = (0..table.header.len())
+        .map(|c| table.rows.iter().any(|r| r[c].is_num()))
+        .collect();
+    write_head(&table.header, &any_num, out)?;
     for r in &table.rows {
-        writeln!(
-            out,
-            "{}",
-            row(r.iter().map(|c| md_cell(&c.short())).collect())
-        )?;
+        write_row(r.iter().map(|c| md_cell(&c.short())), out)?;
     }
     Ok(())
+}
+
+/// Writes the header line and the alignment line under it: a column with a number in some row
+/// is right-aligned.
+pub fn write_head(header: &[String], any_num: &[bool], out: &mut impl Write) -> io::Result<()> {
+    write_row(header.iter().map(|h| md_cell(h)), out)?;
+    let align = any_num
+        .iter()
+        .map(|&n| if n { "---:" } else { "---" }.to_string());
+    write_row(align, out)
+}
+
+/// Writes one line of cells already in Markdown.
+pub fn write_row(cells: impl Iterator<Item = String>, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "| {} |", cells.collect::<Vec<_>>().join(" | "))
 }
 
 #[cfg(test)]

@@ -9,12 +9,14 @@ pub mod csv_columns;
 pub mod json;
 pub mod jsonl;
 pub mod markdown;
+pub mod record_table;
+pub mod sort;
 pub mod stats;
 pub mod table;
 pub mod text;
 pub mod view;
 
-use crate::store::{Store, StoreError, TaskRow, TaskSet, TaskState};
+use crate::store::{DoneRow, Store, StoreError, TaskRow};
 use serde_json::Value;
 
 /// One done task: what it was run with and what it wrote to `$LABTRAIL_RESULT`. Serialises as
@@ -61,6 +63,22 @@ impl ResultRecord {
     }
 }
 
+impl ResultRecord {
+    /// The record of a done task read as stored, decoded as [`Store::each_task`] decodes a
+    /// task: parameters that are not JSON are `null`, a result that is not JSON is none.
+    pub fn stored(t: &DoneRow) -> ResultRecord {
+        ResultRecord {
+            key: t.key.to_string(),
+            stage: t.stage.to_string(),
+            label: t.label.to_string(),
+            params: serde_json::from_str(t.params).unwrap_or(Value::Null),
+            result: t.result.and_then(|r| serde_json::from_str(r).ok()),
+            attempts: t.attempts,
+            finished_at: t.finished_at.map(str::to_string),
+        }
+    }
+}
+
 impl Results {
     /// Loads the results of `run` (`None`: the latest run).
     pub fn load(store: &Store, run: Option<&str>) -> Result<Results, StoreError> {
@@ -96,6 +114,8 @@ pub struct ResultSource<'a> {
     pub run: String,
     /// Only the records of this stage (`--stage`).
     stage: Option<String>,
+    /// The keys of the records in the order to read them (`--sort`), when not plan order.
+    order: Option<Vec<String>>,
 }
 
 impl<'a> ResultSource<'a> {
@@ -105,6 +125,7 @@ impl<'a> ResultSource<'a> {
             store,
             run: store.resolve_run(run)?,
             stage: None,
+            order: None,
         })
     }
 
@@ -116,15 +137,39 @@ impl<'a> ResultSource<'a> {
         Ok(())
     }
 
-    /// Calls `each` with every record, in plan order.
+    /// The same records read in the order of `keys` (which [`sort::sorted_keys`] gives): one
+    /// lookup each, so that a writer streams sorted rows as it streams them in plan order.
+    pub fn in_order(&self, keys: Vec<String>) -> ResultSource<'a> {
+        ResultSource {
+            store: self.store,
+            run: self.run.clone(),
+            stage: self.stage.clone(),
+            order: Some(keys),
+        }
+    }
+
+    /// Whether the records come in an order of their own ([`ResultSource::in_order`]).
+    pub fn is_reordered(&self) -> bool {
+        self.order.is_some()
+    }
+
+    /// Calls `each` with every record, in plan order (or the order given to
+    /// [`ResultSource::in_order`]).
     pub fn each<E: From<StoreError>>(
         &self,
         mut each: impl FnMut(ResultRecord) -> Result<(), E>,
     ) -> Result<(), E> {
-        let set = TaskSet::InPlan(Some(TaskState::Done));
-        self.store.each_task(&self.run, set, |t| match &self.stage {
-            Some(s) if *s != t.stage => Ok(()),
-            _ => each(ResultRecord::of(t)),
+        if let Some(keys) = &self.order {
+            for key in keys {
+                if let Some(t) = self.store.task_by_key(&self.run, key)? {
+                    each(ResultRecord::of(t))?;
+                }
+            }
+            return Ok(());
+        }
+        self.store.each_done(&self.run, |t| match &self.stage {
+            Some(s) if s != t.stage => Ok(()),
+            _ => each(ResultRecord::stored(&t)),
         })
     }
 

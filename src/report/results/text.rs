@@ -37,26 +37,55 @@ pub fn write(table: &Table, width: Option<usize>, out: &mut impl Write) -> io::R
                 .all(|r| matches!(r[c], Cell::Num(_) | Cell::Missing))
         })
         .collect();
-    let len = |s: &str| s.width();
-    let mut widths: Vec<usize> = header.iter().map(|h| len(h)).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(len(c));
+            *w = (*w).max(c.width());
         }
     }
     widen_for_spans(&top, &mut widths);
-    if let Some(limit) = width {
-        fit(&mut widths, &numeric, limit);
+    let aligned = Aligned::new(widths, numeric, width);
+    if top.iter().any(Option::is_some) {
+        writeln!(out, "{}", span_line(&top, &aligned.widths).trim_end())?;
     }
-    let line = |cells: &[String], out: &mut dyn Write| -> io::Result<()> {
+    aligned.line(&header, out)?;
+    for r in &rows {
+        aligned.line(r, out)?;
+    }
+    Ok(())
+}
+
+/// The columns of an aligned table: how wide each is (cut to fit the terminal) and which are
+/// right-aligned numbers. It writes the lines one at a time, so that a table whose widths a
+/// first pass over the rows found can write them as a second pass reads them (issue 15).
+#[derive(Debug, Clone)]
+pub struct Aligned {
+    /// Each column's width, in terminal columns.
+    pub widths: Vec<usize>,
+    /// Whether each column is right-aligned (every cell a number or missing).
+    pub numeric: Vec<bool>,
+}
+
+impl Aligned {
+    /// The columns of a table whose cells are at most `widths` wide, narrowed to fit in `limit`
+    /// terminal columns when given.
+    pub fn new(mut widths: Vec<usize>, numeric: Vec<bool>, limit: Option<usize>) -> Aligned {
+        if let Some(limit) = limit {
+            fit(&mut widths, &numeric, limit);
+        }
+        Aligned { widths, numeric }
+    }
+
+    /// Writes one line: `cells` (escaped for the terminal) padded, aligned and cut.
+    pub fn line(&self, cells: &[String], out: &mut dyn Write) -> io::Result<()> {
         let mut text = String::new();
         for (i, c) in cells.iter().enumerate() {
             if i > 0 {
                 text.push_str(&" ".repeat(GAP));
             }
-            let c = cut(c, widths[i]);
-            let pad = widths[i].saturating_sub(len(&c));
-            if numeric[i] {
+            let c = cut(c, self.widths[i]);
+            let pad = self.widths[i].saturating_sub(c.width());
+            if self.numeric[i] {
                 text.push_str(&" ".repeat(pad));
                 text.push_str(&c);
             } else {
@@ -65,15 +94,7 @@ pub fn write(table: &Table, width: Option<usize>, out: &mut impl Write) -> io::R
             }
         }
         writeln!(out, "{}", text.trim_end())
-    };
-    if top.iter().any(Option::is_some) {
-        writeln!(out, "{}", span_line(&top, &widths).trim_end())?;
     }
-    line(&header, out)?;
-    for r in &rows {
-        line(r, out)?;
-    }
-    Ok(())
 }
 
 /// The header of a grouped table on two lines: a key above the statistics of it (`val_acc`

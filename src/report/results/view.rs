@@ -73,9 +73,10 @@ pub struct Written {
     pub none: bool,
 }
 
-/// Writes the results `source` reads as asked (issue 15): CSV, JSON and JSON lines of tasks
-/// stream (one record in memory), grouped results hold one entry per group; the aligned table,
-/// Markdown and `--sort` of tasks hold every record, as they size or order rows by all of them.
+/// Writes the results `source` reads as asked (issue 15): one row per task streams in every
+/// format (one record in memory; the table and CSV read the run twice, the columns first);
+/// `--sort` holds a key and one cell per task, then reads the records back in that order
+/// ([`super::sort`]); grouped results hold one entry per group.
 pub fn write_source(
     source: &ResultSource,
     query: &Query,
@@ -105,19 +106,31 @@ fn write_snapshot(
         let notes = write_grouped(&source.run, &grouped, query, layout, out)?;
         return Ok(Written { notes, none });
     }
-    let streamed = match (layout, &query.sort) {
-        (Layout::Csv, None) => super::csv::write_source(source, out),
-        (Layout::Json, None) => super::json::write_source(source, out),
-        (Layout::Jsonl, None) => super::jsonl::write_source(source, out),
-        _ => {
-            let results = source.collect()?;
-            let notes = write_records(&results, query, layout, out)?;
-            let none = results.records.is_empty();
-            return Ok(Written { notes, none });
+    let sorted;
+    let rows = match &query.sort {
+        Some(name) => {
+            sorted = source.in_order(super::sort::sorted_keys(source, name, query.desc)?);
+            &sorted
         }
+        None => source,
     };
-    streamed?;
-    Ok(Written::default())
+    let (notes, none) = match layout {
+        Layout::Table(width) => super::record_table::write(source, rows, Some(width), out)?,
+        Layout::Markdown => super::record_table::write(source, rows, None, out)?,
+        Layout::Csv => (
+            super::csv::write_source(rows, out).map(|()| Vec::new())?,
+            false,
+        ),
+        Layout::Json => (
+            super::json::write_source(rows, out).map(|()| Vec::new())?,
+            false,
+        ),
+        Layout::Jsonl => (
+            super::jsonl::write_source(rows, out).map(|()| Vec::new())?,
+            false,
+        ),
+    };
+    Ok(Written { notes, none })
 }
 
 /// Writes `results` as asked and returns notes for the reader (on stderr): what a table left

@@ -1,10 +1,11 @@
 //! A SLURM attempt that wrote nothing leaves no empty log, and a task that keeps nothing leaves
 //! no folder (run layout 3, issue 15), by the rules local attempts follow: the wrapper writes
 //! both logs (`sbatch` and the shell open them before the task runs), so they are removed once
-//! the attempt's end is committed, when they are empty.
+//! the attempt's end is committed, when they are empty; so is a single job's `slurm.log`.
 
 use super::poll::Batch;
 use super::Monitor;
+use crate::exec::slurm::script;
 use crate::store::{Change, TaskState, TrackedJob};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -16,8 +17,18 @@ impl Monitor<'_> {
     /// and nothing will use it; a folder that holds something is recorded as kept, so that
     /// `check` expects it.
     pub(super) fn tidy_ended(&self, t: &TrackedJob, state: TaskState, b: &mut Batch) {
-        b.logs_to_tidy
-            .extend([PathBuf::from(&t.stdout), PathBuf::from(&t.stderr)]);
+        // A single job's own log (`sbatch --output`: what the wrapper itself says) too; an
+        // array's elements share a name pattern this attempt does not know, and keep theirs.
+        let slurm_log = script::attempt_file(
+            &self.folders.attempt_prefix(&t.key),
+            t.attempt,
+            "slurm.log",
+        );
+        b.logs_to_tidy.extend([
+            PathBuf::from(&t.stdout),
+            PathBuf::from(&t.stderr),
+            slurm_log,
+        ]);
         if !self.folders.removes_empty_task_dirs() {
             return;
         }

@@ -69,3 +69,35 @@ x = [1, 2, 3]
     let check = exp.run(&["check"]);
     assert_ne!(check.code(), 0, "{}{}", check.stdout(), check.stderr());
 }
+
+/// Issue 15: a SLURM downstream job is queued before its upstream task ends, so the upstream's
+/// folder it is handed (`LABTRAIL_UPSTREAM_PREP`) stays even when that task kept nothing in it;
+/// a retry finds the checkpoint its failed attempt left in the task's folder; `check` is happy.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn a_slurm_retry_and_a_downstream_job_find_the_folders_they_need() {
+    require_slurm();
+    let exp = Exp::new(&format!(
+        r#"
+[experiment]
+name = "economy-stages"
+[params]
+i = [1]
+[[stage]]
+name = "prep"
+command = "true {{i}}"
+[[stage]]
+name = "train"
+command = "sleep 3; test -d \"$LABTRAIL_UPSTREAM_PREP\" || exit 7; if [ -f \"$LABTRAIL_TASK_DIR/ckpt\" ]; then echo resumed; else touch \"$LABTRAIL_TASK_DIR/ckpt\"; exit 1; fi"
+{FAST}[restart]
+failed = {{ action = "restart", max_attempts = 2 }}
+"#
+    ));
+    exp.run_ok(&["run", "exp.toml", "--no-progress"]);
+    let train = exp.attempts("train");
+    assert_eq!(train.len(), 2, "{train:?}");
+    let logs = exp.run(&["logs", "train", "--stdout"]);
+    assert_eq!(logs.stdout(), "resumed\n", "{}", logs.stderr());
+    let check = exp.run(&["check"]);
+    assert_eq!(check.code(), 0, "{}{}", check.stdout(), check.stderr());
+}

@@ -59,7 +59,11 @@ x = [1, 2, 3]
     let out = shown.stdout();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 4, "{out}");
-    assert_eq!((lines[1], lines[3]), ("(no output)", "(no output)"), "{out}");
+    assert_eq!(
+        (lines[1], lines[3]),
+        ("(no output)", "(no output)"),
+        "{out}"
+    );
     let kept = exp.run(&["logs", "x=2", "--stdout"]);
     assert_eq!(kept.stdout(), "kept\n");
 

@@ -19,11 +19,8 @@ impl Monitor<'_> {
     pub(super) fn tidy_ended(&self, t: &TrackedJob, state: TaskState, b: &mut Batch) {
         // A single job's own log (`sbatch --output`: what the wrapper itself says) too; an
         // array's elements share a name pattern this attempt does not know, and keep theirs.
-        let slurm_log = script::attempt_file(
-            &self.folders.attempt_prefix(&t.key),
-            t.attempt,
-            "slurm.log",
-        );
+        let slurm_log =
+            script::attempt_file(&self.folders.attempt_prefix(&t.key), t.attempt, "slurm.log");
         b.logs_to_tidy.extend([
             PathBuf::from(&t.stdout),
             PathBuf::from(&t.stderr),

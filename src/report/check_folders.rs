@@ -134,12 +134,12 @@ fn last_attempts(run: &RunRecord) -> HashMap<&str, u32> {
     last
 }
 
-/// Whether a done task's folder must exist: always in runs that keep every task's folder, and
-/// those of SLURM runs; in a run that removes empty ones (layout 3, issue 15), only when the
+/// Whether a done task's folder must exist: always in runs that keep every task's folder; in a
+/// run that removes empty ones (layout 3, issue 15; local or SLURM), only when the
 /// task's last attempt left something in it (a [`crate::store::KEPT_TASK_DIR`] record). A
 /// folder removed because it was empty is no loss.
 fn folder_expected(run: &RunRecord, last: &HashMap<&str, u32>, key: &str) -> bool {
-    if !run.folders.removes_empty_task_dirs() || run.executor != "local" {
+    if !run.folders.removes_empty_task_dirs() {
         return true;
     }
     last.get(key)

@@ -142,6 +142,7 @@ impl Monitor<'_> {
             metrics: metrics.records,
         });
         b.changes.extend(facts);
+        self.tidy_ended(t, state, b);
         // Issue 12: the whole tree's peak, from the wrapper's sampler (sacct's added after).
         super::task_resources::from_sidecar(t, &dir, b);
         if let Some(warning) = skipped {

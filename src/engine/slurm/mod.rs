@@ -26,6 +26,7 @@ mod sbatch;
 mod settle;
 mod submit;
 mod task_resources;
+mod tidy;
 
 pub use poll::PollOutcome;
 pub use resources::RESOURCES_RECORD;

@@ -58,6 +58,8 @@ pub(super) struct Batch {
     pub committed: bool,
     /// A stop signal ended the submissions.
     pub stopped: bool,
+    /// Logs of attempts that ended this poll, removed if empty once it is committed (issue 15).
+    pub logs_to_tidy: Vec<std::path::PathBuf>,
 }
 
 impl Monitor<'_> {
@@ -161,6 +163,7 @@ impl Monitor<'_> {
         trouble = trouble.or(b.trouble.take());
         let changed = b.committed || !b.jobs.is_empty() || !b.changes.is_empty();
         self.store.apply_all(&self.run, &b.changes, &b.jobs)?;
+        super::tidy::remove_empty_logs(&b.logs_to_tidy);
         for l in &b.lines {
             rep.line(l);
         }

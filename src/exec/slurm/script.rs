@@ -186,7 +186,7 @@ sampler=$!
 for s in TERM INT USR1 USR2 HUP; do trap "kill -$s -$child 2>/dev/null || kill -$s $child 2>/dev/null" $s; done
 wait "$child"; code=$?
 while kill -0 "$child" 2>/dev/null; do wait "$child"; code=$?; done
-kill "$sampler" 2>/dev/null; wait "$sampler"
+kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null
 finish "$code"
 "#,
         exports = shell_attempt_exports(),
@@ -347,10 +347,12 @@ sampler=$!
 for s in TERM INT USR1 USR2 HUP; do trap "kill -$s -$child 2>/dev/null || kill -$s $child 2>/dev/null" $s; done
 wait "$child"; code=$?
 while kill -0 "$child" 2>/dev/null; do wait "$child"; code=$?; done
-kill "$sampler" 2>/dev/null; wait "$sampler"
+kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null
 finish "$code"
 "#;
         // Issue 12 added the resource sampler, started beside the task and stopped after it.
+        // Issue 15: the shell's "Terminated" for the stopped sampler no longer goes to the
+        // job's own log (`slurm.log`), which then stays empty and is removed.
         let before = before.replace("SAMPLER\n", super::super::sidecar::SHELL_SAMPLER);
         assert_eq!(wrapper(), before);
     }

@@ -339,7 +339,8 @@ mod tests {
         let unended = line("52", "unended").replace("|ann|\n", "|ann\n");
         let text = [
             line("43", "a name with spaces"),
-            line("44_4", "element"),
+            // An element's raw id is the scheduler's own number.
+            line("44_4", "element").replacen("44_4|44_4", "44_4|1044", 1),
             line("45_[4-7%2]", "pending array"),
             short,
             long,

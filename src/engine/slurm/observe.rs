@@ -28,7 +28,10 @@ impl Monitor<'_> {
         if q.restarts > t.restarts {
             return self.requeued(t, q.restarts, b);
         }
-        self.requeue_seen.remove(&(t.key.clone(), t.attempt));
+        // Almost always empty: a key is cloned only when there is something to look it up in.
+        if !self.requeue_seen.is_empty() {
+            self.requeue_seen.remove(&(t.key.clone(), t.attempt));
+        }
         b.live.insert(t.key.clone(), t.job_id.clone());
         if t.scheduler_state.as_deref() != Some(q.state.as_str()) {
             b.jobs.push(JobChange::State {

@@ -114,7 +114,9 @@ impl Monitor<'_> {
                 .get(t.job_id.as_str())
                 .filter(|q| !is_finished_state(&q.state))
             {
-                self.missing_since.remove(&(t.key.clone(), t.attempt));
+                if !self.missing_since.is_empty() {
+                    self.missing_since.remove(&(t.key.clone(), t.attempt));
+                }
                 self.observe_live(t, q, &mut b)?;
                 // A second live job with the task's name (resubmitted by hand, or by a monitor
                 // that lost track of it): the task keeps the job it tracks. Unless the tracked

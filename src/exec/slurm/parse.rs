@@ -122,9 +122,10 @@ pub fn parse_squeue_checked(text: &str) -> QueueAnswer {
     let mut inside_broken = false;
     for line in text.lines() {
         let ends_record = line.ends_with(SEP);
-        let entry = (ends_record && line.matches(SEP).count() == SQUEUE_FIELDS)
-            .then(|| entry_of(line))
-            .flatten();
+        let entry = ends_record
+            .then(|| fields_of(line))
+            .flatten()
+            .and_then(|f| entry_of(&f));
         match entry {
             Some(e) if !inside_broken => answer.entries.push(e),
             Some(_) => answer.dropped += 1,
@@ -138,9 +139,21 @@ pub fn parse_squeue_checked(text: &str) -> QueueAnswer {
     answer
 }
 
-/// One whole line of [`SQUEUE_FORMAT`]; None when its job ids are not ids.
-fn entry_of(line: &str) -> Option<QueueEntry> {
-    let f: Vec<&str> = line.split(SEP).map(str::trim).collect();
+/// The [`SQUEUE_FIELDS`] fields of a line that ends with [`SEP`], trimmed; None when it has
+/// more or fewer. Split in one pass into an array on the stack: at 10^5 jobs a `Vec` and a
+/// separate count per line were a large part of the poll's parse (issue 15).
+fn fields_of(line: &str) -> Option<[&str; SQUEUE_FIELDS]> {
+    let mut f = [""; SQUEUE_FIELDS];
+    let mut parts = line.split(SEP);
+    for slot in &mut f {
+        *slot = parts.next()?.trim();
+    }
+    // What follows the last SEP: empty for a whole record, anything else is one field too many.
+    (parts.next() == Some("") && parts.next().is_none()).then_some(f)
+}
+
+/// One whole line of [`SQUEUE_FORMAT`], split by [`fields_of`]; None when its job ids are not ids.
+fn entry_of(f: &[&str; SQUEUE_FIELDS]) -> Option<QueueEntry> {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let id_ok = match f[0].split_once('_') {
         Some((array, index)) => digits(array) && digits(index),
@@ -314,6 +327,44 @@ mod tests {
         assert_eq!(q[0].partition.as_deref(), Some("debug"));
         assert_eq!(q[0].time_used.as_deref(), Some("1-02:03:04"));
         assert_eq!(q[0].user.as_deref(), Some("ann"));
+    }
+
+    /// Issue 15: the one-pass split keeps exactly the lines the old count-then-split kept: a
+    /// name with spaces, `123_4` array elements; not an unexpanded array (`123_[4-7%2]`), a
+    /// line one field short or one too long, or one that does not end with the separator.
+    #[test]
+    fn squeue_split_in_one_pass_keeps_whole_records_only() {
+        let short = line("50", "short").replacen("|debug", "", 1);
+        let long = line("51", "long").replace("|ann|", "|ann|extra|");
+        let unended = line("52", "unended").replace("|ann|\n", "|ann\n");
+        let text = [
+            line("43", "a name with spaces"),
+            // An element's raw id is the scheduler's own number.
+            line("44_4", "element").replacen("44_4|44_4", "44_4|1044", 1),
+            line("45_[4-7%2]", "pending array"),
+            short,
+            long,
+            line("46", "after"),
+            // Last: a line that does not end a record starts a split one (see above).
+            unended,
+        ]
+        .concat()
+        .replace('|', "\x1f");
+        let a = parse_squeue_checked(&text);
+        let kept: Vec<(&str, &str)> = a
+            .entries
+            .iter()
+            .map(|e| (e.job_id.as_str(), e.name.as_str()))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("43", "a name with spaces"),
+                ("44_4", "element"),
+                ("46", "after")
+            ]
+        );
+        assert_eq!(a.dropped, 4);
     }
 
     /// A whole line of [`SQUEUE_FORMAT`] for job `id` named `name` (`|` for the separator).

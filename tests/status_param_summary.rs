@@ -12,7 +12,11 @@ use common::Exp;
 /// run's summary deleted): they must be equal. Returns the `--json` output.
 fn status_same_as_the_pass(exp: &Exp, step: &str) -> serde_json::Value {
     let summaries: Vec<i64> = exp.column("SELECT COUNT(*) FROM param_summaries");
-    assert_eq!(summaries, [1], "{step}: the plan sync wrote the run's summary");
+    assert_eq!(
+        summaries,
+        [1],
+        "{step}: the plan sync wrote the run's summary"
+    );
     let text = exp.run_ok(&["status"]).stdout();
     let json = exp.run_ok(&["status", "--json"]).stdout();
     let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
@@ -41,14 +45,20 @@ fn default_grouping_follows_grid_edits_as_the_pass_does() {
     let s = status_same_as_the_pass(&exp, "25 seeds");
     assert_eq!(s["group_by"], serde_json::json!([]), "{s}");
     let text = exp.run_ok(&["status"]).stdout();
-    assert!(text.contains("not grouped by seed: more than 20 values"), "{text}");
+    assert!(
+        text.contains("not grouped by seed: more than 20 values"),
+        "{text}"
+    );
 
     run_grid(&exp, "seed = { range = [0, 5] }\nopt = [\"adam\"]");
     let s = status_same_as_the_pass(&exp, "5 seeds, 20 tasks out of the plan");
     assert_eq!(s["group_by"], serde_json::json!(["seed"]), "{s}");
     assert_eq!(s["counts"]["total"], 5, "{s}");
 
-    run_grid(&exp, "seed = { range = [0, 30] }\nopt = [\"adam\", \"sgd\"]");
+    run_grid(
+        &exp,
+        "seed = { range = [0, 30] }\nopt = [\"adam\", \"sgd\"]",
+    );
     let s = status_same_as_the_pass(&exp, "30 seeds, 2 optimisers");
     assert_eq!(s["group_by"], serde_json::json!(["opt"]), "{s}");
 

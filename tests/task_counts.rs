@@ -156,7 +156,10 @@ fn stores_of_schema_8_and_9_upgrade_with_exact_counts() {
         );
         assert!(!assert_exact(&exp).is_empty(), "{fixture}");
         let kept: Vec<String> = exp.column(SUMMARY_KEPT);
-        assert!(!kept.is_empty(), "{fixture}: the upgrade wrote parameter summaries");
+        assert!(
+            !kept.is_empty(),
+            "{fixture}: the upgrade wrote parameter summaries"
+        );
         assert_eq!(kept, exp.column::<String>(SUMMARY_COUNTED), "{fixture}");
         assert_eq!(
             exp.run_ok(&["status", "--json"]).stdout(),

@@ -70,3 +70,24 @@ fn default_grouping_follows_grid_edits_as_the_pass_does() {
     assert_eq!(s["group_by"], serde_json::json!([]), "{s}");
     assert_eq!(s["counts"]["total"], 30, "{s}");
 }
+
+/// Issue 15: a parameter summary that differs from the run's tasks (a store edited by hand, a
+/// bug) is a problem `labtrail check` names, with both summaries.
+#[test]
+fn check_names_a_summary_that_drifted() {
+    let exp = Exp::new("");
+    run_grid(&exp, "seed = { range = [0, 25] }\nopt = [\"adam\"]");
+    assert_eq!(exp.run(&["check"]).code(), 0, "a fresh summary is exact");
+    let db = rusqlite::Connection::open(exp.file(".labtrail/labtrail.db")).unwrap();
+    db.execute(
+        "UPDATE param_summaries SET params = replace(params, '\"values\":21', '\"values\":5')",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let out = exp.run(&["check"]);
+    let said = format!("{}{}", out.stdout(), out.stderr());
+    assert_ne!(out.code(), 0, "{said}");
+    assert!(said.contains("parameter summary of run sweep"), "{said}");
+    assert!(said.contains("\"values\":5"), "{said}");
+}

@@ -93,21 +93,55 @@ pub(super) fn fill_all(tx: &Transaction) -> rusqlite::Result<()> {
         .prepare("SELECT id FROM runs")?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    let mut st = tx.prepare("SELECT seq, params FROM tasks WHERE run_id = ?1 AND in_plan = 1")?;
     for run in runs {
-        let mut summary = ParamSummary::default();
-        let mut rows = st.query([&run])?;
-        while let Some(row) = rows.next()? {
-            let params: Map<String, Value> =
-                serde_json::from_str(row.get_ref(1)?.as_str().unwrap_or("")).unwrap_or_default();
-            summary.add(row.get(0)?, &params);
-        }
-        summary.write(tx, &run)?;
+        let json = serde_json::to_string(&counted(tx, &run)?).expect("plain values serialize");
+        tx.execute(
+            "INSERT OR REPLACE INTO param_summaries (run_id, params) VALUES (?1, ?2)",
+            params![run, json],
+        )?;
     }
     Ok(())
 }
 
+/// The summary of run `run` made from its tasks: what the plan sync wrote, if it is exact.
+fn counted(conn: &rusqlite::Connection, run: &str) -> rusqlite::Result<Vec<ParamFacts>> {
+    let mut st =
+        conn.prepare_cached("SELECT seq, params FROM tasks WHERE run_id = ?1 AND in_plan = 1")?;
+    let mut summary = ParamSummary::default();
+    let mut rows = st.query([run])?;
+    while let Some(row) = rows.next()? {
+        let params: Map<String, Value> =
+            serde_json::from_str(row.get_ref(1)?.as_str().unwrap_or("")).unwrap_or_default();
+        summary.add(row.get(0)?, &params);
+    }
+    Ok(summary.finish())
+}
+
 impl Store {
+    /// Where a run's kept parameter summary differs from its tasks': plain `status` would
+    /// group (or not) otherwise than the tasks say. What `labtrail check` reports.
+    pub(super) fn param_summary_drift(&self) -> Result<Vec<String>, StoreError> {
+        let kept: Vec<(String, String)> = self
+            .conn
+            .prepare("SELECT run_id, params FROM param_summaries ORDER BY run_id")
+            .and_then(|mut st| {
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for (run, json) in kept {
+            let counted = counted(&self.conn, &run).map_err(|e| self.err(e))?;
+            let counted_json = serde_json::to_string(&counted).expect("plain values serialize");
+            if json != counted_json {
+                out.push(format!(
+                    "parameter summary of run {run}: kept {json}, counted {counted_json}"
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     /// Run `run`'s parameter summary, in plan order; `None` when it has none (then only a pass
     /// over its tasks says what its parameters are).
     pub fn param_summary(&self, run: &str) -> Result<Option<Vec<ParamFacts>>, StoreError> {

@@ -310,8 +310,16 @@ fn version_4_gains_records_and_keeps_every_row() {
     kept.push(format!(
         "task_counts: Text(\"{RUN}\")|Text(\"main\")|Integer(1)|Text(\"done\")|Integer(1)"
     ));
+    // ... and its parameter summary, made from its tasks.
+    kept.push(format!(
+        "param_summaries: Text(\"{RUN}\")|Text(\"[{{\\\"name\\\":\\\"rep\\\",\\\"first\\\":[0,0],\\\"values\\\":1}}]\")"
+    ));
     kept.sort();
-    assert_eq!(dump(&db), kept, "every row kept, only the counts added");
+    assert_eq!(
+        dump(&db),
+        kept,
+        "every row kept, only the counts and the parameter summary added"
+    );
     assert_eq!(store.key_scheme(RUN).unwrap(), 1);
     assert!(store.records(RUN, "provenance").unwrap().is_empty());
     // The migrated schema is the schema of a store made by this version.

@@ -126,9 +126,16 @@ fn counts_survive_a_sigkilled_runner() {
     assert_exact(&exp);
 }
 
+/// Each run's parameter summary (schema 10): name, first position, values, in plan order.
+const SUMMARY_KEPT: &str = "SELECT p.run_id || ' ' || json_extract(j.value, '$.name') || ' ' || json_extract(j.value, '$.first[0]') || ' ' || json_extract(j.value, '$.values') FROM param_summaries p, json_each(p.params) j ORDER BY p.run_id, j.key";
+/// The same, from the tasks of each run's plan (small grids: a task's parameters are < 1000
+/// JSON nodes, and their values' texts are distinct where SQL's values are).
+const SUMMARY_COUNTED: &str = "SELECT t.run_id || ' ' || j.key || ' ' || MIN(t.seq) || ' ' || MIN(COUNT(DISTINCT j.value), 21) FROM tasks t, json_each(t.params) j WHERE t.in_plan = 1 GROUP BY t.run_id, j.key ORDER BY t.run_id, MIN(t.seq * 1000 + j.id)";
+
 /// Issue 15: a store made by labtrail 0.9.0 (schema 8; see tests/fixtures/v8_store) and one
 /// made by 0.10.0 (schema 9; tests/fixtures/v9_store) are upgraded to schema 10 in place with
-/// counts equal to their tasks', and a read-only `status` of the old file (upgraded in memory)
+/// counts equal to their tasks' and each run's parameter summary made from its tasks, and a
+/// read-only `status` of the old file (upgraded in memory)
 /// says what the upgraded store says.
 #[test]
 fn stores_of_schema_8_and_9_upgrade_with_exact_counts() {
@@ -148,6 +155,12 @@ fn stores_of_schema_8_and_9_upgrade_with_exact_counts() {
             "{fixture}"
         );
         assert!(!assert_exact(&exp).is_empty(), "{fixture}");
+        let kept: Vec<String> = exp.column(SUMMARY_KEPT);
+        assert!(
+            !kept.is_empty(),
+            "{fixture}: the upgrade wrote parameter summaries"
+        );
+        assert_eq!(kept, exp.column::<String>(SUMMARY_COUNTED), "{fixture}");
         assert_eq!(
             exp.run_ok(&["status", "--json"]).stdout(),
             before,

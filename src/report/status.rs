@@ -109,6 +109,42 @@ pub struct StatusModel {
 /// a line per value (10^5 lines for a seed sweep) instead of a summary.
 pub const MAX_GROUP_VALUES: usize = 20;
 
+// The summary must tell "at most MAX_GROUP_VALUES values" from "more".
+const _: () = assert!(crate::store::VALUES_CAP > MAX_GROUP_VALUES);
+
+/// Without `--by`, the grouping the run's parameter summary alone gives (issue 15): when no
+/// parameter has 2 to [`MAX_GROUP_VALUES`] values, `status` groups nothing, and needs no pass
+/// over every task's parameters. `None`: a pass is needed (a parameter to group by, `--by`,
+/// or a run without a summary).
+fn ungrouped_from_summary(
+    store: &Store,
+    run: &str,
+    by: &[String],
+) -> Result<Option<Grouping>, StoreError> {
+    if by.iter().any(|p| !p.is_empty()) {
+        return Ok(None);
+    }
+    let Some(params) = store.param_summary(run)? else {
+        return Ok(None);
+    };
+    if params
+        .iter()
+        .any(|p| (2..=MAX_GROUP_VALUES).contains(&p.values))
+    {
+        return Ok(None);
+    }
+    Ok(Some(Grouping {
+        group_by: Vec::new(),
+        groups: IndexMap::new(),
+        too_many_values: params
+            .iter()
+            .filter(|p| p.values > MAX_GROUP_VALUES)
+            .map(|p| p.name.clone())
+            .collect(),
+        parameters: params.into_iter().map(|p| p.name).collect(),
+    }))
+}
+
 impl StatusModel {
     /// Loads the progress of `run` (`None`: the latest run), grouped by the parameters `by`
     /// (empty: the parameter with fewest values, see [`GroupCounter`]). The counts per stage and
@@ -118,6 +154,9 @@ impl StatusModel {
         let run = store.resolve_run(run)?;
         let read = || {
             let by_stage = store.stage_state_counts(&run)?;
+            if let Some(grouping) = ungrouped_from_summary(store, &run, by)? {
+                return Ok((by_stage, grouping));
+            }
             let mut counter = GroupCounter::new(by);
             store.each_task_params(&run, |seq, state, params| {
                 // Parameters are a JSON object as stored; anything else has none.

@@ -112,6 +112,7 @@ pub(super) fn write_plan(
         inputs,
     } = rows;
     let (mut added, mut total) = (0, 0);
+    let mut summary = super::param_summary::ParamSummary::default();
     {
         let mut insert = tx.prepare("INSERT INTO tasks (run_id, key, seq, stage, label, params, command, workdir, env, deps) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)")?;
         // The label too: it leaves out parameters with one value in the plan, so a value added
@@ -122,6 +123,7 @@ pub(super) fn write_plan(
         tx.execute("UPDATE tasks SET in_plan = 0 WHERE run_id = ?1", [run])?;
         for (seq, t) in tasks.enumerate() {
             total += 1;
+            summary.add(seq as i64, &t.params);
             let deps = serde_json::to_string(&t.deps).expect("strings serialize");
             if existing.contains_key(t.key) {
                 update.execute(params![run, t.key, seq as i64, deps, t.label])?;
@@ -147,6 +149,7 @@ pub(super) fn write_plan(
             added += 1;
         }
     }
+    summary.write(tx, run)?;
     let retired: usize = tx.query_row(
         "SELECT COUNT(*) FROM tasks WHERE run_id = ?1 AND in_plan = 0",
         [run],

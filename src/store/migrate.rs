@@ -51,6 +51,11 @@ impl Store {
         for sql in &schema::MIGRATIONS[found as usize..] {
             tx.execute_batch(sql).map_err(e)?;
         }
+        // Schema 10's parameter summaries need a JSON pass SQL cannot make: runs synced before
+        // it get theirs here, in the same transaction.
+        if found < 10 {
+            super::param_summary::fill_all(&tx).map_err(e)?;
+        }
         tx.pragma_update(None, "user_version", schema::CURRENT_VERSION)
             .map_err(e)?;
         tx.commit().map_err(e)

@@ -132,6 +132,7 @@ impl Store {
             }
         }
         out.extend(self.count_drift()?);
+        out.extend(self.param_summary_drift()?);
         Ok(out)
     }
 

@@ -189,6 +189,9 @@ pub const MIGRATIONS: &[&str] = &[
     // row per stage and state instead of every task (issue 15). The triggers run inside the
     // writer's transaction: the counts are exactly as durable as the rows they count. A row whose
     // count falls to 0 stays (readers skip it): deleting it would cost every write a statement.
+    // `param_summaries`: each run's parameters, where each first appears and how many values it
+    // has (capped), written by the plan sync (see `store::param_summary`); the upgrade fills it
+    // from the tasks (`migrate`), as this string cannot.
     "CREATE TABLE task_counts (
         run_id TEXT NOT NULL,
         stage TEXT NOT NULL,
@@ -218,7 +221,11 @@ pub const MIGRATIONS: &[&str] = &[
         INSERT INTO task_counts (run_id, stage, in_plan, state, n)
             VALUES (NEW.run_id, NEW.stage, NEW.in_plan, NEW.state, 1)
             ON CONFLICT DO UPDATE SET n = n + 1;
-    END;",
+    END;
+    CREATE TABLE param_summaries (
+        run_id TEXT PRIMARY KEY,
+        params TEXT NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// Makes `task_counts` again from the tasks themselves: what a repair runs once it has put the

@@ -128,6 +128,10 @@ fn build(dir: &Path, backup: &str) -> Result<(rebuild::Filled, Vec<String>, bool
     // The tasks' triggers counted the rows put back, and the copy added the old counts on top.
     conn.execute_batch(super::schema::RECOUNT_TASKS)
         .map_err(sql)?;
+    // A salvaged parameter summary may not match the salvaged tasks: without one, `status`
+    // reads the tasks, until the next plan sync writes it again.
+    conn.execute_batch("DELETE FROM param_summaries")
+        .map_err(sql)?;
     // Attempts keep event ids that are not rows (schema 9): the log's sequence must stay past
     // them, or a later event would take one again.
     conn.execute_batch(

@@ -5,6 +5,7 @@
 
 pub mod archive;
 pub mod devices;
+mod duplicates;
 mod duration;
 mod generate;
 mod grid;

@@ -125,20 +125,17 @@ fn distinct(
     values: Vec<Value>,
     generated: bool,
 ) -> Result<Param, SpecError> {
-    let mut seen: HashMap<String, &Value> = HashMap::with_capacity(values.len());
-    for v in &values {
-        if let Some(first) = seen.insert(v.to_string(), v) {
-            let message = match (generated, first == v) {
-                (true, _) => format!("parameter `{name}` generates the value `{v}` twice (values are rounded to 12 significant digits)"),
-                (false, true) => format!("parameter `{name}` lists the value `{v}` twice"),
-                (false, false) => format!("parameter `{name}` lists {} and {}, which are the same value `{v}` to commands, labels and the environment", first.to_json(), v.to_json()),
-            };
-            let help = match generated {
-                true => "use fewer values (a smaller num, a larger step) or a wider interval",
-                false => "remove the duplicate",
-            };
-            return Err(cx.err(at, message, help));
-        }
+    if let Some((first, v)) = super::duplicates::first_duplicate(&values) {
+        let message = match (generated, first == v) {
+            (true, _) => format!("parameter `{name}` generates the value `{v}` twice (values are rounded to 12 significant digits)"),
+            (false, true) => format!("parameter `{name}` lists the value `{v}` twice"),
+            (false, false) => format!("parameter `{name}` lists {} and {}, which are the same value `{v}` to commands, labels and the environment", first.to_json(), v.to_json()),
+        };
+        let help = match generated {
+            true => "use fewer values (a smaller num, a larger step) or a wider interval",
+            false => "remove the duplicate",
+        };
+        return Err(cx.err(at, message, help));
     }
     Ok(Param {
         name: name.to_string(),

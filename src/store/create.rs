@@ -88,7 +88,7 @@ impl Store {
         )
         .map_err(e)?;
         event(&tx, &id, None, &t, "run_created", Some(&rows.spec_path)).map_err(e)?;
-        let (tasks, _) = write_plan(&tx, &id, plan_hash, rows, &HashMap::new()).map_err(e)?;
+        let (tasks, _) = write_plan(&tx, &id, plan_hash, rows, &mut HashMap::new()).map_err(e)?;
         tx.commit().map_err(e)?;
         Ok(RunCreated::Created { id, tasks })
     }
@@ -97,13 +97,14 @@ impl Store {
 /// Writes a plan's rows into run `run` within `tx`, whose tasks were `existing` (key, in the
 /// plan) before: new tasks are added as pending, tasks no longer in the plan leave it (kept with
 /// their results), and the run records `plan_hash`. `rows.inputs` must have been checked to be
-/// JSON. Returns the number of tasks added and retired.
+/// JSON. Returns the number of tasks added and retired (net: less the retired tasks that came
+/// back). `existing` is used up: it ends with the keys that left the plan marked `true`.
 pub(super) fn write_plan(
     tx: &Transaction,
     run: &str,
     plan_hash: &str,
     rows: PlanRows,
-    existing: &HashMap<String, bool>,
+    existing: &mut HashMap<String, bool>,
 ) -> rusqlite::Result<(usize, usize)> {
     let PlanRows {
         spec_path,
@@ -111,7 +112,8 @@ pub(super) fn write_plan(
         tasks,
         inputs,
     } = rows;
-    let (mut added, mut total) = (0, 0);
+    let (mut added, mut total, mut came_back) = (0, 0, 0);
+    let was_out = existing.values().filter(|in_plan| !**in_plan).count();
     let mut summary = super::param_summary::ParamSummary::default();
     {
         let mut insert = tx.prepare("INSERT INTO tasks (run_id, key, seq, stage, label, params, command, workdir, env, deps) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)")?;
@@ -120,12 +122,16 @@ pub(super) fn write_plan(
         let mut update = tx.prepare(
             "UPDATE tasks SET seq = ?3, deps = ?4, label = ?5, in_plan = 1 WHERE run_id = ?1 AND key = ?2",
         )?;
-        tx.execute("UPDATE tasks SET in_plan = 0 WHERE run_id = ?1", [run])?;
         for (seq, t) in tasks.enumerate() {
             total += 1;
             summary.add(seq as i64, &t.params);
             let deps = serde_json::to_string(&t.deps).expect("strings serialize");
-            if existing.contains_key(t.key) {
+            // Only the tasks whose membership changes have `in_plan` written with a new value:
+            // each such write fires `task_counts`'s trigger, and clearing it on every task first
+            // fired it twice per task on a re-plan (issue 15). `false` marks the key as seen.
+            if let Some(in_plan) = existing.get_mut(t.key) {
+                came_back += usize::from(!*in_plan);
+                *in_plan = false;
                 update.execute(params![run, t.key, seq as i64, deps, t.label])?;
                 continue;
             }
@@ -150,12 +156,14 @@ pub(super) fn write_plan(
         }
     }
     summary.write(tx, run)?;
-    let retired: usize = tx.query_row(
-        "SELECT COUNT(*) FROM tasks WHERE run_id = ?1 AND in_plan = 0",
-        [run],
-        |r| r.get(0),
-    )?;
-    let retired = retired.saturating_sub(existing.values().filter(|in_plan| !**in_plan).count());
+    let mut leave = tx.prepare("UPDATE tasks SET in_plan = 0 WHERE run_id = ?1 AND key = ?2")?;
+    let mut left = 0;
+    for (key, _) in existing.iter().filter(|(_, in_plan)| **in_plan) {
+        leave.execute(params![run, key])?;
+        left += 1;
+    }
+    drop(leave);
+    let retired = (was_out - came_back + left).saturating_sub(was_out);
     let t = now();
     if let Some(json) = &inputs {
         super::records::insert_record(tx, Some(run), None, &t, INPUTS_RECORD, json)?;

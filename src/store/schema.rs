@@ -16,7 +16,7 @@ pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 /// `data_digests`, remembered hashes of `[archive] data` files by identity (see
 /// `store::data_digests`), and `blobs`, content-addressed by blake3 (see `store::blobs`).
 /// Version 10 (issue 15): `task_counts`, the tasks per run, stage, plan membership and state,
-/// kept by triggers. Version 9 (issue 15, a small store): an attempt's ordinary `started` and `finished` events
+/// kept by triggers, and `attempts_open`, the attempts not ended. Version 9 (issue 15, a small store): an attempt's ordinary `started` and `finished` events
 /// are no longer rows of `events` but event ids kept on the attempt, and the default log names
 /// are stored empty (see `store::event_log`, `store::paths`); `tasks_by_state` indexes only the
 /// tasks that are not done.
@@ -192,7 +192,11 @@ pub const MIGRATIONS: &[&str] = &[
     // `param_summaries`: each run's parameters, where each first appears and how many values it
     // has (capped), written by the plan sync (see `store::param_summary`); the upgrade fills it
     // from the tasks (`migrate`), as this string cannot.
-    "CREATE TABLE task_counts (
+    // `attempts_open` indexes only the attempts not ended: `recover`, the running-elsewhere check
+    // and the SLURM monitor look for those (`run_id = ? AND outcome IS NULL`), and scanned
+    // every attempt of the run for them; in a finished run the index is empty.
+    "CREATE INDEX attempts_open ON attempts(run_id) WHERE outcome IS NULL;
+    CREATE TABLE task_counts (
         run_id TEXT NOT NULL,
         stage TEXT NOT NULL,
         in_plan INTEGER NOT NULL,

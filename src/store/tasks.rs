@@ -184,7 +184,7 @@ impl Store {
         if let Some(json) = &rows.inputs {
             super::records::check_json(INPUTS_RECORD, json)?;
         }
-        let existing: HashMap<String, bool> = {
+        let mut existing: HashMap<String, bool> = {
             let mut st = self
                 .conn
                 .prepare("SELECT key, in_plan FROM tasks WHERE run_id = ?1")
@@ -199,7 +199,7 @@ impl Store {
         let path = self.db_path.clone();
         let e = |e| StoreError::sqlite(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
-        let counts = super::create::write_plan(&tx, run, plan_hash, rows, &existing).map_err(e)?;
+        let counts = super::create::write_plan(&tx, run, plan_hash, rows, &mut existing).map_err(e)?;
         tx.commit().map_err(e)?;
         Ok(counts)
     }

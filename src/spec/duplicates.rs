@@ -66,16 +66,32 @@ mod tests {
             vec![],
             vals(&["a", "b", "c"]),
             vals(&["a", "b", "a", "b"]),
-            vec![Value::Int(1), Value::Str("2".into()), Value::Str("1".into())],
-            vec![Value::Float(0.5), Value::Str("0.5".into()), Value::Bool(true)],
+            vec![
+                Value::Int(1),
+                Value::Str("2".into()),
+                Value::Str("1".into()),
+            ],
+            vec![
+                Value::Float(0.5),
+                Value::Str("0.5".into()),
+                Value::Bool(true),
+            ],
             vec![Value::Bool(true), Value::Str("true".into())],
             vec![Value::Float(-0.0), Value::Float(0.0), Value::Int(0)],
             (0..10_000).map(Value::Int).collect(),
         ];
         for values in &cases {
-            assert_eq!(first_duplicate(values), first_duplicate_by_text(values), "{values:?}");
+            assert_eq!(
+                first_duplicate(values),
+                first_duplicate_by_text(values),
+                "{values:?}"
+            );
         }
-        let ints = vec![Value::Int(1), Value::Str("2".into()), Value::Str("1".into())];
+        let ints = vec![
+            Value::Int(1),
+            Value::Str("2".into()),
+            Value::Str("1".into()),
+        ];
         assert_eq!(first_duplicate(&ints), Some((&ints[0], &ints[2])));
         assert_eq!(first_duplicate(&cases[7]), None);
     }
@@ -83,8 +99,14 @@ mod tests {
     /// The hash is of the text, however `Display` splits its writes.
     #[test]
     fn text_hash_is_the_texts_hash() {
-        assert_eq!(text_hash(&Value::Int(12)), text_hash(&Value::Str("12".into())));
+        assert_eq!(
+            text_hash(&Value::Int(12)),
+            text_hash(&Value::Str("12".into()))
+        );
         assert_ne!(text_hash(&Value::Int(12)), text_hash(&Value::Int(21)));
-        assert_eq!(text_hash(&Value::Float(1e300)), text_hash(&Value::Str(1e300.to_string())));
+        assert_eq!(
+            text_hash(&Value::Float(1e300)),
+            text_hash(&Value::Str(1e300.to_string()))
+        );
     }
 }

@@ -199,7 +199,8 @@ impl Store {
         let path = self.db_path.clone();
         let e = |e| StoreError::sqlite(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
-        let counts = super::create::write_plan(&tx, run, plan_hash, rows, &mut existing).map_err(e)?;
+        let counts =
+            super::create::write_plan(&tx, run, plan_hash, rows, &mut existing).map_err(e)?;
         tx.commit().map_err(e)?;
         Ok(counts)
     }

@@ -288,10 +288,10 @@ fn an_older_schema_is_read_without_writing() {
     {
         // Back to version 5: what labtrail 0.3 left (no key scheme, no input digests, no
         // submissions, none of schema 9's attempt columns and partial index, nor schema 10's
-        // task counts).
+        // task counts and open-attempts index).
         let c = rusqlite::Connection::open(&db).unwrap();
         c.execute_batch(
-            "DROP TABLE param_summaries; DROP TRIGGER task_counts_insert; DROP TRIGGER task_counts_delete; DROP TRIGGER task_counts_update; DROP TABLE task_counts; ALTER TABLE attempts DROP COLUMN started_event; ALTER TABLE attempts DROP COLUMN finished_event; DROP INDEX tasks_not_done; CREATE INDEX tasks_by_state ON tasks(run_id, in_plan, state); DROP TABLE data_digests; DROP TABLE blobs; DROP TABLE submissions; ALTER TABLE runs DROP COLUMN key_scheme; DROP TABLE input_digests; ALTER TABLE attempts DROP COLUMN cancelling; PRAGMA user_version = 5; PRAGMA journal_mode = DELETE;",
+            "DROP TABLE param_summaries; DROP INDEX attempts_open; DROP TRIGGER task_counts_insert; DROP TRIGGER task_counts_delete; DROP TRIGGER task_counts_update; DROP TABLE task_counts; ALTER TABLE attempts DROP COLUMN started_event; ALTER TABLE attempts DROP COLUMN finished_event; DROP INDEX tasks_not_done; CREATE INDEX tasks_by_state ON tasks(run_id, in_plan, state); DROP TABLE data_digests; DROP TABLE blobs; DROP TABLE submissions; ALTER TABLE runs DROP COLUMN key_scheme; DROP TABLE input_digests; ALTER TABLE attempts DROP COLUMN cancelling; PRAGMA user_version = 5; PRAGMA journal_mode = DELETE;",
         )
         .unwrap();
     }

@@ -101,45 +101,6 @@ fn a_failing_scancel_never_leaves_two_live_jobs() {
     assert_eq!(outcomes, ["out_of_memory", "success"], "{a:?}");
 }
 
-/// Issue 15 (found by the merged build's SLURM suite under load): a log rule cancels the job to
-/// restart it, and the task, like a training script saving a checkpoint on SIGTERM, takes 4 s to
-/// exit; the job stays COMPLETING meanwhile. The restart used to be submitted in the same poll,
-/// so the second attempt ran while the first was still writing; at the next poll the old job,
-/// COMPLETING and no longer tracked, was taken for a second copy of the task and "cancelled".
-/// The second attempt must start only once the first has ended.
-#[test]
-#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
-fn a_restart_waits_until_the_cancelled_job_has_left_the_queue() {
-    require_slurm();
-    let exp = Exp::new(&format!(
-        r#"
-[experiment]
-name = "rq-slowexit"
-command = "echo $LABTRAIL_ATTEMPT start >> ledger.txt; if [ $LABTRAIL_ATTEMPT = 1 ]; then trap 'sleep 4; echo 1 end >> ledger.txt; exit 143' TERM; echo 'RuntimeError: CUDA out of memory' >&2; while :; do sleep 0.2; done; fi; echo done"
-{FAST}
-[restart]
-log_rules = [ {{ pattern = "CUDA out of memory", outcome = "out_of_memory" }} ]
-"#
-    ));
-    let out = exp.run(&["run", "exp.toml", "--no-progress"]);
-    let run = run_id(&exp);
-    let _cleanup = CancelJobsOf(run.clone());
-    assert_eq!(out.code(), 0, "{}", out.stderr());
-    assert_eq!(
-        exp.ledger("ledger.txt"),
-        ["1 start", "1 end", "2 start"],
-        "the second attempt started before the first had ended"
-    );
-    let a = exp.attempts("main");
-    let outcomes: Vec<&str> = a.iter().map(|x| x["outcome"].as_str().unwrap()).collect();
-    assert_eq!(outcomes, ["out_of_memory", "success"], "{a:?}");
-    let events = exp.run(&["events", "--json"]).stdout();
-    assert!(
-        !events.contains("second_job_cancelled"),
-        "the leaving job was taken for a second copy: {events}"
-    );
-}
-
 /// Issue 11, item 3: a monitor killed right after its `scancel` (before it recorded the
 /// outcome) finds the job CANCELLED; it ends it as the log rule decided (a restart), not as
 /// "cancelled → stop".

@@ -60,10 +60,6 @@ pub(super) struct Batch {
     pub stopped: bool,
     /// Logs of attempts that ended this poll, removed if empty once it is committed (issue 15).
     pub logs_to_tidy: Vec<std::path::PathBuf>,
-    /// Tasks whose job is on its way out of the queue (cancelled this poll, or COMPLETING
-    /// with no attempt tracking it): not submitted again until the job is gone, so that a task
-    /// never runs twice at once (the cancelled job's processes may run up to KillWait).
-    pub leaving: HashSet<String>,
 }
 
 impl Monitor<'_> {
@@ -101,24 +97,11 @@ impl Monitor<'_> {
         b.lookups = self.lookups_of(&queue, &tracked, self.arrays_of_run()?);
         // Live jobs no attempt tracks, by the task they run (by its name, or as an element of
         // one of its arrays).
-        let untracked = |q: &&QueueEntry| {
-            !tracked_ids.contains(q.job_id.as_str())
-                && !is_finished_state(&q.state)
-                // Another store's run of this id has jobs of the same names (issue 11).
-                && !self.of_another_store(&[q.stdout.as_deref(), q.workdir.as_deref()])
-        };
-        // A COMPLETING job nobody tracks was cancelled (by this monitor at an earlier poll, or
-        // by hand): neither adopted nor a second copy, but its task waits until it is gone.
-        let (completing, by_key): (Vec<&QueueEntry>, Vec<&QueueEntry>) = queue
+        let by_key: HashMap<String, &QueueEntry> = queue
             .iter()
-            .filter(untracked)
-            .partition(|q| q.state == "COMPLETING");
-        b.leaving = completing
-            .into_iter()
-            .filter_map(|q| b.lookups.key_of(&self.run, &q.name, &q.job_id))
-            .collect();
-        let by_key: HashMap<String, &QueueEntry> = by_key
-            .into_iter()
+            .filter(|q| !tracked_ids.contains(q.job_id.as_str()) && !is_finished_state(&q.state))
+            // Another store's run of this id has jobs of the same names (issue 11).
+            .filter(|q| !self.of_another_store(&[q.stdout.as_deref(), q.workdir.as_deref()]))
             .filter_map(|q| Some((b.lookups.key_of(&self.run, &q.name, &q.job_id)?, q)))
             .collect();
         b.tracked = tracked
@@ -189,12 +172,7 @@ impl Monitor<'_> {
         if rep.shows_running() {
             rep.running_now(self.running_jobs(&tracked, &by_id, &b));
         }
-        // A task waiting for its cancelled job to leave the queue is not idle.
-        let leaving = b
-            .leaving
-            .iter()
-            .any(|k| b.states.get(k) == Some(&TaskState::Pending));
-        let idle = trouble.is_none() && !waiting && !leaving && b.live.is_empty() && submitted == 0;
+        let idle = trouble.is_none() && !waiting && b.live.is_empty() && submitted == 0;
         Ok(PollOutcome {
             changed,
             idle: idle && !b.stopped,

@@ -80,10 +80,7 @@ impl Monitor<'_> {
         };
         for i in 0..self.plan.tasks.len() {
             let key = self.plan.tasks[i].key.to_string();
-            if b.states.get(&key) != Some(&TaskState::Pending)
-                || b.live.contains_key(&key)
-                || b.leaving.contains(&key)
-            {
+            if b.states.get(&key) != Some(&TaskState::Pending) || b.live.contains_key(&key) {
                 continue;
             }
             let after = match self.readiness(i, b) {

@@ -169,6 +169,28 @@ fn stores_of_schema_8_and_9_upgrade_with_exact_counts() {
     }
 }
 
+/// Issue 15 (a review of schema 10): `check --repair` of a healthy store made by 0.9.0 or
+/// 0.10.0 said it was healthy and asked before rebuilding it; the health check then queried
+/// schema 10's tables on the file as it is, failed, and the store was rebuilt without a word.
+#[test]
+fn a_healthy_store_of_an_older_schema_is_not_rebuilt_unasked() {
+    for fixture in ["v8_store", "v9_store"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(fixture);
+        let exp = Exp::new(&std::fs::read_to_string(dir.join("exp.toml")).unwrap());
+        std::fs::create_dir_all(exp.file(".labtrail")).unwrap();
+        std::fs::copy(dir.join("labtrail.db"), exp.file(".labtrail/labtrail.db")).unwrap();
+        let out = exp.run(&["check", "--repair"]);
+        assert_eq!(out.code(), 2, "{fixture}: {}", out.stderr());
+        assert!(
+            out.stderr().contains("is healthy") && out.stderr().contains("--yes"),
+            "{fixture}: {}",
+            out.stderr()
+        );
+    }
+}
+
 /// Issue 15: counts that differ from the tasks (a store edited by hand, a bug) are a problem
 /// `labtrail check` names, with the figures.
 #[test]

@@ -131,9 +131,27 @@ impl Store {
                 out.push(format!("task {} {what}", r.map_err(|e| self.err(e))?));
             }
         }
-        out.extend(self.count_drift()?);
-        out.extend(self.param_summary_drift()?);
+        // A store of schema 9 or older read as it is (a repair's health check reads it
+        // without upgrading it) has neither table: nothing kept can have drifted.
+        if self.has_table("task_counts")? {
+            out.extend(self.count_drift()?);
+        }
+        if self.has_table("param_summaries")? {
+            out.extend(self.param_summary_drift()?);
+        }
         Ok(out)
+    }
+
+    /// Whether the database has the table `name`.
+    fn has_table(&self, name: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [name],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
     }
 
     /// Where `task_counts` (schema 10, kept by triggers) differs from the tasks themselves: the

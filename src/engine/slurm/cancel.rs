@@ -80,6 +80,7 @@ impl Monitor<'_> {
         match self.cancel_durably(&t.key, t.attempt, &t.job_id, &decision, recorded) {
             Ok(()) => {
                 b.live.remove(&t.key);
+                b.cancelled.insert(t.key.clone());
                 let _ = self.end_as_decided(t, &decision, None, None, b);
             }
             Err(e) => self.cancel_failed(&t.key, &t.job_id, e, b),

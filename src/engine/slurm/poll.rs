@@ -60,6 +60,9 @@ pub(super) struct Batch {
     pub stopped: bool,
     /// Logs of attempts that ended this poll, removed if empty once it is committed (issue 15).
     pub logs_to_tidy: Vec<std::path::PathBuf>,
+    /// Tasks whose job this poll cancelled: it may run for up to KillWait (a task saving a
+    /// checkpoint on SIGTERM), so its logs and folder are left as they are.
+    pub cancelled: HashSet<String>,
 }
 
 impl Monitor<'_> {

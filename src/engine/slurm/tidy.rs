@@ -17,6 +17,19 @@ impl Monitor<'_> {
     /// and nothing will use it; a folder that holds something is recorded as kept, so that
     /// `check` expects it.
     pub(super) fn tidy_ended(&self, t: &TrackedJob, state: TaskState, b: &mut Batch) {
+        if b.cancelled.contains(&t.key) {
+            // Its job was cancelled this poll and may still run (COMPLETING, up to KillWait):
+            // what it writes on SIGTERM must find its logs and its folder. The folder is
+            // recorded as kept, since it may hold a checkpoint by the time the job is gone.
+            if self.folders.removes_empty_task_dirs() && self.folders.task_dir(&t.key).exists() {
+                b.changes.push(Change::Record {
+                    task: Some(t.key.clone()),
+                    kind: crate::store::KEPT_TASK_DIR.into(),
+                    json: format!("{{\"attempt\":{}}}", t.attempt),
+                });
+            }
+            return;
+        }
         // A single job's own log (`sbatch --output`: what the wrapper itself says) too; an
         // array's elements share a name pattern this attempt does not know, and keep theirs.
         let slurm_log =

@@ -91,3 +91,18 @@ fn check_names_a_summary_that_drifted() {
     assert!(said.contains("parameter summary of run sweep"), "{said}");
     assert!(said.contains("\"values\":5"), "{said}");
 }
+
+/// Issue 15 (a review of the merged build): the parameters listed in another order keep every
+/// key, and the plan sync (here for a value added) wrote the summary in the new order while the
+/// stored tasks kept the old one: `check` called a healthy store's summary wrong (exit 1), and the summary and the
+/// pass could disagree.
+#[test]
+fn parameters_listed_in_another_order_keep_the_summary_true() {
+    let exp = Exp::new("");
+    run_grid(&exp, "seed = [1, 2]\nopt = [\"adam\"]");
+    // Listed the other way round, with a seed more (the plan changes, so it is synced).
+    run_grid(&exp, "opt = [\"adam\"]\nseed = [1, 2, 3]");
+    let checked = exp.run(&["check"]);
+    assert_eq!(checked.code(), 0, "{}{}", checked.stdout(), checked.stderr());
+    status_same_as_the_pass(&exp, "parameters reordered");
+}

@@ -120,7 +120,7 @@ pub(super) fn write_plan(
         // The label too: it leaves out parameters with one value in the plan, so a value added
         // to one brings it back into the labels of the tasks already there (issue 14).
         let mut update = tx.prepare(
-            "UPDATE tasks SET seq = ?3, deps = ?4, label = ?5, in_plan = 1 WHERE run_id = ?1 AND key = ?2",
+            "UPDATE tasks SET seq = ?3, deps = ?4, label = ?5, params = ?6, in_plan = 1 WHERE run_id = ?1 AND key = ?2",
         )?;
         for (seq, t) in tasks.enumerate() {
             total += 1;
@@ -132,7 +132,10 @@ pub(super) fn write_plan(
             if let Some(in_plan) = existing.get_mut(t.key) {
                 came_back += usize::from(!*in_plan);
                 *in_plan = false;
-                update.execute(params![run, t.key, seq as i64, deps, t.label])?;
+                // The parameters too: the same values (the key says so), but in the order the
+                // file now lists them, which the parameter summary and `status` go by.
+                let params = serde_json::to_string(&t.params).expect("JSON values serialize");
+                update.execute(params![run, t.key, seq as i64, deps, t.label, params])?;
                 continue;
             }
             let env: serde_json::Map<String, serde_json::Value> = t

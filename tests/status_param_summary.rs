@@ -103,6 +103,12 @@ fn parameters_listed_in_another_order_keep_the_summary_true() {
     // Listed the other way round, with a seed more (the plan changes, so it is synced).
     run_grid(&exp, "opt = [\"adam\"]\nseed = [1, 2, 3]");
     let checked = exp.run(&["check"]);
-    assert_eq!(checked.code(), 0, "{}{}", checked.stdout(), checked.stderr());
+    assert_eq!(
+        checked.code(),
+        0,
+        "{}{}",
+        checked.stdout(),
+        checked.stderr()
+    );
     status_same_as_the_pass(&exp, "parameters reordered");
 }

@@ -132,6 +132,18 @@ const SUMMARY_KEPT: &str = "SELECT p.run_id || ' ' || json_extract(j.value, '$.n
 /// JSON nodes, and their values' texts are distinct where SQL's values are).
 const SUMMARY_COUNTED: &str = "SELECT t.run_id || ' ' || j.key || ' ' || MIN(t.seq) || ' ' || MIN(COUNT(DISTINCT j.value), 21) FROM tasks t, json_each(t.params) j WHERE t.in_plan = 1 GROUP BY t.run_id, j.key ORDER BY t.run_id, MIN(t.seq * 1000 + j.id)";
 
+/// An experiment folder holding a copy of the store in tests/fixtures/`fixture`, as made by an
+/// older labtrail (see each fixture's README.md).
+fn from_fixture(fixture: &str) -> Exp {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(fixture);
+    let exp = Exp::new(&std::fs::read_to_string(dir.join("exp.toml")).unwrap());
+    std::fs::create_dir_all(exp.file(".labtrail")).unwrap();
+    std::fs::copy(dir.join("labtrail.db"), exp.file(".labtrail/labtrail.db")).unwrap();
+    exp
+}
+
 /// Issue 15: a store made by labtrail 0.9.0 (schema 8; see tests/fixtures/v8_store) and one
 /// made by 0.10.0 (schema 9; tests/fixtures/v9_store) are upgraded to schema 10 in place with
 /// counts equal to their tasks' and each run's parameter summary made from its tasks, and a
@@ -140,12 +152,7 @@ const SUMMARY_COUNTED: &str = "SELECT t.run_id || ' ' || j.key || ' ' || MIN(t.s
 #[test]
 fn stores_of_schema_8_and_9_upgrade_with_exact_counts() {
     for fixture in ["v8_store", "v9_store"] {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(fixture);
-        let exp = Exp::new(&std::fs::read_to_string(dir.join("exp.toml")).unwrap());
-        std::fs::create_dir_all(exp.file(".labtrail")).unwrap();
-        std::fs::copy(dir.join("labtrail.db"), exp.file(".labtrail/labtrail.db")).unwrap();
+        let exp = from_fixture(fixture);
         let before = exp.run_ok(&["status", "--json"]).stdout();
         drop(labtrail::store::Store::open(&exp.file(".labtrail"), false).unwrap());
         let version: Vec<u32> = exp.column("SELECT user_version FROM pragma_user_version");
@@ -175,12 +182,7 @@ fn stores_of_schema_8_and_9_upgrade_with_exact_counts() {
 #[test]
 fn a_healthy_store_of_an_older_schema_is_not_rebuilt_unasked() {
     for fixture in ["v8_store", "v9_store"] {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(fixture);
-        let exp = Exp::new(&std::fs::read_to_string(dir.join("exp.toml")).unwrap());
-        std::fs::create_dir_all(exp.file(".labtrail")).unwrap();
-        std::fs::copy(dir.join("labtrail.db"), exp.file(".labtrail/labtrail.db")).unwrap();
+        let exp = from_fixture(fixture);
         let out = exp.run(&["check", "--repair"]);
         assert_eq!(out.code(), 2, "{fixture}: {}", out.stderr());
         assert!(

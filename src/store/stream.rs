@@ -63,6 +63,20 @@ pub struct DoneRow<'r> {
     pub finished_at: Option<&'r str>,
 }
 
+/// A row of `key, stage, label, params, result, attempts, finished_at` as borrowed text.
+fn done_row<'r>(row: &'r rusqlite::Row<'_>) -> rusqlite::Result<DoneRow<'r>> {
+    let text = |i| row.get_ref(i).and_then(|v| Ok(v.as_str_or_null()?));
+    Ok(DoneRow {
+        key: text(0)?.unwrap_or(""),
+        stage: text(1)?.unwrap_or(""),
+        label: text(2)?.unwrap_or(""),
+        params: text(3)?.unwrap_or(""),
+        result: text(4)?,
+        attempts: row.get(5)?,
+        finished_at: text(6)?,
+    })
+}
+
 /// How many tasks of one stage are in one stored state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageStateCount {
@@ -117,33 +131,31 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let mut rows = st.query([run]).map_err(|e| self.err(e))?;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            let text = |i| {
-                row.get_ref(i)
-                    .and_then(|v| Ok(v.as_str_or_null()?))
-                    .map_err(|e| self.err(e))
-            };
-            each(DoneRow {
-                key: text(0)?.unwrap_or(""),
-                stage: text(1)?.unwrap_or(""),
-                label: text(2)?.unwrap_or(""),
-                params: text(3)?.unwrap_or(""),
-                result: text(4)?,
-                attempts: row.get(5).map_err(|e| self.err(e))?,
-                finished_at: text(6)?,
-            })?;
+            each(done_row(row).map_err(|e| self.err(e))?)?;
         }
         Ok(())
     }
 
-    /// The task `key` of `run` (in its plan or not), if there is one: one primary-key lookup,
-    /// for a report that ordered the tasks itself and reads them back one at a time.
-    pub fn task_by_key(&self, run: &str, key: &str) -> Result<Option<TaskRow>, StoreError> {
-        use rusqlite::OptionalExtension;
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE run_id = ?1 AND key = ?2");
-        let mut st = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
-        st.query_row([run, key], task_row)
-            .optional()
-            .map_err(|e| self.err(e))
+    /// Calls `read` with the task `key` of `run` (in its plan or not) as [`Store::each_done`]
+    /// reads it, if there is one: one primary-key lookup, for a report that ordered the tasks
+    /// itself and reads them back one at a time (`results --sort`).
+    pub fn done_by_key<T>(
+        &self,
+        run: &str,
+        key: &str,
+        read: impl FnOnce(DoneRow) -> T,
+    ) -> Result<Option<T>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT key, stage, label, params, result, attempts, finished_at FROM tasks WHERE run_id = ?1 AND key = ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = st.query([run, key]).map_err(|e| self.err(e))?;
+        match rows.next().map_err(|e| self.err(e))? {
+            Some(row) => Ok(Some(read(done_row(row).map_err(|e| self.err(e))?))),
+            None => Ok(None),
+        }
     }
 
     /// Calls `each` with the plan position, stored state and parameters (as stored: a JSON

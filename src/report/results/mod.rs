@@ -11,6 +11,8 @@ pub mod jsonl;
 pub mod markdown;
 pub mod record_table;
 pub mod sort;
+pub mod sort_key;
+pub mod spill;
 pub mod stats;
 pub mod table;
 pub mod text;
@@ -115,7 +117,7 @@ pub struct ResultSource<'a> {
     /// Only the records of this stage (`--stage`).
     stage: Option<String>,
     /// The keys of the records in the order to read them (`--sort`), when not plan order.
-    order: Option<Vec<String>>,
+    order: Option<&'a sort::Order>,
 }
 
 impl<'a> ResultSource<'a> {
@@ -137,9 +139,12 @@ impl<'a> ResultSource<'a> {
         Ok(())
     }
 
-    /// The same records read in the order of `keys` (which [`sort::sorted_keys`] gives): one
+    /// The same records read in the order of `keys` (which [`sort::sorted`] gives): one
     /// lookup each, so that a writer streams sorted rows as it streams them in plan order.
-    pub fn in_order(&self, keys: Vec<String>) -> ResultSource<'a> {
+    pub fn in_order<'b>(&self, keys: &'b sort::Order) -> ResultSource<'b>
+    where
+        'a: 'b,
+    {
         ResultSource {
             store: self.store,
             run: self.run.clone(),
@@ -159,13 +164,13 @@ impl<'a> ResultSource<'a> {
         &self,
         mut each: impl FnMut(ResultRecord) -> Result<(), E>,
     ) -> Result<(), E> {
-        if let Some(keys) = &self.order {
-            for key in keys {
-                if let Some(t) = self.store.task_by_key(&self.run, key)? {
-                    each(ResultRecord::of(t))?;
+        if let Some(order) = self.order {
+            return order.each_key(|key| {
+                match self.store.done_by_key(&self.run, key, |t| ResultRecord::stored(&t))? {
+                    Some(r) => each(r),
+                    None => Ok(()),
                 }
-            }
-            return Ok(());
+            });
         }
         self.store.each_done(&self.run, |t| match &self.stage {
             Some(s) if s != t.stage => Ok(()),

@@ -75,8 +75,9 @@ pub struct Written {
 
 /// Writes the results `source` reads as asked (issue 15): one row per task streams in every
 /// format (one record in memory; the table and CSV read the run twice, the columns first);
-/// `--sort` holds a key and one cell per task, then reads the records back in that order
-/// ([`super::sort`]); grouped results hold one entry per group.
+/// `--sort` sorts the keys (in memory for a small run, else in a temporary database), then
+/// reads the records back in that order ([`super::sort`]); grouped results hold one entry per
+/// group.
 pub fn write_source(
     source: &ResultSource,
     query: &Query,
@@ -106,10 +107,11 @@ fn write_snapshot(
         let notes = write_grouped(&source.run, &grouped, query, layout, out)?;
         return Ok(Written { notes, none });
     }
-    let sorted;
+    let (order, sorted);
     let rows = match &query.sort {
         Some(name) => {
-            sorted = source.in_order(super::sort::sorted_keys(source, name, query.desc)?);
+            order = super::sort::sorted(source, name, query.desc)?;
+            sorted = source.in_order(&order);
             &sorted
         }
         None => source,

@@ -154,5 +154,8 @@ fn a_sort_spilled_to_a_temporary_database_prints_what_the_in_memory_sort_prints(
     // The temporary database is gone, and the store was not written to.
     assert_eq!(files(tmp.path()), vec![], "temporary files left");
     assert_eq!(files(db.parent().unwrap()), store_before);
-    assert!(std::fs::read(&db).unwrap() == db_before, "the store's database changed");
+    assert!(
+        std::fs::read(&db).unwrap() == db_before,
+        "the store's database changed"
+    );
 }

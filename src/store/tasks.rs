@@ -383,7 +383,10 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(plan, ["SEARCH attempts USING INDEX attempts_open (run_id=?)"]);
+        assert_eq!(
+            plan,
+            ["SEARCH attempts USING INDEX attempts_open (run_id=?)"]
+        );
         assert!(store.open_attempts("r").unwrap().is_empty());
     }
 

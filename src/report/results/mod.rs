@@ -166,7 +166,10 @@ impl<'a> ResultSource<'a> {
     ) -> Result<(), E> {
         if let Some(order) = self.order {
             return order.each_key(|key| {
-                match self.store.done_by_key(&self.run, key, |t| ResultRecord::stored(&t))? {
+                match self
+                    .store
+                    .done_by_key(&self.run, key, |t| ResultRecord::stored(&t))?
+                {
                     Some(r) => each(r),
                     None => Ok(()),
                 }

@@ -25,7 +25,11 @@ pub fn encode(out: &mut Vec<u8>, rank: u32, cell: &Cell, desc: bool, position: u
             // f64::total_cmp's order as an unsigned integer: negatives have every bit
             // flipped (larger magnitude, smaller key), the others only their sign bit.
             let bits = n.value.to_bits();
-            let key = if bits >> 63 == 1 { !bits } else { bits | 1 << 63 };
+            let key = if bits >> 63 == 1 {
+                !bits
+            } else {
+                bits | 1 << 63
+            };
             out.extend(key.to_be_bytes().map(flip));
         }
         Cell::Text(s) => {
@@ -113,11 +117,10 @@ mod tests {
             };
             for a in &rows {
                 for b in &rows {
-                    let table = a
-                        .0
-                        .cmp(&b.0)
-                        .then_with(|| a.1.order(b.1, desc))
-                        .then_with(|| a.2.cmp(&b.2));
+                    let table =
+                        a.0.cmp(&b.0)
+                            .then_with(|| a.1.order(b.1, desc))
+                            .then_with(|| a.2.cmp(&b.2));
                     assert_eq!(key(a).cmp(&key(b)), table, "{a:?} vs {b:?}, desc {desc}");
                 }
             }

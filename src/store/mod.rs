@@ -30,6 +30,7 @@ mod mountinfo;
 mod open;
 mod param_summary;
 mod paths;
+mod plan_states;
 mod queries;
 mod records;
 mod repair;

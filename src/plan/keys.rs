@@ -12,7 +12,17 @@ use crate::spec::{Spec, Stage, Value};
 pub(super) struct ValueTable {
     pub(super) values: Vec<Vec<Value>>,
     pub(super) text: Vec<Vec<String>>,
-    json: Vec<Vec<String>>,
+    /// The JSON text of a value whose JSON text is not its text (`None` for integers: a range
+    /// of a million values held each text twice, issue 15).
+    json: Vec<Vec<Option<String>>>,
+}
+
+/// A value's JSON text, if it is not the value's text `text`.
+fn json_unless(v: &Value, text: &str) -> Option<String> {
+    match v {
+        Value::Int(_) => None,
+        _ => Some(v.to_json().to_string()).filter(|j| j != text),
+    }
 }
 
 impl ValueTable {
@@ -24,9 +34,10 @@ impl ValueTable {
             json: Vec::new(),
         };
         for vs in values {
-            t.text.push(vs.iter().map(|v| v.to_string()).collect());
+            let text: Vec<String> = vs.iter().map(|v| v.to_string()).collect();
             t.json
-                .push(vs.iter().map(|v| v.to_json().to_string()).collect());
+                .push(vs.iter().zip(&text).map(|(v, s)| json_unless(v, s)).collect());
+            t.text.push(text);
             t.values.push(vs);
         }
         t
@@ -37,10 +48,16 @@ impl ValueTable {
         if let Some(i) = self.values[p].iter().position(|x| x == v) {
             return i as u32;
         }
-        self.text[p].push(v.to_string());
-        self.json[p].push(v.to_json().to_string());
+        let text = v.to_string();
+        self.json[p].push(json_unless(v, &text));
+        self.text[p].push(text);
         self.values[p].push(v.clone());
         (self.values[p].len() - 1) as u32
+    }
+
+    /// The JSON text of value `i` of parameter `p`, as keys hash it.
+    pub(super) fn json(&self, p: usize, i: usize) -> &str {
+        self.json[p][i].as_deref().unwrap_or(&self.text[p][i])
     }
 }
 
@@ -178,7 +195,7 @@ pub(super) fn own_key(
     for &i in by_name {
         buf.push_str(&stage.params[i]);
         buf.push('=');
-        buf.push_str(&table.json[params[i]][proj[i] as usize]);
+        buf.push_str(table.json(params[i], proj[i] as usize));
         buf.push('\0');
     }
     if !stage.env.is_empty() {

@@ -115,7 +115,10 @@ pub fn prepare(
     let key_at = |i: usize| plan.tasks[i].key.as_bytes();
     let states = match store.synced_plan_states(run, &plan.hash, plan.len(), key_at)? {
         Some(states) => states,
-        None => plan_states(store, run, plan)?.into_iter().map(|s| s.0).collect(),
+        None => plan_states(store, run, plan)?
+            .into_iter()
+            .map(|s| s.0)
+            .collect(),
     };
     let done = (0..states.len())
         .filter(|&i| states[i] == TaskState::Done)

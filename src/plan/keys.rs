@@ -35,8 +35,12 @@ impl ValueTable {
         };
         for vs in values {
             let text: Vec<String> = vs.iter().map(|v| v.to_string()).collect();
-            t.json
-                .push(vs.iter().zip(&text).map(|(v, s)| json_unless(v, s)).collect());
+            t.json.push(
+                vs.iter()
+                    .zip(&text)
+                    .map(|(v, s)| json_unless(v, s))
+                    .collect(),
+            );
             t.text.push(text);
             t.values.push(vs);
         }

@@ -173,7 +173,11 @@ impl Plan {
         }
         if label.len() == start {
             label.clear();
-            label.push_str(if spec.is_staged() { &stage.name } else { "main" });
+            label.push_str(if spec.is_staged() {
+                &stage.name
+            } else {
+                "main"
+            });
         }
     }
 

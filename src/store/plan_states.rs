@@ -115,8 +115,14 @@ mod tests {
         use TaskState::*;
         assert_eq!(all, [Done, Pending, Done, Failed]);
         assert_eq!(fast.as_deref(), Some(all.as_slice()));
-        assert_eq!(store.synced_plan_states("r", "h2", 4, key_at).unwrap(), None);
-        assert_eq!(store.synced_plan_states("r", "h1", 5, key_at).unwrap(), None);
+        assert_eq!(
+            store.synced_plan_states("r", "h2", 4, key_at).unwrap(),
+            None
+        );
+        assert_eq!(
+            store.synced_plan_states("r", "h1", 5, key_at).unwrap(),
+            None
+        );
         // A not-done row that is not at its position: the full read answers.
         let moved = ["aa", "dd", "cc", "bb"];
         let at = |i: usize| moved[i].as_bytes();

@@ -439,7 +439,10 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert!(plan.len() == 1 && plan[0].contains("INDEX attempts_open"), "{plan:?}");
+        assert!(
+            plan.len() == 1 && plan[0].contains("INDEX attempts_open"),
+            "{plan:?}"
+        );
         let plan: String = store
             .conn
             .query_row(
@@ -459,7 +462,9 @@ mod tests {
             .conn
             .execute("UPDATE tasks SET state = 'running' WHERE key = 'bb'", [])
             .unwrap();
-        store.interrupt_running("r", "why", &HashMap::new()).unwrap();
+        store
+            .interrupt_running("r", "why", &HashMap::new())
+            .unwrap();
         let states = store.plan_task_states("r", 2, |i| ["aa", "bb"][i].as_bytes());
         use TaskState::*;
         assert_eq!(states.unwrap(), [(Pending, 0), (Interrupted, 0)]);
@@ -470,7 +475,10 @@ mod tests {
         )
         .unwrap();
         let open = open_attempts(&old, "r").unwrap();
-        assert_eq!((open.len(), open[0].key.as_str(), open[0].pid), (1, "k", Some(7)));
+        assert_eq!(
+            (open.len(), open[0].key.as_str(), open[0].pid),
+            (1, "k", Some(7))
+        );
     }
 
     /// Issue 15: states come by plan position; a retired task is not among them, a task the

@@ -28,6 +28,7 @@ mod lock_try;
 mod migrate;
 mod mountinfo;
 mod open;
+mod open_attempts;
 mod param_summary;
 mod paths;
 mod plan_states;

@@ -18,13 +18,13 @@ pub struct StateCounts(HashMap<TaskState, usize>);
 impl StateCounts {
     /// Counts the tasks of `run`'s current plan.
     pub fn of(store: &Store, run: &str) -> Result<StateCounts, StoreError> {
-        Ok(Self::count(store.task_states(run)?.values()))
+        Ok(Self::count(store.task_states(run)?.values().map(|s| s.0)))
     }
 
-    fn count<'a>(states: impl Iterator<Item = &'a (TaskState, u32)>) -> StateCounts {
+    fn count(states: impl Iterator<Item = TaskState>) -> StateCounts {
         let mut counts = HashMap::new();
-        for (state, _) in states {
-            *counts.entry(*state).or_insert(0) += 1;
+        for state in states {
+            *counts.entry(state).or_insert(0) += 1;
         }
         StateCounts(counts)
     }
@@ -110,9 +110,18 @@ pub fn prepare(
         store.sync_plan(run, &exp.plan.hash, || exp.plan.store_rows(&exp.spec))?;
     // A run this invocation created came with its whole plan, all of it new.
     let added = added + created_tasks;
-    let states = plan_states(store, run, &exp.plan)?;
+    // Synced just now: only the tasks not done are read, unless the store cannot say so.
+    let plan = &exp.plan;
+    let key_at = |i: usize| plan.tasks[i].key.as_bytes();
+    let states = match store.synced_plan_states(run, &plan.hash, plan.len(), key_at)? {
+        Some(states) => states,
+        None => plan_states(store, run, plan)?
+            .into_iter()
+            .map(|s| s.0)
+            .collect(),
+    };
     let done = (0..states.len())
-        .filter(|&i| states[i].0 == TaskState::Done)
+        .filter(|&i| states[i] == TaskState::Done)
         .collect();
     Ok(LocalStart {
         recovery,
@@ -120,7 +129,7 @@ pub fn prepare(
         added,
         retired,
         done,
-        states: StateCounts::count(states.iter()),
+        states: StateCounts::count(states.into_iter()),
     })
 }
 
@@ -202,11 +211,11 @@ pub fn execute_slice(
     let states = plan_states(&locked.store, &locked.run, &exp.plan)?;
     let slice_states = within.map(|w| {
         let of_slice = states.iter().zip(w).filter(|(_, &inside)| inside);
-        StateCounts::count(of_slice.map(|(s, _)| s))
+        StateCounts::count(of_slice.map(|(s, _)| s.0))
     });
     Ok(LocalFinish {
         report,
-        states: StateCounts::count(states.iter()),
+        states: StateCounts::count(states.iter().map(|s| s.0)),
         slice_states,
     })
 }

@@ -6,7 +6,7 @@ use crate::app;
 use crate::app::slice::Picked;
 use crate::plan::Plan;
 use crate::report;
-use crate::report::explain::{ExplainRow, Explanation, Subject};
+use crate::report::explain::{ExplainRow, Explanation, Subject, Verb, NEVER_RUN};
 use crate::report::status::{StatusModel, MAX_GROUP_VALUES};
 use crate::report::status_end::Ending;
 use crate::spec::Spec;
@@ -224,15 +224,42 @@ struct RowLine<'a>(&'a ExplainRow);
 impl std::fmt::Display for RowLine<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let r = self.0;
-        write!(
-            f,
-            "  {:<4}  {}  {}  {}",
-            r.verb.as_str(),
-            escape(&r.key),
-            escape(&r.label),
-            escape(&r.why)
-        )
+        row_pieces(r.verb, &r.key, &r.label, &r.why, |s| f.write_str(s))
     }
+}
+
+/// Hands a task's line to `put` piece by piece (without its line break): `  run   KEY  LABEL
+/// WHY`, the verb padded to 4 columns, the values escaped. No formatting machinery: a dry run
+/// of a million tasks writes a million lines (issue 15).
+fn row_pieces<E>(
+    verb: Verb,
+    key: &str,
+    label: &str,
+    why: &str,
+    mut put: impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
+    let verb = verb.as_str();
+    put("  ")?;
+    put(verb)?;
+    put(&"    "[verb.len().min(4)..])?;
+    put("  ")?;
+    put(&escape(key))?;
+    put("  ")?;
+    put(&escape(label))?;
+    put("  ")?;
+    put(&escape(why))
+}
+
+/// Writes a task's line and its line break to `out` (see [`row_pieces`]).
+fn write_row(
+    out: &mut impl Write,
+    verb: Verb,
+    key: &str,
+    label: &str,
+    why: &str,
+) -> std::io::Result<()> {
+    row_pieces(verb, key, label, why, |s| out.write_all(s.as_bytes()))?;
+    out.write_all(b"\n")
 }
 
 /// Prints an explanation through one buffer. A write error is returned rather than a panic:
@@ -266,10 +293,26 @@ fn print_rows<R: std::borrow::Borrow<ExplainRow>>(
     heading: &str,
     rows: impl Iterator<Item = R>,
 ) -> anyhow::Result<i32> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     writeln!(out, "{heading}")?;
     for r in rows {
-        writeln!(out, "{}", RowLine(r.borrow()))?;
+        let r = r.borrow();
+        write_row(&mut out, r.verb, &r.key, &r.label, &r.why)?;
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+/// Prints [`report::explain::fresh_rows`] of `plan` without making them: every task would run,
+/// never run. Each label is written into one reused `String` (issue 15: a dry run of a million
+/// tasks made three `String`s per line).
+fn print_fresh(heading: &str, spec: &Spec, plan: &Plan) -> anyhow::Result<i32> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    writeln!(out, "{heading}")?;
+    let mut label = String::new();
+    for (i, t) in plan.tasks.iter().enumerate() {
+        plan.label_into(i, spec, &mut label);
+        write_row(&mut out, Verb::Run, &t.key, &label, NEVER_RUN)?;
     }
     out.flush()?;
     Ok(0)
@@ -282,7 +325,7 @@ pub fn explain_fresh(spec: &Spec, plan: &Plan, picked: Option<&Picked>) -> anyho
     let heading = heading(&fresh_subject(spec, plan));
     match picked {
         Some(p) => print_sliced(&heading, plan, fresh_rows(spec, plan).collect(), p),
-        None => print_rows(&heading, fresh_rows(spec, plan)),
+        None => print_fresh(&heading, spec, plan),
     }
 }
 
@@ -307,7 +350,7 @@ pub fn explain_new_run(
             report::explain::fresh_rows(spec, plan).collect(),
             p,
         ),
-        None => print_rows(&heading, report::explain::fresh_rows(spec, plan)),
+        None => print_fresh(&heading, spec, plan),
     }
 }
 

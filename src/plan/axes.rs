@@ -41,6 +41,9 @@ impl<'a> Ident<'a> {
 
 /// For each value, the position of the first value with its JSON text.
 fn first_indices(values: &[Value]) -> Vec<u32> {
+    if Value::increasing_ints(values) {
+        return (0..values.len() as u32).collect();
+    }
     let mut seen: HashMap<Ident, u32> = HashMap::with_capacity(values.len());
     values
         .iter()
@@ -243,5 +246,8 @@ mod tests {
             .collect();
         assert_eq!(super::first_indices(&values), by_text);
         assert_eq!(by_text, [0, 1, 2, 0, 4, 4, 1, 7, 8, 2, 10, 11, 12]);
+        let ints = [Int(-3), Int(0), Int(7)];
+        assert_eq!(super::first_indices(&ints), [0, 1, 2]);
+        assert_eq!(super::first_indices(&[Int(2), Int(1), Int(2)]), [0, 1, 0]);
     }
 }

@@ -23,7 +23,7 @@ use crate::spec::Spec;
 use crate::store::{NewTask, PlanRows};
 pub use inputs::Inputs;
 pub use key::Key;
-use keys::{fold_lineage, own_key, sorted_by_name, ValueTable};
+use keys::{fold_lineage, own_key, sorted_by_name, PlanHasher, ValueTable};
 use std::collections::{HashMap, HashSet};
 pub use task::Task;
 
@@ -200,7 +200,7 @@ pub fn expand_with(spec: &Spec, identity: &Identity) -> Plan {
     let mut by_stage: Vec<Vec<usize>> = vec![Vec::new(); spec.stages.len()];
     let mut deps: Vec<u32> = Vec::new();
     let mut dep_keys: Vec<Key> = Vec::new();
-    let mut h = blake3::Hasher::new();
+    let mut h = PlanHasher::new();
     for (si, stage) in spec.stages.iter().enumerate() {
         let params = arrays.stage_params[si].clone();
         let full = params.len() == spec.params.len();

@@ -138,9 +138,16 @@ impl Plan {
     /// (they tell no two tasks apart); when none is left, the stage's name (`main` without
     /// stages).
     pub fn label(&self, i: usize, spec: &Spec) -> String {
-        let stage = &spec.stages[self.tasks[i].stage];
-        // Written into one string: a dry run of a million tasks makes a million labels.
         let mut label = String::new();
+        self.label_into(i, spec, &mut label);
+        label
+    }
+
+    /// Task `i`'s label (see [`Plan::label`]) written into `label`, which is cleared first: a
+    /// dry run of a million tasks writes a million labels into one `String` (issue 15).
+    pub fn label_into(&self, i: usize, spec: &Spec, label: &mut String) {
+        label.clear();
+        let stage = &spec.stages[self.tasks[i].stage];
         if spec.is_staged() {
             label.push_str(&stage.name);
             label.push('/');
@@ -164,10 +171,13 @@ impl Plan {
             label.push('=');
             label.push_str(v);
         }
-        match (spec.is_staged(), label.len() > start) {
-            (_, true) => label,
-            (true, false) => stage.name.clone(),
-            (false, false) => "main".to_string(),
+        if label.len() == start {
+            label.clear();
+            label.push_str(if spec.is_staged() {
+                &stage.name
+            } else {
+                "main"
+            });
         }
     }
 

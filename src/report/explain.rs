@@ -33,6 +33,9 @@ impl Verb {
     }
 }
 
+/// Why a task of a plan with no run yet would run.
+pub const NEVER_RUN: &str = "never run";
+
 /// One task's line of an explanation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExplainRow {
@@ -129,7 +132,7 @@ pub fn fresh_rows<'a>(spec: &'a Spec, plan: &'a Plan) -> impl Iterator<Item = Ex
         verb: Verb::Run,
         key: t.key.to_string(),
         label: plan.label(i, spec),
-        why: "never run".into(),
+        why: NEVER_RUN.into(),
     })
 }
 
@@ -279,7 +282,7 @@ fn stored_reason(t: &TaskRow) -> (Verb, String) {
             ),
         ),
         TaskState::Running => (Verb::Busy, format!("running now (attempt {})", t.attempts)),
-        TaskState::Pending if t.attempts == 0 => (Verb::Run, "never run".into()),
+        TaskState::Pending if t.attempts == 0 => (Verb::Run, NEVER_RUN.into()),
         TaskState::Pending => (
             Verb::Run,
             format!(

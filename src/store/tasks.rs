@@ -1,9 +1,7 @@
 //! Tasks, attempts and events: the state that makes resume exact.
 
-use super::changes::event;
-use super::{now, Store, StoreError};
+use super::{Store, StoreError};
 use crate::outcome::Outcome;
-use rusqlite::params;
 use std::collections::HashMap;
 
 /// Where a task stands.
@@ -280,67 +278,14 @@ impl Store {
         }
         Ok(out)
     }
-
-    /// The attempts of `run` recorded as started and never as ended.
-    pub fn open_attempts(&self, run: &str) -> Result<Vec<OpenAttempt>, StoreError> {
-        open_attempts(&self.conn, run).map_err(|e| self.err(e))
-    }
-
-    /// Marks every attempt still recorded as running as interrupted (the runner that started it is
-    /// gone), with the metric lines `metrics` holds for it (by key and attempt number), and returns
-    /// them as (key, attempt, pid, host).
-    pub fn interrupt_running(
-        &mut self,
-        run: &str,
-        reason: &str,
-        metrics: &HashMap<(String, u32), Vec<String>>,
-    ) -> Result<Vec<OpenAttempt>, StoreError> {
-        let path = self.db_path.clone();
-        let e = |e| StoreError::sqlite(&path, e);
-        let tx = self.conn.transaction().map_err(e)?;
-        let open = open_attempts(&tx, run).map_err(e)?;
-        let t = now();
-        for a in &open {
-            tx.execute("UPDATE attempts SET outcome = ?6, reason = ?4, ended_at = ?5 WHERE run_id = ?1 AND task_key = ?2 AND number = ?3",
-                params![run, a.key, a.number, reason, t, Outcome::Interrupted]).map_err(e)?;
-            let lines = metrics.get(&(a.key.clone(), a.number));
-            for (i, line) in lines.into_iter().flatten().enumerate() {
-                tx.execute("INSERT OR REPLACE INTO metrics (run_id, task_key, attempt, line, record) VALUES (?1,?2,?3,?4,?5)",
-                    params![run, a.key, a.number, i as i64 + 1, line]).map_err(e)?;
-            }
-            event(&tx, run, Some(&a.key), &t, "interrupted", Some(reason)).map_err(e)?;
-        }
-        tx.execute("UPDATE tasks SET state = 'interrupted', reason = ?2 WHERE run_id = ?1 AND state = 'running'", params![run, reason]).map_err(e)?;
-        tx.commit().map_err(e)?;
-        Ok(open)
-    }
 }
 
 /// A stored state; an unknown one (a newer labtrail's) is taken as pending.
-fn stored_state(v: rusqlite::types::ValueRef<'_>) -> TaskState {
+pub(super) fn stored_state(v: rusqlite::types::ValueRef<'_>) -> TaskState {
     v.as_str()
         .ok()
         .and_then(TaskState::parse)
         .unwrap_or(TaskState::Pending)
-}
-
-/// The open attempts of a run, read from the partial index `attempts_open` (schema 10). Named:
-/// without statistics SQLite's planner prefers the primary key's `run_id` prefix, which reads
-/// every attempt of the run (0.12 s of every `status` at 10^6 finished tasks; issue 15).
-const OPEN_ATTEMPTS: &str = "SELECT task_key, number, pid, host FROM attempts INDEXED BY attempts_open WHERE run_id = ?1 AND outcome IS NULL";
-
-/// The attempts of `run` recorded as started and never as ended.
-fn open_attempts(conn: &rusqlite::Connection, run: &str) -> rusqlite::Result<Vec<OpenAttempt>> {
-    let mut st = conn.prepare(OPEN_ATTEMPTS)?;
-    let rows = st.query_map([run], |r| {
-        Ok(OpenAttempt {
-            key: r.get(0)?,
-            number: r.get(1)?,
-            pid: r.get(2)?,
-            host: r.get(3)?,
-        })
-    })?;
-    rows.collect()
 }
 
 #[cfg(test)]

@@ -317,7 +317,7 @@ impl Store {
 }
 
 /// A stored state; an unknown one (a newer labtrail's) is taken as pending.
-fn stored_state(v: rusqlite::types::ValueRef<'_>) -> TaskState {
+pub(super) fn stored_state(v: rusqlite::types::ValueRef<'_>) -> TaskState {
     v.as_str()
         .ok()
         .and_then(TaskState::parse)

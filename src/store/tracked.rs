@@ -56,12 +56,39 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let row = st
             .query_row(params![run, key], |r| {
-                Ok(r.get::<_, bool>(2)?
-                    .then(|| Ok::<_, rusqlite::Error>((stored_state(r.get_ref(0)?), r.get(1)?)))
-                    .transpose()?)
+                let in_plan: bool = r.get(2)?;
+                Ok(in_plan.then_some((stored_state(r.get_ref(0)?), r.get(1)?)))
             })
             .optional()
             .map_err(|e| self.err(e))?;
         Ok(row.flatten())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stamp moves with this connection's writes and with another connection's commit, and
+    /// not with reads: a monitor must never keep what another writer changed.
+    #[test]
+    fn write_stamp_sees_own_and_other_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".labtrail");
+        let mut a = Store::open(&path, true).unwrap();
+        a.create_run("r", "exp", "exp.toml", "").unwrap();
+        let s0 = a.write_stamp().unwrap();
+        a.tracked_jobs("r").unwrap();
+        a.task_states("r").unwrap();
+        assert_eq!(a.write_stamp().unwrap(), s0, "reads do not move the stamp");
+        a.set_executor("r", "slurm").unwrap();
+        let s1 = a.write_stamp().unwrap();
+        assert_ne!(s1, s0, "an own write moves it");
+        let mut b = Store::open(&path, true).unwrap();
+        b.set_executor("r", "local").unwrap();
+        let s2 = a.write_stamp().unwrap();
+        assert_eq!(s2.own, s1.own);
+        assert_ne!(s2, s1, "another connection's commit moves it");
+        assert_eq!(b.executor("r").unwrap(), "local");
     }
 }

@@ -144,21 +144,25 @@ fn main() -> anyhow::Result<()> {
         "poll", "sched. calls", "total ms", "sched. ms", "own ms", "parse ms"
     );
     let finished = format!("3: {finishing} finished (squeue + one sacct)");
+    // One monitor for the three polls, as `labtrail monitor` keeps one: what it keeps between
+    // polls counts (issue 15). Each poll's squeue answer is copied where the fake squeue reads it.
+    std::env::set_var("LABTRAIL_SQUEUE", fake("squeue", "squeue.txt")?);
+    std::env::set_var("LABTRAIL_SACCT", fake("sacct", "sacct.txt")?);
+    let sched = Scheduler::new();
+    let mut mon = Monitor::new(&mut store, "bench", &spec, &plan, &sched, base.clone()).unwrap();
     for (label, squeue_file) in [
         ("1: all running (squeue only)", "squeue1.txt"),
         ("2: all running again (steady state)", "squeue1.txt"),
         (finished.as_str(), "squeue2.txt"),
     ] {
-        std::env::set_var("LABTRAIL_SQUEUE", fake("squeue", squeue_file)?);
-        std::env::set_var("LABTRAIL_SACCT", fake("sacct", "sacct.txt")?);
-        let sched = Scheduler::new();
+        std::fs::copy(dir.path().join(squeue_file), dir.path().join("squeue.txt"))?;
+        sched.calls.store(0, Ordering::Relaxed);
+        sched.waited_us.store(0, Ordering::Relaxed);
         let text = std::fs::read_to_string(dir.path().join(squeue_file))?;
         let t = Instant::now();
         let parsed = labtrail::exec::slurm::parse_squeue(&text);
         let parse_ms = t.elapsed().as_secs_f64() * 1e3;
         assert!(parsed.len() >= jobs - finishing);
-        let mut mon =
-            Monitor::new(&mut store, "bench", &spec, &plan, &sched, base.clone()).unwrap();
         let t = Instant::now();
         let outcome = mon.poll(&rep)?;
         let ms = t.elapsed().as_secs_f64() * 1e3;
@@ -170,6 +174,7 @@ fn main() -> anyhow::Result<()> {
             ms - sched_ms
         );
     }
+    drop(mon);
     let done = store
         .task_states("bench")?
         .values()

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// An attempt that is (as far as the store knows) submitted and not yet finished.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrackedJob {
     pub key: String,
     pub attempt: u32,
@@ -172,6 +172,37 @@ fn open_attempt(
     Ok(())
 }
 
+/// The attempts a SLURM monitor tracks: those with a job and no outcome. Only a later attempt
+/// can share its job id with an earlier one (a requeue keeps the id): a first attempt is its
+/// job's first submission, and is spared the lookup per row that cost more than the rest of the
+/// query at 10^5 tracked jobs (issue 15).
+pub(super) const TRACKED: &str = "SELECT task_key, number, job_id, COALESCE(submitted_at, started_at), scheduler_state, restarts, log_offset, stdout_path, stderr_path, time_limit_s, mem_mb, err_offset, cancelling,
+        CASE WHEN a.number = 1 THEN COALESCE(a.submitted_at, a.started_at) ELSE (SELECT MIN(COALESCE(f.submitted_at, f.started_at)) FROM attempts f WHERE f.job_id = a.job_id AND f.run_id = a.run_id) END
+    FROM attempts a WHERE run_id = ?1 AND outcome IS NULL AND job_id IS NOT NULL";
+
+/// A row of [`TRACKED`]; attempt file paths are resolved against `store_dir`.
+pub(super) fn tracked_of_row(store_dir: &Path, r: &rusqlite::Row) -> rusqlite::Result<TrackedJob> {
+    Ok(TrackedJob {
+        key: r.get(0)?,
+        attempt: r.get(1)?,
+        job_id: r.get(2)?,
+        submitted_at: r.get(3)?,
+        scheduler_state: r.get(4)?,
+        restarts: r.get(5)?,
+        log_offset: r.get::<_, i64>(6)? as u64,
+        stdout: resolve(store_dir, r.get(7)?),
+        stderr: resolve(store_dir, r.get(8)?),
+        time_limit_s: r.get::<_, Option<i64>>(9)?.map(|v| v as u64),
+        mem_mb: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
+        err_offset: r.get::<_, i64>(11)? as u64,
+        cancelling: r
+            .get::<_, Option<String>>(12)?
+            .as_deref()
+            .and_then(Cancelling::from_json),
+        first_submitted_at: r.get(13)?,
+    })
+}
+
 impl Store {
     /// Records the run's executor (`local` or `slurm`).
     pub fn set_executor(&mut self, run: &str, executor: &str) -> Result<(), StoreError> {
@@ -193,37 +224,12 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Every attempt of the run that has a job and no outcome yet.
+    /// Every attempt of the run that has a job and no outcome yet, by task key, then number.
     pub fn tracked_jobs(&self, run: &str) -> Result<Vec<TrackedJob>, StoreError> {
-        // Only a later attempt can share its job id with an earlier one (a requeue keeps the
-        // id): a first attempt is its job's first submission, and is spared the lookup per row
-        // that cost more than the rest of the query at 10^5 tracked jobs (issue 15).
-        let sql = "SELECT task_key, number, job_id, COALESCE(submitted_at, started_at), scheduler_state, restarts, log_offset, stdout_path, stderr_path, time_limit_s, mem_mb, err_offset, cancelling,
-                          CASE WHEN a.number = 1 THEN COALESCE(a.submitted_at, a.started_at) ELSE (SELECT MIN(COALESCE(f.submitted_at, f.started_at)) FROM attempts f WHERE f.job_id = a.job_id AND f.run_id = a.run_id) END
-                   FROM attempts a WHERE run_id = ?1 AND outcome IS NULL AND job_id IS NOT NULL ORDER BY task_key";
-        let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let sql = format!("{TRACKED} ORDER BY task_key, number");
+        let mut st = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let rows = st
-            .query_map([run], |r| {
-                Ok(TrackedJob {
-                    key: r.get(0)?,
-                    attempt: r.get(1)?,
-                    job_id: r.get(2)?,
-                    submitted_at: r.get(3)?,
-                    scheduler_state: r.get(4)?,
-                    restarts: r.get(5)?,
-                    log_offset: r.get::<_, i64>(6)? as u64,
-                    stdout: resolve(&self.dir, r.get(7)?),
-                    stderr: resolve(&self.dir, r.get(8)?),
-                    time_limit_s: r.get::<_, Option<i64>>(9)?.map(|v| v as u64),
-                    mem_mb: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
-                    err_offset: r.get::<_, i64>(11)? as u64,
-                    cancelling: r
-                        .get::<_, Option<String>>(12)?
-                        .as_deref()
-                        .and_then(Cancelling::from_json),
-                    first_submitted_at: r.get(13)?,
-                })
-            })
+            .query_map([run], |r| tracked_of_row(&self.dir, r))
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }

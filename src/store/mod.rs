@@ -44,6 +44,7 @@ mod store_lock;
 mod stream;
 mod submissions;
 mod tasks;
+mod tracked;
 mod unclean;
 pub mod wal;
 
@@ -67,6 +68,7 @@ pub use submissions::{SubmissionRow, SubmissionState};
 pub use tasks::{
     AttemptRow, EventRow, NewTask, OpenAttempt, PlanRows, TaskRow, TaskState, INPUTS_RECORD,
 };
+pub use tracked::WriteStamp;
 pub use unclean::{WAL_DAMAGE_RECORD, WAL_DAMAGE_REPAIRED_RECORD};
 
 use rusqlite::Connection;

@@ -81,11 +81,11 @@ impl Monitor<'_> {
         // tracks them like any other (issue 11).
         let mut lines = Vec::new();
         let (held, intent_trouble) = self.reconcile_intents(&queue, &mut lines)?;
-        let tracked = self.store.tracked_jobs(&self.run)?;
-        let stored = self.store.task_states(&self.run)?;
+        let known = self.known()?;
+        let tracked = &known.tracked;
         let mut b = Batch {
-            states: stored.iter().map(|(k, v)| (k.clone(), v.0)).collect(),
-            attempts: stored.into_iter().map(|(k, v)| (k, v.1)).collect(),
+            states: known.states.iter().map(|(k, v)| (k.clone(), v.0)).collect(),
+            attempts: known.states.iter().map(|(k, v)| (k.clone(), v.1)).collect(),
             committed: !lines.is_empty(),
             lines,
             ..Default::default()
@@ -97,7 +97,7 @@ impl Monitor<'_> {
         let by_id: HashMap<&str, &QueueEntry> =
             queue.iter().map(|q| (q.job_id.as_str(), q)).collect();
         let tracked_ids: HashSet<&str> = tracked.iter().map(|t| t.job_id.as_str()).collect();
-        b.lookups = self.lookups_of(&queue, &tracked, self.arrays_of_run()?);
+        b.lookups = self.lookups_of(&queue, &by_id, tracked, &tracked_ids, self.arrays_of_run()?);
         // Live jobs no attempt tracks, by the task they run (by its name, or as an element of
         // one of its arrays).
         let by_key: HashMap<String, &QueueEntry> = queue
@@ -112,7 +112,7 @@ impl Monitor<'_> {
             .map(|t| (t.key.clone(), (t.attempt, t.job_id.clone())))
             .collect();
         let mut gone: Vec<&TrackedJob> = Vec::new();
-        for t in &tracked {
+        for t in tracked {
             if let Some(q) = by_id
                 .get(t.job_id.as_str())
                 .filter(|q| !is_finished_state(&q.state))
@@ -167,14 +167,17 @@ impl Monitor<'_> {
         };
         trouble = trouble.or(b.trouble.take());
         let changed = b.committed || !b.jobs.is_empty() || !b.changes.is_empty();
+        let before = self.store.write_stamp()?;
         self.store.apply_all(&self.run, &b.changes, &b.jobs)?;
         super::tidy::remove_empty_logs(&b.logs_to_tidy);
         for l in &b.lines {
             rep.line(l);
         }
         if rep.shows_running() {
-            rep.running_now(self.running_jobs(&tracked, &by_id, &b));
+            rep.running_now(self.running_jobs(tracked, &by_id, &b));
         }
+        drop(by_key);
+        self.keep(known, before, &b)?;
         let idle = trouble.is_none() && !waiting && b.live.is_empty() && submitted == 0;
         Ok(PollOutcome {
             changed,

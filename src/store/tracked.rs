@@ -1,0 +1,94 @@
+//! What a SLURM monitor keeps between polls (issue 15): at 10^5 tracked jobs, reading every
+//! tracked attempt and task state from the store took a third of each poll. The monitor holds
+//! the run's lock, so the store changes only by its own writes, which it knows; these reads let
+//! it refresh just the tasks it wrote, and the stamp tells it whether anything else wrote.
+
+use super::jobs::{tracked_of_row, TRACKED};
+use super::tasks::stored_state;
+use super::{Store, StoreError, TaskState, TrackedJob};
+use rusqlite::{params, OptionalExtension};
+
+/// A mark of the database's content as this connection knows it: equal marks mean no write
+/// between them, by this connection (SQLite's count of rows it changed) or by any other
+/// (`PRAGMA data_version`, which moves when another connection commits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteStamp {
+    /// Rows changed by this connection since it opened.
+    pub own: u64,
+    /// Commits by other connections, as `data_version` counts them.
+    pub others: i64,
+}
+
+impl Store {
+    /// The database's [`WriteStamp`] now.
+    pub fn write_stamp(&self) -> Result<WriteStamp, StoreError> {
+        let others = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(WriteStamp {
+            own: self.conn.total_changes(),
+            others,
+        })
+    }
+
+    /// [`Store::tracked_jobs`] of task `key` alone, by attempt number.
+    pub fn tracked_jobs_of(&self, run: &str, key: &str) -> Result<Vec<TrackedJob>, StoreError> {
+        let sql = format!("{TRACKED} AND task_key = ?2 ORDER BY number");
+        let mut st = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![run, key], |r| tracked_of_row(&self.dir, r))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// [`Store::task_states`] of task `key` alone: None when the run's plan does not have it.
+    pub fn task_state_of(
+        &self,
+        run: &str,
+        key: &str,
+    ) -> Result<Option<(TaskState, u32)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT state, attempts, in_plan FROM tasks WHERE run_id = ?1 AND key = ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let row = st
+            .query_row(params![run, key], |r| {
+                let in_plan: bool = r.get(2)?;
+                Ok(in_plan.then_some((stored_state(r.get_ref(0)?), r.get(1)?)))
+            })
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(row.flatten())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stamp moves with this connection's writes and with another connection's commit, and
+    /// not with reads: a monitor must never keep what another writer changed.
+    #[test]
+    fn write_stamp_sees_own_and_other_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".labtrail");
+        let mut a = Store::open(&path, true).unwrap();
+        a.create_run("r", "exp", "exp.toml", "").unwrap();
+        let s0 = a.write_stamp().unwrap();
+        a.tracked_jobs("r").unwrap();
+        a.task_states("r").unwrap();
+        assert_eq!(a.write_stamp().unwrap(), s0, "reads do not move the stamp");
+        a.set_executor("r", "slurm").unwrap();
+        let s1 = a.write_stamp().unwrap();
+        assert_ne!(s1, s0, "an own write moves it");
+        let mut b = Store::open(&path, true).unwrap();
+        b.set_executor("r", "local").unwrap();
+        let s2 = a.write_stamp().unwrap();
+        assert_eq!(s2.own, s1.own);
+        assert_ne!(s2, s1, "another connection's commit moves it");
+        assert_eq!(b.executor("r").unwrap(), "local");
+    }
+}

@@ -314,27 +314,6 @@ mod tests {
         }
     }
 
-    /// Issue 15: the open attempts come from the partial index, not from a scan of every
-    /// attempt of the run (what the planner chose by itself).
-    #[test]
-    fn open_attempts_are_read_from_their_index() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(&tmp.path().join(".labtrail"), true).unwrap();
-        let plan: Vec<String> = store
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {OPEN_ATTEMPTS}"))
-            .unwrap()
-            .query_map(["r"], |r| r.get::<_, String>(3))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(
-            plan,
-            ["SEARCH attempts USING INDEX attempts_open (run_id=?)"]
-        );
-        assert!(store.open_attempts("r").unwrap().is_empty());
-    }
-
     /// The rows are written as given, and a plan with the recorded hash is not even built.
     #[test]
     fn sync_writes_rows_and_skips_an_unchanged_plan() {

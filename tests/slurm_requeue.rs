@@ -101,6 +101,71 @@ fn a_failing_scancel_never_leaves_two_live_jobs() {
     assert_eq!(outcomes, ["out_of_memory", "success"], "{a:?}");
 }
 
+/// A restart decided by a cancel waits until the cancelled job has left the queue (issue 15's
+/// review: it was submitted in the same poll while the old job was COMPLETING). The first job
+/// saves a checkpoint on SIGTERM, which takes it 2 s (COMPLETING meanwhile; KillWait is 5 s, SIGKILL after it);
+/// the restart must find that checkpoint, never run beside the old job, never take it for a
+/// second copy, and keep the memory the out-of-memory rule raised (100 -> 200 MB), which a
+/// restart submitted at a later poll than the one that decided it must make again.
+#[test]
+#[ignore = "needs a SLURM cluster (scripts/slurm-up.sh)"]
+fn a_restart_waits_until_the_cancelled_job_left_the_queue() {
+    require_slurm();
+    let exp = Exp::new(&format!(
+        r#"
+[experiment]
+name = "rq-leaving"
+command = "if [ $LABTRAIL_ATTEMPT = 1 ]; then trap 'sleep 2; echo saved > $LABTRAIL_TASK_DIR/ckpt; exit 143' TERM; echo 'RuntimeError: CUDA out of memory' >&2; while :; do sleep 0.2; done; fi; test -e $LABTRAIL_TASK_DIR/ckpt"
+{FAST}mem = "100M"
+[restart]
+log_rules = [ {{ pattern = "CUDA out of memory", outcome = "out_of_memory" }} ]
+"#
+    ));
+    let mut child = exp
+        .cmd(&["run", "exp.toml", "--no-progress"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = wait_for_run(&exp);
+    let _cleanup = CancelJobsOf(run.clone());
+    let mut most = 0;
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(120) {
+        most = most.max(live_jobs(&run).len());
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = finish(child);
+    assert!(
+        most <= 1,
+        "at most one job of the task in the queue at a time, COMPLETING included (saw {most}): {}",
+        out.stderr()
+    );
+    let events = exp.run(&["events", "--json"]).stdout();
+    assert!(
+        !events.contains("second_job_cancelled"),
+        "the cancelled job was not taken for a second copy: {events}"
+    );
+    assert_eq!(
+        out.code(),
+        0,
+        "the restart found the checkpoint: {}",
+        out.stderr()
+    );
+    let a = exp.attempts("main");
+    let outcomes: Vec<&str> = a.iter().map(|x| x["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["out_of_memory", "success"], "{a:?}");
+    let mems: Vec<i64> = exp.column("SELECT mem_mb FROM attempts ORDER BY number");
+    assert_eq!(
+        mems,
+        [100, 200],
+        "the restart kept the memory the rule raised"
+    );
+}
+
 /// Issue 11, item 3: a monitor killed right after its `scancel` (before it recorded the
 /// outcome) finds the job CANCELLED; it ends it as the log rule decided (a restart), not as
 /// "cancelled → stop".

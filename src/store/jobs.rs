@@ -7,6 +7,19 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use std::collections::HashMap;
 use std::path::Path;
 
+/// A task's last ended attempt, as a restart is scaled from it ([`Store::restart_basis`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartBasis {
+    /// Its outcome, as stored (`Outcome::as_str`).
+    pub outcome: String,
+    /// Its requested (time limit in seconds, memory in MB).
+    pub limits: (Option<u64>, Option<u64>),
+    /// How many of the task's attempts ended with that outcome, this one included.
+    pub count: u32,
+    /// The task was reset since: its next attempt starts from the experiment's limits.
+    pub reset: bool,
+}
+
 /// An attempt that is (as far as the store knows) submitted and not yet finished.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackedJob {
@@ -234,18 +247,35 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// The last requested resources of a task (for scaling restarts): (time_limit_s, mem_mb).
-    pub fn last_limits(
-        &self,
-        run: &str,
-        key: &str,
-    ) -> Result<(Option<u64>, Option<u64>), StoreError> {
+    /// What a restart of task `key` is scaled from: its last ended attempt's outcome and
+    /// requested limits, how many of its attempts ended with that outcome, and whether the task
+    /// was reset since (a reset starts again from the experiment's limits). `None` for a task
+    /// without an ended attempt. A restart the monitor could not submit in the poll that decided
+    /// it (its old job was still leaving the queue) is scaled from this at a later poll, or by
+    /// a monitor started again: the decision's inputs are durable, so is the decision.
+    pub fn restart_basis(&self, run: &str, key: &str) -> Result<Option<RestartBasis>, StoreError> {
         self.conn
-            .query_row("SELECT time_limit_s, mem_mb FROM attempts WHERE run_id = ?1 AND task_key = ?2 ORDER BY number DESC LIMIT 1", params![run, key], |r| {
-                Ok((r.get::<_, Option<i64>>(0)?.map(|v| v as u64), r.get::<_, Option<i64>>(1)?.map(|v| v as u64)))
+            .prepare_cached(
+                "SELECT a.outcome, a.time_limit_s, a.mem_mb,
+                        (SELECT COUNT(*) FROM attempts c WHERE c.run_id = a.run_id AND c.task_key = a.task_key AND c.outcome = a.outcome),
+                        (SELECT reason = 'reset' FROM tasks t WHERE t.run_id = a.run_id AND t.key = a.task_key)
+                 FROM attempts a WHERE a.run_id = ?1 AND a.task_key = ?2 AND a.outcome IS NOT NULL
+                 ORDER BY a.number DESC LIMIT 1",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![run, key], |r| {
+                    Ok(RestartBasis {
+                        outcome: r.get(0)?,
+                        limits: (
+                            r.get::<_, Option<i64>>(1)?.map(|v| v as u64),
+                            r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
+                        ),
+                        count: r.get(3)?,
+                        reset: r.get::<_, Option<bool>>(4)?.unwrap_or(false),
+                    })
+                })
+                .optional()
             })
-            .optional()
-            .map(|o| o.unwrap_or((None, None)))
             .map_err(|e| self.err(e))
     }
 

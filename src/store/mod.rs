@@ -55,7 +55,7 @@ pub use error::StoreError;
 pub use folders::{AttemptRecord, RunFolders, RunRecord, TaskRecord, KEPT_TASK_DIR};
 pub use gone::StoreWatch;
 pub use inputs::InputDigestRow;
-pub use jobs::{Cancelling, JobChange, Submission, TrackedJob};
+pub use jobs::{Cancelling, JobChange, RestartBasis, Submission, TrackedJob};
 pub use lock::RunLock;
 pub(crate) use open::busy_timeout;
 pub use open::Access;

@@ -15,6 +15,7 @@ mod classify;
 mod finalize;
 mod intents;
 mod known;
+mod leaving;
 mod log_rules;
 mod logtail;
 mod lookups;
@@ -59,6 +60,9 @@ pub struct Monitor<'a> {
     dependents: Vec<Vec<usize>>,
     /// When each tracked attempt was first found missing from squeue and sacct.
     missing_since: HashMap<(String, u32), Instant>,
+    /// Jobs squeue shows COMPLETING under a task's name: since when, and whether the monitor
+    /// said they are stuck (see `leaving.rs`).
+    leaving_since: HashMap<String, (Instant, bool)>,
     /// When a requeue of each tracked attempt was first seen that accounting did not yet explain.
     requeue_seen: HashMap<(String, u32), Instant>,
     accounting: bool,
@@ -108,6 +112,7 @@ impl<'a> Monitor<'a> {
             index,
             dependents,
             missing_since: HashMap::new(),
+            leaving_since: HashMap::new(),
             requeue_seen: HashMap::new(),
             accounting: true,
             intent_missing: HashMap::new(),

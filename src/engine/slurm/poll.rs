@@ -63,6 +63,11 @@ pub(super) struct Batch {
     /// Tasks whose job this poll cancelled: it may run for up to KillWait (a task saving a
     /// checkpoint on SIGTERM), so its logs and folder are left as they are.
     pub cancelled: HashSet<String>,
+    /// Tasks with an untracked job squeue shows COMPLETING under their name: their next job
+    /// waits until it is gone (see `leaving.rs`).
+    pub leaving: HashSet<String>,
+    /// Tasks ready to go that wait for their last job to leave the queue.
+    pub deferred: usize,
 }
 
 impl Monitor<'_> {
@@ -100,13 +105,18 @@ impl Monitor<'_> {
         b.lookups = self.lookups_of(&queue, &by_id, tracked, &tracked_ids, self.arrays_of_run()?);
         // Live jobs no attempt tracks, by the task they run (by its name, or as an element of
         // one of its arrays).
-        let by_key: HashMap<String, &QueueEntry> = queue
+        // A COMPLETING one is on its way out (an attempt's job the monitor cancelled, most
+        // often): it is neither adopted nor cancelled as a second copy, and the task's next job
+        // waits until it is gone.
+        let (leaving, by_key): (HashMap<String, &QueueEntry>, HashMap<String, &QueueEntry>) = queue
             .iter()
             .filter(|q| !tracked_ids.contains(q.job_id.as_str()) && !is_finished_state(&q.state))
             // Another store's run of this id has jobs of the same names (issue 11).
             .filter(|q| !self.of_another_store(&[q.stdout.as_deref(), q.workdir.as_deref()]))
             .filter_map(|q| Some((b.lookups.key_of(&self.run, &q.name, &q.job_id)?, q)))
-            .collect();
+            .partition(|(_, q)| q.state == "COMPLETING");
+        self.watch_leaving(&leaving, &mut b);
+        b.leaving = leaving.into_keys().collect();
         b.tracked = tracked
             .iter()
             .map(|t| (t.key.clone(), (t.attempt, t.job_id.clone())))
@@ -178,7 +188,8 @@ impl Monitor<'_> {
         }
         drop(by_key);
         self.keep(known, before, &b)?;
-        let idle = trouble.is_none() && !waiting && b.live.is_empty() && submitted == 0;
+        let idle =
+            trouble.is_none() && !waiting && b.live.is_empty() && submitted == 0 && b.deferred == 0;
         Ok(PollOutcome {
             changed,
             idle: idle && !b.stopped,

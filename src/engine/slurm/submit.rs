@@ -49,7 +49,7 @@ impl Monitor<'_> {
         b: &mut Batch,
     ) -> Result<usize, StoreError> {
         let attempts = std::mem::take(&mut b.attempts);
-        let restarts: HashMap<usize, (Option<u64>, Option<u64>)> =
+        let decided: HashMap<usize, (Option<u64>, Option<u64>)> =
             b.restarts.iter().map(|(i, t, m)| (*i, (*t, *m))).collect();
         let initial = (
             self.spec.slurm.time.map(|d| d.as_secs()),
@@ -81,6 +81,10 @@ impl Monitor<'_> {
         for i in 0..self.plan.tasks.len() {
             let key = self.plan.tasks[i].key.to_string();
             if b.states.get(&key) != Some(&TaskState::Pending) || b.live.contains_key(&key) {
+                continue;
+            }
+            if Self::waits_for_leaving_job(&key, b) {
+                b.deferred += 1;
                 continue;
             }
             let after = match self.readiness(i, b) {
@@ -119,8 +123,9 @@ impl Monitor<'_> {
             // job outside any array, so it waits for a free place among the live jobs, while
             // later first attempts may still be grouped into arrays (issue 11).
             // A cluster whose `MaxArraySize` is 0 has arrays disabled: single jobs then.
+            let restart = self.restart_limits(i, &key, attempt, &decided)?;
             let grouped = self.spec.slurm.array
-                && !restarts.contains_key(&i)
+                && restart.is_none()
                 && *array_size.get_or_insert_with(|| self.sched.max_array_size()) > 0;
             if !grouped && b.live.len() + b.planned.len() >= max {
                 if self.spec.slurm.array {
@@ -128,7 +133,7 @@ impl Monitor<'_> {
                 }
                 break;
             }
-            let limits = restarts.get(&i).copied().unwrap_or(initial);
+            let limits = restart.unwrap_or(initial);
             if grouped {
                 let stage = self.plan.tasks[i].stage;
                 let group = array_groups.entry(stage).or_default();

@@ -201,6 +201,8 @@ query "status --json" - 1 status --json
 query "results --format csv" "$T_CSV_S" $((N + 1)) results --format csv
 query "results --format json" - 1 results --format json
 query "results --format jsonl" - "$N" results --format jsonl
+query "results --format md" - "$N" results --format md
+query "results --sort i --desc (csv)" - $((N + 1)) results --sort i --desc --format csv
 query "tasks --json" - 1 tasks --json
 query "events --json" - "$N" events --json
 query "list --json" - 1 list --json

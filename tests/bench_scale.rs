@@ -39,6 +39,8 @@ fn scale_bench_quick_mode_prints_every_row() {
         "results --format csv",
         "results --format json ",
         "results --format jsonl",
+        "results --format md",
+        "results --sort i --desc (csv)",
         "tasks --json",
         "events --json",
         "list --json",

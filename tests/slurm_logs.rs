@@ -41,7 +41,13 @@ fn assert_rule_decided_once(exp: &Exp) {
         reason.contains("log rule `CUDA out of memory` matched"),
         "{a:?}"
     );
-    assert!(reason.contains("the job ended"), "{a:?}");
+    // Usually the job is gone by the next poll ("the job ended"). A poll can also land in the
+    // moment between the line and the job's end (the wrapper still records the exit): the
+    // monitor then cancels the job by the same rule, the same decision.
+    assert!(
+        reason.contains("the job ended") || a[0]["scheduler_state"] == "RUNNING",
+        "{a:?}"
+    );
     assert_eq!(a[1]["outcome"], "success", "{a:?}");
     let mems: Vec<i64> = exp.column("SELECT mem_mb FROM attempts ORDER BY number");
     assert_eq!(mems, [100, 200], "out_of_memory doubled the memory");

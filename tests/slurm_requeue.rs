@@ -29,6 +29,21 @@ fn scancel_failing_once(exp: &Exp) -> std::path::PathBuf {
     )
 }
 
+/// Waits (at most 2 minutes) for the monitor `child` to end, sampling the queue every 100 ms:
+/// its output and the most jobs of `run` seen in the queue at once (COMPLETING counts).
+fn most_live_jobs_until_done(mut child: std::process::Child, run: &str) -> (Out, usize) {
+    let mut most = 0;
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(120) {
+        most = most.max(live_jobs(run).len());
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (finish(child), most)
+}
+
 /// A log rule that restarts: the first attempt prints the line and keeps running.
 fn log_rule_exp(name: &str) -> Exp {
     Exp::new(&format!(
@@ -60,17 +75,7 @@ fn a_failing_scancel_never_leaves_two_live_jobs() {
         .unwrap();
     let run = wait_for_run(&exp);
     let _cleanup = CancelJobsOf(run.clone());
-    let mut child = Some(child);
-    let mut most = 0;
-    let start = std::time::Instant::now();
-    while start.elapsed() < Duration::from_secs(120) {
-        most = most.max(live_jobs(&run).len());
-        if let Ok(Some(_)) = child.as_mut().unwrap().try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let out = finish(child.take().unwrap());
+    let (out, most) = most_live_jobs_until_done(child, &run);
     assert!(
         exp.file("scancel_failed_once").exists(),
         "the injector's scancel was called"
@@ -121,7 +126,7 @@ command = "if [ $LABTRAIL_ATTEMPT = 1 ]; then trap 'sleep 2; echo saved > $LABTR
 log_rules = [ {{ pattern = "CUDA out of memory", outcome = "out_of_memory" }} ]
 "#
     ));
-    let mut child = exp
+    let child = exp
         .cmd(&["run", "exp.toml", "--no-progress"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -129,16 +134,7 @@ log_rules = [ {{ pattern = "CUDA out of memory", outcome = "out_of_memory" }} ]
         .unwrap();
     let run = wait_for_run(&exp);
     let _cleanup = CancelJobsOf(run.clone());
-    let mut most = 0;
-    let start = std::time::Instant::now();
-    while start.elapsed() < Duration::from_secs(120) {
-        most = most.max(live_jobs(&run).len());
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = finish(child);
+    let (out, most) = most_live_jobs_until_done(child, &run);
     assert!(
         most <= 1,
         "at most one job of the task in the queue at a time, COMPLETING included (saw {most}): {}",

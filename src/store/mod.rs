@@ -44,6 +44,8 @@ mod store_lock;
 mod stream;
 mod submissions;
 mod tasks;
+#[cfg(test)]
+mod test_plan;
 mod tracked;
 mod unclean;
 pub mod wal;

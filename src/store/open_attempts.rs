@@ -85,25 +85,9 @@ fn open_attempts(conn: &rusqlite::Connection, run: &str) -> rusqlite::Result<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{NewTask, PlanRows, TaskState};
+    use crate::store::TaskState;
 
-    fn rows<'a>(keys: &'a [&'a str]) -> PlanRows<'a> {
-        PlanRows {
-            spec_path: "exp.toml".into(),
-            spec_text: "".into(),
-            tasks: Box::new(keys.iter().map(|&key| NewTask {
-                key,
-                stage: "main",
-                label: format!("k={key}"),
-                params: serde_json::Map::new(),
-                command: "true".into(),
-                workdir: ".",
-                env: Vec::new(),
-                deps: Vec::new(),
-            })),
-            inputs: None,
-        }
-    }
+    use crate::store::test_plan::plan_of as rows;
 
     /// Issue 15: the open attempts are read from `attempts_open`, not by a scan of the run's
     /// attempts (SQLite chose the primary key); a store without the index still answers.

@@ -68,25 +68,9 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{NewTask, PlanRows, Store, TaskState};
+    use crate::store::{Store, TaskState};
 
-    fn rows<'a>(keys: &'a [&'a str]) -> PlanRows<'a> {
-        PlanRows {
-            spec_path: "exp.toml".into(),
-            spec_text: "".into(),
-            tasks: Box::new(keys.iter().map(|&key| NewTask {
-                key,
-                stage: "main",
-                label: format!("k={key}"),
-                params: serde_json::Map::new(),
-                command: "true".into(),
-                workdir: ".",
-                env: Vec::new(),
-                deps: Vec::new(),
-            })),
-            inputs: None,
-        }
-    }
+    use crate::store::test_plan::plan_of as rows;
 
     /// Issue 15: a synced plan's states come from the not-done rows alone, the same as from
     /// every row; a plan that is not the synced one, or of another length, gets no answer.

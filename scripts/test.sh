@@ -35,6 +35,8 @@ fi
 export LABTRAIL_REQUIRE_CHROMIUM=1
 
 cargo test --all-targets "$@"
+# The wheel (built once, by maturin and zig) in a fresh venv, and the Python helper's tests.
+bash scripts/test-python.sh
 if [ "$(id -u)" = 0 ]; then
   # Root-only: mounts a tiny tmpfs to fill the disk under the store.
   cargo test --test cli_surface --test store_writes "$@" -- --ignored

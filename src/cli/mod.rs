@@ -62,13 +62,21 @@ pub(crate) const EXIT_CODES: &str = "Exit codes:
   5    internal or system error (no thread, pipe or /dev/null; a bug); the same command resumes
   129  stopped by SIGHUP, 130 by SIGINT (Ctrl+C), 143 by SIGTERM; running tasks are recorded as interrupted";
 
+/// `0.10.0 (commit 0123456789ab)`: the version and the commit built from (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("LABTRAIL_BUILD_COMMIT"),
+    ")"
+);
+
 /// Crash-proof, resumable experiment grids.
 ///
 /// labtrail runs a grid of commands described in a TOML experiment file, checkpoints every
 /// finished task in a SQLite store (`.labtrail/` next to the file), and resumes exactly where it
 /// stopped when you run the same command again.
 #[derive(Debug, Parser)]
-#[command(name = "labtrail", version, after_help = EXIT_CODES, after_long_help = EXIT_CODES)]
+#[command(name = "labtrail", version = VERSION, after_help = EXIT_CODES, after_long_help = EXIT_CODES)]
 pub struct Cli {
     /// The store folder (default: `.labtrail` next to the experiment file for `run`; otherwise
     /// the nearest `.labtrail` in this folder or above, like git finds `.git`).

@@ -189,9 +189,19 @@ fn open_attempt(
 /// can share its job id with an earlier one (a requeue keeps the id): a first attempt is its
 /// job's first submission, and is spared the lookup per row that cost more than the rest of the
 /// query at 10^5 tracked jobs (issue 15).
-pub(super) const TRACKED: &str = "SELECT task_key, number, job_id, COALESCE(submitted_at, started_at), scheduler_state, restarts, log_offset, stdout_path, stderr_path, time_limit_s, mem_mb, err_offset, cancelling,
+macro_rules! tracked_from {
+    ($from:literal) => {
+        concat!("SELECT task_key, number, job_id, COALESCE(submitted_at, started_at), scheduler_state, restarts, log_offset, stdout_path, stderr_path, time_limit_s, mem_mb, err_offset, cancelling,
         CASE WHEN a.number = 1 THEN COALESCE(a.submitted_at, a.started_at) ELSE (SELECT MIN(COALESCE(f.submitted_at, f.started_at)) FROM attempts f WHERE f.job_id = a.job_id AND f.run_id = a.run_id) END
-    FROM attempts a WHERE run_id = ?1 AND outcome IS NULL AND job_id IS NOT NULL";
+    FROM ", $from, " WHERE run_id = ?1 AND outcome IS NULL AND job_id IS NOT NULL")
+    };
+}
+pub(super) const TRACKED: &str = tracked_from!("attempts a");
+
+/// [`TRACKED`] read from the partial index `attempts_open` (the attempts not ended). Named,
+/// because without statistics SQLite prefers the primary key, which reads every attempt of the
+/// run, ended ones included (issue 15; as `open_attempts.rs` does for a resume).
+pub(super) const TRACKED_INDEXED: &str = tracked_from!("attempts a INDEXED BY attempts_open");
 
 /// A row of [`TRACKED`]; attempt file paths are resolved against `store_dir`.
 pub(super) fn tracked_of_row(store_dir: &Path, r: &rusqlite::Row) -> rusqlite::Result<TrackedJob> {
@@ -239,8 +249,16 @@ impl Store {
 
     /// Every attempt of the run that has a job and no outcome yet, by task key, then number.
     pub fn tracked_jobs(&self, run: &str) -> Result<Vec<TrackedJob>, StoreError> {
-        let sql = format!("{TRACKED} ORDER BY task_key, number");
-        let mut st = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        // A store without the index (schema 9 or older, opened to read) is read as before; an
+        // error other than a missing index comes back from the second prepare as well.
+        let mut st = self
+            .conn
+            .prepare_cached(&format!("{TRACKED_INDEXED} ORDER BY task_key, number"))
+            .or_else(|_| {
+                self.conn
+                    .prepare_cached(&format!("{TRACKED} ORDER BY task_key, number"))
+            })
+            .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([run], |r| tracked_of_row(&self.dir, r))
             .map_err(|e| self.err(e))?;

@@ -4,7 +4,6 @@ use super::paths::{resolve, stored};
 use super::{now, Store, StoreError};
 use crate::outcome::Outcome;
 use rusqlite::{params, OptionalExtension, Transaction};
-use std::collections::HashMap;
 use std::path::Path;
 
 /// A task's last ended attempt, as a restart is scaled from it ([`Store::restart_basis`]).
@@ -297,14 +296,14 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// For every task of the run: how many attempts ended with each outcome, in one query.
-    pub fn outcome_counts(&self, run: &str) -> Result<HashMap<(String, Outcome), u32>, StoreError> {
+    /// How many attempts of task `key` ended with each outcome (by the attempts' primary key).
+    pub fn outcome_counts_of(&self, run: &str, key: &str) -> Result<Vec<(Outcome, u32)>, StoreError> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT task_key, outcome, COUNT(*) FROM attempts WHERE run_id = ?1 AND outcome IS NOT NULL GROUP BY task_key, outcome")
+            .prepare_cached("SELECT outcome, COUNT(*) FROM attempts WHERE run_id = ?1 AND task_key = ?2 AND outcome IS NOT NULL GROUP BY outcome")
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map([run], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
+            .query_map(params![run, key], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }

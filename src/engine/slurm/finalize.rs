@@ -36,12 +36,8 @@ impl Monitor<'_> {
         } else {
             (class, why, None)
         };
-        if b.outcomes.is_none() {
-            b.outcomes = Some(self.store.outcome_counts(&self.run)?);
-        }
         let count = {
-            let counts = b.outcomes.as_mut().expect("loaded above");
-            let n = counts.entry((t.key.clone(), class)).or_insert(0);
+            let n = self.outcome_count(&t.key, class, b)?;
             *n += 1;
             *n
         };

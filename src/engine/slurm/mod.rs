@@ -20,6 +20,7 @@ mod log_rules;
 mod logtail;
 mod lookups;
 mod observe;
+mod outcomes;
 mod place;
 mod poll;
 mod requeue;

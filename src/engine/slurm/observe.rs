@@ -88,7 +88,7 @@ impl Monitor<'_> {
         b.live.insert(t.key.clone(), job_id.to_string());
         b.superseding.insert(t.key.clone(), t.attempt + 1);
         if let Some(n) = b.outcomes.as_mut() {
-            *n.entry((t.key.clone(), outcome)).or_insert(0) += 1;
+            n.add(&t.key, outcome);
         }
         TrackedJob {
             attempt: t.attempt + 1,

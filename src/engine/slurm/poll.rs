@@ -3,7 +3,6 @@
 use super::{Map, Monitor, Set};
 use crate::exec::slurm::usage::duration_ms;
 use crate::exec::slurm::{is_finished_state, QueueEntry};
-use crate::outcome::Outcome;
 use crate::progress::Reporter;
 use crate::protocol::METRICS_FILE;
 use crate::store::{Change, JobChange, StoreError, TaskState, TrackedJob};
@@ -41,7 +40,7 @@ pub(super) struct Batch {
     /// Why `sbatch` refused a script this poll, for the report (see [`PollOutcome`]).
     pub refused: Option<String>,
     /// Attempts per (task key, outcome), loaded at the poll's first finalization.
-    pub outcomes: Option<HashMap<(String, Outcome), u32>>,
+    pub outcomes: Option<super::outcomes::OutcomeCounts>,
     /// Attempts made so far, by task key.
     pub attempts: Map<String, u32>,
     /// The attempt opened this poll on a job that supersedes a tracked one, by task key; any

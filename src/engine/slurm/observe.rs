@@ -2,7 +2,7 @@
 //! `requeue.rs`), cancels decided earlier and not yet done, and attempts superseded by another
 //! job that carries the task's name.
 
-use super::poll::{utc_of_local, Batch};
+use super::poll::Batch;
 use super::Monitor;
 use crate::exec::slurm::script::{attempt_dir, sibling_attempt_dir};
 use crate::exec::slurm::QueueEntry;
@@ -34,16 +34,17 @@ impl Monitor<'_> {
         }
         b.live.insert(t.key.clone(), t.job_id.clone());
         if t.scheduler_state.as_deref() != Some(q.state.as_str()) {
+            let started_at = q
+                .start
+                .as_deref()
+                .filter(|_| q.state == "RUNNING")
+                .and_then(|s| b.start_utc(s));
             b.jobs.push(JobChange::State {
                 key: t.key.clone(),
                 attempt: t.attempt,
                 state: q.state.clone(),
                 node: q.node.clone(),
-                started_at: q
-                    .start
-                    .as_deref()
-                    .filter(|_| q.state == "RUNNING")
-                    .and_then(utc_of_local),
+                started_at,
             });
         }
         if q.state == "RUNNING" && !self.spec.restart.log_rules.is_empty() {

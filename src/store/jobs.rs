@@ -297,7 +297,11 @@ impl Store {
     }
 
     /// How many attempts of task `key` ended with each outcome (by the attempts' primary key).
-    pub fn outcome_counts_of(&self, run: &str, key: &str) -> Result<Vec<(Outcome, u32)>, StoreError> {
+    pub fn outcome_counts_of(
+        &self,
+        run: &str,
+        key: &str,
+    ) -> Result<Vec<(Outcome, u32)>, StoreError> {
         let mut st = self
             .conn
             .prepare_cached("SELECT outcome, COUNT(*) FROM attempts WHERE run_id = ?1 AND task_key = ?2 AND outcome IS NOT NULL GROUP BY outcome")

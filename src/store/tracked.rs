@@ -133,7 +133,10 @@ mod tests {
         let read = store.tracked_jobs("r").unwrap();
         let ids: Vec<&str> = read.iter().map(|t| t.job_id.as_str()).collect();
         assert_eq!(ids, ["8", "7"], "by task key");
-        store.conn.execute_batch("DROP INDEX attempts_open").unwrap();
+        store
+            .conn
+            .execute_batch("DROP INDEX attempts_open")
+            .unwrap();
         store.conn.flush_prepared_statement_cache();
         assert_eq!(store.tracked_jobs("r").unwrap(), read);
     }

@@ -40,9 +40,6 @@ impl Monitor<'_> {
             }
             counts.read.insert(key.to_string());
         }
-        Ok(counts
-            .counts
-            .entry((key.to_string(), outcome))
-            .or_insert(0))
+        Ok(counts.counts.entry((key.to_string(), outcome)).or_insert(0))
     }
 }

@@ -109,6 +109,8 @@ impl Monitor<'_> {
         let mut b = Batch {
             states: known.states.iter().map(|(k, v)| (k.clone(), v.0)).collect(),
             attempts: known.states.iter().map(|(k, v)| (k.clone(), v.1)).collect(),
+            // Every tracked job is live in a steady poll: no rehash as 10^5 of them are added.
+            live: Map::with_capacity_and_hasher(tracked.len(), Default::default()),
             committed: !lines.is_empty(),
             lines,
             ..Default::default()

@@ -4,7 +4,6 @@ use super::paths::{resolve, stored};
 use super::{now, Store, StoreError};
 use crate::outcome::Outcome;
 use rusqlite::{params, OptionalExtension, Transaction};
-use std::collections::HashMap;
 use std::path::Path;
 
 /// A task's last ended attempt, as a restart is scaled from it ([`Store::restart_basis`]).
@@ -189,9 +188,19 @@ fn open_attempt(
 /// can share its job id with an earlier one (a requeue keeps the id): a first attempt is its
 /// job's first submission, and is spared the lookup per row that cost more than the rest of the
 /// query at 10^5 tracked jobs (issue 15).
-pub(super) const TRACKED: &str = "SELECT task_key, number, job_id, COALESCE(submitted_at, started_at), scheduler_state, restarts, log_offset, stdout_path, stderr_path, time_limit_s, mem_mb, err_offset, cancelling,
+macro_rules! tracked_from {
+    ($from:literal) => {
+        concat!("SELECT task_key, number, job_id, COALESCE(submitted_at, started_at), scheduler_state, restarts, log_offset, stdout_path, stderr_path, time_limit_s, mem_mb, err_offset, cancelling,
         CASE WHEN a.number = 1 THEN COALESCE(a.submitted_at, a.started_at) ELSE (SELECT MIN(COALESCE(f.submitted_at, f.started_at)) FROM attempts f WHERE f.job_id = a.job_id AND f.run_id = a.run_id) END
-    FROM attempts a WHERE run_id = ?1 AND outcome IS NULL AND job_id IS NOT NULL";
+    FROM ", $from, " WHERE run_id = ?1 AND outcome IS NULL AND job_id IS NOT NULL")
+    };
+}
+pub(super) const TRACKED: &str = tracked_from!("attempts a");
+
+/// [`TRACKED`] read from the partial index `attempts_open` (the attempts not ended). Named,
+/// because without statistics SQLite prefers the primary key, which reads every attempt of the
+/// run, ended ones included (issue 15; as `open_attempts.rs` does for a resume).
+pub(super) const TRACKED_INDEXED: &str = tracked_from!("attempts a INDEXED BY attempts_open");
 
 /// A row of [`TRACKED`]; attempt file paths are resolved against `store_dir`.
 pub(super) fn tracked_of_row(store_dir: &Path, r: &rusqlite::Row) -> rusqlite::Result<TrackedJob> {
@@ -239,8 +248,16 @@ impl Store {
 
     /// Every attempt of the run that has a job and no outcome yet, by task key, then number.
     pub fn tracked_jobs(&self, run: &str) -> Result<Vec<TrackedJob>, StoreError> {
-        let sql = format!("{TRACKED} ORDER BY task_key, number");
-        let mut st = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        // A store without the index (schema 9 or older, opened to read) is read as before; an
+        // error other than a missing index comes back from the second prepare as well.
+        let mut st = self
+            .conn
+            .prepare_cached(&format!("{TRACKED_INDEXED} ORDER BY task_key, number"))
+            .or_else(|_| {
+                self.conn
+                    .prepare_cached(&format!("{TRACKED} ORDER BY task_key, number"))
+            })
+            .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([run], |r| tracked_of_row(&self.dir, r))
             .map_err(|e| self.err(e))?;
@@ -279,14 +296,18 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// For every task of the run: how many attempts ended with each outcome, in one query.
-    pub fn outcome_counts(&self, run: &str) -> Result<HashMap<(String, Outcome), u32>, StoreError> {
+    /// How many attempts of task `key` ended with each outcome (by the attempts' primary key).
+    pub fn outcome_counts_of(
+        &self,
+        run: &str,
+        key: &str,
+    ) -> Result<Vec<(Outcome, u32)>, StoreError> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT task_key, outcome, COUNT(*) FROM attempts WHERE run_id = ?1 AND outcome IS NOT NULL GROUP BY task_key, outcome")
+            .prepare_cached("SELECT outcome, COUNT(*) FROM attempts WHERE run_id = ?1 AND task_key = ?2 AND outcome IS NOT NULL GROUP BY outcome")
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map([run], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
+            .query_map(params![run, key], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }

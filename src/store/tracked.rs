@@ -91,4 +91,53 @@ mod tests {
         assert_ne!(s2, s1, "another connection's commit moves it");
         assert_eq!(b.executor("r").unwrap(), "local");
     }
+
+    /// Issue 15: a monitor's full read of its tracked jobs comes from the partial index
+    /// `attempts_open`, not from a scan of every attempt of the run (the primary key SQLite
+    /// chose without statistics), and a store without the index is still read.
+    #[test]
+    fn tracked_jobs_are_read_from_the_open_attempts_index() {
+        use super::super::jobs::TRACKED_INDEXED;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join(".labtrail"), true).unwrap();
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {TRACKED_INDEXED}"))
+            .unwrap()
+            .query_map(["r"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan[0].contains("INDEX attempts_open"),
+            "the attempts are not read from their index: {plan:?}"
+        );
+        store.create_run("r", "exp", "exp.toml", "").unwrap();
+        store
+            .sync_plan("r", "h", || crate::store::test_plan::plan_of(&["aa", "bb"]))
+            .unwrap();
+        let submit = |key: &str, job: &str| crate::store::JobChange::Submitted {
+            key: key.into(),
+            attempt: 1,
+            job_id: job.into(),
+            host: "login".into(),
+            stdout: "out.log".into(),
+            stderr: "err.log".into(),
+            time_limit_s: None,
+            mem_mb: None,
+            how: crate::store::Submission::Submitted,
+        };
+        store
+            .apply_all("r", &[], &[submit("bb", "7"), submit("aa", "8")])
+            .unwrap();
+        let read = store.tracked_jobs("r").unwrap();
+        let ids: Vec<&str> = read.iter().map(|t| t.job_id.as_str()).collect();
+        assert_eq!(ids, ["8", "7"], "by task key");
+        store
+            .conn
+            .execute_batch("DROP INDEX attempts_open")
+            .unwrap();
+        store.conn.flush_prepared_statement_cache();
+        assert_eq!(store.tracked_jobs("r").unwrap(), read);
+    }
 }

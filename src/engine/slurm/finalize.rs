@@ -36,12 +36,8 @@ impl Monitor<'_> {
         } else {
             (class, why, None)
         };
-        if b.outcomes.is_none() {
-            b.outcomes = Some(self.store.outcome_counts(&self.run)?);
-        }
         let count = {
-            let counts = b.outcomes.as_mut().expect("loaded above");
-            let n = counts.entry((t.key.clone(), class)).or_insert(0);
+            let n = self.outcome_count(&t.key, class, b)?;
             *n += 1;
             *n
         };
@@ -154,7 +150,7 @@ impl Monitor<'_> {
             });
         }
         if let Some(&i) = self.index.get(&t.key).filter(|_| state != TaskState::Done) {
-            self.withdraw_dependents(i, &label, b);
+            self.withdraw_dependents(i, &label, b)?;
             if state == TaskState::Failed {
                 self.block_downstream(i, &label, b);
             }
@@ -189,14 +185,19 @@ impl Monitor<'_> {
     /// Upstream task `i` did not succeed. Jobs that wait on it with `afterok` would wait forever,
     /// so they are cancelled and their tasks go back to pending, to be submitted again against
     /// the upstream's next job; this is not counted as an outcome of theirs (see `cancel.rs`).
-    fn withdraw_dependents(&mut self, i: usize, upstream: &str, b: &mut Batch) {
+    fn withdraw_dependents(
+        &mut self,
+        i: usize,
+        upstream: &str,
+        b: &mut Batch,
+    ) -> Result<(), StoreError> {
         let mut stack = self.dependents[i].clone();
         while let Some(d) = stack.pop() {
             let key = self.plan.tasks[d].key.to_string();
             let Some(job) = b.live.get(&key).cloned() else {
                 continue;
             };
-            let Some((attempt, _)) = b.tracked.get(&key).cloned() else {
+            let Some(attempt) = self.tracked_attempt(&key, b)? else {
                 continue;
             };
             // The decision is committed before `scancel`; a job that could not be cancelled stays
@@ -206,6 +207,18 @@ impl Monitor<'_> {
             }
             stack.extend(self.dependents[d].iter().copied());
         }
+        Ok(())
+    }
+
+    /// The attempt task `key` tracks now: opened this poll on a superseding job, else its last
+    /// open attempt in the store. The poll's own changes are committed at its end, so the store
+    /// still holds the tracked attempts it started from.
+    fn tracked_attempt(&self, key: &str, b: &Batch) -> Result<Option<u32>, StoreError> {
+        if let Some(&attempt) = b.superseding.get(key) {
+            return Ok(Some(attempt));
+        }
+        let jobs = self.store.tracked_jobs_of(&self.run, key)?;
+        Ok(jobs.last().map(|t| t.attempt))
     }
 
     /// A completed job succeeded only with a readable result and, if configured, the marker.

@@ -14,7 +14,7 @@
 //! raised time or memory of a restart survives the wait.
 
 use super::poll::Batch;
-use super::Monitor;
+use super::{Map, Monitor};
 use crate::exec::slurm::QueueEntry;
 use crate::outcome::Outcome;
 use crate::policy::{decide_slurm, SlurmDecision};
@@ -80,7 +80,7 @@ impl Monitor<'_> {
 
     /// Remembers since when each job in `leaving` (task key -> job) is on its way out, and says
     /// once of a job that stays COMPLETING for [`STUCK_AFTER`] that its task's restart waits.
-    pub(super) fn watch_leaving(&mut self, leaving: &HashMap<String, &QueueEntry>, b: &mut Batch) {
+    pub(super) fn watch_leaving(&mut self, leaving: &Map<String, &QueueEntry>, b: &mut Batch) {
         let now = Instant::now();
         self.leaving_since
             .retain(|job, _| leaving.values().any(|q| &q.job_id == job));

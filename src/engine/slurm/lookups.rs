@@ -4,13 +4,13 @@
 //! entries with a task's name come with the poll's one squeue call.
 
 use super::requeue::{runs_in_order, window_start};
-use super::Monitor;
+use super::{Map, Monitor, Set};
 use crate::exec::slurm::SchedError;
 use crate::exec::slurm::{
     is_finished_state, job_name, parse_array_name, parse_job_name, AcctEntry, QueueEntry,
 };
 use crate::store::{StoreError, SubmissionState, TrackedJob};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Rows of accounting by job id (or name), each job's runs oldest first; or why they could not
 /// be had.
@@ -78,9 +78,9 @@ impl Monitor<'_> {
     pub(super) fn lookups_of(
         &self,
         queue: &[QueueEntry],
-        by_id: &HashMap<&str, &QueueEntry>,
+        by_id: &Map<&str, &QueueEntry>,
         tracked: &[TrackedJob],
-        tracked_ids: &HashSet<&str>,
+        tracked_ids: &Set<&str>,
         arrays: HashMap<String, Vec<String>>,
     ) -> Lookups {
         let mut l = Lookups {

@@ -20,6 +20,7 @@ mod log_rules;
 mod logtail;
 mod lookups;
 mod observe;
+mod outcomes;
 mod place;
 mod poll;
 mod requeue;
@@ -31,6 +32,13 @@ mod task_resources;
 mod tidy;
 
 pub use poll::PollOutcome;
+
+/// The poll's per-job maps: keyed by job ids and task keys, 10^5 of them at each poll, where
+/// std's SipHash was a large part of the poll's own time (issue 15). The keys are the user's
+/// own jobs and tasks, so there is no one to flood them.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// A set of the same kind as [`Map`].
+type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 pub use resources::RESOURCES_RECORD;
 
 use crate::exec::slurm::Scheduler;

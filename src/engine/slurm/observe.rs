@@ -2,7 +2,7 @@
 //! `requeue.rs`), cancels decided earlier and not yet done, and attempts superseded by another
 //! job that carries the task's name.
 
-use super::poll::{utc_of_local, Batch};
+use super::poll::Batch;
 use super::Monitor;
 use crate::exec::slurm::script::{attempt_dir, sibling_attempt_dir};
 use crate::exec::slurm::QueueEntry;
@@ -34,16 +34,17 @@ impl Monitor<'_> {
         }
         b.live.insert(t.key.clone(), t.job_id.clone());
         if t.scheduler_state.as_deref() != Some(q.state.as_str()) {
+            let started_at = q
+                .start
+                .as_deref()
+                .filter(|_| q.state == "RUNNING")
+                .and_then(|s| b.start_utc(s));
             b.jobs.push(JobChange::State {
                 key: t.key.clone(),
                 attempt: t.attempt,
                 state: q.state.clone(),
                 node: q.node.clone(),
-                started_at: q
-                    .start
-                    .as_deref()
-                    .filter(|_| q.state == "RUNNING")
-                    .and_then(utc_of_local),
+                started_at,
             });
         }
         if q.state == "RUNNING" && !self.spec.restart.log_rules.is_empty() {
@@ -86,10 +87,9 @@ impl Monitor<'_> {
             restarts,
         });
         b.live.insert(t.key.clone(), job_id.to_string());
-        b.tracked
-            .insert(t.key.clone(), (t.attempt + 1, job_id.to_string()));
+        b.superseding.insert(t.key.clone(), t.attempt + 1);
         if let Some(n) = b.outcomes.as_mut() {
-            *n.entry((t.key.clone(), outcome)).or_insert(0) += 1;
+            n.add(&t.key, outcome);
         }
         TrackedJob {
             attempt: t.attempt + 1,

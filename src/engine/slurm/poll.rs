@@ -1,9 +1,8 @@
 //! One poll: observe, reconcile, finalize, decide, submit, commit, report.
 
-use super::Monitor;
+use super::{Map, Monitor, Set};
 use crate::exec::slurm::usage::duration_ms;
 use crate::exec::slurm::{is_finished_state, QueueEntry};
-use crate::outcome::Outcome;
 use crate::progress::Reporter;
 use crate::protocol::METRICS_FILE;
 use crate::store::{Change, JobChange, StoreError, TaskState, TrackedJob};
@@ -33,19 +32,21 @@ pub(super) struct Batch {
     /// Tasks to submit again, with the limits the policy chose.
     pub restarts: Vec<(usize, Option<u64>, Option<u64>)>,
     /// Task key -> job id of every job that is live after this poll.
-    pub live: HashMap<String, String>,
+    pub live: Map<String, String>,
     /// Task states as this poll leaves them.
-    pub states: HashMap<String, TaskState>,
+    pub states: Map<String, TaskState>,
     /// A scheduler command that failed during submission.
     pub trouble: Option<String>,
     /// Why `sbatch` refused a script this poll, for the report (see [`PollOutcome`]).
     pub refused: Option<String>,
     /// Attempts per (task key, outcome), loaded at the poll's first finalization.
-    pub outcomes: Option<HashMap<(String, Outcome), u32>>,
+    pub outcomes: Option<super::outcomes::OutcomeCounts>,
     /// Attempts made so far, by task key.
-    pub attempts: HashMap<String, u32>,
-    /// The attempt each tracked job belongs to, by task key.
-    pub tracked: HashMap<String, (u32, String)>,
+    pub attempts: Map<String, u32>,
+    /// The attempt opened this poll on a job that supersedes a tracked one, by task key; any
+    /// other task's tracked attempt is its last one in the store (see `finalize.rs`). Not a
+    /// map of every tracked job: built at each poll, it was 10^5 key clones (issue 15).
+    pub superseding: HashMap<String, u32>,
     /// Requeues and resubmissions (see `requeue.rs`, `adopt_named.rs`): what they look up,
     /// asked of the scheduler at most once per poll.
     pub lookups: super::lookups::Lookups,
@@ -68,6 +69,23 @@ pub(super) struct Batch {
     pub leaving: HashSet<String>,
     /// Tasks ready to go that wait for their last job to leave the queue.
     pub deferred: usize,
+    /// The last start time converted to UTC (squeue's text, its UTC): jobs started together
+    /// share it, and 10^5 jobs found running at once took ~1 µs each to convert (issue 15).
+    pub last_start: Option<(String, Option<String>)>,
+}
+
+impl Batch {
+    /// [`utc_of_local`] of squeue's start time `text`, remembered for the next job's.
+    pub fn start_utc(&mut self, text: &str) -> Option<String> {
+        match &self.last_start {
+            Some((seen, utc)) if seen == text => utc.clone(),
+            _ => {
+                let utc = utc_of_local(text);
+                self.last_start = Some((text.to_string(), utc.clone()));
+                utc
+            }
+        }
+    }
 }
 
 impl Monitor<'_> {
@@ -91,6 +109,8 @@ impl Monitor<'_> {
         let mut b = Batch {
             states: known.states.iter().map(|(k, v)| (k.clone(), v.0)).collect(),
             attempts: known.states.iter().map(|(k, v)| (k.clone(), v.1)).collect(),
+            // Every tracked job is live in a steady poll: no rehash as 10^5 of them are added.
+            live: Map::with_capacity_and_hasher(tracked.len(), Default::default()),
             committed: !lines.is_empty(),
             lines,
             ..Default::default()
@@ -99,16 +119,15 @@ impl Monitor<'_> {
         for key in held {
             b.states.insert(key, TaskState::Running);
         }
-        let by_id: HashMap<&str, &QueueEntry> =
-            queue.iter().map(|q| (q.job_id.as_str(), q)).collect();
-        let tracked_ids: HashSet<&str> = tracked.iter().map(|t| t.job_id.as_str()).collect();
+        let by_id: Map<&str, &QueueEntry> = queue.iter().map(|q| (q.job_id.as_str(), q)).collect();
+        let tracked_ids: Set<&str> = tracked.iter().map(|t| t.job_id.as_str()).collect();
         b.lookups = self.lookups_of(&queue, &by_id, tracked, &tracked_ids, self.arrays_of_run()?);
         // Live jobs no attempt tracks, by the task they run (by its name, or as an element of
         // one of its arrays).
         // A COMPLETING one is on its way out (an attempt's job the monitor cancelled, most
         // often): it is neither adopted nor cancelled as a second copy, and the task's next job
         // waits until it is gone.
-        let (leaving, by_key): (HashMap<String, &QueueEntry>, HashMap<String, &QueueEntry>) = queue
+        let (leaving, by_key): (Map<String, &QueueEntry>, Map<String, &QueueEntry>) = queue
             .iter()
             .filter(|q| !tracked_ids.contains(q.job_id.as_str()) && !is_finished_state(&q.state))
             // Another store's run of this id has jobs of the same names (issue 11).
@@ -117,10 +136,6 @@ impl Monitor<'_> {
             .partition(|(_, q)| q.state == "COMPLETING");
         self.watch_leaving(&leaving, &mut b);
         b.leaving = leaving.into_keys().collect();
-        b.tracked = tracked
-            .iter()
-            .map(|t| (t.key.clone(), (t.attempt, t.job_id.clone())))
-            .collect();
         let mut gone: Vec<&TrackedJob> = Vec::new();
         for t in tracked {
             if let Some(q) = by_id
@@ -204,7 +219,7 @@ impl Monitor<'_> {
     fn running_jobs(
         &self,
         tracked: &[TrackedJob],
-        by_id: &HashMap<&str, &QueueEntry>,
+        by_id: &Map<&str, &QueueEntry>,
         b: &Batch,
     ) -> Vec<(u32, String, std::path::PathBuf, std::time::Instant)> {
         let now = std::time::Instant::now();

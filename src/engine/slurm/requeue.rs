@@ -86,15 +86,7 @@ impl Monitor<'_> {
         let state = ended.map_or("a state accounting does not tell", |r| r.state.as_str());
         let next = t.restarts + 1;
         if matches!(outcome, Outcome::NodeFail | Outcome::Preempted) {
-            if b.outcomes.is_none() {
-                b.outcomes = Some(self.store.outcome_counts(&self.run)?);
-            }
-            let count = b
-                .outcomes
-                .as_ref()
-                .and_then(|c| c.get(&(t.key.clone(), outcome)).copied())
-                .unwrap_or(0)
-                + 1;
+            let count = *self.outcome_count(&t.key, outcome, b)? + 1;
             let rule = self.spec.restart.rule(outcome);
             let decision = decide_slurm(outcome, &rule, count, (t.time_limit_s, t.mem_mb));
             if decision == SlurmDecision::Stop {

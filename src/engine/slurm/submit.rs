@@ -9,7 +9,7 @@
 
 use super::poll::Batch;
 use super::sbatch::{After, Planned};
-use super::Monitor;
+use super::{Map, Monitor};
 use crate::exec::slurm::config::DEFAULT_MAX_ARRAY_SIZE;
 use crate::exec::slurm::script::attempt_dir;
 use crate::exec::slurm::{array_name, job_name, new_token, QueueEntry};
@@ -45,7 +45,7 @@ impl Monitor<'_> {
     /// Submits every task that may go now; returns how many jobs were submitted or adopted.
     pub(super) fn submit_ready(
         &mut self,
-        unclaimed: &HashMap<String, &QueueEntry>,
+        unclaimed: &Map<String, &QueueEntry>,
         b: &mut Batch,
     ) -> Result<usize, StoreError> {
         let attempts = std::mem::take(&mut b.attempts);

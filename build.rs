@@ -45,5 +45,7 @@ fn main() {
         }
         None => "not built from a git checkout: commit unknown".to_string(),
     };
-    println!("cargo:rustc-env=LABTRAIL_BUILD_COMMIT={commit}");
+    // Not named LABTRAIL_*: cargo also sets it in the environment of `cargo run` and `cargo test`,
+    // whose tasks would see it among the task protocol's variables.
+    println!("cargo:rustc-env=BUILT_FROM_COMMIT={commit}");
 }

@@ -66,7 +66,7 @@ pub(crate) const EXIT_CODES: &str = "Exit codes:
 const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (",
-    env!("LABTRAIL_BUILD_COMMIT"),
+    env!("BUILT_FROM_COMMIT"),
     ")"
 );
 

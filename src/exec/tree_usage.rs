@@ -44,6 +44,9 @@ pub struct TreeSampler {
 struct Shared {
     tasks: Mutex<Tasks>,
     wake: Condvar,
+    /// The GPU probe was loaded and found no GPU: a task's allowed devices are never needed, so
+    /// its environment is not read (a read of another process's memory per task start).
+    no_gpus: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -81,6 +84,7 @@ impl TreeSampler {
         let shared = Arc::new(Shared {
             tasks: Mutex::new(Tasks::default()),
             wake: Condvar::new(),
+            no_gpus: Default::default(),
         });
         let inner = shared.clone();
         let thread = std::thread::Builder::new()
@@ -100,7 +104,14 @@ impl TreeSampler {
     pub fn watch(&self, pgid: u32) {
         let tally = Tally {
             cgroup_peak: own_cgroup_peak(pgid),
-            allocated: visible_devices(pgid),
+            allocated: match self
+                .shared
+                .no_gpus
+                .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                true => None,
+                false => visible_devices(pgid),
+            },
             ..Tally::default()
         };
         self.tasks().by_pgid.insert(pgid, tally);
@@ -187,6 +198,9 @@ fn sample_loop(shared: &Shared, memory_every: Duration, gpu_every: Duration, loa
             if let Some(load) = load.take() {
                 drop(tasks);
                 probe = load();
+                shared
+                    .no_gpus
+                    .store(probe.is_none(), std::sync::atomic::Ordering::Relaxed);
                 tasks = shared.tasks.lock().unwrap_or_else(|e| e.into_inner());
             }
             if let Some(p) = probe.as_deref() {
@@ -364,7 +378,9 @@ fn cgroup_of(pid: &str) -> Option<String> {
 /// only the task: a SLURM step, a systemd scope) and the kernel keeps one (5.19 and later).
 fn own_cgroup_peak(pgid: u32) -> Option<PathBuf> {
     let theirs = cgroup_of(&pgid.to_string())?;
-    if Some(&theirs) == cgroup_of("self").as_ref() {
+    // The runner's own cgroup, read once: it was read again at every task start (issue 15).
+    static OWN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if Some(&theirs) == OWN.get_or_init(|| cgroup_of("self")).as_ref() {
         return None;
     }
     // The unified hierarchy: at the root on a cgroup v2 system, under `unified` on a hybrid one.

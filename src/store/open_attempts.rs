@@ -95,14 +95,7 @@ mod tests {
     fn open_attempts_are_read_from_their_index() {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(&tmp.path().join(".labtrail"), true).unwrap();
-        let plan: Vec<String> = store
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {OPEN_ATTEMPTS_INDEXED}"))
-            .unwrap()
-            .query_map(["r"], |r| r.get::<_, String>(3))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let plan = crate::store::test_plan::query_plan(&store.conn, OPEN_ATTEMPTS_INDEXED, ["r"]);
         assert!(
             plan.len() == 1 && plan[0].contains("INDEX attempts_open"),
             "{plan:?}"

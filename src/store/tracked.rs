@@ -100,14 +100,7 @@ mod tests {
         use super::super::jobs::TRACKED_INDEXED;
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join(".labtrail"), true).unwrap();
-        let plan: Vec<String> = store
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {TRACKED_INDEXED}"))
-            .unwrap()
-            .query_map(["r"], |r| r.get::<_, String>(3))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let plan = crate::store::test_plan::query_plan(&store.conn, TRACKED_INDEXED, ["r"]);
         assert!(
             plan[0].contains("INDEX attempts_open"),
             "the attempts are not read from their index: {plan:?}"

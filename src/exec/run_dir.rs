@@ -121,6 +121,34 @@ impl RunDir {
         checked(file)
     }
 
+    /// How many bytes the files at `paths` hold together (symbolic links followed, as
+    /// [`RunDir::open_regular`] opens them), and whether none of them exists. One lookup each in
+    /// its own folder: an attempt that left none of its output files (most do) costs no more.
+    /// A file that cannot be looked up for another reason counts as there: its reader says why.
+    pub fn sizes(&self, paths: &[&Path]) -> (u64, bool) {
+        let mut total = 0u64;
+        let mut missing = 0;
+        for path in paths {
+            match rustix::fs::statat(&self.fd, self.rel(path), AtFlags::empty()) {
+                Ok(st) => total = total.saturating_add(st.st_size as u64),
+                Err(rustix::io::Errno::NOENT) => missing += 1,
+                Err(_) => {}
+            }
+        }
+        // A task deleted the run folder and the next attempt made it again: the folder held open
+        // is the deleted one, and the files are looked up by their full paths.
+        if missing > 0 && self.is_deleted() {
+            return paths.iter().fold((0, true), |(total, none), path| {
+                match std::fs::metadata(path) {
+                    Ok(m) => (total.saturating_add(m.len()), false),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => (total, none),
+                    Err(_) => (total, false),
+                }
+            });
+        }
+        (total, missing == paths.len())
+    }
+
     /// The whole content of the regular file `path`, opened as [`RunDir::open_regular`] does.
     pub fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         let mut bytes = Vec::new();
@@ -186,5 +214,51 @@ mod tests {
         assert_eq!(dir.read(&outside).unwrap(), b"{}");
         let missing = dir.read(&root.join("nope.json")).unwrap_err();
         assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn sizes_add_up_the_files_there_and_say_when_none_is() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("run");
+        std::fs::create_dir_all(root.join("tasks/abc")).unwrap();
+        let dir = RunDir::open(&root).unwrap();
+        let (result, metrics) = (
+            root.join("tasks/abc/r.json"),
+            root.join("tasks/abc/m.jsonl"),
+        );
+        assert_eq!(dir.sizes(&[&result, &metrics]), (0, true));
+        std::fs::write(&metrics, "").unwrap();
+        assert_eq!(
+            dir.sizes(&[&result, &metrics]),
+            (0, false),
+            "an empty file is there"
+        );
+        std::fs::write(&result, "{\"a\": 1}").unwrap();
+        std::fs::write(&metrics, "12345").unwrap();
+        assert_eq!(dir.sizes(&[&result, &metrics]), (13, false));
+        // A symbolic link counts for what it leads to, as open_regular opens it.
+        std::fs::remove_file(&result).unwrap();
+        let target = tmp.path().join("outside.json");
+        std::fs::write(&target, "0123456789").unwrap();
+        std::os::unix::fs::symlink(&target, &result).unwrap();
+        assert_eq!(dir.sizes(&[&result, &metrics]), (15, false));
+        // A file that cannot be looked up (its folder is a file) counts as there.
+        let odd = root.join("tasks/abc/m.jsonl/x");
+        assert_eq!(dir.sizes(&[&odd]), (0, false));
+    }
+
+    #[test]
+    fn sizes_follow_the_run_folder_made_again_after_a_task_deleted_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("run");
+        std::fs::create_dir(&root).unwrap();
+        let dir = RunDir::open(&root).unwrap();
+        std::fs::remove_dir(&root).unwrap();
+        std::fs::create_dir_all(root.join("tasks/abc")).unwrap();
+        let result = root.join("tasks/abc/r.json");
+        std::fs::write(&result, "{}").unwrap();
+        let missing = root.join("tasks/abc/m.jsonl");
+        assert_eq!(dir.sizes(&[&result, &missing]), (2, false));
+        assert_eq!(dir.sizes(&[&missing]), (0, true));
     }
 }

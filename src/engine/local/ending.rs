@@ -89,7 +89,7 @@ pub struct Output {
 }
 
 impl Output {
-    /// Nothing: an attempt that never started.
+    /// Nothing: an attempt that never started, or left neither result nor metrics file.
     pub fn none() -> Output {
         Output {
             result: Ok(None),

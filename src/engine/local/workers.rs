@@ -5,7 +5,8 @@
 //! the next: when a task ends, the next one starts without waiting for the loop, which records,
 //! applies the policy and refills the queue alongside. The path from one task's end to the next
 //! one's start is little more than the wait and the spawn: a worker reports an end after
-//! starting its next attempt (at once if none is queued), reads result and metrics files itself,
+//! starting its next attempt (at once if none is queued), in one message with that start (one
+//! wake-up of the loop per task), reads result and metrics files itself,
 //! and, while its attempt runs, makes the task folder of an attempt still in the queue (which any
 //! worker may take: one running for hours holds nothing back).
 //!
@@ -103,23 +104,35 @@ fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker, slot: usize) {
             }
         };
         let (started, news) = start(ctx, queue, job, slot, grant);
-        // The start is news at once (a stop or a time limit may concern it); the previous end
-        // follows once its files are read.
-        let _ = loop_.send([news]);
         let previous = ended.take();
         let Some(mut watch) = started else {
-            if let Some((watch, exit, lingering)) = previous {
-                let _ = loop_.send([end(ctx, watch, exit, lingering)]);
-            }
+            let previous =
+                previous.map(|(watch, exit, lingering)| end(ctx, watch, exit, lingering));
+            let _ = loop_.send(std::iter::once(news).chain(previous));
             continue;
         };
         queue.watch(watch.pid);
         ctx.sampler.watch(watch.pid);
         // Read after the spawn: the peak the task's `wait4` figure got from the runner.
         let spawner_peak = process::own_peak_rss_kb();
+        // The start and the previous end reach the loop together: one wake-up for both (two
+        // per task woke the loop twice as often, each a context switch on cores the tasks
+        // need). The start waits only for the small files read here; big ones are read beside
+        // the wait, and the start goes at once.
+        let left = previous.as_ref().map(|p| output_left(ctx, &p.0));
+        let previous = match (previous, left) {
+            (Some((watch, exit, lingering)), Some((size, none))) if size <= BIG_OUTPUT => {
+                let _ = loop_.send([news, end_read(ctx, watch, exit, lingering, none)]);
+                None
+            }
+            (previous, _) => {
+                let _ = loop_.send([news]);
+                previous
+            }
+        };
         let (exit, lingering) = std::thread::scope(|scope| {
             if let Some(previous) = previous {
-                report_beside(ctx, loop_, scope, previous);
+                read_beside(ctx, loop_, scope, previous);
             }
             if let Some(dir) = queue.folder_to_make() {
                 // A failure is found again, and reported, when that attempt starts.
@@ -141,32 +154,34 @@ fn work_on(ctx: &Context, queue: &Queue, loop_: &Waker, slot: usize) {
 /// Files bigger than this together are read beside the wait for the next attempt, not before.
 const BIG_OUTPUT: u64 = 1 << 20;
 
-/// Reports the `ended` attempt while the caller waits for the one it just started. Small files
-/// are read at once. Big ones (up to the read limits: a large metrics stream takes a while to
-/// parse) are read in a thread of their own: read before the wait, they would delay it, and an
-/// attempt that ended meanwhile would be seen ended late, its time and end time counting the
-/// read, and a stop that came during the read would count it as interrupted (issue 9).
-fn report_beside<'scope, 'env>(
+/// How many bytes the ended attempt's result and metrics files hold, and whether it left neither.
+fn output_left(ctx: &Context, watch: &Watch) -> (u64, bool) {
+    ctx.dir.sizes(&[&watch.result, &watch.metrics])
+}
+
+/// Reports the `ended` attempt, whose files are big, while the caller waits for the one it just
+/// started: read in a thread of their own (up to the read limits: a large metrics stream takes a
+/// while to parse). Read before the wait, they would delay it, and an attempt that ended
+/// meanwhile would be seen ended late, its time and end time counting the read, and a stop that
+/// came during the read would count it as interrupted (issue 9).
+fn read_beside<'scope, 'env>(
     ctx: &'env Context,
     loop_: &'env Waker,
     scope: &'scope std::thread::Scope<'scope, 'env>,
     ended: (Watch, Exit, bool),
 ) {
-    let size = |p: &PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
-    if size(&ended.0.result) + size(&ended.0.metrics) > BIG_OUTPUT {
-        // Handed over once the thread exists: if none can be had, it is read here, late.
-        let (hand, take) = std::sync::mpsc::sync_channel::<(Watch, Exit, bool)>(1);
-        let spawned = std::thread::Builder::new()
-            .name("reader".into())
-            .spawn_scoped(scope, move || {
-                if let Ok((watch, exit, lingering)) = take.recv() {
-                    let _ = loop_.send([end(ctx, watch, exit, lingering)]);
-                }
-            });
-        if spawned.is_ok() {
-            let _ = hand.send(ended);
-            return;
-        }
+    // Handed over once the thread exists: if none can be had, it is read here, late.
+    let (hand, take) = std::sync::mpsc::sync_channel::<(Watch, Exit, bool)>(1);
+    let spawned = std::thread::Builder::new()
+        .name("reader".into())
+        .spawn_scoped(scope, move || {
+            if let Ok((watch, exit, lingering)) = take.recv() {
+                let _ = loop_.send([end(ctx, watch, exit, lingering)]);
+            }
+        });
+    if spawned.is_ok() {
+        let _ = hand.send(ended);
+        return;
     }
     let (watch, exit, lingering) = ended;
     let _ = loop_.send([end(ctx, watch, exit, lingering)]);
@@ -255,7 +270,17 @@ fn tidy_task_dir(ctx: &Context, task_dir: &std::path::Path) -> bool {
 /// Reads what an ended attempt left: the news of its end. Read here, not in the loop: the loop
 /// stays out of the folders the workers write in.
 fn end(ctx: &Context, watch: Watch, exit: Exit, lingering: bool) -> Event {
-    let mut output = Output::read(ctx.dir, &watch.result, &watch.metrics, exit.code == Some(0));
+    let (_, none_left) = output_left(ctx, &watch);
+    end_read(ctx, watch, exit, lingering, none_left)
+}
+
+/// [`end`], once whether the attempt left neither output file is known: then neither is opened
+/// (most attempts leave none; one lookup each, not three).
+fn end_read(ctx: &Context, watch: Watch, exit: Exit, lingering: bool, none_left: bool) -> Event {
+    let mut output = match none_left {
+        true => Output::none(),
+        false => Output::read(ctx.dir, &watch.result, &watch.metrics, exit.code == Some(0)),
+    };
     let stage = &ctx.spec.stages[ctx.plan.tasks[watch.index].stage];
     let result = output.result.as_ref().ok().and_then(|r| r.as_deref());
     output.facts = Box::new(AttemptFacts::read(&Ended {

@@ -82,7 +82,18 @@ pub struct Monitor<'a> {
     stop: Arc<AtomicUsize>,
     /// The tracked jobs and task states the last poll left, while nothing else wrote.
     known: Option<known::Known>,
+    /// At most this many jobs' scheduler states (PENDING, RUNNING, ...) are written per poll
+    /// ([`STATE_CHANGES_PER_POLL`] unless changed); the others are written by the next polls.
+    pub state_changes_per_poll: usize,
 }
+
+/// How many jobs' new scheduler states one poll writes at most. 10^5 jobs that start at once,
+/// or a monitor started on them, made one poll write 10^5 rows: a third of a second of its
+/// commit at 10^5 tracked jobs (issue 15), and as long again building the changes. The states
+/// not written stay as the store had them, so the next poll sees them changed and writes them
+/// then: 10^5 states take ten polls to be all written, each bounded. Only what `status` and
+/// `tasks` show of a job's scheduler state (and node, start time) waits; decisions read squeue.
+pub const STATE_CHANGES_PER_POLL: usize = 10_000;
 
 impl<'a> Monitor<'a> {
     /// A monitor for `run`; `base` is the folder of the experiment file.
@@ -127,6 +138,7 @@ impl<'a> Monitor<'a> {
             names_checked: false,
             stop: Arc::default(),
             known: None,
+            state_changes_per_poll: STATE_CHANGES_PER_POLL,
         })
     }
 

@@ -33,7 +33,11 @@ impl Monitor<'_> {
             self.requeue_seen.remove(&(t.key.clone(), t.attempt));
         }
         b.live.insert(t.key.clone(), t.job_id.clone());
-        if t.scheduler_state.as_deref() != Some(q.state.as_str()) {
+        // Past the poll's share, left as the store has it: the next poll sees it changed.
+        if t.scheduler_state.as_deref() != Some(q.state.as_str())
+            && b.state_changes < self.state_changes_per_poll
+        {
+            b.state_changes += 1;
             let started_at = q
                 .start
                 .as_deref()

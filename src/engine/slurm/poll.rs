@@ -72,6 +72,8 @@ pub(super) struct Batch {
     /// The last start time converted to UTC (squeue's text, its UTC): jobs started together
     /// share it, and 10^5 jobs found running at once took ~1 µs each to convert (issue 15).
     pub last_start: Option<(String, Option<String>)>,
+    /// Jobs whose new scheduler state this poll writes (see [`super::STATE_CHANGES_PER_POLL`]).
+    pub state_changes: usize,
 }
 
 impl Batch {

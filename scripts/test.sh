@@ -43,5 +43,5 @@ if [ "$(id -u)" = 0 ]; then
 fi
 if [ "$slurm" = 1 ]; then
   # One at a time: they share one small cluster, and one of them restarts slurmctld.
-  cargo test --test slurm_basic --test slurm_reconcile --test slurm_detach --test slurm_lineage --test slurm_check --test slurm_logs --test slurm_requeue --test slurm_small --test slurm_states --test slurm_submit --test slurm_review --test slurm_review_submit --test slurm_facts --test slurm_provenance --test slurm_resources --test slurm_snapshot --test slurm_unbuffered --test slurm_tasks_command --test slurm_failure_line --test slurm_live --test slurm_scale --test slurm_economy "$@" -- --ignored --test-threads=1
+  cargo test --test slurm_basic --test slurm_reconcile --test slurm_detach --test slurm_lineage --test slurm_check --test slurm_logs --test slurm_requeue --test slurm_small --test slurm_states --test slurm_submit --test slurm_review --test slurm_review_submit --test slurm_facts --test slurm_provenance --test slurm_resources --test slurm_snapshot --test slurm_unbuffered --test slurm_tasks_command --test slurm_failure_line --test slurm_live --test slurm_scale --test slurm_economy --test slurm_state_budget "$@" -- --ignored --test-threads=1
 fi

@@ -212,8 +212,8 @@ pub(super) fn tracked_of_row(store_dir: &Path, r: &rusqlite::Row) -> rusqlite::R
         scheduler_state: r.get(4)?,
         restarts: r.get(5)?,
         log_offset: r.get::<_, i64>(6)? as u64,
-        stdout: resolve(store_dir, r.get(7)?),
-        stderr: resolve(store_dir, r.get(8)?),
+        stdout: resolved(store_dir, r, 7)?,
+        stderr: resolved(store_dir, r, 8)?,
         time_limit_s: r.get::<_, Option<i64>>(9)?.map(|v| v as u64),
         mem_mb: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
         err_offset: r.get::<_, i64>(11)? as u64,
@@ -223,6 +223,17 @@ pub(super) fn tracked_of_row(store_dir: &Path, r: &rusqlite::Row) -> rusqlite::R
             .and_then(Cancelling::from_json),
         first_submitted_at: r.get(13)?,
     })
+}
+
+/// Column `i` of `r`, an attempt file path, resolved against `store_dir`: a relative path (as
+/// the monitor stores them) is joined straight from SQLite's text, with no `String` of its own.
+fn resolved(store_dir: &Path, r: &rusqlite::Row, i: usize) -> rusqlite::Result<String> {
+    if let Ok(text) = r.get_ref(i)?.as_str() {
+        if let Some(joined) = super::paths::joined_text(store_dir, text) {
+            return Ok(joined);
+        }
+    }
+    Ok(resolve(store_dir, r.get(i)?))
 }
 
 impl Store {
@@ -257,6 +268,22 @@ impl Store {
                 self.conn
                     .prepare_cached(&format!("{TRACKED} ORDER BY task_key, number"))
             })
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([run], |r| tracked_of_row(&self.dir, r))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// [`Store::tracked_jobs`] read by a scan of the run's attempts in primary key order
+    /// instead of from `attempts_open`: the same rows in the same order, cheaper when most of
+    /// the run's attempts are open (10^5 jobs just submitted, or started at once), where the
+    /// index costs a second B-tree search per row (issue 15: at 10^5 open attempts, sqlite3 reads
+    /// them in 0.21-0.26 s from the index, in 0.14-0.15 s by the scan).
+    pub fn tracked_jobs_scanned(&self, run: &str) -> Result<Vec<TrackedJob>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!("{TRACKED} ORDER BY task_key, number"))
             .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([run], |r| tracked_of_row(&self.dir, r))
@@ -341,9 +368,30 @@ impl Store {
         let (path, dir) = (self.db_path.clone(), self.dir.clone());
         let e = |e| StoreError::sqlite(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
+        // The statement of a state change, prepared once per commit and not looked up in the
+        // cache by its text for each: a poll that finds 10^5 jobs started makes as many (issue
+        // 15). The changes are still applied one by one, in order.
+        let mut state_st = None;
         for c in jobs {
-            apply_job(&tx, run, c, &dir).map_err(e)?;
+            match c {
+                JobChange::State {
+                    key,
+                    attempt,
+                    state,
+                    node,
+                    started_at,
+                } => {
+                    let st = match &mut state_st {
+                        Some(st) => st,
+                        None => state_st.insert(tx.prepare_cached(STATE_SQL).map_err(e)?),
+                    };
+                    st.execute(params![run, key, attempt, state, node, started_at])
+                        .map_err(e)?;
+                }
+                _ => apply_job(&tx, run, c, &dir).map_err(e)?,
+            }
         }
+        drop(state_st);
         for c in changes {
             super::changes::apply_one(&tx, run, c, &dir).map_err(e)?;
         }
@@ -358,6 +406,9 @@ impl Store {
     }
 }
 
+/// [`JobChange::State`]'s statement.
+const STATE_SQL: &str = "UPDATE attempts SET scheduler_state = ?4, node = COALESCE(?5, node), started_at = COALESCE(?6, started_at) WHERE run_id = ?1 AND task_key = ?2 AND number = ?3";
+
 /// Writes one job change; attempt file paths are stored relative to `store_dir`.
 pub(super) fn apply_job(
     tx: &Transaction,
@@ -371,7 +422,7 @@ pub(super) fn apply_job(
             event(tx, run, key, how.as_str(), &format!("attempt {attempt}: job {job_id}"))
         }
         JobChange::State { key, attempt, state, node, started_at } => tx
-            .prepare_cached("UPDATE attempts SET scheduler_state = ?4, node = COALESCE(?5, node), started_at = COALESCE(?6, started_at) WHERE run_id = ?1 AND task_key = ?2 AND number = ?3")?
+            .prepare_cached(STATE_SQL)?
             .execute(params![run, key, attempt, state, node, started_at])
             .map(|_| ()),
         JobChange::LogOffset { key, attempt, out, err } => tx

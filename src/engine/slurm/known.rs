@@ -27,10 +27,25 @@ impl Monitor<'_> {
         if let Some(k) = self.known.take().filter(|k| k.stamp == stamp) {
             return Ok(k);
         }
+        let states = self.store.task_states(&self.run)?;
+        // Which read is cheaper (both give the same rows): the open attempts' index when they
+        // are few among the run's attempts (a long run, most of them ended), a scan of the
+        // attempts otherwise. A running task has one open attempt; the tasks' attempt counts
+        // add up to the run's attempts (issue 15).
+        let running = states
+            .values()
+            .filter(|s| s.0 == TaskState::Running)
+            .count() as u64;
+        let made: u64 = states.values().map(|s| u64::from(s.1)).sum();
+        let tracked = if running * 3 >= made {
+            self.store.tracked_jobs_scanned(&self.run)?
+        } else {
+            self.store.tracked_jobs(&self.run)?
+        };
         Ok(Known {
             stamp,
-            tracked: self.store.tracked_jobs(&self.run)?,
-            states: self.store.task_states(&self.run)?,
+            tracked,
+            states,
         })
     }
 

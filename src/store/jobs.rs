@@ -269,10 +269,7 @@ impl Store {
                     .prepare_cached(&format!("{TRACKED} ORDER BY task_key, number"))
             })
             .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([run], |r| tracked_of_row(&self.dir, r))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        self.tracked_rows(&mut st, run)
     }
 
     /// [`Store::tracked_jobs`] read by a scan of the run's attempts in primary key order
@@ -285,6 +282,15 @@ impl Store {
             .conn
             .prepare_cached(&format!("{TRACKED} ORDER BY task_key, number"))
             .map_err(|e| self.err(e))?;
+        self.tracked_rows(&mut st, run)
+    }
+
+    /// The tracked jobs `st` (one of the reads above) gives for `run`.
+    fn tracked_rows(
+        &self,
+        st: &mut rusqlite::CachedStatement<'_>,
+        run: &str,
+    ) -> Result<Vec<TrackedJob>, StoreError> {
         let rows = st
             .query_map([run], |r| tracked_of_row(&self.dir, r))
             .map_err(|e| self.err(e))?;

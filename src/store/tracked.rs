@@ -69,6 +69,21 @@ impl Store {
 mod tests {
     use super::*;
 
+    /// The first attempt of task `key`, submitted as job `job`.
+    fn submit(key: &str, job: &str) -> crate::store::JobChange {
+        crate::store::JobChange::Submitted {
+            key: key.into(),
+            attempt: 1,
+            job_id: job.into(),
+            host: "login".into(),
+            stdout: "out.log".into(),
+            stderr: "err.log".into(),
+            time_limit_s: None,
+            mem_mb: None,
+            how: crate::store::Submission::Submitted,
+        }
+    }
+
     /// The stamp moves with this connection's writes and with another connection's commit, and
     /// not with reads: a monitor must never keep what another writer changed.
     #[test]
@@ -106,17 +121,6 @@ mod tests {
                 crate::store::test_plan::plan_of(&["aa", "bb", "cc"])
             })
             .unwrap();
-        let submit = |key: &str, job: &str| JobChange::Submitted {
-            key: key.into(),
-            attempt: 1,
-            job_id: job.into(),
-            host: "login".into(),
-            stdout: "out.log".into(),
-            stderr: "err.log".into(),
-            time_limit_s: None,
-            mem_mb: None,
-            how: crate::store::Submission::Submitted,
-        };
         let state = |key: &str, attempt: u32, s: &str, node: Option<&str>, at: Option<&str>| {
             JobChange::State {
                 key: key.into(),
@@ -224,17 +228,6 @@ mod tests {
         store
             .sync_plan("r", "h", || crate::store::test_plan::plan_of(&["aa", "bb"]))
             .unwrap();
-        let submit = |key: &str, job: &str| crate::store::JobChange::Submitted {
-            key: key.into(),
-            attempt: 1,
-            job_id: job.into(),
-            host: "login".into(),
-            stdout: "out.log".into(),
-            stderr: "err.log".into(),
-            time_limit_s: None,
-            mem_mb: None,
-            how: crate::store::Submission::Submitted,
-        };
         store
             .apply_all("r", &[], &[submit("bb", "7"), submit("aa", "8")])
             .unwrap();

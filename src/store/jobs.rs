@@ -259,17 +259,15 @@ impl Store {
 
     /// Every attempt of the run that has a job and no outcome yet, by task key, then number.
     pub fn tracked_jobs(&self, run: &str) -> Result<Vec<TrackedJob>, StoreError> {
-        // A store without the index (schema 9 or older, opened to read) is read as before; an
-        // error other than a missing index comes back from the second prepare as well.
-        let mut st = self
+        // A store without the index (schema 9 or older, opened to read) is read by the scan; an
+        // error other than a missing index comes back from the scan's prepare as well.
+        match self
             .conn
             .prepare_cached(&format!("{TRACKED_INDEXED} ORDER BY task_key, number"))
-            .or_else(|_| {
-                self.conn
-                    .prepare_cached(&format!("{TRACKED} ORDER BY task_key, number"))
-            })
-            .map_err(|e| self.err(e))?;
-        self.tracked_rows(&mut st, run)
+        {
+            Ok(mut st) => self.tracked_rows(&mut st, run),
+            Err(_) => self.tracked_jobs_scanned(run),
+        }
     }
 
     /// [`Store::tracked_jobs`] read by a scan of the run's attempts in primary key order

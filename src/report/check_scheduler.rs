@@ -9,8 +9,8 @@
 use super::check::{Finding, FindingKind, Severity};
 use super::check_job_origin::{origin, Origin, RunDirId};
 use crate::exec::slurm::{
-    is_finished_state, parse_array_name, parse_job_name, AcctEntry, QueueEntry, SchedError,
-    Scheduler,
+    is_finished_state, parse_array_name, parse_job_name, parse_squeue, AcctEntry, QueueEntry,
+    SchedError, Scheduler,
 };
 use crate::store::{AttemptRecord, RunRecord, TaskState};
 use std::collections::{BTreeMap, HashMap};
@@ -45,8 +45,8 @@ pub fn check_scheduler(sched: &Scheduler, runs: &[RunRecord]) -> (SchedulerCheck
     if slurm.is_empty() {
         return (SchedulerCheck::NoSlurmRuns, Vec::new());
     }
-    let queue = match sched.squeue() {
-        Ok(q) => q,
+    let text = match sched.squeue() {
+        Ok(text) => text,
         Err(SchedError::Absent { detail, .. }) => {
             return (SchedulerCheck::Absent { detail }, Vec::new())
         }
@@ -81,6 +81,7 @@ pub fn check_scheduler(sched: &Scheduler, runs: &[RunRecord]) -> (SchedulerCheck
             )
         }
     };
+    let queue = parse_squeue(&text);
     let (count, findings) = compare_jobs(&slurm, &queue, &acct);
     let check = SchedulerCheck::Compared {
         runs: slurm.len(),
@@ -117,22 +118,22 @@ pub struct JobCount {
 /// counted, never reported.
 pub fn compare_jobs(
     runs: &[&RunRecord],
-    queue: &[QueueEntry],
+    queue: &[QueueEntry<'_>],
     acct: &[AcctEntry],
 ) -> (JobCount, Vec<Finding>) {
     let by_id: HashMap<&str, &RunRecord> = runs.iter().map(|r| (r.id.as_str(), *r)).collect();
     let mut jobs: Vec<Job> = queue
         .iter()
         .map(|q| Job {
-            id: &q.job_id,
-            name: &q.name,
-            state: &q.state,
-            live: !is_finished_state(&q.state),
-            stdout: q.stdout.as_deref(),
-            workdir: q.workdir.as_deref(),
+            id: q.job_id,
+            name: q.name,
+            state: q.state,
+            live: !is_finished_state(q.state),
+            stdout: q.stdout,
+            workdir: q.workdir,
         })
         .collect();
-    let listed: std::collections::HashSet<&str> = queue.iter().map(|q| q.job_id.as_str()).collect();
+    let listed: std::collections::HashSet<&str> = queue.iter().map(|q| q.job_id).collect();
     // A pending array's elements are one sacct line (`123_[0-5]`); squeue lists them one by one.
     jobs.extend(
         acct.iter()
@@ -291,7 +292,7 @@ fn unknown_job(run: &RunRecord, job: &Job, key: Option<&str>) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::slurm::{parse_sacct, parse_squeue};
+    use crate::exec::slurm::parse_sacct;
     use crate::report::fixture::Fixture;
 
     /// Issue 10: each kind of job no record knows, as squeue and sacct print them, gets the
@@ -313,18 +314,17 @@ mod tests {
             )
             .replace('|', "\x1f")
         };
-        let queue = parse_squeue(
-            &[
-                row("900", &format!("lt.r1.{}", k[1]), "RUNNING"),
-                row("901_2", "lt.r1.@main", "RUNNING"),
-                row("902", &format!("lt.r1.{}", k[0]), "PENDING"),
-                row("903", "lt.r1.0000000000000000", "RUNNING"),
-                row("904", &format!("lt.other.{}", k[1]), "RUNNING"),
-                row("905", &format!("lt.r1.{}", k[2]), "COMPLETED"),
-                row("908", "lt.r1.@nosuch", "RUNNING"),
-            ]
-            .concat(),
-        );
+        let text = [
+            row("900", &format!("lt.r1.{}", k[1]), "RUNNING"),
+            row("901_2", "lt.r1.@main", "RUNNING"),
+            row("902", &format!("lt.r1.{}", k[0]), "PENDING"),
+            row("903", "lt.r1.0000000000000000", "RUNNING"),
+            row("904", &format!("lt.other.{}", k[1]), "RUNNING"),
+            row("905", &format!("lt.r1.{}", k[2]), "COMPLETED"),
+            row("908", "lt.r1.@nosuch", "RUNNING"),
+        ]
+        .concat();
+        let queue = parse_squeue(&text);
         let acct = parse_sacct(&format!(
             "900|900|lt.r1.{k1}|RUNNING|0:0|2026-11-23T11:09:30|2026-11-23T11:09:34|Unknown|vm\n\
              906|906|lt.r1.{k2}|FAILED|1:0|2026-11-23T11:09:30|2026-11-23T11:09:34|2026-11-23T11:10:00|vm\n\

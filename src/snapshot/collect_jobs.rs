@@ -7,7 +7,8 @@ use super::model::{EndedJob, Job, SchedulerView, Snapshot};
 use crate::exec::slurm::states::short_code;
 use crate::exec::slurm::usage::duration_ms;
 use crate::exec::slurm::{
-    is_finished_state, AcctEntry, QueueEntry, SchedError, Scheduler, SQUEUE_FORMAT,
+    is_finished_state, parse_squeue_checked, AcctEntry, QueueEntry, SchedError, Scheduler,
+    SQUEUE_FORMAT,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -43,9 +44,9 @@ pub(crate) fn look(scope: &JobScope, previous: Option<&Snapshot>, sched: &Schedu
     };
     let answer = match scope {
         JobScope::All => sched.squeue_all(),
-        JobScope::Mine | JobScope::NamePattern(_) => sched.squeue_answer(),
+        JobScope::Mine | JobScope::NamePattern(_) => sched.squeue(),
     };
-    let (entries, dropped_lines) = match answer {
+    let (entries, dropped_lines) = match answer.as_deref().map(parse_squeue_checked) {
         Ok(a) => (a.entries, a.dropped),
         Err(e) => {
             view.status = if matches!(e, SchedError::Absent { .. }) {
@@ -71,18 +72,18 @@ pub(crate) fn look(scope: &JobScope, previous: Option<&Snapshot>, sched: &Schedu
         JobScope::NamePattern(p) => regex::Regex::new(p).ok(),
         _ => None,
     };
-    let in_scope = |e: &&QueueEntry| pattern.as_ref().is_none_or(|re| re.is_match(&e.name));
+    let in_scope = |e: &&QueueEntry| pattern.as_ref().is_none_or(|re| re.is_match(e.name));
     // `-t all` also lists jobs that ended within MinJobAge: they are out of the queue.
     let (ended_in_queue, live): (Vec<&QueueEntry>, Vec<&QueueEntry>) = entries
         .iter()
         .filter(in_scope)
-        .partition(|e| is_finished_state(&e.state));
+        .partition(|e| is_finished_state(e.state));
     let jobs: Vec<Job> = live.into_iter().map(job_of).collect();
     // A job live but out of the name pattern (the scope was changed) has not ended.
     let live_ids: HashSet<&str> = entries
         .iter()
-        .filter(|e| !is_finished_state(&e.state))
-        .map(|e| e.job_id.as_str())
+        .filter(|e| !is_finished_state(e.state))
+        .map(|e| e.job_id)
         .collect();
     let in_scope_now = |j: &Job| match scope {
         JobScope::All => true,
@@ -130,7 +131,7 @@ struct Answered<'a> {
     /// Jobs that are live now (in any scope squeue answered for).
     live_ids: &'a HashSet<&'a str>,
     /// Jobs of the scope that squeue still lists as ended (within MinJobAge).
-    ended_in_queue: &'a [&'a QueueEntry],
+    ended_in_queue: &'a [&'a QueueEntry<'a>],
     /// Whether a job recorded earlier is in this snapshot's scope: one that is not (the scope
     /// went from `all` to `mine`) has not ended, it is out of sight.
     in_scope_now: &'a dyn Fn(&Job) -> bool,
@@ -139,42 +140,40 @@ struct Answered<'a> {
 /// One queue entry as a snapshot records it.
 fn job_of(e: &QueueEntry) -> Job {
     let pending = e.state == "PENDING";
-    let elapsed_s = e
-        .time_used
-        .as_deref()
-        .and_then(duration_ms)
-        .map_or(0, |ms| ms / 1000);
+    let elapsed_s = e.time_used.and_then(duration_ms).map_or(0, |ms| ms / 1000);
     let (array_job_id, array_task_id) = match e.job_id.split_once('_') {
         Some((a, t)) => (Some(a.to_string()), Some(t.to_string())),
         None => (None, None),
     };
-    let reason = (!e.reason.is_empty() && e.reason != "None").then(|| e.reason.clone());
+    let reason = (!e.reason.is_empty() && e.reason != "None").then(|| e.reason.to_string());
     Job {
-        job_id: e.job_id.clone(),
-        name: e.name.clone(),
-        state: short_code(&e.state),
-        time: e.time_used.clone().unwrap_or_else(|| slurm_time(elapsed_s)),
-        node: match (&e.node, &reason) {
-            (Some(n), _) => n.clone(),
+        job_id: e.job_id.to_string(),
+        name: e.name.to_string(),
+        state: short_code(e.state),
+        time: e
+            .time_used
+            .map_or_else(|| slurm_time(elapsed_s), String::from),
+        node: match (e.node, &reason) {
+            (Some(n), _) => n.to_string(),
             (None, Some(r)) => format!("({r})"),
             (None, None) => String::new(),
         },
         array_job_id,
         array_task_id,
-        state_long: e.state.clone(),
-        partition: e.partition.clone(),
-        submit_time: e.submit.as_deref().and_then(clock::local_from_civil),
+        state_long: e.state.to_string(),
+        partition: e.partition.map(String::from),
+        submit_time: e.submit.and_then(clock::local_from_civil),
         // A pending job's StartTime is only the scheduler's estimate.
         start_time: (!pending)
-            .then(|| e.start.as_deref().and_then(clock::local_from_civil))
+            .then(|| e.start.and_then(clock::local_from_civil))
             .flatten(),
         time_limit_s: e.time_limit_s,
         reason: if pending { reason } else { None },
         elapsed_s,
-        workdir: e.workdir.clone(),
+        workdir: e.workdir.map(String::from),
         experiment: None,
         run_id: None,
-        user: e.user.clone(),
+        user: e.user.map(String::from),
     }
 }
 
@@ -217,7 +216,7 @@ fn ended_jobs(
     let quick: Vec<Job> = answered
         .ended_in_queue
         .iter()
-        .filter(|e| !known.contains(e.job_id.as_str()))
+        .filter(|e| !known.contains(e.job_id))
         .map(|e| job_of(e))
         .filter(|j| {
             let submitted = j.submit_time.as_deref();
@@ -268,7 +267,7 @@ fn ended_jobs(
     let seen: HashMap<&str, &&QueueEntry> = answered
         .ended_in_queue
         .iter()
-        .map(|e| (e.job_id.as_str(), e))
+        .map(|e| (e.job_id, e))
         .collect();
     gone.iter()
         .filter_map(|j| {
@@ -288,7 +287,7 @@ fn ended_jobs(
                     if !is_finished_state(&a.state) {
                         e.exit_code = None;
                         if let Some(q) = in_queue {
-                            e.state.clone_from(&q.state);
+                            q.state.clone_into(&mut e.state);
                         }
                     }
                     e
@@ -297,7 +296,7 @@ fn ended_jobs(
                     job_id: j.job_id.clone(),
                     name: j.name.clone(),
                     // squeue still listed it as ended (within MinJobAge): its state, no code.
-                    state: in_queue.map_or_else(|| "unknown".into(), |e| e.state.clone()),
+                    state: in_queue.map_or_else(|| "unknown".into(), |e| e.state.to_string()),
                     node: (!j.node.starts_with('(') && !j.node.is_empty()).then(|| j.node.clone()),
                     start_time: j.start_time.clone(),
                     experiment: j.experiment.clone(),
@@ -411,12 +410,12 @@ mod tests {
     #[test]
     fn pending_jobs_show_their_reason() {
         let e = QueueEntry {
-            job_id: "5_2".into(),
-            name: "n".into(),
-            state: "PENDING".into(),
-            reason: "JobHeldUser".into(),
-            start: Some("2030-01-01T00:00:00".into()),
-            time_used: Some("0:00".into()),
+            job_id: "5_2",
+            name: "n",
+            state: "PENDING",
+            reason: "JobHeldUser",
+            start: Some("2030-01-01T00:00:00"),
+            time_used: Some("0:00"),
             ..QueueEntry::default()
         };
         let j = job_of(&e);

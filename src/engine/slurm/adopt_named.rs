@@ -18,17 +18,17 @@ use std::collections::BTreeMap;
 /// failed, a COMPLETED one as a success).
 fn row_of_queue(q: &QueueEntry) -> AcctEntry {
     AcctEntry {
-        job_id: q.job_id.clone(),
-        raw_id: q.raw_id.clone(),
-        name: q.name.clone(),
-        state: q.state.clone(),
-        exit_code: i32::from(q.state != "COMPLETED" && is_finished_state(&q.state)),
+        job_id: q.job_id.to_string(),
+        raw_id: q.raw_id.to_string(),
+        name: q.name.to_string(),
+        state: q.state.to_string(),
+        exit_code: i32::from(q.state != "COMPLETED" && is_finished_state(q.state)),
         signal: 0,
-        submit: q.submit.clone(),
-        start: q.start.clone(),
+        submit: q.submit.map(String::from),
+        start: q.start.map(String::from),
         end: None,
-        node: q.node.clone(),
-        workdir: q.workdir.clone(),
+        node: q.node.map(String::from),
+        workdir: q.workdir.map(String::from),
         time_limit_s: q.time_limit_s,
         mem_mb: q.mem_mb,
         ..AcctEntry::default()
@@ -163,7 +163,7 @@ impl Monitor<'_> {
             Some(id) if *id == t.job_id && b.trouble.is_none() && t.cancelling.is_none() => {
                 let _ = self.supersede(
                     t,
-                    &q.job_id,
+                    q.job_id,
                     q.restarts,
                     Outcome::Superseded,
                     format!(
@@ -185,7 +185,7 @@ impl Monitor<'_> {
                         t.job_id,
                         state.as_str()
                     );
-                    if !self.of_another_store(&[q.stdout.as_deref(), q.workdir.as_deref()]) {
+                    if !self.of_another_store(&[q.stdout, q.workdir]) {
                         self.cancel_named_job(&t.key, q, detail, b)?;
                     }
                 }

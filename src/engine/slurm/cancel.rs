@@ -173,7 +173,7 @@ impl Monitor<'_> {
         other: &QueueEntry,
         b: &mut Batch,
     ) -> Result<(), StoreError> {
-        if self.of_another_store(&[other.stdout.as_deref(), other.workdir.as_deref()]) {
+        if self.of_another_store(&[other.stdout, other.workdir]) {
             return Ok(());
         }
         let detail = format!(
@@ -202,7 +202,7 @@ impl Monitor<'_> {
             &[],
         )?;
         let label = self.label(key);
-        match self.sched.scancel(&other.job_id) {
+        match self.sched.scancel(other.job_id) {
             Ok(()) => b.lines.push(format!("✂ {label}: {detail}")),
             Err(e) => {
                 b.lines.push(format!(

@@ -84,12 +84,10 @@ impl Monitor<'_> {
         let mut seen: Vec<Sighting> = queue
             .iter()
             .map(|q| Sighting {
-                job_id: base_id(&q.job_id).to_string(),
-                name: q.name.clone(),
-                submitted: local_time(q.submit.as_deref()),
-                ours: self
-                    .place_of(&[q.stdout.as_deref(), q.workdir.as_deref()])
-                    .is_here(),
+                job_id: base_id(q.job_id).to_string(),
+                name: q.name.to_string(),
+                submitted: local_time(q.submit),
+                ours: self.place_of(&[q.stdout, q.workdir]).is_here(),
             })
             .collect();
         let mut accounting = self.accounting;

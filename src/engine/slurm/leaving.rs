@@ -83,11 +83,11 @@ impl Monitor<'_> {
     pub(super) fn watch_leaving(&mut self, leaving: &Map<String, &QueueEntry>, b: &mut Batch) {
         let now = Instant::now();
         self.leaving_since
-            .retain(|job, _| leaving.values().any(|q| &q.job_id == job));
+            .retain(|job, _| leaving.values().any(|q| q.job_id == job));
         for (key, q) in leaving {
             let (since, said) = self
                 .leaving_since
-                .entry(q.job_id.clone())
+                .entry(q.job_id.to_string())
                 .or_insert((now, false));
             if *said || now.duration_since(*since) < STUCK_AFTER {
                 continue;

@@ -18,10 +18,10 @@ pub(super) type Asked = Result<HashMap<String, Vec<AcctEntry>>, SchedError>;
 
 /// One poll's lookups.
 #[derive(Default)]
-pub(super) struct Lookups {
+pub(super) struct Lookups<'q> {
     /// Jobs squeue shows with a task's name that no attempt tracks, ended ones included, by
     /// task key: a job resubmitted by hand that just ended may not be in sacct yet.
-    pub named: HashMap<String, Vec<QueueEntry>>,
+    pub named: HashMap<String, Vec<QueueEntry<'q>>>,
     /// Tracked jobs squeue shows with a higher restart count than their attempt's.
     pub requeued: Vec<TrackedJob>,
     /// Their runs in accounting, once asked.
@@ -36,7 +36,7 @@ pub(super) struct Lookups {
     pub arrays: HashMap<String, Vec<String>>,
 }
 
-impl Lookups {
+impl Lookups<'_> {
     /// The task of this run a job named `name` with id `job_id` runs: by the task's own name,
     /// or, for an element `ARRAY_I` of one of the run's arrays, the array's element I.
     pub(super) fn key_of(&self, run: &str, name: &str, job_id: &str) -> Option<String> {
@@ -75,25 +75,22 @@ impl Monitor<'_> {
     /// The poll's lookups, from its squeue answer (`queue`, and `by_id` of it), the tracked
     /// jobs (`tracked`, and their ids) and the run's arrays. The poll's own maps are given: at
     /// 10^5 jobs building them again cost ~50 ms a poll (issue 15).
-    pub(super) fn lookups_of(
+    pub(super) fn lookups_of<'q>(
         &self,
-        queue: &[QueueEntry],
-        by_id: &Map<&str, &QueueEntry>,
+        queue: &[QueueEntry<'q>],
+        by_id: &Map<&str, &QueueEntry<'q>>,
         tracked: &[TrackedJob],
         tracked_ids: &Set<&str>,
         arrays: HashMap<String, Vec<String>>,
-    ) -> Lookups {
+    ) -> Lookups<'q> {
         let mut l = Lookups {
             arrays,
             ..Default::default()
         };
-        let mut named: HashMap<String, Vec<QueueEntry>> = HashMap::new();
-        for q in queue
-            .iter()
-            .filter(|q| !tracked_ids.contains(q.job_id.as_str()))
-        {
-            if let Some(key) = l.key_of(&self.run, &q.name, &q.job_id) {
-                named.entry(key).or_default().push(q.clone());
+        let mut named: HashMap<String, Vec<QueueEntry<'q>>> = HashMap::new();
+        for q in queue.iter().filter(|q| !tracked_ids.contains(q.job_id)) {
+            if let Some(key) = l.key_of(&self.run, q.name, q.job_id) {
+                named.entry(key).or_default().push(*q);
             }
         }
         let requeued = tracked
@@ -101,7 +98,7 @@ impl Monitor<'_> {
             .filter(|t| {
                 by_id
                     .get(t.job_id.as_str())
-                    .is_some_and(|q| !is_finished_state(&q.state) && q.restarts > t.restarts)
+                    .is_some_and(|q| !is_finished_state(q.state) && q.restarts > t.restarts)
             })
             .cloned()
             .collect();

@@ -34,20 +34,19 @@ impl Monitor<'_> {
         }
         b.live.insert(t.key.clone(), t.job_id.clone());
         // Past the poll's share, left as the store has it: the next poll sees it changed.
-        if t.scheduler_state.as_deref() != Some(q.state.as_str())
+        if t.scheduler_state.as_deref() != Some(q.state)
             && b.state_changes < self.state_changes_per_poll
         {
             b.state_changes += 1;
             let started_at = q
                 .start
-                .as_deref()
                 .filter(|_| q.state == "RUNNING")
                 .and_then(|s| b.start_utc(s));
             b.jobs.push(JobChange::State {
                 key: t.key.clone(),
                 attempt: t.attempt,
-                state: q.state.clone(),
-                node: q.node.clone(),
+                state: q.state.to_string(),
+                node: q.node.map(String::from),
                 started_at,
             });
         }

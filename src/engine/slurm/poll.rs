@@ -2,7 +2,7 @@
 
 use super::{Map, Monitor, Set};
 use crate::exec::slurm::usage::duration_ms;
-use crate::exec::slurm::{is_finished_state, QueueEntry};
+use crate::exec::slurm::{is_finished_state, parse_squeue, QueueEntry};
 use crate::progress::Reporter;
 use crate::protocol::METRICS_FILE;
 use crate::store::{Change, JobChange, StoreError, TaskState, TrackedJob};
@@ -25,7 +25,7 @@ pub struct PollOutcome {
 
 /// Work collected during a poll, committed in one transaction at its end.
 #[derive(Default)]
-pub(super) struct Batch {
+pub(super) struct Batch<'q> {
     pub jobs: Vec<JobChange>,
     pub changes: Vec<Change>,
     pub lines: Vec<String>,
@@ -49,7 +49,7 @@ pub(super) struct Batch {
     pub superseding: HashMap<String, u32>,
     /// Requeues and resubmissions (see `requeue.rs`, `adopt_named.rs`): what they look up,
     /// asked of the scheduler at most once per poll.
-    pub lookups: super::lookups::Lookups,
+    pub lookups: super::lookups::Lookups<'q>,
     /// Tasks this poll will submit as single jobs (their ids come with their `sbatch`).
     pub planned: HashSet<String>,
     /// When sacct says each attempt settled this poll ended (UTC), by (task key, attempt): an
@@ -76,7 +76,7 @@ pub(super) struct Batch {
     pub state_changes: usize,
 }
 
-impl Batch {
+impl Batch<'_> {
     /// [`utc_of_local`] of squeue's start time `text`, remembered for the next job's.
     pub fn start_utc(&mut self, text: &str) -> Option<String> {
         match &self.last_start {
@@ -93,8 +93,8 @@ impl Batch {
 impl Monitor<'_> {
     /// One poll of the run. Every change it makes is committed before it is reported.
     pub fn poll(&mut self, rep: &Reporter) -> Result<PollOutcome, StoreError> {
-        let queue = match self.sched.squeue() {
-            Ok(q) => q,
+        let text = match self.sched.squeue() {
+            Ok(text) => text,
             Err(e) => {
                 return Ok(PollOutcome {
                     scheduler_trouble: Some(e.to_string()),
@@ -102,6 +102,7 @@ impl Monitor<'_> {
                 })
             }
         };
+        let queue = parse_squeue(&text);
         // Jobs submitted before a crash are recorded first, so that the rest of the poll
         // tracks them like any other (issue 11).
         let mut lines = Vec::new();
@@ -121,7 +122,7 @@ impl Monitor<'_> {
         for key in held {
             b.states.insert(key, TaskState::Running);
         }
-        let by_id: Map<&str, &QueueEntry> = queue.iter().map(|q| (q.job_id.as_str(), q)).collect();
+        let by_id: Map<&str, &QueueEntry<'_>> = queue.iter().map(|q| (q.job_id, q)).collect();
         let tracked_ids: Set<&str> = tracked.iter().map(|t| t.job_id.as_str()).collect();
         b.lookups = self.lookups_of(&queue, &by_id, tracked, &tracked_ids, self.arrays_of_run()?);
         // Live jobs no attempt tracks, by the task they run (by its name, or as an element of
@@ -131,10 +132,10 @@ impl Monitor<'_> {
         // waits until it is gone.
         let (leaving, by_key): (Map<String, &QueueEntry>, Map<String, &QueueEntry>) = queue
             .iter()
-            .filter(|q| !tracked_ids.contains(q.job_id.as_str()) && !is_finished_state(&q.state))
+            .filter(|q| !tracked_ids.contains(q.job_id) && !is_finished_state(q.state))
             // Another store's run of this id has jobs of the same names (issue 11).
-            .filter(|q| !self.of_another_store(&[q.stdout.as_deref(), q.workdir.as_deref()]))
-            .filter_map(|q| Some((b.lookups.key_of(&self.run, &q.name, &q.job_id)?, q)))
+            .filter(|q| !self.of_another_store(&[q.stdout, q.workdir]))
+            .filter_map(|q| Some((b.lookups.key_of(&self.run, q.name, q.job_id)?, q)))
             .partition(|(_, q)| q.state == "COMPLETING");
         self.watch_leaving(&leaving, &mut b);
         b.leaving = leaving.into_keys().collect();
@@ -142,7 +143,7 @@ impl Monitor<'_> {
         for t in tracked {
             if let Some(q) = by_id
                 .get(t.job_id.as_str())
-                .filter(|q| !is_finished_state(&q.state))
+                .filter(|q| !is_finished_state(q.state))
             {
                 if !self.missing_since.is_empty() {
                     self.missing_since.remove(&(t.key.clone(), t.attempt));
@@ -221,7 +222,7 @@ impl Monitor<'_> {
     fn running_jobs(
         &self,
         tracked: &[TrackedJob],
-        by_id: &Map<&str, &QueueEntry>,
+        by_id: &Map<&str, &QueueEntry<'_>>,
         b: &Batch,
     ) -> Vec<(u32, String, std::path::PathBuf, std::time::Instant)> {
         let now = std::time::Instant::now();
@@ -237,7 +238,7 @@ impl Monitor<'_> {
             .filter_map(|t| {
                 let &i = self.index.get(&t.key)?;
                 let q = by_id.get(t.job_id.as_str())?;
-                let ran = q.time_used.as_deref().and_then(duration_ms).unwrap_or(0);
+                let ran = q.time_used.and_then(duration_ms).unwrap_or(0);
                 let started = now
                     .checked_sub(std::time::Duration::from_millis(ran))
                     .unwrap_or(now);

@@ -249,7 +249,7 @@ impl Monitor<'_> {
     }
 }
 
-impl Batch {
+impl Batch<'_> {
     /// The job ids `after` stands for now.
     fn live_after(&self, after: &[After]) -> Vec<String> {
         after

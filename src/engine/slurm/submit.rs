@@ -98,11 +98,11 @@ impl Monitor<'_> {
             let attempt = attempts.get(&key).copied().unwrap_or(0) + 1;
             if let Some(q) = unclaimed.get(key.as_str()) {
                 // A live job already carries this task's name: adopt it, never submit a second.
-                let dir = attempt_dir(&self.folders.attempt_prefix(&key), &q.job_id, q.restarts);
+                let dir = attempt_dir(&self.folders.attempt_prefix(&key), q.job_id, q.restarts);
                 b.jobs.push(submitted_change(
                     &key,
                     attempt,
-                    &q.job_id,
+                    q.job_id,
                     &self.host,
                     &dir,
                     // Its own limits, which a restart after it scales (issue 11).
@@ -114,7 +114,7 @@ impl Monitor<'_> {
                     self.label(&key),
                     q.job_id
                 ));
-                b.live.insert(key.clone(), q.job_id.clone());
+                b.live.insert(key.clone(), q.job_id.to_string());
                 b.states.insert(key, TaskState::Running);
                 adopted += 1;
                 continue;

@@ -22,9 +22,9 @@ impl Monitor<'_> {
         }
         let pending: Vec<String> = b
             .states
-            .iter()
-            .filter(|(k, s)| **s == TaskState::Pending && !b.live.contains_key(*k))
-            .map(|(k, _)| job_name(&self.run, k))
+            .keys_in(TaskState::Pending)
+            .filter(|k| !b.live.contains_key(*k))
+            .map(|k| job_name(&self.run, k))
             .collect();
         if pending.is_empty() {
             self.names_checked = true;
@@ -78,7 +78,7 @@ impl Monitor<'_> {
             }
         }
         for (key, a) in last {
-            let attempt = b.attempts.get(key).copied().unwrap_or(0) + 1;
+            let attempt = b.states.attempts(key).unwrap_or(0) + 1;
             let dir = attempt_dir(&self.folders.attempt_prefix(key), &a.job_id, 0);
             b.jobs.push(submitted_change(
                 key,
@@ -96,7 +96,7 @@ impl Monitor<'_> {
                 a.job_id,
                 a.state
             ));
-            b.attempts.insert(key.to_string(), attempt);
+            b.states.set_attempts(key.to_string(), attempt);
             b.live.insert(key.to_string(), a.job_id.clone());
             b.states.insert(key.to_string(), TaskState::Running);
         }

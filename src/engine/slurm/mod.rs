@@ -29,6 +29,7 @@ mod sbatch;
 mod settle;
 mod submit;
 mod task_resources;
+mod task_states;
 mod tidy;
 
 pub use poll::PollOutcome;

@@ -1,5 +1,6 @@
 //! One poll: observe, reconcile, finalize, decide, submit, commit, report.
 
+use super::task_states::TaskStates;
 use super::{Map, Monitor, Set};
 use crate::exec::slurm::usage::duration_ms;
 use crate::exec::slurm::{is_finished_state, parse_squeue, QueueEntry};
@@ -33,16 +34,14 @@ pub(super) struct Batch<'q> {
     pub restarts: Vec<(usize, Option<u64>, Option<u64>)>,
     /// Task key -> job id of every job that is live after this poll.
     pub live: Map<String, String>,
-    /// Task states as this poll leaves them.
-    pub states: Map<String, TaskState>,
+    /// Task states and attempt counts as this poll leaves them.
+    pub states: TaskStates,
     /// A scheduler command that failed during submission.
     pub trouble: Option<String>,
     /// Why `sbatch` refused a script this poll, for the report (see [`PollOutcome`]).
     pub refused: Option<String>,
     /// Attempts per (task key, outcome), loaded at the poll's first finalization.
     pub outcomes: Option<super::outcomes::OutcomeCounts>,
-    /// Attempts made so far, by task key.
-    pub attempts: Map<String, u32>,
     /// The attempt opened this poll on a job that supersedes a tracked one, by task key; any
     /// other task's tracked attempt is its last one in the store (see `finalize.rs`). Not a
     /// map of every tracked job: built at each poll, it was 10^5 key clones (issue 15).
@@ -107,11 +106,10 @@ impl Monitor<'_> {
         // tracks them like any other (issue 11).
         let mut lines = Vec::new();
         let (held, intent_trouble) = self.reconcile_intents(&queue, &mut lines)?;
-        let known = self.known()?;
+        let mut known = self.known()?;
         let tracked = &known.tracked;
         let mut b = Batch {
-            states: known.states.iter().map(|(k, v)| (k.clone(), v.0)).collect(),
-            attempts: known.states.iter().map(|(k, v)| (k.clone(), v.1)).collect(),
+            states: TaskStates::over(std::mem::take(&mut known.states)),
             // Every tracked job is live in a steady poll: no rehash as 10^5 of them are added.
             live: Map::with_capacity_and_hasher(tracked.len(), Default::default()),
             committed: !lines.is_empty(),
@@ -205,6 +203,7 @@ impl Monitor<'_> {
             rep.running_now(self.running_jobs(tracked, &by_id, &b));
         }
         drop(by_key);
+        known.states = std::mem::take(&mut b.states).into_stored();
         self.keep(known, before, &b)?;
         let idle =
             trouble.is_none() && !waiting && b.live.is_empty() && submitted == 0 && b.deferred == 0;

@@ -48,7 +48,6 @@ impl Monitor<'_> {
         unclaimed: &Map<String, &QueueEntry>,
         b: &mut Batch,
     ) -> Result<usize, StoreError> {
-        let attempts = std::mem::take(&mut b.attempts);
         let decided: HashMap<usize, (Option<u64>, Option<u64>)> =
             b.restarts.iter().map(|(i, t, m)| (*i, (*t, *m))).collect();
         let initial = (
@@ -68,7 +67,7 @@ impl Monitor<'_> {
         let throttled_arrays = self.spec.slurm.array && self.spec.slurm.max_running.is_some();
         let busy_stages: HashSet<usize> = if throttled_arrays {
             let running =
-                |t: &&crate::plan::Task| b.states.get(t.key.as_str()) == Some(&TaskState::Running);
+                |t: &&crate::plan::Task| b.states.get(t.key.as_str()) == Some(TaskState::Running);
             self.plan
                 .tasks
                 .iter()
@@ -78,11 +77,14 @@ impl Monitor<'_> {
         } else {
             HashSet::new()
         };
-        for i in 0..self.plan.tasks.len() {
-            let key = self.plan.tasks[i].key.to_string();
-            if b.states.get(&key) != Some(&TaskState::Pending) || b.live.contains_key(&key) {
+        let plan = self.plan;
+        for i in 0..plan.tasks.len() {
+            // Most tasks are not pending: their key is not copied (10^5 a poll, issue 15).
+            let key = plan.tasks[i].key.as_str();
+            if b.states.get(key) != Some(TaskState::Pending) || b.live.contains_key(key) {
                 continue;
             }
+            let key = key.to_string();
             if Self::waits_for_leaving_job(&key, b) {
                 b.deferred += 1;
                 continue;
@@ -95,7 +97,7 @@ impl Monitor<'_> {
                     continue;
                 }
             };
-            let attempt = attempts.get(&key).copied().unwrap_or(0) + 1;
+            let attempt = b.states.attempts(&key).unwrap_or(0) + 1;
             if let Some(q) = unclaimed.get(key.as_str()) {
                 // A live job already carries this task's name: adopt it, never submit a second.
                 let dir = attempt_dir(&self.folders.attempt_prefix(&key), q.job_id, q.restarts);

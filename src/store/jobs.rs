@@ -25,7 +25,6 @@ pub struct TrackedJob {
     pub key: String,
     pub attempt: u32,
     pub job_id: String,
-    pub submitted_at: String,
     pub scheduler_state: Option<String>,
     pub restarts: u32,
     pub log_offset: u64,
@@ -190,7 +189,7 @@ fn open_attempt(
 /// query at 10^5 tracked jobs (issue 15).
 macro_rules! tracked_from {
     ($from:literal) => {
-        concat!("SELECT task_key, number, job_id, COALESCE(submitted_at, started_at), scheduler_state, restarts, log_offset, stdout_path, stderr_path, time_limit_s, mem_mb, err_offset, cancelling,
+        concat!("SELECT task_key, number, job_id, scheduler_state, restarts, log_offset, stdout_path, stderr_path, time_limit_s, mem_mb, err_offset, cancelling,
         CASE WHEN a.number = 1 THEN COALESCE(a.submitted_at, a.started_at) ELSE (SELECT MIN(COALESCE(f.submitted_at, f.started_at)) FROM attempts f WHERE f.job_id = a.job_id AND f.run_id = a.run_id) END
     FROM ", $from, " WHERE run_id = ?1 AND outcome IS NULL AND job_id IS NOT NULL")
     };
@@ -208,20 +207,19 @@ pub(super) fn tracked_of_row(store_dir: &Path, r: &rusqlite::Row) -> rusqlite::R
         key: r.get(0)?,
         attempt: r.get(1)?,
         job_id: r.get(2)?,
-        submitted_at: r.get(3)?,
-        scheduler_state: r.get(4)?,
-        restarts: r.get(5)?,
-        log_offset: r.get::<_, i64>(6)? as u64,
-        stdout: resolved(store_dir, r, 7)?,
-        stderr: resolved(store_dir, r, 8)?,
-        time_limit_s: r.get::<_, Option<i64>>(9)?.map(|v| v as u64),
-        mem_mb: r.get::<_, Option<i64>>(10)?.map(|v| v as u64),
-        err_offset: r.get::<_, i64>(11)? as u64,
+        scheduler_state: r.get(3)?,
+        restarts: r.get(4)?,
+        log_offset: r.get::<_, i64>(5)? as u64,
+        stdout: resolved(store_dir, r, 6)?,
+        stderr: resolved(store_dir, r, 7)?,
+        time_limit_s: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
+        mem_mb: r.get::<_, Option<i64>>(9)?.map(|v| v as u64),
+        err_offset: r.get::<_, i64>(10)? as u64,
         cancelling: r
-            .get::<_, Option<String>>(12)?
+            .get::<_, Option<String>>(11)?
             .as_deref()
             .and_then(Cancelling::from_json),
-        first_submitted_at: r.get(13)?,
+        first_submitted_at: r.get(12)?,
     })
 }
 

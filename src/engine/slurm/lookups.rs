@@ -4,7 +4,7 @@
 //! entries with a task's name come with the poll's one squeue call.
 
 use super::requeue::{runs_in_order, window_start};
-use super::{Map, Monitor, Set};
+use super::Monitor;
 use crate::exec::slurm::SchedError;
 use crate::exec::slurm::{
     is_finished_state, job_name, parse_array_name, parse_job_name, AcctEntry, QueueEntry,
@@ -72,15 +72,14 @@ impl Monitor<'_> {
             .collect())
     }
 
-    /// The poll's lookups, from its squeue answer (`queue`, and `by_id` of it), the tracked
-    /// jobs (`tracked`, and their ids) and the run's arrays. The poll's own maps are given: at
-    /// 10^5 jobs building them again cost ~50 ms a poll (issue 15).
+    /// The poll's lookups, from squeue's entries no attempt tracks (`untracked`), the tracked
+    /// jobs (`tracked`) with their entries (`matched`, in the same order) and the run's arrays.
+    /// What the poll matched is given: at 10^5 jobs matching again cost ~50 ms a poll (issue 15).
     pub(super) fn lookups_of<'q>(
         &self,
-        queue: &[QueueEntry<'q>],
-        by_id: &Map<&str, &QueueEntry<'q>>,
+        untracked: &[&QueueEntry<'q>],
         tracked: &[TrackedJob],
-        tracked_ids: &Set<&str>,
+        matched: &[Option<&QueueEntry<'q>>],
         arrays: HashMap<String, Vec<String>>,
     ) -> Lookups<'q> {
         let mut l = Lookups {
@@ -88,19 +87,18 @@ impl Monitor<'_> {
             ..Default::default()
         };
         let mut named: HashMap<String, Vec<QueueEntry<'q>>> = HashMap::new();
-        for q in queue.iter().filter(|q| !tracked_ids.contains(q.job_id)) {
+        for q in untracked {
             if let Some(key) = l.key_of(&self.run, q.name, q.job_id) {
-                named.entry(key).or_default().push(*q);
+                named.entry(key).or_default().push(**q);
             }
         }
         let requeued = tracked
             .iter()
-            .filter(|t| {
-                by_id
-                    .get(t.job_id.as_str())
-                    .is_some_and(|q| !is_finished_state(q.state) && q.restarts > t.restarts)
+            .zip(matched)
+            .filter(|(t, q)| {
+                q.is_some_and(|q| !is_finished_state(q.state) && q.restarts > t.restarts)
             })
-            .cloned()
+            .map(|(t, _)| t.clone())
             .collect();
         l.named = named;
         l.requeued = requeued;

@@ -38,8 +38,6 @@ pub use poll::PollOutcome;
 /// std's SipHash was a large part of the poll's own time (issue 15). The keys are the user's
 /// own jobs and tasks, so there is no one to flood them.
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-/// A set of the same kind as [`Map`].
-type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 pub use resources::RESOURCES_RECORD;
 
 use crate::exec::slurm::Scheduler;

@@ -97,7 +97,6 @@ impl Monitor<'_> {
         TrackedJob {
             attempt: t.attempt + 1,
             job_id: job_id.to_string(),
-            submitted_at: crate::store::now(),
             scheduler_state: None,
             restarts,
             log_offset: 0,

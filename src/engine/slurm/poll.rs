@@ -1,7 +1,7 @@
 //! One poll: observe, reconcile, finalize, decide, submit, commit, report.
 
 use super::task_states::TaskStates;
-use super::{Map, Monitor, Set};
+use super::{Map, Monitor};
 use crate::exec::slurm::usage::duration_ms;
 use crate::exec::slurm::{is_finished_state, parse_squeue, QueueEntry};
 use crate::progress::Reporter;
@@ -120,17 +120,17 @@ impl Monitor<'_> {
         for key in held {
             b.states.insert(key, TaskState::Running);
         }
-        let by_id: Map<&str, &QueueEntry<'_>> = queue.iter().map(|q| (q.job_id, q)).collect();
-        let tracked_ids: Set<&str> = tracked.iter().map(|t| t.job_id.as_str()).collect();
-        b.lookups = self.lookups_of(&queue, &by_id, tracked, &tracked_ids, self.arrays_of_run()?);
+        let (matched, untracked) = match_queue(&queue, tracked);
+        b.lookups = self.lookups_of(&untracked, tracked, &matched, self.arrays_of_run()?);
         // Live jobs no attempt tracks, by the task they run (by its name, or as an element of
         // one of its arrays).
         // A COMPLETING one is on its way out (an attempt's job the monitor cancelled, most
         // often): it is neither adopted nor cancelled as a second copy, and the task's next job
         // waits until it is gone.
-        let (leaving, by_key): (Map<String, &QueueEntry>, Map<String, &QueueEntry>) = queue
+        let (leaving, by_key): (Map<String, &QueueEntry>, Map<String, &QueueEntry>) = untracked
             .iter()
-            .filter(|q| !tracked_ids.contains(q.job_id) && !is_finished_state(q.state))
+            .copied()
+            .filter(|q| !is_finished_state(q.state))
             // Another store's run of this id has jobs of the same names (issue 11).
             .filter(|q| !self.of_another_store(&[q.stdout, q.workdir]))
             .filter_map(|q| Some((b.lookups.key_of(&self.run, q.name, q.job_id)?, q)))
@@ -138,11 +138,8 @@ impl Monitor<'_> {
         self.watch_leaving(&leaving, &mut b);
         b.leaving = leaving.into_keys().collect();
         let mut gone: Vec<&TrackedJob> = Vec::new();
-        for t in tracked {
-            if let Some(q) = by_id
-                .get(t.job_id.as_str())
-                .filter(|q| !is_finished_state(q.state))
-            {
+        for (t, q) in tracked.iter().zip(&matched) {
+            if let Some(q) = q.filter(|q| !is_finished_state(q.state)) {
                 if !self.missing_since.is_empty() {
                     self.missing_since.remove(&(t.key.clone(), t.attempt));
                 }
@@ -200,7 +197,7 @@ impl Monitor<'_> {
             rep.line(l);
         }
         if rep.shows_running() {
-            rep.running_now(self.running_jobs(tracked, &by_id, &b));
+            rep.running_now(self.running_jobs(tracked, &matched, &b));
         }
         drop(by_key);
         known.states = std::mem::take(&mut b.states).into_stored();
@@ -221,22 +218,17 @@ impl Monitor<'_> {
     fn running_jobs(
         &self,
         tracked: &[TrackedJob],
-        by_id: &Map<&str, &QueueEntry<'_>>,
+        matched: &[Option<&QueueEntry<'_>>],
         b: &Batch,
     ) -> Vec<(u32, String, std::path::PathBuf, std::time::Instant)> {
         let now = std::time::Instant::now();
-        let running = |t: &&TrackedJob| {
-            b.live.get(&t.key) == Some(&t.job_id)
-                && by_id
-                    .get(t.job_id.as_str())
-                    .is_some_and(|q| q.state == "RUNNING")
-        };
         tracked
             .iter()
-            .filter(running)
-            .filter_map(|t| {
+            .zip(matched)
+            .filter_map(|(t, q)| Some((t, (*q)?)))
+            .filter(|(t, q)| b.live.get(&t.key) == Some(&t.job_id) && q.state == "RUNNING")
+            .filter_map(|(t, q)| {
                 let &i = self.index.get(&t.key)?;
-                let q = by_id.get(t.job_id.as_str())?;
                 let ran = q.time_used.and_then(duration_ms).unwrap_or(0);
                 let started = now
                     .checked_sub(std::time::Duration::from_millis(ran))
@@ -252,6 +244,37 @@ impl Monitor<'_> {
             .get(key)
             .map_or_else(|| key.to_string(), |&i| self.plan.label(i, self.spec))
     }
+}
+
+/// Each tracked job's entry in squeue's answer (in `tracked`'s order), and squeue's entries no
+/// attempt tracks. One lookup per tracked job: at 10^5 jobs a poll, asking a map of ids again
+/// for each use cost tens of milliseconds (issue 15). A job id squeue lists twice is tracked
+/// in both entries, as a set of the tracked ids would say.
+fn match_queue<'e, 'q>(
+    queue: &'e [QueueEntry<'q>],
+    tracked: &[TrackedJob],
+) -> (Vec<Option<&'e QueueEntry<'q>>>, Vec<&'e QueueEntry<'q>>) {
+    let by_id: Map<&str, usize> = queue
+        .iter()
+        .enumerate()
+        .map(|(i, q)| (q.job_id, i))
+        .collect();
+    let mut is_tracked = vec![false; queue.len()];
+    let matched = tracked
+        .iter()
+        .map(|t| {
+            let i = *by_id.get(t.job_id.as_str())?;
+            is_tracked[i] = true;
+            Some(&queue[i])
+        })
+        .collect();
+    let untracked = queue
+        .iter()
+        .enumerate()
+        .filter(|&(i, q)| !is_tracked[i] && !is_tracked[by_id[q.job_id]])
+        .map(|(_, q)| q)
+        .collect();
+    (matched, untracked)
 }
 
 /// squeue prints times in the cluster's local time without a zone; the store keeps UTC.

@@ -19,6 +19,7 @@ mod leaving;
 mod log_rules;
 mod logtail;
 mod lookups;
+mod matching;
 mod observe;
 mod outcomes;
 mod place;

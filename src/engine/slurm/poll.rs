@@ -1,5 +1,6 @@
 //! One poll: observe, reconcile, finalize, decide, submit, commit, report.
 
+use super::matching::match_queue;
 use super::task_states::TaskStates;
 use super::{Map, Monitor};
 use crate::exec::slurm::usage::duration_ms;
@@ -244,37 +245,6 @@ impl Monitor<'_> {
             .get(key)
             .map_or_else(|| key.to_string(), |&i| self.plan.label(i, self.spec))
     }
-}
-
-/// Each tracked job's entry in squeue's answer (in `tracked`'s order), and squeue's entries no
-/// attempt tracks. One lookup per tracked job: at 10^5 jobs a poll, asking a map of ids again
-/// for each use cost tens of milliseconds (issue 15). A job id squeue lists twice is tracked
-/// in both entries, as a set of the tracked ids would say.
-fn match_queue<'e, 'q>(
-    queue: &'e [QueueEntry<'q>],
-    tracked: &[TrackedJob],
-) -> (Vec<Option<&'e QueueEntry<'q>>>, Vec<&'e QueueEntry<'q>>) {
-    let by_id: Map<&str, usize> = queue
-        .iter()
-        .enumerate()
-        .map(|(i, q)| (q.job_id, i))
-        .collect();
-    let mut is_tracked = vec![false; queue.len()];
-    let matched = tracked
-        .iter()
-        .map(|t| {
-            let i = *by_id.get(t.job_id.as_str())?;
-            is_tracked[i] = true;
-            Some(&queue[i])
-        })
-        .collect();
-    let untracked = queue
-        .iter()
-        .enumerate()
-        .filter(|&(i, q)| !is_tracked[i] && !is_tracked[by_id[q.job_id]])
-        .map(|(_, q)| q)
-        .collect();
-    (matched, untracked)
 }
 
 /// squeue prints times in the cluster's local time without a zone; the store keeps UTC.

@@ -8,7 +8,8 @@
 
 use super::poll::Batch;
 use super::Monitor;
-use crate::store::{Change, JobChange, StoreError, TaskState, TrackedJob, WriteStamp};
+use crate::exec::slurm::SchedError;
+use crate::store::{Change, JobChange, Store, StoreError, TaskState, TrackedJob, WriteStamp};
 use std::collections::{HashMap, HashSet};
 
 /// The run's tracked jobs (by task key, then attempt number) and the states of its plan's
@@ -19,15 +20,11 @@ pub(super) struct Known {
     pub states: HashMap<String, (TaskState, u32)>,
 }
 
-impl Monitor<'_> {
-    /// The run's tracked jobs and task states: those kept by the last poll if nothing wrote
-    /// to the store since, else read from it.
-    pub(super) fn known(&mut self) -> Result<Known, StoreError> {
-        let stamp = self.store.write_stamp()?;
-        if let Some(k) = self.known.take().filter(|k| k.stamp == stamp) {
-            return Ok(k);
-        }
-        let states = self.store.task_states(&self.run)?;
+impl Known {
+    /// The run's tracked jobs and task states as `store` holds them now.
+    pub fn read(store: &Store, run: &str) -> Result<Known, StoreError> {
+        let stamp = store.write_stamp()?;
+        let states = store.task_states(run)?;
         // Which read is cheaper (both give the same rows): the open attempts' index when they
         // are few among the run's attempts (a long run, most of them ended), a scan of the
         // attempts otherwise. A running task has one open attempt; the tasks' attempt counts
@@ -38,15 +35,40 @@ impl Monitor<'_> {
             .count() as u64;
         let made: u64 = states.values().map(|s| u64::from(s.1)).sum();
         let tracked = if running * 3 >= made {
-            self.store.tracked_jobs_scanned(&self.run)?
+            store.tracked_jobs_scanned(run)?
         } else {
-            self.store.tracked_jobs(&self.run)?
+            store.tracked_jobs(run)?
         };
         Ok(Known {
             stamp,
             tracked,
             states,
         })
+    }
+}
+
+impl Monitor<'_> {
+    /// squeue's answer, and the run's tracked jobs and task states: those kept by the last
+    /// poll if nothing wrote to the store since, else read from it while squeue answers (at
+    /// 10^5 jobs the read takes ~0.15 s, and squeue longer: issue 15). The caller reads again
+    /// if it writes before it uses them.
+    pub(super) fn ask_squeue_and_know(
+        &mut self,
+    ) -> Result<(Result<String, SchedError>, Known), StoreError> {
+        let stamp = self.store.write_stamp()?;
+        if let Some(k) = self.known.take().filter(|k| k.stamp == stamp) {
+            return Ok((self.sched.squeue(), k));
+        }
+        let (store, run, sched) = (&mut *self.store, self.run.as_str(), self.sched);
+        let (answer, read) = std::thread::scope(|s| {
+            let reading = s.spawn(move || Known::read(store, run));
+            let answer = sched.squeue();
+            let read = reading
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (answer, read)
+        });
+        Ok((answer, read?))
     }
 
     /// Keeps `k` for the next poll, updated with the poll's commit (`b`), which moved the

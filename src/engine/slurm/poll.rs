@@ -1,5 +1,6 @@
 //! One poll: observe, reconcile, finalize, decide, submit, commit, report.
 
+use super::known::Known;
 use super::matching::match_queue;
 use super::task_states::TaskStates;
 use super::{Map, Monitor};
@@ -93,13 +94,16 @@ impl Batch<'_> {
 impl Monitor<'_> {
     /// One poll of the run. Every change it makes is committed before it is reported.
     pub fn poll(&mut self, rep: &Reporter) -> Result<PollOutcome, StoreError> {
-        let text = match self.sched.squeue() {
+        let (answer, known) = self.ask_squeue_and_know()?;
+        let text = match answer {
             Ok(text) => text,
             Err(e) => {
+                // Still what the store holds: the next poll need not read it again.
+                self.known = Some(known);
                 return Ok(PollOutcome {
                     scheduler_trouble: Some(e.to_string()),
                     ..Default::default()
-                })
+                });
             }
         };
         let queue = parse_squeue(&text);
@@ -107,7 +111,11 @@ impl Monitor<'_> {
         // tracks them like any other (issue 11).
         let mut lines = Vec::new();
         let (held, intent_trouble) = self.reconcile_intents(&queue, &mut lines)?;
-        let mut known = self.known()?;
+        // Submissions it recorded changed the store since it was read.
+        let mut known = match self.store.write_stamp()? {
+            now if now == known.stamp => known,
+            _ => Known::read(self.store, &self.run)?,
+        };
         let tracked = &known.tracked;
         let mut b = Batch {
             states: TaskStates::over(std::mem::take(&mut known.states)),

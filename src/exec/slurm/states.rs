@@ -56,6 +56,10 @@ pub const STATES: &[(&str, Phase)] = &[
 /// The phase of `state` as squeue or sacct print it (`CANCELLED by 0` and a name truncated to
 /// `OUT_OF_ME+` included); None for a name Slurm 22.05 does not have.
 pub fn phase_of(state: &str) -> Option<Phase> {
+    // Most often a name as the table has it: 10^5 a poll (issue 15).
+    if let Some((_, phase)) = STATES.iter().find(|(name, _)| *name == state) {
+        return Some(*phase);
+    }
     let word = state.split_whitespace().next().unwrap_or("");
     if let Some(stem) = word.strip_suffix('+').filter(|s| !s.is_empty()) {
         let mut matching = STATES.iter().filter(|(name, _)| name.starts_with(stem));

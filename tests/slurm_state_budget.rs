@@ -100,3 +100,53 @@ i = [1, 2, 3, 4, 5, 6, 7]
         "every job's state is written in the end: {seen:?}"
     );
 }
+
+/// Issue 15: the monitor reads its tracked jobs while squeue answers; when reconciling the
+/// intents of a crashed monitor then records a job, the poll reads them again, and tracks the
+/// job it recorded in that same poll (its scheduler state written at once). Reading them only
+/// before the reconciliation, the poll took the task for one without a job and failed on
+/// opening its attempt again (`UNIQUE constraint failed`).
+#[test]
+#[ignore = "needs the SLURM cluster of scripts/slurm-up.sh"]
+fn a_job_found_again_after_a_crash_is_tracked_by_the_poll_that_records_it() {
+    require_slurm();
+    let exp = common::Exp::new(&format!(
+        "[experiment]\nname = \"foundagain\"\ncommand = \"sleep 60\"\n[params]\ni = [1]\n{FAST}array = false\n"
+    ));
+    let out = exp
+        .cmd(&["run", "exp.toml", "--no-progress"])
+        .env("LABTRAIL_FAULT", "slurm-after-sbatch")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("slurm-after-sbatch"), "{stderr}");
+    let run = run_id(&exp);
+    let _cancel = CancelJobsOf(run.clone());
+    common::wait_until(
+        "squeue to show the job",
+        std::time::Duration::from_secs(30),
+        || !live_jobs(&run).is_empty(),
+    );
+    let file = exp.file("exp.toml");
+    let e = Experiment::load(&file).unwrap();
+    let store = Store::open(&e.store_dir(None), true).unwrap();
+    let mut locked = app::select::select_and_lock(store, &e, &RunChoice::default()).unwrap();
+    let sched = Scheduler::new();
+    let rep = Reporter::new(false, true, 1, 0);
+    let mut mon = Monitor::new(
+        &mut locked.store,
+        &run,
+        &e.spec,
+        &e.plan,
+        &sched,
+        exp.path().to_path_buf(),
+    )
+    .unwrap();
+    mon.poll(&rep).unwrap();
+    drop(mon);
+    let db = e.store_dir(None).join("labtrail.db");
+    let (states, ids) = recorded(&db, &run);
+    assert_eq!(ids.len(), 1, "the job was recorded");
+    assert_eq!(states, 1, "and observed by the same poll");
+}

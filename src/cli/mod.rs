@@ -62,7 +62,7 @@ pub(crate) const EXIT_CODES: &str = "Exit codes:
   5    internal or system error (no thread, pipe or /dev/null; a bug); the same command resumes
   129  stopped by SIGHUP, 130 by SIGINT (Ctrl+C), 143 by SIGTERM; running tasks are recorded as interrupted";
 
-/// `0.10.0 (commit 0123456789ab)`: the version and the commit built from (build.rs).
+/// `0.11.0 (commit 0123456789ab)`: the version and the commit built from (build.rs).
 const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (",

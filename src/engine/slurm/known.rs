@@ -51,24 +51,25 @@ impl Monitor<'_> {
     /// squeue's answer, and the run's tracked jobs and task states: those kept by the last
     /// poll if nothing wrote to the store since, else read from it while squeue answers (at
     /// 10^5 jobs the read takes ~0.15 s, and squeue longer: issue 15). The caller reads again
-    /// if it writes before it uses them.
+    /// if it writes before it uses them. Each answers on its own: a poll that squeue fails
+    /// reports the scheduler's trouble, whatever the store said.
     pub(super) fn ask_squeue_and_know(
         &mut self,
-    ) -> Result<(Result<String, SchedError>, Known), StoreError> {
-        let stamp = self.store.write_stamp()?;
-        if let Some(k) = self.known.take().filter(|k| k.stamp == stamp) {
-            return Ok((self.sched.squeue(), k));
+    ) -> (Result<String, SchedError>, Result<Known, StoreError>) {
+        // A stamp that cannot be had reads again, and the read then says what is wrong.
+        let stamp = self.store.write_stamp().ok();
+        if let Some(k) = self.known.take().filter(|k| Some(k.stamp) == stamp) {
+            return (self.sched.squeue(), Ok(k));
         }
         let (store, run, sched) = (&mut *self.store, self.run.as_str(), self.sched);
-        let (answer, read) = std::thread::scope(|s| {
+        std::thread::scope(|s| {
             let reading = s.spawn(move || Known::read(store, run));
             let answer = sched.squeue();
             let read = reading
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (answer, read)
-        });
-        Ok((answer, read?))
+        })
     }
 
     /// Keeps `k` for the next poll, updated with the poll's commit (`b`), which moved the

@@ -94,18 +94,19 @@ impl Batch<'_> {
 impl Monitor<'_> {
     /// One poll of the run. Every change it makes is committed before it is reported.
     pub fn poll(&mut self, rep: &Reporter) -> Result<PollOutcome, StoreError> {
-        let (answer, known) = self.ask_squeue_and_know()?;
+        let (answer, known) = self.ask_squeue_and_know();
         let text = match answer {
             Ok(text) => text,
             Err(e) => {
                 // Still what the store holds: the next poll need not read it again.
-                self.known = Some(known);
+                self.known = known.ok();
                 return Ok(PollOutcome {
                     scheduler_trouble: Some(e.to_string()),
                     ..Default::default()
                 });
             }
         };
+        let known = known?;
         let queue = parse_squeue(&text);
         // Jobs submitted before a crash are recorded first, so that the rest of the poll
         // tracks them like any other (issue 11).

@@ -190,17 +190,7 @@ fn two_stores_of_one_run_id_each_run_their_own_jobs() {
 fn a_store_moved_after_a_crash_adopts_its_job_and_runs_each_task_once() {
     require_slurm();
     let exp = Exp::new(&ledgered("movedaway", 3, 1, ""));
-    let out = exp
-        .cmd(&["run", "exp.toml", "--no-progress"])
-        .env("LABTRAIL_FAULT", "slurm-after-sbatch")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("slurm-after-sbatch"),
-        "the monitor died at the crash point: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_until_crash_after_sbatch(&exp);
     let run = exp
         .run_dir()
         .file_name()

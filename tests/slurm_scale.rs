@@ -8,7 +8,6 @@ mod slurm_common;
 use common::*;
 use slurm_common::*;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Stdio;
 use std::time::Duration;
 
 /// Tasks in the stage: three arrays with `MaxArraySize` 1001.
@@ -65,19 +64,9 @@ fn stop(monitor: std::process::Child) -> Out {
 fn a_stage_larger_than_max_array_size_goes_as_several_arrays_even_across_a_crash() {
     require_slurm();
     let exp = held_stage("chunked", "");
-    let out = exp
-        .cmd(&["run", "exp.toml", "--no-progress"])
-        .env("LABTRAIL_FAULT", "slurm-after-sbatch")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    run_until_crash_after_sbatch(&exp);
     let run = run_id(&exp);
     let _cancel = CancelArraysOf(run.clone());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("slurm-after-sbatch"),
-        "the monitor died at the crash point: {stderr}"
-    );
     let first = arrays_of(&run);
     assert_eq!(
         first.values().map(BTreeSet::len).collect::<Vec<_>>(),

@@ -113,14 +113,7 @@ fn a_job_found_again_after_a_crash_is_tracked_by_the_poll_that_records_it() {
     let exp = common::Exp::new(&format!(
         "[experiment]\nname = \"foundagain\"\ncommand = \"sleep 60\"\n[params]\ni = [1]\n{FAST}array = false\n"
     ));
-    let out = exp
-        .cmd(&["run", "exp.toml", "--no-progress"])
-        .env("LABTRAIL_FAULT", "slurm-after-sbatch")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("slurm-after-sbatch"), "{stderr}");
+    run_until_crash_after_sbatch(&exp);
     let run = run_id(&exp);
     let _cancel = CancelJobsOf(run.clone());
     common::wait_until(

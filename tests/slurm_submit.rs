@@ -12,9 +12,6 @@ use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::Duration;
 
-/// The crash point right after `sbatch` returned a job id, before it is committed.
-const AFTER_SBATCH: &str = "slurm-after-sbatch";
-
 /// An experiment of `n` tasks that each append their name to `ledger.txt`, then sleep a second.
 fn ledgered(name: &str, n: usize, array: bool) -> Exp {
     let xs: Vec<String> = (1..=n).map(|i| format!("\"t{i}\"")).collect();
@@ -95,17 +92,7 @@ fn nothing_live(run: &str) -> bool {
 fn killed_right_after_sbatch(array: bool) {
     require_slurm();
     let exp = ledgered(if array { "crasharr" } else { "crashone" }, 3, array);
-    let out = exp
-        .cmd(&["run", "exp.toml", "--no-progress"])
-        .env("LABTRAIL_FAULT", AFTER_SBATCH)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains(AFTER_SBATCH),
-        "the monitor died at the crash point: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_until_crash_after_sbatch(&exp);
     let run = run_id(&exp);
     let accepted = if array { 3 } else { 1 };
     wait_until("the accepted job to run", Duration::from_secs(60), || {
@@ -303,13 +290,7 @@ fn crash_torture_job_arrays() {
 fn an_ended_job_with_a_pending_tasks_name_is_adopted() {
     require_slurm();
     let exp = ledgered("handended", 2, false);
-    let out = exp
-        .cmd(&["run", "exp.toml", "--no-progress"])
-        .env("LABTRAIL_FAULT", AFTER_SBATCH)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains(AFTER_SBATCH));
+    run_until_crash_after_sbatch(&exp);
     let run = run_id(&exp);
     // The monitor died at t1's sbatch; t2 is pending. Its job is submitted by hand.
     let t2 = exp

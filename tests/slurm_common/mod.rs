@@ -106,6 +106,26 @@ impl Drop for CancelJobsOf {
     }
 }
 
+/// The crash point right after `sbatch` returned a job id, before it is committed.
+pub const AFTER_SBATCH: &str = "slurm-after-sbatch";
+
+/// Runs `labtrail run exp.toml` with the crash point [`AFTER_SBATCH`]: the monitor dies right
+/// after its first `sbatch` is accepted, before the job is recorded (what a crash, an OOM kill or
+/// a lost login node does at the worst moment). Panics unless it died there.
+pub fn run_until_crash_after_sbatch(exp: &Exp) {
+    let out = exp
+        .cmd(&["run", "exp.toml", "--no-progress"])
+        .env("LABTRAIL_FAULT", AFTER_SBATCH)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(AFTER_SBATCH),
+        "the monitor died at the crash point: {stderr}"
+    );
+}
+
 /// Starts `labtrail run exp.toml`, waits (up to a minute) until `started` holds, then SIGKILLs
 /// the monitor, so that what follows happens while no monitor watches the run's live jobs.
 /// Returns the run id and a guard that cancels the run's jobs when the test ends.
